@@ -1,0 +1,58 @@
+// hearth: options for opening a store. Plain structs; each field says its default.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace hearth {
+
+// Where the root key comes from. Exactly one of passphrase / key_file is set.
+struct KeySource {
+  // A passphrase, stretched with Argon2id (parameters stored with the salt).
+  std::string passphrase;
+  // A file holding 32 random bytes (raw or 64 hex digits). The store refuses a
+  // key file that is readable or writable by group or others.
+  std::string key_file;
+
+  // Argon2id cost used when a store is created from a passphrase. Default:
+  // libsodium's MODERATE (3 passes, 256 MiB). Tests may lower them.
+  uint64_t argon2_opslimit = 3;
+  uint64_t argon2_memlimit = 256ull << 20;
+
+  static KeySource Passphrase(std::string p) { KeySource k; k.passphrase = std::move(p); return k; }
+  static KeySource File(std::string path) { KeySource k; k.key_file = std::move(path); return k; }
+};
+
+struct Options {
+  // Create a new store when the directory holds none. Default: false.
+  bool create_if_missing = false;
+
+  // The root key. REQUIRES: set, unless `encrypt` is false.
+  KeySource key;
+
+  // Seal facts and personal sections (XChaCha20-Poly1305). Default: true.
+  // false is for benchmarks that measure the cost of encryption only: an
+  // unencrypted store refuses personal sections. Fixed at creation.
+  bool encrypt = true;
+
+  // Sync the write-ahead log before an append returns. Default: true.
+  // Concurrent appends share one sync (group commit). Set false only for a
+  // bulk import that can be redone: a crash may lose the last appends (never
+  // the order, never half a batch).
+  bool sync = true;
+
+  // Largest event (facts + personal sections), in bytes. Default: 1 MiB.
+  uint32_t max_event_bytes = 1u << 20;
+
+  // Most events in one Append call. Default: 10,000.
+  uint32_t max_batch_events = 10000;
+
+  // RocksDB block cache for the log, in bytes. Default: 64 MiB.
+  uint64_t block_cache_bytes = 64ull << 20;
+
+  // Write a signed Merkle checkpoint after this many new events (0: only on
+  // demand). Default: 100,000.
+  uint64_t checkpoint_interval = 100000;
+};
+
+}  // namespace hearth

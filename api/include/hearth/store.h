@@ -1,0 +1,150 @@
+// hearth: an embedded, append-only, encrypted event store.
+//
+//   hearth::Options options;
+//   options.create_if_missing = true;
+//   options.key = hearth::KeySource::File("var/root.key");
+//   auto store = hearth::Store::Open(options, "var/hearth");
+//   if (!store.ok()) { ... store.status().ToString() ... }
+//   (*store)->Append("case-17", hearth::ExpectedVersion::NoStream(), events);
+//
+// A Store is safe to use from many threads at once. One process at a time may
+// open a store directory (the others get Status::Locked).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hearth/event.h"
+#include "hearth/options.h"
+#include "hearth/status.h"
+#include "hearth/subscription.h"
+
+namespace hearth {
+
+using Hash = std::array<uint8_t, 32>;
+
+// The Merkle tree over the log (RFC 6962 / RFC 9162 section 2.1): leaf i is
+// the stored record of position i + 1, exactly as written to disk.
+struct TreeHead {
+  uint64_t size = 0;
+  Hash root{};
+};
+
+// A tree head signed with the store's Ed25519 checkpoint key.
+struct SignedCheckpoint {
+  uint64_t size = 0;
+  Hash root{};
+  Timestamp time = 0;
+  std::array<uint8_t, 64> signature{};
+};
+
+struct StoreInfo {
+  std::string path;
+  uint32_t format_version = 0;
+  bool encrypted = true;
+  uint64_t last_position = 0;  // number of events in the log
+  uint64_t streams = 0;
+  uint64_t subjects = 0;       // data subjects with a data key (live or erased)
+  uint64_t erased_subjects = 0;
+  uint64_t disk_bytes = 0;     // live SST files plus WAL
+  TreeHead tree;
+};
+
+enum class Direction : uint8_t { kForward, kBackward };
+
+class Store {
+ public:
+  // Opens (or with options.create_if_missing, creates) the store at `path`.
+  // Returns: InvalidArgument (options), NotFound (no store and not creating,
+  // or a directory that is not a hearth store), Locked (another process has
+  // it), WrongKey, NotSupported (written by a newer format version),
+  // Corruption, IOError.
+  static Result<std::unique_ptr<Store>> Open(const Options& options, const std::string& path);
+
+  // The format version this code writes (docs/format.md).
+  static constexpr uint32_t kFormatVersion = 1;
+
+  virtual ~Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Appends `events` to `stream` atomically: all or none. The events get
+  // consecutive global positions and stream versions. A retry carrying the
+  // same event ids (and the same content) returns the original positions with
+  // duplicate = true. Returns when the events are durable (options.sync).
+  // Returns: Conflict (wrong expected version: names stream, expected and
+  // actual), InvalidArgument (empty batch, bad ids, a reused event id with
+  // different content, personal section for a subject the event does not
+  // name), TooLarge, Erased (personal data for an erased subject), IOError.
+  virtual Result<AppendResult> Append(const std::string& stream, ExpectedVersion expected,
+                                      const std::vector<NewEvent>& events) = 0;
+
+  // Up to `max_count` events of one stream, from stream version `from`
+  // (inclusive; with kBackward, 0 means "from the last"). Returns NotFound
+  // for a stream that has no events, Corruption naming the position of a
+  // record that fails its checks.
+  virtual Result<std::vector<RecordedEvent>> ReadStream(const std::string& stream, uint64_t from,
+                                                        Direction direction,
+                                                        size_t max_count) = 0;
+
+  // Up to `max_count` events of the whole log from global position `from`
+  // (inclusive, >= 1). Empty at the end of the log.
+  virtual Result<std::vector<RecordedEvent>> ReadAll(uint64_t from, size_t max_count) = 0;
+
+  // Up to `max_count` events that name `subject` (any role), from global
+  // position `from`. Returns NotFound for a subject no event names.
+  virtual Result<std::vector<RecordedEvent>> ReadSubject(const std::string& subject,
+                                                         uint64_t from, size_t max_count) = 0;
+
+  // The last stream version, or NotFound.
+  virtual Result<uint64_t> StreamVersion(const std::string& stream) = 0;
+
+  // Subjects whose personal sections carried this identifier (keyed-hash
+  // lookup; the plaintext is never stored).
+  virtual Result<std::vector<std::string>> FindSubjects(const Identifier& identifier) = 0;
+
+  // Delivers every event from position `from` (>= 1), history then live.
+  virtual Result<std::unique_ptr<Subscription>> Subscribe(uint64_t from, EventHandler on_event,
+                                                          EndHandler on_end) = 0;
+
+  virtual Result<StoreInfo> Info() = 0;
+
+  // --- erasure and keys (docs/keys.md) ---
+
+  // Crypto-shreds a data subject: deletes its wrapped data key, forces the
+  // key out of RocksDB's files (flush, compaction of its key range, WAL
+  // rotation) and appends an erasure event (stream "erasure", type
+  // "SubjectErased") that holds no personal data. Returns the erasure event's
+  // position. Returns NotFound for an unknown subject; for a subject already
+  // erased, returns the earlier erasure's position with duplicate = true.
+  virtual Result<AppendResult> EraseSubject(const std::string& subject, const Actor& actor,
+                                            const std::string& reason_code) = 0;
+
+  // Rewraps the store key and every data key under a new root key, in one
+  // atomic batch. Afterwards only `new_key` opens the store.
+  virtual Status RotateRootKey(const KeySource& new_key) = 0;
+
+  // --- tamper evidence (docs/tamper-evidence.md) ---
+
+  virtual Result<TreeHead> CurrentTree() = 0;
+  // Signs and stores a checkpoint of the current tree.
+  virtual Result<SignedCheckpoint> WriteCheckpoint() = 0;
+  virtual Result<std::vector<SignedCheckpoint>> Checkpoints() = 0;
+  // The Ed25519 public key auditors verify checkpoints with.
+  virtual Result<std::array<uint8_t, 32>> CheckpointPublicKey() = 0;
+  // RFC 9162 inclusion proof of leaf `position - 1` in the tree of size
+  // `tree_size` (0: the current size). InvalidArgument beyond the tree.
+  virtual Result<std::vector<Hash>> InclusionProof(uint64_t position, uint64_t tree_size) = 0;
+  // RFC 9162 consistency proof between trees of sizes `from` and `to`.
+  virtual Result<std::vector<Hash>> ConsistencyProof(uint64_t from, uint64_t to) = 0;
+  // The stored record bytes of `position` (the Merkle leaf), for auditors.
+  virtual Result<std::string> RawRecord(uint64_t position) = 0;
+
+ protected:
+  Store() = default;
+};
+
+}  // namespace hearth

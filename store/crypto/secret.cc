@@ -1,0 +1,126 @@
+#include "crypto/secret.h"
+
+#include <stdexcept>
+
+namespace hearth::crypto {
+
+namespace {
+uint8_t* AllocKey() {
+  auto* p = static_cast<uint8_t*>(sodium_malloc(kKeyBytes));
+  if (p == nullptr) throw std::bad_alloc();
+  sodium_memzero(p, kKeyBytes);
+  return p;
+}
+}  // namespace
+
+SecretKey::SecretKey() : key_(AllocKey()) {}
+SecretKey::~SecretKey() {
+  if (key_ != nullptr) sodium_free(key_);
+}
+SecretKey::SecretKey(SecretKey&& other) noexcept : key_(other.key_) { other.key_ = nullptr; }
+SecretKey& SecretKey::operator=(SecretKey&& other) noexcept {
+  if (this != &other) {
+    if (key_ != nullptr) sodium_free(key_);
+    key_ = other.key_;
+    other.key_ = nullptr;
+  }
+  return *this;
+}
+
+SecretKey SecretKey::Random() {
+  SecretKey k;
+  crypto_aead_xchacha20poly1305_ietf_keygen(k.key_);
+  return k;
+}
+
+SecretKey SecretKey::FromBytes(const uint8_t* bytes) {
+  SecretKey k;
+  std::memcpy(k.key_, bytes, kKeyBytes);
+  return k;
+}
+
+void Seal(const uint8_t* key, std::string_view aad, std::string_view plain, std::string* out) {
+  size_t base = out->size();
+  out->resize(base + kNonceBytes + plain.size() + kTagBytes);
+  auto* dst = reinterpret_cast<unsigned char*>(out->data() + base);
+  randombytes_buf(dst, kNonceBytes);
+  unsigned long long clen = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+      dst + kNonceBytes, &clen, reinterpret_cast<const unsigned char*>(plain.data()), plain.size(),
+      reinterpret_cast<const unsigned char*>(aad.data()), aad.size(), nullptr, dst, key);
+}
+
+bool Open(const uint8_t* key, std::string_view aad, std::string_view sealed, std::string* out) {
+  if (sealed.size() < kSealOverhead) return false;
+  out->resize(sealed.size() - kSealOverhead);
+  const auto* src = reinterpret_cast<const unsigned char*>(sealed.data());
+  unsigned long long mlen = 0;
+  int rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
+      reinterpret_cast<unsigned char*>(out->data()), &mlen, nullptr, src + kNonceBytes,
+      sealed.size() - kNonceBytes, reinterpret_cast<const unsigned char*>(aad.data()), aad.size(),
+      src, key);
+  if (rc != 0) {
+    sodium_memzero(out->data(), out->size());
+    out->clear();
+    return false;
+  }
+  return true;
+}
+
+SecretKey DeriveSubkey(const SecretKey& key, uint64_t id, const char context[8]) {
+  SecretKey sub;
+  crypto_kdf_derive_from_key(sub.data(), kKeyBytes, id, context, key.data());
+  return sub;
+}
+
+std::string KeyedHash(const SecretKey& key, std::string_view data) {
+  std::string out(32, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(),
+                     reinterpret_cast<const unsigned char*>(data.data()), data.size(), key.data(),
+                     kKeyBytes);
+  return out;
+}
+
+KeyCache::KeyCache(size_t capacity) : capacity_(capacity) {
+  slab_ = static_cast<uint8_t*>(sodium_malloc(capacity_ * kKeyBytes));
+  if (slab_ == nullptr) throw std::bad_alloc();
+  Clear();
+}
+
+KeyCache::~KeyCache() { sodium_free(slab_); }
+
+const uint8_t* KeyCache::Get(const std::string& subject) const {
+  auto it = slots_.find(subject);
+  return it == slots_.end() ? nullptr : slab_ + size_t(it->second) * kKeyBytes;
+}
+
+void KeyCache::Put(const std::string& subject, const uint8_t* key) {
+  auto it = slots_.find(subject);
+  uint32_t slot;
+  if (it != slots_.end()) {
+    slot = it->second;
+  } else {
+    if (free_.empty()) Clear();
+    slot = free_.back();
+    free_.pop_back();
+    slots_.emplace(subject, slot);
+  }
+  std::memcpy(slab_ + size_t(slot) * kKeyBytes, key, kKeyBytes);
+}
+
+void KeyCache::Erase(const std::string& subject) {
+  auto it = slots_.find(subject);
+  if (it == slots_.end()) return;
+  sodium_memzero(slab_ + size_t(it->second) * kKeyBytes, kKeyBytes);
+  free_.push_back(it->second);
+  slots_.erase(it);
+}
+
+void KeyCache::Clear() {
+  sodium_memzero(slab_, capacity_ * kKeyBytes);
+  slots_.clear();
+  free_.clear();
+  for (size_t i = capacity_; i > 0; --i) free_.push_back(uint32_t(i - 1));
+}
+
+}  // namespace hearth::crypto

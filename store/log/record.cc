@@ -1,0 +1,230 @@
+#include "log/record.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+
+#include <cstring>
+
+#include "envelope.capnp.h"
+#include "log/keys.h"
+
+namespace hearth::log {
+
+namespace {
+
+capnp::Data::Reader AsData(const std::string& s) {
+  return capnp::Data::Reader(reinterpret_cast<const kj::byte*>(s.data()), s.size());
+}
+capnp::Data::Reader AsData(const Id128& id) {
+  return capnp::Data::Reader(id.bytes.data(), id.empty() ? 0 : id.bytes.size());
+}
+std::string_view View(capnp::Data::Reader d) {
+  return std::string_view(reinterpret_cast<const char*>(d.begin()), d.size());
+}
+bool ToId(capnp::Data::Reader d, Id128* out) {
+  if (d.size() == 0) {
+    *out = Id128{};
+    return true;
+  }
+  if (d.size() != 16) return false;
+  std::memcpy(out->bytes.data(), d.begin(), 16);
+  return true;
+}
+
+void AppendField(std::string* s, std::string_view v) {
+  PutBE32(s, uint32_t(v.size()));
+  s->append(v);
+}
+
+// Copies the bytes into word-aligned memory, as FlatArrayMessageReader needs.
+kj::Array<capnp::word> Aligned(std::string_view bytes) {
+  auto words = kj::heapArray<capnp::word>((bytes.size() + 7) / 8);
+  if (!bytes.empty()) {
+    std::memset(words.begin(), 0, words.size() * sizeof(capnp::word));
+    std::memcpy(words.begin(), bytes.data(), bytes.size());
+  }
+  return words;
+}
+
+capnp::ReaderOptions RecordReaderOptions() {
+  capnp::ReaderOptions o;
+  o.traversalLimitInWords = 8u << 20;  // 64 MiB, far above any event
+  o.nestingLimit = 16;
+  return o;
+}
+
+Status Bad(uint64_t position, const std::string& what) {
+  return Status::Corruption("record at position " + std::to_string(position) + ": " + what);
+}
+
+}  // namespace
+
+std::string SectionAad(uint64_t position, std::string_view stream, std::string_view type,
+                       uint32_t schema_version, std::string_view section) {
+  std::string aad = "hearth.v1";
+  PutBE64(&aad, position);
+  AppendField(&aad, stream);
+  AppendField(&aad, type);
+  PutBE32(&aad, schema_version);
+  aad += section;
+  return aad;
+}
+
+std::string EventDigest(const crypto::SecretKey& digest_key, const NewEvent& e) {
+  std::string s;
+  s.append(reinterpret_cast<const char*>(e.id.bytes.data()), 16);
+  AppendField(&s, e.type);
+  PutBE32(&s, e.schema_version);
+  PutBE64(&s, uint64_t(e.occurred_at));
+  AppendField(&s, e.actor.user);
+  AppendField(&s, e.actor.role);
+  AppendField(&s, e.actor.plugin);
+  s.append(reinterpret_cast<const char*>(e.correlation_id.bytes.data()), 16);
+  s.append(reinterpret_cast<const char*>(e.causation_id.bytes.data()), 16);
+  PutBE32(&s, uint32_t(e.subjects.size()));
+  for (const auto& r : e.subjects) {
+    AppendField(&s, r.id);
+    s.push_back(char(r.role));
+  }
+  AppendField(&s, e.facts);
+  PutBE32(&s, uint32_t(e.personal.size()));
+  for (const auto& p : e.personal) {
+    AppendField(&s, p.subject);
+    AppendField(&s, p.data);
+    PutBE32(&s, uint32_t(p.identifiers.size()));
+    for (const auto& id : p.identifiers) {
+      AppendField(&s, id.kind);
+      AppendField(&s, id.value);
+    }
+  }
+  std::string d = crypto::KeyedHash(digest_key, s);
+  sodium_memzero(s.data(), s.size());
+  return d;
+}
+
+Result<std::string> EncodeRecord(const EncodeInput& in, const SectionSealer& seal) {
+  const NewEvent& e = *in.event;
+  capnp::MallocMessageBuilder message(1024);
+  auto r = message.initRoot<schema::StoredRecord>();
+  r.setPosition(in.position);
+  r.setStream(capnp::Text::Reader(in.stream.data(), in.stream.size()));
+  r.setStreamVersion(in.stream_version);
+  r.setEventId(AsData(e.id));
+  r.setType(e.type);
+  r.setSchemaVersion(e.schema_version);
+  r.setRecordedAt(in.recorded_at);
+  r.setOccurredAt(e.occurred_at == 0 ? in.recorded_at : e.occurred_at);
+  auto actor = r.initActor();
+  actor.setUser(e.actor.user);
+  actor.setRole(e.actor.role);
+  actor.setPlugin(e.actor.plugin);
+  r.setCorrelationId(AsData(e.correlation_id));
+  r.setCausationId(AsData(e.causation_id));
+  auto subjects = r.initSubjects(unsigned(e.subjects.size()));
+  for (size_t i = 0; i < e.subjects.size(); ++i) {
+    subjects[unsigned(i)].setId(e.subjects[i].id);
+    subjects[unsigned(i)].setRole(static_cast<schema::SubjectRole>(e.subjects[i].role));
+  }
+  std::string sealed;
+  if (in.store_key != nullptr) {
+    crypto::Seal(*in.store_key, SectionAad(in.position, in.stream, e.type, e.schema_version, "F"),
+                 e.facts, &sealed);
+    r.setFacts(AsData(sealed));
+  } else {
+    r.setFacts(AsData(e.facts));
+  }
+  auto personal = r.initPersonal(unsigned(e.personal.size()));
+  for (size_t i = 0; i < e.personal.size(); ++i) {
+    const auto& p = e.personal[i];
+    sealed.clear();
+    Status st = seal(p.subject,
+                     SectionAad(in.position, in.stream, e.type, e.schema_version, "P" + p.subject),
+                     p.data, &sealed);
+    if (!st.ok()) return st;
+    personal[unsigned(i)].setSubject(p.subject);
+    personal[unsigned(i)].setSealed(AsData(sealed));
+  }
+  r.setDigest(AsData(std::string(in.digest)));
+  auto flat = capnp::messageToFlatArray(message);
+  auto bytes = flat.asBytes();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+Status DecodeEnvelope(std::string_view bytes, uint64_t position, EnvelopeView* out) {
+  try {
+    auto words = Aligned(bytes);
+    capnp::FlatArrayMessageReader reader(words, RecordReaderOptions());
+    auto r = reader.getRoot<schema::StoredRecord>();
+    if (r.getPosition() != position) {
+      return Bad(position, "holds position " + std::to_string(r.getPosition()) +
+                               " (records moved or swapped)");
+    }
+    out->position = position;
+    out->stream = r.getStream();
+    out->stream_version = r.getStreamVersion();
+    if (!ToId(r.getEventId(), &out->id)) return Bad(position, "event id is not 16 bytes");
+    out->digest = std::string(View(r.getDigest()));
+    return Status::OK();
+  } catch (const kj::Exception& ex) {
+    return Bad(position, "cannot be parsed: " + std::string(ex.getDescription().cStr()));
+  }
+}
+
+Status DecodeRecord(std::string_view bytes, uint64_t position, const crypto::SecretKey* store_key,
+                    const SectionOpener& open_personal, RecordedEvent* out) {
+  try {
+    auto words = Aligned(bytes);
+    capnp::FlatArrayMessageReader reader(words, RecordReaderOptions());
+    auto r = reader.getRoot<schema::StoredRecord>();
+    if (r.getPosition() != position) {
+      return Bad(position, "holds position " + std::to_string(r.getPosition()) +
+                               " (records moved or swapped)");
+    }
+    out->position = position;
+    out->stream = r.getStream();
+    out->stream_version = r.getStreamVersion();
+    if (!ToId(r.getEventId(), &out->id)) return Bad(position, "event id is not 16 bytes");
+    out->type = r.getType();
+    out->schema_version = r.getSchemaVersion();
+    out->recorded_at = r.getRecordedAt();
+    out->occurred_at = r.getOccurredAt();
+    auto actor = r.getActor();
+    out->actor = Actor{actor.getUser(), actor.getRole(), actor.getPlugin()};
+    if (!ToId(r.getCorrelationId(), &out->correlation_id) ||
+        !ToId(r.getCausationId(), &out->causation_id)) {
+      return Bad(position, "correlation or causation id is not 16 bytes");
+    }
+    out->subjects.clear();
+    for (auto s : r.getSubjects()) {
+      out->subjects.push_back(SubjectRef{s.getId(), static_cast<SubjectRole>(s.getRole())});
+    }
+    if (store_key != nullptr) {
+      if (!crypto::Open(*store_key,
+                        SectionAad(position, out->stream, out->type, out->schema_version, "F"),
+                        View(r.getFacts()), &out->facts)) {
+        return Bad(position, "facts section fails authentication (altered or moved)");
+      }
+    } else {
+      out->facts = std::string(View(r.getFacts()));
+    }
+    out->personal.clear();
+    for (auto p : r.getPersonal()) {
+      PersonalSection section;
+      section.subject = p.getSubject();
+      Status st = open_personal(
+          section.subject,
+          SectionAad(position, out->stream, out->type, out->schema_version, "P" + section.subject),
+          View(p.getSealed()), &section.data, &section.erased);
+      if (!st.ok()) {
+        return Bad(position, "personal section of subject " + section.subject + ": " + st.message());
+      }
+      out->personal.push_back(std::move(section));
+    }
+    return Status::OK();
+  } catch (const kj::Exception& ex) {
+    return Bad(position, "cannot be parsed: " + std::string(ex.getDescription().cStr()));
+  }
+}
+
+}  // namespace hearth::log

@@ -1,0 +1,65 @@
+// The stored record (api/schema/envelope.capnp StoredRecord): encoding with
+// sealing, and decoding with checks and opening.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/secret.h"
+#include "hearth/event.h"
+#include "hearth/status.h"
+
+namespace hearth::log {
+
+// Associated data of a sealed section: binds it to its record and section.
+// "hearth.v1" position(8 BE) len(4 BE) stream len(4 BE) type version(4 BE)
+// then "F" (facts) or "P" subject (a personal section).
+std::string SectionAad(uint64_t position, std::string_view stream, std::string_view type,
+                       uint32_t schema_version, std::string_view section);
+
+// The keyed digest of an event as proposed, for telling a retry (same id,
+// same content) from a clash (same id, other content).
+std::string EventDigest(const crypto::SecretKey& digest_key, const NewEvent& e);
+
+struct EncodeInput {
+  uint64_t position;
+  std::string_view stream;
+  uint64_t stream_version;
+  Timestamp recorded_at;
+  const NewEvent* event;
+  std::string_view digest;
+  const crypto::SecretKey* store_key;  // nullptr: facts stored plain
+};
+
+// Seals one personal section of `subject` (appends the sealed bytes to *out).
+using SectionSealer = std::function<Status(const std::string& subject, std::string_view aad,
+                                           std::string_view plain, std::string* out)>;
+Result<std::string> EncodeRecord(const EncodeInput& in, const SectionSealer& seal);
+
+// Opens one personal section of `subject`: *erased = true when the
+// subject was erased (the section is then reported as erased), Corruption
+// when authentication fails.
+using SectionOpener = std::function<Status(const std::string& subject, std::string_view aad,
+                                           std::string_view sealed, std::string* out, bool* erased)>;
+
+// Decodes and opens the record stored at `position`. Corruption (naming the
+// position) when the bytes do not parse, the position does not match, or a
+// section fails authentication.
+Status DecodeRecord(std::string_view bytes, uint64_t position, const crypto::SecretKey* store_key,
+                    const SectionOpener& open_personal, RecordedEvent* out);
+
+// Only the envelope, no opening (for verifiers, idempotency checks and
+// indexes): stream, version, event id, digest.
+struct EnvelopeView {
+  uint64_t position = 0;
+  std::string stream;
+  uint64_t stream_version = 0;
+  EventId id;
+  std::string digest;
+};
+Status DecodeEnvelope(std::string_view bytes, uint64_t position, EnvelopeView* out);
+
+}  // namespace hearth::log

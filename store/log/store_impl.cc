@@ -1,0 +1,1521 @@
+#include "log/store_impl.h"
+
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+#include <sodium.h>
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "log/keys.h"
+#include "log/record.h"
+
+namespace hearth {
+
+Result<std::unique_ptr<Store>> Store::Open(const Options& options, const std::string& path) {
+  return log::StoreImpl::Open(options, path);
+}
+
+namespace log {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kCfNames[] = {"default", "log",  "streams", "subjects",
+                                    "eventids", "keys", "lookup",  "merkle"};
+constexpr size_t kMaxIdBytes = 200;
+constexpr size_t kMaxSubjectIdBytes = 64;
+constexpr size_t kMaxSubjectsPerEvent = 32;
+constexpr size_t kMaxTypeBytes = 128;
+constexpr size_t kKeyCacheCapacity = 65536;
+constexpr size_t kGroupNewKeyCapacity = 16384;
+const char kErasureStream[] = "$erasure";
+
+Timestamp NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool ValidIdChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.' || c == ':' || c == '/' || c == '@' || c == '+' || c == '$';
+}
+
+bool ValidId(std::string_view id, size_t max) {
+  if (id.empty() || id.size() > max) return false;
+  return std::all_of(id.begin(), id.end(), ValidIdChar);
+}
+
+std::string IdKey(const EventId& id) {
+  return std::string(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size());
+}
+
+std::string Normalise(const Identifier& identifier) {
+  std::string out;
+  bool strip_all = identifier.kind == "nhs" || identifier.kind == "postcode" ||
+                   identifier.kind == "phone";
+  bool pending_space = false;
+  for (char c : identifier.value) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      pending_space = !out.empty();
+      continue;
+    }
+    if (pending_space && !strip_all) out.push_back(' ');
+    pending_space = false;
+    out.push_back(char(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return out;
+}
+
+std::string EncodeCheckpoint(const SignedCheckpoint& cp) {
+  std::string s;
+  PutBE64(&s, cp.size);
+  s.append(reinterpret_cast<const char*>(cp.root.data()), 32);
+  PutBE64(&s, uint64_t(cp.time));
+  s.append(reinterpret_cast<const char*>(cp.signature.data()), 64);
+  return s;
+}
+
+bool DecodeCheckpoint(std::string_view b, SignedCheckpoint* cp) {
+  if (b.size() != 8 + 32 + 8 + 64) return false;
+  cp->size = GetBE64(b.data());
+  std::copy(b.data() + 8, b.data() + 40, reinterpret_cast<char*>(cp->root.data()));
+  cp->time = Timestamp(GetBE64(b.data() + 40));
+  std::copy(b.data() + 48, b.data() + 112, reinterpret_cast<char*>(cp->signature.data()));
+  return true;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Head ----
+
+std::string Head::Encode() const {
+  std::string s;
+  PutBE64(&s, next_position);
+  PutBE64(&s, streams);
+  PutBE64(&s, subjects);
+  PutBE64(&s, erased);
+  PutBE64(&s, uint64_t(clock));
+  PutBE64(&s, last_checkpoint);
+  s += frontier.Encode();
+  return s;
+}
+
+bool Head::Decode(std::string_view b, Head* out) {
+  if (b.size() < 48) return false;
+  out->next_position = GetBE64(b.data());
+  out->streams = GetBE64(b.data() + 8);
+  out->subjects = GetBE64(b.data() + 16);
+  out->erased = GetBE64(b.data() + 24);
+  out->clock = Timestamp(GetBE64(b.data() + 32));
+  out->last_checkpoint = GetBE64(b.data() + 40);
+  if (!merkle::Frontier::Decode(b.substr(48), &out->frontier)) return false;
+  return out->frontier.size() + 1 == out->next_position;
+}
+
+// ------------------------------------------------------------- Request ----
+
+struct StoreImpl::Request {
+  // An append...
+  const std::string* stream = nullptr;
+  ExpectedVersion expected;
+  const std::vector<NewEvent>* events = nullptr;
+  std::vector<std::string> digests;
+  bool system = false;  // appended by the store itself (erasure events)
+  // ...or an erasure.
+  bool erase = false;
+  std::string subject;
+  Actor actor;
+  std::string reason;
+  NewEvent erasure_event;
+  std::vector<NewEvent> erasure_events;
+  // Outcome.
+  bool checked = false;  // CheckAppend passed; ApplyAppend will run
+  bool duplicate = false;
+  bool done = false;
+  Status status;
+  AppendResult result;
+};
+
+// ---------------------------------------------------------------- Open ----
+
+StoreImpl::StoreImpl(const Options& options, std::string path)
+    : options_(options),
+      path_(std::move(path)),
+      key_cache_(kKeyCacheCapacity),
+      group_new_keys_(kGroupNewKeyCapacity) {}
+
+StoreImpl::~StoreImpl() {
+  closing_ = true;
+  commit_cv_.notify_all();
+  if (db_) {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    handles_.clear();
+    db_->Close();
+  }
+}
+
+Status StoreImpl::FromRocks(const rocksdb::Status& s, const std::string& what) const {
+  if (s.ok()) return Status::OK();
+  std::string msg = what + ": " + s.ToString();
+  if (s.IsIOError() && (s.ToString().find("lock") != std::string::npos ||
+                        s.ToString().find("Resource temporarily unavailable") != std::string::npos)) {
+    return Status::Locked("store " + path_ +
+                          " is locked: another process has it open (" + s.ToString() + ")");
+  }
+  if (s.IsCorruption()) return Status::Corruption(msg);
+  if (s.IsNotFound()) return Status::NotFound(msg);
+  return Status::IOError(msg);
+}
+
+Result<std::unique_ptr<Store>> StoreImpl::Open(const Options& options, const std::string& path) {
+  if (sodium_init() < 0) return Status::IOError("libsodium failed to initialise");
+  if (path.empty()) return Status::InvalidArgument("no store path given");
+  if (options.max_event_bytes == 0 || options.max_batch_events == 0) {
+    return Status::InvalidArgument("max_event_bytes and max_batch_events must be positive");
+  }
+  std::error_code ec;
+  bool exists = fs::exists(path, ec);
+  bool has_db = exists && fs::exists(fs::path(path) / "CURRENT", ec);
+  if (exists && !fs::is_directory(path, ec)) {
+    return Status::InvalidArgument(path + " is not a directory, so it is not a hearth store");
+  }
+  bool create = false;
+  if (!has_db) {
+    if (!options.create_if_missing) {
+      if (exists && !fs::is_empty(path, ec)) {
+        return Status::NotFound(path + " is not a hearth store (it holds other files)");
+      }
+      return Status::NotFound("no hearth store at " + path + " (run `hearth init` first)");
+    }
+    if (exists && !fs::is_empty(path, ec)) {
+      return Status::InvalidArgument(path + " is not empty and is not a hearth store; "
+                                            "refusing to create a store there");
+    }
+    create = true;
+  }
+  std::unique_ptr<StoreImpl> store(new StoreImpl(options, path));
+  try {
+    Status s = store->OpenDb(create);
+    if (!s.ok()) {
+      if (create) {
+        // Leave no half-made store behind.
+        store.reset();
+        fs::remove_all(path, ec);
+      }
+      return s;
+    }
+  } catch (const std::exception& ex) {
+    return Status::IOError(std::string("opening ") + path + ": " + ex.what());
+  }
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+Status StoreImpl::OpenDb(bool create) {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = create;
+  db_options.create_missing_column_families = create;
+  db_options.error_if_exists = create;
+  db_options.WAL_ttl_seconds = 0;     // obsolete WAL files are deleted at once (erasure)
+  db_options.WAL_size_limit_MB = 0;
+  db_options.keep_log_file_num = 5;
+  db_options.max_background_jobs = 2;
+  db_options.db_write_buffer_size = 128ull << 20;
+  db_options.paranoid_checks = true;
+  db_options.avoid_flush_during_shutdown = false;
+
+  auto cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
+  auto make_cf = [&](bool bloom, bool compress, size_t write_buffer) {
+    rocksdb::ColumnFamilyOptions cf;
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = cache;
+    table.cache_index_and_filter_blocks = true;
+    table.pin_l0_filter_and_index_blocks_in_cache = true;
+    if (bloom) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    cf.compression = compress ? rocksdb::kLZ4Compression : rocksdb::kNoCompression;
+    cf.write_buffer_size = write_buffer;
+    cf.max_write_buffer_number = 3;
+    return cf;
+  };
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const char* name : kCfNames) {
+    std::string n = name;
+    bool is_log = n == "log";
+    bool point = n == "eventids" || n == "keys";
+    cfs.emplace_back(n, make_cf(point, !is_log, is_log ? (64ull << 20) : (16ull << 20)));
+  }
+  if (!create) {
+    std::vector<std::string> existing;
+    rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(db_options, path_, &existing);
+    if (!ls.ok()) return FromRocks(ls, "reading " + path_);
+    for (const char* name : kCfNames) {
+      if (std::find(existing.begin(), existing.end(), name) == existing.end()) {
+        return Status::NotFound(path_ + " is not a hearth store (column family " +
+                                std::string(name) + " is missing)");
+      }
+    }
+  }
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, path_, cfs, &handles_, &raw);
+  if (!s.ok()) return FromRocks(s, "opening " + path_);
+  db_.reset(raw);
+  meta_ = handles_[0];
+  log_ = handles_[1];
+  streams_ = handles_[2];
+  subjects_ = handles_[3];
+  eventids_ = handles_[4];
+  keys_ = handles_[5];
+  lookup_ = handles_[6];
+  merkle_ = handles_[7];
+
+  if (create) {
+    Status st = InitNewStore();
+    if (!st.ok()) return st;
+  }
+  std::string format;
+  s = db_->Get(rocksdb::ReadOptions(), meta_, "format", &format);
+  if (s.IsNotFound() || format.size() != 4) {
+    return Status::NotFound(path_ + " is not a hearth store (no format version)");
+  }
+  if (!s.ok()) return FromRocks(s, "reading the format version");
+  uint32_t version = GetBE32(format.data());
+  if (version > kFormatVersion) {
+    return Status::NotSupported("store " + path_ + " has format version " + std::to_string(version) +
+                                "; this hearth reads up to version " +
+                                std::to_string(kFormatVersion) + ": upgrade hearth");
+  }
+  Status st = LoadKeys();
+  if (!st.ok()) return st;
+  return LoadHead();
+}
+
+Status StoreImpl::InitNewStore() {
+  rocksdb::WriteBatch batch;
+  std::string format;
+  PutBE32(&format, kFormatVersion);
+  batch.Put(meta_, "format", format);
+  batch.Put(meta_, "encrypted", options_.encrypt ? "1" : "0");
+  // The checkpoint signing key (Ed25519). Its seed is wrapped under the root
+  // key; in an unencrypted store (benchmarks only) it is kept as is.
+  crypto::SecretKey seed = crypto::SecretKey::Random();
+  std::array<uint8_t, 32> pk{};
+  std::array<uint8_t, 64> sk{};
+  crypto_sign_seed_keypair(pk.data(), sk.data(), seed.data());
+  sodium_memzero(sk.data(), sk.size());
+  batch.Put(meta_, "checkpoint-pk", std::string(reinterpret_cast<const char*>(pk.data()), pk.size()));
+  if (options_.encrypt) {
+    auto params = crypto::NewKdfParams(options_.key);
+    if (!params.ok()) return params.status();
+    auto root = crypto::DeriveRootKey(options_.key, *params);
+    if (!root.ok()) return root.status();
+    auto store_key = crypto::SecretKey::Random();
+    batch.Put(meta_, "kdf", params->Encode());
+    batch.Put(meta_, "root-fp", crypto::RootFingerprint(*root));
+    batch.Put(keys_, "s", crypto::Wrap(*root, "store", store_key.data(), crypto::kKeyBytes));
+    batch.Put(keys_, "c", crypto::Wrap(*root, "checkpoint", seed.data(), crypto::kKeyBytes));
+  } else {
+    batch.Put(keys_, "c", std::string(reinterpret_cast<const char*>(seed.data()), crypto::kKeyBytes));
+  }
+  Head head;
+  batch.Put(meta_, "head", head.Encode());
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Write(wo, &batch), "creating the store");
+}
+
+Status StoreImpl::LoadKeys() {
+  std::string enc;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, "encrypted", &enc);
+  if (!s.ok()) return FromRocks(s, "reading the store's encryption flag");
+  encrypted_ = enc == "1";
+  std::string wrapped_seed;
+  s = db_->Get(rocksdb::ReadOptions(), keys_, "c", &wrapped_seed);
+  if (!s.ok()) return FromRocks(s, "reading the checkpoint key");
+  std::string pk;
+  s = db_->Get(rocksdb::ReadOptions(), meta_, "checkpoint-pk", &pk);
+  if (!s.ok() || pk.size() != 32) return Status::Corruption("checkpoint public key is missing");
+  std::copy(pk.begin(), pk.end(), reinterpret_cast<char*>(signing_pk_.data()));
+
+  if (!encrypted_) {
+    if (wrapped_seed.size() != crypto::kKeyBytes) return Status::Corruption("checkpoint key damaged");
+    signing_key_seed_ = crypto::SecretKey::FromBytes(reinterpret_cast<const uint8_t*>(wrapped_seed.data()));
+    // Digest key for idempotency: fixed in an unencrypted store.
+    return Status::OK();
+  }
+  std::string kdf;
+  s = db_->Get(rocksdb::ReadOptions(), meta_, "kdf", &kdf);
+  if (!s.ok() || !crypto::KdfParams::Decode(kdf, &kdf_)) {
+    return Status::Corruption("key derivation parameters are missing or damaged");
+  }
+  auto root = crypto::DeriveRootKey(options_.key, kdf_);
+  if (!root.ok()) return root.status();
+  std::string wrapped, secret;
+  s = db_->Get(rocksdb::ReadOptions(), keys_, "s", &wrapped);
+  if (!s.ok()) return FromRocks(s, "reading the wrapped store key");
+  if (!crypto::Unwrap(*root, "store", wrapped, &secret) || secret.size() != crypto::kKeyBytes) {
+    std::string prev;
+    if (db_->Get(rocksdb::ReadOptions(), meta_, "root-fp-prev", &prev).ok() &&
+        prev.size() > 8 && prev.substr(8) == crypto::RootFingerprint(*root)) {
+      return Status::WrongKey("wrong key: this is the root key the store had before a rotation; "
+                              "open it with the new key");
+    }
+    return Status::WrongKey("wrong key: the passphrase or key file does not open store " + path_);
+  }
+  store_key_ = crypto::SecretKey::FromBytes(reinterpret_cast<const uint8_t*>(secret.data()));
+  sodium_memzero(secret.data(), secret.size());
+  if (!crypto::Unwrap(*root, "checkpoint", wrapped_seed, &secret) ||
+      secret.size() != crypto::kKeyBytes) {
+    return Status::Corruption("the wrapped checkpoint signing key fails authentication");
+  }
+  signing_key_seed_ = crypto::SecretKey::FromBytes(reinterpret_cast<const uint8_t*>(secret.data()));
+  sodium_memzero(secret.data(), secret.size());
+  root_ = std::move(*root);
+  digest_key_ = crypto::DeriveSubkey(store_key_, 1, "hdigest_");
+  lookup_key_ = crypto::DeriveSubkey(store_key_, 2, "hlookup_");
+
+  // The erased subjects: a small set, kept in memory so that no cached key
+  // of an erased subject is ever used again.
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), keys_));
+  for (it->Seek("x"); it->Valid() && it->key().starts_with("x"); it->Next()) {
+    erased_.insert(it->key().ToString().substr(1));
+  }
+  return FromRocks(it->status(), "reading the erased subjects");
+}
+
+Status StoreImpl::LoadHead() {
+  std::string bytes;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, "head", &bytes);
+  if (!s.ok()) return FromRocks(s, "reading the store head");
+  if (!Head::Decode(bytes, &head_)) return Status::Corruption("the store head record is damaged");
+  // The head is written in the same batch as the records it counts; check
+  // that the log ends where the head says.
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_));
+  it->SeekToLast();
+  uint64_t last = it->Valid() ? GetBE64(it->key().data()) : 0;
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the end of the log");
+  if (last + 1 != head_.next_position) {
+    return Status::Corruption("the log ends at position " + std::to_string(last) +
+                              " but the store head says " + std::to_string(head_.next_position - 1) +
+                              " (truncated or damaged files)");
+  }
+  committed_ = head_.next_position - 1;
+  committed_tree_.size = head_.frontier.size();
+  committed_tree_.root = head_.frontier.Root(leader_hasher_);
+  return Status::OK();
+}
+
+// -------------------------------------------------------------- Append ----
+
+Status StoreImpl::ValidateAppend(const std::string& stream, ExpectedVersion expected,
+                                 const std::vector<NewEvent>& events, bool system) const {
+  if (!ValidId(stream, kMaxIdBytes)) {
+    return Status::InvalidArgument("stream id '" + stream.substr(0, 64) +
+                                   "' is not valid: 1 to 200 characters of A-Z a-z 0-9 - _ . : / @ +");
+  }
+  if (stream[0] == '$' && !system) {
+    return Status::InvalidArgument("stream " + stream + " is reserved for the store itself");
+  }
+  if (events.empty()) return Status::InvalidArgument("empty batch: an append needs at least one event");
+  if (events.size() > options_.max_batch_events) {
+    return Status::TooLarge("batch of " + std::to_string(events.size()) +
+                            " events; the limit is " + std::to_string(options_.max_batch_events));
+  }
+  if (expected.kind == ExpectedVersion::Kind::kExact && expected.version == 0) {
+    return Status::InvalidArgument("expected version 0 is not a version: use no-stream");
+  }
+  std::unordered_set<std::string> ids;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const NewEvent& e = events[i];
+    std::string where = "event " + std::to_string(i);
+    if (e.id.empty()) return Status::InvalidArgument(where + " has no event id");
+    where += " (" + e.id.ToString() + ")";
+    if (!ids.insert(IdKey(e.id)).second) {
+      return Status::InvalidArgument(where + " repeats an event id of the same batch");
+    }
+    if (e.type.empty() || e.type.size() > kMaxTypeBytes ||
+        !std::all_of(e.type.begin(), e.type.end(), ValidIdChar)) {
+      return Status::InvalidArgument(where + " has no valid type (1 to 128 of A-Z a-z 0-9 - _ . :)");
+    }
+    if (e.schema_version == 0) return Status::InvalidArgument(where + " has schema version 0");
+    if (e.occurred_at < 0) return Status::InvalidArgument(where + " occurred before 1970");
+    if (e.subjects.size() > kMaxSubjectsPerEvent) {
+      return Status::InvalidArgument(where + " names more than 32 data subjects");
+    }
+    size_t bytes = e.facts.size();
+    std::unordered_set<std::string> named;
+    for (const auto& ref : e.subjects) {
+      if (!ValidId(ref.id, kMaxSubjectIdBytes)) {
+        return Status::InvalidArgument(where + " names an invalid subject id '" +
+                                       ref.id.substr(0, 64) + "'");
+      }
+      if (ref.role > SubjectRole::kOther) return Status::InvalidArgument(where + " has an unknown subject role");
+      if (!named.insert(ref.id).second) {
+        return Status::InvalidArgument(where + " names subject " + ref.id + " twice");
+      }
+    }
+    std::unordered_set<std::string> sectioned;
+    for (const auto& p : e.personal) {
+      if (!encrypted_) {
+        return Status::InvalidArgument("this store is unencrypted (benchmarks only) and refuses "
+                                       "personal sections");
+      }
+      if (named.count(p.subject) == 0) {
+        return Status::InvalidArgument(where + " has a personal section for subject " + p.subject +
+                                       ", which it does not name in its subjects");
+      }
+      if (!sectioned.insert(p.subject).second) {
+        return Status::InvalidArgument(where + " has two personal sections for subject " + p.subject);
+      }
+      bytes += p.data.size();
+      for (const auto& id : p.identifiers) {
+        if (id.kind.empty() || id.value.empty()) {
+          return Status::InvalidArgument(where + " has an identifier without kind or value");
+        }
+      }
+    }
+    if (bytes > options_.max_event_bytes) {
+      return Status::TooLarge(where + " is " + std::to_string(bytes) + " bytes; the limit is " +
+                              std::to_string(options_.max_event_bytes));
+    }
+  }
+  return Status::OK();
+}
+
+Result<AppendResult> StoreImpl::Append(const std::string& stream, ExpectedVersion expected,
+                                       const std::vector<NewEvent>& events) {
+  Status st = ValidateAppend(stream, expected, events, false);
+  if (!st.ok()) return st;
+  Request req;
+  req.stream = &stream;
+  req.expected = expected;
+  req.events = &events;
+  req.digests.reserve(events.size());
+  for (const auto& e : events) req.digests.push_back(EventDigest(digest_key_, e));
+  st = Submit(&req);
+  if (!st.ok()) return st;
+  return req.result;
+}
+
+Status StoreImpl::Submit(Request* req) {
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  queue_.push_back(req);
+  for (;;) {
+    while (!req->done && leader_active_) queue_cv_.wait(lock);
+    if (req->done) return req->status;
+    // Lead: take everything queued, commit it as one batch.
+    leader_active_ = true;
+    std::vector<Request*> group(queue_.begin(), queue_.end());
+    queue_.clear();
+    lock.unlock();
+    std::vector<Request*> requeue;
+    ProcessGroup(group, &requeue);
+    lock.lock();
+    for (auto it = requeue.rbegin(); it != requeue.rend(); ++it) queue_.push_front(*it);
+    leader_active_ = false;
+    queue_cv_.notify_all();
+  }
+}
+
+Result<uint64_t> StoreImpl::CurrentVersion(const std::string& stream) {
+  auto it = stream_versions_.find(stream);
+  if (it != stream_versions_.end()) return it->second;
+  auto v = StreamVersion(stream);
+  uint64_t version = 0;
+  if (v.ok()) {
+    version = *v;
+  } else if (!v.status().IsNotFound()) {
+    return v.status();
+  }
+  if (stream_versions_.size() >= 1000000) stream_versions_.clear();
+  stream_versions_.emplace(stream, version);
+  return version;
+}
+
+bool StoreImpl::CheckAppend(Request* req) {
+  const auto& events = *req->events;
+  // Idempotency: are any of these ids in the log, or earlier in this group?
+  std::vector<std::string> id_keys;
+  id_keys.reserve(events.size());
+  for (const auto& e : events) id_keys.push_back(IdKey(e.id));
+  std::vector<rocksdb::Slice> slices(id_keys.begin(), id_keys.end());
+  std::vector<rocksdb::PinnableSlice> values(events.size());
+  std::vector<rocksdb::Status> statuses(events.size());
+  db_->MultiGet(rocksdb::ReadOptions(), eventids_, slices.size(), slices.data(), values.data(),
+                statuses.data());
+  size_t found = 0;
+  std::vector<PendingId> seen(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    auto g = group_ids_.find(id_keys[i]);
+    if (g != group_ids_.end()) {
+      seen[i] = g->second;
+      ++found;
+      continue;
+    }
+    if (statuses[i].IsNotFound()) continue;
+    if (!statuses[i].ok() || values[i].size() != 8) {
+      req->status = FromRocks(statuses[i], "reading the event id index");
+      if (req->status.ok()) req->status = Status::Corruption("event id index entry damaged");
+      return true;
+    }
+    uint64_t pos = GetBE64(values[i].data());
+    std::string bytes;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), log_, LogKey(pos), &bytes);
+    EnvelopeView env;
+    Status ds = s.ok() ? DecodeEnvelope(bytes, pos, &env) : FromRocks(s, "reading position " + std::to_string(pos));
+    if (!ds.ok()) {
+      req->status = ds;
+      return true;
+    }
+    seen[i] = PendingId{pos, env.stream, env.stream_version, env.digest};
+    ++found;
+  }
+  if (found > 0) {
+    for (size_t i = 0; i < events.size(); ++i) {
+      std::string who = "event id " + events[i].id.ToString();
+      if (seen[i].position == 0) {
+        req->status = Status::InvalidArgument(
+            "batch repeats event ids already appended, but not all of them (" + who +
+            " is new): a retry must repeat the whole batch");
+        return true;
+      }
+      if (seen[i].stream != *req->stream) {
+        req->status = Status::InvalidArgument(who + " was already appended to stream " +
+                                              seen[i].stream + " at position " +
+                                              std::to_string(seen[i].position));
+        return true;
+      }
+      if (seen[i].digest != req->digests[i]) {
+        req->status = Status::InvalidArgument(who + " was already appended at position " +
+                                              std::to_string(seen[i].position) +
+                                              " with different content");
+        return true;
+      }
+      if (i > 0 && (seen[i].position != seen[0].position + i ||
+                    seen[i].version != seen[0].version + i)) {
+        req->status = Status::InvalidArgument(
+            "batch repeats event ids already appended, but not as one batch in the same order");
+        return true;
+      }
+    }
+    req->duplicate = true;
+    req->result = AppendResult{seen[0].position, seen[0].position + events.size() - 1,
+                               seen[0].version, seen[0].version + events.size() - 1, true};
+    return true;
+  }
+  auto current = CurrentVersion(*req->stream);
+  if (!current.ok()) {
+    req->status = current.status();
+    return true;
+  }
+  const ExpectedVersion& ex = req->expected;
+  bool conflict = (ex.kind == ExpectedVersion::Kind::kNoStream && *current != 0) ||
+                  (ex.kind == ExpectedVersion::Kind::kExact && *current != ex.version);
+  if (conflict) {
+    req->status = Status::Conflict("stream " + *req->stream + ": expected version " +
+                                   ex.ToString() + ", actual " +
+                                   (*current == 0 ? std::string("no-stream") : std::to_string(*current)));
+    return true;
+  }
+  // Personal data of erased subjects is refused; new data keys must fit.
+  size_t new_subjects = 0;
+  {
+    std::shared_lock<std::shared_mutex> lock(keys_mu_);
+    for (const auto& e : events) {
+      for (const auto& p : e.personal) {
+        if (erased_.count(p.subject) != 0) {
+          req->status = Status::Erased("subject " + p.subject +
+                                       " was erased; personal data about them is refused");
+          return true;
+        }
+        ++new_subjects;  // an upper bound: most already have a key
+      }
+    }
+  }
+  if (group_new_keys_.size() + new_subjects > group_new_keys_.capacity()) {
+    if (group_new_keys_.size() == 0) {
+      req->status = Status::TooLarge("batch concerns more than " +
+                                     std::to_string(group_new_keys_.capacity()) + " data subjects");
+      return true;
+    }
+    return false;  // next group
+  }
+  req->checked = true;
+  return true;
+}
+
+Status StoreImpl::SealPersonal(const std::string& subject, std::string_view aad,
+                               std::string_view plain, std::string* out,
+                               rocksdb::WriteBatch* batch) {
+  if (const uint8_t* k = group_new_keys_.Get(subject)) {
+    crypto::Seal(k, aad, plain, out);
+    return Status::OK();
+  }
+  {
+    std::shared_lock<std::shared_mutex> lock(keys_mu_);
+    if (const uint8_t* k = key_cache_.Get(subject)) {
+      crypto::Seal(k, aad, plain, out);
+      return Status::OK();
+    }
+  }
+  std::string wrapped;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), keys_, SubjectKeyKey(subject), &wrapped);
+  if (s.ok()) {
+    std::string secret;
+    if (!crypto::Unwrap(root_, "subject:" + subject, wrapped, &secret) ||
+        secret.size() != crypto::kKeyBytes) {
+      return Status::Corruption("the data key of subject " + subject + " fails authentication");
+    }
+    crypto::Seal(reinterpret_cast<const uint8_t*>(secret.data()), aad, plain, out);
+    std::unique_lock<std::shared_mutex> lock(keys_mu_);
+    if (erased_.count(subject) == 0) {
+      key_cache_.Put(subject, reinterpret_cast<const uint8_t*>(secret.data()));
+    }
+    sodium_memzero(secret.data(), secret.size());
+    return Status::OK();
+  }
+  if (!s.IsNotFound()) return FromRocks(s, "reading the data key of subject " + subject);
+  // A new data subject: a fresh data key, wrapped under the root key.
+  crypto::SecretKey fresh = crypto::SecretKey::Random();
+  batch->Put(keys_, SubjectKeyKey(subject),
+             crypto::Wrap(root_, "subject:" + subject, fresh.data(), crypto::kKeyBytes));
+  group_new_keys_.Put(subject, fresh.data());
+  head_.subjects++;
+  crypto::Seal(fresh, aad, plain, out);
+  return Status::OK();
+}
+
+Status StoreImpl::ApplyAppend(Request* req, rocksdb::WriteBatch* batch) {
+  const auto& events = *req->events;
+  const std::string& stream = *req->stream;
+  uint64_t current = stream_versions_[stream];
+  uint64_t first_position = head_.next_position;
+  Timestamp now = std::max(NowMicros(), head_.clock);
+  head_.clock = now;
+
+  // Subjects: runs of offsets within this append, per subject.
+  std::map<std::string, std::vector<std::pair<uint32_t, uint32_t>>> subject_runs;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const NewEvent& e = events[i];
+    uint64_t position = first_position + i;
+    EncodeInput in{position, stream, current + 1 + i, now, &e, req->digests[i],
+                   encrypted_ ? &store_key_ : nullptr};
+    auto record = EncodeRecord(in, [&](const std::string& subject, std::string_view aad,
+                                       std::string_view plain, std::string* out) {
+      return SealPersonal(subject, aad, plain, out, batch);
+    });
+    if (!record.ok()) return record.status();
+    std::string key = LogKey(position);
+    batch->Put(log_, key, *record);
+    batch->Put(eventids_, IdKey(e.id), key);
+    group_ids_[IdKey(e.id)] = PendingId{position, stream, current + 1 + i, req->digests[i]};
+    head_.frontier.Append(leader_hasher_, leader_hasher_.Leaf(*record), [&](const merkle::Node& n) {
+      batch->Put(merkle_, MerkleKey(n.level, n.index),
+                 std::string(reinterpret_cast<const char*>(n.hash.data()), n.hash.size()));
+    });
+    for (const auto& ref : e.subjects) {
+      auto& runs = subject_runs[ref.id];
+      if (!runs.empty() && runs.back().first + runs.back().second == i) {
+        runs.back().second++;
+      } else {
+        runs.emplace_back(uint32_t(i), 1u);
+      }
+    }
+    for (const auto& p : e.personal) {
+      for (const auto& id : p.identifiers) {
+        batch->Put(lookup_, LookupHash(id) + p.subject, rocksdb::Slice());
+      }
+    }
+  }
+  for (const auto& [subject, runs] : subject_runs) {
+    std::string value;
+    for (const auto& [offset, length] : runs) {
+      PutBE32(&value, offset);
+      PutBE32(&value, length);
+    }
+    batch->Put(subjects_, IndexKey(subject, first_position), value);
+  }
+  std::string range;
+  PutBE64(&range, first_position);
+  PutBE32(&range, uint32_t(events.size()));
+  batch->Put(streams_, IndexKey(stream, current + 1), range);
+  if (current == 0) head_.streams++;
+  stream_versions_[stream] = current + events.size();
+  head_.next_position += events.size();
+  req->result = AppendResult{first_position, first_position + events.size() - 1, current + 1,
+                             current + events.size(), false};
+  return Status::OK();
+}
+
+void StoreImpl::ProcessGroup(std::vector<Request*>& group, std::vector<Request*>* requeue) {
+  if (!poisoned_.ok()) {
+    for (Request* r : group) {
+      r->status = poisoned_;
+      r->done = true;
+    }
+    return;
+  }
+  rocksdb::WriteBatch batch;
+  std::vector<Request*> applied;
+  group_ids_.clear();
+  group_new_keys_.Clear();
+  Status failure;
+  size_t i = 0;
+  try {
+    for (; i < group.size(); ++i) {
+      Request* r = group[i];
+      if (r->erase) {
+        ApplyErase(r, &batch);
+        if (r->status.ok() && !r->duplicate) applied.push_back(r);
+        continue;
+      }
+      if (!CheckAppend(r)) break;  // does not fit: the rest go to the next group
+      if (!r->checked) continue;
+      failure = ApplyAppend(r, &batch);
+      if (!failure.ok()) break;
+      applied.push_back(r);
+    }
+  } catch (const std::exception& ex) {
+    failure = Status::IOError(std::string("building the commit: ") + ex.what());
+  }
+  for (size_t j = i; failure.ok() && j < group.size(); ++j) requeue->push_back(group[j]);
+  if (failure.ok() && !applied.empty()) {
+    bool checkpoint_due = options_.checkpoint_interval > 0 &&
+                          head_.frontier.size() - head_.last_checkpoint >= options_.checkpoint_interval;
+    SignedCheckpoint cp;
+    if (checkpoint_due) failure = WriteCheckpointLocked(&batch, head_.frontier, &cp);
+    batch.Put(meta_, "head", head_.Encode());
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.sync;
+    if (failure.ok()) failure = FromRocks(db_->Write(wo, &batch), "committing");
+  }
+  if (!failure.ok()) {
+    // In-memory state ran ahead of the disk: refuse all further writes.
+    poisoned_ = Status::IOError("the store stopped accepting writes after a failed commit (" +
+                                failure.message() + "); reopen it");
+    for (Request* r : applied) r->status = failure;
+    for (size_t j = i; j < group.size(); ++j) {
+      if (std::find(applied.begin(), applied.end(), group[j]) == applied.end()) {
+        group[j]->status = poisoned_;
+      }
+    }
+  }
+  group_new_keys_.Clear();
+  group_ids_.clear();
+  for (Request* r : group) {
+    if (std::find(requeue->begin(), requeue->end(), r) == requeue->end()) r->done = true;
+  }
+  if (failure.ok()) {
+    TreeHead tree{head_.frontier.size(), head_.frontier.Root(leader_hasher_)};
+    {
+      std::lock_guard<std::mutex> lock(commit_mu_);
+      committed_tree_ = tree;
+      committed_.store(head_.next_position - 1, std::memory_order_release);
+    }
+    commit_cv_.notify_all();
+  }
+}
+
+// ------------------------------------------------------------- Erasure ----
+
+void StoreImpl::ApplyErase(Request* req, rocksdb::WriteBatch* batch) {
+  const std::string& subject = req->subject;
+  std::string marker;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), keys_, ErasedKey(subject), &marker);
+  if (s.ok() && marker.size() >= 8) {
+    uint64_t pos = GetBE64(marker.data());
+    req->duplicate = true;
+    req->result = AppendResult{pos, pos, 0, 0, true};
+    return;
+  }
+  std::string wrapped;
+  s = db_->Get(rocksdb::ReadOptions(), keys_, SubjectKeyKey(subject), &wrapped);
+  bool has_key = s.ok() || group_new_keys_.Get(subject) != nullptr;
+  if (!has_key) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), subjects_));
+    it->Seek(IndexPrefix(subject));
+    if (!it->Valid() || !it->key().starts_with(IndexPrefix(subject))) {
+      req->status = Status::NotFound("no data subject " + subject + " in this store");
+      return;
+    }
+  }
+  // The erasure event holds no personal data: the subject's opaque
+  // reference, the reason code and who acted.
+  NewEvent& e = req->erasure_event;
+  e.id = EventId::Random();
+  e.type = "SubjectErased";
+  e.actor = req->actor;
+  e.subjects = {SubjectRef{subject, SubjectRole::kOther}};
+  e.facts = "{\"subject\":\"" + subject + "\",\"reason\":\"" + req->reason + "\"}";
+  req->erasure_events = {e};
+  static const std::string kStream = kErasureStream;
+  req->stream = &kStream;
+  req->events = &req->erasure_events;
+  req->expected = ExpectedVersion::Any();
+  req->digests = {EventDigest(digest_key_, e)};
+  req->system = true;
+  (void)CurrentVersion(kStream);
+  Status st = ApplyAppend(req, batch);
+  if (!st.ok()) {
+    req->status = st;
+    return;
+  }
+  batch->Delete(keys_, SubjectKeyKey(subject));
+  std::string value;
+  PutBE64(&value, req->result.first_position);
+  PutBE64(&value, uint64_t(head_.clock));
+  batch->Put(keys_, ErasedKey(subject), value);
+  head_.erased++;
+  group_new_keys_.Erase(subject);
+  std::unique_lock<std::shared_mutex> lock(keys_mu_);
+  erased_.insert(subject);
+  key_cache_.Erase(subject);
+}
+
+Result<AppendResult> StoreImpl::EraseSubject(const std::string& subject, const Actor& actor,
+                                             const std::string& reason_code) {
+  if (!encrypted_) return Status::NotSupported("erasure needs an encrypted store");
+  if (!ValidId(subject, kMaxSubjectIdBytes)) {
+    return Status::InvalidArgument("subject id '" + subject.substr(0, 64) + "' is not valid");
+  }
+  if (!std::all_of(reason_code.begin(), reason_code.end(), ValidIdChar)) {
+    return Status::InvalidArgument("reason code must be a code (A-Z a-z 0-9 - _ . :), not free text");
+  }
+  std::lock_guard<std::mutex> erase_lock(erase_mu_);
+  Request req;
+  req.erase = true;
+  req.subject = subject;
+  req.actor = actor;
+  req.reason = reason_code;
+  Status st = Submit(&req);
+  if (!st.ok()) return st;
+  // Force the wrapped key out of RocksDB's files: flush every memtable (the
+  // WAL that held the key becomes obsolete and is deleted), then compact the
+  // key's range down to the bottom level so no SST keeps the old value.
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  rocksdb::Status s = db_->Flush(fo, handles_);
+  if (!s.ok()) return FromRocks(s, "flushing after erasure");
+  std::string begin = SubjectKeyKey(subject);
+  std::string end = begin;
+  end.push_back('\0');
+  rocksdb::Slice b(begin), e(end);
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  s = db_->CompactRange(co, keys_, &b, &e);
+  if (!s.ok()) return FromRocks(s, "compacting the erased key's range");
+  return req.result;
+}
+
+// --------------------------------------------------------------- Reads ----
+
+Status StoreImpl::OpenPersonal(const std::string& subject, std::string_view aad,
+                               std::string_view sealed, std::string* out, bool* erased) {
+  *erased = false;
+  {
+    std::shared_lock<std::shared_mutex> lock(keys_mu_);
+    if (erased_.count(subject) != 0) {
+      *erased = true;
+      return Status::OK();
+    }
+    if (const uint8_t* k = key_cache_.Get(subject)) {
+      if (!crypto::Open(k, aad, sealed, out)) return Status::Corruption("fails authentication");
+      return Status::OK();
+    }
+  }
+  std::string wrapped;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), keys_, SubjectKeyKey(subject), &wrapped);
+  if (s.IsNotFound()) {
+    std::shared_lock<std::shared_mutex> lock(keys_mu_);
+    if (erased_.count(subject) != 0) {
+      *erased = true;
+      return Status::OK();
+    }
+    return Status::Corruption("no data key for subject " + subject);
+  }
+  if (!s.ok()) return FromRocks(s, "reading a data key");
+  std::string secret;
+  if (!crypto::Unwrap(root_, "subject:" + subject, wrapped, &secret) ||
+      secret.size() != crypto::kKeyBytes) {
+    return Status::Corruption("the data key of subject " + subject + " fails authentication");
+  }
+  bool ok = crypto::Open(reinterpret_cast<const uint8_t*>(secret.data()), aad, sealed, out);
+  {
+    std::unique_lock<std::shared_mutex> lock(keys_mu_);
+    if (erased_.count(subject) == 0) {
+      key_cache_.Put(subject, reinterpret_cast<const uint8_t*>(secret.data()));
+    } else {
+      *erased = true;
+      out->clear();
+      ok = true;
+    }
+  }
+  sodium_memzero(secret.data(), secret.size());
+  if (!ok) return Status::Corruption("fails authentication");
+  return Status::OK();
+}
+
+Status StoreImpl::DecodeAt(uint64_t position, std::string_view bytes, RecordedEvent* out) {
+  return DecodeRecord(bytes, position, encrypted_ ? &store_key_ : nullptr,
+                      [this](const std::string& subject, std::string_view aad,
+                             std::string_view sealed, std::string* plain, bool* erased) {
+                        return OpenPersonal(subject, aad, sealed, plain, erased);
+                      },
+                      out);
+}
+
+Status StoreImpl::ReadPositions(const std::vector<uint64_t>& positions,
+                                std::vector<RecordedEvent>* out) {
+  std::vector<std::string> keys;
+  keys.reserve(positions.size());
+  for (uint64_t p : positions) keys.push_back(LogKey(p));
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db_->MultiGet(rocksdb::ReadOptions(), log_, slices.size(), slices.data(), values.data(),
+                statuses.data());
+  out->reserve(out->size() + positions.size());
+  for (size_t i = 0; i < positions.size(); ++i) {
+    if (statuses[i].IsNotFound()) {
+      return Status::Corruption("position " + std::to_string(positions[i]) +
+                                " is indexed but missing from the log");
+    }
+    if (!statuses[i].ok()) return FromRocks(statuses[i], "reading position " + std::to_string(positions[i]));
+    RecordedEvent e;
+    Status st = DecodeAt(positions[i], values[i].ToStringView(), &e);
+    if (!st.ok()) return st;
+    out->push_back(std::move(e));
+  }
+  return Status::OK();
+}
+
+Result<std::vector<RecordedEvent>> StoreImpl::ReadAll(uint64_t from, size_t max_count) {
+  if (from == 0) return Status::InvalidArgument("positions start at 1");
+  std::vector<RecordedEvent> out;
+  uint64_t last = committed();
+  if (from > last || max_count == 0) return out;
+  uint64_t end = std::min<uint64_t>(last, from + max_count - 1);
+  out.reserve(size_t(end - from + 1));
+  rocksdb::ReadOptions ro;
+  std::string upper = LogKey(end + 1);
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log_));
+  uint64_t expect = from;
+  for (it->Seek(LogKey(from)); it->Valid(); it->Next()) {
+    if (it->key().size() != 8) return Status::Corruption("a log key is not 8 bytes");
+    uint64_t pos = GetBE64(it->key().data());
+    if (pos != expect) {
+      return Status::Corruption("position " + std::to_string(expect) + " is missing from the log");
+    }
+    RecordedEvent e;
+    Status st = DecodeAt(pos, it->value().ToStringView(), &e);
+    if (!st.ok()) return st;
+    out.push_back(std::move(e));
+    ++expect;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the log");
+  if (expect != end + 1) {
+    return Status::Corruption("position " + std::to_string(expect) + " is missing from the log");
+  }
+  return out;
+}
+
+Result<uint64_t> StoreImpl::StreamVersion(const std::string& stream) {
+  if (!ValidId(stream, kMaxIdBytes)) return Status::InvalidArgument("stream id '" + stream.substr(0, 64) + "' is not valid");
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), streams_));
+  std::string prefix = IndexPrefix(stream);
+  it->SeekForPrev(IndexKey(stream, ~uint64_t(0)));
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the stream index");
+  if (!it->Valid() || !it->key().starts_with(prefix)) {
+    return Status::NotFound("stream " + stream + " has no events");
+  }
+  if (it->value().size() != 12 || it->key().size() != prefix.size() + 8) {
+    return Status::Corruption("stream index entry of " + stream + " is damaged");
+  }
+  uint64_t first = GetBE64(it->key().data() + prefix.size());
+  return first + GetBE32(it->value().data() + 8) - 1;
+}
+
+Result<std::vector<RecordedEvent>> StoreImpl::ReadStream(const std::string& stream, uint64_t from,
+                                                         Direction direction, size_t max_count) {
+  auto last = StreamVersion(stream);
+  if (!last.ok()) return last.status();
+  std::vector<uint64_t> positions;
+  std::string prefix = IndexPrefix(stream);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), streams_));
+  uint64_t committed_pos = committed();
+  auto entry = [&](uint64_t* first_version, uint64_t* first_pos, uint32_t* count) {
+    *first_version = GetBE64(it->key().data() + prefix.size());
+    *first_pos = GetBE64(it->value().data());
+    *count = GetBE32(it->value().data() + 8);
+  };
+  if (direction == Direction::kForward) {
+    uint64_t v = std::max<uint64_t>(from, 1);
+    it->SeekForPrev(IndexKey(stream, v));
+    if (!it->Valid() || !it->key().starts_with(prefix)) it->Seek(prefix);
+    for (; it->Valid() && it->key().starts_with(prefix) && positions.size() < max_count; it->Next()) {
+      uint64_t fv, fp;
+      uint32_t n;
+      entry(&fv, &fp, &n);
+      for (uint64_t k = std::max(v, fv); k < fv + n && positions.size() < max_count; ++k) {
+        if (fp + (k - fv) <= committed_pos) positions.push_back(fp + (k - fv));
+      }
+    }
+  } else {
+    uint64_t v = from == 0 ? *last : std::min(from, *last);
+    it->SeekForPrev(IndexKey(stream, v));
+    for (; it->Valid() && it->key().starts_with(prefix) && positions.size() < max_count; it->Prev()) {
+      uint64_t fv, fp;
+      uint32_t n;
+      entry(&fv, &fp, &n);
+      for (uint64_t k = std::min(v, fv + n - 1) + 1; k > fv && positions.size() < max_count; --k) {
+        if (fp + (k - 1 - fv) <= committed_pos) positions.push_back(fp + (k - 1 - fv));
+      }
+    }
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the stream index");
+  std::vector<RecordedEvent> out;
+  Status st = ReadPositions(positions, &out);
+  if (!st.ok()) return st;
+  return out;
+}
+
+Result<std::vector<RecordedEvent>> StoreImpl::ReadSubject(const std::string& subject, uint64_t from,
+                                                          size_t max_count) {
+  if (!ValidId(subject, kMaxSubjectIdBytes)) {
+    return Status::InvalidArgument("subject id '" + subject.substr(0, 64) + "' is not valid");
+  }
+  std::string prefix = IndexPrefix(subject);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), subjects_));
+  it->Seek(prefix);
+  if (!it->Valid() || !it->key().starts_with(prefix)) {
+    if (!it->status().ok()) return FromRocks(it->status(), "reading the subject index");
+    return Status::NotFound("no events name subject " + subject);
+  }
+  uint64_t start = std::max<uint64_t>(from, 1);
+  it->SeekForPrev(IndexKey(subject, start));
+  if (!it->Valid() || !it->key().starts_with(prefix)) it->Seek(prefix);
+  uint64_t committed_pos = committed();
+  std::vector<uint64_t> positions;
+  for (; it->Valid() && it->key().starts_with(prefix) && positions.size() < max_count; it->Next()) {
+    uint64_t first = GetBE64(it->key().data() + prefix.size());
+    rocksdb::Slice v = it->value();
+    if (v.size() % 8 != 0) return Status::Corruption("subject index entry of " + subject + " is damaged");
+    for (size_t o = 0; o < v.size() && positions.size() < max_count; o += 8) {
+      uint32_t offset = GetBE32(v.data() + o), length = GetBE32(v.data() + o + 4);
+      for (uint32_t k = 0; k < length && positions.size() < max_count; ++k) {
+        uint64_t p = first + offset + k;
+        if (p >= start && p <= committed_pos) positions.push_back(p);
+      }
+    }
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the subject index");
+  std::vector<RecordedEvent> out;
+  Status st = ReadPositions(positions, &out);
+  if (!st.ok()) return st;
+  return out;
+}
+
+std::string StoreImpl::LookupHash(const Identifier& identifier) const {
+  std::string material = identifier.kind;
+  material.push_back('\0');
+  material += Normalise(identifier);
+  std::string h = crypto::KeyedHash(lookup_key_, material);
+  sodium_memzero(material.data(), material.size());
+  return h;
+}
+
+Result<std::vector<std::string>> StoreImpl::FindSubjects(const Identifier& identifier) {
+  if (!encrypted_) return Status::NotSupported("lookups need an encrypted store");
+  if (identifier.kind.empty() || identifier.value.empty()) {
+    return Status::InvalidArgument("an identifier needs a kind and a value");
+  }
+  std::string prefix = LookupHash(identifier);
+  std::vector<std::string> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), lookup_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string subject = it->key().ToString().substr(prefix.size());
+    std::shared_lock<std::shared_mutex> lock(keys_mu_);
+    if (erased_.count(subject) == 0) out.push_back(subject);
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the lookup index");
+  return out;
+}
+
+// -------------------------------------------------------- Subscription ----
+
+uint64_t StoreImpl::WaitPast(uint64_t position, int timeout_ms) {
+  std::unique_lock<std::mutex> lock(commit_mu_);
+  commit_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                      [&] { return committed() > position || closing(); });
+  return committed();
+}
+
+namespace {
+
+class SubscriptionImpl final : public Subscription {
+ public:
+  SubscriptionImpl(StoreImpl* store, uint64_t from, EventHandler on_event, EndHandler on_end)
+      : store_(store), next_(from), on_event_(std::move(on_event)), on_end_(std::move(on_end)) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~SubscriptionImpl() override { Stop(); }
+
+  void Stop() override {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  uint64_t last_position() const override { return last_.load(); }
+
+ private:
+  void Run() {
+    Status end;
+    while (!stop_ && !store_->closing()) {
+      if (store_->committed() < next_) {
+        store_->WaitPast(next_ - 1, 50);
+        continue;
+      }
+      auto batch = store_->ReadAll(next_, 512);
+      if (!batch.ok()) {
+        end = batch.status();
+        break;
+      }
+      bool go_on = true;
+      for (const auto& e : *batch) {
+        if (stop_) break;
+        if (!on_event_(e)) {
+          go_on = false;
+          break;
+        }
+        last_ = e.position;
+        next_ = e.position + 1;
+      }
+      if (!go_on) break;
+    }
+    if (on_end_) on_end_(end);
+  }
+
+  StoreImpl* store_;
+  uint64_t next_;
+  EventHandler on_event_;
+  EndHandler on_end_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> last_{0};
+  std::thread thread_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Subscription>> StoreImpl::Subscribe(uint64_t from, EventHandler on_event,
+                                                           EndHandler on_end) {
+  if (from == 0) return Status::InvalidArgument("positions start at 1");
+  if (!on_event) return Status::InvalidArgument("a subscription needs an event handler");
+  return std::unique_ptr<Subscription>(
+      new SubscriptionImpl(this, from, std::move(on_event), std::move(on_end)));
+}
+
+// ---------------------------------------------------------------- Info ----
+
+Result<StoreInfo> StoreImpl::Info() {
+  StoreInfo info;
+  info.path = path_;
+  info.format_version = kFormatVersion;
+  info.encrypted = encrypted_;
+  std::string bytes;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, "head", &bytes);
+  Head head;
+  if (!s.ok() || !Head::Decode(bytes, &head)) return Status::Corruption("the store head is damaged");
+  info.last_position = head.next_position - 1;
+  info.streams = head.streams;
+  info.subjects = head.subjects;
+  info.erased_subjects = head.erased;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(path_, ec)) {
+    if (entry.is_regular_file(ec)) info.disk_bytes += entry.file_size(ec);
+  }
+  {
+    std::lock_guard<std::mutex> lock(commit_mu_);
+    info.tree = committed_tree_;
+  }
+  return info;
+}
+
+// -------------------------------------------------------- Key rotation ----
+
+Status StoreImpl::RotateRootKey(const KeySource& new_key) {
+  if (!encrypted_) return Status::NotSupported("an unencrypted store has no root key");
+  auto params = crypto::NewKdfParams(new_key);
+  if (!params.ok()) return params.status();
+  auto new_root = crypto::DeriveRootKey(new_key, *params);
+  if (!new_root.ok()) return new_root.status();
+  // Hold the commit pipeline so no data key is created meanwhile.
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  queue_cv_.wait(lock, [&] { return !leader_active_; });
+  leader_active_ = true;
+  lock.unlock();
+  Status result;
+  {
+    rocksdb::WriteBatch batch;
+    std::string secret;
+    auto rewrap = [&](const std::string& key, const std::string& label, const std::string& wrapped) {
+      if (!crypto::Unwrap(root_, label, wrapped, &secret) || secret.size() != crypto::kKeyBytes) {
+        return Status::Corruption("wrapped key " + label + " fails authentication");
+      }
+      batch.Put(keys_, key,
+                crypto::Wrap(*new_root, label, reinterpret_cast<const uint8_t*>(secret.data()),
+                             secret.size()));
+      sodium_memzero(secret.data(), secret.size());
+      return Status::OK();
+    };
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), keys_));
+    for (it->SeekToFirst(); it->Valid() && result.ok(); it->Next()) {
+      std::string key = it->key().ToString();
+      if (key == "s") {
+        result = rewrap(key, "store", it->value().ToString());
+      } else if (key == "c") {
+        result = rewrap(key, "checkpoint", it->value().ToString());
+      } else if (key[0] == 'k') {
+        result = rewrap(key, "subject:" + key.substr(1), it->value().ToString());
+      }
+    }
+    if (result.ok() && !it->status().ok()) result = FromRocks(it->status(), "reading the keys");
+    if (result.ok()) {
+      std::string prev;
+      PutBE64(&prev, uint64_t(NowMicros()));
+      prev += crypto::RootFingerprint(root_);
+      batch.Put(meta_, "root-fp-prev", prev);
+      batch.Put(meta_, "root-fp", crypto::RootFingerprint(*new_root));
+      batch.Put(meta_, "kdf", params->Encode());
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      result = FromRocks(db_->Write(wo, &batch), "writing the rewrapped keys");
+    }
+    if (result.ok()) {
+      root_ = std::move(*new_root);
+      kdf_ = *params;
+    }
+  }
+  lock.lock();
+  leader_active_ = false;
+  queue_cv_.notify_all();
+  return result;
+}
+
+// ----------------------------------------------------- Tamper evidence ----
+
+Result<TreeHead> StoreImpl::CurrentTree() {
+  std::lock_guard<std::mutex> lock(commit_mu_);
+  return committed_tree_;
+}
+
+Status StoreImpl::WriteCheckpointLocked(rocksdb::WriteBatch* batch, const merkle::Frontier& frontier,
+                                        SignedCheckpoint* out) {
+  out->size = frontier.size();
+  out->root = frontier.Root(leader_hasher_);
+  out->time = std::max(NowMicros(), head_.clock);
+  std::string message = "hearth checkpoint v1\n";
+  PutBE64(&message, out->size);
+  message.append(reinterpret_cast<const char*>(out->root.data()), 32);
+  PutBE64(&message, uint64_t(out->time));
+  std::array<uint8_t, 32> pk{};
+  std::array<uint8_t, 64> sk{};
+  crypto_sign_seed_keypair(pk.data(), sk.data(), signing_key_seed_.data());
+  crypto_sign_detached(out->signature.data(), nullptr,
+                       reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                       sk.data());
+  sodium_memzero(sk.data(), sk.size());
+  batch->Put(meta_, CheckpointKey(out->size), EncodeCheckpoint(*out));
+  head_.last_checkpoint = out->size;
+  return Status::OK();
+}
+
+Result<SignedCheckpoint> StoreImpl::WriteCheckpoint() {
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  queue_cv_.wait(lock, [&] { return !leader_active_; });
+  leader_active_ = true;
+  lock.unlock();
+  SignedCheckpoint cp;
+  Status st = poisoned_;
+  if (st.ok()) {
+    rocksdb::WriteBatch batch;
+    st = WriteCheckpointLocked(&batch, head_.frontier, &cp);
+    batch.Put(meta_, "head", head_.Encode());
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    if (st.ok()) st = FromRocks(db_->Write(wo, &batch), "writing a checkpoint");
+  }
+  lock.lock();
+  leader_active_ = false;
+  queue_cv_.notify_all();
+  if (!st.ok()) return st;
+  return cp;
+}
+
+Result<std::vector<SignedCheckpoint>> StoreImpl::Checkpoints() {
+  std::vector<SignedCheckpoint> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  for (it->Seek("cp"); it->Valid() && it->key().starts_with("cp"); it->Next()) {
+    SignedCheckpoint cp;
+    if (!DecodeCheckpoint(it->value().ToStringView(), &cp)) {
+      return Status::Corruption("a stored checkpoint is damaged");
+    }
+    out.push_back(cp);
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading checkpoints");
+  return out;
+}
+
+Result<std::array<uint8_t, 32>> StoreImpl::CheckpointPublicKey() { return signing_pk_; }
+
+Result<std::string> StoreImpl::RawRecord(uint64_t position) {
+  if (position == 0 || position > committed()) {
+    return Status::InvalidArgument("position " + std::to_string(position) +
+                                   " is beyond the log (last " + std::to_string(committed()) + ")");
+  }
+  std::string bytes;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), log_, LogKey(position), &bytes);
+  if (s.IsNotFound()) return Status::Corruption("position " + std::to_string(position) + " is missing");
+  if (!s.ok()) return FromRocks(s, "reading position " + std::to_string(position));
+  return bytes;
+}
+
+Result<Hash> StoreImpl::SubtreeHash(uint8_t level, uint64_t index, merkle::Hasher& hasher) {
+  if (level >= merkle::kStoredLevel) {
+    std::string v;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), merkle_, MerkleKey(level, index), &v);
+    if (!s.ok() || v.size() != 32) {
+      return Status::Corruption("Merkle node level " + std::to_string(level) + " index " +
+                                std::to_string(index) + " is missing or damaged");
+    }
+    Hash h;
+    std::copy(v.begin(), v.end(), reinterpret_cast<char*>(h.data()));
+    return h;
+  }
+  // Below the stored level: hash the leaves themselves.
+  uint64_t first = index << level, count = uint64_t(1) << level;
+  rocksdb::ReadOptions ro;
+  std::string upper = LogKey(first + count + 1);
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log_));
+  std::vector<Hash> level_hashes;
+  level_hashes.reserve(size_t(count));
+  for (it->Seek(LogKey(first + 1)); it->Valid(); it->Next()) {
+    level_hashes.push_back(hasher.Leaf(it->value().ToStringView()));
+  }
+  if (level_hashes.size() != count) {
+    return Status::Corruption("leaves " + std::to_string(first + 1) + ".." +
+                              std::to_string(first + count) + " are not all in the log");
+  }
+  while (level_hashes.size() > 1) {
+    for (size_t i = 0; i < level_hashes.size() / 2; ++i) {
+      level_hashes[i] = hasher.Node(level_hashes[2 * i], level_hashes[2 * i + 1]);
+    }
+    level_hashes.resize(level_hashes.size() / 2);
+  }
+  return level_hashes[0];
+}
+
+// MTH(D[lo : lo + n]); lo is always a multiple of the largest power of two
+// below n in the RFC's recursion, so complete parts are stored subtrees.
+Result<Hash> StoreImpl::RangeHash(uint64_t lo, uint64_t n, merkle::Hasher& hasher) {
+  if (std::has_single_bit(n) && lo % n == 0) {
+    return SubtreeHash(uint8_t(std::countr_zero(n)), lo / n, hasher);
+  }
+  uint64_t k = std::bit_floor(n - 1);
+  auto left = RangeHash(lo, k, hasher);
+  if (!left.ok()) return left;
+  auto right = RangeHash(lo + k, n - k, hasher);
+  if (!right.ok()) return right;
+  return hasher.Node(*left, *right);
+}
+
+// RFC 9162 2.1.3.1 PATH(m, D[lo : lo + n]).
+Status StoreImpl::PathProof(uint64_t m, uint64_t lo, uint64_t n, merkle::Hasher& hasher,
+                            std::vector<Hash>* out) {
+  if (n <= 1) return Status::OK();
+  uint64_t k = std::bit_floor(n - 1);
+  Status st;
+  Result<Hash> sibling = Status::OK();
+  if (m < k) {
+    st = PathProof(m, lo, k, hasher, out);
+    sibling = RangeHash(lo + k, n - k, hasher);
+  } else {
+    st = PathProof(m - k, lo + k, n - k, hasher, out);
+    sibling = RangeHash(lo, k, hasher);
+  }
+  if (!st.ok()) return st;
+  if (!sibling.ok()) return sibling.status();
+  out->push_back(*sibling);
+  return Status::OK();
+}
+
+// RFC 9162 2.1.4.1 SUBPROOF(m, D[lo : lo + n], b).
+Status StoreImpl::SubProof(uint64_t m, uint64_t lo, uint64_t n, bool b, merkle::Hasher& hasher,
+                           std::vector<Hash>* out) {
+  if (m == n) {
+    if (b) return Status::OK();
+    auto h = RangeHash(lo, n, hasher);
+    if (!h.ok()) return h.status();
+    out->push_back(*h);
+    return Status::OK();
+  }
+  uint64_t k = std::bit_floor(n - 1);
+  Status st;
+  Result<Hash> sibling = Status::OK();
+  if (m <= k) {
+    st = SubProof(m, lo, k, b, hasher, out);
+    sibling = RangeHash(lo + k, n - k, hasher);
+  } else {
+    st = SubProof(m - k, lo + k, n - k, false, hasher, out);
+    sibling = RangeHash(lo, k, hasher);
+  }
+  if (!st.ok()) return st;
+  if (!sibling.ok()) return sibling.status();
+  out->push_back(*sibling);
+  return Status::OK();
+}
+
+Result<std::vector<Hash>> StoreImpl::InclusionProof(uint64_t position, uint64_t tree_size) {
+  uint64_t size = tree_size == 0 ? committed() : tree_size;
+  if (size > committed()) {
+    return Status::InvalidArgument("tree size " + std::to_string(size) + " is beyond the log (" +
+                                   std::to_string(committed()) + " events)");
+  }
+  if (position == 0 || position > size) {
+    return Status::InvalidArgument("position " + std::to_string(position) +
+                                   " is not in a tree of size " + std::to_string(size));
+  }
+  merkle::Hasher hasher;
+  std::vector<Hash> proof;
+  Status st = PathProof(position - 1, 0, size, hasher, &proof);
+  if (!st.ok()) return st;
+  return proof;
+}
+
+Result<std::vector<Hash>> StoreImpl::ConsistencyProof(uint64_t from, uint64_t to) {
+  if (to > committed()) {
+    return Status::InvalidArgument("tree size " + std::to_string(to) + " is beyond the log (" +
+                                   std::to_string(committed()) + " events)");
+  }
+  if (from > to) {
+    return Status::InvalidArgument("a consistency proof goes from a smaller tree to a larger one");
+  }
+  std::vector<Hash> proof;
+  if (from == 0 || from == to) return proof;
+  merkle::Hasher hasher;
+  Status st = SubProof(from, 0, to, true, hasher, &proof);
+  if (!st.ok()) return st;
+  return proof;
+}
+
+}  // namespace log
+}  // namespace hearth

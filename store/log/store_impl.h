@@ -1,0 +1,170 @@
+// The store engine: RocksDB column families, group commit, keys, Merkle tree.
+// Private to store/; the public surface is api/include/hearth/store.h.
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "crypto/keyring.h"
+#include "crypto/secret.h"
+#include "hearth/store.h"
+#include "merkle/frontier.h"
+#include "merkle/hash.h"
+
+namespace hearth::log {
+
+// Counters and the Merkle frontier, rewritten in every commit's batch under
+// the metadata key "head" (docs/format.md).
+struct Head {
+  uint64_t next_position = 1;
+  uint64_t streams = 0;
+  uint64_t subjects = 0;
+  uint64_t erased = 0;
+  Timestamp clock = 0;
+  uint64_t last_checkpoint = 0;  // tree size of the newest checkpoint
+  merkle::Frontier frontier;
+
+  std::string Encode() const;
+  static bool Decode(std::string_view bytes, Head* out);
+};
+
+class StoreImpl final : public Store {
+ public:
+  static Result<std::unique_ptr<Store>> Open(const Options& options, const std::string& path);
+  ~StoreImpl() override;
+
+  Result<AppendResult> Append(const std::string& stream, ExpectedVersion expected,
+                              const std::vector<NewEvent>& events) override;
+  Result<std::vector<RecordedEvent>> ReadStream(const std::string& stream, uint64_t from,
+                                                Direction direction, size_t max_count) override;
+  Result<std::vector<RecordedEvent>> ReadAll(uint64_t from, size_t max_count) override;
+  Result<std::vector<RecordedEvent>> ReadSubject(const std::string& subject, uint64_t from,
+                                                 size_t max_count) override;
+  Result<uint64_t> StreamVersion(const std::string& stream) override;
+  Result<std::vector<std::string>> FindSubjects(const Identifier& identifier) override;
+  Result<std::unique_ptr<Subscription>> Subscribe(uint64_t from, EventHandler on_event,
+                                                  EndHandler on_end) override;
+  Result<StoreInfo> Info() override;
+  Result<AppendResult> EraseSubject(const std::string& subject, const Actor& actor,
+                                    const std::string& reason_code) override;
+  Status RotateRootKey(const KeySource& new_key) override;
+  Result<TreeHead> CurrentTree() override;
+  Result<SignedCheckpoint> WriteCheckpoint() override;
+  Result<std::vector<SignedCheckpoint>> Checkpoints() override;
+  Result<std::array<uint8_t, 32>> CheckpointPublicKey() override;
+  Result<std::vector<Hash>> InclusionProof(uint64_t position, uint64_t tree_size) override;
+  Result<std::vector<Hash>> ConsistencyProof(uint64_t from, uint64_t to) override;
+  Result<std::string> RawRecord(uint64_t position) override;
+
+  // For subscriptions: blocks until the log passes `position` or `deadline_ms`.
+  uint64_t WaitPast(uint64_t position, int timeout_ms);
+  uint64_t committed() const { return committed_.load(std::memory_order_acquire); }
+  bool closing() const { return closing_.load(); }
+
+ private:
+  struct Request;
+  StoreImpl(const Options& options, std::string path);
+
+  Status OpenDb(bool create);
+  Status InitNewStore();
+  Status LoadKeys();
+  Status LoadHead();
+
+  Status ValidateAppend(const std::string& stream, ExpectedVersion expected,
+                        const std::vector<NewEvent>& events, bool system) const;
+  Status Submit(Request* req);
+  void ProcessGroup(std::vector<Request*>& group, std::vector<Request*>* requeue);
+  // Returns false when the request does not fit into this group any more.
+  bool CheckAppend(Request* req);
+  Status ApplyAppend(Request* req, rocksdb::WriteBatch* batch);
+  void ApplyErase(Request* req, rocksdb::WriteBatch* batch);
+  Result<uint64_t> CurrentVersion(const std::string& stream);
+  Status SealPersonal(const std::string& subject, std::string_view aad, std::string_view plain,
+                      std::string* out, rocksdb::WriteBatch* batch);
+  Status OpenPersonal(const std::string& subject, std::string_view aad, std::string_view sealed,
+                      std::string* out, bool* erased);
+  Status WriteCheckpointLocked(rocksdb::WriteBatch* batch, const merkle::Frontier& frontier,
+                               SignedCheckpoint* out);
+
+  Status ReadPositions(const std::vector<uint64_t>& positions, std::vector<RecordedEvent>* out);
+  Status DecodeAt(uint64_t position, std::string_view bytes, RecordedEvent* out);
+  Result<Hash> SubtreeHash(uint8_t level, uint64_t index, merkle::Hasher& hasher);
+  Result<Hash> RangeHash(uint64_t lo, uint64_t n, merkle::Hasher& hasher);
+  Status PathProof(uint64_t m, uint64_t lo, uint64_t n, merkle::Hasher& hasher,
+                   std::vector<Hash>* out);
+  Status SubProof(uint64_t m, uint64_t lo, uint64_t n, bool b, merkle::Hasher& hasher,
+                  std::vector<Hash>* out);
+  std::string LookupHash(const Identifier& identifier) const;
+
+  Status FromRocks(const rocksdb::Status& s, const std::string& what) const;
+
+  const Options options_;
+  const std::string path_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned by db_, destroyed in ~StoreImpl
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* log_ = nullptr;
+  rocksdb::ColumnFamilyHandle* streams_ = nullptr;
+  rocksdb::ColumnFamilyHandle* subjects_ = nullptr;
+  rocksdb::ColumnFamilyHandle* eventids_ = nullptr;
+  rocksdb::ColumnFamilyHandle* keys_ = nullptr;
+  rocksdb::ColumnFamilyHandle* lookup_ = nullptr;
+  rocksdb::ColumnFamilyHandle* merkle_ = nullptr;
+
+  // Keys. root_ wraps everything; store_key_ seals facts; digest_key_ and
+  // lookup_key_ are derived from store_key_.
+  bool encrypted_ = true;
+  crypto::KdfParams kdf_;
+  crypto::SecretKey root_;
+  crypto::SecretKey store_key_;
+  crypto::SecretKey digest_key_;
+  crypto::SecretKey lookup_key_;
+  crypto::SecretKey signing_key_seed_;  // Ed25519 seed of the checkpoint key
+  std::array<uint8_t, 32> signing_pk_{};
+
+  // Data keys: a bounded cache, and the set of erased subjects.
+  mutable std::shared_mutex keys_mu_;
+  crypto::KeyCache key_cache_;
+  std::unordered_set<std::string> erased_;
+
+  // Group commit. Writers queue requests; one of them at a time leads.
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<Request*> queue_;
+  bool leader_active_ = false;
+
+  // Leader-only state (touched only by the thread that leads).
+  Head head_;
+  merkle::Hasher leader_hasher_;
+  std::unordered_map<std::string, uint64_t> stream_versions_;
+  crypto::KeyCache group_new_keys_;  // data keys created in the current group
+  struct PendingId {
+    uint64_t position;
+    std::string stream;
+    uint64_t version;
+    std::string digest;
+  };
+  std::unordered_map<std::string, PendingId> group_ids_;
+  Status poisoned_;  // set when a commit failed: the store must be reopened
+
+  // Committed state, for readers.
+  std::atomic<uint64_t> committed_{0};
+  std::mutex commit_mu_;
+  std::condition_variable commit_cv_;
+  TreeHead committed_tree_;  // guarded by commit_mu_
+  std::atomic<bool> closing_{false};
+
+  std::mutex erase_mu_;  // one physical erasure (compaction) at a time
+};
+
+}  // namespace hearth::log

@@ -1,0 +1,96 @@
+// The event log: appends, reads, expected versions, idempotency, reopen.
+#include <gtest/gtest.h>
+
+#include "hearth/store.h"
+#include "test_util.h"
+
+namespace hearth {
+namespace {
+
+using testing::MakeEvent;
+using testing::MakeKeyFile;
+using testing::TempDir;
+using testing::TestOptions;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    key_ = MakeKeyFile(dir_.sub("root.key"));
+    Reopen();
+  }
+  void Reopen() {
+    store_.reset();
+    auto s = Store::Open(TestOptions(key_), dir_.sub("store"));
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
+  }
+  TempDir dir_;
+  std::string key_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreTest, AppendAndReadBack) {
+  std::vector<NewEvent> events = {MakeEvent("ContactRecorded", "P-1", "{\"name\":\"Ada Synth\"}"),
+                                  MakeEvent("NoteAdded", "P-1", "{\"text\":\"visited\"}")};
+  auto r = store_->Append("case-1", ExpectedVersion::NoStream(), events);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->first_position, 1u);
+  EXPECT_EQ(r->last_position, 2u);
+  EXPECT_EQ(r->last_version, 2u);
+  auto read = store_->ReadStream("case-1", 1, Direction::kForward, 10);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_EQ(read->size(), 2u);
+  EXPECT_EQ((*read)[0].type, "ContactRecorded");
+  EXPECT_EQ((*read)[0].personal.at(0).data, "{\"name\":\"Ada Synth\"}");
+  EXPECT_EQ((*read)[1].stream_version, 2u);
+  EXPECT_EQ((*read)[1].id, events[1].id);
+}
+
+TEST_F(StoreTest, WrongExpectedVersionIsAConflictAndWritesNothing) {
+  ASSERT_TRUE(store_->Append("case-1", ExpectedVersion::NoStream(), {MakeEvent("A")}).ok());
+  auto r = store_->Append("case-1", ExpectedVersion::Exact(5), {MakeEvent("B")});
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsConflict());
+  EXPECT_NE(r.status().message().find("case-1"), std::string::npos);
+  EXPECT_NE(r.status().message().find("expected version 5, actual 1"), std::string::npos);
+  EXPECT_EQ(*store_->StreamVersion("case-1"), 1u);
+}
+
+TEST_F(StoreTest, RetryReturnsOriginalPositions) {
+  std::vector<NewEvent> events = {MakeEvent("A"), MakeEvent("B")};
+  auto first = store_->Append("case-1", ExpectedVersion::NoStream(), events);
+  ASSERT_TRUE(first.ok());
+  auto again = store_->Append("case-1", ExpectedVersion::NoStream(), events);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->first_position, first->first_position);
+  events[1].facts = "{\"other\":1}";
+  auto clash = store_->Append("case-1", ExpectedVersion::NoStream(), events);
+  ASSERT_FALSE(clash.ok());
+  EXPECT_NE(clash.status().message().find("different content"), std::string::npos);
+}
+
+TEST_F(StoreTest, ReopenKeepsEverything) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(store_->Append("case-" + std::to_string(i), ExpectedVersion::Any(),
+                               {MakeEvent("A", "P-" + std::to_string(i), "x")}).ok());
+  }
+  auto tree = store_->CurrentTree();
+  Reopen();
+  auto info = store_->Info();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->last_position, 5u);
+  EXPECT_EQ(info->streams, 5u);
+  EXPECT_EQ(info->subjects, 5u);
+  EXPECT_EQ(info->tree.root, tree->root);
+  auto all = store_->ReadAll(1, 100);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 5u);
+  auto subj = store_->ReadSubject("P-3", 1, 10);
+  ASSERT_TRUE(subj.ok());
+  ASSERT_EQ(subj->size(), 1u);
+  EXPECT_EQ((*subj)[0].stream, "case-3");
+}
+
+}  // namespace
+}  // namespace hearth
