@@ -1,0 +1,52 @@
+// Independent verification (docs/tamper-evidence.md): needs only the store's
+// files and the checkpoint public key, never a decryption key.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hearth/status.h"
+#include "hearth/store.h"
+
+namespace hearth::merkle {
+
+// RFC 9162 section 2.1.3.2: does `proof` show leaf `leaf_index` with hash
+// `leaf_hash` in the tree of `tree_size` leaves with root `root`?
+bool VerifyInclusion(uint64_t leaf_index, uint64_t tree_size, const Hash& leaf_hash,
+                     const std::vector<Hash>& proof, const Hash& root);
+
+// RFC 9162 section 2.1.4.2: is the tree (size2, root2) an append-only
+// extension of (size1, root1)?
+bool VerifyConsistency(uint64_t size1, uint64_t size2, const Hash& root1, const Hash& root2,
+                       const std::vector<Hash>& proof);
+
+// The exact bytes a checkpoint signature covers:
+// "hearth checkpoint v1\n" size(8 BE) root(32) time(8 BE, µs since the epoch).
+std::string CheckpointMessage(const SignedCheckpoint& checkpoint);
+bool VerifyCheckpointSignature(const SignedCheckpoint& checkpoint,
+                               const std::array<uint8_t, 32>& public_key);
+
+struct VerifyReport {
+  bool ok = false;
+  uint64_t leaves = 0;           // records hashed
+  uint64_t checkpoints = 0;      // checkpoints whose signature and root were checked
+  std::vector<std::string> checked;  // one line per thing checked, for people
+  // The first discrepancy, when !ok.
+  std::string failure;           // what failed, in words
+  uint64_t failure_position = 0; // the first position involved (0: none)
+  Hash expected{};               // the hash a checkpoint or stored node says
+  Hash found{};                  // the hash recomputed from the records
+};
+
+// Opens the RocksDB files under `dir` read-only, recomputes the Merkle tree
+// from every stored record, checks each checkpoint's signature with
+// `public_key` and its root against the recomputed tree, and that each
+// checkpoint is consistent with the next. Needs no root key or data key.
+// Returns a non-OK Status only when the files cannot be opened at all; every
+// discrepancy is reported in the VerifyReport.
+Result<VerifyReport> VerifyStoreFiles(const std::string& dir,
+                                      const std::array<uint8_t, 32>& public_key);
+
+}  // namespace hearth::merkle
