@@ -51,6 +51,22 @@ inline std::string IndexPrefix(std::string_view id) {
 inline std::string SubjectKeyKey(std::string_view subject) { return "k" + std::string(subject); }
 inline std::string ErasedKey(std::string_view subject) { return "x" + std::string(subject); }
 
+// lookup: "h" keyed-hash(32) subject -> ""   (find subjects by identifier)
+//         "r" subject 0x00 keyed-hash(32) -> ""  (erase a subject's entries)
+inline std::string LookupKey(std::string_view hash, std::string_view subject) {
+  std::string k = "h";
+  k += hash;
+  k += subject;
+  return k;
+}
+inline std::string LookupReverseKey(std::string_view subject, std::string_view hash) {
+  std::string k = "r";
+  k += subject;
+  k.push_back('\0');
+  k += hash;
+  return k;
+}
+
 // merkle: level(1) index(8 BE) -> 32-byte hash
 inline std::string MerkleKey(uint8_t level, uint64_t index) {
   std::string k(1, char(level));

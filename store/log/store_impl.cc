@@ -534,7 +534,6 @@ Result<uint64_t> StoreImpl::CurrentVersion(const std::string& stream) {
   } else if (!v.status().IsNotFound()) {
     return v.status();
   }
-  if (stream_versions_.size() >= 1000000) stream_versions_.clear();
   stream_versions_.emplace(stream, version);
   return version;
 }
@@ -730,7 +729,9 @@ Status StoreImpl::ApplyAppend(Request* req, rocksdb::WriteBatch* batch) {
     }
     for (const auto& p : e.personal) {
       for (const auto& id : p.identifiers) {
-        batch->Put(lookup_, LookupHash(id) + p.subject, rocksdb::Slice());
+        std::string hash = LookupHash(id);
+        batch->Put(lookup_, LookupKey(hash, p.subject), rocksdb::Slice());
+        batch->Put(lookup_, LookupReverseKey(p.subject, hash), rocksdb::Slice());
       }
     }
   }
@@ -764,6 +765,9 @@ void StoreImpl::ProcessGroup(std::vector<Request*>& group, std::vector<Request*>
   }
   rocksdb::WriteBatch batch;
   std::vector<Request*> applied;
+  // Bound the stream-version cache between groups (never inside one: it
+  // holds the versions this group has assigned but not yet committed).
+  if (stream_versions_.size() >= 1000000) stream_versions_.clear();
   group_ids_.clear();
   group_new_keys_.Clear();
   Status failure;
@@ -868,6 +872,15 @@ void StoreImpl::ApplyErase(Request* req, rocksdb::WriteBatch* batch) {
     return;
   }
   batch->Delete(keys_, SubjectKeyKey(subject));
+  // The keyed hashes of the subject's identifiers go too, so nobody can test
+  // an NHS number or a name against the store afterwards.
+  std::unique_ptr<rocksdb::Iterator> lit(db_->NewIterator(rocksdb::ReadOptions(), lookup_));
+  std::string reverse = LookupReverseKey(subject, "");
+  for (lit->Seek(reverse); lit->Valid() && lit->key().starts_with(reverse); lit->Next()) {
+    std::string hash = lit->key().ToString().substr(reverse.size());
+    batch->Delete(lookup_, LookupKey(hash, subject));
+    batch->Delete(lookup_, lit->key());
+  }
   std::string value;
   PutBE64(&value, req->result.first_position);
   PutBE64(&value, uint64_t(head_.clock));
@@ -903,14 +916,14 @@ Result<AppendResult> StoreImpl::EraseSubject(const std::string& subject, const A
   fo.wait = true;
   rocksdb::Status s = db_->Flush(fo, handles_);
   if (!s.ok()) return FromRocks(s, "flushing after erasure");
-  std::string begin = SubjectKeyKey(subject);
-  std::string end = begin;
-  end.push_back('\0');
-  rocksdb::Slice b(begin), e(end);
   rocksdb::CompactRangeOptions co;
   co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  s = db_->CompactRange(co, keys_, &b, &e);
-  if (!s.ok()) return FromRocks(s, "compacting the erased key's range");
+  // The keys and lookup column families are small: compact them whole, so
+  // no SST keeps the wrapped key or the identifier hashes.
+  for (auto* cf : {keys_, lookup_}) {
+    s = db_->CompactRange(co, cf, nullptr, nullptr);
+    if (!s.ok()) return FromRocks(s, "compacting after erasure");
+  }
   return req.result;
 }
 
@@ -1138,7 +1151,7 @@ Result<std::vector<std::string>> StoreImpl::FindSubjects(const Identifier& ident
   if (identifier.kind.empty() || identifier.value.empty()) {
     return Status::InvalidArgument("an identifier needs a kind and a value");
   }
-  std::string prefix = LookupHash(identifier);
+  std::string prefix = LookupKey(LookupHash(identifier), "");
   std::vector<std::string> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), lookup_));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
