@@ -18,7 +18,10 @@ bool VerifyInclusion(uint64_t leaf_index, uint64_t tree_size, const Hash& leaf_h
                      const std::vector<Hash>& proof, const Hash& root);
 
 // RFC 9162 section 2.1.4.2: is the tree (size2, root2) an append-only
-// extension of (size1, root1)?
+// extension of (size1, root1)? The RFC's algorithm covers 0 < size1 < size2;
+// besides it, size1 == size2 holds when the roots are equal and the proof is
+// empty, and size1 == 0 when root1 is the empty tree's hash (SHA-256 of
+// nothing) and the proof is empty.
 bool VerifyConsistency(uint64_t size1, uint64_t size2, const Hash& root1, const Hash& root2,
                        const std::vector<Hash>& proof);
 
@@ -27,6 +30,26 @@ bool VerifyConsistency(uint64_t size1, uint64_t size2, const Hash& root1, const 
 std::string CheckpointMessage(const SignedCheckpoint& checkpoint);
 bool VerifyCheckpointSignature(const SignedCheckpoint& checkpoint,
                                const std::array<uint8_t, 32>& public_key);
+
+struct InclusionProofDoc;    // merkle/proof_json.h
+struct ConsistencyProofDoc;  // merkle/proof_json.h
+
+// Checks an exported inclusion proof offline (`hearth verify-proof`): the
+// checkpoint's signature, that the checkpoint is for the proof's tree size,
+// that the record (when the proof carries one) hashes to the leaf hash, and
+// the path from the leaf to the checkpoint's root. On success `*what` (when
+// given) says in words what was shown.
+// Returns: InvalidArgument (the proof and checkpoint are for different tree
+// sizes), Corruption (a bad signature, a record that does not match its leaf
+// hash, a path that does not lead to the root; the message says which).
+Status VerifyInclusionDoc(const InclusionProofDoc& proof, const SignedCheckpoint& checkpoint,
+                          const std::array<uint8_t, 32>& public_key, std::string* what = nullptr);
+
+// Checks an exported consistency proof offline between two signed
+// checkpoints of sizes proof.from and proof.to. Same codes as above.
+Status VerifyConsistencyDoc(const ConsistencyProofDoc& proof, const SignedCheckpoint& from,
+                            const SignedCheckpoint& to, const std::array<uint8_t, 32>& public_key,
+                            std::string* what = nullptr);
 
 struct VerifyReport {
   bool ok = false;

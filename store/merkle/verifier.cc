@@ -1,0 +1,529 @@
+#include "merkle/verifier.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <sodium.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstdarg>
+#include <functional>
+#include <memory>
+
+#include "log/keys.h"
+#include "log/record.h"
+#include "log/store_impl.h"
+#include "merkle/frontier.h"
+#include "merkle/hash.h"
+#include "merkle/proof_json.h"
+
+namespace hearth::merkle {
+
+namespace {
+
+constexpr const char* kCfNames[] = {"default", "log",  "streams", "subjects",
+                                    "eventids", "keys", "lookup",  "merkle"};
+constexpr size_t kLogCf = 1;
+constexpr size_t kMerkleCf = 7;
+constexpr size_t kCheckpointBytes = 8 + 32 + 8 + 64;
+// Discrepancies after the first are listed up to this many, then counted.
+constexpr size_t kMaxFailureLines = 50;
+
+std::string Hex(const Hash& h) { return ToHex(h.data(), h.size()); }
+std::string Num(uint64_t v) { return std::to_string(v); }
+
+// The verifier must not write to the directory it checks: RocksDB would
+// otherwise create (and rotate) its info log there.
+class SilentLogger : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char* /*format*/, va_list /*ap*/) override {}
+};
+
+// A read-only RocksDB handle and its column families; closes on destruction.
+struct ReadOnlyDb {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  ~ReadOnlyDb() {
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  }
+};
+
+Status OpenReadOnly(const std::string& dir, ReadOnlyDb* out) {
+  rocksdb::Options options;
+  options.info_log = std::make_shared<SilentLogger>();
+  options.paranoid_checks = true;
+  std::vector<std::string> existing;
+  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, dir, &existing);
+  if (!s.ok()) return Status::NotFound("cannot open " + dir + " as a hearth store: " + s.ToString());
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const char* name : kCfNames) {
+    if (std::find(existing.begin(), existing.end(), name) == existing.end()) {
+      return Status::NotFound(dir + " is not a hearth store (column family " + name +
+                              " is missing)");
+    }
+    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
+  }
+  rocksdb::DB* raw = nullptr;
+  s = rocksdb::DB::OpenForReadOnly(options, dir, cfs, &out->handles, &raw);
+  if (!s.ok()) return Status::IOError("cannot open " + dir + " read-only: " + s.ToString());
+  out->db.reset(raw);
+  return Status::OK();
+}
+
+bool DecodeCheckpointValue(std::string_view b, SignedCheckpoint* cp) {
+  if (b.size() != kCheckpointBytes) return false;
+  cp->size = log::GetBE64(b.data());
+  std::copy(b.data() + 8, b.data() + 40, reinterpret_cast<char*>(cp->root.data()));
+  cp->time = Timestamp(log::GetBE64(b.data() + 40));
+  std::copy(b.data() + 48, b.data() + 112, reinterpret_cast<char*>(cp->signature.data()));
+  return true;
+}
+
+// Collects the lines of a VerifyReport and keeps the first discrepancy.
+class Reporter {
+ public:
+  explicit Reporter(VerifyReport* report) : report_(report) { report_->ok = true; }
+
+  void Line(std::string line) { report_->checked.push_back(std::move(line)); }
+
+  void Fail(const std::string& what, uint64_t position, const Hash* expected, const Hash* found) {
+    if (report_->ok) {
+      report_->ok = false;
+      report_->failure = what;
+      report_->failure_position = position;
+      if (expected != nullptr) report_->expected = *expected;
+      if (found != nullptr) report_->found = *found;
+    }
+    if (failure_lines_ == kMaxFailureLines) {
+      ++unlisted_;
+      return;
+    }
+    ++failure_lines_;
+    std::string line = "FAILED: " + what;
+    if (expected != nullptr) line += "; expected " + Hex(*expected);
+    if (found != nullptr) line += "; found " + Hex(*found);
+    Line(std::move(line));
+  }
+
+  void Finish() {
+    if (unlisted_ > 0) Line(Num(unlisted_) + " further discrepancies not listed");
+    Line(report_->ok ? "RESULT: everything checked agrees"
+                     : "RESULT: FAILED; first discrepancy: " + report_->failure);
+  }
+
+ private:
+  VerifyReport* report_;
+  size_t failure_lines_ = 0;
+  size_t unlisted_ = 0;
+};
+
+struct CheckpointState {
+  SignedCheckpoint cp;
+  bool signature_ok = false;
+  bool root_checked = false;
+  bool root_ok = false;
+};
+
+}  // namespace
+
+bool VerifyInclusion(uint64_t leaf_index, uint64_t tree_size, const Hash& leaf_hash,
+                     const std::vector<Hash>& proof, const Hash& root) {
+  // RFC 9162 2.1.3.2, step by step.
+  if (leaf_index >= tree_size) return false;
+  uint64_t fn = leaf_index, sn = tree_size - 1;
+  Hasher hasher;
+  Hash r = leaf_hash;
+  for (const Hash& p : proof) {
+    if (sn == 0) return false;
+    if ((fn & 1) != 0 || fn == sn) {
+      r = hasher.Node(p, r);
+      while ((fn & 1) == 0 && fn != 0) {
+        fn >>= 1;
+        sn >>= 1;
+      }
+    } else {
+      r = hasher.Node(r, p);
+    }
+    fn >>= 1;
+    sn >>= 1;
+  }
+  return sn == 0 && r == root;
+}
+
+bool VerifyConsistency(uint64_t size1, uint64_t size2, const Hash& root1, const Hash& root2,
+                       const std::vector<Hash>& proof) {
+  if (size1 > size2) return false;
+  Hasher hasher;
+  if (size1 == size2) return proof.empty() && root1 == root2;
+  if (size1 == 0) return proof.empty() && root1 == hasher.Empty();
+  // RFC 9162 2.1.4.2 for 0 < size1 < size2.
+  if (proof.empty()) return false;
+  size_t next = 0;
+  Hash first;
+  if (std::has_single_bit(size1)) {
+    first = root1;  // the path is read as if root1 were prepended to it
+  } else {
+    first = proof[next++];
+  }
+  uint64_t fn = size1 - 1, sn = size2 - 1;
+  while ((fn & 1) != 0) {
+    fn >>= 1;
+    sn >>= 1;
+  }
+  Hash fr = first, sr = first;
+  for (; next < proof.size(); ++next) {
+    const Hash& c = proof[next];
+    if (sn == 0) return false;
+    if ((fn & 1) != 0 || fn == sn) {
+      fr = hasher.Node(c, fr);
+      sr = hasher.Node(c, sr);
+      while ((fn & 1) == 0 && fn != 0) {
+        fn >>= 1;
+        sn >>= 1;
+      }
+    } else {
+      sr = hasher.Node(sr, c);
+    }
+    fn >>= 1;
+    sn >>= 1;
+  }
+  return fr == root1 && sr == root2 && sn == 0;
+}
+
+std::string CheckpointMessage(const SignedCheckpoint& checkpoint) {
+  std::string m = "hearth checkpoint v1\n";
+  log::PutBE64(&m, checkpoint.size);
+  m.append(reinterpret_cast<const char*>(checkpoint.root.data()), checkpoint.root.size());
+  log::PutBE64(&m, uint64_t(checkpoint.time));
+  return m;
+}
+
+bool VerifyCheckpointSignature(const SignedCheckpoint& checkpoint,
+                               const std::array<uint8_t, 32>& public_key) {
+  std::string m = CheckpointMessage(checkpoint);
+  return crypto_sign_verify_detached(checkpoint.signature.data(),
+                                     reinterpret_cast<const unsigned char*>(m.data()), m.size(),
+                                     public_key.data()) == 0;
+}
+
+Status VerifyInclusionDoc(const InclusionProofDoc& proof, const SignedCheckpoint& checkpoint,
+                          const std::array<uint8_t, 32>& public_key, std::string* what) {
+  if (!VerifyCheckpointSignature(checkpoint, public_key)) {
+    return Status::Corruption("the checkpoint of size " + Num(checkpoint.size) +
+                              " has a signature that does not verify with the public key");
+  }
+  if (proof.tree_size != checkpoint.size) {
+    return Status::InvalidArgument("the proof is for a tree of " + Num(proof.tree_size) +
+                                   " records, the checkpoint for " + Num(checkpoint.size) +
+                                   ": export the proof with --size " + Num(checkpoint.size));
+  }
+  Hasher hasher;
+  if (!proof.record.empty()) {
+    Hash h = hasher.Leaf(proof.record);
+    if (h != proof.leaf_hash) {
+      return Status::Corruption("the record in the proof hashes to " + Hex(h) +
+                                ", not to the proof's leaf hash " + Hex(proof.leaf_hash));
+    }
+  }
+  if (proof.position == 0 ||
+      !VerifyInclusion(proof.position - 1, proof.tree_size, proof.leaf_hash, proof.path,
+                       checkpoint.root)) {
+    return Status::Corruption("the inclusion proof for position " + Num(proof.position) +
+                              " does not lead to the checkpoint's root " + Hex(checkpoint.root));
+  }
+  if (what != nullptr) {
+    *what = "position " + Num(proof.position) + (proof.record.empty() ? " (leaf hash " : " (record, leaf hash ") +
+            Hex(proof.leaf_hash) + ") is in the signed tree of " + Num(checkpoint.size) +
+            " records with root " + Hex(checkpoint.root);
+  }
+  return Status::OK();
+}
+
+Status VerifyConsistencyDoc(const ConsistencyProofDoc& proof, const SignedCheckpoint& from,
+                            const SignedCheckpoint& to, const std::array<uint8_t, 32>& public_key,
+                            std::string* what) {
+  for (const SignedCheckpoint* cp : {&from, &to}) {
+    if (!VerifyCheckpointSignature(*cp, public_key)) {
+      return Status::Corruption("the checkpoint of size " + Num(cp->size) +
+                                " has a signature that does not verify with the public key");
+    }
+  }
+  if (proof.from != from.size || proof.to != to.size) {
+    return Status::InvalidArgument("the proof goes from " + Num(proof.from) + " to " +
+                                   Num(proof.to) + " records, the checkpoints are of " +
+                                   Num(from.size) + " and " + Num(to.size));
+  }
+  if (!VerifyConsistency(from.size, to.size, from.root, to.root, proof.path)) {
+    return Status::Corruption("the consistency proof does not show the tree of " + Num(to.size) +
+                              " records (root " + Hex(to.root) + ") extending the tree of " +
+                              Num(from.size) + " records (root " + Hex(from.root) + ")");
+  }
+  if (what != nullptr) {
+    *what = "the signed tree of " + Num(to.size) + " records extends the signed tree of " +
+            Num(from.size) + " records: nothing in the first " + Num(from.size) +
+            " was changed, removed or reordered";
+  }
+  return Status::OK();
+}
+
+Result<VerifyReport> VerifyStoreFiles(const std::string& dir,
+                                      const std::array<uint8_t, 32>& public_key) {
+  ReadOnlyDb rdb;
+  Status st = OpenReadOnly(dir, &rdb);
+  if (!st.ok()) return st;
+  rocksdb::DB* db = rdb.db.get();
+  rocksdb::ColumnFamilyHandle* meta = rdb.handles[0];
+  rocksdb::ColumnFamilyHandle* log_cf = rdb.handles[kLogCf];
+  rocksdb::ColumnFamilyHandle* merkle_cf = rdb.handles[kMerkleCf];
+
+  VerifyReport report;
+  Reporter out(&report);
+  out.Line("store " + dir + " opened read-only; no decryption key used");
+
+  // The key the store itself signs with, beside the one the auditor holds.
+  std::string stored_pk;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, "checkpoint-pk", &stored_pk);
+  if (s.ok() && stored_pk.size() == public_key.size() &&
+      std::equal(public_key.begin(), public_key.end(),
+                 reinterpret_cast<const uint8_t*>(stored_pk.data()))) {
+    out.Line("the public key given is the store's own checkpoint key");
+  } else {
+    out.Line("note: the public key given is not the key stored in the store (" +
+             std::string(s.ok() ? "which differs" : "none readable") +
+             "); signatures are checked with the key given");
+  }
+
+  // Every checkpoint, in size order (the key is "cp" || size).
+  std::vector<CheckpointState> cps;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), meta));
+    for (it->Seek("cp"); it->Valid() && it->key().starts_with("cp"); it->Next()) {
+      CheckpointState c;
+      rocksdb::Slice key = it->key();
+      if (key.size() != 10 || !DecodeCheckpointValue(it->value().ToStringView(), &c.cp) ||
+          log::GetBE64(key.data() + 2) != c.cp.size) {
+        out.Fail("a stored checkpoint (metadata key of " + Num(key.size()) + " bytes, value of " +
+                     Num(it->value().size()) + " bytes) is damaged",
+                 0, nullptr, nullptr);
+        continue;
+      }
+      c.signature_ok = VerifyCheckpointSignature(c.cp, public_key);
+      cps.push_back(c);
+    }
+    if (!it->status().ok()) {
+      out.Fail("reading the checkpoints failed: " + it->status().ToString(), 0, nullptr, nullptr);
+    }
+  }
+  out.Line(Num(cps.size()) + " signed checkpoint(s) found");
+
+  Hasher hasher;
+  Frontier frontier;
+  uint64_t nodes_checked = 0;
+  // Leaves 1..vouched are covered by complete 256-leaf blocks whose
+  // recomputed hashes matched the stored Merkle nodes.
+  uint64_t vouched = 0;
+  uint64_t block_mismatches = 0;
+
+  auto check_checkpoint = [&](CheckpointState& c, const Hash& root) {
+    c.root_checked = true;
+    c.root_ok = c.cp.root == root;
+    ++report.checkpoints;
+    std::string name = "checkpoint of size " + Num(c.cp.size) + " (" +
+                       CheckpointToJson(c.cp)["time"].get<std::string>() + ")";
+    if (c.signature_ok) {
+      out.Line(name + ": signature valid");
+    } else {
+      out.Fail(name + ": the signature does not verify with the public key (forged or altered)",
+               0, nullptr, nullptr);
+    }
+    if (c.root_ok) {
+      out.Line(name + ": root " + Hex(root) + " matches the tree recomputed from the log");
+    } else {
+      uint64_t from = std::min(vouched, c.cp.size) + 1;
+      out.Fail(name + ": its root differs from the tree recomputed from positions 1.." +
+                   Num(c.cp.size) + "; the complete 256-record blocks before position " +
+                   Num(from) + " agree with the stored Merkle nodes, so a record in " + Num(from) +
+                   ".." + Num(c.cp.size) +
+                   " was changed, removed or reordered (or the stored nodes were rewritten too)",
+               from, &c.cp.root, &root);
+    }
+  };
+
+  size_t next_cp = 0;
+  auto checkpoints_due = [&] {
+    while (next_cp < cps.size() && cps[next_cp].cp.size == frontier.size()) {
+      check_checkpoint(cps[next_cp++], frontier.Root(hasher));
+    }
+  };
+
+  // Complete subtrees of 256 leaves and up, against the stored nodes.
+  rocksdb::ReadOptions point_read;
+  std::string stored;
+  const std::function<void(const Node&)> on_complete = [&](const Node& n) {
+    ++nodes_checked;
+    uint64_t first = (n.index << n.level) + 1, last = (n.index + 1) << n.level;
+    std::string where = "positions " + Num(first) + ".." + Num(last) + " (stored Merkle node level " +
+                        Num(n.level) + " index " + Num(n.index) + ")";
+    rocksdb::Status gs = db->Get(point_read, merkle_cf, log::MerkleKey(n.level, n.index), &stored);
+    if (!gs.ok() || stored.size() != 32) {
+      out.Fail(where + ": the stored node is " + (gs.IsNotFound() ? "missing" : "damaged"), first,
+               nullptr, &n.hash);
+      return;
+    }
+    Hash h;
+    std::copy(stored.begin(), stored.end(), reinterpret_cast<char*>(h.data()));
+    if (h != n.hash) {
+      ++block_mismatches;
+      out.Fail(where + ": the hash recomputed from the records differs from the stored node, so a "
+                       "record in this block was changed (or the node was)",
+               first, &h, &n.hash);
+      return;
+    }
+    if (n.level == kStoredLevel && first == vouched + 1) vouched = last;
+  };
+
+  checkpoints_due();  // a checkpoint of the empty tree
+
+  // One pass over the log in position order, keeping only the frontier.
+  rocksdb::ReadOptions scan;
+  scan.readahead_size = 8u << 20;
+  scan.fill_cache = false;
+  scan.verify_checksums = true;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(scan, log_cf));
+  uint64_t expected_position = 1;
+  uint64_t gaps = 0, bad_records = 0;
+  log::EnvelopeView envelope;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    rocksdb::Slice key = it->key();
+    std::string_view value = it->value().ToStringView();
+    if (key.size() != 8) {
+      out.Fail("the log holds a key of " + Num(key.size()) +
+                   " bytes, which is not a position (after position " +
+                   Num(expected_position - 1) + ")",
+               expected_position, nullptr, nullptr);
+      continue;
+    }
+    uint64_t position = log::GetBE64(key.data());
+    if (position != expected_position) {
+      ++gaps;
+      out.Fail(position > expected_position
+                   ? (position == expected_position + 1
+                          ? "position " + Num(expected_position) + " is missing"
+                          : "positions " + Num(expected_position) + ".." + Num(position - 1) +
+                                " are missing")
+                   : "position " + Num(position) + " is out of order",
+               expected_position, nullptr, nullptr);
+    }
+    Status es = log::DecodeEnvelope(value, position, &envelope);
+    if (!es.ok()) {
+      ++bad_records;
+      out.Fail(es.message(), position, nullptr, nullptr);
+    }
+    frontier.Append(hasher, hasher.Leaf(value), on_complete);
+    expected_position = position + 1;
+    checkpoints_due();
+  }
+  bool scan_complete = it->status().ok();
+  if (!scan_complete) {
+    out.Fail("reading the log failed after position " + Num(expected_position - 1) + ": " +
+                 it->status().ToString(),
+             expected_position, nullptr, nullptr);
+  }
+  it.reset();
+  report.leaves = frontier.size();
+  Hash root = frontier.Root(hasher);
+
+  out.Line(Num(report.leaves) + " records hashed (RFC 6962 leaves); recomputed tree of size " +
+           Num(report.leaves) + " has root " + Hex(root));
+  if (gaps == 0 && scan_complete) {
+    out.Line(report.leaves == 0 ? "the log is empty"
+                                : "positions are dense from 1 to " + Num(report.leaves));
+  }
+  if (bad_records == 0) out.Line("every record parses as a StoredRecord holding its own position");
+  out.Line(Num(nodes_checked) + " complete subtrees of 256 records and up compared with the stored "
+                                "Merkle nodes" +
+           (block_mismatches == 0 ? "" : "; " + Num(block_mismatches) + " differ"));
+
+  // Checkpoints the log never reached.
+  for (; next_cp < cps.size(); ++next_cp) {
+    CheckpointState& c = cps[next_cp];
+    std::string name = "checkpoint of size " + Num(c.cp.size);
+    if (!c.signature_ok) {
+      out.Fail(name + ": the signature does not verify with the public key (forged or altered)",
+               0, nullptr, nullptr);
+    }
+    if (!scan_complete) {
+      out.Line(name + ": root not checked, the log could not be read that far");
+    } else {
+      out.Fail("truncated: the log ends after " + Num(report.leaves) +
+                   " records, but the signed " + name + " covers " + Num(c.cp.size) +
+                   " records (records " + Num(report.leaves + 1) + ".." + Num(c.cp.size) +
+                   " were removed)",
+               report.leaves + 1, &c.cp.root, &root);
+    }
+  }
+
+  // Checkpoints are dated in order, and each extends the one before.
+  for (size_t i = 1; i < cps.size(); ++i) {
+    const CheckpointState& a = cps[i - 1];
+    const CheckpointState& b = cps[i];
+    if (b.cp.time < a.cp.time) {
+      out.Fail("checkpoint of size " + Num(b.cp.size) + " is dated before the checkpoint of size " +
+                   Num(a.cp.size),
+               0, nullptr, nullptr);
+    }
+    std::string pair = "checkpoints of sizes " + Num(a.cp.size) + " and " + Num(b.cp.size);
+    if (a.root_ok && b.root_ok && a.signature_ok && b.signature_ok) {
+      out.Line(pair + ": consistent, since both roots are heads of the one recomputed log (" +
+               Num(b.cp.size) + " extends " + Num(a.cp.size) + ")");
+    } else {
+      out.Line(pair + ": consistency not established (see the discrepancies above)");
+    }
+  }
+
+  // The store's own head: its size and frontier must be the recomputed ones.
+  std::string head_bytes;
+  s = db->Get(rocksdb::ReadOptions(), meta, "head", &head_bytes);
+  log::Head head;
+  if (!s.ok()) {
+    out.Fail("the store's head (metadata key \"head\") is " +
+                 std::string(s.IsNotFound() ? "missing" : "unreadable: " + s.ToString()),
+             0, nullptr, nullptr);
+  } else if (!log::Head::Decode(head_bytes, &head)) {
+    out.Fail("the store's head (metadata key \"head\") is damaged", 0, nullptr, nullptr);
+  } else if (scan_complete) {
+    uint64_t head_size = head.frontier.size();
+    Hash head_root = head.frontier.Root(hasher);
+    if (report.leaves < head_size) {
+      out.Fail("truncated: the store's head says the log holds " + Num(head_size) +
+                   " records, but it ends after " + Num(report.leaves),
+               report.leaves + 1, &head_root, &root);
+    } else if (report.leaves > head_size) {
+      out.Fail("the log holds " + Num(report.leaves) + " records but the store's head says " +
+                   Num(head_size) + ": records " + Num(head_size + 1) + ".." +
+                   Num(report.leaves) + " were added outside the store",
+               head_size + 1, &head_root, &root);
+    } else if (head_root != root) {
+      uint64_t from = std::min(vouched, head_size) + 1;
+      out.Fail("the store's head (its Merkle frontier) differs from the tree recomputed from the "
+               "log; a record in " + Num(from) + ".." + Num(head_size) +
+                   " was changed (or the head was)",
+               from, &head_root, &root);
+    } else {
+      out.Line("the store's head (size " + Num(head_size) +
+               ") matches the recomputed tree; it is unsigned, so it is only a consistency check");
+    }
+  }
+  if (cps.empty()) {
+    out.Line("note: no checkpoints, so nothing signed vouches for this log; only its internal "
+             "consistency was checked");
+  } else if (scan_complete && cps.back().cp.size < report.leaves) {
+    out.Line("note: records " + Num(cps.back().cp.size + 1) + ".." + Num(report.leaves) +
+             " are after the newest checkpoint; no signature covers them yet");
+  }
+  out.Finish();
+  return report;
+}
+
+}  // namespace hearth::merkle
