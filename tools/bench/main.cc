@@ -1,0 +1,113 @@
+// hearth-bench: hearth against its baselines, in one process run, on the same
+// events. See docs/benchmarks.md.
+//
+//   hearth-bench append|crypto|merkle|all [--events N] [--json] [--dir D]
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "suites.h"
+
+namespace {
+
+using hearth::bench::Json;
+
+struct Target {
+  const char* key;
+  bool at_least;  // true: value >= limit; false: value <= limit
+  double limit;
+  const char* what;
+};
+
+// DESIGN.md section 4 and issues 2-4. Printed for people; never asserted.
+const Target kTargets[] = {
+    {"hearth_batch_eps", true, 100000, "batches of 100, synced"},
+    {"ratio_sqlite", true, 1.0, "ahead of SQLite on the same batches"},
+    {"hearth_concurrent_eps", true, 20000, "16 single-event writers, synced"},
+    {"ratio_concurrent_sqlite", true, 5.0, "16 writers: 5x SQLite"},
+    {"append_cost_pct", false, 25, "encryption's cost to appends"},
+    {"read_cost_pct", false, 35, "encryption's cost to full reads"},
+    {"merkle_overhead_pct", false, 10, "incremental tree's share of append time"},
+    {"verify_leaves_per_s", true, 1000000, "full verification"},
+    {"inclusion_proof_us_p99", false, 1000, "inclusion proof, p99"},
+    {"consistency_proof_us_p99", false, 1000, "consistency proof, p99"},
+};
+
+void PrintHuman(const Json& figures) {
+  for (const auto& [key, value] : figures.items()) {
+    std::printf("  %-32s %s\n", key.c_str(), value.dump().c_str());
+  }
+  bool header = false;
+  for (const Target& t : kTargets) {
+    if (!figures.contains(t.key)) continue;
+    if (!header) {
+      std::printf("targets:\n");
+      header = true;
+    }
+    double v = figures[t.key].get<double>();
+    bool hit = t.at_least ? v >= t.limit : v <= t.limit;
+    std::printf("  %-4s %-26s %s %g (%s): %g\n", hit ? "hit" : "MISS", t.key,
+                t.at_least ? ">=" : "<=", t.limit, t.what, v);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hearth-bench: hearth against raw RocksDB and SQLite on the same events"};
+  std::string suite;
+  std::string dir;
+  bool json = false, keep = false, quiet = false;
+  hearth::bench::SuiteOptions options;
+  app.add_option("suite", suite, "append | crypto | merkle | all")
+      ->required()
+      ->check(CLI::IsMember({"append", "crypto", "merkle", "all"}));
+  app.add_option("--events", options.events, "events per contender")
+      ->check(CLI::Range(uint64_t(1), uint64_t(1) << 40));
+  app.add_option("--concurrent-events", options.concurrent_events,
+                 "events in the single-event writer phase (default: min(events, 40000))");
+  app.add_option("--threads", options.threads, "writers in the single-event phase")
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--seed", options.seed, "workload seed");
+  app.add_option("--synced-events", options.synced_events,
+                 "merkle: events appended synced and timed; the rest are bulk-loaded with sync off");
+  app.add_option("--proof-samples", options.proof_samples, "merkle: proofs of each kind timed")
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--dir", dir, "parent of the run's store directories (default: the temp dir)");
+  app.add_flag("--json", json, "print one JSON object with every figure");
+  app.add_flag("--keep", keep, "keep the stores after the run");
+  app.add_flag("--quiet", quiet, "no progress lines on stderr");
+  CLI11_PARSE(app, argc, argv);
+  options.progress = !quiet;
+
+  auto run_dir = hearth::bench::RunDir::Create(dir, keep);
+  if (!run_dir.ok()) {
+    std::cerr << "hearth-bench: " << run_dir.status().ToString() << "\n";
+    return 1;
+  }
+  hearth::bench::Progress(options, "stores under " + (*run_dir)->path() +
+                                       (keep ? " (kept)" : " (removed at the end)"));
+  Json figures = Json::object();
+  auto run = [&](const std::string& name, auto fn) -> bool {
+    if (suite != name && suite != "all") return true;
+    auto r = fn(options, **run_dir);
+    if (!r.ok()) {
+      std::cerr << "hearth-bench " << name << ": " << r.status().ToString() << "\n";
+      return false;
+    }
+    figures.update(*r);
+    return true;
+  };
+  bool ok = run("append", hearth::bench::RunAppendSuite) &&
+            run("crypto", hearth::bench::RunCryptoSuite) &&
+            run("merkle", hearth::bench::RunMerkleSuite);
+  if (!ok) return 1;
+  if (json) {
+    std::cout << figures.dump() << std::endl;
+  } else {
+    std::printf("hearth-bench %s:\n", suite.c_str());
+    PrintHuman(figures);
+  }
+  return 0;
+}
