@@ -209,6 +209,7 @@ Status DecodeRecord(std::string_view bytes, uint64_t position, const crypto::Sec
       out->facts = std::string(View(r.getFacts()));
     }
     out->personal.clear();
+    if (!open_personal) return Status::OK();  // facts only (projections)
     for (auto p : r.getPersonal()) {
       PersonalSection section;
       section.subject = p.getSubject();

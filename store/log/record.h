@@ -45,7 +45,8 @@ Result<std::string> EncodeRecord(const EncodeInput& in, const SectionSealer& sea
 using SectionOpener = std::function<Status(const std::string& subject, std::string_view aad,
                                            std::string_view sealed, std::string* out, bool* erased)>;
 
-// Decodes and opens the record stored at `position`. Corruption (naming the
+// Decodes and opens the record stored at `position`. With an empty
+// `open_personal`, personal sections are left out (facts-only reads). Corruption (naming the
 // position) when the bytes do not parse, the position does not match, or a
 // section fails authentication.
 Status DecodeRecord(std::string_view bytes, uint64_t position, const crypto::SecretKey* store_key,

@@ -27,8 +27,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kCfNames[] = {"default", "log",  "streams", "subjects",
-                                    "eventids", "keys", "lookup",  "merkle"};
+constexpr const char* kCfNames[] = {"default", "log",    "streams",     "subjects", "eventids",
+                                    "keys",    "lookup", "merkle", "projections", "access"};
 constexpr size_t kMaxIdBytes = 200;
 constexpr size_t kMaxSubjectIdBytes = 64;
 constexpr size_t kMaxSubjectsPerEvent = 32;
@@ -155,6 +155,7 @@ StoreImpl::StoreImpl(const Options& options, std::string path)
 StoreImpl::~StoreImpl() {
   closing_ = true;
   commit_cv_.notify_all();
+  StopProjections();
   if (db_) {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     handles_.clear();
@@ -275,6 +276,8 @@ Status StoreImpl::OpenDb(bool create) {
   keys_ = handles_[5];
   lookup_ = handles_[6];
   merkle_ = handles_[7];
+  projections_cf_ = handles_[8];
+  access_ = handles_[9];
 
   if (create) {
     Status st = InitNewStore();
@@ -294,7 +297,9 @@ Status StoreImpl::OpenDb(bool create) {
   }
   Status st = LoadKeys();
   if (!st.ok()) return st;
-  return LoadHead();
+  st = LoadHead();
+  if (!st.ok()) return st;
+  return StartProjections();
 }
 
 Status StoreImpl::InitNewStore() {
@@ -711,6 +716,22 @@ Status StoreImpl::ApplyAppend(Request* req, rocksdb::WriteBatch* batch) {
       return SealPersonal(subject, aad, plain, out, batch);
     });
     if (!record.ok()) return record.status();
+    if (has_inline_projections_) {
+      RecordedEvent& re = group_events_.emplace_back();
+      re.position = position;
+      re.stream = stream;
+      re.stream_version = current + 1 + i;
+      re.id = e.id;
+      re.type = e.type;
+      re.schema_version = e.schema_version;
+      re.recorded_at = now;
+      re.occurred_at = e.occurred_at == 0 ? now : e.occurred_at;
+      re.actor = e.actor;
+      re.correlation_id = e.correlation_id;
+      re.causation_id = e.causation_id;
+      re.subjects = e.subjects;
+      re.facts = e.facts;
+    }
     std::string key = LogKey(position);
     batch->Put(log_, key, *record);
     batch->Put(eventids_, IdKey(e.id), key);
@@ -770,6 +791,7 @@ void StoreImpl::ProcessGroup(std::vector<Request*>& group, std::vector<Request*>
   if (stream_versions_.size() >= 1000000) stream_versions_.clear();
   group_ids_.clear();
   group_new_keys_.Clear();
+  group_events_.clear();
   Status failure;
   size_t i = 0;
   try {
@@ -790,6 +812,10 @@ void StoreImpl::ProcessGroup(std::vector<Request*>& group, std::vector<Request*>
     failure = Status::IOError(std::string("building the commit: ") + ex.what());
   }
   for (size_t j = i; failure.ok() && j < group.size(); ++j) requeue->push_back(group[j]);
+  std::vector<InlineOutcome> inline_outcomes;
+  if (failure.ok() && !group_events_.empty()) {
+    inline_outcomes = FoldInline(group_events_, &batch);
+  }
   if (failure.ok() && !applied.empty()) {
     bool checkpoint_due = options_.checkpoint_interval > 0 &&
                           head_.frontier.size() - head_.last_checkpoint >= options_.checkpoint_interval;
@@ -816,7 +842,9 @@ void StoreImpl::ProcessGroup(std::vector<Request*>& group, std::vector<Request*>
   for (Request* r : group) {
     if (std::find(requeue->begin(), requeue->end(), r) == requeue->end()) r->done = true;
   }
+  group_events_.clear();
   if (failure.ok()) {
+    CommitInline(inline_outcomes);
     TreeHead tree{head_.frontier.size(), head_.frontier.Root(leader_hasher_)};
     {
       std::lock_guard<std::mutex> lock(commit_mu_);

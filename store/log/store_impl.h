@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -58,6 +59,16 @@ class StoreImpl final : public Store {
   Result<AppendResult> EraseSubject(const std::string& subject, const Actor& actor,
                                     const std::string& reason_code) override;
   Status RotateRootKey(const KeySource& new_key) override;
+  Result<std::vector<ProjectionStatus>> Projections() override;
+  Status RebuildProjection(const std::string& name) override;
+  Status WaitForProjection(const std::string& name, uint64_t position, int timeout_ms) override;
+  Status GetProjectionValue(const std::string& name, std::string_view key,
+                            std::string* value) override;
+  Status ScanProjection(
+      const std::string& name, std::string_view prefix,
+      const std::function<bool(std::string_view key, std::string_view value)>& fn) override;
+  Status LogAccess(const std::vector<AccessRecord>& records) override;
+  Result<std::vector<AccessRecord>> AccessLog(const std::string& subject) override;
   Result<TreeHead> CurrentTree() override;
   Result<SignedCheckpoint> WriteCheckpoint() override;
   Result<std::vector<SignedCheckpoint>> Checkpoints() override;
@@ -96,6 +107,28 @@ class StoreImpl final : public Store {
   Status WriteCheckpointLocked(rocksdb::WriteBatch* batch, const merkle::Frontier& frontier,
                                SignedCheckpoint* out);
 
+  // Projections (store/projections/runtime.cc).
+  struct ProjectionSlot {
+    std::shared_ptr<Projection> projection;
+    std::string prefix;       // name 0x00
+    ProjectionStatus status;  // guarded by proj_mu_
+  };
+  struct InlineOutcome {
+    ProjectionSlot* slot;
+    ProjectionStatus status;
+  };
+  Status StartProjections();
+  void StopProjections();
+  void RunAsyncProjections();
+  std::vector<InlineOutcome> FoldInline(const std::vector<RecordedEvent>& events,
+                                        rocksdb::WriteBatch* batch);
+  void CommitInline(const std::vector<InlineOutcome>& outcomes);
+  Status FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, bool sync);
+  Status ResetProjection(ProjectionSlot* slot);
+  void PutProjectionCheckpoint(rocksdb::WriteBatch* batch, const ProjectionStatus& status);
+  ProjectionSlot* FindProjection(const std::string& name);
+  Result<std::vector<RecordedEvent>> ReadFacts(uint64_t from, size_t max_count);
+
   Status ReadPositions(const std::vector<uint64_t>& positions, std::vector<RecordedEvent>* out);
   Status DecodeAt(uint64_t position, std::string_view bytes, RecordedEvent* out);
   Result<Hash> SubtreeHash(uint8_t level, uint64_t index, merkle::Hasher& hasher);
@@ -120,6 +153,8 @@ class StoreImpl final : public Store {
   rocksdb::ColumnFamilyHandle* keys_ = nullptr;
   rocksdb::ColumnFamilyHandle* lookup_ = nullptr;
   rocksdb::ColumnFamilyHandle* merkle_ = nullptr;
+  rocksdb::ColumnFamilyHandle* projections_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* access_ = nullptr;
 
   // Keys. root_ wraps everything; store_key_ seals facts; digest_key_ and
   // lookup_key_ are derived from store_key_.
@@ -165,6 +200,17 @@ class StoreImpl final : public Store {
   std::atomic<bool> closing_{false};
 
   std::mutex erase_mu_;  // one physical erasure (compaction) at a time
+
+  // Projections. Slots are created on open and never removed.
+  std::vector<std::unique_ptr<ProjectionSlot>> projections_;
+  bool has_inline_projections_ = false;
+  std::vector<RecordedEvent> group_events_;  // leader-only: this group's events, facts only
+  mutable std::mutex proj_mu_;               // guards every slot's status
+  std::condition_variable proj_cv_;          // a projection advanced or stopped
+  std::mutex proj_run_mu_;                   // held while async folding or rebuilding
+  std::thread proj_thread_;
+  std::atomic<bool> proj_stop_{false};
+  std::atomic<uint64_t> access_seq_{0};  // orders access entries of the same microsecond
 };
 
 }  // namespace hearth::log

@@ -2,7 +2,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include "hearth/projection.h"
 
 namespace hearth {
 
@@ -49,6 +54,11 @@ struct Options {
 
   // RocksDB block cache for the log, in bytes. Default: 64 MiB.
   uint64_t block_cache_bytes = 64ull << 20;
+
+  // The projections this store maintains (hearth/projection.h). A projection
+  // that is new, or whose version changed, is rebuilt on open: inline ones
+  // before Open returns, asynchronous ones in the background.
+  std::vector<std::shared_ptr<Projection>> projections;
 
   // Write a signed Merkle checkpoint after this many new events (0: only on
   // demand). Default: 100,000.

@@ -13,12 +13,14 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "hearth/event.h"
 #include "hearth/options.h"
+#include "hearth/projection.h"
 #include "hearth/status.h"
 #include "hearth/subscription.h"
 
@@ -54,6 +56,22 @@ struct StoreInfo {
 };
 
 enum class Direction : uint8_t { kForward, kBackward };
+
+// One entry of the access log: a read, export or disclosure of a person's
+// personal data (UK GDPR accountability). Holds no personal data itself.
+struct AccessRecord {
+  Timestamp time = 0;         // set by the store when 0
+  std::string subject;        // whose data
+  std::string plugin;         // through which front end or tool
+  std::string user;           // by whom (staff reference)
+  std::string role;           // in which role
+  std::string action;         // read | export | sar | disclosure
+  std::string purpose;        // why (a code or short reason, no personal data)
+  std::string recipient;      // for a disclosure: who outside the agency received it
+  uint64_t first_position = 0;  // the events involved, when known
+  uint64_t last_position = 0;
+  uint32_t events = 0;
+};
 
 class Store {
  public:
@@ -111,6 +129,31 @@ class Store {
                                                           EndHandler on_end) = 0;
 
   virtual Result<StoreInfo> Info() = 0;
+
+  // --- projections (hearth/projection.h) ---
+
+  virtual Result<std::vector<ProjectionStatus>> Projections() = 0;
+  // Deletes the projection's state and folds the whole log again; returns
+  // when it has caught up with the log. NotFound for an unknown name.
+  virtual Status RebuildProjection(const std::string& name) = 0;
+  // Waits until the projection has folded `position` (0: the log's current
+  // end). Busy after `timeout_ms`; the projection's error when it stopped.
+  virtual Status WaitForProjection(const std::string& name, uint64_t position, int timeout_ms) = 0;
+  // Reads the projection's state. NotFound when absent.
+  virtual Status GetProjectionValue(const std::string& name, std::string_view key,
+                                    std::string* value) = 0;
+  // Calls `fn` for every key with `prefix`, in key order, until it returns false.
+  virtual Status ScanProjection(
+      const std::string& name, std::string_view prefix,
+      const std::function<bool(std::string_view key, std::string_view value)>& fn) = 0;
+
+  // --- access log ---
+
+  // Appends entries to the access log: written to the write-ahead log at
+  // once (a process crash loses none) and synced with the next commit.
+  virtual Status LogAccess(const std::vector<AccessRecord>& records) = 0;
+  // Every entry about one subject, oldest first.
+  virtual Result<std::vector<AccessRecord>> AccessLog(const std::string& subject) = 0;
 
   // --- erasure and keys (docs/keys.md) ---
 

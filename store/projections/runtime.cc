@@ -1,0 +1,516 @@
+// The projection runtime: inline folds in the append's batch, asynchronous
+// catch-up from checkpoints, rebuilds, and failure reporting. Part of
+// StoreImpl (store/log/store_impl.h); the public contract is
+// api/include/hearth/projection.h.
+//
+// Storage (docs/format.md): column family `projections`, key
+// name 0x00 user-key -> value; checkpoint in the metadata under
+// "proj/" name -> version:u32 position:u64 stopped:u8 failed_position:u64 error.
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <optional>
+
+#include "log/keys.h"
+#include "log/record.h"
+#include "log/store_impl.h"
+
+namespace hearth::log {
+
+namespace {
+
+constexpr size_t kFoldPage = 1000;
+
+bool ValidProjectionName(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+std::string CheckpointKeyOf(const std::string& name) { return "proj/" + name; }
+
+std::string EncodeStatus(const ProjectionStatus& st) {
+  std::string v;
+  PutBE32(&v, st.version);
+  PutBE64(&v, st.position);
+  v.push_back(st.stopped ? 1 : 0);
+  PutBE64(&v, st.failed_position);
+  v += st.error;
+  return v;
+}
+
+bool DecodeStatus(std::string_view b, ProjectionStatus* st) {
+  if (b.size() < 21) return false;
+  st->version = GetBE32(b.data());
+  st->position = GetBE64(b.data() + 4);
+  st->stopped = b[12] != 0;
+  st->failed_position = GetBE64(b.data() + 13);
+  st->error = std::string(b.substr(21));
+  return true;
+}
+
+// A projection's view of its key space: reads see the batch's own writes.
+class OverlayState final : public ProjectionState {
+ public:
+  OverlayState(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string prefix)
+      : db_(db), cf_(cf), prefix_(std::move(prefix)) {}
+
+  Status Get(std::string_view key, std::string* value) override {
+    auto it = writes_.find(std::string(key));
+    if (it != writes_.end()) {
+      if (!it->second) return Status::NotFound("no such key");
+      *value = *it->second;
+      return Status::OK();
+    }
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, prefix_ + std::string(key), value);
+    if (s.IsNotFound()) return Status::NotFound("no such key");
+    if (!s.ok()) return Status::IOError("reading projection state: " + s.ToString());
+    return Status::OK();
+  }
+  void Put(std::string_view key, std::string_view value) override {
+    writes_[std::string(key)] = std::string(value);
+  }
+  void Delete(std::string_view key) override { writes_[std::string(key)] = std::nullopt; }
+
+  void Flush(rocksdb::WriteBatch* batch) {
+    for (const auto& [key, value] : writes_) {
+      if (value) {
+        batch->Put(cf_, prefix_ + key, *value);
+      } else {
+        batch->Delete(cf_, prefix_ + key);
+      }
+    }
+    writes_.clear();
+  }
+
+ private:
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* cf_;
+  std::string prefix_;
+  std::map<std::string, std::optional<std::string>> writes_;
+};
+
+Status SafeApply(Projection& projection, const RecordedEvent& event, ProjectionState& state) {
+  try {
+    return projection.Apply(event, state);
+  } catch (const std::exception& ex) {
+    return Status::Corruption(std::string("threw an exception: ") + ex.what());
+  } catch (...) {
+    return Status::Corruption("threw an exception that is not a std::exception");
+  }
+}
+
+}  // namespace
+
+void StoreImpl::PutProjectionCheckpoint(rocksdb::WriteBatch* batch, const ProjectionStatus& st) {
+  batch->Put(meta_, CheckpointKeyOf(st.name), EncodeStatus(st));
+}
+
+StoreImpl::ProjectionSlot* StoreImpl::FindProjection(const std::string& name) {
+  for (auto& slot : projections_) {
+    if (slot->status.name == name) return slot.get();
+  }
+  return nullptr;
+}
+
+Result<std::vector<RecordedEvent>> StoreImpl::ReadFacts(uint64_t from, size_t max_count) {
+  std::vector<RecordedEvent> out;
+  uint64_t last = committed();
+  if (from > last || max_count == 0) return out;
+  uint64_t end = std::min<uint64_t>(last, from + max_count - 1);
+  out.reserve(size_t(end - from + 1));
+  rocksdb::ReadOptions ro;
+  std::string upper = LogKey(end + 1);
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  ro.readahead_size = 2 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log_));
+  uint64_t expect = from;
+  for (it->Seek(LogKey(from)); it->Valid(); it->Next()) {
+    uint64_t pos = GetBE64(it->key().data());
+    if (pos != expect) {
+      return Status::Corruption("position " + std::to_string(expect) + " is missing from the log");
+    }
+    RecordedEvent& e = out.emplace_back();
+    Status st = DecodeRecord(it->value().ToStringView(), pos, encrypted_ ? &store_key_ : nullptr,
+                             nullptr, &e);
+    if (!st.ok()) return st;
+    ++expect;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the log");
+  if (expect != end + 1) {
+    return Status::Corruption("position " + std::to_string(expect) + " is missing from the log");
+  }
+  return out;
+}
+
+Status StoreImpl::ResetProjection(ProjectionSlot* slot) {
+  rocksdb::WriteBatch batch;
+  std::string end = slot->status.name;
+  end.push_back('\x01');
+  batch.DeleteRange(projections_cf_, slot->prefix, end);
+  ProjectionStatus fresh;
+  {
+    std::lock_guard<std::mutex> lock(proj_mu_);
+    fresh = slot->status;
+  }
+  fresh.version = slot->projection->version();
+  fresh.position = 0;
+  fresh.stopped = false;
+  fresh.failed_position = 0;
+  fresh.error.clear();
+  PutProjectionCheckpoint(&batch, fresh);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  Status st = FromRocks(db_->Write(wo, &batch), "resetting projection " + fresh.name);
+  if (!st.ok()) return st;
+  std::lock_guard<std::mutex> lock(proj_mu_);
+  slot->status = fresh;
+  return Status::OK();
+}
+
+// Folds positions (slot.position, to] in pages, each page's state and
+// checkpoint in one batch. Stops the projection on the first failure.
+Status StoreImpl::FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, bool sync) {
+  ProjectionStatus st;
+  {
+    std::lock_guard<std::mutex> lock(proj_mu_);
+    st = slot->status;
+  }
+  uint64_t next = std::max(from, st.position + 1);
+  while (next <= to && !st.stopped) {
+    auto page = ReadFacts(next, size_t(std::min<uint64_t>(kFoldPage, to - next + 1)));
+    if (!page.ok()) return page.status();
+    if (page->empty()) break;
+    OverlayState state(db_.get(), projections_cf_, slot->prefix);
+    rocksdb::WriteBatch batch;
+    for (const RecordedEvent& e : *page) {
+      Status applied = SafeApply(*slot->projection, e, state);
+      if (!applied.ok()) {
+        st.stopped = true;
+        st.failed_position = e.position;
+        st.error = applied.ToString();
+        break;
+      }
+      st.position = e.position;
+    }
+    state.Flush(&batch);
+    PutProjectionCheckpoint(&batch, st);
+    rocksdb::WriteOptions wo;
+    wo.sync = sync;
+    Status ws = FromRocks(db_->Write(wo, &batch), "writing projection " + st.name);
+    if (!ws.ok()) return ws;
+    {
+      std::lock_guard<std::mutex> lock(proj_mu_);
+      slot->status = st;
+    }
+    proj_cv_.notify_all();
+    next = st.position + 1;
+  }
+  return Status::OK();
+}
+
+Status StoreImpl::StartProjections() {
+  for (const auto& projection : options_.projections) {
+    if (!projection) return Status::InvalidArgument("a projection in Options::projections is null");
+    std::string name = projection->name();
+    if (!ValidProjectionName(name)) {
+      return Status::InvalidArgument("projection name '" + name +
+                                     "' is not valid: 1 to 64 of a-z 0-9 _ -");
+    }
+    if (FindProjection(name) != nullptr) {
+      return Status::InvalidArgument("two projections are named " + name);
+    }
+    auto slot = std::make_unique<ProjectionSlot>();
+    slot->projection = projection;
+    slot->prefix = name;
+    slot->prefix.push_back('\0');
+    slot->status.name = name;
+    slot->status.mode = projection->mode();
+    std::string bytes;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, CheckpointKeyOf(name), &bytes);
+    bool known = false;
+    if (s.ok()) {
+      if (!DecodeStatus(bytes, &slot->status)) {
+        return Status::Corruption("the checkpoint of projection " + name + " is damaged");
+      }
+      slot->status.name = name;
+      slot->status.mode = projection->mode();
+      known = slot->status.version == projection->version();
+    } else if (!s.IsNotFound()) {
+      return FromRocks(s, "reading the checkpoint of projection " + name);
+    }
+    ProjectionSlot* raw = slot.get();
+    projections_.push_back(std::move(slot));
+    if (!known) {
+      Status st = ResetProjection(raw);
+      if (!st.ok()) return st;
+    }
+    if (projection->mode() == ProjectionMode::kInline) {
+      has_inline_projections_ = true;
+      // An inline projection is never behind the log once the store is open.
+      Status st = FoldFrom(raw, 1, committed(), true);
+      if (!st.ok()) return st;
+    }
+  }
+  bool any_async = std::any_of(projections_.begin(), projections_.end(), [](const auto& slot) {
+    return slot->status.mode == ProjectionMode::kAsync;
+  });
+  if (any_async) proj_thread_ = std::thread([this] { RunAsyncProjections(); });
+  return Status::OK();
+}
+
+void StoreImpl::StopProjections() {
+  proj_stop_ = true;
+  commit_cv_.notify_all();
+  if (proj_thread_.joinable()) proj_thread_.join();
+}
+
+void StoreImpl::RunAsyncProjections() {
+  while (!proj_stop_ && !closing()) {
+    uint64_t lowest = ~uint64_t(0);
+    {
+      std::lock_guard<std::mutex> lock(proj_mu_);
+      for (const auto& slot : projections_) {
+        if (slot->status.mode == ProjectionMode::kAsync && !slot->status.stopped) {
+          lowest = std::min(lowest, slot->status.position);
+        }
+      }
+    }
+    uint64_t end = committed();
+    if (lowest == ~uint64_t(0) || lowest >= end) {
+      WaitPast(lowest == ~uint64_t(0) ? end : lowest, 100);
+      continue;
+    }
+    std::lock_guard<std::mutex> run(proj_run_mu_);
+    for (auto& slot : projections_) {
+      if (proj_stop_) break;
+      if (slot->status.mode != ProjectionMode::kAsync) continue;
+      // Async state is rebuildable: no sync of its own (the next commit
+      // syncs the WAL); a crash resumes from the checkpoint in the same batch.
+      Status st = FoldFrom(slot.get(), 1, std::min<uint64_t>(end, lowest + 10 * kFoldPage), false);
+      if (!st.ok()) {
+        std::lock_guard<std::mutex> lock(proj_mu_);
+        slot->status.stopped = true;
+        slot->status.error = st.ToString();
+        proj_cv_.notify_all();
+      }
+    }
+  }
+}
+
+std::vector<StoreImpl::InlineOutcome> StoreImpl::FoldInline(const std::vector<RecordedEvent>& events,
+                                                            rocksdb::WriteBatch* batch) {
+  std::vector<InlineOutcome> outcomes;
+  for (auto& slot : projections_) {
+    if (slot->status.mode != ProjectionMode::kInline) continue;
+    ProjectionStatus st;
+    {
+      std::lock_guard<std::mutex> lock(proj_mu_);
+      st = slot->status;
+    }
+    if (st.stopped) continue;
+    OverlayState state(db_.get(), projections_cf_, slot->prefix);
+    bool failed = false;
+    for (const RecordedEvent& e : events) {
+      Status applied = SafeApply(*slot->projection, e, state);
+      if (!applied.ok()) {
+        // The group's writes are dropped: the state stays at the last
+        // checkpoint, and the projection reports where it stopped.
+        st.stopped = true;
+        st.failed_position = e.position;
+        st.error = applied.ToString();
+        failed = true;
+        break;
+      }
+    }
+    if (!failed) {
+      state.Flush(batch);
+      st.position = events.back().position;
+    }
+    PutProjectionCheckpoint(batch, st);
+    outcomes.push_back(InlineOutcome{slot.get(), st});
+  }
+  return outcomes;
+}
+
+void StoreImpl::CommitInline(const std::vector<InlineOutcome>& outcomes) {
+  if (outcomes.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(proj_mu_);
+    for (const auto& o : outcomes) o.slot->status = o.status;
+  }
+  proj_cv_.notify_all();
+}
+
+Result<std::vector<ProjectionStatus>> StoreImpl::Projections() {
+  std::vector<ProjectionStatus> out;
+  std::lock_guard<std::mutex> lock(proj_mu_);
+  for (const auto& slot : projections_) out.push_back(slot->status);
+  return out;
+}
+
+Status StoreImpl::RebuildProjection(const std::string& name) {
+  ProjectionSlot* slot = FindProjection(name);
+  if (slot == nullptr) return Status::NotFound("no projection named " + name);
+  // Pause the asynchronous runner; for an inline projection also hold the
+  // commit pipeline, so no append folds into it while it is rebuilt.
+  std::lock_guard<std::mutex> run(proj_run_mu_);
+  bool inline_mode = slot->status.mode == ProjectionMode::kInline;
+  if (inline_mode) {
+    std::unique_lock<std::mutex> lock(queue_mu_);
+    queue_cv_.wait(lock, [&] { return !leader_active_; });
+    leader_active_ = true;
+  }
+  Status st = ResetProjection(slot);
+  if (st.ok()) st = FoldFrom(slot, 1, committed(), true);
+  if (inline_mode) {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    leader_active_ = false;
+    queue_cv_.notify_all();
+  }
+  if (!st.ok()) return st;
+  std::lock_guard<std::mutex> lock(proj_mu_);
+  if (slot->status.stopped) {
+    return Status::Corruption("projection " + name + " stopped at position " +
+                              std::to_string(slot->status.failed_position) + ": " +
+                              slot->status.error);
+  }
+  return Status::OK();
+}
+
+Status StoreImpl::WaitForProjection(const std::string& name, uint64_t position, int timeout_ms) {
+  ProjectionSlot* slot = FindProjection(name);
+  if (slot == nullptr) return Status::NotFound("no projection named " + name);
+  uint64_t target = position == 0 ? committed() : position;
+  std::unique_lock<std::mutex> lock(proj_mu_);
+  bool reached = proj_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+    return slot->status.stopped || slot->status.position >= target;
+  });
+  if (slot->status.stopped) {
+    return Status::Corruption("projection " + name + " stopped at position " +
+                              std::to_string(slot->status.failed_position) + ": " +
+                              slot->status.error + " (run `hearth rebuild " + name + "`)");
+  }
+  if (!reached) {
+    return Status::Busy("projection " + name + " is at position " +
+                        std::to_string(slot->status.position) + ", still catching up to " +
+                        std::to_string(target));
+  }
+  return Status::OK();
+}
+
+Status StoreImpl::GetProjectionValue(const std::string& name, std::string_view key,
+                                     std::string* value) {
+  ProjectionSlot* slot = FindProjection(name);
+  if (slot == nullptr) return Status::NotFound("no projection named " + name);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), projections_cf_, slot->prefix + std::string(key), value);
+  if (s.IsNotFound()) return Status::NotFound("no such key in projection " + name);
+  return FromRocks(s, "reading projection " + name);
+}
+
+Status StoreImpl::ScanProjection(
+    const std::string& name, std::string_view prefix,
+    const std::function<bool(std::string_view key, std::string_view value)>& fn) {
+  ProjectionSlot* slot = FindProjection(name);
+  if (slot == nullptr) return Status::NotFound("no projection named " + name);
+  std::string start = slot->prefix + std::string(prefix);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), projections_cf_));
+  for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+    std::string_view key = it->key().ToStringView().substr(slot->prefix.size());
+    if (!fn(key, it->value().ToStringView())) break;
+  }
+  return FromRocks(it->status(), "scanning projection " + name);
+}
+
+// ------------------------------------------------------------ Access log ----
+// Column family `access`: subject 0x00 time:u64 seq:u64 -> sealed(store_key,
+// "hearth.access.v1" || key, fields) where fields are length-prefixed.
+
+namespace {
+void PutField(std::string* s, std::string_view v) {
+  PutBE32(s, uint32_t(v.size()));
+  s->append(v);
+}
+bool GetField(std::string_view* in, std::string* out) {
+  if (in->size() < 4) return false;
+  uint32_t n = GetBE32(in->data());
+  if (in->size() < 4 + size_t(n)) return false;
+  out->assign(in->data() + 4, n);
+  in->remove_prefix(4 + size_t(n));
+  return true;
+}
+}  // namespace
+
+Status StoreImpl::LogAccess(const std::vector<AccessRecord>& records) {
+  rocksdb::WriteBatch batch;
+  auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  for (const AccessRecord& r : records) {
+    if (r.subject.empty() || r.action.empty()) {
+      return Status::InvalidArgument("an access record needs a subject and an action");
+    }
+    std::string key = IndexKey(r.subject, uint64_t(r.time == 0 ? now : r.time));
+    PutBE64(&key, access_seq_.fetch_add(1));
+    std::string fields;
+    PutField(&fields, r.plugin);
+    PutField(&fields, r.user);
+    PutField(&fields, r.role);
+    PutField(&fields, r.action);
+    PutField(&fields, r.purpose);
+    PutField(&fields, r.recipient);
+    PutBE64(&fields, r.first_position);
+    PutBE64(&fields, r.last_position);
+    PutBE32(&fields, r.events);
+    std::string value;
+    if (encrypted_) {
+      crypto::Seal(store_key_, "hearth.access.v1" + key, fields, &value);
+    } else {
+      value = fields;
+    }
+    batch.Put(access_, key, value);
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = false;  // in the WAL at once; synced by the next commit
+  return FromRocks(db_->Write(wo, &batch), "writing the access log");
+}
+
+Result<std::vector<AccessRecord>> StoreImpl::AccessLog(const std::string& subject) {
+  std::vector<AccessRecord> out;
+  std::string prefix = IndexPrefix(subject);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), access_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string key = it->key().ToString();
+    if (key.size() != prefix.size() + 16) return Status::Corruption("access log key damaged");
+    std::string fields;
+    if (encrypted_) {
+      if (!crypto::Open(store_key_, "hearth.access.v1" + key, it->value().ToStringView(), &fields)) {
+        return Status::Corruption("an access log entry of " + subject + " fails authentication");
+      }
+    } else {
+      fields = it->value().ToString();
+    }
+    AccessRecord r;
+    r.subject = subject;
+    r.time = Timestamp(GetBE64(key.data() + prefix.size()));
+    std::string_view in(fields);
+    if (!GetField(&in, &r.plugin) || !GetField(&in, &r.user) || !GetField(&in, &r.role) ||
+        !GetField(&in, &r.action) || !GetField(&in, &r.purpose) || !GetField(&in, &r.recipient) ||
+        in.size() != 20) {
+      return Status::Corruption("an access log entry of " + subject + " is damaged");
+    }
+    r.first_position = GetBE64(in.data());
+    r.last_position = GetBE64(in.data() + 8);
+    r.events = GetBE32(in.data() + 16);
+    out.push_back(std::move(r));
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the access log");
+  return out;
+}
+
+}  // namespace hearth::log

@@ -1,0 +1,194 @@
+// The projection runtime: inline and asynchronous folds, checkpoints,
+// rebuilds, failures; and the access log.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "hearth/store.h"
+#include "test_util.h"
+
+namespace hearth {
+namespace {
+
+using testing::MakeEvent;
+using testing::MakeKeyFile;
+using testing::TempDir;
+using testing::TestOptions;
+
+// Counts events per type and remembers the last position per stream.
+class CountingProjection : public Projection {
+ public:
+  CountingProjection(std::string name, ProjectionMode mode, uint32_t version = 1)
+      : name_(std::move(name)), mode_(mode), version_(version) {}
+  std::string name() const override { return name_; }
+  uint32_t version() const override { return version_; }
+  ProjectionMode mode() const override { return mode_; }
+  Status Apply(const RecordedEvent& e, ProjectionState& state) override {
+    if (e.type == fail_on_type) throw std::runtime_error("cannot fold " + e.type);
+    if (!e.personal.empty()) return Status::InvalidArgument("projections must not see personal data");
+    std::string count;
+    Status s = state.Get("count/" + e.type, &count);
+    uint64_t n = s.ok() ? std::stoull(count) : 0;
+    state.Put("count/" + e.type, std::to_string(n + 1));
+    state.Put("last/" + e.stream, std::to_string(e.position));
+    return Status::OK();
+  }
+  std::string fail_on_type;
+
+ private:
+  std::string name_;
+  ProjectionMode mode_;
+  uint32_t version_;
+};
+
+std::map<std::string, std::string> Dump(Store& store, const std::string& name) {
+  std::map<std::string, std::string> out;
+  EXPECT_TRUE(store
+                  .ScanProjection(name, "",
+                                  [&](std::string_view k, std::string_view v) {
+                                    out.emplace(std::string(k), std::string(v));
+                                    return true;
+                                  })
+                  .ok());
+  return out;
+}
+
+class ProjectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override { key_ = MakeKeyFile(dir_.sub("root.key")); }
+  std::unique_ptr<Store> Open(std::vector<std::shared_ptr<Projection>> projections) {
+    Options o = TestOptions(key_);
+    o.projections = std::move(projections);
+    auto s = Store::Open(o, dir_.sub("store"));
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+  void AppendSome(Store& store, int streams, int per_stream) {
+    for (int i = 0; i < streams; ++i) {
+      std::vector<NewEvent> batch;
+      for (int j = 0; j < per_stream; ++j) {
+        batch.push_back(MakeEvent(j % 2 ? "NoteAdded" : "ContactRecorded", "P-" + std::to_string(i), "secret"));
+      }
+      ASSERT_TRUE(store.Append("case/D1/" + std::to_string(i), ExpectedVersion::Any(), batch).ok());
+    }
+  }
+  TempDir dir_;
+  std::string key_;
+};
+
+TEST_F(ProjectionTest, InlineProjectionIsNeverBehindAndSeesFactsOnly) {
+  auto p = std::make_shared<CountingProjection>("counts", ProjectionMode::kInline);
+  auto store = Open({p});
+  AppendSome(*store, 3, 4);
+  auto statuses = store->Projections();
+  ASSERT_TRUE(statuses.ok());
+  EXPECT_EQ((*statuses)[0].position, 12u);
+  EXPECT_FALSE((*statuses)[0].stopped) << (*statuses)[0].error;
+  std::string v;
+  ASSERT_TRUE(store->GetProjectionValue("counts", "count/NoteAdded", &v).ok());
+  EXPECT_EQ(v, "6");
+}
+
+TEST_F(ProjectionTest, RebuildGivesByteIdenticalState) {
+  auto inl = std::make_shared<CountingProjection>("inline-counts", ProjectionMode::kInline);
+  auto asy = std::make_shared<CountingProjection>("async-counts", ProjectionMode::kAsync);
+  auto store = Open({inl, asy});
+  AppendSome(*store, 20, 7);
+  ASSERT_TRUE(store->WaitForProjection("async-counts", 0, 10000).ok());
+  auto before_inline = Dump(*store, "inline-counts");
+  auto before_async = Dump(*store, "async-counts");
+  EXPECT_EQ(before_inline, before_async);
+  ASSERT_TRUE(store->RebuildProjection("inline-counts").ok());
+  ASSERT_TRUE(store->RebuildProjection("async-counts").ok());
+  EXPECT_EQ(Dump(*store, "inline-counts"), before_inline);
+  EXPECT_EQ(Dump(*store, "async-counts"), before_async);
+  EXPECT_EQ(store->RebuildProjection("nope").code(), Status::Code::kNotFound);
+}
+
+TEST_F(ProjectionTest, AsyncCatchesUpAfterReopenAndVersionBumpRebuilds) {
+  {
+    auto store = Open({});
+    AppendSome(*store, 10, 10);
+  }
+  auto p = std::make_shared<CountingProjection>("late", ProjectionMode::kAsync);
+  {
+    auto store = Open({p});
+    ASSERT_TRUE(store->WaitForProjection("late", 100, 10000).ok());
+    std::string v;
+    ASSERT_TRUE(store->GetProjectionValue("late", "count/ContactRecorded", &v).ok());
+    EXPECT_EQ(v, "50");
+    AppendSome(*store, 1, 2);
+  }
+  auto p2 = std::make_shared<CountingProjection>("late", ProjectionMode::kAsync, 2);
+  auto store = Open({p2});
+  ASSERT_TRUE(store->WaitForProjection("late", 0, 10000).ok());
+  std::string v;
+  ASSERT_TRUE(store->GetProjectionValue("late", "count/ContactRecorded", &v).ok());
+  EXPECT_EQ(v, "51");
+  auto st = store->Projections();
+  EXPECT_EQ((*st)[0].version, 2u);
+}
+
+TEST_F(ProjectionTest, AFailingProjectionStopsAndIsReportedNotSkipped) {
+  auto inl = std::make_shared<CountingProjection>("inl", ProjectionMode::kInline);
+  auto asy = std::make_shared<CountingProjection>("asy", ProjectionMode::kAsync);
+  inl->fail_on_type = "Poison";
+  asy->fail_on_type = "Poison";
+  auto store = Open({inl, asy});
+  AppendSome(*store, 1, 2);
+  auto r = store->Append("case/D1/x", ExpectedVersion::Any(), {MakeEvent("Poison")});
+  ASSERT_TRUE(r.ok()) << "a failing projection must not block the log";
+  AppendSome(*store, 1, 2);
+  Status w = store->WaitForProjection("asy", 0, 10000);
+  EXPECT_TRUE(w.IsCorruption()) << w.ToString();
+  EXPECT_NE(w.message().find("stopped at position 3"), std::string::npos) << w.message();
+  auto st = store->Projections();
+  for (const auto& s : *st) {
+    EXPECT_TRUE(s.stopped) << s.name;
+    EXPECT_EQ(s.failed_position, 3u) << s.name;
+    EXPECT_EQ(s.position, 2u) << s.name;
+    EXPECT_NE(s.error.find("cannot fold Poison"), std::string::npos) << s.error;
+  }
+  std::string v;
+  ASSERT_TRUE(store->GetProjectionValue("inl", "count/ContactRecorded", &v).ok());
+  EXPECT_EQ(v, "1");
+  // Still failing on rebuild: reported again, not skipped.
+  EXPECT_FALSE(store->RebuildProjection("inl").ok());
+  inl->fail_on_type.clear();
+  EXPECT_TRUE(store->RebuildProjection("inl").ok());
+  ASSERT_TRUE(store->GetProjectionValue("inl", "count/ContactRecorded", &v).ok());
+  EXPECT_EQ(v, "2");
+}
+
+TEST_F(ProjectionTest, AccessLogKeepsWhoReadWhatPerSubject) {
+  auto store = Open({});
+  AccessRecord r;
+  r.subject = "P-7";
+  r.plugin = "web";
+  r.user = "u-3";
+  r.role = "caseworker";
+  r.action = "read";
+  r.purpose = "home visit preparation";
+  r.first_position = 4;
+  r.last_position = 9;
+  r.events = 3;
+  ASSERT_TRUE(store->LogAccess({r}).ok());
+  r.action = "disclosure";
+  r.recipient = "OT team, County Council";
+  ASSERT_TRUE(store->LogAccess({r}).ok());
+  store.reset();
+  store = Open({});
+  auto log = store->AccessLog("P-7");
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  ASSERT_EQ(log->size(), 2u);
+  EXPECT_EQ((*log)[0].action, "read");
+  EXPECT_EQ((*log)[0].purpose, "home visit preparation");
+  EXPECT_EQ((*log)[1].recipient, "OT team, County Council");
+  EXPECT_EQ((*log)[1].events, 3u);
+  EXPECT_GT((*log)[0].time, 0);
+  EXPECT_TRUE(store->AccessLog("P-8")->empty());
+  EXPECT_FALSE(store->LogAccess({AccessRecord{}}).ok());
+}
+
+}  // namespace
+}  // namespace hearth
