@@ -1,0 +1,770 @@
+# hearth: the case domain of a Home Improvement Agency / independent-living
+# service (DESIGN.md section 2, docs/domain.md).
+#
+# Every domain event stores two kinds of payload (api/include/hearth/event.h):
+#  - its facts: one `Facts` message whose union member names the event type
+#    (`contactRecorded` is type "ContactRecorded"). Facts hold codes, ISO dates
+#    ("2018-04-03"), money in pence and opaque references only, never a name,
+#    address, contact detail, free text or health detail. They are sealed under
+#    the store key and feed every projection and the anonymised exports.
+#  - its personal sections: one `Personal` message per data subject, sealed
+#    under that subject's own key, so erasing one person leaves the others and
+#    every fact readable.
+# Both are stored in Cap'n Proto's packed encoding (single segment).
+#
+# Evolution: fields are never renumbered and only ever added at the end. A
+# change that cannot be made compatibly gives the event type a new schema
+# version: the old union member is renamed `<name>V<n>` (which does not change
+# the bytes), annotated `$olderVersionOf`, and a new member carries the current
+# struct with `$version`. Upcasters (store/domain/upcasters.cc) turn old
+# versions into the current one when events are read.
+@0xc6f1b0a4e2d39758;
+
+$import "/capnp/c++.capnp".namespace("hearth::schema::domain");
+
+# --- annotations read by the codec and the recorder ---
+
+annotation date @0x9e5bfeadd835eeb7 (field) :Void;
+# A Text field holding an ISO date (YYYY-MM-DD) that may lie in the future
+# (a date something is due or booked for).
+
+annotation pastDate @0xf8eedcac944853e6 (field) :Void;
+# A Text field holding an ISO date on which something happened: it cannot lie
+# in the future (rule `date-in-future`).
+
+annotation version @0x8cbd7b2a56205a21 (field) :UInt32;
+# On a member of Facts: the schema version of the event type it holds.
+# Absent means 1.
+
+annotation olderVersionOf @0xf12bb9aecd1fb78d (field) :Text;
+# On a member of Facts: this member holds an older schema version of the named
+# event type; it is read through an upcaster and never written by new code.
+
+# --- codes ---
+
+enum Channel {
+  unspecified @0;     # not recorded
+  phone @1;           # telephone call
+  email @2;           # email
+  letter @3;          # letter or form by post
+  inPerson @4;        # face to face (office, drop-in, visit)
+  web @5;             # online form
+  interpreter @6;     # through an interpreter (spoken or BSL)
+  friendOrFamily @7;  # a friend or relative contacted on the person's behalf
+  videoCall @8;       # video call
+  textMessage @9;     # SMS or messaging
+}
+
+enum ReferrerType {
+  unspecified @0;            # not recorded
+  self @1;                   # the person themselves
+  family @2;                 # a relative or friend
+  occupationalTherapist @3;  # an OT (an OT's request for a DFG is always a referral)
+  gp @4;                     # a GP practice
+  hospital @5;               # hospital discharge team or ward
+  citizensAdvice @6;         # Citizens Advice (CAB)
+  fireService @7;            # fire and rescue service (safe and well visit)
+  police @8;                 # police
+  ageUk @9;                  # Age UK or another older people's charity
+  tradingStandards @10;      # trading standards
+  socialCare @11;            # adult social care
+  housingProvider @12;       # council housing or a housing association
+  other @13;                 # any other organisation
+}
+
+enum ContactPurpose {
+  unspecified @0;  # not recorded
+  enquiry @1;      # a new enquiry: opens a case (counts as an enquiry, docs/domain.md)
+  followUp @2;     # a further contact on an open case
+  chaser @3;       # the person or a professional chasing progress
+  review @4;       # a review contact
+}
+
+enum Tenure {
+  unspecified @0;         # not recorded
+  ownerOccupier @1;       # owns the home (outright or mortgaged)
+  privateRented @2;       # rents from a private landlord
+  councilTenant @3;       # rents from the council
+  housingAssociation @4;  # rents from a registered provider
+  livingWithFamily @5;    # lives in a relative's home
+  sharedOwnership @6;     # shared ownership
+  other @7;               # any other tenure
+}
+
+enum Gender {
+  unspecified @0;      # not recorded
+  female @1;           # female
+  male @2;             # male
+  other @3;            # another gender
+  preferNotToSay @4;   # declined to say
+}
+
+# The eight service elements of the service specification (DESIGN section 2);
+# the ordinal is the element's number.
+enum ServiceElement {
+  unspecified @0;                   # not recorded
+  informationAdvice @1;             # 1 information, advice, signposting
+  housingOptions @2;                # 2 housing options
+  minorAdaptationsHandyperson @3;   # 3 minor adaptations and handyperson
+  healthierSaferHomes @4;           # 4 healthier and safer homes
+  mandatoryDfg @5;                  # 5 mandatory Disabled Facilities Grant
+  otTrustedAssessor @6;             # 6 OT / trusted assessor
+  assistiveTechnology @7;           # 7 assistive technology
+  ableToPay @8;                     # 8 able to pay (self-funded works)
+}
+
+# The service delivered within an element (each belongs to exactly one
+# element; docs/domain.md has the table).
+enum Service {
+  unspecified @0;             # not recorded
+  informationAdvice @1;       # element 1: information and advice
+  signposting @2;             # element 1: signposting to another service
+  housingOptions @3;          # element 2: housing options advice and moves
+  minorAdaptation @4;         # element 3: minor adaptation (rails, ramps, key safes ...)
+  handyperson @5;             # element 3: handyperson job
+  repairs @6;                 # element 4: repairs
+  dementiaDwellingGrant @7;   # element 4: dementia dwelling grant
+  homeFromHospital @8;        # element 4: home from hospital
+  homeRepairsAssistance @9;   # element 4: home repairs assistance
+  sanctuaryGrant @10;         # element 4: sanctuary grant
+  standardAdaptation @11;     # element 4: standard adaptation
+  mandatoryDfg @12;           # element 5: mandatory Disabled Facilities Grant
+  otAssessment @13;           # element 6: OT assessment
+  trustedAssessment @14;      # element 6: trusted assessor assessment
+  assistiveTechnology @15;    # element 7: assistive technology
+  ableToPay @16;              # element 8: able-to-pay works
+}
+
+enum Urgency {
+  unspecified @0;  # not decided
+  urgent @1;       # urgent (DFG target 55 working days end to end)
+  nonUrgent @2;    # not urgent (DFG target 150 working days end to end)
+}
+
+enum NeedLevel {
+  unspecified @0;  # not assessed
+  none @1;         # no need found
+  low @2;          # low need
+  medium @3;       # medium need
+  high @4;         # high need
+}
+
+enum ConsentScope {
+  unspecified @0;             # not recorded
+  referOn @1;                 # refer the person on to another service
+  shareWithReferrer @2;       # tell the referrer what happened
+  involveNamedPerson @3;      # involve a named carer or relative
+  identifiableMonitoring @4;  # name the person in monitoring returns
+}
+
+enum ConsentMethod {
+  unspecified @0;            # not recorded
+  verbal @1;                 # said so (in person or by phone)
+  written @2;                # signed form or letter
+  electronic @3;             # email, web form or e-signature
+  throughRepresentative @4;  # given by an attorney or deputy
+}
+
+enum MeansTestResult {
+  unspecified @0;      # not done
+  passported @1;       # on a passporting benefit: no contribution
+  nilContribution @2;  # assessed: no contribution
+  contribution @3;     # assessed: a contribution is due
+  notEligible @4;      # income or savings over the limit
+}
+
+enum GrantType {
+  unspecified @0;             # not recorded
+  mandatoryDfg @1;            # mandatory Disabled Facilities Grant (capped at £30,000)
+  discretionaryDfg @2;        # discretionary DFG assistance
+  dementiaDwellingGrant @3;   # dementia dwelling grant
+  homeRepairsAssistance @4;   # home repairs assistance
+  sanctuaryGrant @5;          # sanctuary grant
+  homeFromHospital @6;        # home from hospital grant
+  other @7;                   # any other grant
+}
+
+enum RefusalReason {
+  unspecified @0;                 # not recorded
+  notEligible @1;                 # the person or the property is not eligible
+  notNecessaryAndAppropriate @2;  # works not necessary and appropriate
+  notReasonableAndPracticable @3; # works not reasonable and practicable
+  overMeansTest @4;               # means test: contribution covers the cost
+  incompleteApplication @5;       # the application was never completed
+  other @6;                       # any other reason
+}
+
+enum FundingSource {
+  unspecified @0;      # not recorded
+  mandatoryDfg @1;     # Better Care Fund DFG allocation, mandatory grant
+  discretionary @2;    # the council's discretionary policy
+  charity @3;          # a charity or benevolent fund
+  selfFunded @4;       # the person pays
+  landlord @5;         # the landlord pays
+  socialCare @6;       # adult social care budget
+  health @7;           # NHS funding
+}
+
+enum Outcome {
+  unspecified @0;                 # not recorded
+  promoteIndependentLiving @1;    # promote independent living
+  preventUnplannedAdmission @2;   # prevent an unplanned hospital admission
+  timelyHospitalDischarge @3;     # timely discharge from hospital
+  reducePressureOnCarers @4;      # reduce pressure on carers
+  remainAtHome @5;                # remain living at home
+  delayCarePackage @6;            # delay the need for a care package
+  reduceOrPreventFall @7;         # reduce or prevent a fall
+}
+
+enum ComplaintStage {
+  unspecified @0;  # not recorded
+  informal @1;     # resolved informally
+  stage1 @2;       # formal stage 1
+  stage2 @3;       # formal stage 2 (review)
+  ombudsman @4;    # Local Government and Social Care Ombudsman
+}
+
+enum ComplaintResult {
+  unspecified @0;   # not recorded
+  upheld @1;        # upheld
+  partlyUpheld @2;  # partly upheld
+  notUpheld @3;     # not upheld
+  withdrawn @4;     # withdrawn by the complainant
+}
+
+enum SafeguardingCategory {
+  unspecified @0;     # not recorded
+  physical @1;        # physical abuse
+  sexual @2;          # sexual abuse
+  psychological @3;   # psychological or emotional abuse
+  financial @4;       # financial or material abuse
+  neglect @5;         # neglect or acts of omission
+  selfNeglect @6;     # self-neglect (including hoarding)
+  domestic @7;        # domestic abuse
+  discriminatory @8;  # discriminatory abuse
+  organisational @9;  # organisational abuse
+  modernSlavery @10;  # modern slavery
+}
+
+enum ClosureReason {
+  unspecified @0;            # not recorded
+  servicesCompleted @1;      # all service elements delivered
+  adviceOnly @2;             # advice or signposting given, nothing further
+  noLongerRequired @3;       # the need has gone
+  withdrawnByClient @4;      # the person withdrew
+  ineligible @5;             # not eligible for any service
+  movedAway @6;              # moved out of the area
+  died @7;                   # the person died
+  enteredResidentialCare @8; # moved into residential or nursing care
+  unableToContact @9;        # could not be contacted
+  referredElsewhere @10;     # referred to another organisation
+  other @11;                 # any other reason
+}
+
+# The DFG pathway's monitored stages (DESIGN section 2).
+enum Stage {
+  unspecified @0;  # not recorded
+  firstContact @1; # from first contact to assessment
+  assessment @2;   # from assessment to application
+  application @3;  # from application to approval
+  approval @4;     # from approval to completion of works
+  works @5;        # works on site
+  payment @6;      # from completion to payment
+}
+
+enum DelayReason {
+  unspecified @0;                 # not recorded
+  clientUnavailable @1;           # the person was not available
+  clientInHospital @2;            # the person was in hospital
+  awaitingLandlordConsent @3;     # waiting for the landlord's consent
+  awaitingContractor @4;          # waiting for a contractor
+  awaitingFunding @5;             # waiting for budget or funding
+  awaitingOtAssessment @6;        # waiting for an OT
+  awaitingDocuments @7;           # waiting for proof of income, title ...
+  planningOrBuildingControl @8;   # planning or building control
+  other @9;                       # any other reason
+}
+
+enum NoteCategory {
+  unspecified @0;   # not recorded
+  general @1;       # general note
+  phoneCall @2;     # record of a call
+  visit @3;         # record of a visit
+  decision @4;      # a decision and its reasons
+  safeguarding @5;  # safeguarding
+  finance @6;       # finance and grants
+}
+
+enum RecipientType {
+  unspecified @0;    # not recorded
+  gp @1;             # a GP practice
+  hospital @2;       # an NHS trust
+  socialCare @3;     # adult social care
+  police @4;         # police
+  contractor @5;     # a contractor doing works
+  landlord @6;       # the landlord
+  charity @7;        # a charity
+  ombudsman @8;      # an ombudsman or regulator
+  legal @9;          # a court or solicitor
+  dataSubject @10;   # the person themselves (subject access)
+  other @11;         # anyone else
+}
+
+enum LawfulBasis {
+  unspecified @0;        # not recorded
+  consent @1;            # Art. 6(1)(a) consent
+  contract @2;           # Art. 6(1)(b) contract
+  legalObligation @3;    # Art. 6(1)(c) legal obligation
+  vitalInterests @4;     # Art. 6(1)(d) vital interests
+  publicTask @5;         # Art. 6(1)(e) public task
+  legitimateInterests @6;# Art. 6(1)(f) legitimate interests
+}
+
+enum VisitMode {
+  unspecified @0;  # not recorded
+  home @1;         # at the person's home
+  virtual @2;      # by video
+  clinic @3;       # at an office or clinic
+}
+
+enum ElementResult {
+  unspecified @0;  # not recorded
+  delivered @1;    # the service was delivered
+  withdrawn @2;    # withdrawn by the person
+  refused @3;      # refused by the agency or council
+  referredOn @4;   # passed to another provider
+  lapsed @5;       # lapsed (no contact, moved, died)
+}
+
+# How the agency may act on a referral (DESIGN section 2): the person's
+# consent, or a basis that stands without it.
+struct ConsentBasis {
+  union {
+    none @0 :Void;                  # no basis recorded (a referral is then refused)
+    given :group {                  # the person consented
+      givenOn @1 :Text $pastDate;   # when consent was given; fact
+      method @2 :ConsentMethod;     # how it was given; fact
+      scopes @3 :List(ConsentScope);# what it covers; fact
+    }
+    bestInterests :group {          # a Mental Capacity Act best-interests decision
+      decidedOn @4 :Text $pastDate; # date of the decision; fact
+      decisionMaker @5 :Text;       # role code of the decision maker (e.g. "ot", "socialWorker"); fact
+    }
+    riskOfHarm :group {             # safeguarding: risk of harm to the person or others
+      assessedOn @6 :Text $pastDate;   # date the risk was assessed; fact
+      safeguardingRaised @7 :Bool;     # a safeguarding concern was raised too; fact
+    }
+  }
+}
+
+# One action of a support plan: what, by whom, when.
+struct PlanAction {
+  service @0 :Service;     # what is to be provided; fact
+  byRole @1 :Text;         # role code of who does it (e.g. "technicalOfficer"); fact
+  dueOn @2 :Text $date;    # target date; fact
+}
+
+# --- the event types (one struct each; the union member in Facts names it) ---
+
+struct PersonRegistered {
+  registeredOn @0 :Text $pastDate;  # date the person's details were taken on this case; fact
+  ageBand @1 :Text;                 # age band on that date: 0-17, 18-24, 25-34, ..., 75-84, 85+; fact
+  gender @2 :Gender;                # gender code; fact
+  tenure @3 :Tenure;                # tenure of the home; fact
+  livesAlone @4 :Bool;              # lives alone; fact
+  hasCarer @5 :Bool;                # has an unpaid carer; fact
+}
+# Personal: the person's section (name, date of birth, address, contacts,
+# NHS number, communication needs; for a carer or relative, the relationship).
+
+struct PersonDetailsRectified {
+  rectifiedOn @0 :Text $pastDate;   # date of the correction; fact
+  fields @1 :List(Text);            # names of the Personal fields corrected (e.g. "postcode"); fact
+  ageBand @2 :Text;                 # corrected age band, or empty when unchanged; fact
+  tenure @3 :Tenure;                # corrected tenure, or unspecified when unchanged; fact
+  requestedBySubject @4 :Bool;      # the person asked for it (UK GDPR Art. 16); fact
+}
+# Personal: the corrected fields only.
+
+# Version 1 of ContactRecorded, superseded by version 2 (kept for its upcaster).
+struct ContactRecordedV1 {
+  district @0 :Text;      # district code; fact
+  receivedOn @1 :Text;    # date of the contact; fact
+  how @2 :Text;           # channel as free code: tel, email, post, visit, web, interp, family; fact
+  source @3 :Text;        # who made it as free code: self, family, ot, gp, hosp, cab, fire, police, ageuk, ts, asc, other; fact
+  isNew @4 :Bool;         # a new enquiry (true) or a follow-up (false); fact
+}
+
+struct ContactRecorded {
+  contactedOn @0 :Text $pastDate;   # date of the contact; fact
+  district @1 :Text;                # district code (D1..D6, or any county's code) of a new enquiry; empty on later contacts; fact
+  channel @2 :Channel;              # how the contact came in; fact
+  referrerType @3 :ReferrerType;    # who made it; fact
+  purpose @4 :ContactPurpose;       # a new enquiry or a further contact; fact
+  topics @5 :List(Service);         # what the contact was about; fact
+  referrerOrganisation @6 :Text;    # code of a referring organisation (never a private person's name); fact
+}
+# Personal: the client's section (what they asked, contact details), and for a
+# private referrer (family, neighbour) the referrer's own section.
+
+struct ConsultationHeld {
+  heldOn @0 :Text $pastDate;        # date of the consultation; fact
+  channel @1 :Channel;              # how it was held; fact
+  minutes @2 :UInt16;               # its length in minutes; fact
+  adviceGiven @3 :List(Service);    # advice and signposting given; fact
+  referralNeeded @4 :Bool;          # the consultation found a need for a referral; fact
+}
+# Personal: notes of the conversation.
+
+struct ReferralMade {
+  referredOn @0 :Text $pastDate;    # date of the referral; fact
+  referrerType @1 :ReferrerType;    # who referred; fact
+  service @2 :Service;              # the service referred for; fact
+  consentBasis @3 :ConsentBasis;    # consent or the basis that stands without it (rule `referral-consent-basis`); fact
+  selfReferral @4 :Bool;            # the person referred themselves (first visit then needs no written confirmation); fact
+}
+# Personal: the reason for referral in the referrer's words.
+
+struct ConsentGiven {
+  givenOn @0 :Text $pastDate;       # date consent was given; fact
+  scope @1 :ConsentScope;           # what it covers; fact
+  method @2 :ConsentMethod;         # how it was given; fact
+  namedPerson @3 :Text;             # for involveNamedPerson: the subject ref of the carer or relative (also in the event's subjects); fact
+}
+# Personal: none, or notes.
+
+struct ConsentWithdrawn {
+  withdrawnOn @0 :Text $pastDate;   # date consent was withdrawn; fact
+  scope @1 :ConsentScope;           # which consent (rule `consent-not-active`); fact
+  namedPerson @2 :Text;             # for involveNamedPerson: which named person; fact
+}
+# Personal: none, or notes.
+
+struct FirstVisitScheduled {
+  scheduledOn @0 :Text $pastDate;   # date the visit was booked; fact
+  visitOn @1 :Text $date;           # date booked for; fact
+  mode @2 :VisitMode;               # where; fact
+}
+
+struct FirstVisitConfirmedInWriting {
+  sentOn @0 :Text $pastDate;        # date the confirmation was sent; fact
+  channel @1 :Channel;              # letter or email; fact
+}
+
+struct FirstVisitCompleted {
+  completedOn @0 :Text $pastDate;   # date of the visit (rule `visit-before-enquiry`); fact
+  mode @1 :VisitMode;               # where; fact
+  visitorRole @2 :Text;             # role code of the visitor (caseworker, ot, technicalOfficer); fact
+}
+# Personal: notes of the visit.
+
+struct AssessmentRecorded {
+  assessedOn @0 :Text $pastDate;    # date of the assessment; fact
+  healthAndWellbeing @1 :NeedLevel; # need found: health and wellbeing; fact
+  abilityToManage @2 :NeedLevel;    # need found: ability to manage the home; fact
+  incomeAndSavings @3 :NeedLevel;   # need found: income and savings (financial help); fact
+  propertyCondition @4 :NeedLevel;  # need found: condition of the property; fact
+  socialSupport @5 :NeedLevel;      # need found: social support; fact
+  wishesRecorded @6 :Bool;          # the person's own wishes were recorded; fact
+  hazards @7 :UInt8;                # number of HHSRS hazards found; fact
+}
+# Personal: health details, the person's wishes, income notes.
+
+struct RightsConfirmed {
+  confirmedOn @0 :Text $pastDate;   # date the person confirmed; fact
+  review @1 :Bool;                  # knows how their case is reviewed; fact
+  termination @2 :Bool;             # knows how the service can end; fact
+  privacy @3 :Bool;                 # was given the privacy notice; fact
+  access @4 :Bool;                  # knows how to see their information; fact
+  handbook @5 :Bool;                # received the client handbook; fact
+}
+
+struct SupportPlanAgreed {
+  agreedOn @0 :Text $pastDate;      # date agreed with the person; fact
+  actions @1 :List(PlanAction);     # what, by whom, when; fact
+  reviewOn @2 :Text $date;          # review due date; fact
+}
+# Personal: the plan in words.
+
+struct SupportPlanChanged {
+  changedOn @0 :Text $pastDate;     # date of the change; fact
+  actions @1 :List(PlanAction);     # the plan's actions after the change; fact
+  reasonCode @2 :Text;              # why (e.g. "needChanged", "clientRequest"); fact
+  reviewOn @3 :Text $date;          # review due date after the change; fact
+}
+
+struct SupportPlanReviewed {
+  reviewedOn @0 :Text $pastDate;    # date of the review; fact
+  changed @1 :Bool;                 # the review changed the plan; fact
+  nextReviewOn @2 :Text $date;      # next review due, or empty when none; fact
+}
+
+struct ServiceElementOpened {
+  openedOn @0 :Text $pastDate;      # date the element was opened (counts, docs/domain.md); fact
+  line @1 :UInt16;                  # its number within the case: 1, 2, ... (rule `service-line`); fact
+  element @2 :ServiceElement;       # the element (1..8); fact
+  service @3 :Service;              # the service within it (rule `element-service`); fact
+}
+
+struct ServiceElementClosed {
+  closedOn @0 :Text $pastDate;      # date closed; fact
+  line @1 :UInt16;                  # which element of the case; fact
+  result @2 :ElementResult;         # how it ended; fact
+}
+
+struct PriorityAssessed {
+  assessedOn @0 :Text $pastDate;    # date of the decision; fact
+  line @1 :UInt16;                  # which element of the case; fact
+  otPriority @2 :UInt8;             # OT priority 1 (highest) to 3 (rule `ot-priority`); fact
+  urgency @3 :Urgency;              # urgent or not (sets the DFG target); fact
+}
+
+struct EligibilityDecided {
+  decidedOn @0 :Text $pastDate;     # date of the decision; fact
+  line @1 :UInt16;                  # which element of the case; fact
+  eligible @2 :Bool;                # the decision; fact
+  reason @3 :RefusalReason;         # when not eligible: why; fact
+  appealRightsGiven @4 :Bool;       # when not eligible: the right to appeal was explained (rule `refusal-appeal-rights`); fact
+}
+
+struct MeansTestCompleted {
+  completedOn @0 :Text $pastDate;   # date of the result; fact
+  line @1 :UInt16;                  # which element of the case; fact
+  result @2 :MeansTestResult;       # the result; fact
+  contributionPence @3 :UInt32;     # the person's assessed contribution, in pence; fact
+}
+# Personal: income, savings and benefit details.
+
+struct GrantApplicationMade {
+  submittedOn @0 :Text $pastDate;   # date the application was submitted; fact
+  line @1 :UInt16;                  # which element of the case; fact
+  grantType @2 :GrantType;          # the grant applied for; fact
+  validOn @3 :Text $pastDate;       # date the application became valid (statutory 6-month clock); fact
+  requestedPence @4 :UInt32;        # amount applied for, in pence; fact
+}
+
+struct GrantApproved {
+  approvedOn @0 :Text $pastDate;    # date of approval; fact
+  line @1 :UInt16;                  # which element of the case; fact
+  grantType @2 :GrantType;          # the grant approved; fact
+  amountPence @3 :UInt32;           # total approved, in pence, top-up included (rule `dfg-mandatory-cap`); fact
+  discretionaryTopUpPence @4 :UInt32; # part of the amount that is a discretionary top-up over the mandatory cap; fact
+  fundingSource @5 :FundingSource;  # where the money comes from; fact
+  rationaleCode @6 :Text;           # why this amount (e.g. "lowestQuote", "policyTopUp"); fact
+}
+
+struct GrantRefused {
+  refusedOn @0 :Text $pastDate;     # date of refusal; fact
+  line @1 :UInt16;                  # which element of the case; fact
+  grantType @2 :GrantType;          # the grant refused; fact
+  reasons @3 :List(RefusalReason);  # why; fact
+  appealRightsGiven @4 :Bool;       # the right to appeal was explained (rule `refusal-appeal-rights`); fact
+  appealBy @5 :Text $date;          # last date to appeal; fact
+}
+
+struct FundingDecided {
+  decidedOn @0 :Text $pastDate;     # date of the decision; fact
+  line @1 :UInt16;                  # which element of the case; fact
+  source @2 :FundingSource;         # who pays; fact
+  amountPence @3 :UInt32;           # amount, in pence; fact
+  rationaleCode @4 :Text;           # why (policy code); fact
+}
+
+struct WorksSpecified {
+  specifiedOn @0 :Text $pastDate;   # date the specification was issued; fact
+  line @1 :UInt16;                  # which element of the case; fact
+  workCodes @2 :List(Text);         # items of work (e.g. "stairlift", "levelAccessShower", "grabRail"); fact
+  estimatePence @3 :UInt32;         # estimated cost, in pence; fact
+}
+
+struct QuoteReceived {
+  receivedOn @0 :Text $pastDate;    # date received; fact
+  line @1 :UInt16;                  # which element of the case; fact
+  contractorRef @2 :Text;           # opaque contractor reference (a business); fact
+  amountPence @3 :UInt32;           # quoted price, in pence; fact
+}
+
+struct ContractorChosen {
+  chosenOn @0 :Text $pastDate;      # date of the choice; fact
+  line @1 :UInt16;                  # which element of the case; fact
+  contractorRef @2 :Text;           # the contractor; fact
+  amountPence @3 :UInt32;           # contract price, in pence; fact
+  reasonCode @4 :Text;              # why (e.g. "lowestQuote", "clientChoice"); fact
+}
+
+struct WorksStarted {
+  startedOn @0 :Text $pastDate;     # date works began on site; fact
+  line @1 :UInt16;                  # which element of the case; fact
+}
+
+struct WorksCompleted {
+  completedOn @0 :Text $pastDate;   # date works were completed and signed off (DFG end of pathway); fact
+  line @1 :UInt16;                  # which element of the case; fact
+  finalCostPence @2 :UInt32;        # final cost, in pence; fact
+}
+
+struct WorksPaid {
+  paidOn @0 :Text $pastDate;        # date of payment; fact
+  line @1 :UInt16;                  # which element of the case; fact
+  amountPence @2 :UInt32;           # amount paid, in pence; fact
+}
+
+struct OutcomeRecorded {
+  recordedOn @0 :Text $pastDate;    # date recorded; fact
+  line @1 :UInt16;                  # the element it follows, or 0 for the case as a whole; fact
+  outcomes @2 :List(Outcome);       # the Better Care Fund outcomes achieved; fact
+}
+
+struct SatisfactionRecorded {
+  recordedOn @0 :Text $pastDate;    # date of the survey answer; fact
+  score @1 :UInt8;                  # 1 (very dissatisfied) to 5 (very satisfied) (rule `satisfaction-score`); fact
+  wouldRecommend @2 :Bool;          # would recommend the service; fact
+  channel @3 :Channel;              # how the answer came; fact
+}
+# Personal: comments in the person's words.
+
+struct ComplaintReceived {
+  receivedOn @0 :Text $pastDate;    # date received; fact
+  complaint @1 :UInt16;             # its number within the case: 1, 2, ...; fact
+  stage @2 :ComplaintStage;         # the stage it entered at; fact
+  channel @3 :Channel;              # how it came; fact
+  categoryCode @4 :Text;            # what about (e.g. "delay", "contractor", "staff", "decision"); fact
+}
+# Personal: the complaint in the complainant's words.
+
+struct ComplaintResolved {
+  resolvedOn @0 :Text $pastDate;    # date of the response that closed it; fact
+  complaint @1 :UInt16;             # which complaint of the case; fact
+  stage @2 :ComplaintStage;         # the stage it was resolved at; fact
+  result @3 :ComplaintResult;       # the finding; fact
+}
+
+struct ComplimentReceived {
+  receivedOn @0 :Text $pastDate;    # date received; fact
+  channel @1 :Channel;              # how it came; fact
+  aboutService @2 :Service;         # which service it praises; fact
+}
+# Personal: the compliment's words.
+
+struct SafeguardingConcernRaised {
+  raisedOn @0 :Text $pastDate;      # date raised; fact
+  category @1 :SafeguardingCategory;# the kind of abuse or neglect; fact
+  referredToSocialCare @2 :Bool;    # a safeguarding referral went to adult social care; fact
+  urgent @3 :Bool;                  # immediate risk; fact
+}
+# Personal: what was seen or said.
+
+struct CaseNoteAdded {
+  writtenOn @0 :Text $pastDate;     # date of the note; fact
+  authorRef @1 :Text;               # staff reference of the author (professional capacity); fact
+  category @2 :NoteCategory;        # what kind of note; fact
+  mentionsThirdParty @3 :Bool;      # the text names someone other than the client (for subject-access review); fact
+}
+# Personal: the note's text, in the client's section.
+
+struct CaseTransferred {
+  transferredOn @0 :Text $pastDate; # date of the transfer; fact
+  fromTeam @1 :Text;                # team code it left; fact
+  toTeam @2 :Text;                  # team code it joined; fact
+  toDistrict @3 :Text;              # new district code, or empty when unchanged; fact
+  reasonCode @4 :Text;              # why (e.g. "moved", "workload", "specialism"); fact
+}
+
+struct DelayRecorded {
+  recordedOn @0 :Text $pastDate;    # date recorded; fact
+  line @1 :UInt16;                  # which element of the case; fact
+  stage @2 :Stage;                  # the stage held up; fact
+  reason @3 :DelayReason;           # why; fact
+  expectedUntil @4 :Text $date;     # when it is expected to clear, or empty; fact
+}
+
+struct PersonalDataDisclosed {
+  disclosedOn @0 :Text $pastDate;   # date of the disclosure; fact
+  recipientType @1 :RecipientType;  # who received it; fact
+  recipientRef @2 :Text;            # opaque reference of the recipient organisation; fact
+  purposeCode @3 :Text;             # why (e.g. "referral", "works", "safeguarding"); fact
+  lawfulBasis @4 :LawfulBasis;      # Art. 6 basis; fact
+  categories @5 :List(Text);        # data categories disclosed (e.g. "contact", "health"); fact
+}
+# The subjects whose data was disclosed are the event's subjects.
+
+struct CaseClosed {
+  closedOn @0 :Text $pastDate;      # date closed; fact
+  reason @1 :ClosureReason;         # why; fact
+}
+
+struct CaseReopened {
+  reopenedOn @0 :Text $pastDate;    # date reopened; fact
+  reasonCode @1 :Text;              # why (e.g. "newNeed", "closedInError", "complaint"); fact
+}
+
+# The facts of one event. The active union member is the event type.
+struct Facts {
+  union {
+    unset @0 :Void;                                      # no event: never valid
+    personRegistered @1 :PersonRegistered;               # a person's details taken on a case
+    personDetailsRectified @2 :PersonDetailsRectified;   # a correction of a person's details
+    contactRecordedV1 @3 :ContactRecordedV1 $version(1) $olderVersionOf("ContactRecorded");
+                                                         # version 1 of ContactRecorded (read only)
+    consultationHeld @4 :ConsultationHeld;               # a consultation
+    referralMade @5 :ReferralMade;                       # a referral, with its consent basis
+    consentGiven @6 :ConsentGiven;                       # consent given for a scope
+    consentWithdrawn @7 :ConsentWithdrawn;               # consent withdrawn for a scope
+    firstVisitScheduled @8 :FirstVisitScheduled;         # first visit booked
+    firstVisitConfirmedInWriting @9 :FirstVisitConfirmedInWriting; # first visit confirmed in writing
+    firstVisitCompleted @10 :FirstVisitCompleted;        # first visit made
+    assessmentRecorded @11 :AssessmentRecorded;          # holistic assessment
+    rightsConfirmed @12 :RightsConfirmed;                # the person confirmed they know their rights
+    supportPlanAgreed @13 :SupportPlanAgreed;            # support plan agreed
+    supportPlanChanged @14 :SupportPlanChanged;          # support plan changed
+    supportPlanReviewed @15 :SupportPlanReviewed;        # support plan reviewed
+    serviceElementOpened @16 :ServiceElementOpened;      # a service element opened on the case
+    serviceElementClosed @17 :ServiceElementClosed;      # a service element ended
+    priorityAssessed @18 :PriorityAssessed;              # OT priority and urgency
+    eligibilityDecided @19 :EligibilityDecided;          # eligibility decision
+    meansTestCompleted @20 :MeansTestCompleted;          # means test result
+    grantApplicationMade @21 :GrantApplicationMade;      # grant application submitted
+    grantApproved @22 :GrantApproved;                    # grant approved
+    grantRefused @23 :GrantRefused;                      # grant refused
+    fundingDecided @24 :FundingDecided;                  # funding decision
+    worksSpecified @25 :WorksSpecified;                  # schedule of works issued
+    quoteReceived @26 :QuoteReceived;                    # a contractor's quote
+    contractorChosen @27 :ContractorChosen;              # contractor appointed
+    worksStarted @28 :WorksStarted;                      # works began
+    worksCompleted @29 :WorksCompleted;                  # works completed
+    worksPaid @30 :WorksPaid;                            # contractor or grant paid
+    outcomeRecorded @31 :OutcomeRecorded;                # outcomes achieved
+    satisfactionRecorded @32 :SatisfactionRecorded;      # satisfaction answer
+    complaintReceived @33 :ComplaintReceived;            # a complaint
+    complaintResolved @34 :ComplaintResolved;            # a complaint's resolution
+    complimentReceived @35 :ComplimentReceived;          # a compliment
+    safeguardingConcernRaised @36 :SafeguardingConcernRaised; # a safeguarding concern
+    caseNoteAdded @37 :CaseNoteAdded;                    # a case note
+    caseTransferred @38 :CaseTransferred;                # a transfer between teams or districts
+    delayRecorded @39 :DelayRecorded;                    # a delay and its reason
+    personalDataDisclosed @40 :PersonalDataDisclosed;    # personal data disclosed outside the agency
+    caseClosed @41 :CaseClosed;                          # case closed
+    caseReopened @42 :CaseReopened;                      # case reopened
+    contactRecorded @43 :ContactRecorded $version(2);    # a contact (version 2; an enquiry opens the case)
+  }
+}
+
+# The personal section of one data subject in one event. Every field is
+# optional (absent when not given) and personal.
+struct Personal {
+  title @0 :Text;               # title (Mr, Ms, Dr ...); personal
+  givenName @1 :Text;           # given name; personal (indexed as identifier "name" with familyName)
+  familyName @2 :Text;          # family name; personal
+  preferredName @3 :Text;       # the name they like to be called; personal
+  dateOfBirth @4 :Text $date;   # date of birth, YYYY-MM-DD; personal
+  addressLines @5 :List(Text);  # address lines without the postcode; personal
+  postcode @6 :Text;            # postcode; personal (indexed as identifier "postcode")
+  phone @7 :Text;               # telephone; personal
+  email @8 :Text;               # email address; personal
+  nhsNumber @9 :Text;           # NHS number, 10 digits; personal (indexed as identifier "nhs")
+  relationship @10 :Text;       # for a carer or relative: relationship to the client; personal
+  freeText @11 :Text;           # free text: notes, what the person said; personal
+  healthDetails @12 :Text;      # health conditions, disabilities, medication; personal
+  communicationNeeds @13 :Text; # language, interpreter, BSL, large print; personal
+  organisation @14 :Text;       # for a professional referrer: their organisation's name; personal
+}
