@@ -9,9 +9,7 @@
 #include "log/keys.h"
 #include "merkle/frontier.h"
 #include "merkle/hash.h"
-#if HEARTH_BENCH_HAVE_VERIFIER
 #include "merkle/verifier.h"
-#endif
 #include "suites.h"
 
 namespace hearth::bench {
@@ -152,7 +150,6 @@ Result<Json> RunMerkleSuite(const SuiteOptions& options, const RunDir& dir) {
       double us = clock.Micros();
       if (!proof.ok()) return proof.status();
       if (i >= warmup) inclusion.push_back(us);
-#if HEARTH_BENCH_HAVE_VERIFIER
       if (i % 50 == 0) {  // a proof that does not verify is not a proof
         auto record = (*store)->RawRecord(p);
         if (!record.ok()) return record.status();
@@ -162,7 +159,6 @@ Result<Json> RunMerkleSuite(const SuiteOptions& options, const RunDir& dir) {
                                     " does not verify");
         }
       }
-#endif
     }
     for (uint32_t i = 0; n > 1 && i < options.proof_samples + warmup; ++i) {
       uint64_t m = 1 + position(rng) % (n - 1);
@@ -182,7 +178,6 @@ Result<Json> RunMerkleSuite(const SuiteOptions& options, const RunDir& dir) {
   }
 
   // (b) full verification from the closed store's files.
-#if HEARTH_BENCH_HAVE_VERIFIER
   {
     Progress(options, "merkle: verifying " + std::to_string(n) + " leaves from the files");
     Stopwatch clock;
@@ -198,10 +193,6 @@ Result<Json> RunMerkleSuite(const SuiteOptions& options, const RunDir& dir) {
     out["verify_checkpoints"] = report->checkpoints;
     out["verify_leaves_per_s"] = Rate(report->leaves, seconds);
   }
-#else
-  (void)public_key;
-  Progress(options, "merkle: merkle::VerifyStoreFiles is not built yet; no verify_leaves_per_s");
-#endif
   return out;
 }
 
