@@ -1,0 +1,107 @@
+// The `hearth` command line: what every command group shares.
+//
+// main() builds the parser and a CommandSet, and calls each group's Add*
+// function (one file per group). A command registers the work it does as a
+// function returning Status; main() runs the chosen one after parsing and
+// turns its Status into one line on stderr and an exit code (docs/cli.md).
+// Nothing here is global: the set lives on main()'s stack.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "hearth/options.h"
+#include "hearth/status.h"
+#include "hearth/store.h"
+
+namespace hearth::cli {
+
+// Exit codes (docs/cli.md).
+constexpr int kExitOk = 0;
+constexpr int kExitBadInput = 1;    // usage, bad input, unknown store/stream, wrong key
+constexpr int kExitConflict = 2;    // wrong expected version, store locked, busy: retry
+constexpr int kExitCorruption = 3;  // stored bytes or a proof fail a check
+constexpr int kExitIOError = 4;     // the file system failed
+
+int ExitCode(const Status& status);
+
+using RunFn = std::function<Status()>;
+
+// The registry of subcommands for one run of the program. Owns nothing but
+// the choice: the parser (CLI::App) owns the subcommands.
+class CommandSet {
+ public:
+  explicit CommandSet(CLI::App* root) : root_(root) {}
+  CommandSet(const CommandSet&) = delete;
+  CommandSet& operator=(const CommandSet&) = delete;
+
+  CLI::App* root() const { return root_; }
+
+  // Adds subcommand `name` under `parent` (the root when null); `run` is
+  // called after a successful parse when it is the command chosen.
+  CLI::App* Add(CLI::App* parent, const std::string& name, const std::string& description,
+                RunFn run);
+  // A group of subcommands (e.g. `keys`): requires one of them.
+  CLI::App* AddGroup(const std::string& name, const std::string& description);
+
+  // The chosen command's work; empty when parsing chose none.
+  const RunFn& chosen() const { return chosen_; }
+
+ private:
+  CLI::App* root_;
+  RunFn chosen_;
+};
+
+// --- the command groups (one file each) ---
+void AddLogCommands(CommandSet& set);    // init, append, read, info, erase
+void AddKeyCommands(CommandSet& set);    // keys rotate, keys export-public
+void AddProofCommands(CommandSet& set);  // checkpoint(s), prove, verify, verify-proof
+
+// --- helpers shared by the groups ---
+
+// `--data DIR` (also from $HEARTH_DATA), required.
+void AddDataOption(CLI::App* cmd, std::string* data);
+
+// The root key: `--key-file F`, else the passphrase in $HEARTH_PASSPHRASE.
+struct KeyOptions {
+  std::string key_file;
+};
+void AddKeyOptions(CLI::App* cmd, KeyOptions* opts);
+
+constexpr const char* kPassphraseEnv = "HEARTH_PASSPHRASE";
+constexpr const char* kNewPassphraseEnv = "HEARTH_NEW_PASSPHRASE";
+
+// The key source from a key file path, else from the environment variable
+// `env`. InvalidArgument when neither is given.
+Result<KeySource> ResolveKey(const std::string& key_file, const char* env, const char* flag);
+
+// Creates `path` with 32 random bytes, mode 0600, failing if it exists.
+Status CreateKeyFile(const std::string& path);
+
+// Opens an existing store.
+Result<std::unique_ptr<Store>> OpenStore(const std::string& data, const KeySource& key);
+
+// Lowercase hex.
+std::string Hex(const uint8_t* bytes, size_t len);
+// The checkpoint key's fingerprint people compare by eye: the first 8 bytes
+// of SHA-256(public key), as four groups of four hex digits.
+std::string Fingerprint(const std::array<uint8_t, 32>& public_key);
+
+// Reads a whole file. NotFound / IOError naming the file.
+Result<std::string> ReadFile(const std::string& path);
+// Writes a whole file (created or truncated) and syncs it.
+Status WriteFile(const std::string& path, const std::string& bytes, int mode);
+
+// A public key file: 64 hex digits (what `keys export-public` writes, blanks
+// around it ignored) or 32 raw bytes.
+Result<std::array<uint8_t, 32>> ReadPublicKey(const std::string& path);
+
+// Writes to stdout and reports a failed write (full disk, closed pipe) as IOError.
+Status Print(const std::string& text);
+
+}  // namespace hearth::cli

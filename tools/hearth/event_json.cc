@@ -1,0 +1,370 @@
+#include "event_json.h"
+
+#include <sodium.h>
+
+#include <chrono>
+#include <cstdio>
+#include <initializer_list>
+#include <string_view>
+
+namespace hearth::cli {
+
+using Json = nlohmann::ordered_json;
+
+namespace {
+
+Status FieldError(const std::string& path, const std::string& what) {
+  return Status::InvalidArgument("field '" + path + "' " + what);
+}
+
+// Refuses fields outside `allowed`; a typo must not silently drop data.
+Status CheckFields(const Json& j, const std::string& path,
+                   std::initializer_list<std::string_view> allowed) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    bool known = false;
+    for (std::string_view a : allowed) known = known || it.key() == a;
+    if (!known) {
+      std::string list;
+      for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      return Status::InvalidArgument("unknown field '" + (path.empty() ? "" : path + ".") +
+                                     it.key() + "' (expected: " + list + ")");
+    }
+  }
+  return Status::OK();
+}
+
+std::string Join(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+
+// An optional string field: absent or null leaves *out unchanged.
+Status GetString(const Json& obj, const std::string& path, const char* key, std::string* out,
+                 bool required = false) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) {
+    if (required) return FieldError(Join(path, key), "is missing");
+    return Status::OK();
+  }
+  if (!it->is_string()) return FieldError(Join(path, key), "must be a string");
+  *out = it->get<std::string>();
+  return Status::OK();
+}
+
+Status GetId(const Json& obj, const std::string& path, const char* key, Id128* out,
+             bool* present) {
+  std::string text;
+  Status s = GetString(obj, path, key, &text);
+  if (!s.ok()) return s;
+  *present = !text.empty();
+  if (text.empty()) return Status::OK();
+  if (!Id128::Parse(text, out)) {
+    return FieldError(Join(path, key), "is not a UUID (e.g. 0f8fad5b-d9cb-469f-a165-70867728950e)");
+  }
+  return Status::OK();
+}
+
+// Facts or personal data: any JSON value (stored as its compact text), or
+// base64 bytes under `<key>Base64`.
+Status GetPayload(const Json& obj, const std::string& path, const std::string& key,
+                  std::string* out) {
+  std::string b64_key = key + "Base64";
+  auto it = obj.find(key);
+  auto b64 = obj.find(b64_key);
+  bool has_json = it != obj.end() && !it->is_null();
+  bool has_b64 = b64 != obj.end() && !b64->is_null();
+  if (has_json && has_b64) {
+    return Status::InvalidArgument("fields '" + Join(path, key) + "' and '" + Join(path, b64_key) +
+                                   "' exclude each other");
+  }
+  if (has_json) {
+    *out = Dump(*it);
+  } else if (has_b64) {
+    if (!b64->is_string() || !FromBase64(b64->get<std::string>(), out)) {
+      return FieldError(Join(path, b64_key), "must be a base64 string");
+    }
+  }
+  return Status::OK();
+}
+
+Status ParseTimeField(const Json& v, const std::string& path, Timestamp* out) {
+  if (v.is_null()) return Status::OK();
+  if (v.is_number_unsigned()) {
+    uint64_t u = v.get<uint64_t>();
+    if (u > uint64_t(INT64_MAX)) return FieldError(path, "is out of range");
+    *out = Timestamp(u);
+    return Status::OK();
+  }
+  if (v.is_number_integer()) {
+    if (v.get<int64_t>() < 0) return FieldError(path, "is before 1970");
+    *out = v.get<int64_t>();
+    return Status::OK();
+  }
+  if (v.is_string() && ParseTime(v.get<std::string>(), out)) return Status::OK();
+  return FieldError(path,
+                    "must be an RFC 3339 time (e.g. 2026-03-01T09:30:00Z) or microseconds since "
+                    "1970 as an integer");
+}
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+bool Digits(const std::string& s, size_t* i, int n, int* out) {
+  int v = 0;
+  for (int k = 0; k < n; ++k, ++*i) {
+    if (*i >= s.size() || s[*i] < '0' || s[*i] > '9') return false;
+    v = v * 10 + (s[*i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+bool Expect(const std::string& s, size_t* i, std::string_view chars) {
+  if (*i >= s.size() || chars.find(s[*i]) == std::string_view::npos) return false;
+  ++*i;
+  return true;
+}
+
+Json PayloadJson(const std::string& bytes) {
+  Json parsed = Json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+  return parsed;
+}
+
+void PutPayload(Json* j, const std::string& key, const std::string& bytes) {
+  if (bytes.empty()) return;
+  Json parsed = PayloadJson(bytes);
+  if (parsed.is_discarded()) {
+    (*j)[key + "Base64"] = Base64(bytes);
+  } else {
+    (*j)[key] = std::move(parsed);
+  }
+}
+
+}  // namespace
+
+Status NewEventFromJson(const Json& j, NewEvent* out, bool* generated_id) {
+  *out = NewEvent();
+  *generated_id = false;
+  if (!j.is_object()) return Status::InvalidArgument("an event must be a JSON object");
+  Status s = CheckFields(j, "",
+                         {"id", "type", "schemaVersion", "occurredAt", "actor", "correlationId",
+                          "causationId", "subjects", "facts", "factsBase64", "personal"});
+  if (!s.ok()) return s;
+
+  bool present = false;
+  if (!(s = GetId(j, "", "id", &out->id, &present)).ok()) return s;
+  if (!present) {
+    out->id = Id128::Random();
+    *generated_id = true;
+  }
+  if (!(s = GetString(j, "", "type", &out->type, /*required=*/true)).ok()) return s;
+  if (auto it = j.find("schemaVersion"); it != j.end() && !it->is_null()) {
+    if (!it->is_number_unsigned() || it->get<uint64_t>() < 1 ||
+        it->get<uint64_t>() > UINT32_MAX) {
+      return FieldError("schemaVersion", "must be an integer from 1 to 4294967295");
+    }
+    out->schema_version = uint32_t(it->get<uint64_t>());
+  }
+  if (auto it = j.find("occurredAt"); it != j.end()) {
+    if (!(s = ParseTimeField(*it, "occurredAt", &out->occurred_at)).ok()) return s;
+  }
+  if (auto it = j.find("actor"); it != j.end() && !it->is_null()) {
+    if (!it->is_object()) return FieldError("actor", "must be an object {user, role, plugin}");
+    if (!(s = CheckFields(*it, "actor", {"user", "role", "plugin"})).ok()) return s;
+    if (!(s = GetString(*it, "actor", "user", &out->actor.user)).ok()) return s;
+    if (!(s = GetString(*it, "actor", "role", &out->actor.role)).ok()) return s;
+    if (!(s = GetString(*it, "actor", "plugin", &out->actor.plugin)).ok()) return s;
+  }
+  if (!(s = GetId(j, "", "correlationId", &out->correlation_id, &present)).ok()) return s;
+  if (!(s = GetId(j, "", "causationId", &out->causation_id, &present)).ok()) return s;
+
+  if (auto it = j.find("subjects"); it != j.end() && !it->is_null()) {
+    if (!it->is_array()) return FieldError("subjects", "must be an array of {id, role}");
+    for (size_t i = 0; i < it->size(); ++i) {
+      const Json& sj = (*it)[i];
+      std::string path = "subjects[" + std::to_string(i) + "]";
+      if (!sj.is_object()) return FieldError(path, "must be an object {id, role}");
+      if (!(s = CheckFields(sj, path, {"id", "role"})).ok()) return s;
+      SubjectRef ref;
+      if (!(s = GetString(sj, path, "id", &ref.id, /*required=*/true)).ok()) return s;
+      std::string role = "client";
+      if (!(s = GetString(sj, path, "role", &role)).ok()) return s;
+      if (!ParseSubjectRole(role, &ref.role)) {
+        return FieldError(path + ".role", "is '" + role +
+                                              "'; expected client, carer, relative, referrer, "
+                                              "staff or other");
+      }
+      out->subjects.push_back(std::move(ref));
+    }
+  }
+
+  if (!(s = GetPayload(j, "", "facts", &out->facts)).ok()) return s;
+
+  if (auto it = j.find("personal"); it != j.end() && !it->is_null()) {
+    if (!it->is_array()) {
+      return FieldError("personal", "must be an array of {subject, data, identifiers}");
+    }
+    for (size_t i = 0; i < it->size(); ++i) {
+      const Json& pj = (*it)[i];
+      std::string path = "personal[" + std::to_string(i) + "]";
+      if (!pj.is_object()) return FieldError(path, "must be an object {subject, data, identifiers}");
+      if (!(s = CheckFields(pj, path, {"subject", "data", "dataBase64", "identifiers"})).ok()) {
+        return s;
+      }
+      PersonalSection section;
+      if (!(s = GetString(pj, path, "subject", &section.subject, /*required=*/true)).ok()) return s;
+      if (!(s = GetPayload(pj, path, "data", &section.data)).ok()) return s;
+      if (auto ids = pj.find("identifiers"); ids != pj.end() && !ids->is_null()) {
+        if (!ids->is_array()) return FieldError(path + ".identifiers", "must be an array of {kind, value}");
+        for (size_t k = 0; k < ids->size(); ++k) {
+          const Json& ij = (*ids)[k];
+          std::string ipath = path + ".identifiers[" + std::to_string(k) + "]";
+          if (!ij.is_object()) return FieldError(ipath, "must be an object {kind, value}");
+          if (!(s = CheckFields(ij, ipath, {"kind", "value"})).ok()) return s;
+          Identifier id;
+          if (!(s = GetString(ij, ipath, "kind", &id.kind, /*required=*/true)).ok()) return s;
+          if (!(s = GetString(ij, ipath, "value", &id.value, /*required=*/true)).ok()) return s;
+          section.identifiers.push_back(std::move(id));
+        }
+      }
+      out->personal.push_back(std::move(section));
+    }
+  }
+  return Status::OK();
+}
+
+Json RecordedEventToJson(const RecordedEvent& e) {
+  Json j;
+  j["position"] = e.position;
+  j["stream"] = e.stream;
+  j["streamVersion"] = e.stream_version;
+  j["id"] = e.id.ToString();
+  j["type"] = e.type;
+  j["schemaVersion"] = e.schema_version;
+  j["recordedAt"] = FormatTime(e.recorded_at);
+  j["occurredAt"] = FormatTime(e.occurred_at);
+  j["actor"] = Json{{"user", e.actor.user}, {"role", e.actor.role}, {"plugin", e.actor.plugin}};
+  if (!e.correlation_id.empty()) j["correlationId"] = e.correlation_id.ToString();
+  if (!e.causation_id.empty()) j["causationId"] = e.causation_id.ToString();
+  Json subjects = Json::array();
+  for (const SubjectRef& ref : e.subjects) {
+    subjects.push_back(Json{{"id", ref.id}, {"role", SubjectRoleName(ref.role)}});
+  }
+  j["subjects"] = std::move(subjects);
+  PutPayload(&j, "facts", e.facts);
+  Json personal = Json::array();
+  for (const PersonalSection& p : e.personal) {
+    Json pj;
+    pj["subject"] = p.subject;
+    if (p.erased) {
+      pj["erased"] = true;
+    } else {
+      PutPayload(&pj, "data", p.data);
+    }
+    personal.push_back(std::move(pj));
+  }
+  j["personal"] = std::move(personal);
+  return j;
+}
+
+Json AppendResultToJson(const AppendResult& r) {
+  Json j;
+  j["firstPosition"] = r.first_position;
+  j["lastPosition"] = r.last_position;
+  j["firstVersion"] = r.first_version;
+  j["lastVersion"] = r.last_version;
+  j["duplicate"] = r.duplicate;
+  return j;
+}
+
+bool ParseTime(const std::string& s, Timestamp* out) {
+  size_t i = 0;
+  int y, mo, d, h, mi, sec;
+  if (!Digits(s, &i, 4, &y) || !Expect(s, &i, "-") || !Digits(s, &i, 2, &mo) ||
+      !Expect(s, &i, "-") || !Digits(s, &i, 2, &d) || !Expect(s, &i, "Tt ") ||
+      !Digits(s, &i, 2, &h) || !Expect(s, &i, ":") || !Digits(s, &i, 2, &mi) ||
+      !Expect(s, &i, ":") || !Digits(s, &i, 2, &sec)) {
+    return false;
+  }
+  int64_t frac_us = 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    int n = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      if (n < 6) frac_us = frac_us * 10 + (s[i] - '0');
+      ++n;
+      ++i;
+    }
+    if (n == 0) return false;
+    for (int k = n; k < 6; ++k) frac_us *= 10;
+  }
+  int64_t offset = 0;
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    int sign = s[i] == '+' ? 1 : -1;
+    ++i;
+    int oh, om;
+    if (!Digits(s, &i, 2, &oh) || !Expect(s, &i, ":") || !Digits(s, &i, 2, &om) || oh > 23 ||
+        om > 59) {
+      return false;
+    }
+    offset = sign * (int64_t(oh) * 3600 + om * 60);
+  } else {
+    return false;
+  }
+  if (i != s.size()) return false;
+  using namespace std::chrono;
+  year_month_day ymd{year{y}, month{unsigned(mo)}, day{unsigned(d)}};
+  if (!ymd.ok() || h > 23 || mi > 59 || sec > 59) return false;
+  int64_t days_since_epoch = sys_days(ymd).time_since_epoch().count();
+  int64_t secs = days_since_epoch * 86400 + int64_t(h) * 3600 + mi * 60 + sec - offset;
+  if (secs < 0) return false;
+  *out = secs * 1000000 + frac_us;
+  return true;
+}
+
+std::string FormatTime(Timestamp micros) {
+  using namespace std::chrono;
+  int64_t secs = FloorDiv(micros, 1000000);
+  int64_t us = micros - secs * 1000000;
+  int64_t day_count = FloorDiv(secs, 86400);
+  int64_t rem = secs - day_count * 86400;
+  year_month_day ymd{sys_days{days{day_count}}};
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06dZ", int(ymd.year()),
+                unsigned(ymd.month()), unsigned(ymd.day()), int(rem / 3600), int(rem / 60 % 60),
+                int(rem % 60), int(us));
+  return buf;
+}
+
+std::string Base64(const std::string& bytes) {
+  constexpr int kVariant = sodium_base64_VARIANT_ORIGINAL;
+  std::string out(sodium_base64_encoded_len(bytes.size(), kVariant), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), kVariant);
+  out.resize(out.size() - 1);  // the terminating NUL
+  return out;
+}
+
+bool FromBase64(const std::string& text, std::string* out) {
+  std::string bin(text.size(), '\0');
+  size_t len = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(bin.data()), bin.size(), text.data(),
+                        text.size(), nullptr, &len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      end != text.data() + text.size()) {
+    return false;
+  }
+  bin.resize(len);
+  *out = std::move(bin);
+  return true;
+}
+
+std::string Dump(const Json& j, int indent) {
+  return j.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string Dump(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace hearth::cli
