@@ -2,6 +2,7 @@
 
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 #include <sodium.h>
 
@@ -1287,6 +1288,31 @@ Result<StoreInfo> StoreImpl::Info() {
     info.tree = committed_tree_;
   }
   return info;
+}
+
+// ---------------------------------------------------------------- Backup ----
+
+Result<uint64_t> StoreImpl::Backup(const std::string& dir) {
+  std::error_code ec;
+  if (dir.empty()) return Status::InvalidArgument("no backup directory given");
+  if (fs::exists(dir, ec)) {
+    return Status::InvalidArgument("backup directory " + dir + " already exists; give a new one");
+  }
+  // Hold the commit pipeline so the copy ends exactly at a commit.
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  queue_cv_.wait(lock, [&] { return !leader_active_; });
+  leader_active_ = true;
+  lock.unlock();
+  uint64_t position = committed();
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  if (s.ok()) s = checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0);
+  lock.lock();
+  leader_active_ = false;
+  queue_cv_.notify_all();
+  if (!s.ok()) return FromRocks(s, "writing the backup to " + dir);
+  return position;
 }
 
 // -------------------------------------------------------- Key rotation ----

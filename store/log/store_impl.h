@@ -69,6 +69,7 @@ class StoreImpl final : public Store {
       const std::function<bool(std::string_view key, std::string_view value)>& fn) override;
   Status LogAccess(const std::vector<AccessRecord>& records) override;
   Result<std::vector<AccessRecord>> AccessLog(const std::string& subject) override;
+  Result<uint64_t> Backup(const std::string& dir) override;
   Result<TreeHead> CurrentTree() override;
   Result<SignedCheckpoint> WriteCheckpoint() override;
   Result<std::vector<SignedCheckpoint>> Checkpoints() override;

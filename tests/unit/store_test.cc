@@ -92,5 +92,24 @@ TEST_F(StoreTest, ReopenKeepsEverything) {
   EXPECT_EQ((*subj)[0].stream, "case-3");
 }
 
+TEST_F(StoreTest, BackupOpensWithTheSameKeyAndHoldsEverything) {
+  ASSERT_TRUE(store_->Append("case-1", ExpectedVersion::NoStream(),
+                             {MakeEvent("A", "P-1", "{\"name\":\"Bea Synth\"}")}).ok());
+  auto pos = store_->Backup(dir_.sub("backup"));
+  ASSERT_TRUE(pos.ok()) << pos.status().ToString();
+  EXPECT_EQ(*pos, 1u);
+  EXPECT_FALSE(store_->Backup(dir_.sub("backup")).ok());  // exists: refused
+  ASSERT_TRUE(store_->Append("case-1", ExpectedVersion::Exact(1), {MakeEvent("B")}).ok());
+  Options o = TestOptions(key_);
+  o.create_if_missing = false;
+  auto copy = Store::Open(o, dir_.sub("backup"));
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  auto events = (*copy)->ReadStream("case-1", 1, Direction::kForward, 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].personal.at(0).data, "{\"name\":\"Bea Synth\"}");
+  EXPECT_EQ((*copy)->CurrentTree()->size, 1u);
+}
+
 }  // namespace
 }  // namespace hearth

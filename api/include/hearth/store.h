@@ -155,6 +155,14 @@ class Store {
   // Every entry about one subject, oldest first.
   virtual Result<std::vector<AccessRecord>> AccessLog(const std::string& subject) = 0;
 
+  // --- operations (docs/operations.md) ---
+
+  // Writes a consistent, openable copy of the store to `dir` (which must not
+  // exist), while the store stays online: SST files are hard-linked when on
+  // the same file system, the rest copied. The copy is as encrypted as the
+  // store; it opens with the same root key. Returns the log position it holds.
+  virtual Result<uint64_t> Backup(const std::string& dir) = 0;
+
   // --- erasure and keys (docs/keys.md) ---
 
   // Crypto-shreds a data subject: deletes its wrapped data key, forces the
