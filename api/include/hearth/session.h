@@ -8,8 +8,21 @@
 //
 // Case streams are named `case/<district>/<reference>`; district scopes apply
 // to them.
+//
+// What each operation needs (PermissionDenied names the first scope missing):
+//   Append         every event's type in append_types, and the stream readable
+//                  (read_streams, or its district in read_districts): a
+//                  principal writes only where it may read.
+//   ReadStream     the stream readable.
+//   ReadSubject    nothing beyond a readable stream per event: events in
+//                  streams the principal may not read are left out.
+//   ReadAll        read_log.
+//   Subscribe      read_log.
+//   read models    the model's name in read_models (ReadModels::Query).
+// Personal sections are removed from every event read unless read_personal.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,10 +54,17 @@ struct Scopes {
   bool controller = false;     // data-controller operations (erasure, restriction, rights)
 };
 
+// Where a session reports refused requests (one line each, no personal
+// data). main() passes the server's log; null writes to stderr.
+using RefusalLog = std::function<void(const std::string& line)>;
+
+// Whether `name` matches one of `patterns` (exact, or a prefix ending in `*`).
+bool ScopeMatches(const std::vector<std::string>& patterns, const std::string& name);
+
 // A principal's view of a store. Thread-safe. REQUIRES: the store outlives it.
 class Session {
  public:
-  Session(Store* store, Principal principal, Scopes scopes);
+  Session(Store* store, Principal principal, Scopes scopes, RefusalLog refusal_log = nullptr);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -57,6 +77,11 @@ class Session {
   Status CheckAppend(const std::string& stream, const std::vector<NewEvent>& events) const;
   Status CheckReadStream(const std::string& stream) const;
   Status CheckModel(const std::string& model) const;
+  Status CheckReadLog() const;
+  Status CheckReadPersonal() const;
+  Status CheckController() const;
+  // As CheckReadStream, without logging a refusal (for filtering).
+  bool CanReadStream(const std::string& stream) const;
 
   // As Store::Append, after CheckAppend; each event's actor is set to the
   // principal.
@@ -64,23 +89,39 @@ class Session {
                               std::vector<NewEvent> events);
   // As the Store reads, filtered to the scopes: personal sections are removed
   // unless read_personal; reads that return personal data are written to the
-  // access log with `purpose`.
+  // access log with `purpose` (one AccessRecord per subject per call).
   Result<std::vector<RecordedEvent>> ReadStream(const std::string& stream, uint64_t from,
                                                 Direction direction, size_t max_count,
                                                 const std::string& purpose);
   Result<std::vector<RecordedEvent>> ReadAll(uint64_t from, size_t max_count,
                                              const std::string& purpose);
+  // Up to `max_count` events naming `subject` in streams the principal may
+  // read (others are skipped, and reading goes on past them).
   Result<std::vector<RecordedEvent>> ReadSubject(const std::string& subject, uint64_t from,
                                                  size_t max_count, const std::string& purpose);
+  // Each delivered event that carries personal data is written to the access
+  // log as it is delivered.
   Result<std::unique_ptr<Subscription>> Subscribe(uint64_t from, EventHandler on_event,
                                                   EndHandler on_end, const std::string& purpose);
 
+  // For read models and exports: writes `records` to the access log with
+  // plugin, user and role set from the principal (time set by the store).
+  Status LogAccess(std::vector<AccessRecord> records);
+
+  // Removes what the scopes do not allow from events read by other means
+  // (personal sections unless read_personal), and logs the personal reads
+  // that remain under `action` and `purpose`.
+  Status FilterAndLog(std::vector<RecordedEvent>& events, const std::string& action,
+                      const std::string& purpose);
+
  private:
+  Status Refuse(const std::string& scope, const std::string& what) const;
   Result<std::vector<RecordedEvent>> Filter(Result<std::vector<RecordedEvent>> events,
                                             const std::string& purpose);
   Store* store_;
   Principal principal_;
   Scopes scopes_;
+  RefusalLog refusal_log_;
 };
 
 }  // namespace hearth
