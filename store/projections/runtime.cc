@@ -75,6 +75,7 @@ class OverlayState final : public ProjectionState {
   }
   void Delete(std::string_view key) override { writes_[std::string(key)] = std::nullopt; }
 
+  void Clear() { writes_.clear(); }
   void Flush(rocksdb::WriteBatch* batch) {
     for (const auto& [key, value] : writes_) {
       if (value) {
@@ -93,13 +94,21 @@ class OverlayState final : public ProjectionState {
   std::map<std::string, std::optional<std::string>> writes_;
 };
 
-Status SafeApply(Projection& projection, const RecordedEvent& event, ProjectionState& state) {
+Status SafeApply(Projection& projection, const RecordedEvent* event, ProjectionState& state) {
   try {
-    return projection.Apply(event, state);
+    return event != nullptr ? projection.Apply(*event, state) : projection.Flush(state);
   } catch (const std::exception& ex) {
     return Status::Corruption(std::string("threw an exception: ") + ex.what());
   } catch (...) {
     return Status::Corruption("threw an exception that is not a std::exception");
+  }
+}
+
+void SafeDiscard(Projection& projection) {
+  try {
+    projection.Discard();
+  } catch (...) {
+    // Discard only drops caches; the batch is dropped either way.
   }
 }
 
@@ -187,15 +196,31 @@ Status StoreImpl::FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, boo
     if (page->empty()) break;
     OverlayState state(db_.get(), projections_cf_, slot->prefix);
     rocksdb::WriteBatch batch;
+    uint64_t page_last = st.position;
     for (const RecordedEvent& e : *page) {
-      Status applied = SafeApply(*slot->projection, e, state);
+      Status applied = SafeApply(*slot->projection, &e, state);
       if (!applied.ok()) {
+        // The page is dropped: the state stays at the checkpoint before it.
         st.stopped = true;
         st.failed_position = e.position;
         st.error = applied.ToString();
         break;
       }
-      st.position = e.position;
+      page_last = e.position;
+    }
+    if (!st.stopped) {
+      Status flushed = SafeApply(*slot->projection, nullptr, state);
+      if (!flushed.ok()) {
+        st.stopped = true;
+        st.failed_position = page->front().position;
+        st.error = "flush: " + flushed.ToString();
+      }
+    }
+    if (st.stopped) {
+      SafeDiscard(*slot->projection);
+      state.Clear();
+    } else {
+      st.position = page_last;
     }
     state.Flush(&batch);
     PutProjectionCheckpoint(&batch, st);
@@ -316,7 +341,7 @@ std::vector<StoreImpl::InlineOutcome> StoreImpl::FoldInline(const std::vector<Re
     OverlayState state(db_.get(), projections_cf_, slot->prefix);
     bool failed = false;
     for (const RecordedEvent& e : events) {
-      Status applied = SafeApply(*slot->projection, e, state);
+      Status applied = SafeApply(*slot->projection, &e, state);
       if (!applied.ok()) {
         // The group's writes are dropped: the state stays at the last
         // checkpoint, and the projection reports where it stopped.
@@ -328,6 +353,17 @@ std::vector<StoreImpl::InlineOutcome> StoreImpl::FoldInline(const std::vector<Re
       }
     }
     if (!failed) {
+      Status flushed = SafeApply(*slot->projection, nullptr, state);
+      if (!flushed.ok()) {
+        st.stopped = true;
+        st.failed_position = events.front().position;
+        st.error = "flush: " + flushed.ToString();
+        failed = true;
+      }
+    }
+    if (failed) {
+      SafeDiscard(*slot->projection);
+    } else {
       state.Flush(batch);
       st.position = events.back().position;
     }

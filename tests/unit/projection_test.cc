@@ -146,7 +146,12 @@ TEST_F(ProjectionTest, AFailingProjectionStopsAndIsReportedNotSkipped) {
   for (const auto& s : *st) {
     EXPECT_TRUE(s.stopped) << s.name;
     EXPECT_EQ(s.failed_position, 3u) << s.name;
-    EXPECT_EQ(s.position, 2u) << s.name;
+    // Inline: each append is its own batch. Async: 1..3 may share a page,
+    // which is then dropped whole.
+    if (s.mode == ProjectionMode::kInline) {
+      EXPECT_EQ(s.position, 2u) << s.name;
+    }
+    EXPECT_LE(s.position, 2u) << s.name;
     EXPECT_NE(s.error.find("cannot fold Poison"), std::string::npos) << s.error;
   }
   std::string v;

@@ -48,6 +48,15 @@ class Projection {
   // the projection at this event: it is reported (ProjectionStatus), never
   // skipped, and stays stopped until rebuilt.
   virtual Status Apply(const RecordedEvent& event, ProjectionState& state) = 0;
+
+  // Batches: the runtime folds events in batches (an append group, or a page
+  // of up to 1,000 events when catching up or rebuilding) and calls Flush
+  // once before it writes a batch, so a projection may keep decoded state in
+  // memory across the Apply calls of one batch and write it out here. When a
+  // batch is dropped (an Apply failed), Discard is called instead and the
+  // batch's writes are not kept. Both run on the thread that called Apply.
+  virtual Status Flush(ProjectionState& state) { return Status::OK(); }
+  virtual void Discard() {}
 };
 
 struct ProjectionStatus {
