@@ -1,0 +1,370 @@
+// hearth: the case domain of a Home Improvement Agency (docs/domain.md).
+//
+// The event types and their fields are defined by api/schema/domain.capnp;
+// this header gives what a front end, a tool or a read model needs on top:
+//
+//   hearth::domain::UpcasterRegistry upcasters;
+//   hearth::domain::AddBuiltinUpcasters(&upcasters);
+//   auto codec = hearth::domain::Codec::Create(&upcasters);        // schema tables
+//   hearth::domain::CaseRecorder recorder(store, codec->get(), {});
+//   hearth::NewEvent e;
+//   (*codec)->FromJson(R"({"type":"ContactRecorded","facts":{...}})", &e);
+//   recorder.Record("case/D3/000123", {e});   // validated, then appended
+//
+// - dates and the England and Wales working-day calendar (bank holidays as
+//   data: store/domain/bank_holidays_england_wales.txt);
+// - the codec: domain event JSON <-> NewEvent (facts and personal sections as
+//   packed Cap'n Proto messages), RecordedEvent -> JSON;
+// - upcasters: older schema versions of an event type read as the current one;
+// - the case fold (CaseState) and the CaseRecorder, which validates every
+//   command against the case's history before appending it.
+//
+// Nothing here is global: main() builds the registry, the codec and the
+// calendar and passes them in.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hearth/event.h"
+#include "hearth/status.h"
+#include "hearth/store.h"
+
+namespace hearth::domain {
+
+// ---------------------------------------------------------------------------
+// Dates
+
+// A calendar day (no time, no zone).
+using Date = std::chrono::sys_days;
+
+// Strict ISO 8601 calendar date "YYYY-MM-DD" (years 1900..2999). False when
+// malformed or not a real day (2019-02-29).
+bool ParseDate(std::string_view text, Date* out);
+std::string FormatDate(Date date);
+
+// The date in the United Kingdom (GMT, or BST from 01:00 UTC on the last
+// Sunday of March to 01:00 UTC on the last Sunday of October) at `moment`.
+Date UkDate(Timestamp moment);
+// Microseconds since the epoch, now.
+Timestamp Now();
+// Midnight UTC at the start of `date`, in microseconds.
+Timestamp StartOfDay(Date date);
+
+// The age band of someone born on `birth` on day `on`: "0-17", "18-24",
+// "25-34", "35-44", "45-54", "55-64", "65-74", "75-84" or "85+".
+std::string AgeBand(Date birth, Date on);
+// True for one of the bands above.
+bool IsAgeBand(std::string_view band);
+
+// ---------------------------------------------------------------------------
+// The working-day calendar
+
+// Working days are Monday to Friday that are not bank holidays. A Calendar is
+// a value: copy it freely.
+class Calendar {
+ public:
+  // England and Wales, from the list built into the library
+  // (store/domain/bank_holidays_england_wales.txt).
+  static Calendar EnglandAndWales();
+  // Parses a list in that file's format: "YYYY-MM-DD name" lines, '#'
+  // comments, and one "coverage FIRST LAST" line (calendar years the list is
+  // complete for). InvalidArgument naming the line on any error (a bad date,
+  // a date outside the coverage, a holiday on a weekend, a duplicate).
+  static Result<Calendar> FromText(std::string_view text);
+
+  int first_year() const { return first_year_; }
+  int last_year() const { return last_year_; }
+  // True when `date` lies within the covered years.
+  bool Covers(Date date) const;
+
+  bool IsBankHoliday(Date date) const;
+  bool IsWorkingDay(Date date) const;  // REQUIRES nothing: weekends are never working days
+  // The bank holidays of one calendar year, in order.
+  std::vector<Date> BankHolidays(int year) const;
+
+  // The number of working days d with from < d <= to (0 when to <= from):
+  // Friday to the next Monday is 1 working day. InvalidArgument when a date in
+  // the range lies outside the coverage.
+  Result<int> WorkingDaysBetween(Date from, Date to) const;
+  // The working day `n` working days after `from` (n >= 0; 0 gives `from`
+  // itself). InvalidArgument for n < 0 or past the coverage.
+  Result<Date> AddWorkingDays(Date from, int n) const;
+  // The first working day on or after `date`.
+  Result<Date> NextWorkingDay(Date date) const;
+
+ private:
+  int first_year_ = 0;
+  int last_year_ = -1;
+  std::vector<int32_t> holidays_;  // days since the epoch, sorted
+};
+
+// ---------------------------------------------------------------------------
+// Event types and upcasters
+
+struct EventTypeInfo {
+  std::string name;         // e.g. "ContactRecorded"
+  uint32_t version = 1;     // the current schema version this code writes
+  std::vector<uint32_t> older_versions;  // versions it can still read (through upcasters)
+};
+
+// Turns one event of schema version v (its facts and personal sections, still
+// encoded) into version v + 1, setting event->schema_version. Must be
+// deterministic; returns InvalidArgument or Corruption naming the problem.
+using UpcastFn = std::function<Status(RecordedEvent* event)>;
+
+// The upcasters known to a codec, one per (type, from_version). Built by the
+// caller and passed to Codec::Create; not copyable (owns functions).
+class UpcasterRegistry {
+ public:
+  UpcasterRegistry() = default;
+  UpcasterRegistry(const UpcasterRegistry&) = delete;
+  UpcasterRegistry& operator=(const UpcasterRegistry&) = delete;
+
+  // InvalidArgument when one is already registered for (type, from_version).
+  Status Add(const std::string& type, uint32_t from_version, UpcastFn fn);
+  // Null when none is registered.
+  const UpcastFn* Find(const std::string& type, uint32_t from_version) const;
+  size_t size() const { return fns_.size(); }
+
+ private:
+  std::map<std::pair<std::string, uint32_t>, UpcastFn> fns_;
+};
+
+// Registers the upcasters shipped with this version of hearth
+// (ContactRecorded 1 -> 2, docs/domain.md).
+void AddBuiltinUpcasters(UpcasterRegistry* registry);
+
+// ---------------------------------------------------------------------------
+// The codec
+
+class CodecTables;  // private: schema tables built from domain.capnp
+
+// Converts between the JSON form of a domain event (docs/domain.md) and the
+// stored form (NewEvent / RecordedEvent with packed Cap'n Proto facts and
+// personal sections). Immutable after Create: one codec may be shared by any
+// number of threads.
+class Codec {
+ public:
+  // REQUIRES: `upcasters` (may be null: no upcasting) outlives the codec.
+  static Result<std::unique_ptr<Codec>> Create(const UpcasterRegistry* upcasters);
+  ~Codec();
+  Codec(const Codec&) = delete;
+  Codec& operator=(const Codec&) = delete;
+
+  // Every event type, in schema order.
+  const std::vector<EventTypeInfo>& types() const;
+  // Null for an unknown type.
+  const EventTypeInfo* FindType(std::string_view name) const;
+
+  // One event from its JSON form: {"type", "facts", "personal", ...}. The id
+  // is generated when absent. Personal sections get their identifiers
+  // (nhs, postcode, name) from their fields. InvalidArgument naming the field
+  // (e.g. "facts.channel: unknown value \"fax\"") on any error; an unknown
+  // type or a newer schema version than this code knows is named too.
+  Status FromJson(std::string_view json, NewEvent* out) const;
+  // A JSON array of events, or one event object.
+  Status FromJsonList(std::string_view json, std::vector<NewEvent>* out) const;
+
+  // The JSON form of an event read from the store, upcast to the current
+  // version ("upcastFrom" then names the stored version). Erased personal
+  // sections appear as {"subject", "role", "erased": true}. NotSupported for
+  // a newer schema version, Corruption for facts that do not decode.
+  Result<std::string> ToJson(const RecordedEvent& event, bool pretty = false) const;
+  // The JSON form of a proposed event (what FromJson accepts), without
+  // upcasting; for tools and tests.
+  Result<std::string> ToJson(const NewEvent& event, bool pretty = false) const;
+
+  // Upcasts `event` in place to the current version of its type. OK and
+  // unchanged when it already is. NotSupported (naming type and version) for
+  // an unknown type, a newer version, or an older version with no upcaster.
+  Status Upcast(RecordedEvent* event) const;
+
+  // Facts of one event as JSON (upcast first when needed).
+  Result<std::string> FactsToJson(const RecordedEvent& event) const;
+
+  // The codec's schema tables; for store/domain's own readers.
+  const CodecTables& tables() const { return *tables_; }
+
+ private:
+  explicit Codec(std::unique_ptr<CodecTables> tables);
+  std::unique_ptr<CodecTables> tables_;
+};
+
+// ---------------------------------------------------------------------------
+// The case fold
+
+// One service element opened on a case (ServiceElementOpened `line`).
+struct ServiceLine {
+  uint16_t line = 0;
+  std::string element;     // ServiceElement enumerant, e.g. "mandatoryDfg"
+  std::string service;     // Service enumerant, e.g. "minorAdaptation"
+  Date opened_on{};
+  std::optional<Date> closed_on;
+  std::string result;      // ElementResult when closed
+  int ot_priority = 0;     // 1..3, 0 when not assessed
+  std::string urgency;     // "urgent", "nonUrgent" or ""
+  std::optional<Date> means_tested_on;
+  std::optional<Date> application_on;  // GrantApplicationMade submittedOn
+  std::optional<Date> valid_on;        // ... validOn
+  std::optional<Date> approved_on;
+  std::optional<Date> refused_on;
+  uint32_t approved_pence = 0;
+  uint32_t top_up_pence = 0;
+  std::optional<Date> specified_on;
+  std::optional<Date> contractor_on;
+  std::optional<Date> started_on;
+  std::optional<Date> completed_on;
+  std::optional<Date> paid_on;
+  uint32_t paid_pence = 0;
+  std::string delayed_stage;           // last DelayRecorded stage, "" when none
+};
+
+// A person named on the case, with the role they were registered in.
+struct CasePerson {
+  std::string subject;
+  std::string role;  // SubjectRoleName: client, carer, relative, referrer ...
+};
+
+// An active consent: scope, and for involveNamedPerson the person.
+struct ActiveConsent {
+  std::string scope;
+  std::string named_person;
+  Date given_on{};
+  friend bool operator==(const ActiveConsent&, const ActiveConsent&) = default;
+};
+
+// The state of one case after folding its events in order: deterministic,
+// built from facts and envelopes only (never personal sections).
+struct CaseState {
+  std::string case_id;
+  uint64_t version = 0;        // stream version of the last event folded
+  uint64_t last_position = 0;  // its global position (0 for proposed events)
+  bool exists() const { return version > 0; }
+
+  std::string client;          // subject ref of the client
+  std::vector<CasePerson> people;
+  std::string district;        // current district code
+  std::string team;            // current team code, "" until a transfer
+  std::string age_band;        // client's, from PersonRegistered / rectification
+  std::string tenure;
+  std::optional<Date> enquiry_on;
+  std::string channel;         // of the enquiry
+  std::string referrer_type;   // of the enquiry
+  std::optional<Date> referral_on;
+  std::string consent_basis;   // "given", "bestInterests", "riskOfHarm" or ""
+  bool self_referral = false;
+  std::vector<ActiveConsent> consents;
+  std::optional<Date> first_visit_booked_for;
+  std::optional<Date> first_visit_confirmed_on;
+  std::optional<Date> first_visit_on;
+  std::optional<Date> assessed_on;
+  std::optional<Date> rights_confirmed_on;
+  std::optional<Date> plan_agreed_on;
+  std::optional<Date> plan_review_on;
+  uint32_t plan_changes = 0;
+  std::vector<ServiceLine> lines;
+  std::vector<std::string> outcomes;  // distinct Outcome enumerants, in order first recorded
+  uint32_t complaints = 0;
+  std::vector<uint16_t> complaint_numbers;  // every complaint number used, in order
+  std::vector<uint16_t> open_complaints;    // received and not yet resolved
+  uint32_t compliments = 0;
+  uint32_t safeguarding_concerns = 0;
+  uint32_t notes = 0;
+  uint32_t disclosures = 0;
+  int satisfaction = 0;        // last score 1..5, 0 when none
+  bool closed = false;
+  std::optional<Date> closed_on;
+  std::string closure_reason;
+  uint32_t reopened = 0;
+  std::optional<Date> last_activity_on;  // latest business date seen
+
+  // The line with that number, or null.
+  const ServiceLine* FindLine(uint16_t line) const;
+  ServiceLine* FindLine(uint16_t line);
+};
+
+// Folds events into CaseState. Holds a decoding buffer: one per thread.
+class CaseFolder {
+ public:
+  // REQUIRES: `codec` outlives the folder.
+  explicit CaseFolder(const Codec* codec);
+  ~CaseFolder();
+  CaseFolder(const CaseFolder&) = delete;
+  CaseFolder& operator=(const CaseFolder&) = delete;
+
+  // Folds one stored event of the case (upcast as needed). NotSupported for an
+  // unknown type or newer version, Corruption for facts that do not decode.
+  Status Apply(const RecordedEvent& event, CaseState* state);
+
+ private:
+  const Codec* codec_;
+  struct Buffers;
+  std::unique_ptr<Buffers> buffers_;
+};
+
+// ---------------------------------------------------------------------------
+// Recording commands
+
+struct RecorderOptions {
+  // Appends that meet a concurrent writer (Conflict) are re-read, re-validated
+  // and retried up to this many times in all. Default: 5.
+  int max_attempts = 5;
+  // Today's date for the `date-in-future` rule. Default (empty): UkDate(Now()).
+  std::function<Date()> today;
+};
+
+// Validates domain events against the history of their case and appends them.
+//
+// A case is one stream, "case/" followed by an opaque reference (e.g.
+// "case/D3/000123"; never a name). For each Record call the recorder reads the
+// case's stream, folds it (CaseFolder), checks every new event in order
+// against the state so far, and appends them in one batch with the expected
+// version it read (NoStream for a new case); on Conflict it starts again, at
+// most options.max_attempts times. Every refusal is InvalidArgument whose
+// message starts "rule <name>: " (the rules are listed in docs/domain.md);
+// nothing is written. An event of an older schema version is upcast before it
+// is stored. Every event names the case's client among its subjects (added
+// when the writer did not).
+//
+// Thread-safe: concurrent Record calls on one case serialise through the
+// store's expected-version check.
+class CaseRecorder {
+ public:
+  // REQUIRES: store and codec outlive the recorder.
+  CaseRecorder(Store* store, const Codec* codec, RecorderOptions options);
+  ~CaseRecorder();
+  CaseRecorder(const CaseRecorder&) = delete;
+  CaseRecorder& operator=(const CaseRecorder&) = delete;
+
+  // Validates and appends `events` to case `case_id` atomically.
+  // Returns: InvalidArgument (a rule, or a malformed case id or event),
+  // Conflict (still conflicting after max_attempts), and the store's errors.
+  Result<AppendResult> Record(const std::string& case_id, std::vector<NewEvent> events);
+
+  // Checks `events` against the case as it stands without writing anything.
+  Status Check(const std::string& case_id, const std::vector<NewEvent>& events);
+
+  // The case's state folded from its stream (optionally only up to stream
+  // version `up_to`, 0 meaning all). NotFound for a case with no events.
+  Result<CaseState> Load(const std::string& case_id, uint64_t up_to = 0);
+
+  // InvalidArgument unless `case_id` is "case/" plus 1..195 of [A-Za-z0-9._:/@+-].
+  static Status ValidCaseId(const std::string& case_id);
+
+ private:
+  Status Validate(const std::string& case_id, CaseState state, std::vector<NewEvent>* events,
+                  CaseFolder* folder);
+  Store* store_;
+  const Codec* codec_;
+  RecorderOptions options_;
+};
+
+}  // namespace hearth::domain

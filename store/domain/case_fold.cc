@@ -1,0 +1,398 @@
+// The case fold: CaseState from a case's events, in order.
+#include <algorithm>
+
+#include "domain/fold.h"
+
+namespace hearth::domain {
+
+namespace {
+
+using F = cs::Facts;
+
+const char* RoleIn(const std::vector<SubjectRef>& subjects, const std::string& id) {
+  for (const auto& s : subjects) {
+    if (s.id == id) return SubjectRoleName(s.role);
+  }
+  return "other";
+}
+
+void AddPerson(CaseState* state, const std::string& subject, const std::string& role) {
+  for (const auto& p : state->people) {
+    if (p.subject == subject) return;
+  }
+  state->people.push_back(CasePerson{subject, role});
+}
+
+template <typename R>
+ServiceLine* LineOf(CaseState* state, R reader) {
+  return state->FindLine(reader.getLine());
+}
+
+void SetIfAbsent(std::optional<Date>* slot, capnp::Text::Reader text) {
+  if (!slot->has_value()) *slot = DateOf(text);
+}
+
+}  // namespace
+
+std::optional<Date> DateOf(capnp::Text::Reader text) {
+  Date d;
+  if (ParseDate(std::string_view(text.begin(), text.size()), &d)) return d;
+  return std::nullopt;
+}
+
+std::optional<Date> MainDate(const TypeEntry& type, cs::Facts::Reader facts) {
+  capnp::DynamicStruct::Reader root = facts;
+  auto member = root.get(type.field).as<capnp::DynamicStruct>();
+  auto fields = type.schema.getFields();
+  if (fields.size() == 0 || !fields[0].getType().isText()) return std::nullopt;
+  return DateOf(member.get(fields[0]).as<capnp::Text>());
+}
+
+const ServiceLine* CaseState::FindLine(uint16_t line) const {
+  for (const auto& l : lines) {
+    if (l.line == line) return &l;
+  }
+  return nullptr;
+}
+
+ServiceLine* CaseState::FindLine(uint16_t line) {
+  for (auto& l : lines) {
+    if (l.line == line) return &l;
+  }
+  return nullptr;
+}
+
+Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
+                 const std::vector<SubjectRef>& subjects,
+                 const std::vector<PersonalSection>& personal, CaseState* state) {
+  try {
+    auto main = MainDate(type, facts);
+    if (main && (!state->last_activity_on || *main > *state->last_activity_on)) {
+      state->last_activity_on = main;
+    }
+    switch (facts.which()) {
+      case F::CONTACT_RECORDED: {
+        auto c = facts.getContactRecorded();
+        if (c.getPurpose() == cs::ContactPurpose::ENQUIRY && !state->enquiry_on) {
+          state->enquiry_on = DateOf(c.getContactedOn());
+          state->district = c.getDistrict().cStr();
+          state->channel = EnumName(c.getChannel());
+          state->referrer_type = EnumName(c.getReferrerType());
+          for (const auto& s : subjects) {
+            if (s.role == SubjectRole::kClient) {
+              if (state->client.empty()) state->client = s.id;
+              AddPerson(state, s.id, "client");
+              break;
+            }
+          }
+        }
+        break;
+      }
+      case F::PERSON_REGISTERED: {
+        auto p = facts.getPersonRegistered();
+        std::string subject = !personal.empty() ? personal[0].subject
+                              : !subjects.empty() ? subjects[0].id
+                                                  : std::string();
+        if (subject.empty()) break;
+        std::string role = RoleIn(subjects, subject);
+        AddPerson(state, subject, role);
+        if (role == "client") {
+          if (state->client.empty()) state->client = subject;
+          if (subject == state->client) {
+            state->age_band = p.getAgeBand().cStr();
+            state->tenure = EnumName(p.getTenure());
+          }
+        }
+        break;
+      }
+      case F::PERSON_DETAILS_RECTIFIED: {
+        auto r = facts.getPersonDetailsRectified();
+        std::string subject = !personal.empty() ? personal[0].subject
+                              : !subjects.empty() ? subjects[0].id
+                                                  : std::string();
+        if (subject == state->client) {
+          if (r.getAgeBand().size() > 0) state->age_band = r.getAgeBand().cStr();
+          if (r.getTenure() != cs::Tenure::UNSPECIFIED) state->tenure = EnumName(r.getTenure());
+        }
+        break;
+      }
+      case F::REFERRAL_MADE: {
+        auto r = facts.getReferralMade();
+        state->referral_on = DateOf(r.getReferredOn());
+        state->self_referral = r.getSelfReferral();
+        auto basis = r.getConsentBasis();
+        switch (basis.which()) {
+          case cs::ConsentBasis::NONE:
+            state->consent_basis.clear();
+            break;
+          case cs::ConsentBasis::GIVEN: {
+            state->consent_basis = "given";
+            auto given = basis.getGiven();
+            auto on = DateOf(given.getGivenOn());
+            for (auto scope : given.getScopes()) {
+              ActiveConsent c{std::string(EnumName(scope)), "", on.value_or(Date{})};
+              if (std::find(state->consents.begin(), state->consents.end(), c) ==
+                  state->consents.end()) {
+                bool replaced = false;
+                for (auto& existing : state->consents) {
+                  if (existing.scope == c.scope && existing.named_person.empty()) {
+                    existing = c;
+                    replaced = true;
+                  }
+                }
+                if (!replaced) state->consents.push_back(c);
+              }
+            }
+            break;
+          }
+          case cs::ConsentBasis::BEST_INTERESTS:
+            state->consent_basis = "bestInterests";
+            break;
+          case cs::ConsentBasis::RISK_OF_HARM:
+            state->consent_basis = "riskOfHarm";
+            break;
+        }
+        break;
+      }
+      case F::CONSENT_GIVEN: {
+        auto c = facts.getConsentGiven();
+        ActiveConsent consent{std::string(EnumName(c.getScope())), c.getNamedPerson().cStr(),
+                              DateOf(c.getGivenOn()).value_or(Date{})};
+        bool replaced = false;
+        for (auto& existing : state->consents) {
+          if (existing.scope == consent.scope && existing.named_person == consent.named_person) {
+            existing = consent;
+            replaced = true;
+          }
+        }
+        if (!replaced) state->consents.push_back(consent);
+        break;
+      }
+      case F::CONSENT_WITHDRAWN: {
+        auto c = facts.getConsentWithdrawn();
+        std::string scope(EnumName(c.getScope()));
+        std::string named = c.getNamedPerson().cStr();
+        state->consents.erase(std::remove_if(state->consents.begin(), state->consents.end(),
+                                             [&](const ActiveConsent& a) {
+                                               return a.scope == scope && a.named_person == named;
+                                             }),
+                              state->consents.end());
+        break;
+      }
+      case F::FIRST_VISIT_SCHEDULED:
+        state->first_visit_booked_for = DateOf(facts.getFirstVisitScheduled().getVisitOn());
+        break;
+      case F::FIRST_VISIT_CONFIRMED_IN_WRITING:
+        SetIfAbsent(&state->first_visit_confirmed_on,
+                    facts.getFirstVisitConfirmedInWriting().getSentOn());
+        break;
+      case F::FIRST_VISIT_COMPLETED:
+        SetIfAbsent(&state->first_visit_on, facts.getFirstVisitCompleted().getCompletedOn());
+        break;
+      case F::ASSESSMENT_RECORDED:
+        SetIfAbsent(&state->assessed_on, facts.getAssessmentRecorded().getAssessedOn());
+        break;
+      case F::RIGHTS_CONFIRMED:
+        state->rights_confirmed_on = DateOf(facts.getRightsConfirmed().getConfirmedOn());
+        break;
+      case F::SUPPORT_PLAN_AGREED: {
+        auto p = facts.getSupportPlanAgreed();
+        state->plan_agreed_on = DateOf(p.getAgreedOn());
+        state->plan_review_on = DateOf(p.getReviewOn());
+        break;
+      }
+      case F::SUPPORT_PLAN_CHANGED: {
+        auto p = facts.getSupportPlanChanged();
+        ++state->plan_changes;
+        if (p.getReviewOn().size() > 0) state->plan_review_on = DateOf(p.getReviewOn());
+        break;
+      }
+      case F::SUPPORT_PLAN_REVIEWED:
+        state->plan_review_on = DateOf(facts.getSupportPlanReviewed().getNextReviewOn());
+        break;
+      case F::SERVICE_ELEMENT_OPENED: {
+        auto o = facts.getServiceElementOpened();
+        if (state->FindLine(o.getLine()) != nullptr) break;
+        ServiceLine line;
+        line.line = o.getLine();
+        line.element = EnumName(o.getElement());
+        line.service = EnumName(o.getService());
+        line.opened_on = DateOf(o.getOpenedOn()).value_or(Date{});
+        state->lines.push_back(std::move(line));
+        break;
+      }
+      case F::SERVICE_ELEMENT_CLOSED: {
+        auto c = facts.getServiceElementClosed();
+        if (auto* l = LineOf(state, c)) {
+          l->closed_on = DateOf(c.getClosedOn());
+          l->result = EnumName(c.getResult());
+        }
+        break;
+      }
+      case F::PRIORITY_ASSESSED: {
+        auto p = facts.getPriorityAssessed();
+        if (auto* l = LineOf(state, p)) {
+          l->ot_priority = p.getOtPriority();
+          l->urgency = p.getUrgency() == cs::Urgency::UNSPECIFIED ? "" : EnumName(p.getUrgency());
+        }
+        break;
+      }
+      case F::MEANS_TEST_COMPLETED: {
+        auto m = facts.getMeansTestCompleted();
+        if (auto* l = LineOf(state, m)) l->means_tested_on = DateOf(m.getCompletedOn());
+        break;
+      }
+      case F::GRANT_APPLICATION_MADE: {
+        auto a = facts.getGrantApplicationMade();
+        if (auto* l = LineOf(state, a)) {
+          SetIfAbsent(&l->application_on, a.getSubmittedOn());
+          l->valid_on = DateOf(a.getValidOn());
+        }
+        break;
+      }
+      case F::GRANT_APPROVED: {
+        auto a = facts.getGrantApproved();
+        if (auto* l = LineOf(state, a)) {
+          l->approved_on = DateOf(a.getApprovedOn());
+          l->approved_pence = a.getAmountPence();
+          l->top_up_pence = a.getDiscretionaryTopUpPence();
+        }
+        break;
+      }
+      case F::GRANT_REFUSED: {
+        auto r = facts.getGrantRefused();
+        if (auto* l = LineOf(state, r)) l->refused_on = DateOf(r.getRefusedOn());
+        break;
+      }
+      case F::WORKS_SPECIFIED: {
+        auto w = facts.getWorksSpecified();
+        if (auto* l = LineOf(state, w)) SetIfAbsent(&l->specified_on, w.getSpecifiedOn());
+        break;
+      }
+      case F::CONTRACTOR_CHOSEN: {
+        auto w = facts.getContractorChosen();
+        if (auto* l = LineOf(state, w)) l->contractor_on = DateOf(w.getChosenOn());
+        break;
+      }
+      case F::WORKS_STARTED: {
+        auto w = facts.getWorksStarted();
+        if (auto* l = LineOf(state, w)) SetIfAbsent(&l->started_on, w.getStartedOn());
+        break;
+      }
+      case F::WORKS_COMPLETED: {
+        auto w = facts.getWorksCompleted();
+        if (auto* l = LineOf(state, w)) l->completed_on = DateOf(w.getCompletedOn());
+        break;
+      }
+      case F::WORKS_PAID: {
+        auto w = facts.getWorksPaid();
+        if (auto* l = LineOf(state, w)) {
+          l->paid_on = DateOf(w.getPaidOn());
+          l->paid_pence += w.getAmountPence();
+        }
+        break;
+      }
+      case F::DELAY_RECORDED: {
+        auto d = facts.getDelayRecorded();
+        if (auto* l = LineOf(state, d)) l->delayed_stage = EnumName(d.getStage());
+        break;
+      }
+      case F::OUTCOME_RECORDED:
+        for (auto o : facts.getOutcomeRecorded().getOutcomes()) {
+          std::string name(EnumName(o));
+          if (std::find(state->outcomes.begin(), state->outcomes.end(), name) ==
+              state->outcomes.end()) {
+            state->outcomes.push_back(name);
+          }
+        }
+        break;
+      case F::SATISFACTION_RECORDED:
+        state->satisfaction = facts.getSatisfactionRecorded().getScore();
+        break;
+      case F::COMPLAINT_RECEIVED: {
+        uint16_t n = facts.getComplaintReceived().getComplaint();
+        ++state->complaints;
+        state->complaint_numbers.push_back(n);
+        state->open_complaints.push_back(n);
+        break;
+      }
+      case F::COMPLAINT_RESOLVED: {
+        uint16_t n = facts.getComplaintResolved().getComplaint();
+        auto& open = state->open_complaints;
+        open.erase(std::remove(open.begin(), open.end(), n), open.end());
+        break;
+      }
+      case F::COMPLIMENT_RECEIVED:
+        ++state->compliments;
+        break;
+      case F::SAFEGUARDING_CONCERN_RAISED:
+        ++state->safeguarding_concerns;
+        break;
+      case F::CASE_NOTE_ADDED:
+        ++state->notes;
+        break;
+      case F::CASE_TRANSFERRED: {
+        auto t = facts.getCaseTransferred();
+        state->team = t.getToTeam().cStr();
+        if (t.getToDistrict().size() > 0) state->district = t.getToDistrict().cStr();
+        break;
+      }
+      case F::PERSONAL_DATA_DISCLOSED:
+        ++state->disclosures;
+        break;
+      case F::CASE_CLOSED: {
+        auto c = facts.getCaseClosed();
+        state->closed = true;
+        state->closed_on = DateOf(c.getClosedOn());
+        state->closure_reason = EnumName(c.getReason());
+        break;
+      }
+      case F::CASE_REOPENED:
+        state->closed = false;
+        state->closed_on.reset();
+        state->closure_reason.clear();
+        ++state->reopened;
+        break;
+      case F::CONSULTATION_HELD:
+      case F::ELIGIBILITY_DECIDED:
+      case F::FUNDING_DECIDED:
+      case F::QUOTE_RECEIVED:
+      case F::CONTACT_RECORDED_V1:  // never folded: upcast first
+      case F::UNSET:
+        break;
+    }
+  } catch (const kj::Exception& e) {
+    return Status::Corruption(type.name + " facts: " + e.getDescription().cStr());
+  }
+  return Status::OK();
+}
+
+struct CaseFolder::Buffers {
+  explicit Buffers(const CodecTables* tables) : decoder(tables) {}
+  FactsDecoder decoder;
+};
+
+CaseFolder::CaseFolder(const Codec* codec)
+    : codec_(codec), buffers_(std::make_unique<Buffers>(&codec->tables())) {}
+CaseFolder::~CaseFolder() = default;
+
+Status CaseFolder::Apply(const RecordedEvent& event, CaseState* state) {
+  cs::Facts::Reader facts;
+  const TypeEntry* type = nullptr;
+  Status s = buffers_->decoder.Decode(event, &facts, &type);
+  if (!s.ok()) {
+    return s.IsCorruption() ? Status::Corruption("position " + std::to_string(event.position) +
+                                                 ": " + s.message())
+                            : s;
+  }
+  if (state->case_id.empty()) state->case_id = event.stream;
+  s = FoldFacts(*type, facts, event.subjects, event.personal, state);
+  if (!s.ok()) {
+    return Status::Corruption("position " + std::to_string(event.position) + ": " + s.message());
+  }
+  state->version = event.stream_version;
+  state->last_position = event.position;
+  return Status::OK();
+}
+
+}  // namespace hearth::domain

@@ -1,0 +1,507 @@
+// Command validation: domain events checked against their case's history,
+// then appended with the expected version that history was read at.
+#include <algorithm>
+
+#include "domain/fold.h"
+
+namespace hearth::domain {
+
+namespace {
+
+using F = cs::Facts;
+
+constexpr uint32_t kMandatoryDfgCapPence = 3000000;  // £30,000
+
+// A refusal: InvalidArgument "rule <name>: <why>".
+Status Rule(const char* name, const std::string& why) {
+  return Status::InvalidArgument(std::string("rule ") + name + ": " + why);
+}
+
+bool IsCode(std::string_view s) {
+  if (s.empty() || s.size() > 16) return false;
+  for (char c : s) {
+    if (!isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+  }
+  return true;
+}
+
+bool Names(const NewEvent& e, const std::string& subject) {
+  for (const auto& s : e.subjects) {
+    if (s.id == subject) return true;
+  }
+  return false;
+}
+
+Status CheckLine(const CaseState& state, uint16_t line, bool zero_allowed) {
+  if (line == 0 && zero_allowed) return Status::OK();
+  if (state.FindLine(line) == nullptr) {
+    return Rule("service-line", "service element line " + std::to_string(line) +
+                                    " was never opened on this case (ServiceElementOpened)");
+  }
+  return Status::OK();
+}
+
+Status CheckRefusal(bool appeal_rights_given) {
+  if (!appeal_rights_given) {
+    return Rule("refusal-appeal-rights",
+                "a refusal must record that the right to appeal was explained "
+                "(appealRightsGiven)");
+  }
+  return Status::OK();
+}
+
+// The case-level rules for one event, against the state before it.
+Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
+                      const CaseState& state) {
+  auto which = facts.which();
+  if (!state.exists()) {
+    if (which != F::CONTACT_RECORDED ||
+        facts.getContactRecorded().getPurpose() != cs::ContactPurpose::ENQUIRY) {
+      return Rule("case-opens-with-enquiry",
+                  "a case's first event must be a ContactRecorded with purpose \"enquiry\", not " +
+                      type.name);
+    }
+  }
+  if (state.closed && which != F::CASE_REOPENED) {
+    return Rule("case-closed", "the case was closed on " +
+                                   (state.closed_on ? FormatDate(*state.closed_on) : "?") +
+                                   "; record CaseReopened before " + type.name);
+  }
+  switch (which) {
+    case F::CONTACT_RECORDED: {
+      auto c = facts.getContactRecorded();
+      if (c.getPurpose() == cs::ContactPurpose::ENQUIRY) {
+        if (state.exists()) {
+          return Rule("enquiry-on-open-case",
+                      "a new enquiry opens a new case; on this case record a followUp contact");
+        }
+        std::string_view district(c.getDistrict().cStr());
+        if (!IsCode(district)) {
+          return Rule("district-code", "an enquiry needs a district code of 1 to 16 letters, "
+                                       "digits, '-' or '_' (got \"" +
+                                           std::string(district) + "\")");
+        }
+        bool client = std::any_of(e.subjects.begin(), e.subjects.end(),
+                                  [](const SubjectRef& s) { return s.role == SubjectRole::kClient; });
+        if (!client) {
+          return Rule("enquiry-names-client",
+                      "an enquiry must name the client among its subjects (role client)");
+        }
+      } else if (c.getDistrict().size() > 0 && c.getDistrict().cStr() != state.district) {
+        return Rule("district-code", "a later contact cannot change the district (use CaseTransferred)");
+      }
+      break;
+    }
+    case F::PERSON_REGISTERED: {
+      auto p = facts.getPersonRegistered();
+      if (e.personal.size() != 1) {
+        return Rule("person-section", "PersonRegistered carries exactly one personal section, "
+                                      "that of the person registered (got " +
+                                          std::to_string(e.personal.size()) + ")");
+      }
+      if (!IsAgeBand(p.getAgeBand().cStr())) {
+        return Rule("age-band", "ageBand must be one of 0-17, 18-24, 25-34, 35-44, 45-54, "
+                                "55-64, 65-74, 75-84, 85+ (got \"" +
+                                    std::string(p.getAgeBand().cStr()) + "\")");
+      }
+      break;
+    }
+    case F::PERSON_DETAILS_RECTIFIED: {
+      auto r = facts.getPersonDetailsRectified();
+      if (r.getAgeBand().size() > 0 && !IsAgeBand(r.getAgeBand().cStr())) {
+        return Rule("age-band", "ageBand must be empty or one of 0-17 ... 85+ (got \"" +
+                                    std::string(r.getAgeBand().cStr()) + "\")");
+      }
+      break;
+    }
+    case F::REFERRAL_MADE: {
+      auto basis = facts.getReferralMade().getConsentBasis();
+      if (basis.which() == cs::ConsentBasis::NONE) {
+        return Rule("referral-consent-basis",
+                    "a referral needs a consent basis: consent given (when, how, scope), a "
+                    "best-interests decision, or risk of harm");
+      }
+      if (basis.which() == cs::ConsentBasis::GIVEN) {
+        auto given = basis.getGiven();
+        if (given.getScopes().size() == 0 || given.getMethod() == cs::ConsentMethod::UNSPECIFIED) {
+          return Rule("referral-consent-basis",
+                      "consent given must say how it was given (method) and what it covers "
+                      "(scopes)");
+        }
+        for (auto scope : given.getScopes()) {
+          if (scope == cs::ConsentScope::UNSPECIFIED) {
+            return Rule("referral-consent-basis", "a consent scope is unspecified");
+          }
+        }
+      }
+      break;
+    }
+    case F::CONSENT_GIVEN: {
+      auto c = facts.getConsentGiven();
+      if (c.getScope() == cs::ConsentScope::UNSPECIFIED ||
+          c.getMethod() == cs::ConsentMethod::UNSPECIFIED) {
+        return Rule("consent-scope", "consent needs a scope and a method");
+      }
+      std::string named = c.getNamedPerson().cStr();
+      if (c.getScope() == cs::ConsentScope::INVOLVE_NAMED_PERSON) {
+        if (named.empty() || !Names(e, named)) {
+          return Rule("consent-named-person",
+                      "consent to involve a named person must name that person (namedPerson) and "
+                      "list them among the event's subjects");
+        }
+      } else if (!named.empty()) {
+        return Rule("consent-named-person", "only involveNamedPerson consent names a person");
+      }
+      break;
+    }
+    case F::CONSENT_WITHDRAWN: {
+      auto c = facts.getConsentWithdrawn();
+      std::string scope(EnumName(c.getScope()));
+      std::string named = c.getNamedPerson().cStr();
+      bool active = std::any_of(state.consents.begin(), state.consents.end(),
+                                [&](const ActiveConsent& a) {
+                                  return a.scope == scope && a.named_person == named;
+                                });
+      if (!active) {
+        return Rule("consent-not-active", "no active consent with scope " + scope +
+                                              (named.empty() ? "" : " for " + named) +
+                                              " to withdraw");
+      }
+      break;
+    }
+    case F::FIRST_VISIT_COMPLETED: {
+      auto on = DateOf(facts.getFirstVisitCompleted().getCompletedOn());
+      if (on && state.enquiry_on && *on < *state.enquiry_on) {
+        return Rule("visit-before-enquiry", "first visit on " + FormatDate(*on) +
+                                                " is before the enquiry on " +
+                                                FormatDate(*state.enquiry_on));
+      }
+      break;
+    }
+    case F::SERVICE_ELEMENT_OPENED: {
+      auto o = facts.getServiceElementOpened();
+      if (o.getLine() == 0 || state.FindLine(o.getLine()) != nullptr) {
+        return Rule("service-line", "line " + std::to_string(o.getLine()) +
+                                        (o.getLine() == 0 ? " is not a line number (from 1)"
+                                                          : " is already open on this case"));
+      }
+      if (o.getElement() == cs::ServiceElement::UNSPECIFIED ||
+          ElementOfService(o.getService()) != o.getElement()) {
+        return Rule("element-service", "service " + std::string(EnumName(o.getService())) +
+                                           " does not belong to element " +
+                                           std::string(EnumName(o.getElement())));
+      }
+      break;
+    }
+    case F::SERVICE_ELEMENT_CLOSED:
+      return CheckLine(state, facts.getServiceElementClosed().getLine(), false);
+    case F::PRIORITY_ASSESSED: {
+      auto p = facts.getPriorityAssessed();
+      Status s = CheckLine(state, p.getLine(), false);
+      if (!s.ok()) return s;
+      if (p.getOtPriority() < 1 || p.getOtPriority() > 3) {
+        return Rule("ot-priority", "OT priority must be 1, 2 or 3 (got " +
+                                       std::to_string(p.getOtPriority()) + ")");
+      }
+      break;
+    }
+    case F::ELIGIBILITY_DECIDED: {
+      auto d = facts.getEligibilityDecided();
+      Status s = CheckLine(state, d.getLine(), false);
+      if (!s.ok()) return s;
+      if (!d.getEligible()) return CheckRefusal(d.getAppealRightsGiven());
+      break;
+    }
+    case F::MEANS_TEST_COMPLETED:
+      return CheckLine(state, facts.getMeansTestCompleted().getLine(), false);
+    case F::GRANT_APPLICATION_MADE:
+      return CheckLine(state, facts.getGrantApplicationMade().getLine(), false);
+    case F::GRANT_APPROVED: {
+      auto a = facts.getGrantApproved();
+      Status s = CheckLine(state, a.getLine(), false);
+      if (!s.ok()) return s;
+      if (a.getDiscretionaryTopUpPence() > a.getAmountPence()) {
+        return Rule("dfg-mandatory-cap", "the discretionary top-up exceeds the amount approved");
+      }
+      if (a.getGrantType() == cs::GrantType::MANDATORY_DFG &&
+          a.getAmountPence() - a.getDiscretionaryTopUpPence() > kMandatoryDfgCapPence) {
+        return Rule("dfg-mandatory-cap",
+                    "the mandatory DFG is capped at £30,000 (3000000 pence): approved " +
+                        std::to_string(a.getAmountPence()) + " pence with a discretionary top-up of " +
+                        std::to_string(a.getDiscretionaryTopUpPence()) +
+                        "; record the excess as discretionaryTopUpPence");
+      }
+      break;
+    }
+    case F::GRANT_REFUSED: {
+      auto r = facts.getGrantRefused();
+      Status s = CheckLine(state, r.getLine(), false);
+      if (!s.ok()) return s;
+      return CheckRefusal(r.getAppealRightsGiven());
+    }
+    case F::FUNDING_DECIDED:
+      return CheckLine(state, facts.getFundingDecided().getLine(), false);
+    case F::WORKS_SPECIFIED:
+      return CheckLine(state, facts.getWorksSpecified().getLine(), false);
+    case F::QUOTE_RECEIVED:
+      return CheckLine(state, facts.getQuoteReceived().getLine(), false);
+    case F::CONTRACTOR_CHOSEN:
+      return CheckLine(state, facts.getContractorChosen().getLine(), false);
+    case F::WORKS_STARTED:
+      return CheckLine(state, facts.getWorksStarted().getLine(), false);
+    case F::WORKS_COMPLETED:
+      return CheckLine(state, facts.getWorksCompleted().getLine(), false);
+    case F::WORKS_PAID:
+      return CheckLine(state, facts.getWorksPaid().getLine(), false);
+    case F::DELAY_RECORDED:
+      return CheckLine(state, facts.getDelayRecorded().getLine(), false);
+    case F::OUTCOME_RECORDED:
+      return CheckLine(state, facts.getOutcomeRecorded().getLine(), true);
+    case F::SATISFACTION_RECORDED: {
+      auto score = facts.getSatisfactionRecorded().getScore();
+      if (score < 1 || score > 5) {
+        return Rule("satisfaction-score",
+                    "score must be 1 to 5 (got " + std::to_string(score) + ")");
+      }
+      break;
+    }
+    case F::COMPLAINT_RECEIVED: {
+      uint16_t n = facts.getComplaintReceived().getComplaint();
+      if (n == 0 || std::find(state.complaint_numbers.begin(), state.complaint_numbers.end(), n) !=
+                        state.complaint_numbers.end()) {
+        return Rule("complaint-number", "complaint " + std::to_string(n) +
+                                            (n == 0 ? " is not a number (from 1)"
+                                                    : " was already received on this case"));
+      }
+      break;
+    }
+    case F::COMPLAINT_RESOLVED: {
+      uint16_t n = facts.getComplaintResolved().getComplaint();
+      if (std::find(state.open_complaints.begin(), state.open_complaints.end(), n) ==
+          state.open_complaints.end()) {
+        return Rule("complaint-number", "complaint " + std::to_string(n) + " is not open");
+      }
+      break;
+    }
+    case F::CASE_TRANSFERRED: {
+      auto t = facts.getCaseTransferred();
+      if (t.getToDistrict().size() > 0 && !IsCode(t.getToDistrict().cStr())) {
+        return Rule("district-code", "toDistrict must be a district code");
+      }
+      break;
+    }
+    case F::CASE_REOPENED:
+      if (!state.closed) return Rule("case-not-closed", "only a closed case can be reopened");
+      break;
+    default:
+      break;
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+CaseRecorder::CaseRecorder(Store* store, const Codec* codec, RecorderOptions options)
+    : store_(store), codec_(codec), options_(std::move(options)) {}
+CaseRecorder::~CaseRecorder() = default;
+
+Status CaseRecorder::ValidCaseId(const std::string& case_id) {
+  if (case_id.size() < 6 || case_id.size() > 200 || case_id.compare(0, 5, "case/") != 0) {
+    return Status::InvalidArgument("case id \"" + case_id +
+                                   "\": expected \"case/\" and an opaque reference, e.g. "
+                                   "case/D3/000123");
+  }
+  for (char c : case_id) {
+    if (!isalnum(static_cast<unsigned char>(c)) && std::string_view("._:/@+-").find(c) ==
+                                                       std::string_view::npos) {
+      return Status::InvalidArgument("case id \"" + case_id +
+                                     "\": only letters, digits and ._:/@+- are allowed");
+    }
+  }
+  return Status::OK();
+}
+
+Result<CaseState> CaseRecorder::Load(const std::string& case_id, uint64_t up_to) {
+  Status s = ValidCaseId(case_id);
+  if (!s.ok()) return s;
+  CaseState state;
+  state.case_id = case_id;
+  CaseFolder folder(codec_);
+  uint64_t from = 1;
+  for (;;) {
+    auto batch = store_->ReadStream(case_id, from, Direction::kForward, 1024);
+    if (!batch.ok()) {
+      if (batch.status().IsNotFound() && from > 1) break;
+      if (batch.status().IsNotFound()) return Status::NotFound("no case " + case_id);
+      return batch.status();
+    }
+    if (batch->empty()) break;
+    for (const auto& e : *batch) {
+      if (up_to != 0 && e.stream_version > up_to) return state;
+      s = folder.Apply(e, &state);
+      if (!s.ok()) return s;
+    }
+    from = batch->back().stream_version + 1;
+    if (batch->size() < 1024) break;
+  }
+  return state;
+}
+
+Status CaseRecorder::Validate(const std::string& case_id, CaseState state,
+                              std::vector<NewEvent>* events, CaseFolder* folder) {
+  (void)folder;
+  const CodecTables& t = codec_->tables();
+  FactsDecoder decoder(&t);
+  PackedDecoder personal_decoder;
+  Date today = options_.today ? options_.today() : UkDate(Now());
+  for (size_t i = 0; i < events->size(); ++i) {
+    NewEvent& e = (*events)[i];
+    auto where = [&] {
+      return " (case " + case_id + ", event " + std::to_string(i + 1) + " of " +
+             std::to_string(events->size()) + ", " + e.type + ")";
+    };
+    auto refuse = [&](const Status& s) { return Status::InvalidArgument(s.message() + where()); };
+    const TypeEntry* type = t.Find(e.type);
+    if (type == nullptr) {
+      return refuse(Rule("unknown-event-type", "\"" + e.type + "\" is not an event type"));
+    }
+    if (e.schema_version > type->version) {
+      return refuse(Rule("newer-schema-version",
+                         type->name + " schema version " + std::to_string(e.schema_version) +
+                             " is newer than this code knows (" + std::to_string(type->version) +
+                             ")"));
+    }
+    if (e.schema_version < type->version) {
+      RecordedEvent r;
+      r.stream = case_id;
+      r.type = e.type;
+      r.schema_version = e.schema_version;
+      r.facts = std::move(e.facts);
+      r.personal = std::move(e.personal);
+      r.subjects = e.subjects;
+      Status s = UpcastEvent(t, &r);
+      if (!s.ok()) return refuse(Rule("unknown-schema-version", s.message()));
+      e.schema_version = r.schema_version;
+      e.facts = std::move(r.facts);
+      e.personal = std::move(r.personal);
+    }
+    cs::Facts::Reader facts;
+    Status s = decoder.DecodeCurrent(*type, e.facts, &facts);
+    if (!s.ok()) return refuse(Rule("malformed-facts", s.message()));
+
+    // Dates: well formed, present where required, not in the future.
+    try {
+      auto member = capnp::DynamicStruct::Reader(facts).get(type->field).as<capnp::DynamicStruct>();
+      auto fields = type->schema.getFields();
+      if (fields.size() > 0 && !member.has(fields[0])) {
+        return refuse(Rule("date-required",
+                           std::string("facts.") + fields[0].getProto().getName().cStr() +
+                               " (the date of the event) is required"));
+      }
+      s = VisitDates(type->dates, member, [&](const DateField& df, std::string_view value) {
+        Date d;
+        if (value.empty() && &df != &type->dates.front()) return Status::OK();
+        if (!ParseDate(value, &d)) {
+          return Rule("invalid-date", "facts." + df.name + " \"" + std::string(value) +
+                                          "\" is not a YYYY-MM-DD date");
+        }
+        if (df.past && d > today) {
+          return Rule("date-in-future", "facts." + df.name + " " + FormatDate(d) +
+                                            " is after today (" + FormatDate(today) + ")");
+        }
+        return Status::OK();
+      });
+      if (!s.ok()) return refuse(s);
+    } catch (const kj::Exception& ex) {
+      return refuse(Rule("malformed-facts", ex.getDescription().cStr()));
+    }
+
+    // Personal sections: decodable Personal messages with well-formed dates;
+    // their identifiers are indexed.
+    for (auto& p : e.personal) {
+      capnp::DynamicStruct::Reader personal;
+      s = personal_decoder.Decode(p.data, t.personal, &personal);
+      if (!s.ok()) {
+        return refuse(Rule("malformed-personal", "section of " + p.subject + ": " + s.message()));
+      }
+      try {
+        s = VisitDates(t.personal_dates, personal, [&](const DateField& df, std::string_view value) {
+          Date d;
+          if (!value.empty() && !ParseDate(value, &d)) {
+            return Rule("invalid-date", "personal " + p.subject + " " + df.name +
+                                            " is not a YYYY-MM-DD date");
+          }
+          return Status::OK();
+        });
+        if (!s.ok()) return refuse(s);
+        if (p.identifiers.empty()) p.identifiers = IdentifiersOf(personal.as<cs::Personal>());
+      } catch (const kj::Exception& ex) {
+        return refuse(Rule("malformed-personal", ex.getDescription().cStr()));
+      }
+    }
+
+    // Every event on a case concerns its client.
+    if (state.exists() && !state.client.empty() && !Names(e, state.client)) {
+      e.subjects.push_back(SubjectRef{state.client, SubjectRole::kClient});
+    }
+
+    try {
+      s = CheckCaseRules(*type, facts, e, state);
+    } catch (const kj::Exception& ex) {
+      s = Rule("malformed-facts", ex.getDescription().cStr());
+    }
+    if (!s.ok()) return refuse(s);
+
+    s = FoldFacts(*type, facts, e.subjects, e.personal, &state);
+    if (!s.ok()) return refuse(Rule("malformed-facts", s.message()));
+    ++state.version;
+  }
+  return Status::OK();
+}
+
+Status CaseRecorder::Check(const std::string& case_id, const std::vector<NewEvent>& events) {
+  Status s = ValidCaseId(case_id);
+  if (!s.ok()) return s;
+  if (events.empty()) return Status::InvalidArgument("no events to record");
+  CaseState state;
+  auto loaded = Load(case_id);
+  if (loaded.ok()) {
+    state = std::move(*loaded);
+  } else if (!loaded.status().IsNotFound()) {
+    return loaded.status();
+  }
+  std::vector<NewEvent> copy = events;
+  CaseFolder folder(codec_);
+  return Validate(case_id, std::move(state), &copy, &folder);
+}
+
+Result<AppendResult> CaseRecorder::Record(const std::string& case_id,
+                                          std::vector<NewEvent> events) {
+  Status s = ValidCaseId(case_id);
+  if (!s.ok()) return s;
+  if (events.empty()) return Status::InvalidArgument("no events to record");
+  CaseFolder folder(codec_);
+  int attempts = std::max(1, options_.max_attempts);
+  Status last;
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    CaseState state;
+    auto loaded = Load(case_id);
+    if (loaded.ok()) {
+      state = std::move(*loaded);
+    } else if (!loaded.status().IsNotFound()) {
+      return loaded.status();
+    }
+    std::vector<NewEvent> batch = events;
+    s = Validate(case_id, state, &batch, &folder);
+    if (!s.ok()) return s;
+    ExpectedVersion expected =
+        state.exists() ? ExpectedVersion::Exact(state.version) : ExpectedVersion::NoStream();
+    auto appended = store_->Append(case_id, expected, batch);
+    if (appended.ok() || !appended.status().IsConflict()) return appended;
+    last = appended.status();
+  }
+  return Status::Conflict("case " + case_id + ": still conflicting after " +
+                          std::to_string(attempts) + " attempts: " + last.message());
+}
+
+}  // namespace hearth::domain
