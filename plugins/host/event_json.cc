@@ -1,0 +1,389 @@
+#include "event_json.h"
+
+#include <sodium.h>
+
+#include <chrono>
+#include <cstdio>
+#include <initializer_list>
+
+namespace hearth::plugins {
+
+namespace {
+
+Status FieldError(const std::string& path, const std::string& what) {
+  return Status::InvalidArgument("field '" + path + "' " + what);
+}
+
+std::string Join(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+
+// Refuses fields outside `allowed`.
+Status CheckFields(const Json& j, const std::string& path,
+                   std::initializer_list<std::string_view> allowed) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    bool known = false;
+    for (std::string_view a : allowed) known = known || it.key() == a;
+    if (known) continue;
+    std::string list;
+    for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+    return Status::InvalidArgument("unknown field '" + Join(path, it.key()) + "' (expected: " +
+                                   list + ")");
+  }
+  return Status::OK();
+}
+
+// An optional string: absent or null leaves *out unchanged.
+Status GetString(const Json& obj, const std::string& path, const char* key, std::string* out,
+                 bool required = false) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) {
+    return required ? FieldError(Join(path, key), "is missing") : Status::OK();
+  }
+  if (!it->is_string()) return FieldError(Join(path, key), "must be a string");
+  *out = it->get<std::string>();
+  return Status::OK();
+}
+
+Status GetId(const Json& obj, const char* key, Id128* out, bool* present) {
+  std::string text;
+  if (Status s = GetString(obj, "", key, &text); !s.ok()) return s;
+  *present = !text.empty();
+  if (!text.empty() && !Id128::Parse(text, out)) {
+    return FieldError(key, "is not a UUID (e.g. 0f8fad5b-d9cb-469f-a165-70867728950e)");
+  }
+  return Status::OK();
+}
+
+// Facts or personal data: any JSON value (kept as its compact text), or bytes
+// in base64 under `<key>Base64`.
+Status GetPayload(const Json& obj, const std::string& path, const std::string& key,
+                  std::string* out) {
+  std::string b64_key = key + "Base64";
+  auto it = obj.find(key);
+  auto b64 = obj.find(b64_key);
+  bool has_json = it != obj.end() && !it->is_null();
+  bool has_b64 = b64 != obj.end() && !b64->is_null();
+  if (has_json && has_b64) {
+    return Status::InvalidArgument("fields '" + Join(path, key) + "' and '" +
+                                   Join(path, b64_key) + "' exclude each other");
+  }
+  if (has_json) *out = Dump(*it);
+  if (has_b64 && (!b64->is_string() || !FromBase64(b64->get<std::string>(), out))) {
+    return FieldError(Join(path, b64_key), "must be a base64 string");
+  }
+  return Status::OK();
+}
+
+void PutPayload(Json* j, const std::string& key, const std::string& bytes) {
+  if (bytes.empty()) return;
+  Json parsed = Json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) {
+    (*j)[key + "Base64"] = ToBase64(bytes);
+  } else {
+    (*j)[key] = std::move(parsed);
+  }
+}
+
+Status GetTime(const Json& v, const std::string& path, Timestamp* out) {
+  if (v.is_null()) return Status::OK();
+  if (v.is_number_unsigned() && v.get<uint64_t>() <= uint64_t(INT64_MAX)) {
+    *out = Timestamp(v.get<uint64_t>());
+    return Status::OK();
+  }
+  if (v.is_string() && ParseTime(v.get<std::string>(), out)) return Status::OK();
+  return FieldError(path,
+                    "must be an RFC 3339 time (e.g. 2026-03-01T09:30:00Z) or microseconds since "
+                    "1970 as an integer");
+}
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+bool Digits(std::string_view s, size_t* i, int n, int* out) {
+  int v = 0;
+  for (int k = 0; k < n; ++k, ++*i) {
+    if (*i >= s.size() || s[*i] < '0' || s[*i] > '9') return false;
+    v = v * 10 + (s[*i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+bool Expect(std::string_view s, size_t* i, std::string_view chars) {
+  if (*i >= s.size() || chars.find(s[*i]) == std::string_view::npos) return false;
+  ++*i;
+  return true;
+}
+
+Json StringList(const std::vector<std::string>& list) {
+  Json a = Json::array();
+  for (const std::string& s : list) a.push_back(s);
+  return a;
+}
+
+}  // namespace
+
+Status NewEventFromJson(const Json& j, NewEvent* out) {
+  *out = NewEvent();
+  if (!j.is_object()) return Status::InvalidArgument("an event must be a JSON object");
+  Status s = CheckFields(j, "",
+                         {"id", "type", "schemaVersion", "occurredAt", "actor", "correlationId",
+                          "causationId", "subjects", "facts", "factsBase64", "personal"});
+  if (!s.ok()) return s;
+
+  bool present = false;
+  if (!(s = GetId(j, "id", &out->id, &present)).ok()) return s;
+  if (!present) out->id = Id128::Random();
+  if (!(s = GetString(j, "", "type", &out->type, /*required=*/true)).ok()) return s;
+  if (auto it = j.find("schemaVersion"); it != j.end() && !it->is_null()) {
+    if (!it->is_number_unsigned() || it->get<uint64_t>() < 1 ||
+        it->get<uint64_t>() > UINT32_MAX) {
+      return FieldError("schemaVersion", "must be an integer from 1 to 4294967295");
+    }
+    out->schema_version = uint32_t(it->get<uint64_t>());
+  }
+  if (auto it = j.find("occurredAt"); it != j.end()) {
+    if (!(s = GetTime(*it, "occurredAt", &out->occurred_at)).ok()) return s;
+  }
+  // The actor is accepted for symmetry with `hearth append`; the session
+  // replaces it with the plugin's principal.
+  if (auto it = j.find("actor"); it != j.end() && !it->is_null()) {
+    if (!it->is_object()) return FieldError("actor", "must be an object {user, role, plugin}");
+    if (!(s = CheckFields(*it, "actor", {"user", "role", "plugin"})).ok()) return s;
+    if (!(s = GetString(*it, "actor", "user", &out->actor.user)).ok()) return s;
+    if (!(s = GetString(*it, "actor", "role", &out->actor.role)).ok()) return s;
+    if (!(s = GetString(*it, "actor", "plugin", &out->actor.plugin)).ok()) return s;
+  }
+  if (!(s = GetId(j, "correlationId", &out->correlation_id, &present)).ok()) return s;
+  if (!(s = GetId(j, "causationId", &out->causation_id, &present)).ok()) return s;
+
+  if (auto it = j.find("subjects"); it != j.end() && !it->is_null()) {
+    if (!it->is_array()) return FieldError("subjects", "must be an array of {id, role}");
+    for (size_t i = 0; i < it->size(); ++i) {
+      const Json& sj = (*it)[i];
+      std::string path = "subjects[" + std::to_string(i) + "]";
+      if (!sj.is_object()) return FieldError(path, "must be an object {id, role}");
+      if (!(s = CheckFields(sj, path, {"id", "role"})).ok()) return s;
+      SubjectRef ref;
+      if (!(s = GetString(sj, path, "id", &ref.id, /*required=*/true)).ok()) return s;
+      std::string role = "client";
+      if (!(s = GetString(sj, path, "role", &role)).ok()) return s;
+      if (!ParseSubjectRole(role, &ref.role)) {
+        return FieldError(path + ".role", "is '" + role +
+                                              "'; expected client, carer, relative, referrer, "
+                                              "staff or other");
+      }
+      out->subjects.push_back(std::move(ref));
+    }
+  }
+
+  if (!(s = GetPayload(j, "", "facts", &out->facts)).ok()) return s;
+
+  if (auto it = j.find("personal"); it != j.end() && !it->is_null()) {
+    if (!it->is_array()) {
+      return FieldError("personal", "must be an array of {subject, data, identifiers}");
+    }
+    for (size_t i = 0; i < it->size(); ++i) {
+      const Json& pj = (*it)[i];
+      std::string path = "personal[" + std::to_string(i) + "]";
+      if (!pj.is_object()) return FieldError(path, "must be an object {subject, data, identifiers}");
+      if (!(s = CheckFields(pj, path, {"subject", "data", "dataBase64", "identifiers"})).ok()) {
+        return s;
+      }
+      PersonalSection section;
+      if (!(s = GetString(pj, path, "subject", &section.subject, true)).ok()) return s;
+      if (!(s = GetPayload(pj, path, "data", &section.data)).ok()) return s;
+      if (auto ids = pj.find("identifiers"); ids != pj.end() && !ids->is_null()) {
+        if (!ids->is_array()) {
+          return FieldError(path + ".identifiers", "must be an array of {kind, value}");
+        }
+        for (size_t k = 0; k < ids->size(); ++k) {
+          const Json& ij = (*ids)[k];
+          std::string ipath = path + ".identifiers[" + std::to_string(k) + "]";
+          if (!ij.is_object()) return FieldError(ipath, "must be an object {kind, value}");
+          if (!(s = CheckFields(ij, ipath, {"kind", "value"})).ok()) return s;
+          Identifier id;
+          if (!(s = GetString(ij, ipath, "kind", &id.kind, true)).ok()) return s;
+          if (!(s = GetString(ij, ipath, "value", &id.value, true)).ok()) return s;
+          section.identifiers.push_back(std::move(id));
+        }
+      }
+      out->personal.push_back(std::move(section));
+    }
+  }
+  return Status::OK();
+}
+
+Status NewEventsFromJsonLines(std::string_view text, std::vector<NewEvent>* out) {
+  out->clear();
+  size_t line_no = 0;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) {
+      return Status::InvalidArgument("line " + std::to_string(line_no) + ": not valid JSON");
+    }
+    NewEvent e;
+    if (Status s = NewEventFromJson(j, &e); !s.ok()) {
+      return Status::InvalidArgument("line " + std::to_string(line_no) + ": " + s.message());
+    }
+    out->push_back(std::move(e));
+  }
+  if (out->empty()) return Status::InvalidArgument("no events (expected one JSON object per line)");
+  return Status::OK();
+}
+
+Json RecordedEventToJson(const RecordedEvent& e) {
+  Json j;
+  j["position"] = e.position;
+  j["stream"] = e.stream;
+  j["streamVersion"] = e.stream_version;
+  j["id"] = e.id.ToString();
+  j["type"] = e.type;
+  j["schemaVersion"] = e.schema_version;
+  j["recordedAt"] = FormatTime(e.recorded_at);
+  j["occurredAt"] = FormatTime(e.occurred_at);
+  j["actor"] = Json{{"user", e.actor.user}, {"role", e.actor.role}, {"plugin", e.actor.plugin}};
+  if (!e.correlation_id.empty()) j["correlationId"] = e.correlation_id.ToString();
+  if (!e.causation_id.empty()) j["causationId"] = e.causation_id.ToString();
+  Json subjects = Json::array();
+  for (const SubjectRef& ref : e.subjects) {
+    subjects.push_back(Json{{"id", ref.id}, {"role", SubjectRoleName(ref.role)}});
+  }
+  j["subjects"] = std::move(subjects);
+  PutPayload(&j, "facts", e.facts);
+  Json personal = Json::array();
+  for (const PersonalSection& p : e.personal) {
+    Json pj;
+    pj["subject"] = p.subject;
+    if (p.erased) {
+      pj["erased"] = true;
+    } else {
+      PutPayload(&pj, "data", p.data);
+    }
+    personal.push_back(std::move(pj));
+  }
+  j["personal"] = std::move(personal);
+  return j;
+}
+
+Json RecordedEventsToJson(const std::vector<RecordedEvent>& events) {
+  Json a = Json::array();
+  for (const RecordedEvent& e : events) a.push_back(RecordedEventToJson(e));
+  return a;
+}
+
+Json AppendResultToJson(const AppendResult& r) {
+  Json j;
+  j["firstPosition"] = r.first_position;
+  j["lastPosition"] = r.last_position;
+  j["firstVersion"] = r.first_version;
+  j["lastVersion"] = r.last_version;
+  j["duplicate"] = r.duplicate;
+  return j;
+}
+
+Json PrincipalToJson(const Principal& principal, const Scopes& scopes) {
+  Json j;
+  j["plugin"] = principal.plugin;
+  j["user"] = principal.user;
+  j["role"] = principal.role;
+  j["scopes"] = Json{{"appendTypes", StringList(scopes.append_types)},
+                     {"readStreams", StringList(scopes.read_streams)},
+                     {"readDistricts", StringList(scopes.read_districts)},
+                     {"readModels", StringList(scopes.read_models)},
+                     {"readPersonal", scopes.read_personal},
+                     {"readLog", scopes.read_log},
+                     {"controller", scopes.controller}};
+  return j;
+}
+
+bool ParseTime(std::string_view s, Timestamp* out) {
+  size_t i = 0;
+  int y, mo, d, h, mi, sec;
+  if (!Digits(s, &i, 4, &y) || !Expect(s, &i, "-") || !Digits(s, &i, 2, &mo) ||
+      !Expect(s, &i, "-") || !Digits(s, &i, 2, &d) || !Expect(s, &i, "Tt ") ||
+      !Digits(s, &i, 2, &h) || !Expect(s, &i, ":") || !Digits(s, &i, 2, &mi) ||
+      !Expect(s, &i, ":") || !Digits(s, &i, 2, &sec)) {
+    return false;
+  }
+  int64_t frac_us = 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    int n = 0;
+    for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i, ++n) {
+      if (n < 6) frac_us = frac_us * 10 + (s[i] - '0');
+    }
+    if (n == 0) return false;
+    for (int k = n; k < 6; ++k) frac_us *= 10;
+  }
+  int64_t offset = 0;
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    int sign = s[i] == '+' ? 1 : -1;
+    ++i;
+    int oh, om;
+    if (!Digits(s, &i, 2, &oh) || !Expect(s, &i, ":") || !Digits(s, &i, 2, &om) || oh > 23 ||
+        om > 59) {
+      return false;
+    }
+    offset = sign * (int64_t(oh) * 3600 + om * 60);
+  } else {
+    return false;
+  }
+  if (i != s.size()) return false;
+  using namespace std::chrono;
+  year_month_day ymd{year{y}, month{unsigned(mo)}, day{unsigned(d)}};
+  if (!ymd.ok() || h > 23 || mi > 59 || sec > 59) return false;
+  int64_t days_since_epoch = sys_days(ymd).time_since_epoch().count();
+  int64_t secs = days_since_epoch * 86400 + int64_t(h) * 3600 + mi * 60 + sec - offset;
+  if (secs < 0) return false;
+  *out = secs * 1000000 + frac_us;
+  return true;
+}
+
+std::string FormatTime(Timestamp micros) {
+  using namespace std::chrono;
+  int64_t secs = FloorDiv(micros, 1000000);
+  int64_t us = micros - secs * 1000000;
+  int64_t day_count = FloorDiv(secs, 86400);
+  int64_t rem = secs - day_count * 86400;
+  year_month_day ymd{sys_days{days{day_count}}};
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06dZ", int(ymd.year()),
+                unsigned(ymd.month()), unsigned(ymd.day()), int(rem / 3600), int(rem / 60 % 60),
+                int(rem % 60), int(us));
+  return buf;
+}
+
+std::string ToBase64(std::string_view bytes) {
+  constexpr int kVariant = sodium_base64_VARIANT_ORIGINAL;
+  std::string out(sodium_base64_encoded_len(bytes.size(), kVariant), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), kVariant);
+  out.resize(out.size() - 1);  // the terminating NUL
+  return out;
+}
+
+bool FromBase64(std::string_view text, std::string* out) {
+  std::string bin(text.size(), '\0');
+  size_t len = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(bin.data()), bin.size(), text.data(),
+                        text.size(), nullptr, &len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      end != text.data() + text.size()) {
+    return false;
+  }
+  bin.resize(len);
+  *out = std::move(bin);
+  return true;
+}
+
+std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+}  // namespace hearth::plugins

@@ -1,0 +1,101 @@
+// hearth: loading in-process plugins (api/include/hearth/plugin_abi.h).
+//
+//   hearth::Session session(store, {"worklist-file", "", "reporter"}, scopes);
+//   auto plugin = hearth::plugins::LoadedPlugin::Load(
+//       "lib/hearth-worklist-file.so", session, R"({"dir": "/var/worklists"})");
+//   if (!plugin.ok()) { ... plugin.status().ToString() ... }
+//   if (Status s = (*plugin)->Start(); !s.ok()) { ... }
+//   ...
+//   plugin->reset();   // stops the plugin and unloads it
+//
+// The loader opens the shared object, finds the one entry symbol, refuses a
+// plugin that asks for a newer ABI version than this host implements, builds
+// the host table over the plugin's Session, and drives the lifecycle
+// (init, start, stop, destroy). Everything the plugin does goes through that
+// Session, so its configured scopes are enforced in the store.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "hearth/plugin_abi.h"
+#include "hearth/read_model.h"
+#include "hearth/session.h"
+#include "hearth/status.h"
+
+struct hearth_host;  // defined in plugin_host.cc
+
+namespace hearth::plugins {
+
+// Receives the plugin's log lines: level is HEARTH_LOG_*, plugin the name the
+// plugin gave in its table.
+using LogSink = std::function<void(int level, const std::string& plugin, const std::string& line)>;
+
+struct LoadOptions {
+  // Where the plugin's log lines go. Default (empty): stderr, one line each.
+  LogSink log;
+  // The process's read models, queried through the plugin's session. Default
+  // (null): every query the scopes allow is answered NotFound.
+  // REQUIRES: outlives the plugin.
+  const ReadModels* read_models = nullptr;
+};
+
+// One plugin, loaded and initialised. Not copyable; destroy it to unload.
+// Thread-safe: Start and Stop may be called from any one thread at a time.
+class LoadedPlugin {
+ public:
+  // Opens `path` (dlopen), looks up `hearth_plugin_entry`, checks the ABI
+  // version the plugin asks for and calls its init with `config_json` (a JSON
+  // object; "" is read as "{}"). The plugin is not started.
+  // REQUIRES: `session` outlives the returned plugin.
+  // Returns: NotFound (no such file), InvalidArgument (not a loadable shared
+  // object, no entry symbol, a malformed table, config not a JSON object),
+  // NotSupported (the plugin asks for a newer ABI version, or refuses this
+  // host), or the plugin's own init error (code and message as it gave them,
+  // the message prefixed with the plugin's name).
+  static Result<std::unique_ptr<LoadedPlugin>> Load(const std::string& path, Session& session,
+                                                    const std::string& config_json,
+                                                    LoadOptions options = {});
+
+  // Stops the plugin when started, ends any subscription it left open,
+  // destroys its state and unloads the shared object.
+  ~LoadedPlugin();
+  LoadedPlugin(const LoadedPlugin&) = delete;
+  LoadedPlugin& operator=(const LoadedPlugin&) = delete;
+
+  // Calls the plugin's start. InvalidArgument when already started; the
+  // plugin's own error otherwise.
+  Status Start();
+  // Calls the plugin's stop (when started), then ends any subscription it
+  // left open. Idempotent.
+  void Stop();
+  bool started() const { return started_; }
+
+  const std::string& path() const { return path_; }
+  const std::string& name() const { return name_; }
+  const std::string& version() const { return version_; }
+  // The ABI version the plugin asked for.
+  uint32_t abi_version() const { return abi_version_; }
+  // Subscriptions the plugin holds open now.
+  size_t open_subscriptions() const;
+
+ private:
+  LoadedPlugin() = default;
+
+  std::string path_;
+  std::string name_;
+  std::string version_;
+  uint32_t abi_version_ = 0;
+  void* dl_ = nullptr;
+  const hearth_plugin_api* api_ = nullptr;
+  std::unique_ptr<hearth_host> host_;
+  hearth_plugin* plugin_ = nullptr;
+  bool started_ = false;
+};
+
+// The host table this build implements (for tests and diagnostics).
+const hearth_host_api* HostApi();
+
+}  // namespace hearth::plugins
