@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,9 @@ struct sqlite3;
 
 namespace hearth::bench {
 
+// Per writer thread, the single appends it makes in one timed slice.
+using ThreadWork = std::vector<std::span<const SingleAppend>>;
+
 // ---- hearth ----
 
 struct HearthSetup {
@@ -31,12 +35,12 @@ Result<std::unique_ptr<Store>> OpenHearth(const HearthSetup& setup, bool create)
 
 // One Append per batch, expecting the stream's exact version (no-stream for
 // its first batch), as an application using optimistic concurrency does.
-Result<double> HearthAppendBatches(Store* store, const std::vector<Batch>& batches);
+Result<double> HearthAppendBatches(Store* store, std::span<const Batch> batches);
 
 // One thread per element of `work`, each appending its events one per call
 // with ExpectedVersion::Any.
 Result<double> HearthAppendSingles(Store* store,
-                                   const std::vector<std::vector<SingleAppend>>& work);
+                                   const ThreadWork& work);
 
 // ---- raw RocksDB: one log key (position -> event) and one stream-index key
 // (stream 0x00 version -> position) per event, column families and table
@@ -44,15 +48,16 @@ Result<double> HearthAppendSingles(Store* store,
 
 class RocksBaseline {
  public:
-  static Result<std::unique_ptr<RocksBaseline>> Open(const std::string& path);
+  // sync: WriteOptions.sync (the benchmark's durability; false only for --no-sync).
+  static Result<std::unique_ptr<RocksBaseline>> Open(const std::string& path, bool sync);
   ~RocksBaseline();
   RocksBaseline(const RocksBaseline&) = delete;
   RocksBaseline& operator=(const RocksBaseline&) = delete;
 
   // One WriteBatch per batch.
-  Result<double> AppendBatches(const std::vector<Batch>& batches);
+  Result<double> AppendBatches(std::span<const Batch> batches);
   // One WriteBatch per event, one thread per element of `work`.
-  Result<double> AppendSingles(const std::vector<std::vector<SingleAppend>>& work);
+  Result<double> AppendSingles(const ThreadWork& work);
   // Keys in the log column family (a check, outside any timing).
   Result<uint64_t> CountLog();
 
@@ -61,6 +66,7 @@ class RocksBaseline {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   uint64_t next_position_ = 1;
+  bool sync_ = true;
 };
 
 // ---- SQLite: WAL, synchronous=FULL, table
@@ -69,20 +75,23 @@ class RocksBaseline {
 
 class SqliteBaseline {
  public:
-  static Result<std::unique_ptr<SqliteBaseline>> Open(const std::string& path);
+  // sync: synchronous=FULL (the benchmark's durability), else OFF (--no-sync).
+  static Result<std::unique_ptr<SqliteBaseline>> Open(const std::string& path, bool sync);
   ~SqliteBaseline();
   SqliteBaseline(const SqliteBaseline&) = delete;
   SqliteBaseline& operator=(const SqliteBaseline&) = delete;
 
   // One transaction per batch, one prepared INSERT per event.
-  Result<double> AppendBatches(const std::vector<Batch>& batches);
-  // One connection per thread (busy_timeout 10 s), one autocommit INSERT per event.
-  Result<double> AppendSingles(const std::vector<std::vector<SingleAppend>>& work);
+  Result<double> AppendBatches(std::span<const Batch> batches);
+  // One connection per thread (busy_timeout 10 s, then retried), one autocommit
+  // INSERT per event.
+  Result<double> AppendSingles(const ThreadWork& work);
   Result<uint64_t> CountRows();
 
  private:
   SqliteBaseline() = default;
   std::string path_;
+  bool sync_ = true;
   sqlite3* db_ = nullptr;  // owned; closed in the destructor
 };
 

@@ -74,12 +74,20 @@ int main(int argc, char** argv) {
                  "merkle: events appended synced and timed; the rest are bulk-loaded with sync off");
   app.add_option("--proof-samples", options.proof_samples, "merkle: proofs of each kind timed")
       ->check(CLI::Range(1, 1000000));
+  app.add_option("--rounds", options.rounds,
+                 "slices the contenders take turns on (interleaved, rotating order)")
+      ->check(CLI::Range(1, 1000));
+  bool no_sync = false;
+  app.add_flag("--no-sync", no_sync,
+               "diagnostic: durability off for every contender (shows CPU cost without fsync); "
+               "never for the targets");
   app.add_option("--dir", dir, "parent of the run's store directories (default: the temp dir)");
   app.add_flag("--json", json, "print one JSON object with every figure");
   app.add_flag("--keep", keep, "keep the stores after the run");
   app.add_flag("--quiet", quiet, "no progress lines on stderr");
   CLI11_PARSE(app, argc, argv);
   options.progress = !quiet;
+  options.sync = !no_sync;
 
   auto run_dir = hearth::bench::RunDir::Create(dir, keep);
   if (!run_dir.ok()) {

@@ -78,7 +78,7 @@ Result<Json> RunMerkleSuite(const SuiteOptions& options, const RunDir& dir) {
   const uint64_t synced = std::min(n, options.synced_events);
   Workload workload(n, options.seed);
   const uint64_t synced_batches = (synced + workload.batch_size() - 1) / workload.batch_size();
-  HearthSetup setup{dir.Sub("merkle"), dir.key_file(), true, true};
+  HearthSetup setup{dir.Sub("merkle"), dir.key_file(), true, options.sync};
   Json out;
   out["merkle_events"] = n;
   out["merkle_synced_events"] = synced;

@@ -6,7 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "hearth/status.h"
 #include "workload.h"
@@ -23,8 +26,36 @@ struct SuiteOptions {
   uint64_t seed = 20261123;          // workload seed
   uint64_t synced_events = 200000;   // merkle: events appended synced; the rest bulk-loaded
   uint32_t proof_samples = 1000;     // merkle: proofs of each kind timed
+  uint32_t rounds = 10;              // slices the contenders take turns on
+  bool sync = true;                  // false (--no-sync): durability off for every contender
   bool progress = true;              // progress lines on stderr
 };
+
+// A contender in an interleaved measurement: `run(r)` does slice r of its
+// work and returns the wall seconds it took.
+struct Contender {
+  std::string name;
+  std::function<Result<double>(uint32_t round)> run;
+  double seconds = 0;      // wall time, summed over rounds
+  double cpu_seconds = 0;  // CPU time of the whole process meanwhile (all threads,
+                           // RocksDB's background work included)
+};
+
+// The contenders take turns, slice by slice, in an order that rotates every
+// round, so that a slow spell of the shared disk (fsync latency here varies
+// by several times from minute to minute) falls on all of them alike rather
+// than on whichever ran in that minute.
+Status RunInterleaved(uint32_t rounds, std::vector<Contender>* contenders);
+
+// Slice r of `rounds` equal slices of [0, n).
+inline std::pair<size_t, size_t> SliceOf(size_t n, uint32_t r, uint32_t rounds) {
+  return {n * r / rounds, n * (r + 1) / rounds};
+}
+template <typename T>
+std::span<const T> Slice(const std::vector<T>& v, uint32_t r, uint32_t rounds) {
+  auto [b, e] = SliceOf(v.size(), r, rounds);
+  return std::span<const T>(v.data() + b, e - b);
+}
 
 // Logs one progress line to stderr when options.progress.
 void Progress(const SuiteOptions& options, const std::string& line);

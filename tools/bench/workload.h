@@ -100,6 +100,9 @@ class Stopwatch {
   std::chrono::steady_clock::time_point start_;
 };
 
+// CPU seconds used by this process so far (all threads).
+double ProcessCpuSeconds();
+
 // A fresh directory for one run's stores, removed on destruction unless kept.
 class RunDir {
  public:
