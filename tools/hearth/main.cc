@@ -32,7 +32,10 @@ void AddHelpCommand(CommandSet& set, std::shared_ptr<std::vector<std::string>> t
                               }
                               path += " " + name;
                             }
-                            return Print(app->help(path == "hearth" ? "" : path));
+                            // The formatter, not App::help(): that would
+                            // describe the selected subcommand, `help` itself.
+                            return Print(app->get_formatter()->make_help(
+                                app, path, CLI::AppFormatMode::Normal));
                           });
   cmd->add_option("command", *topic, "the command to explain, e.g. `keys rotate`");
 }
