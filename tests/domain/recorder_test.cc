@@ -1,0 +1,262 @@
+// CaseRecorder: every validation rule refuses with its name and writes nothing.
+#include <atomic>
+#include <thread>
+
+#include "domain_test_util.h"
+
+namespace hearth::domain::testing {
+namespace {
+
+constexpr const char* kCase = "case/D3/000001";
+
+class RecorderTest : public DomainTest {
+ protected:
+  // Opens kCase with an enquiry and a DFG line (line 1).
+  void OpenDfgCase() {
+    ASSERT_TRUE(Record(kCase, {Enquiry(),
+                               E(R"({"type":"ServiceElementOpened","facts":{"openedOn":"2018-04-20",
+                                     "line":1,"element":"mandatoryDfg","service":"mandatoryDfg"}})")})
+                    .ok());
+  }
+
+  // Expects `events` to be refused by `rule` with nothing written.
+  void ExpectRefused(const std::string& rule, std::vector<NewEvent> events,
+                     const std::string& case_id = kCase) {
+    uint64_t before = Version(case_id);
+    Status s = Record(case_id, std::move(events));
+    EXPECT_EQ(RuleOf(s), rule) << s.ToString();
+    EXPECT_NE(s.message().find(case_id), std::string::npos) << s.ToString();
+    EXPECT_EQ(Version(case_id), before) << "a refused command wrote events";
+  }
+};
+
+TEST_F(RecorderTest, AValidPathwayIsRecorded) {
+  OpenDfgCase();
+  Status s = Record(kCase, {E(R"({"type":"ReferralMade","facts":{"referredOn":"2018-04-05",
+       "referrerType":"occupationalTherapist","service":"mandatoryDfg",
+       "consentBasis":{"given":{"givenOn":"2018-04-05","method":"verbal","scopes":["referOn"]}}}})"),
+                          E(R"({"type":"FirstVisitCompleted","facts":{"completedOn":"2018-04-25","mode":"home"}})"),
+                          E(R"({"type":"PriorityAssessed","facts":{"assessedOn":"2018-04-25","line":1,"otPriority":2,"urgency":"urgent"}})")});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto state = recorder_->Load(kCase);
+  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  EXPECT_EQ(state->version, 5u);
+  EXPECT_EQ(state->district, "D3");
+  EXPECT_EQ(state->client, "P-1");
+  EXPECT_EQ(FormatDate(*state->enquiry_on), "2018-04-03");
+  EXPECT_EQ(FormatDate(*state->first_visit_on), "2018-04-25");
+  EXPECT_EQ(state->consent_basis, "given");
+  ASSERT_EQ(state->consents.size(), 1u);
+  EXPECT_EQ(state->consents[0].scope, "referOn");
+  ASSERT_EQ(state->lines.size(), 1u);
+  EXPECT_EQ(state->lines[0].service, "mandatoryDfg");
+  EXPECT_EQ(state->lines[0].ot_priority, 2);
+  EXPECT_EQ(state->lines[0].urgency, "urgent");
+}
+
+TEST_F(RecorderTest, EveryEventNamesTheClient) {
+  OpenDfgCase();
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"CaseNoteAdded","facts":{"writtenOn":"2018-05-01","authorRef":"S-1"}})")}).ok());
+  auto events = store_->ReadStream(kCase, 1, Direction::kForward, 100);
+  ASSERT_TRUE(events.ok());
+  for (const auto& e : *events) {
+    bool named = false;
+    for (const auto& s : e.subjects) named = named || (s.id == "P-1" && s.role == SubjectRole::kClient);
+    EXPECT_TRUE(named) << e.type;
+  }
+  auto about = store_->ReadSubject("P-1", 1, 100);
+  ASSERT_TRUE(about.ok());
+  EXPECT_EQ(about->size(), 3u);
+}
+
+TEST_F(RecorderTest, ReferralWithoutConsentBasisIsRefused) {
+  OpenDfgCase();
+  ExpectRefused("referral-consent-basis",
+                {E(R"({"type":"ReferralMade","facts":{"referredOn":"2018-04-05","service":"mandatoryDfg"}})")});
+  ExpectRefused("referral-consent-basis",
+                {E(R"({"type":"ReferralMade","facts":{"referredOn":"2018-04-05","service":"mandatoryDfg",
+                       "consentBasis":{"given":{"givenOn":"2018-04-05","method":"verbal"}}}})")});
+  // Best interests and risk of harm stand without consent.
+  EXPECT_TRUE(Record(kCase, {E(R"({"type":"ReferralMade","facts":{"referredOn":"2018-04-05",
+       "consentBasis":{"bestInterests":{"decidedOn":"2018-04-05","decisionMaker":"ot"}}}})")}).ok());
+  EXPECT_TRUE(Record(kCase, {E(R"({"type":"ReferralMade","facts":{"referredOn":"2018-04-06",
+       "consentBasis":{"riskOfHarm":{"assessedOn":"2018-04-06","safeguardingRaised":true}}}})")}).ok());
+}
+
+TEST_F(RecorderTest, ClosedCaseRefusesEventsUntilReopened) {
+  OpenDfgCase();
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"CaseClosed","facts":{"closedOn":"2018-06-01","reason":"servicesCompleted"}})")}).ok());
+  ExpectRefused("case-closed", {E(R"({"type":"CaseNoteAdded","facts":{"writtenOn":"2018-06-02","authorRef":"S-1"}})")});
+  // A batch that reopens first is accepted whole.
+  Status s = Record(kCase, {E(R"({"type":"CaseReopened","facts":{"reopenedOn":"2018-06-03","reasonCode":"newNeed"}})"),
+                            E(R"({"type":"CaseNoteAdded","facts":{"writtenOn":"2018-06-03","authorRef":"S-1"}})")});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ExpectRefused("case-not-closed", {E(R"({"type":"CaseReopened","facts":{"reopenedOn":"2018-06-04"}})")});
+  auto state = recorder_->Load(kCase);
+  EXPECT_FALSE(state->closed);
+  EXPECT_EQ(state->reopened, 1u);
+}
+
+TEST_F(RecorderTest, MandatoryDfgCapNeedsADiscretionaryTopUp) {
+  OpenDfgCase();
+  ExpectRefused("dfg-mandatory-cap",
+                {E(R"({"type":"GrantApproved","facts":{"approvedOn":"2018-07-01","line":1,
+                       "grantType":"mandatoryDfg","amountPence":3000001}})")});
+  ExpectRefused("dfg-mandatory-cap",
+                {E(R"({"type":"GrantApproved","facts":{"approvedOn":"2018-07-01","line":1,
+                       "grantType":"mandatoryDfg","amountPence":3600000,"discretionaryTopUpPence":500000}})")});
+  ExpectRefused("dfg-mandatory-cap",
+                {E(R"({"type":"GrantApproved","facts":{"approvedOn":"2018-07-01","line":1,
+                       "grantType":"mandatoryDfg","amountPence":100,"discretionaryTopUpPence":200}})")});
+  EXPECT_TRUE(Record(kCase, {E(R"({"type":"GrantApproved","facts":{"approvedOn":"2018-07-01","line":1,
+                       "grantType":"mandatoryDfg","amountPence":3000000}})")}).ok());
+  Status s = Record(kCase, {E(R"({"type":"GrantApproved","facts":{"approvedOn":"2018-07-02","line":1,
+                       "grantType":"mandatoryDfg","amountPence":3600000,"discretionaryTopUpPence":600000}})")});
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(recorder_->Load(kCase)->lines[0].top_up_pence, 600000u);
+}
+
+TEST_F(RecorderTest, DatesThatCannotBeInTheFutureAreRefused) {
+  today_ = D("2018-06-01");
+  OpenDfgCase();
+  ExpectRefused("date-in-future",
+                {E(R"({"type":"FirstVisitCompleted","facts":{"completedOn":"2018-06-02"}})")});
+  ExpectRefused("date-in-future",
+                {E(R"({"type":"ReferralMade","facts":{"referredOn":"2018-05-01",
+                       "consentBasis":{"given":{"givenOn":"2018-06-05","method":"written","scopes":["referOn"]}}}})")});
+  // A visit booked for a future day is fine; completed today is fine.
+  EXPECT_TRUE(Record(kCase, {E(R"({"type":"FirstVisitScheduled","facts":{"scheduledOn":"2018-05-30","visitOn":"2018-06-20"}})"),
+                             E(R"({"type":"FirstVisitCompleted","facts":{"completedOn":"2018-06-01"}})")}).ok());
+  ExpectRefused("invalid-date", {E(R"({"type":"CaseNoteAdded","facts":{"writtenOn":"2018-02-30"}})")});
+  ExpectRefused("date-required", {E(R"({"type":"CaseNoteAdded","facts":{"authorRef":"S-1"}})")});
+}
+
+TEST_F(RecorderTest, FirstVisitBeforeTheEnquiryIsRefused) {
+  OpenDfgCase();
+  ExpectRefused("visit-before-enquiry",
+                {E(R"({"type":"FirstVisitCompleted","facts":{"completedOn":"2018-04-02"}})")});
+  // Within one batch, too.
+  ExpectRefused("visit-before-enquiry",
+                {Enquiry("2018-05-10", "P-2"),
+                 E(R"({"type":"FirstVisitCompleted","facts":{"completedOn":"2018-05-09"}})")},
+                "case/D3/000002");
+}
+
+TEST_F(RecorderTest, UnknownTypesAndNewerVersionsAreRefused) {
+  OpenDfgCase();
+  NewEvent unknown = E(R"({"type":"CaseNoteAdded","facts":{"writtenOn":"2018-05-01"}})");
+  unknown.type = "CaseNoteScribbled";
+  ExpectRefused("unknown-event-type", {unknown});
+  NewEvent newer = E(R"({"type":"CaseNoteAdded","facts":{"writtenOn":"2018-05-01"}})");
+  newer.schema_version = 2;
+  uint64_t before = Version(kCase);
+  Status s = Record(kCase, {newer});
+  EXPECT_EQ(RuleOf(s), "newer-schema-version");
+  EXPECT_NE(s.message().find("CaseNoteAdded schema version 2"), std::string::npos) << s.ToString();
+  EXPECT_EQ(Version(kCase), before);
+  NewEvent garbage = E(R"({"type":"CaseNoteAdded","facts":{"writtenOn":"2018-05-01"}})");
+  garbage.facts = "not capnp at all";
+  ExpectRefused("malformed-facts", {garbage});
+  // Facts of another type than the envelope says.
+  NewEvent mismatched = E(R"({"type":"CaseNoteAdded","facts":{"writtenOn":"2018-05-01"}})");
+  mismatched.type = "CaseClosed";
+  ExpectRefused("malformed-facts", {mismatched});
+}
+
+TEST_F(RecorderTest, ACaseOpensWithAnEnquiryNamingTheClient) {
+  ExpectRefused("case-opens-with-enquiry",
+                {E(R"({"type":"CaseNoteAdded","facts":{"writtenOn":"2018-05-01"}})")});
+  ExpectRefused("enquiry-names-client",
+                {E(R"({"type":"ContactRecorded","facts":{"contactedOn":"2018-04-03","district":"D3","purpose":"enquiry"}})")});
+  ExpectRefused("district-code",
+                {E(R"({"type":"ContactRecorded","subjects":[{"id":"P-1"}],"facts":{"contactedOn":"2018-04-03","district":"D 3!","purpose":"enquiry"}})")});
+  OpenDfgCase();
+  ExpectRefused("enquiry-on-open-case", {Enquiry("2018-05-01")});
+  EXPECT_TRUE(recorder_->Record("not-a-case", {Enquiry()}).status().IsInvalidArgument());
+}
+
+TEST_F(RecorderTest, ServiceLinesPrioritiesAndRefusals) {
+  OpenDfgCase();
+  ExpectRefused("service-line", {E(R"({"type":"ServiceElementOpened","facts":{"openedOn":"2018-04-21",
+       "line":1,"element":"minorAdaptationsHandyperson","service":"minorAdaptation"}})")});
+  ExpectRefused("element-service", {E(R"({"type":"ServiceElementOpened","facts":{"openedOn":"2018-04-21",
+       "line":2,"element":"mandatoryDfg","service":"handyperson"}})")});
+  ExpectRefused("service-line", {E(R"({"type":"WorksCompleted","facts":{"completedOn":"2018-05-01","line":7}})")});
+  ExpectRefused("ot-priority", {E(R"({"type":"PriorityAssessed","facts":{"assessedOn":"2018-04-25","line":1,"otPriority":4}})")});
+  ExpectRefused("ot-priority", {E(R"({"type":"PriorityAssessed","facts":{"assessedOn":"2018-04-25","line":1}})")});
+  ExpectRefused("refusal-appeal-rights", {E(R"({"type":"GrantRefused","facts":{"refusedOn":"2018-05-01","line":1,
+       "grantType":"mandatoryDfg","reasons":["overMeansTest"]}})")});
+  ExpectRefused("refusal-appeal-rights", {E(R"({"type":"EligibilityDecided","facts":{"decidedOn":"2018-05-01","line":1}})")});
+  EXPECT_TRUE(Record(kCase, {E(R"({"type":"GrantRefused","facts":{"refusedOn":"2018-05-01","line":1,
+       "grantType":"mandatoryDfg","reasons":["overMeansTest"],"appealRightsGiven":true,"appealBy":"2018-07-01"}})")}).ok());
+}
+
+TEST_F(RecorderTest, ConsentsComplaintsSatisfactionAndRegistration) {
+  OpenDfgCase();
+  ExpectRefused("consent-not-active", {E(R"({"type":"ConsentWithdrawn","facts":{"withdrawnOn":"2018-05-01","scope":"identifiableMonitoring"}})")});
+  ExpectRefused("consent-named-person", {E(R"({"type":"ConsentGiven","facts":{"givenOn":"2018-05-01",
+       "scope":"involveNamedPerson","method":"verbal","namedPerson":"P-9"}})")});
+  ExpectRefused("consent-scope", {E(R"({"type":"ConsentGiven","facts":{"givenOn":"2018-05-01","method":"verbal"}})")});
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"ConsentGiven","subjects":[{"id":"P-9","role":"carer"}],"facts":{"givenOn":"2018-05-01",
+       "scope":"involveNamedPerson","method":"verbal","namedPerson":"P-9"}})"),
+                             E(R"({"type":"ConsentWithdrawn","facts":{"withdrawnOn":"2018-05-02","scope":"involveNamedPerson","namedPerson":"P-9"}})")}).ok());
+  EXPECT_TRUE(recorder_->Load(kCase)->consents.empty());
+  ExpectRefused("complaint-number", {E(R"({"type":"ComplaintResolved","facts":{"resolvedOn":"2018-05-02","complaint":1}})")});
+  ExpectRefused("complaint-number", {E(R"({"type":"ComplaintReceived","facts":{"receivedOn":"2018-05-02"}})")});
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"ComplaintReceived","facts":{"receivedOn":"2018-05-02","complaint":1,"stage":"stage1"}})")}).ok());
+  ExpectRefused("complaint-number", {E(R"({"type":"ComplaintReceived","facts":{"receivedOn":"2018-05-03","complaint":1}})")});
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"ComplaintResolved","facts":{"resolvedOn":"2018-05-09","complaint":1,"result":"upheld"}})")}).ok());
+  ExpectRefused("satisfaction-score", {E(R"({"type":"SatisfactionRecorded","facts":{"recordedOn":"2018-05-02","score":6}})")});
+  ExpectRefused("age-band", {E(R"({"type":"PersonRegistered","facts":{"registeredOn":"2018-04-03","ageBand":"77"},
+       "personal":[{"subject":"P-1","role":"client","details":{"givenName":"Testina"}}]})")});
+  ExpectRefused("person-section", {E(R"({"type":"PersonRegistered","facts":{"registeredOn":"2018-04-03","ageBand":"75-84"}})")});
+  ExpectRefused("invalid-date", {E(R"({"type":"PersonRegistered","facts":{"registeredOn":"2018-04-03","ageBand":"75-84"},
+       "personal":[{"subject":"P-1","role":"client","details":{"dateOfBirth":"1941-02-30"}}]})")});
+  Status s = Record(kCase, {E(R"({"type":"PersonRegistered","facts":{"registeredOn":"2018-04-03","ageBand":"75-84","tenure":"ownerOccupier"},
+       "personal":[{"subject":"P-1","role":"client","details":{"givenName":"Testina","dateOfBirth":"1941-02-03"}}]})")});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto state = recorder_->Load(kCase);
+  EXPECT_EQ(state->age_band, "75-84");
+  EXPECT_EQ(state->tenure, "ownerOccupier");
+  EXPECT_EQ(state->complaints, 1u);
+  EXPECT_TRUE(state->open_complaints.empty());
+}
+
+TEST_F(RecorderTest, ConcurrentWritersAreRetriedOnConflict) {
+  OpenDfgCase();
+  RecorderOptions ro;
+  ro.today = [this] { return today_; };
+  ro.max_attempts = 1000;
+  CaseRecorder recorder(store_.get(), codec_.get(), ro);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) {
+        NewEvent note;
+        if (!codec_->FromJson(R"({"type":"CaseNoteAdded","facts":{"writtenOn":"2018-05-01"}})", &note).ok() ||
+            !recorder.Record(kCase, {note}).ok()) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(Version(kCase), 2u + 40u);
+  EXPECT_EQ(recorder.Load(kCase)->notes, 40u);
+}
+
+TEST_F(RecorderTest, LoadAsOfAVersionAndCheckWithoutWriting) {
+  OpenDfgCase();
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"CaseClosed","facts":{"closedOn":"2018-06-01","reason":"servicesCompleted"}})")}).ok());
+  EXPECT_FALSE(recorder_->Load(kCase, 2)->closed);
+  EXPECT_TRUE(recorder_->Load(kCase)->closed);
+  EXPECT_TRUE(recorder_->Load("case/none").status().IsNotFound());
+  Status s = recorder_->Check(kCase, {E(R"({"type":"CaseReopened","facts":{"reopenedOn":"2018-06-03"}})")});
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Version(kCase), 3u);
+}
+
+}  // namespace
+}  // namespace hearth::domain::testing
