@@ -1,0 +1,315 @@
+// The server's JSON configuration and scope intersection (server.h,
+// docs/plugins.md).
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "server.h"
+
+namespace hearth::server {
+namespace {
+
+using Json = nlohmann::json;
+
+bool IsPrefixPattern(const std::string& p) { return !p.empty() && p.back() == '*'; }
+
+std::string_view Stem(const std::string& p) {
+  return std::string_view(p).substr(0, p.size() - 1);
+}
+
+// The patterns matching the names that both `a` and `b` match.
+std::vector<std::string> IntersectPair(const std::string& a, const std::string& b) {
+  bool pa = IsPrefixPattern(a), pb = IsPrefixPattern(b);
+  if (!pa && !pb) return a == b ? std::vector<std::string>{a} : std::vector<std::string>{};
+  if (!pa) return ScopeMatches({b}, a) ? std::vector<std::string>{a} : std::vector<std::string>{};
+  if (!pb) return ScopeMatches({a}, b) ? std::vector<std::string>{b} : std::vector<std::string>{};
+  std::string_view sa = Stem(a), sb = Stem(b);
+  if (sa.substr(0, sb.size()) == sb) return {a};  // a is the narrower prefix
+  if (sb.substr(0, sa.size()) == sa) return {b};
+  return {};
+}
+
+Status Unknown(const Json& object, const std::set<std::string>& known, const std::string& where) {
+  for (const auto& [key, value] : object.items()) {
+    if (known.count(key) == 0) {
+      return Status::InvalidArgument(where + ": unknown key '" + key + "'");
+    }
+  }
+  return Status::OK();
+}
+
+Status GetStrings(const Json& object, const char* key, const std::string& where,
+                  std::vector<std::string>* out) {
+  const Json& v = object.at(key);
+  if (!v.is_array()) return Status::InvalidArgument(where + "." + key + " must be a list of strings");
+  out->clear();
+  for (const Json& item : v) {
+    if (!item.is_string() || item.get<std::string>().empty()) {
+      return Status::InvalidArgument(where + "." + key + " must hold non-empty strings");
+    }
+    out->push_back(item.get<std::string>());
+  }
+  return Status::OK();
+}
+
+Status GetBool(const Json& object, const char* key, const std::string& where, bool* out) {
+  const Json& v = object.at(key);
+  if (!v.is_boolean()) return Status::InvalidArgument(where + "." + key + " must be true or false");
+  *out = v.get<bool>();
+  return Status::OK();
+}
+
+template <typename T>
+Status GetUint(const Json& object, const char* key, const std::string& where, T min, T* out) {
+  const Json& v = object.at(key);
+  if (!v.is_number_unsigned() || v.get<uint64_t>() < min ||
+      v.get<uint64_t>() > std::numeric_limits<T>::max()) {
+    return Status::InvalidArgument(where + "." + key + " must be a whole number from " +
+                                   std::to_string(min) + " to " +
+                                   std::to_string(std::numeric_limits<T>::max()));
+  }
+  *out = v.get<T>();
+  return Status::OK();
+}
+
+Status GetString(const Json& object, const char* key, const std::string& where, std::string* out) {
+  const Json& v = object.at(key);
+  if (!v.is_string()) return Status::InvalidArgument(where + "." + key + " must be a string");
+  *out = v.get<std::string>();
+  return Status::OK();
+}
+
+// Scopes from JSON. With `open` (a role's narrowing), a key left out keeps the
+// widest value, so that intersecting with the plugin's leaves it unchanged.
+Status ParseScopes(const Json& j, const std::string& where, bool open, Scopes* out) {
+  if (!j.is_object()) return Status::InvalidArgument(where + " must be an object");
+  if (Status s = Unknown(j, {"append_types", "read_streams", "read_districts", "read_models",
+                             "read_personal", "read_log", "controller"},
+                         where);
+      !s.ok()) {
+    return s;
+  }
+  Scopes s;
+  if (open) {
+    s.append_types = s.read_streams = s.read_districts = s.read_models = {"*"};
+    s.read_personal = s.read_log = s.controller = true;
+  }
+  struct ListKey {
+    const char* key;
+    std::vector<std::string>* field;
+  };
+  for (ListKey k : {ListKey{"append_types", &s.append_types}, ListKey{"read_streams", &s.read_streams},
+                    ListKey{"read_districts", &s.read_districts},
+                    ListKey{"read_models", &s.read_models}}) {
+    if (j.contains(k.key)) {
+      if (Status st = GetStrings(j, k.key, where, k.field); !st.ok()) return st;
+    }
+  }
+  struct BoolKey {
+    const char* key;
+    bool* field;
+  };
+  for (BoolKey k : {BoolKey{"read_personal", &s.read_personal}, BoolKey{"read_log", &s.read_log},
+                    BoolKey{"controller", &s.controller}}) {
+    if (j.contains(k.key)) {
+      if (Status st = GetBool(j, k.key, where, k.field); !st.ok()) return st;
+    }
+  }
+  *out = std::move(s);
+  return Status::OK();
+}
+
+Status ParseLimits(const Json& j, Limits* l) {
+  const std::string where = "limits";
+  if (!j.is_object()) return Status::InvalidArgument("limits must be an object");
+  struct Key {
+    const char* key;
+    uint32_t* field;
+    uint32_t min;
+  };
+  const Key keys[] = {
+      {"max_message_bytes", &l->max_message_bytes, 4096},
+      {"max_connections", &l->max_connections, 1},
+      {"requests_per_second", &l->requests_per_second, 1},
+      {"burst", &l->burst, 1},
+      {"idle_timeout_ms", &l->idle_timeout_ms, 100},
+      {"handshake_timeout_ms", &l->handshake_timeout_ms, 100},
+      {"subscription_buffer_events", &l->subscription_buffer_events, 1},
+      {"subscription_buffer_bytes", &l->subscription_buffer_bytes, 4096},
+      {"page_size", &l->page_size, 1},
+      {"max_subscriptions", &l->max_subscriptions, 0},
+      {"max_pipelined", &l->max_pipelined, 0},
+  };
+  std::set<std::string> known;
+  for (const Key& k : keys) known.insert(k.key);
+  if (Status s = Unknown(j, known, where); !s.ok()) return s;
+  for (const Key& k : keys) {
+    if (!j.contains(k.key)) continue;
+    if (Status s = GetUint<uint32_t>(j, k.key, where, k.min, k.field); !s.ok()) return s;
+  }
+  return Status::OK();
+}
+
+Status ParsePlugin(const Json& j, const std::string& where, PluginConfig* out) {
+  if (!j.is_object()) return Status::InvalidArgument(where + " must be an object");
+  if (Status s = Unknown(j, {"scopes", "roles", "requests_per_second", "burst", "in_process"}, where);
+      !s.ok()) {
+    return s;
+  }
+  if (!j.contains("scopes")) return Status::InvalidArgument(where + ".scopes is required");
+  if (Status s = ParseScopes(j.at("scopes"), where + ".scopes", false, &out->scopes); !s.ok()) {
+    return s;
+  }
+  if (j.contains("roles")) {
+    const Json& roles = j.at("roles");
+    if (!roles.is_object()) return Status::InvalidArgument(where + ".roles must be an object");
+    for (const auto& [role, scopes] : roles.items()) {
+      if (role.empty()) return Status::InvalidArgument(where + ".roles: empty role name");
+      Scopes s;
+      if (Status st = ParseScopes(scopes, where + ".roles." + role, true, &s); !st.ok()) return st;
+      out->roles.emplace(role, std::move(s));
+    }
+  }
+  if (j.contains("requests_per_second")) {
+    if (Status s = GetUint<uint32_t>(j, "requests_per_second", where, 1, &out->requests_per_second);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (j.contains("burst")) {
+    if (Status s = GetUint<uint32_t>(j, "burst", where, 1, &out->burst); !s.ok()) return s;
+  }
+  if (j.contains("in_process")) {
+    const Json& ip = j.at("in_process");
+    std::string w = where + ".in_process";
+    if (!ip.is_object()) return Status::InvalidArgument(w + " must be an object");
+    if (Status s = Unknown(ip, {"role", "config"}, w); !s.ok()) return s;
+    if (ip.contains("role")) {
+      if (Status s = GetString(ip, "role", w, &out->in_process_role); !s.ok()) return s;
+    }
+    if (ip.contains("config")) {
+      if (!ip.at("config").is_object()) return Status::InvalidArgument(w + ".config must be an object");
+      out->in_process_config = ip.at("config").dump();
+    }
+  }
+  return Status::OK();
+}
+
+std::string Resolve(const std::string& base_dir, const std::string& file) {
+  if (file.empty() || base_dir.empty() || std::filesystem::path(file).is_absolute()) return file;
+  return (std::filesystem::path(base_dir) / file).lexically_normal().string();
+}
+
+}  // namespace
+
+std::vector<std::string> IntersectPatterns(const std::vector<std::string>& a,
+                                           const std::vector<std::string>& b) {
+  std::vector<std::string> out;
+  for (const std::string& x : a) {
+    for (const std::string& y : b) {
+      for (std::string& p : IntersectPair(x, y)) {
+        if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(std::move(p));
+      }
+    }
+  }
+  return out;
+}
+
+Scopes IntersectScopes(const Scopes& a, const Scopes& b) {
+  Scopes s;
+  s.append_types = IntersectPatterns(a.append_types, b.append_types);
+  s.read_streams = IntersectPatterns(a.read_streams, b.read_streams);
+  s.read_districts = IntersectPatterns(a.read_districts, b.read_districts);
+  s.read_models = IntersectPatterns(a.read_models, b.read_models);
+  s.read_personal = a.read_personal && b.read_personal;
+  s.read_log = a.read_log && b.read_log;
+  s.controller = a.controller && b.controller;
+  return s;
+}
+
+Result<Scopes> EffectiveScopes(const PluginConfig& plugin, const std::string& role) {
+  if (plugin.roles.empty()) return plugin.scopes;
+  auto it = plugin.roles.find(role);
+  if (it == plugin.roles.end()) {
+    std::string known;
+    for (const auto& [name, scopes] : plugin.roles) known += (known.empty() ? "" : ", ") + name;
+    return Status::PermissionDenied("role '" + role + "' is not configured for this plugin (roles: " +
+                                    known + ")");
+  }
+  return IntersectScopes(plugin.scopes, it->second);
+}
+
+Result<ServerConfig> ServerConfig::FromJson(const std::string& text, const std::string& base_dir) {
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Status::InvalidArgument("server configuration is not valid JSON");
+  if (!j.is_object()) return Status::InvalidArgument("server configuration must be a JSON object");
+  if (Status s = Unknown(j, {"listen", "tls", "threads", "workers", "limits", "plugins"}, "config");
+      !s.ok()) {
+    return s;
+  }
+  ServerConfig c;
+  if (j.contains("listen")) {
+    const Json& l = j.at("listen");
+    if (!l.is_object()) return Status::InvalidArgument("listen must be an object");
+    if (Status s = Unknown(l, {"address", "port"}, "listen"); !s.ok()) return s;
+    if (l.contains("address")) {
+      if (Status s = GetString(l, "address", "listen", &c.listen_address); !s.ok()) return s;
+    }
+    if (l.contains("port")) {
+      if (Status s = GetUint<uint16_t>(l, "port", "listen", 0, &c.port); !s.ok()) return s;
+    }
+  }
+  if (!j.contains("tls")) return Status::InvalidArgument("tls is required (ca, cert, key)");
+  {
+    const Json& t = j.at("tls");
+    if (!t.is_object()) return Status::InvalidArgument("tls must be an object");
+    if (Status s = Unknown(t, {"ca", "cert", "key"}, "tls"); !s.ok()) return s;
+    for (auto [key, field] : {std::pair{"ca", &c.ca_file}, std::pair{"cert", &c.cert_file},
+                              std::pair{"key", &c.key_file}}) {
+      if (!t.contains(key)) return Status::InvalidArgument(std::string("tls.") + key + " is required");
+      if (Status s = GetString(t, key, "tls", field); !s.ok()) return s;
+      *field = Resolve(base_dir, *field);
+    }
+  }
+  if (j.contains("threads")) {
+    if (Status s = GetUint<uint32_t>(j, "threads", "config", 1, &c.threads); !s.ok()) return s;
+  }
+  if (j.contains("workers")) {
+    if (Status s = GetUint<uint32_t>(j, "workers", "config", 1, &c.workers); !s.ok()) return s;
+  }
+  if (j.contains("limits")) {
+    if (Status s = ParseLimits(j.at("limits"), &c.limits); !s.ok()) return s;
+  }
+  if (!j.contains("plugins") || !j.at("plugins").is_object()) {
+    return Status::InvalidArgument("plugins is required: an object naming each plugin");
+  }
+  for (const auto& [name, plugin] : j.at("plugins").items()) {
+    if (name.empty()) return Status::InvalidArgument("plugins: empty plugin name");
+    PluginConfig p;
+    if (Status s = ParsePlugin(plugin, "plugins." + name, &p); !s.ok()) return s;
+    c.plugins.emplace(name, std::move(p));
+  }
+  return c;
+}
+
+Result<ServerConfig> ServerConfig::Load(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return Status::NotFound("no server configuration at " + path);
+  }
+  std::ifstream in(path);
+  if (!in) return Status::IOError("cannot read " + path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  auto config = FromJson(buf.str(), std::filesystem::path(path).parent_path().string());
+  if (!config.ok()) {
+    return Status::InvalidArgument(path + ": " + config.status().message());
+  }
+  return config;
+}
+
+}  // namespace hearth::server

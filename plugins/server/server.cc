@@ -1,0 +1,1386 @@
+// The plugin server (server.h): Boost.Asio over OpenSSL TLS 1.3, Cap'n Proto
+// messages in the standard stream framing (docs/protocol.md).
+//
+// Threads: `threads` I/O threads run every socket's handlers, each
+// connection on its own strand; `workers` threads run the store calls, which
+// block (a synced append waits for the group commit). A connection executes
+// its requests one at a time, in order, reading at most `max_pipelined`
+// ahead.
+//
+// Subscriptions are pulled, not pushed: the server reads the log for a
+// subscription only while the client has credits and the subscription's
+// unsent events are under the buffer limit, so a slow client holds at most
+// subscription_buffer_events events in the server. One store subscription
+// (started with the first client subscription) only tells waiting
+// subscriptions that the log has grown.
+#include "server.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <deque>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "wire.h"
+
+namespace hearth::server {
+namespace {
+
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using boost::system::error_code;
+
+constexpr uint32_t kMaxCredits = 1u << 30;
+
+std::string Now() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(ms));
+  return buf;
+}
+
+std::string OpenSslError() {
+  unsigned long e = ERR_get_error();
+  if (e == 0) return "unknown OpenSSL error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  ERR_clear_error();
+  return buf;
+}
+
+std::string CommonName(X509* cert) {
+  if (cert == nullptr) return {};
+  X509_NAME* name = X509_get_subject_name(cert);
+  int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+  if (idx < 0) return {};
+  ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
+  unsigned char* utf8 = nullptr;
+  int len = ASN1_STRING_to_UTF8(&utf8, data);
+  if (len < 0) return {};
+  std::string cn(reinterpret_cast<char*>(utf8), size_t(len));
+  OPENSSL_free(utf8);
+  return cn;
+}
+
+// Opaque references: 1..64 of [A-Za-z0-9._:@-] (never a name).
+bool ValidReference(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '@' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// A per-plugin token bucket.
+class RateLimiter {
+ public:
+  RateLimiter(double rate, double burst) : rate_(rate), burst_(burst), tokens_(burst) {}
+  bool Take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto now = Clock::now();
+    double elapsed = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    tokens_ = std::min(burst_, tokens_ + elapsed * rate_);
+    if (tokens_ < 1.0) return false;
+    tokens_ -= 1.0;
+    return true;
+  }
+  // True at most once a second: whether to log a refusal.
+  bool ShouldLog() {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto now = Clock::now();
+    if (now - last_log_ < std::chrono::seconds(1)) return false;
+    last_log_ = now;
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  double rate_, burst_, tokens_;
+  Clock::time_point last_ = Clock::now();
+  Clock::time_point last_log_{};
+};
+
+class ServerImpl;
+
+// One subscription of one connection. Lives on the connection's strand.
+struct Sub {
+  uint64_t id = 0;
+  uint64_t next = 1;             // next position to read
+  uint64_t credits = 0;          // events the client still accepts
+  std::string purpose;
+  std::shared_ptr<Session> session;  // the principal that opened it
+  bool reading = false;          // a worker is reading the next batch
+  uint64_t unsent_events = 0;    // read, queued for the socket, not yet written
+  uint64_t unsent_bytes = 0;
+};
+
+struct Outgoing {
+  std::string bytes;
+  uint64_t sub_id = 0;     // a push of this subscription (0: none)
+  uint64_t sub_events = 0;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(ServerImpl* server, tcp::socket socket, ssl::context& ctx, uint64_t id);
+  ~Connection();
+  void Start();
+  // Says goodbye (when the TLS session is up), then closes. On the strand.
+  void Close(const Status& why);
+  // Called from any thread: the log has grown.
+  void NotifyAppended();
+  uint64_t id() const { return id_; }
+  asio::any_io_executor executor() { return stream_.get_executor(); }
+  // Closes the socket at once. On the strand.
+  void Abort(const std::string& why);
+
+ private:
+  using Ptr = std::shared_ptr<Connection>;
+
+  bool Verify(bool preverified, ssl::verify_context& ctx);
+  void OnHandshake(const error_code& ec);
+  void ReadHeader();
+  void OnHeader(const error_code& ec);
+  void OnTable(const error_code& ec, size_t table_bytes);
+  void OnBody(const error_code& ec);
+  void OnFrame(std::unique_ptr<wire::Frame> frame);
+  void MaybeRead();
+  void Dispatch();
+  void Execute(std::unique_ptr<wire::Frame> frame);
+  void Finish(std::string response);
+  void ArmIdle();
+
+  // Runs on a worker thread; returns the serialised answer.
+  std::string RunStoreRequest(wire::Frame& frame, std::shared_ptr<Session> session);
+  std::string Hello(uint64_t request_id, protocol::Hello::Reader hello);
+  std::string ServerInfo(uint64_t request_id);
+  void Subscribe(uint64_t request_id, protocol::SubscribeRequest::Reader req);
+  std::string Unsubscribe(uint64_t request_id, uint64_t sub_id);
+  void OnCredit(protocol::Credit::Reader credit);
+
+  void Pump(const std::shared_ptr<Sub>& sub);
+  void PumpAll();
+  void EndSub(uint64_t sub_id, const Status& why);
+
+  void Send(Outgoing out);
+  void WriteNext();
+  void OnWritten(const error_code& ec);
+  void StartShutdown();
+  void Log(const std::string& line);
+  std::string ErrorMessage(uint64_t request_id, const Status& status);
+
+  ServerImpl* server_;
+  ssl::stream<tcp::socket> stream_;
+  asio::steady_timer handshake_timer_;
+  asio::steady_timer idle_timer_;
+  asio::steady_timer shutdown_timer_;
+  const uint64_t id_;
+  std::string peer_;
+  std::string plugin_;
+  const PluginConfig* plugin_config_ = nullptr;
+  std::shared_ptr<Session> session_;  // null until hello
+  bool tls_up_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+  bool read_in_flight_ = false;
+  bool executing_ = false;
+  bool shutdown_started_ = false;
+  std::array<uint8_t, 8> header_{};
+  std::vector<uint8_t> table_;
+  kj::Array<capnp::word> frame_words_;
+  // Requests waiting their turn: a frame to execute, or an answer already
+  // made (a refusal), so that answers keep the order of the requests.
+  struct Pending {
+    std::unique_ptr<wire::Frame> frame;
+    std::string answer;
+  };
+  std::deque<Pending> pending_;
+  std::deque<Outgoing> writes_;
+  bool writing_ = false;
+  std::map<uint64_t, std::shared_ptr<Sub>> subs_;
+  bool waiting_for_log_ = false;
+};
+
+class ServerImpl final : public Server {
+ public:
+  ServerImpl(Store* store, const ReadModels* models, ServerConfig config, LogFn log)
+      : store_(store),
+        models_(models),
+        config_(std::move(config)),
+        log_(std::move(log)),
+        ssl_(ssl::context::tls_server),
+        acceptor_(io_),
+        workers_(config_.workers) {}
+
+  ~ServerImpl() override { Stop(); }
+
+  Status Init() {
+    SSL_CTX* ctx = ssl_.native_handle();
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1) {
+      return Status::InvalidArgument("TLS 1.3 is not available: " + OpenSslError());
+    }
+    ssl_.set_options(ssl::context::default_workarounds | ssl::context::no_compression);
+    // Sessions are not resumed: each connection shows its certificate.
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(ctx, 0);
+    if (SSL_CTX_use_certificate_chain_file(ctx, config_.cert_file.c_str()) != 1) {
+      return Status::InvalidArgument("server certificate " + config_.cert_file + ": " +
+                                     OpenSslError());
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, config_.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+      return Status::InvalidArgument("server key " + config_.key_file + ": " + OpenSslError());
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+      return Status::InvalidArgument("server key does not match its certificate: " + OpenSslError());
+    }
+    if (SSL_CTX_load_verify_locations(ctx, config_.ca_file.c_str(), nullptr) != 1) {
+      return Status::InvalidArgument("CA " + config_.ca_file + ": " + OpenSslError());
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    SSL_CTX_set_verify_depth(ctx, 4);
+    // Release per-connection read/write buffers while idle: 1,000 idle
+    // connections should cost little.
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+
+    error_code ec;
+    auto address = asio::ip::make_address(config_.listen_address, ec);
+    if (ec) return Status::InvalidArgument("listen address '" + config_.listen_address + "': " + ec.message());
+    tcp::endpoint endpoint(address, config_.port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Status::IOError("cannot listen on " + config_.listen_address + ":" +
+                             std::to_string(config_.port) + ": " + ec.message());
+    }
+    port_ = acceptor_.local_endpoint().port();
+
+    for (const auto& [name, plugin] : config_.plugins) {
+      uint32_t rate = plugin.requests_per_second ? plugin.requests_per_second
+                                                 : config_.limits.requests_per_second;
+      uint32_t burst = plugin.burst ? plugin.burst : config_.limits.burst;
+      limiters_.emplace(name, std::make_unique<RateLimiter>(rate, burst));
+    }
+    auto info = store_->Info();
+    if (!info.ok()) return info.status();
+    last_position_ = info->last_position;
+
+    Accept();
+    for (uint32_t i = 0; i < config_.threads; ++i) {
+      threads_.emplace_back([this] { io_.run(); });
+    }
+    Log("listening on " + config_.listen_address + ":" + std::to_string(port_) + " (TLS 1.3, " +
+        std::to_string(config_.plugins.size()) + " plugins configured)");
+    return Status::OK();
+  }
+
+  uint16_t port() const override { return port_; }
+
+  ServerStats stats() const override {
+    ServerStats s;
+    s.connections = connections_.load();
+    s.accepted = accepted_.load();
+    s.refused = refused_.load();
+    s.requests = requests_.load();
+    s.subscriptions = subscriptions_.load();
+    s.buffered_events = buffered_events_.load();
+    s.max_buffered_events = max_buffered_events_.load();
+    s.max_buffered_bytes = max_buffered_bytes_.load();
+    s.limit_breaches = breaches_.load();
+    return s;
+  }
+
+  void Stop() override {
+    {
+      std::lock_guard<std::mutex> lock(stop_mu_);
+      if (stopped_) return;
+      stopped_ = true;
+    }
+    stopping_ = true;
+    asio::post(io_, [this] {
+      error_code ec;
+      acceptor_.close(ec);
+    });
+    // Goodbye to everyone, then give them a moment to go.
+    for (auto& c : LiveConnections()) {
+      asio::post(c->executor(), [c] { c->Close(Status::Busy("the server is shutting down")); });
+    }
+    auto deadline = Clock::now() + std::chrono::seconds(3);
+    while (connections_.load() > 0 && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (connections_.load() > 0) {
+      for (auto& c : LiveConnections()) {
+        asio::post(c->executor(), [c] { c->Abort("the server is stopping"); });
+      }
+      deadline = Clock::now() + std::chrono::seconds(2);
+      while (connections_.load() > 0 && Clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    // Stopped outside the lock: its thread may be waiting for it.
+    std::unique_ptr<Subscription> tail;
+    {
+      std::lock_guard<std::mutex> lock(tail_mu_);
+      tail = std::move(tail_);
+    }
+    if (tail) tail->Stop();
+    tail.reset();
+    workers_.join();
+    io_.stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    Log("stopped");
+  }
+
+  // --- used by connections ---
+
+  void Log(const std::string& line) {
+    if (log_) {
+      log_(line);
+    } else {
+      std::string out = Now() + " hearth-server: " + line + "\n";
+      std::cerr << out;
+    }
+  }
+
+  Store* store() { return store_; }
+  const ReadModels* models() { return models_; }
+  const ServerConfig& config() const { return config_; }
+  asio::thread_pool& workers() { return workers_; }
+  bool stopping() const { return stopping_; }
+
+  const PluginConfig* FindPlugin(const std::string& name) const {
+    auto it = config_.plugins.find(name);
+    return it == config_.plugins.end() ? nullptr : &it->second;
+  }
+  RateLimiter* Limiter(const std::string& plugin) {
+    auto it = limiters_.find(plugin);
+    return it == limiters_.end() ? nullptr : it->second.get();
+  }
+
+  void CountRefused() { ++refused_; }
+  void CountBreach() { ++breaches_; }
+  void CountRequest() { ++requests_; }
+  void SubOpened() { ++subscriptions_; }
+  void SubClosed() { --subscriptions_; }
+  void Buffered(int64_t events, uint64_t sub_events, uint64_t sub_bytes) {
+    buffered_events_ += events;
+    uint64_t seen = max_buffered_events_.load();
+    while (sub_events > seen && !max_buffered_events_.compare_exchange_weak(seen, sub_events)) {
+    }
+    seen = max_buffered_bytes_.load();
+    while (sub_bytes > seen && !max_buffered_bytes_.compare_exchange_weak(seen, sub_bytes)) {
+    }
+  }
+
+  void Closed(uint64_t id) {
+    std::lock_guard<std::mutex> lock(conn_mu_);
+    conns_.erase(id);
+    --connections_;
+  }
+
+  // The log's last position as far as the server knows. When `next` lies
+  // beyond it, `conn` is registered to be told when the log grows.
+  bool ReadyOrWait(uint64_t next, const std::shared_ptr<Connection>& conn, bool registered) {
+    StartTail();
+    std::lock_guard<std::mutex> lock(tail_mu_);
+    if (next <= last_position_) return true;
+    if (!registered) waiters_.push_back(conn);
+    return false;
+  }
+
+  // The log's last position (for `subscribed`).
+  uint64_t LastPosition() {
+    std::lock_guard<std::mutex> lock(tail_mu_);
+    return last_position_;
+  }
+  void NoteAppended(uint64_t last) { OnAppended(last); }
+
+ private:
+  std::vector<std::shared_ptr<Connection>> LiveConnections() {
+    std::vector<std::shared_ptr<Connection>> out;
+    std::lock_guard<std::mutex> lock(conn_mu_);
+    for (auto& [id, weak] : conns_) {
+      if (auto c = weak.lock()) out.push_back(std::move(c));
+    }
+    return out;
+  }
+
+  void Accept() {
+    acceptor_.async_accept(asio::make_strand(io_), [this](const error_code& ec, tcp::socket socket) {
+      if (ec) {
+        if (ec == asio::error::operation_aborted || stopping_) return;
+        Log("accept failed: " + ec.message());
+        // Out of descriptors: back off briefly rather than spin.
+        if (ec == asio::error::no_descriptors) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        Accept();
+        return;
+      }
+      ++accepted_;
+      error_code ignored;
+      auto remote = socket.remote_endpoint(ignored);
+      if (connections_.load() >= config_.limits.max_connections) {
+        ++refused_;
+        ++breaches_;
+        Log("refused connection from " + remote.address().to_string() + ":" +
+            std::to_string(remote.port()) + ": " + std::to_string(config_.limits.max_connections) +
+            " connections open (limits.max_connections)");
+        socket.close(ignored);
+      } else {
+        socket.set_option(tcp::no_delay(true), ignored);
+        uint64_t id = ++next_id_;
+        auto conn = std::make_shared<Connection>(this, std::move(socket), ssl_, id);
+        {
+          std::lock_guard<std::mutex> lock(conn_mu_);
+          conns_.emplace(id, conn);
+          ++connections_;
+        }
+        conn->Start();
+      }
+      if (!stopping_) Accept();
+    });
+  }
+
+  // The tail subscription only tracks the log's end for waiting
+  // subscriptions; started by the first subscription.
+  void StartTail() {
+    std::lock_guard<std::mutex> lock(tail_mu_);
+    if (tail_ || stopping_) return;
+    auto sub = store_->Subscribe(
+        last_position_ + 1,
+        [this](const RecordedEvent& e) {
+          OnAppended(e.position);
+          return !stopping_.load();
+        },
+        [this](const Status& s) {
+          if (!s.ok()) Log("log tail subscription ended: " + s.ToString());
+        });
+    if (!sub.ok()) {
+      Log("cannot follow the log: " + sub.status().ToString());
+      return;
+    }
+    tail_ = std::move(sub.value());
+  }
+
+  void OnAppended(uint64_t position) {
+    std::vector<std::weak_ptr<Connection>> waiters;
+    {
+      std::lock_guard<std::mutex> lock(tail_mu_);
+      if (position <= last_position_) return;
+      last_position_ = position;
+      waiters.swap(waiters_);
+    }
+    for (auto& w : waiters) {
+      if (auto c = w.lock()) c->NotifyAppended();
+    }
+  }
+
+  // Declared before the I/O objects so that they outlive them: handlers
+  // destroyed with io_ still reach this state.
+  Store* store_;
+  const ReadModels* models_;
+  ServerConfig config_;
+  LogFn log_;
+  std::map<std::string, std::unique_ptr<RateLimiter>> limiters_;
+
+  std::mutex stop_mu_;
+  bool stopped_ = false;
+  std::atomic<bool> stopping_{false};
+
+  std::mutex conn_mu_;
+  std::map<uint64_t, std::weak_ptr<Connection>> conns_;
+  std::atomic<uint64_t> next_id_{0};
+
+  std::mutex tail_mu_;
+  std::unique_ptr<Subscription> tail_;
+  uint64_t last_position_ = 0;
+  std::vector<std::weak_ptr<Connection>> waiters_;
+
+  std::atomic<uint64_t> connections_{0}, accepted_{0}, refused_{0}, requests_{0},
+      subscriptions_{0}, breaches_{0};
+  std::atomic<int64_t> buffered_events_{0};
+  std::atomic<uint64_t> max_buffered_events_{0}, max_buffered_bytes_{0};
+
+  asio::io_context io_;
+  ssl::context ssl_;
+  tcp::acceptor acceptor_;
+  asio::thread_pool workers_;
+  std::vector<std::thread> threads_;
+  uint16_t port_ = 0;
+};
+
+// ------------------------------------------------------------ Connection ----
+
+Connection::Connection(ServerImpl* server, tcp::socket socket, ssl::context& ctx, uint64_t id)
+    : server_(server),
+      stream_(std::move(socket), ctx),
+      handshake_timer_(stream_.get_executor()),
+      idle_timer_(stream_.get_executor()),
+      shutdown_timer_(stream_.get_executor()),
+      id_(id) {
+  error_code ec;
+  auto remote = stream_.lowest_layer().remote_endpoint(ec);
+  peer_ = ec ? std::string("?") : remote.address().to_string() + ":" + std::to_string(remote.port());
+}
+
+Connection::~Connection() {
+  if (!subs_.empty()) {
+    for (auto& [id, sub] : subs_) {
+      server_->Buffered(-int64_t(sub->unsent_events), 0, 0);
+      server_->SubClosed();
+    }
+  }
+  server_->Closed(id_);
+}
+
+void Connection::Log(const std::string& line) {
+  server_->Log("conn " + std::to_string(id_) + " " + peer_ +
+               (plugin_.empty() ? "" : " plugin=" + plugin_) +
+               (session_ ? " user=" + session_->principal().user + " role=" + session_->principal().role
+                         : "") +
+               ": " + line);
+}
+
+void Connection::Start() {
+  auto self = shared_from_this();
+  handshake_timer_.expires_after(std::chrono::milliseconds(server_->config().limits.handshake_timeout_ms));
+  handshake_timer_.async_wait([self](const error_code& ec) {
+    if (ec) return;  // cancelled: hello arrived
+    self->server_->CountBreach();
+    if (!self->tls_up_) self->server_->CountRefused();
+    self->Log("handshake and hello not finished within " +
+              std::to_string(self->server_->config().limits.handshake_timeout_ms) +
+              " ms (limits.handshake_timeout_ms): closing");
+    self->Close(Status::Busy("handshake timeout: hello not received in time"));
+  });
+  std::weak_ptr<Connection> weak = self;
+  stream_.set_verify_callback([weak](bool preverified, ssl::verify_context& ctx) {
+    auto c = weak.lock();
+    return c ? c->Verify(preverified, ctx) : false;
+  });
+  stream_.async_handshake(ssl::stream_base::server,
+                          [self](const error_code& ec) { self->OnHandshake(ec); });
+}
+
+bool Connection::Verify(bool preverified, ssl::verify_context& vctx) {
+  X509_STORE_CTX* ctx = vctx.native_handle();
+  int depth = X509_STORE_CTX_get_error_depth(ctx);
+  X509* cert = X509_STORE_CTX_get_current_cert(ctx);
+  if (!preverified) {
+    int err = X509_STORE_CTX_get_error(ctx);
+    Log("refused certificate '" + CommonName(cert) + "' (depth " + std::to_string(depth) +
+        "): " + X509_verify_cert_error_string(err));
+    return false;
+  }
+  if (depth == 0) {
+    std::string cn = CommonName(cert);
+    if (server_->FindPlugin(cn) == nullptr) {
+      Log("refused certificate for unknown plugin '" + cn + "': not in the configuration");
+      return false;
+    }
+    plugin_ = cn;
+  }
+  return true;
+}
+
+void Connection::OnHandshake(const error_code& ec) {
+  if (closing_) return;
+  if (ec) {
+    server_->CountRefused();
+    Log("TLS handshake failed: " + ec.message());
+    Abort("handshake failed");
+    return;
+  }
+  // The verify callback accepted the chain; check the plugin once more from
+  // the session's own peer certificate.
+  X509* peer = SSL_get1_peer_certificate(stream_.native_handle());
+  std::string cn = CommonName(peer);
+  X509_free(peer);
+  plugin_config_ = server_->FindPlugin(cn);
+  if (peer == nullptr || plugin_config_ == nullptr) {
+    server_->CountRefused();
+    Log("no certificate of a configured plugin after the handshake: closing");
+    tls_up_ = true;
+    Close(Status::PermissionDenied("no certificate of a configured plugin"));
+    return;
+  }
+  plugin_ = cn;
+  tls_up_ = true;
+  Log("connected (TLS " + std::string(SSL_get_version(stream_.native_handle())) + ")");
+  MaybeRead();
+}
+
+// Reading: header (8 bytes) -> rest of the segment table -> segments.
+void Connection::MaybeRead() {
+  if (closing_ || read_in_flight_) return;
+  if (pending_.size() + (executing_ ? 1u : 0u) > server_->config().limits.max_pipelined) return;
+  ReadHeader();
+}
+
+void Connection::ReadHeader() {
+  read_in_flight_ = true;
+  auto self = shared_from_this();
+  asio::async_read(stream_, asio::buffer(header_),
+                   [self](const error_code& ec, size_t) { self->OnHeader(ec); });
+}
+
+void Connection::OnHeader(const error_code& ec) {
+  if (ec) {
+    read_in_flight_ = false;
+    if (closing_) {
+      if (!shutdown_started_ && !writing_) StartShutdown();
+      return;
+    }
+    if (ec == asio::error::eof || ec == ssl::error::stream_truncated) {
+      Log("closed by the client");
+    } else {
+      Log("read failed: " + ec.message());
+    }
+    Abort("read failed");
+    return;
+  }
+  if (closing_) {
+    read_in_flight_ = false;
+    if (!shutdown_started_ && !writing_) StartShutdown();
+    return;
+  }
+  auto table_bytes = wire::TableBytes(header_.data());
+  if (!table_bytes.ok()) {
+    read_in_flight_ = false;
+    server_->CountBreach();
+    Log("malformed frame: " + table_bytes.status().message());
+    Close(table_bytes.status());
+    return;
+  }
+  table_.assign(*table_bytes, 0);
+  std::copy(header_.begin(), header_.end(), table_.begin());
+  size_t rest = *table_bytes - header_.size();
+  auto self = shared_from_this();
+  if (rest == 0) {
+    OnTable(error_code(), *table_bytes);
+    return;
+  }
+  asio::async_read(stream_, asio::buffer(table_.data() + header_.size(), rest),
+                   [self, n = *table_bytes](const error_code& ec, size_t) { self->OnTable(ec, n); });
+}
+
+void Connection::OnTable(const error_code& ec, size_t table_bytes) {
+  if (ec) {
+    OnHeader(ec);
+    return;
+  }
+  auto body = wire::BodyBytes(table_.data(), table_bytes, server_->config().limits.max_message_bytes);
+  if (!body.ok()) {
+    read_in_flight_ = false;
+    server_->CountBreach();
+    Log("refused message: " + body.status().message() +
+        (body.status().code() == Status::Code::kTooLarge ? " (limits.max_message_bytes)" : ""));
+    Close(body.status());
+    return;
+  }
+  frame_words_ = kj::heapArray<capnp::word>((table_bytes + *body) / sizeof(capnp::word));
+  std::memcpy(frame_words_.begin(), table_.data(), table_bytes);
+  auto self = shared_from_this();
+  asio::async_read(
+      stream_,
+      asio::buffer(reinterpret_cast<uint8_t*>(frame_words_.begin()) + table_bytes, *body),
+      [self](const error_code& ec, size_t) { self->OnBody(ec); });
+}
+
+void Connection::OnBody(const error_code& ec) {
+  if (ec) {
+    OnHeader(ec);
+    return;
+  }
+  read_in_flight_ = false;
+  if (closing_) {
+    if (!shutdown_started_ && !writing_) StartShutdown();
+    return;
+  }
+  auto frame = wire::Frame::Parse(kj::mv(frame_words_));
+  if (!frame.ok()) {
+    server_->CountBreach();
+    Log("refused message: " + frame.status().message());
+    Close(frame.status());
+    return;
+  }
+  OnFrame(std::move(frame.value()));
+}
+
+void Connection::OnFrame(std::unique_ptr<wire::Frame> frame) {
+  ArmIdle();
+  protocol::ClientMessage::Reader msg = frame->Root<protocol::ClientMessage>();
+  if (msg.which() == protocol::ClientMessage::CREDIT) {
+    // Flow control is never queued behind requests, nor rate limited.
+    try {
+      OnCredit(msg.getCredit());
+    } catch (const kj::Exception& e) {
+      server_->CountBreach();
+      Log(std::string("malformed credit: ") + e.getDescription().cStr());
+      Close(Status::InvalidArgument("malformed credit"));
+      return;
+    }
+    MaybeRead();
+    return;
+  }
+  uint64_t request_id = msg.getRequestId();
+  RateLimiter* limiter = server_->Limiter(plugin_);
+  if (limiter != nullptr && !limiter->Take()) {
+    server_->CountBreach();
+    if (limiter->ShouldLog()) Log("request rate over the plugin's limit (limits.requests_per_second): answering busy");
+    pending_.push_back(Pending{nullptr, ErrorMessage(request_id, Status::Busy(
+                                                              "request rate limit for plugin '" +
+                                                              plugin_ + "' exceeded: retry later"))});
+    Dispatch();
+    MaybeRead();
+    return;
+  }
+  pending_.push_back(Pending{std::move(frame), {}});
+  Dispatch();
+  MaybeRead();
+}
+
+void Connection::ArmIdle() {
+  if (closing_) return;
+  auto self = shared_from_this();
+  idle_timer_.expires_after(std::chrono::milliseconds(server_->config().limits.idle_timeout_ms));
+  idle_timer_.async_wait([self](const error_code& ec) {
+    if (ec || self->closing_) return;
+    if (!self->subs_.empty() || self->executing_ || !self->pending_.empty()) {
+      self->ArmIdle();
+      return;
+    }
+    self->server_->CountBreach();
+    self->Log("idle for " + std::to_string(self->server_->config().limits.idle_timeout_ms) +
+              " ms (limits.idle_timeout_ms): closing");
+    self->Close(Status::Busy("idle timeout: closing the connection"));
+  });
+}
+
+void Connection::Dispatch() {
+  if (executing_ || pending_.empty() || closing_) return;
+  executing_ = true;
+  Pending next = std::move(pending_.front());
+  pending_.pop_front();
+  if (next.frame) {
+    Execute(std::move(next.frame));
+  } else {
+    Finish(std::move(next.answer));
+  }
+}
+
+std::string Connection::ErrorMessage(uint64_t request_id, const Status& status) {
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<protocol::ServerMessage>();
+  out.setRequestId(request_id);
+  wire::ToWire(status, out.initError());
+  return wire::Serialize(message);
+}
+
+void Connection::Execute(std::unique_ptr<wire::Frame> frame) {
+  server_->CountRequest();
+  auto msg = frame->Root<protocol::ClientMessage>();
+  uint64_t request_id = msg.getRequestId();
+  try {
+    auto which = msg.which();
+    if (which == protocol::ClientMessage::HELLO) {
+      Finish(Hello(request_id, msg.getHello()));
+      return;
+    }
+    if (!session_) {
+      Finish(ErrorMessage(request_id,
+                          Status::InvalidArgument("the first request on a connection must be hello")));
+      return;
+    }
+    switch (which) {
+      case protocol::ClientMessage::SERVER_INFO:
+        Finish(ServerInfo(request_id));
+        return;
+      case protocol::ClientMessage::PING: {
+        capnp::MallocMessageBuilder message;
+        auto out = message.initRoot<protocol::ServerMessage>();
+        out.setRequestId(request_id);
+        out.setPong();
+        Finish(wire::Serialize(message));
+        return;
+      }
+      case protocol::ClientMessage::UNSUBSCRIBE:
+        Finish(Unsubscribe(request_id, msg.getUnsubscribe().getSubscription()));
+        return;
+      case protocol::ClientMessage::SUBSCRIBE:
+        Subscribe(request_id, msg.getSubscribe());
+        return;
+      case protocol::ClientMessage::APPEND:
+      case protocol::ClientMessage::READ_STREAM:
+      case protocol::ClientMessage::READ_ALL:
+      case protocol::ClientMessage::READ_SUBJECT:
+      case protocol::ClientMessage::QUERY:
+        break;
+      default:
+        Finish(ErrorMessage(request_id, Status::InvalidArgument(
+                                            "unknown request kind " +
+                                            std::to_string(static_cast<uint16_t>(which)))));
+        return;
+    }
+  } catch (const kj::Exception& e) {
+    server_->CountBreach();
+    Log(std::string("malformed request: ") + e.getDescription().cStr());
+    Finish(ErrorMessage(request_id, Status::InvalidArgument(std::string("malformed request: ") +
+                                                            e.getDescription().cStr())));
+    return;
+  }
+  // Store calls block: run them on a worker, answer on the strand.
+  auto self = shared_from_this();
+  std::shared_ptr<wire::Frame> shared(std::move(frame));
+  asio::post(server_->workers(), [self, shared, session = session_] {
+    std::string response = self->RunStoreRequest(*shared, session);
+    asio::post(self->executor(), [self, response = std::move(response)]() mutable {
+      self->Finish(std::move(response));
+    });
+  });
+}
+
+void Connection::Finish(std::string response) {
+  executing_ = false;
+  if (closing_) return;  // the goodbye is the last message
+  if (!response.empty()) Send(Outgoing{std::move(response), 0, 0});
+  ArmIdle();
+  Dispatch();
+  MaybeRead();
+}
+
+std::string Connection::Hello(uint64_t request_id, protocol::Hello::Reader hello) {
+  uint32_t version = hello.getProtocolVersion();
+  if (version > protocol::PROTOCOL_VERSION) {
+    return ErrorMessage(request_id, Status::NotSupported(
+                                        "protocol version " + std::to_string(version) +
+                                        " is newer than this server's " +
+                                        std::to_string(protocol::PROTOCOL_VERSION)));
+  }
+  std::string user = wire::ToString(hello.getUser());
+  std::string role = wire::ToString(hello.getRole());
+  if (!ValidReference(user)) {
+    return ErrorMessage(request_id, Status::InvalidArgument(
+                                        "hello: user must be a staff reference of 1 to 64 of "
+                                        "[A-Za-z0-9._:@-]"));
+  }
+  if (!ValidReference(role)) {
+    return ErrorMessage(request_id,
+                        Status::InvalidArgument("hello: role must be 1 to 64 of [A-Za-z0-9._:@-]"));
+  }
+  auto scopes = EffectiveScopes(*plugin_config_, role);
+  if (!scopes.ok()) {
+    Log("hello refused for user=" + user + " role=" + role + ": " + scopes.status().message());
+    return ErrorMessage(request_id, scopes.status());
+  }
+  std::weak_ptr<Connection> weak = shared_from_this();
+  ServerImpl* server = server_;
+  uint64_t conn_id = id_;
+  session_ = std::make_shared<Session>(server_->store(), Principal{plugin_, user, role}, *scopes,
+                                       [server, conn_id](const std::string& line) {
+                                         server->Log("conn " + std::to_string(conn_id) + " " + line);
+                                       });
+  handshake_timer_.cancel();
+  Log("hello from client '" + wire::ToString(hello.getClient()) + "'");
+
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<protocol::ServerMessage>();
+  out.setRequestId(request_id);
+  auto r = out.initHelloResult();
+  r.setProtocolVersion(protocol::PROTOCOL_VERSION);
+  r.setServerVersion(HEARTH_VERSION);
+  r.setPlugin(plugin_);
+  r.setUser(user);
+  r.setRole(role);
+  wire::ToWire(*scopes, r.initScopes());
+  const Limits& l = server_->config().limits;
+  auto limits = r.initLimits();
+  limits.setMaxMessageBytes(l.max_message_bytes);
+  limits.setRequestsPerSecond(plugin_config_->requests_per_second ? plugin_config_->requests_per_second
+                                                                 : l.requests_per_second);
+  limits.setBurst(plugin_config_->burst ? plugin_config_->burst : l.burst);
+  limits.setIdleTimeoutMs(l.idle_timeout_ms);
+  limits.setPageSize(l.page_size);
+  limits.setSubscriptionBufferEvents(l.subscription_buffer_events);
+  limits.setMaxSubscriptions(l.max_subscriptions);
+  return wire::Serialize(message);
+}
+
+std::string Connection::ServerInfo(uint64_t request_id) {
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<protocol::ServerMessage>();
+  out.setRequestId(request_id);
+  auto info = out.initServerInfo();
+  info.setProtocolVersion(protocol::PROTOCOL_VERSION);
+  info.setServerVersion(HEARTH_VERSION);
+  info.setFormatVersion(Store::kFormatVersion);
+  info.setPlugin(plugin_);
+  info.setUser(session_->principal().user);
+  info.setRole(session_->principal().role);
+  wire::ToWire(session_->scopes(), info.initScopes());
+  const Limits& l = server_->config().limits;
+  auto limits = info.initLimits();
+  limits.setMaxMessageBytes(l.max_message_bytes);
+  limits.setRequestsPerSecond(plugin_config_->requests_per_second ? plugin_config_->requests_per_second
+                                                                 : l.requests_per_second);
+  limits.setBurst(plugin_config_->burst ? plugin_config_->burst : l.burst);
+  limits.setIdleTimeoutMs(l.idle_timeout_ms);
+  limits.setPageSize(l.page_size);
+  limits.setSubscriptionBufferEvents(l.subscription_buffer_events);
+  limits.setMaxSubscriptions(l.max_subscriptions);
+  std::vector<std::string> names;
+  if (server_->models() != nullptr) names = server_->models()->Names();
+  auto list = info.initReadModels(names.size());
+  for (size_t i = 0; i < names.size(); ++i) list.set(i, names[i]);
+  return wire::Serialize(message);
+}
+
+namespace {
+
+// Cuts `events` so that an answer carrying them stays under `budget` bytes.
+// Returns false when not even the first fits.
+bool CutToBudget(std::vector<RecordedEvent>& events, size_t budget, bool* cut) {
+  size_t total = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    total += wire::EncodedBytesBound(events[i]);
+    if (total > budget) {
+      if (i == 0) return false;
+      events.resize(i);
+      *cut = true;
+      return true;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string Connection::RunStoreRequest(wire::Frame& frame, std::shared_ptr<Session> session) {
+  auto msg = frame.Root<protocol::ClientMessage>();
+  uint64_t request_id = msg.getRequestId();
+  const Limits& limits = server_->config().limits;
+  // Room for everything in an answer but its events.
+  const size_t budget = limits.max_message_bytes > 4096 ? limits.max_message_bytes - 2048 : 2048;
+  try {
+    capnp::MallocMessageBuilder message;
+    auto out = message.initRoot<protocol::ServerMessage>();
+    out.setRequestId(request_id);
+
+    auto answer_events = [&](Result<std::vector<RecordedEvent>> events, uint32_t asked)
+        -> std::string {
+      if (!events.ok()) {
+        if (events.status().code() == Status::Code::kCorruption ||
+            events.status().code() == Status::Code::kIOError) {
+          Log("read failed: " + events.status().ToString());
+        }
+        return ErrorMessage(request_id, events.status());
+      }
+      bool cut = false;
+      if (!CutToBudget(*events, budget, &cut)) {
+        return ErrorMessage(request_id,
+                            Status::TooLarge("the event at position " +
+                                             std::to_string(events->front().position) +
+                                             " does not fit in one message (limits.max_message_bytes)"));
+      }
+      size_t page = limits.page_size;
+      bool more = cut || (events->size() == page && (asked == 0 || asked > page));
+      auto r = out.initEvents();
+      auto list = r.initEvents(events->size());
+      for (size_t i = 0; i < events->size(); ++i) wire::ToWire((*events)[i], list[i]);
+      r.setMore(more);
+      return wire::Serialize(message);
+    };
+    auto page_of = [&](uint32_t asked) -> size_t {
+      return asked == 0 ? limits.page_size : std::min<size_t>(asked, limits.page_size);
+    };
+
+    switch (msg.which()) {
+      case protocol::ClientMessage::APPEND: {
+        auto req = msg.getAppend();
+        std::string stream = wire::ToString(req.getStream());
+        ExpectedVersion expected;
+        if (Status s = wire::FromWire(req.getExpected(), &expected); !s.ok()) {
+          return ErrorMessage(request_id, s);
+        }
+        std::vector<NewEvent> events(req.getEvents().size());
+        for (size_t i = 0; i < events.size(); ++i) {
+          if (Status s = wire::FromWire(req.getEvents()[i], &events[i]); !s.ok()) {
+            return ErrorMessage(request_id,
+                                Status::InvalidArgument("event " + std::to_string(i) + ": " + s.message()));
+          }
+        }
+        auto r = session->Append(stream, expected, std::move(events));
+        if (!r.ok()) return ErrorMessage(request_id, r.status());
+        auto a = out.initAppended();
+        a.setFirstPosition(r->first_position);
+        a.setLastPosition(r->last_position);
+        a.setFirstVersion(r->first_version);
+        a.setLastVersion(r->last_version);
+        a.setDuplicate(r->duplicate);
+        server_->NoteAppended(r->last_position);
+        return wire::Serialize(message);
+      }
+      case protocol::ClientMessage::READ_STREAM: {
+        auto req = msg.getReadStream();
+        return answer_events(
+            session->ReadStream(wire::ToString(req.getStream()), req.getFrom(),
+                                req.getBackward() ? Direction::kBackward : Direction::kForward,
+                                page_of(req.getMaxCount()), wire::ToString(req.getPurpose())),
+            req.getMaxCount());
+      }
+      case protocol::ClientMessage::READ_ALL: {
+        auto req = msg.getReadAll();
+        return answer_events(session->ReadAll(std::max<uint64_t>(req.getFrom(), 1),
+                                              page_of(req.getMaxCount()),
+                                              wire::ToString(req.getPurpose())),
+                             req.getMaxCount());
+      }
+      case protocol::ClientMessage::READ_SUBJECT: {
+        auto req = msg.getReadSubject();
+        return answer_events(session->ReadSubject(wire::ToString(req.getSubject()),
+                                                  std::max<uint64_t>(req.getFrom(), 1),
+                                                  page_of(req.getMaxCount()),
+                                                  wire::ToString(req.getPurpose())),
+                             req.getMaxCount());
+      }
+      case protocol::ClientMessage::QUERY: {
+        auto req = msg.getQuery();
+        std::string model = wire::ToString(req.getModel());
+        if (server_->models() == nullptr) {
+          return ErrorMessage(request_id, Status::NotFound("no read model '" + model + "'"));
+        }
+        auto r = server_->models()->Query(*session, model, wire::ToString(req.getParams()));
+        if (!r.ok()) return ErrorMessage(request_id, r.status());
+        if (r->size() > budget) {
+          return ErrorMessage(request_id,
+                              Status::TooLarge("the answer of read model '" + model + "' (" +
+                                               std::to_string(r->size()) +
+                                               " bytes) exceeds limits.max_message_bytes"));
+        }
+        out.initQueryResult().setJson(*r);
+        return wire::Serialize(message);
+      }
+      default:
+        return ErrorMessage(request_id, Status::InvalidArgument("not a store request"));
+    }
+  } catch (const kj::Exception& e) {
+    server_->CountBreach();
+    Log(std::string("malformed request: ") + e.getDescription().cStr());
+    return ErrorMessage(request_id,
+                        Status::InvalidArgument(std::string("malformed request: ") + e.getDescription().cStr()));
+  } catch (const std::exception& e) {
+    Log(std::string("request failed: ") + e.what());
+    return ErrorMessage(request_id, Status::IOError(std::string("request failed: ") + e.what()));
+  }
+}
+
+// ---------------------------------------------------------- subscriptions ----
+
+void Connection::Subscribe(uint64_t request_id, protocol::SubscribeRequest::Reader req) {
+  const Limits& limits = server_->config().limits;
+  if (Status s = session_->CheckReadLog(); !s.ok()) {
+    Finish(ErrorMessage(request_id, s));
+    return;
+  }
+  if (subs_.count(request_id) != 0) {
+    Finish(ErrorMessage(request_id, Status::InvalidArgument(
+                                        "subscription " + std::to_string(request_id) +
+                                        " is already open: use a new requestId")));
+    return;
+  }
+  if (subs_.size() >= limits.max_subscriptions) {
+    server_->CountBreach();
+    Log("subscription refused: " + std::to_string(limits.max_subscriptions) +
+        " open (limits.max_subscriptions)");
+    Finish(ErrorMessage(request_id, Status::Busy("at most " + std::to_string(limits.max_subscriptions) +
+                                                 " subscriptions per connection (limits.max_subscriptions)")));
+    return;
+  }
+  auto sub = std::make_shared<Sub>();
+  sub->id = request_id;
+  sub->next = std::max<uint64_t>(req.getFrom(), 1);
+  sub->credits = std::min<uint64_t>(req.getCredits(), kMaxCredits);
+  sub->purpose = wire::ToString(req.getPurpose());
+  sub->session = session_;
+  subs_.emplace(request_id, sub);
+  server_->SubOpened();
+
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<protocol::ServerMessage>();
+  out.setRequestId(request_id);
+  auto r = out.initSubscribed();
+  r.setSubscription(request_id);
+  r.setLastPosition(server_->LastPosition());
+  Finish(wire::Serialize(message));
+  Pump(sub);
+}
+
+std::string Connection::Unsubscribe(uint64_t request_id, uint64_t sub_id) {
+  auto it = subs_.find(sub_id);
+  if (it == subs_.end()) {
+    return ErrorMessage(request_id, Status::NotFound("no open subscription " + std::to_string(sub_id)));
+  }
+  server_->Buffered(-int64_t(it->second->unsent_events), 0, 0);
+  it->second->unsent_events = 0;
+  subs_.erase(it);
+  server_->SubClosed();
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<protocol::ServerMessage>();
+  out.setRequestId(request_id);
+  out.setUnsubscribed();
+  return wire::Serialize(message);
+}
+
+void Connection::OnCredit(protocol::Credit::Reader credit) {
+  auto it = subs_.find(credit.getSubscription());
+  if (it == subs_.end()) return;  // ended meanwhile: credits are never answered
+  auto& sub = it->second;
+  sub->credits = std::min<uint64_t>(sub->credits + credit.getEvents(), kMaxCredits);
+  Pump(sub);
+}
+
+void Connection::NotifyAppended() {
+  auto self = shared_from_this();
+  asio::post(executor(), [self] {
+    self->waiting_for_log_ = false;
+    self->PumpAll();
+  });
+}
+
+void Connection::PumpAll() {
+  // Pump may erase from subs_ (an ended subscription): iterate over a copy.
+  std::vector<std::shared_ptr<Sub>> subs;
+  for (auto& [id, sub] : subs_) subs.push_back(sub);
+  for (auto& sub : subs) Pump(sub);
+}
+
+void Connection::Pump(const std::shared_ptr<Sub>& sub) {
+  if (closing_ || sub->reading || subs_.count(sub->id) == 0) return;
+  const Limits& limits = server_->config().limits;
+  if (sub->credits == 0 || sub->unsent_events >= limits.subscription_buffer_events ||
+      sub->unsent_bytes >= limits.subscription_buffer_bytes) {
+    return;  // resumed by a credit or a finished write
+  }
+  if (!server_->ReadyOrWait(sub->next, shared_from_this(), waiting_for_log_)) {
+    waiting_for_log_ = true;
+    return;  // resumed by NotifyAppended
+  }
+  uint64_t count = std::min<uint64_t>({sub->credits, limits.subscription_buffer_events - sub->unsent_events,
+                                       limits.page_size});
+  size_t byte_room = std::min<size_t>(limits.subscription_buffer_bytes - sub->unsent_bytes,
+                                      limits.max_message_bytes > 4096 ? limits.max_message_bytes - 2048 : 2048);
+  sub->reading = true;
+  auto self = shared_from_this();
+  // The worker gets copies: the strand changes the buffer counts meanwhile.
+  uint64_t from = sub->next;
+  bool buffer_empty = sub->unsent_bytes == 0;
+  asio::post(server_->workers(), [self, sub, from, count, byte_room, buffer_empty] {
+    auto events = sub->session->ReadAll(from, count, sub->purpose);
+    Status status;
+    std::string bytes;
+    uint64_t sent = 0, last = 0;
+    if (!events.ok()) {
+      status = events.status();
+    } else if (!events->empty()) {
+      bool cut = false;
+      if (!CutToBudget(*events, byte_room, &cut)) {
+        // Nothing fits: when the buffer is empty this event can never be sent.
+        if (buffer_empty) {
+          status = Status::TooLarge("the event at position " + std::to_string(events->front().position) +
+                                    " does not fit in one message (limits.max_message_bytes)");
+        }
+      } else {
+        capnp::MallocMessageBuilder message;
+        auto out = message.initRoot<protocol::ServerMessage>();
+        out.setRequestId(sub->id);
+        auto r = out.initSubscriptionEvents();
+        auto list = r.initEvents(events->size());
+        for (size_t i = 0; i < events->size(); ++i) wire::ToWire((*events)[i], list[i]);
+        r.setMore(cut);
+        bytes = wire::Serialize(message);
+        sent = events->size();
+        last = events->back().position;
+      }
+    }
+    asio::post(self->executor(), [self, sub, status, bytes = std::move(bytes), sent, last]() mutable {
+      sub->reading = false;
+      if (self->closing_ || self->subs_.count(sub->id) == 0) return;  // unsubscribed meanwhile
+      if (!status.ok()) {
+        self->Log("subscription " + std::to_string(sub->id) + " ended: " + status.ToString());
+        self->EndSub(sub->id, status);
+        return;
+      }
+      if (sent > 0) {
+        sub->credits -= std::min<uint64_t>(sent, sub->credits);
+        sub->next = last + 1;
+        sub->unsent_events += sent;
+        sub->unsent_bytes += bytes.size();
+        self->server_->Buffered(int64_t(sent), sub->unsent_events, sub->unsent_bytes);
+        self->Send(Outgoing{std::move(bytes), sub->id, sent});
+      }
+      self->Pump(sub);
+    });
+  });
+}
+
+void Connection::EndSub(uint64_t sub_id, const Status& why) {
+  auto it = subs_.find(sub_id);
+  if (it == subs_.end()) return;
+  server_->Buffered(-int64_t(it->second->unsent_events), 0, 0);
+  subs_.erase(it);
+  server_->SubClosed();
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<protocol::ServerMessage>();
+  out.setRequestId(sub_id);
+  wire::ToWire(why, out.initSubscriptionEnded());
+  Send(Outgoing{wire::Serialize(message), 0, 0});
+}
+
+// ---------------------------------------------------------------- writing ----
+
+void Connection::Send(Outgoing out) {
+  if (closed_) return;
+  writes_.push_back(std::move(out));
+  if (!writing_) WriteNext();
+}
+
+void Connection::WriteNext() {
+  if (writes_.empty()) {
+    writing_ = false;
+    if (closing_ && !shutdown_started_) StartShutdown();
+    return;
+  }
+  writing_ = true;
+  auto self = shared_from_this();
+  asio::async_write(stream_, asio::buffer(writes_.front().bytes),
+                    [self](const error_code& ec, size_t) { self->OnWritten(ec); });
+}
+
+void Connection::OnWritten(const error_code& ec) {
+  if (ec) {
+    writing_ = false;
+    if (!closed_) Log("write failed: " + ec.message());
+    Abort("write failed");
+    return;
+  }
+  Outgoing done = std::move(writes_.front());
+  writes_.pop_front();
+  if (done.sub_id != 0) {
+    auto it = subs_.find(done.sub_id);
+    if (it != subs_.end()) {
+      auto& sub = it->second;
+      sub->unsent_events -= std::min(sub->unsent_events, done.sub_events);
+      sub->unsent_bytes -= std::min<uint64_t>(sub->unsent_bytes, done.bytes.size());
+      server_->Buffered(-int64_t(done.sub_events), 0, 0);
+      Pump(sub);
+    }
+  }
+  WriteNext();
+}
+
+// ---------------------------------------------------------------- closing ----
+
+void Connection::Close(const Status& why) {
+  if (closing_ || closed_) return;
+  closing_ = true;
+  handshake_timer_.cancel();
+  idle_timer_.cancel();
+  pending_.clear();
+  for (auto& [id, sub] : subs_) {
+    server_->Buffered(-int64_t(sub->unsent_events), 0, 0);
+    server_->SubClosed();
+  }
+  subs_.clear();
+  if (!tls_up_) {
+    Abort("closed before TLS was up");
+    return;
+  }
+  // Goodbye, then TLS close_notify once the writes are out and no read is
+  // pending (a pending read is cancelled).
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<protocol::ServerMessage>();
+  out.setRequestId(0);
+  wire::ToWire(why, out.initGoodbye());
+  Send(Outgoing{wire::Serialize(message), 0, 0});
+  auto self = shared_from_this();
+  // However the peer behaves, the socket is closed within two seconds.
+  shutdown_timer_.expires_after(std::chrono::seconds(2));
+  shutdown_timer_.async_wait([self](const error_code& ec) {
+    if (!ec) self->Abort("close timed out");
+  });
+}
+
+void Connection::StartShutdown() {
+  if (shutdown_started_ || closed_) return;
+  if (read_in_flight_) {
+    // The read completes with operation_aborted and calls back here.
+    error_code ignored;
+    stream_.lowest_layer().cancel(ignored);
+    return;
+  }
+  shutdown_started_ = true;
+  auto self = shared_from_this();
+  stream_.async_shutdown([self](const error_code&) { self->Abort("closed"); });
+}
+
+void Connection::Abort(const std::string& why) {
+  if (closed_) return;
+  closed_ = true;
+  closing_ = true;
+  error_code ignored;
+  handshake_timer_.cancel();
+  idle_timer_.cancel();
+  shutdown_timer_.cancel();
+  stream_.lowest_layer().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.lowest_layer().close(ignored);
+  pending_.clear();
+  writes_.clear();
+  for (auto& [id, sub] : subs_) {
+    server_->Buffered(-int64_t(sub->unsent_events), 0, 0);
+    server_->SubClosed();
+  }
+  subs_.clear();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::Start(Store* store, const ReadModels* models,
+                                              ServerConfig config, LogFn log) {
+  if (store == nullptr) return Status::InvalidArgument("the server needs a store");
+  if (config.ca_file.empty() || config.cert_file.empty() || config.key_file.empty()) {
+    return Status::InvalidArgument("tls.ca, tls.cert and tls.key are required");
+  }
+  if (config.threads == 0 || config.workers == 0) {
+    return Status::InvalidArgument("threads and workers must be at least 1");
+  }
+  auto server = std::make_unique<ServerImpl>(store, models, std::move(config), std::move(log));
+  if (Status s = server->Init(); !s.ok()) return s;
+  return std::unique_ptr<Server>(std::move(server));
+}
+
+}  // namespace hearth::server

@@ -1,0 +1,159 @@
+// hearth plugin server: Cap'n Proto messages over TLS 1.3 with client
+// certificates (docs/protocol.md, docs/plugins.md).
+//
+//   auto config = hearth::server::ServerConfig::Load("etc/hearth-server.json");
+//   hearth::ReadModels models;                 // main() builds the models
+//   models.Add(hearth::MakeInfoModel(store.get()));
+//   auto server = hearth::server::Server::Start(store.get(), &models, *config);
+//   ...
+//   (*server)->Stop();
+//
+// A client certificate signed by the configured CA is required; its subject
+// CN is the plugin's name, and the configuration gives each plugin (and each
+// user role the plugin may assert) its scopes. Every request runs through a
+// hearth::Session with the caller's effective scopes, so the store enforces
+// them and writes every personal-data read to the access log.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hearth/read_model.h"
+#include "hearth/session.h"
+#include "hearth/status.h"
+#include "hearth/store.h"
+
+namespace hearth::server {
+
+// Every limit the server enforces. Each breach is answered with an error
+// (the request is refused, the connection stays) or a goodbye and a clean
+// close, and is logged.
+struct Limits {
+  // Largest message accepted or sent, framing included. Default: 1 MiB.
+  uint32_t max_message_bytes = 1u << 20;
+  // Open connections; more are closed at accept, before TLS. Default: 1024.
+  uint32_t max_connections = 1024;
+  // Sustained requests per second per plugin (all its connections together)
+  // and the burst above it (token bucket). A request over the rate is
+  // answered busy. Defaults: 5,000 and 1,000.
+  uint32_t requests_per_second = 5000;
+  uint32_t burst = 1000;
+  // A connection with no request and no open subscription for this long is
+  // closed. Default: 300,000 (5 minutes).
+  uint32_t idle_timeout_ms = 300000;
+  // TLS handshake plus hello must finish within this. Default: 10,000.
+  uint32_t handshake_timeout_ms = 10000;
+  // Most events (and bytes) the server holds for one subscription, read from
+  // the log but not yet written to the socket. The server reads the log for a
+  // subscription only while it is under both, and only as far as the client's
+  // credits allow. Defaults: 256 events, 4 MiB.
+  uint32_t subscription_buffer_events = 256;
+  uint32_t subscription_buffer_bytes = 4u << 20;
+  // Most events in one answer to a read. Default: 1,000.
+  uint32_t page_size = 1000;
+  // Open subscriptions on one connection. Default: 16.
+  uint32_t max_subscriptions = 16;
+  // Requests read ahead of the one executing, per connection. The server's
+  // memory for requests is at most connections x (this + 1) x
+  // max_message_bytes. Default: 2.
+  uint32_t max_pipelined = 2;
+};
+
+// One plugin the server accepts: its scopes, and for each user role it may
+// assert, the narrower scopes of that role. A caller's effective scopes are
+// the intersection of the plugin's and the role's.
+struct PluginConfig {
+  Scopes scopes;
+  // Role name -> scopes. A role's list or flag that the configuration leaves
+  // out does not narrow the plugin's. Empty map: any role may be asserted and
+  // gets the plugin's scopes.
+  std::map<std::string, Scopes> roles;
+  // Overrides Limits::requests_per_second / burst for this plugin when > 0.
+  uint32_t requests_per_second = 0;
+  uint32_t burst = 0;
+  // For `hearth serve --plugin PATH` (in-process plugins): the role its
+  // session acts in and the JSON object given to its init.
+  std::string in_process_role;
+  std::string in_process_config = "{}";
+};
+
+struct ServerConfig {
+  // Where to listen. Port 0 picks a free port (Server::port() tells which).
+  std::string listen_address = "127.0.0.1";
+  uint16_t port = 7443;
+  // PEM files: the CA that signs plugin certificates, and the server's own
+  // certificate chain and private key (REQUIRES: all three).
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  // Threads doing network I/O and TLS. Default: 2.
+  uint32_t threads = 2;
+  // Threads executing store calls (appends wait for a synced commit, so
+  // concurrent appends need concurrent workers to share one sync).
+  // Default: 32.
+  uint32_t workers = 32;
+  Limits limits;
+  std::map<std::string, PluginConfig> plugins;  // by plugin name (certificate CN)
+
+  // Reads the JSON configuration (docs/plugins.md). Relative file names are
+  // resolved against the configuration file's directory. InvalidArgument
+  // naming the key for anything malformed or unknown; NotFound / IOError for
+  // the file.
+  static Result<ServerConfig> Load(const std::string& path);
+  static Result<ServerConfig> FromJson(const std::string& json, const std::string& base_dir);
+};
+
+// Names are matched as Session does: exact, or a prefix ending in `*`.
+// Returns the patterns matching exactly the names both lists match.
+std::vector<std::string> IntersectPatterns(const std::vector<std::string>& a,
+                                           const std::vector<std::string>& b);
+Scopes IntersectScopes(const Scopes& a, const Scopes& b);
+
+// The effective scopes of `role` asserted by `plugin`; PermissionDenied for a
+// role the plugin may not assert.
+Result<Scopes> EffectiveScopes(const PluginConfig& plugin, const std::string& role);
+
+// Figures for tests and monitoring.
+struct ServerStats {
+  uint64_t connections = 0;              // open now
+  uint64_t accepted = 0;                 // since start
+  uint64_t refused = 0;                  // closed at accept or in the handshake
+  uint64_t requests = 0;                 // requests executed
+  uint64_t subscriptions = 0;            // open now
+  uint64_t buffered_events = 0;          // subscription events read but not yet written, now
+  uint64_t max_buffered_events = 0;      // the most one subscription ever held
+  uint64_t max_buffered_bytes = 0;       // the most bytes one subscription ever held
+  uint64_t limit_breaches = 0;           // oversized, malformed, rate, timeouts
+};
+
+using LogFn = std::function<void(const std::string& line)>;
+
+class Server {
+ public:
+  // Binds, loads the TLS material and starts serving. `models` may be null
+  // (every query is NotFound). REQUIRES: `store` and `models` outlive the
+  // server. `log` receives one line per event worth an operator's attention
+  // (refusals, breaches, connections); null writes them to stderr.
+  // Returns InvalidArgument (config, TLS files), IOError (bind).
+  static Result<std::unique_ptr<Server>> Start(Store* store, const ReadModels* models,
+                                               ServerConfig config, LogFn log = nullptr);
+  virtual ~Server() = default;
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // The port actually bound.
+  virtual uint16_t port() const = 0;
+  virtual ServerStats stats() const = 0;
+  // Says goodbye to every client, closes every connection and waits for the
+  // threads. Idempotent; the destructor calls it.
+  virtual void Stop() = 0;
+
+ protected:
+  Server() = default;
+};
+
+}  // namespace hearth::server
