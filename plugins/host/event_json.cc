@@ -214,7 +214,8 @@ Status NewEventFromJson(const Json& j, NewEvent* out) {
   return Status::OK();
 }
 
-Status NewEventsFromJsonLines(std::string_view text, std::vector<NewEvent>* out) {
+Status NewEventsFromJsonLines(std::string_view text, const domain::Codec* codec,
+                              std::vector<NewEvent>* out) {
   out->clear();
   size_t line_no = 0;
   while (!text.empty()) {
@@ -228,7 +229,11 @@ Status NewEventsFromJsonLines(std::string_view text, std::vector<NewEvent>* out)
       return Status::InvalidArgument("line " + std::to_string(line_no) + ": not valid JSON");
     }
     NewEvent e;
-    if (Status s = NewEventFromJson(j, &e); !s.ok()) {
+    bool domain_type = codec != nullptr && j.is_object() && j.contains("type") &&
+                       j["type"].is_string() &&
+                       codec->FindType(j["type"].get<std::string>()) != nullptr;
+    Status s = domain_type ? codec->FromJson(line, &e) : NewEventFromJson(j, &e);
+    if (!s.ok()) {
       return Status::InvalidArgument("line " + std::to_string(line_no) + ": " + s.message());
     }
     out->push_back(std::move(e));
@@ -271,10 +276,23 @@ Json RecordedEventToJson(const RecordedEvent& e) {
   return j;
 }
 
-Json RecordedEventsToJson(const std::vector<RecordedEvent>& events) {
-  Json a = Json::array();
-  for (const RecordedEvent& e : events) a.push_back(RecordedEventToJson(e));
-  return a;
+std::string RecordedEventText(const RecordedEvent& e, const domain::Codec* codec) {
+  if (codec != nullptr && codec->FindType(e.type) != nullptr) {
+    auto text = codec->ToJson(e);
+    if (text.ok()) return std::move(*text);
+  }
+  return Dump(RecordedEventToJson(e));
+}
+
+std::string RecordedEventsText(const std::vector<RecordedEvent>& events,
+                               const domain::Codec* codec) {
+  std::string out = "[";
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (i > 0) out += ',';
+    out += RecordedEventText(events[i], codec);
+  }
+  out += ']';
+  return out;
 }
 
 Json AppendResultToJson(const AppendResult& r) {

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hearth/domain.h"
 #include "hearth/event.h"
 #include "hearth/session.h"
 #include "hearth/status.h"
@@ -27,13 +28,23 @@ using Json = nlohmann::ordered_json;
 // field on any error.
 Status NewEventFromJson(const Json& j, NewEvent* out);
 
-// NewEvents from JSON lines: one object per line, blank lines ignored.
+// NewEvents from JSON lines: one object per line, blank lines ignored. With a
+// codec, an event of a domain type (api/schema/domain.capnp) is read in the
+// codec's JSON form (facts and personal details as JSON objects, encoded as
+// packed Cap'n Proto); any other type in the generic form above.
 // InvalidArgument naming the line (from 1) and the field.
-Status NewEventsFromJsonLines(std::string_view text, std::vector<NewEvent>* out);
+Status NewEventsFromJsonLines(std::string_view text, const domain::Codec* codec,
+                              std::vector<NewEvent>* out);
 
 // A RecordedEvent as one JSON object, fields in schema order.
 Json RecordedEventToJson(const RecordedEvent& e);
-Json RecordedEventsToJson(const std::vector<RecordedEvent>& events);
+// As JSON text: with a codec, an event of a domain type in the codec's form
+// (facts decoded, upcast to the current version); otherwise, or when the
+// codec cannot decode it, in the generic form.
+std::string RecordedEventText(const RecordedEvent& e, const domain::Codec* codec);
+// A JSON array of RecordedEventText.
+std::string RecordedEventsText(const std::vector<RecordedEvent>& events,
+                               const domain::Codec* codec);
 
 Json AppendResultToJson(const AppendResult& r);
 

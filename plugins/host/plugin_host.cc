@@ -191,7 +191,7 @@ hearth_code HostAppend(hearth_host* host, hearth_str stream, int32_t expected_ki
         return Status::InvalidArgument("unknown expected_kind " + std::to_string(expected_kind));
     }
     std::vector<NewEvent> events;
-    if (Status s = NewEventsFromJsonLines(View(events_jsonl), &events); !s.ok()) return s;
+    if (Status s = NewEventsFromJsonLines(View(events_jsonl), host->options.codec, &events); !s.ok()) return s;
     auto r = host->session->Append(Str(stream), expected, std::move(events));
     if (!r.ok()) return r.status();
     Fill(out, Dump(AppendResultToJson(*r)));
@@ -199,9 +199,10 @@ hearth_code HostAppend(hearth_host* host, hearth_str stream, int32_t expected_ki
   });
 }
 
-Status FillEvents(Result<std::vector<RecordedEvent>> r, hearth_buffer* out) {
+Status FillEvents(const hearth_host* host, Result<std::vector<RecordedEvent>> r,
+                  hearth_buffer* out) {
   if (!r.ok()) return r.status();
-  Fill(out, Dump(RecordedEventsToJson(*r)));
+  Fill(out, RecordedEventsText(*r, host->options.codec));
   return Status::OK();
 }
 
@@ -215,7 +216,7 @@ hearth_code HostReadStream(hearth_host* host, hearth_str stream, uint64_t from, 
     if (direction != HEARTH_FORWARD && direction != HEARTH_BACKWARD) {
       return Status::InvalidArgument("unknown direction " + std::to_string(direction));
     }
-    return FillEvents(
+    return FillEvents(host,
         host->session->ReadStream(
             Str(stream), from, direction == HEARTH_FORWARD ? Direction::kForward : Direction::kBackward,
             count, Str(purpose)),
@@ -230,7 +231,7 @@ hearth_code HostReadAll(hearth_host* host, uint64_t from, uint64_t max_count, he
     size_t count = 0;
     if (Status s = CheckCount(max_count, &count); !s.ok()) return s;
     if (from == 0) return Status::InvalidArgument("positions start at 1");
-    return FillEvents(host->session->ReadAll(from, count, Str(purpose)), out);
+    return FillEvents(host, host->session->ReadAll(from, count, Str(purpose)), out);
   });
 }
 
@@ -241,7 +242,7 @@ hearth_code HostReadSubject(hearth_host* host, hearth_str subject, uint64_t from
     if (Status s = CheckHost(host); !s.ok()) return s;
     size_t count = 0;
     if (Status s = CheckCount(max_count, &count); !s.ok()) return s;
-    return FillEvents(host->session->ReadSubject(Str(subject), from, count, Str(purpose)), out);
+    return FillEvents(host, host->session->ReadSubject(Str(subject), from, count, Str(purpose)), out);
   });
 }
 
@@ -264,7 +265,7 @@ hearth_code HostSubscribe(hearth_host* host, uint64_t from, hearth_str purpose,
     EventHandler handler = [sub](const RecordedEvent& event) -> bool {
       std::string json;
       try {
-        json = Dump(RecordedEventToJson(event));
+        json = RecordedEventText(event, sub->host->options.codec);
       } catch (...) {
         return false;  // cannot render it: end rather than skip an event
       }

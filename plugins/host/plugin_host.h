@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 
+#include "hearth/domain.h"
 #include "hearth/plugin_abi.h"
 #include "hearth/read_model.h"
 #include "hearth/session.h"
@@ -40,6 +41,12 @@ struct LoadOptions {
   // (null): every query the scopes allow is answered NotFound.
   // REQUIRES: outlives the plugin.
   const ReadModels* read_models = nullptr;
+  // The domain codec (hearth/domain.h). With it, events of domain types reach
+  // the plugin with their facts (and personal details, where the scopes allow)
+  // decoded as JSON, and the plugin appends them in the same form. Default
+  // (null): facts and personal data that are not JSON text travel as base64.
+  // REQUIRES: outlives the plugin.
+  const domain::Codec* codec = nullptr;
 };
 
 // One plugin, loaded and initialised. Not copyable; destroy it to unload.
