@@ -20,13 +20,15 @@ constexpr uint64_t kChunkBatches = 1000;  // batches generated at a time (100,00
 
 // Appends batches [first, end) in chunks, timing only the Append calls.
 Result<double> AppendRange(Store* store, const Workload& workload, uint64_t first, uint64_t end,
-                           const SuiteOptions& options, const char* what) {
+                           const SuiteOptions& options, const char* what, double* cpu_seconds) {
   double seconds = 0;
   uint64_t next_report = first + 100 * kChunkBatches;
   for (uint64_t b = first; b < end; b += kChunkBatches) {
     auto batches = workload.MakeBatches(b, std::min(kChunkBatches, end - b), Shape::kWithPersonal, false);
+    double cpu = ProcessCpuSeconds();
     auto t = HearthAppendBatches(store, batches);
     if (!t.ok()) return t.status();
+    *cpu_seconds += ProcessCpuSeconds() - cpu;
     seconds += *t;
     if (b + kChunkBatches >= next_report) {
       Progress(options, std::string("merkle: ") + what + " " +
@@ -44,12 +46,17 @@ Result<double> AppendRange(Store* store, const Workload& workload, uint64_t firs
 // single-writer run), the new tree head and the frontier encoding that the
 // head record carries. This is the work ApplyAppend and ProcessGroup do for
 // the tree (store/log/store_impl.cc).
-double TreeSeconds(const std::vector<std::string>& records, uint32_t batch_size) {
+struct TreeTime {
+  double wall = 0;
+  double cpu = 0;  // of this thread
+};
+TreeTime TreeSeconds(const std::vector<std::string>& records, uint32_t batch_size) {
   merkle::Hasher hasher;
   merkle::Frontier frontier;
   rocksdb::WriteBatch scratch;
   std::string head;
   // Every call below goes into libhearth or OpenSSL, so none is optimised away.
+  double cpu = ThreadCpuSeconds();
   Stopwatch clock;
   for (size_t i = 0; i < records.size(); ++i) {
     frontier.Append(hasher, hasher.Leaf(records[i]), [&](const merkle::Node& n) {
@@ -63,13 +70,8 @@ double TreeSeconds(const std::vector<std::string>& records, uint32_t batch_size)
       scratch.Clear();
     }
   }
-  return clock.Seconds();
+  return TreeTime{clock.Seconds(), ThreadCpuSeconds() - cpu};
 }
-
-struct Latency {
-  double p50 = 0;
-  double p99 = 0;
-};
 
 }  // namespace
 
@@ -85,12 +87,12 @@ Result<Json> RunMerkleSuite(const SuiteOptions& options, const RunDir& dir) {
 
   // (a) append synced, then replay the tree's work on the same record bytes.
   std::vector<std::string> records;
-  double append_seconds = 0;
+  double append_seconds = 0, append_cpu = 0;
   {
     Progress(options, "merkle: appending " + std::to_string(synced) + " events synced");
     auto store = OpenHearth(setup, true);
     if (!store.ok()) return store.status();
-    auto t = AppendRange(store->get(), workload, 0, synced_batches, options, "synced");
+    auto t = AppendRange(store->get(), workload, 0, synced_batches, options, "synced", &append_cpu);
     if (!t.ok()) return t.status();
     append_seconds = *t;
     records.reserve(size_t(synced));
@@ -100,15 +102,24 @@ Result<Json> RunMerkleSuite(const SuiteOptions& options, const RunDir& dir) {
       records.push_back(std::move(*r));
     }
   }
-  std::vector<double> tree_runs;
-  for (int i = 0; i < 3; ++i) tree_runs.push_back(TreeSeconds(records, workload.batch_size()));
+  std::vector<double> tree_runs, tree_cpu_runs;
+  for (int i = 0; i < 3; ++i) {
+    TreeTime t = TreeSeconds(records, workload.batch_size());
+    tree_runs.push_back(t.wall);
+    tree_cpu_runs.push_back(t.cpu);
+  }
   double tree_seconds = Percentile(tree_runs, 50);
+  double tree_cpu = Percentile(tree_cpu_runs, 50);
   records.clear();
   records.shrink_to_fit();
   out["merkle_append_eps"] = Rate(synced, append_seconds);
   out["merkle_append_seconds"] = Round(append_seconds, 3);
   out["merkle_tree_seconds"] = Round(tree_seconds, 4);
   out["merkle_overhead_pct"] = Round(tree_seconds / append_seconds * 100.0, 2);
+  // The same share in CPU time: what the tree would cost if fsync were free.
+  out["merkle_tree_cpu_us_per_event"] = Round(tree_cpu / double(synced) * 1e6, 2);
+  out["merkle_append_cpu_us_per_event"] = Round(append_cpu / double(synced) * 1e6, 2);
+  out["merkle_overhead_cpu_pct"] = Round(tree_cpu / append_cpu * 100.0, 2);
   Progress(options, "merkle: tree work " + std::to_string(tree_seconds) + " s of " +
                         std::to_string(append_seconds) + " s appending");
 
@@ -121,7 +132,9 @@ Result<Json> RunMerkleSuite(const SuiteOptions& options, const RunDir& dir) {
     auto store = OpenHearth(bulk, false);
     if (!store.ok()) return store.status();
     Stopwatch wall;
-    auto t = AppendRange(store->get(), workload, synced_batches, workload.batches(), options, "bulk");
+    double bulk_cpu = 0;
+    auto t = AppendRange(store->get(), workload, synced_batches, workload.batches(), options, "bulk",
+                         &bulk_cpu);
     if (!t.ok()) return t.status();
     out["merkle_bulk_load_eps"] = Rate(n - synced, *t);
     store->reset();  // close: flushes memtables
@@ -142,14 +155,19 @@ Result<Json> RunMerkleSuite(const SuiteOptions& options, const RunDir& dir) {
     std::mt19937_64 rng(options.seed);
     std::uniform_int_distribution<uint64_t> position(1, n);
     const uint32_t warmup = 10;
-    std::vector<double> inclusion, consistency;
+    std::vector<double> inclusion, consistency, inclusion_cpu, consistency_cpu;
     for (uint32_t i = 0; i < options.proof_samples + warmup; ++i) {
       uint64_t p = position(rng);
+      double cpu = ThreadCpuSeconds();
       Stopwatch clock;
       auto proof = (*store)->InclusionProof(p, 0);
       double us = clock.Micros();
+      double cpu_us = (ThreadCpuSeconds() - cpu) * 1e6;
       if (!proof.ok()) return proof.status();
-      if (i >= warmup) inclusion.push_back(us);
+      if (i >= warmup) {
+        inclusion.push_back(us);
+        inclusion_cpu.push_back(cpu_us);
+      }
       if (i % 50 == 0) {  // a proof that does not verify is not a proof
         auto record = (*store)->RawRecord(p);
         if (!record.ok()) return record.status();
@@ -162,17 +180,26 @@ Result<Json> RunMerkleSuite(const SuiteOptions& options, const RunDir& dir) {
     }
     for (uint32_t i = 0; n > 1 && i < options.proof_samples + warmup; ++i) {
       uint64_t m = 1 + position(rng) % (n - 1);
+      double cpu = ThreadCpuSeconds();
       Stopwatch clock;
       auto proof = (*store)->ConsistencyProof(m, n);
       double us = clock.Micros();
+      double cpu_us = (ThreadCpuSeconds() - cpu) * 1e6;
       if (!proof.ok()) return proof.status();
-      if (i >= warmup) consistency.push_back(us);
+      if (i >= warmup) {
+        consistency.push_back(us);
+        consistency_cpu.push_back(cpu_us);
+      }
     }
     out["proof_tree_size"] = n;
     out["inclusion_proof_us_p50"] = Round(Percentile(inclusion, 50), 1);
     out["inclusion_proof_us_p99"] = Round(Percentile(inclusion, 99), 1);
     out["consistency_proof_us_p50"] = Round(Percentile(consistency, 50), 1);
     out["consistency_proof_us_p99"] = Round(Percentile(consistency, 99), 1);
+    out["inclusion_proof_cpu_us_p50"] = Round(Percentile(inclusion_cpu, 50), 1);
+    out["inclusion_proof_cpu_us_p99"] = Round(Percentile(inclusion_cpu, 99), 1);
+    out["consistency_proof_cpu_us_p50"] = Round(Percentile(consistency_cpu, 50), 1);
+    out["consistency_proof_cpu_us_p99"] = Round(Percentile(consistency_cpu, 99), 1);
     Progress(options, "merkle: inclusion proof p50 " + out["inclusion_proof_us_p50"].dump() +
                           " us, p99 " + out["inclusion_proof_us_p99"].dump() + " us");
   }
@@ -180,9 +207,11 @@ Result<Json> RunMerkleSuite(const SuiteOptions& options, const RunDir& dir) {
   // (b) full verification from the closed store's files.
   {
     Progress(options, "merkle: verifying " + std::to_string(n) + " leaves from the files");
+    double cpu = ProcessCpuSeconds();
     Stopwatch clock;
     auto report = merkle::VerifyStoreFiles(setup.path, public_key);
     double seconds = clock.Seconds();
+    cpu = ProcessCpuSeconds() - cpu;
     if (!report.ok()) return report.status();
     if (!report->ok) return Status::Corruption("verification failed: " + report->failure);
     if (report->leaves != n) {
@@ -192,6 +221,7 @@ Result<Json> RunMerkleSuite(const SuiteOptions& options, const RunDir& dir) {
     out["verify_seconds"] = Round(seconds, 3);
     out["verify_checkpoints"] = report->checkpoints;
     out["verify_leaves_per_s"] = Rate(report->leaves, seconds);
+    out["verify_leaves_per_cpu_s"] = Rate(report->leaves, cpu);
   }
   return out;
 }

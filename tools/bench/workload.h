@@ -100,8 +100,9 @@ class Stopwatch {
   std::chrono::steady_clock::time_point start_;
 };
 
-// CPU seconds used by this process so far (all threads).
+// CPU seconds used so far by this process (all threads) / by the calling thread.
 double ProcessCpuSeconds();
+double ThreadCpuSeconds();
 
 // A fresh directory for one run's stores, removed on destruction unless kept.
 class RunDir {
