@@ -4,6 +4,8 @@
 #include <kj/io.h>
 #include <nlohmann/json.hpp>
 
+#include <set>
+
 #include "domain.capnp.h"
 #include "domain_test_util.h"
 

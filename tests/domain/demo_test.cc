@@ -1,0 +1,242 @@
+// The demo county: exact yearly volumes (counted independently from the
+// log's facts), realistic pathways, synthetic people, determinism.
+#include <capnp/dynamic.h>
+#include <capnp/serialize-packed.h>
+#include <kj/io.h>
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <set>
+
+#include "county.h"
+#include "domain.capnp.h"
+#include "domain_test_util.h"
+
+namespace hearth::domain::testing {
+namespace {
+
+namespace cs = ::hearth::schema::domain;
+
+// Reads packed messages with the generated readers only (not store/domain).
+class Unpacker {
+ public:
+  template <typename T>
+  typename T::Reader Read(const std::string& bytes) {
+    reader_.reset();
+    input_.emplace(kj::ArrayPtr<const kj::byte>(reinterpret_cast<const kj::byte*>(bytes.data()),
+                                                bytes.size()));
+    reader_.emplace(*input_);
+    return reader_->getRoot<T>();
+  }
+
+ private:
+  std::optional<kj::ArrayInputStream> input_;
+  std::optional<capnp::PackedMessageReader> reader_;
+};
+
+bool InYear(capnp::Text::Reader date, const char* from, const char* to) {
+  std::string d = date.cStr();
+  return d >= from && d <= to;
+}
+
+class DemoTest : public DomainTest {};
+
+TEST_F(DemoTest, OneYearMatchesThePartnershipsFiguresExactly) {
+  demo::CountyOptions options;
+  options.seed = 42;
+  options.first_year = 2018;
+  Calendar calendar = Calendar::EnglandAndWales();
+  RecorderOptions ro;  // the real today: 2018/19 is long past
+  CaseRecorder recorder(store_.get(), codec_.get(), ro);
+  auto report = demo::GenerateCounty(&recorder, *codec_, calendar, options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->volumes, demo::CountyVolumes());
+
+  // Count independently: scan the whole log, decode the facts with the
+  // generated readers, keep each case's district from its enquiry.
+  std::map<std::string, demo::DistrictVolumes> counted;
+  std::map<std::string, std::string> district_of;
+  std::map<std::string, CaseState> states;
+  CaseFolder folder(codec_.get());
+  Unpacker unpack;
+  uint64_t events = 0, withdrawn = 0, complaints = 0, safeguarding = 0, carers = 0,
+           disclosures = 0, outside_year = 0, not_synthetic = 0, personal_sections = 0;
+  std::set<std::string> subjects;
+  for (uint64_t from = 1;;) {
+    auto page = store_->ReadAll(from, 4096);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    if (page->empty()) break;
+    for (const auto& e : *page) {
+      ++events;
+      from = e.position + 1;
+      ASSERT_EQ(e.stream.compare(0, 5, "case/"), 0);
+      auto f = unpack.Read<cs::Facts>(e.facts);
+      // Every event's own date (field @0) lies inside the financial year.
+      capnp::DynamicStruct::Reader root = f;
+      KJ_IF_MAYBE(member, root.which()) {
+        auto inner = root.get(*member).as<capnp::DynamicStruct>();
+        auto text = inner.get(inner.getSchema().getFields()[0]).as<capnp::Text>();
+        if (!InYear(text, "2018-04-01", "2019-03-31")) ++outside_year;
+      }
+      switch (f.which()) {
+        case cs::Facts::CONTACT_RECORDED: {
+          auto c = f.getContactRecorded();
+          if (c.getPurpose() == cs::ContactPurpose::ENQUIRY) {
+            district_of[e.stream] = c.getDistrict().cStr();
+            if (InYear(c.getContactedOn(), "2018-04-01", "2019-03-31")) {
+              auto& v = counted[c.getDistrict().cStr()];
+              v.district = c.getDistrict().cStr();
+              ++v.enquiries;
+            }
+          }
+          break;
+        }
+        case cs::Facts::SERVICE_ELEMENT_OPENED: {
+          auto o = f.getServiceElementOpened();
+          if (!InYear(o.getOpenedOn(), "2018-04-01", "2019-03-31")) break;
+          auto& v = counted[district_of.at(e.stream)];
+          switch (o.getService()) {
+            case cs::Service::MANDATORY_DFG: ++v.dfgs; break;
+            case cs::Service::MINOR_ADAPTATION: ++v.minor_adaptations; break;
+            case cs::Service::HANDYPERSON: ++v.handyperson; break;
+            case cs::Service::REPAIRS: ++v.repairs; break;
+            case cs::Service::DEMENTIA_DWELLING_GRANT: ++v.dementia_grants; break;
+            default: break;
+          }
+          break;
+        }
+        case cs::Facts::CASE_TRANSFERRED:
+          if (f.getCaseTransferred().getToDistrict().size() > 0) {
+            district_of[e.stream] = f.getCaseTransferred().getToDistrict().cStr();
+          }
+          break;
+        case cs::Facts::CONSENT_WITHDRAWN: ++withdrawn; break;
+        case cs::Facts::COMPLAINT_RECEIVED: ++complaints; break;
+        case cs::Facts::SAFEGUARDING_CONCERN_RAISED: ++safeguarding; break;
+        case cs::Facts::PERSONAL_DATA_DISCLOSED: ++disclosures; break;
+        default: break;
+      }
+      for (const auto& s : e.subjects) {
+        subjects.insert(s.id);
+        if (s.role == SubjectRole::kCarer && f.which() == cs::Facts::PERSON_REGISTERED) ++carers;
+      }
+      // Synthetic people only: ZZ postcodes, 999 NHS numbers, drama-range phones.
+      for (const auto& p : e.personal) {
+        ++personal_sections;
+        auto person = unpack.Read<cs::Personal>(p.data);
+        if (person.hasPostcode() && std::string(person.getPostcode().cStr()).compare(0, 2, "ZZ") != 0) ++not_synthetic;
+        if (person.hasNhsNumber() && std::string(person.getNhsNumber().cStr()).compare(0, 3, "999") != 0) ++not_synthetic;
+        if (person.hasPhone()) {
+          std::string phone = person.getPhone().cStr();
+          if (phone.compare(0, 9, "01632 960") != 0 && phone.compare(0, 9, "07700 900") != 0) ++not_synthetic;
+        }
+      }
+      auto& state = states[e.stream];
+      ASSERT_TRUE(folder.Apply(e, &state).ok());
+    }
+  }
+  std::vector<demo::DistrictVolumes> by_district;
+  for (auto& [code, v] : counted) by_district.push_back(v);
+  EXPECT_EQ(by_district, demo::CountyVolumes());
+  EXPECT_EQ(events, report->events);
+  EXPECT_EQ(outside_year, 0u);
+  EXPECT_EQ(not_synthetic, 0u);
+  EXPECT_GT(personal_sections, events / 4);
+  EXPECT_EQ(states.size(), 6659u);
+
+  // Realistic pathways: late first visits, DFGs either side of their targets,
+  // withdrawn consents, carers, complaints, safeguarding, disclosures.
+  int late_visits = 0, dfg_in_55 = 0, dfg_over_150 = 0, dfg_completed = 0, closed = 0;
+  for (const auto& [id, s] : states) {
+    if (s.closed) ++closed;
+    if (s.first_visit_on && *s.first_visit_on > *s.enquiry_on + std::chrono::days{28}) ++late_visits;
+    for (const auto& line : s.lines) {
+      if (line.service != "mandatoryDfg" || !line.completed_on) continue;
+      ++dfg_completed;
+      int wd = *calendar.WorkingDaysBetween(*s.enquiry_on, *line.completed_on);
+      if (line.urgency == "urgent" && wd <= 55) ++dfg_in_55;
+      if (line.urgency == "nonUrgent" && wd > 150) ++dfg_over_150;
+    }
+  }
+  EXPECT_GT(late_visits, 50);
+  EXPECT_GT(dfg_completed, 100);
+  EXPECT_GT(dfg_in_55, 5);
+  EXPECT_GT(dfg_over_150, 5);
+  EXPECT_GT(closed, 3000);
+  EXPECT_LT(closed, 6659);  // some cases are still open at the year end
+  EXPECT_GT(withdrawn, 30u);
+  EXPECT_GT(carers, 500u);
+  EXPECT_GT(complaints, 20u);
+  EXPECT_GT(safeguarding, 10u);
+  EXPECT_GT(disclosures, 200u);
+  EXPECT_GT(subjects.size(), 8000u);
+}
+
+// The domain content of every case, keyed by case id (positions and store
+// times differ between runs; everything else must not).
+std::map<std::string, std::vector<std::string>> Content(Store* store, const Codec& codec) {
+  std::map<std::string, std::vector<std::string>> out;
+  for (uint64_t from = 1;;) {
+    auto page = store->ReadAll(from, 4096);
+    if (!page.ok() || page->empty()) break;
+    for (const auto& e : *page) {
+      from = e.position + 1;
+      auto j = nlohmann::json::parse(*codec.ToJson(e));
+      j.erase("position");
+      j.erase("recordedAt");
+      out[e.stream].push_back(j.dump());
+    }
+  }
+  return out;
+}
+
+TEST_F(DemoTest, TheSameSeedGivesTheSameCounty) {
+  demo::CountyOptions options;
+  options.seed = 7;
+  options.limit_cases = 40;
+  Calendar calendar = Calendar::EnglandAndWales();
+  CaseRecorder recorder(store_.get(), codec_.get(), RecorderOptions{});
+  ASSERT_TRUE(demo::GenerateCounty(&recorder, *codec_, calendar, options).ok());
+
+  auto again = demo::GenerateCountyStore(dir_.sub("again"), KeySource::File(dir_.sub("key")), options);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  Options o;
+  o.key = KeySource::File(dir_.sub("key"));
+  auto second = Store::Open(o, dir_.sub("again"));
+  ASSERT_TRUE(second.ok());
+  auto a = Content(store_.get(), *codec_);
+  auto b = Content(second->get(), *codec_);
+  EXPECT_EQ(a.size(), 240u);
+  EXPECT_EQ(a, b);
+
+  options.seed = 8;
+  auto other = demo::GenerateCountyStore(dir_.sub("other"), KeySource::File(dir_.sub("key")), options);
+  ASSERT_TRUE(other.ok());
+  auto third = Store::Open(o, dir_.sub("other"));
+  ASSERT_TRUE(third.ok());
+  EXPECT_NE(Content(third->get(), *codec_), a);
+  // A second run into a store that holds events is refused.
+  second->reset();
+  EXPECT_TRUE(demo::GenerateCountyStore(dir_.sub("again"), KeySource::File(dir_.sub("key")), options)
+                  .status().IsInvalidArgument());
+}
+
+TEST_F(DemoTest, YearsThatHaveNotEndedOrAreNotCoveredAreRefused) {
+  Calendar calendar = Calendar::EnglandAndWales();
+  CaseRecorder recorder(store_.get(), codec_.get(), RecorderOptions{});
+  demo::CountyOptions options;
+  options.first_year = 2026;  // ends 31 March 2027
+  EXPECT_TRUE(demo::GenerateCounty(&recorder, *codec_, calendar, options).status().IsInvalidArgument());
+  options.first_year = 2014;
+  EXPECT_TRUE(demo::GenerateCounty(&recorder, *codec_, calendar, options).status().IsInvalidArgument());
+  int year = 0;
+  EXPECT_TRUE(demo::ParseFinancialYear("2018/19", &year));
+  EXPECT_EQ(year, 2018);
+  EXPECT_TRUE(demo::ParseFinancialYear("1999/00", &year));
+  EXPECT_FALSE(demo::ParseFinancialYear("2018/20", &year));
+  EXPECT_FALSE(demo::ParseFinancialYear("2018-19", &year));
+  EXPECT_EQ(store_->Info()->last_position, 0u);
+}
+
+}  // namespace
+}  // namespace hearth::domain::testing

@@ -1,0 +1,1350 @@
+// The demo county generator (county.h, docs/domain.md).
+#include "county.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize-packed.h>
+#include <kj/io.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include "domain.capnp.h"
+
+namespace hearth::demo {
+
+namespace {
+
+namespace cs = ::hearth::schema::domain;
+using domain::Date;
+using std::chrono::days;
+
+// --- a small deterministic random source (the same numbers everywhere) ---
+
+uint64_t Mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+uint64_t HashText(std::string_view s, uint64_t seed) {
+  uint64_t h = Mix(seed ^ 0x68656172746871ull);
+  for (unsigned char c : s) h = Mix(h ^ c);
+  return h;
+}
+
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : state_(Mix(seed)) {}
+  uint64_t Next() {
+    state_ += 0x9e3779b97f4a7c15ull;
+    return Mix(state_);
+  }
+  // Uniform in [0, n).
+  uint32_t Below(uint32_t n) { return n == 0 ? 0 : static_cast<uint32_t>(Next() % n); }
+  // Uniform in [lo, hi].
+  int Range(int lo, int hi) { return lo + static_cast<int>(Below(static_cast<uint32_t>(hi - lo + 1))); }
+  bool Chance(double p) { return static_cast<double>(Next() >> 11) * 0x1.0p-53 < p; }
+  template <typename T, size_t N>
+  const T& Pick(const T (&list)[N]) {
+    return list[Below(N)];
+  }
+
+ private:
+  uint64_t state_;
+};
+
+// --- invented people ---
+
+const char* const kGiven[] = {
+    "Testina",  "Demora",   "Samplewyn", "Fictorio", "Mockleigh", "Placidia", "Exempla",
+    "Synthia",  "Dummond",  "Fauxley",   "Imaginara", "Pretendo", "Inventia", "Fabrico",
+    "Simulina", "Madeupa",  "Figmenta",  "Phantasmo", "Chimerra", "Proxima",  "Ersatzia",
+    "Mimicus",  "Facsimila", "Replicand", "Notional", "Hypothea", "Conjura",  "Fablina"};
+const char* const kFamily[] = {
+    "Quillfeather", "Nonesuch",   "Fictionby",  "Testington", "Sampleworth", "Makebelieve",
+    "Placeholder",  "Dummyshire", "Notaperson", "Synthetica", "Invenshaw",   "Pretendle",
+    "Fauxbridge",   "Mockford",   "Imaginel",   "Figmentson", "Fabricott",   "Hypothetica",
+    "Fablewick",    "Nowhereman", "Unrealton",  "Phantomley", "Shamwell",    "Specimenby"};
+const char* const kStreets[] = {
+    "Imaginary Road",  "Nowhere Lane",    "Fiction Close",  "Sample Street",
+    "Example Avenue",  "Placeholder Way", "Testing Gardens", "Synthetic Row",
+    "Make-Believe Crescent", "Pretend Place", "Invented Drive", "Dummy Mews"};
+const char* const kTowns[] = {"Exampleton", "Nowhereby", "Fictionford",
+                              "Testbury",   "Samplewick", "Demoport"};
+const char* const kRelationships[] = {"daughter", "son", "wife", "husband", "partner",
+                                      "niece",    "neighbour", "friend", "brother", "sister"};
+const char* const kHealth[] = {
+    "arthritis in both knees", "COPD, breathless on stairs", "recovering from a hip replacement",
+    "Parkinson's disease",     "sight loss",                 "stroke affecting the left side",
+    "early-stage dementia",    "multiple sclerosis",         "heart failure",
+    "diabetes with neuropathy", "falls at home in the last year", "uses a wheelchair indoors"};
+const char* const kAsks[] = {
+    "asked about a rail by the back door",     "cannot manage the stairs any more",
+    "finding it hard to get in and out of the bath", "asked for help with a leaking roof",
+    "wants advice about moving somewhere smaller", "daughter worried about falls",
+    "asked about a key safe for carers",          "asked what help there is with heating",
+    "needs a ramp to get the wheelchair out",     "asked about a level-access shower"};
+const char* const kNotes[] = {
+    "Rang to arrange the visit; client prefers mornings.",
+    "Left a message, will try again tomorrow.",
+    "Client says the landlord has agreed in principle.",
+    "Discussed the means test and what evidence is needed.",
+    "Carer asked to be kept informed of visit dates.",
+    "Contractor confirmed start date by phone.",
+    "Client happy with the work, asked about a second rail.",
+    "Chased the OT for the recommendation.",
+    "Posted the application pack second class.",
+    "Client in hospital this week, visit rearranged."};
+const char* const kWorkMinor[] = {"grabRail", "stairRail", "keySafe", "halfStep", "lever taps",
+                                  "toiletFrame", "outdoorRail", "doorWidening"};
+const char* const kWorkDfg[] = {"stairlift", "levelAccessShower", "throughFloorLift", "ramp",
+                                "extension", "washDryToilet", "doorWidening", "kitchenAdaptation"};
+const char* const kContractors[] = {"C-0101", "C-0102", "C-0203", "C-0304", "C-0405", "C-0506",
+                                    "C-0607", "C-0708"};
+
+struct Person {
+  std::string id;
+  std::string given, family, street, town, postcode, phone, email, nhs, health;
+  int house = 1;
+  Date born{};
+  cs::Gender gender = cs::Gender::UNSPECIFIED;
+};
+
+std::string NhsNumber(Rng& rng) {
+  for (;;) {
+    char digits[11];
+    std::snprintf(digits, sizeof digits, "999%06u", rng.Below(1000000));
+    int sum = 0;
+    for (int i = 0; i < 9; ++i) sum += (digits[i] - '0') * (10 - i);
+    int check = 11 - sum % 11;
+    if (check == 11) check = 0;
+    if (check == 10) continue;  // no valid number with these digits
+    digits[9] = static_cast<char>('0' + check);
+    digits[10] = '\0';
+    return digits;
+  }
+}
+
+Person MakePerson(uint64_t seed, const std::string& id, int district, Date year_start, bool client) {
+  Rng rng(HashText(id, seed));
+  Person p;
+  p.id = id;
+  p.given = rng.Pick(kGiven);
+  p.family = rng.Pick(kFamily);
+  p.street = rng.Pick(kStreets);
+  p.town = kTowns[district % 6];
+  p.house = rng.Range(1, 199);
+  static const char kLetters[] = "ABDEFGHJLNPQRSTUWXYZ";
+  char postcode[32];
+  std::snprintf(postcode, sizeof postcode, "ZZ%d %u%c%c", district + 1, rng.Below(10),
+                kLetters[rng.Below(20)], kLetters[rng.Below(20)]);
+  p.postcode = postcode;
+  char phone[24];
+  if (rng.Chance(0.5)) {
+    std::snprintf(phone, sizeof phone, "01632 960%03u", rng.Below(1000));
+  } else {
+    std::snprintf(phone, sizeof phone, "07700 900%03u", rng.Below(1000));
+  }
+  p.phone = phone;
+  if (rng.Chance(0.3)) {
+    std::string e = p.given + "." + p.family + "@example.org";
+    for (char& c : e) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    p.email = e;
+  }
+  p.nhs = NhsNumber(rng);
+  p.health = rng.Pick(kHealth);
+  int age;
+  if (client) {
+    double r = static_cast<double>(rng.Below(1000)) / 1000.0;
+    age = r < 0.15 ? rng.Range(18, 64) : r < 0.45 ? rng.Range(65, 74) : r < 0.80 ? rng.Range(75, 84)
+                                                                               : rng.Range(85, 101);
+  } else {
+    age = rng.Range(30, 85);
+  }
+  p.born = year_start - days{static_cast<int>(age * 365.25) + rng.Range(0, 364)};
+  uint32_t g = rng.Below(100);
+  p.gender = g < 56 ? cs::Gender::FEMALE : g < 97 ? cs::Gender::MALE
+                                                  : g < 98 ? cs::Gender::OTHER
+                                                           : cs::Gender::PREFER_NOT_TO_SAY;
+  return p;
+}
+
+// --- building events ---
+
+std::string Pack(capnp::MessageBuilder& m) {
+  kj::VectorOutputStream out(256);
+  capnp::writePackedMessage(out, m);
+  auto bytes = out.getArray();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+template <typename Fn>
+std::string Facts(Fn&& fill) {
+  capnp::MallocMessageBuilder m(128);
+  fill(m.initRoot<cs::Facts>());
+  return Pack(m);
+}
+
+template <typename Fn>
+PersonalSection Section(const std::string& subject, Fn&& fill) {
+  capnp::MallocMessageBuilder m(128);
+  fill(m.initRoot<cs::Personal>());
+  PersonalSection s;
+  s.subject = subject;
+  s.data = Pack(m);
+  return s;
+}
+
+PersonalSection FullDetails(const Person& p, const char* relationship = nullptr) {
+  return Section(p.id, [&](cs::Personal::Builder b) {
+    b.setGivenName(p.given);
+    b.setFamilyName(p.family);
+    b.setDateOfBirth(domain::FormatDate(p.born));
+    auto lines = b.initAddressLines(2);
+    lines.set(0, std::to_string(p.house) + " " + p.street);
+    lines.set(1, p.town);
+    b.setPostcode(p.postcode);
+    b.setPhone(p.phone);
+    if (!p.email.empty()) b.setEmail(p.email);
+    if (relationship != nullptr) {
+      b.setRelationship(relationship);
+    } else {
+      b.setNhsNumber(p.nhs);
+      b.setHealthDetails(p.health);
+    }
+  });
+}
+
+std::string S(Date d) { return domain::FormatDate(d); }
+
+enum class Kind : uint8_t { kOther, kDfg, kMinor, kHandyperson, kRepairs, kDementia };
+
+struct Dated {
+  Date date;
+  uint32_t seq;
+  NewEvent event;
+};
+
+class CaseWriter {
+ public:
+  CaseWriter(const domain::Calendar& calendar, Date year_end, Rng* rng, std::string staff)
+      : calendar_(calendar), year_end_(year_end), rng_(rng), staff_(std::move(staff)) {}
+
+  // The first working day on or after `d` (or `d` itself past the year).
+  Date W(Date d) const {
+    if (d > year_end_) return d;
+    auto w = calendar_.NextWorkingDay(d);
+    return w.ok() ? *w : d;
+  }
+
+  NewEvent& Add(Date date, const char* type, std::string facts, const char* role = "caseworker") {
+    Dated d{date, seq_++, NewEvent{}};
+    d.event.type = type;
+    d.event.schema_version = type == std::string_view("ContactRecorded") ? 2 : 1;
+    d.event.occurred_at = domain::StartOfDay(date) +
+                          (9LL * 3600 + rng_->Range(0, 8 * 3600 - 1)) * 1000000LL;
+    d.event.actor = Actor{staff_, role, "demo"};
+    d.event.facts = std::move(facts);
+    events_.push_back(std::move(d));
+    return events_.back().event;
+  }
+  // Marks the last event as the case's closing one (sorted after all others that day).
+  void Closing() { events_.back().seq = 1u << 30; }
+
+  std::vector<Dated>& events() { return events_; }
+
+ private:
+  const domain::Calendar& calendar_;
+  Date year_end_;
+  Rng* rng_;
+  std::string staff_;
+  uint32_t seq_ = 0;
+  std::vector<Dated> events_;
+};
+
+cs::ReferrerType ReferrerFor(Kind kind, Rng& rng) {
+  using R = cs::ReferrerType;
+  uint32_t r = rng.Below(100);
+  switch (kind) {
+    case Kind::kDfg:
+      return r < 70 ? R::OCCUPATIONAL_THERAPIST : r < 80 ? R::HOSPITAL : r < 90 ? R::SELF : R::FAMILY;
+    case Kind::kDementia:
+      return r < 35 ? R::GP : r < 65 ? R::SOCIAL_CARE : r < 90 ? R::FAMILY : R::AGE_UK;
+    case Kind::kMinor:
+      return r < 35 ? R::SELF : r < 55 ? R::FAMILY : r < 75 ? R::OCCUPATIONAL_THERAPIST
+             : r < 85 ? R::HOSPITAL : r < 90 ? R::GP : r < 93 ? R::FIRE_SERVICE
+             : r < 97 ? R::AGE_UK : R::SOCIAL_CARE;
+    case Kind::kRepairs:
+    case Kind::kHandyperson:
+      return r < 55 ? R::SELF : r < 75 ? R::FAMILY : r < 85 ? R::AGE_UK : r < 92 ? R::FIRE_SERVICE
+                                                                               : R::HOUSING_PROVIDER;
+    case Kind::kOther:
+      return r < 40 ? R::SELF : r < 55 ? R::FAMILY : r < 63 ? R::CITIZENS_ADVICE
+             : r < 70 ? R::GP : r < 76 ? R::HOSPITAL : r < 80 ? R::POLICE
+             : r < 84 ? R::TRADING_STANDARDS : r < 90 ? R::AGE_UK : r < 95 ? R::SOCIAL_CARE
+                                                                           : R::OTHER;
+  }
+  return R::OTHER;
+}
+
+cs::Channel ChannelFor(cs::ReferrerType referrer, Rng& rng) {
+  using C = cs::Channel;
+  uint32_t r = rng.Below(100);
+  if (referrer == cs::ReferrerType::SELF) {
+    return r < 60 ? C::PHONE : r < 70 ? C::EMAIL : r < 78 ? C::IN_PERSON : r < 86 ? C::WEB
+           : r < 90 ? C::LETTER : r < 95 ? C::INTERPRETER : C::TEXT_MESSAGE;
+  }
+  if (referrer == cs::ReferrerType::FAMILY) return r < 80 ? C::FRIEND_OR_FAMILY : C::PHONE;
+  return r < 45 ? C::EMAIL : r < 80 ? C::PHONE : r < 95 ? C::WEB : C::LETTER;
+}
+
+cs::Tenure TenureFor(Rng& rng) {
+  uint32_t r = rng.Below(100);
+  using T = cs::Tenure;
+  return r < 62 ? T::OWNER_OCCUPIER : r < 74 ? T::HOUSING_ASSOCIATION : r < 84 ? T::COUNCIL_TENANT
+         : r < 94 ? T::PRIVATE_RENTED : r < 98 ? T::LIVING_WITH_FAMILY : T::SHARED_OWNERSHIP;
+}
+
+// The service of an "other" case: never one of the counted ones.
+cs::Service OtherService(Rng& rng) {
+  using V = cs::Service;
+  uint32_t r = rng.Below(100);
+  return r < 55 ? V::INFORMATION_ADVICE : r < 63 ? V::SIGNPOSTING : r < 72 ? V::HOUSING_OPTIONS
+         : r < 80 ? V::ASSISTIVE_TECHNOLOGY : r < 86 ? V::OT_ASSESSMENT : r < 90 ? V::TRUSTED_ASSESSMENT
+         : r < 94 ? V::HOME_FROM_HOSPITAL : r < 96 ? V::HOME_REPAIRS_ASSISTANCE
+         : r < 98 ? V::ABLE_TO_PAY : V::SANCTUARY_GRANT;
+}
+
+cs::Service CountedService(Kind kind) {
+  switch (kind) {
+    case Kind::kDfg: return cs::Service::MANDATORY_DFG;
+    case Kind::kMinor: return cs::Service::MINOR_ADAPTATION;
+    case Kind::kHandyperson: return cs::Service::HANDYPERSON;
+    case Kind::kRepairs: return cs::Service::REPAIRS;
+    case Kind::kDementia: return cs::Service::DEMENTIA_DWELLING_GRANT;
+    case Kind::kOther: break;
+  }
+  return cs::Service::INFORMATION_ADVICE;
+}
+
+// The latest day after the enquiry the counted element may open on: the
+// enquiry is dated early enough for it to open inside the year.
+int MaxOpenOffset(Kind kind) {
+  switch (kind) {
+    case Kind::kDfg: return 14;
+    case Kind::kMinor: return 52;
+    case Kind::kHandyperson: return 16;
+    case Kind::kRepairs: return 40;
+    case Kind::kDementia: return 44;
+    case Kind::kOther: return 0;
+  }
+  return 0;
+}
+
+struct CaseSpec {
+  int district = 0;        // 0..5
+  std::string code;        // "D1"
+  uint32_t number = 0;     // 1.. within the district (copies consecutive)
+  uint32_t copies_base = 0;
+  Kind kind = Kind::kOther;
+  uint32_t repeat_of = 0;  // for a returning client: the earlier case's number
+};
+
+std::string CaseId(const std::string& district, uint32_t n) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "case/%s/%06u", district.c_str(), n);
+  return buf;
+}
+
+std::string PersonId(const std::string& district, uint32_t n, const char* suffix = "") {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "P-%s-%06u%s", district.c_str(), n, suffix);
+  return buf;
+}
+
+struct Generated {
+  std::string case_id;
+  std::vector<NewEvent> opening;  // first append
+  std::vector<NewEvent> rest;     // second append (may be empty)
+  uint32_t people = 0;
+};
+
+// Builds one case's events, dated inside [year_start, year_end].
+Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date year_end,
+                    const domain::Calendar& calendar) {
+  Rng rng(Mix(seed) ^ HashText(CaseId(spec.code, spec.number), seed));
+  char staff[24];
+  std::snprintf(staff, sizeof staff, "S-%s-%02u", spec.code.c_str(), rng.Below(12) + 1);
+  CaseWriter w(calendar, year_end, &rng, staff);
+  Generated g;
+  g.case_id = CaseId(spec.code, spec.number);
+
+  uint32_t client_n = spec.repeat_of != 0 ? spec.repeat_of : spec.number;
+  Person client = MakePerson(seed, PersonId(spec.code, client_n), spec.district, year_start, true);
+  g.people = spec.repeat_of != 0 ? 0 : 1;
+
+  int span = static_cast<int>((year_end - year_start).count()) - MaxOpenOffset(spec.kind) - 6;
+  Date d0 = w.W(year_start + days{static_cast<int>(rng.Below(static_cast<uint32_t>(span)))});
+  const cs::Service counted = CountedService(spec.kind);
+  cs::ReferrerType referrer = ReferrerFor(spec.kind, rng);
+  cs::Channel channel = ChannelFor(referrer, rng);
+  cs::Tenure tenure = TenureFor(rng);
+
+  // The enquiry, with the client's (and a relative referrer's) details.
+  {
+    NewEvent& e = w.Add(d0, "ContactRecorded", Facts([&](cs::Facts::Builder f) {
+      auto c = f.initContactRecorded();
+      c.setContactedOn(S(d0));
+      c.setDistrict(spec.code);
+      c.setChannel(channel);
+      c.setReferrerType(referrer);
+      c.setPurpose(cs::ContactPurpose::ENQUIRY);
+      c.initTopics(1).set(0, spec.kind == Kind::kOther ? cs::Service::INFORMATION_ADVICE : counted);
+      if (referrer != cs::ReferrerType::SELF && referrer != cs::ReferrerType::FAMILY) {
+        c.setReferrerOrganisation(std::string("ORG-") + spec.code + "-" +
+                                  std::to_string(rng.Below(20) + 1));
+      }
+    }));
+    e.subjects.push_back(SubjectRef{client.id, SubjectRole::kClient});
+    e.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) {
+      b.setGivenName(client.given);
+      b.setFamilyName(client.family);
+      b.setPhone(client.phone);
+      b.setPostcode(client.postcode);
+      b.setFreeText(rng.Pick(kAsks));
+    }));
+    if (referrer == cs::ReferrerType::FAMILY) {
+      Person rel = MakePerson(seed, PersonId(spec.code, spec.number, "-R"), spec.district,
+                              year_start, false);
+      e.subjects.push_back(SubjectRef{rel.id, SubjectRole::kRelative});
+      e.personal.push_back(Section(rel.id, [&](cs::Personal::Builder b) {
+        b.setGivenName(rel.given);
+        b.setFamilyName(rel.family);
+        b.setPhone(rel.phone);
+        b.setRelationship(rng.Pick(kRelationships));
+      }));
+      ++g.people;
+    }
+  }
+
+  // The client registered; a carer for some.
+  bool has_carer = rng.Chance(spec.kind == Kind::kDementia ? 0.7 : 0.28);
+  bool lives_alone = !has_carer && rng.Chance(0.55);
+  Date reg = w.W(d0 + days{rng.Range(0, 2)});
+  {
+    NewEvent& e = w.Add(reg, "PersonRegistered", Facts([&](cs::Facts::Builder f) {
+      auto p = f.initPersonRegistered();
+      p.setRegisteredOn(S(reg));
+      p.setAgeBand(domain::AgeBand(client.born, reg));
+      p.setGender(client.gender);
+      p.setTenure(tenure);
+      p.setLivesAlone(lives_alone);
+      p.setHasCarer(has_carer);
+    }), "admin");
+    e.subjects.push_back(SubjectRef{client.id, SubjectRole::kClient});
+    e.personal.push_back(FullDetails(client));
+  }
+  std::string carer_id;
+  if (has_carer) {
+    Person carer = MakePerson(seed, PersonId(spec.code, spec.number, "-C"), spec.district,
+                              year_start, false);
+    carer_id = carer.id;
+    ++g.people;
+    const char* relationship = rng.Pick(kRelationships);
+    NewEvent& e = w.Add(reg, "PersonRegistered", Facts([&](cs::Facts::Builder f) {
+      auto p = f.initPersonRegistered();
+      p.setRegisteredOn(S(reg));
+      p.setAgeBand(domain::AgeBand(carer.born, reg));
+      p.setGender(carer.gender);
+      p.setTenure(tenure);
+    }), "admin");
+    e.subjects.push_back(SubjectRef{carer.id, SubjectRole::kCarer});
+    e.personal.push_back(FullDetails(carer, relationship));
+    NewEvent& c = w.Add(reg, "ConsentGiven", Facts([&](cs::Facts::Builder f) {
+      auto x = f.initConsentGiven();
+      x.setGivenOn(S(reg));
+      x.setScope(cs::ConsentScope::INVOLVE_NAMED_PERSON);
+      x.setMethod(cs::ConsentMethod::VERBAL);
+      x.setNamedPerson(carer_id);
+    }));
+    c.subjects.push_back(SubjectRef{carer_id, SubjectRole::kCarer});
+  }
+  size_t opening_count = w.events().size();
+
+  // --- the pathway ---
+  Date end = d0;  // the last pathway date (closure, when the case closes)
+  bool share_with_referrer = false;
+  auto open_line = [&](Date on, cs::Service service) {
+    w.Add(on, "ServiceElementOpened", Facts([&](cs::Facts::Builder f) {
+      auto o = f.initServiceElementOpened();
+      o.setOpenedOn(S(on));
+      o.setLine(1);
+      o.setService(service);
+      o.setElement(static_cast<cs::ServiceElement>(0));
+      // The element the service belongs to (docs/domain.md).
+      using V = cs::Service;
+      using E = cs::ServiceElement;
+      E element = E::INFORMATION_ADVICE;
+      switch (service) {
+        case V::HOUSING_OPTIONS: element = E::HOUSING_OPTIONS; break;
+        case V::MINOR_ADAPTATION: case V::HANDYPERSON: element = E::MINOR_ADAPTATIONS_HANDYPERSON; break;
+        case V::REPAIRS: case V::DEMENTIA_DWELLING_GRANT: case V::HOME_FROM_HOSPITAL:
+        case V::HOME_REPAIRS_ASSISTANCE: case V::SANCTUARY_GRANT: case V::STANDARD_ADAPTATION:
+          element = E::HEALTHIER_SAFER_HOMES; break;
+        case V::MANDATORY_DFG: element = E::MANDATORY_DFG; break;
+        case V::OT_ASSESSMENT: case V::TRUSTED_ASSESSMENT: element = E::OT_TRUSTED_ASSESSOR; break;
+        case V::ASSISTIVE_TECHNOLOGY: element = E::ASSISTIVE_TECHNOLOGY; break;
+        case V::ABLE_TO_PAY: element = E::ABLE_TO_PAY; break;
+        default: break;
+      }
+      o.setElement(element);
+    }));
+  };
+  auto referral = [&](Date on, cs::Service service, int basis) {
+    w.Add(on, "ReferralMade", Facts([&](cs::Facts::Builder f) {
+      auto r = f.initReferralMade();
+      r.setReferredOn(S(on));
+      r.setReferrerType(referrer);
+      r.setService(service);
+      r.setSelfReferral(referrer == cs::ReferrerType::SELF);
+      auto b = r.initConsentBasis();
+      if (basis == 0) {
+        auto given = b.initGiven();
+        given.setGivenOn(S(on));
+        given.setMethod(rng.Chance(0.6) ? cs::ConsentMethod::VERBAL : cs::ConsentMethod::WRITTEN);
+        share_with_referrer = referrer != cs::ReferrerType::SELF;
+        auto scopes = given.initScopes(share_with_referrer ? 2 : 1);
+        scopes.set(0, cs::ConsentScope::REFER_ON);
+        if (share_with_referrer) scopes.set(1, cs::ConsentScope::SHARE_WITH_REFERRER);
+      } else if (basis == 1) {
+        auto bi = b.initBestInterests();
+        bi.setDecidedOn(S(on));
+        bi.setDecisionMaker(rng.Chance(0.5) ? "ot" : "socialWorker");
+      } else {
+        auto rh = b.initRiskOfHarm();
+        rh.setAssessedOn(S(on));
+        rh.setSafeguardingRaised(true);
+      }
+    }), "ot");
+    if (basis == 2) {
+      w.Add(on, "SafeguardingConcernRaised", Facts([&](cs::Facts::Builder f) {
+        auto s = f.initSafeguardingConcernRaised();
+        s.setRaisedOn(S(on));
+        s.setCategory(rng.Chance(0.5) ? cs::SafeguardingCategory::SELF_NEGLECT
+                                      : cs::SafeguardingCategory::NEGLECT);
+        s.setReferredToSocialCare(true);
+        s.setUrgent(rng.Chance(0.3));
+      }));
+    }
+  };
+  // First visit: booked, confirmed in writing when not self-referred, made.
+  // About one in eight is late (after 4 weeks).
+  auto first_visit = [&](Date booked_on, int max_days) {
+    int offset = rng.Chance(0.12) ? rng.Range(29, std::max(30, max_days)) : rng.Range(3, 27);
+    Date visit = w.W(d0 + days{std::min(offset, max_days)});
+    if (visit < booked_on) visit = booked_on;
+    w.Add(booked_on, "FirstVisitScheduled", Facts([&](cs::Facts::Builder f) {
+      auto v = f.initFirstVisitScheduled();
+      v.setScheduledOn(S(booked_on));
+      v.setVisitOn(S(visit));
+      v.setMode(cs::VisitMode::HOME);
+    }), "admin");
+    if (referrer != cs::ReferrerType::SELF) {
+      w.Add(booked_on, "FirstVisitConfirmedInWriting", Facts([&](cs::Facts::Builder f) {
+        auto v = f.initFirstVisitConfirmedInWriting();
+        v.setSentOn(S(booked_on));
+        v.setChannel(rng.Chance(0.7) ? cs::Channel::LETTER : cs::Channel::EMAIL);
+      }), "admin");
+    }
+    w.Add(visit, "FirstVisitCompleted", Facts([&](cs::Facts::Builder f) {
+      auto v = f.initFirstVisitCompleted();
+      v.setCompletedOn(S(visit));
+      v.setMode(cs::VisitMode::HOME);
+      v.setVisitorRole(spec.kind == Kind::kDfg ? "ot" : "technicalOfficer");
+    }), spec.kind == Kind::kDfg ? "ot" : "technicalOfficer");
+    return visit;
+  };
+  auto assessment = [&](Date on, bool property) {
+    NewEvent& e = w.Add(on, "AssessmentRecorded", Facts([&](cs::Facts::Builder f) {
+      auto a = f.initAssessmentRecorded();
+      a.setAssessedOn(S(on));
+      auto level = [&] { return static_cast<cs::NeedLevel>(rng.Range(1, 4)); };
+      a.setHealthAndWellbeing(level());
+      a.setAbilityToManage(level());
+      a.setIncomeAndSavings(level());
+      a.setPropertyCondition(property ? cs::NeedLevel::HIGH : level());
+      a.setSocialSupport(has_carer ? cs::NeedLevel::LOW : level());
+      a.setWishesRecorded(true);
+      a.setHazards(static_cast<uint8_t>(rng.Range(0, property ? 4 : 2)));
+    }));
+    e.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) {
+      b.setHealthDetails(client.health);
+      b.setFreeText("Wants to stay in their own home.");
+    }));
+    w.Add(on, "RightsConfirmed", Facts([&](cs::Facts::Builder f) {
+      auto r = f.initRightsConfirmed();
+      r.setConfirmedOn(S(on));
+      r.setReview(true);
+      r.setTermination(true);
+      r.setPrivacy(true);
+      r.setAccess(true);
+      r.setHandbook(rng.Chance(0.95));
+    }));
+  };
+  auto plan = [&](Date on, cs::Service service) {
+    w.Add(on, "SupportPlanAgreed", Facts([&](cs::Facts::Builder f) {
+      auto p = f.initSupportPlanAgreed();
+      p.setAgreedOn(S(on));
+      auto a = p.initActions(1)[0];
+      a.setService(service);
+      a.setByRole("technicalOfficer");
+      a.setDueOn(S(on + days{28}));
+      p.setReviewOn(S(on + days{90}));
+    }));
+  };
+  auto works_done = [&](Date started, Date completed, uint32_t cost, bool paid, Date paid_on) {
+    w.Add(started, "WorksStarted", Facts([&](cs::Facts::Builder f) {
+      auto x = f.initWorksStarted();
+      x.setStartedOn(S(started));
+      x.setLine(1);
+    }), "technicalOfficer");
+    w.Add(completed, "WorksCompleted", Facts([&](cs::Facts::Builder f) {
+      auto x = f.initWorksCompleted();
+      x.setCompletedOn(S(completed));
+      x.setLine(1);
+      x.setFinalCostPence(cost);
+    }), "technicalOfficer");
+    if (paid) {
+      w.Add(paid_on, "WorksPaid", Facts([&](cs::Facts::Builder f) {
+        auto x = f.initWorksPaid();
+        x.setPaidOn(S(paid_on));
+        x.setLine(1);
+        x.setAmountPence(cost);
+      }), "finance");
+    }
+  };
+  auto outcomes = [&](Date on, std::vector<cs::Outcome> list) {
+    w.Add(on, "OutcomeRecorded", Facts([&](cs::Facts::Builder f) {
+      auto o = f.initOutcomeRecorded();
+      o.setRecordedOn(S(on));
+      o.setLine(1);
+      auto l = o.initOutcomes(static_cast<unsigned>(list.size()));
+      for (size_t i = 0; i < list.size(); ++i) l.set(static_cast<unsigned>(i), list[i]);
+    }));
+  };
+  auto satisfaction = [&](Date on, double p) {
+    if (!rng.Chance(p)) return;
+    uint32_t r = rng.Below(100);
+    uint8_t score = r < 55 ? 5 : r < 85 ? 4 : r < 93 ? 3 : r < 97 ? 2 : 1;
+    NewEvent& e = w.Add(on, "SatisfactionRecorded", Facts([&](cs::Facts::Builder f) {
+      auto s = f.initSatisfactionRecorded();
+      s.setRecordedOn(S(on));
+      s.setScore(score);
+      s.setWouldRecommend(score >= 4);
+      s.setChannel(rng.Chance(0.7) ? cs::Channel::LETTER : cs::Channel::PHONE);
+    }), "admin");
+    if (rng.Chance(0.4)) {
+      e.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) {
+        b.setFreeText(score >= 4 ? "The fitters were polite and tidy." : "It took far too long.");
+      }));
+    }
+  };
+  auto close_line = [&](Date on, cs::ElementResult result) {
+    w.Add(on, "ServiceElementClosed", Facts([&](cs::Facts::Builder f) {
+      auto c = f.initServiceElementClosed();
+      c.setClosedOn(S(on));
+      c.setLine(1);
+      c.setResult(result);
+    }));
+  };
+  auto close_case = [&](Date on, cs::ClosureReason reason) {
+    for (const auto& d : w.events()) on = std::max(on, d.date);  // nothing after the closure
+    w.Add(on, "CaseClosed", Facts([&](cs::Facts::Builder f) {
+      auto c = f.initCaseClosed();
+      c.setClosedOn(S(on));
+      c.setReason(reason);
+    }));
+    w.Closing();
+    end = on;
+  };
+  auto disclose = [&](Date on, cs::RecipientType type, const char* ref, const char* purpose) {
+    w.Add(on, "PersonalDataDisclosed", Facts([&](cs::Facts::Builder f) {
+      auto d = f.initPersonalDataDisclosed();
+      d.setDisclosedOn(S(on));
+      d.setRecipientType(type);
+      d.setRecipientRef(ref);
+      d.setPurposeCode(purpose);
+      d.setLawfulBasis(cs::LawfulBasis::PUBLIC_TASK);
+      auto c = d.initCategories(2);
+      c.set(0, "contact");
+      c.set(1, "address");
+    }));
+  };
+  auto after = [&](Date d, int lo, int hi) { return w.W(d + days{rng.Range(lo, hi)}); };
+
+  switch (spec.kind) {
+    case Kind::kOther: {
+      cs::Service service = OtherService(rng);
+      Date held = after(d0, 0, 7);
+      NewEvent& e = w.Add(held, "ConsultationHeld", Facts([&](cs::Facts::Builder f) {
+        auto c = f.initConsultationHeld();
+        c.setHeldOn(S(held));
+        c.setChannel(cs::Channel::PHONE);
+        c.setMinutes(static_cast<uint16_t>(rng.Range(10, 60)));
+        c.initAdviceGiven(1).set(0, service);
+        c.setReferralNeeded(false);
+      }));
+      e.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) {
+        b.setFreeText("Talked through the options; information pack sent.");
+      }));
+      end = held;
+      if (rng.Chance(0.7)) {
+        open_line(held, service);
+        Date done = after(held, 0, 21);
+        close_line(done, cs::ElementResult::DELIVERED);
+        end = done;
+        if (rng.Chance(0.3)) outcomes(done, {cs::Outcome::PROMOTE_INDEPENDENT_LIVING});
+      }
+      uint32_t r = rng.Below(100);
+      close_case(after(end, 0, 20), r < 70 ? cs::ClosureReason::ADVICE_ONLY
+                                    : r < 82 ? cs::ClosureReason::REFERRED_ELSEWHERE
+                                    : r < 92 ? cs::ClosureReason::NO_LONGER_REQUIRED
+                                             : cs::ClosureReason::UNABLE_TO_CONTACT);
+      break;
+    }
+    case Kind::kHandyperson: {
+      Date opened = after(d0, 1, 10);
+      open_line(opened, cs::Service::HANDYPERSON);
+      Date done = after(opened, 1, 14);
+      works_done(done, done, static_cast<uint32_t>(rng.Range(20, 150)) * 100, false, done);
+      satisfaction(after(done, 1, 10), 0.5);
+      close_line(done, cs::ElementResult::DELIVERED);
+      close_case(after(done, 1, 14), cs::ClosureReason::SERVICES_COMPLETED);
+      break;
+    }
+    case Kind::kMinor: {
+      bool referred = rng.Chance(0.6);
+      if (referred) referral(after(d0, 0, 3), counted, 0);
+      Date booked = after(d0, 1, 4);
+      Date visit = first_visit(booked, 45);
+      assessment(visit, false);
+      plan(visit, counted);
+      open_line(visit, counted);
+      Date spec_on = after(visit, 0, 5);
+      w.Add(spec_on, "WorksSpecified", Facts([&](cs::Facts::Builder f) {
+        auto x = f.initWorksSpecified();
+        x.setSpecifiedOn(S(spec_on));
+        x.setLine(1);
+        auto codes = x.initWorkCodes(static_cast<unsigned>(rng.Range(1, 3)));
+        for (unsigned i = 0; i < codes.size(); ++i) codes.set(i, rng.Pick(kWorkMinor));
+        x.setEstimatePence(static_cast<uint32_t>(rng.Range(30, 900)) * 100);
+      }), "technicalOfficer");
+      Date started = after(spec_on, 3, rng.Chance(0.15) ? 60 : 25);
+      Date completed = after(started, 0, 2);
+      works_done(started, completed, static_cast<uint32_t>(rng.Range(30, 950)) * 100, false, completed);
+      outcomes(completed, {cs::Outcome::REDUCE_OR_PREVENT_FALL, cs::Outcome::REMAIN_AT_HOME});
+      satisfaction(after(completed, 3, 20), 0.55);
+      close_line(completed, cs::ElementResult::DELIVERED);
+      close_case(after(completed, 5, 25), cs::ClosureReason::SERVICES_COMPLETED);
+      break;
+    }
+    case Kind::kRepairs: {
+      Date booked = after(d0, 1, 4);
+      Date visit = first_visit(booked, 33);
+      assessment(visit, true);
+      open_line(visit, counted);
+      Date spec_on = after(visit, 1, 10);
+      w.Add(spec_on, "WorksSpecified", Facts([&](cs::Facts::Builder f) {
+        auto x = f.initWorksSpecified();
+        x.setSpecifiedOn(S(spec_on));
+        x.setLine(1);
+        x.initWorkCodes(1).set(0, rng.Chance(0.5) ? "roofRepair" : "boilerRepair");
+        x.setEstimatePence(static_cast<uint32_t>(rng.Range(500, 5000)) * 100);
+      }), "technicalOfficer");
+      uint32_t price = static_cast<uint32_t>(rng.Range(500, 5000)) * 100;
+      Date quoted = after(spec_on, 5, 15);
+      const char* chosen = rng.Pick(kContractors);
+      for (int q = 0; q < 2; ++q) {
+        w.Add(quoted, "QuoteReceived", Facts([&](cs::Facts::Builder f) {
+          auto x = f.initQuoteReceived();
+          x.setReceivedOn(S(quoted));
+          x.setLine(1);
+          x.setContractorRef(q == 0 ? chosen : rng.Pick(kContractors));
+          x.setAmountPence(q == 0 ? price : price + static_cast<uint32_t>(rng.Range(10, 900)) * 100);
+        }), "technicalOfficer");
+      }
+      Date chose = after(quoted, 1, 7);
+      w.Add(chose, "ContractorChosen", Facts([&](cs::Facts::Builder f) {
+        auto x = f.initContractorChosen();
+        x.setChosenOn(S(chose));
+        x.setLine(1);
+        x.setContractorRef(chosen);
+        x.setAmountPence(price);
+        x.setReasonCode("lowestQuote");
+      }), "technicalOfficer");
+      disclose(chose, cs::RecipientType::CONTRACTOR, chosen, "works");
+      Date started = after(chose, 5, 40);
+      Date completed = after(started, 1, 10);
+      works_done(started, completed, price, true, after(completed, 5, 30));
+      outcomes(completed, {cs::Outcome::REMAIN_AT_HOME});
+      close_line(completed, cs::ElementResult::DELIVERED);
+      close_case(after(completed, 30, 45), cs::ClosureReason::SERVICES_COMPLETED);
+      break;
+    }
+    case Kind::kDementia: {
+      int basis = rng.Chance(0.6) ? 0 : 1;
+      referral(after(d0, 0, 5), counted, basis);
+      Date booked = after(d0, 5, 8);
+      Date visit = first_visit(booked, 35);
+      assessment(visit, false);
+      open_line(visit, counted);
+      Date applied = after(visit, 0, 10);
+      uint32_t amount = static_cast<uint32_t>(rng.Range(100, 1500)) * 100;
+      w.Add(applied, "GrantApplicationMade", Facts([&](cs::Facts::Builder f) {
+        auto x = f.initGrantApplicationMade();
+        x.setSubmittedOn(S(applied));
+        x.setLine(1);
+        x.setGrantType(cs::GrantType::DEMENTIA_DWELLING_GRANT);
+        x.setValidOn(S(applied));
+        x.setRequestedPence(amount);
+      }));
+      Date approved = after(applied, 3, 20);
+      w.Add(approved, "GrantApproved", Facts([&](cs::Facts::Builder f) {
+        auto x = f.initGrantApproved();
+        x.setApprovedOn(S(approved));
+        x.setLine(1);
+        x.setGrantType(cs::GrantType::DEMENTIA_DWELLING_GRANT);
+        x.setAmountPence(amount);
+        x.setFundingSource(cs::FundingSource::DISCRETIONARY);
+        x.setRationaleCode("policyLimit");
+      }), "manager");
+      Date completed = after(approved, 10, 60);
+      works_done(completed, completed, amount, true, after(completed, 5, 20));
+      outcomes(completed, {cs::Outcome::REMAIN_AT_HOME, cs::Outcome::REDUCE_PRESSURE_ON_CARERS});
+      satisfaction(after(completed, 3, 20), 0.4);
+      close_line(completed, cs::ElementResult::DELIVERED);
+      close_case(after(completed, 20, 40), cs::ClosureReason::SERVICES_COMPLETED);
+      break;
+    }
+    case Kind::kDfg: {
+      uint32_t b = rng.Below(100);
+      int basis = b < 88 ? 0 : b < 96 ? 1 : 2;
+      Date referred = after(d0, 0, 5);
+      referral(referred, counted, basis);
+      open_line(referred, counted);
+      Date booked = after(referred, 1, 5);
+      Date visit = first_visit(booked, 45);
+      Date assessed = after(visit, 0, 10);
+      assessment(assessed, false);
+      int priority = rng.Range(1, 3);
+      bool urgent = priority == 1;
+      w.Add(assessed, "PriorityAssessed", Facts([&](cs::Facts::Builder f) {
+        auto x = f.initPriorityAssessed();
+        x.setAssessedOn(S(assessed));
+        x.setLine(1);
+        x.setOtPriority(static_cast<uint8_t>(priority));
+        x.setUrgency(urgent ? cs::Urgency::URGENT : cs::Urgency::NON_URGENT);
+      }), "ot");
+      // Urgent cases move faster; some of either kind overrun the targets.
+      double pace = urgent ? 0.4 : 1.0;
+      if (rng.Chance(0.2)) pace *= 1.8;
+      auto step = [&](Date d, int lo, int hi) {
+        return w.W(d + days{static_cast<int>(rng.Range(lo, hi) * pace)});
+      };
+      Date means = step(assessed, 5, 40);
+      uint32_t r = rng.Below(100);
+      cs::MeansTestResult result = r < 50 ? cs::MeansTestResult::PASSPORTED
+                                   : r < 85 ? cs::MeansTestResult::NIL_CONTRIBUTION
+                                   : r < 97 ? cs::MeansTestResult::CONTRIBUTION
+                                            : cs::MeansTestResult::NOT_ELIGIBLE;
+      NewEvent& m = w.Add(means, "MeansTestCompleted", Facts([&](cs::Facts::Builder f) {
+        auto x = f.initMeansTestCompleted();
+        x.setCompletedOn(S(means));
+        x.setLine(1);
+        x.setResult(result);
+        x.setContributionPence(result == cs::MeansTestResult::CONTRIBUTION
+                                   ? static_cast<uint32_t>(rng.Range(5, 80)) * 10000
+                                   : 0);
+      }), "finance");
+      m.personal.push_back(Section(client.id, [&](cs::Personal::Builder pb) {
+        pb.setFreeText(result == cs::MeansTestResult::PASSPORTED ? "Receives Pension Credit."
+                                                                 : "Income from state pension.");
+      }));
+      plan(means, counted);
+      Date specified = step(means, 10, 60);
+      uint32_t estimate = static_cast<uint32_t>(rng.Range(2000, 28000)) * 100;
+      bool over_cap = rng.Chance(0.06);
+      if (over_cap) estimate = 3000000 + static_cast<uint32_t>(rng.Range(500, 12000)) * 100;
+      w.Add(specified, "WorksSpecified", Facts([&](cs::Facts::Builder f) {
+        auto x = f.initWorksSpecified();
+        x.setSpecifiedOn(S(specified));
+        x.setLine(1);
+        auto codes = x.initWorkCodes(static_cast<unsigned>(rng.Range(1, 2)));
+        for (unsigned i = 0; i < codes.size(); ++i) codes.set(i, rng.Pick(kWorkDfg));
+        x.setEstimatePence(estimate);
+      }), "technicalOfficer");
+      Date quoted = step(specified, 10, 30);
+      const char* chosen = rng.Pick(kContractors);
+      int quotes = rng.Range(2, 3);
+      for (int q = 0; q < quotes; ++q) {
+        w.Add(quoted, "QuoteReceived", Facts([&](cs::Facts::Builder f) {
+          auto x = f.initQuoteReceived();
+          x.setReceivedOn(S(quoted));
+          x.setLine(1);
+          x.setContractorRef(q == 0 ? chosen : rng.Pick(kContractors));
+          x.setAmountPence(q == 0 ? estimate : estimate + static_cast<uint32_t>(rng.Range(1, 40)) * 5000);
+        }), "technicalOfficer");
+      }
+      Date applied = step(quoted, 0, 20);
+      w.Add(applied, "GrantApplicationMade", Facts([&](cs::Facts::Builder f) {
+        auto x = f.initGrantApplicationMade();
+        x.setSubmittedOn(S(applied));
+        x.setLine(1);
+        x.setGrantType(cs::GrantType::MANDATORY_DFG);
+        x.setValidOn(S(applied));
+        x.setRequestedPence(estimate);
+      }));
+      Date decided = step(applied, 10, 60);
+      if (result == cs::MeansTestResult::NOT_ELIGIBLE || rng.Chance(0.03)) {
+        w.Add(decided, "GrantRefused", Facts([&](cs::Facts::Builder f) {
+          auto x = f.initGrantRefused();
+          x.setRefusedOn(S(decided));
+          x.setLine(1);
+          x.setGrantType(cs::GrantType::MANDATORY_DFG);
+          x.initReasons(1).set(0, result == cs::MeansTestResult::NOT_ELIGIBLE
+                                      ? cs::RefusalReason::OVER_MEANS_TEST
+                                      : cs::RefusalReason::NOT_REASONABLE_AND_PRACTICABLE);
+          x.setAppealRightsGiven(true);
+          x.setAppealBy(S(decided + days{56}));
+        }), "manager");
+        close_line(decided, cs::ElementResult::REFUSED);
+        close_case(after(decided, 60, 70), cs::ClosureReason::INELIGIBLE);
+        break;
+      }
+      w.Add(decided, "EligibilityDecided", Facts([&](cs::Facts::Builder f) {
+        auto x = f.initEligibilityDecided();
+        x.setDecidedOn(S(decided));
+        x.setLine(1);
+        x.setEligible(true);
+      }), "manager");
+      uint32_t top_up = over_cap ? estimate - 3000000 : 0;
+      w.Add(decided, "GrantApproved", Facts([&](cs::Facts::Builder f) {
+        auto x = f.initGrantApproved();
+        x.setApprovedOn(S(decided));
+        x.setLine(1);
+        x.setGrantType(cs::GrantType::MANDATORY_DFG);
+        x.setAmountPence(estimate);
+        x.setDiscretionaryTopUpPence(top_up);
+        x.setFundingSource(cs::FundingSource::MANDATORY_DFG);
+        x.setRationaleCode(over_cap ? "policyTopUp" : "lowestQuote");
+      }), "manager");
+      if (over_cap) {
+        w.Add(decided, "FundingDecided", Facts([&](cs::Facts::Builder f) {
+          auto x = f.initFundingDecided();
+          x.setDecidedOn(S(decided));
+          x.setLine(1);
+          x.setSource(cs::FundingSource::DISCRETIONARY);
+          x.setAmountPence(top_up);
+          x.setRationaleCode("discretionaryPolicyTopUp");
+        }), "manager");
+      }
+      Date chose = step(decided, 5, 20);
+      w.Add(chose, "ContractorChosen", Facts([&](cs::Facts::Builder f) {
+        auto x = f.initContractorChosen();
+        x.setChosenOn(S(chose));
+        x.setLine(1);
+        x.setContractorRef(chosen);
+        x.setAmountPence(estimate);
+        x.setReasonCode(rng.Chance(0.85) ? "lowestQuote" : "clientChoice");
+      }), "technicalOfficer");
+      disclose(chose, cs::RecipientType::CONTRACTOR, chosen, "works");
+      Date started = step(chose, 10, 60);
+      if (rng.Chance(0.25)) {
+        cs::DelayReason reason = tenure != cs::Tenure::OWNER_OCCUPIER && rng.Chance(0.5)
+                                     ? cs::DelayReason::AWAITING_LANDLORD_CONSENT
+                                     : rng.Chance(0.5) ? cs::DelayReason::AWAITING_CONTRACTOR
+                                                       : cs::DelayReason::CLIENT_IN_HOSPITAL;
+        int extra = rng.Range(20, 80);
+        w.Add(chose, "DelayRecorded", Facts([&](cs::Facts::Builder f) {
+          auto x = f.initDelayRecorded();
+          x.setRecordedOn(S(chose));
+          x.setLine(1);
+          x.setStage(cs::Stage::APPROVAL);
+          x.setReason(reason);
+          x.setExpectedUntil(S(started + days{extra}));
+        }), "technicalOfficer");
+        started = w.W(started + days{extra});
+      }
+      Date completed = step(started, 3, 40);
+      works_done(started, completed, estimate, true, step(completed, 5, 30));
+      std::vector<cs::Outcome> achieved = {cs::Outcome::PROMOTE_INDEPENDENT_LIVING,
+                                           cs::Outcome::REMAIN_AT_HOME};
+      if (rng.Chance(0.4)) achieved.push_back(cs::Outcome::REDUCE_OR_PREVENT_FALL);
+      if (rng.Chance(0.2)) achieved.push_back(cs::Outcome::DELAY_CARE_PACKAGE);
+      if (has_carer && rng.Chance(0.5)) achieved.push_back(cs::Outcome::REDUCE_PRESSURE_ON_CARERS);
+      if (referrer == cs::ReferrerType::HOSPITAL) achieved.push_back(cs::Outcome::TIMELY_HOSPITAL_DISCHARGE);
+      if (rng.Chance(0.1)) achieved.push_back(cs::Outcome::PREVENT_UNPLANNED_ADMISSION);
+      outcomes(completed, achieved);
+      satisfaction(after(completed, 5, 30), 0.6);
+      close_line(completed, cs::ElementResult::DELIVERED);
+      close_case(after(completed, 35, 60), cs::ClosureReason::SERVICES_COMPLETED);
+      break;
+    }
+  }
+
+  // --- across the case: notes, consents, complaints, compliments, ... ---
+  Date last = std::min(end, year_end);
+  int window = std::max(0, static_cast<int>((last - d0).count()));
+  auto when = [&] { return w.W(d0 + days{rng.Range(0, window)}); };
+  auto inside = [&](Date d) { return d <= last; };
+  int notes = rng.Range(1, 3);
+  for (int i = 0; i < notes; ++i) {
+    Date on = when();
+    if (!inside(on)) continue;
+    bool mentions = has_carer && rng.Chance(0.3);
+    NewEvent& e = w.Add(on, "CaseNoteAdded", Facts([&](cs::Facts::Builder f) {
+      auto n = f.initCaseNoteAdded();
+      n.setWrittenOn(S(on));
+      n.setAuthorRef(staff);
+      n.setCategory(static_cast<cs::NoteCategory>(rng.Range(1, 4)));
+      n.setMentionsThirdParty(mentions);
+    }));
+    e.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) {
+      b.setFreeText(mentions ? "Carer asked to be kept informed of visit dates." : rng.Pick(kNotes));
+    }));
+  }
+  if (rng.Chance(0.15)) {
+    Date given = when();
+    if (inside(given)) {
+      w.Add(given, "ConsentGiven", Facts([&](cs::Facts::Builder f) {
+        auto c = f.initConsentGiven();
+        c.setGivenOn(S(given));
+        c.setScope(cs::ConsentScope::IDENTIFIABLE_MONITORING);
+        c.setMethod(cs::ConsentMethod::WRITTEN);
+      }));
+      if (rng.Chance(0.2)) {
+        Date withdrawn = w.W(given + days{rng.Range(1, 60)});
+        if (inside(withdrawn)) {
+          w.Add(withdrawn, "ConsentWithdrawn", Facts([&](cs::Facts::Builder f) {
+            auto c = f.initConsentWithdrawn();
+            c.setWithdrawnOn(S(withdrawn));
+            c.setScope(cs::ConsentScope::IDENTIFIABLE_MONITORING);
+          }));
+        }
+      }
+    }
+  }
+  if (share_with_referrer && rng.Chance(0.04)) {
+    Date on = w.W(d0 + days{rng.Range(7, std::max(7, window))});
+    if (inside(on)) {
+      w.Add(on, "ConsentWithdrawn", Facts([&](cs::Facts::Builder f) {
+        auto c = f.initConsentWithdrawn();
+        c.setWithdrawnOn(S(on));
+        c.setScope(cs::ConsentScope::SHARE_WITH_REFERRER);
+      }));
+    }
+  }
+  if (has_carer && rng.Chance(0.05)) {
+    Date on = when();
+    if (inside(on) && on >= reg) {
+      NewEvent& e = w.Add(on, "ConsentWithdrawn", Facts([&](cs::Facts::Builder f) {
+        auto c = f.initConsentWithdrawn();
+        c.setWithdrawnOn(S(on));
+        c.setScope(cs::ConsentScope::INVOLVE_NAMED_PERSON);
+        c.setNamedPerson(carer_id);
+      }));
+      e.subjects.push_back(SubjectRef{carer_id, SubjectRole::kCarer});
+    }
+  }
+  if (rng.Chance(spec.kind == Kind::kDfg ? 0.05 : 0.012)) {
+    Date received = when();
+    if (inside(received)) {
+      cs::ComplaintStage stage = rng.Chance(0.85) ? cs::ComplaintStage::STAGE1 : cs::ComplaintStage::INFORMAL;
+      NewEvent& e = w.Add(received, "ComplaintReceived", Facts([&](cs::Facts::Builder f) {
+        auto c = f.initComplaintReceived();
+        c.setReceivedOn(S(received));
+        c.setComplaint(1);
+        c.setStage(stage);
+        c.setChannel(rng.Chance(0.5) ? cs::Channel::EMAIL : cs::Channel::LETTER);
+        c.setCategoryCode(rng.Chance(0.6) ? "delay" : rng.Chance(0.5) ? "contractor" : "staff");
+      }));
+      e.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) {
+        b.setFreeText("Unhappy with how long this is taking.");
+      }));
+      Date resolved = w.W(received + days{rng.Range(3, 40)});
+      if (inside(resolved)) {
+        uint32_t r = rng.Below(100);
+        w.Add(resolved, "ComplaintResolved", Facts([&](cs::Facts::Builder f) {
+          auto c = f.initComplaintResolved();
+          c.setResolvedOn(S(resolved));
+          c.setComplaint(1);
+          c.setStage(rng.Chance(0.1) ? cs::ComplaintStage::STAGE2 : stage);
+          c.setResult(r < 30 ? cs::ComplaintResult::UPHELD : r < 60 ? cs::ComplaintResult::PARTLY_UPHELD
+                                                                    : cs::ComplaintResult::NOT_UPHELD);
+        }), "manager");
+      }
+    }
+  }
+  if (spec.kind != Kind::kOther && rng.Chance(0.05)) {
+    Date on = when();
+    if (inside(on)) {
+      NewEvent& e = w.Add(on, "ComplimentReceived", Facts([&](cs::Facts::Builder f) {
+        auto c = f.initComplimentReceived();
+        c.setReceivedOn(S(on));
+        c.setChannel(cs::Channel::LETTER);
+        c.setAboutService(counted);
+      }));
+      e.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) {
+        b.setFreeText("Thank you all so much, it has made such a difference.");
+      }));
+    }
+  }
+  if (rng.Chance(0.008)) {
+    Date on = when();
+    if (inside(on)) {
+      NewEvent& e = w.Add(on, "SafeguardingConcernRaised", Facts([&](cs::Facts::Builder f) {
+        auto s = f.initSafeguardingConcernRaised();
+        s.setRaisedOn(S(on));
+        s.setCategory(rng.Chance(0.5) ? cs::SafeguardingCategory::FINANCIAL
+                                      : cs::SafeguardingCategory::SELF_NEGLECT);
+        s.setReferredToSocialCare(rng.Chance(0.7));
+      }));
+      e.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) {
+        b.setFreeText("Concern noted on the visit; passed to the safeguarding lead.");
+      }));
+    }
+  }
+  if (rng.Chance(0.01)) {
+    Date on = when();
+    if (inside(on)) {
+      w.Add(on, "CaseTransferred", Facts([&](cs::Facts::Builder f) {
+        auto t = f.initCaseTransferred();
+        t.setTransferredOn(S(on));
+        t.setFromTeam(spec.code + "-north");
+        t.setToTeam(spec.code + "-south");
+        t.setReasonCode("workload");
+      }), "manager");
+    }
+  }
+  if (rng.Chance(0.01)) {
+    Date on = when();
+    if (inside(on) && on >= reg) {
+      char phone[24];
+      std::snprintf(phone, sizeof phone, "07700 900%03u", rng.Below(1000));
+      NewEvent& e = w.Add(on, "PersonDetailsRectified", Facts([&](cs::Facts::Builder f) {
+        auto r = f.initPersonDetailsRectified();
+        r.setRectifiedOn(S(on));
+        r.initFields(1).set(0, "phone");
+        r.setRequestedBySubject(true);
+      }), "admin");
+      e.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) { b.setPhone(phone); }));
+    }
+  }
+  if (rng.Chance(0.03)) {
+    Date on = when();
+    if (inside(on)) disclose(on, cs::RecipientType::GP, "ORG-GP", "healthInformation");
+  }
+
+  // Order by date (the closing event last on its day), drop what falls after
+  // the year, and give every event its deterministic id.
+  auto& events = w.events();
+  std::stable_sort(events.begin(), events.end(), [](const Dated& a, const Dated& b) {
+    return a.date != b.date ? a.date < b.date : a.seq < b.seq;
+  });
+  uint64_t case_key = HashText(g.case_id, seed);
+  size_t index = 0;
+  for (auto& d : events) {
+    if (d.date > year_end) continue;
+    Id128 id;
+    uint64_t hi = Mix(seed ^ 0x6465'6d6f'6964ull), lo = Mix(case_key + index);
+    for (int i = 0; i < 8; ++i) {
+      id.bytes[i] = static_cast<uint8_t>(hi >> (56 - 8 * i));
+      id.bytes[8 + i] = static_cast<uint8_t>(lo >> (56 - 8 * i));
+    }
+    id.bytes[6] = static_cast<uint8_t>((id.bytes[6] & 0x0f) | 0x80);  // UUID version 8
+    id.bytes[8] = static_cast<uint8_t>((id.bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
+    d.event.id = id;
+    (index < opening_count ? g.opening : g.rest).push_back(std::move(d.event));
+    ++index;
+  }
+  return g;
+}
+
+}  // namespace
+
+std::vector<DistrictVolumes> CountyVolumes() {
+  return {
+      {"D1", 1022, 117, 583, 5, 7, 49},   {"D2", 870, 83, 492, 1, 2, 18},
+      {"D3", 878, 96, 503, 3, 15, 47},    {"D4", 1183, 93, 827, 9, 2, 31},
+      {"D5", 1446, 120, 990, 40, 1, 109}, {"D6", 1260, 127, 764, 0, 19, 89},
+  };
+}
+
+bool ParseFinancialYear(std::string_view text, int* first_year) {
+  if (text.size() != 7 || text[4] != '/') return false;
+  int y = 0, next = 0;
+  for (int i = 0; i < 4; ++i) {
+    if (!isdigit(static_cast<unsigned char>(text[i]))) return false;
+    y = y * 10 + (text[i] - '0');
+  }
+  for (int i = 5; i < 7; ++i) {
+    if (!isdigit(static_cast<unsigned char>(text[i]))) return false;
+    next = next * 10 + (text[i] - '0');
+  }
+  if ((y + 1) % 100 != next) return false;
+  *first_year = y;
+  return true;
+}
+
+Result<CountyReport> GenerateCounty(domain::CaseRecorder* recorder, const domain::Codec& codec,
+                                    const domain::Calendar& calendar, const CountyOptions& options) {
+  (void)codec;
+  using namespace std::chrono;
+  Date year_start = sys_days{year{options.first_year} / April / 1};
+  Date year_end = sys_days{year{options.first_year + 1} / March / 31};
+  if (!calendar.Covers(year_start) || !calendar.Covers(year_end)) {
+    return Status::InvalidArgument("year " + std::to_string(options.first_year) + "/" +
+                                   std::to_string((options.first_year + 1) % 100) +
+                                   ": the bank holiday calendar covers " +
+                                   std::to_string(calendar.first_year()) + " to " +
+                                   std::to_string(calendar.last_year()) + " only");
+  }
+  if (year_end >= domain::UkDate(domain::Now())) {
+    return Status::InvalidArgument("year " + std::to_string(options.first_year) + "/" +
+                                   std::to_string((options.first_year + 1) % 100) +
+                                   " has not ended: its events would lie in the future");
+  }
+  if (options.scale == 0) return Status::InvalidArgument("scale must be at least 1");
+
+  // Each district's cases: the counted kinds in exact numbers, the rest
+  // advice and other services, shuffled by the seed.
+  std::vector<DistrictVolumes> volumes = CountyVolumes();
+  std::vector<CaseSpec> specs;
+  for (size_t d = 0; d < volumes.size(); ++d) {
+    const DistrictVolumes& v = volumes[d];
+    uint32_t k = options.scale;
+    std::vector<Kind> kinds;
+    kinds.reserve(v.enquiries * k);
+    kinds.insert(kinds.end(), v.dfgs * k, Kind::kDfg);
+    kinds.insert(kinds.end(), v.minor_adaptations * k, Kind::kMinor);
+    kinds.insert(kinds.end(), v.handyperson * k, Kind::kHandyperson);
+    kinds.insert(kinds.end(), v.repairs * k, Kind::kRepairs);
+    kinds.insert(kinds.end(), v.dementia_grants * k, Kind::kDementia);
+    kinds.resize(v.enquiries * k, Kind::kOther);
+    Rng rng(Mix(options.seed) ^ HashText(v.district, options.seed));
+    for (size_t i = kinds.size(); i > 1; --i) {
+      std::swap(kinds[i - 1], kinds[rng.Below(static_cast<uint32_t>(i))]);
+    }
+    uint32_t count = static_cast<uint32_t>(kinds.size());
+    if (options.limit_cases != 0) count = std::min(count, options.limit_cases);
+    for (uint32_t n = 1; n <= count; ++n) {
+      CaseSpec s;
+      s.district = static_cast<int>(d);
+      s.code = v.district;
+      s.number = n;
+      s.kind = kinds[n - 1];
+      // About one advice case in thirty is a returning client of an earlier case.
+      if (s.kind == Kind::kOther && n > 50 && rng.Chance(1.0 / 30)) s.repeat_of = static_cast<uint32_t>(rng.Range(1, static_cast<int>(n) - 1));
+      specs.push_back(std::move(s));
+    }
+  }
+
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mu;
+  Status first_error;
+  CountyReport report;
+  for (const auto& v : volumes) report.volumes.push_back(DistrictVolumes{v.district});
+  auto worker = [&] {
+    CountyReport mine;
+    mine.volumes = report.volumes;
+    for (;;) {
+      size_t i = next.fetch_add(1);
+      if (i >= specs.size() || failed.load()) break;
+      Generated g = BuildCase(specs[i], options.seed, year_start, year_end, calendar);
+      DistrictVolumes& v = mine.volumes[static_cast<size_t>(specs[i].district)];
+      for (auto* batch : {&g.opening, &g.rest}) {
+        for (const auto& e : *batch) {
+          if (e.type == "ContactRecorded") {
+            ++v.enquiries;
+          } else if (e.type == "ServiceElementOpened") {
+            switch (specs[i].kind) {
+              case Kind::kDfg: ++v.dfgs; break;
+              case Kind::kMinor: ++v.minor_adaptations; break;
+              case Kind::kHandyperson: ++v.handyperson; break;
+              case Kind::kRepairs: ++v.repairs; break;
+              case Kind::kDementia: ++v.dementia_grants; break;
+              case Kind::kOther: break;
+            }
+          }
+        }
+      }
+      mine.events += g.opening.size() + g.rest.size();
+      mine.people += g.people;
+      ++mine.cases;
+      for (auto* batch : {&g.opening, &g.rest}) {
+        if (batch->empty()) continue;
+        auto r = recorder->Record(g.case_id, std::move(*batch));
+        ++mine.appends;
+        if (!r.ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (!failed.exchange(true)) first_error = r.status();
+          return;
+        }
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    report.cases += mine.cases;
+    report.events += mine.events;
+    report.appends += mine.appends;
+    report.people += mine.people;
+    for (size_t d = 0; d < report.volumes.size(); ++d) {
+      auto& to = report.volumes[d];
+      const auto& from = mine.volumes[d];
+      to.enquiries += from.enquiries;
+      to.dfgs += from.dfgs;
+      to.minor_adaptations += from.minor_adaptations;
+      to.handyperson += from.handyperson;
+      to.repairs += from.repairs;
+      to.dementia_grants += from.dementia_grants;
+    }
+  };
+  int threads = std::max(1, options.threads);
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (failed.load()) return first_error;
+  return report;
+}
+
+Result<CountyReport> GenerateCountyStore(const std::string& path, const KeySource& key,
+                                         const CountyOptions& options) {
+  Options o;
+  o.create_if_missing = true;
+  o.key = key;
+  o.sync = false;  // a bulk import that can be redone
+  auto store = Store::Open(o, path);
+  if (!store.ok()) return store.status();
+  auto info = (*store)->Info();
+  if (!info.ok()) return info.status();
+  if (info->last_position != 0) {
+    return Status::InvalidArgument("store " + path + " already holds " +
+                                   std::to_string(info->last_position) +
+                                   " events: the demo county needs an empty store");
+  }
+  domain::UpcasterRegistry upcasters;
+  domain::AddBuiltinUpcasters(&upcasters);
+  auto codec = domain::Codec::Create(&upcasters);
+  if (!codec.ok()) return codec.status();
+  domain::Calendar calendar = domain::Calendar::EnglandAndWales();
+  domain::CaseRecorder recorder(store->get(), codec->get(), domain::RecorderOptions{});
+  return GenerateCounty(&recorder, **codec, calendar, options);
+}
+
+}  // namespace hearth::demo

@@ -1,0 +1,78 @@
+// The demo county: a deterministic synthetic financial year of a six-district
+// Home Improvement Agency partnership (docs/domain.md, "The demo county").
+//
+// Every person is invented (names from lists of obviously made-up words,
+// postcodes in the non-existent ZZ area, NHS numbers in the 999 test range,
+// telephone numbers in Ofcom's drama ranges, email at example.org). Every
+// event goes through domain::CaseRecorder, so the command validation runs.
+// The same seed, year and scale give the same events (ids included); only the
+// store's recorded-at times and the ciphertexts differ between runs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hearth/domain.h"
+#include "hearth/status.h"
+#include "hearth/store.h"
+
+namespace hearth::demo {
+
+// One district's yearly figures, counted as docs/domain.md defines them.
+struct DistrictVolumes {
+  std::string district;          // D1 .. D6
+  uint32_t enquiries = 0;        // ContactRecorded, purpose enquiry
+  uint32_t dfgs = 0;             // ServiceElementOpened, service mandatoryDfg
+  uint32_t minor_adaptations = 0;// ... service minorAdaptation
+  uint32_t handyperson = 0;      // ... service handyperson
+  uint32_t repairs = 0;          // ... service repairs
+  uint32_t dementia_grants = 0;  // ... service dementiaDwellingGrant
+  friend bool operator==(const DistrictVolumes&, const DistrictVolumes&) = default;
+};
+
+// The partnership's yearly figures, D1 to D6 (DESIGN section 2): totals 6,659
+// enquiries, 636 DFGs, 4,159 minor adaptations, 59 handyperson jobs, 46
+// repairs, 385 dementia dwelling grants.
+std::vector<DistrictVolumes> CountyVolumes();
+
+struct CountyOptions {
+  uint64_t seed = 1;
+  // The financial year starting 1 April of this year (2018: 2018/19). It must
+  // have ended (events cannot be dated in the future) and lie inside the
+  // calendar's coverage.
+  int first_year = 2018;
+  // Multiplies every volume; the copies get distinct case and person ids.
+  uint32_t scale = 1;
+  // Writer threads (each takes whole districts' cases in turn). Default 2.
+  int threads = 2;
+  // For tests: at most this many cases per district (0: all). The volumes are
+  // then not the county's.
+  uint32_t limit_cases = 0;
+};
+
+struct CountyReport {
+  uint64_t cases = 0;
+  uint64_t events = 0;
+  uint64_t appends = 0;
+  uint64_t people = 0;  // distinct data subjects (clients, carers, relatives)
+  std::vector<DistrictVolumes> volumes;  // what was generated, per district
+};
+
+// "2018/19" -> 2018. False when malformed (the second year must follow the first).
+bool ParseFinancialYear(std::string_view text, int* first_year);
+
+// Generates the county through `recorder` (whose store should be empty: case
+// ids would clash). Returns InvalidArgument for a year that has not ended or
+// that the calendar does not cover, or the first refusal or store error met.
+// REQUIRES: recorder, codec and calendar outlive the call.
+Result<CountyReport> GenerateCounty(domain::CaseRecorder* recorder, const domain::Codec& codec,
+                                    const domain::Calendar& calendar, const CountyOptions& options);
+
+// The same into a new store at `path` (created; it must hold no events),
+// opened with sync off for speed and closed again before returning.
+Result<CountyReport> GenerateCountyStore(const std::string& path, const KeySource& key,
+                                         const CountyOptions& options);
+
+}  // namespace hearth::demo
