@@ -57,6 +57,7 @@ int Main(int argc, char** argv) {
   AddLogCommands(set);
   AddKeyCommands(set);
   AddProofCommands(set);
+  AddDemoCommands(set);
   AddHelpCommand(set, std::make_shared<std::vector<std::string>>());
 
   try {

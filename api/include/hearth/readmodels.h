@@ -1,0 +1,257 @@
+// hearth: the case read models (docs/readmodels.md).
+//
+//   hearth::domain::UpcasterRegistry upcasters;
+//   hearth::domain::AddBuiltinUpcasters(&upcasters);
+//   auto codec = hearth::domain::Codec::Create(&upcasters);
+//   hearth::Options options;
+//   options.projections = hearth::readmodels::MakeProjections(codec->get());
+//   auto store = hearth::Store::Open(options, dir);
+//
+//   // The auditor's view of one case as it stood at a position or a date:
+//   hearth::readmodels::TimelineRequest req;
+//   req.case_id = "case/D3/000123";
+//   auto timeline = hearth::readmodels::ReadTimeline(**store, **codec, req);
+//
+//   // Worklists, from the `cases` projection (never by scanning the log):
+//   auto calendar = hearth::domain::Calendar::EnglandAndWales();
+//   hearth::readmodels::WorklistOptions wo;
+//   auto worklist = hearth::readmodels::BuildWorklist(**store, calendar, wo);
+//
+// - the `cases` projection: every case's CaseState (store/domain's fold) in a
+//   compact deterministic binary form, keyed by case id, with indexes of the
+//   open cases and of all cases by district;
+// - the case timeline ("time travel"): a case folded from a prefix of its
+//   stream, who did what and when, each event with its Merkle inclusion proof;
+// - worklists: first visits overdue, DFG cases against the 55 / 150
+//   working-day targets per stage, stalled cases, support-plan reviews due;
+// - ReadModel adapters (`timeline`, `worklist`) for the ReadModels collection.
+//
+// Nothing here is global: main() builds the codec, the calendar and the
+// projections and passes them in.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hearth/domain.h"
+#include "hearth/event.h"
+#include "hearth/projection.h"
+#include "hearth/read_model.h"
+#include "hearth/session.h"
+#include "hearth/status.h"
+#include "hearth/store.h"
+
+namespace hearth::readmodels {
+
+// ---------------------------------------------------------------------------
+// The `cases` projection
+
+inline constexpr const char* kCasesProjection = "cases";
+
+struct CasesProjectionOptions {
+  // Default: asynchronous. The fold (decode facts, fold, encode the state)
+  // would otherwise run inside every append's commit, holding up the group
+  // commit of all writers, while worklists tolerate being milliseconds
+  // behind; a reader that must see its own write waits for the position
+  // (Store::WaitForProjection). kInline is allowed (tests use both).
+  ProjectionMode mode = ProjectionMode::kAsync;
+  // Decoded case states kept in memory between batches, so that a case seen
+  // again soon is neither read nor decoded again. Default: 65,536 (a few
+  // tens of MiB at most). 0 keeps states only within one batch.
+  size_t cache_cases = 65536;
+};
+
+// The `cases` projection: folds every event of a case stream ("case/...")
+// with domain::CaseFolder and keeps, in its key space (docs/readmodels.md):
+//   'c' case-id                  -> EncodeCaseState(state)
+//   'o' district 0x00 case-id    -> ""   (open cases, by current district)
+//   'd' district 0x00 case-id    -> ""   (every case, by current district)
+// Events of other streams are passed over. An event of a case stream that
+// the domain cannot fold (an unknown type, a newer schema version, facts that
+// do not decode) stops the projection at that event (ProjectionStatus).
+// REQUIRES: `codec` outlives the projection.
+std::shared_ptr<Projection> MakeCasesProjection(const domain::Codec* codec,
+                                                CasesProjectionOptions options = {});
+
+// Every projection the read models need, with default options, for
+// Options::projections. REQUIRES: `codec` outlives them.
+std::vector<std::shared_ptr<Projection>> MakeProjections(const domain::Codec* codec);
+
+// The version of the `cases` projection: bumped whenever the fold or the
+// encoding changes meaning, so that stores rebuild it on open.
+inline constexpr uint32_t kCasesProjectionVersion = 1;
+
+// The projection's binary form of a CaseState (docs/readmodels.md has the
+// grammar). Deterministic: equal states give equal bytes.
+std::string EncodeCaseState(const domain::CaseState& state);
+// Corruption when the bytes are not a state of this encoding version.
+Status DecodeCaseState(std::string_view bytes, domain::CaseState* state);
+
+// One case from the projection. NotFound with a message that says whether the
+// case does not exist at all or the projection has not reached it yet.
+// Corruption for state bytes that do not decode.
+Result<domain::CaseState> GetCase(Store& store, const std::string& case_id);
+
+struct CaseScan {
+  std::string district;    // only cases currently in this district ("": all)
+  bool open_only = false;  // only cases not closed
+};
+// Calls `fn` for each case of the scan, in key order (district, then case
+// id), until it returns false. Reads the projection as it stands (call
+// Store::WaitForProjection first to see the log's end).
+Status ScanCases(Store& store, const CaseScan& scan,
+                 const std::function<bool(const domain::CaseState&)>& fn);
+
+// ---------------------------------------------------------------------------
+// The case timeline
+
+struct TimelineRequest {
+  // "case/D3/000123"; "D3/000123" is taken to mean the same.
+  std::string case_id;
+  // At most one cut; none gives the case as it stands now.
+  uint64_t at_position = 0;                  // events at global positions <= this
+  std::optional<domain::Date> as_of;         // events recorded (store clock, UK date) on or
+                                             // before this day: the record as it stood at
+                                             // the end of that day
+  std::optional<domain::Date> occurred_by;   // events whose business date is on or before
+                                             // this day (not a prefix when back-dated
+                                             // events exist; docs/readmodels.md)
+  bool proofs = true;                        // attach inclusion proofs
+};
+
+struct TimelineEntry {
+  RecordedEvent event;           // as read: personal sections only when the caller may
+  std::optional<domain::Date> business_date;  // the event's own date (its facts' main date)
+  std::string summary;           // one line of plain English
+  std::string facts_json;        // the facts in the codec's JSON form (upcast)
+  // The personal sections in the codec's JSON form; empty when none were read.
+  std::string personal_json;
+  // Inclusion proof of the stored record against `Timeline::tree_size`.
+  Hash leaf_hash{};
+  std::vector<Hash> proof;
+};
+
+struct Timeline {
+  std::string case_id;
+  uint64_t stream_events = 0;    // events the case has now
+  std::string cut;               // in words: "now", "at position 17", ...
+  domain::CaseState state;       // the fold of the entries shown
+  std::vector<TimelineEntry> entries;
+  // What the proofs are against: the newest signed checkpoint that covers
+  // every entry shown, else the current tree head (unsigned).
+  uint64_t tree_size = 0;
+  Hash root{};
+  std::optional<SignedCheckpoint> checkpoint;
+  bool personal_shown = false;   // personal sections were read for the caller
+};
+
+// The case as it stood at the request's cut, read with the store's own keys
+// (personal sections shown; erased ones marked). NotFound for an unknown
+// case, InvalidArgument for a malformed request (more than one cut, a bad
+// case id) or a cut before the case's first event.
+Result<Timeline> ReadTimeline(Store& store, const domain::Codec& codec,
+                              const TimelineRequest& request);
+// The same for a session: its stream scope is checked, personal sections are
+// left out unless it may read them, and those shown are written to the
+// access log (action "read", purpose "timeline").
+Result<Timeline> ReadTimeline(Session& session, Store& store, const domain::Codec& codec,
+                              const TimelineRequest& request);
+
+// JSON (docs/readmodels.md) and text forms.
+std::string TimelineToJson(const Timeline& timeline, bool pretty = false);
+std::string TimelineToText(const Timeline& timeline);
+
+// One line of plain English for an event, from its facts ("Enquiry by phone
+// from an occupational therapist, district D3"). Types this code does not
+// describe get their type name.
+std::string DescribeEvent(const std::string& type, const std::string& facts_json);
+
+// ---------------------------------------------------------------------------
+// Worklists
+
+struct WorklistOptions {
+  std::string district;                // "" : every district
+  std::optional<domain::Date> as_of;   // the day the rules are evaluated on; default today (UK)
+  int first_visit_days = 28;           // first visit within this many calendar days of the enquiry
+  int dfg_urgent_days = 55;            // DFG end-to-end target, working days, urgent
+  int dfg_non_urgent_days = 150;       // ... non-urgent (also when urgency is not yet decided)
+  int stall_working_days = 20;         // a stage with no activity for more than this is stalled
+  int due_soon_days = 7;               // items due within this many days are listed as due soon
+  int review_due_days = 14;            // reviews due within this many days are listed
+  // Clients whose processing is restricted (UK GDPR Art. 18): their cases are
+  // left out. The rights workflow supplies the set.
+  std::set<std::string> restricted_subjects;
+  // When set, only the cases it returns true for are considered (e.g. the
+  // case streams a session may read).
+  std::function<bool(const domain::CaseState&)> include;
+};
+
+enum class WorkKind : uint8_t {
+  kFirstVisit,  // first visit not made within first_visit_days of the enquiry
+  kDfg,         // a DFG line against its end-to-end target
+  kStalled,     // an open service line with no activity for stall_working_days
+  kReview,      // support plan review due or overdue
+};
+const char* WorkKindName(WorkKind kind);  // "first-visit", "dfg", "stalled", "review"
+
+struct DfgStage {
+  std::string name;                  // first-contact, assessment, application, approval, completion
+  std::optional<domain::Date> on;    // when the stage was reached (<= as_of), else nullopt
+  int working_days = 0;              // from the previous stage reached to this one (or to as_of
+                                     // for the current stage)
+};
+
+struct WorkItem {
+  WorkKind kind = WorkKind::kFirstVisit;
+  std::string case_id;
+  std::string district;
+  uint16_t line = 0;                 // the service line (DFG, stalled); 0 for case-level items
+  std::string status;                // "overdue" or "due-soon" (stalled items: "stalled")
+  std::string stage;                 // what is awaited (e.g. "first visit", "approval")
+  domain::Date since{};              // when the clock started (enquiry, last activity ...)
+  std::optional<domain::Date> due;   // the deadline, when there is one
+  int elapsed = 0;                   // days (first visit, review) or working days (DFG, stalled)
+  int target = 0;                    // the limit in the same unit; 0 when none
+  std::string urgency;               // DFG: "urgent", "nonUrgent" or "" (not decided)
+  std::vector<DfgStage> stages;      // DFG: every stage, in pathway order
+  std::string detail;                // one line of plain English
+};
+
+struct Worklist {
+  domain::Date as_of{};
+  std::string district;
+  uint64_t position = 0;             // the projection position it was built from
+  uint64_t cases_considered = 0;
+  std::vector<WorkItem> items;       // ordered by kind, then status, due date, case
+};
+
+// Evaluates the rules (docs/readmodels.md) on every case of the `cases`
+// projection in the district, as the projection stands. InvalidArgument for
+// bad options; InvalidArgument when as_of lies outside the calendar's years.
+Result<Worklist> BuildWorklist(Store& store, const domain::Calendar& calendar,
+                               const WorklistOptions& options);
+
+std::string WorklistToJson(const Worklist& worklist, bool pretty = false);
+std::string WorklistToText(const Worklist& worklist);
+
+// ---------------------------------------------------------------------------
+// Read models for the ReadModels collection (hearth/read_model.h)
+
+// `timeline`: params {"case": "case/D3/000123", "at": 17 | "asOf": "2019-01-31" |
+// "occurredBy": "2019-01-31", "proofs": true}. Returns TimelineToJson.
+// REQUIRES: store and codec outlive the model.
+std::unique_ptr<ReadModel> MakeTimelineModel(Store* store, const domain::Codec* codec);
+
+// `worklist`: params {"district": "D3", "asOf": "2019-01-31", "stallWorkingDays": 20}.
+// The session must be able to read the district's case streams (read_districts
+// or read_streams); with no district, only the districts it may read are
+// included. Returns WorklistToJson. REQUIRES: store and calendar outlive it.
+std::unique_ptr<ReadModel> MakeWorklistModel(Store* store, const domain::Calendar* calendar);
+
+}  // namespace hearth::readmodels

@@ -1,0 +1,139 @@
+// The `timeline` and `worklist` read models for the ReadModels collection
+// (api/include/hearth/read_model.h): JSON parameters in, JSON out, every
+// scope checked through the session.
+#include <nlohmann/json.hpp>
+
+#include "hearth/readmodels.h"
+
+namespace hearth::readmodels {
+
+namespace {
+
+using Json = nlohmann::json;
+
+Result<Json> ParseParams(const std::string& model, const std::string& text,
+                         std::initializer_list<const char*> known) {
+  Json params = text.empty() ? Json::object() : Json::parse(text, nullptr, false);
+  if (params.is_discarded() || !params.is_object()) {
+    return Status::InvalidArgument(model + ": params must be a JSON object");
+  }
+  for (const auto& [key, value] : params.items()) {
+    bool ok = false;
+    for (const char* k : known) ok = ok || key == k;
+    if (!ok) {
+      std::string list;
+      for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+      return Status::InvalidArgument(model + ": unknown parameter \"" + key + "\" (known: " + list + ")");
+    }
+  }
+  return params;
+}
+
+Status GetDate(const std::string& model, const Json& params, const char* key,
+               std::optional<domain::Date>* out) {
+  if (!params.contains(key)) return Status::OK();
+  domain::Date d;
+  if (!params[key].is_string() || !domain::ParseDate(params[key].get<std::string>(), &d)) {
+    return Status::InvalidArgument(model + ": " + key + " must be a date YYYY-MM-DD");
+  }
+  *out = d;
+  return Status::OK();
+}
+
+Status GetInt(const std::string& model, const Json& params, const char* key, int lo, int hi, int* out) {
+  if (!params.contains(key)) return Status::OK();
+  if (!params[key].is_number_integer() || params[key].get<int64_t>() < lo || params[key].get<int64_t>() > hi) {
+    return Status::InvalidArgument(model + ": " + key + " must be an integer from " + std::to_string(lo) +
+                                   " to " + std::to_string(hi));
+  }
+  *out = int(params[key].get<int64_t>());
+  return Status::OK();
+}
+
+class TimelineModel final : public ReadModel {
+ public:
+  TimelineModel(Store* store, const domain::Codec* codec) : store_(store), codec_(codec) {}
+  std::string name() const override { return "timeline"; }
+
+  Result<std::string> Query(Session& session, const std::string& params_json) override {
+    auto params = ParseParams("timeline", params_json, {"case", "at", "asOf", "occurredBy", "proofs"});
+    if (!params.ok()) return params.status();
+    TimelineRequest req;
+    if (!params->contains("case") || !(*params)["case"].is_string()) {
+      return Status::InvalidArgument("timeline: case is required (e.g. \"case/D3/000123\")");
+    }
+    req.case_id = (*params)["case"].get<std::string>();
+    if (params->contains("at")) {
+      const Json& at = (*params)["at"];
+      if (!at.is_number_unsigned() || at.get<uint64_t>() == 0) {
+        return Status::InvalidArgument("timeline: at must be a log position >= 1");
+      }
+      req.at_position = at.get<uint64_t>();
+    }
+    Status s = GetDate("timeline", *params, "asOf", &req.as_of);
+    if (!s.ok()) return s;
+    s = GetDate("timeline", *params, "occurredBy", &req.occurred_by);
+    if (!s.ok()) return s;
+    if (params->contains("proofs")) {
+      if (!(*params)["proofs"].is_boolean()) return Status::InvalidArgument("timeline: proofs must be true or false");
+      req.proofs = (*params)["proofs"].get<bool>();
+    }
+    auto tl = ReadTimeline(session, *store_, *codec_, req);
+    if (!tl.ok()) return tl.status();
+    return TimelineToJson(*tl);
+  }
+
+ private:
+  Store* store_;
+  const domain::Codec* codec_;
+};
+
+class WorklistModel final : public ReadModel {
+ public:
+  WorklistModel(Store* store, const domain::Calendar* calendar) : store_(store), calendar_(calendar) {}
+  std::string name() const override { return "worklist"; }
+
+  Result<std::string> Query(Session& session, const std::string& params_json) override {
+    auto params = ParseParams("worklist", params_json,
+                              {"district", "asOf", "firstVisitDays", "stallWorkingDays", "dueSoonDays",
+                               "reviewDueDays"});
+    if (!params.ok()) return params.status();
+    WorklistOptions o;
+    if (params->contains("district")) {
+      const Json& d = (*params)["district"];
+      if (!d.is_string()) return Status::InvalidArgument("worklist: district must be a string");
+      o.district = d.get<std::string>();
+      // A principal sees a district's worklist only if it may read that
+      // district's case streams.
+      Status s = session.CheckReadStream("case/" + o.district + "/");
+      if (!s.ok()) return s;
+    }
+    Status s = GetDate("worklist", *params, "asOf", &o.as_of);
+    if (s.ok()) s = GetInt("worklist", *params, "firstVisitDays", 1, 366, &o.first_visit_days);
+    if (s.ok()) s = GetInt("worklist", *params, "stallWorkingDays", 1, 1000, &o.stall_working_days);
+    if (s.ok()) s = GetInt("worklist", *params, "dueSoonDays", 0, 366, &o.due_soon_days);
+    if (s.ok()) s = GetInt("worklist", *params, "reviewDueDays", 0, 366, &o.review_due_days);
+    if (!s.ok()) return s;
+    // Only the cases the principal may read.
+    o.include = [&session](const domain::CaseState& c) { return session.CanReadStream(c.case_id); };
+    auto wl = BuildWorklist(*store_, *calendar_, o);
+    if (!wl.ok()) return wl.status();
+    return WorklistToJson(*wl);
+  }
+
+ private:
+  Store* store_;
+  const domain::Calendar* calendar_;
+};
+
+}  // namespace
+
+std::unique_ptr<ReadModel> MakeTimelineModel(Store* store, const domain::Codec* codec) {
+  return std::make_unique<TimelineModel>(store, codec);
+}
+
+std::unique_ptr<ReadModel> MakeWorklistModel(Store* store, const domain::Calendar* calendar) {
+  return std::make_unique<WorklistModel>(store, calendar);
+}
+
+}  // namespace hearth::readmodels

@@ -1,0 +1,11 @@
+# The case read models (store/readmodels): included from store/CMakeLists.txt
+# so that their sources join the `hearth` library, beside the domain they read.
+target_sources(hearth PRIVATE
+  readmodels/case_codec.cc
+  readmodels/cases_projection.cc
+  readmodels/common.cc
+  readmodels/describe.cc
+  readmodels/timeline.cc
+  readmodels/worklist.cc
+  readmodels/models.cc
+)

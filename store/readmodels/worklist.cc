@@ -1,0 +1,436 @@
+// Worklists from the `cases` projection (docs/readmodels.md has every rule).
+//
+// Rules are evaluated on one day, `as_of`, against each case's state: a
+// milestone dated after `as_of` counts as not yet reached, so the same
+// projection answers for past days too (with the caveat in the docs: a value
+// later overwritten, such as a review date, is seen at its latest value).
+#include <algorithm>
+
+#include "hearth/readmodels.h"
+#include "readmodels/common.h"
+#include "readmodels/describe.h"
+
+namespace hearth::readmodels {
+
+namespace {
+
+using domain::CaseState;
+using domain::Date;
+using domain::FormatDate;
+using domain::ServiceLine;
+
+bool By(const std::optional<Date>& d, Date as_of) { return d && *d <= as_of; }
+
+int Days(Date from, Date to) { return int((to - from).count()); }
+
+std::string Plural(int n, const char* unit) {
+  return std::to_string(n) + " " + unit + (n == 1 ? "" : "s");
+}
+
+bool IsDfg(const ServiceLine& l) { return l.element == "mandatoryDfg" || l.service == "mandatoryDfg"; }
+
+// A line still open on `as_of`.
+bool LineOpen(const ServiceLine& l, Date as_of) {
+  return l.opened_on <= as_of && !By(l.closed_on, as_of) && !By(l.completed_on, as_of) &&
+         !By(l.refused_on, as_of);
+}
+
+// Lines whose service is advice or an assessment have no works pathway.
+bool HasWorks(const ServiceLine& l) {
+  static const char* kNoWorks[] = {"informationAdvice", "signposting", "housingOptions",
+                                   "otAssessment", "trustedAssessment"};
+  for (const char* s : kNoWorks) {
+    if (l.service == s) return false;
+  }
+  return true;
+}
+
+// The DFG stages in pathway order, each with the date it was reached.
+std::vector<DfgStage> StagesOf(const CaseState& c, const ServiceLine& l, Date as_of) {
+  std::vector<DfgStage> st = {
+      {"first-contact", c.enquiry_on ? c.enquiry_on : std::optional<Date>(l.opened_on), 0},
+      {"assessment", c.assessed_on, 0},
+      {"application", l.application_on, 0},
+      {"approval", l.approved_on, 0},
+      {"completion", l.completed_on, 0},
+  };
+  for (auto& s : st) {
+    if (s.on && *s.on > as_of) s.on.reset();
+  }
+  return st;
+}
+
+// What the line waits for next, in words.
+std::string NextStep(const CaseState& c, const ServiceLine& l, Date as_of) {
+  if (IsDfg(l)) {
+    if (!By(c.assessed_on, as_of)) return "assessment";
+    if (!By(l.application_on, as_of)) return "grant application";
+    if (!By(l.approved_on, as_of)) return "grant approval";
+    if (!By(l.started_on, as_of)) return "works start";
+    return "works completion";
+  }
+  if (!HasWorks(l)) return "closure of the line";
+  if (!By(l.specified_on, as_of)) return "works specification";
+  if (!By(l.contractor_on, as_of)) return "choice of contractor";
+  if (!By(l.started_on, as_of)) return "works start";
+  return "works completion";
+}
+
+// The latest activity on or before `as_of` that the state can show.
+std::optional<Date> LastActivity(const CaseState& c, const ServiceLine& l, Date as_of) {
+  if (By(c.last_activity_on, as_of)) return c.last_activity_on;
+  std::optional<Date> best;
+  auto consider = [&](const std::optional<Date>& d) {
+    if (By(d, as_of) && (!best || *d > *best)) best = d;
+  };
+  for (const auto& d : {c.enquiry_on, c.referral_on, c.first_visit_booked_for, c.first_visit_confirmed_on,
+                        c.first_visit_on, c.assessed_on, c.rights_confirmed_on, c.plan_agreed_on}) {
+    consider(d);
+  }
+  for (const auto& line : c.lines) {
+    consider(line.opened_on);
+    for (const auto& d : {line.means_tested_on, line.application_on, line.valid_on, line.approved_on,
+                          line.specified_on, line.contractor_on, line.started_on, line.paid_on}) {
+      consider(d);
+    }
+  }
+  (void)l;
+  return best;
+}
+
+int StatusRank(const std::string& s) {
+  if (s == "overdue") return 0;
+  if (s == "stalled") return 1;
+  if (s == "due-soon") return 2;
+  return 3;
+}
+
+Status CheckOptions(const WorklistOptions& o) {
+  auto bad = [](const char* what) { return Status::InvalidArgument(std::string("worklist: ") + what); };
+  if (o.first_visit_days < 1 || o.first_visit_days > 366) return bad("first_visit_days must be 1..366");
+  if (o.dfg_urgent_days < 1 || o.dfg_urgent_days > 1000) return bad("dfg_urgent_days must be 1..1000");
+  if (o.dfg_non_urgent_days < 1 || o.dfg_non_urgent_days > 1000) {
+    return bad("dfg_non_urgent_days must be 1..1000");
+  }
+  if (o.stall_working_days < 1 || o.stall_working_days > 1000) {
+    return bad("stall_working_days must be 1..1000");
+  }
+  if (o.due_soon_days < 0 || o.due_soon_days > 366) return bad("due_soon_days must be 0..366");
+  if (o.review_due_days < 0 || o.review_due_days > 366) return bad("review_due_days must be 0..366");
+  return Status::OK();
+}
+
+class Evaluator {
+ public:
+  Evaluator(const domain::Calendar& cal, const WorklistOptions& o, Date as_of)
+      : cal_(cal), o_(o), as_of_(as_of) {}
+
+  Status Case(const CaseState& c, std::vector<WorkItem>* out) {
+    if (!c.enquiry_on || *c.enquiry_on > as_of_) return Status::OK();  // not open yet
+    if (c.closed && (!c.closed_on || *c.closed_on <= as_of_)) return Status::OK();
+    FirstVisit(c, out);
+    Review(c, out);
+    for (const ServiceLine& l : c.lines) {
+      if (!LineOpen(l, as_of_)) continue;
+      if (IsDfg(l)) {
+        Status s = Dfg(c, l, out);
+        if (!s.ok()) return s;
+      }
+      Status s = Stalled(c, l, out);
+      if (!s.ok()) return s;
+    }
+    return Status::OK();
+  }
+
+ private:
+  WorkItem Base(WorkKind kind, const CaseState& c) const {
+    WorkItem w;
+    w.kind = kind;
+    w.case_id = c.case_id;
+    w.district = c.district;
+    return w;
+  }
+
+  void FirstVisit(const CaseState& c, std::vector<WorkItem>* out) const {
+    if (By(c.first_visit_on, as_of_)) return;
+    Date enquiry = *c.enquiry_on;
+    Date due = enquiry + std::chrono::days(o_.first_visit_days);
+    int elapsed = Days(enquiry, as_of_);
+    std::string status;
+    if (as_of_ > due) {
+      status = "overdue";
+    } else if (Days(as_of_, due) <= o_.due_soon_days) {
+      status = "due-soon";
+    } else {
+      return;
+    }
+    WorkItem w = Base(WorkKind::kFirstVisit, c);
+    w.status = status;
+    w.stage = "first visit";
+    w.since = enquiry;
+    w.due = due;
+    w.elapsed = elapsed;
+    w.target = o_.first_visit_days;
+    w.detail = "enquiry " + FormatDate(enquiry) + ", first visit due by " + FormatDate(due) + "; " +
+               Plural(elapsed, "day") + " since the enquiry";
+    if (c.first_visit_booked_for && *c.first_visit_booked_for >= as_of_) {
+      w.detail += "; booked for " + FormatDate(*c.first_visit_booked_for);
+    }
+    out->push_back(std::move(w));
+  }
+
+  void Review(const CaseState& c, std::vector<WorkItem>* out) const {
+    if (!c.plan_review_on) return;
+    Date due = *c.plan_review_on;
+    std::string status;
+    if (due < as_of_) {
+      status = "overdue";
+    } else if (Days(as_of_, due) <= o_.review_due_days) {
+      status = "due-soon";
+    } else {
+      return;
+    }
+    WorkItem w = Base(WorkKind::kReview, c);
+    w.status = status;
+    w.stage = "support plan review";
+    w.since = c.plan_agreed_on.value_or(due);
+    w.due = due;
+    w.elapsed = Days(due, as_of_);
+    w.detail = "support plan review " + std::string(due < as_of_ ? "was due " : "due ") + FormatDate(due) +
+               (due < as_of_ ? " (" + Plural(w.elapsed, "day") + " ago)" : "");
+    out->push_back(std::move(w));
+  }
+
+  Status Dfg(const CaseState& c, const ServiceLine& l, std::vector<WorkItem>* out) const {
+    WorkItem w = Base(WorkKind::kDfg, c);
+    w.line = l.line;
+    w.urgency = l.urgency;
+    bool urgent = l.urgency == "urgent";
+    w.target = urgent ? o_.dfg_urgent_days : o_.dfg_non_urgent_days;
+    w.stages = StagesOf(c, l, as_of_);
+    w.since = *w.stages[0].on;
+    // Each stage reached: working days from the previous stage reached. The
+    // first stage not reached: working days so far.
+    Date previous = w.since;
+    for (size_t i = 1; i < w.stages.size(); ++i) {
+      DfgStage& st = w.stages[i];
+      if (st.on) {
+        auto n = cal_.WorkingDaysBetween(previous, *st.on);
+        if (!n.ok()) return n.status();
+        st.working_days = *n;
+        previous = *st.on;
+      }
+    }
+    size_t current = w.stages.size();
+    for (size_t i = w.stages.size(); i-- > 1;) {
+      if (w.stages[i].on) break;
+      current = i;
+    }
+    if (current < w.stages.size()) {
+      auto n = cal_.WorkingDaysBetween(previous, as_of_);
+      if (!n.ok()) return n.status();
+      w.stages[current].working_days = *n;
+      w.stage = w.stages[current].name;
+    }
+    auto elapsed = cal_.WorkingDaysBetween(w.since, as_of_);
+    if (!elapsed.ok()) return elapsed.status();
+    w.elapsed = *elapsed;
+    auto due = cal_.AddWorkingDays(w.since, w.target);
+    if (!due.ok()) return due.status();
+    w.due = *due;
+    if (w.elapsed > w.target) {
+      w.status = "overdue";
+    } else if (Days(as_of_, *due) <= o_.due_soon_days) {
+      w.status = "due-soon";
+    } else {
+      w.status = "on-track";
+    }
+    w.detail = std::string("DFG ") + (l.urgency.empty() ? "(urgency not decided, non-urgent target)"
+                                                        : Words(l.urgency)) +
+               ": " + std::to_string(w.elapsed) + " of " + std::to_string(w.target) +
+               " working days since first contact " + FormatDate(w.since) + ", target date " +
+               FormatDate(*due) + "; awaiting " + w.stage;
+    out->push_back(std::move(w));
+    return Status::OK();
+  }
+
+  Status Stalled(const CaseState& c, const ServiceLine& l, std::vector<WorkItem>* out) const {
+    auto last = LastActivity(c, l, as_of_);
+    if (!last) return Status::OK();
+    auto idle = cal_.WorkingDaysBetween(*last, as_of_);
+    if (!idle.ok()) return idle.status();
+    if (*idle <= o_.stall_working_days) return Status::OK();
+    WorkItem w = Base(WorkKind::kStalled, c);
+    w.line = l.line;
+    w.status = "stalled";
+    w.stage = NextStep(c, l, as_of_);
+    w.since = *last;
+    w.elapsed = *idle;
+    w.target = o_.stall_working_days;
+    w.urgency = l.urgency;
+    w.detail = "line " + std::to_string(l.line) + " (" + Words(l.service) + "): no activity since " +
+               FormatDate(*last) + ", " + Plural(*idle, "working day") + "; awaiting " + w.stage;
+    if (!l.delayed_stage.empty()) w.detail += "; delay recorded at " + Words(l.delayed_stage);
+    out->push_back(std::move(w));
+    return Status::OK();
+  }
+
+  const domain::Calendar& cal_;
+  const WorklistOptions& o_;
+  Date as_of_;
+};
+
+OJson ItemJson(const WorkItem& w) {
+  OJson j = OJson::object();
+  j["kind"] = WorkKindName(w.kind);
+  j["status"] = w.status;
+  j["case"] = w.case_id;
+  j["district"] = w.district;
+  if (w.line != 0) j["line"] = w.line;
+  j["stage"] = w.stage;
+  j["since"] = FormatDate(w.since);
+  if (w.due) j["due"] = FormatDate(*w.due);
+  j["elapsed"] = w.elapsed;
+  j["target"] = w.target;
+  j["unit"] = (w.kind == WorkKind::kDfg || w.kind == WorkKind::kStalled) ? "workingDays" : "days";
+  if (w.kind == WorkKind::kDfg) {
+    j["urgency"] = w.urgency;
+    OJson stages = OJson::array();
+    for (const DfgStage& s : w.stages) {
+      OJson x = {{"stage", s.name}};
+      if (s.on) x["on"] = FormatDate(*s.on);
+      x["workingDays"] = s.working_days;
+      stages.push_back(std::move(x));
+    }
+    j["stages"] = std::move(stages);
+  }
+  j["detail"] = w.detail;
+  return j;
+}
+
+}  // namespace
+
+const char* WorkKindName(WorkKind kind) {
+  switch (kind) {
+    case WorkKind::kFirstVisit:
+      return "first-visit";
+    case WorkKind::kDfg:
+      return "dfg";
+    case WorkKind::kStalled:
+      return "stalled";
+    case WorkKind::kReview:
+      return "review";
+  }
+  return "unknown";
+}
+
+Result<Worklist> BuildWorklist(Store& store, const domain::Calendar& calendar,
+                               const WorklistOptions& options) {
+  Status s = CheckOptions(options);
+  if (!s.ok()) return s;
+  Date today = domain::UkDate(domain::Now());
+  Worklist wl;
+  wl.as_of = options.as_of.value_or(today);
+  wl.district = options.district;
+  if (!calendar.Covers(wl.as_of)) {
+    return Status::InvalidArgument("worklist: " + FormatDate(wl.as_of) +
+                                   " is outside the working-day calendar (" +
+                                   std::to_string(calendar.first_year()) + " to " +
+                                   std::to_string(calendar.last_year()) + ")");
+  }
+  auto projections = store.Projections();
+  if (!projections.ok()) return projections.status();
+  bool found = false;
+  for (const auto& p : *projections) {
+    if (p.name == kCasesProjection) {
+      found = true;
+      wl.position = p.position;
+    }
+  }
+  if (!found) return Status::NotFound("worklist: the store was opened without the cases projection");
+
+  Evaluator eval(calendar, options, wl.as_of);
+  CaseScan scan;
+  scan.district = options.district;
+  // Cases closed today or earlier cannot be on a worklist of today or later;
+  // a past day needs the cases closed since, too.
+  scan.open_only = wl.as_of >= today;
+  Status inner;
+  s = ScanCases(store, scan, [&](const CaseState& c) {
+    if (options.restricted_subjects.count(c.client) != 0) return true;
+    if (options.include && !options.include(c)) return true;
+    ++wl.cases_considered;
+    inner = eval.Case(c, &wl.items);
+    if (!inner.ok()) {
+      // Only the calendar fails here: a date outside its years.
+      inner = Status::InvalidArgument(c.case_id + ": " + inner.message());
+    }
+    return inner.ok();
+  });
+  if (!s.ok()) return s;
+  if (!inner.ok()) return inner;
+  std::stable_sort(wl.items.begin(), wl.items.end(), [](const WorkItem& a, const WorkItem& b) {
+    if (a.kind != b.kind) return a.kind < b.kind;
+    int ra = StatusRank(a.status), rb = StatusRank(b.status);
+    if (ra != rb) return ra < rb;
+    Date da = a.due.value_or(a.since), db = b.due.value_or(b.since);
+    if (da != db) return da < db;
+    if (a.case_id != b.case_id) return a.case_id < b.case_id;
+    return a.line < b.line;
+  });
+  return wl;
+}
+
+std::string WorklistToJson(const Worklist& wl, bool pretty) {
+  OJson j = OJson::object();
+  j["asOf"] = FormatDate(wl.as_of);
+  j["district"] = wl.district;
+  j["position"] = wl.position;
+  j["casesConsidered"] = wl.cases_considered;
+  OJson counts = OJson::object();
+  for (WorkKind k : {WorkKind::kFirstVisit, WorkKind::kDfg, WorkKind::kStalled, WorkKind::kReview}) {
+    OJson c = OJson::object();
+    for (const WorkItem& w : wl.items) {
+      if (w.kind != k) continue;
+      c[w.status] = c.value(w.status, 0) + 1;
+    }
+    counts[WorkKindName(k)] = std::move(c);
+  }
+  j["counts"] = std::move(counts);
+  OJson items = OJson::array();
+  for (const WorkItem& w : wl.items) items.push_back(ItemJson(w));
+  j["items"] = std::move(items);
+  return pretty ? j.dump(2) : j.dump();
+}
+
+std::string WorklistToText(const Worklist& wl) {
+  std::string out = "Worklist for " + (wl.district.empty() ? std::string("every district") : "district " + wl.district) +
+                    " on " + FormatDate(wl.as_of) + " (cases projection at position " +
+                    std::to_string(wl.position) + ", " + std::to_string(wl.cases_considered) +
+                    " cases considered)\n";
+  static const char* kTitles[] = {"First visits not made within the target of the enquiry",
+                                  "DFG cases against the 55 / 150 working-day targets",
+                                  "Stalled: no activity on an open service line",
+                                  "Support plan reviews due"};
+  for (WorkKind k : {WorkKind::kFirstVisit, WorkKind::kDfg, WorkKind::kStalled, WorkKind::kReview}) {
+    size_t n = 0;
+    for (const WorkItem& w : wl.items) n += w.kind == k;
+    out += "\n" + std::string(kTitles[size_t(k)]) + ": " + std::to_string(n) + "\n";
+    for (const WorkItem& w : wl.items) {
+      if (w.kind != k) continue;
+      out += "  " + w.status + std::string(w.status.size() < 9 ? 9 - w.status.size() : 1, ' ') +
+             w.case_id + (w.line ? " line " + std::to_string(w.line) : std::string()) + "  " + w.detail + "\n";
+      if (k == WorkKind::kDfg) {
+        std::string stages = "           ";
+        for (const DfgStage& s : w.stages) {
+          stages += " " + s.name + " " + (s.on ? FormatDate(*s.on) : std::string("-")) + " (" +
+                    std::to_string(s.working_days) + "wd)";
+        }
+        out += stages + "\n";
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace hearth::readmodels
