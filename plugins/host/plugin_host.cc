@@ -333,6 +333,10 @@ hearth_code HostQuery(hearth_host* host, hearth_str model, hearth_str params_jso
     std::string name = Str(model);
     std::string params = Str(params_json);
     if (params.empty()) params = "{}";
+    Json parsed = Json::parse(params, nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_discarded() || !parsed.is_object()) {
+      return Status::InvalidArgument("query parameters must be a JSON object");
+    }
     if (host->options.read_models == nullptr) {
       if (Status s = host->session->CheckModel(name); !s.ok()) return s;
       return Status::NotFound("no read model '" + name + "' in this host");
@@ -397,33 +401,41 @@ bool ValidName(const char* name) {
 
 const hearth_host_api* HostApi() { return &kHostApi; }
 
-Result<std::unique_ptr<LoadedPlugin>> LoadedPlugin::Load(const std::string& path,
-                                                         Session& session,
-                                                         const std::string& config_json,
-                                                         LoadOptions options) {
+namespace {
+
+// A shared object opened and its table checked; closes it unless released.
+struct OpenedPlugin {
+  void* dl = nullptr;
+  const hearth_plugin_api* api = nullptr;
+  PluginInfo info;
+
+  OpenedPlugin() = default;
+  OpenedPlugin(const OpenedPlugin&) = delete;
+  OpenedPlugin& operator=(const OpenedPlugin&) = delete;
+  ~OpenedPlugin() {
+    if (dl != nullptr) dlclose(dl);
+  }
+  void* Release() {
+    void* d = dl;
+    dl = nullptr;
+    return d;
+  }
+};
+
+// Opens `path`, calls the entry and checks the table (size, name, version).
+Status OpenPlugin(const std::string& path, OpenedPlugin* out) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     return Status::NotFound("no plugin file " + path);
   }
-  std::string config = config_json.empty() ? "{}" : config_json;
-  Json parsed = Json::parse(config, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded() || !parsed.is_object()) {
-    return Status::InvalidArgument("the configuration of plugin " + path +
-                                   " must be a JSON object");
-  }
-
   dlerror();
-  void* dl = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (dl == nullptr) {
+  out->dl = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (out->dl == nullptr) {
     const char* why = dlerror();
     return Status::InvalidArgument("cannot load plugin " + path + ": " +
                                    (why != nullptr ? why : "dlopen failed"));
   }
-  std::unique_ptr<LoadedPlugin> plugin(new LoadedPlugin());
-  plugin->path_ = path;
-  plugin->dl_ = dl;  // from here on, the destructor closes it
-
-  void* sym = dlsym(dl, HEARTH_PLUGIN_ENTRY_SYMBOL);
+  void* sym = dlsym(out->dl, HEARTH_PLUGIN_ENTRY_SYMBOL);
   if (sym == nullptr) {
     return Status::InvalidArgument(path + " is not a hearth plugin: it exports no " +
                                    HEARTH_PLUGIN_ENTRY_SYMBOL + " (api/include/hearth/plugin_abi.h)");
@@ -459,10 +471,40 @@ Result<std::unique_ptr<LoadedPlugin>> LoadedPlugin::Load(const std::string& path
     return Status::InvalidArgument("plugin " + name + " (" + path +
                                    ") leaves a lifecycle function NULL");
   }
-  plugin->name_ = name;
-  plugin->version_ = api->version != nullptr ? api->version : "";
-  plugin->abi_version_ = api->abi_version;
+  out->api = api;
+  out->info.path = path;
+  out->info.name = name;
+  out->info.version = api->version != nullptr ? api->version : "";
+  out->info.abi_version = api->abi_version;
+  return Status::OK();
+}
 
+}  // namespace
+
+Result<PluginInfo> LoadedPlugin::Inspect(const std::string& path) {
+  OpenedPlugin opened;
+  if (Status s = OpenPlugin(path, &opened); !s.ok()) return s;
+  return opened.info;
+}
+
+Result<std::unique_ptr<LoadedPlugin>> LoadedPlugin::Load(const std::string& path,
+                                                         Session& session,
+                                                         const std::string& config_json,
+                                                         LoadOptions options) {
+  std::string config = config_json.empty() ? "{}" : config_json;
+  Json parsed = Json::parse(config, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded() || !parsed.is_object()) {
+    return Status::InvalidArgument("the configuration of plugin " + path +
+                                   " must be a JSON object");
+  }
+  OpenedPlugin opened;
+  if (Status s = OpenPlugin(path, &opened); !s.ok()) return s;
+  const hearth_plugin_api* api = opened.api;
+  const std::string name = opened.info.name;
+
+  std::unique_ptr<LoadedPlugin> plugin(new LoadedPlugin());
+  plugin->info_ = opened.info;
+  plugin->dl_ = opened.Release();  // from here on, the destructor closes it
   plugin->host_ = std::make_unique<hearth_host>();
   plugin->host_->session = &session;
   plugin->host_->plugin_name = name;
@@ -496,7 +538,7 @@ LoadedPlugin::~LoadedPlugin() {
 }
 
 Status LoadedPlugin::Start() {
-  if (started_) return Status::InvalidArgument("plugin " + name_ + " is already started");
+  if (started_) return Status::InvalidArgument("plugin " + info_.name + " is already started");
   {
     std::lock_guard<std::mutex> lock(host_->mu);
     host_->accepting = true;
@@ -506,7 +548,7 @@ Status LoadedPlugin::Start() {
   if (code != HEARTH_OK) {
     std::string message = TakeError(api_, &error);
     CloseSubscriptions(host_.get());
-    return FromCode(code, "plugin " + name_ + ": " + message);
+    return FromCode(code, "plugin " + info_.name + ": " + message);
   }
   if (error.data != nullptr) TakeError(api_, &error);
   started_ = true;

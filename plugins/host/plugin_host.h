@@ -49,6 +49,14 @@ struct LoadOptions {
   const domain::Codec* codec = nullptr;
 };
 
+// What a plugin file holds, as its table states it.
+struct PluginInfo {
+  std::string path;
+  std::string name;          // 1..64 of [a-z0-9_-]: the name its configuration is kept under
+  std::string version;       // the plugin's own version
+  uint32_t abi_version = 0;  // the ABI version it asked for
+};
+
 // One plugin, loaded and initialised. Not copyable; destroy it to unload.
 // Thread-safe: Start and Stop may be called from any one thread at a time.
 class LoadedPlugin {
@@ -62,6 +70,12 @@ class LoadedPlugin {
   // NotSupported (the plugin asks for a newer ABI version, or refuses this
   // host), or the plugin's own init error (code and message as it gave them,
   // the message prefixed with the plugin's name).
+  // Opens `path`, checks it as Load does and closes it again, without calling
+  // init: tells the caller which plugin a file holds, so that it can build the
+  // plugin's Session from the configuration kept under that name. Returns the
+  // errors of Load, except the plugin's own init error.
+  static Result<PluginInfo> Inspect(const std::string& path);
+
   static Result<std::unique_ptr<LoadedPlugin>> Load(const std::string& path, Session& session,
                                                     const std::string& config_json,
                                                     LoadOptions options = {});
@@ -80,21 +94,19 @@ class LoadedPlugin {
   void Stop();
   bool started() const { return started_; }
 
-  const std::string& path() const { return path_; }
-  const std::string& name() const { return name_; }
-  const std::string& version() const { return version_; }
+  const PluginInfo& info() const { return info_; }
+  const std::string& path() const { return info_.path; }
+  const std::string& name() const { return info_.name; }
+  const std::string& version() const { return info_.version; }
   // The ABI version the plugin asked for.
-  uint32_t abi_version() const { return abi_version_; }
+  uint32_t abi_version() const { return info_.abi_version; }
   // Subscriptions the plugin holds open now.
   size_t open_subscriptions() const;
 
  private:
   LoadedPlugin() = default;
 
-  std::string path_;
-  std::string name_;
-  std::string version_;
-  uint32_t abi_version_ = 0;
+  PluginInfo info_;
   void* dl_ = nullptr;
   const hearth_plugin_api* api_ = nullptr;
   std::unique_ptr<hearth_host> host_;

@@ -1,0 +1,3 @@
+/* A shared object without the entry symbol: the host must refuse it. */
+int not_a_plugin(void);
+int not_a_plugin(void) { return 1; }

@@ -1,0 +1,569 @@
+// The in-process plugin ABI: loading, version negotiation, lifecycle, and the
+// host table acting through the plugin's Session (scopes enforced in the store).
+#include <dlfcn.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "hearth/domain.h"
+#include "hearth/plugin_abi.h"
+#include "hearth/read_model.h"
+#include "hearth/session.h"
+#include "plugin_host.h"
+#include "test_util.h"
+
+namespace hearth {
+namespace {
+
+using hearth::plugins::LoadedPlugin;
+using hearth::plugins::LoadOptions;
+using nlohmann::json;
+using testing::MakeEvent;
+using testing::MakeKeyFile;
+using testing::TempDir;
+using testing::TestOptions;
+
+enum { kEntry, kInit, kStart, kStop, kDestroy };
+
+// The probe plugin (probe_plugin.c), opened by the test as well, so that its
+// counters and the host table it was given can be read.
+class Probe {
+ public:
+  explicit Probe(const char* path) : dl_(dlopen(path, RTLD_NOW | RTLD_LOCAL)) {
+    if (dl_ != nullptr) Fn<void (*)()>("probe_reset")();
+  }
+  ~Probe() {
+    if (dl_ != nullptr) dlclose(dl_);
+  }
+  bool ok() const { return dl_ != nullptr; }
+  void Reset() { Fn<void (*)()>("probe_reset")(); }
+  int calls(int which) { return Fn<int (*)(int)>("probe_calls")(which); }
+  const hearth_host_api* api() { return Fn<const hearth_host_api* (*)()>("probe_host_api")(); }
+  hearth_host* host() { return Fn<hearth_host* (*)()>("probe_host")(); }
+  std::string config() { return Fn<const char* (*)()>("probe_config")(); }
+  int has_query() { return Fn<int (*)()>("probe_host_has_query")(); }
+
+ private:
+  template <typename F>
+  F Fn(const char* name) {
+    return reinterpret_cast<F>(dlsym(dl_, name));
+  }
+  void* dl_;
+};
+
+// One host call's outcome, its buffers copied and given back to the host.
+struct Call {
+  hearth_code code = HEARTH_OK;
+  std::string out;
+  std::string error;
+};
+
+Call Take(const hearth_host_api* api, hearth_code code, hearth_buffer* out, hearth_buffer* error) {
+  Call c;
+  c.code = code;
+  if (out != nullptr && out->data != nullptr) c.out.assign(out->data, out->size);
+  if (error != nullptr && error->data != nullptr) c.error.assign(error->data, error->size);
+  api->buffer_free(out);
+  api->buffer_free(error);
+  return c;
+}
+
+hearth_str S(const std::string& s) { return hearth_str{s.data(), s.size()}; }
+
+class PluginHostTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    key_ = MakeKeyFile(dir_.sub("root.key"));
+    auto s = Store::Open(TestOptions(key_), dir_.sub("store"));
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
+  }
+
+  std::unique_ptr<Session> MakeSession(Scopes scopes) {
+    return std::make_unique<Session>(store_.get(), Principal{"probe", "staff-7", "reporter"},
+                                     std::move(scopes), [this](const std::string& line) {
+                                       std::lock_guard<std::mutex> lock(mu_);
+                                       refusals_.push_back(line);
+                                     });
+  }
+
+  Call Append(Probe& p, const std::string& stream, int32_t kind, uint64_t version,
+              const std::string& lines) {
+    hearth_buffer out{}, error{};
+    hearth_code code = p.api()->append(p.host(), S(stream), kind, version, S(lines), &out, &error);
+    return Take(p.api(), code, &out, &error);
+  }
+  Call ReadStream(Probe& p, const std::string& stream) {
+    hearth_buffer out{}, error{};
+    hearth_code code = p.api()->read_stream(p.host(), S(stream), 1, HEARTH_FORWARD, 100,
+                                            S("test"), &out, &error);
+    return Take(p.api(), code, &out, &error);
+  }
+
+  TempDir dir_;
+  std::string key_;
+  std::unique_ptr<Store> store_;
+  std::mutex mu_;
+  std::vector<std::string> refusals_;
+};
+
+Scopes CaseWorkerScopes() {
+  Scopes s;
+  s.append_types = {"ContactRecorded", "CaseNoteAdded"};
+  s.read_districts = {"D1"};
+  s.read_models = {"info", "timeline"};
+  return s;
+}
+
+TEST_F(PluginHostTest, LoadsNegotiatesAndRunsTheLifecycle) {
+  Probe probe(HEARTH_PROBE_PLUGIN);
+  ASSERT_TRUE(probe.ok()) << dlerror();
+  // Inspect names the plugin without initialising it (for picking its scopes).
+  auto info = LoadedPlugin::Inspect(HEARTH_PROBE_PLUGIN);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->name, "probe");
+  EXPECT_EQ(info->abi_version, HEARTH_PLUGIN_ABI_VERSION);
+  EXPECT_EQ(probe.calls(kEntry), 1);
+  EXPECT_EQ(probe.calls(kInit), 0);
+  probe.Reset();
+
+  auto session = MakeSession(CaseWorkerScopes());
+  {
+    auto plugin = LoadedPlugin::Load(HEARTH_PROBE_PLUGIN, *session, R"({"answer": 42})");
+    ASSERT_TRUE(plugin.ok()) << plugin.status().ToString();
+    EXPECT_EQ((*plugin)->name(), "probe");
+    EXPECT_EQ((*plugin)->version(), "0.0.1");
+    EXPECT_EQ((*plugin)->abi_version(), HEARTH_PLUGIN_ABI_VERSION);
+    EXPECT_EQ(probe.calls(kEntry), 1);
+    EXPECT_EQ(probe.calls(kInit), 1);
+    EXPECT_EQ(probe.calls(kStart), 0);
+    EXPECT_EQ(probe.config(), R"({"answer": 42})");
+    ASSERT_NE(probe.api(), nullptr);
+    EXPECT_EQ(probe.api()->abi_version, HEARTH_PLUGIN_ABI_VERSION);
+    EXPECT_EQ(probe.api()->struct_size, sizeof(hearth_host_api));
+    EXPECT_TRUE(probe.has_query());
+
+    ASSERT_TRUE((*plugin)->Start().ok());
+    EXPECT_TRUE((*plugin)->started());
+    EXPECT_TRUE((*plugin)->Start().IsInvalidArgument());  // already started
+    (*plugin)->Stop();
+    (*plugin)->Stop();  // idempotent
+    EXPECT_EQ(probe.calls(kStop), 1);
+    EXPECT_EQ(probe.calls(kDestroy), 0);
+  }
+  EXPECT_EQ(probe.calls(kStart), 1);
+  EXPECT_EQ(probe.calls(kDestroy), 1);
+  EXPECT_EQ(probe.api(), nullptr);  // destroy ran
+}
+
+TEST_F(PluginHostTest, RefusesAPluginAskingForANewerAbi) {
+  Probe probe(HEARTH_PROBE_NEWER_PLUGIN);
+  ASSERT_TRUE(probe.ok()) << dlerror();
+  auto session = MakeSession(CaseWorkerScopes());
+  auto plugin = LoadedPlugin::Load(HEARTH_PROBE_NEWER_PLUGIN, *session, "{}");
+  ASSERT_FALSE(plugin.ok());
+  EXPECT_EQ(plugin.status().code(), Status::Code::kNotSupported);
+  const std::string& m = plugin.status().message();
+  EXPECT_NE(m.find("needs plugin ABI version " + std::to_string(HEARTH_PLUGIN_ABI_VERSION + 1)),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("up to version " + std::to_string(HEARTH_PLUGIN_ABI_VERSION)),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("probe"), std::string::npos) << m;
+  // The entry was asked for its table; nothing else was called.
+  EXPECT_EQ(probe.calls(kEntry), 1);
+  EXPECT_EQ(probe.calls(kInit), 0);
+  EXPECT_EQ(LoadedPlugin::Inspect(HEARTH_PROBE_NEWER_PLUGIN).status().code(),
+            Status::Code::kNotSupported);
+}
+
+TEST_F(PluginHostTest, RefusesASharedObjectWithoutTheEntrySymbol) {
+  auto session = MakeSession(CaseWorkerScopes());
+  auto plugin = LoadedPlugin::Load(HEARTH_NOT_A_PLUGIN, *session, "{}");
+  ASSERT_FALSE(plugin.ok());
+  EXPECT_TRUE(plugin.status().IsInvalidArgument());
+  EXPECT_NE(plugin.status().message().find("not a hearth plugin"), std::string::npos);
+  EXPECT_NE(plugin.status().message().find("hearth_plugin_entry"), std::string::npos);
+}
+
+TEST_F(PluginHostTest, RefusesMissingFilesNonLibrariesAndBadConfig) {
+  auto session = MakeSession(CaseWorkerScopes());
+  auto missing = LoadedPlugin::Load(dir_.sub("nope.so"), *session, "{}");
+  EXPECT_TRUE(missing.status().IsNotFound()) << missing.status().ToString();
+
+  std::string text_file = dir_.sub("plugin.so");
+  { std::ofstream(text_file) << "not an ELF file"; }
+  auto garbage = LoadedPlugin::Load(text_file, *session, "{}");
+  EXPECT_TRUE(garbage.status().IsInvalidArgument()) << garbage.status().ToString();
+  EXPECT_NE(garbage.status().message().find("cannot load plugin"), std::string::npos);
+
+  Probe probe(HEARTH_PROBE_PLUGIN);
+  auto bad_config = LoadedPlugin::Load(HEARTH_PROBE_PLUGIN, *session, "[1, 2]");
+  EXPECT_TRUE(bad_config.status().IsInvalidArgument()) << bad_config.status().ToString();
+  EXPECT_EQ(probe.calls(kInit), 0);
+}
+
+TEST_F(PluginHostTest, PluginErrorsComeBackAsCodeAndMessage) {
+  Probe probe(HEARTH_PROBE_PLUGIN);
+  auto session = MakeSession(CaseWorkerScopes());
+  auto init_fails = LoadedPlugin::Load(HEARTH_PROBE_PLUGIN, *session, R"({"failInit": true})");
+  ASSERT_FALSE(init_fails.ok());
+  EXPECT_TRUE(init_fails.status().IsInvalidArgument());
+  EXPECT_EQ(init_fails.status().message(), "plugin probe: asked to fail in init");
+  EXPECT_EQ(probe.calls(kDestroy), 0);  // init failed: nothing to destroy
+
+  auto plugin = LoadedPlugin::Load(HEARTH_PROBE_PLUGIN, *session, R"({"failStart": true})");
+  ASSERT_TRUE(plugin.ok()) << plugin.status().ToString();
+  Status s = (*plugin)->Start();
+  EXPECT_EQ(s.code(), Status::Code::kBusy);
+  EXPECT_EQ(s.message(), "plugin probe: asked to fail in start");
+  EXPECT_FALSE((*plugin)->started());
+  plugin = Status::NotFound("unloaded");
+  EXPECT_EQ(probe.calls(kStop), 0);  // start failed: no stop
+  EXPECT_EQ(probe.calls(kDestroy), 1);
+}
+
+TEST_F(PluginHostTest, AppendsAndReadsThroughTheSession) {
+  Probe probe(HEARTH_PROBE_PLUGIN);
+  auto session = MakeSession(CaseWorkerScopes());
+  auto plugin = LoadedPlugin::Load(HEARTH_PROBE_PLUGIN, *session, "{}");
+  ASSERT_TRUE(plugin.ok()) << plugin.status().ToString();
+
+  std::string lines =
+      R"({"type":"ContactRecorded","occurredAt":"2026-03-02T10:00:00Z","actor":{"user":"someone-else"},)"
+      R"("subjects":[{"id":"P-1","role":"client"}],"facts":{"district":"D1","purpose":"enquiry"},)"
+      R"("personal":[{"subject":"P-1","data":{"note":"synthetic"}}]})"
+      "\n\n"
+      R"({"type":"CaseNoteAdded","facts":{"category":"general"}})"
+      "\n";
+  Call appended = Append(probe, "case/D1/0001", HEARTH_EXPECT_NO_STREAM, 0, lines);
+  ASSERT_EQ(appended.code, HEARTH_OK) << appended.error;
+  json r = json::parse(appended.out);
+  EXPECT_EQ(r["firstPosition"], 1);
+  EXPECT_EQ(r["lastPosition"], 2);
+  EXPECT_EQ(r["lastVersion"], 2);
+  EXPECT_EQ(r["duplicate"], false);
+
+  // The store holds what the plugin sent, with the actor from the principal.
+  auto stored = store_->ReadStream("case/D1/0001", 1, Direction::kForward, 10);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->size(), 2u);
+  EXPECT_EQ((*stored)[0].actor, (Actor{"staff-7", "reporter", "probe"}));
+  EXPECT_EQ((*stored)[0].facts, R"({"district":"D1","purpose":"enquiry"})");
+  EXPECT_EQ((*stored)[0].personal.at(0).data, R"({"note":"synthetic"})");
+
+  // Read back as JSON, personal sections removed (no read_personal scope).
+  Call read = ReadStream(probe, "case/D1/0001");
+  ASSERT_EQ(read.code, HEARTH_OK) << read.error;
+  json events = json::parse(read.out);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0]["type"], "ContactRecorded");
+  EXPECT_EQ(events[0]["stream"], "case/D1/0001");
+  EXPECT_EQ(events[0]["streamVersion"], 1);
+  EXPECT_EQ(events[0]["occurredAt"], "2026-03-02T10:00:00.000000Z");
+  EXPECT_EQ(events[0]["facts"]["district"], "D1");
+  EXPECT_EQ(events[0]["actor"]["plugin"], "probe");
+  EXPECT_EQ(events[0]["subjects"][0]["id"], "P-1");
+  EXPECT_TRUE(events[0]["personal"].empty());
+  EXPECT_EQ(events[1]["facts"]["category"], "general");
+
+  // Wrong expected version: a conflict, nothing written.
+  Call conflict = Append(probe, "case/D1/0001", HEARTH_EXPECT_EXACT, 1,
+                         R"({"type":"CaseNoteAdded"})");
+  EXPECT_EQ(conflict.code, HEARTH_CONFLICT) << conflict.error;
+  EXPECT_NE(conflict.error.find("expected version 1"), std::string::npos) << conflict.error;
+  // Malformed input names the line and the field.
+  Call bad = Append(probe, "case/D1/0001", HEARTH_EXPECT_ANY, 0,
+                    "{\"type\":\"CaseNoteAdded\"}\n{\"type\":\"CaseNoteAdded\",\"colour\":1}");
+  EXPECT_EQ(bad.code, HEARTH_INVALID_ARGUMENT);
+  EXPECT_NE(bad.error.find("line 2"), std::string::npos) << bad.error;
+  EXPECT_NE(bad.error.find("colour"), std::string::npos) << bad.error;
+  Call not_json = Append(probe, "case/D1/0001", HEARTH_EXPECT_ANY, 0, "{type:");
+  EXPECT_EQ(not_json.code, HEARTH_INVALID_ARGUMENT);
+  Call bad_kind = Append(probe, "case/D1/0001", 7, 0, R"({"type":"CaseNoteAdded"})");
+  EXPECT_EQ(bad_kind.code, HEARTH_INVALID_ARGUMENT);
+  EXPECT_EQ(store_->Info()->last_position, 2u);
+
+  // By subject: the same events, as the scopes allow.
+  hearth_buffer out{}, error{};
+  Call by_subject = Take(probe.api(),
+                         probe.api()->read_subject(probe.host(), S("P-1"), 1, 10, S("test"), &out,
+                                                   &error),
+                         &out, &error);
+  ASSERT_EQ(by_subject.code, HEARTH_OK) << by_subject.error;
+  EXPECT_EQ(json::parse(by_subject.out).size(), 1u);
+
+  Call missing = ReadStream(probe, "case/D1/0404");
+  EXPECT_EQ(missing.code, HEARTH_NOT_FOUND);
+
+  Call who = Take(probe.api(), probe.api()->principal(probe.host(), &out, &error), &out, &error);
+  ASSERT_EQ(who.code, HEARTH_OK);
+  json principal = json::parse(who.out);
+  EXPECT_EQ(principal["plugin"], "probe");
+  EXPECT_EQ(principal["user"], "staff-7");
+  EXPECT_EQ(principal["scopes"]["readDistricts"][0], "D1");
+  EXPECT_EQ(principal["scopes"]["readLog"], false);
+  EXPECT_EQ(principal["abiVersion"], HEARTH_PLUGIN_ABI_VERSION);
+}
+
+TEST_F(PluginHostTest, TheHostTableEnforcesTheScopes) {
+  Probe probe(HEARTH_PROBE_PLUGIN);
+  auto session = MakeSession(CaseWorkerScopes());
+  auto plugin = LoadedPlugin::Load(HEARTH_PROBE_PLUGIN, *session, "{}");
+  ASSERT_TRUE(plugin.ok()) << plugin.status().ToString();
+  ASSERT_TRUE(store_->Append("case/D2/0001", ExpectedVersion::NoStream(),
+                             {MakeEvent("ContactRecorded")})
+                  .ok());
+
+  // An event type outside append_types: refused, naming the scope; nothing written.
+  Call grant = Append(probe, "case/D1/0001", HEARTH_EXPECT_ANY, 0,
+                      R"({"type":"ContactRecorded"})"
+                      "\n"
+                      R"({"type":"GrantApproved","facts":{"amountPence":100}})");
+  EXPECT_EQ(grant.code, HEARTH_PERMISSION_DENIED);
+  EXPECT_NE(grant.error.find("append_types"), std::string::npos) << grant.error;
+  EXPECT_NE(grant.error.find("GrantApproved"), std::string::npos) << grant.error;
+  EXPECT_EQ(store_->Info()->last_position, 1u);
+
+  // A district outside read_districts, for appends and reads.
+  Call other_district = Append(probe, "case/D2/0001", HEARTH_EXPECT_ANY, 0,
+                               R"({"type":"ContactRecorded"})");
+  EXPECT_EQ(other_district.code, HEARTH_PERMISSION_DENIED);
+  EXPECT_NE(other_district.error.find("read_districts"), std::string::npos);
+  Call read_other = ReadStream(probe, "case/D2/0001");
+  EXPECT_EQ(read_other.code, HEARTH_PERMISSION_DENIED);
+  EXPECT_TRUE(read_other.out.empty());
+
+  // The whole log needs read_log.
+  hearth_buffer out{}, error{};
+  Call all = Take(probe.api(),
+                  probe.api()->read_all(probe.host(), 1, 10, S("test"), &out, &error), &out,
+                  &error);
+  EXPECT_EQ(all.code, HEARTH_PERMISSION_DENIED);
+  EXPECT_NE(all.error.find("read_log"), std::string::npos);
+  hearth_subscription* sub = nullptr;
+  hearth_code code = probe.api()->subscribe(
+      probe.host(), 1, S("test"), [](void*, hearth_str) -> int32_t { return 1; }, nullptr,
+      nullptr, &sub, &error);
+  Call subscribed = Take(probe.api(), code, nullptr, &error);
+  EXPECT_EQ(subscribed.code, HEARTH_PERMISSION_DENIED);
+  EXPECT_EQ(sub, nullptr);
+
+  // Read models outside read_models.
+  Call query = Take(probe.api(),
+                    probe.api()->query(probe.host(), S("worklist"), S("{}"), &out, &error), &out,
+                    &error);
+  EXPECT_EQ(query.code, HEARTH_PERMISSION_DENIED);
+  EXPECT_NE(query.error.find("read_models"), std::string::npos);
+
+  // Every refusal was reported to the session's log.
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_GE(refusals_.size(), 6u);
+}
+
+TEST_F(PluginHostTest, QueriesReadModelsThroughTheSession) {
+  Probe probe(HEARTH_PROBE_PLUGIN);
+  auto session = MakeSession(CaseWorkerScopes());
+  ReadModels models;
+  ASSERT_TRUE(models.Add(MakeInfoModel(store_.get())).ok());
+  LoadOptions options;
+  options.read_models = &models;
+  auto plugin = LoadedPlugin::Load(HEARTH_PROBE_PLUGIN, *session, "{}", options);
+  ASSERT_TRUE(plugin.ok()) << plugin.status().ToString();
+  ASSERT_TRUE(store_->Append("case/D1/0001", ExpectedVersion::NoStream(),
+                             {MakeEvent("ContactRecorded")})
+                  .ok());
+
+  hearth_buffer out{}, error{};
+  Call info = Take(probe.api(), probe.api()->query(probe.host(), S("info"), S("{}"), &out, &error),
+                   &out, &error);
+  ASSERT_EQ(info.code, HEARTH_OK) << info.error;
+  EXPECT_NE(info.out.find("\"probe\""), std::string::npos) << info.out;
+  json doc = json::parse(info.out);
+  EXPECT_EQ(doc.dump().find("\"D1\"") != std::string::npos, true) << info.out;
+  Call none = Take(probe.api(),
+                   probe.api()->query(probe.host(), S("timeline"), S("{}"), &out, &error),
+                   &out, &error);
+  EXPECT_EQ(none.code, HEARTH_NOT_FOUND) << none.error;
+  Call bad_params = Take(probe.api(),
+                         probe.api()->query(probe.host(), S("info"), S("[1]"), &out, &error),
+                         &out, &error);
+  EXPECT_EQ(bad_params.code, HEARTH_INVALID_ARGUMENT);
+}
+
+// Collects what a subscription delivers.
+struct Collector {
+  std::mutex mu;
+  std::vector<json> events;
+  std::atomic<int> ended{0};
+  hearth_code end_code = -1;
+  const hearth_host_api* api = nullptr;
+  hearth_host* host = nullptr;
+  hearth_subscription* self = nullptr;
+  hearth_code self_unsubscribe = -1;
+  size_t stop_after = 1000;
+
+  static int32_t OnEvent(void* context, hearth_str event) {
+    auto* c = static_cast<Collector*>(context);
+    std::lock_guard<std::mutex> lock(c->mu);
+    c->events.push_back(json::parse(std::string(event.data, event.size)));
+    if (c->self != nullptr && c->self_unsubscribe == -1) {
+      c->self_unsubscribe = c->api->unsubscribe(c->host, c->self);
+    }
+    return c->events.size() < c->stop_after ? 1 : 0;
+  }
+  static void OnEnd(void* context, hearth_code code, hearth_str) {
+    auto* c = static_cast<Collector*>(context);
+    c->end_code = code;
+    c->ended++;
+  }
+  size_t count() {
+    std::lock_guard<std::mutex> lock(mu);
+    return events.size();
+  }
+};
+
+bool WaitFor(const std::function<bool()>& done) {
+  // Generous: only a hung subscription fails this; no timing is asserted.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+TEST_F(PluginHostTest, SubscriptionsDeliverAndAreEndedWithThePlugin) {
+  Probe probe(HEARTH_PROBE_PLUGIN);
+  Scopes scopes = CaseWorkerScopes();
+  scopes.read_log = true;
+  auto session = MakeSession(scopes);
+  auto plugin = LoadedPlugin::Load(HEARTH_PROBE_PLUGIN, *session, "{}");
+  ASSERT_TRUE(plugin.ok()) << plugin.status().ToString();
+  ASSERT_TRUE((*plugin)->Start().ok());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(store_->Append("case/D1/000" + std::to_string(i), ExpectedVersion::Any(),
+                               {MakeEvent("ContactRecorded", "P-" + std::to_string(i), "{}")})
+                    .ok());
+  }
+
+  Collector first, second;
+  first.api = second.api = probe.api();
+  first.host = second.host = probe.host();
+  hearth_subscription* a = nullptr;
+  hearth_subscription* b = nullptr;
+  hearth_buffer error{};
+  ASSERT_EQ(probe.api()->subscribe(probe.host(), 2, S("test"), Collector::OnEvent,
+                                   Collector::OnEnd, &first, &a, &error),
+            HEARTH_OK);
+  ASSERT_EQ(probe.api()->subscribe(probe.host(), 1, S("test"), Collector::OnEvent,
+                                   Collector::OnEnd, &second, &b, &error),
+            HEARTH_OK);
+  EXPECT_EQ((*plugin)->open_subscriptions(), 2u);
+  ASSERT_TRUE(WaitFor([&] { return first.count() == 2 && second.count() == 3; }));
+  // Live appends follow the history.
+  ASSERT_TRUE(store_->Append("case/D1/0009", ExpectedVersion::Any(), {MakeEvent("CaseNoteAdded")})
+                  .ok());
+  ASSERT_TRUE(WaitFor([&] { return first.count() == 3 && second.count() == 4; }));
+  {
+    std::lock_guard<std::mutex> lock(first.mu);
+    EXPECT_EQ(first.events[0]["position"], 2);
+    EXPECT_EQ(first.events[2]["type"], "CaseNoteAdded");
+    EXPECT_TRUE(first.events[0]["personal"].empty());  // no read_personal
+  }
+
+  // Unsubscribe returns after the end function ran; the handle is gone after.
+  EXPECT_EQ(probe.api()->unsubscribe(probe.host(), a), HEARTH_OK);
+  EXPECT_EQ(first.ended.load(), 1);
+  EXPECT_EQ(first.end_code, HEARTH_OK);
+  EXPECT_EQ(probe.api()->unsubscribe(probe.host(), a), HEARTH_INVALID_ARGUMENT);
+  EXPECT_EQ((*plugin)->open_subscriptions(), 1u);
+
+  // Stopping the plugin ends what it left open.
+  (*plugin)->Stop();
+  EXPECT_EQ(second.ended.load(), 1);
+  EXPECT_EQ((*plugin)->open_subscriptions(), 0u);
+  // A stopped plugin cannot subscribe.
+  hearth_subscription* c = nullptr;
+  hearth_code refused = probe.api()->subscribe(probe.host(), 1, S("test"), Collector::OnEvent,
+                                               nullptr, &second, &c, &error);
+  EXPECT_EQ(Take(probe.api(), refused, nullptr, &error).code, HEARTH_BUSY);
+}
+
+TEST_F(PluginHostTest, UnsubscribingFromItsOwnCallbackIsRefused) {
+  Probe probe(HEARTH_PROBE_PLUGIN);
+  Scopes scopes = CaseWorkerScopes();
+  scopes.read_log = true;
+  auto session = MakeSession(scopes);
+  auto plugin = LoadedPlugin::Load(HEARTH_PROBE_PLUGIN, *session, "{}");
+  ASSERT_TRUE(plugin.ok()) << plugin.status().ToString();
+  ASSERT_TRUE(store_->Append("case/D1/0001", ExpectedVersion::Any(),
+                             {MakeEvent("A"), MakeEvent("B"), MakeEvent("C")})
+                  .ok());
+  Collector c;
+  c.api = probe.api();
+  c.host = probe.host();
+  c.stop_after = 2;  // then the event function returns 0: the way to end from inside
+  hearth_subscription* sub = nullptr;
+  {
+    // Hold the collector's lock so the handle is set before the first event.
+    std::lock_guard<std::mutex> lock(c.mu);
+    ASSERT_EQ(probe.api()->subscribe(probe.host(), 1, S("test"), Collector::OnEvent,
+                                     Collector::OnEnd, &c, &sub, nullptr),
+              HEARTH_OK);
+    c.self = sub;
+  }
+  ASSERT_TRUE(WaitFor([&] { return c.ended.load() == 1; }));
+  EXPECT_EQ(c.self_unsubscribe, HEARTH_INVALID_ARGUMENT);
+  EXPECT_EQ(c.count(), 2u);
+  EXPECT_EQ(c.end_code, HEARTH_OK);
+  // Ended, but the handle stays valid until unsubscribed.
+  EXPECT_EQ(probe.api()->unsubscribe(probe.host(), sub), HEARTH_OK);
+}
+
+TEST_F(PluginHostTest, WithTheDomainCodecFactsTravelAsJson) {
+  domain::UpcasterRegistry upcasters;
+  domain::AddBuiltinUpcasters(&upcasters);
+  auto codec = domain::Codec::Create(&upcasters);
+  ASSERT_TRUE(codec.ok()) << codec.status().ToString();
+  Probe probe(HEARTH_PROBE_PLUGIN);
+  auto session = MakeSession(CaseWorkerScopes());
+  LoadOptions options;
+  options.codec = codec->get();
+  auto plugin = LoadedPlugin::Load(HEARTH_PROBE_PLUGIN, *session, "{}", options);
+  ASSERT_TRUE(plugin.ok()) << plugin.status().ToString();
+
+  Call appended = Append(
+      probe, "case/D1/0001", HEARTH_EXPECT_NO_STREAM, 0,
+      R"({"type":"ContactRecorded","subjects":[{"id":"P-1","role":"client"}],)"
+      R"("facts":{"contactedOn":"2026-02-02","district":"D1","channel":"phone","purpose":"enquiry"}})");
+  ASSERT_EQ(appended.code, HEARTH_OK) << appended.error;
+  auto stored = store_->ReadStream("case/D1/0001", 1, Direction::kForward, 1);
+  ASSERT_TRUE(stored.ok());
+  // Stored as the domain's packed Cap'n Proto, not as JSON text.
+  EXPECT_TRUE(json::parse((*stored)[0].facts, nullptr, false).is_discarded());
+
+  Call read = ReadStream(probe, "case/D1/0001");
+  ASSERT_EQ(read.code, HEARTH_OK) << read.error;
+  json e = json::parse(read.out).at(0);
+  EXPECT_EQ(e["facts"]["contactedOn"], "2026-02-02");
+  EXPECT_EQ(e["facts"]["purpose"], "enquiry");
+  EXPECT_EQ(e["facts"]["channel"], "phone");
+
+  // An unknown value of a domain field is refused by the codec, naming it.
+  Call bad = Append(probe, "case/D1/0001", HEARTH_EXPECT_ANY, 0,
+                    R"({"type":"ContactRecorded","facts":{"channel":"fax"}})");
+  EXPECT_EQ(bad.code, HEARTH_INVALID_ARGUMENT);
+  EXPECT_NE(bad.error.find("fax"), std::string::npos) << bad.error;
+}
+
+}  // namespace
+}  // namespace hearth
