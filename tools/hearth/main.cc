@@ -58,6 +58,8 @@ int Main(int argc, char** argv) {
   AddKeyCommands(set);
   AddProofCommands(set);
   AddDemoCommands(set);
+  AddReadModelCommands(set);
+  AddServeCommands(set);
   AddHelpCommand(set, std::make_shared<std::vector<std::string>>());
 
   try {

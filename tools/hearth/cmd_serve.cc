@@ -1,0 +1,200 @@
+// hearth serve; hearth ca init|issue (docs/plugins.md, docs/protocol.md).
+#include <signal.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ca.h"
+#include "commands.h"
+#include "hearth/read_model.h"
+#include "hearth/session.h"
+#include "plugin_host.h"
+#include "server.h"
+
+namespace hearth::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct ServeOptions {
+  std::string data;
+  KeyOptions key;
+  std::string config;
+  std::vector<std::string> plugins;
+  uint16_t port = 0;
+  bool port_set = false;
+};
+
+// The configuration name of an in-process plugin: its file name without a
+// leading "lib" and without extensions (libworklist-file.so -> worklist-file).
+std::string PluginName(const std::string& path) {
+  std::string name = fs::path(path).filename().string();
+  if (name.rfind("lib", 0) == 0) name = name.substr(3);
+  size_t dot = name.find('.');
+  if (dot != std::string::npos) name = name.substr(0, dot);
+  return name;
+}
+
+Status RunServe(const ServeOptions& o) {
+  auto config = server::ServerConfig::Load(o.config);
+  if (!config.ok()) return config.status();
+  if (o.port_set) config->port = o.port;
+  auto key = ResolveKey(o.key.key_file, kPassphraseEnv, "--key-file");
+  if (!key.ok()) return key.status();
+
+  // SIGINT and SIGTERM are taken by sigwait below: block them before any
+  // thread starts, so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto store = OpenStore(o.data, *key);
+  if (!store.ok()) return store.status();
+
+  // The read models this process answers. Others register here as they land.
+  ReadModels models;
+  if (Status s = models.Add(MakeInfoModel(store->get())); !s.ok()) return s;
+
+  // In-process plugins: each acts through a session with the scopes the
+  // configuration gives its name.
+  std::vector<std::unique_ptr<Session>> sessions;
+  std::vector<std::unique_ptr<plugins::LoadedPlugin>> loaded;
+  for (const std::string& path : o.plugins) {
+    std::string name = PluginName(path);
+    auto it = config->plugins.find(name);
+    if (it == config->plugins.end()) {
+      return Status::InvalidArgument("plugin " + path + ": no entry '" + name +
+                                     "' in the server configuration's plugins");
+    }
+    std::string role = it->second.in_process_role.empty() ? "plugin" : it->second.in_process_role;
+    auto scopes = server::EffectiveScopes(it->second, role);
+    if (!scopes.ok()) return Status::InvalidArgument("plugin " + name + ": " + scopes.status().message());
+    sessions.push_back(std::make_unique<Session>(store->get(), Principal{name, name, role}, *scopes));
+    plugins::LoadOptions load;
+    load.read_models = &models;
+    auto plugin = plugins::LoadedPlugin::Load(path, *sessions.back(), it->second.in_process_config, load);
+    if (!plugin.ok()) return plugin.status();
+    if (Status s = (*plugin)->Start(); !s.ok()) return s;
+    std::cerr << "hearth: loaded in-process plugin " << name << " (" << (*plugin)->name() << " "
+              << (*plugin)->version() << ", ABI " << (*plugin)->abi_version() << ")\n";
+    loaded.push_back(std::move(plugin.value()));
+  }
+
+  auto server = server::Server::Start(store->get(), &models, *config);
+  if (!server.ok()) return server.status();
+  if (Status s = Print("hearth: serving " + o.data + " on " + config->listen_address + ":" +
+                       std::to_string((*server)->port()) + " (TLS 1.3, client certificates from " +
+                       config->ca_file + ")\n");
+      !s.ok()) {
+    return s;
+  }
+  std::cout.flush();
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  std::cerr << "hearth: " << (signal == SIGINT ? "SIGINT" : "SIGTERM") << ": stopping\n";
+  (*server)->Stop();
+  server->reset();
+  loaded.clear();    // stops and unloads the plugins before their sessions go
+  sessions.clear();
+  return Status::OK();
+}
+
+struct CaInitOptions {
+  std::string dir;
+  std::string name = "hearth local CA";
+  int days = 3650;
+};
+
+struct CaIssueOptions {
+  std::string dir;
+  std::string name;
+  bool server = false;
+  std::vector<std::string> dns;
+  std::vector<std::string> ips;
+  int days = 365;
+  std::string out;
+};
+
+Status RunCaInit(const CaInitOptions& o) {
+  if (Status s = server::CreateCa(o.dir, o.name, o.days); !s.ok()) return s;
+  return Print("created the CA '" + o.name + "' in " + o.dir + ": ca.pem (give it to the server's " +
+               "tls.ca and to clients), ca.key (mode 0600: keep it private, never commit it)\n");
+}
+
+Status RunCaIssue(const CaIssueOptions& o) {
+  server::CertRequest req;
+  req.common_name = o.name;
+  req.server = o.server;
+  req.dns_names = o.dns;
+  req.ip_addresses = o.ips;
+  if (o.server && o.dns.empty() && o.ips.empty()) {
+    req.dns_names = {"localhost"};
+    req.ip_addresses = {"127.0.0.1"};
+  }
+  req.not_after_s = int64_t(o.days) * 86400;
+  std::string prefix = o.out.empty() ? (fs::path(o.dir) / o.name).string() : o.out;
+  if (Status s = server::IssueCertificate(o.dir, req, prefix + ".pem", prefix + ".key"); !s.ok()) {
+    return s;
+  }
+  return Print("issued " + std::string(o.server ? "server" : "plugin") + " certificate CN=" + o.name +
+               ": " + prefix + ".pem, key " + prefix + ".key (mode 0600)\n");
+}
+
+}  // namespace
+
+void AddServeCommands(CommandSet& set) {
+  {
+    auto o = std::make_shared<ServeOptions>();
+    CLI::App* cmd = set.Add(nullptr, "serve",
+                            "serve the store to network plugins over TLS 1.3 with client "
+                            "certificates (docs/plugins.md)",
+                            [o] { return RunServe(*o); });
+    AddDataOption(cmd, &o->data);
+    AddKeyOptions(cmd, &o->key);
+    cmd->add_option("--config", o->config, "the server configuration (JSON, docs/plugins.md)")
+        ->required()
+        ->type_name("FILE");
+    cmd->add_option("--plugin", o->plugins,
+                    "load an in-process plugin (shared object); its file name without lib and "
+                    "extension names its entry in the configuration")
+        ->type_name("PATH");
+    cmd->add_option_function<uint16_t>(
+           "--port", [o](const uint16_t& p) { o->port = p; o->port_set = true; },
+           "listen on this port instead of the configuration's (0: any free port)")
+        ->type_name("PORT");
+  }
+  CLI::App* ca = set.AddGroup("ca", "a local CA for plugin and server certificates");
+  {
+    auto o = std::make_shared<CaInitOptions>();
+    CLI::App* cmd = set.Add(ca, "init", "create a CA: DIR/ca.pem and DIR/ca.key",
+                            [o] { return RunCaInit(*o); });
+    cmd->add_option("--dir", o->dir, "where the CA lives")->required()->type_name("DIR");
+    cmd->add_option("--name", o->name, "the CA's name (subject CN)");
+    cmd->add_option("--days", o->days, "validity in days")->check(CLI::Range(1, 36500));
+  }
+  {
+    auto o = std::make_shared<CaIssueOptions>();
+    CLI::App* cmd = set.Add(ca, "issue",
+                            "issue a plugin certificate (CN = the plugin's name) or, with "
+                            "--server, the server's",
+                            [o] { return RunCaIssue(*o); });
+    cmd->add_option("--dir", o->dir, "the CA's directory (ca.pem, ca.key)")->required()->type_name("DIR");
+    cmd->add_option("--name", o->name, "subject CN: the plugin's name, or the server's host name")
+        ->required();
+    cmd->add_flag("--server", o->server, "a server certificate (default names: localhost, 127.0.0.1)");
+    cmd->add_option("--dns", o->dns, "server: a DNS name it answers to (repeatable)");
+    cmd->add_option("--ip", o->ips, "server: an IP address it answers on (repeatable)");
+    cmd->add_option("--days", o->days, "validity in days")->check(CLI::Range(1, 3650));
+    cmd->add_option("--out", o->out, "file prefix (default DIR/NAME): writes PREFIX.pem and PREFIX.key")
+        ->type_name("PREFIX");
+  }
+}
+
+}  // namespace hearth::cli
