@@ -57,6 +57,7 @@ int Main(int argc, char** argv) {
   AddLogCommands(set);
   AddKeyCommands(set);
   AddProofCommands(set);
+  AddReadModelCommands(set);
   AddDemoCommands(set);
   AddReadModelCommands(set);
   AddServeCommands(set);

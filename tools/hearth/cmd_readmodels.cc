@@ -1,0 +1,269 @@
+// rebuild, timeline, worklist: the case read models (docs/readmodels.md).
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "hearth/domain.h"
+#include "hearth/readmodels.h"
+#include "hearth/session.h"
+
+namespace hearth::cli {
+
+namespace {
+
+// What the read-model commands share: the codec and the projections built
+// from it, which must outlive the store opened with them.
+struct Domain {
+  domain::UpcasterRegistry upcasters;
+  std::unique_ptr<domain::Codec> codec;
+  std::vector<std::shared_ptr<Projection>> projections;
+};
+
+Result<std::unique_ptr<Domain>> MakeDomain() {
+  auto d = std::make_unique<Domain>();
+  domain::AddBuiltinUpcasters(&d->upcasters);
+  auto codec = domain::Codec::Create(&d->upcasters);
+  if (!codec.ok()) return codec.status();
+  d->codec = std::move(*codec);
+  d->projections = readmodels::MakeProjections(d->codec.get());
+  return d;
+}
+
+// Opens an existing store, with the read models' projections or without any.
+Result<std::unique_ptr<Store>> Open(const std::string& data, const std::string& key_file,
+                                    const Domain& d, bool with_projections) {
+  auto key = ResolveKey(key_file, kPassphraseEnv, "--key-file");
+  if (!key.ok()) return key.status();
+  Options options;
+  options.key = *key;
+  if (with_projections) options.projections = d.projections;
+  return Store::Open(options, data);
+}
+
+Status ParseDateOption(const std::string& flag, const std::string& text, std::optional<domain::Date>* out) {
+  if (text.empty()) return Status::OK();
+  domain::Date d;
+  if (!domain::ParseDate(text, &d)) {
+    return Status::InvalidArgument(flag + " must be a date YYYY-MM-DD, not '" + text + "'");
+  }
+  *out = d;
+  return Status::OK();
+}
+
+std::string Thousands(uint64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = int(s.size()) - 3; i > 0; i -= 3) s.insert(size_t(i), ",");
+  return s;
+}
+
+// Waits until the projection has caught up with the log, saying so on
+// stderr when it takes a while.
+Status CatchUp(Store& store, const std::string& name) {
+  auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    Status s = store.WaitForProjection(name, 0, 2000);
+    if (s.code() != Status::Code::kBusy) return s;
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cerr << "hearth: " << s.message() << " (" << int(secs) << " s)\n";
+  }
+}
+
+// ---------------------------------------------------------------- rebuild --
+
+struct RebuildOptions {
+  std::string data;
+  KeyOptions key;
+  std::string name;
+};
+
+Status RunRebuild(const RebuildOptions& o) {
+  auto d = MakeDomain();
+  if (!d.ok()) return d.status();
+  std::vector<std::string> names;
+  for (const auto& p : (*d)->projections) {
+    if (o.name.empty() || p->name() == o.name) names.push_back(p->name());
+  }
+  if (names.empty()) {
+    std::string known;
+    for (const auto& p : (*d)->projections) known += (known.empty() ? "" : ", ") + p->name();
+    return Status::NotFound("no projection named " + o.name + " (known: " + known + ")");
+  }
+  auto store = Open(o.data, o.key.key_file, **d, true);
+  if (!store.ok()) return store.status();
+  for (const std::string& name : names) {
+    auto start = std::chrono::steady_clock::now();
+    Status s = (*store)->RebuildProjection(name);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!s.ok()) return s;
+    uint64_t events = 0;
+    auto statuses = (*store)->Projections();
+    if (!statuses.ok()) return statuses.status();
+    for (const auto& p : *statuses) {
+      if (p.name == name) events = p.position;
+    }
+    uint64_t rate = secs > 0 ? uint64_t(double(events) / secs) : 0;
+    char took[32];
+    std::snprintf(took, sizeof took, "%.2f", secs);
+    s = Print(name + ": rebuilt from " + Thousands(events) + " events in " + took + " s (" +
+              Thousands(rate) + " events/s)\n");
+    if (!s.ok()) return s;
+  }
+  return Status::OK();
+}
+
+// --------------------------------------------------------------- timeline --
+
+struct TimelineOptions {
+  std::string data;
+  KeyOptions key;
+  std::string case_id;
+  uint64_t at = 0;
+  std::string as_of;
+  std::string occurred_by;
+  bool json = false;
+  bool no_proofs = false;
+  bool no_personal = false;
+  std::string user;
+};
+
+Status RunTimeline(const TimelineOptions& o) {
+  readmodels::TimelineRequest req;
+  req.case_id = o.case_id;
+  req.at_position = o.at;
+  req.proofs = !o.no_proofs;
+  Status s = ParseDateOption("--as-of", o.as_of, &req.as_of);
+  if (s.ok()) s = ParseDateOption("--occurred-by", o.occurred_by, &req.occurred_by);
+  if (!s.ok()) return s;
+  auto d = MakeDomain();
+  if (!d.ok()) return d.status();
+  // The timeline reads the case's stream itself: no projection is needed.
+  auto store = Open(o.data, o.key.key_file, **d, false);
+  if (!store.ok()) return store.status();
+  // Through a session, so that personal sections shown are written to the
+  // access log with who asked.
+  Principal principal{"hearth-cli", o.user, "auditor"};
+  Scopes scopes;
+  scopes.read_streams = {"*"};
+  scopes.read_models = {"timeline"};
+  scopes.read_personal = !o.no_personal;
+  Session session(store->get(), principal, scopes);
+  auto tl = readmodels::ReadTimeline(session, **store, *(*d)->codec, req);
+  if (!tl.ok()) return tl.status();
+  return Print(o.json ? readmodels::TimelineToJson(*tl, true) + "\n" : readmodels::TimelineToText(*tl));
+}
+
+// --------------------------------------------------------------- worklist --
+
+struct WorklistCliOptions {
+  std::string data;
+  KeyOptions key;
+  std::string district;
+  std::string as_of;
+  int stall_days = 20;
+  int first_visit_days = 28;
+  int due_soon_days = 7;
+  int review_days = 14;
+  bool json = false;
+};
+
+Status RunWorklist(const WorklistCliOptions& o) {
+  readmodels::WorklistOptions w;
+  w.district = o.district;
+  w.stall_working_days = o.stall_days;
+  w.first_visit_days = o.first_visit_days;
+  w.due_soon_days = o.due_soon_days;
+  w.review_due_days = o.review_days;
+  Status s = ParseDateOption("--as-of", o.as_of, &w.as_of);
+  if (!s.ok()) return s;
+  auto d = MakeDomain();
+  if (!d.ok()) return d.status();
+  auto store = Open(o.data, o.key.key_file, **d, true);
+  if (!store.ok()) return store.status();
+  s = CatchUp(**store, readmodels::kCasesProjection);
+  if (!s.ok()) return s;
+  auto calendar = domain::Calendar::EnglandAndWales();
+  auto wl = readmodels::BuildWorklist(**store, calendar, w);
+  if (!wl.ok()) return wl.status();
+  return Print(o.json ? readmodels::WorklistToJson(*wl, true) + "\n" : readmodels::WorklistToText(*wl));
+}
+
+}  // namespace
+
+void AddReadModelCommands(CommandSet& set) {
+  {
+    auto o = std::make_shared<RebuildOptions>();
+    CLI::App* cmd = set.Add(nullptr, "rebuild",
+                            "rebuild projections from the whole log (all of them, or the one named) "
+                            "and print events/s",
+                            [o] { return RunRebuild(*o); });
+    cmd->add_option("name", o->name, "the projection to rebuild (default: all), e.g. cases")
+        ->type_name("NAME");
+    AddDataOption(cmd, &o->data);
+    AddKeyOptions(cmd, &o->key);
+  }
+  {
+    auto o = std::make_shared<TimelineOptions>();
+    CLI::App* cmd = set.Add(nullptr, "timeline",
+                            "a case as it stood at a position or a date: who did what and when, "
+                            "each event with its Merkle inclusion proof",
+                            [o] { return RunTimeline(*o); });
+    AddDataOption(cmd, &o->data);
+    AddKeyOptions(cmd, &o->key);
+    cmd->add_option("--case", o->case_id, "the case, e.g. case/D3/000123 (or D3/000123)")
+        ->required()
+        ->type_name("CASE");
+    auto* at = cmd->add_option("--at", o->at, "only events at log positions <= N")->type_name("N");
+    auto* as_of = cmd->add_option("--as-of", o->as_of,
+                                  "the record as it stood at the end of this day: events recorded "
+                                  "(store clock, UK date) on or before it")
+                      ->type_name("DATE");
+    auto* occurred = cmd->add_option("--occurred-by", o->occurred_by,
+                                     "only events whose own date (business date) is on or before "
+                                     "this day")
+                         ->type_name("DATE");
+    at->excludes(as_of)->excludes(occurred);
+    as_of->excludes(occurred);
+    cmd->add_flag("--json", o->json, "print one JSON document");
+    cmd->add_flag("--no-proofs", o->no_proofs, "leave out the inclusion proofs");
+    cmd->add_flag("--no-personal", o->no_personal, "leave out personal sections");
+    const char* user = std::getenv("USER");
+    o->user = user != nullptr ? user : "";
+    cmd->add_option("--user", o->user, "who is reading, for the access log (default: $USER)")
+        ->type_name("USER");
+  }
+  {
+    auto o = std::make_shared<WorklistCliOptions>();
+    CLI::App* cmd = set.Add(nullptr, "worklist",
+                            "first visits overdue, DFG cases against the 55/150 working-day "
+                            "targets, stalled cases, reviews due (from the cases projection)",
+                            [o] { return RunWorklist(*o); });
+    AddDataOption(cmd, &o->data);
+    AddKeyOptions(cmd, &o->key);
+    cmd->add_option("--district", o->district, "one district (default: all)")->type_name("D");
+    cmd->add_option("--as-of", o->as_of, "evaluate on this day (default: today)")->type_name("DATE");
+    cmd->add_option("--stall-days", o->stall_days,
+                    "a service line with no activity for more than N working days is stalled")
+        ->type_name("N")
+        ->capture_default_str();
+    cmd->add_option("--first-visit-days", o->first_visit_days,
+                    "first visit target, calendar days from the enquiry")
+        ->type_name("N")
+        ->capture_default_str();
+    cmd->add_option("--due-soon-days", o->due_soon_days, "list items due within N days as due-soon")
+        ->type_name("N")
+        ->capture_default_str();
+    cmd->add_option("--review-days", o->review_days, "list support plan reviews due within N days")
+        ->type_name("N")
+        ->capture_default_str();
+    cmd->add_flag("--json", o->json, "print one JSON document");
+  }
+}
+
+}  // namespace hearth::cli
