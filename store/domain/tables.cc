@@ -192,7 +192,8 @@ std::string ToPacked(capnp::MessageBuilder& message) {
 
 Status PackedDecoder::Decode(std::string_view packed, capnp::StructSchema schema,
                              capnp::DynamicStruct::Reader* out) {
-  if (scratch_.empty()) scratch_.resize(2048);
+  constexpr size_t kScratchWords = 512;  // events are small; larger ones allocate
+  if (!scratch_) scratch_.reset(new capnp::word[kScratchWords]);
   reader_.reset();
   input_.reset();
   try {
@@ -200,7 +201,7 @@ Status PackedDecoder::Decode(std::string_view packed, capnp::StructSchema schema
         reinterpret_cast<const kj::byte*>(packed.data()), packed.size()));
     capnp::ReaderOptions options;
     options.traversalLimitInWords = 1u << 20;  // events are at most 1 MiB
-    reader_.emplace(*input_, options, kj::ArrayPtr<capnp::word>(scratch_.data(), scratch_.size()));
+    reader_.emplace(*input_, options, kj::ArrayPtr<capnp::word>(scratch_.get(), kScratchWords));
     *out = reader_->getRoot<capnp::DynamicStruct>(schema);
     return Status::OK();
   } catch (const kj::Exception& e) {

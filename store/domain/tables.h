@@ -9,6 +9,7 @@
 #include <capnp/serialize-packed.h>
 #include <kj/io.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -105,7 +106,7 @@ class PackedDecoder {
   }
 
  private:
-  std::vector<capnp::word> scratch_;
+  std::unique_ptr<capnp::word[]> scratch_;  // not zeroed: the reader writes what it reads
   std::optional<kj::ArrayInputStream> input_;
   std::optional<capnp::PackedMessageReader> reader_;
 };

@@ -369,7 +369,7 @@ std::string PersonId(const std::string& district, uint32_t n, const char* suffix
 
 struct Generated {
   std::string case_id;
-  std::vector<NewEvent> opening;  // first append
+  std::vector<NewEvent> opening;  // first append (all of a case recorded in one)
   std::vector<NewEvent> rest;     // second append (may be empty)
   uint32_t people = 0;
 };
@@ -1156,6 +1156,9 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
   std::stable_sort(events.begin(), events.end(), [](const Dated& a, const Dated& b) {
     return a.date != b.date ? a.date < b.date : a.seq < b.seq;
   });
+  // DFG and dementia grant cases are recorded in two appends (the second is
+  // checked against the stored first); the others in one.
+  bool split = spec.kind == Kind::kDfg || spec.kind == Kind::kDementia;
   uint64_t case_key = HashText(g.case_id, seed);
   size_t index = 0;
   for (auto& d : events) {
@@ -1169,7 +1172,7 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
     id.bytes[6] = static_cast<uint8_t>((id.bytes[6] & 0x0f) | 0x80);  // UUID version 8
     id.bytes[8] = static_cast<uint8_t>((id.bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
     d.event.id = id;
-    (index < opening_count ? g.opening : g.rest).push_back(std::move(d.event));
+    (index < opening_count || !split ? g.opening : g.rest).push_back(std::move(d.event));
     ++index;
   }
   return g;
