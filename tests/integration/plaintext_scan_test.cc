@@ -1,0 +1,385 @@
+// No plaintext personal data at rest: write synthetic people, close the
+// store, and search every file under its directory (SSTs, WAL, MANIFEST, LOG,
+// OPTIONS) for them in the common encodings. After an erasure, search for the
+// erased person's data key as well.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+
+#include "crypto/keyring.h"
+#include "integration_util.h"
+
+namespace hearth {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::LogKeyOf;
+using testing::MakeEvent;
+using testing::PersonEvent;
+using testing::RawDb;
+using testing::StoreFixture;
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+std::string Upper(std::string s) {
+  for (char& c : s) c = char(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+std::string NoSpaces(std::string s) {
+  s.erase(std::remove(s.begin(), s.end(), ' '), s.end());
+  return s;
+}
+std::string Utf16(const std::string& s, bool little_endian) {
+  std::string out;
+  for (char c : s) {  // the needles are ASCII
+    if (little_endian) {
+      out.push_back(c);
+      out.push_back('\0');
+    } else {
+      out.push_back('\0');
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+std::string Hex(const std::string& s) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+std::string Base64(const std::string& s) {
+  static const char* table = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < s.size(); i += 3) {
+    uint32_t v = (uint8_t(s[i]) << 16) | (uint8_t(s[i + 1]) << 8) | uint8_t(s[i + 2]);
+    for (int k = 3; k >= 0; --k) out.push_back(table[(v >> (6 * k)) & 63]);
+  }
+  return out;  // whole groups only: the callers take the stable middle
+}
+
+// One string to look for: `bytes` exactly, or folded to lower case.
+struct Needle {
+  std::string what;
+  std::string bytes;
+  bool fold_case;
+};
+
+// The encodings a person's details could take in a file: UTF-8 and UTF-16
+// (any letter case, with or without spaces), hex, and base64 at each of the
+// three alignments a string can have inside a longer base64 text.
+std::vector<Needle> Encodings(const std::string& label, const std::string& text) {
+  std::vector<Needle> out;
+  std::vector<std::string> forms = {text};
+  if (NoSpaces(text) != text) forms.push_back(NoSpaces(text));
+  for (const std::string& f : forms) {
+    std::string l = Lower(f);
+    out.push_back({label + " utf-8 '" + f + "'", l, true});
+    out.push_back({label + " utf-16le '" + f + "'", Utf16(l, true), true});
+    out.push_back({label + " utf-16be '" + f + "'", Utf16(l, false), true});
+    for (const std::string& cased : {f, Lower(f), Upper(f)}) {
+      out.push_back({label + " hex '" + cased + "'", Hex(cased), true});
+      if (cased.size() < 9) continue;  // shorter base64 runs match noise
+      for (size_t shift = 0; shift < 3; ++shift) {
+        std::string padded = std::string(shift, '\0') + cased + std::string(3, '\0');
+        std::string b64 = Base64(padded);
+        size_t first_group = (shift + 2) / 3, end_group = (shift + cased.size()) / 3;
+        out.push_back({label + " base64 '" + cased + "' shift " + std::to_string(shift),
+                       b64.substr(4 * first_group, 4 * (end_group - first_group)), false});
+      }
+    }
+  }
+  return out;
+}
+
+struct FileBytes {
+  std::string name;
+  std::string bytes;
+  std::string folded;
+};
+
+std::vector<FileBytes> ReadEveryFile(const std::string& dir) {
+  std::vector<FileBytes> files;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    FileBytes f;
+    f.name = entry.path().filename().string();
+    f.bytes.assign(std::istreambuf_iterator<char>(in), {});
+    f.folded = Lower(f.bytes);
+    files.push_back(std::move(f));
+  }
+  return files;
+}
+
+// Files (by name) that contain the needle.
+std::vector<std::string> Hits(const std::vector<FileBytes>& files, const Needle& n) {
+  std::vector<std::string> hits;
+  for (const auto& f : files) {
+    const std::string& hay = n.fold_case ? f.folded : f.bytes;
+    if (hay.find(n.bytes) != std::string::npos) hits.push_back(f.name);
+  }
+  return hits;
+}
+
+bool AnyHitEndsWith(const std::vector<std::string>& hits, const std::string& suffix) {
+  return std::any_of(hits.begin(), hits.end(), [&](const std::string& h) {
+    return h.size() >= suffix.size() && h.compare(h.size() - suffix.size(), suffix.size(), suffix) == 0;
+  });
+}
+
+// Every key and value of every column family, as one text to search: the
+// files' compressed blocks could hide a string from the byte scan.
+FileBytes LogicalContents(const std::string& path) {
+  FileBytes f;
+  f.name = "(rocksdb keys and values)";
+  auto raw = RawDb::Open(path);
+  if (!raw) return f;
+  for (const auto& [cf, kv] : raw->Dump()) {
+    for (const auto& [k, v] : kv) {
+      f.bytes += k;
+      f.bytes.push_back('\n');
+      f.bytes += v;
+      f.bytes.push_back('\n');
+    }
+  }
+  f.folded = Lower(f.bytes);
+  return f;
+}
+
+struct Person {
+  std::string subject;
+  std::vector<std::pair<std::string, std::string>> details;  // label, text
+};
+
+// Obviously synthetic people; the NHS numbers are in the range reserved for
+// testing, the postcodes do not exist, the phone number is Ofcom's drama range.
+const Person kZebedee{"P-101",
+                      {{"name", "Zebedee Quortlewaite"},
+                       {"nhs", "943 476 5919"},
+                       {"postcode", "ZX9 4QW"},
+                       {"address", "17 Plumtree Yard, Nowhereton"},
+                       {"phone", "07700 900461"},
+                       {"email", "zebedee.quortlewaite@example.org"},
+                       {"note", "Quortlewaite reports dizzy spells on the stairs"}}};
+const Person kPhilomena{"P-102",
+                        {{"name", "Philomena Gristlethorpe"},
+                         {"nhs", "943 476 5870"},
+                         {"postcode", "ZQ4 7XK"},
+                         {"address", "3 Marrowbone Close, Fictionbury"},
+                         {"phone", "07700 900813"},
+                         {"email", "p.gristlethorpe@example.org"},
+                         {"note", "Gristlethorpe asked for a ramp at the back door"}}};
+
+std::string PersonalJson(const Person& p) {
+  std::string s = "{";
+  for (const auto& [label, text] : p.details) s += "\"" + label + "\":\"" + text + "\",";
+  s.back() = '}';
+  return s;
+}
+
+NewEvent EventAbout(const Person& p, const std::string& type) {
+  std::vector<Identifier> ids;
+  for (const auto& [label, text] : p.details) {
+    if (label == "nhs" || label == "postcode" || label == "name" || label == "phone" || label == "email") {
+      ids.push_back({label, text});
+    }
+  }
+  return PersonEvent(type, p.subject, PersonalJson(p), ids);
+}
+
+std::vector<Needle> NeedlesFor(const Person& p) {
+  std::vector<Needle> out;
+  for (const auto& [label, text] : p.details) {
+    auto e = Encodings(p.subject + " " + label, text);
+    out.insert(out.end(), e.begin(), e.end());
+  }
+  return out;
+}
+
+class PlaintextScanTest : public StoreFixture {};
+
+TEST_F(PlaintextScanTest, NoPersonalDataInAnyFileOfTheStore) {
+  // First part: reopened, so RocksDB's recovery moves it into SST files.
+  for (int i = 0; i < 20; ++i) {
+    MustAppend("case-PlainControl-4471", ExpectedVersion::Any(),
+               {EventAbout(kZebedee, "Contact"), EventAbout(kPhilomena, "Referral")});
+  }
+  Open();
+  // Second part: left in the write-ahead log.
+  for (int i = 0; i < 20; ++i) {
+    MustAppend("case-WalControl-5582", ExpectedVersion::Any(),
+               {EventAbout(kZebedee, "Visit"), EventAbout(kPhilomena, "Assessment")});
+  }
+  auto found = store_->FindSubjects({"nhs", "9434765919"});
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ(*found, std::vector<std::string>{kZebedee.subject});
+  Close();
+
+  auto files = ReadEveryFile(path_);
+  ASSERT_FALSE(files.empty());
+  files.push_back(LogicalContents(path_));
+  std::vector<std::string> names;
+  for (const auto& f : files) names.push_back(f.name);
+  ASSERT_TRUE(AnyHitEndsWith(names, ".sst"));
+  ASSERT_TRUE(AnyHitEndsWith(names, ".log"));
+  ASSERT_TRUE(std::find(names.begin(), names.end(), "LOG") != names.end());
+
+  // Controls: the scan does see what is plain by design (stream ids), in the
+  // SSTs and in the WAL, so a miss below means absent, not unread.
+  auto sst_control = Hits(files, {"control", "case-plaincontrol-4471", true});
+  EXPECT_TRUE(AnyHitEndsWith(sst_control, ".sst")) << "the scan does not reach the SST files";
+  auto wal_control = Hits(files, {"control", "case-walcontrol-5582", true});
+  EXPECT_TRUE(AnyHitEndsWith(wal_control, ".log")) << "the scan does not reach the WAL";
+  auto utf16_control = Encodings("control", "case-PlainControl-4471");
+  std::string probe = "xx" + Utf16("CASE-plaincontrol-4471", true) + "xx";
+  EXPECT_NE(Lower(probe).find(utf16_control[1].bytes), std::string::npos) << "UTF-16 needle is wrong";
+
+  size_t needles = 0;
+  for (const Person* p : {&kZebedee, &kPhilomena}) {
+    for (const Needle& n : NeedlesFor(*p)) {
+      ++needles;
+      auto hits = Hits(files, n);
+      std::string where;
+      for (const auto& h : hits) where += " " + h;
+      EXPECT_TRUE(hits.empty()) << n.what << " found in" << where;
+    }
+  }
+  EXPECT_GT(needles, 100u);
+}
+
+// Reads the wrapped data key of `subject` and unwraps it with the root key,
+// straight from the files. REQUIRES: the store is closed.
+struct SubjectKeyBytes {
+  std::string wrapped;
+  std::string plain;
+};
+SubjectKeyBytes ReadSubjectKey(const std::string& path, const std::string& key_file,
+                               const std::string& subject) {
+  SubjectKeyBytes out;
+  auto raw = RawDb::Open(path);
+  if (!raw) return out;
+  out.wrapped = raw->Get("keys", "k" + subject);
+  crypto::KdfParams params;
+  if (!crypto::KdfParams::Decode(raw->Get("default", "kdf"), &params)) {
+    ADD_FAILURE() << "cannot decode the kdf parameters";
+    return out;
+  }
+  auto root = crypto::DeriveRootKey(KeySource::File(key_file), params);
+  if (!root.ok() || !crypto::Unwrap(*root, "subject:" + subject, out.wrapped, &out.plain)) {
+    ADD_FAILURE() << "cannot unwrap the data key of " << subject;
+  }
+  return out;
+}
+
+class ErasureScanTest : public StoreFixture {
+ protected:
+  // Writes both people so that their keys and records are in SSTs and in
+  // the WAL; with `rotate`, the keys are also rewrapped once in between.
+  void Fill(bool rotate, std::vector<std::string>* wrapped_before_rotation) {
+    for (int i = 0; i < 10; ++i) {
+      MustAppend("case-z", ExpectedVersion::Any(), {EventAbout(kZebedee, "Contact")});
+      MustAppend("case-p", ExpectedVersion::Any(), {EventAbout(kPhilomena, "Contact")});
+    }
+    Open();  // into SSTs
+    if (rotate) {
+      Close();
+      wrapped_before_rotation->push_back(ReadSubjectKey(path_, key_, kZebedee.subject).wrapped);
+      Open();
+      std::string new_key = testing::MakeKeyFile(dir_.sub("new.key"));
+      ASSERT_TRUE(store_->RotateRootKey(KeySource::File(new_key)).ok());
+      key_ = new_key;
+      Open();  // the rewrapped keys into SSTs too
+    }
+    for (int i = 0; i < 10; ++i) {
+      MustAppend("case-z", ExpectedVersion::Any(), {EventAbout(kZebedee, "Visit")});
+      MustAppend("case-p", ExpectedVersion::Any(), {EventAbout(kPhilomena, "Visit")});
+    }
+    Close();
+  }
+
+  void EraseAndScan(const std::vector<std::string>& older_wrapped) {
+    SubjectKeyBytes zebedee = ReadSubjectKey(path_, key_, kZebedee.subject);
+    SubjectKeyBytes philomena = ReadSubjectKey(path_, key_, kPhilomena.subject);
+    ASSERT_EQ(zebedee.wrapped.size(), 32u + 40u);
+    ASSERT_EQ(zebedee.plain.size(), 32u);
+    std::vector<Needle> key_needles = {{"wrapped data key", zebedee.wrapped, false},
+                                       {"data key", zebedee.plain, false},
+                                       {"data key (hex)", Hex(zebedee.plain), true}};
+    for (size_t i = 0; i < older_wrapped.size(); ++i) {
+      ASSERT_FALSE(older_wrapped[i].empty());
+      key_needles.push_back({"wrapped data key before rotation", older_wrapped[i], false});
+    }
+
+    // Before erasure the wrapped keys are in the files (the scan can see
+    // them); the unwrapped key never is.
+    auto files = ReadEveryFile(path_);
+    EXPECT_FALSE(Hits(files, key_needles[0]).empty()) << "control: wrapped key not found before erasure";
+    EXPECT_TRUE(Hits(files, key_needles[1]).empty()) << "an unwrapped data key is on disk";
+
+    Open();
+    auto erased = store_->EraseSubject(kZebedee.subject, Actor{"u-9", "controller", "test"}, "art17");
+    ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+    // Scan while the store is still open (what a copy of the disk taken now
+    // would show), and again after closing.
+    for (int pass = 0; pass < 2; ++pass) {
+      SCOPED_TRACE(pass == 0 ? "store open" : "store closed");
+      if (pass == 1) Close();
+      files = ReadEveryFile(path_);
+      for (const Needle& n : key_needles) {
+        auto hits = Hits(files, n);
+        std::string where;
+        for (const auto& h : hits) where += " " + h;
+        EXPECT_TRUE(hits.empty()) << n.what << " of the erased subject still in" << where;
+      }
+      for (const Needle& n : NeedlesFor(kZebedee)) {
+        EXPECT_TRUE(Hits(files, n).empty()) << n.what;
+      }
+      // The other person's key is untouched (and the scan still reads the
+      // keys' files).
+      EXPECT_FALSE(Hits(files, {"other wrapped key", philomena.wrapped, false}).empty());
+    }
+    auto raw = RawDb::Open(path_);
+    ASSERT_TRUE(raw);
+    EXPECT_TRUE(raw->Get("keys", "k" + kZebedee.subject).empty());
+    raw.reset();
+
+    // Reads show the sections as erased, the other person's intact.
+    Open();
+    auto z = store_->ReadStream("case-z", 1, Direction::kForward, 100);
+    ASSERT_TRUE(z.ok()) << z.status().ToString();
+    ASSERT_EQ(z->size(), 20u);
+    for (const auto& e : *z) {
+      ASSERT_EQ(e.personal.size(), 1u);
+      EXPECT_TRUE(e.personal[0].erased);
+      EXPECT_TRUE(e.personal[0].data.empty());
+    }
+    auto p = store_->ReadStream("case-p", 1, Direction::kForward, 100);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    for (const auto& e : *p) EXPECT_EQ(e.personal.at(0).data, PersonalJson(kPhilomena));
+  }
+};
+
+TEST_F(ErasureScanTest, ErasedKeyAndPlaintextAreInNoFile) {
+  std::vector<std::string> none;
+  Fill(false, &none);
+  EraseAndScan(none);
+}
+
+TEST_F(ErasureScanTest, ErasedKeyIsInNoFileAfterARotation) {
+  std::vector<std::string> before_rotation;
+  Fill(true, &before_rotation);
+  EraseAndScan(before_rotation);
+}
+
+}  // namespace
+}  // namespace hearth
