@@ -22,7 +22,7 @@ constexpr uint64_t kChunkBatches = 1000;  // batches generated at a time (100,00
 Result<double> AppendRange(Store* store, const Workload& workload, uint64_t first, uint64_t end,
                            const SuiteOptions& options, const char* what, double* cpu_seconds) {
   double seconds = 0;
-  uint64_t next_report = first + 100 * kChunkBatches;
+  uint64_t next_report = first + 10 * kChunkBatches;  // a line per million events
   for (uint64_t b = first; b < end; b += kChunkBatches) {
     auto batches = workload.MakeBatches(b, std::min(kChunkBatches, end - b), Shape::kWithPersonal, false);
     double cpu = ProcessCpuSeconds();
@@ -34,7 +34,7 @@ Result<double> AppendRange(Store* store, const Workload& workload, uint64_t firs
       Progress(options, std::string("merkle: ") + what + " " +
                             std::to_string(std::min(end, b + kChunkBatches) * workload.batch_size()) +
                             " events, " + std::to_string(int64_t(seconds)) + " s appending");
-      next_report += 100 * kChunkBatches;
+      next_report += 10 * kChunkBatches;
     }
   }
   return seconds;
