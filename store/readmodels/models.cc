@@ -103,9 +103,13 @@ class WorklistModel final : public ReadModel {
       const Json& d = (*params)["district"];
       if (!d.is_string()) return Status::InvalidArgument("worklist: district must be a string");
       o.district = d.get<std::string>();
+      if (o.district.empty() || o.district.find('/') != std::string::npos) {
+        return Status::InvalidArgument("worklist: district must be a district code such as D3");
+      }
       // A principal sees a district's worklist only if it may read that
-      // district's case streams.
-      Status s = session.CheckReadStream("case/" + o.district + "/");
+      // district's case streams (by district, or by a pattern such as
+      // "case/D3/*").
+      Status s = session.CheckReadStream("case/" + o.district + "/*");
       if (!s.ok()) return s;
     }
     Status s = GetDate("worklist", *params, "asOf", &o.as_of);

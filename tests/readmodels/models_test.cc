@@ -1,0 +1,85 @@
+// The `timeline` and `worklist` read models behind ReadModels: parameters,
+// scopes (district, personal data) and their JSON answers.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "readmodels_test_util.h"
+
+namespace hearth::readmodels::testing {
+namespace {
+
+class ModelsTest : public ReadModelTest {
+ protected:
+  void SetUp() override {
+    ReadModelTest::SetUp();
+    CasesProjectionOptions o;
+    o.mode = ProjectionMode::kInline;
+    Open({MakeCasesProjection(codec_.get(), o)});
+    ASSERT_TRUE(models_.Add(MakeTimelineModel(store_.get(), codec_.get())).ok());
+    ASSERT_TRUE(models_.Add(MakeWorklistModel(store_.get(), &calendar_)).ok());
+    Record("case/D1/1", {Enquiry("2018-04-02", "P-1", "D1")});
+    Record("case/D2/1", {Enquiry("2018-04-02", "P-2", "D2")});
+  }
+  Scopes ScopesFor(std::vector<std::string> districts, bool personal) {
+    Scopes s;
+    s.read_districts = std::move(districts);
+    s.read_models = {"timeline", "worklist"};
+    s.read_personal = personal;
+    return s;
+  }
+  domain::Calendar calendar_ = domain::Calendar::EnglandAndWales();
+  ReadModels models_;
+};
+
+TEST_F(ModelsTest, TimelineAnswersWithinTheSessionsScopes) {
+  Session d1(store_.get(), Principal{"web", "S-1", "caseworker"}, ScopesFor({"D1"}, false), [](const std::string&) {});
+  auto ok = models_.Query(d1, "timeline", R"({"case":"case/D1/1"})");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  auto j = nlohmann::json::parse(*ok);
+  EXPECT_EQ(j["case"], "case/D1/1");
+  EXPECT_FALSE(j["personalShown"].get<bool>());
+  EXPECT_EQ(ok->find("Quillfeather"), std::string::npos);
+  EXPECT_TRUE(j["events"][0].contains("proof"));
+  auto other = models_.Query(d1, "timeline", R"({"case":"case/D2/1"})");
+  EXPECT_EQ(other.status().code(), Status::Code::kPermissionDenied);
+
+  Session personal(store_.get(), Principal{"web", "S-1", "caseworker"}, ScopesFor({"D1"}, true),
+                   [](const std::string&) {});
+  auto with = models_.Query(personal, "timeline", R"({"case":"D1/1","at":1,"proofs":false})");
+  ASSERT_TRUE(with.ok()) << with.status().ToString();
+  EXPECT_NE(with->find("Quillfeather"), std::string::npos);
+  EXPECT_FALSE(nlohmann::json::parse(*with)["events"][0].contains("proof"));
+
+  EXPECT_TRUE(models_.Query(d1, "timeline", R"({})").status().IsInvalidArgument());
+  EXPECT_TRUE(models_.Query(d1, "timeline", R"({"case":"case/D1/1","color":"red"})").status().IsInvalidArgument());
+  EXPECT_TRUE(models_.Query(d1, "timeline", R"({"case":"case/D1/1","asOf":"31/01/2019"})").status().IsInvalidArgument());
+  EXPECT_TRUE(models_.Query(d1, "timeline", R"({"case":"case/D1/1","at":-3})").status().IsInvalidArgument());
+  EXPECT_TRUE(models_.Query(d1, "timeline", R"({"case":"case/D1/404"})").status().IsNotFound());
+  EXPECT_TRUE(models_.Query(d1, "timeline", "not json").status().IsInvalidArgument());
+}
+
+TEST_F(ModelsTest, WorklistShowsOnlyTheDistrictsTheSessionMayRead) {
+  Session d1(store_.get(), Principal{"web", "S-1", "caseworker"}, ScopesFor({"D1"}, false), [](const std::string&) {});
+  auto all = models_.Query(d1, "worklist", R"({"asOf":"2018-06-01"})");
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  auto j = nlohmann::json::parse(*all);
+  EXPECT_EQ(j["casesConsidered"], 1);
+  ASSERT_EQ(j["items"].size(), 1u);
+  EXPECT_EQ(j["items"][0]["case"], "case/D1/1");
+  EXPECT_EQ(j["items"][0]["kind"], "first-visit");
+  EXPECT_EQ(j["items"][0]["status"], "overdue");
+  EXPECT_EQ(models_.Query(d1, "worklist", R"({"district":"D2"})").status().code(),
+            Status::Code::kPermissionDenied);
+  auto mine = models_.Query(d1, "worklist", R"({"district":"D1","asOf":"2018-04-29","dueSoonDays":0})");
+  ASSERT_TRUE(mine.ok());
+  EXPECT_TRUE(nlohmann::json::parse(*mine)["items"].empty());
+  EXPECT_TRUE(models_.Query(d1, "worklist", R"({"stallWorkingDays":0})").status().IsInvalidArgument());
+  // A principal without the worklist scope is refused by the collection.
+  Scopes none = ScopesFor({"D1"}, false);
+  none.read_models = {"timeline"};
+  Session no_model(store_.get(), Principal{"web", "S-1", "caseworker"}, none, [](const std::string&) {});
+  EXPECT_EQ(models_.Query(no_model, "worklist", "{}").status().code(), Status::Code::kPermissionDenied);
+}
+
+}  // namespace
+}  // namespace hearth::readmodels::testing

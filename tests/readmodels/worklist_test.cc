@@ -1,0 +1,275 @@
+// Worklist rules on hand-made cases around their thresholds: first visits at
+// 27 / 28 / 29 days; DFG lines at 55 / 56 working days across Christmas 2018
+// and Easter 2019 (counted by hand below, not with the calendar under test);
+// stalled lines at 20 / 21 working days; reviews; districts, closures,
+// restrictions and bad options.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "readmodels_test_util.h"
+
+namespace hearth::readmodels::testing {
+namespace {
+
+class WorklistTest : public ReadModelTest {
+ protected:
+  void SetUp() override {
+    ReadModelTest::SetUp();
+    CasesProjectionOptions o;
+    o.mode = ProjectionMode::kInline;
+    Open({MakeCasesProjection(codec_.get(), o)});
+  }
+
+  Worklist Build(const char* as_of, WorklistOptions o = {}) {
+    o.as_of = D(as_of);
+    auto wl = BuildWorklist(*store_, calendar_, o);
+    EXPECT_TRUE(wl.ok()) << wl.status().ToString();
+    return wl.ok() ? *wl : Worklist{};
+  }
+
+  // The items of one kind for one case.
+  static std::vector<WorkItem> Items(const Worklist& wl, WorkKind kind, const std::string& id) {
+    std::vector<WorkItem> out;
+    for (const auto& w : wl.items) {
+      if (w.kind == kind && w.case_id == id) out.push_back(w);
+    }
+    return out;
+  }
+
+  // An urgent (or not) DFG case: enquiry, then line 1 opened the same day.
+  void DfgCase(const std::string& id, const std::string& enquiry, const std::string& urgency) {
+    Record(id, {Enquiry(enquiry, "P-" + id.substr(id.rfind('/') + 1), "D1"),
+                Ev("ServiceElementOpened", R"("openedOn":")" + enquiry +
+                                               R"(","line":1,"element":"mandatoryDfg","service":"mandatoryDfg")")});
+    if (!urgency.empty()) {
+      Record(id, {Ev("PriorityAssessed", R"("assessedOn":")" + enquiry +
+                                             R"(","line":1,"otPriority":1,"urgency":")" + urgency + R"(")")});
+    }
+  }
+
+  domain::Calendar calendar_ = domain::Calendar::EnglandAndWales();
+};
+
+TEST_F(WorklistTest, FirstVisitIsOverdueOnTheTwentyNinthDay) {
+  Record("case/D1/1", {Enquiry("2018-04-02", "P-1", "D1")});
+  WorklistOptions quiet;
+  quiet.due_soon_days = 0;  // only items due today or overdue
+  // 27 days: not yet due (and not within 0 days of it).
+  EXPECT_TRUE(Items(Build("2018-04-29", quiet), WorkKind::kFirstVisit, "case/D1/1").empty());
+  // 28 days: due today, not overdue.
+  auto on_day = Items(Build("2018-04-30", quiet), WorkKind::kFirstVisit, "case/D1/1");
+  ASSERT_EQ(on_day.size(), 1u);
+  EXPECT_EQ(on_day[0].status, "due-soon");
+  EXPECT_EQ(on_day[0].due, D("2018-04-30"));
+  EXPECT_EQ(on_day[0].elapsed, 28);
+  // 29 days: overdue.
+  auto late = Items(Build("2018-05-01", quiet), WorkKind::kFirstVisit, "case/D1/1");
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].status, "overdue");
+  EXPECT_EQ(late[0].elapsed, 29);
+  // With the default warning window, 27 days is listed as due soon.
+  auto soon = Items(Build("2018-04-29"), WorkKind::kFirstVisit, "case/D1/1");
+  ASSERT_EQ(soon.size(), 1u);
+  EXPECT_EQ(soon[0].status, "due-soon");
+}
+
+TEST_F(WorklistTest, AVisitCountsFromItsOwnDateOn) {
+  Record("case/D1/1", {Enquiry("2018-04-02", "P-1", "D1")});
+  Record("case/D1/1", {Ev("FirstVisitCompleted", R"("completedOn":"2018-05-02","mode":"home","visitorRole":"ot")")});
+  // Made on day 30: before it, the case was overdue; from that day on it is off the list.
+  EXPECT_EQ(Items(Build("2018-05-01"), WorkKind::kFirstVisit, "case/D1/1").size(), 1u);
+  EXPECT_TRUE(Items(Build("2018-05-02"), WorkKind::kFirstVisit, "case/D1/1").empty());
+  Record("case/D1/2", {Enquiry("2018-04-02", "P-2", "D1"),
+                       Ev("FirstVisitCompleted", R"("completedOn":"2018-04-30","mode":"home","visitorRole":"ot")")});
+  EXPECT_TRUE(Items(Build("2018-05-10"), WorkKind::kFirstVisit, "case/D1/2").empty());
+}
+
+TEST_F(WorklistTest, UrgentDfgAcrossChristmas2018) {
+  // Enquiry Thursday 15 November 2018. Working days after it, by hand:
+  // Nov 16 = 1; Nov 19-23 = 2-6; Nov 26-30 = 7-11; Dec 3-7 = 12-16;
+  // Dec 10-14 = 17-21; Dec 17-21 = 22-26; Dec 24 = 27; Dec 25, 26 bank
+  // holidays; Dec 27 = 28; Dec 28 = 29; Dec 31 = 30; Jan 1 bank holiday;
+  // Jan 2-4 = 31-33; Jan 7-11 = 34-38; Jan 14-18 = 39-43; Jan 21-25 = 44-48;
+  // Jan 28 - Feb 1 = 49-53; Feb 4 = 54; Feb 5 = 55; Feb 6 = 56.
+  DfgCase("case/D1/X", "2018-11-15", "urgent");
+  auto at55 = Items(Build("2019-02-05"), WorkKind::kDfg, "case/D1/X");
+  ASSERT_EQ(at55.size(), 1u);
+  EXPECT_EQ(at55[0].elapsed, 55);
+  EXPECT_EQ(at55[0].target, 55);
+  EXPECT_EQ(at55[0].due, D("2019-02-05"));
+  EXPECT_EQ(at55[0].status, "due-soon");
+  auto at56 = Items(Build("2019-02-06"), WorkKind::kDfg, "case/D1/X");
+  ASSERT_EQ(at56.size(), 1u);
+  EXPECT_EQ(at56[0].elapsed, 56);
+  EXPECT_EQ(at56[0].status, "overdue");
+  // Well before the target it is on track.
+  auto early = Items(Build("2018-12-24"), WorkKind::kDfg, "case/D1/X");
+  ASSERT_EQ(early.size(), 1u);
+  EXPECT_EQ(early[0].elapsed, 27);
+  EXPECT_EQ(early[0].status, "on-track");
+}
+
+TEST_F(WorklistTest, UrgentDfgAcrossEaster2019) {
+  // Enquiry Friday 15 March 2019. By hand: Mar 18-22 = 1-5; Mar 25-29 = 6-10;
+  // Apr 1-5 = 11-15; Apr 8-12 = 16-20; Apr 15-18 = 21-24; Apr 19 Good Friday
+  // and Apr 22 Easter Monday; Apr 23-26 = 25-28; Apr 29 - May 3 = 29-33;
+  // May 6 bank holiday; May 7-10 = 34-37; May 13-17 = 38-42; May 20-24 =
+  // 43-47; May 27 bank holiday; May 28-31 = 48-51; Jun 3-6 = 52-55; Jun 7 = 56.
+  DfgCase("case/D1/E", "2019-03-15", "urgent");
+  Record("case/D1/E", {Ev("AssessmentRecorded", R"("assessedOn":"2019-03-22","healthAndWellbeing":"high")"),
+                       Ev("GrantApplicationMade", R"("submittedOn":"2019-04-18","line":1,"grantType":"mandatoryDfg","validOn":"2019-04-18","requestedPence":1200000)"),
+                       Ev("GrantApproved", R"("approvedOn":"2019-04-23","line":1,"grantType":"mandatoryDfg","amountPence":1200000,"fundingSource":"mandatoryDfg")")});
+  auto at55 = Items(Build("2019-06-06"), WorkKind::kDfg, "case/D1/E");
+  ASSERT_EQ(at55.size(), 1u);
+  EXPECT_EQ(at55[0].elapsed, 55);
+  EXPECT_NE(at55[0].status, "overdue");
+  // Per stage: first contact -> assessment 5; -> application (Apr 18) 19;
+  // -> approval (Apr 23, over Easter) 1; approval -> Jun 6 (completion not
+  // reached) 30.
+  ASSERT_EQ(at55[0].stages.size(), 5u);
+  EXPECT_EQ(at55[0].stages[1].working_days, 5);
+  EXPECT_EQ(at55[0].stages[2].working_days, 19);
+  EXPECT_EQ(at55[0].stages[3].working_days, 1);
+  EXPECT_EQ(at55[0].stages[4].name, "completion");
+  EXPECT_FALSE(at55[0].stages[4].on.has_value());
+  EXPECT_EQ(at55[0].stages[4].working_days, 30);
+  EXPECT_EQ(at55[0].stage, "completion");
+  auto at56 = Items(Build("2019-06-07"), WorkKind::kDfg, "case/D1/E");
+  ASSERT_EQ(at56.size(), 1u);
+  EXPECT_EQ(at56[0].elapsed, 56);
+  EXPECT_EQ(at56[0].status, "overdue");
+  // Evaluated before the approval, the approval is not yet reached.
+  auto before = Items(Build("2019-04-22"), WorkKind::kDfg, "case/D1/E");
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_EQ(before[0].stage, "approval");
+  EXPECT_FALSE(before[0].stages[3].on.has_value());
+  // Completed works take the line off the list.
+  Record("case/D1/E", {Ev("WorksCompleted", R"("completedOn":"2019-06-03","line":1,"finalCostPence":1100000)")});
+  EXPECT_TRUE(Items(Build("2019-06-07"), WorkKind::kDfg, "case/D1/E").empty());
+}
+
+TEST_F(WorklistTest, NonUrgentAndUndecidedDfgUseTheHundredAndFiftyDayTarget) {
+  DfgCase("case/D1/N", "2018-11-15", "nonUrgent");
+  DfgCase("case/D1/U", "2018-11-15", "");
+  // 150 working days after 15 November 2018 (the calendar's own count here;
+  // the hand count is in the urgent tests).
+  auto due = calendar_.AddWorkingDays(D("2018-11-15"), 150);
+  ASSERT_TRUE(due.ok());
+  std::string on = domain::FormatDate(*due);
+  std::string after = domain::FormatDate(*calendar_.AddWorkingDays(*due, 1));
+  for (const char* id : {"case/D1/N", "case/D1/U"}) {
+    auto at = Items(Build(on.c_str()), WorkKind::kDfg, id);
+    ASSERT_EQ(at.size(), 1u) << id;
+    EXPECT_EQ(at[0].target, 150);
+    EXPECT_EQ(at[0].elapsed, 150);
+    EXPECT_NE(at[0].status, "overdue");
+    auto late = Items(Build(after.c_str()), WorkKind::kDfg, id);
+    ASSERT_EQ(late.size(), 1u);
+    EXPECT_EQ(late[0].status, "overdue");
+  }
+  EXPECT_EQ(Items(Build(on.c_str()), WorkKind::kDfg, "case/D1/U")[0].urgency, "");
+  // At 56 working days neither is overdue (urgent would be).
+  EXPECT_EQ(Items(Build("2019-02-06"), WorkKind::kDfg, "case/D1/N")[0].status, "on-track");
+}
+
+TEST_F(WorklistTest, StalledAfterTwentyWorkingDaysWithoutActivity) {
+  Record("case/D1/S", {Enquiry("2018-06-01", "P-S", "D1"),
+                       Ev("ServiceElementOpened", R"("openedOn":"2018-06-01","line":1,"element":"minorAdaptationsHandyperson","service":"minorAdaptation")"),
+                       Ev("FirstVisitCompleted", R"("completedOn":"2018-06-04","mode":"home","visitorRole":"ot")")});
+  // Last activity Monday 4 June 2018. 20 working days later is 2 July
+  // (June 5-8 = 4, 11-15 = 9, 18-22 = 14, 25-29 = 19, July 2 = 20).
+  EXPECT_TRUE(Items(Build("2018-07-02"), WorkKind::kStalled, "case/D1/S").empty());
+  auto stalled = Items(Build("2018-07-03"), WorkKind::kStalled, "case/D1/S");
+  ASSERT_EQ(stalled.size(), 1u);
+  EXPECT_EQ(stalled[0].elapsed, 21);
+  EXPECT_EQ(stalled[0].since, D("2018-06-04"));
+  EXPECT_EQ(stalled[0].stage, "works specification");
+  EXPECT_EQ(stalled[0].line, 1);
+  WorklistOptions patient;
+  patient.stall_working_days = 30;
+  EXPECT_TRUE(Items(Build("2018-07-03", patient), WorkKind::kStalled, "case/D1/S").empty());
+  // New activity restarts the clock.
+  Record("case/D1/S", {Ev("WorksSpecified", R"("specifiedOn":"2018-07-02","line":1,"workCodes":["grabRail"],"estimatePence":12000)")});
+  EXPECT_TRUE(Items(Build("2018-07-03"), WorkKind::kStalled, "case/D1/S").empty());
+}
+
+TEST_F(WorklistTest, ReviewsDueAndOverdue) {
+  Record("case/D1/R", {Enquiry("2018-04-02", "P-R", "D1"),
+                       Ev("FirstVisitCompleted", R"("completedOn":"2018-04-10","mode":"home","visitorRole":"ot")"),
+                       Ev("SupportPlanAgreed", R"("agreedOn":"2018-04-12","reviewOn":"2018-06-01","actions":[{"service":"minorAdaptation","byRole":"technicalOfficer","dueOn":"2018-05-01"}])")});
+  EXPECT_TRUE(Items(Build("2018-05-01"), WorkKind::kReview, "case/D1/R").empty());  // 31 days ahead
+  auto soon = Items(Build("2018-05-20"), WorkKind::kReview, "case/D1/R");
+  ASSERT_EQ(soon.size(), 1u);
+  EXPECT_EQ(soon[0].status, "due-soon");
+  auto late = Items(Build("2018-06-02"), WorkKind::kReview, "case/D1/R");
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].status, "overdue");
+  EXPECT_EQ(late[0].elapsed, 1);
+  Record("case/D1/R", {Ev("SupportPlanReviewed", R"("reviewedOn":"2018-06-03","changed":false,"nextReviewOn":"2018-12-01")")});
+  EXPECT_TRUE(Items(Build("2018-06-04"), WorkKind::kReview, "case/D1/R").empty());
+}
+
+TEST_F(WorklistTest, DistrictsClosuresAndRestrictions) {
+  Record("case/D1/1", {Enquiry("2018-04-02", "P-1", "D1")});
+  Record("case/D2/1", {Enquiry("2018-04-02", "P-2", "D2")});
+  Record("case/D2/2", {Enquiry("2018-04-02", "P-3", "D2"),
+                       Ev("CaseClosed", R"("closedOn":"2018-05-15","reason":"adviceOnly")")});
+  WorklistOptions d2;
+  d2.district = "D2";
+  auto wl = Build("2018-06-01", d2);
+  EXPECT_EQ(Items(wl, WorkKind::kFirstVisit, "case/D1/1").size(), 0u);
+  EXPECT_EQ(Items(wl, WorkKind::kFirstVisit, "case/D2/1").size(), 1u);
+  EXPECT_EQ(Items(wl, WorkKind::kFirstVisit, "case/D2/2").size(), 0u);  // closed by then
+  // Before its closure, the closed case was overdue too.
+  auto earlier = Build("2018-05-14", d2);
+  EXPECT_EQ(Items(earlier, WorkKind::kFirstVisit, "case/D2/2").size(), 1u);
+  // A restricted client's case is left out.
+  WorklistOptions restricted;
+  restricted.restricted_subjects = {"P-2"};
+  auto r = Build("2018-06-01", restricted);
+  EXPECT_EQ(Items(r, WorkKind::kFirstVisit, "case/D2/1").size(), 0u);
+  EXPECT_EQ(Items(r, WorkKind::kFirstVisit, "case/D1/1").size(), 1u);
+  // Cases whose enquiry is after the day are not there yet.
+  EXPECT_TRUE(Build("2018-04-01").items.empty());
+}
+
+TEST_F(WorklistTest, BadOptionsAreRefused) {
+  WorklistOptions o;
+  o.as_of = D("2040-01-01");  // outside the calendar
+  auto far = BuildWorklist(*store_, calendar_, o);
+  ASSERT_FALSE(far.ok());
+  EXPECT_TRUE(far.status().IsInvalidArgument());
+  EXPECT_NE(far.status().message().find("calendar"), std::string::npos);
+  o.as_of.reset();
+  o.stall_working_days = 0;
+  EXPECT_TRUE(BuildWorklist(*store_, calendar_, o).status().IsInvalidArgument());
+  Open({});
+  auto without = BuildWorklist(*store_, calendar_, WorklistOptions{});
+  ASSERT_FALSE(without.ok());
+  EXPECT_TRUE(without.status().IsNotFound());
+}
+
+TEST_F(WorklistTest, JsonAndTextForms) {
+  DfgCase("case/D1/X", "2018-11-15", "urgent");
+  auto wl = Build("2019-02-06");
+  auto j = nlohmann::json::parse(WorklistToJson(wl));
+  EXPECT_EQ(j["asOf"], "2019-02-06");
+  EXPECT_EQ(j["counts"]["dfg"]["overdue"], 1);
+  EXPECT_EQ(j["counts"]["first-visit"]["overdue"], 1);
+  bool found = false;
+  for (const auto& item : j["items"]) {
+    if (item["kind"] == "dfg") {
+      found = true;
+      EXPECT_EQ(item["elapsed"], 56);
+      EXPECT_EQ(item["unit"], "workingDays");
+      EXPECT_EQ(item["stages"].size(), 5u);
+    }
+  }
+  EXPECT_TRUE(found);
+  std::string text = WorklistToText(wl);
+  EXPECT_NE(text.find("case/D1/X line 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("56 of 55 working days"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace hearth::readmodels::testing
