@@ -9,6 +9,7 @@
 
 #include "ca.h"
 #include "commands.h"
+#include "hearth/domain.h"
 #include "hearth/read_model.h"
 #include "hearth/session.h"
 #include "plugin_host.h"
@@ -28,16 +29,6 @@ struct ServeOptions {
   uint16_t port = 0;
   bool port_set = false;
 };
-
-// The configuration name of an in-process plugin: its file name without a
-// leading "lib" and without extensions (libworklist-file.so -> worklist-file).
-std::string PluginName(const std::string& path) {
-  std::string name = fs::path(path).filename().string();
-  if (name.rfind("lib", 0) == 0) name = name.substr(3);
-  size_t dot = name.find('.');
-  if (dot != std::string::npos) name = name.substr(0, dot);
-  return name;
-}
 
 Status RunServe(const ServeOptions& o) {
   auto config = server::ServerConfig::Load(o.config);
@@ -62,11 +53,19 @@ Status RunServe(const ServeOptions& o) {
   if (Status s = models.Add(MakeInfoModel(store->get())); !s.ok()) return s;
 
   // In-process plugins: each acts through a session with the scopes the
-  // configuration gives its name.
+  // configuration gives its name. With the domain codec, they see facts of
+  // domain events as JSON (docs/plugins.md, "In-process plugins").
+  domain::UpcasterRegistry upcasters;
+  domain::AddBuiltinUpcasters(&upcasters);
+  auto codec = domain::Codec::Create(&upcasters);
+  if (!codec.ok()) return codec.status();
   std::vector<std::unique_ptr<Session>> sessions;
   std::vector<std::unique_ptr<plugins::LoadedPlugin>> loaded;
   for (const std::string& path : o.plugins) {
-    std::string name = PluginName(path);
+    // The name the plugin gives in its table (checked without initialising it).
+    auto info = plugins::LoadedPlugin::Inspect(path);
+    if (!info.ok()) return info.status();
+    const std::string name = info->name;
     auto it = config->plugins.find(name);
     if (it == config->plugins.end()) {
       return Status::InvalidArgument("plugin " + path + ": no entry '" + name +
@@ -78,6 +77,7 @@ Status RunServe(const ServeOptions& o) {
     sessions.push_back(std::make_unique<Session>(store->get(), Principal{name, name, role}, *scopes));
     plugins::LoadOptions load;
     load.read_models = &models;
+    load.codec = codec->get();
     auto plugin = plugins::LoadedPlugin::Load(path, *sessions.back(), it->second.in_process_config, load);
     if (!plugin.ok()) return plugin.status();
     if (Status s = (*plugin)->Start(); !s.ok()) return s;
@@ -162,8 +162,8 @@ void AddServeCommands(CommandSet& set) {
         ->required()
         ->type_name("FILE");
     cmd->add_option("--plugin", o->plugins,
-                    "load an in-process plugin (shared object); its file name without lib and "
-                    "extension names its entry in the configuration")
+                    "load an in-process plugin (shared object, repeatable); the name it gives "
+                    "itself (e.g. worklist-file) names its entry in the configuration")
         ->type_name("PATH");
     cmd->add_option_function<uint16_t>(
            "--port", [o](const uint16_t& p) { o->port = p; o->port_set = true; },
