@@ -1,4 +1,4 @@
-// The JSON forms the plugin ABI speaks (docs/plugins.md, "Event JSON").
+// The JSON forms the plugin ABI speaks (docs/plugin-abi.md, "Event JSON").
 //
 // Field names follow api/schema/envelope.capnp in camelCase, as the
 // `hearth append` / `hearth read` JSON does: ids are UUID strings, times

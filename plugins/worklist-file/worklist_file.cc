@@ -1,5 +1,5 @@
 // The worklist-file plugin: keeps one first-visit worklist file per team
-// (docs/plugins.md, "In-process plugins").
+// (docs/plugin-abi.md, "Example: worklist-file").
 //
 // It subscribes to the log from the start (needs the readLog scope, nothing
 // else: it reads facts only), folds the events into FirstVisitWorklist, and

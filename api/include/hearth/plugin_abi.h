@@ -1,4 +1,4 @@
-/* hearth: the in-process plugin ABI (docs/plugins.md, "In-process plugins").
+/* hearth: the in-process plugin ABI (docs/plugin-abi.md).
  *
  * A plugin is a shared object that `hearth serve --plugin PATH` loads into its
  * own process. This header is the whole contract between the two: plain C11,
@@ -145,10 +145,13 @@ typedef void (*hearth_end_fn)(void* context, hearth_code code, hearth_str messag
  * is not NULL, fills it with a message (free it with buffer_free); `out` is
  * then left empty. On success `error` is left empty.
  *
- * The JSON forms are those of docs/plugins.md ("Event JSON"): field names of
+ * The JSON forms are those of docs/plugin-abi.md ("Event JSON"): field names of
  * api/schema/envelope.capnp in camelCase, ids as UUID strings, times as
- * RFC 3339 UTC; facts and personal data as JSON when the stored bytes are JSON
- * text, otherwise base64 under "factsBase64" / "dataBase64". */
+ * RFC 3339 UTC. Events of domain types (api/schema/domain.capnp) have their
+ * facts and personal details as JSON objects in the domain codec's form, when
+ * the host has the codec (hearth serve does); other facts and personal data
+ * are JSON when the stored bytes are JSON text, otherwise base64 under
+ * "factsBase64" / "dataBase64". Reads return at most 10,000 events a call. */
 typedef struct hearth_host_api {
   /* sizeof(hearth_host_api) of the host: the table holds every member that
    * ends at or before this offset. */
