@@ -157,8 +157,7 @@ class Core : public std::enable_shared_from_this<Core> {
   Core(asio::io_context& io, const ClientOptions& options)
       : options_(options),
         ssl_(ssl::context::tls_client),
-        strand_(asio::make_strand(io)),
-        stream_(tcp::socket(strand_), ssl_) {}
+        strand_(asio::make_strand(io)) {}
 
   Status InitTls() {
     SSL_CTX* ctx = ssl_.native_handle();
@@ -171,11 +170,13 @@ class Core : public std::enable_shared_from_this<Core> {
     ssl_.use_private_key_file(options_.key_file, ssl::context::pem, ec);
     if (ec) return Status::InvalidArgument("key " + options_.key_file + ": " + ec.message());
     ssl_.set_verify_mode(ssl::verify_peer);
+    // The stream copies the context's certificate and settings when made.
+    stream_ = std::make_unique<ssl::stream<tcp::socket>>(tcp::socket(strand_), ssl_);
     std::string name = options_.server_name.empty() ? options_.host : options_.server_name;
-    stream_.set_verify_callback(ssl::host_name_verification(name));
+    stream_->set_verify_callback(ssl::host_name_verification(name));
     error_code ip_ec;
     asio::ip::make_address(name, ip_ec);
-    if (ip_ec) SSL_set_tlsext_host_name(stream_.native_handle(), name.c_str());  // SNI: names only
+    if (ip_ec) SSL_set_tlsext_host_name(stream_->native_handle(), name.c_str());  // SNI: names only
     return Status::OK();
   }
 
@@ -189,15 +190,15 @@ class Core : public std::enable_shared_from_this<Core> {
     auto future = done->get_future();
     auto self = shared_from_this();
     asio::post(strand_, [self, endpoints, done] {
-      asio::async_connect(self->stream_.lowest_layer(), endpoints,
+      asio::async_connect(self->stream_->lowest_layer(), endpoints,
                           [self, done](const error_code& ec, const tcp::endpoint&) {
                             if (ec) {
                               done->set_value(ec);
                               return;
                             }
                             error_code ignored;
-                            self->stream_.lowest_layer().set_option(tcp::no_delay(true), ignored);
-                            self->stream_.async_handshake(
+                            self->stream_->lowest_layer().set_option(tcp::no_delay(true), ignored);
+                            self->stream_->async_handshake(
                                 ssl::stream_base::client,
                                 [done](const error_code& ec) { done->set_value(ec); });
                           });
@@ -311,7 +312,7 @@ class Core : public std::enable_shared_from_this<Core> {
       timer->async_wait([self, timer](const error_code& ec) {
         if (!ec) self->CloseSocket();
       });
-      self->stream_.async_shutdown([self, timer](const error_code&) {
+      self->stream_->async_shutdown([self, timer](const error_code&) {
         timer->cancel();
         self->CloseSocket();
       });
@@ -331,8 +332,13 @@ class Core : public std::enable_shared_from_this<Core> {
     if (socket_closed_) return;
     socket_closed_ = true;
     error_code ignored;
-    stream_.lowest_layer().close(ignored);
-    writes_.clear();
+    stream_->lowest_layer().close(ignored);
+    // A write in flight still reads from the front message.
+    if (writing_) {
+      writes_.erase(writes_.begin() + 1, writes_.end());
+    } else {
+      writes_.clear();
+    }
   }
 
   // Every waiting call and subscription ends with `why`.
@@ -354,14 +360,14 @@ class Core : public std::enable_shared_from_this<Core> {
 
   void ReadHeader() {
     auto self = shared_from_this();
-    asio::async_read(stream_, asio::buffer(header_), [self](const error_code& ec, size_t) {
+    asio::async_read(*stream_, asio::buffer(header_), [self](const error_code& ec, size_t) {
       if (ec) return self->OnReadError(ec);
       auto table = wire::TableBytes(self->header_.data());
       if (!table.ok()) return self->Abort(table.status());
       self->table_.assign(*table, 0);
       std::memcpy(self->table_.data(), self->header_.data(), self->header_.size());
       size_t rest = *table - self->header_.size();
-      asio::async_read(self->stream_, asio::buffer(self->table_.data() + self->header_.size(), rest),
+      asio::async_read(*self->stream_, asio::buffer(self->table_.data() + self->header_.size(), rest),
                        [self, n = *table](const error_code& ec, size_t) {
                          if (ec) return self->OnReadError(ec);
                          self->ReadBody(n);
@@ -375,7 +381,7 @@ class Core : public std::enable_shared_from_this<Core> {
     words_ = kj::heapArray<capnp::word>((table_bytes + *body) / sizeof(capnp::word));
     std::memcpy(words_.begin(), table_.data(), table_bytes);
     auto self = shared_from_this();
-    asio::async_read(stream_,
+    asio::async_read(*stream_,
                      asio::buffer(reinterpret_cast<uint8_t*>(words_.begin()) + table_bytes, *body),
                      [self](const error_code& ec, size_t) {
                        if (ec) return self->OnReadError(ec);
@@ -457,12 +463,14 @@ class Core : public std::enable_shared_from_this<Core> {
     }
     writing_ = true;
     auto self = shared_from_this();
-    asio::async_write(stream_, asio::buffer(writes_.front()), [self](const error_code& ec, size_t) {
-      if (ec) {
-        self->writing_ = false;
-        return self->OnReadError(ec);
+    asio::async_write(*stream_, asio::buffer(writes_.front()), [self](const error_code& ec, size_t) {
+      self->writing_ = false;
+      if (ec || self->socket_closed_) {
+        self->writes_.clear();
+        if (ec) self->OnReadError(ec);
+        return;
       }
-      if (!self->writes_.empty()) self->writes_.pop_front();
+      self->writes_.pop_front();
       self->WriteNext();
     });
   }
@@ -470,7 +478,7 @@ class Core : public std::enable_shared_from_this<Core> {
   ClientOptions options_;
   ssl::context ssl_;
   asio::strand<asio::io_context::executor_type> strand_;
-  ssl::stream<tcp::socket> stream_;
+  std::unique_ptr<ssl::stream<tcp::socket>> stream_;  // made by InitTls
   std::atomic<uint64_t> next_id_{1};
 
   // Guarded by mu_: shared with calling threads.

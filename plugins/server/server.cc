@@ -1282,10 +1282,13 @@ void Connection::WriteNext() {
 }
 
 void Connection::OnWritten(const error_code& ec) {
-  if (ec) {
+  if (ec || closed_) {
     writing_ = false;
-    if (!closed_) Log("write failed: " + ec.message());
-    Abort("write failed");
+    writes_.clear();
+    if (!closed_) {
+      Log("write failed: " + ec.message());
+      Abort("write failed");
+    }
     return;
   }
   Outgoing done = std::move(writes_.front());
@@ -1359,7 +1362,13 @@ void Connection::Abort(const std::string& why) {
   stream_.lowest_layer().shutdown(tcp::socket::shutdown_both, ignored);
   stream_.lowest_layer().close(ignored);
   pending_.clear();
-  writes_.clear();
+  // The message being written stays until its write completes (with an
+  // error now): the socket still reads from its bytes.
+  if (writing_) {
+    writes_.erase(writes_.begin() + 1, writes_.end());
+  } else {
+    writes_.clear();
+  }
   for (auto& [id, sub] : subs_) {
     server_->Buffered(-int64_t(sub->unsent_events), 0, 0);
     server_->SubClosed();
