@@ -5,6 +5,7 @@ target_sources(hearth PRIVATE
   readmodels/cases_projection.cc
   readmodels/common.cc
   readmodels/describe.cc
+  readmodels/proofs.cc
   readmodels/timeline.cc
   readmodels/worklist.cc
   readmodels/models.cc

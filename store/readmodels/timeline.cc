@@ -7,11 +7,11 @@
 #include <nlohmann/json.hpp>
 
 #include "hearth/readmodels.h"
-#include "merkle/hash.h"
 #include "merkle/proof_json.h"
 #include "merkle/verifier.h"
 #include "readmodels/common.h"
 #include "readmodels/describe.h"
+#include "readmodels/proofs.h"
 
 namespace hearth::readmodels {
 
@@ -174,9 +174,17 @@ Result<Timeline> Build(Store& store, const domain::Codec& codec, const TimelineR
     }
   }
 
-  merkle::Hasher hasher;
+  std::vector<Hash> leaf_hashes;
+  std::vector<std::vector<Hash>> proofs;
+  if (req.proofs) {
+    std::vector<uint64_t> positions;
+    for (const RecordedEvent& e : shown) positions.push_back(e.position);
+    s = ProofsFor(store, positions, tl.tree_size, &leaf_hashes, &proofs);
+    if (!s.ok()) return s;
+  }
   tl.entries.reserve(shown.size());
-  for (RecordedEvent& e : shown) {
+  for (size_t i = 0; i < shown.size(); ++i) {
+    RecordedEvent& e = shown[i];
     TimelineEntry entry;
     auto d = DecodeEvent(codec, e);
     if (!d.ok()) return d.status();
@@ -185,12 +193,8 @@ Result<Timeline> Build(Store& store, const domain::Codec& codec, const TimelineR
     entry.facts_json = d->facts.dump();
     if (d->personal.is_array() && !d->personal.empty()) entry.personal_json = d->personal.dump();
     if (req.proofs) {
-      auto raw = store.RawRecord(e.position);
-      if (!raw.ok()) return raw.status();
-      entry.leaf_hash = hasher.Leaf(*raw);
-      auto proof = store.InclusionProof(e.position, tl.tree_size);
-      if (!proof.ok()) return proof.status();
-      entry.proof = std::move(*proof);
+      entry.leaf_hash = leaf_hashes[i];
+      entry.proof = std::move(proofs[i]);
     }
     entry.event = std::move(e);
     tl.entries.push_back(std::move(entry));

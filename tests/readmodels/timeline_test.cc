@@ -85,6 +85,10 @@ TEST_F(TimelineTest, StateAtEveryPositionIsTheFoldOfThePrefix) {
         EXPECT_TRUE(merkle::VerifyInclusion(entry.event.position - 1, tl->tree_size, entry.leaf_hash,
                                             entry.proof, tl->root))
             << "position " << entry.event.position;
+        // The same proof as the store's own, hash for hash.
+        auto own = store_->InclusionProof(entry.event.position, tl->tree_size);
+        ASSERT_TRUE(own.ok());
+        EXPECT_EQ(entry.proof, *own) << "position " << entry.event.position;
       }
     }
   }

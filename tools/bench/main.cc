@@ -32,6 +32,9 @@ const Target kTargets[] = {
     {"verify_leaves_per_s", true, 1000000, "full verification"},
     {"inclusion_proof_us_p99", false, 1000, "inclusion proof, p99"},
     {"consistency_proof_us_p99", false, 1000, "consistency proof, p99"},
+    {"rebuild_eps", true, 300000, "projection rebuild"},
+    {"replay_eps", true, 300000, "projection replay (async catch-up from zero)"},
+    {"timeline_ms_p99", false, 20, "one case's timeline with proofs"},
 };
 
 void PrintHuman(const Json& figures) {
@@ -60,9 +63,9 @@ int main(int argc, char** argv) {
   std::string dir;
   bool json = false, keep = false, quiet = false;
   hearth::bench::SuiteOptions options;
-  app.add_option("suite", suite, "append | crypto | merkle | all")
+  app.add_option("suite", suite, "append | crypto | merkle | projections | all")
       ->required()
-      ->check(CLI::IsMember({"append", "crypto", "merkle", "all"}));
+      ->check(CLI::IsMember({"append", "crypto", "merkle", "projections", "all"}));
   app.add_option("--events", options.events, "events per contender")
       ->check(CLI::Range(uint64_t(1), uint64_t(1) << 40));
   app.add_option("--concurrent-events", options.concurrent_events,
@@ -81,6 +84,8 @@ int main(int argc, char** argv) {
   app.add_flag("--no-sync", no_sync,
                "diagnostic: durability off for every contender (shows CPU cost without fsync); "
                "never for the targets");
+  app.add_option("--scale", options.scale, "projections: demo county scale of the large store")
+      ->check(CLI::Range(1, 1000));
   app.add_option("--dir", dir, "parent of the run's store directories (default: the temp dir)");
   app.add_flag("--json", json, "print one JSON object with every figure");
   app.add_flag("--keep", keep, "keep the stores after the run");
@@ -109,7 +114,8 @@ int main(int argc, char** argv) {
   };
   bool ok = run("append", hearth::bench::RunAppendSuite) &&
             run("crypto", hearth::bench::RunCryptoSuite) &&
-            run("merkle", hearth::bench::RunMerkleSuite);
+            run("merkle", hearth::bench::RunMerkleSuite) &&
+            run("projections", hearth::bench::RunProjectionsSuite);
   if (!ok) return 1;
   if (json) {
     std::cout << figures.dump() << std::endl;

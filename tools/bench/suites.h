@@ -28,6 +28,7 @@ struct SuiteOptions {
   uint32_t proof_samples = 1000;     // merkle: proofs of each kind timed
   uint32_t rounds = 10;              // slices the contenders take turns on
   bool sync = true;                  // false (--no-sync): durability off for every contender
+  uint32_t scale = 4;                // projections: demo county scale of the large store (--scale)
   bool progress = true;              // progress lines on stderr
 };
 
@@ -63,6 +64,7 @@ void Progress(const SuiteOptions& options, const std::string& line);
 Result<Json> RunAppendSuite(const SuiteOptions& options, const RunDir& dir);
 Result<Json> RunCryptoSuite(const SuiteOptions& options, const RunDir& dir);
 Result<Json> RunMerkleSuite(const SuiteOptions& options, const RunDir& dir);
+Result<Json> RunProjectionsSuite(const SuiteOptions& options, const RunDir& dir);
 
 // events / seconds, rounded to 0.1.
 double Rate(uint64_t events, double seconds);
