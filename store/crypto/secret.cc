@@ -84,7 +84,7 @@ std::string KeyedHash(const SecretKey& key, std::string_view data) {
 KeyCache::KeyCache(size_t capacity) : capacity_(capacity) {
   slab_ = static_cast<uint8_t*>(sodium_malloc(capacity_ * kKeyBytes));
   if (slab_ == nullptr) throw std::bad_alloc();
-  Clear();
+  sodium_memzero(slab_, capacity_ * kKeyBytes);
 }
 
 KeyCache::~KeyCache() { sodium_free(slab_); }
@@ -100,9 +100,13 @@ void KeyCache::Put(const std::string& subject, const uint8_t* key) {
   if (it != slots_.end()) {
     slot = it->second;
   } else {
-    if (free_.empty()) Clear();
-    slot = free_.back();
-    free_.pop_back();
+    if (free_.empty() && high_water_ == capacity_) Clear();
+    if (!free_.empty()) {
+      slot = free_.back();
+      free_.pop_back();
+    } else {
+      slot = uint32_t(high_water_++);
+    }
     slots_.emplace(subject, slot);
   }
   std::memcpy(slab_ + size_t(slot) * kKeyBytes, key, kKeyBytes);
@@ -117,10 +121,12 @@ void KeyCache::Erase(const std::string& subject) {
 }
 
 void KeyCache::Clear() {
-  sodium_memzero(slab_, capacity_ * kKeyBytes);
+  // Only the slots ever handed out can hold key bytes: clearing costs what
+  // was used, not the capacity.
+  sodium_memzero(slab_, high_water_ * kKeyBytes);
   slots_.clear();
   free_.clear();
-  for (size_t i = capacity_; i > 0; --i) free_.push_back(uint32_t(i - 1));
+  high_water_ = 0;
 }
 
 }  // namespace hearth::crypto

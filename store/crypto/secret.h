@@ -81,7 +81,8 @@ class KeyCache {
   size_t capacity_;
   uint8_t* slab_;
   std::unordered_map<std::string, uint32_t> slots_;
-  std::vector<uint32_t> free_;
+  std::vector<uint32_t> free_;  // slots below high_water_ given back by Erase
+  size_t high_water_ = 0;       // slots [0, high_water_) have been handed out
 };
 
 }  // namespace hearth::crypto

@@ -245,6 +245,12 @@ Status StoreImpl::OpenDb(bool create) {
     cf.compression = compress ? rocksdb::kLZ4Compression : rocksdb::kNoCompression;
     cf.write_buffer_size = write_buffer;
     cf.max_write_buffer_number = 3;
+    if (bloom) {
+      // Point lookups of keys that mostly do not exist (a new event id, a
+      // new subject) skip the memtable's skiplist search too.
+      cf.memtable_prefix_bloom_size_ratio = 0.1;
+      cf.memtable_whole_key_filtering = true;
+    }
     return cf;
   };
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
@@ -1454,7 +1460,7 @@ Result<std::string> StoreImpl::RawRecord(uint64_t position) {
   return bytes;
 }
 
-Result<Hash> StoreImpl::SubtreeHash(uint8_t level, uint64_t index, merkle::Hasher& hasher) {
+Result<Hash> StoreImpl::SubtreeHash(uint8_t level, uint64_t index, ProofContext& ctx) {
   if (level >= merkle::kStoredLevel) {
     std::string v;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), merkle_, MerkleKey(level, index), &v);
@@ -1466,25 +1472,41 @@ Result<Hash> StoreImpl::SubtreeHash(uint8_t level, uint64_t index, merkle::Hashe
     std::copy(v.begin(), v.end(), reinterpret_cast<char*>(h.data()));
     return h;
   }
-  // Below the stored level: hash the leaves themselves.
+  // Below the stored level: hash the leaves of the 256-leaf block that holds
+  // the subtree, once per proof (every sibling below the stored level of an
+  // inclusion proof lies in the leaf's own block).
+  constexpr uint64_t kBlock = uint64_t(1) << merkle::kStoredLevel;
   uint64_t first = index << level, count = uint64_t(1) << level;
-  rocksdb::ReadOptions ro;
-  std::string upper = LogKey(first + count + 1);
-  rocksdb::Slice upper_slice(upper);
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log_));
-  std::vector<Hash> level_hashes;
-  level_hashes.reserve(size_t(count));
-  for (it->Seek(LogKey(first + 1)); it->Valid(); it->Next()) {
-    level_hashes.push_back(hasher.Leaf(it->value().ToStringView()));
+  uint64_t block = first / kBlock;
+  if (ctx.block != block) {
+    ctx.block = ~uint64_t(0);
+    ctx.leaves.clear();
+    uint64_t begin = block * kBlock, end = std::min(begin + kBlock, committed());
+    rocksdb::ReadOptions ro;
+    std::string upper = LogKey(end + 1);
+    rocksdb::Slice upper_slice(upper);
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log_));
+    for (it->Seek(LogKey(begin + 1)); it->Valid(); it->Next()) {
+      ctx.leaves.push_back(ctx.hasher.Leaf(it->value().ToStringView()));
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "reading leaves for a proof");
+    if (ctx.leaves.size() != end - begin) {
+      return Status::Corruption("leaves " + std::to_string(begin + 1) + ".." +
+                                std::to_string(end) + " are not all in the log");
+    }
+    ctx.block = block;
   }
-  if (level_hashes.size() != count) {
+  uint64_t offset = first - block * kBlock;
+  if (offset + count > ctx.leaves.size()) {
     return Status::Corruption("leaves " + std::to_string(first + 1) + ".." +
                               std::to_string(first + count) + " are not all in the log");
   }
+  std::vector<Hash> level_hashes(ctx.leaves.begin() + long(offset),
+                                 ctx.leaves.begin() + long(offset + count));
   while (level_hashes.size() > 1) {
     for (size_t i = 0; i < level_hashes.size() / 2; ++i) {
-      level_hashes[i] = hasher.Node(level_hashes[2 * i], level_hashes[2 * i + 1]);
+      level_hashes[i] = ctx.hasher.Node(level_hashes[2 * i], level_hashes[2 * i + 1]);
     }
     level_hashes.resize(level_hashes.size() / 2);
   }
@@ -1493,31 +1515,31 @@ Result<Hash> StoreImpl::SubtreeHash(uint8_t level, uint64_t index, merkle::Hashe
 
 // MTH(D[lo : lo + n]); lo is always a multiple of the largest power of two
 // below n in the RFC's recursion, so complete parts are stored subtrees.
-Result<Hash> StoreImpl::RangeHash(uint64_t lo, uint64_t n, merkle::Hasher& hasher) {
+Result<Hash> StoreImpl::RangeHash(uint64_t lo, uint64_t n, ProofContext& ctx) {
   if (std::has_single_bit(n) && lo % n == 0) {
-    return SubtreeHash(uint8_t(std::countr_zero(n)), lo / n, hasher);
+    return SubtreeHash(uint8_t(std::countr_zero(n)), lo / n, ctx);
   }
   uint64_t k = std::bit_floor(n - 1);
-  auto left = RangeHash(lo, k, hasher);
+  auto left = RangeHash(lo, k, ctx);
   if (!left.ok()) return left;
-  auto right = RangeHash(lo + k, n - k, hasher);
+  auto right = RangeHash(lo + k, n - k, ctx);
   if (!right.ok()) return right;
-  return hasher.Node(*left, *right);
+  return ctx.hasher.Node(*left, *right);
 }
 
 // RFC 9162 2.1.3.1 PATH(m, D[lo : lo + n]).
-Status StoreImpl::PathProof(uint64_t m, uint64_t lo, uint64_t n, merkle::Hasher& hasher,
+Status StoreImpl::PathProof(uint64_t m, uint64_t lo, uint64_t n, ProofContext& ctx,
                             std::vector<Hash>* out) {
   if (n <= 1) return Status::OK();
   uint64_t k = std::bit_floor(n - 1);
   Status st;
   Result<Hash> sibling = Status::OK();
   if (m < k) {
-    st = PathProof(m, lo, k, hasher, out);
-    sibling = RangeHash(lo + k, n - k, hasher);
+    st = PathProof(m, lo, k, ctx, out);
+    sibling = RangeHash(lo + k, n - k, ctx);
   } else {
-    st = PathProof(m - k, lo + k, n - k, hasher, out);
-    sibling = RangeHash(lo, k, hasher);
+    st = PathProof(m - k, lo + k, n - k, ctx, out);
+    sibling = RangeHash(lo, k, ctx);
   }
   if (!st.ok()) return st;
   if (!sibling.ok()) return sibling.status();
@@ -1526,11 +1548,11 @@ Status StoreImpl::PathProof(uint64_t m, uint64_t lo, uint64_t n, merkle::Hasher&
 }
 
 // RFC 9162 2.1.4.1 SUBPROOF(m, D[lo : lo + n], b).
-Status StoreImpl::SubProof(uint64_t m, uint64_t lo, uint64_t n, bool b, merkle::Hasher& hasher,
+Status StoreImpl::SubProof(uint64_t m, uint64_t lo, uint64_t n, bool b, ProofContext& ctx,
                            std::vector<Hash>* out) {
   if (m == n) {
     if (b) return Status::OK();
-    auto h = RangeHash(lo, n, hasher);
+    auto h = RangeHash(lo, n, ctx);
     if (!h.ok()) return h.status();
     out->push_back(*h);
     return Status::OK();
@@ -1539,11 +1561,11 @@ Status StoreImpl::SubProof(uint64_t m, uint64_t lo, uint64_t n, bool b, merkle::
   Status st;
   Result<Hash> sibling = Status::OK();
   if (m <= k) {
-    st = SubProof(m, lo, k, b, hasher, out);
-    sibling = RangeHash(lo + k, n - k, hasher);
+    st = SubProof(m, lo, k, b, ctx, out);
+    sibling = RangeHash(lo + k, n - k, ctx);
   } else {
-    st = SubProof(m - k, lo + k, n - k, false, hasher, out);
-    sibling = RangeHash(lo, k, hasher);
+    st = SubProof(m - k, lo + k, n - k, false, ctx, out);
+    sibling = RangeHash(lo, k, ctx);
   }
   if (!st.ok()) return st;
   if (!sibling.ok()) return sibling.status();
@@ -1561,9 +1583,9 @@ Result<std::vector<Hash>> StoreImpl::InclusionProof(uint64_t position, uint64_t 
     return Status::InvalidArgument("position " + std::to_string(position) +
                                    " is not in a tree of size " + std::to_string(size));
   }
-  merkle::Hasher hasher;
+  ProofContext ctx;
   std::vector<Hash> proof;
-  Status st = PathProof(position - 1, 0, size, hasher, &proof);
+  Status st = PathProof(position - 1, 0, size, ctx, &proof);
   if (!st.ok()) return st;
   return proof;
 }
@@ -1578,8 +1600,8 @@ Result<std::vector<Hash>> StoreImpl::ConsistencyProof(uint64_t from, uint64_t to
   }
   std::vector<Hash> proof;
   if (from == 0 || from == to) return proof;
-  merkle::Hasher hasher;
-  Status st = SubProof(from, 0, to, true, hasher, &proof);
+  ProofContext ctx;
+  Status st = SubProof(from, 0, to, true, ctx, &proof);
   if (!st.ok()) return st;
   return proof;
 }

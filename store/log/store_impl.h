@@ -132,11 +132,17 @@ class StoreImpl final : public Store {
 
   Status ReadPositions(const std::vector<uint64_t>& positions, std::vector<RecordedEvent>* out);
   Status DecodeAt(uint64_t position, std::string_view bytes, RecordedEvent* out);
-  Result<Hash> SubtreeHash(uint8_t level, uint64_t index, merkle::Hasher& hasher);
-  Result<Hash> RangeHash(uint64_t lo, uint64_t n, merkle::Hasher& hasher);
-  Status PathProof(uint64_t m, uint64_t lo, uint64_t n, merkle::Hasher& hasher,
-                   std::vector<Hash>* out);
-  Status SubProof(uint64_t m, uint64_t lo, uint64_t n, bool b, merkle::Hasher& hasher,
+  // One proof's working state: a hasher and the leaf hashes of the last
+  // 256-leaf block read.
+  struct ProofContext {
+    merkle::Hasher hasher;
+    uint64_t block = ~uint64_t(0);
+    std::vector<Hash> leaves;
+  };
+  Result<Hash> SubtreeHash(uint8_t level, uint64_t index, ProofContext& ctx);
+  Result<Hash> RangeHash(uint64_t lo, uint64_t n, ProofContext& ctx);
+  Status PathProof(uint64_t m, uint64_t lo, uint64_t n, ProofContext& ctx, std::vector<Hash>* out);
+  Status SubProof(uint64_t m, uint64_t lo, uint64_t n, bool b, ProofContext& ctx,
                   std::vector<Hash>* out);
   std::string LookupHash(const Identifier& identifier) const;
 
