@@ -35,6 +35,10 @@ const Target kTargets[] = {
     {"rebuild_eps", true, 300000, "projection rebuild"},
     {"replay_eps", true, 300000, "projection replay (async catch-up from zero)"},
     {"timeline_ms_p99", false, 20, "one case's timeline with proofs"},
+    {"server_reads_per_s", true, 20000, "TLS, 64 connections, one-event reads"},
+    {"server_appends_per_s", true, 10000, "TLS, 64 connections, synced single events"},
+    {"server_read_p99_ms", false, 5, "read latency under that load, p99"},
+    {"server_rss_mib_1000_idle", false, 300, "hearth serve with 1,000 idle connections"},
 };
 
 void PrintHuman(const Json& figures) {
@@ -63,9 +67,9 @@ int main(int argc, char** argv) {
   std::string dir;
   bool json = false, keep = false, quiet = false;
   hearth::bench::SuiteOptions options;
-  app.add_option("suite", suite, "append | crypto | merkle | projections | all")
+  app.add_option("suite", suite, "append | crypto | merkle | projections | server | all")
       ->required()
-      ->check(CLI::IsMember({"append", "crypto", "merkle", "projections", "all"}));
+      ->check(CLI::IsMember({"append", "crypto", "merkle", "projections", "server", "all"}));
   app.add_option("--events", options.events, "events per contender")
       ->check(CLI::Range(uint64_t(1), uint64_t(1) << 40));
   app.add_option("--concurrent-events", options.concurrent_events,
@@ -115,7 +119,8 @@ int main(int argc, char** argv) {
   bool ok = run("append", hearth::bench::RunAppendSuite) &&
             run("crypto", hearth::bench::RunCryptoSuite) &&
             run("merkle", hearth::bench::RunMerkleSuite) &&
-            run("projections", hearth::bench::RunProjectionsSuite);
+            run("projections", hearth::bench::RunProjectionsSuite) &&
+            run("server", hearth::bench::RunServerSuite);
   if (!ok) return 1;
   if (json) {
     std::cout << figures.dump() << std::endl;
