@@ -146,7 +146,7 @@ std::string CaseStateText(const CaseState& s, const std::string& in) {
          (s.channel.empty() ? "" : " by " + Words(s.channel)) +
          (s.referrer_type.empty() || s.referrer_type == "unspecified"
               ? ""
-              : " from " + Words(s.referrer_type)) +
+              : " from " + Article(Words(s.referrer_type))) +
          "; referral " + D(s.referral_on) +
          (s.consent_basis.empty() ? "" : " (" + Words(s.consent_basis) + ")") + "\n";
   out += in + "first visit " + D(s.first_visit_on) +

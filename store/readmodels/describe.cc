@@ -131,10 +131,13 @@ std::string With(const char* prefix, const std::string& x) {
   return x.empty() ? std::string() : prefix + x;
 }
 
+}  // namespace
+
 std::string Article(const std::string& noun) {
   if (noun.empty()) return noun;
   if (noun.starts_with("the ") || noun.starts_with("a ") || noun.starts_with("an ")) return noun;
-  if (noun == "GP" || noun == "OT") return "a " + noun;
+  if (noun == "GP") return "a GP";
+  if (noun == "OT" || noun.starts_with("OT ")) return "an " + noun;
   if (noun == "Age UK" || noun == "Citizens Advice" || noun == "police" || noun == "adult social care") {
     return noun;
   }
@@ -142,6 +145,8 @@ std::string Article(const std::string& noun) {
   bool vowel = c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u';
   return (vowel ? "an " : "a ") + noun;
 }
+
+namespace {
 
 std::string Needs(const Json& f) {
   static const char* kAreas[][2] = {{"healthAndWellbeing", "health and wellbeing"},

@@ -15,6 +15,8 @@ namespace hearth::readmodels {
 // A code in words: "occupationalTherapist" -> "occupational therapist",
 // "gp" -> "GP", "mandatoryDfg" -> "mandatory DFG".
 std::string Words(std::string_view code);
+// "an occupational therapist", "a GP", "Age UK": a noun with its article.
+std::string Article(const std::string& noun);
 // Pence as pounds: 1234567 -> "£12,345.67".
 std::string Money(uint64_t pence);
 

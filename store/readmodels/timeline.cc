@@ -222,21 +222,35 @@ Result<Timeline> ReadTimeline(Session& session, Store& store, const domain::Code
   return Build(store, codec, request, &session);
 }
 
+// The document is assembled as text: the facts, personal sections and proofs
+// are already JSON text, spliced in rather than parsed again.
 std::string TimelineToJson(const Timeline& tl, bool pretty) {
-  OJson j = OJson::object();
-  j["case"] = tl.case_id;
-  j["cut"] = tl.cut;
-  j["streamEvents"] = tl.stream_events;
-  j["shown"] = tl.entries.size();
-  j["personalShown"] = tl.personal_shown;
+  // `object` minus its closing brace, then `,"key":value` pairs, then "}".
+  auto open = [](const OJson& object) {
+    std::string text = object.dump();
+    text.pop_back();
+    return text;
+  };
+  auto field = [](std::string* out, const char* key, const std::string& json_value) {
+    out->append(",\"").append(key).append("\":").append(json_value);
+  };
+  OJson head = OJson::object();
+  head["case"] = tl.case_id;
+  head["cut"] = tl.cut;
+  head["streamEvents"] = tl.stream_events;
+  head["shown"] = tl.entries.size();
+  head["personalShown"] = tl.personal_shown;
+  std::string out = open(head);
   if (tl.tree_size > 0) {
     OJson tree = {{"size", tl.tree_size}, {"root", HexOf(tl.root)}, {"signed", tl.checkpoint.has_value()}};
-    if (tl.checkpoint) tree["checkpoint"] = OJson::parse(merkle::CheckpointToJson(*tl.checkpoint).dump());
-    j["tree"] = std::move(tree);
+    std::string t = open(tree);
+    if (tl.checkpoint) field(&t, "checkpoint", merkle::CheckpointToJson(*tl.checkpoint).dump());
+    field(&out, "tree", t + "}");
   }
-  j["state"] = CaseStateJson(tl.state);
-  OJson events = OJson::array();
-  for (const TimelineEntry& entry : tl.entries) {
+  field(&out, "state", CaseStateJson(tl.state).dump());
+  out += ",\"events\":[";
+  for (size_t i = 0; i < tl.entries.size(); ++i) {
+    const TimelineEntry& entry = tl.entries[i];
     const RecordedEvent& e = entry.event;
     OJson x = OJson::object();
     x["position"] = e.position;
@@ -252,20 +266,22 @@ std::string TimelineToJson(const Timeline& tl, bool pretty) {
     for (const auto& sr : e.subjects) subjects.push_back({{"id", sr.id}, {"role", SubjectRoleName(sr.role)}});
     x["subjects"] = std::move(subjects);
     x["summary"] = entry.summary;
-    x["facts"] = OJson::parse(entry.facts_json);
-    if (!entry.personal_json.empty()) x["personal"] = OJson::parse(entry.personal_json);
+    if (i > 0) out.push_back(',');
+    out += open(x);
+    field(&out, "facts", entry.facts_json.empty() ? "{}" : entry.facts_json);
+    if (!entry.personal_json.empty()) field(&out, "personal", entry.personal_json);
     if (tl.tree_size > 0) {
       merkle::InclusionProofDoc doc;
       doc.position = e.position;
       doc.tree_size = tl.tree_size;
       doc.leaf_hash = entry.leaf_hash;
       doc.path = entry.proof;
-      x["proof"] = OJson::parse(merkle::InclusionToJson(doc).dump());
+      field(&out, "proof", merkle::InclusionToJson(doc).dump());
     }
-    events.push_back(std::move(x));
+    out.push_back('}');
   }
-  j["events"] = std::move(events);
-  return pretty ? j.dump(2) : j.dump();
+  out += "]}";
+  return pretty ? OJson::parse(out).dump(2) : out;
 }
 
 std::string TimelineToText(const Timeline& tl) {

@@ -423,8 +423,14 @@ std::string WorklistToText(const Worklist& wl) {
       if (k == WorkKind::kDfg) {
         std::string stages = "           ";
         for (const DfgStage& s : w.stages) {
-          stages += " " + s.name + " " + (s.on ? FormatDate(*s.on) : std::string("-")) + " (" +
-                    std::to_string(s.working_days) + "wd)";
+          if (s.on) {
+            stages += " " + s.name + " " + FormatDate(*s.on) +
+                      (s.name == "first-contact" ? std::string() : " (" + std::to_string(s.working_days) + " wd)");
+          } else if (s.name == w.stage) {
+            stages += " " + s.name + " awaited (" + std::to_string(s.working_days) + " wd so far)";
+          } else {
+            stages += " " + s.name + " -";
+          }
         }
         out += stages + "\n";
       }

@@ -36,7 +36,7 @@ class CasesProjectionTest : public ReadModelTest {
     o.seed = 7;
     o.limit_cases = cases_per_district;
     o.threads = 2;
-    auto report = demo::GenerateCounty(recorder_.get(), *codec_, calendar_, o);
+    auto report = demo::GenerateCounty(recorder_.get(), calendar_, o);
     ASSERT_TRUE(report.ok()) << report.status().ToString();
     ASSERT_EQ(report->cases, 6u * cases_per_district);
   }

@@ -27,7 +27,7 @@ class TimelineTest : public ReadModelTest {
     o.seed = 11;
     o.limit_cases = cases_per_district;
     auto cal = domain::Calendar::EnglandAndWales();
-    auto report = demo::GenerateCounty(recorder_.get(), *codec_, cal, o);
+    auto report = demo::GenerateCounty(recorder_.get(), cal, o);
     ASSERT_TRUE(report.ok()) << report.status().ToString();
   }
   // The `n` case streams with the most events.
