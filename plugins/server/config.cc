@@ -247,7 +247,8 @@ Result<ServerConfig> ServerConfig::FromJson(const std::string& text, const std::
   Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::InvalidArgument("server configuration is not valid JSON");
   if (!j.is_object()) return Status::InvalidArgument("server configuration must be a JSON object");
-  if (Status s = Unknown(j, {"listen", "tls", "threads", "workers", "limits", "plugins"}, "config");
+  if (Status s = Unknown(j, {"listen", "tls", "threads", "workers", "readers", "limits", "plugins"},
+                         "config");
       !s.ok()) {
     return s;
   }
@@ -280,6 +281,9 @@ Result<ServerConfig> ServerConfig::FromJson(const std::string& text, const std::
   }
   if (j.contains("workers")) {
     if (Status s = GetUint<uint32_t>(j, "workers", "config", 1, &c.workers); !s.ok()) return s;
+  }
+  if (j.contains("readers")) {
+    if (Status s = GetUint<uint32_t>(j, "readers", "config", 1, &c.readers); !s.ok()) return s;
   }
   if (j.contains("limits")) {
     if (Status s = ParseLimits(j.at("limits"), &c.limits); !s.ok()) return s;

@@ -2,8 +2,11 @@
 // messages in the standard stream framing (docs/protocol.md).
 //
 // Threads: `threads` I/O threads run every socket's handlers, each
-// connection on its own strand; `workers` threads run the store calls, which
-// block (a synced append waits for the group commit). A connection executes
+// connection on its own strand. Store calls block, so they run elsewhere:
+// appends and queries on `workers` threads (a synced append waits for the
+// group commit, which needs appends running side by side; a query may take
+// long), reads and subscription batches on `readers` threads (few, kept
+// busy, so that a read costs few thread wake-ups). A connection executes
 // its requests one at a time, in order, reading at most `max_pipelined`
 // ahead.
 //
@@ -233,7 +236,8 @@ class ServerImpl final : public Server {
         log_(std::move(log)),
         ssl_(ssl::context::tls_server),
         acceptor_(io_),
-        workers_(config_.workers) {}
+        workers_(config_.workers),
+        readers_(config_.readers) {}
 
   ~ServerImpl() override { Stop(); }
 
@@ -351,6 +355,7 @@ class ServerImpl final : public Server {
     if (tail) tail->Stop();
     tail.reset();
     workers_.join();
+    readers_.join();
     io_.stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
@@ -372,6 +377,7 @@ class ServerImpl final : public Server {
   const ReadModels* models() { return models_; }
   const ServerConfig& config() const { return config_; }
   asio::thread_pool& workers() { return workers_; }
+  asio::thread_pool& readers() { return readers_; }
   bool stopping() const { return stopping_; }
 
   const PluginConfig* FindPlugin(const std::string& name) const {
@@ -530,6 +536,7 @@ class ServerImpl final : public Server {
   ssl::context ssl_;
   tcp::acceptor acceptor_;
   asio::thread_pool workers_;
+  asio::thread_pool readers_;
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;
 };
@@ -857,7 +864,11 @@ void Connection::Execute(std::unique_ptr<wire::Frame> frame) {
   // Store calls block: run them on a worker, answer on the strand.
   auto self = shared_from_this();
   std::shared_ptr<wire::Frame> shared(std::move(frame));
-  asio::post(server_->workers(), [self, shared, session = session_] {
+  auto which = shared->Root<protocol::ClientMessage>().which();
+  bool is_read = which == protocol::ClientMessage::READ_STREAM ||
+                 which == protocol::ClientMessage::READ_ALL ||
+                 which == protocol::ClientMessage::READ_SUBJECT;
+  asio::post(is_read ? server_->readers() : server_->workers(), [self, shared, session = session_] {
     std::string response = self->RunStoreRequest(*shared, session);
     asio::post(self->executor(), [self, response = std::move(response)]() mutable {
       self->Finish(std::move(response));
@@ -1199,7 +1210,7 @@ void Connection::Pump(const std::shared_ptr<Sub>& sub) {
   // The worker gets copies: the strand changes the buffer counts meanwhile.
   uint64_t from = sub->next;
   bool buffer_empty = sub->unsent_bytes == 0;
-  asio::post(server_->workers(), [self, sub, from, count, byte_room, buffer_empty] {
+  asio::post(server_->readers(), [self, sub, from, count, byte_room, buffer_empty] {
     auto events = sub->session->ReadAll(from, count, sub->purpose);
     Status status;
     std::string bytes;
@@ -1384,8 +1395,8 @@ Result<std::unique_ptr<Server>> Server::Start(Store* store, const ReadModels* mo
   if (config.ca_file.empty() || config.cert_file.empty() || config.key_file.empty()) {
     return Status::InvalidArgument("tls.ca, tls.cert and tls.key are required");
   }
-  if (config.threads == 0 || config.workers == 0) {
-    return Status::InvalidArgument("threads and workers must be at least 1");
+  if (config.threads == 0 || config.workers == 0 || config.readers == 0) {
+    return Status::InvalidArgument("threads, workers and readers must be at least 1");
   }
   auto server = std::make_unique<ServerImpl>(store, models, std::move(config), std::move(log));
   if (Status s = server->Init(); !s.ok()) return s;

@@ -92,10 +92,12 @@ struct ServerConfig {
   std::string key_file;
   // Threads doing network I/O and TLS. Default: 2.
   uint32_t threads = 2;
-  // Threads executing store calls (appends wait for a synced commit, so
-  // concurrent appends need concurrent workers to share one sync).
-  // Default: 32.
+  // Threads executing appends and queries (an append waits for a synced
+  // commit, so concurrent appends need concurrent workers to share one
+  // sync). Default: 32.
   uint32_t workers = 32;
+  // Threads executing reads and subscription batches. Default: 2.
+  uint32_t readers = 2;
   Limits limits;
   std::map<std::string, PluginConfig> plugins;  // by plugin name (certificate CN)
 

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "ca.h"
@@ -55,6 +56,25 @@ double RssMib(pid_t pid) {
     if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
   }
   return -1;
+}
+
+// CPU seconds (user + system) used so far by `pid`, or 0.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t end = stat.rfind(')');
+  if (end == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(end + 2));
+  std::string f;
+  double utime = 0, stime = 0;
+  for (int i = 3; fields >> f; ++i) {  // field 3 is the state; 14 utime, 15 stime
+    if (i == 14) utime = std::stod(f);
+    if (i == 15) {
+      stime = std::stod(f);
+      break;
+    }
+  }
+  return (utime + stime) / double(::sysconf(_SC_CLK_TCK));
 }
 
 std::string ConfigJson(const RunDir& dir) {
@@ -226,6 +246,7 @@ Result<Json> RunServerSuite(const SuiteOptions& options, const RunDir& dir) {
                           std::to_string(kConnections) + " connections");
     std::vector<std::vector<double>> latencies(kConnections);
     std::atomic<uint64_t> errors{0};
+    double server_cpu = CpuSeconds(child.pid), client_cpu = ProcessCpuSeconds();
     double seconds = RunOnAll(clients, [&](size_t i, sdk::Client& c) {
       std::mt19937_64 rng(options.seed + i);
       uint64_t mine = reads / kConnections + (i < reads % kConnections ? 1 : 0);
@@ -246,6 +267,9 @@ Result<Json> RunServerSuite(const SuiteOptions& options, const RunDir& dir) {
     out["server_reads_per_s"] = Rate(reads, seconds);
     out["server_read_p50_ms"] = Round(Percentile(all, 50), 3);
     out["server_read_p99_ms"] = Round(Percentile(all, 99), 3);
+    // CPU per read on each side: what the figures would be on an idle machine.
+    out["server_cpu_us_per_read"] = Round((CpuSeconds(child.pid) - server_cpu) * 1e6 / reads, 1);
+    out["client_cpu_us_per_read"] = Round((ProcessCpuSeconds() - client_cpu) * 1e6 / reads, 1);
   }
 
   // Appends: single events, synced, each connection to its own streams.
@@ -257,6 +281,7 @@ Result<Json> RunServerSuite(const SuiteOptions& options, const RunDir& dir) {
                           std::to_string(kConnections) + " connections");
     std::atomic<uint64_t> errors{0};
     std::atomic<uint64_t> index{0};
+    double server_cpu = CpuSeconds(child.pid), client_cpu = ProcessCpuSeconds();
     double seconds = RunOnAll(clients, [&](size_t i, sdk::Client& c) {
       uint64_t mine = appends / kConnections + (i < appends % kConnections ? 1 : 0);
       std::string stream = "bench/W-" + std::to_string(i);
@@ -271,6 +296,8 @@ Result<Json> RunServerSuite(const SuiteOptions& options, const RunDir& dir) {
     if (errors > 0) return Status::IOError(std::to_string(errors.load()) + " appends failed");
     out["server_appends"] = appends;
     out["server_appends_per_s"] = Rate(appends, seconds);
+    out["server_cpu_us_per_append"] = Round((CpuSeconds(child.pid) - server_cpu) * 1e6 / appends, 1);
+    out["client_cpu_us_per_append"] = Round((ProcessCpuSeconds() - client_cpu) * 1e6 / appends, 1);
   }
   clients.clear();
 

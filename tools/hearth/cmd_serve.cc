@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "hearth/domain.h"
 #include "hearth/read_model.h"
+#include "hearth/readmodels.h"
 #include "hearth/session.h"
 #include "plugin_host.h"
 #include "server.h"
@@ -45,20 +46,33 @@ Status RunServe(const ServeOptions& o) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto store = OpenStore(o.data, *key);
-  if (!store.ok()) return store.status();
-
-  // The read models this process answers. Others register here as they land.
-  ReadModels models;
-  if (Status s = models.Add(MakeInfoModel(store->get())); !s.ok()) return s;
-
-  // In-process plugins: each acts through a session with the scopes the
-  // configuration gives its name. With the domain codec, they see facts of
-  // domain events as JSON (docs/plugins.md, "In-process plugins").
+  // The domain codec: the read models' projections fold with it, and
+  // in-process plugins see facts of domain events as JSON through it.
   domain::UpcasterRegistry upcasters;
   domain::AddBuiltinUpcasters(&upcasters);
   auto codec = domain::Codec::Create(&upcasters);
   if (!codec.ok()) return codec.status();
+  const domain::Calendar calendar = domain::Calendar::EnglandAndWales();
+
+  // The store keeps the read models' projections up to date while serving.
+  Options options;
+  options.key = *key;
+  options.projections = readmodels::MakeProjections(codec->get());
+  auto store = Store::Open(options, o.data);
+  if (!store.ok()) return store.status();
+
+  // The read models this process answers (query, read_models scopes).
+  ReadModels models;
+  std::vector<std::unique_ptr<ReadModel>> made;
+  made.push_back(MakeInfoModel(store->get()));
+  made.push_back(readmodels::MakeTimelineModel(store->get(), codec->get()));
+  made.push_back(readmodels::MakeWorklistModel(store->get(), &calendar));
+  for (auto& model : made) {
+    if (Status s = models.Add(std::move(model)); !s.ok()) return s;
+  }
+
+  // In-process plugins: each acts through a session with the scopes the
+  // configuration gives its name (docs/plugin-abi.md).
   std::vector<std::unique_ptr<Session>> sessions;
   std::vector<std::unique_ptr<plugins::LoadedPlugin>> loaded;
   for (const std::string& path : o.plugins) {
