@@ -195,10 +195,11 @@ TEST_F(TamperTest, VerifiesWhileTheStoreIsOpen) {
 }
 
 TEST_F(TamperTest, AChangedByteInAnyRecordIsFoundAndLocated) {
-  const uint64_t positions[] = {1, 200, 256, 257, 511, 513, 600, 650, 700, 710, 720};
+  const uint64_t positions[] = {1, 256, 257, 511, 513, 650, 700, 710, 720};
   int named_exactly = 0, named_by_hash = 0;
   for (uint64_t p : positions) {
     for (int where = 0; where < 3; ++where) {
+      if (where == 1 && p != 257) continue;  // the middle byte: once is enough
       TempDir copy;
       fs::copy(base_->sub("store"), copy.sub("s"), fs::copy_options::recursive);
       size_t offset = 0;
