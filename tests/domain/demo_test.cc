@@ -48,7 +48,7 @@ TEST_F(DemoTest, OneYearMatchesThePartnershipsFiguresExactly) {
   Calendar calendar = Calendar::EnglandAndWales();
   RecorderOptions ro;  // the real today: 2018/19 is long past
   CaseRecorder recorder(store_.get(), codec_.get(), ro);
-  auto report = demo::GenerateCounty(&recorder, *codec_, calendar, options);
+  auto report = demo::GenerateCounty(&recorder, calendar, options);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->volumes, demo::CountyVolumes());
 
@@ -196,7 +196,7 @@ TEST_F(DemoTest, TheSameSeedGivesTheSameCounty) {
   options.limit_cases = 40;
   Calendar calendar = Calendar::EnglandAndWales();
   CaseRecorder recorder(store_.get(), codec_.get(), RecorderOptions{});
-  ASSERT_TRUE(demo::GenerateCounty(&recorder, *codec_, calendar, options).ok());
+  ASSERT_TRUE(demo::GenerateCounty(&recorder, calendar, options).ok());
 
   auto again = demo::GenerateCountyStore(dir_.sub("again"), KeySource::File(dir_.sub("key")), options);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
@@ -226,9 +226,13 @@ TEST_F(DemoTest, YearsThatHaveNotEndedOrAreNotCoveredAreRefused) {
   CaseRecorder recorder(store_.get(), codec_.get(), RecorderOptions{});
   demo::CountyOptions options;
   options.first_year = 2026;  // ends 31 March 2027
-  EXPECT_TRUE(demo::GenerateCounty(&recorder, *codec_, calendar, options).status().IsInvalidArgument());
+  EXPECT_TRUE(demo::GenerateCounty(&recorder, calendar, options).status().IsInvalidArgument());
   options.first_year = 2014;
-  EXPECT_TRUE(demo::GenerateCounty(&recorder, *codec_, calendar, options).status().IsInvalidArgument());
+  EXPECT_TRUE(demo::GenerateCounty(&recorder, calendar, options).status().IsInvalidArgument());
+  // No store is created for a refused year.
+  EXPECT_TRUE(demo::GenerateCountyStore(dir_.sub("never"), KeySource::File(dir_.sub("key")), options)
+                  .status().IsInvalidArgument());
+  EXPECT_FALSE(std::filesystem::exists(dir_.sub("never")));
   int year = 0;
   EXPECT_TRUE(demo::ParseFinancialYear("2018/19", &year));
   EXPECT_EQ(year, 2018);

@@ -1178,6 +1178,24 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
   return g;
 }
 
+// InvalidArgument unless the financial year has ended and the calendar covers it.
+Status CheckYear(const domain::Calendar& calendar, int first_year) {
+  using namespace std::chrono;
+  Date year_start = sys_days{year{first_year} / April / 1};
+  Date year_end = sys_days{year{first_year + 1} / March / 31};
+  std::string name = std::to_string(first_year) + "/" + std::to_string((first_year + 1) % 100);
+  if (!calendar.Covers(year_start) || !calendar.Covers(year_end)) {
+    return Status::InvalidArgument("year " + name + ": the bank holiday calendar covers " +
+                                   std::to_string(calendar.first_year()) + " to " +
+                                   std::to_string(calendar.last_year()) + " only");
+  }
+  if (year_end >= domain::UkDate(domain::Now())) {
+    return Status::InvalidArgument("year " + name +
+                                   " has not ended: its events would lie in the future");
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 std::vector<DistrictVolumes> CountyVolumes() {
@@ -1204,24 +1222,13 @@ bool ParseFinancialYear(std::string_view text, int* first_year) {
   return true;
 }
 
-Result<CountyReport> GenerateCounty(domain::CaseRecorder* recorder, const domain::Codec& codec,
+Result<CountyReport> GenerateCounty(domain::CaseRecorder* recorder,
                                     const domain::Calendar& calendar, const CountyOptions& options) {
-  (void)codec;
+  Status s = CheckYear(calendar, options.first_year);
+  if (!s.ok()) return s;
   using namespace std::chrono;
   Date year_start = sys_days{year{options.first_year} / April / 1};
   Date year_end = sys_days{year{options.first_year + 1} / March / 31};
-  if (!calendar.Covers(year_start) || !calendar.Covers(year_end)) {
-    return Status::InvalidArgument("year " + std::to_string(options.first_year) + "/" +
-                                   std::to_string((options.first_year + 1) % 100) +
-                                   ": the bank holiday calendar covers " +
-                                   std::to_string(calendar.first_year()) + " to " +
-                                   std::to_string(calendar.last_year()) + " only");
-  }
-  if (year_end >= domain::UkDate(domain::Now())) {
-    return Status::InvalidArgument("year " + std::to_string(options.first_year) + "/" +
-                                   std::to_string((options.first_year + 1) % 100) +
-                                   " has not ended: its events would lie in the future");
-  }
   if (options.scale == 0) return Status::InvalidArgument("scale must be at least 1");
 
   // Each district's cases: the counted kinds in exact numbers, the rest
@@ -1328,6 +1335,11 @@ Result<CountyReport> GenerateCounty(domain::CaseRecorder* recorder, const domain
 
 Result<CountyReport> GenerateCountyStore(const std::string& path, const KeySource& key,
                                          const CountyOptions& options) {
+  // Refuse a bad year before a store is created for it.
+  domain::Calendar calendar = domain::Calendar::EnglandAndWales();
+  Status s = CheckYear(calendar, options.first_year);
+  if (!s.ok()) return s;
+  if (options.scale == 0) return Status::InvalidArgument("scale must be at least 1");
   Options o;
   o.create_if_missing = true;
   o.key = key;
@@ -1345,9 +1357,8 @@ Result<CountyReport> GenerateCountyStore(const std::string& path, const KeySourc
   domain::AddBuiltinUpcasters(&upcasters);
   auto codec = domain::Codec::Create(&upcasters);
   if (!codec.ok()) return codec.status();
-  domain::Calendar calendar = domain::Calendar::EnglandAndWales();
   domain::CaseRecorder recorder(store->get(), codec->get(), domain::RecorderOptions{});
-  return GenerateCounty(&recorder, **codec, calendar, options);
+  return GenerateCounty(&recorder, calendar, options);
 }
 
 }  // namespace hearth::demo

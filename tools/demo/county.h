@@ -66,12 +66,13 @@ bool ParseFinancialYear(std::string_view text, int* first_year);
 // Generates the county through `recorder` (whose store should be empty: case
 // ids would clash). Returns InvalidArgument for a year that has not ended or
 // that the calendar does not cover, or the first refusal or store error met.
-// REQUIRES: recorder, codec and calendar outlive the call.
-Result<CountyReport> GenerateCounty(domain::CaseRecorder* recorder, const domain::Codec& codec,
+// REQUIRES: recorder and calendar outlive the call.
+Result<CountyReport> GenerateCounty(domain::CaseRecorder* recorder,
                                     const domain::Calendar& calendar, const CountyOptions& options);
 
 // The same into a new store at `path` (created; it must hold no events),
-// opened with sync off for speed and closed again before returning.
+// opened with sync off for speed and closed again before returning. A bad
+// year or scale is refused before any store is created.
 Result<CountyReport> GenerateCountyStore(const std::string& path, const KeySource& key,
                                          const CountyOptions& options);
 
