@@ -61,7 +61,6 @@ class CommandSet {
 void AddLogCommands(CommandSet& set);    // init, append, read, info, erase
 void AddKeyCommands(CommandSet& set);    // keys rotate, keys export-public
 void AddProofCommands(CommandSet& set);  // checkpoint(s), prove, verify, verify-proof
-void AddReadModelCommands(CommandSet& set);  // rebuild, timeline, worklist
 void AddDemoCommands(CommandSet& set);   // demo (cmd_demo.cc, tools/demo)
 void AddReadModelCommands(CommandSet& set);  // rebuild, timeline, worklist
 void AddServeCommands(CommandSet& set);  // serve, ca init, ca issue (cmd_serve.cc)

@@ -57,7 +57,6 @@ int Main(int argc, char** argv) {
   AddLogCommands(set);
   AddKeyCommands(set);
   AddProofCommands(set);
-  AddReadModelCommands(set);
   AddDemoCommands(set);
   AddReadModelCommands(set);
   AddServeCommands(set);
