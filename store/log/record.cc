@@ -58,6 +58,21 @@ Status Bad(uint64_t position, const std::string& what) {
   return Status::Corruption("record at position " + std::to_string(position) + ": " + what);
 }
 
+// The part of the envelope every reader checks first: the record must hold
+// the position it is stored at (a moved or swapped record fails here).
+template <typename Out>
+Status ReadHead(schema::StoredRecord::Reader r, uint64_t position, Out* out) {
+  if (r.getPosition() != position) {
+    return Bad(position, "holds position " + std::to_string(r.getPosition()) +
+                             " (records moved or swapped)");
+  }
+  out->position = position;
+  out->stream = r.getStream();
+  out->stream_version = r.getStreamVersion();
+  if (!ToId(r.getEventId(), &out->id)) return Bad(position, "event id is not 16 bytes");
+  return Status::OK();
+}
+
 }  // namespace
 
 std::string SectionAad(uint64_t position, std::string_view stream, std::string_view type,
@@ -156,14 +171,8 @@ Status DecodeEnvelope(std::string_view bytes, uint64_t position, EnvelopeView* o
     auto words = Aligned(bytes);
     capnp::FlatArrayMessageReader reader(words, RecordReaderOptions());
     auto r = reader.getRoot<schema::StoredRecord>();
-    if (r.getPosition() != position) {
-      return Bad(position, "holds position " + std::to_string(r.getPosition()) +
-                               " (records moved or swapped)");
-    }
-    out->position = position;
-    out->stream = r.getStream();
-    out->stream_version = r.getStreamVersion();
-    if (!ToId(r.getEventId(), &out->id)) return Bad(position, "event id is not 16 bytes");
+    Status head = ReadHead(r, position, out);
+    if (!head.ok()) return head;
     out->digest = std::string(View(r.getDigest()));
     return Status::OK();
   } catch (const kj::Exception& ex) {
@@ -177,14 +186,8 @@ Status DecodeRecord(std::string_view bytes, uint64_t position, const crypto::Sec
     auto words = Aligned(bytes);
     capnp::FlatArrayMessageReader reader(words, RecordReaderOptions());
     auto r = reader.getRoot<schema::StoredRecord>();
-    if (r.getPosition() != position) {
-      return Bad(position, "holds position " + std::to_string(r.getPosition()) +
-                               " (records moved or swapped)");
-    }
-    out->position = position;
-    out->stream = r.getStream();
-    out->stream_version = r.getStreamVersion();
-    if (!ToId(r.getEventId(), &out->id)) return Bad(position, "event id is not 16 bytes");
+    Status head = ReadHead(r, position, out);
+    if (!head.ok()) return head;
     out->type = r.getType();
     out->schema_version = r.getSchemaVersion();
     out->recorded_at = r.getRecordedAt();
