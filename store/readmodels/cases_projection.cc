@@ -50,11 +50,18 @@ class CasesProjection final : public Projection {
     next_position_ = event.position + 1;
     if (!IsCaseStream(event.stream)) return Status::OK();
 
-    auto it = cache_.find(event.stream);
-    if (it == cache_.end()) {
+    auto it = batch_.find(event.stream);
+    if (it == batch_.end()) {
       Entry entry;
       std::string bytes;
-      Status got = state.Get(StateKey(event.stream), &bytes);
+      auto recent = recent_.find(event.stream);
+      Status got;
+      if (recent != recent_.end()) {
+        bytes = std::move(recent->second);
+        recent_.erase(recent);
+      } else {
+        got = state.Get(StateKey(event.stream), &bytes);
+      }
       if (got.ok()) {
         Status s = DecodeCaseState(bytes, &entry.state);
         if (!s.ok()) return s;
@@ -64,7 +71,7 @@ class CasesProjection final : public Projection {
       } else if (!got.IsNotFound()) {
         return got;
       }
-      it = cache_.emplace(event.stream, std::move(entry)).first;
+      it = batch_.emplace(event.stream, std::move(entry)).first;
     }
     Entry& entry = it->second;
     if (event.stream_version != entry.state.version + 1) {
@@ -73,21 +80,15 @@ class CasesProjection final : public Projection {
                                 std::to_string(entry.state.version) + " at position " +
                                 std::to_string(event.position));
     }
-    Status s = folder_.Apply(event, &entry.state);
-    if (!s.ok()) return s;
-    if (!entry.dirty) {
-      entry.dirty = true;
-      dirty_.push_back(&*it);
-    }
-    return Status::OK();
+    return folder_.Apply(event, &entry.state);
   }
 
   Status Flush(ProjectionState& state) override {
-    for (auto* item : dirty_) {
-      const std::string& id = item->first;
-      Entry& e = item->second;
+    if (recent_.size() + batch_.size() > options_.cache_cases) recent_.clear();
+    for (auto& [id, e] : batch_) {
       const CaseState& s = e.state;
-      state.Put(StateKey(id), EncodeCaseState(s));
+      std::string bytes = EncodeCaseState(s);
+      state.Put(StateKey(id), bytes);
       bool open = !s.closed;
       if (!e.on_disk || e.district != s.district) {
         if (e.on_disk) state.Delete(IndexKey('d', e.district, id));
@@ -97,38 +98,35 @@ class CasesProjection final : public Projection {
         if (e.on_disk && e.open) state.Delete(IndexKey('o', e.district, id));
         if (open) state.Put(IndexKey('o', s.district, id), "");
       }
-      e.on_disk = true;
-      e.district = s.district;
-      e.open = open;
-      e.dirty = false;
+      if (options_.cache_cases > 0) recent_[id] = std::move(bytes);
     }
-    dirty_.clear();
-    if (cache_.size() > options_.cache_cases) cache_.clear();
+    batch_.clear();
     return Status::OK();
   }
 
   void Discard() override { Forget(); }
 
  private:
+  // A case touched in the current batch, decoded.
   struct Entry {
     CaseState state;
-    bool dirty = false;    // changed in this batch
     bool on_disk = false;  // a state is stored (as of the last batch written)
     std::string district;  // the district its index keys were written under
     bool open = false;     // whether its open-index key was written
   };
 
   void Forget() {
-    cache_.clear();
-    dirty_.clear();
+    batch_.clear();
+    recent_.clear();
     next_position_ = 0;
   }
 
   domain::CaseFolder folder_;
   CasesProjectionOptions options_;
-  // Node-based: pointers into it stay valid while entries are added.
-  std::unordered_map<std::string, Entry> cache_;
-  std::vector<std::pair<const std::string, Entry>*> dirty_;
+  std::unordered_map<std::string, Entry> batch_;
+  // Cases of earlier batches, as written (encoded: a few hundred bytes each,
+  // where a decoded state takes a few kilobytes).
+  std::unordered_map<std::string, std::string> recent_;
   uint64_t next_position_ = 0;
 };
 

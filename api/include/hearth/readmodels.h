@@ -61,9 +61,10 @@ struct CasesProjectionOptions {
   // behind; a reader that must see its own write waits for the position
   // (Store::WaitForProjection). kInline is allowed (tests use both).
   ProjectionMode mode = ProjectionMode::kAsync;
-  // Decoded case states kept in memory between batches, so that a case seen
-  // again soon is neither read nor decoded again. Default: 65,536 (a few
-  // tens of MiB at most). 0 keeps states only within one batch.
+  // Case states kept in memory between batches (encoded, as written: a few
+  // hundred bytes each), so that a case seen again soon is not read from
+  // RocksDB again. Default: 65,536 (about 25 MiB at most). 0 keeps states
+  // only within one batch.
   size_t cache_cases = 65536;
 };
 
