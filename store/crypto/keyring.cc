@@ -32,7 +32,13 @@ Status ReadKeyFile(const std::string& path, std::string* key) {
   std::stringstream ss;
   ss << in.rdbuf();
   std::string raw = ss.str();
-  while (!raw.empty() && (raw.back() == '\n' || raw.back() == '\r' || raw.back() == ' ')) raw.pop_back();
+  // Exactly 32 bytes is a raw key, whatever its last byte; only the hex form
+  // may end in a line break or spaces.
+  if (raw.size() != kKeyBytes) {
+    while (!raw.empty() && (raw.back() == '\n' || raw.back() == '\r' || raw.back() == ' ')) {
+      raw.pop_back();
+    }
+  }
   if (raw.size() == kKeyBytes) {
     *key = raw;
   } else if (raw.size() == 2 * kKeyBytes) {
