@@ -393,4 +393,86 @@ size_t EncodedBytesBound(const RecordedEvent& e) {
   return n;
 }
 
+Status DecodeRequest(Frame& frame, Request* out) {
+  return Guard("request", [&]() -> Status {
+    auto msg = frame.Root<protocol::ClientMessage>();
+    out->id = msg.getRequestId();
+    out->raw_kind = static_cast<uint16_t>(msg.which());
+    out->kind = msg.which();
+    switch (msg.which()) {
+      case protocol::ClientMessage::HELLO: {
+        auto h = msg.getHello();
+        out->protocol_version = h.getProtocolVersion();
+        out->user = ToString(h.getUser());
+        out->role = ToString(h.getRole());
+        out->client = ToString(h.getClient());
+        return Status::OK();
+      }
+      case protocol::ClientMessage::APPEND: {
+        auto a = msg.getAppend();
+        out->stream = ToString(a.getStream());
+        if (Status s = FromWire(a.getExpected(), &out->expected); !s.ok()) return s;
+        auto events = a.getEvents();
+        out->events.resize(events.size());
+        for (size_t i = 0; i < events.size(); ++i) {
+          if (Status s = FromWire(events[i], &out->events[i]); !s.ok()) {
+            return Status::InvalidArgument("event " + std::to_string(i) + ": " + s.message());
+          }
+        }
+        return Status::OK();
+      }
+      case protocol::ClientMessage::READ_STREAM: {
+        auto r = msg.getReadStream();
+        out->stream = ToString(r.getStream());
+        out->from = r.getFrom();
+        out->backward = r.getBackward();
+        out->max_count = r.getMaxCount();
+        out->purpose = ToString(r.getPurpose());
+        return Status::OK();
+      }
+      case protocol::ClientMessage::READ_ALL: {
+        auto r = msg.getReadAll();
+        out->from = r.getFrom();
+        out->max_count = r.getMaxCount();
+        out->purpose = ToString(r.getPurpose());
+        return Status::OK();
+      }
+      case protocol::ClientMessage::READ_SUBJECT: {
+        auto r = msg.getReadSubject();
+        out->subject = ToString(r.getSubject());
+        out->from = r.getFrom();
+        out->max_count = r.getMaxCount();
+        out->purpose = ToString(r.getPurpose());
+        return Status::OK();
+      }
+      case protocol::ClientMessage::SUBSCRIBE: {
+        auto r = msg.getSubscribe();
+        out->from = r.getFrom();
+        out->credits = r.getCredits();
+        out->purpose = ToString(r.getPurpose());
+        return Status::OK();
+      }
+      case protocol::ClientMessage::UNSUBSCRIBE:
+        out->subscription = msg.getUnsubscribe().getSubscription();
+        return Status::OK();
+      case protocol::ClientMessage::CREDIT: {
+        auto c = msg.getCredit();
+        out->subscription = c.getSubscription();
+        out->credits = c.getEvents();
+        return Status::OK();
+      }
+      case protocol::ClientMessage::QUERY: {
+        auto q = msg.getQuery();
+        out->model = ToString(q.getModel());
+        out->params = ToString(q.getParams());
+        return Status::OK();
+      }
+      case protocol::ClientMessage::SERVER_INFO:
+      case protocol::ClientMessage::PING:
+        return Status::OK();
+    }
+    return Status::InvalidArgument("unknown request kind " + std::to_string(out->raw_kind));
+  });
+}
+
 }  // namespace hearth::wire

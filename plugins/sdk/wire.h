@@ -99,4 +99,39 @@ std::string ToString(capnp::Data::Reader data);
 // answers to the message size limit.
 size_t EncodedBytesBound(const RecordedEvent& event);
 
+// --- the server's request decoder -------------------------------------------
+
+// A ClientMessage decoded into hearth's types: everything the server acts on,
+// so that no Cap'n Proto reader outlives the decoding (and the fuzzer,
+// tests/server/request_fuzzer.cc, covers exactly what the server reads).
+struct Request {
+  uint64_t id = 0;                                      // requestId
+  protocol::ClientMessage::Which kind = protocol::ClientMessage::PING;
+  uint16_t raw_kind = 0;                                // the union discriminant as sent
+  // hello
+  uint32_t protocol_version = 0;
+  std::string user, role, client;
+  // append
+  std::string stream;
+  ExpectedVersion expected;
+  std::vector<NewEvent> events;
+  // reads, subscribe
+  std::string subject;
+  uint64_t from = 0;
+  bool backward = false;
+  uint32_t max_count = 0;
+  std::string purpose;
+  uint32_t credits = 0;  // subscribe: initial credits; credit: events
+  // unsubscribe, credit
+  uint64_t subscription = 0;
+  // query
+  std::string model, params;
+};
+
+// Decodes a frame that passed Frame::Parse. InvalidArgument naming the field
+// for content the server cannot act on (an unknown request kind, a text
+// without its NUL, an id that is not 16 bytes, an unknown enum value); `out->id`
+// is set whenever the requestId could be read, so the error can be answered.
+Status DecodeRequest(Frame& frame, Request* out);
+
 }  // namespace hearth::wire

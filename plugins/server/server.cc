@@ -172,17 +172,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnFrame(std::unique_ptr<wire::Frame> frame);
   void MaybeRead();
   void Dispatch();
-  void Execute(std::unique_ptr<wire::Frame> frame);
+  void Execute(std::unique_ptr<wire::Request> request);
   void Finish(std::string response);
   void ArmIdle();
 
   // Runs on a worker thread; returns the serialised answer.
-  std::string RunStoreRequest(wire::Frame& frame, std::shared_ptr<Session> session);
-  std::string Hello(uint64_t request_id, protocol::Hello::Reader hello);
+  std::string RunStoreRequest(wire::Request& request, std::shared_ptr<Session> session);
+  std::string Hello(const wire::Request& hello);
   std::string ServerInfo(uint64_t request_id);
-  void Subscribe(uint64_t request_id, protocol::SubscribeRequest::Reader req);
+  void Subscribe(const wire::Request& request);
   std::string Unsubscribe(uint64_t request_id, uint64_t sub_id);
-  void OnCredit(protocol::Credit::Reader credit);
+  void OnCredit(uint64_t sub_id, uint32_t events);
 
   void Pump(const std::shared_ptr<Sub>& sub);
   void PumpAll();
@@ -217,7 +217,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Requests waiting their turn: a frame to execute, or an answer already
   // made (a refusal), so that answers keep the order of the requests.
   struct Pending {
-    std::unique_ptr<wire::Frame> frame;
+    std::unique_ptr<wire::Request> request;
     std::string answer;
   };
   std::deque<Pending> pending_;
@@ -741,33 +741,31 @@ void Connection::OnBody(const error_code& ec) {
 
 void Connection::OnFrame(std::unique_ptr<wire::Frame> frame) {
   ArmIdle();
-  protocol::ClientMessage::Reader msg = frame->Root<protocol::ClientMessage>();
-  if (msg.which() == protocol::ClientMessage::CREDIT) {
+  auto request = std::make_unique<wire::Request>();
+  Status decoded = wire::DecodeRequest(*frame, request.get());
+  frame.reset();
+  if (decoded.ok() && request->kind == protocol::ClientMessage::CREDIT) {
     // Flow control is never queued behind requests, nor rate limited.
-    try {
-      OnCredit(msg.getCredit());
-    } catch (const kj::Exception& e) {
-      server_->CountBreach();
-      Log(std::string("malformed credit: ") + e.getDescription().cStr());
-      Close(Status::InvalidArgument("malformed credit"));
-      return;
-    }
+    OnCredit(request->subscription, request->credits);
     MaybeRead();
     return;
   }
-  uint64_t request_id = msg.getRequestId();
   RateLimiter* limiter = server_->Limiter(plugin_);
   if (limiter != nullptr && !limiter->Take()) {
     server_->CountBreach();
     if (limiter->ShouldLog()) Log("request rate over the plugin's limit (limits.requests_per_second): answering busy");
-    pending_.push_back(Pending{nullptr, ErrorMessage(request_id, Status::Busy(
+    pending_.push_back(Pending{nullptr, ErrorMessage(request->id, Status::Busy(
                                                               "request rate limit for plugin '" +
                                                               plugin_ + "' exceeded: retry later"))});
-    Dispatch();
-    MaybeRead();
-    return;
+  } else if (!decoded.ok()) {
+    // A well-framed message with content the server cannot act on: answered,
+    // in turn, and the connection stays.
+    server_->CountBreach();
+    Log("refused request " + std::to_string(request->id) + ": " + decoded.message());
+    pending_.push_back(Pending{nullptr, ErrorMessage(request->id, decoded)});
+  } else {
+    pending_.push_back(Pending{std::move(request), {}});
   }
-  pending_.push_back(Pending{std::move(frame), {}});
   Dispatch();
   MaybeRead();
 }
@@ -794,8 +792,8 @@ void Connection::Dispatch() {
   executing_ = true;
   Pending next = std::move(pending_.front());
   pending_.pop_front();
-  if (next.frame) {
-    Execute(std::move(next.frame));
+  if (next.request) {
+    Execute(std::move(next.request));
   } else {
     Finish(std::move(next.answer));
   }
@@ -809,65 +807,45 @@ std::string Connection::ErrorMessage(uint64_t request_id, const Status& status) 
   return wire::Serialize(message);
 }
 
-void Connection::Execute(std::unique_ptr<wire::Frame> frame) {
+void Connection::Execute(std::unique_ptr<wire::Request> request) {
   server_->CountRequest();
-  auto msg = frame->Root<protocol::ClientMessage>();
-  uint64_t request_id = msg.getRequestId();
-  try {
-    auto which = msg.which();
-    if (which == protocol::ClientMessage::HELLO) {
-      Finish(Hello(request_id, msg.getHello()));
-      return;
-    }
-    if (!session_) {
-      Finish(ErrorMessage(request_id,
-                          Status::InvalidArgument("the first request on a connection must be hello")));
-      return;
-    }
-    switch (which) {
-      case protocol::ClientMessage::SERVER_INFO:
-        Finish(ServerInfo(request_id));
-        return;
-      case protocol::ClientMessage::PING: {
-        capnp::MallocMessageBuilder message;
-        auto out = message.initRoot<protocol::ServerMessage>();
-        out.setRequestId(request_id);
-        out.setPong();
-        Finish(wire::Serialize(message));
-        return;
-      }
-      case protocol::ClientMessage::UNSUBSCRIBE:
-        Finish(Unsubscribe(request_id, msg.getUnsubscribe().getSubscription()));
-        return;
-      case protocol::ClientMessage::SUBSCRIBE:
-        Subscribe(request_id, msg.getSubscribe());
-        return;
-      case protocol::ClientMessage::APPEND:
-      case protocol::ClientMessage::READ_STREAM:
-      case protocol::ClientMessage::READ_ALL:
-      case protocol::ClientMessage::READ_SUBJECT:
-      case protocol::ClientMessage::QUERY:
-        break;
-      default:
-        Finish(ErrorMessage(request_id, Status::InvalidArgument(
-                                            "unknown request kind " +
-                                            std::to_string(static_cast<uint16_t>(which)))));
-        return;
-    }
-  } catch (const kj::Exception& e) {
-    server_->CountBreach();
-    Log(std::string("malformed request: ") + e.getDescription().cStr());
-    Finish(ErrorMessage(request_id, Status::InvalidArgument(std::string("malformed request: ") +
-                                                            e.getDescription().cStr())));
+  const uint64_t request_id = request->id;
+  if (request->kind == protocol::ClientMessage::HELLO) {
+    Finish(Hello(*request));
     return;
+  }
+  if (!session_) {
+    Finish(ErrorMessage(request_id,
+                        Status::InvalidArgument("the first request on a connection must be hello")));
+    return;
+  }
+  switch (request->kind) {
+    case protocol::ClientMessage::SERVER_INFO:
+      Finish(ServerInfo(request_id));
+      return;
+    case protocol::ClientMessage::PING: {
+      capnp::MallocMessageBuilder message;
+      auto out = message.initRoot<protocol::ServerMessage>();
+      out.setRequestId(request_id);
+      out.setPong();
+      Finish(wire::Serialize(message));
+      return;
+    }
+    case protocol::ClientMessage::UNSUBSCRIBE:
+      Finish(Unsubscribe(request_id, request->subscription));
+      return;
+    case protocol::ClientMessage::SUBSCRIBE:
+      Subscribe(*request);
+      return;
+    default:
+      break;
   }
   // Store calls block: run them on a worker, answer on the strand.
   auto self = shared_from_this();
-  std::shared_ptr<wire::Frame> shared(std::move(frame));
-  auto which = shared->Root<protocol::ClientMessage>().which();
-  bool is_read = which == protocol::ClientMessage::READ_STREAM ||
-                 which == protocol::ClientMessage::READ_ALL ||
-                 which == protocol::ClientMessage::READ_SUBJECT;
+  std::shared_ptr<wire::Request> shared(std::move(request));
+  bool is_read = shared->kind == protocol::ClientMessage::READ_STREAM ||
+                 shared->kind == protocol::ClientMessage::READ_ALL ||
+                 shared->kind == protocol::ClientMessage::READ_SUBJECT;
   asio::post(is_read ? server_->readers() : server_->workers(), [self, shared, session = session_] {
     std::string response = self->RunStoreRequest(*shared, session);
     asio::post(self->executor(), [self, response = std::move(response)]() mutable {
@@ -885,16 +863,17 @@ void Connection::Finish(std::string response) {
   MaybeRead();
 }
 
-std::string Connection::Hello(uint64_t request_id, protocol::Hello::Reader hello) {
-  uint32_t version = hello.getProtocolVersion();
+std::string Connection::Hello(const wire::Request& hello) {
+  const uint64_t request_id = hello.id;
+  uint32_t version = hello.protocol_version;
   if (version > protocol::PROTOCOL_VERSION) {
     return ErrorMessage(request_id, Status::NotSupported(
                                         "protocol version " + std::to_string(version) +
                                         " is newer than this server's " +
                                         std::to_string(protocol::PROTOCOL_VERSION)));
   }
-  std::string user = wire::ToString(hello.getUser());
-  std::string role = wire::ToString(hello.getRole());
+  const std::string& user = hello.user;
+  const std::string& role = hello.role;
   if (!ValidReference(user)) {
     return ErrorMessage(request_id, Status::InvalidArgument(
                                         "hello: user must be a staff reference of 1 to 64 of "
@@ -917,7 +896,7 @@ std::string Connection::Hello(uint64_t request_id, protocol::Hello::Reader hello
                                          server->Log("conn " + std::to_string(conn_id) + " " + line);
                                        });
   handshake_timer_.cancel();
-  Log("hello from client '" + wire::ToString(hello.getClient()) + "'");
+  Log("hello from client '" + hello.client.substr(0, 128) + "'");
 
   capnp::MallocMessageBuilder message;
   auto out = message.initRoot<protocol::ServerMessage>();
@@ -991,9 +970,8 @@ bool CutToBudget(std::vector<RecordedEvent>& events, size_t budget, bool* cut) {
 
 }  // namespace
 
-std::string Connection::RunStoreRequest(wire::Frame& frame, std::shared_ptr<Session> session) {
-  auto msg = frame.Root<protocol::ClientMessage>();
-  uint64_t request_id = msg.getRequestId();
+std::string Connection::RunStoreRequest(wire::Request& req, std::shared_ptr<Session> session) {
+  const uint64_t request_id = req.id;
   const Limits& limits = server_->config().limits;
   // Room for everything in an answer but its events.
   const size_t budget = limits.max_message_bytes > 4096 ? limits.max_message_bytes - 2048 : 2048;
@@ -1002,8 +980,7 @@ std::string Connection::RunStoreRequest(wire::Frame& frame, std::shared_ptr<Sess
     auto out = message.initRoot<protocol::ServerMessage>();
     out.setRequestId(request_id);
 
-    auto answer_events = [&](Result<std::vector<RecordedEvent>> events, uint32_t asked)
-        -> std::string {
+    auto answer_events = [&](Result<std::vector<RecordedEvent>> events) -> std::string {
       if (!events.ok()) {
         if (events.status().code() == Status::Code::kCorruption ||
             events.status().code() == Status::Code::kIOError) {
@@ -1019,33 +996,19 @@ std::string Connection::RunStoreRequest(wire::Frame& frame, std::shared_ptr<Sess
                                              " does not fit in one message (limits.max_message_bytes)"));
       }
       size_t page = limits.page_size;
-      bool more = cut || (events->size() == page && (asked == 0 || asked > page));
+      bool more = cut || (events->size() == page && (req.max_count == 0 || req.max_count > page));
       auto r = out.initEvents();
       auto list = r.initEvents(events->size());
       for (size_t i = 0; i < events->size(); ++i) wire::ToWire((*events)[i], list[i]);
       r.setMore(more);
       return wire::Serialize(message);
     };
-    auto page_of = [&](uint32_t asked) -> size_t {
-      return asked == 0 ? limits.page_size : std::min<size_t>(asked, limits.page_size);
-    };
+    const size_t page = req.max_count == 0 ? limits.page_size
+                                           : std::min<size_t>(req.max_count, limits.page_size);
 
-    switch (msg.which()) {
+    switch (req.kind) {
       case protocol::ClientMessage::APPEND: {
-        auto req = msg.getAppend();
-        std::string stream = wire::ToString(req.getStream());
-        ExpectedVersion expected;
-        if (Status s = wire::FromWire(req.getExpected(), &expected); !s.ok()) {
-          return ErrorMessage(request_id, s);
-        }
-        std::vector<NewEvent> events(req.getEvents().size());
-        for (size_t i = 0; i < events.size(); ++i) {
-          if (Status s = wire::FromWire(req.getEvents()[i], &events[i]); !s.ok()) {
-            return ErrorMessage(request_id,
-                                Status::InvalidArgument("event " + std::to_string(i) + ": " + s.message()));
-          }
-        }
-        auto r = session->Append(stream, expected, std::move(events));
+        auto r = session->Append(req.stream, req.expected, std::move(req.events));
         if (!r.ok()) return ErrorMessage(request_id, r.status());
         auto a = out.initAppended();
         a.setFirstPosition(r->first_position);
@@ -1056,40 +1019,24 @@ std::string Connection::RunStoreRequest(wire::Frame& frame, std::shared_ptr<Sess
         server_->NoteAppended(r->last_position);
         return wire::Serialize(message);
       }
-      case protocol::ClientMessage::READ_STREAM: {
-        auto req = msg.getReadStream();
+      case protocol::ClientMessage::READ_STREAM:
+        return answer_events(session->ReadStream(
+            req.stream, req.from, req.backward ? Direction::kBackward : Direction::kForward, page,
+            req.purpose));
+      case protocol::ClientMessage::READ_ALL:
+        return answer_events(session->ReadAll(std::max<uint64_t>(req.from, 1), page, req.purpose));
+      case protocol::ClientMessage::READ_SUBJECT:
         return answer_events(
-            session->ReadStream(wire::ToString(req.getStream()), req.getFrom(),
-                                req.getBackward() ? Direction::kBackward : Direction::kForward,
-                                page_of(req.getMaxCount()), wire::ToString(req.getPurpose())),
-            req.getMaxCount());
-      }
-      case protocol::ClientMessage::READ_ALL: {
-        auto req = msg.getReadAll();
-        return answer_events(session->ReadAll(std::max<uint64_t>(req.getFrom(), 1),
-                                              page_of(req.getMaxCount()),
-                                              wire::ToString(req.getPurpose())),
-                             req.getMaxCount());
-      }
-      case protocol::ClientMessage::READ_SUBJECT: {
-        auto req = msg.getReadSubject();
-        return answer_events(session->ReadSubject(wire::ToString(req.getSubject()),
-                                                  std::max<uint64_t>(req.getFrom(), 1),
-                                                  page_of(req.getMaxCount()),
-                                                  wire::ToString(req.getPurpose())),
-                             req.getMaxCount());
-      }
+            session->ReadSubject(req.subject, std::max<uint64_t>(req.from, 1), page, req.purpose));
       case protocol::ClientMessage::QUERY: {
-        auto req = msg.getQuery();
-        std::string model = wire::ToString(req.getModel());
         if (server_->models() == nullptr) {
-          return ErrorMessage(request_id, Status::NotFound("no read model '" + model + "'"));
+          return ErrorMessage(request_id, Status::NotFound("no read model '" + req.model + "'"));
         }
-        auto r = server_->models()->Query(*session, model, wire::ToString(req.getParams()));
+        auto r = server_->models()->Query(*session, req.model, req.params);
         if (!r.ok()) return ErrorMessage(request_id, r.status());
         if (r->size() > budget) {
           return ErrorMessage(request_id,
-                              Status::TooLarge("the answer of read model '" + model + "' (" +
+                              Status::TooLarge("the answer of read model '" + req.model + "' (" +
                                                std::to_string(r->size()) +
                                                " bytes) exceeds limits.max_message_bytes"));
         }
@@ -1099,11 +1046,6 @@ std::string Connection::RunStoreRequest(wire::Frame& frame, std::shared_ptr<Sess
       default:
         return ErrorMessage(request_id, Status::InvalidArgument("not a store request"));
     }
-  } catch (const kj::Exception& e) {
-    server_->CountBreach();
-    Log(std::string("malformed request: ") + e.getDescription().cStr());
-    return ErrorMessage(request_id,
-                        Status::InvalidArgument(std::string("malformed request: ") + e.getDescription().cStr()));
   } catch (const std::exception& e) {
     Log(std::string("request failed: ") + e.what());
     return ErrorMessage(request_id, Status::IOError(std::string("request failed: ") + e.what()));
@@ -1112,7 +1054,8 @@ std::string Connection::RunStoreRequest(wire::Frame& frame, std::shared_ptr<Sess
 
 // ---------------------------------------------------------- subscriptions ----
 
-void Connection::Subscribe(uint64_t request_id, protocol::SubscribeRequest::Reader req) {
+void Connection::Subscribe(const wire::Request& req) {
+  const uint64_t request_id = req.id;
   const Limits& limits = server_->config().limits;
   if (Status s = session_->CheckReadLog(); !s.ok()) {
     Finish(ErrorMessage(request_id, s));
@@ -1134,9 +1077,9 @@ void Connection::Subscribe(uint64_t request_id, protocol::SubscribeRequest::Read
   }
   auto sub = std::make_shared<Sub>();
   sub->id = request_id;
-  sub->next = std::max<uint64_t>(req.getFrom(), 1);
-  sub->credits = std::min<uint64_t>(req.getCredits(), kMaxCredits);
-  sub->purpose = wire::ToString(req.getPurpose());
+  sub->next = std::max<uint64_t>(req.from, 1);
+  sub->credits = std::min<uint64_t>(req.credits, kMaxCredits);
+  sub->purpose = req.purpose;
   sub->session = session_;
   subs_.emplace(request_id, sub);
   server_->SubOpened();
@@ -1167,11 +1110,11 @@ std::string Connection::Unsubscribe(uint64_t request_id, uint64_t sub_id) {
   return wire::Serialize(message);
 }
 
-void Connection::OnCredit(protocol::Credit::Reader credit) {
-  auto it = subs_.find(credit.getSubscription());
+void Connection::OnCredit(uint64_t sub_id, uint32_t events) {
+  auto it = subs_.find(sub_id);
   if (it == subs_.end()) return;  // ended meanwhile: credits are never answered
   auto& sub = it->second;
-  sub->credits = std::min<uint64_t>(sub->credits + credit.getEvents(), kMaxCredits);
+  sub->credits = std::min<uint64_t>(sub->credits + events, kMaxCredits);
   Pump(sub);
 }
 

@@ -19,9 +19,11 @@ class LimitsTest : public ServerFixture {
  protected:
   void SetUp() override {
     ServerFixture::SetUp();
+    if (HasFatalFailure()) return;
     auto config = Config();
     config.limits.max_message_bytes = 64 * 1024;
     Start(config);
+    if (HasFatalFailure()) return;
     bystander_ = Connect("portal", "u-0500", "caseworker");
     ASSERT_TRUE(bystander_);
   }

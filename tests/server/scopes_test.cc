@@ -18,6 +18,7 @@ class ScopesTest : public ServerFixture {
  protected:
   void SetUp() override {
     ServerFixture::SetUp();
+    if (HasFatalFailure()) return;
     Start();
   }
   // Writes straight into the store (the test's own setup, not a plugin).

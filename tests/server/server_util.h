@@ -93,12 +93,29 @@ inline const char* kConfigJson = R"({
   }
 })";
 
+// A 0600 key file of 64 hex digits. (A raw 32-byte key file whose last byte
+// happens to be a newline, CR or space is refused by the store's key-file
+// reader, which trims those before checking the length: 3 keys in 256.)
+inline std::string MakeHexKeyFile(const std::string& path) {
+  unsigned char key[32];
+  if (sodium_init() < 0) abort();
+  randombytes_buf(key, sizeof key);
+  char hex[65];
+  sodium_bin2hex(hex, sizeof hex, key, sizeof key);
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << hex << "\n";
+  }
+  ::chmod(path.c_str(), 0600);
+  return path;
+}
+
 // A store and a server over it, with the server's log captured.
 class ServerFixture : public ::testing::Test {
  protected:
   void SetUp() override {
     pki_ = Pki::Get();
-    Options o = TestOptions(MakeKeyFile(dir_.sub("root.key")));
+    Options o = TestOptions(MakeHexKeyFile(dir_.sub("root.key")));
     auto store = Store::Open(o, dir_.sub("store"));
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store.value());
@@ -138,7 +155,7 @@ class ServerFixture : public ::testing::Test {
                                const std::string& role = "caseworker") {
     sdk::ClientOptions o;
     o.host = "127.0.0.1";
-    o.port = server_->port();
+    o.port = server_ ? server_->port() : 1;  // no server: connecting fails, nothing crashes
     o.ca_file = pki_->ca();
     o.cert_file = pki_->cert(cert);
     o.key_file = pki_->key(cert);
