@@ -139,10 +139,12 @@ struct ScanChunk {
   std::string bytes;
   std::vector<size_t> ends;  // end offset of each record in `bytes`
   std::vector<ScanIssue> issues;
+  std::vector<Hash> leaves;  // the records' leaf hashes, when the reader had time
   void Clear() {
     bytes.clear();
     ends.clear();
     issues.clear();
+    leaves.clear();
   }
 };
 
@@ -201,6 +203,20 @@ class LogScanner {
     return c;
   }
 
+  bool NoneFree() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return free_.empty();
+  }
+
+  static void HashLeaves(ScanChunk* c, Hasher& hasher) {
+    c->leaves.reserve(c->ends.size());
+    size_t begin = 0;
+    for (size_t end : c->ends) {
+      c->leaves.push_back(hasher.Leaf(std::string_view(c->bytes.data() + begin, end - begin)));
+      begin = end;
+    }
+  }
+
   void Hand(std::unique_ptr<ScanChunk> c) {
     std::lock_guard<std::mutex> lock(mu_);
     full_.push_back(std::move(c));
@@ -222,6 +238,7 @@ class LogScanner {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan, log_cf_));
     std::unique_ptr<ScanChunk> chunk = TakeFree();
     log::EnvelopeView envelope;
+    Hasher hasher;
     uint64_t expected = 1;
     for (it->SeekToFirst(); chunk != nullptr && it->Valid(); it->Next()) {
       rocksdb::Slice key = it->key();
@@ -250,6 +267,9 @@ class LogScanner {
       chunk->ends.push_back(chunk->bytes.size());
       expected = position + 1;
       if (chunk->bytes.size() >= kChunkBytes) {
+        // When the hashing thread is behind (no chunk is free), hash this
+        // chunk here rather than wait: the two threads share the hashing.
+        if (NoneFree()) HashLeaves(chunk.get(), hasher);
         Hand(std::move(chunk));
         chunk = TakeFree();
       }
@@ -576,7 +596,8 @@ Result<VerifyReport> VerifyFiles(const std::string& dir, const std::array<uint8_
       report_issues(r);
       std::string_view value(chunk->bytes.data() + begin, chunk->ends[r] - begin);
       begin = chunk->ends[r];
-      frontier.Append(hasher, hasher.Leaf(value), on_complete);
+      frontier.Append(hasher, chunk->leaves.empty() ? hasher.Leaf(value) : chunk->leaves[r],
+                      on_complete);
       checkpoints_due();
     }
     report_issues(chunk->ends.size());
