@@ -240,7 +240,7 @@ class Core : public std::enable_shared_from_this<Core> {
   }
 
   void SendCredit(uint64_t sub, uint32_t events) {
-    capnp::MallocMessageBuilder message;
+    capnp::MallocMessageBuilder message(wire::kFirstSegmentWords);
     auto root = message.initRoot<protocol::ClientMessage>();
     root.setRequestId(0);
     auto c = root.initCredit();
@@ -271,7 +271,7 @@ class Core : public std::enable_shared_from_this<Core> {
       if (closed_) return closed_status_;
       pending_.emplace(id, waiter);
     }
-    capnp::MallocMessageBuilder message;
+    capnp::MallocMessageBuilder message(wire::kFirstSegmentWords);
     auto root = message.initRoot<protocol::ClientMessage>();
     root.setRequestId(id);
     build(root, id);
@@ -555,7 +555,7 @@ void SubState::Run() {
   if (by_callback || !end.ok()) {
     // Tell the server; its answer is not awaited on this thread.
     if (auto core = core_.lock()) {
-      capnp::MallocMessageBuilder message;
+      capnp::MallocMessageBuilder message(wire::kFirstSegmentWords);
       auto root = message.initRoot<protocol::ClientMessage>();
       root.setRequestId(core->NextId());
       root.initUnsubscribe().setSubscription(id_);

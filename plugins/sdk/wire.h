@@ -70,6 +70,11 @@ class Frame {
   std::unique_ptr<capnp::FlatArrayMessageReader> reader_;
 };
 
+// The first segment of a message being built, in words: most messages are a
+// few hundred bytes, and a larger one grows (Cap'n Proto's default of 1,024
+// words would be allocated and zeroed for every message).
+constexpr unsigned kFirstSegmentWords = 128;
+
 // A serialised message ready to write (framing included).
 std::string Serialize(capnp::MessageBuilder& message);
 
