@@ -12,7 +12,11 @@ namespace {
 class ConcurrencyTest : public ServerFixture {};
 
 TEST_F(ConcurrencyTest, ExactlyOneWinnerPerVersion) {
-  Start();
+  auto config = Config();
+  // This test is about expected versions, not the request rate.
+  config.plugins["portal"].requests_per_second = 1000000;
+  config.plugins["portal"].burst = 1000000;
+  Start(config);
   constexpr int kClients = 12;
   constexpr int kStreams = 3;
   constexpr int kAppendsPerClient = 25;
