@@ -175,6 +175,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Execute(std::unique_ptr<wire::Request> request);
   void Finish(std::string response);
   void ArmIdle();
+  void Touch();
 
   // Runs on a worker thread; returns the serialised answer.
   std::string RunStoreRequest(wire::Request& request, std::shared_ptr<Session> session);
@@ -225,6 +226,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;
   std::map<uint64_t, std::shared_ptr<Sub>> subs_;
   bool waiting_for_log_ = false;
+  Clock::time_point last_activity_ = Clock::now();
+  bool idle_armed_ = false;
 };
 
 class ServerImpl final : public Server {
@@ -740,6 +743,7 @@ void Connection::OnBody(const error_code& ec) {
 }
 
 void Connection::OnFrame(std::unique_ptr<wire::Frame> frame) {
+  Touch();
   ArmIdle();
   auto request = std::make_unique<wire::Request>();
   Status decoded = wire::DecodeRequest(*frame, request.get());
@@ -770,13 +774,23 @@ void Connection::OnFrame(std::unique_ptr<wire::Frame> frame) {
   MaybeRead();
 }
 
+// Activity only moves a time stamp; the one timer, when it fires, waits
+// again for whatever is left of the idle time (no timer is cancelled and
+// re-armed per request).
+void Connection::Touch() { last_activity_ = Clock::now(); }
+
 void Connection::ArmIdle() {
-  if (closing_) return;
+  if (closing_ || idle_armed_) return;
+  idle_armed_ = true;
   auto self = shared_from_this();
-  idle_timer_.expires_after(std::chrono::milliseconds(server_->config().limits.idle_timeout_ms));
-  idle_timer_.async_wait([self](const error_code& ec) {
+  const auto idle = std::chrono::milliseconds(server_->config().limits.idle_timeout_ms);
+  idle_timer_.expires_at(last_activity_ + idle);
+  idle_timer_.async_wait([self, idle](const error_code& ec) {
+    self->idle_armed_ = false;
     if (ec || self->closing_) return;
-    if (!self->subs_.empty() || self->executing_ || !self->pending_.empty()) {
+    bool busy = !self->subs_.empty() || self->executing_ || !self->pending_.empty();
+    if (busy) self->Touch();
+    if (busy || Clock::now() < self->last_activity_ + idle) {
       self->ArmIdle();
       return;
     }
@@ -858,6 +872,7 @@ void Connection::Finish(std::string response) {
   executing_ = false;
   if (closing_) return;  // the goodbye is the last message
   if (!response.empty()) Send(Outgoing{std::move(response), 0, 0});
+  Touch();
   ArmIdle();
   Dispatch();
   MaybeRead();
