@@ -93,9 +93,7 @@ inline const char* kConfigJson = R"({
   }
 })";
 
-// A 0600 key file of 64 hex digits. (A raw 32-byte key file whose last byte
-// happens to be a newline, CR or space is refused by the store's key-file
-// reader, which trims those before checking the length: 3 keys in 256.)
+// A 0600 key file of 64 hex digits (the form an operator would write).
 inline std::string MakeHexKeyFile(const std::string& path) {
   unsigned char key[32];
   if (sodium_init() < 0) abort();
