@@ -406,9 +406,8 @@ Status VerifyInclusionDoc(const InclusionProofDoc& proof, const SignedCheckpoint
                                    " records, the checkpoint for " + Num(checkpoint.size) +
                                    ": export the proof with --size " + Num(checkpoint.size));
   }
-  Hasher hasher;
   if (!proof.record.empty()) {
-    Hash h = hasher.Leaf(proof.record);
+    Hash h = ThreadHasher().Leaf(proof.record);
     if (h != proof.leaf_hash) {
       return Status::Corruption("the record in the proof hashes to " + Hex(h) +
                                 ", not to the proof's leaf hash " + Hex(proof.leaf_hash));
