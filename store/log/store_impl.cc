@@ -238,6 +238,9 @@ Status StoreImpl::OpenDb(bool create) {
   db_options.keep_log_file_num = 5;
   db_options.max_background_jobs = 2;
   db_options.db_write_buffer_size = 128ull << 20;
+  // Small, rarely flushed families (head, keys, merkle) must not pin every WAL
+  // file: past this size RocksDB flushes them so old logs can go.
+  db_options.max_total_wal_size = 256ull << 20;
   db_options.paranoid_checks = true;
   db_options.avoid_flush_during_shutdown = false;
 
