@@ -451,7 +451,7 @@ TEST_F(CliTest, EraseThenReadShowsErased) {
   EXPECT_TRUE(FailsWith(o, 1, "Erased"));
 }
 
-TEST_F(CliTest, ReadStreamsInPages) {
+TEST_F(CliTest, ReadStreamsInPagesAndHoldsTheStoreLocked) {
   Init();
   ASSERT_EQ(Hearth({"append", "--stream", "case-1"}, SmallEvents(2500)).code, 0);
   ASSERT_EQ(Hearth({"append", "--stream", "case-2"}, SmallEvents(3)).code, 0);
@@ -471,6 +471,28 @@ TEST_F(CliTest, ReadStreamsInPages) {
   std::vector<Json> back = JsonLines(o.out);
   ASSERT_EQ(back.size(), 2500u);
   for (size_t i = 0; i < back.size(); ++i) ASSERT_EQ(back[i]["streamVersion"], 2500 - i);
+
+  // A read whose output nobody drains holds the store open (its first page
+  // is far larger than a pipe): meanwhile another command gets Locked.
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::string bin = HEARTH_CLI, cmd = "read", d = "--data", k = "--key-file";
+  char* argv[] = {bin.data(), cmd.data(), d.data(), data_.data(), k.data(), key_.data(), nullptr};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+  posix_spawn_file_actions_addclose(&actions, fds[0]);
+  pid_t reader = -1;
+  ASSERT_EQ(posix_spawn(&reader, argv[0], &actions, nullptr, argv, environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
+  char first = 0;
+  ASSERT_EQ(::read(fds[0], &first, 1), 1);  // it has opened the store and is printing
+  EXPECT_TRUE(FailsWith(Hearth({"info"}), 2, "Locked"));
+  ::close(fds[0]);  // the reader dies of SIGPIPE
+  int status = 0;
+  ::waitpid(reader, &status, 0);
+  EXPECT_EQ(Info()["events"], 2503);
 }
 
 TEST_F(CliTest, CheckpointProveVerifyProofRoundTrip) {
