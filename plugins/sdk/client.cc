@@ -15,6 +15,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -33,6 +34,17 @@ struct ClientContext::Impl {
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
   std::vector<std::thread> threads;
+  // The connections made on this context, to close when it goes: each
+  // connection's handlers hold it, and a handler left queued in a stopped
+  // io_context would outlive the services its socket and timers use.
+  std::mutex mu;
+  std::vector<std::pair<std::weak_ptr<void>, std::function<void()>>> connections;
+
+  void Track(std::weak_ptr<void> alive, std::function<void()> abort) {
+    std::lock_guard<std::mutex> lock(mu);
+    std::erase_if(connections, [](const auto& c) { return c.first.expired(); });
+    connections.emplace_back(std::move(alive), std::move(abort));
+  }
 };
 
 ClientContext::ClientContext(int threads) : impl_(std::make_unique<Impl>()) {
@@ -42,8 +54,19 @@ ClientContext::ClientContext(int threads) : impl_(std::make_unique<Impl>()) {
 }
 
 ClientContext::~ClientContext() {
+  // Close every connection still open, then let the I/O threads run out of
+  // work (the closes finish within a second: the TLS shutdown is bounded by a
+  // timer), so no handler outlives the io_context's services.
+  std::vector<std::function<void()>> aborts;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    for (auto& [alive, abort] : impl_->connections) {
+      if (!alive.expired()) aborts.push_back(abort);
+    }
+    impl_->connections.clear();
+  }
+  for (auto& abort : aborts) abort();
   impl_->guard.reset();
-  impl_->io.stop();
   for (auto& t : impl_->threads) t.join();
 }
 
@@ -807,9 +830,14 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options, Cl
     context = own.get();
   }
   auto core = std::make_shared<Core>(context->impl()->io, options);
+  context->impl()->Track(core, [weak = std::weak_ptr<Core>(core)] {
+    if (auto c = weak.lock()) c->Abort(Status::IOError("the client context was closed"));
+  });
   if (Status s = core->InitTls(); !s.ok()) return s;
   if (Status s = core->Open(); !s.ok()) return s;
-  auto client = std::make_unique<ClientImpl>(std::move(own), core);
+  // The client takes the only reference: a Core must never outlive the
+  // context whose io_context its socket and timers belong to.
+  auto client = std::make_unique<ClientImpl>(std::move(own), std::move(core));
   if (Status s = client->SayHello(options.user, options.role); !s.ok()) {
     // A refused certificate shows as the connection closing right after the
     // handshake (TLS 1.3 verifies the client after the server's Finished).

@@ -27,6 +27,7 @@
 #include <boost/asio/ssl.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -193,6 +194,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void WriteNext();
   void OnWritten(const error_code& ec);
   void StartShutdown();
+  void Linger();
+  void Discard();
   void Log(const std::string& line);
   std::string ErrorMessage(uint64_t request_id, const Status& status);
 
@@ -201,6 +204,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer handshake_timer_;
   asio::steady_timer idle_timer_;
   asio::steady_timer shutdown_timer_;
+  std::array<char, 4096> discard_;  // what a closing peer still sends
   const uint64_t id_;
   std::string peer_;
   std::string plugin_;
@@ -1317,7 +1321,35 @@ void Connection::StartShutdown() {
   }
   shutdown_started_ = true;
   auto self = shared_from_this();
-  stream_.async_shutdown([self](const error_code&) { self->Abort("closed"); });
+  stream_.async_shutdown([self](const error_code&) { self->Linger(); });
+}
+
+// After close_notify: stop sending, and read and discard whatever the peer
+// still sends until it closes (or a second passes). Closing with unread
+// bytes would make the kernel send a reset, and a reset can destroy the
+// goodbye before the peer has read it (a client still sending a refused
+// message would see "connection reset" instead of the reason).
+void Connection::Linger() {
+  if (closed_) return;
+  error_code ignored;
+  stream_.lowest_layer().shutdown(tcp::socket::shutdown_send, ignored);
+  auto self = shared_from_this();
+  shutdown_timer_.expires_after(std::chrono::seconds(1));
+  shutdown_timer_.async_wait([self](const error_code& ec) {
+    if (!ec) self->Abort("closed (the peer kept sending)");
+  });
+  Discard();
+}
+
+void Connection::Discard() {
+  auto self = shared_from_this();
+  stream_.next_layer().async_read_some(asio::buffer(discard_), [self](const error_code& ec, size_t) {
+    if (ec || self->closed_) {
+      self->Abort("closed");
+      return;
+    }
+    self->Discard();
+  });
 }
 
 void Connection::Abort(const std::string& why) {

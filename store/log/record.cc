@@ -86,6 +86,28 @@ std::string SectionAad(uint64_t position, std::string_view stream, std::string_v
   return aad;
 }
 
+std::string FactsAad(const EnvelopeFields& f) {
+  std::string aad = SectionAad(f.position, f.stream, f.type, f.schema_version, "F");
+  PutBE64(&aad, f.stream_version);
+  aad.append(reinterpret_cast<const char*>(f.id->bytes.data()), 16);
+  PutBE64(&aad, uint64_t(f.recorded_at));
+  PutBE64(&aad, uint64_t(f.occurred_at));
+  AppendField(&aad, f.actor->user);
+  AppendField(&aad, f.actor->role);
+  AppendField(&aad, f.actor->plugin);
+  aad.append(reinterpret_cast<const char*>(f.correlation_id->bytes.data()), 16);
+  aad.append(reinterpret_cast<const char*>(f.causation_id->bytes.data()), 16);
+  PutBE32(&aad, uint32_t(f.subjects->size()));
+  for (const auto& r : *f.subjects) {
+    AppendField(&aad, r.id);
+    aad.push_back(char(r.role));
+  }
+  PutBE32(&aad, uint32_t(f.personal_subjects.size()));
+  for (std::string_view subject : f.personal_subjects) AppendField(&aad, subject);
+  AppendField(&aad, f.digest);
+  return aad;
+}
+
 std::string EventDigest(const crypto::SecretKey& digest_key, const NewEvent& e) {
   std::string s;
   s.append(reinterpret_cast<const char*>(e.id.bytes.data()), 16);
@@ -143,8 +165,12 @@ Result<std::string> EncodeRecord(const EncodeInput& in, const SectionSealer& sea
   }
   std::string sealed;
   if (in.store_key != nullptr) {
-    crypto::Seal(*in.store_key, SectionAad(in.position, in.stream, e.type, e.schema_version, "F"),
-                 e.facts, &sealed);
+    EnvelopeFields f{in.position, in.stream, in.stream_version, &e.id, e.type, e.schema_version,
+                     in.recorded_at, e.occurred_at == 0 ? in.recorded_at : e.occurred_at,
+                     &e.actor, &e.correlation_id, &e.causation_id, &e.subjects, {}, in.digest};
+    f.personal_subjects.reserve(e.personal.size());
+    for (const auto& p : e.personal) f.personal_subjects.push_back(p.subject);
+    crypto::Seal(*in.store_key, FactsAad(f), e.facts, &sealed);
     r.setFacts(AsData(sealed));
   } else {
     r.setFacts(AsData(e.facts));
@@ -203,10 +229,18 @@ Status DecodeRecord(std::string_view bytes, uint64_t position, const crypto::Sec
       out->subjects.push_back(SubjectRef{s.getId(), static_cast<SubjectRole>(s.getRole())});
     }
     if (store_key != nullptr) {
-      if (!crypto::Open(*store_key,
-                        SectionAad(position, out->stream, out->type, out->schema_version, "F"),
-                        View(r.getFacts()), &out->facts)) {
-        return Bad(position, "facts section fails authentication (altered or moved)");
+      auto personal = r.getPersonal();
+      std::string digest(View(r.getDigest()));
+      EnvelopeFields f{position, out->stream, out->stream_version, &out->id, out->type,
+                       out->schema_version, out->recorded_at, out->occurred_at, &out->actor,
+                       &out->correlation_id, &out->causation_id, &out->subjects, {}, digest};
+      f.personal_subjects.reserve(personal.size());
+      for (auto p : personal) {
+        auto subject = p.getSubject();
+        f.personal_subjects.emplace_back(subject.cStr(), subject.size());
+      }
+      if (!crypto::Open(*store_key, FactsAad(f), View(r.getFacts()), &out->facts)) {
+        return Bad(position, "envelope or facts section fails authentication (altered or moved)");
       }
     } else {
       out->facts = std::string(View(r.getFacts()));

@@ -20,6 +20,31 @@ namespace hearth::log {
 std::string SectionAad(uint64_t position, std::string_view stream, std::string_view type,
                        uint32_t schema_version, std::string_view section);
 
+// Associated data of the facts section: the section's AAD ("F") followed by
+// every other envelope field, so that the facts seal authenticates the whole
+// envelope (an altered actor, time, id, version or subject list fails to
+// open). stream_version(8 BE) event_id(16) recorded_at(8 BE) occurred_at(8 BE)
+// actor user, role, plugin (each len(4 BE) bytes) correlation_id(16)
+// causation_id(16) count(4 BE) { len(4 BE) subject role(1) } count(4 BE)
+// { len(4 BE) personal-section subject } len(4 BE) digest.
+struct EnvelopeFields {
+  uint64_t position;
+  std::string_view stream;
+  uint64_t stream_version;
+  const EventId* id;
+  std::string_view type;
+  uint32_t schema_version;
+  Timestamp recorded_at;
+  Timestamp occurred_at;
+  const Actor* actor;
+  const EventId* correlation_id;
+  const EventId* causation_id;
+  const std::vector<SubjectRef>* subjects;
+  std::vector<std::string_view> personal_subjects;
+  std::string_view digest;
+};
+std::string FactsAad(const EnvelopeFields& f);
+
 // The keyed digest of an event as proposed, for telling a retry (same id,
 // same content) from a clash (same id, other content).
 std::string EventDigest(const crypto::SecretKey& digest_key, const NewEvent& e);

@@ -387,11 +387,18 @@ Status StoreImpl::LoadKeys() {
   s = db_->Get(rocksdb::ReadOptions(), keys_, "s", &wrapped);
   if (!s.ok()) return FromRocks(s, "reading the wrapped store key");
   if (!crypto::Unwrap(*root, "store", wrapped, &secret) || secret.size() != crypto::kKeyBytes) {
+    // Is it the key from before the last rotation? Derive it with the
+    // parameters it had then (its own salt) and compare fingerprints.
     std::string prev;
+    crypto::KdfParams prev_params;
     if (db_->Get(rocksdb::ReadOptions(), meta_, "root-fp-prev", &prev).ok() &&
-        prev.size() > 8 && prev.substr(8) == crypto::RootFingerprint(*root)) {
-      return Status::WrongKey("wrong key: this is the root key the store had before a rotation; "
-                              "open it with the new key");
+        prev.size() > 8 + 32 && crypto::KdfParams::Decode(prev.substr(40), &prev_params)) {
+      auto old_root = crypto::DeriveRootKey(options_.key, prev_params);
+      if (old_root.ok() && prev.substr(8, 32) == crypto::RootFingerprint(*old_root)) {
+        return Status::WrongKey(
+            "wrong key: this is the root key the store had before a rotation; "
+            "open it with the new key");
+      }
     }
     return Status::WrongKey("wrong key: the passphrase or key file does not open store " + path_);
   }
@@ -585,7 +592,7 @@ bool StoreImpl::CheckAppend(Request* req) {
       continue;
     }
     if (statuses[i].IsNotFound()) continue;
-    if (!statuses[i].ok() || values[i].size() != 8) {
+    if (!statuses[i].ok() || (values[i].size() != 8 && values[i].size() != 16)) {
       req->status = FromRocks(statuses[i], "reading the event id index");
       if (req->status.ok()) req->status = Status::Corruption("event id index entry damaged");
       return true;
@@ -600,6 +607,10 @@ bool StoreImpl::CheckAppend(Request* req) {
       return true;
     }
     seen[i] = PendingId{pos, env.stream, env.stream_version, env.digest};
+    if (values[i].size() == 16) {
+      seen[i].index = GetBE32(values[i].data() + 8);
+      seen[i].count = GetBE32(values[i].data() + 12);
+    }
     ++found;
   }
   if (found > 0) {
@@ -623,8 +634,10 @@ bool StoreImpl::CheckAppend(Request* req) {
                                               " with different content");
         return true;
       }
-      if (i > 0 && (seen[i].position != seen[0].position + i ||
-                    seen[i].version != seen[0].version + i)) {
+      bool whole_batch = seen[i].count == 0 ||
+                         (seen[i].index == i && seen[i].count == events.size());
+      if (!whole_batch || (i > 0 && (seen[i].position != seen[0].position + i ||
+                                     seen[i].version != seen[0].version + i))) {
         req->status = Status::InvalidArgument(
             "batch repeats event ids already appended, but not as one batch in the same order");
         return true;
@@ -755,8 +768,12 @@ Status StoreImpl::ApplyAppend(Request* req, rocksdb::WriteBatch* batch) {
     }
     std::string key = LogKey(position);
     batch->Put(log_, key, *record);
-    batch->Put(eventids_, IdKey(e.id), key);
-    group_ids_[IdKey(e.id)] = PendingId{position, stream, current + 1 + i, req->digests[i]};
+    std::string id_value = key;
+    PutBE32(&id_value, uint32_t(i));
+    PutBE32(&id_value, uint32_t(events.size()));
+    batch->Put(eventids_, IdKey(e.id), id_value);
+    group_ids_[IdKey(e.id)] = PendingId{position, stream, current + 1 + i, req->digests[i],
+                                        uint32_t(i), uint32_t(events.size())};
     head_.frontier.Append(leader_hasher_, leader_hasher_.Leaf(*record), [&](const merkle::Node& n) {
       batch->Put(merkle_, MerkleKey(n.level, n.index),
                  std::string(reinterpret_cast<const char*>(n.hash.data()), n.hash.size()));
@@ -1378,6 +1395,7 @@ Status StoreImpl::RotateRootKey(const KeySource& new_key) {
       std::string prev;
       PutBE64(&prev, uint64_t(NowMicros()));
       prev += crypto::RootFingerprint(root_);
+      prev += kdf_.Encode();  // the old derivation, to recognise the old key later
       batch.Put(meta_, "root-fp-prev", prev);
       batch.Put(meta_, "root-fp", crypto::RootFingerprint(*new_root));
       batch.Put(meta_, "kdf", params->Encode());

@@ -195,6 +195,8 @@ class StoreImpl final : public Store {
     std::string stream;
     uint64_t version;
     std::string digest;
+    uint32_t index = 0;  // place in its batch
+    uint32_t count = 0;  // events in its batch; 0 when not recorded
   };
   std::unordered_map<std::string, PendingId> group_ids_;
   Status poisoned_;  // set when a commit failed: the store must be reopened

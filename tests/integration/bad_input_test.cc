@@ -18,7 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::DumpStore;
 using testing::MakeEvent;
-using testing::MakeKeyFile;
+using testing::HexKeyFile;
 using testing::RawDb;
 using testing::StoreFixture;
 using testing::TempDir;
@@ -140,7 +140,7 @@ TEST_F(SmallLimitTest, OversizedEventIsTooLargeAndWritesNothing) {
 
 TEST(OpenTest, ZeroLimitsAreInvalid) {
   TempDir dir;
-  Options o = TestOptions(MakeKeyFile(dir.sub("root.key")));
+  Options o = TestOptions(HexKeyFile(dir.sub("root.key")));
   o.max_event_bytes = 0;
   EXPECT_TRUE(Store::Open(o, dir.sub("store")).status().IsInvalidArgument());
   EXPECT_FALSE(fs::exists(dir.sub("store")));
@@ -148,7 +148,7 @@ TEST(OpenTest, ZeroLimitsAreInvalid) {
 
 TEST(OpenTest, MissingStoreIsNotFoundAndNothingIsCreated) {
   TempDir dir;
-  Options o = TestOptions(MakeKeyFile(dir.sub("root.key")));
+  Options o = TestOptions(HexKeyFile(dir.sub("root.key")));
   o.create_if_missing = false;
   auto s = Store::Open(o, dir.sub("nothing-here"));
   EXPECT_TRUE(s.status().IsNotFound()) << s.status().ToString();
@@ -169,7 +169,7 @@ TEST(OpenTest, CreatingWithoutAKeyIsRefusedAndLeavesNothing) {
 // their files are left exactly as they were.
 TEST(OpenTest, PathThatIsNotAHearthStore) {
   TempDir dir;
-  std::string key = MakeKeyFile(dir.sub("root.key"));
+  std::string key = HexKeyFile(dir.sub("root.key"));
   Options open = TestOptions(key);
   open.create_if_missing = false;
   Options create = TestOptions(key);

@@ -164,6 +164,79 @@ TEST_F(ConcurrencyTest, ConcurrentRetriesOfOneBatchAreWrittenOnce) {
   EXPECT_EQ(*store_->StreamVersion("case-retry"), 3u);
 }
 
+// Erasing a person while other threads append and read their data: readers
+// never see an error, appends after the erasure are refused, and afterwards
+// every personal section of that person reads as erased, whenever written.
+TEST_F(ConcurrencyTest, ErasureRacingAppendsAndReads) {
+  MustAppend("case-x", ExpectedVersion::NoStream(), {MakeEvent("Contact", "P-x", "Synthetic Iota")});
+  MustAppend("case-y", ExpectedVersion::NoStream(), {MakeEvent("Contact", "P-y", "Synthetic Kappa")});
+  std::atomic<bool> erased{false};
+  std::atomic<bool> stop{false};
+  std::atomic<int> accepted_after_erasure{0};
+  std::atomic<int> read_errors{0};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&] {
+      while (!stop.load()) {
+        bool was_erased = erased.load();
+        auto r = store_->Append("case-x", ExpectedVersion::Any(),
+                                {MakeEvent("Note", "P-y", "Synthetic Kappa again"),
+                                 MakeEvent("Note", "P-x", "Synthetic Iota again")});
+        if (r.ok()) {
+          if (was_erased) ++accepted_after_erasure;
+        } else if (r.status().code() == Status::Code::kErased) {
+          ++refused;
+        } else {
+          ADD_FAILURE() << r.status().ToString();
+          return;
+        }
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    while (!stop.load()) {
+      auto r = store_->ReadSubject("P-x", 1, 100000);
+      if (!r.ok()) {
+        ++read_errors;
+        ADD_FAILURE() << r.status().ToString();
+        return;
+      }
+    }
+  });
+  while (Info().last_position < 40 && !HasFailure()) std::this_thread::yield();
+  auto e = store_->EraseSubject("P-x", Actor{"u-9", "controller", "test"}, "art17");
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  erased = true;
+  while (refused.load() < 10 && !HasFailure()) std::this_thread::yield();
+  stop = true;
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(accepted_after_erasure.load(), 0);
+  EXPECT_EQ(read_errors.load(), 0);
+  for (int round = 0; round < 2; ++round) {
+    size_t sections = 0;
+    for (const RecordedEvent& ev : All()) {
+      for (const auto& p : ev.personal) {
+        if (p.subject == "P-x") {
+          ++sections;
+          EXPECT_TRUE(p.erased) << "position " << ev.position;
+          EXPECT_TRUE(p.data.empty()) << "position " << ev.position;
+        } else {
+          EXPECT_FALSE(p.erased);
+          EXPECT_FALSE(p.data.empty());
+        }
+      }
+    }
+    EXPECT_GT(sections, 1u);
+    Open();
+  }
+  Close();
+  auto raw = testing::RawDb::Open(path_);
+  ASSERT_TRUE(raw);
+  EXPECT_TRUE(raw->Get("keys", "kP-x").empty()) << "the erased subject has a data key again";
+  EXPECT_FALSE(raw->Get("keys", "kP-y").empty());
+}
+
 class IdempotencyTest : public StoreFixture {};
 
 TEST_F(IdempotencyTest, RetryReturnsOriginalPositionsAlsoAfterReopen) {

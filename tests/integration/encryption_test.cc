@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cstring>
+#include <fstream>
 #include <filesystem>
 #include <functional>
 #include <set>
@@ -21,7 +22,7 @@ using testing::ExpectMatches;
 using testing::ExpectSameEvent;
 using testing::LogKeyOf;
 using testing::MakeEvent;
-using testing::MakeKeyFile;
+using testing::HexKeyFile;
 using testing::PersonEvent;
 using testing::RawDb;
 using testing::SameEvent;
@@ -50,7 +51,7 @@ TEST_F(KeyTest, WrongKeyFileIsWrongKeyAndWritesNothing) {
   Fill();
   Close();
   auto before = DumpStore(path_);
-  std::string other = MakeKeyFile(dir_.sub("other.key"));
+  std::string other = HexKeyFile(dir_.sub("other.key"));
   Options o = TestOptions(other);
   o.create_if_missing = false;
   auto s = Store::Open(o, path_);
@@ -90,7 +91,7 @@ TEST(PassphraseTest, WrongPassphraseIsWrongKeyAndWritesNothing) {
     EXPECT_EQ(s.status().code(), Status::Code::kWrongKey) << s.status().ToString();
     EXPECT_TRUE(Contains(s.status().message(), "wrong key")) << s.status().message();
   }
-  Options by_file = TestOptions(MakeKeyFile(dir.sub("root.key")));
+  Options by_file = TestOptions(HexKeyFile(dir.sub("root.key")));
   auto s = Store::Open(by_file, path);
   EXPECT_EQ(s.status().code(), Status::Code::kWrongKey) << s.status().ToString();
   EXPECT_TRUE(DumpStore(path) == before) << "a refused open changed the store";
@@ -104,7 +105,7 @@ TEST(PassphraseTest, WrongPassphraseIsWrongKeyAndWritesNothing) {
 TEST(KeyFileTest, KeyFileOpenToGroupOrOthersIsRefused) {
   TempDir dir;
   for (mode_t mode : {0644, 0640, 0604, 0660, 0602}) {
-    std::string key = MakeKeyFile(dir.sub("open.key"));
+    std::string key = HexKeyFile(dir.sub("open.key"));
     ASSERT_EQ(::chmod(key.c_str(), mode), 0);
     std::string path = dir.sub("store");
     auto s = Store::Open(TestOptions(key), path);
@@ -115,7 +116,7 @@ TEST(KeyFileTest, KeyFileOpenToGroupOrOthersIsRefused) {
     EXPECT_TRUE(!fs::exists(path) || fs::is_empty(path)) << "a store was created with mode " << std::oct << mode;
   }
   // An existing store: the key file becomes too open later.
-  std::string key = MakeKeyFile(dir.sub("root.key"));
+  std::string key = HexKeyFile(dir.sub("root.key"));
   std::string path = dir.sub("store2");
   ASSERT_TRUE(Store::Open(TestOptions(key), path).ok());
   auto before = DumpStore(path);
@@ -126,6 +127,30 @@ TEST(KeyFileTest, KeyFileOpenToGroupOrOthersIsRefused) {
   EXPECT_TRUE(DumpStore(path) == before);
   ASSERT_EQ(::chmod(key.c_str(), 0400), 0);  // owner-only read is enough
   EXPECT_TRUE(Store::Open(TestOptions(key), path).ok());
+}
+
+// A key file of 32 raw bytes is a key whatever its bytes are: one that ends
+// in a newline, carriage return or space byte (1 random key in 85) must not
+// be trimmed into a 31-byte file and refused.
+TEST(KeyFileTest, RawKeyEndingInWhitespace) {
+  for (unsigned char last : {'\n', '\r', ' ', '\0', 'A'}) {
+    TempDir dir;
+    std::string key = dir.sub("root.key");
+    std::string bytes(32, '\0');
+    randombytes_buf(bytes.data(), bytes.size());
+    bytes[31] = char(last);
+    std::ofstream(key, std::ios::binary) << bytes;
+    ASSERT_EQ(::chmod(key.c_str(), 0600), 0);
+    {
+      auto s = Store::Open(TestOptions(key), dir.sub("store"));
+      EXPECT_TRUE(s.ok()) << "raw key ending in byte " << int(last) << ": " << s.status().ToString();
+      if (!s.ok()) continue;
+      EXPECT_TRUE((*s)->Append("case-1", ExpectedVersion::NoStream(), {MakeEvent("E", "P-1", "x")}).ok());
+    }
+    Options o = TestOptions(key);
+    o.create_if_missing = false;
+    EXPECT_TRUE(Store::Open(o, dir.sub("store")).ok()) << "byte " << int(last);
+  }
 }
 
 // ------------------------------------------------------------- tamper ----
@@ -574,7 +599,7 @@ class RotationTest : public StoreFixture {
 };
 
 TEST_F(RotationTest, NewKeyOpensOldKeyIsWrongKeyNamingTheRotation) {
-  std::string new_key = MakeKeyFile(dir_.sub("new.key"));
+  std::string new_key = HexKeyFile(dir_.sub("new.key"));
   ASSERT_TRUE(store_->RotateRootKey(KeySource::File(new_key)).ok());
   ExpectAllReadable(store_.get());
   // New subjects get keys wrapped under the new root.
@@ -588,7 +613,7 @@ TEST_F(RotationTest, NewKeyOpensOldKeyIsWrongKeyNamingTheRotation) {
   EXPECT_TRUE(Contains(old.status().message(), "before a rotation"))
       << "the pre-rotation key is not recognised as such: " << old.status().message();
 
-  auto unrelated = OpenWith(KeySource::File(MakeKeyFile(dir_.sub("unrelated.key"))));
+  auto unrelated = OpenWith(KeySource::File(HexKeyFile(dir_.sub("unrelated.key"))));
   EXPECT_EQ(unrelated.status().code(), Status::Code::kWrongKey);
   EXPECT_FALSE(Contains(unrelated.status().message(), "before a rotation"))
       << unrelated.status().message();
@@ -611,7 +636,7 @@ TEST_F(RotationTest, RotateToAPassphraseAndOnToAnotherKeyFile) {
     auto s = OpenWith(pass);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     ExpectAllReadable(s->get());
-    std::string third = MakeKeyFile(dir_.sub("third.key"));
+    std::string third = HexKeyFile(dir_.sub("third.key"));
     ASSERT_TRUE((*s)->RotateRootKey(KeySource::File(third)).ok());
     s->reset();
     auto wrong = OpenWith(pass);
@@ -623,7 +648,7 @@ TEST_F(RotationTest, RotateToAPassphraseAndOnToAnotherKeyFile) {
 }
 
 TEST_F(RotationTest, RotationToAnUnusableKeyChangesNothing) {
-  std::string loose = MakeKeyFile(dir_.sub("loose.key"));
+  std::string loose = HexKeyFile(dir_.sub("loose.key"));
   ASSERT_EQ(::chmod(loose.c_str(), 0644), 0);
   EXPECT_FALSE(store_->RotateRootKey(KeySource::File(loose)).ok());
   EXPECT_FALSE(store_->RotateRootKey(KeySource::File(dir_.sub("missing.key"))).ok());

@@ -167,7 +167,7 @@ class Store {
 
   // Crypto-shreds a data subject: deletes its wrapped data key, forces the
   // key out of RocksDB's files (flush, compaction of its key range, WAL
-  // rotation) and appends an erasure event (stream "erasure", type
+  // rotation) and appends an erasure event (stream "$erasure", type
   // "SubjectErased") that holds no personal data. Returns the erasure event's
   // position. Returns NotFound for an unknown subject; for a subject already
   // erased, returns the earlier erasure's position with duplicate = true.

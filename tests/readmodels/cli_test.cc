@@ -1,0 +1,101 @@
+// The command line: `hearth rebuild`, `hearth timeline` and `hearth worklist`
+// on a small store, their output, exit codes and errors.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+
+#include <cstdio>
+
+#include "readmodels_test_util.h"
+
+namespace hearth::readmodels::testing {
+namespace {
+
+struct CliRun {
+  int code = -1;
+  std::string out;  // stdout and stderr
+};
+
+CliRun Hearth(const std::string& args) {
+  CliRun r;
+  std::string cmd = std::string(HEARTH_CLI) + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class CliTest : public ReadModelTest {
+ protected:
+  void SetUp() override {
+    ReadModelTest::SetUp();
+    Open();
+    Record("case/D1/1", {Enquiry("2018-04-02", "P-1", "D1"),
+                         Ev("ServiceElementOpened", R"("openedOn":"2018-04-03","line":1,"element":"mandatoryDfg","service":"mandatoryDfg")"),
+                         Ev("PriorityAssessed", R"("assessedOn":"2018-04-03","line":1,"otPriority":1,"urgency":"urgent")")});
+    Record("case/D2/1", {Enquiry("2018-04-02", "P-2", "D2")});
+    CatchUp();
+    recorder_.reset();
+    store_.reset();  // the command line opens it itself
+    args_ = "--data " + dir_.sub("store") + " --key-file " + key_;
+  }
+  std::string args_;
+};
+
+TEST_F(CliTest, TimelineTextJsonAndErrors) {
+  CliRun text = Hearth("timeline " + args_ + " --case D1/1");
+  ASSERT_EQ(text.code, 0) << text.out;
+  EXPECT_NE(text.out.find("Case case/D1/1, now: 3 of 3 events"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("Enquiry by phone from an occupational therapist, district D1"), std::string::npos);
+  EXPECT_NE(text.out.find("Quillfeather"), std::string::npos);  // the root key sees personal data
+  EXPECT_NE(text.out.find("leads to the root"), std::string::npos);
+
+  CliRun hidden = Hearth("timeline " + args_ + " --case D1/1 --no-personal --at 1");
+  ASSERT_EQ(hidden.code, 0) << hidden.out;
+  EXPECT_EQ(hidden.out.find("Quillfeather"), std::string::npos);
+  EXPECT_NE(hidden.out.find("1 of 3 events"), std::string::npos) << hidden.out;
+
+  CliRun json = Hearth("timeline " + args_ + " --case case/D1/1 --json --occurred-by 2018-04-02");
+  ASSERT_EQ(json.code, 0) << json.out;
+  auto j = nlohmann::json::parse(json.out);
+  EXPECT_EQ(j["shown"], 1);
+  EXPECT_EQ(j["events"][0]["type"], "ContactRecorded");
+  EXPECT_EQ(j["events"][0]["proof"]["type"], "inclusion");
+
+  CliRun missing = Hearth("timeline " + args_ + " --case D1/404");
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.out.find("no case case/D1/404"), std::string::npos) << missing.out;
+  CliRun two = Hearth("timeline " + args_ + " --case D1/1 --at 1 --as-of 2018-04-02");
+  EXPECT_EQ(two.code, 1) << two.out;
+  CliRun bad_date = Hearth("timeline " + args_ + " --case D1/1 --as-of 02/04/2018");
+  EXPECT_EQ(bad_date.code, 1);
+  EXPECT_NE(bad_date.out.find("--as-of"), std::string::npos) << bad_date.out;
+}
+
+TEST_F(CliTest, WorklistAndRebuild) {
+  CliRun text = Hearth("worklist " + args_ + " --as-of 2018-07-02");
+  ASSERT_EQ(text.code, 0) << text.out;
+  EXPECT_NE(text.out.find("overdue  case/D1/1 line 1  DFG urgent"), std::string::npos) << text.out;
+
+  CliRun json = Hearth("worklist " + args_ + " --district D2 --as-of 2018-06-01 --json");
+  ASSERT_EQ(json.code, 0) << json.out;
+  auto j = nlohmann::json::parse(json.out);
+  EXPECT_EQ(j["district"], "D2");
+  ASSERT_EQ(j["items"].size(), 1u);
+  EXPECT_EQ(j["items"][0]["case"], "case/D2/1");
+  EXPECT_EQ(j["items"][0]["kind"], "first-visit");
+
+  CliRun rebuild = Hearth("rebuild " + args_);
+  ASSERT_EQ(rebuild.code, 0) << rebuild.out;
+  EXPECT_NE(rebuild.out.find("cases: rebuilt from 4 events"), std::string::npos) << rebuild.out;
+  CliRun unknown = Hearth("rebuild nope " + args_);
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_NE(unknown.out.find("no projection named nope (known: cases)"), std::string::npos) << unknown.out;
+}
+
+}  // namespace
+}  // namespace hearth::readmodels::testing
