@@ -629,6 +629,32 @@ TEST_F(CliTest, VerifyNeedsNoKeyAndPassesOnAnUntouchedStore) {
                         "64 hex digits"));
 }
 
+TEST_F(CliTest, BackupOpensWithTheSameKeyAndVerifies) {
+  Init();
+  ASSERT_EQ(Hearth({"append", "--stream", "case-1"}, CaseInput()).code, 0);
+  ASSERT_EQ(Hearth({"checkpoint"}).code, 0);
+  std::string backup = Path("backup");
+  Output o = Hearth({"backup", "--out", backup});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_NE(o.out.find("up to position 3"), std::string::npos) << o.out;
+  // Writes after the backup stay out of it.
+  ASSERT_EQ(Hearth({"append", "--stream", "case-2"}, SmallEvents(2)).code, 0);
+  o = Run({"info", "--json", "--data", backup, "--key-file", key_});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_EQ(Json::parse(o.out)["events"], 3);
+  o = Run({"read", "--data", backup, "--key-file", key_, "--stream", "case-1"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_NE(o.out.find("Carey McCarerface"), std::string::npos) << o.out;
+  ASSERT_EQ(Hearth({"keys", "export-public", "--out", Path("pub.hex")}).code, 0);
+  o = Run({"verify", "--data", backup, "--public-key", Path("pub.hex")});
+  EXPECT_EQ(o.code, 0) << o.err << o.out;
+  // Another key does not open it; an existing directory is refused.
+  ASSERT_EQ(Run({"init", "--data", Path("other"), "--key-file", Path("other.key")}).code, 0);
+  EXPECT_TRUE(FailsWith(Run({"info", "--data", backup, "--key-file", Path("other.key")}), 1,
+                        "wrong key"));
+  EXPECT_TRUE(FailsWith(Hearth({"backup", "--out", backup}), 1, "already exists"));
+}
+
 TEST_F(CliTest, KeysRotate) {
   Init();
   ASSERT_EQ(Hearth({"append", "--stream", "case-1"}, CaseInput()).code, 0);

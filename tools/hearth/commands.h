@@ -58,7 +58,7 @@ class CommandSet {
 };
 
 // --- the command groups (one file each) ---
-void AddLogCommands(CommandSet& set);    // init, append, read, info, erase
+void AddLogCommands(CommandSet& set);    // init, append, read, info, backup, erase
 void AddKeyCommands(CommandSet& set);    // keys rotate, keys export-public
 void AddProofCommands(CommandSet& set);  // checkpoint(s), prove, verify, verify-proof
 void AddDemoCommands(CommandSet& set);   // demo (cmd_demo.cc, tools/demo)

@@ -1,4 +1,4 @@
-// init, append, read, info, erase: the log itself (docs/cli.md).
+// init, append, read, info, backup, erase: the log itself (docs/cli.md).
 #include <unistd.h>
 
 #include <filesystem>
@@ -250,6 +250,28 @@ struct InfoOptions {
   bool json = false;
 };
 
+struct BackupOptions {
+  std::string data;
+  KeyOptions key;
+  std::string out;
+};
+
+// A consistent copy taken while the store could be serving others
+// (docs/operations.md): the copy ends exactly at a commit.
+Status RunBackup(const BackupOptions& o) {
+  auto key = ResolveKey(o.key.key_file, kPassphraseEnv, "--key-file");
+  if (!key.ok()) return key.status();
+  auto store = OpenStore(o.data, *key);
+  if (!store.ok()) return store.status();
+  auto position = (*store)->Backup(o.out);
+  if (!position.ok()) return position.status();
+  store->reset();
+  return Print("backup written to " + o.out + ": the log up to position " +
+               std::to_string(*position) +
+               ".\nIt is as encrypted as the store and opens with the same root key: keep the key "
+               "apart from the backup.\n");
+}
+
 Status RunInfo(const InfoOptions& o) {
   auto key = ResolveKey(o.key.key_file, kPassphraseEnv, "--key-file");
   if (!key.ok()) return key.status();
@@ -378,6 +400,16 @@ void AddLogCommands(CommandSet& set) {
     AddDataOption(cmd, &o->data);
     AddKeyOptions(cmd, &o->key);
     cmd->add_flag("--json", o->json, "print one JSON object");
+  }
+  {
+    auto o = std::make_shared<BackupOptions>();
+    CLI::App* cmd = set.Add(nullptr, "backup", "write a consistent, openable copy of the store",
+                            [o] { return RunBackup(*o); });
+    AddDataOption(cmd, &o->data);
+    AddKeyOptions(cmd, &o->key);
+    cmd->add_option("--out", o->out, "the backup directory (must not exist)")
+        ->required()
+        ->type_name("DIR");
   }
   {
     auto o = std::make_shared<EraseOptions>();
