@@ -36,22 +36,7 @@ namespace {
 
 using testing::TempDir;
 
-// A fresh 0600 key file of 64 hex digits (a raw binary key ending in a
-// newline byte is refused by the store: see the integration suite's
-// KeyFileTest.RawKeyEndingInWhitespace).
-std::string HexKeyFile(const std::string& path) {
-  unsigned char key[32];
-  if (sodium_init() < 0) abort();
-  randombytes_buf(key, sizeof key);
-  char hex[65];
-  sodium_bin2hex(hex, sizeof hex, key, sizeof key);
-  {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << hex << "\n";
-  }
-  ::chmod(path.c_str(), 0600);
-  return path;
-}
+using testing::HexKeyFile;
 
 uint64_t EnvOr(const char* name, uint64_t fallback) {
   const char* v = std::getenv(name);
