@@ -1449,7 +1449,17 @@ Result<SignedCheckpoint> StoreImpl::WriteCheckpoint() {
   lock.unlock();
   SignedCheckpoint cp;
   Status st = poisoned_;
-  if (st.ok()) {
+  // Checkpoints are kept: a tree size that already has one keeps it (its
+  // signature and time), and the request returns it.
+  std::string existing;
+  rocksdb::Status found = st.ok() ? db_->Get(rocksdb::ReadOptions(), meta_,
+                                             CheckpointKey(head_.frontier.size()), &existing)
+                                  : rocksdb::Status::NotFound();
+  if (found.ok()) {
+    if (!DecodeCheckpoint(existing, &cp)) st = Status::Corruption("a stored checkpoint is damaged");
+  } else if (!found.IsNotFound()) {
+    st = FromRocks(found, "reading checkpoints");
+  } else if (st.ok()) {
     rocksdb::WriteBatch batch;
     st = WriteCheckpointLocked(&batch, head_.frontier, &cp);
     batch.Put(meta_, "head", head_.Encode());

@@ -70,6 +70,36 @@ TEST_F(StoreTest, RetryReturnsOriginalPositions) {
   EXPECT_NE(clash.status().message().find("different content"), std::string::npos);
 }
 
+// A checkpoint once signed is kept: asking again at the same tree size
+// returns it (same time and signature) instead of replacing it.
+TEST_F(StoreTest, CheckpointsAreKeptWhenAskedAgainAtTheSameSize) {
+  ASSERT_TRUE(store_->Append("case-1", ExpectedVersion::Any(), {MakeEvent("NoteAdded")}).ok());
+  auto first = store_->WriteCheckpoint();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto again = store_->WriteCheckpoint();
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->size, first->size);
+  EXPECT_EQ(again->time, first->time);
+  EXPECT_EQ(again->signature, first->signature);
+  ASSERT_TRUE(store_->Append("case-1", ExpectedVersion::Any(), {MakeEvent("NoteAdded")}).ok());
+  auto next = store_->WriteCheckpoint();
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->size, first->size + 1);
+  Reopen();
+  auto all = store_->Checkpoints();
+  ASSERT_TRUE(all.ok());
+  size_t at_first = 0;
+  for (const auto& cp : *all) {
+    if (cp.size == first->size) {
+      ++at_first;
+      EXPECT_EQ(cp.signature, first->signature);
+      EXPECT_EQ(cp.time, first->time);
+    }
+  }
+  EXPECT_EQ(at_first, 1u);
+  EXPECT_EQ(all->back().size, next->size);
+}
+
 TEST_F(StoreTest, ReopenKeepsEverything) {
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(store_->Append("case-" + std::to_string(i), ExpectedVersion::Any(),

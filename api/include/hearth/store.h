@@ -181,7 +181,8 @@ class Store {
   // --- tamper evidence (docs/tamper-evidence.md) ---
 
   virtual Result<TreeHead> CurrentTree() = 0;
-  // Signs and stores a checkpoint of the current tree.
+  // Signs and stores a checkpoint of the current tree. Checkpoints are kept:
+  // when the current size already has one, that one is returned unchanged.
   virtual Result<SignedCheckpoint> WriteCheckpoint() = 0;
   virtual Result<std::vector<SignedCheckpoint>> Checkpoints() = 0;
   // The Ed25519 public key auditors verify checkpoints with.
