@@ -66,7 +66,8 @@ TEST_F(ValidationTest, AReferralWithoutConsentBasisIsRefused) {
   r = client_->Append(
       kCase, ExpectedVersion::Exact(1),
       {DomainEvent(R"({"type":"ReferralMade","facts":{"referredOn":"2018-04-05",)"
-                   R"("referrerType":"self","service":"minorAdaptation","consentBasis":"given"}})")});
+                   R"("referrerType":"self","service":"minorAdaptation","consentBasis":{"given":{"givenOn":"2018-04-05",)"
+                   R"("method":"written","scopes":["referOn"]}}}})")});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(Version(kCase), 2u);
 }
