@@ -322,6 +322,12 @@ Status CaseRecorder::ValidCaseId(const std::string& case_id) {
 }
 
 Result<CaseState> CaseRecorder::Load(const std::string& case_id, uint64_t up_to) {
+  return LoadCase(case_id, up_to, nullptr, nullptr);
+}
+
+Result<CaseState> CaseRecorder::LoadCase(const std::string& case_id, uint64_t up_to,
+                                         const std::vector<NewEvent>* batch,
+                                         uint64_t* repeated_version) {
   Status s = ValidCaseId(case_id);
   if (!s.ok()) return s;
   CaseState state;
@@ -329,20 +335,28 @@ Result<CaseState> CaseRecorder::Load(const std::string& case_id, uint64_t up_to)
   CaseFolder folder(codec_);
   uint64_t from = 1;
   for (;;) {
-    auto batch = store_->ReadStream(case_id, from, Direction::kForward, 1024);
-    if (!batch.ok()) {
-      if (batch.status().IsNotFound() && from > 1) break;
-      if (batch.status().IsNotFound()) return Status::NotFound("no case " + case_id);
-      return batch.status();
+    auto batch_read = store_->ReadStream(case_id, from, Direction::kForward, 1024);
+    if (!batch_read.ok()) {
+      if (batch_read.status().IsNotFound() && from > 1) break;
+      if (batch_read.status().IsNotFound()) return Status::NotFound("no case " + case_id);
+      return batch_read.status();
     }
-    if (batch->empty()) break;
-    for (const auto& e : *batch) {
+    if (batch_read->empty()) break;
+    for (const auto& e : *batch_read) {
       if (up_to != 0 && e.stream_version > up_to) return state;
+      if (batch != nullptr && *repeated_version == 0) {
+        for (const NewEvent& n : *batch) {
+          if (n.id == e.id) {
+            *repeated_version = e.stream_version;
+            break;
+          }
+        }
+      }
       s = folder.Apply(e, &state);
       if (!s.ok()) return s;
     }
-    from = batch->back().stream_version + 1;
-    if (batch->size() < 1024) break;
+    from = batch_read->back().stream_version + 1;
+    if (batch_read->size() < 1024) break;
   }
   return state;
 }
@@ -477,27 +491,67 @@ Status CaseRecorder::Check(const std::string& case_id, const std::vector<NewEven
 
 Result<AppendResult> CaseRecorder::Record(const std::string& case_id,
                                           std::vector<NewEvent> events) {
+  return Record(case_id, ExpectedVersion::Any(), std::move(events));
+}
+
+Result<AppendResult> CaseRecorder::Record(const std::string& case_id, ExpectedVersion expected,
+                                          std::vector<NewEvent> events) {
   Status s = ValidCaseId(case_id);
   if (!s.ok()) return s;
   if (events.empty()) return Status::InvalidArgument("no events to record");
+  if (expected.kind == ExpectedVersion::Kind::kExact && expected.version == 0) {
+    return Status::InvalidArgument("expected version 0 is not a version: use no-stream");
+  }
+  const bool any = expected.kind == ExpectedVersion::Kind::kAny;
   CaseFolder folder(codec_);
-  int attempts = std::max(1, options_.max_attempts);
+  // Only an append that may land at any version is re-read and retried: with
+  // an expectation, the caller validated its command against that version.
+  int attempts = any ? std::max(1, options_.max_attempts) : 1;
   Status last;
   for (int attempt = 0; attempt < attempts; ++attempt) {
     CaseState state;
-    auto loaded = Load(case_id);
+    uint64_t repeated = 0;
+    auto loaded = LoadCase(case_id, 0, &events, &repeated);
     if (loaded.ok()) {
       state = std::move(*loaded);
     } else if (!loaded.status().IsNotFound()) {
       return loaded.status();
     }
+    if (repeated != 0) {
+      // A retry of a batch already on the case: it is validated against the
+      // state its original was validated against (so it gets the same added
+      // subjects and upcasting), and the store returns the original positions
+      // (duplicate), or refuses a batch that is not the same; it writes nothing.
+      CaseState before;
+      if (repeated > 1) {
+        auto earlier = LoadCase(case_id, repeated - 1, nullptr, nullptr);
+        if (!earlier.ok()) return earlier.status();
+        before = std::move(*earlier);
+      }
+      std::vector<NewEvent> batch = events;
+      s = Validate(case_id, std::move(before), &batch, &folder);
+      if (!s.ok()) return s;
+      return store_->Append(case_id, expected, batch);
+    }
+    if (!any) {
+      bool conflict = expected.kind == ExpectedVersion::Kind::kNoStream
+                          ? state.exists()
+                          : state.version != expected.version;
+      if (conflict) {
+        return Status::Conflict("stream " + case_id + ": expected version " + expected.ToString() +
+                                ", actual " +
+                                (state.exists() ? std::to_string(state.version)
+                                                : std::string("no-stream")));
+      }
+    }
     std::vector<NewEvent> batch = events;
     s = Validate(case_id, state, &batch, &folder);
     if (!s.ok()) return s;
-    ExpectedVersion expected =
+    // The expected version is the version validated against.
+    ExpectedVersion validated =
         state.exists() ? ExpectedVersion::Exact(state.version) : ExpectedVersion::NoStream();
-    auto appended = store_->Append(case_id, expected, batch);
-    if (appended.ok() || !appended.status().IsConflict()) return appended;
+    auto appended = store_->Append(case_id, validated, batch);
+    if (appended.ok() || !appended.status().IsConflict() || !any) return appended;
     last = appended.status();
   }
   return Status::Conflict("case " + case_id + ": still conflicting after " +

@@ -7,6 +7,8 @@
 #include <map>
 #include <utility>
 
+#include "hearth/domain.h"
+
 namespace hearth {
 namespace {
 
@@ -19,6 +21,20 @@ std::string CaseDistrict(const std::string& stream) {
     return {};
   }
   return stream.substr(kPrefix.size(), slash - kPrefix.size());
+}
+
+// The codec the sessions validate case appends with: made once per process,
+// with the builtin upcasters, and never destroyed (sessions may outlive
+// static destruction on other threads).
+Result<const domain::Codec*> CaseCodec() {
+  static const Result<const domain::Codec*> codec = []() -> Result<const domain::Codec*> {
+    static auto* upcasters = new domain::UpcasterRegistry;
+    domain::AddBuiltinUpcasters(upcasters);
+    auto made = domain::Codec::Create(upcasters);
+    if (!made.ok()) return made.status();
+    return static_cast<const domain::Codec*>(made.value().release());
+  }();
+  return codec;
 }
 
 bool HasPersonalData(const PersonalSection& section) {
@@ -115,6 +131,14 @@ Result<AppendResult> Session::Append(const std::string& stream, ExpectedVersion 
   if (Status s = CheckAppend(stream, events); !s.ok()) return s;
   for (NewEvent& e : events) {
     e.actor = Actor{principal_.user, principal_.role, principal_.plugin};
+  }
+  // Case streams take only events the case's rules allow (docs/domain.md):
+  // a refusal is InvalidArgument "rule <name>: ...", and nothing is written.
+  if (stream.compare(0, 5, "case/") == 0) {
+    auto codec = CaseCodec();
+    if (!codec.ok()) return codec.status();
+    domain::CaseRecorder recorder(store_, *codec, {});
+    return recorder.Record(stream, expected, std::move(events));
   }
   return store_->Append(stream, expected, events);
 }

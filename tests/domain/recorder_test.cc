@@ -258,5 +258,54 @@ TEST_F(RecorderTest, LoadAsOfAVersionAndCheckWithoutWriting) {
   EXPECT_EQ(Version(kCase), 3u);
 }
 
+TEST_F(RecorderTest, AnExpectedVersionIsTheVersionValidatedAgainst) {
+  const std::string note = R"({"type":"CaseNoteAdded","facts":{"writtenOn":"2018-05-01"}})";
+  // NoStream: a new case, validated as one (the first event must be an enquiry).
+  auto r = recorder_->Record(kCase, ExpectedVersion::NoStream(), {E(note)});
+  EXPECT_EQ(RuleOf(r.status()), "case-opens-with-enquiry") << r.status().ToString();
+  r = recorder_->Record(kCase, ExpectedVersion::NoStream(), {Enquiry()});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->last_version, 1u);
+  r = recorder_->Record(kCase, ExpectedVersion::NoStream(), {Enquiry()});
+  ASSERT_TRUE(r.status().IsConflict()) << r.status().ToString();
+  EXPECT_EQ(r.status().message(), std::string("stream ") + kCase + ": expected version no-stream, actual 1");
+
+  // Exact, at the case's version: validated against it and appended after it.
+  NewEvent first = E(note);
+  r = recorder_->Record(kCase, ExpectedVersion::Exact(1), {first});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->first_version, 2u);
+  EXPECT_FALSE(r->duplicate);
+  // Stale: Conflict, before any rule runs (this one would break case-closed
+  // only if validated against a state it was not written after), nothing written.
+  ASSERT_TRUE(recorder_->Record(kCase, ExpectedVersion::Exact(2),
+                                {E(R"({"type":"CaseClosed","facts":{"closedOn":"2018-06-01","reason":"adviceOnly"}})")})
+                  .ok());
+  r = recorder_->Record(kCase, ExpectedVersion::Exact(2), {E(note)});
+  ASSERT_TRUE(r.status().IsConflict()) << r.status().ToString();
+  EXPECT_EQ(r.status().message(), std::string("stream ") + kCase + ": expected version 2, actual 3");
+  r = recorder_->Record("case/D3/000404", ExpectedVersion::Exact(1), {Enquiry()});
+  EXPECT_EQ(r.status().message(), "stream case/D3/000404: expected version 1, actual no-stream");
+  EXPECT_EQ(recorder_->Record(kCase, ExpectedVersion::Exact(0), {E(note)}).status().code(),
+            Status::Code::kInvalidArgument);
+  // At the right version the rules still apply.
+  r = recorder_->Record(kCase, ExpectedVersion::Exact(3), {E(note)});
+  EXPECT_EQ(RuleOf(r.status()), "case-closed") << r.status().ToString();
+  EXPECT_EQ(Version(kCase), 3u);
+  EXPECT_EQ(Version("case/D3/000404"), 0u);
+
+  // A retry of the note (same id, same expectation) gets the original
+  // positions, though the case has moved on (and is closed) since.
+  auto again = recorder_->Record(kCase, ExpectedVersion::Exact(1), {first});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->first_version, 2u);
+  // A retry that is not the same batch is refused by the store.
+  NewEvent changed = first;
+  changed.occurred_at += 1;
+  EXPECT_TRUE(recorder_->Record(kCase, ExpectedVersion::Any(), {changed}).status().IsInvalidArgument());
+  EXPECT_EQ(Version(kCase), 3u);
+}
+
 }  // namespace
 }  // namespace hearth::domain::testing

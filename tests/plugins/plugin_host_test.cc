@@ -114,10 +114,14 @@ class PluginHostTest : public ::testing::Test {
   std::vector<std::string> refusals_;
 };
 
+// A stream that is not a case (so not validated by the domain rules).
+constexpr const char* kIntake = "intake/D1/0001";
+
 Scopes CaseWorkerScopes() {
   Scopes s;
   s.append_types = {"ContactRecorded", "CaseNoteAdded"};
   s.read_districts = {"D1"};
+  s.read_streams = {"intake/*"};
   s.read_models = {"info", "timeline"};
   return s;
 }
@@ -237,6 +241,9 @@ TEST_F(PluginHostTest, AppendsAndReadsThroughTheSession) {
   auto plugin = LoadedPlugin::Load(HEARTH_PROBE_PLUGIN, *session, "{}");
   ASSERT_TRUE(plugin.ok()) << plugin.status().ToString();
 
+  // Without the domain codec facts travel as JSON text, which is no case's
+  // facts: this is a stream that is not a case (case appends are validated
+  // by the domain rules; see CaseAppendsAreValidatedByTheDomainRules).
   std::string lines =
       R"({"type":"ContactRecorded","occurredAt":"2026-03-02T10:00:00Z","actor":{"user":"someone-else"},)"
       R"("subjects":[{"id":"P-1","role":"client"}],"facts":{"district":"D1","purpose":"enquiry"},)"
@@ -244,7 +251,7 @@ TEST_F(PluginHostTest, AppendsAndReadsThroughTheSession) {
       "\n\n"
       R"({"type":"CaseNoteAdded","facts":{"category":"general"}})"
       "\n";
-  Call appended = Append(probe, "case/D1/0001", HEARTH_EXPECT_NO_STREAM, 0, lines);
+  Call appended = Append(probe, kIntake, HEARTH_EXPECT_NO_STREAM, 0, lines);
   ASSERT_EQ(appended.code, HEARTH_OK) << appended.error;
   json r = json::parse(appended.out);
   EXPECT_EQ(r["firstPosition"], 1);
@@ -253,7 +260,7 @@ TEST_F(PluginHostTest, AppendsAndReadsThroughTheSession) {
   EXPECT_EQ(r["duplicate"], false);
 
   // The store holds what the plugin sent, with the actor from the principal.
-  auto stored = store_->ReadStream("case/D1/0001", 1, Direction::kForward, 10);
+  auto stored = store_->ReadStream(kIntake, 1, Direction::kForward, 10);
   ASSERT_TRUE(stored.ok());
   ASSERT_EQ(stored->size(), 2u);
   EXPECT_EQ((*stored)[0].actor, (Actor{"staff-7", "reporter", "probe"}));
@@ -261,12 +268,12 @@ TEST_F(PluginHostTest, AppendsAndReadsThroughTheSession) {
   EXPECT_EQ((*stored)[0].personal.at(0).data, R"({"note":"synthetic"})");
 
   // Read back as JSON, personal sections removed (no read_personal scope).
-  Call read = ReadStream(probe, "case/D1/0001");
+  Call read = ReadStream(probe, kIntake);
   ASSERT_EQ(read.code, HEARTH_OK) << read.error;
   json events = json::parse(read.out);
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0]["type"], "ContactRecorded");
-  EXPECT_EQ(events[0]["stream"], "case/D1/0001");
+  EXPECT_EQ(events[0]["stream"], kIntake);
   EXPECT_EQ(events[0]["streamVersion"], 1);
   EXPECT_EQ(events[0]["occurredAt"], "2026-03-02T10:00:00.000000Z");
   EXPECT_EQ(events[0]["facts"]["district"], "D1");
@@ -276,19 +283,19 @@ TEST_F(PluginHostTest, AppendsAndReadsThroughTheSession) {
   EXPECT_EQ(events[1]["facts"]["category"], "general");
 
   // Wrong expected version: a conflict, nothing written.
-  Call conflict = Append(probe, "case/D1/0001", HEARTH_EXPECT_EXACT, 1,
+  Call conflict = Append(probe, kIntake, HEARTH_EXPECT_EXACT, 1,
                          R"({"type":"CaseNoteAdded"})");
   EXPECT_EQ(conflict.code, HEARTH_CONFLICT) << conflict.error;
   EXPECT_NE(conflict.error.find("expected version 1"), std::string::npos) << conflict.error;
   // Malformed input names the line and the field.
-  Call bad = Append(probe, "case/D1/0001", HEARTH_EXPECT_ANY, 0,
+  Call bad = Append(probe, kIntake, HEARTH_EXPECT_ANY, 0,
                     "{\"type\":\"CaseNoteAdded\"}\n{\"type\":\"CaseNoteAdded\",\"colour\":1}");
   EXPECT_EQ(bad.code, HEARTH_INVALID_ARGUMENT);
   EXPECT_NE(bad.error.find("line 2"), std::string::npos) << bad.error;
   EXPECT_NE(bad.error.find("colour"), std::string::npos) << bad.error;
-  Call not_json = Append(probe, "case/D1/0001", HEARTH_EXPECT_ANY, 0, "{type:");
+  Call not_json = Append(probe, kIntake, HEARTH_EXPECT_ANY, 0, "{type:");
   EXPECT_EQ(not_json.code, HEARTH_INVALID_ARGUMENT);
-  Call bad_kind = Append(probe, "case/D1/0001", 7, 0, R"({"type":"CaseNoteAdded"})");
+  Call bad_kind = Append(probe, kIntake, 7, 0, R"({"type":"CaseNoteAdded"})");
   EXPECT_EQ(bad_kind.code, HEARTH_INVALID_ARGUMENT);
   EXPECT_EQ(store_->Info()->last_position, 2u);
 
@@ -563,6 +570,108 @@ TEST_F(PluginHostTest, WithTheDomainCodecFactsTravelAsJson) {
                     R"({"type":"ContactRecorded","facts":{"channel":"fax"}})");
   EXPECT_EQ(bad.code, HEARTH_INVALID_ARGUMENT);
   EXPECT_NE(bad.error.find("fax"), std::string::npos) << bad.error;
+}
+
+// Appends to case streams through the ABI are validated against the case's
+// history (docs/domain.md), with the plugin's expected version.
+TEST_F(PluginHostTest, CaseAppendsAreValidatedByTheDomainRules) {
+  domain::UpcasterRegistry upcasters;
+  domain::AddBuiltinUpcasters(&upcasters);
+  auto codec = domain::Codec::Create(&upcasters);
+  ASSERT_TRUE(codec.ok()) << codec.status().ToString();
+  Probe probe(HEARTH_PROBE_PLUGIN);
+  Scopes scopes = CaseWorkerScopes();
+  scopes.append_types = {"*"};
+  auto session = MakeSession(scopes);
+  LoadOptions options;
+  options.codec = codec->get();
+  auto plugin = LoadedPlugin::Load(HEARTH_PROBE_PLUGIN, *session, "{}", options);
+  ASSERT_TRUE(plugin.ok()) << plugin.status().ToString();
+  const std::string kCase = "case/D1/0002";
+  auto version = [&](const std::string& stream) -> uint64_t {
+    auto v = store_->StreamVersion(stream);
+    return v.ok() ? *v : 0;
+  };
+  const std::string note =
+      R"({"type":"CaseNoteAdded","facts":{"writtenOn":"2026-02-03","category":"general"}})";
+
+  // A case opens with an enquiry: a note first is refused, nothing written.
+  Call first = Append(probe, kCase, HEARTH_EXPECT_ANY, 0, note);
+  EXPECT_EQ(first.code, HEARTH_INVALID_ARGUMENT) << first.error;
+  EXPECT_EQ(first.error.rfind("rule case-opens-with-enquiry:", 0), 0u) << first.error;
+  EXPECT_EQ(version(kCase), 0u);
+
+  Call opened = Append(
+      probe, kCase, HEARTH_EXPECT_NO_STREAM, 0,
+      R"({"type":"ContactRecorded","subjects":[{"id":"P-2","role":"client"}],)"
+      R"("facts":{"contactedOn":"2026-02-02","district":"D1","channel":"phone","purpose":"enquiry"}})");
+  ASSERT_EQ(opened.code, HEARTH_OK) << opened.error;
+
+  // A referral without a consent basis.
+  Call referral = Append(
+      probe, kCase, HEARTH_EXPECT_EXACT, 1,
+      R"({"type":"ReferralMade","facts":{"referredOn":"2026-02-03","referrerType":"self",)"
+      R"("service":"minorAdaptation"}})");
+  EXPECT_EQ(referral.code, HEARTH_INVALID_ARGUMENT) << referral.error;
+  EXPECT_EQ(referral.error.rfind("rule referral-consent-basis:", 0), 0u) << referral.error;
+  EXPECT_EQ(version(kCase), 1u);
+
+  // An exact expected version with a valid event: recorded, naming the client.
+  Call noted = Append(probe, kCase, HEARTH_EXPECT_EXACT, 1, note);
+  ASSERT_EQ(noted.code, HEARTH_OK) << noted.error;
+  EXPECT_EQ(json::parse(noted.out)["lastVersion"], 2);
+  auto stored = store_->ReadStream(kCase, 2, Direction::kForward, 1);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_EQ((*stored)[0].subjects.at(0), (SubjectRef{"P-2", SubjectRole::kClient}));
+
+  // A stale expected version: Conflict, nothing written.
+  uint64_t last = store_->Info()->last_position;
+  Call stale = Append(probe, kCase, HEARTH_EXPECT_EXACT, 1, note);
+  EXPECT_EQ(stale.code, HEARTH_CONFLICT) << stale.error;
+  EXPECT_NE(stale.error.find("stream " + kCase + ": expected version 1, actual 2"),
+            std::string::npos)
+      << stale.error;
+  EXPECT_EQ(version(kCase), 2u);
+  EXPECT_EQ(store_->Info()->last_position, last);
+
+  // Closed, the case takes nothing but a reopening.
+  Call closed = Append(probe, kCase, HEARTH_EXPECT_EXACT, 2,
+                       R"({"type":"CaseClosed","facts":{"closedOn":"2026-02-04","reason":"adviceOnly"}})");
+  ASSERT_EQ(closed.code, HEARTH_OK) << closed.error;
+  last = store_->Info()->last_position;
+  Call after = Append(probe, kCase, HEARTH_EXPECT_ANY, 0, note);
+  EXPECT_EQ(after.code, HEARTH_INVALID_ARGUMENT) << after.error;
+  EXPECT_EQ(after.error.rfind("rule case-closed:", 0), 0u) << after.error;
+
+  EXPECT_EQ(version(kCase), 3u);
+  EXPECT_EQ(store_->Info()->last_position, last);
+}
+
+// Without the codec a plugin's facts are JSON text: on a case stream they are
+// refused, as is a type the case fold does not know (which would make the
+// case unreadable to the read models).
+TEST_F(PluginHostTest, CaseAppendsWithoutTheCodecAreValidatedToo) {
+  Probe probe(HEARTH_PROBE_PLUGIN);
+  Scopes scopes = CaseWorkerScopes();
+  scopes.append_types = {"*"};
+  auto session = MakeSession(scopes);
+  auto plugin = LoadedPlugin::Load(HEARTH_PROBE_PLUGIN, *session, "{}");
+  ASSERT_TRUE(plugin.ok()) << plugin.status().ToString();
+  Call unknown = Append(probe, "case/D1/0003", HEARTH_EXPECT_ANY, 0,
+                        R"({"type":"NoteAdded","subjects":[{"id":"P-3","role":"client"}],"facts":{"x":1}})");
+  EXPECT_EQ(unknown.code, HEARTH_INVALID_ARGUMENT) << unknown.error;
+  EXPECT_EQ(unknown.error.rfind("rule unknown-event-type:", 0), 0u) << unknown.error;
+  Call text = Append(probe, "case/D1/0003", HEARTH_EXPECT_NO_STREAM, 0,
+                     R"({"type":"ContactRecorded","schemaVersion":2,"subjects":[{"id":"P-3","role":"client"}],)"
+                     R"("facts":{"district":"D1","purpose":"enquiry"}})");
+  EXPECT_EQ(text.code, HEARTH_INVALID_ARGUMENT) << text.error;
+  EXPECT_EQ(text.error.rfind("rule malformed-facts:", 0), 0u) << text.error;
+  EXPECT_FALSE(store_->StreamVersion("case/D1/0003").ok());
+  EXPECT_EQ(store_->Info()->last_position, 0u);
+  // The same plugin may still write streams that are not cases.
+  Call intake = Append(probe, kIntake, HEARTH_EXPECT_NO_STREAM, 0,
+                       R"({"type":"NoteAdded","facts":{"x":1}})");
+  EXPECT_EQ(intake.code, HEARTH_OK) << intake.error;
 }
 
 }  // namespace

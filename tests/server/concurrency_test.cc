@@ -51,7 +51,9 @@ TEST_F(ConcurrencyTest, ExactlyOneWinnerPerVersion) {
           }
           ExpectedVersion expected =
               version == 0 ? ExpectedVersion::NoStream() : ExpectedVersion::Exact(version);
-          auto r = c.Append(stream, expected, {MakeEvent("NoteAdded")});
+          // The enquiry opens the case; notes follow it.
+          auto r = c.Append(stream, expected,
+                            {version == 0 ? Enquiry("P-" + std::to_string(500 + s)) : CaseNote()});
           if (r.ok()) {
             std::lock_guard<std::mutex> lock(mu);
             if (!winners.emplace(std::make_pair(s, r->last_version), i).second) ++duplicates_of_a_version;

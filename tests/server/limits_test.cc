@@ -55,14 +55,15 @@ class LimitsTest : public ServerFixture {
   // Everyone else is still served, and nothing was written.
   void ExpectOthersServedAndNothingWritten() {
     EXPECT_TRUE(bystander_->Ping().ok());
-    EXPECT_TRUE(bystander_->Append("case/north/C-000999", ExpectedVersion::Any(),
-                                   {MakeEvent("NoteAdded")})
-                    .ok());
+    auto r = bystander_->Append("case/north/C-" + std::to_string(900 + ++bystander_cases_),
+                                ExpectedVersion::NoStream(), {Enquiry()});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_FALSE(store_->StreamVersion(kStream).ok());
     EXPECT_TRUE(Eventually([&] { return server_->stats().connections == 1; }));
   }
 
   std::unique_ptr<sdk::Client> bystander_;
+  int bystander_cases_ = 0;
 };
 
 TEST_F(LimitsTest, OversizedMessageIsRefusedBeforeItIsRead) {
@@ -78,8 +79,8 @@ TEST_F(LimitsTest, OversizedMessageIsRefusedBeforeItIsRead) {
 TEST_F(LimitsTest, AnAppendOverTheLimitFromTheSdkIsRefused) {
   auto client = Connect("portal", "u-0502", "caseworker");
   ASSERT_TRUE(client);
-  NewEvent big = MakeEvent("NoteAdded");
-  big.facts = std::string(100 * 1024, 'x');
+  // A valid enquiry: only its size can have it refused.
+  NewEvent big = Enquiry("P-1", "north", "", std::string(100 * 1024, 'x'));
   auto r = client->Append(kStream, ExpectedVersion::Any(), {big});
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(client->goodbye().code(), Status::Code::kTooLarge) << client->goodbye().ToString();
@@ -146,7 +147,7 @@ TEST_F(LimitsTest, TruncatedMessageThenDisconnectLeavesNothing) {
     a.setStream(kStream);
     a.initExpected().setAny();
     auto events = a.initEvents(1);
-    wire::ToWire(MakeEvent("ContactRecorded"), events[0]);
+    wire::ToWire(Enquiry(), events[0]);
   });
   ASSERT_FALSE(raw->Write(append.substr(0, append.size() / 2)));
   raw->Close();
@@ -181,7 +182,7 @@ TEST_F(LimitsTest, BadEventIdIsRefusedAndNothingWritten) {
     a.setStream(kStream);
     a.initExpected().setAny();
     auto events = a.initEvents(1);
-    wire::ToWire(MakeEvent("ContactRecorded"), events[0]);
+    wire::ToWire(Enquiry(), events[0]);
     events[0].setId(kj::heapArray<kj::byte>(3));
   })));
   auto f = raw->Read();

@@ -8,8 +8,8 @@ namespace {
 constexpr const char* kNorth = "case/north/C-000001";
 constexpr const char* kSouth = "case/south/C-000002";
 
-NewEvent Contact(const std::string& subject, const std::string& personal) {
-  NewEvent e = MakeEvent("ContactRecorded", subject, personal);
+NewEvent Contact(const std::string& subject, const std::string& given_name) {
+  NewEvent e = Enquiry(subject, "north", given_name);
   e.actor = Actor{"someone-else", "controller", "forged"};  // the server overrides it
   return e;
 }
@@ -37,7 +37,7 @@ void ExpectDenied(const Status& s, const std::string& scope) {
 TEST_F(ScopesTest, AppendInsideScopesStampsTheActorFromHello) {
   auto client = Connect("portal", "u-0042", "caseworker");
   ASSERT_TRUE(client);
-  auto r = client->Append(kNorth, ExpectedVersion::NoStream(), {Contact("P-1", "Ann Example")});
+  auto r = client->Append(kNorth, ExpectedVersion::NoStream(), {Contact("P-1", "Ann")});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->first_position, 1u);
   EXPECT_EQ(r->last_version, 1u);
@@ -57,7 +57,7 @@ TEST_F(ScopesTest, AppendOfATypeOutsideScopesIsDeniedAndWritesNothing) {
   EXPECT_FALSE(StreamExists(kNorth));
   EXPECT_TRUE(Eventually([&] { return LogContains("refused: plugin=portal user=u-0001"); })) << Log();
   // A batch with one forbidden event is refused whole.
-  r = client->Append(kNorth, ExpectedVersion::Any(), {MakeEvent("NoteAdded"), MakeEvent("GrantApproved")});
+  r = client->Append(kNorth, ExpectedVersion::Any(), {Enquiry(), MakeEvent("GrantApproved")});
   ExpectDenied(r.status(), "append_types");
   EXPECT_FALSE(StreamExists(kNorth));
 }
@@ -65,7 +65,7 @@ TEST_F(ScopesTest, AppendOfATypeOutsideScopesIsDeniedAndWritesNothing) {
 TEST_F(ScopesTest, AppendToADistrictOutsideScopesIsDenied) {
   auto client = Connect("portal");
   ASSERT_TRUE(client);
-  auto r = client->Append(kSouth, ExpectedVersion::Any(), {MakeEvent("ContactRecorded")});
+  auto r = client->Append(kSouth, ExpectedVersion::Any(), {Enquiry("P-1", "south")});
   ExpectDenied(r.status(), "read_districts");
   EXPECT_FALSE(StreamExists(kSouth));
   r = client->Append("erasure", ExpectedVersion::Any(), {MakeEvent("ContactRecorded")});
@@ -76,7 +76,7 @@ TEST_F(ScopesTest, AppendToADistrictOutsideScopesIsDenied) {
 TEST_F(ScopesTest, RoleWithoutAppendScopeIsDenied) {
   auto client = Connect("portal", "u-0007", "viewer");
   ASSERT_TRUE(client);
-  auto r = client->Append(kNorth, ExpectedVersion::Any(), {MakeEvent("ContactRecorded")});
+  auto r = client->Append(kNorth, ExpectedVersion::Any(), {Enquiry()});
   ExpectDenied(r.status(), "append_types");
   EXPECT_FALSE(StreamExists(kNorth));
 }
@@ -209,11 +209,11 @@ TEST_F(ScopesTest, HelloAgainSwitchesTheUser) {
   auto hello = client->Hello("u-0043", "viewer");
   ASSERT_TRUE(hello.ok()) << hello.status().ToString();
   EXPECT_EQ(hello->user, "u-0043");
-  ExpectDenied(client->Append(kNorth, ExpectedVersion::Any(), {MakeEvent("ContactRecorded")}).status(),
+  ExpectDenied(client->Append(kNorth, ExpectedVersion::Any(), {Enquiry()}).status(),
                "append_types");
   ASSERT_TRUE(client->Hello("u-0044", "caseworker").ok());
-  auto r = client->Append(kNorth, ExpectedVersion::Any(), {MakeEvent("ContactRecorded")});
-  ASSERT_TRUE(r.ok());
+  auto r = client->Append(kNorth, ExpectedVersion::Any(), {Enquiry()});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
   auto events = store_->ReadStream(kNorth, 1, Direction::kForward, 10);
   EXPECT_EQ((*events)[0].actor.user, "u-0044");
   // A user reference must be opaque, never a name with spaces.
@@ -224,12 +224,12 @@ TEST_F(ScopesTest, HelloAgainSwitchesTheUser) {
 TEST_F(ScopesTest, AppendErrorsCarryTheStoreCodes) {
   auto client = Connect("portal");
   ASSERT_TRUE(client);
-  ASSERT_TRUE(client->Append(kNorth, ExpectedVersion::NoStream(), {MakeEvent("ContactRecorded")}).ok());
-  auto conflict = client->Append(kNorth, ExpectedVersion::NoStream(), {MakeEvent("NoteAdded")});
+  ASSERT_TRUE(client->Append(kNorth, ExpectedVersion::NoStream(), {Enquiry()}).ok());
+  auto conflict = client->Append(kNorth, ExpectedVersion::NoStream(), {CaseNote()});
   EXPECT_EQ(conflict.status().code(), Status::Code::kConflict) << conflict.status().ToString();
   auto empty = client->Append(kNorth, ExpectedVersion::Any(), {});
   EXPECT_EQ(empty.status().code(), Status::Code::kInvalidArgument);
-  NewEvent retry = MakeEvent("NoteAdded");
+  NewEvent retry = CaseNote();
   auto first = client->Append(kNorth, ExpectedVersion::Exact(1), {retry});
   ASSERT_TRUE(first.ok());
   auto again = client->Append(kNorth, ExpectedVersion::Exact(1), {retry});

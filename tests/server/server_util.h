@@ -18,6 +18,7 @@
 
 #include "ca.h"
 #include "client.h"
+#include "hearth/domain.h"
 #include "hearth/read_model.h"
 #include "hearth/store.h"
 #include "server.h"
@@ -75,7 +76,7 @@ inline const char* kConfigJson = R"({
   "workers": 8,
   "plugins": {
     "portal": {
-      "scopes": {"append_types": ["Contact*", "NoteAdded"], "read_districts": ["north"],
+      "scopes": {"append_types": ["Contact*", "CaseNoteAdded", "NoteAdded"], "read_districts": ["north"],
                  "read_models": ["info"], "read_personal": true},
       "roles": {"caseworker": {}, "viewer": {"append_types": [], "read_personal": false}}
     },
@@ -92,6 +93,56 @@ inline const char* kConfigJson = R"({
     }
   }
 })";
+
+// Casework through the server: appends to case streams are validated by the
+// domain rules (docs/domain.md), so tests write real domain events, built
+// from their JSON form by the codec.
+inline const domain::Codec& TestCodec() {
+  static const domain::Codec* codec = [] {
+    static domain::UpcasterRegistry upcasters;
+    domain::AddBuiltinUpcasters(&upcasters);
+    auto c = domain::Codec::Create(&upcasters);
+    if (!c.ok()) abort();
+    return c.value().release();
+  }();
+  return *codec;
+}
+
+// One domain event from its JSON form; fails the test when it does not parse.
+inline NewEvent DomainEvent(const std::string& json) {
+  NewEvent e;
+  Status s = TestCodec().FromJson(json, &e);
+  EXPECT_TRUE(s.ok()) << s.ToString() << "\n" << json;
+  return e;
+}
+
+// The enquiry that opens a case in `district` for client `client` (with a
+// personal section naming them when `given_name` is not empty).
+inline NewEvent Enquiry(const std::string& client = "P-1", const std::string& district = "north",
+                        const std::string& given_name = "", const std::string& free_text = "") {
+  std::string json = R"({"type":"ContactRecorded","facts":{"contactedOn":"2018-04-03","district":")" +
+                     district +
+                     R"(","channel":"phone","referrerType":"self","purpose":"enquiry"},)"
+                     R"("subjects":[{"id":")" + client + R"(","role":"client"}])";
+  if (!given_name.empty() || !free_text.empty()) {
+    json += R"(,"personal":[{"subject":")" + client + R"(","role":"client","details":{)";
+    if (!given_name.empty()) json += R"("givenName":")" + given_name + "\"";
+    if (!free_text.empty()) {
+      json += std::string(given_name.empty() ? "" : ",") + R"("freeText":")" + free_text + "\"";
+    }
+    json += "}}]";
+  }
+  return DomainEvent(json + "}");
+}
+
+// A case note (the case's client is added as its subject by the store).
+inline NewEvent CaseNote(const std::string& on = "2018-04-04") {
+  return DomainEvent(R"({"type":"CaseNoteAdded","facts":{"writtenOn":")" + on +
+                     R"(","authorRef":"S-1","category":"general"}})");
+}
+
+// An event of a type the case fold does not know.
+inline NewEvent UnknownCaseEvent() { return MakeEvent("NoteAdded"); }
 
 // A 0600 key file of 64 hex digits (the form an operator would write).
 inline std::string MakeHexKeyFile(const std::string& path) {

@@ -9,6 +9,7 @@ namespace hearth::testing {
 namespace {
 
 constexpr const char* kStream = "case/north/C-000100";
+constexpr const char* kCase = "case/north/C-000101";  // written through the server
 
 class SubscriptionTest : public ServerFixture {
  protected:
@@ -82,10 +83,12 @@ TEST_F(SubscriptionTest, CatchUpThenLiveInOrderWithoutGaps) {
   // Live: appended through another plugin while subscribed.
   auto writer = Connect("portal");
   ASSERT_TRUE(writer);
+  // (Casework on a case of its own: the enquiry, then notes.)
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(writer->Append(kStream, ExpectedVersion::Any(), {MakeEvent("NoteAdded")}).ok());
+    auto r = writer->Append(kCase, ExpectedVersion::Any(), {i == 0 ? Enquiry() : CaseNote()});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
-  AppendN(15);  // and directly in the store (as an in-process plugin would)
+  AppendN(15);  // and directly in the store
   ASSERT_TRUE(c.WaitFor(75));
   {
     std::lock_guard<std::mutex> lock(c.mu);
@@ -199,7 +202,7 @@ TEST_F(SubscriptionTest, ASlowClientHoldsAtMostTheBufferLimitInTheServer) {
   // Everyone else is served meanwhile.
   auto other = Connect("portal");
   ASSERT_TRUE(other);
-  EXPECT_TRUE(other->Append(kStream, ExpectedVersion::Any(), {MakeEvent("NoteAdded")}).ok());
+  EXPECT_TRUE(other->Append(kCase, ExpectedVersion::Any(), {Enquiry()}).ok());
   EXPECT_TRUE(other->ReadStream(kStream, 1, Direction::kForward, 10, "x").ok());
   // The slow client goes away mid-subscription: the server lets go of it.
   raw->Close();

@@ -349,6 +349,19 @@ class CaseRecorder {
   // Conflict (still conflicting after max_attempts), and the store's errors.
   Result<AppendResult> Record(const std::string& case_id, std::vector<NewEvent> events);
 
+  // As Record, with the caller's expectation of the case's version. With
+  // Any, exactly Record above (re-read and retried on Conflict). With
+  // NoStream or Exact, the case is read once: Conflict ("stream <case>:
+  // expected version E, actual A", as the store's) when its version is not
+  // the one expected, otherwise the events are validated against exactly that
+  // state and appended with that expected version (a concurrent writer gives
+  // the store's Conflict; nothing is retried). A batch whose event ids are
+  // already on the case is a retry: it is validated against the state its
+  // original was, and the store returns the original positions (duplicate)
+  // or refuses it, writing nothing.
+  Result<AppendResult> Record(const std::string& case_id, ExpectedVersion expected,
+                              std::vector<NewEvent> events);
+
   // Checks `events` against the case as it stands without writing anything.
   Status Check(const std::string& case_id, const std::vector<NewEvent>& events);
 
@@ -362,6 +375,10 @@ class CaseRecorder {
  private:
   Status Validate(const std::string& case_id, CaseState state, std::vector<NewEvent>* events,
                   CaseFolder* folder);
+  // Load, also setting *repeated_version (when batch is not null and it is
+  // still 0) to the stream version of the first event whose id is in `batch`.
+  Result<CaseState> LoadCase(const std::string& case_id, uint64_t up_to,
+                             const std::vector<NewEvent>* batch, uint64_t* repeated_version);
   Store* store_;
   const Codec* codec_;
   RecorderOptions options_;

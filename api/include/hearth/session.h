@@ -12,7 +12,8 @@
 // What each operation needs (PermissionDenied names the first scope missing):
 //   Append         every event's type in append_types, and the stream readable
 //                  (read_streams, or its district in read_districts): a
-//                  principal writes only where it may read.
+//                  principal writes only where it may read. Then, on a case
+//                  stream, the domain rules (see Append).
 //   ReadStream     the stream readable.
 //   ReadSubject    nothing beyond a readable stream per event: events in
 //                  streams the principal may not read are left out.
@@ -84,7 +85,11 @@ class Session {
   bool CanReadStream(const std::string& stream) const;
 
   // As Store::Append, after CheckAppend; each event's actor is set to the
-  // principal.
+  // principal. Appends to case streams (`case/...`) go through a
+  // domain::CaseRecorder (api/include/hearth/domain.h): the events are
+  // validated against the case's history with the expected version given, and
+  // a rule refusal is InvalidArgument "rule <name>: ..." with nothing written
+  // (docs/domain.md lists the rules).
   Result<AppendResult> Append(const std::string& stream, ExpectedVersion expected,
                               std::vector<NewEvent> events);
   // As the Store reads, filtered to the scopes: personal sections are removed

@@ -176,6 +176,23 @@ async function main(): Promise<void> {
       if (err instanceof HearthError) refused = err.message;
     }
     check(refused.startsWith("permissionDenied"), `expected permissionDenied, got '${refused}'`);
+    // Appends to a case are validated by the domain rules: a second enquiry
+    // on an open case is refused, with the rule's name.
+    let rule = "";
+    try {
+      await client.append(stream, { kind: "exact", version: 2n }, [
+        {
+          type: "ContactRecorded",
+          schemaVersion: 2,
+          subjects: [{ id: subject, role: "client" }],
+          facts: contactFacts("2026-03-04", values.district!, ContactPurpose.ENQUIRY),
+        },
+      ]);
+    } catch (err) {
+      if (err instanceof HearthError) rule = err.message;
+    }
+    check(rule.startsWith("invalidArgument: rule enquiry-on-open-case:"),
+      `expected rule enquiry-on-open-case, got '${rule}'`);
     const after = await client.readStream(stream);
     check(after.events.length === 2, "nothing written by refused appends");
 

@@ -1,0 +1,142 @@
+// Command validation over the network: appends to case streams go through
+// the domain rules (docs/domain.md) whatever front end sends them, with the
+// caller's expected version; other streams are not cases and are not
+// validated (docs/protocol.md).
+#include <algorithm>
+
+#include "server_util.h"
+
+namespace hearth::testing {
+namespace {
+
+constexpr const char* kCase = "case/north/C-000300";
+
+class ValidationTest : public ServerFixture {
+ protected:
+  void SetUp() override {
+    ServerFixture::SetUp();
+    if (HasFatalFailure()) return;
+    Start();
+    if (HasFatalFailure()) return;
+    // The auditor may append any type anywhere: only the rules stand in the way.
+    client_ = Connect("auditor", "u-0300", "caseworker");
+    ASSERT_TRUE(client_);
+  }
+  uint64_t Version(const std::string& stream) {
+    auto v = store_->StreamVersion(stream);
+    return v.ok() ? *v : 0;
+  }
+  // Opens kCase with an enquiry for P-1.
+  void Open() {
+    auto r = client_->Append(kCase, ExpectedVersion::NoStream(), {Enquiry("P-1")});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(r->last_version, 1u);
+  }
+  void ExpectRule(const Status& s, const std::string& rule) {
+    EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << s.ToString();
+    EXPECT_EQ(s.message().rfind("rule " + rule + ":", 0), 0u) << s.ToString();
+  }
+  std::unique_ptr<sdk::Client> client_;
+};
+
+TEST_F(ValidationTest, AnEventOnAClosedCaseIsRefusedAndNothingIsWritten) {
+  Open();
+  auto closed = client_->Append(
+      kCase, ExpectedVersion::Exact(1),
+      {DomainEvent(R"({"type":"CaseClosed","facts":{"closedOn":"2018-05-01","reason":"adviceOnly"}})")});
+  ASSERT_TRUE(closed.ok()) << closed.status().ToString();
+  uint64_t last = store_->Info()->last_position;
+  auto r = client_->Append(kCase, ExpectedVersion::Any(), {CaseNote("2018-05-02")});
+  ASSERT_FALSE(r.ok());
+  ExpectRule(r.status(), "case-closed");
+  EXPECT_EQ(Version(kCase), 2u);
+  EXPECT_EQ(store_->Info()->last_position, last);
+}
+
+TEST_F(ValidationTest, AReferralWithoutConsentBasisIsRefused) {
+  Open();
+  auto r = client_->Append(
+      kCase, ExpectedVersion::Exact(1),
+      {DomainEvent(R"({"type":"ReferralMade","facts":{"referredOn":"2018-04-05",)"
+                   R"("referrerType":"self","service":"minorAdaptation"}})")});
+  ASSERT_FALSE(r.ok());
+  ExpectRule(r.status(), "referral-consent-basis");
+  EXPECT_EQ(Version(kCase), 1u);
+  // The same referral with its basis is recorded.
+  r = client_->Append(
+      kCase, ExpectedVersion::Exact(1),
+      {DomainEvent(R"({"type":"ReferralMade","facts":{"referredOn":"2018-04-05",)"
+                   R"("referrerType":"self","service":"minorAdaptation","consentBasis":{"given":{"givenOn":"2018-04-05",)"
+                   R"("method":"written","scopes":["referOn"]}}}})")});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Version(kCase), 2u);
+}
+
+TEST_F(ValidationTest, AnUnknownEventTypeOnACaseIsRefused) {
+  // Not even the first event of a case.
+  auto r = client_->Append(kCase, ExpectedVersion::Any(), {UnknownCaseEvent()});
+  ASSERT_FALSE(r.ok());
+  ExpectRule(r.status(), "unknown-event-type");
+  EXPECT_EQ(Version(kCase), 0u);
+  Open();
+  // Nor later, nor in a batch with a valid event: the batch is refused whole.
+  r = client_->Append(kCase, ExpectedVersion::Exact(1), {CaseNote(), UnknownCaseEvent()});
+  ASSERT_FALSE(r.ok());
+  ExpectRule(r.status(), "unknown-event-type");
+  EXPECT_EQ(Version(kCase), 1u);
+  // The refusal reaches the client with the rule's whole message.
+  EXPECT_NE(r.status().message().find("\"NoteAdded\" is not an event type"), std::string::npos)
+      << r.status().ToString();
+}
+
+TEST_F(ValidationTest, StreamsThatAreNotCasesAreNotValidated) {
+  auto r = client_->Append("notes/north/000001", ExpectedVersion::NoStream(), {UnknownCaseEvent()});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Version("notes/north/000001"), 1u);
+}
+
+TEST_F(ValidationTest, AnExactExpectedVersionWithAValidEventIsRecorded) {
+  Open();
+  auto r = client_->Append(kCase, ExpectedVersion::Exact(1), {CaseNote()});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->first_version, 2u);
+  EXPECT_EQ(r->last_version, 2u);
+  auto events = store_->ReadStream(kCase, 2, Direction::kForward, 10);
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  ASSERT_EQ(events->size(), 1u);
+  const RecordedEvent& e = (*events)[0];
+  EXPECT_EQ(e.type, "CaseNoteAdded");
+  // The store names the case's client on every event, and stamps the actor.
+  EXPECT_NE(std::find(e.subjects.begin(), e.subjects.end(), SubjectRef{"P-1", SubjectRole::kClient}),
+            e.subjects.end());
+  EXPECT_EQ(e.actor, (Actor{"u-0300", "caseworker", "auditor"}));
+}
+
+TEST_F(ValidationTest, AStaleExpectedVersionIsAConflictAndWritesNothing) {
+  Open();
+  ASSERT_TRUE(client_->Append(kCase, ExpectedVersion::Exact(1), {CaseNote()}).ok());
+  uint64_t last = store_->Info()->last_position;
+  auto r = client_->Append(kCase, ExpectedVersion::Exact(1), {CaseNote("2018-04-05")});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kConflict) << r.status().ToString();
+  EXPECT_NE(r.status().message().find(std::string("stream ") + kCase +
+                                      ": expected version 1, actual 2"),
+            std::string::npos)
+      << r.status().ToString();
+  // A case that exists is not a new stream either.
+  r = client_->Append(kCase, ExpectedVersion::NoStream(), {Enquiry("P-2")});
+  EXPECT_EQ(r.status().code(), Status::Code::kConflict) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("expected version no-stream, actual 2"), std::string::npos)
+      << r.status().ToString();
+  // An expectation of a case not yet opened.
+  r = client_->Append("case/north/C-000301", ExpectedVersion::Exact(1), {Enquiry("P-3")});
+  EXPECT_EQ(r.status().code(), Status::Code::kConflict) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("expected version 1, actual no-stream"), std::string::npos)
+      << r.status().ToString();
+  EXPECT_EQ(Version(kCase), 2u);
+  EXPECT_EQ(Version("case/north/C-000301"), 0u);
+  EXPECT_EQ(store_->Info()->last_position, last);
+}
+
+}  // namespace
+}  // namespace hearth::testing
