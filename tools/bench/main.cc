@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
   hearth::bench::SuiteOptions options;
   app.add_option("suite", suite, "append | crypto | merkle | projections | server | sar | all")
       ->required()
-      ->check(CLI::IsMember({"append", "crypto", "merkle", "projections", "server", "all"}));
+      ->check(CLI::IsMember({"append", "crypto", "merkle", "projections", "server", "sar", "all"}));
   app.add_option("--events", options.events, "events per contender")
       ->check(CLI::Range(uint64_t(1), uint64_t(1) << 40));
   app.add_option("--concurrent-events", options.concurrent_events,
