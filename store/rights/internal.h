@@ -25,6 +25,13 @@ Result<NewEvent> MakeEvent(const domain::Codec& codec, const std::string& type,
                            const nlohmann::json& facts, const std::vector<SubjectRef>& subjects,
                            const Actor& actor);
 
+// The retention of `subject` from the states of their cases: an open case
+// under a closure rule, else the latest end. NotFound when they are client of
+// none of them.
+Result<RetentionItem> RetentionOfCases(const nlohmann::json& record,
+                                       const std::vector<domain::CaseState>& cases,
+                                       const std::string& subject, Date as_of);
+
 // The default record of processing (generated from default_processing.json).
 extern const std::string_view kDefaultProcessing;
 

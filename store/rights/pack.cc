@@ -355,26 +355,28 @@ Result<Pack> Rights::BuildPack(const std::string& subject, const PackOptions& op
     requests.push_back(r);
   }
 
+  // The person's cases, folded from the events already read: every event of
+  // a case names its client (CaseRecorder), so nothing is read twice.
   // Consent-based purposes apply only while a consent of their scope is
-  // active on one of the person's cases.
+  // active on one of them; the retention rule comes from them too.
   std::set<std::string> active_scopes;
-  domain::CaseFolder folder(codec_);
-  for (const auto& c : cases) {
-    domain::CaseState state;
-    state.case_id = c;
-    for (uint64_t from = 1;;) {
-      auto page = store_->ReadStream(c, from, Direction::kForward, 1024);
-      if (!page.ok()) return page.status();
-      for (const auto& e : *page) {
-        Status s = folder.Apply(e, &state);
-        if (!s.ok()) return s;
-      }
-      if (page->size() < 1024) break;
-      from = page->back().stream_version + 1;
+  std::vector<domain::CaseState> states;
+  {
+    domain::CaseFolder folder(codec_);
+    std::map<std::string, domain::CaseState> by_case;
+    for (const auto& e : events) {
+      if (!cases.count(e.stream)) continue;
+      domain::CaseState& state = by_case[e.stream];
+      state.case_id = e.stream;
+      Status s = folder.Apply(e, &state);
+      if (!s.ok()) return s;
     }
-    for (const auto& a : state.consents) active_scopes.insert(a.scope);
+    for (auto& [id, state] : by_case) {
+      for (const auto& a : state.consents) active_scopes.insert(a.scope);
+      states.push_back(std::move(state));
+    }
   }
-  auto retention = RetentionOf(subject, Today());
+  auto retention = internal::RetentionOfCases(record, states, subject, Today());
   Json purposes = Json::array();
   for (const auto& p : record.value("purposes", Json::array())) {
     Json q = p;

@@ -126,6 +126,26 @@ Result<std::vector<RetentionItem>> Rights::RetentionReview(Date as_of) {
   return out;
 }
 
+namespace internal {
+
+Result<RetentionItem> RetentionOfCases(const Json& record, const std::vector<domain::CaseState>& cases,
+                                       const std::string& subject, Date as_of) {
+  std::optional<RetentionItem> latest;
+  for (const auto& c : cases) {
+    if (c.client != subject) continue;
+    auto item = Evaluate(record, c, as_of);
+    if (!item.ok()) return item.status();
+    // An open case, or the latest end, decides.
+    bool open = item->action == "keep" && item->keep_until == as_of && item->legal_hold;
+    if (!latest || open || (item->keep_until > latest->keep_until)) latest = *item;
+    if (open) break;
+  }
+  if (!latest) return Status::NotFound(subject + " is not the client of any case");
+  return *latest;
+}
+
+}  // namespace internal
+
 Result<RetentionItem> Rights::RetentionOf(const std::string& subject, Date as_of) {
   auto text = ProcessingRecord();
   if (!text.ok()) return text.status();
@@ -148,7 +168,7 @@ Result<RetentionItem> Rights::RetentionOf(const std::string& subject, Date as_of
   }
   if (cases.empty()) return Status::NotFound(subject + " is not the client of any case");
   domain::CaseFolder folder(codec_);
-  std::optional<RetentionItem> latest;
+  std::vector<domain::CaseState> states;
   for (const auto& id : cases) {
     domain::CaseState c;
     c.case_id = id;
@@ -162,16 +182,9 @@ Result<RetentionItem> Rights::RetentionOf(const std::string& subject, Date as_of
       if (page->size() < 1024) break;
       from = page->back().stream_version + 1;
     }
-    if (c.client != subject) continue;
-    auto item = Evaluate(record, c, as_of);
-    if (!item.ok()) return item.status();
-    // An open case, or the latest end, decides.
-    bool open = item->action == "keep" && item->keep_until == as_of && item->legal_hold;
-    if (!latest || open || (item->keep_until > latest->keep_until)) latest = *item;
-    if (open) break;
+    states.push_back(std::move(c));
   }
-  if (!latest) return Status::NotFound(subject + " is not the client of any case");
-  return *latest;
+  return internal::RetentionOfCases(record, states, subject, as_of);
 }
 
 Result<AppendResult> Rights::DecideErasure(const std::string& ref, const Actor& actor) {
