@@ -746,6 +746,18 @@ struct Facts {
     caseClosed @41 :CaseClosed;                          # case closed
     caseReopened @42 :CaseReopened;                      # case reopened
     contactRecorded @43 :ContactRecorded $version(2);    # a contact (version 2; an enquiry opens the case)
+    rightsRequestReceived @44 :RightsRequestReceived;    # a data-protection rights request received (docs/rights.md)
+    rightsIdentityVerified @45 :RightsIdentityVerified;  # the requester's identity checked
+    rightsClockPaused @46 :RightsClockPaused;            # the response clock stopped (waiting for identity, authority, fee or clarification)
+    rightsClockResumed @47 :RightsClockResumed;          # the response clock restarted
+    rightsRequestExtended @48 :RightsRequestExtended;    # the response time extended (complex or numerous requests)
+    rightsRequestFulfilled @49 :RightsRequestFulfilled;  # the request answered or carried out
+    rightsRequestRefused @50 :RightsRequestRefused;      # the request refused, with reason and exemption
+    erasureDecided @51 :ErasureDecided;                  # the controller's decision on an erasure request
+    restrictionApplied @52 :RestrictionApplied;          # processing of a person's data restricted (Art. 18)
+    restrictionLifted @53 :RestrictionLifted;            # a restriction lifted
+    thirdPartyDisclosureDecided @54 :ThirdPartyDisclosureDecided; # a reviewer's decision on releasing a third party's data in a subject-access pack
+    processingRecordSet @55 :ProcessingRecordSet;        # the record of processing (Art. 30) and retention rules, as configuration
   }
 }
 
@@ -767,4 +779,169 @@ struct Personal {
   healthDetails @12 :Text;      # health conditions, disabilities, medication; personal
   communicationNeeds @13 :Text; # language, interpreter, BSL, large print; personal
   organisation @14 :Text;       # for a professional referrer: their organisation's name; personal
+}
+
+# --- data-protection rights (UK GDPR Arts. 15-21, docs/rights.md) ---
+# A rights request is one stream "rights/<ref>" whose events name the person
+# the request is about (role client) among their subjects. Restrictions live
+# in "restriction/<subject>", the record of processing in "config/processing".
+
+enum RightsKind {
+  unspecified @0;    # not recorded (refused by rule `rights-kind`)
+  access @1;         # Art. 15 subject access
+  rectification @2;  # Art. 16 rectification
+  erasure @3;        # Art. 17 erasure
+  restriction @4;    # Art. 18 restriction of processing
+  portability @5;    # Art. 20 data portability
+  objection @6;      # Art. 21 objection
+}
+
+enum RequesterKind {
+  unspecified @0;     # not recorded
+  self @1;            # the person themselves
+  representative @2;  # someone acting for them (needs authority)
+}
+
+enum AuthorityKind {
+  none @0;                      # no authority needed (the person asked)
+  writtenConsent @1;            # the person's signed consent
+  lastingPowerOfAttorney @2;    # a registered LPA (health and welfare or property)
+  courtOfProtection @3;         # a Court of Protection deputyship order
+  parentalResponsibility @4;    # for a child
+  solicitor @5;                 # a solicitor's letter of instruction
+  other @6;                     # any other documented authority
+}
+
+enum IdentityMethod {
+  unspecified @0;        # not recorded
+  documentSeen @1;       # photo ID or a utility bill seen
+  knownToStaff @2;       # the person is known to the staff member (e.g. a visit)
+  detailsMatched @3;     # answered questions only the person could (case facts)
+  authorityChecked @4;   # a representative's identity and authority checked
+  other @5;              # another method
+}
+
+enum PauseReason {
+  unspecified @0;    # not recorded
+  identity @1;       # waiting for identity evidence: the month restarts when it arrives
+  authority @2;      # waiting for a representative's authority: the month restarts when it arrives
+  fee @3;            # waiting for a fee (manifestly unfounded or excessive): the month restarts when it arrives
+  clarification @4;  # waiting for clarification: the paused days are added to the due date
+}
+
+enum DisclosureBasis {
+  unspecified @0;               # not recorded
+  thirdPartyConsented @1;       # the third party consented to disclosure
+  reasonableWithoutConsent @2;  # a reviewer decided disclosure is reasonable without consent (DPA 2018 Sch. 2 para 16)
+  withhold @3;                  # a reviewer decided to withhold
+}
+
+struct RightsRequestReceived {
+  receivedOn @0 :Text $pastDate;      # the day the request arrived (rule `rights-receipt-date`); fact
+  kind @1 :RightsKind;                # which right; fact
+  channel @2 :Channel;                # how it came in; fact
+  requestedBy @3 :RequesterKind;      # the person or a representative; fact
+  representativeRef @4 :Text;         # subject ref of the representative (also in the event's subjects), or empty; fact
+  authority @5 :AuthorityKind;        # the representative's authority; fact
+  authorityReceivedOn @6 :Text $date; # the day the authority arrived, or empty when not yet (or not needed); fact
+  identityNeeded @7 :Bool;            # identity must be verified before fulfilment (rule `rights-identity-before-fulfilment`); fact
+  requestRef @8 :Text;                # the request's reference (the stream is rights/<requestRef>); fact
+}
+# Personal: the request in the requester's words, in the person's section.
+
+struct RightsIdentityVerified {
+  verifiedOn @0 :Text $pastDate;      # date the identity was verified; fact
+  method @1 :IdentityMethod;          # how; fact
+  verifiedBy @2 :Text;                # staff reference of who checked (professional capacity); fact
+}
+
+struct RightsClockPaused {
+  pausedOn @0 :Text $pastDate;        # the day the agency asked for what it waits for; fact
+  reason @1 :PauseReason;             # what it waits for; fact
+}
+
+struct RightsClockResumed {
+  resumedOn @0 :Text $pastDate;       # the day what was waited for arrived; fact
+}
+
+struct RightsRequestExtended {
+  extendedOn @0 :Text $pastDate;      # date of the decision; fact
+  months @1 :UInt8;                   # months added, 1 or 2 (at most 2 in all; rule `rights-extension`); fact
+  reasonCode @2 :Text;                # why (e.g. "complex", "numerous"); fact
+  personToldOn @3 :Text $pastDate;    # the day the person was told, within the first month (rule `rights-extension`); fact
+}
+
+struct RightsRequestFulfilled {
+  fulfilledOn @0 :Text $pastDate;     # date the request was answered or carried out; fact
+  actionCode @1 :Text;                # what was done (e.g. "packSent", "rectified", "restricted", "erased"); fact
+}
+
+struct RightsRequestRefused {
+  refusedOn @0 :Text $pastDate;       # date of the refusal; fact
+  reasonCode @1 :Text;                # why (e.g. "legalObligation", "manifestlyUnfounded", "excessive"); fact
+  exemption @2 :Text;                 # the exemption or rule relied on (e.g. "retention rule dfg-file until 2031-05-01"); fact
+}
+
+struct ErasureDecided {
+  decidedOn @0 :Text $pastDate;       # date of the decision; fact
+  erase @1 :Bool;                     # true: erase; false: refused; fact
+  ruleApplied @2 :Text;               # the retention rule (record of processing) that decided it; fact
+  holdUntil @3 :Text $date;           # when refused under a legal hold: the day the hold ends; fact
+  reasonCode @4 :Text;                # why (e.g. "legalObligation", "noLongerNeeded", "consentWithdrawn"); fact
+}
+
+struct RestrictionApplied {
+  appliedOn @0 :Text $pastDate;       # date the restriction started; fact
+  requestRef @1 :Text;                # the rights request it answers, or empty; fact
+  reasonCode @2 :Text;                # why (e.g. "accuracyContested", "objectionPending"); fact
+}
+
+struct RestrictionLifted {
+  liftedOn @0 :Text $pastDate;        # date the restriction ended; fact
+  reasonCode @1 :Text;                # why (e.g. "accuracyVerified", "objectionDecided"); fact
+}
+
+struct ThirdPartyDisclosureDecided {
+  decidedOn @0 :Text $pastDate;       # date of the decision; fact
+  thirdParty @1 :Text;                # subject ref of the third party (also in the event's subjects); fact
+  basis @2 :DisclosureBasis;          # consent, reasonable without it, or withhold; fact
+  reasonCode @3 :Text;                # the recorded reason as a code (e.g. "alreadyKnownToRequester"); fact
+  reviewerRef @4 :Text;               # staff reference of the reviewer (professional capacity); fact
+}
+
+# One purpose in the record of processing (Art. 30(1)(b)-(e)).
+struct ProcessingPurpose {
+  code @0 :Text;                      # short code (e.g. "dfgCaseFile"); fact
+  description @1 :Text;               # plain-English description; fact
+  lawfulBasis @2 :LawfulBasis;        # Art. 6 basis; fact
+  basisDetail @3 :Text;               # the law or task relied on; fact
+  specialCategoryCondition @4 :Text;  # Art. 9 condition for health data, or empty; fact
+  categories @5 :List(Text);          # data categories processed (e.g. "contact", "health"); fact
+  recipients @6 :List(Text);          # categories of recipient; fact
+  retentionRule @7 :Text;             # name of the retention rule that applies; fact
+  consentScope @8 :ConsentScope;      # for consent-based purposes: the consent scope that switches it on; fact
+}
+
+# One retention rule: how long a record class is kept (Art. 5(1)(e)).
+struct RetentionRule {
+  name @0 :Text;                      # rule name (e.g. "dfg-file"); fact
+  recordClass @1 :Text;               # housingGrant, careRecord or adviceOnly (docs/rights.md); fact
+  afterClosureYears @2 :UInt16;       # kept this many years after case closure (0: not used); fact
+  afterCompletionYears @3 :UInt16;    # ... after certified completion while a land charge is registered (0: not used); fact
+  afterLastContactYears @4 :UInt16;   # ... after the last contact (0: not used); fact
+  legalHold @5 :Bool;                 # while the rule runs, erasure is refused (a legal obligation to keep); fact
+  source @6 :Text;                    # where the period comes from; fact
+}
+
+struct ProcessingRecordSet {
+  effectiveOn @0 :Text $pastDate;     # date this version of the record took effect; fact
+  controller @1 :Text;                # the controller organisation's name and contact (not a private person); fact
+  dpoContact @2 :Text;                # how to reach the data protection officer (role mailbox); fact
+  complaintAuthority @3 :Text;        # where to complain (the ICO's address and website); fact
+  automatedDecisions @4 :Text;        # automated decision-making and profiling ("none"); fact
+  purposes @5 :List(ProcessingPurpose); # every purpose; fact
+  retention @6 :List(RetentionRule);  # every retention rule; fact
+  landChargeThresholdPence @7 :UInt32;# a DFG at or above this for an owner-occupier registers a local land charge; fact
+  transfers @8 :Text;                 # transfers outside the UK ("none"); fact
+  rightsStatement @9 :List(Text);     # the person's rights in plain English, one per item (access, rectification, erasure, restriction, objection, portability); fact
 }

@@ -359,6 +359,20 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
       case F::QUOTE_RECEIVED:
       case F::CONTACT_RECORDED_V1:  // never folded: upcast first
       case F::UNSET:
+      // Rights, restriction and processing events live in their own streams
+      // (store/rights) and never change a case.
+      case F::RIGHTS_REQUEST_RECEIVED:
+      case F::RIGHTS_IDENTITY_VERIFIED:
+      case F::RIGHTS_CLOCK_PAUSED:
+      case F::RIGHTS_CLOCK_RESUMED:
+      case F::RIGHTS_REQUEST_EXTENDED:
+      case F::RIGHTS_REQUEST_FULFILLED:
+      case F::RIGHTS_REQUEST_REFUSED:
+      case F::ERASURE_DECIDED:
+      case F::RESTRICTION_APPLIED:
+      case F::RESTRICTION_LIFTED:
+      case F::THIRD_PARTY_DISCLOSURE_DECIDED:
+      case F::PROCESSING_RECORD_SET:
         break;
     }
   } catch (const kj::Exception& e) {

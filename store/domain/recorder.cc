@@ -1,8 +1,11 @@
 // Command validation: domain events checked against their case's history,
 // then appended with the expected version that history was read at.
 #include <algorithm>
+#include <map>
+#include <optional>
 
 #include "domain/fold.h"
+#include "hearth/rights.h"
 
 namespace hearth::domain {
 
@@ -368,6 +371,7 @@ Status CaseRecorder::Validate(const std::string& case_id, CaseState state,
   FactsDecoder decoder(&t);
   PackedDecoder personal_decoder;
   Date today = options_.today ? options_.today() : UkDate(Now());
+  std::optional<std::map<std::string, Date>> restricted;  // read once, when needed
   for (size_t i = 0; i < events->size(); ++i) {
     NewEvent& e = (*events)[i];
     auto where = [&] {
@@ -457,6 +461,26 @@ Status CaseRecorder::Validate(const std::string& case_id, CaseState state,
     // Every event on a case concerns its client.
     if (state.exists() && !state.client.empty() && !Names(e, state.client)) {
       e.subjects.push_back(SubjectRef{state.client, SubjectRole::kClient});
+    }
+
+    // UK GDPR Art. 18: while a person's processing is restricted, only the
+    // controller records new events about them (store/rights).
+    if (e.actor.role != rights::kControllerRole) {
+      if (!restricted) {
+        rights::Rights r(store_, codec_, rights::RightsOptions{});
+        auto list = r.RestrictedSubjects();
+        if (!list.ok()) return list.status();
+        restricted.emplace();
+        for (const auto& [subject, since] : *list) restricted->emplace(subject, since);
+      }
+      for (const auto& s : e.subjects) {
+        auto it = restricted->find(s.id);
+        if (it != restricted->end()) {
+          return refuse(Rule("subject-restricted", "processing of " + s.id + " is restricted since " +
+                                                       FormatDate(it->second) +
+                                                       "; only the controller role may record events about them"));
+        }
+      }
     }
 
     try {

@@ -47,10 +47,15 @@ TEST_F(CodecTest, EveryEventTypeIsListed) {
         "WorksCompleted", "WorksPaid", "OutcomeRecorded", "SatisfactionRecorded",
         "ComplaintReceived", "ComplaintResolved", "ComplimentReceived",
         "SafeguardingConcernRaised", "CaseNoteAdded", "CaseTransferred", "DelayRecorded",
-        "PersonalDataDisclosed", "CaseClosed", "CaseReopened"}) {
+        "PersonalDataDisclosed", "CaseClosed", "CaseReopened",
+        // the rights workflow (docs/rights.md)
+        "RightsRequestReceived", "RightsIdentityVerified", "RightsClockPaused",
+        "RightsClockResumed", "RightsRequestExtended", "RightsRequestFulfilled",
+        "RightsRequestRefused", "ErasureDecided", "RestrictionApplied", "RestrictionLifted",
+        "ThirdPartyDisclosureDecided", "ProcessingRecordSet"}) {
     EXPECT_TRUE(names.count(n)) << n;
   }
-  EXPECT_EQ(names.size(), 42u);
+  EXPECT_EQ(names.size(), 54u);
   EXPECT_EQ(names.count("ContactRecordedV1"), 0u);
   const EventTypeInfo* contact = codec_->FindType("ContactRecorded");
   ASSERT_NE(contact, nullptr);

@@ -41,6 +41,8 @@ Status RunDemo(const DemoOptions& o) {
   auto start = std::chrono::steady_clock::now();
   auto report = demo::GenerateCountyStore(o.data, *key, options);
   if (!report.ok()) return report.status();
+  Status processing = LoadDefaultProcessing(o.data, *key);  // docs/rights.md
+  if (!processing.ok()) return processing;
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   nlohmann::ordered_json j;

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "hearth/domain.h"
 #include "hearth/readmodels.h"
+#include "hearth/rights.h"
 #include "hearth/session.h"
 
 namespace hearth::cli {
@@ -189,6 +190,12 @@ Status RunWorklist(const WorklistCliOptions& o) {
   s = CatchUp(**store, readmodels::kCasesProjection);
   if (!s.ok()) return s;
   auto calendar = domain::Calendar::EnglandAndWales();
+  {  // UK GDPR Art. 18: restricted people are left out (docs/rights.md)
+    rights::Rights r(store->get(), (*d)->codec.get(), rights::RightsOptions{});
+    auto restricted = r.RestrictedSubjects();
+    if (!restricted.ok()) return restricted.status();
+    for (const auto& entry : *restricted) w.restricted_subjects.insert(entry.first);
+  }
   auto wl = readmodels::BuildWorklist(**store, calendar, w);
   if (!wl.ok()) return wl.status();
   return Print(o.json ? readmodels::WorklistToJson(*wl, true) + "\n" : readmodels::WorklistToText(*wl));

@@ -64,6 +64,11 @@ void AddProofCommands(CommandSet& set);  // checkpoint(s), prove, verify, verify
 void AddDemoCommands(CommandSet& set);   // demo (cmd_demo.cc, tools/demo)
 void AddReadModelCommands(CommandSet& set);  // rebuild, timeline, worklist
 void AddServeCommands(CommandSet& set);  // serve, ca init, ca issue (cmd_serve.cc)
+void AddRightsCommands(CommandSet& set);  // rights, sar, processing, disclosures, retention (cmd_rights.cc)
+
+// Sets the documented default record of processing (store/rights) on a store
+// that has none; `init` and `demo` call it. OK when one is already set.
+Status LoadDefaultProcessing(const std::string& data, const KeySource& key);
 
 // --- helpers shared by the groups ---
 

@@ -1,0 +1,579 @@
+// The rights workflow end to end on a synthetic store: request rules, the
+// subject-access pack checked against an independent scan of the whole log,
+// rectification, restriction, erasure under and without a legal hold.
+// Synthetic people only (tools/demo and invented test names).
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "county.h"
+#include "hearth/rights.h"
+#include "readmodels_test_util.h"
+
+namespace hearth::rights {
+namespace {
+
+using Json = nlohmann::json;
+using readmodels::testing::D;
+
+class RightsTest : public readmodels::testing::ReadModelTest {
+ protected:
+  void SetUp() override {
+    ReadModelTest::SetUp();
+    Open();
+    MakeRights("2019-12-31");
+    ASSERT_TRUE(rights_->SetProcessingRecord(DefaultProcessingRecordJson(), controller_).ok());
+  }
+  void TearDown() override {
+    rights_.reset();
+    ReadModelTest::TearDown();
+  }
+
+  void MakeRights(const std::string& today) {
+    RightsOptions o;
+    Date d = D(today.c_str());
+    o.today = [d] { return d; };
+    rights_ = std::make_unique<Rights>(store_.get(), codec_.get(), o);
+  }
+
+  NewEvent Req(const std::string& type, const std::string& facts, const std::string& subject = "") {
+    std::string subjects = subject.empty() ? "" : R"(,"subjects":[{"id":")" + subject + R"(","role":"client"}])";
+    return E(R"({"type":")" + type + R"(","actor":{"user":"S-9","role":"controller","plugin":"test"},)"
+             R"("facts":{)" + facts + "}" + subjects + "}");
+  }
+
+  uint64_t LastPosition() {
+    auto info = store_->Info();
+    EXPECT_TRUE(info.ok());
+    return info.ok() ? info->last_position : 0;
+  }
+
+  // Every personal string value of `subject` anywhere in the log.
+  std::set<std::string> PersonalValues(const std::string& subject) {
+    std::set<std::string> out;
+    for (uint64_t from = 1;;) {
+      auto page = store_->ReadAll(from, 1000);
+      EXPECT_TRUE(page.ok());
+      if (!page.ok() || page->empty()) break;
+      for (const auto& e : *page) {
+        if (codec_->FindType(e.type) == nullptr) continue;
+        auto j = codec_->ToJson(e);
+        EXPECT_TRUE(j.ok());
+        Json ev = Json::parse(*j);
+        for (const auto& p : ev["personal"]) {
+          if (p["subject"] != subject || !p.contains("details")) continue;
+          for (const auto& [k, v] : p["details"].items()) {
+            // A relationship ("friend", "son") is a common word: it cannot be
+            // searched for as bytes; the withheld marker covers it.
+            if (k == "relationship") continue;
+            if (v.is_string() && v.get<std::string>().size() >= 4) out.insert(v.get<std::string>());
+            if (v.is_array()) {
+              for (const auto& x : v) {
+                if (x.is_string() && x.get<std::string>().size() >= 4) out.insert(x.get<std::string>());
+              }
+            }
+          }
+        }
+      }
+      from = page->back().position + 1;
+    }
+    return out;
+  }
+
+  Actor controller_{"S-9", "controller", "test"};
+  std::unique_ptr<Rights> rights_;
+};
+
+// ------------------------------------------------------------ request rules
+
+TEST_F(RightsTest, RequestWithoutReceiptDateIsRefusedAndNothingWritten) {
+  Record("case/T/1", {Enquiry("2019-03-01", "P-T1", "D1")});
+  uint64_t before = LastPosition();
+  auto r = rights_->Record("R-1", {Req("RightsRequestReceived", R"("kind":"access")", "P-T1")});
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsInvalidArgument());
+  EXPECT_NE(r.status().message().find("rule rights-receipt-date"), std::string::npos) << r.status().ToString();
+  EXPECT_EQ(LastPosition(), before);
+  EXPECT_TRUE(rights_->LoadRequest("R-1").status().IsNotFound());
+}
+
+TEST_F(RightsTest, FulfilmentBeforeIdentityVerificationIsRefused) {
+  Record("case/T/1", {Enquiry("2019-03-01", "P-T1", "D1")});
+  ASSERT_TRUE(rights_->Record("R-1", {Req("RightsRequestReceived",
+                                          R"("receivedOn":"2019-11-29","kind":"access","identityNeeded":true)",
+                                          "P-T1")}).ok());
+  uint64_t before = LastPosition();
+  auto r = rights_->Record("R-1", {Req("RightsRequestFulfilled", R"("fulfilledOn":"2019-12-02","actionCode":"packSent")")});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("rule rights-identity-before-fulfilment"), std::string::npos);
+  EXPECT_EQ(LastPosition(), before);
+
+  // Verified, paused for clarification, resumed, then fulfilled.
+  ASSERT_TRUE(rights_->Record("R-1", {Req("RightsIdentityVerified",
+                                          R"("verifiedOn":"2019-12-02","method":"documentSeen","verifiedBy":"S-9")")}).ok());
+  ASSERT_TRUE(rights_->Record("R-1", {Req("RightsClockPaused", R"("pausedOn":"2019-12-03","reason":"clarification")")}).ok());
+  auto twice = rights_->Record("R-1", {Req("RightsClockPaused", R"("pausedOn":"2019-12-04","reason":"clarification")")});
+  EXPECT_NE(twice.status().message().find("rule rights-clock-paused"), std::string::npos);
+  ASSERT_TRUE(rights_->Record("R-1", {Req("RightsClockResumed", R"("resumedOn":"2019-12-10")")}).ok());
+  auto state = rights_->LoadRequest("R-1");
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->subject, "P-T1");
+  ASSERT_EQ(state->stops.size(), 1u);
+  auto due = ComputeDueDate(*state, domain::Calendar::EnglandAndWales(), D("2019-12-31"));
+  ASSERT_TRUE(due.ok());
+  // 29 Dec (Sunday) + 7 days stopped = 5 Jan 2020 (Sunday) -> Monday 6 January.
+  EXPECT_EQ(domain::FormatDate(due->due), "2020-01-06");
+  ASSERT_TRUE(rights_->Record("R-1", {Req("RightsRequestFulfilled", R"("fulfilledOn":"2019-12-20","actionCode":"packSent")")}).ok());
+  auto after = rights_->Record("R-1", {Req("RightsClockPaused", R"("pausedOn":"2019-12-21","reason":"clarification")")});
+  EXPECT_NE(after.status().message().find("rule rights-request-closed"), std::string::npos);
+}
+
+TEST_F(RightsTest, ExtensionMustBeToldWithinTheFirstMonthAndAtMostTwoMonths) {
+  Record("case/T/1", {Enquiry("2019-03-01", "P-T1", "D1")});
+  ASSERT_TRUE(rights_->Record("R-1", {Req("RightsRequestReceived", R"("receivedOn":"2019-10-31","kind":"access")", "P-T1")}).ok());
+  auto late = rights_->Record("R-1", {Req("RightsRequestExtended",
+                                          R"("extendedOn":"2019-12-03","months":2,"reasonCode":"complex","personToldOn":"2019-12-03")")});
+  // The first month ended on Monday 2 December (30 November is a Saturday).
+  EXPECT_NE(late.status().message().find("rule rights-extension"), std::string::npos) << late.status().ToString();
+  auto three = rights_->Record("R-1", {Req("RightsRequestExtended",
+                                           R"("extendedOn":"2019-11-20","months":3,"reasonCode":"complex","personToldOn":"2019-11-20")")});
+  EXPECT_NE(three.status().message().find("rule rights-extension"), std::string::npos);
+  ASSERT_TRUE(rights_->Record("R-1", {Req("RightsRequestExtended",
+                                          R"("extendedOn":"2019-11-20","months":2,"reasonCode":"complex","personToldOn":"2019-11-20")")}).ok());
+  auto all = rights_->Requests();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  auto due = ComputeDueDate(all->front(), domain::Calendar::EnglandAndWales(), D("2019-12-31"));
+  ASSERT_TRUE(due.ok());
+  EXPECT_EQ(domain::FormatDate(due->due), "2020-01-31");  // 31 Oct + 3 months, a Friday
+  auto next = rights_->NextRequestRef();
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(*next, "R-2");
+}
+
+// ------------------------------------------------------------ the pack
+
+class DemoPackTest : public RightsTest {
+ protected:
+  void SetUp() override {
+    RightsTest::SetUp();
+    auto calendar = domain::Calendar::EnglandAndWales();
+    demo::CountyOptions options;
+    options.limit_cases = 12;
+    options.threads = 1;
+    auto report = demo::GenerateCounty(recorder_.get(), calendar, options);
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    // A client with both a carer and a relative, found by scanning the log.
+    std::map<std::string, std::set<SubjectRole>> roles;  // case -> roles
+    std::map<std::string, std::string> client_of;
+    for (uint64_t from = 1;;) {
+      auto page = store_->ReadAll(from, 1000);
+      ASSERT_TRUE(page.ok());
+      if (page->empty()) break;
+      for (const auto& e : *page) {
+        for (const auto& s : e.subjects) {
+          roles[e.stream].insert(s.role);
+          if (s.role == SubjectRole::kClient) client_of[e.stream] = s.id;
+        }
+      }
+      from = page->back().position + 1;
+    }
+    for (const auto& [stream, r] : roles) {
+      if (r.count(SubjectRole::kCarer) && r.count(SubjectRole::kRelative)) {
+        case_id_ = stream;
+        client_ = client_of[stream];
+        break;
+      }
+    }
+    ASSERT_FALSE(client_.empty()) << "no demo client with a carer and a relative";
+    for (uint64_t from = 1;;) {
+      auto page = store_->ReadAll(from, 1000);
+      ASSERT_TRUE(page.ok());
+      if (page->empty()) break;
+      for (const auto& e : *page) {
+        if (e.stream != case_id_) continue;
+        for (const auto& s : e.subjects) {
+          if (s.role == SubjectRole::kCarer || s.role == SubjectRole::kRelative) others_.insert(s.id);
+        }
+      }
+      from = page->back().position + 1;
+    }
+  }
+
+  // Positions of every event naming `subject`, from a scan of the whole log.
+  std::vector<uint64_t> ScanPositions(const std::string& subject) {
+    std::vector<uint64_t> out;
+    for (uint64_t from = 1;;) {
+      auto page = store_->ReadAll(from, 1000);
+      EXPECT_TRUE(page.ok());
+      if (!page.ok() || page->empty()) break;
+      for (const auto& e : *page) {
+        for (const auto& s : e.subjects) {
+          if (s.id == subject) {
+            out.push_back(e.position);
+            break;
+          }
+        }
+      }
+      from = page->back().position + 1;
+    }
+    return out;
+  }
+
+  std::string case_id_;
+  std::string client_;
+  std::set<std::string> others_;
+};
+
+// Tags open and close in order (void elements aside); no scripts, no
+// external resources.
+void ExpectSelfContainedHtml(const std::string& html) {
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_EQ(html.find("http://"), std::string::npos);
+  EXPECT_EQ(html.find("https://"), std::string::npos);
+  EXPECT_EQ(html.find(" src="), std::string::npos);
+  EXPECT_EQ(html.find(" href="), std::string::npos);
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  std::vector<std::string> stack;
+  static const std::set<std::string> kVoid = {"meta", "br", "hr", "img", "link", "input"};
+  for (size_t i = html.find('<'); i != std::string::npos; i = html.find('<', i + 1)) {
+    if (html.compare(i, 2, "<!") == 0) continue;
+    size_t end = html.find('>', i);
+    ASSERT_NE(end, std::string::npos);
+    bool closing = html[i + 1] == '/';
+    size_t start = i + (closing ? 2 : 1);
+    size_t name_end = html.find_first_of(" >", start);
+    std::string name = html.substr(start, name_end - start);
+    if (kVoid.count(name)) continue;
+    if (closing) {
+      ASSERT_FALSE(stack.empty()) << "</" << name << "> closes nothing at " << i;
+      ASSERT_EQ(stack.back(), name) << "at " << i;
+      stack.pop_back();
+    } else {
+      stack.push_back(name);
+    }
+  }
+  EXPECT_TRUE(stack.empty());
+}
+
+// The documented schema (docs/sar-format.md), checked field by field.
+void ExpectPackSchema(const Json& j) {
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j.at("format"), "hearth-sar");
+  EXPECT_EQ(j.at("formatVersion"), 1);
+  EXPECT_TRUE(j.at("subject").is_string());
+  EXPECT_TRUE(j.at("generatedOn").is_string());
+  EXPECT_TRUE(j.at("erased").is_boolean());
+  if (j["erased"].get<bool>()) {
+    EXPECT_TRUE(j.at("erasedOn").is_string());
+    EXPECT_TRUE(j.at("statement").is_string());
+    return;
+  }
+  EXPECT_TRUE(j.at("restricted").is_boolean());
+  EXPECT_TRUE(j.at("controller").at("name").is_string());
+  EXPECT_TRUE(j.at("currentDetails").is_object());
+  for (const char* list : {"events", "withheld", "heldForReview", "rectifications", "disclosures",
+                           "accessLog", "requests"}) {
+    EXPECT_TRUE(j.at(list).is_array()) << list;
+  }
+  for (const auto& e : j["events"]) {
+    EXPECT_TRUE(e.at("position").is_number_unsigned());
+    EXPECT_TRUE(e.at("date").is_string());
+    EXPECT_TRUE(e.at("type").is_string());
+    EXPECT_TRUE(e.at("description").is_string());
+    EXPECT_TRUE(e.at("record").is_string());
+    EXPECT_TRUE(e.at("yourRole").is_string());
+    EXPECT_TRUE(e.at("by").at("staffRef").is_string());
+    EXPECT_TRUE(e.at("facts").is_object());
+    for (const auto& p : e.at("personal")) {
+      EXPECT_TRUE(p.at("role").is_string());
+      EXPECT_TRUE(p.contains("withheld") || p.contains("details") || p.contains("erased"));
+    }
+  }
+  const Json& a = j.at("article15");
+  for (const char* list : {"purposes", "categories", "recipients", "recipientsActual", "retentionRules",
+                           "sources", "rights"}) {
+    EXPECT_TRUE(a.at(list).is_array()) << list;
+  }
+  for (const auto& p : a["purposes"]) {
+    EXPECT_TRUE(p.at("code").is_string());
+    EXPECT_TRUE(p.at("lawfulBasis").is_string());
+    EXPECT_TRUE(p.at("applies").is_boolean());
+  }
+  EXPECT_TRUE(a.at("retention").is_object());
+  EXPECT_TRUE(a.at("complaint").is_string());
+  EXPECT_NE(a["complaint"].get<std::string>().find("Information Commissioner"), std::string::npos);
+  EXPECT_TRUE(a.at("automatedDecisions").is_string());
+}
+
+TEST_F(DemoPackTest, PackHoldsEveryEventNoThirdPartyDataAndEveryDisclosure) {
+  // A reader's access, logged, to appear in the pack.
+  ASSERT_TRUE(store_->LogAccess({AccessRecord{0, client_, "test", "S-4", "caseworker", "read",
+                                              "timeline", "", 0, 0, 0}}).ok());
+  PackOptions po;
+  po.user = "S-9";
+  auto pack = rights_->BuildPack(client_, po);
+  ASSERT_TRUE(pack.ok()) << pack.status().ToString();
+  Json j = Json::parse(pack->json);
+  ExpectPackSchema(j);
+  ExpectSelfContainedHtml(pack->html);
+
+  // Every event about them, no other.
+  std::vector<uint64_t> in_pack;
+  for (const auto& e : j["events"]) in_pack.push_back(e["position"].get<uint64_t>());
+  EXPECT_EQ(in_pack, ScanPositions(client_));
+  EXPECT_FALSE(in_pack.empty());
+
+  // None of the carer's or relative's personal values (those they do not
+  // share with the client, such as a household address).
+  std::set<std::string> mine = PersonalValues(client_);
+  EXPECT_FALSE(mine.empty());
+  ASSERT_EQ(others_.size(), 2u);
+  size_t checked = 0;
+  for (const auto& other : others_) {
+    for (const auto& v : PersonalValues(other)) {
+      if (mine.count(v)) continue;
+      ++checked;
+      EXPECT_EQ(pack->json.find(v), std::string::npos) << "third-party value in JSON: " << v;
+      EXPECT_EQ(pack->html.find(v), std::string::npos) << "third-party value in HTML: " << v;
+    }
+  }
+  EXPECT_GT(checked, 0u);
+  EXPECT_GT(pack->withheld_sections, 0u);
+  EXPECT_EQ(j["withheld"].size(), pack->withheld_sections);
+  EXPECT_NE(pack->html.find("Withheld: third-party data"), std::string::npos);
+  // The client's own details are there.
+  size_t own_found = 0;
+  for (const auto& v : mine) own_found += pack->json.find(v) != std::string::npos;
+  EXPECT_GT(own_found, 0u);
+
+  // Every disclosure event about them, and the access log.
+  size_t disclosures = 0;
+  for (uint64_t pos : ScanPositions(client_)) {
+    auto e = store_->ReadAll(pos, 1);
+    ASSERT_TRUE(e.ok());
+    disclosures += e->front().type == "PersonalDataDisclosed";
+  }
+  EXPECT_EQ(j["disclosures"].size(), disclosures);
+  bool read_logged = false;
+  for (const auto& a : j["accessLog"]) read_logged = read_logged || (a["by"] == "S-4" && a["action"] == "read");
+  EXPECT_TRUE(read_logged);
+  EXPECT_FALSE(j["article15"]["sources"].empty());
+
+  // Generating the pack was itself logged as a disclosure to the person.
+  auto log = store_->AccessLog(client_);
+  ASSERT_TRUE(log.ok());
+  ASSERT_FALSE(log->empty());
+  EXPECT_EQ(log->back().action, "sar");
+  EXPECT_EQ(log->back().recipient, "dataSubject");
+  EXPECT_EQ(log->back().events, pack->events);
+  auto disclosed = rights_->DisclosuresJson(client_);
+  ASSERT_TRUE(disclosed.ok());
+  EXPECT_EQ(Json::parse(*disclosed).size(), disclosures + 2);
+}
+
+TEST_F(DemoPackTest, ReviewerDecisionReleasesAThirdPartysSection) {
+  std::string carer;
+  for (const auto& o : others_) {
+    auto r = store_->ReadSubject(o, 1, 100);
+    ASSERT_TRUE(r.ok());
+    for (const auto& e : *r) {
+      for (const auto& s : e.subjects) {
+        if (s.id == o && s.role == SubjectRole::kCarer) carer = o;
+      }
+    }
+  }
+  ASSERT_FALSE(carer.empty());
+  auto before = rights_->BuildPack(client_, PackOptions{});
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE(rights_->Record("R-1", {Req("RightsRequestReceived", R"("receivedOn":"2019-12-02","kind":"access")", client_)}).ok());
+  NewEvent decision = E(R"({"type":"ThirdPartyDisclosureDecided","actor":{"user":"S-9","role":"controller","plugin":"test"},)"
+                        R"("facts":{"decidedOn":"2019-12-03","thirdParty":")" + carer +
+                        R"(","basis":"thirdPartyConsented","reasonCode":"carerAgreedInWriting","reviewerRef":"S-9"},)"
+                        R"("subjects":[{"id":")" + carer + R"(","role":"carer"}]})");
+  // No reason: refused by its rule.
+  NewEvent no_reason = decision;
+  {
+    Json j = Json::parse(*codec_->ToJson(decision));
+    j["facts"]["reasonCode"] = "";
+    ASSERT_TRUE(codec_->FromJson(j.dump(), &no_reason).ok());
+  }
+  EXPECT_NE(rights_->Record("R-1", {no_reason}).status().message().find("rule rights-third-party"), std::string::npos);
+  ASSERT_TRUE(rights_->Record("R-1", {decision}).ok());
+  auto after = rights_->BuildPack(client_, PackOptions{});
+  ASSERT_TRUE(after.ok());
+  EXPECT_LT(after->withheld_sections, before->withheld_sections);
+  EXPECT_NE(after->json.find("carerAgreedInWriting"), std::string::npos);
+}
+
+TEST_F(RightsTest, UnknownSubjectGivesAClearErrorAndNothingIsLogged) {
+  auto pack = rights_->BuildPack("P-NOBODY", PackOptions{});
+  ASSERT_FALSE(pack.ok());
+  EXPECT_TRUE(pack.status().IsNotFound());
+  EXPECT_NE(pack.status().message().find("no data subject P-NOBODY"), std::string::npos);
+  auto log = store_->AccessLog("P-NOBODY");
+  ASSERT_TRUE(log.ok());
+  EXPECT_TRUE(log->empty());
+}
+
+// ------------------------------------------------------------ rectification
+
+TEST_F(RightsTest, RectificationShowsTheCorrectedValueAndWhen) {
+  Record("case/T/1", {Enquiry("2019-03-01", "P-T1", "D1")});
+  Record("case/T/1", {E(R"({"type":"PersonRegistered","actor":{"user":"S-1","role":"adminOfficer","plugin":"test"},)"
+                        R"("facts":{"registeredOn":"2019-03-02","ageBand":"75-84","tenure":"ownerOccupier"},)"
+                        R"("personal":[{"subject":"P-T1","role":"client","details":{"givenName":"Testina",)"
+                        R"("familyName":"Quillfeather","postcode":"ZZ3 1AB"}}]})")});
+  Record("case/T/1", {E(R"({"type":"PersonDetailsRectified","actor":{"user":"S-1","role":"adminOfficer","plugin":"test"},)"
+                        R"("facts":{"rectifiedOn":"2019-06-05","fields":["postcode"],"ageBand":"85+","requestedBySubject":true},)"
+                        R"("personal":[{"subject":"P-T1","role":"client","details":{"postcode":"ZZ3 9XY"}}]})")});
+  auto pack = rights_->BuildPack("P-T1", PackOptions{});
+  ASSERT_TRUE(pack.ok()) << pack.status().ToString();
+  Json j = Json::parse(pack->json);
+  EXPECT_EQ(j["currentDetails"]["postcode"], "ZZ3 9XY");
+  EXPECT_EQ(j["currentDetails"]["givenName"], "Testina");
+  ASSERT_EQ(j["rectifications"].size(), 1u);
+  EXPECT_EQ(j["rectifications"][0]["date"], "2019-06-05");
+  EXPECT_NE(pack->html.find("On 2019-06-05 we corrected: postcode (at your request)"), std::string::npos);
+  // The read model shows the corrected age band.
+  CatchUp();
+  auto c = readmodels::GetCase(*store_, "case/T/1");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->age_band, "85+");
+}
+
+// ------------------------------------------------------------ restriction
+
+TEST_F(RightsTest, RestrictionRefusesNewEventsExceptByTheControllerUntilLifted) {
+  Record("case/T/1", {Enquiry("2019-03-01", "P-T1", "D1")});
+  uint64_t before = LastPosition();
+  EXPECT_TRUE(rights_->Restrict("P-WRONG", "", "accuracyContested", controller_).IsNotFound());
+  EXPECT_EQ(LastPosition(), before);
+  ASSERT_TRUE(rights_->Restrict("P-T1", "", "accuracyContested", controller_).ok());
+  EXPECT_NE(rights_->Restrict("P-T1", "", "again", controller_).message().find("rule restriction-active"),
+            std::string::npos);
+  auto note = Ev("CaseNoteAdded", R"("writtenOn":"2019-04-01","authorRef":"S-2","category":"general")");
+  auto refused = recorder_->Record("case/T/1", {note});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("rule subject-restricted"), std::string::npos)
+      << refused.status().ToString();
+  NewEvent by_controller = note;
+  by_controller.id = Id128::Random();
+  by_controller.actor.role = "controller";
+  ASSERT_TRUE(recorder_->Record("case/T/1", {by_controller}).ok());
+  auto restricted = rights_->RestrictedSubjects();
+  ASSERT_TRUE(restricted.ok());
+  ASSERT_EQ(restricted->size(), 1u);
+  // The worklist leaves them out when given the restricted subjects.
+  ASSERT_TRUE(rights_->LiftRestriction("P-T1", "accuracyVerified", controller_).ok());
+  EXPECT_NE(rights_->LiftRestriction("P-T1", "again", controller_).message().find("rule restriction-not-active"),
+            std::string::npos);
+  note.id = Id128::Random();
+  EXPECT_TRUE(recorder_->Record("case/T/1", {note}).ok());
+}
+
+// ------------------------------------------------------------ erasure
+
+TEST_F(RightsTest, ErasureUnderALegalHoldIsRefusedNamingTheRule) {
+  Record("case/T/1", {Enquiry("2019-03-01", "P-T1", "D1"),
+                      Ev("ServiceElementOpened", R"("openedOn":"2019-03-02","line":1,"element":"mandatoryDfg","service":"mandatoryDfg")")});
+  ASSERT_TRUE(rights_->Record("R-1", {Req("RightsRequestReceived", R"("receivedOn":"2019-12-02","kind":"erasure")", "P-T1")}).ok());
+  EXPECT_TRUE(rights_->DecideErasure("R-1", Actor{"S-2", "caseworker", "test"}).status().code() ==
+              Status::Code::kPermissionDenied);
+  auto r = rights_->DecideErasure("R-1", controller_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("rule legal-hold"), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("housing-grant-file"), std::string::npos) << r.status().ToString();
+  auto state = rights_->LoadRequest("R-1");
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->status, "refused");
+  EXPECT_NE(state->exemption.find("Art. 17(3)(b)"), std::string::npos);
+  // Still readable.
+  auto pack = rights_->BuildPack("P-T1", PackOptions{});
+  ASSERT_TRUE(pack.ok());
+  EXPECT_FALSE(pack->erased);
+  EXPECT_NE(pack->json.find("Quillfeather"), std::string::npos);
+}
+
+TEST_F(RightsTest, ErasureAfterRetentionShredsAndThePackSaysOnlyThat) {
+  Record("case/T/1", {Enquiry("2019-03-01", "P-T1", "D1"),
+                      Ev("ServiceElementOpened", R"("openedOn":"2019-03-02","line":1,"element":"informationAdvice","service":"informationAdvice")"),
+                      Ev("CaseClosed", R"("closedOn":"2019-03-05","reason":"adviceOnly")")});
+  std::set<std::string> values = PersonalValues("P-T1");
+  ASSERT_FALSE(values.empty());
+  MakeRights("2021-06-01");  // two years after the last contact: advice-only rule ended
+  ASSERT_TRUE(rights_->Record("R-1", {Req("RightsRequestReceived",
+                                          R"("receivedOn":"2021-05-20","kind":"erasure","identityNeeded":true)", "P-T1")}).ok());
+  auto early = rights_->DecideErasure("R-1", controller_);
+  EXPECT_NE(early.status().message().find("rule rights-identity-before-fulfilment"), std::string::npos);
+  ASSERT_TRUE(rights_->Record("R-1", {Req("RightsIdentityVerified",
+                                          R"("verifiedOn":"2021-05-21","method":"knownToStaff","verifiedBy":"S-9")")}).ok());
+  auto r = rights_->DecideErasure("R-1", controller_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto state = rights_->LoadRequest("R-1");
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->status, "fulfilled");
+  EXPECT_EQ(state->outcome, "erased");
+
+  auto pack = rights_->BuildPack("P-T1", PackOptions{});
+  ASSERT_TRUE(pack.ok()) << pack.status().ToString();
+  EXPECT_TRUE(pack->erased);
+  Json j = Json::parse(pack->json);
+  ExpectPackSchema(j);
+  ExpectSelfContainedHtml(pack->html);
+  EXPECT_FALSE(j.contains("events"));
+  for (const auto& v : values) {
+    EXPECT_EQ(pack->json.find(v), std::string::npos) << v;
+    EXPECT_EQ(pack->html.find(v), std::string::npos) << v;
+  }
+  EXPECT_NE(pack->html.find("was erased on"), std::string::npos);
+}
+
+// ------------------------------------------------------------ retention
+
+TEST_F(RightsTest, RetentionReviewAppliesTheRulePerRecordClass) {
+  Record("case/T/1", {Enquiry("2015-03-01", "P-T1", "D1"),
+                      Ev("CaseClosed", R"("closedOn":"2015-03-05","reason":"adviceOnly")")});
+  Record("case/T/2", {Enquiry("2019-03-01", "P-T2", "D1"),
+                      Ev("ServiceElementOpened", R"("openedOn":"2019-03-02","line":1,"element":"mandatoryDfg","service":"mandatoryDfg")")});
+  Record("case/T/3", {Enquiry("2019-03-01", "P-T3", "D1"),
+                      Ev("ServiceElementOpened", R"("openedOn":"2019-03-02","line":1,"element":"minorAdaptationsHandyperson","service":"minorAdaptation")")});
+  auto items = rights_->RetentionReview(D("2019-12-31"));
+  ASSERT_TRUE(items.ok()) << items.status().ToString();
+  std::map<std::string, RetentionItem> by_case;
+  for (const auto& i : *items) by_case[i.case_id] = i;
+  ASSERT_EQ(by_case.size(), 3u);
+  EXPECT_EQ(by_case["case/T/1"].rule, "advice-only");
+  EXPECT_EQ(by_case["case/T/1"].action, "erase");
+  EXPECT_EQ(domain::FormatDate(by_case["case/T/1"].keep_until), "2017-03-05");
+  EXPECT_EQ(by_case["case/T/2"].rule, "housing-grant-file");
+  EXPECT_EQ(by_case["case/T/2"].action, "keep");
+  EXPECT_TRUE(by_case["case/T/2"].legal_hold);
+  EXPECT_EQ(by_case["case/T/3"].rule, "care-record");
+  EXPECT_EQ(domain::FormatDate(by_case["case/T/3"].keep_until), "2027-03-02");
+}
+
+TEST_F(RightsTest, ProcessingRecordKeepsItsHistoryAndRefusesBadInput) {
+  uint64_t before = LastPosition();
+  EXPECT_TRUE(rights_->SetProcessingRecord("{\"purposes\":[]}", controller_).IsInvalidArgument());
+  Json bad = Json::parse(DefaultProcessingRecordJson());
+  bad["purposes"][0]["retentionRule"] = "no-such-rule";
+  EXPECT_TRUE(rights_->SetProcessingRecord(bad.dump(), controller_).IsInvalidArgument());
+  EXPECT_EQ(LastPosition(), before);
+  Json changed = Json::parse(DefaultProcessingRecordJson());
+  changed["retention"][2]["afterLastContactYears"] = 3;
+  ASSERT_TRUE(rights_->SetProcessingRecord(changed.dump(), controller_).ok());
+  auto history = rights_->ProcessingHistory();
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(Json::parse(*history).size(), 2u);
+  auto current = rights_->ProcessingRecord();
+  ASSERT_TRUE(current.ok());
+  EXPECT_EQ(Json::parse(*current)["retention"][2]["afterLastContactYears"], 3);
+}
+
+}  // namespace
+}  // namespace hearth::rights
