@@ -64,6 +64,7 @@ void AddProofCommands(CommandSet& set);  // checkpoint(s), prove, verify, verify
 void AddDemoCommands(CommandSet& set);   // demo (cmd_demo.cc, tools/demo)
 void AddReadModelCommands(CommandSet& set);  // rebuild, timeline, worklist
 void AddServeCommands(CommandSet& set);  // serve, ca init, ca issue (cmd_serve.cc)
+void AddExportCommands(CommandSet& set);  // export kpi | cases | identifiable (cmd_export.cc)
 
 // --- helpers shared by the groups ---
 

@@ -60,6 +60,7 @@ int Main(int argc, char** argv) {
   AddDemoCommands(set);
   AddReadModelCommands(set);
   AddServeCommands(set);
+  AddExportCommands(set);
   AddHelpCommand(set, std::make_shared<std::vector<std::string>>());
 
   try {
