@@ -163,41 +163,42 @@ void ApplyDisclosureControl(const DisclosurePolicy& policy, size_t county_area,
       std::vector<Constraint> constraints = ConstraintsOf(t, areas, county_area);
       for (;;) {
         auto b = Audit(policy, t, constraints);
-        // The first suppressed cell the audit pins to one value.
-        std::optional<std::pair<size_t, size_t>> exposed;
-        for (size_t f = 0; f < t.figures.size() && !exposed; ++f) {
-          for (size_t a = 0; a < areas; ++a) {
-            if (t.figures[f].cells[a].mark == CellMark::kSuppressed && b[f][a].lo == b[f][a].hi) {
-              exposed = std::make_pair(f, a);
-              break;
+        // For each suppressed cell the audit pins to one value, suppress the
+        // smallest published cell that shares a sum with it: a non-zero one
+        // first (a suppressed zero is easily pinned again), then a zero, and
+        // the county totals an exact-county policy keeps only as a last resort.
+        bool added = false;
+        for (size_t f = 0; f < t.figures.size() && !added; ++f) {
+          for (size_t a = 0; a < areas && !added; ++a) {
+            if (t.figures[f].cells[a].mark != CellMark::kSuppressed || b[f][a].lo != b[f][a].hi) continue;
+            std::pair<size_t, size_t> exposed{f, a};
+            std::optional<std::pair<size_t, size_t>> best;
+            for (int pass = 0; pass < 3 && !best; ++pass) {
+              for (const Constraint& k : constraints) {
+                bool involved = k.total == exposed ||
+                                std::find(k.members.begin(), k.members.end(), exposed) != k.members.end();
+                if (!involved) continue;
+                auto consider = [&](std::pair<size_t, size_t> cell) {
+                  const Cell& c = t.figures[cell.first].cells[cell.second];
+                  if (c.mark == CellMark::kSuppressed) return;
+                  bool locked = cell.second == county_area && policy.exact_county;
+                  if (pass == 0 && (locked || c.value == 0)) return;
+                  if (pass == 1 && locked) return;
+                  if (!best || c.value < t.figures[best->first].cells[best->second].value) best = cell;
+                };
+                for (auto m : k.members) consider(m);
+                consider(k.total);
+              }
             }
+            if (!best) continue;  // every cell around it is suppressed already
+            Cell& c = t.figures[best->first].cells[best->second];
+            c.mark = CellMark::kSuppressed;
+            c.secondary = true;
+            c.published = 0;
+            added = true;
           }
         }
-        if (!exposed) break;
-        // Suppress the smallest published cell that shares a constraint with
-        // it; the county totals an exact-county policy keeps only as a last resort.
-        std::optional<std::pair<size_t, size_t>> best;
-        for (int pass = 0; pass < 2 && !best; ++pass) {
-          for (const Constraint& k : constraints) {
-            bool involved = k.total == *exposed ||
-                            std::find(k.members.begin(), k.members.end(), *exposed) != k.members.end();
-            if (!involved) continue;
-            auto consider = [&](std::pair<size_t, size_t> cell) {
-              const Cell& c = t.figures[cell.first].cells[cell.second];
-              if (c.mark == CellMark::kSuppressed) return;
-              bool locked = cell.second == county_area && policy.exact_county;
-              if (locked && pass == 0) return;
-              if (!best || c.value < t.figures[best->first].cells[best->second].value) best = cell;
-            };
-            for (auto m : k.members) consider(m);
-            consider(k.total);
-          }
-        }
-        if (!best) break;  // every cell around it is suppressed already
-        Cell& c = t.figures[best->first].cells[best->second];
-        c.mark = CellMark::kSuppressed;
-        c.secondary = true;
-        c.published = 0;
+        if (!added) break;
       }
     }
     for (const Figure& f : t.figures) {
