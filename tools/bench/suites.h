@@ -66,6 +66,7 @@ Result<Json> RunCryptoSuite(const SuiteOptions& options, const RunDir& dir);
 Result<Json> RunMerkleSuite(const SuiteOptions& options, const RunDir& dir);
 Result<Json> RunProjectionsSuite(const SuiteOptions& options, const RunDir& dir);
 Result<Json> RunServerSuite(const SuiteOptions& options, const RunDir& dir);  // server_suite.cc
+Result<Json> RunExportsSuite(const SuiteOptions& options, const RunDir& dir);  // exports_suite.cc
 
 // events / seconds, rounded to 0.1.
 double Rate(uint64_t events, double seconds);
