@@ -275,6 +275,7 @@ Result<KpiReturn> BuildKpiReturn(Store& store, const domain::Codec& codec,
   Samples end_to_end(n_areas), resolve_days(n_areas);
   std::vector<int64_t> urgent_n(n_areas), urgent_within(n_areas), other_n(n_areas), other_within(n_areas);
 
+  std::set<std::pair<std::string, std::string>> advised;  // (district, client)
   for (const auto& [id, c] : all.cases) {
     const domain::CaseState& s = c.state;
     std::string tenure = s.tenure.empty() ? "unspecified" : s.tenure;
@@ -285,10 +286,11 @@ Result<KpiReturn> BuildKpiReturn(Store& store, const domain::Codec& codec,
       enquiries.Count("enquiries.channel." + e.channel, *a);
       enquiries.Count("enquiries.referrer." + e.referrer_type, *a);
     }
-    std::set<std::string> advised_in;  // districts: a client counts once per district
+    // A person counts once per district, however many of their cases were advised.
+    const std::string& person = s.client.empty() ? id : s.client;
     for (const auto& e : c.consultations) {
       auto a = area(e.district);
-      if (!a || !In(period, e.on) || !advised_in.insert(e.district).second) continue;
+      if (!a || !In(period, e.on) || !advised.insert({e.district, person}).second) continue;
       services.Count("services.advicePeople", *a);
     }
     for (const auto& l : c.lines_opened) {
@@ -464,7 +466,8 @@ Result<KpiReturn> BuildKpiReturn(Store& store, const domain::Codec& codec,
   add_stat("dfg.endToEnd.p90", "workingDays", "dfg.completed.total", end_to_end.per_area, true);
   add_count_share("dfg.endToEnd.urgentWithin55.share", "dfg.completed.urgency.urgent", urgent_within,
                   urgent_n);
-  add_count_share("dfg.endToEnd.nonUrgentWithin150.share", "", other_within, other_n);
+  add_count_share("dfg.endToEnd.nonUrgentWithin150.share", "dfg.completed.urgency.nonUrgent", other_within,
+                  other_n);
   add_stat("complaints.daysToResolve.median", "days", "complaints.resolved", resolve_days.per_area, false);
   add_stat("complaints.daysToResolve.p90", "days", "complaints.resolved", resolve_days.per_area, true);
   {
