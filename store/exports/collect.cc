@@ -5,6 +5,7 @@
 
 #include "domain/fold.h"
 #include "domain/tables.h"
+#include "log/store_impl.h"
 
 namespace hearth::exports {
 
@@ -150,10 +151,12 @@ Result<Collection> Collect(Store& store, const domain::Codec& codec, const Colle
   const domain::CodecTables& tables = codec.tables();
   domain::FactsDecoder decoder(&tables);
   domain::PackedDecoder personal_decoder;
+  auto* facts_only = options.client_details ? nullptr : dynamic_cast<log::StoreImpl*>(&store);
   uint64_t next = 1;
   while (next <= out.position) {
     size_t want = static_cast<size_t>(std::min<uint64_t>(4096, out.position - next + 1));
-    auto batch = store.ReadAll(next, want);
+    // Facts only unless names are wanted: the counts never need personal data.
+    auto batch = facts_only ? facts_only->ReadFactsForExport(next, want) : store.ReadAll(next, want);
     if (!batch.ok()) return batch.status();
     if (batch->empty()) break;
     for (const RecordedEvent& event : *batch) {
