@@ -1648,5 +1648,10 @@ Result<std::vector<Hash>> StoreImpl::ConsistencyProof(uint64_t from, uint64_t to
   return proof;
 }
 
+std::string StoreImpl::ExportRecipientKey(std::string_view recipient) const {
+  crypto::SecretKey base = crypto::DeriveSubkey(store_key_, 3, "hexport_");
+  return crypto::KeyedHash(base, recipient);
+}
+
 }  // namespace log
 }  // namespace hearth

@@ -78,6 +78,16 @@ class StoreImpl final : public Store {
   Result<std::vector<Hash>> ConsistencyProof(uint64_t from, uint64_t to) override;
   Result<std::string> RawRecord(uint64_t position) override;
 
+  // The key of one recipient of pseudonymous exports (store/exports): a keyed
+  // hash of the recipient's name under a sub-key of the store key, so that
+  // references made for two recipients cannot be joined (32 bytes).
+  std::string ExportRecipientKey(std::string_view recipient) const;
+  // Up to `max_count` events from `from`, facts only (no personal section is
+  // opened): the exports' counting pass, which must not touch personal data.
+  Result<std::vector<RecordedEvent>> ReadFactsForExport(uint64_t from, size_t max_count) {
+    return ReadFacts(from, max_count);
+  }
+
   // For subscriptions: blocks until the log passes `position` or `deadline_ms`.
   uint64_t WaitPast(uint64_t position, int timeout_ms);
   uint64_t committed() const { return committed_.load(std::memory_order_acquire); }

@@ -67,9 +67,11 @@ int main(int argc, char** argv) {
   std::string dir;
   bool json = false, keep = false, quiet = false;
   hearth::bench::SuiteOptions options;
-  app.add_option("suite", suite, "append | crypto | merkle | projections | server | sar | all")
+  app.add_option("suite", suite,
+                 "append | crypto | merkle | projections | server | sar | exports | all")
       ->required()
-      ->check(CLI::IsMember({"append", "crypto", "merkle", "projections", "server", "sar", "all"}));
+      ->check(CLI::IsMember(
+          {"append", "crypto", "merkle", "projections", "server", "sar", "exports", "all"}));
   app.add_option("--events", options.events, "events per contender")
       ->check(CLI::Range(uint64_t(1), uint64_t(1) << 40));
   app.add_option("--concurrent-events", options.concurrent_events,
@@ -121,7 +123,8 @@ int main(int argc, char** argv) {
             run("merkle", hearth::bench::RunMerkleSuite) &&
             run("projections", hearth::bench::RunProjectionsSuite) &&
             run("server", hearth::bench::RunServerSuite) &&
-            run("sar", hearth::bench::RunSarSuite);
+            run("sar", hearth::bench::RunSarSuite) &&
+            run("exports", hearth::bench::RunExportsSuite);
   if (!ok) return 1;
   if (json) {
     std::cout << figures.dump() << std::endl;

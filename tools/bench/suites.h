@@ -67,6 +67,7 @@ Result<Json> RunMerkleSuite(const SuiteOptions& options, const RunDir& dir);
 Result<Json> RunProjectionsSuite(const SuiteOptions& options, const RunDir& dir);
 Result<Json> RunServerSuite(const SuiteOptions& options, const RunDir& dir);  // server_suite.cc
 Result<Json> RunSarSuite(const SuiteOptions& options, const RunDir& dir);     // sar_suite.cc
+Result<Json> RunExportsSuite(const SuiteOptions& options, const RunDir& dir);  // exports_suite.cc
 
 // events / seconds, rounded to 0.1.
 double Rate(uint64_t events, double seconds);

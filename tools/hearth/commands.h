@@ -69,6 +69,7 @@ void AddRightsCommands(CommandSet& set);  // rights, sar, processing, disclosure
 // Sets the documented default record of processing (store/rights) on a store
 // that has none; `init` and `demo` call it. OK when one is already set.
 Status LoadDefaultProcessing(const std::string& data, const KeySource& key);
+void AddExportCommands(CommandSet& set);  // export kpi | cases | identifiable (cmd_export.cc)
 
 // --- helpers shared by the groups ---
 

@@ -61,6 +61,7 @@ int Main(int argc, char** argv) {
   AddReadModelCommands(set);
   AddServeCommands(set);
   AddRightsCommands(set);
+  AddExportCommands(set);
   AddHelpCommand(set, std::make_shared<std::vector<std::string>>());
 
   try {

@@ -1,0 +1,258 @@
+// hearth: anonymised monitoring exports for the commissioning partnership
+// (docs/exports.md).
+//
+//   auto period = hearth::exports::ParsePeriod("2018/19-Q1");
+//   auto policy = hearth::exports::ParsePolicy("nhs");
+//   hearth::exports::KpiOptions ko;            // position 0: the log's end
+//   auto kpi = hearth::exports::BuildKpiReturn(*store, *codec, calendar, *period, *policy, ko);
+//   hearth::exports::WriteKpiReturn(*kpi, "out/2018-19-Q1");
+//
+// - the quarterly (or yearly) KPI return: counts per district and county,
+//   under a named disclosure-control policy (primary suppression, rounding,
+//   secondary suppression checked by a differencing audit), and statistics
+//   (medians, 90th percentiles, shares) only for groups large enough;
+// - the pseudonymous case-level extract for one recipient: a keyed-hash
+//   reference per case (a key per recipient, derived from the store key),
+//   generalised and suppressed until k-anonymous on its quasi-identifiers;
+// - the identifiable export: names and addresses of the clients whose consent
+//   to identifiable monitoring is active, each disclosure written to the
+//   store's access log.
+// Every export reads the log as of one position, records it, and is the same
+// bytes when run again with the same position and options.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hearth/domain.h"
+#include "hearth/status.h"
+#include "hearth/store.h"
+
+namespace hearth::exports {
+
+// ---------------------------------------------------------------------------
+// Periods and policies
+
+// A reporting period: a UK financial-year quarter (Q1 = April to June) or a
+// whole financial year (1 April to 31 March), both ends inclusive.
+struct Period {
+  domain::Date first{};
+  domain::Date last{};
+  std::string label;  // "2018/19-Q1" or "2018/19"
+};
+
+// "2018/19-Q1" .. "2018/19-Q4", or "2018/19". InvalidArgument naming the text.
+Result<Period> ParsePeriod(std::string_view text);
+
+// How small numbers are kept from identifying people.
+struct DisclosurePolicy {
+  std::string name;            // "nhs", "ons", "threshold:N" or "none"
+  bool controlled = true;      // false only for "none" (the partnership's own management return)
+  int64_t threshold = 8;       // counts 1..threshold-1 are suppressed; statistics need n >= threshold
+  int64_t rounding = 5;        // published counts are rounded to the nearest multiple (1: exact)
+  bool exact_county = true;    // the county total of each figure is published exact
+};
+
+// "nhs" (default: 1-7 suppressed, others to the nearest 5, county total
+// exact), "ons" (below 10 suppressed, others and county totals to the nearest
+// 5), "threshold:N" (N >= 2: 1..N-1 suppressed, no rounding, county total
+// exact), "none". InvalidArgument naming the problem otherwise.
+Result<DisclosurePolicy> ParsePolicy(std::string_view text);
+
+// ---------------------------------------------------------------------------
+// The KPI return
+
+// How a published cell relates to the true count.
+enum class CellMark : uint8_t {
+  kExact,       // the true count
+  kRounded,     // rounded to the policy's multiple
+  kSuppressed,  // withheld (primary: a small count; secondary: would reveal one)
+};
+
+struct Cell {
+  int64_t value = 0;       // the true count (never written to a controlled export)
+  int64_t published = 0;   // what is written, when not suppressed
+  CellMark mark = CellMark::kExact;
+  bool secondary = false;  // suppressed to protect another cell
+};
+
+// One figure (a row) across the areas (the districts, then the county).
+struct Figure {
+  std::string id;           // "enquiries.channel.phone"
+  std::vector<Cell> cells;  // one per KpiReturn::areas entry
+};
+
+// In every area, the members add up to the total (a breakdown of a figure).
+struct Partition {
+  size_t total = 0;              // index into Table::figures
+  std::vector<size_t> members;
+};
+
+struct Table {
+  std::string id;       // "enquiries"
+  std::string title;
+  std::vector<Figure> figures;
+  std::vector<Partition> partitions;
+};
+
+// A statistic that is not a count (a median, a percentile, a share).
+struct Statistic {
+  std::string id;                    // "dfg.endToEnd.median"
+  std::string unit;                  // "workingDays", "days", "percent"
+  std::vector<int64_t> n;            // the group size per area
+  std::vector<std::optional<double>> value;  // per area; nullopt: not published
+};
+
+// What disclosure control did to one table: numbers of cells, never which
+// cells (which would undo the suppression).
+struct TableReport {
+  std::string table;
+  uint32_t cells = 0;
+  uint32_t primary = 0;     // suppressed as a small count
+  uint32_t secondary = 0;   // suppressed so that no suppressed cell can be recovered
+  uint32_t rounded = 0;
+  uint32_t exact = 0;
+};
+
+struct KpiReturn {
+  Period period;
+  DisclosurePolicy policy;
+  uint64_t position = 0;             // the log position the figures are as of
+  std::vector<std::string> areas;    // "D1" .. "D6", then "county"
+  std::vector<Table> tables;
+  std::vector<Statistic> statistics;
+  std::vector<TableReport> report;
+  uint32_t statistics_withheld = 0;  // area values withheld for small groups
+};
+
+struct KpiOptions {
+  uint64_t position = 0;  // read the log up to here; 0: its end when the export starts
+};
+
+// Counts the period's figures (docs/exports.md defines each one) from the log
+// as of options.position and applies the policy. InvalidArgument for a
+// position beyond the log or a period the calendar does not cover.
+Result<KpiReturn> BuildKpiReturn(Store& store, const domain::Codec& codec,
+                                 const domain::Calendar& calendar, const Period& period,
+                                 const DisclosurePolicy& policy, const KpiOptions& options);
+
+// Applies `policy` to tables whose cells hold true values: primary
+// suppression, rounding, then secondary suppression until the differencing
+// audit (docs/exports.md) recovers no suppressed cell. Fills `report`.
+void ApplyDisclosureControl(const DisclosurePolicy& policy, size_t county_area,
+                            std::vector<Table>* tables, std::vector<TableReport>* report);
+
+// The files of a KPI return (docs/exports.md has their grammars).
+std::string KpiToCsv(const KpiReturn& kpi);
+std::string StatisticsToCsv(const KpiReturn& kpi);
+std::string KpiToJson(const KpiReturn& kpi);
+
+// Writes kpi.csv, statistics.csv, kpi.json and disclosure-report.json into
+// `dir`, which must not exist or be empty (InvalidArgument otherwise, before
+// anything is written). IOError naming the file.
+Status WriteKpiReturn(const KpiReturn& kpi, const std::string& dir);
+
+// InvalidArgument when `dir` exists and is not an empty directory.
+Status CheckOutputDir(const std::string& dir);
+
+// ---------------------------------------------------------------------------
+// The pseudonymous case-level extract
+
+struct ExtractOptions {
+  std::string recipient;   // who receives it (1..64 of [A-Za-z0-9._-]); keys the references
+  uint64_t position = 0;   // 0: the log's end
+  int k = 5;               // k-anonymity over the quasi-identifiers; >= 2
+  // The largest share of rows that may be suppressed at a generalisation
+  // level before the next, coarser level is tried.
+  double max_suppressed_share = 0.05;
+};
+
+// The quasi-identifiers, in the order they are generalised.
+inline constexpr const char* kQuasiIdentifiers[] = {"ageBand", "district", "tenure", "service",
+                                                   "enquiryMonth"};
+
+struct ExtractRow {
+  std::string reference;     // keyed hash: 16 hex digits
+  std::string age_band;
+  std::string district;
+  std::string tenure;
+  std::string element;       // service element of the first service line ("" : advice only)
+  std::string service;
+  std::string enquiry_month; // YYYY-MM (or coarser after generalisation)
+  std::string first_visit_month;
+  std::string completed_month;  // works completed on the first line
+  std::string closed_month;
+  std::string urgency;
+  std::string outcomes;      // outcome codes joined by '|'
+  std::string cost_band;     // paid (else approved) amount on the first line, in bands
+};
+
+struct CaseExtract {
+  Period period;
+  std::string recipient;
+  uint64_t position = 0;
+  int k = 5;
+  int level = 0;                   // generalisation level used (docs/exports.md)
+  std::vector<std::string> generalisations;  // what each level step did, in words
+  uint64_t candidate_rows = 0;     // cases in the period
+  uint64_t suppressed_rows = 0;    // dropped to reach k
+  std::vector<ExtractRow> rows;    // ordered by reference
+};
+
+// One row per case whose enquiry lies in `period`. InvalidArgument for a bad
+// recipient or k < 2. NotSupported for a store that cannot derive recipient keys.
+Result<CaseExtract> BuildCaseExtract(Store& store, const domain::Codec& codec, const Period& period,
+                                     const ExtractOptions& options);
+
+std::string ExtractToCsv(const CaseExtract& extract);
+// Writes cases.csv and extract-report.json into `dir` (CheckOutputDir first).
+Status WriteCaseExtract(const CaseExtract& extract, const std::string& dir);
+
+// ---------------------------------------------------------------------------
+// The identifiable export
+
+struct IdentifiableOptions {
+  std::string recipient;    // as for the extract; the reference is the same keyed hash
+  uint64_t position = 0;
+  domain::Date as_of{};     // the export date: consent must have been given by then
+  Actor actor;              // who exports (for the access log)
+};
+
+struct IdentifiedClient {
+  std::string reference;
+  std::string subject;      // kept in memory for the disclosure record; not written
+  std::string district;
+  std::string given_name;
+  std::string family_name;
+  std::vector<std::string> address_lines;
+  std::string postcode;
+};
+
+struct IdentifiableExport {
+  Period period;
+  std::string recipient;
+  uint64_t position = 0;
+  domain::Date as_of{};
+  uint64_t cases = 0;                 // cases in the period
+  uint64_t without_consent = 0;       // no active identifiable-monitoring consent
+  uint64_t erased = 0;                // consent active but the person was erased
+  std::vector<IdentifiedClient> clients;  // ordered by reference
+};
+
+// The clients of the period's cases whose consent with scope
+// identifiableMonitoring was given on or before options.as_of and not
+// withdrawn as of the position. Does not write anything.
+Result<IdentifiableExport> BuildIdentifiableExport(Store& store, const domain::Codec& codec,
+                                                   const Period& period,
+                                                   const IdentifiableOptions& options);
+
+// Writes identifiable.csv into `dir` (CheckOutputDir first), then one access
+// log entry (action "disclosure", purpose "identifiableMonitoring",
+// recipient) per client shown.
+Status WriteIdentifiableExport(Store& store, const IdentifiableExport& exp, const Actor& actor,
+                               const std::string& dir);
+
+}  // namespace hearth::exports

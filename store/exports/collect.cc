@@ -1,0 +1,201 @@
+// One pass over the log for the exports (collect.h).
+#include "exports/collect.h"
+
+#include <algorithm>
+
+#include "domain/fold.h"
+#include "domain/tables.h"
+#include "log/store_impl.h"
+
+namespace hearth::exports {
+
+namespace {
+
+using domain::cs::Facts;
+using domain::DateOf;
+using domain::EnumName;
+
+bool IsCaseStream(const std::string& stream) { return stream.rfind("case/", 0) == 0; }
+
+// The client's name and address from one personal section, merged over what
+// was known (a rectification names only the fields it changes).
+void MergeDetails(domain::PackedDecoder* decoder, const domain::CodecTables& tables,
+                  const PersonalSection& section, ClientDetails* out) {
+  if (section.erased) {
+    *out = ClientDetails{};
+    out->erased = true;
+    return;
+  }
+  capnp::DynamicStruct::Reader dyn;
+  if (!decoder->Decode(section.data, tables.personal, &dyn).ok()) return;
+  auto p = dyn.as<domain::cs::Personal>();
+  if (p.getGivenName().size() > 0) out->given_name = p.getGivenName().cStr();
+  if (p.getFamilyName().size() > 0) out->family_name = p.getFamilyName().cStr();
+  if (p.getAddressLines().size() > 0) {
+    out->address_lines.clear();
+    for (auto line : p.getAddressLines()) out->address_lines.emplace_back(line.cStr());
+  }
+  if (p.getPostcode().size() > 0) out->postcode = p.getPostcode().cStr();
+}
+
+Status Capture(const RecordedEvent& event, Facts::Reader facts, CaseFacts* c) {
+  const std::string& district = c->state.district;
+  switch (facts.which()) {
+    case Facts::CONTACT_RECORDED: {
+      auto f = facts.getContactRecorded();
+      if (f.getPurpose() != domain::cs::ContactPurpose::ENQUIRY) break;
+      auto on = DateOf(f.getContactedOn());
+      if (!on) break;
+      EnquiryFact e;
+      e.on = *on;
+      e.district = f.getDistrict().cStr();
+      e.channel = EnumName(f.getChannel());
+      e.referrer_type = EnumName(f.getReferrerType());
+      c->enquiries.push_back(std::move(e));
+      break;
+    }
+    case Facts::CONSULTATION_HELD:
+      if (auto on = DateOf(facts.getConsultationHeld().getHeldOn())) {
+        c->consultations.push_back({*on, district});
+      }
+      break;
+    case Facts::SERVICE_ELEMENT_OPENED: {
+      auto f = facts.getServiceElementOpened();
+      if (auto on = DateOf(f.getOpenedOn())) {
+        c->lines_opened.push_back({{*on, district}, f.getLine(), std::string(EnumName(f.getService()))});
+      }
+      break;
+    }
+    case Facts::GRANT_APPROVED: {
+      auto f = facts.getGrantApproved();
+      if (auto on = DateOf(f.getApprovedOn())) {
+        c->grants_approved.push_back({{*on, district}, f.getLine(), std::string(EnumName(f.getGrantType()))});
+      }
+      break;
+    }
+    case Facts::WORKS_COMPLETED: {
+      auto f = facts.getWorksCompleted();
+      if (auto on = DateOf(f.getCompletedOn())) {
+        c->works_completed.push_back({{*on, district}, f.getLine(), std::string()});
+      }
+      break;
+    }
+    case Facts::FIRST_VISIT_COMPLETED:
+      if (!c->first_visit) {
+        if (auto on = DateOf(facts.getFirstVisitCompleted().getCompletedOn())) {
+          c->first_visit = Dated{*on, district};
+        }
+      }
+      break;
+    case Facts::OUTCOME_RECORDED: {
+      auto f = facts.getOutcomeRecorded();
+      if (auto on = DateOf(f.getRecordedOn())) {
+        OutcomeFact o;
+        o.on = *on;
+        o.district = district;
+        for (auto x : f.getOutcomes()) o.outcomes.emplace_back(EnumName(x));
+        c->outcomes.push_back(std::move(o));
+      }
+      break;
+    }
+    case Facts::COMPLAINT_RECEIVED: {
+      auto f = facts.getComplaintReceived();
+      if (auto on = DateOf(f.getReceivedOn())) {
+        c->complaints_received.push_back({{*on, district}, f.getComplaint(), std::string(EnumName(f.getStage()))});
+      }
+      break;
+    }
+    case Facts::COMPLAINT_RESOLVED: {
+      auto f = facts.getComplaintResolved();
+      if (auto on = DateOf(f.getResolvedOn())) {
+        c->complaints_resolved.push_back({{*on, district}, f.getComplaint(), std::string(EnumName(f.getStage()))});
+      }
+      break;
+    }
+    case Facts::COMPLIMENT_RECEIVED:
+      if (auto on = DateOf(facts.getComplimentReceived().getReceivedOn())) {
+        c->compliments.push_back({*on, district});
+      }
+      break;
+    case Facts::SAFEGUARDING_CONCERN_RAISED:
+      if (auto on = DateOf(facts.getSafeguardingConcernRaised().getRaisedOn())) {
+        c->safeguarding.push_back({*on, district});
+      }
+      break;
+    case Facts::SATISFACTION_RECORDED: {
+      auto f = facts.getSatisfactionRecorded();
+      if (auto on = DateOf(f.getRecordedOn())) {
+        c->satisfaction.push_back({{*on, district}, static_cast<int>(f.getScore())});
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  (void)event;
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<Collection> Collect(Store& store, const domain::Codec& codec, const CollectOptions& options) {
+  auto info = store.Info();
+  if (!info.ok()) return info.status();
+  Collection out;
+  out.position = options.position == 0 ? info->last_position : options.position;
+  if (out.position > info->last_position) {
+    return Status::InvalidArgument("position " + std::to_string(out.position) +
+                                   " lies beyond the log's end (" +
+                                   std::to_string(info->last_position) + ")");
+  }
+  const domain::CodecTables& tables = codec.tables();
+  domain::FactsDecoder decoder(&tables);
+  domain::PackedDecoder personal_decoder;
+  auto* facts_only = options.client_details ? nullptr : dynamic_cast<log::StoreImpl*>(&store);
+  uint64_t next = 1;
+  while (next <= out.position) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(4096, out.position - next + 1));
+    // Facts only unless names are wanted: the counts never need personal data.
+    auto batch = facts_only ? facts_only->ReadFactsForExport(next, want) : store.ReadAll(next, want);
+    if (!batch.ok()) return batch.status();
+    if (batch->empty()) break;
+    for (const RecordedEvent& event : *batch) {
+      if (event.position > out.position) break;
+      next = event.position + 1;
+      if (!IsCaseStream(event.stream)) continue;
+      Facts::Reader facts;
+      const domain::TypeEntry* type = nullptr;
+      Status s = decoder.Decode(event, &facts, &type);
+      if (!s.ok()) {
+        return Status(s.IsCorruption() ? Status::Corruption("position " + std::to_string(event.position) +
+                                                            ": " + s.message())
+                                       : s);
+      }
+      CaseFacts& c = out.cases[event.stream];
+      if (c.state.case_id.empty()) c.state.case_id = event.stream;
+      try {
+        s = domain::FoldFacts(*type, facts, event.subjects, event.personal, &c.state);
+        if (s.ok()) s = Capture(event, facts, &c);
+      } catch (const kj::Exception& e) {
+        s = Status::Corruption(type->name + " facts: " + e.getDescription().cStr());
+      }
+      if (!s.ok()) {
+        return Status::Corruption("position " + std::to_string(event.position) + ": " + s.message());
+      }
+      c.state.version = event.stream_version;
+      c.state.last_position = event.position;
+      if (options.client_details && !c.state.client.empty() &&
+          (facts.which() == Facts::PERSON_REGISTERED || facts.which() == Facts::CONTACT_RECORDED ||
+           facts.which() == Facts::PERSON_DETAILS_RECTIFIED)) {
+        for (const auto& section : event.personal) {
+          if (section.subject != c.state.client) continue;
+          if (!c.client) c.client = ClientDetails{};
+          MergeDetails(&personal_decoder, tables, section, &*c.client);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace hearth::exports

@@ -1,0 +1,88 @@
+// Private to store/exports: one pass over the log up to a position, folding
+// every case (domain::FoldFacts) and keeping the dated facts the exports
+// count. Reads facts only, except the client's name and address when asked
+// (the identifiable export), which are kept in memory and never written
+// anywhere but that export.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hearth/domain.h"
+#include "hearth/status.h"
+#include "hearth/store.h"
+
+namespace hearth::exports {
+
+using domain::Date;
+
+// A fact with the date that decides its period and the district the case was
+// in when it happened.
+struct Dated {
+  Date on{};
+  std::string district;
+};
+
+struct EnquiryFact : Dated {
+  std::string channel;
+  std::string referrer_type;
+};
+struct LineFact : Dated {
+  uint16_t line = 0;
+  std::string service;  // ServiceElementOpened: service; GrantApproved: grant type
+};
+struct OutcomeFact : Dated {
+  std::vector<std::string> outcomes;
+};
+struct ComplaintFact : Dated {
+  uint16_t number = 0;
+  std::string stage;
+};
+struct ScoreFact : Dated {
+  int score = 0;
+};
+
+// What the identifiable export may show of a client.
+struct ClientDetails {
+  std::string given_name;
+  std::string family_name;
+  std::vector<std::string> address_lines;
+  std::string postcode;
+  bool erased = false;  // the personal sections were crypto-shredded
+};
+
+struct CaseFacts {
+  domain::CaseState state;
+  std::vector<EnquiryFact> enquiries;        // ContactRecorded, purpose enquiry
+  std::vector<Dated> consultations;          // ConsultationHeld
+  std::vector<LineFact> lines_opened;        // ServiceElementOpened
+  std::vector<LineFact> grants_approved;     // GrantApproved
+  std::vector<LineFact> works_completed;     // WorksCompleted
+  std::optional<Dated> first_visit;          // the first FirstVisitCompleted
+  std::vector<OutcomeFact> outcomes;         // OutcomeRecorded
+  std::vector<ComplaintFact> complaints_received;
+  std::vector<ComplaintFact> complaints_resolved;
+  std::vector<Dated> compliments;
+  std::vector<Dated> safeguarding;
+  std::vector<ScoreFact> satisfaction;
+  std::optional<ClientDetails> client;       // only with CollectOptions::client_details
+};
+
+struct CollectOptions {
+  uint64_t position = 0;        // the last position read; 0: the log's end when the pass starts
+  bool client_details = false;  // decode the client's name and address
+};
+
+struct Collection {
+  uint64_t position = 0;                  // the log position the facts are as of
+  std::map<std::string, CaseFacts> cases; // by case id
+};
+
+// Reads events 1..position of the log. InvalidArgument for a position beyond
+// the log's end; the codec's and the store's errors otherwise.
+Result<Collection> Collect(Store& store, const domain::Codec& codec, const CollectOptions& options);
+
+}  // namespace hearth::exports

@@ -1,0 +1,8 @@
+# The monitoring exports (store/exports): included from store/CMakeLists.txt
+# so that their sources join the `hearth` library, beside the domain they read.
+target_sources(hearth PRIVATE
+  exports/collect.cc
+  exports/disclosure.cc
+  exports/kpi.cc
+  exports/extract.cc
+)

@@ -1,0 +1,640 @@
+// The quarterly KPI return (docs/exports.md, "The KPI return").
+#include <capnp/schema.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <dirent.h>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "domain/tables.h"
+#include "exports/collect.h"
+#include "hearth/exports.h"
+
+namespace hearth::exports {
+
+namespace {
+
+using domain::cs::Channel;
+using domain::cs::ComplaintStage;
+using domain::cs::Outcome;
+using domain::cs::ReferrerType;
+using domain::cs::Tenure;
+using domain::cs::Urgency;
+using Json = nlohmann::ordered_json;
+
+template <typename E>
+std::vector<std::string> Enumerants(bool skip_unspecified = false) {
+  std::vector<std::string> out;
+  for (auto e : capnp::Schema::from<E>().getEnumerants()) {
+    std::string name = e.getProto().getName().cStr();
+    if (skip_unspecified && name == "unspecified") continue;
+    out.push_back(name);
+  }
+  return out;
+}
+
+bool In(const Period& p, Date d) { return d >= p.first && d <= p.last; }
+
+// Builds a table figure by figure; counts go to (figure, area).
+class TableBuilder {
+ public:
+  TableBuilder(std::string id, std::string title, const std::vector<std::string>* areas)
+      : areas_(areas) {
+    table_.id = std::move(id);
+    table_.title = std::move(title);
+  }
+  size_t Figure(const std::string& id) {
+    auto it = index_.find(id);
+    if (it != index_.end()) return it->second;
+    hearth::exports::Figure f;
+    f.id = id;
+    f.cells.resize(areas_->size());
+    table_.figures.push_back(std::move(f));
+    index_[id] = table_.figures.size() - 1;
+    return table_.figures.size() - 1;
+  }
+  // A total and its breakdown: members "<prefix>.<name>" for each name.
+  void Partition(const std::string& total, const std::string& prefix,
+                 const std::vector<std::string>& names) {
+    hearth::exports::Partition p;
+    p.total = Figure(total);
+    for (const auto& n : names) p.members.push_back(Figure(prefix + "." + n));
+    table_.partitions.push_back(std::move(p));
+  }
+  // Counts one into the figure for the district (the county is summed later).
+  void Count(const std::string& id, size_t area) { ++table_.figures[Figure(id)].cells[area].value; }
+  Table Finish(size_t county) {
+    for (auto& f : table_.figures) {
+      int64_t sum = 0;
+      for (size_t a = 0; a < f.cells.size(); ++a) {
+        if (a != county) sum += f.cells[a].value;
+      }
+      f.cells[county].value = sum;
+    }
+    return std::move(table_);
+  }
+
+ private:
+  const std::vector<std::string>* areas_;
+  hearth::exports::Table table_;
+  std::map<std::string, size_t> index_;
+};
+
+// Sorted samples per area; the county gets every sample.
+struct Samples {
+  explicit Samples(size_t areas) : per_area(areas) {}
+  std::vector<std::vector<int64_t>> per_area;
+  void Add(size_t area, size_t county, int64_t v) {
+    per_area[area].push_back(v);
+    per_area[county].push_back(v);
+  }
+};
+
+double Median(std::vector<int64_t> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 == 1 ? double(v[n / 2]) : (double(v[n / 2 - 1]) + double(v[n / 2])) / 2.0;
+}
+
+// Nearest rank: the ceil(0.9 n)-th smallest.
+double P90(std::vector<int64_t> v) {
+  std::sort(v.begin(), v.end());
+  size_t rank = (v.size() * 9 + 9) / 10;
+  return double(v[std::max<size_t>(rank, 1) - 1]);
+}
+
+double Percent(int64_t num, int64_t den) {
+  return std::round(1000.0 * double(num) / double(den)) / 10.0;
+}
+
+const Cell* FindCell(const std::vector<Table>& tables, const std::string& figure, size_t area) {
+  for (const auto& t : tables) {
+    for (const auto& f : t.figures) {
+      if (f.id == figure) return &f.cells[area];
+    }
+  }
+  return nullptr;
+}
+
+Json PolicyJson(const DisclosurePolicy& p) {
+  Json j;
+  j["name"] = p.name;
+  j["controlled"] = p.controlled;
+  j["threshold"] = p.threshold;
+  j["rounding"] = p.rounding;
+  j["exactCountyTotals"] = p.controlled ? p.exact_county : true;
+  j["release"] = p.controlled ? "may be passed to the commissioning partnership"
+                              : "management return: not disclosure-controlled, not for release "
+                                "outside the partnership";
+  return j;
+}
+
+Status WriteOne(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return Status::IOError("cannot create " + path);
+  out << bytes;
+  out.flush();
+  if (!out) return Status::IOError("cannot write " + path);
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<Period> ParsePeriod(std::string_view text) {
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument("period '" + std::string(text) + "': " + why +
+                                   " (expected e.g. 2018/19 or 2018/19-Q1)");
+  };
+  if (text.size() != 7 && text.size() != 10) return bad("malformed");
+  for (size_t i : {0, 1, 2, 3, 5, 6}) {
+    if (!std::isdigit(static_cast<unsigned char>(text[i]))) return bad("malformed");
+  }
+  if (text[4] != '/') return bad("malformed");
+  int y = std::stoi(std::string(text.substr(0, 4)));
+  int next = std::stoi(std::string(text.substr(5, 2)));
+  if ((y + 1) % 100 != next) return bad("the second year must follow the first");
+  if (y < 1900 || y > 2998) return bad("year out of range");
+  using namespace std::chrono;
+  Period p;
+  p.label = std::string(text);
+  p.first = sys_days{year{y} / April / 1};
+  p.last = sys_days{year{y + 1} / March / 31};
+  if (text.size() == 10) {
+    if (text[7] != '-' || text[8] != 'Q' || text[9] < '1' || text[9] > '4') {
+      return bad("unknown quarter");
+    }
+    int q = text[9] - '1';
+    year_month start = year{y} / April + months{3 * q};
+    year_month after = start + months{3};
+    p.first = sys_days{start / 1};
+    p.last = sys_days{after / 1} - days{1};
+  }
+  return p;
+}
+
+Status CheckOutputDir(const std::string& dir) {
+  if (dir.empty()) return Status::InvalidArgument("no output directory given (--out)");
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) return Status::OK();
+  if (!S_ISDIR(st.st_mode)) {
+    return Status::InvalidArgument("output " + dir + " exists and is not a directory");
+  }
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return Status::InvalidArgument("output directory " + dir + " cannot be read");
+  bool empty = true;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name != "." && name != "..") {
+      empty = false;
+      break;
+    }
+  }
+  ::closedir(d);
+  if (!empty) return Status::InvalidArgument("output directory " + dir + " exists and is not empty");
+  return Status::OK();
+}
+
+Result<KpiReturn> BuildKpiReturn(Store& store, const domain::Codec& codec,
+                                 const domain::Calendar& calendar, const Period& period,
+                                 const DisclosurePolicy& policy, const KpiOptions& options) {
+  if (!calendar.Covers(period.first) || !calendar.Covers(period.last)) {
+    return Status::InvalidArgument("period " + period.label + " lies outside the working-day calendar (" +
+                                   std::to_string(calendar.first_year()) + " to " +
+                                   std::to_string(calendar.last_year()) + ")");
+  }
+  CollectOptions co;
+  co.position = options.position;
+  auto collected = Collect(store, codec, co);
+  if (!collected.ok()) return collected.status();
+  const Collection& all = *collected;
+
+  KpiReturn kpi;
+  kpi.period = period;
+  kpi.policy = policy;
+  kpi.position = all.position;
+  std::set<std::string> districts;
+  auto note = [&](const std::string& d) { if (!d.empty()) districts.insert(d); };
+  for (const auto& [id, c] : all.cases) {
+    note(c.state.district);
+    for (const auto& e : c.enquiries) note(e.district);
+  }
+  kpi.areas.assign(districts.begin(), districts.end());
+  kpi.areas.push_back("county");
+  const size_t county = kpi.areas.size() - 1;
+  std::map<std::string, size_t> area_of;
+  for (size_t i = 0; i < county; ++i) area_of[kpi.areas[i]] = i;
+  auto area = [&](const std::string& d) -> std::optional<size_t> {
+    auto it = area_of.find(d);
+    if (it == area_of.end()) return std::nullopt;
+    return it->second;
+  };
+
+  const auto channels = Enumerants<Channel>();
+  const auto referrers = Enumerants<ReferrerType>();
+  const auto tenures = Enumerants<Tenure>();
+  const auto urgencies = Enumerants<Urgency>();
+  const auto outcomes = Enumerants<Outcome>(true);
+  const auto stages = Enumerants<ComplaintStage>();
+  const std::vector<std::string> scores = {"1", "2", "3", "4", "5"};
+
+  TableBuilder enquiries("enquiries", "Enquiries by channel and referrer type", &kpi.areas);
+  enquiries.Partition("enquiries.total", "enquiries.channel", channels);
+  enquiries.Partition("enquiries.total", "enquiries.referrer", referrers);
+  TableBuilder services("services", "Advice and services started", &kpi.areas);
+  for (const char* id : {"services.advicePeople", "services.minorAdaptations", "services.handyperson",
+                         "services.repairs", "services.dementiaDwellingGrants", "services.dfgsOpened"}) {
+    services.Figure(id);
+  }
+  TableBuilder dfg("dfg", "Disabled facilities grants approved and completed", &kpi.areas);
+  for (const char* what : {"approved", "completed"}) {
+    std::string base = std::string("dfg.") + what;
+    dfg.Partition(base + ".total", base + ".urgency", urgencies);
+    dfg.Partition(base + ".total", base + ".tenure", tenures);
+  }
+  TableBuilder outcome_table("outcomes", "Cases with each outcome recorded", &kpi.areas);
+  for (const auto& o : outcomes) outcome_table.Figure("outcomes." + o);
+  TableBuilder visits("firstVisits", "First visits, within 4 weeks of the enquiry", &kpi.areas);
+  visits.Partition("firstVisits.total", "firstVisits", {"within4Weeks", "later"});
+  TableBuilder complaints("complaints", "Complaints", &kpi.areas);
+  complaints.Partition("complaints.received.total", "complaints.received.stage", stages);
+  complaints.Figure("complaints.resolved");
+  TableBuilder other("other", "Compliments and safeguarding alerts", &kpi.areas);
+  other.Figure("other.compliments");
+  other.Figure("other.safeguardingAlerts");
+  TableBuilder satisfaction("satisfaction", "Satisfaction responses by score", &kpi.areas);
+  satisfaction.Partition("satisfaction.responses", "satisfaction.score", scores);
+
+  const size_t n_areas = kpi.areas.size();
+  Samples stage_samples[4] = {Samples(n_areas), Samples(n_areas), Samples(n_areas), Samples(n_areas)};
+  const char* stage_names[4] = {"assessment", "application", "approval", "completion"};
+  Samples end_to_end(n_areas), resolve_days(n_areas);
+  std::vector<int64_t> urgent_n(n_areas), urgent_within(n_areas), other_n(n_areas), other_within(n_areas);
+
+  std::set<std::pair<std::string, std::string>> advised;  // (district, client)
+  for (const auto& [id, c] : all.cases) {
+    const domain::CaseState& s = c.state;
+    std::string tenure = s.tenure.empty() ? "unspecified" : s.tenure;
+    for (const auto& e : c.enquiries) {
+      auto a = area(e.district);
+      if (!a || !In(period, e.on)) continue;
+      enquiries.Count("enquiries.total", *a);
+      enquiries.Count("enquiries.channel." + e.channel, *a);
+      enquiries.Count("enquiries.referrer." + e.referrer_type, *a);
+    }
+    // A person counts once per district, however many of their cases were advised.
+    const std::string& person = s.client.empty() ? id : s.client;
+    for (const auto& e : c.consultations) {
+      auto a = area(e.district);
+      if (!a || !In(period, e.on) || !advised.insert({e.district, person}).second) continue;
+      services.Count("services.advicePeople", *a);
+    }
+    for (const auto& l : c.lines_opened) {
+      auto a = area(l.district);
+      if (!a || !In(period, l.on)) continue;
+      if (l.service == "minorAdaptation") services.Count("services.minorAdaptations", *a);
+      if (l.service == "handyperson") services.Count("services.handyperson", *a);
+      if (l.service == "repairs") services.Count("services.repairs", *a);
+      if (l.service == "dementiaDwellingGrant") services.Count("services.dementiaDwellingGrants", *a);
+      if (l.service == "mandatoryDfg") services.Count("services.dfgsOpened", *a);
+    }
+    auto urgency_of = [&](uint16_t line) {
+      const domain::ServiceLine* l = s.FindLine(line);
+      return l == nullptr || l->urgency.empty() ? std::string("unspecified") : l->urgency;
+    };
+    for (const auto& g : c.grants_approved) {
+      auto a = area(g.district);
+      if (!a || !In(period, g.on) || g.service != "mandatoryDfg") continue;
+      dfg.Count("dfg.approved.total", *a);
+      dfg.Count("dfg.approved.urgency." + urgency_of(g.line), *a);
+      dfg.Count("dfg.approved.tenure." + tenure, *a);
+    }
+    for (const auto& w : c.works_completed) {
+      auto a = area(w.district);
+      const domain::ServiceLine* l = s.FindLine(w.line);
+      if (!a || !In(period, w.on) || l == nullptr || l->service != "mandatoryDfg") continue;
+      std::string urgency = urgency_of(w.line);
+      dfg.Count("dfg.completed.total", *a);
+      dfg.Count("dfg.completed.urgency." + urgency, *a);
+      dfg.Count("dfg.completed.tenure." + tenure, *a);
+      // Timescales: first contact -> assessment -> application -> approval -> completion.
+      std::optional<Date> points[5] = {s.enquiry_on ? s.enquiry_on : std::optional<Date>(l->opened_on),
+                                       s.assessed_on, l->application_on, l->approved_on, w.on};
+      for (int i = 0; i < 4; ++i) {
+        if (!points[i] || !points[i + 1] || *points[i + 1] < *points[i]) continue;
+        auto wd = calendar.WorkingDaysBetween(*points[i], *points[i + 1]);
+        if (!wd.ok()) return wd.status();
+        stage_samples[i].Add(*a, county, *wd);
+      }
+      if (points[0] && *points[0] <= w.on) {
+        auto wd = calendar.WorkingDaysBetween(*points[0], w.on);
+        if (!wd.ok()) return wd.status();
+        end_to_end.Add(*a, county, *wd);
+        bool urgent = urgency == "urgent";
+        for (size_t x : {*a, county}) {
+          (urgent ? urgent_n : other_n)[x] += 1;
+          if (*wd <= (urgent ? 55 : 150)) (urgent ? urgent_within : other_within)[x] += 1;
+        }
+      }
+    }
+    std::set<std::string> outcome_seen;  // a case counts once per outcome in the period
+    for (const auto& o : c.outcomes) {
+      auto a = area(o.district);
+      if (!a || !In(period, o.on)) continue;
+      for (const auto& name : o.outcomes) {
+        if (name == "unspecified" || !outcome_seen.insert(name).second) continue;
+        outcome_table.Count("outcomes." + name, *a);
+      }
+    }
+    if (c.first_visit && In(period, c.first_visit->on)) {
+      if (auto a = area(c.first_visit->district)) {
+        visits.Count("firstVisits.total", *a);
+        bool within = s.enquiry_on && (c.first_visit->on - *s.enquiry_on).count() <= 28;
+        visits.Count(within ? "firstVisits.within4Weeks" : "firstVisits.later", *a);
+      }
+    }
+    for (const auto& r : c.complaints_received) {
+      auto a = area(r.district);
+      if (!a || !In(period, r.on)) continue;
+      complaints.Count("complaints.received.total", *a);
+      complaints.Count("complaints.received.stage." + r.stage, *a);
+    }
+    for (const auto& r : c.complaints_resolved) {
+      auto a = area(r.district);
+      if (!a || !In(period, r.on)) continue;
+      complaints.Count("complaints.resolved", *a);
+      for (const auto& rec : c.complaints_received) {
+        if (rec.number == r.number && rec.on <= r.on) {
+          resolve_days.Add(*a, county, (r.on - rec.on).count());
+          break;
+        }
+      }
+    }
+    for (const auto& x : c.compliments) {
+      if (auto a = area(x.district); a && In(period, x.on)) other.Count("other.compliments", *a);
+    }
+    for (const auto& x : c.safeguarding) {
+      if (auto a = area(x.district); a && In(period, x.on)) other.Count("other.safeguardingAlerts", *a);
+    }
+    for (const auto& x : c.satisfaction) {
+      auto a = area(x.district);
+      if (!a || !In(period, x.on) || x.score < 1 || x.score > 5) continue;
+      satisfaction.Count("satisfaction.responses", *a);
+      satisfaction.Count("satisfaction.score." + std::to_string(x.score), *a);
+    }
+  }
+
+  for (TableBuilder* b : {&enquiries, &services, &dfg, &outcome_table, &visits, &complaints, &other,
+                          &satisfaction}) {
+    kpi.tables.push_back(b->Finish(county));
+  }
+  ApplyDisclosureControl(policy, county, &kpi.tables, &kpi.report);
+
+  // Statistics: withheld for groups below the threshold and for areas whose
+  // group count is suppressed (its presence would bound that count).
+  auto publishable = [&](const std::string& group, size_t a, int64_t n) {
+    if (n == 0) return false;
+    if (!policy.controlled) return true;
+    if (n < policy.threshold) return false;
+    const Cell* c = group.empty() ? nullptr : FindCell(kpi.tables, group, a);
+    return c == nullptr || c->mark != CellMark::kSuppressed;
+  };
+  auto add_stat = [&](const std::string& id, const std::string& unit, const std::string& group,
+                      const std::vector<std::vector<int64_t>>& samples, bool p90) {
+    Statistic st;
+    st.id = id;
+    st.unit = unit;
+    for (size_t a = 0; a < n_areas; ++a) {
+      int64_t n = static_cast<int64_t>(samples[a].size());
+      st.n.push_back(n);
+      if (publishable(group, a, n)) {
+        st.value.push_back(p90 ? P90(samples[a]) : Median(samples[a]));
+      } else {
+        st.value.push_back(std::nullopt);
+        if (n > 0) ++kpi.statistics_withheld;
+      }
+    }
+    kpi.statistics.push_back(std::move(st));
+  };
+  // A share from the published numerator and denominator, so that it tells
+  // nothing the counts do not.
+  auto add_share = [&](const std::string& id, const std::string& num, const std::string& den) {
+    Statistic st;
+    st.id = id;
+    st.unit = "percent";
+    for (size_t a = 0; a < n_areas; ++a) {
+      const Cell* n = FindCell(kpi.tables, num, a);
+      const Cell* d = FindCell(kpi.tables, den, a);
+      st.n.push_back(d->value);
+      bool ok = publishable(den, a, d->value) && n->mark != CellMark::kSuppressed && d->published > 0;
+      if (ok) {
+        st.value.push_back(Percent(n->published, d->published));
+      } else {
+        st.value.push_back(std::nullopt);
+        if (d->value > 0) ++kpi.statistics_withheld;
+      }
+    }
+    kpi.statistics.push_back(std::move(st));
+  };
+  auto add_count_share = [&](const std::string& id, const std::string& group,
+                             const std::vector<int64_t>& num, const std::vector<int64_t>& den) {
+    Statistic st;
+    st.id = id;
+    st.unit = "percent";
+    for (size_t a = 0; a < n_areas; ++a) {
+      st.n.push_back(den[a]);
+      if (publishable(group, a, den[a])) {
+        st.value.push_back(Percent(num[a], den[a]));
+      } else {
+        st.value.push_back(std::nullopt);
+        if (den[a] > 0) ++kpi.statistics_withheld;
+      }
+    }
+    kpi.statistics.push_back(std::move(st));
+  };
+  add_share("firstVisits.within4Weeks.share", "firstVisits.within4Weeks", "firstVisits.total");
+  for (int i = 0; i < 4; ++i) {
+    std::string base = std::string("dfg.stage.") + stage_names[i];
+    add_stat(base + ".median", "workingDays", "dfg.completed.total", stage_samples[i].per_area, false);
+    add_stat(base + ".p90", "workingDays", "dfg.completed.total", stage_samples[i].per_area, true);
+  }
+  add_stat("dfg.endToEnd.median", "workingDays", "dfg.completed.total", end_to_end.per_area, false);
+  add_stat("dfg.endToEnd.p90", "workingDays", "dfg.completed.total", end_to_end.per_area, true);
+  add_count_share("dfg.endToEnd.urgentWithin55.share", "dfg.completed.urgency.urgent", urgent_within,
+                  urgent_n);
+  add_count_share("dfg.endToEnd.nonUrgentWithin150.share", "dfg.completed.urgency.nonUrgent", other_within,
+                  other_n);
+  add_stat("complaints.daysToResolve.median", "days", "complaints.resolved", resolve_days.per_area, false);
+  add_stat("complaints.daysToResolve.p90", "days", "complaints.resolved", resolve_days.per_area, true);
+  {
+    // Satisfied: scores 4 and 5, from the published cells.
+    Statistic st;
+    st.id = "satisfaction.satisfied.share";
+    st.unit = "percent";
+    for (size_t a = 0; a < n_areas; ++a) {
+      const Cell* den = FindCell(kpi.tables, "satisfaction.responses", a);
+      const Cell* four = FindCell(kpi.tables, "satisfaction.score.4", a);
+      const Cell* five = FindCell(kpi.tables, "satisfaction.score.5", a);
+      st.n.push_back(den->value);
+      bool ok = publishable("satisfaction.responses", a, den->value) &&
+                four->mark != CellMark::kSuppressed && five->mark != CellMark::kSuppressed &&
+                den->published > 0;
+      if (ok) {
+        st.value.push_back(Percent(four->published + five->published, den->published));
+      } else {
+        st.value.push_back(std::nullopt);
+        if (den->value > 0) ++kpi.statistics_withheld;
+      }
+    }
+    kpi.statistics.push_back(std::move(st));
+  }
+  return kpi;
+}
+
+std::string KpiToCsv(const KpiReturn& kpi) {
+  std::string out = "period,area,table,figure,value\n";
+  for (const auto& t : kpi.tables) {
+    for (const auto& f : t.figures) {
+      for (size_t a = 0; a < kpi.areas.size(); ++a) {
+        const Cell& c = f.cells[a];
+        out += kpi.period.label + "," + kpi.areas[a] + "," + t.id + "," + f.id + "," +
+               (c.mark == CellMark::kSuppressed ? std::string("*") : std::to_string(c.published)) + "\n";
+      }
+    }
+  }
+  return out;
+}
+
+namespace {
+std::string FormatValue(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  return buf;
+}
+}  // namespace
+
+std::string StatisticsToCsv(const KpiReturn& kpi) {
+  // The group size n is published only in an uncontrolled return: in a
+  // controlled one it would undo the suppression of the counts.
+  bool with_n = !kpi.policy.controlled;
+  std::string out = with_n ? "period,area,statistic,unit,n,value\n" : "period,area,statistic,unit,value\n";
+  for (const auto& s : kpi.statistics) {
+    for (size_t a = 0; a < kpi.areas.size(); ++a) {
+      out += kpi.period.label + "," + kpi.areas[a] + "," + s.id + "," + s.unit + ",";
+      if (with_n) out += std::to_string(s.n[a]) + ",";
+      out += s.value[a] ? FormatValue(*s.value[a]) : std::string("*");
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+std::string KpiToJson(const KpiReturn& kpi) {
+  Json j;
+  j["format"] = "hearth-kpi-return/1";
+  j["period"] = {{"label", kpi.period.label},
+                 {"first", domain::FormatDate(kpi.period.first)},
+                 {"last", domain::FormatDate(kpi.period.last)}};
+  j["position"] = kpi.position;
+  j["policy"] = PolicyJson(kpi.policy);
+  j["areas"] = kpi.areas;
+  Json tables = Json::array();
+  for (const auto& t : kpi.tables) {
+    Json jt;
+    jt["id"] = t.id;
+    jt["title"] = t.title;
+    Json figs = Json::array();
+    for (const auto& f : t.figures) {
+      Json jf;
+      jf["id"] = f.id;
+      Json values = Json::array();
+      for (const auto& c : f.cells) {
+        if (c.mark == CellMark::kSuppressed) {
+          values.push_back(nullptr);
+        } else {
+          values.push_back(c.published);
+        }
+      }
+      jf["values"] = std::move(values);
+      figs.push_back(std::move(jf));
+    }
+    jt["figures"] = std::move(figs);
+    Json parts = Json::array();
+    for (const auto& p : t.partitions) {
+      Json jp;
+      jp["total"] = t.figures[p.total].id;
+      Json members = Json::array();
+      for (size_t m : p.members) members.push_back(t.figures[m].id);
+      jp["members"] = std::move(members);
+      parts.push_back(std::move(jp));
+    }
+    jt["partitions"] = std::move(parts);
+    tables.push_back(std::move(jt));
+  }
+  j["tables"] = std::move(tables);
+  Json stats = Json::array();
+  for (const auto& s : kpi.statistics) {
+    Json js;
+    js["id"] = s.id;
+    js["unit"] = s.unit;
+    Json values = Json::array();
+    for (const auto& v : s.value) {
+      if (v) {
+        values.push_back(std::round(*v * 10.0) / 10.0);
+      } else {
+        values.push_back(nullptr);
+      }
+    }
+    js["values"] = std::move(values);
+    if (!kpi.policy.controlled) js["n"] = s.n;
+    stats.push_back(std::move(js));
+  }
+  j["statistics"] = std::move(stats);
+  return j.dump(1) + "\n";
+}
+
+Status WriteKpiReturn(const KpiReturn& kpi, const std::string& dir) {
+  Status s = CheckOutputDir(dir);
+  if (!s.ok()) return s;
+  if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
+    return Status::IOError("cannot create directory " + dir);
+  }
+  Json report;
+  report["format"] = "hearth-disclosure-report/1";
+  report["period"] = kpi.period.label;
+  report["position"] = kpi.position;
+  report["policy"] = PolicyJson(kpi.policy);
+  Json tables = Json::array();
+  for (const auto& r : kpi.report) {
+    tables.push_back({{"table", r.table},
+                      {"cells", r.cells},
+                      {"exact", r.exact},
+                      {"rounded", r.rounded},
+                      {"suppressedSmall", r.primary},
+                      {"suppressedSecondary", r.secondary}});
+  }
+  report["tables"] = std::move(tables);
+  report["statisticsWithheld"] = kpi.statistics_withheld;
+  report["why"] = {
+      {"suppressedSmall", "a count from 1 to threshold - 1 could identify people"},
+      {"suppressedSecondary",
+       "without it a suppressed count could be worked out from the row, column or county totals"},
+      {"rounded", "rounding to the policy's multiple hides small differences between returns"},
+      {"statisticsWithheld", "medians, percentiles and shares of groups below the threshold, or of "
+                             "groups whose count is suppressed, are not published"}};
+  for (const auto& [name, bytes] :
+       std::vector<std::pair<std::string, std::string>>{{"kpi.csv", KpiToCsv(kpi)},
+                                                        {"statistics.csv", StatisticsToCsv(kpi)},
+                                                        {"kpi.json", KpiToJson(kpi)},
+                                                        {"disclosure-report.json", report.dump(1) + "\n"}}) {
+    s = WriteOne(dir + "/" + name, bytes);
+    if (!s.ok()) return s;
+  }
+  return Status::OK();
+}
+
+}  // namespace hearth::exports

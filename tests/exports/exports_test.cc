@@ -1,0 +1,645 @@
+// The monitoring exports (docs/exports.md) on a small demo county.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "county.h"
+#include "hearth/domain.h"
+#include "hearth/exports.h"
+#include "readmodels_test_util.h"
+#include "test_util.h"
+
+namespace hearth::exports {
+namespace {
+
+using Json = nlohmann::json;
+namespace fs = std::filesystem;
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A demo county store (a prefix of each district's cases) and its figures.
+struct County {
+  hearth::testing::TempDir dir;
+  std::string key;
+  std::string path;
+  demo::CountyReport report;
+  domain::UpcasterRegistry upcasters;
+  std::unique_ptr<domain::Codec> codec;
+  std::unique_ptr<Store> store;
+
+  explicit County(uint32_t limit_cases) {
+    key = readmodels::testing::MakeHexKeyFile(dir.sub("key"));
+    path = dir.sub("store");
+    demo::CountyOptions o;
+    o.first_year = 2018;
+    o.limit_cases = limit_cases;
+    auto r = demo::GenerateCountyStore(path, KeySource::File(key), o);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (r.ok()) report = *r;
+    domain::AddBuiltinUpcasters(&upcasters);
+    codec = std::move(*domain::Codec::Create(&upcasters));
+    Options so;
+    so.key = KeySource::File(key);
+    so.sync = false;
+    auto s = Store::Open(so, path);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    if (s.ok()) store = std::move(*s);
+  }
+};
+
+class ExportsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { county_ = new County(60); }
+  static void TearDownTestSuite() {
+    delete county_;
+    county_ = nullptr;
+  }
+
+  static KpiReturn Kpi(const std::string& period_text, const std::string& policy_text,
+                       uint64_t position = 0) {
+    auto period = ParsePeriod(period_text);
+    EXPECT_TRUE(period.ok()) << period.status().ToString();
+    auto policy = ParsePolicy(policy_text);
+    EXPECT_TRUE(policy.ok()) << policy.status().ToString();
+    KpiOptions ko;
+    ko.position = position;
+    auto kpi = BuildKpiReturn(*county_->store, *county_->codec, domain::Calendar::EnglandAndWales(),
+                              *period, *policy, ko);
+    EXPECT_TRUE(kpi.ok()) << kpi.status().ToString();
+    return *kpi;
+  }
+
+  static County* county_;
+  hearth::testing::TempDir out_;
+};
+County* ExportsTest::county_ = nullptr;
+
+const Cell& CellOf(const KpiReturn& kpi, const std::string& figure, const std::string& area) {
+  size_t a = std::find(kpi.areas.begin(), kpi.areas.end(), area) - kpi.areas.begin();
+  for (const auto& t : kpi.tables) {
+    for (const auto& f : t.figures) {
+      if (f.id == figure) return f.cells.at(a);
+    }
+  }
+  ADD_FAILURE() << "no figure " << figure;
+  static Cell none;
+  return none;
+}
+
+std::vector<std::pair<std::string, uint32_t demo::DistrictVolumes::*>> GeneratorFigures() {
+  return {{"enquiries.total", &demo::DistrictVolumes::enquiries},
+          {"services.dfgsOpened", &demo::DistrictVolumes::dfgs},
+          {"services.minorAdaptations", &demo::DistrictVolumes::minor_adaptations},
+          {"services.handyperson", &demo::DistrictVolumes::handyperson},
+          {"services.repairs", &demo::DistrictVolumes::repairs},
+          {"services.dementiaDwellingGrants", &demo::DistrictVolumes::dementia_grants}};
+}
+
+TEST_F(ExportsTest, YearTotalsPerDistrictEqualTheGeneratorsUnderPolicyNone) {
+  KpiReturn kpi = Kpi("2018/19", "none");
+  ASSERT_EQ(kpi.areas.size(), 7u);
+  EXPECT_FALSE(kpi.policy.controlled);
+  for (const auto& [figure, member] : GeneratorFigures()) {
+    uint64_t county = 0;
+    for (const auto& v : county_->report.volumes) {
+      const Cell& c = CellOf(kpi, figure, v.district);
+      EXPECT_EQ(c.published, int64_t(v.*member)) << figure << " " << v.district;
+      EXPECT_EQ(c.mark, CellMark::kExact);
+      county += v.*member;
+    }
+    EXPECT_EQ(CellOf(kpi, figure, "county").published, int64_t(county)) << figure;
+  }
+  // Not a vacuous comparison: the small county still has DFGs and minor adaptations.
+  EXPECT_GT(CellOf(kpi, "services.dfgsOpened", "county").value, 20);
+}
+
+TEST_F(ExportsTest, QuartersAddUpToTheYear) {
+  KpiReturn year = Kpi("2018/19", "none", 0);
+  std::vector<KpiReturn> quarters;
+  for (int q = 1; q <= 4; ++q) quarters.push_back(Kpi("2018/19-Q" + std::to_string(q), "none", year.position));
+  for (size_t t = 0; t < year.tables.size(); ++t) {
+    for (size_t f = 0; f < year.tables[t].figures.size(); ++f) {
+      for (size_t a = 0; a < year.areas.size(); ++a) {
+        int64_t sum = 0;
+        for (const auto& q : quarters) sum += q.tables[t].figures[f].cells[a].value;
+        EXPECT_EQ(sum, year.tables[t].figures[f].cells[a].value) << year.tables[t].figures[f].id;
+      }
+    }
+  }
+}
+
+TEST_F(ExportsTest, NhsPolicyKeepsCountyTotalsExactAndHidesSmallCounts) {
+  KpiReturn kpi = Kpi("2018/19", "nhs");
+  for (const auto& [figure, member] : GeneratorFigures()) {
+    uint64_t county = 0;
+    for (const auto& v : county_->report.volumes) county += v.*member;
+    const Cell& c = CellOf(kpi, figure, "county");
+    EXPECT_EQ(c.mark, CellMark::kExact) << figure;
+    EXPECT_EQ(c.published, int64_t(county)) << figure;
+  }
+  size_t county = kpi.areas.size() - 1;
+  int suppressed = 0;
+  for (const auto& t : kpi.tables) {
+    for (const auto& f : t.figures) {
+      for (size_t a = 0; a < county; ++a) {
+        const Cell& c = f.cells[a];
+        if (c.mark == CellMark::kSuppressed) {
+          ++suppressed;
+          continue;
+        }
+        EXPECT_TRUE(c.published == 0 || c.published >= 8) << f.id;
+        EXPECT_EQ(c.published % 5, 0) << f.id;
+        EXPECT_LE(std::abs(c.published - c.value), 2) << f.id;
+        if (c.value >= 1 && c.value <= 7) ADD_FAILURE() << f.id << " published a count of " << c.value;
+      }
+    }
+  }
+  EXPECT_GT(suppressed, 0);
+}
+
+// The attacker: holds only kpi.json and the policy's published rules, and
+// narrows every cell's range through every known sum (each figure's
+// districts add to its county value; each partition's members add to its
+// total), until nothing changes. A suppressed cell is recovered when its
+// range shrinks to one value.
+struct Attack {
+  int recovered = 0;
+  int suppressed = 0;
+  std::vector<std::string> found;
+};
+
+Attack DifferencingAttack(const Json& kpi) {
+  const int64_t kInf = std::numeric_limits<int64_t>::max() / 8;
+  const Json& policy = kpi["policy"];
+  bool controlled = policy["controlled"];
+  int64_t threshold = policy["threshold"], rounding = policy["rounding"];
+  bool exact_county = policy["exactCountyTotals"];
+  size_t areas = kpi["areas"].size();
+  Attack out;
+  for (const Json& table : kpi["tables"]) {
+    std::map<std::string, size_t> row;
+    std::vector<std::vector<std::pair<int64_t, int64_t>>> range;
+    std::vector<std::vector<bool>> hidden;
+    for (const Json& f : table["figures"]) {
+      row[f["id"]] = range.size();
+      range.emplace_back();
+      hidden.emplace_back();
+      for (size_t a = 0; a < areas; ++a) {
+        const Json& v = f["values"][a];
+        bool is_county = a + 1 == areas;
+        if (v.is_null()) {
+          range.back().push_back({0, kInf});
+          hidden.back().push_back(true);
+          continue;
+        }
+        int64_t x = v;
+        hidden.back().push_back(false);
+        if (!controlled || x == 0 || rounding <= 1 || (is_county && exact_county)) {
+          range.back().push_back({x, x});
+        } else {
+          range.back().push_back({std::max(threshold, x - rounding / 2), x + rounding / 2});
+        }
+      }
+    }
+    // Sums: (total cell, member cells).
+    using CellId = std::pair<size_t, size_t>;
+    std::vector<std::pair<CellId, std::vector<CellId>>> sums;
+    for (size_t f = 0; f < range.size(); ++f) {
+      std::vector<CellId> members;
+      for (size_t a = 0; a + 1 < areas; ++a) members.push_back({f, a});
+      sums.push_back({{f, areas - 1}, members});
+    }
+    for (const Json& p : table["partitions"]) {
+      for (size_t a = 0; a < areas; ++a) {
+        std::vector<CellId> members;
+        for (const Json& m : p["members"]) members.push_back({row.at(m.get<std::string>()), a});
+        sums.push_back({{row.at(p["total"].get<std::string>()), a}, members});
+      }
+    }
+    auto cap = [&](int64_t v) { return std::min(v, kInf); };
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (const auto& [total, members] : sums) {
+        auto& t = range[total.first][total.second];
+        int64_t lo = 0, hi = 0;
+        for (auto m : members) {
+          lo = cap(lo + range[m.first][m.second].first);
+          hi = cap(hi + range[m.first][m.second].second);
+        }
+        if (lo > t.first) { t.first = lo; changed = true; }
+        if (hi < t.second) { t.second = hi; changed = true; }
+        for (auto m : members) {
+          auto& r = range[m.first][m.second];
+          int64_t rest_lo = 0, rest_hi = 0;
+          for (auto o : members) {
+            if (o == m) continue;
+            rest_lo = cap(rest_lo + range[o.first][o.second].first);
+            rest_hi = cap(rest_hi + range[o.first][o.second].second);
+          }
+          if (rest_hi < kInf && t.first - rest_hi > r.first) { r.first = t.first - rest_hi; changed = true; }
+          if (t.second < kInf && t.second - rest_lo < r.second) { r.second = t.second - rest_lo; changed = true; }
+        }
+      }
+    }
+    for (const auto& [id, f] : row) {
+      for (size_t a = 0; a < areas; ++a) {
+        if (!hidden[f][a]) continue;
+        ++out.suppressed;
+        if (range[f][a].first == range[f][a].second) {
+          ++out.recovered;
+          out.found.push_back(id + "@" + kpi["areas"][a].get<std::string>() + "=" +
+                              std::to_string(range[f][a].first));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+TEST_F(ExportsTest, DifferencingAttackRecoversNoSuppressedCell) {
+  int suppressed = 0;
+  for (const char* policy : {"nhs", "ons", "threshold:3", "threshold:12"}) {
+    for (const char* period : {"2018/19", "2018/19-Q1", "2018/19-Q3"}) {
+      KpiReturn kpi = Kpi(period, policy);
+      Attack attack = DifferencingAttack(Json::parse(KpiToJson(kpi)));
+      EXPECT_EQ(attack.recovered, 0) << policy << " " << period << ": " << ::testing::PrintToString(attack.found);
+      suppressed += attack.suppressed;
+    }
+  }
+  EXPECT_GT(suppressed, 50);  // the attack had something to attack
+}
+
+TEST(DisclosureControl, SecondarySuppressionProtectsALoneSmallCell) {
+  // One figure over three districts and the county: 3, 10, 20 | 33. With
+  // threshold:5 and an exact county total, 3 alone suppressed would be 33 - 30.
+  Table t;
+  t.id = "t";
+  Figure f;
+  f.id = "t.x";
+  for (int64_t v : {3, 10, 20, 33}) f.cells.push_back(Cell{v, 0, CellMark::kExact, false});
+  t.figures.push_back(f);
+  std::vector<Table> tables = {t};
+  std::vector<TableReport> report;
+  ApplyDisclosureControl(*ParsePolicy("threshold:5"), 3, &tables, &report);
+  const auto& cells = tables[0].figures[0].cells;
+  EXPECT_EQ(cells[0].mark, CellMark::kSuppressed);
+  EXPECT_FALSE(cells[0].secondary);
+  EXPECT_EQ(cells[1].mark, CellMark::kSuppressed);  // the smallest other cell
+  EXPECT_TRUE(cells[1].secondary);
+  EXPECT_EQ(cells[2].mark, CellMark::kExact);
+  EXPECT_EQ(cells[3].published, 33);
+  ASSERT_EQ(report.size(), 1u);
+  EXPECT_EQ(report[0].primary, 1u);
+  EXPECT_EQ(report[0].secondary, 1u);
+  // And the attacker, given the same table without secondary suppression,
+  // would have recovered the cell: the attack can fail.
+  Json j = {{"policy", {{"controlled", true}, {"threshold", 5}, {"rounding", 1}, {"exactCountyTotals", true}}},
+            {"areas", {"D1", "D2", "D3", "county"}},
+            {"tables", {{{"figures", {{{"id", "t.x"}, {"values", {nullptr, 10, 20, 33}}}}},
+                         {"partitions", Json::array()}}}}};
+  EXPECT_EQ(DifferencingAttack(j).recovered, 1);
+}
+
+TEST_F(ExportsTest, StatisticsAreWithheldForSmallGroups) {
+  KpiReturn open = Kpi("2018/19-Q2", "none");
+  KpiReturn nhs = Kpi("2018/19-Q2", "nhs", open.position);
+  ASSERT_EQ(open.statistics.size(), nhs.statistics.size());
+  int withheld = 0, published = 0;
+  for (size_t s = 0; s < open.statistics.size(); ++s) {
+    for (size_t a = 0; a < open.areas.size(); ++a) {
+      if (open.statistics[s].n[a] < 8) {
+        EXPECT_FALSE(nhs.statistics[s].value[a].has_value()) << open.statistics[s].id << " " << open.areas[a];
+      }
+      if (nhs.statistics[s].value[a]) {
+        ++published;
+      } else if (open.statistics[s].n[a] > 0) {
+        ++withheld;
+      }
+    }
+  }
+  EXPECT_GT(withheld, 0);
+  EXPECT_GT(published, 0);
+  EXPECT_EQ(uint32_t(withheld), nhs.statistics_withheld);
+  // n is not written in a controlled return.
+  EXPECT_EQ(StatisticsToCsv(nhs).find(",n,"), std::string::npos);
+}
+
+TEST_F(ExportsTest, ReturnsAreByteIdenticalAtTheSamePosition) {
+  KpiReturn first = Kpi("2018/19-Q1", "nhs");
+  ASSERT_TRUE(WriteKpiReturn(first, out_.sub("a")).ok());
+  KpiReturn again = Kpi("2018/19-Q1", "nhs", first.position);
+  ASSERT_TRUE(WriteKpiReturn(again, out_.sub("b")).ok());
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(out_.sub("a"))) {
+    ++files;
+    std::string name = e.path().filename().string();
+    EXPECT_EQ(Slurp(e.path().string()), Slurp(out_.sub("b") + "/" + name)) << name;
+  }
+  EXPECT_EQ(files, 4);
+  Json j = Json::parse(Slurp(out_.sub("a") + "/kpi.json"));
+  EXPECT_EQ(j["position"].get<uint64_t>(), first.position);
+  EXPECT_EQ(j["policy"]["name"], "nhs");
+  // An earlier position is honoured: fewer events, and it is recorded.
+  KpiReturn earlier = Kpi("2018/19", "none", first.position / 2);
+  EXPECT_EQ(earlier.position, first.position / 2);
+  EXPECT_LT(CellOf(earlier, "enquiries.total", "county").value,
+            CellOf(Kpi("2018/19", "none", first.position), "enquiries.total", "county").value);
+}
+
+// The quasi-identifier columns of cases.csv, counted independently.
+std::map<std::string, int> QiGroups(const std::string& csv, size_t* rows) {
+  std::istringstream in(csv);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line.rfind("reference,ageBand,district,tenure,service,element,enquiryMonth", 0), 0u);
+  std::map<std::string, int> groups;
+  *rows = 0;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::stringstream ls(line);
+    std::string x;
+    while (std::getline(ls, x, ',')) f.push_back(x);
+    EXPECT_GE(f.size(), 7u) << line;
+    if (f.size() < 7) continue;
+    ++groups[f[1] + "|" + f[2] + "|" + f[3] + "|" + f[4] + "|" + f[6]];
+    ++*rows;
+  }
+  return groups;
+}
+
+TEST_F(ExportsTest, CaseExtractIsKAnonymousAndRecipientsCannotJoin) {
+  auto period = *ParsePeriod("2018/19");
+  for (int k : {5, 10}) {
+    ExtractOptions eo;
+    eo.recipient = "partnership-analyst";
+    eo.k = k;
+    auto e = BuildCaseExtract(*county_->store, *county_->codec, period, eo);
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    EXPECT_EQ(e->candidate_rows, county_->report.cases);
+    EXPECT_EQ(e->rows.size() + e->suppressed_rows, e->candidate_rows);
+    size_t rows = 0;
+    auto groups = QiGroups(ExtractToCsv(*e), &rows);
+    EXPECT_EQ(rows, e->rows.size());
+    EXPECT_GT(rows, e->candidate_rows / (k == 5 ? 2 : 4)) << "level " << e->level;
+    for (const auto& [qi, n] : groups) EXPECT_GE(n, k) << qi;
+    std::set<std::string> refs;
+    for (const auto& r : e->rows) {
+      EXPECT_EQ(r.reference.size(), 16u);
+      EXPECT_TRUE(refs.insert(r.reference).second);
+      EXPECT_EQ(r.reference.find("case"), std::string::npos);
+    }
+  }
+  ExtractOptions a, b;
+  a.recipient = "county-council";
+  b.recipient = "nhs-icb";
+  auto ea = BuildCaseExtract(*county_->store, *county_->codec, period, a);
+  auto eb = BuildCaseExtract(*county_->store, *county_->codec, period, b);
+  auto ea2 = BuildCaseExtract(*county_->store, *county_->codec, period, a);
+  ASSERT_TRUE(ea.ok() && eb.ok() && ea2.ok());
+  std::set<std::string> ra;
+  for (const auto& r : ea->rows) ra.insert(r.reference);
+  for (const auto& r : eb->rows) EXPECT_EQ(ra.count(r.reference), 0u);
+  EXPECT_EQ(ExtractToCsv(*ea), ExtractToCsv(*ea2));
+  // Not a cheap pass: at k = 5 the rows as recorded (level 0) are not k-anonymous.
+  size_t rows = 0;
+  int small = 0;
+  ExtractOptions strict;
+  strict.recipient = "x";
+  strict.k = 5;
+  strict.max_suppressed_share = 1.0;  // stay at level 0, suppress whatever it takes
+  auto e0 = BuildCaseExtract(*county_->store, *county_->codec, period, strict);
+  ASSERT_TRUE(e0.ok());
+  EXPECT_EQ(e0->level, 0);
+  EXPECT_GT(e0->suppressed_rows, 0u);
+  for (const auto& [qi, n] : QiGroups(ExtractToCsv(*e0), &rows)) small += n < 5;
+  EXPECT_EQ(small, 0);
+}
+
+// Consent, withdrawal and erasure change the store: a county of their own.
+TEST(ExportsConsent, IdentifiableExportFollowsConsentAndErasure) {
+  County c(25);
+  ASSERT_TRUE(c.store);
+  auto period = *ParsePeriod("2018/19");
+  IdentifiableOptions io;
+  io.recipient = "partnership";
+  ASSERT_TRUE(domain::ParseDate("2019-06-30", &io.as_of));
+  auto first = BuildIdentifiableExport(*c.store, *c.codec, period, io);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_GE(first->clients.size(), 3u) << "the demo gives about one client in seven this consent";
+  EXPECT_EQ(first->cases, c.report.cases);
+  EXPECT_EQ(first->clients.size() + first->without_consent + first->erased, first->cases);
+  for (const auto& cl : first->clients) {
+    EXPECT_FALSE(cl.given_name.empty());
+    EXPECT_FALSE(cl.family_name.empty());
+    EXPECT_FALSE(cl.postcode.empty());
+  }
+  hearth::testing::TempDir out;
+  Actor actor{"S-MON-1", "monitoringOfficer", "test"};
+  ASSERT_TRUE(WriteIdentifiableExport(*c.store, *first, actor, out.sub("one")).ok());
+  std::string csv = Slurp(out.sub("one") + "/identifiable.csv");
+  EXPECT_NE(csv.find(first->clients[0].family_name), std::string::npos);
+  EXPECT_EQ(csv.find(first->clients[0].subject), std::string::npos);  // no internal subject ids
+  auto log = c.store->AccessLog(first->clients[0].subject);
+  ASSERT_TRUE(log.ok());
+  ASSERT_FALSE(log->empty());
+  EXPECT_EQ(log->back().action, "disclosure");
+  EXPECT_EQ(log->back().recipient, "partnership");
+
+  // Find the case of the first two identified clients.
+  auto case_of = [&](const std::string& subject) {
+    std::string found;
+    readmodels::testing::D("2019-01-01");
+    auto events = c.store->ReadSubject(subject, 1, 1);
+    if (events.ok() && !events->empty()) found = events->front().stream;
+    return found;
+  };
+  std::string withdrawn_subject = first->clients[0].subject;
+  std::string erased_subject = first->clients[1].subject;
+  std::string withdrawn_case = case_of(withdrawn_subject);
+  ASSERT_FALSE(withdrawn_case.empty());
+
+  // Consent withdrawn (the case reopened to record it): gone from the next export.
+  domain::CaseRecorder recorder(c.store.get(), c.codec.get(), {});
+  auto ev = [&](const std::string& json) {
+    NewEvent e;
+    EXPECT_TRUE(c.codec->FromJson(json, &e).ok()) << json;
+    return e;
+  };
+  auto state = recorder.Load(withdrawn_case);
+  ASSERT_TRUE(state.ok());
+  std::vector<NewEvent> events;
+  const std::string actor_json = R"("actor":{"user":"S-1","role":"caseworker","plugin":"test"})";
+  if (state->closed) {
+    events.push_back(ev(R"({"type":"CaseReopened",)" + actor_json +
+                        R"(,"facts":{"reopenedOn":"2019-06-01","reasonCode":"consentChange"}})"));
+  }
+  events.push_back(ev(R"({"type":"ConsentWithdrawn",)" + actor_json +
+                      R"(,"facts":{"withdrawnOn":"2019-06-01","scope":"identifiableMonitoring"}})"));
+  auto r = recorder.Record(withdrawn_case, std::move(events));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+
+  // Erasure: the person still counts, with nothing identifying.
+  KpiReturn before = *BuildKpiReturn(*c.store, *c.codec, domain::Calendar::EnglandAndWales(), period,
+                                     *ParsePolicy("none"), {});
+  auto erased = c.store->EraseSubject(erased_subject, actor, "request");
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  KpiReturn after = *BuildKpiReturn(*c.store, *c.codec, domain::Calendar::EnglandAndWales(), period,
+                                    *ParsePolicy("none"), {});
+  EXPECT_GT(after.position, before.position);
+  EXPECT_EQ(KpiToCsv(before), KpiToCsv(after));
+
+  auto second = BuildIdentifiableExport(*c.store, *c.codec, period, io);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->clients.size(), first->clients.size() - 2);
+  EXPECT_EQ(second->erased, 1u);
+  for (const auto& cl : second->clients) {
+    EXPECT_NE(cl.subject, withdrawn_subject);
+    EXPECT_NE(cl.subject, erased_subject);
+  }
+  ASSERT_TRUE(WriteIdentifiableExport(*c.store, *second, actor, out.sub("two")).ok());
+  std::string csv2 = Slurp(out.sub("two") + "/identifiable.csv");
+  EXPECT_EQ(csv2.find(first->clients[0].family_name + "," + first->clients[0].given_name), std::string::npos);
+  size_t lines = std::count(csv2.begin(), csv2.end(), '\n');
+  EXPECT_EQ(lines, second->clients.size() + 1);
+
+  // The erased person's case is still in the pseudonymous extract.
+  ExtractOptions eo;
+  eo.recipient = "partnership";
+  eo.k = 2;
+  auto extract = BuildCaseExtract(*c.store, *c.codec, period, eo);
+  ASSERT_TRUE(extract.ok());
+  EXPECT_EQ(extract->candidate_rows, c.report.cases);
+
+  // Consent given after the export date does not count.
+  IdentifiableOptions early = io;
+  ASSERT_TRUE(domain::ParseDate("2018-04-01", &early.as_of));
+  auto none = BuildIdentifiableExport(*c.store, *c.codec, period, early);
+  ASSERT_TRUE(none.ok());
+  EXPECT_LT(none->clients.size(), second->clients.size());
+}
+
+TEST(ExportsBadInput, PeriodsPoliciesAndParameters) {
+  for (const char* bad : {"", "2018", "2018/20", "2018/19-Q5", "2018/19-Q0", "2018/19Q1", "18/19-Q1",
+                          "2018/19-H1", "abcd/ef"}) {
+    auto p = ParsePeriod(bad);
+    EXPECT_FALSE(p.ok()) << bad;
+    if (!p.ok()) {
+      EXPECT_TRUE(p.status().IsInvalidArgument());
+    }
+  }
+  auto q1 = ParsePeriod("2018/19-Q1");
+  ASSERT_TRUE(q1.ok());
+  EXPECT_EQ(domain::FormatDate(q1->first), "2018-04-01");
+  EXPECT_EQ(domain::FormatDate(q1->last), "2018-06-30");
+  auto q4 = ParsePeriod("2018/19-Q4");
+  EXPECT_EQ(domain::FormatDate(q4->first), "2019-01-01");
+  EXPECT_EQ(domain::FormatDate(q4->last), "2019-03-31");
+  auto y = ParsePeriod("2019/20");
+  EXPECT_EQ(domain::FormatDate(y->last), "2020-03-31");
+  for (const char* bad : {"NHS", "nhs2", "threshold:1", "threshold:0", "threshold:", "threshold:x",
+                          "threshold:-3", "k-anon", ""}) {
+    auto p = ParsePolicy(bad);
+    EXPECT_FALSE(p.ok()) << bad;
+  }
+  EXPECT_NE(ParsePolicy("threshold:1").status().message().find("at least 2"), std::string::npos);
+  EXPECT_NE(ParsePolicy("k-anon").status().message().find("unknown disclosure policy"), std::string::npos);
+  EXPECT_EQ(ParsePolicy("threshold:2")->threshold, 2);
+
+  hearth::testing::TempDir dir;
+  ::mkdir(dir.sub("full").c_str(), 0700);
+  std::ofstream(dir.sub("full") + "/x") << "keep";
+  Status s = CheckOutputDir(dir.sub("full"));
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_NE(s.message().find("not empty"), std::string::npos);
+  ::mkdir(dir.sub("empty").c_str(), 0700);
+  EXPECT_TRUE(CheckOutputDir(dir.sub("empty")).ok());
+  EXPECT_TRUE(CheckOutputDir(dir.sub("absent")).ok());
+  KpiReturn kpi;
+  EXPECT_TRUE(WriteKpiReturn(kpi, dir.sub("full")).IsInvalidArgument());
+  EXPECT_EQ(Slurp(dir.sub("full") + "/x"), "keep");
+  EXPECT_FALSE(fs::exists(dir.sub("full") + "/kpi.csv"));
+}
+
+struct CliRun {
+  int code = 0;
+  std::string err;
+};
+
+CliRun Cli(const std::string& args) {
+  std::string cmd = std::string(HEARTH_CLI) + " " + args + " 2>&1 >/dev/null";
+  CliRun r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  char buf[512];
+  while (p && std::fgets(buf, sizeof buf, p)) r.err += buf;
+  int status = p ? ::pclose(p) : -1;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+TEST_F(ExportsTest, CommandLineWritesReturnsAndRefusesBadInput) {
+  std::string base = "--data " + county_->path + " --key-file " + county_->key;
+  // The test's own store handle holds the lock: a copy for the command line.
+  auto copy = county_->store->Backup(out_.sub("copy"));
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  base = "--data " + out_.sub("copy") + " --key-file " + county_->key;
+  std::string pos = " --position " + std::to_string(*copy);
+
+  CliRun ok = Cli("export kpi " + base + " --quarter 2018/19-Q1" + pos + " --out " + out_.sub("cli1"));
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  ok = Cli("export kpi " + base + " --quarter 2018/19-Q1" + pos + " --out " + out_.sub("cli2"));
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_EQ(Slurp(out_.sub("cli1") + "/kpi.json"), Slurp(out_.sub("cli2") + "/kpi.json"));
+  EXPECT_EQ(Slurp(out_.sub("cli1") + "/kpi.csv"), Slurp(out_.sub("cli2") + "/kpi.csv"));
+  KpiReturn lib = Kpi("2018/19-Q1", "nhs", *copy);
+  EXPECT_EQ(Slurp(out_.sub("cli1") + "/kpi.csv"), KpiToCsv(lib));
+
+  ok = Cli("export kpi " + base + " --year 2018/19 --policy none" + pos + " --out " + out_.sub("cli3"));
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_NE(ok.err.find("not for release"), std::string::npos);
+  EXPECT_NE(Slurp(out_.sub("cli3") + "/kpi.json").find("management return"), std::string::npos);
+  ok = Cli("export cases " + base + " --year 2018/19 --recipient analyst --k 5" + pos + " --out " + out_.sub("cli4"));
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_TRUE(fs::exists(out_.sub("cli4") + "/cases.csv"));
+
+  ::mkdir(out_.sub("full").c_str(), 0700);
+  std::ofstream(out_.sub("full") + "/x") << "keep";
+  struct Bad {
+    std::string args;
+    std::string says;
+  };
+  std::vector<Bad> bads = {
+      {"export kpi " + base + " --quarter 2018/19-Q7 --out " + out_.sub("bad"), "quarter"},
+      {"export kpi " + base + " --quarter 2018/20-Q1 --out " + out_.sub("bad"), "follow"},
+      {"export kpi " + base + " --year 2018/19 --quarter 2018/19-Q1 --out " + out_.sub("bad"), "exactly one"},
+      {"export kpi " + base + " --quarter 2018/19-Q1 --policy secret --out " + out_.sub("bad"), "unknown disclosure policy"},
+      {"export kpi " + base + " --quarter 2018/19-Q1 --policy threshold:1 --out " + out_.sub("bad"), "at least 2"},
+      {"export cases " + base + " --quarter 2018/19-Q1 --recipient a --k 1 --out " + out_.sub("bad"), "at least 2"},
+      {"export cases " + base + " --quarter 2018/19-Q1 --recipient 'Jo Bloggs' --out " + out_.sub("bad"), "recipient"},
+      {"export kpi " + base + " --quarter 2018/19-Q1 --out " + out_.sub("full"), "not empty"},
+      {"export kpi " + base + " --quarter 2018/19-Q1 --position 999999999 --out " + out_.sub("bad"), "beyond"},
+  };
+  for (const auto& b : bads) {
+    CliRun r = Cli(b.args);
+    EXPECT_EQ(r.code, 1) << b.args << "\n" << r.err;
+    EXPECT_NE(r.err.find(b.says), std::string::npos) << b.args << "\n" << r.err;
+    EXPECT_FALSE(fs::exists(out_.sub("bad")) && !fs::is_empty(out_.sub("bad"))) << b.args;
+  }
+  EXPECT_EQ(Slurp(out_.sub("full") + "/x"), "keep");
+  EXPECT_EQ(std::distance(fs::directory_iterator(out_.sub("full")), fs::directory_iterator()), 1);
+}
+
+}  // namespace
+}  // namespace hearth::exports

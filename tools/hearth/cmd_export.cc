@@ -1,0 +1,228 @@
+// hearth export kpi | cases | identifiable: the monitoring exports for the
+// commissioning partnership (docs/exports.md).
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "hearth/domain.h"
+#include "hearth/exports.h"
+
+namespace hearth::cli {
+
+namespace {
+
+struct ExportOptions {
+  std::string data;
+  KeyOptions key;
+  std::string quarter;
+  std::string year;
+  std::string out;
+  uint64_t position = 0;
+  // kpi
+  std::string policy = "nhs";
+  // cases, identifiable
+  std::string recipient;
+  int k = 5;
+  double max_suppressed = 0.05;
+  std::string as_of;
+  std::string user;
+  std::string role = "monitoringOfficer";
+};
+
+Result<exports::Period> PeriodOf(const ExportOptions& o) {
+  if (o.quarter.empty() == o.year.empty()) {
+    return Status::InvalidArgument("give exactly one of --quarter (e.g. 2018/19-Q1) and --year (e.g. 2018/19)");
+  }
+  if (!o.quarter.empty()) {
+    if (o.quarter.size() != 10) {
+      return Status::InvalidArgument("--quarter '" + o.quarter + "': expected e.g. 2018/19-Q1");
+    }
+    return exports::ParsePeriod(o.quarter);
+  }
+  if (o.year.size() != 7) return Status::InvalidArgument("--year '" + o.year + "': expected e.g. 2018/19");
+  return exports::ParsePeriod(o.year);
+}
+
+// Everything an export needs that can be refused before the store is opened.
+struct Prepared {
+  exports::Period period;
+  domain::UpcasterRegistry upcasters;
+  std::unique_ptr<domain::Codec> codec;
+  std::unique_ptr<Store> store;
+};
+
+Result<std::unique_ptr<Prepared>> Prepare(const ExportOptions& o) {
+  auto p = std::make_unique<Prepared>();
+  auto period = PeriodOf(o);
+  if (!period.ok()) return period.status();
+  p->period = *period;
+  Status s = exports::CheckOutputDir(o.out);
+  if (!s.ok()) return s;
+  auto key = ResolveKey(o.key.key_file, kPassphraseEnv, "--key-file");
+  if (!key.ok()) return key.status();
+  domain::AddBuiltinUpcasters(&p->upcasters);
+  auto codec = domain::Codec::Create(&p->upcasters);
+  if (!codec.ok()) return codec.status();
+  p->codec = std::move(*codec);
+  auto store = OpenStore(o.data, *key);
+  if (!store.ok()) return store.status();
+  p->store = std::move(*store);
+  return p;
+}
+
+Status RunKpi(const ExportOptions& o) {
+  auto policy = exports::ParsePolicy(o.policy);
+  if (!policy.ok()) return policy.status();
+  auto p = Prepare(o);
+  if (!p.ok()) return p.status();
+  auto calendar = domain::Calendar::EnglandAndWales();
+  exports::KpiOptions ko;
+  ko.position = o.position;
+  auto kpi = exports::BuildKpiReturn(*(*p)->store, *(*p)->codec, calendar, (*p)->period, *policy, ko);
+  if (!kpi.ok()) return kpi.status();
+  Status s = exports::WriteKpiReturn(*kpi, o.out);
+  if (!s.ok()) return s;
+  nlohmann::ordered_json j;
+  j["out"] = o.out;
+  j["period"] = kpi->period.label;
+  j["position"] = kpi->position;
+  j["policy"] = kpi->policy.name;
+  uint32_t primary = 0, secondary = 0, rounded = 0;
+  for (const auto& r : kpi->report) {
+    primary += r.primary;
+    secondary += r.secondary;
+    rounded += r.rounded;
+  }
+  j["suppressedSmall"] = primary;
+  j["suppressedSecondary"] = secondary;
+  j["rounded"] = rounded;
+  j["statisticsWithheld"] = kpi->statistics_withheld;
+  if (!kpi->policy.controlled) {
+    std::cerr << "hearth: policy none: a management return without disclosure control; "
+                 "not for release outside the partnership\n";
+  }
+  return Print(j.dump(2) + "\n");
+}
+
+Status RunCases(const ExportOptions& o) {
+  if (o.k < 2) return Status::InvalidArgument("--k must be at least 2, not " + std::to_string(o.k));
+  if (!(o.max_suppressed >= 0 && o.max_suppressed <= 1)) {
+    return Status::InvalidArgument("--max-suppressed must lie between 0 and 1");
+  }
+  auto p = Prepare(o);
+  if (!p.ok()) return p.status();
+  exports::ExtractOptions eo;
+  eo.recipient = o.recipient;
+  eo.position = o.position;
+  eo.k = o.k;
+  eo.max_suppressed_share = o.max_suppressed;
+  auto extract = exports::BuildCaseExtract(*(*p)->store, *(*p)->codec, (*p)->period, eo);
+  if (!extract.ok()) return extract.status();
+  Status s = exports::WriteCaseExtract(*extract, o.out);
+  if (!s.ok()) return s;
+  nlohmann::ordered_json j;
+  j["out"] = o.out;
+  j["period"] = extract->period.label;
+  j["recipient"] = extract->recipient;
+  j["position"] = extract->position;
+  j["k"] = extract->k;
+  j["level"] = extract->level;
+  j["generalisations"] = extract->generalisations;
+  j["candidateRows"] = extract->candidate_rows;
+  j["suppressedRows"] = extract->suppressed_rows;
+  j["rows"] = extract->rows.size();
+  return Print(j.dump(2) + "\n");
+}
+
+Status RunIdentifiable(const ExportOptions& o) {
+  domain::Date as_of = domain::UkDate(domain::Now());
+  if (!o.as_of.empty() && !domain::ParseDate(o.as_of, &as_of)) {
+    return Status::InvalidArgument("--as-of must be a date YYYY-MM-DD, not '" + o.as_of + "'");
+  }
+  if (o.user.empty()) return Status::InvalidArgument("--user: the staff reference of who exports is required");
+  auto p = Prepare(o);
+  if (!p.ok()) return p.status();
+  exports::IdentifiableOptions io;
+  io.recipient = o.recipient;
+  io.position = o.position;
+  io.as_of = as_of;
+  Actor actor{o.user, o.role, "hearth-cli"};
+  auto exp = exports::BuildIdentifiableExport(*(*p)->store, *(*p)->codec, (*p)->period, io);
+  if (!exp.ok()) return exp.status();
+  Status s = exports::WriteIdentifiableExport(*(*p)->store, *exp, actor, o.out);
+  if (!s.ok()) return s;
+  nlohmann::ordered_json j;
+  j["out"] = o.out;
+  j["period"] = exp->period.label;
+  j["recipient"] = exp->recipient;
+  j["position"] = exp->position;
+  j["asOf"] = domain::FormatDate(exp->as_of);
+  j["cases"] = exp->cases;
+  j["identified"] = exp->clients.size();
+  j["withoutConsent"] = exp->without_consent;
+  j["erased"] = exp->erased;
+  return Print(j.dump(2) + "\n");
+}
+
+void AddCommon(CLI::App* cmd, ExportOptions* o) {
+  AddDataOption(cmd, &o->data);
+  AddKeyOptions(cmd, &o->key);
+  cmd->add_option("--quarter", o->quarter, "financial-year quarter, Q1 = April to June")
+      ->type_name("YYYY/YY-QN");
+  cmd->add_option("--year", o->year, "financial year, 1 April to 31 March")->type_name("YYYY/YY");
+  cmd->add_option("--out", o->out, "output directory: must not exist, or be empty")
+      ->type_name("DIR")
+      ->required();
+  cmd->add_option("--position", o->position,
+                  "read the log as of this position (default: its end when the export starts)")
+      ->type_name("N");
+}
+
+}  // namespace
+
+void AddExportCommands(CommandSet& set) {
+  CLI::App* group = set.AddGroup("export", "monitoring exports for the commissioning partnership");
+  {
+    auto o = std::make_shared<ExportOptions>();
+    CLI::App* cmd = set.Add(group, "kpi", "the quarterly (or yearly) KPI return per district and county",
+                            [o] { return RunKpi(*o); });
+    AddCommon(cmd, o.get());
+    cmd->add_option("--policy", o->policy,
+                    "disclosure control: nhs (default), ons, threshold:N, none (management return only)")
+        ->type_name("NAME");
+  }
+  {
+    auto o = std::make_shared<ExportOptions>();
+    CLI::App* cmd = set.Add(group, "cases", "the pseudonymous case-level extract for one recipient",
+                            [o] { return RunCases(*o); });
+    AddCommon(cmd, o.get());
+    cmd->add_option("--recipient", o->recipient, "who receives it (a code); keys the references")
+        ->type_name("NAME")
+        ->required();
+    cmd->add_option("--k", o->k, "k-anonymity over the quasi-identifiers (default 5, at least 2)")
+        ->type_name("K");
+    cmd->add_option("--max-suppressed", o->max_suppressed,
+                    "largest share of rows suppressed before coarser generalisation (default 0.05)")
+        ->type_name("SHARE");
+  }
+  {
+    auto o = std::make_shared<ExportOptions>();
+    CLI::App* cmd = set.Add(group, "identifiable",
+                            "names and addresses of the clients whose identifiable-monitoring "
+                            "consent is active; each disclosure is logged",
+                            [o] { return RunIdentifiable(*o); });
+    AddCommon(cmd, o.get());
+    cmd->add_option("--recipient", o->recipient, "who receives it (a code)")
+        ->type_name("NAME")
+        ->required();
+    cmd->add_option("--as-of", o->as_of, "the export date consent is checked on (default: today)")
+        ->type_name("YYYY-MM-DD");
+    cmd->add_option("--user", o->user, "staff reference of who exports (access log)")->type_name("REF");
+    cmd->add_option("--role", o->role, "their role (default monitoringOfficer)")->type_name("ROLE");
+  }
+}
+
+}  // namespace hearth::cli
