@@ -6,11 +6,13 @@
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "crypto/secret.h"
 #include "exports/collect.h"
 #include "hearth/exports.h"
+#include "hearth/rights.h"
 #include "log/store_impl.h"
 
 namespace hearth::exports {
@@ -298,6 +300,11 @@ Result<IdentifiableExport> BuildIdentifiableExport(Store& store, const domain::C
   co.client_details = true;
   auto collected = Collect(store, codec, co);
   if (!collected.ok()) return collected.status();
+  rights::Rights rights(&store, &codec, rights::RightsOptions{});
+  auto restricted_list = rights.RestrictedSubjects();
+  if (!restricted_list.ok()) return restricted_list.status();
+  std::set<std::string> restricted;
+  for (const auto& [subject, since] : *restricted_list) restricted.insert(subject);
   IdentifiableExport out;
   out.period = period;
   out.recipient = options.recipient;
@@ -316,6 +323,10 @@ Result<IdentifiableExport> BuildIdentifiableExport(Store& store, const domain::C
     }
     if (!c.client || c.client->erased) {
       ++out.erased;
+      continue;
+    }
+    if (restricted.count(st.client) > 0) {
+      ++out.restricted;
       continue;
     }
     IdentifiedClient ic;
@@ -354,6 +365,7 @@ Status WriteIdentifiableExport(Store& store, const IdentifiableExport& exp, cons
   j["identified"] = exp.clients.size();
   j["withoutConsent"] = exp.without_consent;
   j["erased"] = exp.erased;
+  j["restricted"] = exp.restricted;
   s = WriteOne(dir + "/identifiable.csv", csv);
   if (!s.ok()) return s;
   s = WriteOne(dir + "/identifiable-report.json", j.dump(1) + "\n");

@@ -14,6 +14,7 @@
 #include "county.h"
 #include "hearth/domain.h"
 #include "hearth/exports.h"
+#include "hearth/rights.h"
 #include "readmodels_test_util.h"
 #include "test_util.h"
 
@@ -514,6 +515,24 @@ TEST(ExportsConsent, IdentifiableExportFollowsConsentAndErasure) {
   EXPECT_EQ(csv2.find(first->clients[0].family_name + "," + first->clients[0].given_name), std::string::npos);
   size_t lines = std::count(csv2.begin(), csv2.end(), '\n');
   EXPECT_EQ(lines, second->clients.size() + 1);
+
+  // A restriction of processing (Art. 18) keeps the person out of the next
+  // identifiable export; lifting it brings them back.
+  ASSERT_FALSE(second->clients.empty());
+  std::string restricted_subject = second->clients[0].subject;
+  rights::Rights rights(c.store.get(), c.codec.get(), rights::RightsOptions{});
+  Actor controller{"S-DPO-1", "controller", "test"};
+  ASSERT_TRUE(rights.Restrict(restricted_subject, "", "accuracyContested", controller).ok());
+  auto third = BuildIdentifiableExport(*c.store, *c.codec, period, io);
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third->restricted, 1u);
+  EXPECT_EQ(third->clients.size(), second->clients.size() - 1);
+  for (const auto& cl : third->clients) EXPECT_NE(cl.subject, restricted_subject);
+  ASSERT_TRUE(rights.LiftRestriction(restricted_subject, "accuracyResolved", controller).ok());
+  auto fourth = BuildIdentifiableExport(*c.store, *c.codec, period, io);
+  ASSERT_TRUE(fourth.ok());
+  EXPECT_EQ(fourth->restricted, 0u);
+  EXPECT_EQ(fourth->clients.size(), second->clients.size());
 
   // The erased person's case is still in the pseudonymous extract.
   ExtractOptions eo;

@@ -239,12 +239,15 @@ struct IdentifiableExport {
   uint64_t cases = 0;                 // cases in the period
   uint64_t without_consent = 0;       // no active identifiable-monitoring consent
   uint64_t erased = 0;                // consent active but the person was erased
+  uint64_t restricted = 0;            // consent active but processing restricted (Art. 18)
   std::vector<IdentifiedClient> clients;  // ordered by reference
 };
 
 // The clients of the period's cases whose consent with scope
 // identifiableMonitoring was given on or before options.as_of and not
-// withdrawn as of the position. Does not write anything.
+// withdrawn as of the position, leaving out people whose processing is
+// restricted now (store/rights: a restriction keeps them out of every
+// export of their data). Does not write anything.
 Result<IdentifiableExport> BuildIdentifiableExport(Store& store, const domain::Codec& codec,
                                                    const Period& period,
                                                    const IdentifiableOptions& options);
