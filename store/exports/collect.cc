@@ -2,6 +2,7 @@
 #include "exports/collect.h"
 
 #include <algorithm>
+#include <future>
 
 #include "domain/fold.h"
 #include "domain/tables.h"
@@ -152,16 +153,24 @@ Result<Collection> Collect(Store& store, const domain::Codec& codec, const Colle
   domain::FactsDecoder decoder(&tables);
   domain::PackedDecoder personal_decoder;
   auto* facts_only = options.client_details ? nullptr : dynamic_cast<log::StoreImpl*>(&store);
-  uint64_t next = 1;
-  while (next <= out.position) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(4096, out.position - next + 1));
-    // Facts only unless names are wanted: the counts never need personal data.
-    auto batch = facts_only ? facts_only->ReadFactsForExport(next, want) : store.ReadAll(next, want);
+  // Facts only unless names are wanted: the counts never need personal data.
+  auto fetch = [&store, facts_only, last = out.position](uint64_t from) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(4096, last - from + 1));
+    return facts_only ? facts_only->ReadFactsForExport(from, want) : store.ReadAll(from, want);
+  };
+  // Reading (RocksDB, the facts seal) and folding take turns on one batch
+  // after another: the next batch is read on a second thread while this one
+  // is folded. The fold still sees every event in log order.
+  std::future<Result<std::vector<RecordedEvent>>> pending;
+  if (out.position >= 1) pending = std::async(std::launch::async, fetch, uint64_t{1});
+  while (pending.valid()) {
+    auto batch = pending.get();
     if (!batch.ok()) return batch.status();
     if (batch->empty()) break;
+    uint64_t following = batch->back().position + 1;
+    if (following <= out.position) pending = std::async(std::launch::async, fetch, following);
     for (const RecordedEvent& event : *batch) {
       if (event.position > out.position) break;
-      next = event.position + 1;
       if (!IsCaseStream(event.stream)) continue;
       Facts::Reader facts;
       const domain::TypeEntry* type = nullptr;

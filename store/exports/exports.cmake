@@ -5,4 +5,5 @@ target_sources(hearth PRIVATE
   exports/disclosure.cc
   exports/kpi.cc
   exports/extract.cc
+  exports/models.cc
 )

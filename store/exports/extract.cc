@@ -170,6 +170,14 @@ Result<CaseExtract> BuildCaseExtract(Store& store, const domain::Codec& codec, c
   co.position = options.position;
   auto collected = Collect(store, codec, co);
   if (!collected.ok()) return collected.status();
+  // Art. 18: while a person's processing is restricted their cases stay out
+  // of every export, pseudonymous ones included. The restrictions in force
+  // now apply, whatever the position the export is taken at.
+  rights::Rights rights(&store, &codec, rights::RightsOptions{});
+  auto restricted_list = rights.RestrictedSubjects();
+  if (!restricted_list.ok()) return restricted_list.status();
+  std::set<std::string> restricted;
+  for (const auto& [subject, since] : *restricted_list) restricted.insert(subject);
 
   CaseExtract out;
   out.period = period;
@@ -186,6 +194,10 @@ Result<CaseExtract> BuildCaseExtract(Store& store, const domain::Codec& codec, c
   for (const auto& [id, c] : collected->cases) {
     const domain::CaseState& st = c.state;
     if (!st.enquiry_on || *st.enquiry_on < period.first || *st.enquiry_on > period.last) continue;
+    if (restricted.count(st.client) > 0) {
+      ++out.restricted_rows;
+      continue;
+    }
     Raw r;
     r.row.reference = ref->Of(id);
     r.row.district = st.district;
@@ -282,6 +294,7 @@ Status WriteCaseExtract(const CaseExtract& e, const std::string& dir) {
   j["generalisations"] = e.generalisations;
   j["candidateRows"] = e.candidate_rows;
   j["suppressedRows"] = e.suppressed_rows;
+  j["restrictedRows"] = e.restricted_rows;
   j["rows"] = e.rows.size();
   s = WriteOne(dir + "/cases.csv", ExtractToCsv(e));
   if (!s.ok()) return s;

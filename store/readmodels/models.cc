@@ -4,51 +4,16 @@
 #include <nlohmann/json.hpp>
 
 #include "hearth/readmodels.h"
+#include "readmodels/params.h"
 
 namespace hearth::readmodels {
 
 namespace {
 
 using Json = nlohmann::json;
-
-Result<Json> ParseParams(const std::string& model, const std::string& text,
-                         std::initializer_list<const char*> known) {
-  Json params = text.empty() ? Json::object() : Json::parse(text, nullptr, false);
-  if (params.is_discarded() || !params.is_object()) {
-    return Status::InvalidArgument(model + ": params must be a JSON object");
-  }
-  for (const auto& [key, value] : params.items()) {
-    bool ok = false;
-    for (const char* k : known) ok = ok || key == k;
-    if (!ok) {
-      std::string list;
-      for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
-      return Status::InvalidArgument(model + ": unknown parameter \"" + key + "\" (known: " + list + ")");
-    }
-  }
-  return params;
-}
-
-Status GetDate(const std::string& model, const Json& params, const char* key,
-               std::optional<domain::Date>* out) {
-  if (!params.contains(key)) return Status::OK();
-  domain::Date d;
-  if (!params[key].is_string() || !domain::ParseDate(params[key].get<std::string>(), &d)) {
-    return Status::InvalidArgument(model + ": " + key + " must be a date YYYY-MM-DD");
-  }
-  *out = d;
-  return Status::OK();
-}
-
-Status GetInt(const std::string& model, const Json& params, const char* key, int lo, int hi, int* out) {
-  if (!params.contains(key)) return Status::OK();
-  if (!params[key].is_number_integer() || params[key].get<int64_t>() < lo || params[key].get<int64_t>() > hi) {
-    return Status::InvalidArgument(model + ": " + key + " must be an integer from " + std::to_string(lo) +
-                                   " to " + std::to_string(hi));
-  }
-  *out = int(params[key].get<int64_t>());
-  return Status::OK();
-}
+namespace prm = hearth::readmodels::params;
+using prm::GetDate;
+using prm::GetInt;
 
 class TimelineModel final : public ReadModel {
  public:
@@ -56,7 +21,7 @@ class TimelineModel final : public ReadModel {
   std::string name() const override { return "timeline"; }
 
   Result<std::string> Query(Session& session, const std::string& params_json) override {
-    auto params = ParseParams("timeline", params_json, {"case", "at", "asOf", "occurredBy", "proofs"});
+    auto params = prm::Parse("timeline", params_json, {"case", "at", "asOf", "occurredBy", "proofs"});
     if (!params.ok()) return params.status();
     TimelineRequest req;
     if (!params->contains("case") || !(*params)["case"].is_string()) {
@@ -94,7 +59,7 @@ class WorklistModel final : public ReadModel {
   std::string name() const override { return "worklist"; }
 
   Result<std::string> Query(Session& session, const std::string& params_json) override {
-    auto params = ParseParams("worklist", params_json,
+    auto params = prm::Parse("worklist", params_json,
                               {"district", "asOf", "firstVisitDays", "stallWorkingDays", "dueSoonDays",
                                "reviewDueDays"});
     if (!params.ok()) return params.status();

@@ -9,4 +9,5 @@ target_sources(hearth PRIVATE
   readmodels/timeline.cc
   readmodels/worklist.cc
   readmodels/models.cc
+  readmodels/params.cc
 )

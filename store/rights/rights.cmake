@@ -12,4 +12,5 @@ target_sources(hearth PRIVATE
   rights/rights.cc
   rights/pack.cc
   rights/retention.cc
+  rights/models.cc
 )

@@ -528,6 +528,15 @@ TEST(ExportsConsent, IdentifiableExportFollowsConsentAndErasure) {
   EXPECT_EQ(third->restricted, 1u);
   EXPECT_EQ(third->clients.size(), second->clients.size() - 1);
   for (const auto& cl : third->clients) EXPECT_NE(cl.subject, restricted_subject);
+  // The pseudonymous extract leaves the restricted person's cases out too,
+  // before k-anonymity is checked over the rest.
+  ExtractOptions while_restricted;
+  while_restricted.recipient = "partnership";
+  while_restricted.k = 2;
+  auto held = BuildCaseExtract(*c.store, *c.codec, period, while_restricted);
+  ASSERT_TRUE(held.ok()) << held.status().ToString();
+  EXPECT_GE(held->restricted_rows, 1u);
+  EXPECT_EQ(held->candidate_rows + held->restricted_rows, c.report.cases);
   ASSERT_TRUE(rights.LiftRestriction(restricted_subject, "accuracyResolved", controller).ok());
   auto fourth = BuildIdentifiableExport(*c.store, *c.codec, period, io);
   ASSERT_TRUE(fourth.ok());
@@ -541,6 +550,7 @@ TEST(ExportsConsent, IdentifiableExportFollowsConsentAndErasure) {
   auto extract = BuildCaseExtract(*c.store, *c.codec, period, eo);
   ASSERT_TRUE(extract.ok());
   EXPECT_EQ(extract->candidate_rows, c.report.cases);
+  EXPECT_EQ(extract->restricted_rows, 0u);  // the restriction was lifted
 
   // Consent given after the export date does not count.
   IdentifiableOptions early = io;

@@ -133,6 +133,7 @@ Status RunCases(const ExportOptions& o) {
   j["generalisations"] = extract->generalisations;
   j["candidateRows"] = extract->candidate_rows;
   j["suppressedRows"] = extract->suppressed_rows;
+  j["restrictedRows"] = extract->restricted_rows;
   j["rows"] = extract->rows.size();
   return Print(j.dump(2) + "\n");
 }

@@ -10,8 +10,10 @@
 #include "ca.h"
 #include "commands.h"
 #include "hearth/domain.h"
+#include "hearth/exports.h"
 #include "hearth/read_model.h"
 #include "hearth/readmodels.h"
+#include "hearth/rights.h"
 #include "hearth/session.h"
 #include "plugin_host.h"
 #include "server.h"
@@ -67,6 +69,10 @@ Status RunServe(const ServeOptions& o) {
   made.push_back(MakeInfoModel(store->get()));
   made.push_back(readmodels::MakeTimelineModel(store->get(), codec->get()));
   made.push_back(readmodels::MakeWorklistModel(store->get(), &calendar));
+  made.push_back(rights::MakeSarModel(store->get(), codec->get()));
+  made.push_back(rights::MakeDisclosuresModel(store->get(), codec->get()));
+  made.push_back(exports::MakeKpiModel(store->get(), codec->get()));
+  made.push_back(exports::MakeCasesModel(store->get(), codec->get()));
   for (auto& model : made) {
     if (Status s = models.Add(std::move(model)); !s.ok()) return s;
   }

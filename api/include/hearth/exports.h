@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "hearth/domain.h"
+#include "hearth/read_model.h"
 #include "hearth/status.h"
 #include "hearth/store.h"
 
@@ -199,10 +200,13 @@ struct CaseExtract {
   std::vector<std::string> generalisations;  // what each level step did, in words
   uint64_t candidate_rows = 0;     // cases in the period
   uint64_t suppressed_rows = 0;    // dropped to reach k
+  uint64_t restricted_rows = 0;    // cases of people whose processing is restricted (Art. 18), left out
   std::vector<ExtractRow> rows;    // ordered by reference
 };
 
-// One row per case whose enquiry lies in `period`. InvalidArgument for a bad
+// One row per case whose enquiry lies in `period`, except the cases of people
+// whose processing is restricted now (counted in restricted_rows, before
+// k-anonymity is checked over the rest). InvalidArgument for a bad
 // recipient or k < 2. NotSupported for a store that cannot derive recipient keys.
 Result<CaseExtract> BuildCaseExtract(Store& store, const domain::Codec& codec, const Period& period,
                                      const ExtractOptions& options);
@@ -257,5 +261,19 @@ Result<IdentifiableExport> BuildIdentifiableExport(Store& store, const domain::C
 // recipient) per client shown.
 Status WriteIdentifiableExport(Store& store, const IdentifiableExport& exp, const Actor& actor,
                                const std::string& dir);
+
+// ---------------------------------------------------------------------------
+// Read models for front ends (hearth/read_model.h; docs/protocol.md)
+
+// `kpi`: params {"period": "2018/19-Q1" | "2018/19", "policy": "nhs",
+// "position": 1234}. Answers KpiToJson. Policy "none" (no disclosure control)
+// also needs the controller scope. REQUIRES: store and codec outlive it.
+std::unique_ptr<ReadModel> MakeKpiModel(Store* store, const domain::Codec* codec);
+
+// `cases`: params {"period", "recipient", "k", "maxSuppressed", "position"}.
+// The recipient is the calling plugin unless given; another recipient needs
+// the controller scope. Answers the extract report (as extract-report.json)
+// with the rows as "csv" (cases.csv).
+std::unique_ptr<ReadModel> MakeCasesModel(Store* store, const domain::Codec* codec);
 
 }  // namespace hearth::exports

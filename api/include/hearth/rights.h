@@ -29,6 +29,7 @@
 
 #include "hearth/domain.h"
 #include "hearth/event.h"
+#include "hearth/read_model.h"
 #include "hearth/status.h"
 #include "hearth/store.h"
 
@@ -222,5 +223,25 @@ class Rights {
   const domain::Codec* codec_;
   RightsOptions options_;
 };
+
+// ---------------------------------------------------------------------------
+// Read models for front ends (hearth/read_model.h; docs/protocol.md)
+
+// `sar`: params {"subject": "P-000123", "request": "R-4", "html": true}.
+// Needs the controller and read_personal scopes (and `sar` in read_models).
+// Builds the subject-access pack as BuildPack does, records its generation as
+// a disclosure to the data subject with the session's plugin, user and role,
+// and answers {"subject", "events", "withheldSections", "heldForReview",
+// "erased", "pack": <docs/sar-format.md>, "html": "..." (only when asked)}.
+// NotFound for an unknown subject or request; InvalidArgument when the
+// request is about someone else. REQUIRES: store and codec outlive it.
+std::unique_ptr<ReadModel> MakeSarModel(Store* store, const domain::Codec* codec,
+                                        RightsOptions options = {});
+
+// `disclosures`: params {"subject": "P-000123"}. Needs the controller scope.
+// Answers Rights::DisclosuresJson: every read and disclosure of the person's
+// personal data.
+std::unique_ptr<ReadModel> MakeDisclosuresModel(Store* store, const domain::Codec* codec,
+                                                RightsOptions options = {});
 
 }  // namespace hearth::rights

@@ -1,0 +1,126 @@
+// The `kpi` and `cases` read models (api/include/hearth/exports.h): the
+// monitoring exports for front ends, under the same disclosure control as
+// `hearth export`.
+#include <nlohmann/json.hpp>
+
+#include "hearth/exports.h"
+#include "hearth/read_model.h"
+#include "readmodels/params.h"
+
+namespace hearth::exports {
+
+namespace {
+
+using Json = nlohmann::json;
+namespace prm = hearth::readmodels::params;
+
+Result<Period> PeriodOf(const std::string& model, const Json& params) {
+  std::string text;
+  Status s = prm::RequireString(model, params, "period", &text);
+  if (!s.ok()) return Status::InvalidArgument(s.message() + " (e.g. \"2018/19-Q1\" or \"2018/19\")");
+  auto period = ParsePeriod(text);
+  if (!period.ok()) return Status::InvalidArgument(model + ": " + period.status().message());
+  return period;
+}
+
+class KpiModel final : public ReadModel {
+ public:
+  KpiModel(Store* store, const domain::Codec* codec)
+      : store_(store), codec_(codec), calendar_(domain::Calendar::EnglandAndWales()) {}
+  std::string name() const override { return "kpi"; }
+
+  Result<std::string> Query(Session& session, const std::string& params_json) override {
+    auto params = prm::Parse("kpi", params_json, {"period", "policy", "position"});
+    if (!params.ok()) return params.status();
+    auto period = PeriodOf("kpi", *params);
+    if (!period.ok()) return period.status();
+    std::string policy_text = "nhs";
+    KpiOptions ko;
+    Status s = prm::GetString("kpi", *params, "policy", &policy_text);
+    if (s.ok()) s = prm::GetPosition("kpi", *params, "position", &ko.position);
+    if (!s.ok()) return s;
+    auto policy = ParsePolicy(policy_text);
+    if (!policy.ok()) return Status::InvalidArgument("kpi: " + policy.status().message());
+    // Without disclosure control the return is the partnership's own
+    // management figures: only the controller may take it.
+    if (!policy->controlled) {
+      if (s = session.CheckController(); !s.ok()) return s;
+    }
+    auto kpi = BuildKpiReturn(*store_, *codec_, calendar_, *period, *policy, ko);
+    if (!kpi.ok()) return kpi.status();
+    return KpiToJson(*kpi);
+  }
+
+ private:
+  Store* store_;
+  const domain::Codec* codec_;
+  const domain::Calendar calendar_;
+};
+
+class CasesModel final : public ReadModel {
+ public:
+  CasesModel(Store* store, const domain::Codec* codec) : store_(store), codec_(codec) {}
+  std::string name() const override { return "cases"; }
+
+  Result<std::string> Query(Session& session, const std::string& params_json) override {
+    auto params = prm::Parse("cases", params_json, {"period", "recipient", "k", "maxSuppressed", "position"});
+    if (!params.ok()) return params.status();
+    auto period = PeriodOf("cases", *params);
+    if (!period.ok()) return period.status();
+    ExtractOptions eo;
+    // References are keyed per recipient so that two recipients cannot join
+    // their extracts: a plugin gets its own, and only the controller may take
+    // an extract keyed for someone else.
+    eo.recipient = session.principal().plugin;
+    std::string recipient;
+    Status s = prm::GetString("cases", *params, "recipient", &recipient);
+    if (s.ok()) s = prm::GetInt("cases", *params, "k", 2, 1000, &eo.k);
+    if (s.ok()) s = prm::GetPosition("cases", *params, "position", &eo.position);
+    if (!s.ok()) return s;
+    if (params->contains("maxSuppressed")) {
+      const Json& m = (*params)["maxSuppressed"];
+      if (!m.is_number() || !(m.get<double>() >= 0 && m.get<double>() <= 1)) {
+        return Status::InvalidArgument("cases: maxSuppressed must be a number from 0 to 1");
+      }
+      eo.max_suppressed_share = m.get<double>();
+    }
+    if (!recipient.empty() && recipient != eo.recipient) {
+      if (s = session.CheckController(); !s.ok()) return s;
+      eo.recipient = recipient;
+    }
+    auto extract = BuildCaseExtract(*store_, *codec_, *period, eo);
+    if (!extract.ok()) return extract.status();
+    nlohmann::ordered_json j;
+    j["format"] = "hearth-case-extract/1";
+    j["period"] = extract->period.label;
+    j["recipient"] = extract->recipient;
+    j["position"] = extract->position;
+    j["k"] = extract->k;
+    j["quasiIdentifiers"] =
+        std::vector<std::string>(std::begin(kQuasiIdentifiers), std::end(kQuasiIdentifiers));
+    j["level"] = extract->level;
+    j["generalisations"] = extract->generalisations;
+    j["candidateRows"] = extract->candidate_rows;
+    j["restrictedRows"] = extract->restricted_rows;
+    j["suppressedRows"] = extract->suppressed_rows;
+    j["rows"] = extract->rows.size();
+    j["csv"] = ExtractToCsv(*extract);
+    return j.dump();
+  }
+
+ private:
+  Store* store_;
+  const domain::Codec* codec_;
+};
+
+}  // namespace
+
+std::unique_ptr<ReadModel> MakeKpiModel(Store* store, const domain::Codec* codec) {
+  return std::make_unique<KpiModel>(store, codec);
+}
+
+std::unique_ptr<ReadModel> MakeCasesModel(Store* store, const domain::Codec* codec) {
+  return std::make_unique<CasesModel>(store, codec);
+}
+
+}  // namespace hearth::exports

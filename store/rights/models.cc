@@ -1,0 +1,120 @@
+// The `sar` and `disclosures` read models (api/include/hearth/rights.h): the
+// data controller's subject-access pack and disclosure log, for front ends
+// that act in a role with the controller scope.
+#include <nlohmann/json.hpp>
+
+#include "hearth/read_model.h"
+#include "hearth/rights.h"
+#include "readmodels/params.h"
+
+namespace hearth::rights {
+
+namespace {
+
+using Json = nlohmann::json;
+namespace prm = hearth::readmodels::params;
+
+// Subject references are opaque, but never empty or absurdly long, and never
+// carry control characters into an error message or the access log.
+Status CheckSubject(const std::string& model, const std::string& subject) {
+  if (subject.size() > 128) return Status::InvalidArgument(model + ": subject is longer than 128 bytes");
+  for (unsigned char c : subject) {
+    if (c < 0x20 || c == 0x7f) return Status::InvalidArgument(model + ": subject holds a control character");
+  }
+  return Status::OK();
+}
+
+class SarModel final : public ReadModel {
+ public:
+  SarModel(Store* store, const domain::Codec* codec, RightsOptions options)
+      : store_(store), codec_(codec), options_(std::move(options)) {}
+  std::string name() const override { return "sar"; }
+
+  Result<std::string> Query(Session& session, const std::string& params_json) override {
+    auto params = prm::Parse("sar", params_json, {"subject", "request", "html"});
+    if (!params.ok()) return params.status();
+    std::string subject, request;
+    bool html = false;
+    Status s = prm::RequireString("sar", *params, "subject", &subject);
+    if (s.ok()) s = CheckSubject("sar", subject);
+    if (s.ok()) s = prm::GetString("sar", *params, "request", &request);
+    if (s.ok() && !request.empty()) s = ValidRequestRef(request);
+    if (s.ok()) s = prm::GetBool("sar", *params, "html", &html);
+    if (!s.ok()) return s;
+    // A pack holds the person's whole record: only the controller, and only
+    // in a role that sees personal sections, generates one.
+    if (s = session.CheckController(); !s.ok()) return s;
+    if (s = session.CheckReadPersonal(); !s.ok()) return s;
+    Rights rights(store_, codec_, options_);
+    if (!request.empty()) {
+      auto req = rights.LoadRequest(request);
+      if (!req.ok()) return req.status();
+      if (req->subject != subject) {
+        return Status::InvalidArgument("sar: request " + request + " is about another subject, not " + subject);
+      }
+    }
+    PackOptions po;
+    po.plugin = session.principal().plugin;
+    po.user = session.principal().user;
+    po.requester_role = session.principal().role;
+    po.request_ref = request;
+    // The pack's generation is a disclosure to the data subject: BuildPack
+    // writes it to the access log before the pack leaves the store.
+    po.record_disclosure = true;
+    auto pack = rights.BuildPack(subject, po);
+    if (!pack.ok()) return pack.status();
+    Json out = Json::object();
+    out["subject"] = subject;
+    out["events"] = pack->events;
+    out["withheldSections"] = pack->withheld_sections;
+    out["heldForReview"] = pack->held_for_review;
+    out["erased"] = pack->erased;
+    out["pack"] = Json::parse(pack->json);
+    if (html) out["html"] = pack->html;
+    return out.dump();
+  }
+
+ private:
+  Store* store_;
+  const domain::Codec* codec_;
+  RightsOptions options_;
+};
+
+class DisclosuresModel final : public ReadModel {
+ public:
+  DisclosuresModel(Store* store, const domain::Codec* codec, RightsOptions options)
+      : store_(store), codec_(codec), options_(std::move(options)) {}
+  std::string name() const override { return "disclosures"; }
+
+  Result<std::string> Query(Session& session, const std::string& params_json) override {
+    auto params = prm::Parse("disclosures", params_json, {"subject"});
+    if (!params.ok()) return params.status();
+    std::string subject;
+    Status s = prm::RequireString("disclosures", *params, "subject", &subject);
+    if (s.ok()) s = CheckSubject("disclosures", subject);
+    if (!s.ok()) return s;
+    if (s = session.CheckController(); !s.ok()) return s;
+    Rights rights(store_, codec_, options_);
+    auto text = rights.DisclosuresJson(subject);
+    if (!text.ok()) return text.status();
+    return *text;
+  }
+
+ private:
+  Store* store_;
+  const domain::Codec* codec_;
+  RightsOptions options_;
+};
+
+}  // namespace
+
+std::unique_ptr<ReadModel> MakeSarModel(Store* store, const domain::Codec* codec, RightsOptions options) {
+  return std::make_unique<SarModel>(store, codec, std::move(options));
+}
+
+std::unique_ptr<ReadModel> MakeDisclosuresModel(Store* store, const domain::Codec* codec,
+                                                RightsOptions options) {
+  return std::make_unique<DisclosuresModel>(store, codec, std::move(options));
+}
+
+}  // namespace hearth::rights
