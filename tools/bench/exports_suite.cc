@@ -31,9 +31,9 @@ struct Domain {
   std::unique_ptr<domain::Codec> codec;
 };
 
-Result<std::unique_ptr<Store>> Open(const RunDir& dir, const std::string& path) {
+Result<std::unique_ptr<Store>> Open(const std::string& key_file, const std::string& path) {
   Options o;
-  o.key = KeySource::File(dir.key_file());
+  o.key = KeySource::File(key_file);
   return Store::Open(o, path);
 }
 
@@ -168,7 +168,7 @@ Result<Json> RunExportsSuite(const SuiteOptions& options, const RunDir& dir) {
   auto year = demo::GenerateCountyStore(year_path, KeySource::File(dir.key_file()), year_opts);
   if (!year.ok()) return year.status();
   {
-    auto store = Open(dir, year_path);
+    auto store = Open(dir.key_file(), year_path);
     if (!store.ok()) return store.status();
     auto y = TimeKpi(**store, *d.codec, "2018/19");
     if (!y.ok()) return y.status();
@@ -191,11 +191,9 @@ Result<Json> RunExportsSuite(const SuiteOptions& options, const RunDir& dir) {
                           std::to_string(sql->groupby_s) + " s");
   }
   if (large_opts.scale > 1) {
-    const std::string large_path = dir.Sub("exports-large");
-    Progress(options, "exports: generating the county at scale " + std::to_string(large_opts.scale));
-    auto large = demo::GenerateCountyStore(large_path, KeySource::File(dir.key_file()), large_opts);
+    auto large = LargeCounty(options, dir, "exports-large", large_opts);
     if (!large.ok()) return large.status();
-    auto store = Open(dir, large_path);
+    auto store = Open(large->key_file, large->path);
     if (!store.ok()) return store.status();
     auto y = TimeKpi(**store, *d.codec, "2018/19");
     if (!y.ok()) return y.status();

@@ -92,6 +92,8 @@ int main(int argc, char** argv) {
                "never for the targets");
   app.add_option("--scale", options.scale, "projections: demo county scale of the large store")
       ->check(CLI::Range(1, 1000));
+  app.add_option("--county", options.county_dir,
+                 "sar, exports: generate the large demo county once into this directory and reuse it");
   app.add_option("--dir", dir, "parent of the run's store directories (default: the temp dir)");
   app.add_flag("--json", json, "print one JSON object with every figure");
   app.add_flag("--keep", keep, "keep the stores after the run");

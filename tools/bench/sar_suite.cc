@@ -75,7 +75,7 @@ Result<uint64_t> RawScan(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* subjects,
   return bytes;
 }
 
-Result<SarFigures> TimePacks(const RunDir& dir, const std::string& path, const domain::Codec& codec,
+Result<SarFigures> TimePacks(const std::string& key_file, const std::string& path, const domain::Codec& codec,
                              uint64_t seed) {
   SarFigures f;
   std::vector<std::string> ids;
@@ -84,7 +84,7 @@ Result<SarFigures> TimePacks(const RunDir& dir, const std::string& path, const d
   double json_bytes = 0;
   {
     Options o;
-    o.key = KeySource::File(dir.key_file());
+    o.key = KeySource::File(key_file);
     auto store = Store::Open(o, path);
     if (!store.ok()) return store.status();
     auto info = (*store)->Info();
@@ -176,12 +176,19 @@ Result<Json> RunSarSuite(const SuiteOptions& options, const RunDir& dir) {
                                                                     {"large", large_opts}};
   SarFigures figs[2];
   for (int i = 0; i < 2; ++i) {
-    const std::string path = dir.Sub("sar-" + sizes[i].first);
-    Progress(options, "sar: generating the " + sizes[i].first + " demo county (scale " +
-                          std::to_string(sizes[i].second.scale) + ")");
-    auto gen = demo::GenerateCountyStore(path, KeySource::File(dir.key_file()), sizes[i].second);
-    if (!gen.ok()) return gen.status();
-    auto f = TimePacks(dir, path, **codec, options.seed + uint64_t(i));
+    CountyStore county;
+    if (i == 1) {
+      auto large = LargeCounty(options, dir, "sar-large", sizes[i].second);
+      if (!large.ok()) return large.status();
+      county = *large;
+    } else {
+      county = {dir.Sub("sar-" + sizes[i].first), dir.key_file()};
+      Progress(options, "sar: generating the " + sizes[i].first + " demo county (scale " +
+                            std::to_string(sizes[i].second.scale) + ")");
+      auto gen = demo::GenerateCountyStore(county.path, KeySource::File(county.key_file), sizes[i].second);
+      if (!gen.ok()) return gen.status();
+    }
+    auto f = TimePacks(county.key_file, county.path, **codec, options.seed + uint64_t(i));
     if (!f.ok()) return f.status();
     figs[i] = *f;
     Progress(options, "sar: " + sizes[i].first + " store " + std::to_string(f->store_events) +

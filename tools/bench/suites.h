@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "county.h"
 #include "hearth/status.h"
 #include "workload.h"
 
@@ -29,6 +30,7 @@ struct SuiteOptions {
   uint32_t rounds = 10;              // slices the contenders take turns on
   bool sync = true;                  // false (--no-sync): durability off for every contender
   uint32_t scale = 4;                // projections: demo county scale of the large store (--scale)
+  std::string county_dir;            // sar, exports: keep the large county here and reuse it (--county)
   bool progress = true;              // progress lines on stderr
 };
 
@@ -68,6 +70,17 @@ Result<Json> RunProjectionsSuite(const SuiteOptions& options, const RunDir& dir)
 Result<Json> RunServerSuite(const SuiteOptions& options, const RunDir& dir);  // server_suite.cc
 Result<Json> RunSarSuite(const SuiteOptions& options, const RunDir& dir);     // sar_suite.cc
 Result<Json> RunExportsSuite(const SuiteOptions& options, const RunDir& dir);  // exports_suite.cc
+
+// The large demo county of the sar and exports suites: generated under the
+// run directory, or with --county DIR generated once into DIR (with its own
+// key file, DIR/county.key) and reused by later runs with the same seed and
+// scale, so that a 10-million-event store is built only once.
+struct CountyStore {
+  std::string path;
+  std::string key_file;
+};
+Result<CountyStore> LargeCounty(const SuiteOptions& options, const RunDir& dir, const std::string& name,
+                                const demo::CountyOptions& county);
 
 // events / seconds, rounded to 0.1.
 double Rate(uint64_t events, double seconds);
