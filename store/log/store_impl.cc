@@ -140,7 +140,7 @@ struct StoreImpl::Request {
   // Outcome.
   bool checked = false;  // CheckAppend passed; ApplyAppend will run
   bool duplicate = false;
-  bool done = false;
+  bool done = false;  // set under queue_mu_, once the commit is published
   Status status;
   AppendResult result;
 };
@@ -551,6 +551,11 @@ Status StoreImpl::Submit(Request* req) {
     std::vector<Request*> requeue;
     ProcessGroup(group, &requeue);
     lock.lock();
+    // Only now, with the commit published (committed() covers the group's
+    // events), may a writer return: it must be able to read what it wrote.
+    for (Request* r : group) {
+      if (std::find(requeue.begin(), requeue.end(), r) == requeue.end()) r->done = true;
+    }
     for (auto it = requeue.rbegin(); it != requeue.rend(); ++it) queue_.push_front(*it);
     leader_active_ = false;
     queue_cv_.notify_all();
@@ -816,10 +821,7 @@ Status StoreImpl::ApplyAppend(Request* req, rocksdb::WriteBatch* batch) {
 
 void StoreImpl::ProcessGroup(std::vector<Request*>& group, std::vector<Request*>* requeue) {
   if (!poisoned_.ok()) {
-    for (Request* r : group) {
-      r->status = poisoned_;
-      r->done = true;
-    }
+    for (Request* r : group) r->status = poisoned_;
     return;
   }
   rocksdb::WriteBatch batch;
@@ -877,9 +879,6 @@ void StoreImpl::ProcessGroup(std::vector<Request*>& group, std::vector<Request*>
   }
   group_new_keys_.Clear();
   group_ids_.clear();
-  for (Request* r : group) {
-    if (std::find(requeue->begin(), requeue->end(), r) == requeue->end()) r->done = true;
-  }
   group_events_.clear();
   if (failure.ok()) {
     CommitInline(inline_outcomes);
