@@ -70,17 +70,24 @@ Result<RetentionItem> Evaluate(const Json& record, const domain::CaseState& c, D
     why = "closed " + FormatDate(*c.closed_on) + " + " + std::to_string(closure_years) + " years";
   }
   if (completion_years > 0) {
-    uint64_t threshold = record.value("landChargeThresholdPence", 0u);
+    // Only a charge registered by a LandChargeRegistered event and not
+    // released holds the file (recordClass rules, docs/rights.md).
     for (const auto& l : c.lines) {
-      bool charge = c.tenure == "ownerOccupier" && l.completed_on && l.approved_pence > 0 &&
-                    l.approved_pence >= threshold;
-      if (!charge) continue;
+      if (!l.completed_on || !l.land_charge_active()) continue;
       Date d = AddYears(*l.completed_on, completion_years);
       if (!until || d > *until) {
         until = d;
         why = "works completed " + FormatDate(*l.completed_on) + " + " + std::to_string(completion_years) +
-              " years while the land charge on the grant is registered";
+              " years while the land charge registered on " + FormatDate(*l.land_charge_registered_on) +
+              " on line " + std::to_string(l.line) + " is not released";
       }
+    }
+  }
+  std::string released;
+  for (const auto& l : c.lines) {
+    if (completion_years > 0 && l.land_charge_registered_on && l.land_charge_released_on) {
+      released += "; the land charge on line " + std::to_string(l.line) + " was released on " +
+                  FormatDate(*l.land_charge_released_on);
     }
   }
   if (contact_years > 0 && c.last_activity_on) {
@@ -98,7 +105,7 @@ Result<RetentionItem> Evaluate(const Json& record, const domain::CaseState& c, D
   }
   item.keep_until = *until;
   item.action = as_of >= *until ? "erase" : "keep";
-  item.explanation = "rule " + item.rule + ": keep until " + FormatDate(*until) + " (" + why + ")";
+  item.explanation = "rule " + item.rule + ": keep until " + FormatDate(*until) + " (" + why + released + ")";
   return item;
 }
 

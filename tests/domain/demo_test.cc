@@ -60,7 +60,8 @@ TEST_F(DemoTest, OneYearMatchesThePartnershipsFiguresExactly) {
   CaseFolder folder(codec_.get());
   Unpacker unpack;
   uint64_t events = 0, withdrawn = 0, complaints = 0, safeguarding = 0, carers = 0,
-           disclosures = 0, outside_year = 0, not_synthetic = 0, personal_sections = 0;
+           disclosures = 0, outside_year = 0, not_synthetic = 0, personal_sections = 0,
+           land_charges = 0, bad_charges = 0;
   std::set<std::string> subjects;
   for (uint64_t from = 1;;) {
     auto page = store_->ReadAll(from, 4096);
@@ -114,6 +115,12 @@ TEST_F(DemoTest, OneYearMatchesThePartnershipsFiguresExactly) {
         case cs::Facts::COMPLAINT_RECEIVED: ++complaints; break;
         case cs::Facts::SAFEGUARDING_CONCERN_RAISED: ++safeguarding; break;
         case cs::Facts::PERSONAL_DATA_DISCLOSED: ++disclosures; break;
+        case cs::Facts::LAND_CHARGE_REGISTERED: {
+          ++land_charges;
+          auto c = f.getLandChargeRegistered();
+          if (c.getLine() != 1 || c.getAmountPence() > 1000000 || c.getRegisterRef().size() == 0) ++bad_charges;
+          break;
+        }
         default: break;
       }
       for (const auto& s : e.subjects) {
@@ -170,6 +177,29 @@ TEST_F(DemoTest, OneYearMatchesThePartnershipsFiguresExactly) {
   EXPECT_GT(safeguarding, 10u);
   EXPECT_GT(disclosures, 200u);
   EXPECT_GT(subjects.size(), 8000u);
+
+  // Land charges (DFG conditions): registered, by an event, for each
+  // owner-occupier's DFG of £5,000 or more whose works were completed in
+  // time for the registration to fall inside the year; for no other line.
+  uint64_t charged_lines = 0, missing = 0, unexpected = 0;
+  for (const auto& [id, s] : states) {
+    for (const auto& line : s.lines) {
+      bool qualifies = line.service == "mandatoryDfg" && line.completed_on &&
+                       s.tenure == "ownerOccupier" && line.approved_pence >= 500000;
+      if (line.land_charge_registered_on) {
+        ++charged_lines;
+        if (!qualifies || *line.land_charge_registered_on < *line.completed_on) ++unexpected;
+        if (line.land_charge_released_on) ++unexpected;
+      } else if (qualifies && *line.completed_on <= D("2019-03-01")) {
+        ++missing;
+      }
+    }
+  }
+  EXPECT_GT(land_charges, 100u);
+  EXPECT_EQ(charged_lines, land_charges);
+  EXPECT_EQ(bad_charges, 0u);
+  EXPECT_EQ(missing, 0u);
+  EXPECT_EQ(unexpected, 0u);
 }
 
 // The domain content of every case, keyed by case id (positions and store

@@ -557,6 +557,68 @@ TEST_F(RightsTest, RetentionReviewAppliesTheRulePerRecordClass) {
   EXPECT_EQ(domain::FormatDate(by_case["case/T/3"].keep_until), "2027-03-02");
 }
 
+// A DFG file of an owner-occupier: the completion clause of the grant rule
+// runs only while a land charge registered by an event is not released; a
+// grant above the old threshold without a registration is not guessed to
+// have one.
+TEST_F(RightsTest, RetentionFollowsLandChargeEvents) {
+  auto dfg_case = [&](const std::string& id, const std::string& client, std::vector<NewEvent> extra) {
+    std::vector<NewEvent> events = {
+        Enquiry("2019-01-02", client, "D1"),
+        E(R"({"type":"PersonRegistered","facts":{"registeredOn":"2019-01-02","ageBand":"75-84","tenure":"ownerOccupier"},)"
+          R"("subjects":[{"id":")" + client + R"(","role":"client"}],)"
+          R"("personal":[{"subject":")" + client + R"(","role":"client","details":{"givenName":"Testina"}}]})"),
+        Ev("ServiceElementOpened", R"("openedOn":"2019-01-03","line":1,"element":"mandatoryDfg","service":"mandatoryDfg")"),
+        Ev("GrantApproved", R"("approvedOn":"2019-02-01","line":1,"grantType":"mandatoryDfg","amountPence":900000)"),
+        Ev("WorksCompleted", R"("completedOn":"2019-03-01","line":1,"finalCostPence":900000)")};
+    for (auto& e : extra) events.push_back(std::move(e));
+    Record(id, std::move(events));
+  };
+  NewEvent charge = Ev("LandChargeRegistered", R"("registeredOn":"2019-03-11","line":1,"amountPence":400000,"registerRef":"LLC-T-1")");
+  NewEvent closed = Ev("CaseClosed", R"("closedOn":"2019-04-01","reason":"servicesCompleted")");
+  dfg_case("case/T/1", "P-T1", {charge, closed});
+  charge.id = Id128::Random();
+  closed.id = Id128::Random();
+  dfg_case("case/T/2", "P-T2", {charge, closed});
+  // Released (repaid on a sale) after the case closed.
+  Record("case/T/2", {Ev("LandChargeReleased", R"("releasedOn":"2019-06-03","line":1,"reasonCode":"repaid")")});
+  closed.id = Id128::Random();
+  dfg_case("case/T/3", "P-T3", {closed});
+
+  // Past closure + 7 years, before completion + 10 years.
+  auto items = rights_->RetentionReview(D("2027-01-04"));
+  ASSERT_TRUE(items.ok()) << items.status().ToString();
+  std::map<std::string, RetentionItem> by_case;
+  for (const auto& i : *items) by_case[i.case_id] = i;
+  ASSERT_EQ(by_case.size(), 3u);
+  const RetentionItem& held = by_case["case/T/1"];
+  EXPECT_EQ(held.rule, "housing-grant-file");
+  EXPECT_EQ(domain::FormatDate(held.keep_until), "2029-03-01");
+  EXPECT_EQ(held.action, "keep");
+  EXPECT_TRUE(held.legal_hold);
+  EXPECT_NE(held.explanation.find("works completed 2019-03-01 + 10 years"), std::string::npos) << held.explanation;
+  EXPECT_NE(held.explanation.find("land charge registered on 2019-03-11 on line 1 is not released"), std::string::npos)
+      << held.explanation;
+  const RetentionItem& released = by_case["case/T/2"];
+  EXPECT_EQ(domain::FormatDate(released.keep_until), "2026-04-01");
+  EXPECT_EQ(released.action, "erase");
+  EXPECT_NE(released.explanation.find("closed 2019-04-01 + 7 years"), std::string::npos) << released.explanation;
+  EXPECT_NE(released.explanation.find("released on 2019-06-03"), std::string::npos) << released.explanation;
+  const RetentionItem& none = by_case["case/T/3"];
+  EXPECT_EQ(domain::FormatDate(none.keep_until), "2026-04-01");
+  EXPECT_EQ(none.action, "erase");
+  EXPECT_EQ(none.explanation.find("land charge"), std::string::npos) << none.explanation;
+
+  // The erasure decision follows the same rule: held while the charge stands.
+  MakeRights("2027-01-04");
+  auto r1 = rights_->RetentionOf("P-T1", D("2027-01-04"));
+  ASSERT_TRUE(r1.ok()) << r1.status().ToString();
+  EXPECT_EQ(domain::FormatDate(r1->keep_until), "2029-03-01");
+  auto r2 = rights_->RetentionOf("P-T2", D("2027-01-04"));
+  ASSERT_TRUE(r2.ok()) << r2.status().ToString();
+  EXPECT_EQ(r2->action, "erase");
+}
+
 TEST_F(RightsTest, ProcessingRecordKeepsItsHistoryAndRefusesBadInput) {
   uint64_t before = LastPosition();
   EXPECT_TRUE(rights_->SetProcessingRecord("{\"purposes\":[]}", controller_).IsInvalidArgument());
