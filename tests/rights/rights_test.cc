@@ -533,6 +533,92 @@ TEST_F(RightsTest, ErasureAfterRetentionShredsAndThePackSaysOnlyThat) {
   EXPECT_NE(pack->html.find("was erased on"), std::string::npos);
 }
 
+// Erasure cut short after its decision (a crash between DecideErasure's
+// writes): the request knows the erasure was decided, and DecideErasure
+// completes it without deciding again.
+class ErasureRetryTest : public RightsTest {
+ protected:
+  void SetUp() override {
+    RightsTest::SetUp();
+    Record("case/T/1", {Enquiry("2019-03-01", "P-T1", "D1"),
+                        Ev("ServiceElementOpened", R"("openedOn":"2019-03-02","line":1,"element":"informationAdvice","service":"informationAdvice")"),
+                        Ev("CaseClosed", R"("closedOn":"2019-03-05","reason":"adviceOnly")")});
+    MakeRights("2021-06-01");
+    ASSERT_TRUE(rights_->Record("R-1", {Req("RightsRequestReceived", R"("receivedOn":"2021-05-20","kind":"erasure")", "P-T1")}).ok());
+    // The decision as DecideErasure writes it, then nothing more.
+    auto decided = rights_->Record("R-1", {Req("ErasureDecided",
+        R"("decidedOn":"2021-05-28","erase":true,"ruleApplied":"advice-only","reasonCode":"retentionEnded")")});
+    ASSERT_TRUE(decided.ok()) << decided.status().ToString();
+    auto state = rights_->LoadRequest("R-1");
+    ASSERT_TRUE(state.ok());
+    EXPECT_TRUE(state->erasure_pending());
+    EXPECT_EQ(domain::FormatDate(*state->erasure_decided_on), "2021-05-28");
+    EXPECT_EQ(state->erasure_rule, "advice-only");
+    EXPECT_EQ(state->status, "open");
+  }
+
+  // The types on request R-1's stream, in order.
+  std::vector<std::string> RequestTypes() {
+    std::vector<std::string> out;
+    auto events = store_->ReadStream("rights/R-1", 1, Direction::kForward, 100);
+    EXPECT_TRUE(events.ok());
+    if (events.ok()) {
+      for (const auto& e : *events) out.push_back(e.type);
+    }
+    return out;
+  }
+
+  uint64_t Erasures() {
+    auto events = store_->ReadStream("$erasure", 1, Direction::kForward, 100);
+    return events.ok() ? events->size() : 0;
+  }
+
+  void ExpectFulfilledAndErased() {
+    auto state = rights_->LoadRequest("R-1");
+    ASSERT_TRUE(state.ok());
+    EXPECT_EQ(state->status, "fulfilled");
+    EXPECT_EQ(state->outcome, "erased");
+    EXPECT_FALSE(state->erasure_pending());
+    EXPECT_EQ(RequestTypes(), (std::vector<std::string>{"RightsRequestReceived", "ErasureDecided",
+                                                        "RightsRequestFulfilled"}));
+    EXPECT_EQ(Erasures(), 1u);
+    auto pack = rights_->BuildPack("P-T1", PackOptions{});
+    ASSERT_TRUE(pack.ok()) << pack.status().ToString();
+    EXPECT_TRUE(pack->erased);
+    EXPECT_EQ(pack->json.find("Quillfeather"), std::string::npos);
+  }
+};
+
+TEST_F(ErasureRetryTest, DecidedButNotExecutedIsErasedAndFulfilled) {
+  EXPECT_EQ(Erasures(), 0u);
+  auto r = rights_->DecideErasure("R-1", controller_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->duplicate);
+  ExpectFulfilledAndErased();
+}
+
+TEST_F(ErasureRetryTest, AlreadyErasedIsOnlyFulfilled) {
+  auto shredded = store_->EraseSubject("P-T1", controller_, "erasureRequest");
+  ASSERT_TRUE(shredded.ok()) << shredded.status().ToString();
+  auto r = rights_->DecideErasure("R-1", controller_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->duplicate);
+  EXPECT_EQ(r->last_position, shredded->last_position);
+  ExpectFulfilledAndErased();
+}
+
+TEST_F(ErasureRetryTest, AFulfilledRequestIsClosed) {
+  ASSERT_TRUE(rights_->DecideErasure("R-1", controller_).ok());
+  uint64_t before = LastPosition();
+  auto again = rights_->DecideErasure("R-1", controller_);
+  ASSERT_FALSE(again.ok());
+  EXPECT_TRUE(again.status().IsInvalidArgument());
+  EXPECT_NE(again.status().message().find("rule rights-request-closed"), std::string::npos)
+      << again.status().ToString();
+  EXPECT_EQ(LastPosition(), before);
+  ExpectFulfilledAndErased();
+}
+
 // ------------------------------------------------------------ retention
 
 TEST_F(RightsTest, RetentionReviewAppliesTheRulePerRecordClass) {
