@@ -11,6 +11,7 @@
 #include "county.h"
 #include "domain.capnp.h"
 #include "domain_test_util.h"
+#include "hearth/rights.h"
 
 namespace hearth::domain::testing {
 namespace {
@@ -249,6 +250,35 @@ TEST_F(DemoTest, TheSameSeedGivesTheSameCounty) {
   second->reset();
   EXPECT_TRUE(demo::GenerateCountyStore(dir_.sub("again"), KeySource::File(dir_.sub("key")), options)
                   .status().IsInvalidArgument());
+}
+
+// `hearth init` leaves the record of processing in a new store: the demo
+// county still goes into it, after that record.
+TEST_F(DemoTest, AStoreHoldingOnlyTheRecordOfProcessingTakesTheCounty) {
+  {
+    Options o = hearth::testing::TestOptions(dir_.sub("key"));
+    o.create_if_missing = true;
+    auto fresh = Store::Open(o, dir_.sub("fresh"));
+    ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+    rights::Rights r(fresh->get(), codec_.get(), rights::RightsOptions{});
+    ASSERT_TRUE(r.SetProcessingRecord(rights::DefaultProcessingRecordJson(),
+                                      Actor{"S-9", rights::kControllerRole, "test"}).ok());
+  }
+  demo::CountyOptions options;
+  options.seed = 7;
+  options.limit_cases = 2;
+  auto report = demo::GenerateCountyStore(dir_.sub("fresh"), KeySource::File(dir_.sub("key")), options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  Options o;
+  o.key = KeySource::File(dir_.sub("key"));
+  auto store = Store::Open(o, dir_.sub("fresh"));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto first = (*store)->ReadAll(1, 2);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 2u);
+  EXPECT_EQ((*first)[0].type, "ProcessingRecordSet");
+  EXPECT_EQ((*first)[1].stream.compare(0, 5, "case/"), 0);
+  EXPECT_EQ((*store)->Info()->last_position, report->events + 1);
 }
 
 TEST_F(DemoTest, YearsThatHaveNotEndedOrAreNotCoveredAreRefused) {

@@ -1375,10 +1375,19 @@ Result<CountyReport> GenerateCountyStore(const std::string& path, const KeySourc
   if (!store.ok()) return store.status();
   auto info = (*store)->Info();
   if (!info.ok()) return info.status();
-  if (info->last_position != 0) {
-    return Status::InvalidArgument("store " + path + " already holds " +
-                                   std::to_string(info->last_position) +
-                                   " events: the demo county needs an empty store");
+  // Empty, or holding only the record of processing (`hearth init` sets it).
+  for (uint64_t from = 1; from <= info->last_position;) {
+    auto page = (*store)->ReadAll(from, 64);
+    if (!page.ok()) return page.status();
+    if (page->empty()) break;
+    for (const auto& e : *page) {
+      if (e.stream != "config/processing") {
+        return Status::InvalidArgument("store " + path + " already holds " +
+                                       std::to_string(info->last_position) +
+                                       " events: the demo county needs a store without cases");
+      }
+    }
+    from = page->back().position + 1;
   }
   domain::UpcasterRegistry upcasters;
   domain::AddBuiltinUpcasters(&upcasters);

@@ -382,20 +382,27 @@ Status RunRetention(const RetentionOptions& o) {
 
 }  // namespace
 
-Status LoadDefaultProcessing(const std::string& data, const KeySource& key) {
+Result<bool> LoadDefaultProcessing(Store* store) {
   domain::UpcasterRegistry upcasters;
   domain::AddBuiltinUpcasters(&upcasters);
   auto codec = domain::Codec::Create(&upcasters);
   if (!codec.ok()) return codec.status();
+  rights::Rights r(store, codec->get(), rights::RightsOptions{});
+  auto existing = r.ProcessingRecord();
+  if (existing.ok()) return false;
+  if (!existing.status().IsNotFound()) return existing.status();
+  Status s = r.SetProcessingRecord(rights::DefaultProcessingRecordJson(),
+                                   Actor{"", rights::kControllerRole, "hearth-cli"});
+  if (!s.ok()) return s;
+  return true;
+}
+
+Status LoadDefaultProcessing(const std::string& data, const KeySource& key) {
   Options options;
   options.key = key;
   auto store = Store::Open(options, data);
   if (!store.ok()) return store.status();
-  rights::Rights r(store->get(), codec->get(), rights::RightsOptions{});
-  auto existing = r.ProcessingRecord();
-  if (existing.ok()) return Status::OK();
-  return r.SetProcessingRecord(rights::DefaultProcessingRecordJson(),
-                               Actor{"", rights::kControllerRole, "hearth-cli"});
+  return LoadDefaultProcessing(store->get()).status();
 }
 
 void AddRightsCommands(CommandSet& set) {
