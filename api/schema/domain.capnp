@@ -688,6 +688,26 @@ struct PersonalDataDisclosed {
 }
 # The subjects whose data was disclosed are the event's subjects.
 
+# A local land charge securing a grant's repayment conditions (DFG: for an
+# owner-occupier's grant of £5,000 or more, the part over £5,000 up to
+# £10,000 is repayable if the home is sold within 10 years of the certified
+# completion date). Recorded on the case whose line it secures; allowed on a
+# closed case (a charge outlives the casework). The retention rule's
+# completion clause runs only while a charge registered by this event is not
+# released (docs/rights.md, "Retention").
+struct LandChargeRegistered {
+  registeredOn @0 :Text $pastDate;  # date the charge was entered in the local land charges register; fact
+  line @1 :UInt16;                  # the service line whose grant it secures; its works must be certified complete (rule `land-charge-after-completion`); fact
+  amountPence @2 :UInt32;           # the amount the charge secures, in pence; fact
+  registerRef @3 :Text;             # the register's reference for the entry (an opaque code, never an address); fact
+}
+
+struct LandChargeReleased {
+  releasedOn @0 :Text $pastDate;    # date the charge was removed from the register; fact
+  line @1 :UInt16;                  # the line whose charge it was (rule `land-charge-not-registered`); fact
+  reasonCode @2 :Text;              # why (e.g. "expired", "repaid", "waived") (rule `land-charge-release-reason`); fact
+}
+
 struct CaseClosed {
   closedOn @0 :Text $pastDate;      # date closed; fact
   reason @1 :ClosureReason;         # why; fact
@@ -758,6 +778,8 @@ struct Facts {
     restrictionLifted @53 :RestrictionLifted;            # a restriction lifted
     thirdPartyDisclosureDecided @54 :ThirdPartyDisclosureDecided; # a reviewer's decision on releasing a third party's data in a subject-access pack
     processingRecordSet @55 :ProcessingRecordSet;        # the record of processing (Art. 30) and retention rules, as configuration
+    landChargeRegistered @56 :LandChargeRegistered;      # a local land charge registered for a line's grant
+    landChargeReleased @57 :LandChargeReleased;          # that land charge released (expired, repaid, waived)
   }
 }
 
@@ -927,7 +949,7 @@ struct RetentionRule {
   name @0 :Text;                      # rule name (e.g. "dfg-file"); fact
   recordClass @1 :Text;               # housingGrant, careRecord or adviceOnly (docs/rights.md); fact
   afterClosureYears @2 :UInt16;       # kept this many years after case closure (0: not used); fact
-  afterCompletionYears @3 :UInt16;    # ... after certified completion while a land charge is registered (0: not used); fact
+  afterCompletionYears @3 :UInt16;    # ... after certified completion while a land charge registered on the line (LandChargeRegistered) is not released (0: not used); fact
   afterLastContactYears @4 :UInt16;   # ... after the last contact (0: not used); fact
   legalHold @5 :Bool;                 # while the rule runs, erasure is refused (a legal obligation to keep); fact
   source @6 :Text;                    # where the period comes from; fact
@@ -941,7 +963,7 @@ struct ProcessingRecordSet {
   automatedDecisions @4 :Text;        # automated decision-making and profiling ("none"); fact
   purposes @5 :List(ProcessingPurpose); # every purpose; fact
   retention @6 :List(RetentionRule);  # every retention rule; fact
-  landChargeThresholdPence @7 :UInt32;# a DFG at or above this for an owner-occupier registers a local land charge; fact
+  landChargeThresholdPence @7 :UInt32;# no longer used (kept for old records): retention follows LandChargeRegistered / LandChargeReleased events; fact
   transfers @8 :Text;                 # transfers outside the UK ("none"); fact
   rightsStatement @9 :List(Text);     # the person's rights in plain English, one per item (access, rectification, erasure, restriction, objection, portability); fact
 }

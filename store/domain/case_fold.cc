@@ -284,6 +284,19 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
         if (auto* l = LineOf(state, w)) l->completed_on = DateOf(w.getCompletedOn());
         break;
       }
+      case F::LAND_CHARGE_REGISTERED: {
+        auto c = facts.getLandChargeRegistered();
+        if (auto* l = LineOf(state, c)) {
+          l->land_charge_registered_on = DateOf(c.getRegisteredOn());
+          l->land_charge_released_on.reset();
+        }
+        break;
+      }
+      case F::LAND_CHARGE_RELEASED: {
+        auto c = facts.getLandChargeReleased();
+        if (auto* l = LineOf(state, c)) l->land_charge_released_on = DateOf(c.getReleasedOn());
+        break;
+      }
       case F::WORKS_PAID: {
         auto w = facts.getWorksPaid();
         if (auto* l = LineOf(state, w)) {

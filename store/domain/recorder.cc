@@ -65,7 +65,10 @@ Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
                       type.name);
     }
   }
-  if (state.closed && which != F::CASE_REOPENED) {
+  // A land charge outlives the casework: it is registered and released on
+  // a closed case too.
+  bool land_charge = which == F::LAND_CHARGE_REGISTERED || which == F::LAND_CHARGE_RELEASED;
+  if (state.closed && which != F::CASE_REOPENED && !land_charge) {
     return Rule("case-closed", "the case was closed on " +
                                    (state.closed_on ? FormatDate(*state.closed_on) : "?") +
                                    "; record CaseReopened before " + type.name);
@@ -256,6 +259,61 @@ Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
       return CheckLine(state, facts.getWorksCompleted().getLine(), false);
     case F::WORKS_PAID:
       return CheckLine(state, facts.getWorksPaid().getLine(), false);
+    case F::LAND_CHARGE_REGISTERED: {
+      auto c = facts.getLandChargeRegistered();
+      Status s = CheckLine(state, c.getLine(), false);
+      if (!s.ok()) return s;
+      const ServiceLine& l = *state.FindLine(c.getLine());
+      std::string line = "line " + std::to_string(c.getLine());
+      auto on = DateOf(c.getRegisteredOn());
+      if (!l.completed_on) {
+        return Rule("land-charge-after-completion",
+                    "a land charge secures a grant whose works are certified complete: " + line +
+                        " has no WorksCompleted");
+      }
+      if (on && *on < *l.completed_on) {
+        return Rule("land-charge-after-completion",
+                    "registered on " + FormatDate(*on) + ", before the works on " + line +
+                        " were completed (" + FormatDate(*l.completed_on) + ")");
+      }
+      if (state.tenure != "ownerOccupier") {
+        return Rule("land-charge-owner-occupier",
+                    "a grant's land charge is registered on an owner-occupier's home; the client's "
+                    "tenure is " +
+                        (state.tenure.empty() ? std::string("not recorded") : state.tenure));
+      }
+      if (l.land_charge_active()) {
+        return Rule("land-charge-already-registered",
+                    "a land charge on " + line + " was registered on " +
+                        FormatDate(*l.land_charge_registered_on) + " and is not released");
+      }
+      break;
+    }
+    case F::LAND_CHARGE_RELEASED: {
+      auto c = facts.getLandChargeReleased();
+      Status s = CheckLine(state, c.getLine(), false);
+      if (!s.ok()) return s;
+      const ServiceLine& l = *state.FindLine(c.getLine());
+      std::string line = "line " + std::to_string(c.getLine());
+      if (!l.land_charge_active()) {
+        return Rule("land-charge-not-registered",
+                    "no land charge stands on " + line +
+                        (l.land_charge_released_on
+                             ? " (the last one was released on " + FormatDate(*l.land_charge_released_on) + ")"
+                             : " (record LandChargeRegistered first)"));
+      }
+      auto on = DateOf(c.getReleasedOn());
+      if (on && *on < *l.land_charge_registered_on) {
+        return Rule("land-charge-not-registered",
+                    "released on " + FormatDate(*on) + ", before the charge on " + line +
+                        " was registered (" + FormatDate(*l.land_charge_registered_on) + ")");
+      }
+      if (c.getReasonCode().size() == 0) {
+        return Rule("land-charge-release-reason",
+                    "say why the charge was released (reasonCode: expired, repaid, waived ...)");
+      }
+      break;
+    }
     case F::DELAY_RECORDED:
       return CheckLine(state, facts.getDelayRecorded().getLine(), false);
     case F::OUTCOME_RECORDED:

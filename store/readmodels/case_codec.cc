@@ -17,7 +17,7 @@ using domain::CaseState;
 using domain::Date;
 using domain::ServiceLine;
 
-constexpr uint8_t kFormat = 1;
+constexpr uint8_t kFormat = 2;  // 2: the lines' land charge dates
 
 class Writer {
  public:
@@ -136,6 +136,8 @@ void EncodeLine(Writer& w, const ServiceLine& l) {
   w.OptDay(l.paid_on);
   w.Var(l.paid_pence);
   w.Str(l.delayed_stage);
+  w.OptDay(l.land_charge_registered_on);
+  w.OptDay(l.land_charge_released_on);
 }
 
 void DecodeLine(Reader& r, ServiceLine* l) {
@@ -161,6 +163,8 @@ void DecodeLine(Reader& r, ServiceLine* l) {
   l->paid_on = r.OptDay();
   l->paid_pence = uint32_t(r.Var());
   l->delayed_stage = r.Str();
+  l->land_charge_registered_on = r.OptDay();
+  l->land_charge_released_on = r.OptDay();
 }
 
 }  // namespace

@@ -111,6 +111,8 @@ OJson CaseStateJson(const CaseState& s) {
     PutDate(e, "paidOn", l.paid_on);
     if (l.paid_pence > 0) e["paidPence"] = l.paid_pence;
     PutStr(e, "delayedStage", l.delayed_stage);
+    PutDate(e, "landChargeRegisteredOn", l.land_charge_registered_on);
+    PutDate(e, "landChargeReleasedOn", l.land_charge_released_on);
     lines.push_back(std::move(e));
   }
   j["lines"] = std::move(lines);
@@ -165,6 +167,10 @@ std::string CaseStateText(const CaseState& s, const std::string& in) {
     if (l.refused_on) out += ", refused " + FormatDate(*l.refused_on);
     if (l.started_on) out += ", works started " + FormatDate(*l.started_on);
     if (l.completed_on) out += ", completed " + FormatDate(*l.completed_on);
+    if (l.land_charge_registered_on) {
+      out += ", land charge registered " + FormatDate(*l.land_charge_registered_on);
+      if (l.land_charge_released_on) out += " (released " + FormatDate(*l.land_charge_released_on) + ")";
+    }
     if (l.closed_on) out += ", closed " + FormatDate(*l.closed_on) + (l.result.empty() ? "" : " (" + Words(l.result) + ")");
     out += "\n";
   }

@@ -393,6 +393,18 @@ const std::map<std::string, TypeText, std::less<>>& Types() {
         }}},
       {"WorksPaid",
        {"paidOn", [](const Json& f) { return Line(f) + Money(Num(f, "amountPence")) + " paid"; }}},
+      {"LandChargeRegistered",
+       {"registeredOn",
+        [](const Json& f) {
+          std::string d = Line(f) + "local land charge registered";
+          if (Num(f, "amountPence") > 0) d += " for " + Money(Num(f, "amountPence"));
+          return d + Paren(Str(f, "registerRef"));
+        }}},
+      {"LandChargeReleased",
+       {"releasedOn",
+        [](const Json& f) {
+          return Line(f) + "local land charge released" + Paren(Words(Str(f, "reasonCode")));
+        }}},
       {"OutcomeRecorded",
        {"recordedOn",
         [](const Json& f) {

@@ -70,17 +70,24 @@ Result<RetentionItem> Evaluate(const Json& record, const domain::CaseState& c, D
     why = "closed " + FormatDate(*c.closed_on) + " + " + std::to_string(closure_years) + " years";
   }
   if (completion_years > 0) {
-    uint64_t threshold = record.value("landChargeThresholdPence", 0u);
+    // Only a charge registered by a LandChargeRegistered event and not
+    // released holds the file (recordClass rules, docs/rights.md).
     for (const auto& l : c.lines) {
-      bool charge = c.tenure == "ownerOccupier" && l.completed_on && l.approved_pence > 0 &&
-                    l.approved_pence >= threshold;
-      if (!charge) continue;
+      if (!l.completed_on || !l.land_charge_active()) continue;
       Date d = AddYears(*l.completed_on, completion_years);
       if (!until || d > *until) {
         until = d;
         why = "works completed " + FormatDate(*l.completed_on) + " + " + std::to_string(completion_years) +
-              " years while the land charge on the grant is registered";
+              " years while the land charge registered on " + FormatDate(*l.land_charge_registered_on) +
+              " on line " + std::to_string(l.line) + " is not released";
       }
+    }
+  }
+  std::string released;
+  for (const auto& l : c.lines) {
+    if (completion_years > 0 && l.land_charge_registered_on && l.land_charge_released_on) {
+      released += "; the land charge on line " + std::to_string(l.line) + " was released on " +
+                  FormatDate(*l.land_charge_released_on);
     }
   }
   if (contact_years > 0 && c.last_activity_on) {
@@ -98,7 +105,7 @@ Result<RetentionItem> Evaluate(const Json& record, const domain::CaseState& c, D
   }
   item.keep_until = *until;
   item.action = as_of >= *until ? "erase" : "keep";
-  item.explanation = "rule " + item.rule + ": keep until " + FormatDate(*until) + " (" + why + ")";
+  item.explanation = "rule " + item.rule + ": keep until " + FormatDate(*until) + " (" + why + released + ")";
   return item;
 }
 
@@ -199,19 +206,25 @@ Result<AppendResult> Rights::DecideErasure(const std::string& ref, const Actor& 
                                    req->kind + ", not erasure");
   }
   if (req->closed()) {
-    return Status::InvalidArgument("rule rights-request-closed: request " + ref + " was " + req->status);
+    return Status::InvalidArgument("rule rights-request-closed: request " + ref + " was " + req->status +
+                                   (req->closed_on ? " on " + FormatDate(*req->closed_on) : std::string()));
+  }
+  Date today = Today();
+  std::string subject = req->subject;
+  std::vector<SubjectRef> subjects{SubjectRef{subject, SubjectRole::kClient}};
+  if (req->erasure_pending()) {
+    // Decided earlier (its three writes were cut short, or the decision was
+    // recorded by hand): the decision stands; complete what is missing.
+    return CompleteErasure(ref, subject, actor, today);
   }
   if (req->identity_needed && !req->identity_verified_on) {
     return Status::InvalidArgument("rule rights-identity-before-fulfilment: verify the requester's "
                                    "identity before deciding request " + ref);
   }
-  Date today = Today();
-  std::string subject = req->subject;
   auto retention = RetentionOf(subject, today);
   if (!retention.ok() && !retention.status().IsNotFound()) return retention.status();
   bool hold = retention.ok() && retention->legal_hold && retention->action != "erase";
   std::string rule = retention.ok() ? retention->rule : std::string("none");
-  std::vector<SubjectRef> subjects{SubjectRef{subject, SubjectRole::kClient}};
   if (hold) {
     Json decided{{"decidedOn", FormatDate(today)}, {"erase", false}, {"ruleApplied", rule},
                  {"reasonCode", "legalObligation"}};
@@ -233,10 +246,18 @@ Result<AppendResult> Rights::DecideErasure(const std::string& ref, const Actor& 
   if (!a.ok()) return a.status();
   auto r = Record(ref, {*a});
   if (!r.ok()) return r.status();
+  // A crash from here on leaves the request decided, not fulfilled: the next
+  // DecideErasure completes it (RequestState::erasure_pending).
+  return CompleteErasure(ref, subject, actor, today);
+}
+
+Result<AppendResult> Rights::CompleteErasure(const std::string& ref, const std::string& subject,
+                                             const Actor& actor, Date today) {
   auto erased = store_->EraseSubject(subject, actor, "erasureRequest");
   if (!erased.ok()) return erased.status();
   Json done{{"fulfilledOn", FormatDate(today)}, {"actionCode", "erased"}};
-  auto c = internal::MakeEvent(*codec_, "RightsRequestFulfilled", done, subjects, actor);
+  auto c = internal::MakeEvent(*codec_, "RightsRequestFulfilled", done,
+                               {SubjectRef{subject, SubjectRole::kClient}}, actor);
   if (!c.ok()) return c.status();
   auto f = Record(ref, {*c});
   if (!f.ok()) return f.status();

@@ -164,6 +164,12 @@ Status FoldRequest(const domain::Codec& codec, const RecordedEvent& event, Reque
     state->closed_on = DateField(f, "refusedOn");
     state->outcome = Str(f, "reasonCode");
     state->exemption = Str(f, "exemption");
+  } else if (t == "ErasureDecided") {
+    if (f.value("erase", false)) {
+      state->erasure_decided_on = DateField(f, "decidedOn");
+      if (!state->erasure_decided_on) state->erasure_decided_on = Date{};
+      state->erasure_rule = Str(f, "ruleApplied");
+    }
   }
   state->version = event.stream_version ? event.stream_version : state->version + 1;
   return Status::OK();

@@ -26,6 +26,10 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
+// `init` appends one event, the default record of processing (stream
+// config/processing, position 1): the operator's events follow it.
+constexpr int kInit = 1;
+
 struct Output {
   int code = -1;
   std::string out;
@@ -195,8 +199,19 @@ TEST_F(CliTest, InitCreatesKeyFileAndStore) {
   EXPECT_NE(o.out.find(fs::absolute(data_).lexically_normal().string()), std::string::npos) << o.out;
   EXPECT_NE(o.out.find(fs::absolute(key_).lexically_normal().string()), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("fingerprint:"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("default record of processing"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("position 1"), std::string::npos) << o.out;
   Json info = Info();
-  EXPECT_EQ(info["events"], 0);
+  EXPECT_EQ(info["events"], kInit);
+  // The record of processing, at position 1, is the only event.
+  Output read = Hearth({"read", "--from", "1"});
+  ASSERT_EQ(read.code, 0) << read.err;
+  std::vector<Json> events = JsonLines(read.out);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["position"], 1);
+  EXPECT_EQ(events[0]["stream"], "config/processing");
+  EXPECT_EQ(events[0]["type"], "ProcessingRecordSet");
+  EXPECT_TRUE(events[0]["subjects"].empty() || events[0]["subjects"].is_null()) << events[0].dump();
   EXPECT_EQ(info["encrypted"], true);
   // The fingerprint init printed is the one info reports.
   EXPECT_NE(o.out.find(info["checkpointKeyFingerprint"].get<std::string>()), std::string::npos);
@@ -208,7 +223,7 @@ TEST_F(CliTest, InitRefusesAnExistingStoreAndChangesNothing) {
   ASSERT_EQ(Hearth({"append", "--stream", "case-1"}, SmallEvents(1)).code, 0);
   EXPECT_TRUE(FailsWith(Hearth({"init"}), 1, "already a store"));
   EXPECT_EQ(Slurp(key_), key_before);
-  EXPECT_EQ(Info()["events"], 1);
+  EXPECT_EQ(Info()["events"], kInit + 1);
   // A directory holding other files is refused as well, and no key is made.
   fs::create_directories(Path("other"));
   Spit(Path("other/notes.txt"), "not a store");
@@ -229,8 +244,8 @@ TEST_F(CliTest, AppendReadInfoRoundTrip) {
   Output o = Hearth({"append", "--stream", "case-1", "--expect", "no-stream"}, CaseInput());
   ASSERT_EQ(o.code, 0) << o.err;
   Json result = Json::parse(o.out);
-  EXPECT_EQ(result["firstPosition"], 1);
-  EXPECT_EQ(result["lastPosition"], 3);
+  EXPECT_EQ(result["firstPosition"], kInit + 1);
+  EXPECT_EQ(result["lastPosition"], kInit + 3);
   EXPECT_EQ(result["firstVersion"], 1);
   EXPECT_EQ(result["lastVersion"], 3);
   EXPECT_EQ(result["duplicate"], false);
@@ -247,7 +262,7 @@ TEST_F(CliTest, AppendReadInfoRoundTrip) {
   for (size_t i = 0; i < 3; ++i) {
     Json in = Json::parse(kCaseEvents[i]);
     const Json& e = events[i];
-    EXPECT_EQ(e["position"], i + 1);
+    EXPECT_EQ(e["position"], kInit + i + 1);
     EXPECT_EQ(e["stream"], "case-1");
     EXPECT_EQ(e["streamVersion"], i + 1);
     EXPECT_EQ(e["type"], in["type"]);
@@ -276,7 +291,7 @@ TEST_F(CliTest, AppendReadInfoRoundTrip) {
   EXPECT_FALSE(events[2].contains("correlationId"));
 
   // Whole log from a position; one subject; backwards with a limit.
-  o = Hearth({"read", "--from", "2"});
+  o = Hearth({"read", "--from", std::to_string(kInit + 2)});
   ASSERT_EQ(o.code, 0) << o.err;
   std::vector<Json> tail = JsonLines(o.out);
   ASSERT_EQ(tail.size(), 2u);
@@ -295,19 +310,19 @@ TEST_F(CliTest, AppendReadInfoRoundTrip) {
   EXPECT_EQ(back[1], events[1]);
 
   Json info = Info();
-  EXPECT_EQ(info["events"], 3);
-  EXPECT_EQ(info["lastPosition"], 3);
-  EXPECT_EQ(info["streams"], 1);
+  EXPECT_EQ(info["events"], kInit + 3);
+  EXPECT_EQ(info["lastPosition"], kInit + 3);
+  EXPECT_EQ(info["streams"], 2);  // case-1 and config/processing
   EXPECT_EQ(info["subjects"], 2);
   EXPECT_EQ(info["erasedSubjects"], 0);
-  EXPECT_EQ(info["tree"]["size"], 3);
+  EXPECT_EQ(info["tree"]["size"], kInit + 3);
   EXPECT_EQ(info["tree"]["root"].get<std::string>().size(), 64u);
   EXPECT_GT(info["diskBytes"], 0);
   EXPECT_EQ(info["formatVersion"], 1);
 
   Output text = Hearth({"info"});
   ASSERT_EQ(text.code, 0) << text.err;
-  EXPECT_NE(text.out.find("events:          3"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("events:          " + std::to_string(kInit + 3)), std::string::npos) << text.out;
 }
 
 TEST_F(CliTest, RetryWithTheSameIdsIsADuplicate) {
@@ -317,8 +332,8 @@ TEST_F(CliTest, RetryWithTheSameIdsIsADuplicate) {
   ASSERT_EQ(o.code, 0) << o.err;
   Json result = Json::parse(o.out);
   EXPECT_EQ(result["duplicate"], true);
-  EXPECT_EQ(result["firstPosition"], 1);
-  EXPECT_EQ(Info()["events"], 2);
+  EXPECT_EQ(result["firstPosition"], kInit + 1);
+  EXPECT_EQ(Info()["events"], kInit + 2);
 }
 
 TEST_F(CliTest, MalformedLineWritesNothing) {
@@ -326,7 +341,7 @@ TEST_F(CliTest, MalformedLineWritesNothing) {
   std::string lines = SmallEvents(1) + R"({"type":"NoteAdded","facts":)" + "\n" + SmallEvents(1);
   Output o = Hearth({"append", "--stream", "case-1"}, lines);
   EXPECT_TRUE(FailsWith(o, 1, "line 2: malformed JSON"));
-  EXPECT_EQ(Info()["events"], 0);
+  EXPECT_EQ(Info()["events"], kInit);
 
   struct Case {
     std::string line;
@@ -354,7 +369,7 @@ TEST_F(CliTest, MalformedLineWritesNothing) {
              SmallEvents(1) + R"({"type":"NoteAdded","personal":[{"subject":"P-9","data":"x"}]})" + "\n");
   EXPECT_TRUE(FailsWith(o, 1, "InvalidArgument"));
   EXPECT_TRUE(FailsWith(Hearth({"append", "--stream", "case-1"}, ""), 1, "no events"));
-  EXPECT_EQ(Info()["events"], 0);
+  EXPECT_EQ(Info()["events"], kInit);
 }
 
 TEST_F(CliTest, WrongExpectedVersionIsAConflict) {
@@ -367,7 +382,7 @@ TEST_F(CliTest, WrongExpectedVersionIsAConflict) {
                         2, "Conflict"));
   EXPECT_TRUE(FailsWith(Hearth({"append", "--stream", "case-1", "--expect", "soon"}, SmallEvents(1)),
                         1, "--expect"));
-  EXPECT_EQ(Info()["events"], 2);
+  EXPECT_EQ(Info()["events"], kInit + 2);
   Output o = Hearth({"append", "--stream", "case-1", "--expect", "2"}, SmallEvents(1));
   ASSERT_EQ(o.code, 0) << o.err;
   EXPECT_EQ(Json::parse(o.out)["lastVersion"], 3);
@@ -402,7 +417,7 @@ TEST_F(CliTest, KeyFileOpenToOthersIsRefused) {
   ::chmod(key_.c_str(), 0644);
   EXPECT_TRUE(FailsWith(Hearth({"append", "--stream", "case-1"}, SmallEvents(1)), 1, "chmod 600"));
   ::chmod(key_.c_str(), 0600);
-  EXPECT_EQ(Info()["events"], 0);
+  EXPECT_EQ(Info()["events"], kInit);
 }
 
 TEST_F(CliTest, WrongKeyIsRefused) {
@@ -413,7 +428,7 @@ TEST_F(CliTest, WrongKeyIsRefused) {
                             SmallEvents(1)),
                         1, "WrongKey"));
   EXPECT_TRUE(FailsWith(Run({"read", "--data", data_}), 1, "no root key"));
-  EXPECT_EQ(Info()["events"], 0);
+  EXPECT_EQ(Info()["events"], kInit);
 }
 
 TEST_F(CliTest, EraseThenReadShowsErased) {
@@ -422,7 +437,7 @@ TEST_F(CliTest, EraseThenReadShowsErased) {
   Output o = Hearth({"erase", "--subject", "P-0002", "--reason", "art17-request", "--actor", "S-009"});
   ASSERT_EQ(o.code, 0) << o.err;
   EXPECT_NE(o.out.find("erased subject P-0002"), std::string::npos) << o.out;
-  EXPECT_NE(o.out.find("position 4"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("position " + std::to_string(kInit + 4)), std::string::npos) << o.out;
 
   o = Hearth({"read", "--stream", "case-1"});
   ASSERT_EQ(o.code, 0) << o.err;
@@ -436,14 +451,14 @@ TEST_F(CliTest, EraseThenReadShowsErased) {
   o = Hearth({"erase", "--subject", "P-0002", "--reason", "art17-request"});
   ASSERT_EQ(o.code, 0) << o.err;
   EXPECT_NE(o.out.find("already erased"), std::string::npos) << o.out;
-  EXPECT_NE(o.out.find("position 4"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("position " + std::to_string(kInit + 4)), std::string::npos) << o.out;
   EXPECT_TRUE(FailsWith(Hearth({"erase", "--subject", "P-404", "--reason", "art17-request"}), 1,
                         "NotFound"));
   EXPECT_TRUE(FailsWith(Hearth({"erase", "--subject", "P-0001", "--reason", "because they asked"}),
                         1, "reason"));
   Json info = Info();
   EXPECT_EQ(info["erasedSubjects"], 1);
-  EXPECT_EQ(info["events"], 4);
+  EXPECT_EQ(info["events"], kInit + 4);
   // Personal data for an erased subject is refused.
   o = Hearth({"append", "--stream", "case-1"},
              R"({"type":"NoteAdded","subjects":[{"id":"P-0002"}],"personal":[{"subject":"P-0002","data":"x"}]})"
@@ -458,8 +473,9 @@ TEST_F(CliTest, ReadStreamsInPagesAndHoldsTheStoreLocked) {
   Output o = Hearth({"read", "--from", "1"});
   ASSERT_EQ(o.code, 0) << o.err;
   std::vector<Json> all = JsonLines(o.out);
-  ASSERT_EQ(all.size(), 2503u);
+  ASSERT_EQ(all.size(), kInit + 2503u);
   for (size_t i = 0; i < all.size(); ++i) ASSERT_EQ(all[i]["position"], i + 1);
+  EXPECT_EQ(all[0]["stream"], "config/processing");
   o = Hearth({"read", "--stream", "case-1", "--from", "500", "--limit", "1200"});
   ASSERT_EQ(o.code, 0) << o.err;
   std::vector<Json> part = JsonLines(o.out);
@@ -492,7 +508,7 @@ TEST_F(CliTest, ReadStreamsInPagesAndHoldsTheStoreLocked) {
   ::close(fds[0]);  // the reader dies of SIGPIPE
   int status = 0;
   ::waitpid(reader, &status, 0);
-  EXPECT_EQ(Info()["events"], 2503);
+  EXPECT_EQ(Info()["events"], kInit + 2503);
 }
 
 TEST_F(CliTest, CheckpointProveVerifyProofRoundTrip) {
@@ -500,8 +516,8 @@ TEST_F(CliTest, CheckpointProveVerifyProofRoundTrip) {
   ASSERT_EQ(Hearth({"append", "--stream", "case-1"}, SmallEvents(5)).code, 0);
   Output o = Hearth({"checkpoint"});
   ASSERT_EQ(o.code, 0) << o.err;
-  Spit(Path("cp5.json"), o.out);
-  EXPECT_EQ(Json::parse(o.out)["size"], 5);
+  Spit(Path("cp5.json"), o.out);  // (named by the operator's events: the tree also holds init's)
+  EXPECT_EQ(Json::parse(o.out)["size"], kInit + 5);
   ASSERT_EQ(Hearth({"append", "--stream", "case-2"}, SmallEvents(3)).code, 0);
   o = Hearth({"checkpoint"});
   ASSERT_EQ(o.code, 0) << o.err;
@@ -510,8 +526,8 @@ TEST_F(CliTest, CheckpointProveVerifyProofRoundTrip) {
   ASSERT_EQ(o.code, 0) << o.err;
   std::vector<Json> cps = JsonLines(o.out);
   ASSERT_EQ(cps.size(), 2u);
-  EXPECT_EQ(cps[0]["size"], 5);
-  EXPECT_EQ(cps[1]["size"], 8);
+  EXPECT_EQ(cps[0]["size"], kInit + 5);
+  EXPECT_EQ(cps[1]["size"], kInit + 8);
 
   o = Hearth({"keys", "export-public", "--out", Path("pub.hex")});
   ASSERT_EQ(o.code, 0) << o.err;
@@ -520,13 +536,13 @@ TEST_F(CliTest, CheckpointProveVerifyProofRoundTrip) {
   EXPECT_EQ(o.out, Slurp(Path("pub.hex")));
   EXPECT_EQ(o.out.size(), 65u);
 
-  // Inclusion of position 3 in the tree of size 5.
-  o = Hearth({"prove", "--position", "3", "--size", "5"});
+  // Inclusion of position 3 in the tree of cp5.json.
+  o = Hearth({"prove", "--position", "3", "--size", std::to_string(kInit + 5)});
   ASSERT_EQ(o.code, 0) << o.err;
   Json proof = Json::parse(o.out);
   EXPECT_EQ(proof["type"], "inclusion");
   EXPECT_EQ(proof["position"], 3);
-  EXPECT_EQ(proof["treeSize"], 5);
+  EXPECT_EQ(proof["treeSize"], kInit + 5);
   Spit(Path("incl.json"), o.out);
   auto verify_incl = [&](const std::string& cp) {
     return Run({"verify-proof", "--proof", Path("incl.json"), "--checkpoint", Path(cp),
@@ -570,8 +586,8 @@ TEST_F(CliTest, CheckpointProveVerifyProofRoundTrip) {
                              Path("cp5.json"), "--public-key", Path("other.hex")}),
                         3, "signature"));
 
-  // Consistency from 5 to 8, checkpoints in either order.
-  o = Hearth({"prove", "--from", "5", "--to", "8"});
+  // Consistency from cp5.json's tree to cp8.json's, checkpoints in either order.
+  o = Hearth({"prove", "--from", std::to_string(kInit + 5), "--to", std::to_string(kInit + 8)});
   ASSERT_EQ(o.code, 0) << o.err;
   Json cons = Json::parse(o.out);
   EXPECT_EQ(cons["type"], "consistency");
@@ -596,7 +612,7 @@ TEST_F(CliTest, CheckpointProveVerifyProofRoundTrip) {
   EXPECT_TRUE(FailsWith(verify_cons("cp5.json", "cp8.json"), 3, "Corruption"));
 
   // Beyond the tree: a clear error.
-  EXPECT_TRUE(FailsWith(Hearth({"prove", "--position", "9"}), 1, "not in the tree"));
+  EXPECT_TRUE(FailsWith(Hearth({"prove", "--position", std::to_string(kInit + 9)}), 1, "not in the tree"));
   EXPECT_TRUE(FailsWith(Hearth({"prove", "--from", "5", "--to", "99"}), 1, "InvalidArgument"));
   EXPECT_TRUE(FailsWith(Hearth({"prove"}), 1, "--position"));
 }
@@ -613,7 +629,8 @@ TEST_F(CliTest, VerifyNeedsNoKeyAndPassesOnAnUntouchedStore) {
   // No --key-file and no HEARTH_PASSPHRASE: verify must not need them.
   Output o = Run({"verify", "--data", data_, "--public-key", Path("pub.hex")});
   ASSERT_EQ(o.code, 0) << o.err << o.out;
-  EXPECT_NE(o.out.find("OK: 8 records hashed, 2 checkpoints"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("OK: " + std::to_string(kInit + 8) + " records hashed, 2 checkpoints"), std::string::npos)
+      << o.out;
   EXPECT_NE(o.out.find("checked: "), std::string::npos) << o.out;
 
   // The wrong public key fails every checkpoint.
@@ -636,12 +653,12 @@ TEST_F(CliTest, BackupOpensWithTheSameKeyAndVerifies) {
   std::string backup = Path("backup");
   Output o = Hearth({"backup", "--out", backup});
   ASSERT_EQ(o.code, 0) << o.err;
-  EXPECT_NE(o.out.find("up to position 3"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("up to position " + std::to_string(kInit + 3)), std::string::npos) << o.out;
   // Writes after the backup stay out of it.
   ASSERT_EQ(Hearth({"append", "--stream", "case-2"}, SmallEvents(2)).code, 0);
   o = Run({"info", "--json", "--data", backup, "--key-file", key_});
   ASSERT_EQ(o.code, 0) << o.err;
-  EXPECT_EQ(Json::parse(o.out)["events"], 3);
+  EXPECT_EQ(Json::parse(o.out)["events"], kInit + 3);
   o = Run({"read", "--data", backup, "--key-file", key_, "--stream", "case-1"});
   ASSERT_EQ(o.code, 0) << o.err;
   EXPECT_NE(o.out.find("Carey McCarerface"), std::string::npos) << o.out;
@@ -691,7 +708,7 @@ TEST_F(CliTest, PassphraseFromTheEnvironment) {
   // derivation, about a second, so this is the only other one).
   o = Run({"append", "--data", data_, "--stream", "case-1"}, CaseInput(1), env);
   ASSERT_EQ(o.code, 0) << o.err;
-  EXPECT_EQ(Json::parse(o.out)["lastPosition"], 1);
+  EXPECT_EQ(Json::parse(o.out)["lastPosition"], kInit + 1);
 }
 
 TEST_F(CliTest, UsageErrorsAndHelp) {

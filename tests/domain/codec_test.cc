@@ -47,7 +47,8 @@ TEST_F(CodecTest, EveryEventTypeIsListed) {
         "WorksCompleted", "WorksPaid", "OutcomeRecorded", "SatisfactionRecorded",
         "ComplaintReceived", "ComplaintResolved", "ComplimentReceived",
         "SafeguardingConcernRaised", "CaseNoteAdded", "CaseTransferred", "DelayRecorded",
-        "PersonalDataDisclosed", "CaseClosed", "CaseReopened",
+        "PersonalDataDisclosed", "CaseClosed", "CaseReopened", "LandChargeRegistered",
+        "LandChargeReleased",
         // the rights workflow (docs/rights.md)
         "RightsRequestReceived", "RightsIdentityVerified", "RightsClockPaused",
         "RightsClockResumed", "RightsRequestExtended", "RightsRequestFulfilled",
@@ -55,7 +56,7 @@ TEST_F(CodecTest, EveryEventTypeIsListed) {
         "ThirdPartyDisclosureDecided", "ProcessingRecordSet"}) {
     EXPECT_TRUE(names.count(n)) << n;
   }
-  EXPECT_EQ(names.size(), 54u);
+  EXPECT_EQ(names.size(), 56u);
   EXPECT_EQ(names.count("ContactRecordedV1"), 0u);
   const EventTypeInfo* contact = codec_->FindType("ContactRecorded");
   ASSERT_NE(contact, nullptr);

@@ -11,6 +11,7 @@
 #include "county.h"
 #include "domain.capnp.h"
 #include "domain_test_util.h"
+#include "hearth/rights.h"
 
 namespace hearth::domain::testing {
 namespace {
@@ -60,7 +61,8 @@ TEST_F(DemoTest, OneYearMatchesThePartnershipsFiguresExactly) {
   CaseFolder folder(codec_.get());
   Unpacker unpack;
   uint64_t events = 0, withdrawn = 0, complaints = 0, safeguarding = 0, carers = 0,
-           disclosures = 0, outside_year = 0, not_synthetic = 0, personal_sections = 0;
+           disclosures = 0, outside_year = 0, not_synthetic = 0, personal_sections = 0,
+           land_charges = 0, bad_charges = 0;
   std::set<std::string> subjects;
   for (uint64_t from = 1;;) {
     auto page = store_->ReadAll(from, 4096);
@@ -114,6 +116,12 @@ TEST_F(DemoTest, OneYearMatchesThePartnershipsFiguresExactly) {
         case cs::Facts::COMPLAINT_RECEIVED: ++complaints; break;
         case cs::Facts::SAFEGUARDING_CONCERN_RAISED: ++safeguarding; break;
         case cs::Facts::PERSONAL_DATA_DISCLOSED: ++disclosures; break;
+        case cs::Facts::LAND_CHARGE_REGISTERED: {
+          ++land_charges;
+          auto c = f.getLandChargeRegistered();
+          if (c.getLine() != 1 || c.getAmountPence() > 1000000 || c.getRegisterRef().size() == 0) ++bad_charges;
+          break;
+        }
         default: break;
       }
       for (const auto& s : e.subjects) {
@@ -170,6 +178,29 @@ TEST_F(DemoTest, OneYearMatchesThePartnershipsFiguresExactly) {
   EXPECT_GT(safeguarding, 10u);
   EXPECT_GT(disclosures, 200u);
   EXPECT_GT(subjects.size(), 8000u);
+
+  // Land charges (DFG conditions): registered, by an event, for each
+  // owner-occupier's DFG of £5,000 or more whose works were completed in
+  // time for the registration to fall inside the year; for no other line.
+  uint64_t charged_lines = 0, missing = 0, unexpected = 0;
+  for (const auto& [id, s] : states) {
+    for (const auto& line : s.lines) {
+      bool qualifies = line.service == "mandatoryDfg" && line.completed_on &&
+                       s.tenure == "ownerOccupier" && line.approved_pence >= 500000;
+      if (line.land_charge_registered_on) {
+        ++charged_lines;
+        if (!qualifies || *line.land_charge_registered_on < *line.completed_on) ++unexpected;
+        if (line.land_charge_released_on) ++unexpected;
+      } else if (qualifies && *line.completed_on <= D("2019-03-01")) {
+        ++missing;
+      }
+    }
+  }
+  EXPECT_GT(land_charges, 100u);
+  EXPECT_EQ(charged_lines, land_charges);
+  EXPECT_EQ(bad_charges, 0u);
+  EXPECT_EQ(missing, 0u);
+  EXPECT_EQ(unexpected, 0u);
 }
 
 // The domain content of every case, keyed by case id (positions and store
@@ -219,6 +250,35 @@ TEST_F(DemoTest, TheSameSeedGivesTheSameCounty) {
   second->reset();
   EXPECT_TRUE(demo::GenerateCountyStore(dir_.sub("again"), KeySource::File(dir_.sub("key")), options)
                   .status().IsInvalidArgument());
+}
+
+// `hearth init` leaves the record of processing in a new store: the demo
+// county still goes into it, after that record.
+TEST_F(DemoTest, AStoreHoldingOnlyTheRecordOfProcessingTakesTheCounty) {
+  {
+    Options o = hearth::testing::TestOptions(dir_.sub("key"));
+    o.create_if_missing = true;
+    auto fresh = Store::Open(o, dir_.sub("fresh"));
+    ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+    rights::Rights r(fresh->get(), codec_.get(), rights::RightsOptions{});
+    ASSERT_TRUE(r.SetProcessingRecord(rights::DefaultProcessingRecordJson(),
+                                      Actor{"S-9", rights::kControllerRole, "test"}).ok());
+  }
+  demo::CountyOptions options;
+  options.seed = 7;
+  options.limit_cases = 2;
+  auto report = demo::GenerateCountyStore(dir_.sub("fresh"), KeySource::File(dir_.sub("key")), options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  Options o;
+  o.key = KeySource::File(dir_.sub("key"));
+  auto store = Store::Open(o, dir_.sub("fresh"));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto first = (*store)->ReadAll(1, 2);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 2u);
+  EXPECT_EQ((*first)[0].type, "ProcessingRecordSet");
+  EXPECT_EQ((*first)[1].stream.compare(0, 5, "case/"), 0);
+  EXPECT_EQ((*store)->Info()->last_position, report->events + 1);
 }
 
 TEST_F(DemoTest, YearsThatHaveNotEndedOrAreNotCoveredAreRefused) {

@@ -222,6 +222,61 @@ TEST_F(RecorderTest, ConsentsComplaintsSatisfactionAndRegistration) {
   EXPECT_TRUE(state->open_complaints.empty());
 }
 
+// A local land charge: only on a line whose works are certified complete, only
+// on an owner-occupier's home, once until released; then folded per line.
+TEST_F(RecorderTest, LandChargeRulesAndFold) {
+  OpenDfgCase();
+  const std::string charge = R"({"type":"LandChargeRegistered","facts":{"registeredOn":"2018-09-10",
+       "line":1,"amountPence":450000,"registerRef":"LLC-D3-000001"}})";
+  const std::string release = R"({"type":"LandChargeReleased","facts":{"releasedOn":"2018-12-03",
+       "line":1,"reasonCode":"repaid"}})";
+  // Before the works are complete (and on a line never opened).
+  ExpectRefused("land-charge-after-completion", {E(charge)});
+  ExpectRefused("service-line", {E(R"({"type":"LandChargeRegistered","facts":{"registeredOn":"2018-09-10","line":2}})")});
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"WorksCompleted","facts":{"completedOn":"2018-09-03","line":1,"finalCostPence":950000}})")}).ok());
+  // Registered before the completion date.
+  ExpectRefused("land-charge-after-completion",
+                {E(R"({"type":"LandChargeRegistered","facts":{"registeredOn":"2018-09-01","line":1,"amountPence":450000}})")});
+  // The client's tenure: not recorded, then a tenant.
+  ExpectRefused("land-charge-owner-occupier", {E(charge)});
+  const std::string registered = R"({"type":"PersonRegistered","facts":{"registeredOn":"2018-04-03","ageBand":"75-84","tenure":")";
+  const std::string person = R"("},"personal":[{"subject":"P-1","role":"client","details":{"givenName":"Testina"}}]})";
+  ASSERT_TRUE(Record(kCase, {E(registered + "councilTenant" + person)}).ok());
+  ExpectRefused("land-charge-owner-occupier", {E(charge)});
+  ASSERT_TRUE(Record(kCase, {E(registered + "ownerOccupier" + person)}).ok());
+  // Nothing to release yet.
+  ExpectRefused("land-charge-not-registered", {E(release)});
+
+  ASSERT_TRUE(Record(kCase, {E(charge)}).ok());
+  auto state = recorder_->Load(kCase);
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(FormatDate(*state->lines[0].land_charge_registered_on), "2018-09-10");
+  EXPECT_FALSE(state->lines[0].land_charge_released_on.has_value());
+  EXPECT_TRUE(state->lines[0].land_charge_active());
+  ExpectRefused("land-charge-already-registered", {E(charge)});
+  // A release needs its reason and cannot come before the registration.
+  ExpectRefused("land-charge-release-reason",
+                {E(R"({"type":"LandChargeReleased","facts":{"releasedOn":"2018-12-03","line":1}})")});
+  ExpectRefused("land-charge-not-registered",
+                {E(R"({"type":"LandChargeReleased","facts":{"releasedOn":"2018-09-09","line":1,"reasonCode":"waived"}})")});
+
+  // A charge outlives the casework: released on the closed case.
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"CaseClosed","facts":{"closedOn":"2018-10-01","reason":"servicesCompleted"}})")}).ok());
+  ExpectRefused("case-closed", {E(R"({"type":"CaseNoteAdded","facts":{"writtenOn":"2018-12-03","authorRef":"S-1"}})")});
+  ASSERT_TRUE(Record(kCase, {E(release)}).ok());
+  state = recorder_->Load(kCase);
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(FormatDate(*state->lines[0].land_charge_released_on), "2018-12-03");
+  EXPECT_FALSE(state->lines[0].land_charge_active());
+  EXPECT_TRUE(state->closed);
+  ExpectRefused("land-charge-not-registered", {E(release)});
+  // Registered again (a new charge): the release is forgotten.
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"LandChargeRegistered","facts":{"registeredOn":"2019-01-07","line":1,"amountPence":450000}})")}).ok());
+  state = recorder_->Load(kCase);
+  EXPECT_TRUE(state->lines[0].land_charge_active());
+  EXPECT_FALSE(state->lines[0].land_charge_released_on.has_value());
+}
+
 TEST_F(RecorderTest, ConcurrentWritersAreRetriedOnConflict) {
   OpenDfgCase();
   RecorderOptions ro;

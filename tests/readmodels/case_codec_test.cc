@@ -56,6 +56,8 @@ domain::CaseState Full() {
   l.paid_on = D("2018-09-01");
   l.paid_pence = 3100000;
   l.delayed_stage = "works";
+  l.land_charge_registered_on = D("2018-08-10");
+  l.land_charge_released_on = D("2019-02-01");
   s.lines.push_back(l);
   domain::ServiceLine m;
   m.line = 2;
@@ -98,6 +100,9 @@ TEST(CaseCodec, EveryFieldSurvivesARoundTrip) {
   EXPECT_EQ(out.lines[0].refused_on, in.lines[0].refused_on);
   EXPECT_EQ(out.lines[1].opened_on, D("1969-12-31"));
   EXPECT_FALSE(out.lines[1].closed_on.has_value());
+  EXPECT_EQ(out.lines[0].land_charge_registered_on, in.lines[0].land_charge_registered_on);
+  EXPECT_EQ(out.lines[0].land_charge_released_on, in.lines[0].land_charge_released_on);
+  EXPECT_FALSE(out.lines[1].land_charge_registered_on.has_value());
   EXPECT_EQ(out.open_complaints, in.open_complaints);
   EXPECT_EQ(out.closure_reason, "servicesCompleted");
   EXPECT_EQ(out.last_activity_on, in.last_activity_on);
@@ -117,6 +122,8 @@ TEST(CaseCodec, EachFieldChangesTheBytes) {
       [](domain::CaseState& s) { s.lines[0].contractor_on.reset(); },
       [](domain::CaseState& s) { s.lines[0].paid_pence = 1; },
       [](domain::CaseState& s) { s.lines[0].ot_priority = 2; },
+      [](domain::CaseState& s) { s.lines[0].land_charge_registered_on.reset(); },
+      [](domain::CaseState& s) { s.lines[0].land_charge_released_on.reset(); },
       [](domain::CaseState& s) { s.compliments = 0; },
       [](domain::CaseState& s) { s.disclosures = 0; },
       [](domain::CaseState& s) { s.reopened = 0; },
@@ -135,7 +142,7 @@ TEST(CaseCodec, CaseStateLayoutIsTheOneTheEncoderKnows) {
   // When the domain adds a field to CaseState or ServiceLine this fails:
   // add it to EncodeCaseState / DecodeCaseState, to CaseStateJson, bump
   // kCasesProjectionVersion, then update the sizes here.
-  EXPECT_EQ(sizeof(domain::ServiceLine), 376u);
+  EXPECT_EQ(sizeof(domain::ServiceLine), 408u);
   EXPECT_EQ(sizeof(domain::CaseState), 712u);
 }
 

@@ -293,6 +293,11 @@ TEST_F(TimelineTest, EveryEventTypeOfTheDemoHasItsOwnPlainEnglishLine) {
                           R"("amountPence":3200000,"discretionaryTopUpPence":200000})"),
             "Line 1: mandatory DFG approved, \xC2\xA3" "32,000.00 (of which discretionary top-up \xC2\xA3"
             "2,000.00)");
+  EXPECT_EQ(DescribeEvent("LandChargeRegistered",
+                          R"({"registeredOn":"2018-09-10","line":1,"amountPence":400000,"registerRef":"LLC-D1-000001"})"),
+            "Line 1: local land charge registered for \xC2\xA3" "4,000.00 (LLC-D1-000001)");
+  EXPECT_EQ(DescribeEvent("LandChargeReleased", R"({"releasedOn":"2019-01-07","line":1,"reasonCode":"repaid"})"),
+            "Line 1: local land charge released (repaid)");
 }
 
 }  // namespace

@@ -127,5 +127,87 @@ TEST_F(RightsCliTest, BadInputChangesNothing) {
   EXPECT_EQ(LastPosition(), with_request);
 }
 
+// `hearth init` loads the shipped record of processing: a new store answers
+// `processing show` and a subject-access request without `processing set`.
+TEST_F(RightsCliTest, InitLoadsTheDefaultRecordOfProcessing) {
+  std::string fresh = dir_.sub("fresh");
+  std::string args = "--data " + fresh + " --key-file " + key_ + " --user S-9 --today 2019-12-31";
+  CliRun init = Hearth("init --data " + fresh + " --key-file " + key_);
+  ASSERT_EQ(init.code, 0) << init.out;
+  EXPECT_NE(init.out.find("default record of processing"), std::string::npos) << init.out;
+  CliRun show = Hearth("processing show " + args);
+  ASSERT_EQ(show.code, 0) << show.out;
+  auto record = nlohmann::json::parse(show.out, nullptr, false);
+  ASSERT_FALSE(record.is_discarded()) << show.out;
+  EXPECT_EQ(record["retention"][0]["name"], "housing-grant-file");
+  EXPECT_TRUE(record.contains("effectiveOn")) << show.out;
+  CliRun history = Hearth("processing show --history " + args);
+  ASSERT_EQ(history.code, 0) << history.out;
+  auto versions = nlohmann::json::parse(history.out, nullptr, false);
+  ASSERT_TRUE(versions.is_array()) << history.out;
+  ASSERT_EQ(versions.size(), 1u);
+  EXPECT_EQ(versions[0]["position"], 1);
+
+  // A person's case, then their pack: no `processing set` in between.
+  {
+    auto store = Store::Open(hearth::testing::TestOptions(key_), fresh);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    domain::RecorderOptions ro;
+    ro.today = [] { return D("2019-12-31"); };
+    domain::CaseRecorder recorder(store->get(), codec_.get(), ro);
+    auto r = recorder.Record("case/D1/1", {Enquiry("2018-04-02", "P-1", "D1")});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->first_position, 2u);  // after the record of processing
+  }
+  std::string out = dir_.sub("fresh-pack");
+  CliRun sar = Hearth("sar --subject P-1 --out " + out + " " + args);
+  ASSERT_EQ(sar.code, 0) << sar.out;
+  auto pack = nlohmann::json::parse(Slurp(out + "/sar.json"), nullptr, false);
+  ASSERT_FALSE(pack.is_discarded());
+  EXPECT_EQ(pack["subject"], "P-1");
+  EXPECT_FALSE(pack["article15"]["purposes"].empty()) << pack["article15"].dump();
+}
+
+// An erasure decided but not carried out (a crash between the decision and
+// the shredding): listed as such, and `rights erase` completes it.
+TEST_F(RightsCliTest, ErasureDecidedButNotExecutedIsListedAndCompleted) {
+  ASSERT_EQ(Hearth("processing set --defaults " + args_).code, 0);
+  ASSERT_EQ(Hearth("rights receive --subject P-1 --kind erasure --received 2019-12-02 " + args_).code, 0);
+  CliRun decided = Hearth("rights record --request R-1 --json "
+                          "'{\"type\":\"ErasureDecided\",\"facts\":{\"decidedOn\":\"2019-12-03\",\"erase\":true,"
+                          "\"ruleApplied\":\"advice-only\",\"reasonCode\":\"retentionEnded\"}}' " + args_);
+  ASSERT_EQ(decided.code, 0) << decided.out;
+  CliRun list = Hearth("rights list " + args_);
+  ASSERT_EQ(list.code, 0) << list.out;
+  EXPECT_NE(list.out.find("R-1  P-1  erasure  erasure decided 2019-12-03, not yet executed"), std::string::npos)
+      << list.out;
+  CliRun json = Hearth("rights list --json " + args_);
+  ASSERT_EQ(json.code, 0) << json.out;
+  auto listed = nlohmann::json::parse(json.out, nullptr, false);
+  ASSERT_TRUE(listed.is_array() && listed.size() == 1u) << json.out;
+  EXPECT_EQ(listed[0]["erasurePending"], true);
+  EXPECT_EQ(listed[0]["erasureDecidedOn"], "2019-12-03");
+  EXPECT_EQ(listed[0]["status"], "open");
+
+  uint64_t before = LastPosition();
+  CliRun dry = Hearth("rights erase --request R-1 " + args_);
+  EXPECT_EQ(dry.code, 1);
+  EXPECT_NE(dry.out.find("would complete erasure request R-1"), std::string::npos) << dry.out;
+  EXPECT_EQ(LastPosition(), before);
+  CliRun erase = Hearth("rights erase --request R-1 --confirm " + args_);
+  ASSERT_EQ(erase.code, 0) << erase.out;
+  EXPECT_NE(erase.out.find("\"erased\":true"), std::string::npos) << erase.out;
+  // The erasure event and the fulfilment; no second decision.
+  EXPECT_EQ(LastPosition(), before + 2);
+  CliRun empty = Hearth("rights list " + args_);
+  EXPECT_NE(empty.out.find("no open rights requests"), std::string::npos) << empty.out;
+  CliRun all = Hearth("rights list --all " + args_);
+  EXPECT_NE(all.out.find("R-1  P-1  erasure  fulfilled"), std::string::npos) << all.out;
+  CliRun again = Hearth("rights erase --request R-1 --confirm " + args_);
+  EXPECT_EQ(again.code, 1);
+  EXPECT_NE(again.out.find("rule rights-request-closed"), std::string::npos) << again.out;
+  EXPECT_EQ(LastPosition(), before + 2);
+}
+
 }  // namespace
 }  // namespace hearth::readmodels::testing

@@ -533,6 +533,92 @@ TEST_F(RightsTest, ErasureAfterRetentionShredsAndThePackSaysOnlyThat) {
   EXPECT_NE(pack->html.find("was erased on"), std::string::npos);
 }
 
+// Erasure cut short after its decision (a crash between DecideErasure's
+// writes): the request knows the erasure was decided, and DecideErasure
+// completes it without deciding again.
+class ErasureRetryTest : public RightsTest {
+ protected:
+  void SetUp() override {
+    RightsTest::SetUp();
+    Record("case/T/1", {Enquiry("2019-03-01", "P-T1", "D1"),
+                        Ev("ServiceElementOpened", R"("openedOn":"2019-03-02","line":1,"element":"informationAdvice","service":"informationAdvice")"),
+                        Ev("CaseClosed", R"("closedOn":"2019-03-05","reason":"adviceOnly")")});
+    MakeRights("2021-06-01");
+    ASSERT_TRUE(rights_->Record("R-1", {Req("RightsRequestReceived", R"("receivedOn":"2021-05-20","kind":"erasure")", "P-T1")}).ok());
+    // The decision as DecideErasure writes it, then nothing more.
+    auto decided = rights_->Record("R-1", {Req("ErasureDecided",
+        R"("decidedOn":"2021-05-28","erase":true,"ruleApplied":"advice-only","reasonCode":"retentionEnded")")});
+    ASSERT_TRUE(decided.ok()) << decided.status().ToString();
+    auto state = rights_->LoadRequest("R-1");
+    ASSERT_TRUE(state.ok());
+    EXPECT_TRUE(state->erasure_pending());
+    EXPECT_EQ(domain::FormatDate(*state->erasure_decided_on), "2021-05-28");
+    EXPECT_EQ(state->erasure_rule, "advice-only");
+    EXPECT_EQ(state->status, "open");
+  }
+
+  // The types on request R-1's stream, in order.
+  std::vector<std::string> RequestTypes() {
+    std::vector<std::string> out;
+    auto events = store_->ReadStream("rights/R-1", 1, Direction::kForward, 100);
+    EXPECT_TRUE(events.ok());
+    if (events.ok()) {
+      for (const auto& e : *events) out.push_back(e.type);
+    }
+    return out;
+  }
+
+  uint64_t Erasures() {
+    auto events = store_->ReadStream("$erasure", 1, Direction::kForward, 100);
+    return events.ok() ? events->size() : 0;
+  }
+
+  void ExpectFulfilledAndErased() {
+    auto state = rights_->LoadRequest("R-1");
+    ASSERT_TRUE(state.ok());
+    EXPECT_EQ(state->status, "fulfilled");
+    EXPECT_EQ(state->outcome, "erased");
+    EXPECT_FALSE(state->erasure_pending());
+    EXPECT_EQ(RequestTypes(), (std::vector<std::string>{"RightsRequestReceived", "ErasureDecided",
+                                                        "RightsRequestFulfilled"}));
+    EXPECT_EQ(Erasures(), 1u);
+    auto pack = rights_->BuildPack("P-T1", PackOptions{});
+    ASSERT_TRUE(pack.ok()) << pack.status().ToString();
+    EXPECT_TRUE(pack->erased);
+    EXPECT_EQ(pack->json.find("Quillfeather"), std::string::npos);
+  }
+};
+
+TEST_F(ErasureRetryTest, DecidedButNotExecutedIsErasedAndFulfilled) {
+  EXPECT_EQ(Erasures(), 0u);
+  auto r = rights_->DecideErasure("R-1", controller_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->duplicate);
+  ExpectFulfilledAndErased();
+}
+
+TEST_F(ErasureRetryTest, AlreadyErasedIsOnlyFulfilled) {
+  auto shredded = store_->EraseSubject("P-T1", controller_, "erasureRequest");
+  ASSERT_TRUE(shredded.ok()) << shredded.status().ToString();
+  auto r = rights_->DecideErasure("R-1", controller_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->duplicate);
+  EXPECT_EQ(r->last_position, shredded->last_position);
+  ExpectFulfilledAndErased();
+}
+
+TEST_F(ErasureRetryTest, AFulfilledRequestIsClosed) {
+  ASSERT_TRUE(rights_->DecideErasure("R-1", controller_).ok());
+  uint64_t before = LastPosition();
+  auto again = rights_->DecideErasure("R-1", controller_);
+  ASSERT_FALSE(again.ok());
+  EXPECT_TRUE(again.status().IsInvalidArgument());
+  EXPECT_NE(again.status().message().find("rule rights-request-closed"), std::string::npos)
+      << again.status().ToString();
+  EXPECT_EQ(LastPosition(), before);
+  ExpectFulfilledAndErased();
+}
+
 // ------------------------------------------------------------ retention
 
 TEST_F(RightsTest, RetentionReviewAppliesTheRulePerRecordClass) {
@@ -555,6 +641,68 @@ TEST_F(RightsTest, RetentionReviewAppliesTheRulePerRecordClass) {
   EXPECT_TRUE(by_case["case/T/2"].legal_hold);
   EXPECT_EQ(by_case["case/T/3"].rule, "care-record");
   EXPECT_EQ(domain::FormatDate(by_case["case/T/3"].keep_until), "2027-03-02");
+}
+
+// A DFG file of an owner-occupier: the completion clause of the grant rule
+// runs only while a land charge registered by an event is not released; a
+// grant above the old threshold without a registration is not guessed to
+// have one.
+TEST_F(RightsTest, RetentionFollowsLandChargeEvents) {
+  auto dfg_case = [&](const std::string& id, const std::string& client, std::vector<NewEvent> extra) {
+    std::vector<NewEvent> events = {
+        Enquiry("2019-01-02", client, "D1"),
+        E(R"({"type":"PersonRegistered","facts":{"registeredOn":"2019-01-02","ageBand":"75-84","tenure":"ownerOccupier"},)"
+          R"("subjects":[{"id":")" + client + R"(","role":"client"}],)"
+          R"("personal":[{"subject":")" + client + R"(","role":"client","details":{"givenName":"Testina"}}]})"),
+        Ev("ServiceElementOpened", R"("openedOn":"2019-01-03","line":1,"element":"mandatoryDfg","service":"mandatoryDfg")"),
+        Ev("GrantApproved", R"("approvedOn":"2019-02-01","line":1,"grantType":"mandatoryDfg","amountPence":900000)"),
+        Ev("WorksCompleted", R"("completedOn":"2019-03-01","line":1,"finalCostPence":900000)")};
+    for (auto& e : extra) events.push_back(std::move(e));
+    Record(id, std::move(events));
+  };
+  NewEvent charge = Ev("LandChargeRegistered", R"("registeredOn":"2019-03-11","line":1,"amountPence":400000,"registerRef":"LLC-T-1")");
+  NewEvent closed = Ev("CaseClosed", R"("closedOn":"2019-04-01","reason":"servicesCompleted")");
+  dfg_case("case/T/1", "P-T1", {charge, closed});
+  charge.id = Id128::Random();
+  closed.id = Id128::Random();
+  dfg_case("case/T/2", "P-T2", {charge, closed});
+  // Released (repaid on a sale) after the case closed.
+  Record("case/T/2", {Ev("LandChargeReleased", R"("releasedOn":"2019-06-03","line":1,"reasonCode":"repaid")")});
+  closed.id = Id128::Random();
+  dfg_case("case/T/3", "P-T3", {closed});
+
+  // Past closure + 7 years, before completion + 10 years.
+  auto items = rights_->RetentionReview(D("2027-01-04"));
+  ASSERT_TRUE(items.ok()) << items.status().ToString();
+  std::map<std::string, RetentionItem> by_case;
+  for (const auto& i : *items) by_case[i.case_id] = i;
+  ASSERT_EQ(by_case.size(), 3u);
+  const RetentionItem& held = by_case["case/T/1"];
+  EXPECT_EQ(held.rule, "housing-grant-file");
+  EXPECT_EQ(domain::FormatDate(held.keep_until), "2029-03-01");
+  EXPECT_EQ(held.action, "keep");
+  EXPECT_TRUE(held.legal_hold);
+  EXPECT_NE(held.explanation.find("works completed 2019-03-01 + 10 years"), std::string::npos) << held.explanation;
+  EXPECT_NE(held.explanation.find("land charge registered on 2019-03-11 on line 1 is not released"), std::string::npos)
+      << held.explanation;
+  const RetentionItem& released = by_case["case/T/2"];
+  EXPECT_EQ(domain::FormatDate(released.keep_until), "2026-04-01");
+  EXPECT_EQ(released.action, "erase");
+  EXPECT_NE(released.explanation.find("closed 2019-04-01 + 7 years"), std::string::npos) << released.explanation;
+  EXPECT_NE(released.explanation.find("released on 2019-06-03"), std::string::npos) << released.explanation;
+  const RetentionItem& none = by_case["case/T/3"];
+  EXPECT_EQ(domain::FormatDate(none.keep_until), "2026-04-01");
+  EXPECT_EQ(none.action, "erase");
+  EXPECT_EQ(none.explanation.find("land charge"), std::string::npos) << none.explanation;
+
+  // The erasure decision follows the same rule: held while the charge stands.
+  MakeRights("2027-01-04");
+  auto r1 = rights_->RetentionOf("P-T1", D("2027-01-04"));
+  ASSERT_TRUE(r1.ok()) << r1.status().ToString();
+  EXPECT_EQ(domain::FormatDate(r1->keep_until), "2029-03-01");
+  auto r2 = rights_->RetentionOf("P-T2", D("2027-01-04"));
+  ASSERT_TRUE(r2.ok()) << r2.status().ToString();
+  EXPECT_EQ(r2->action, "erase");
 }
 
 TEST_F(RightsTest, ProcessingRecordKeepsItsHistoryAndRefusesBadInput) {

@@ -10,6 +10,7 @@
 #include <cctype>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "domain.capnp.h"
@@ -57,6 +58,11 @@ class Rng {
  private:
   uint64_t state_;
 };
+
+// DFG conditions (General Consent 2008): an owner-occupier's grant of £5,000
+// or more gets a local land charge for the part over £5,000, at most £10,000.
+constexpr uint32_t kLandChargeFromPence = 500000;
+constexpr uint32_t kLandChargeMaxPence = 1000000;
 
 // --- invented people ---
 
@@ -478,6 +484,10 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
 
   // --- the pathway ---
   Date end = d0;  // the last pathway date (closure, when the case closes)
+  // A DFG's local land charge (owner-occupier, grant of £5,000 or more),
+  // recorded last so that it draws no number the other events depend on.
+  std::optional<Date> charge_on;
+  uint32_t charge_pence = 0;
   bool share_with_referrer = false;
   auto open_line = [&](Date on, cs::Service service) {
     w.Add(on, "ServiceElementOpened", Facts([&](cs::Facts::Builder f) {
@@ -982,6 +992,12 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       }
       Date completed = step(started, 3, 40);
       works_done(started, completed, estimate, true, step(completed, 5, 30));
+      if (tenure == cs::Tenure::OWNER_OCCUPIER && estimate >= kLandChargeFromPence) {
+        // DFG conditions: the grant over £5,000, at most £10,000, is
+        // repayable on a sale within 10 years of the certified completion.
+        charge_on = w.W(completed + days{10});
+        charge_pence = std::min(estimate - kLandChargeFromPence, kLandChargeMaxPence);
+      }
       std::vector<cs::Outcome> achieved = {cs::Outcome::PROMOTE_INDEPENDENT_LIVING,
                                            cs::Outcome::REMAIN_AT_HOME};
       if (rng.Chance(0.4)) achieved.push_back(cs::Outcome::REDUCE_OR_PREVENT_FALL);
@@ -1148,6 +1164,17 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
   if (rng.Chance(0.03)) {
     Date on = when();
     if (inside(on)) disclose(on, cs::RecipientType::GP, "ORG-GP", "healthInformation");
+  }
+
+  if (charge_on) {
+    Date on = *charge_on;
+    w.Add(on, "LandChargeRegistered", Facts([&](cs::Facts::Builder f) {
+      auto c = f.initLandChargeRegistered();
+      c.setRegisteredOn(S(on));
+      c.setLine(1);
+      c.setAmountPence(charge_pence);
+      c.setRegisterRef("LLC-" + spec.code + "-" + g.case_id.substr(g.case_id.rfind('/') + 1));
+    }), "finance");
   }
 
   // Order by date (the closing event last on its day), drop what falls after
@@ -1348,10 +1375,19 @@ Result<CountyReport> GenerateCountyStore(const std::string& path, const KeySourc
   if (!store.ok()) return store.status();
   auto info = (*store)->Info();
   if (!info.ok()) return info.status();
-  if (info->last_position != 0) {
-    return Status::InvalidArgument("store " + path + " already holds " +
-                                   std::to_string(info->last_position) +
-                                   " events: the demo county needs an empty store");
+  // Empty, or holding only the record of processing (`hearth init` sets it).
+  for (uint64_t from = 1; from <= info->last_position;) {
+    auto page = (*store)->ReadAll(from, 64);
+    if (!page.ok()) return page.status();
+    if (page->empty()) break;
+    for (const auto& e : *page) {
+      if (e.stream != "config/processing") {
+        return Status::InvalidArgument("store " + path + " already holds " +
+                                       std::to_string(info->last_position) +
+                                       " events: the demo county needs a store without cases");
+      }
+    }
+    from = page->back().position + 1;
   }
   domain::UpcasterRegistry upcasters;
   domain::AddBuiltinUpcasters(&upcasters);

@@ -172,7 +172,16 @@ Status RunList(const ListOptions& o) {
     if (q.closed() && !o.all) continue;
     Json j{{"request", q.ref}, {"subject", q.subject}, {"kind", q.kind}, {"status", q.status}};
     if (q.received_on) j["receivedOn"] = domain::FormatDate(*q.received_on);
-    std::string line = q.ref + "  " + q.subject + "  " + q.kind + "  " + q.status;
+    std::string status = q.status;
+    if (q.erasure_pending()) {
+      // Decided, then cut short (docs/rights.md, "Erasure"): `rights erase`
+      // completes it.
+      j["erasureDecidedOn"] = domain::FormatDate(*q.erasure_decided_on);
+      j["erasurePending"] = true;
+      status = "erasure decided " + domain::FormatDate(*q.erasure_decided_on) +
+               ", not yet executed (complete it with rights erase --request " + q.ref + " --confirm)";
+    }
+    std::string line = q.ref + "  " + q.subject + "  " + q.kind + "  " + status;
     auto due = rights::ComputeDueDate(q, calendar, today);
     if (due.ok() && !q.closed()) {
       int left = int((due->due - today).count());
@@ -243,8 +252,12 @@ Status RunErase(const EraseOptions& o) {
   auto req = r.LoadRequest(o.ref);
   if (!req.ok()) return req.status();
   if (!o.confirm) {
-    Status s = Print("would decide erasure request " + o.ref + " about " + req->subject +
-                     " (erasing their personal data unless a legal hold applies)\n");
+    Status s = Print(req->erasure_pending()
+                         ? "would complete erasure request " + o.ref + " about " + req->subject +
+                               ": erasure was decided on " + domain::FormatDate(*req->erasure_decided_on) +
+                               " but not carried out (erasing their personal data and closing the request)\n"
+                         : "would decide erasure request " + o.ref + " about " + req->subject +
+                               " (erasing their personal data unless a legal hold applies)\n");
     if (!s.ok()) return s;
     return Status::InvalidArgument("nothing done: check the request and repeat with --confirm");
   }
@@ -369,20 +382,27 @@ Status RunRetention(const RetentionOptions& o) {
 
 }  // namespace
 
-Status LoadDefaultProcessing(const std::string& data, const KeySource& key) {
+Result<bool> LoadDefaultProcessing(Store* store) {
   domain::UpcasterRegistry upcasters;
   domain::AddBuiltinUpcasters(&upcasters);
   auto codec = domain::Codec::Create(&upcasters);
   if (!codec.ok()) return codec.status();
+  rights::Rights r(store, codec->get(), rights::RightsOptions{});
+  auto existing = r.ProcessingRecord();
+  if (existing.ok()) return false;
+  if (!existing.status().IsNotFound()) return existing.status();
+  Status s = r.SetProcessingRecord(rights::DefaultProcessingRecordJson(),
+                                   Actor{"", rights::kControllerRole, "hearth-cli"});
+  if (!s.ok()) return s;
+  return true;
+}
+
+Status LoadDefaultProcessing(const std::string& data, const KeySource& key) {
   Options options;
   options.key = key;
   auto store = Store::Open(options, data);
   if (!store.ok()) return store.status();
-  rights::Rights r(store->get(), codec->get(), rights::RightsOptions{});
-  auto existing = r.ProcessingRecord();
-  if (existing.ok()) return Status::OK();
-  return r.SetProcessingRecord(rights::DefaultProcessingRecordJson(),
-                               Actor{"", rights::kControllerRole, "hearth-cli"});
+  return LoadDefaultProcessing(store->get()).status();
 }
 
 void AddRightsCommands(CommandSet& set) {

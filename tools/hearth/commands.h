@@ -66,8 +66,12 @@ void AddReadModelCommands(CommandSet& set);  // rebuild, timeline, worklist
 void AddServeCommands(CommandSet& set);  // serve, ca init, ca issue (cmd_serve.cc)
 void AddRightsCommands(CommandSet& set);  // rights, sar, processing, disclosures, retention (cmd_rights.cc)
 
-// Sets the documented default record of processing (store/rights) on a store
-// that has none; `init` and `demo` call it. OK when one is already set.
+// Sets the documented default record of processing (store/rights,
+// effective today) on a store that has none; `init` and `demo` call it. True
+// when it appended one, false when one was already set.
+Result<bool> LoadDefaultProcessing(Store* store);
+// The same on the store at `data` (opened, then closed). OK when one is
+// already set.
 Status LoadDefaultProcessing(const std::string& data, const KeySource& key);
 void AddExportCommands(CommandSet& set);  // export kpi | cases | identifiable (cmd_export.cc)
 

@@ -66,6 +66,18 @@ Status RunInit(const InitOptions& o) {
   }
   auto pk = (*store)->CheckpointPublicKey();
   if (!pk.ok()) return pk.status();
+  // The shipped record of processing and retention rules (docs/rights.md),
+  // so that subject access, erasure and retention work from the start.
+  auto processing = LoadDefaultProcessing(store->get());
+  if (!processing.ok()) {
+    std::string msg = "the store was created at " + o.data +
+                      " but its default record of processing could not be set (" +
+                      processing.status().ToString() + "); set it with `hearth processing set --defaults`";
+    return processing.status().IsCorruption() ? Status::Corruption(msg) : Status::IOError(msg);
+  }
+  auto info = (*store)->Info();
+  if (!info.ok()) return info.status();
+  uint64_t processing_position = info->last_position;
   store->reset();  // closed, and synced, before we say it exists
 
   std::string out = "created a hearth store (format " + std::to_string(Store::kFormatVersion) +
@@ -80,6 +92,9 @@ Status RunInit(const InitOptions& o) {
   }
   out += "  checkpoint key:  " + Hex(pk->data(), pk->size()) + "\n";
   out += "  fingerprint:     " + Fingerprint(*pk) + "\n";
+  out += "  processing:      the default record of processing and retention rules, effective today "
+         "(stream config/processing, position " + std::to_string(processing_position) +
+         "; see `hearth processing show`, change with `hearth processing set --file F`)\n";
   out += "Keep the root key apart from the data and backed up: without it nobody can read "
          "the store.\n";
   return Print(out);

@@ -225,6 +225,12 @@ struct ServiceLine {
   std::optional<Date> paid_on;
   uint32_t paid_pence = 0;
   std::string delayed_stage;           // last DelayRecorded stage, "" when none
+  // The local land charge securing the line's grant: the last
+  // LandChargeRegistered, and its LandChargeReleased (reset by a new
+  // registration). Registered and not released: the charge stands.
+  std::optional<Date> land_charge_registered_on;
+  std::optional<Date> land_charge_released_on;
+  bool land_charge_active() const { return land_charge_registered_on && !land_charge_released_on; }
 };
 
 // A person named on the case, with the role they were registered in.

@@ -79,9 +79,17 @@ struct RequestState {
   std::optional<Date> closed_on;
   std::string outcome;                    // actionCode or reasonCode of the closing event
   std::string exemption;                  // of a refusal
+  // ErasureDecided {erase: true} was recorded: the person is to be erased.
+  // Until RightsRequestFulfilled follows, the erasure is decided but not
+  // (known to be) carried out, e.g. after a crash between the writes of
+  // Rights::DecideErasure, which completes it when called again.
+  std::optional<Date> erasure_decided_on;
+  std::string erasure_rule;               // the rule the decision applied
   uint64_t version = 0;
 
   bool closed() const { return status == "fulfilled" || status == "refused"; }
+  // Erasure decided, request not yet closed.
+  bool erasure_pending() const { return erasure_decided_on.has_value() && !closed(); }
   bool paused() const { return !stops.empty() && !stops.back().resumed_on; }
 };
 
@@ -212,10 +220,20 @@ class Rights {
   // "rule legal-hold: ..."; otherwise records ErasureDecided{erase: true},
   // crypto-shreds the subject (Store::EraseSubject) and records
   // RightsRequestFulfilled. The actor must have the controller role.
+  // On a request whose erasure was already decided (erasure_pending(): a
+  // crash between those writes, or a decision recorded by hand) it neither
+  // decides again nor applies the retention rule: it completes what is
+  // missing, EraseSubject (a no-op returning duplicate = true when already
+  // erased) and RightsRequestFulfilled. On a closed request: InvalidArgument
+  // "rule rights-request-closed".
   Result<AppendResult> DecideErasure(const std::string& ref, const Actor& actor);
 
  private:
   Status Validate(const std::string& ref, RequestState state, std::vector<NewEvent>* events);
+  // The writes after an erasure decision: EraseSubject, then
+  // RightsRequestFulfilled {actionCode: erased}. Each is safe to repeat.
+  Result<AppendResult> CompleteErasure(const std::string& ref, const std::string& subject,
+                                       const Actor& actor, Date today);
   Result<AppendResult> AppendDecoded(const std::string& stream, ExpectedVersion expected,
                                      const std::string& type, const std::string& facts_json,
                                      const std::vector<SubjectRef>& subjects, const Actor& actor);
