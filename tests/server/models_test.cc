@@ -86,16 +86,7 @@ class ModelsTest : public ServerFixture {
     ASSERT_TRUE(models_.Add(rights::MakeDisclosuresModel(store_.get(), codec_, rop)).ok());
     ASSERT_TRUE(models_.Add(exports::MakeKpiModel(store_.get(), codec_)).ok());
     ASSERT_TRUE(models_.Add(exports::MakeCasesModel(store_.get(), codec_)).ok());
-    std::string json = kModelsConfig;
-    auto put = [&](const std::string& what, const std::string& value) {
-      json.replace(json.find("\"" + what + "\""), what.size() + 2, "\"" + value + "\"");
-    };
-    put("CA", pki_->ca());
-    put("CERT", pki_->cert("server"));
-    put("KEY", pki_->key("server"));
-    auto config = server::ServerConfig::FromJson(json, "");
-    ASSERT_TRUE(config.ok()) << config.status().ToString();
-    Start(*config);
+    Start(Config(kModelsConfig));
   }
   void TearDown() override {
     rights_.reset();

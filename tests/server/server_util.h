@@ -176,8 +176,8 @@ class ServerFixture : public ::testing::Test {
     store_.reset();
   }
 
-  server::ServerConfig Config() {
-    std::string json = kConfigJson;
+  // `json` with its "CA", "CERT" and "KEY" placeholders filled in from the PKI.
+  server::ServerConfig Config(std::string json = kConfigJson) {
     auto put = [&](const std::string& what, const std::string& value) {
       json.replace(json.find("\"" + what + "\""), what.size() + 2, "\"" + value + "\"");
     };
