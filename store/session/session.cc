@@ -43,17 +43,6 @@ bool HasPersonalData(const PersonalSection& section) {
 
 }  // namespace
 
-bool ScopeMatches(const std::vector<std::string>& patterns, const std::string& name) {
-  for (const std::string& p : patterns) {
-    if (!p.empty() && p.back() == '*') {
-      if (name.compare(0, p.size() - 1, p, 0, p.size() - 1) == 0) return true;
-    } else if (p == name) {
-      return true;
-    }
-  }
-  return false;
-}
-
 Session::Session(Store* store, Principal principal, Scopes scopes, RefusalLog refusal_log)
     : store_(store),
       principal_(std::move(principal)),
