@@ -521,9 +521,11 @@ Status CaseRecorder::Validate(const std::string& case_id, CaseState state,
       e.subjects.push_back(SubjectRef{state.client, SubjectRole::kClient});
     }
 
-    // UK GDPR Art. 18: while a person's processing is restricted, only the
-    // controller records new events about them (store/rights).
-    if (e.actor.role != rights::kControllerRole) {
+    // UK GDPR Art. 18: while a person's processing is restricted, only a
+    // writer with the controller's power records new events about them
+    // (store/rights). The power comes from the options (a Session's
+    // controller scope), never from the role an event's actor names.
+    if (!options_.controller) {
       if (!restricted) {
         rights::Rights r(store_, codec_, rights::RightsOptions{});
         auto list = r.RestrictedSubjects();
@@ -536,7 +538,7 @@ Status CaseRecorder::Validate(const std::string& case_id, CaseState state,
         if (it != restricted->end()) {
           return refuse(Rule("subject-restricted", "processing of " + s.id + " is restricted since " +
                                                        FormatDate(it->second) +
-                                                       "; only the controller role may record events about them"));
+                                                       "; only the data controller (controller scope) may record events about them"));
         }
       }
     }

@@ -37,6 +37,14 @@ Result<const domain::Codec*> CaseCodec() {
   return codec;
 }
 
+// Streams whose events carry the data controller's decisions: rights
+// requests and restrictions (`rights/...`), the record of processing and
+// retention rules (`config/...`). Appending to them needs the controller
+// scope.
+bool IsControllerStream(const std::string& stream) {
+  return stream.compare(0, 7, "rights/") == 0 || stream.compare(0, 7, "config/") == 0;
+}
+
 bool HasPersonalData(const PersonalSection& section) {
   return !section.erased && !section.data.empty();
 }
@@ -95,6 +103,9 @@ Status Session::CheckAppend(const std::string& stream, const std::vector<NewEven
       return Refuse("append_types", "appending event type '" + e.type + "'");
     }
   }
+  if (IsControllerStream(stream) && !scopes_.controller) {
+    return Refuse("controller", "appending to stream '" + stream + "'");
+  }
   if (!CanReadStream(stream)) {
     std::string district = CaseDistrict(stream);
     if (!district.empty()) {
@@ -137,7 +148,11 @@ Result<AppendResult> Session::Append(const std::string& stream, ExpectedVersion 
   if (stream.compare(0, 5, "case/") == 0) {
     auto codec = CaseCodec();
     if (!codec.ok()) return codec.status();
-    domain::CaseRecorder recorder(store_, *codec, {});
+    // The recorder's controller power is the session's scope, never the
+    // role the principal asserted.
+    domain::RecorderOptions options;
+    options.controller = scopes_.controller;
+    domain::CaseRecorder recorder(store_, *codec, std::move(options));
     return recorder.Record(stream, expected, std::move(events));
   }
   return store_->Append(stream, expected, events);

@@ -325,6 +325,11 @@ struct RecorderOptions {
   int max_attempts = 5;
   // Today's date for the `date-in-future` rule. Default (empty): UkDate(Now()).
   std::function<Date()> today;
+  // The writer holds the data controller's power (a Session passes its
+  // Scopes::controller): it may record events about a person whose
+  // processing is restricted (UK GDPR Art. 18, rule `subject-restricted`).
+  // Never taken from an event's actor: a role name grants nothing.
+  bool controller = false;
 };
 
 // Validates domain events against the history of their case and appends them.

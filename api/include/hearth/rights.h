@@ -39,8 +39,12 @@ using domain::Date;
 
 inline constexpr const char* kProcessingStream = "config/processing";
 inline constexpr const char* kRestrictionStream = "rights/restrictions";
-// The role that may record events about a restricted person and that
-// decides erasures.
+// The role the command line records as the actor of the controller's own
+// work (restriction, erasure decisions). A name only: the power to record
+// events about a restricted person comes from the controller scope
+// (domain::RecorderOptions::controller, Scopes::controller), never from an
+// actor's role. This library is the controller's own (whoever holds the store
+// key); DecideErasure also refuses an actor in any other role.
 inline constexpr const char* kControllerRole = "controller";
 
 // "rights/" + ref. REQUIRES nothing: ValidRequestRef checks the ref.

@@ -12,8 +12,15 @@
 // What each operation needs (PermissionDenied names the first scope missing):
 //   Append         every event's type in append_types, and the stream readable
 //                  (read_streams, or its district in read_districts): a
-//                  principal writes only where it may read. Then, on a case
-//                  stream, the domain rules (see Append).
+//                  principal writes only where it may read. Streams of the
+//                  controller's decisions, `rights/...` (requests,
+//                  restrictions) and `config/...` (record of processing),
+//                  need controller as well. Then, on a case stream, the
+//                  domain rules (see Append); recording an event about a
+//                  person whose processing is restricted needs controller.
+//                  Controller powers come only from the controller scope:
+//                  the role a principal asserts (Principal::role) is
+//                  recorded, never trusted.
 //   ReadStream     the stream readable.
 //   ReadSubject    nothing beyond a readable stream per event: events in
 //                  streams the principal may not read are left out.
