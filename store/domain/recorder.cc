@@ -430,6 +430,11 @@ Status CaseRecorder::Validate(const std::string& case_id, CaseState state,
   PackedDecoder personal_decoder;
   Date today = options_.today ? options_.today() : UkDate(Now());
   std::optional<std::map<std::string, Date>> restricted;  // read once, when needed
+  const bool opens = !state.exists();
+  if (options_.authorise && !opens) {
+    Status s = options_.authorise(state);
+    if (!s.ok()) return s;
+  }
   for (size_t i = 0; i < events->size(); ++i) {
     NewEvent& e = (*events)[i];
     auto where = [&] {
@@ -553,6 +558,10 @@ Status CaseRecorder::Validate(const std::string& case_id, CaseState state,
     s = FoldFacts(*type, facts, e.subjects, e.personal, &state);
     if (!s.ok()) return refuse(Rule("malformed-facts", s.message()));
     ++state.version;
+    if (options_.authorise && opens && i == 0) {
+      s = options_.authorise(state);
+      if (!s.ok()) return s;
+    }
   }
   return Status::OK();
 }

@@ -194,6 +194,7 @@ Result<CaseExtract> BuildCaseExtract(Store& store, const domain::Codec& codec, c
   for (const auto& [id, c] : collected->cases) {
     const domain::CaseState& st = c.state;
     if (!st.enquiry_on || *st.enquiry_on < period.first || *st.enquiry_on > period.last) continue;
+    if (options.include && !options.include(st)) continue;
     if (restricted.count(st.client) > 0) {
       ++out.restricted_rows;
       continue;

@@ -72,9 +72,8 @@ class WorklistModel final : public ReadModel {
         return Status::InvalidArgument("worklist: district must be a district code such as D3");
       }
       // A principal sees a district's worklist only if it may read that
-      // district's case streams (by district, or by a pattern such as
-      // "case/D3/*").
-      Status s = session.CheckReadStream("case/" + o.district + "/*");
+      // district's cases (by district, or by a pattern such as "case/D3/*").
+      Status s = session.CheckReadDistrict(o.district);
       if (!s.ok()) return s;
     }
     Status s = GetDate("worklist", *params, "asOf", &o.as_of);
@@ -83,8 +82,11 @@ class WorklistModel final : public ReadModel {
     if (s.ok()) s = GetInt("worklist", *params, "dueSoonDays", 0, 366, &o.due_soon_days);
     if (s.ok()) s = GetInt("worklist", *params, "reviewDueDays", 0, 366, &o.review_due_days);
     if (!s.ok()) return s;
-    // Only the cases the principal may read.
-    o.include = [&session](const domain::CaseState& c) { return session.CanReadStream(c.case_id); };
+    // Only the cases the principal may read where they are now (the
+    // projection's state holds the current district).
+    o.include = [&session](const domain::CaseState& c) {
+      return session.CanReadCase(c.case_id, c.district);
+    };
     auto wl = BuildWorklist(*store_, *calendar_, o);
     if (!wl.ok()) return wl.status();
     return WorklistToJson(*wl);

@@ -12,9 +12,10 @@ using Json = nlohmann::json;
 
 constexpr const char* kCase = "case/north/C-000001";
 
-// portal: a caseworkers' front end with broad scopes but no controller scope
+// portal: a caseworkers' front end in the north district with broad scopes but no controller scope
 // and no roles map, so it may assert any role, `controller` included.
 // auditor: the data-protection officer's console, with the controller scope.
+// intake: the south district's front end.
 constexpr const char* kPolicyConfig = R"({
   "listen": {"address": "127.0.0.1", "port": 0},
   "tls": {"ca": "CA", "cert": "CERT", "key": "KEY"},
@@ -28,6 +29,9 @@ constexpr const char* kPolicyConfig = R"({
     "auditor": {
       "scopes": {"append_types": ["*"], "read_streams": ["rights/*", "config/*"],
                  "read_districts": ["*"], "read_personal": true, "controller": true}
+    },
+    "intake": {
+      "scopes": {"append_types": ["*"], "read_districts": ["south"], "read_personal": true}
     }
   }
 })";
@@ -161,6 +165,46 @@ TEST_F(PolicyTest, TheControllerScopeCarriesThePowerWhateverTheRoleIsCalled) {
   ASSERT_TRUE(portal);
   auto after = portal->Append(kCase, ExpectedVersion::Any(), {CaseNote("2019-12-31")});
   EXPECT_TRUE(after.ok()) << after.status().ToString();
+}
+
+// District authorisation follows the case's current district: after
+// CaseTransferred to south, the north front end no longer reads or writes
+// case/north/..., and the south one does, under the same name.
+TEST_F(PolicyTest, DistrictScopesFollowACaseTransferredToAnotherDistrict) {
+  constexpr const char* kMoving = "case/north/C-000002";
+  auto north = Connect("portal", "u-0042", "caseworker");
+  auto south = Connect("intake", "u-0077", "caseworker");
+  auto dpo = Connect("auditor", "S-0009", "dataProtectionOfficer");
+  ASSERT_TRUE(north && south && dpo);
+  ASSERT_TRUE(north->Append(kMoving, ExpectedVersion::NoStream(), {Enquiry("P-2", "north")}).ok());
+  ASSERT_TRUE(north->ReadStream(kMoving, 1, Direction::kForward, 0, "casework").ok());
+  EXPECT_EQ(south->ReadStream(kMoving, 1, Direction::kForward, 0, "casework").status().code(),
+            Status::Code::kPermissionDenied);
+  auto moved = north->Append(
+      kMoving, ExpectedVersion::Exact(1),
+      {DomainEvent(R"({"type":"CaseTransferred","facts":{"transferredOn":"2019-12-30","toTeam":"S1",)"
+                   R"("toDistrict":"south","reasonCode":"moved"}})")});
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+
+  uint64_t before = LastPosition();
+  auto read = north->ReadStream(kMoving, 1, Direction::kForward, 0, "casework");
+  EXPECT_EQ(read.status().code(), Status::Code::kPermissionDenied) << read.status().ToString();
+  EXPECT_NE(read.status().message().find("read_districts"), std::string::npos) << read.status().ToString();
+  auto write = north->Append(kMoving, ExpectedVersion::Any(), {CaseNote("2019-12-30")});
+  EXPECT_EQ(write.status().code(), Status::Code::kPermissionDenied) << write.status().ToString();
+  EXPECT_EQ(north->ReadSubject("P-2", 0, 0, "casework").status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(LastPosition(), before);
+
+  auto theirs = south->ReadStream(kMoving, 1, Direction::kForward, 0, "casework");
+  ASSERT_TRUE(theirs.ok()) << theirs.status().ToString();
+  EXPECT_EQ(theirs->events.size(), 2u);
+  auto note = south->Append(kMoving, ExpectedVersion::Exact(2), {CaseNote("2019-12-31")});
+  ASSERT_TRUE(note.ok()) << note.status().ToString();
+  auto subject = south->ReadSubject("P-2", 0, 0, "casework");
+  ASSERT_TRUE(subject.ok()) << subject.status().ToString();
+  EXPECT_EQ(subject->events.size(), 3u);
+  // The controller, scoped to every district, reads it wherever it is.
+  EXPECT_TRUE(dpo->ReadStream(kMoving, 1, Direction::kForward, 0, "audit").ok());
 }
 
 }  // namespace

@@ -330,6 +330,12 @@ struct RecorderOptions {
   // processing is restricted (UK GDPR Art. 18, rule `subject-restricted`).
   // Never taken from an event's actor: a role name grants nothing.
   bool controller = false;
+  // When set, called inside each attempt with the case's state before the
+  // batch (for a new case: after the batch's first event, so that the
+  // district it opens in is known), the state the batch is validated against
+  // and appended at. A non-OK status is returned as it is; nothing is
+  // written. A Session checks its district scopes here (hearth/session.h).
+  std::function<Status(const CaseState& state)> authorise;
 };
 
 // Validates domain events against the history of their case and appends them.
