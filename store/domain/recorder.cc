@@ -429,7 +429,7 @@ Status CaseRecorder::Validate(const std::string& case_id, CaseState state,
   FactsDecoder decoder(&t);
   PackedDecoder personal_decoder;
   Date today = options_.today ? options_.today() : UkDate(Now());
-  std::optional<std::map<std::string, Date>> restricted;  // read once, when needed
+  std::optional<rights::ActiveRestrictions> restricted;  // read once, when needed
   const bool opens = !state.exists();
   if (options_.authorise && !opens) {
     Status s = options_.authorise(state);
@@ -532,17 +532,14 @@ Status CaseRecorder::Validate(const std::string& case_id, CaseState state,
     // controller scope), never from the role an event's actor names.
     if (!options_.controller) {
       if (!restricted) {
-        rights::Rights r(store_, codec_, rights::RightsOptions{});
-        auto list = r.RestrictedSubjects();
-        if (!list.ok()) return list.status();
-        restricted.emplace();
-        for (const auto& [subject, since] : *list) restricted->emplace(subject, since);
+        auto read = rights::ActiveRestrictions::Read(*store_, *codec_);
+        if (!read.ok()) return read.status();
+        restricted = std::move(*read);
       }
       for (const auto& s : e.subjects) {
-        auto it = restricted->find(s.id);
-        if (it != restricted->end()) {
+        if (auto since = restricted->Since(s.id)) {
           return refuse(Rule("subject-restricted", "processing of " + s.id + " is restricted since " +
-                                                       FormatDate(it->second) +
+                                                       FormatDate(*since) +
                                                        "; only the data controller (controller scope) may record events about them"));
         }
       }

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hearth/readmodels.h"
+#include "hearth/rights.h"
 #include "readmodels/params.h"
 
 namespace hearth::readmodels {
@@ -55,7 +56,8 @@ class TimelineModel final : public ReadModel {
 
 class WorklistModel final : public ReadModel {
  public:
-  WorklistModel(Store* store, const domain::Calendar* calendar) : store_(store), calendar_(calendar) {}
+  WorklistModel(Store* store, const domain::Calendar* calendar, const domain::Codec* codec)
+      : store_(store), calendar_(calendar), codec_(codec) {}
   std::string name() const override { return "worklist"; }
 
   Result<std::string> Query(Session& session, const std::string& params_json) override {
@@ -87,6 +89,11 @@ class WorklistModel final : public ReadModel {
     o.include = [&session](const domain::CaseState& c) {
       return session.CanReadCase(c.case_id, c.district);
     };
+    // UK GDPR Art. 18: restricted people are left out, as by `hearth
+    // worklist` (docs/rights.md), from the one view of the restrictions.
+    auto restricted = rights::ActiveRestrictions::Read(*store_, *codec_);
+    if (!restricted.ok()) return restricted.status();
+    o.restricted_subjects = restricted->Subjects();
     auto wl = BuildWorklist(*store_, *calendar_, o);
     if (!wl.ok()) return wl.status();
     return WorklistToJson(*wl);
@@ -95,6 +102,7 @@ class WorklistModel final : public ReadModel {
  private:
   Store* store_;
   const domain::Calendar* calendar_;
+  const domain::Codec* codec_;
 };
 
 }  // namespace
@@ -103,8 +111,9 @@ std::unique_ptr<ReadModel> MakeTimelineModel(Store* store, const domain::Codec* 
   return std::make_unique<TimelineModel>(store, codec);
 }
 
-std::unique_ptr<ReadModel> MakeWorklistModel(Store* store, const domain::Calendar* calendar) {
-  return std::make_unique<WorklistModel>(store, calendar);
+std::unique_ptr<ReadModel> MakeWorklistModel(Store* store, const domain::Calendar* calendar,
+                                             const domain::Codec* codec) {
+  return std::make_unique<WorklistModel>(store, calendar, codec);
 }
 
 }  // namespace hearth::readmodels
