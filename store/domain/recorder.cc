@@ -429,7 +429,12 @@ Status CaseRecorder::Validate(const std::string& case_id, CaseState state,
   FactsDecoder decoder(&t);
   PackedDecoder personal_decoder;
   Date today = options_.today ? options_.today() : UkDate(Now());
-  std::optional<std::map<std::string, Date>> restricted;  // read once, when needed
+  std::optional<rights::ActiveRestrictions> restricted;  // read once, when needed
+  const bool opens = !state.exists();
+  if (options_.authorise && !opens) {
+    Status s = options_.authorise(state);
+    if (!s.ok()) return s;
+  }
   for (size_t i = 0; i < events->size(); ++i) {
     NewEvent& e = (*events)[i];
     auto where = [&] {
@@ -521,22 +526,21 @@ Status CaseRecorder::Validate(const std::string& case_id, CaseState state,
       e.subjects.push_back(SubjectRef{state.client, SubjectRole::kClient});
     }
 
-    // UK GDPR Art. 18: while a person's processing is restricted, only the
-    // controller records new events about them (store/rights).
-    if (e.actor.role != rights::kControllerRole) {
+    // UK GDPR Art. 18: while a person's processing is restricted, only a
+    // writer with the controller's power records new events about them
+    // (store/rights). The power comes from the options (a Session's
+    // controller scope), never from the role an event's actor names.
+    if (!options_.controller) {
       if (!restricted) {
-        rights::Rights r(store_, codec_, rights::RightsOptions{});
-        auto list = r.RestrictedSubjects();
-        if (!list.ok()) return list.status();
-        restricted.emplace();
-        for (const auto& [subject, since] : *list) restricted->emplace(subject, since);
+        auto read = rights::ActiveRestrictions::Read(*store_, *codec_);
+        if (!read.ok()) return read.status();
+        restricted = std::move(*read);
       }
       for (const auto& s : e.subjects) {
-        auto it = restricted->find(s.id);
-        if (it != restricted->end()) {
+        if (auto since = restricted->Since(s.id)) {
           return refuse(Rule("subject-restricted", "processing of " + s.id + " is restricted since " +
-                                                       FormatDate(it->second) +
-                                                       "; only the controller role may record events about them"));
+                                                       FormatDate(*since) +
+                                                       "; only the data controller (controller scope) may record events about them"));
         }
       }
     }
@@ -551,6 +555,10 @@ Status CaseRecorder::Validate(const std::string& case_id, CaseState state,
     s = FoldFacts(*type, facts, e.subjects, e.personal, &state);
     if (!s.ok()) return refuse(Rule("malformed-facts", s.message()));
     ++state.version;
+    if (options_.authorise && opens && i == 0) {
+      s = options_.authorise(state);
+      if (!s.ok()) return s;
+    }
   }
   return Status::OK();
 }

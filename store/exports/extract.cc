@@ -173,11 +173,8 @@ Result<CaseExtract> BuildCaseExtract(Store& store, const domain::Codec& codec, c
   // Art. 18: while a person's processing is restricted their cases stay out
   // of every export, pseudonymous ones included. The restrictions in force
   // now apply, whatever the position the export is taken at.
-  rights::Rights rights(&store, &codec, rights::RightsOptions{});
-  auto restricted_list = rights.RestrictedSubjects();
-  if (!restricted_list.ok()) return restricted_list.status();
-  std::set<std::string> restricted;
-  for (const auto& [subject, since] : *restricted_list) restricted.insert(subject);
+  auto restricted = rights::ActiveRestrictions::Read(store, codec);
+  if (!restricted.ok()) return restricted.status();
 
   CaseExtract out;
   out.period = period;
@@ -194,7 +191,8 @@ Result<CaseExtract> BuildCaseExtract(Store& store, const domain::Codec& codec, c
   for (const auto& [id, c] : collected->cases) {
     const domain::CaseState& st = c.state;
     if (!st.enquiry_on || *st.enquiry_on < period.first || *st.enquiry_on > period.last) continue;
-    if (restricted.count(st.client) > 0) {
+    if (options.include && !options.include(st)) continue;
+    if (restricted->Contains(st.client)) {
       ++out.restricted_rows;
       continue;
     }
@@ -313,11 +311,8 @@ Result<IdentifiableExport> BuildIdentifiableExport(Store& store, const domain::C
   co.client_details = true;
   auto collected = Collect(store, codec, co);
   if (!collected.ok()) return collected.status();
-  rights::Rights rights(&store, &codec, rights::RightsOptions{});
-  auto restricted_list = rights.RestrictedSubjects();
-  if (!restricted_list.ok()) return restricted_list.status();
-  std::set<std::string> restricted;
-  for (const auto& [subject, since] : *restricted_list) restricted.insert(subject);
+  auto restricted = rights::ActiveRestrictions::Read(store, codec);
+  if (!restricted.ok()) return restricted.status();
   IdentifiableExport out;
   out.period = period;
   out.recipient = options.recipient;
@@ -338,7 +333,7 @@ Result<IdentifiableExport> BuildIdentifiableExport(Store& store, const domain::C
       ++out.erased;
       continue;
     }
-    if (restricted.count(st.client) > 0) {
+    if (restricted->Contains(st.client)) {
       ++out.restricted;
       continue;
     }

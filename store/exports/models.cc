@@ -88,6 +88,20 @@ class CasesModel final : public ReadModel {
       if (s = session.CheckController(); !s.ok()) return s;
       eo.recipient = recipient;
     }
+    // An earlier position shows cases where they were then (before a
+    // transfer out of the caller's districts, say): the controller's only.
+    if (eo.position != 0) {
+      auto info = store_->Info();
+      if (!info.ok()) return info.status();
+      if (eo.position < info->last_position) {
+        if (s = session.CheckController(); !s.ok()) return s;
+      }
+    }
+    // Rows only for the cases the caller may read (read_districts,
+    // read_streams), by the district each case is in at the position.
+    eo.include = [&session](const domain::CaseState& c) {
+      return session.CanReadCase(c.case_id, c.district);
+    };
     auto extract = BuildCaseExtract(*store_, *codec_, *period, eo);
     if (!extract.ok()) return extract.status();
     nlohmann::ordered_json j;

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hearth/readmodels.h"
+#include "hearth/rights.h"
 #include "readmodels/params.h"
 
 namespace hearth::readmodels {
@@ -55,7 +56,8 @@ class TimelineModel final : public ReadModel {
 
 class WorklistModel final : public ReadModel {
  public:
-  WorklistModel(Store* store, const domain::Calendar* calendar) : store_(store), calendar_(calendar) {}
+  WorklistModel(Store* store, const domain::Calendar* calendar, const domain::Codec* codec)
+      : store_(store), calendar_(calendar), codec_(codec) {}
   std::string name() const override { return "worklist"; }
 
   Result<std::string> Query(Session& session, const std::string& params_json) override {
@@ -72,9 +74,8 @@ class WorklistModel final : public ReadModel {
         return Status::InvalidArgument("worklist: district must be a district code such as D3");
       }
       // A principal sees a district's worklist only if it may read that
-      // district's case streams (by district, or by a pattern such as
-      // "case/D3/*").
-      Status s = session.CheckReadStream("case/" + o.district + "/*");
+      // district's cases (by district, or by a pattern such as "case/D3/*").
+      Status s = session.CheckReadDistrict(o.district);
       if (!s.ok()) return s;
     }
     Status s = GetDate("worklist", *params, "asOf", &o.as_of);
@@ -83,8 +84,16 @@ class WorklistModel final : public ReadModel {
     if (s.ok()) s = GetInt("worklist", *params, "dueSoonDays", 0, 366, &o.due_soon_days);
     if (s.ok()) s = GetInt("worklist", *params, "reviewDueDays", 0, 366, &o.review_due_days);
     if (!s.ok()) return s;
-    // Only the cases the principal may read.
-    o.include = [&session](const domain::CaseState& c) { return session.CanReadStream(c.case_id); };
+    // Only the cases the principal may read where they are now (the
+    // projection's state holds the current district).
+    o.include = [&session](const domain::CaseState& c) {
+      return session.CanReadCase(c.case_id, c.district);
+    };
+    // UK GDPR Art. 18: restricted people are left out, as by `hearth
+    // worklist` (docs/rights.md), from the one view of the restrictions.
+    auto restricted = rights::ActiveRestrictions::Read(*store_, *codec_);
+    if (!restricted.ok()) return restricted.status();
+    o.restricted_subjects = restricted->Subjects();
     auto wl = BuildWorklist(*store_, *calendar_, o);
     if (!wl.ok()) return wl.status();
     return WorklistToJson(*wl);
@@ -93,6 +102,7 @@ class WorklistModel final : public ReadModel {
  private:
   Store* store_;
   const domain::Calendar* calendar_;
+  const domain::Codec* codec_;
 };
 
 }  // namespace
@@ -101,8 +111,9 @@ std::unique_ptr<ReadModel> MakeTimelineModel(Store* store, const domain::Codec* 
   return std::make_unique<TimelineModel>(store, codec);
 }
 
-std::unique_ptr<ReadModel> MakeWorklistModel(Store* store, const domain::Calendar* calendar) {
-  return std::make_unique<WorklistModel>(store, calendar);
+std::unique_ptr<ReadModel> MakeWorklistModel(Store* store, const domain::Calendar* calendar,
+                                             const domain::Codec* codec) {
+  return std::make_unique<WorklistModel>(store, calendar, codec);
 }
 
 }  // namespace hearth::readmodels

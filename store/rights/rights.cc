@@ -418,35 +418,53 @@ Result<AppendResult> Rights::AppendDecoded(const std::string& stream, ExpectedVe
 // ---------------------------------------------------------------------------
 // Restriction
 
-Result<std::vector<std::pair<std::string, Date>>> Rights::RestrictedSubjects() {
-  std::map<std::string, Date> active;
+Result<ActiveRestrictions> ActiveRestrictions::Read(Store& store, const domain::Codec& codec) {
+  ActiveRestrictions out;
   uint64_t from = 1;
   for (;;) {
-    auto events = store_->ReadStream(kRestrictionStream, from, Direction::kForward, 1024);
+    auto events = store.ReadStream(kRestrictionStream, from, Direction::kForward, 1024);
     if (!events.ok()) {
       if (events.status().IsNotFound()) break;
       return events.status();
     }
     for (const auto& e : *events) {
       std::string subject = e.subjects.empty() ? std::string() : e.subjects.front().id;
-      auto facts = internal::FactsOf(*codec_, e);
-      if (!facts.ok()) return facts.status();
       if (e.type == "RestrictionApplied") {
-        active[subject] = DateField(*facts, "appliedOn").value_or(Date{});
+        auto facts = internal::FactsOf(codec, e);
+        if (!facts.ok()) return facts.status();
+        out.active_[subject] = DateField(*facts, "appliedOn").value_or(Date{});
       } else if (e.type == "RestrictionLifted") {
-        active.erase(subject);
+        out.active_.erase(subject);
       }
     }
     if (events->size() < 1024) break;
     from = events->back().stream_version + 1;
   }
-  return std::vector<std::pair<std::string, Date>>(active.begin(), active.end());
+  return out;
+}
+
+std::optional<Date> ActiveRestrictions::Since(const std::string& subject) const {
+  auto it = active_.find(subject);
+  if (it == active_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::set<std::string> ActiveRestrictions::Subjects() const {
+  std::set<std::string> out;
+  for (const auto& [subject, since] : active_) out.insert(subject);
+  return out;
+}
+
+Result<std::vector<std::pair<std::string, Date>>> Rights::RestrictedSubjects() {
+  auto active = ActiveRestrictions::Read(*store_, *codec_);
+  if (!active.ok()) return active.status();
+  return std::vector<std::pair<std::string, Date>>(active->all().begin(), active->all().end());
 }
 
 Result<bool> Rights::IsRestricted(const std::string& subject) {
-  auto all = RestrictedSubjects();
-  if (!all.ok()) return all.status();
-  return std::any_of(all->begin(), all->end(), [&](const auto& p) { return p.first == subject; });
+  auto active = ActiveRestrictions::Read(*store_, *codec_);
+  if (!active.ok()) return active.status();
+  return active->Contains(subject);
 }
 
 namespace {

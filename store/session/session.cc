@@ -8,11 +8,15 @@
 #include <utility>
 
 #include "hearth/domain.h"
+#include "hearth/readmodels.h"
 
 namespace hearth {
 namespace {
 
-// The district of a case stream `case/<district>/<reference>`, or empty.
+bool IsCaseStream(const std::string& stream) { return stream.compare(0, 5, "case/") == 0; }
+
+// The district a case stream's name gives, `case/<district>/<reference>`, or
+// empty.
 std::string CaseDistrict(const std::string& stream) {
   constexpr std::string_view kPrefix = "case/";
   if (stream.compare(0, kPrefix.size(), kPrefix) != 0) return {};
@@ -35,6 +39,34 @@ Result<const domain::Codec*> CaseCodec() {
     return static_cast<const domain::Codec*>(made.value().release());
   }();
   return codec;
+}
+
+// Streams whose events carry the data controller's decisions: rights
+// requests and restrictions (`rights/...`), the record of processing and
+// retention rules (`config/...`). Appending to them needs the controller
+// scope.
+bool IsControllerStream(const std::string& stream) {
+  return stream.compare(0, 7, "rights/") == 0 || stream.compare(0, 7, "config/") == 0;
+}
+
+// The name case `stream` would have in `district`: `case/<district>/<ref>`
+// for a stream named `case/<named district>/<ref>`, the stream itself for
+// any other case stream; empty when the district is unknown.
+std::string CurrentCaseName(const std::string& stream, const std::string& district) {
+  if (district.empty()) return {};
+  std::string named = CaseDistrict(stream);
+  if (named.empty()) return stream;
+  return "case/" + district + stream.substr(5 + named.size());
+}
+
+// Whether a pattern ending in `*` (never an exact name) matches `name`.
+bool PrefixMatches(const std::vector<std::string>& patterns, const std::string& name) {
+  for (const std::string& p : patterns) {
+    if (!p.empty() && p.back() == '*' && name.compare(0, p.size() - 1, p, 0, p.size() - 1) == 0) {
+      return true;
+    }
+  }
+  return false;
 }
 
 bool HasPersonalData(const PersonalSection& section) {
@@ -63,19 +95,83 @@ Status Session::Refuse(const std::string& scope, const std::string& what) const 
   return s;
 }
 
+Result<std::string> Session::CurrentDistrict(const std::string& stream) const {
+  const std::string named = CaseDistrict(stream);
+  auto version = store_->StreamVersion(stream);
+  if (!version.ok()) {
+    if (version.status().IsNotFound()) return named;  // no case yet: its name says
+    return version.status();
+  }
+  // The cases projection's state, then the events it has not folded yet
+  // (all of them when the store has no cases projection).
+  domain::CaseState state;
+  auto projected = readmodels::GetCase(*store_, stream);
+  if (projected.ok()) state = std::move(*projected);
+  if (state.version < *version) {
+    auto codec = CaseCodec();
+    if (!codec.ok()) return codec.status();
+    domain::CaseFolder folder(*codec);
+    constexpr size_t kPage = 256;
+    for (uint64_t from = state.version + 1;;) {
+      auto page = store_->ReadStream(stream, from, Direction::kForward, kPage);
+      if (!page.ok()) {
+        if (page.status().IsNotFound()) break;
+        return page.status();
+      }
+      for (const RecordedEvent& e : *page) {
+        // Events the domain cannot fold were written around the recorder
+        // (which refuses them): such a case is placed by its name.
+        if (!folder.Apply(e, &state).ok()) return named;
+      }
+      if (page->size() < kPage) break;
+      from = page->back().stream_version + 1;
+    }
+  }
+  return state.district.empty() ? named : state.district;
+}
+
+bool Session::CanReadCase(const std::string& case_id, const std::string& district) const {
+  // An exact grant names the stream; a pattern covers the case where it is now.
+  for (const std::string& p : scopes_.read_streams) {
+    if (p == case_id) return true;
+  }
+  if (district.empty()) return false;
+  if (PrefixMatches(scopes_.read_streams, CurrentCaseName(case_id, district))) return true;
+  return ScopeMatches(scopes_.read_districts, district);
+}
+
 bool Session::CanReadStream(const std::string& stream) const {
-  if (ScopeMatches(scopes_.read_streams, stream)) return true;
-  std::string district = CaseDistrict(stream);
-  return !district.empty() && ScopeMatches(scopes_.read_districts, district);
+  if (!IsCaseStream(stream)) return ScopeMatches(scopes_.read_streams, stream);
+  auto district = CurrentDistrict(stream);
+  return district.ok() && CanReadCase(stream, *district);
+}
+
+Status Session::CheckReadDistrict(const std::string& district) const {
+  if (ScopeMatches(scopes_.read_districts, district) ||
+      PrefixMatches(scopes_.read_streams, "case/" + district + "/")) {
+    return Status::OK();
+  }
+  return Refuse("read_districts", "district '" + district + "'");
+}
+
+Status Session::CheckCaseIn(const std::string& stream, const std::string& district,
+                            const char* doing) const {
+  if (CanReadCase(stream, district)) return Status::OK();
+  if (district.empty()) {
+    return Refuse("read_streams", std::string(doing) + "stream '" + stream + "'");
+  }
+  return Refuse("read_districts",
+                std::string(doing) + "district '" + district + "' (stream '" + stream + "')");
 }
 
 Status Session::CheckReadStream(const std::string& stream) const {
-  if (CanReadStream(stream)) return Status::OK();
-  std::string district = CaseDistrict(stream);
-  if (!district.empty()) {
-    return Refuse("read_districts", "district '" + district + "' (stream '" + stream + "')");
+  if (!IsCaseStream(stream)) {
+    if (ScopeMatches(scopes_.read_streams, stream)) return Status::OK();
+    return Refuse("read_streams", "stream '" + stream + "'");
   }
-  return Refuse("read_streams", "stream '" + stream + "'");
+  auto district = CurrentDistrict(stream);
+  if (!district.ok()) return district.status();
+  return CheckCaseIn(stream, *district, "");
 }
 
 Status Session::CheckAppend(const std::string& stream, const std::vector<NewEvent>& events) const {
@@ -84,15 +180,32 @@ Status Session::CheckAppend(const std::string& stream, const std::vector<NewEven
       return Refuse("append_types", "appending event type '" + e.type + "'");
     }
   }
-  if (!CanReadStream(stream)) {
-    std::string district = CaseDistrict(stream);
-    if (!district.empty()) {
-      return Refuse("read_districts",
-                    "appending to district '" + district + "' (stream '" + stream + "')");
-    }
+  if (IsControllerStream(stream) && !scopes_.controller) {
+    return Refuse("controller", "appending to stream '" + stream + "'");
+  }
+  if (!IsCaseStream(stream)) {
+    if (ScopeMatches(scopes_.read_streams, stream)) return Status::OK();
     return Refuse("read_streams", "appending to stream '" + stream + "'");
   }
-  return Status::OK();
+  // A case is written where it is now; a new one where its first event (the
+  // enquiry) opens it.
+  auto district = CurrentDistrict(stream);
+  if (!district.ok()) return district.status();
+  if (!events.empty() && !store_->StreamVersion(stream).ok()) {
+    auto codec = CaseCodec();
+    if (!codec.ok()) return codec.status();
+    domain::CaseFolder folder(*codec);
+    domain::CaseState opened;
+    RecordedEvent first;
+    first.stream = stream;
+    first.stream_version = 1;
+    first.type = events.front().type;
+    first.schema_version = events.front().schema_version;
+    first.facts = events.front().facts;
+    first.subjects = events.front().subjects;
+    if (folder.Apply(first, &opened).ok() && !opened.district.empty()) *district = opened.district;
+  }
+  return CheckCaseIn(stream, *district, "appending to ");
 }
 
 Status Session::CheckModel(const std::string& model) const {
@@ -126,7 +239,17 @@ Result<AppendResult> Session::Append(const std::string& stream, ExpectedVersion 
   if (stream.compare(0, 5, "case/") == 0) {
     auto codec = CaseCodec();
     if (!codec.ok()) return codec.status();
-    domain::CaseRecorder recorder(store_, *codec, {});
+    // The recorder's controller power is the session's scope, never the
+    // role the principal asserted.
+    domain::RecorderOptions options;
+    options.controller = scopes_.controller;
+    // Checked again against the state the batch is validated and appended
+    // at, so that a transfer landing after CheckAppend cannot be overtaken.
+    options.authorise = [this, &stream](const domain::CaseState& state) {
+      return CheckCaseIn(stream, state.district.empty() ? CaseDistrict(stream) : state.district,
+                         "appending to ");
+    };
+    domain::CaseRecorder recorder(store_, *codec, std::move(options));
     return recorder.Record(stream, expected, std::move(events));
   }
   return store_->Append(stream, expected, events);
@@ -197,6 +320,7 @@ Result<std::vector<RecordedEvent>> Session::ReadSubject(const std::string& subje
                                                         size_t max_count,
                                                         const std::string& purpose) {
   std::vector<RecordedEvent> out;
+  std::map<std::string, bool> readable;  // per stream, looked up once per call
   uint64_t next = from == 0 ? 1 : from;
   while (out.size() < max_count) {
     // Read a little ahead when some events may be filtered out.
@@ -209,7 +333,11 @@ Result<std::vector<RecordedEvent>> Session::ReadSubject(const std::string& subje
     }
     for (RecordedEvent& e : *batch) {
       next = e.position + 1;
-      if (!scopes_.read_log && !CanReadStream(e.stream)) continue;
+      if (!scopes_.read_log) {
+        auto known = readable.find(e.stream);
+        if (known == readable.end()) known = readable.emplace(e.stream, CanReadStream(e.stream)).first;
+        if (!known->second) continue;
+      }
       out.push_back(std::move(e));
       if (out.size() == max_count) break;
     }

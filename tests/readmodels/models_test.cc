@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <set>
+
+#include "hearth/rights.h"
 #include "readmodels_test_util.h"
 
 namespace hearth::readmodels::testing {
@@ -16,7 +19,7 @@ class ModelsTest : public ReadModelTest {
     o.mode = ProjectionMode::kInline;
     Open({MakeCasesProjection(codec_.get(), o)});
     ASSERT_TRUE(models_.Add(MakeTimelineModel(store_.get(), codec_.get())).ok());
-    ASSERT_TRUE(models_.Add(MakeWorklistModel(store_.get(), &calendar_)).ok());
+    ASSERT_TRUE(models_.Add(MakeWorklistModel(store_.get(), &calendar_, codec_.get())).ok());
     Record("case/D1/1", {Enquiry("2018-04-02", "P-1", "D1")});
     Record("case/D2/1", {Enquiry("2018-04-02", "P-2", "D2")});
   }
@@ -79,6 +82,46 @@ TEST_F(ModelsTest, WorklistShowsOnlyTheDistrictsTheSessionMayRead) {
   none.read_models = {"timeline"};
   Session no_model(store_.get(), Principal{"web", "S-1", "caseworker"}, none, [](const std::string&) {});
   EXPECT_EQ(models_.Query(no_model, "worklist", "{}").status().code(), Status::Code::kPermissionDenied);
+}
+
+// UK GDPR Art. 18: the worklist model of `hearth serve` leaves restricted
+// people out, as `hearth worklist` does, from the same view of the
+// restrictions (rights::ActiveRestrictions).
+TEST_F(ModelsTest, TheWorklistModelLeavesRestrictedPeopleOut) {
+  Session both(store_.get(), Principal{"web", "S-1", "caseworker"}, ScopesFor({"D1", "D2"}, false),
+               [](const std::string&) {});
+  auto cases_of = [&](const std::string& params) {
+    auto answer = models_.Query(both, "worklist", params);
+    EXPECT_TRUE(answer.ok()) << answer.status().ToString();
+    std::set<std::string> out;
+    if (!answer.ok()) return out;
+    nlohmann::json j = nlohmann::json::parse(*answer);
+    for (const auto& item : j["items"]) out.insert(item["case"].get<std::string>());
+    return out;
+  };
+  EXPECT_EQ(cases_of(R"({"asOf":"2018-06-01"})"), (std::set<std::string>{"case/D1/1", "case/D2/1"}));
+  rights::RightsOptions ro;
+  ro.today = [] { return D("2019-12-31"); };
+  rights::Rights r(store_.get(), codec_.get(), ro);
+  ASSERT_TRUE(r.Restrict("P-1", "", "accuracyContested", Actor{"S-9", "controller", "test"}).ok());
+  auto restricted = rights::ActiveRestrictions::Read(*store_, *codec_);
+  ASSERT_TRUE(restricted.ok()) << restricted.status().ToString();
+  EXPECT_TRUE(restricted->Contains("P-1"));
+  EXPECT_EQ(restricted->Since("P-1"), D("2019-12-31"));
+  EXPECT_FALSE(restricted->Since("P-2").has_value());
+  EXPECT_EQ(cases_of(R"({"asOf":"2018-06-01"})"), (std::set<std::string>{"case/D2/1"}));
+  EXPECT_TRUE(cases_of(R"({"asOf":"2018-06-01","district":"D1"})").empty());
+  // The same as the command's worklist, built from the same view.
+  WorklistOptions cli;
+  cli.as_of = D("2018-06-01");
+  cli.restricted_subjects = restricted->Subjects();
+  auto wl = BuildWorklist(*store_, calendar_, cli);
+  ASSERT_TRUE(wl.ok()) << wl.status().ToString();
+  ASSERT_EQ(wl->items.size(), 1u);
+  EXPECT_EQ(wl->items[0].case_id, "case/D2/1");
+  // Lifted: back on the list.
+  ASSERT_TRUE(r.LiftRestriction("P-1", "accuracyVerified", Actor{"S-9", "controller", "test"}).ok());
+  EXPECT_EQ(cases_of(R"({"asOf":"2018-06-01"})"), (std::set<std::string>{"case/D1/1", "case/D2/1"}));
 }
 
 }  // namespace

@@ -461,10 +461,14 @@ TEST_F(RightsTest, RestrictionRefusesNewEventsExceptByTheControllerUntilLifted) 
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("rule subject-restricted"), std::string::npos)
       << refused.status().ToString();
+  // A writer with the controller's power (the scope a Session passes) records.
+  domain::RecorderOptions ro;
+  ro.today = [] { return D("2019-12-31"); };
+  ro.controller = true;
+  domain::CaseRecorder as_controller(store_.get(), codec_.get(), ro);
   NewEvent by_controller = note;
   by_controller.id = Id128::Random();
-  by_controller.actor.role = "controller";
-  ASSERT_TRUE(recorder_->Record("case/T/1", {by_controller}).ok());
+  ASSERT_TRUE(as_controller.Record("case/T/1", {by_controller}).ok());
   auto restricted = rights_->RestrictedSubjects();
   ASSERT_TRUE(restricted.ok());
   ASSERT_EQ(restricted->size(), 1u);
@@ -474,6 +478,27 @@ TEST_F(RightsTest, RestrictionRefusesNewEventsExceptByTheControllerUntilLifted) 
             std::string::npos);
   note.id = Id128::Random();
   EXPECT_TRUE(recorder_->Record("case/T/1", {note}).ok());
+}
+
+// The recorder takes the controller's power from its options (a Session's
+// controller scope), never from the role an event's actor names.
+TEST_F(RightsTest, ARoleNameGivesTheRecorderNoControllerPower) {
+  Record("case/T/1", {Enquiry("2019-03-01", "P-T1", "D1")});
+  ASSERT_TRUE(rights_->Restrict("P-T1", "", "accuracyContested", controller_).ok());
+  uint64_t before = LastPosition();
+  for (const char* role : {"controller", "Controller", "dataController"}) {
+    NewEvent note = Ev("CaseNoteAdded", R"("writtenOn":"2019-04-01","authorRef":"S-2","category":"general")");
+    note.actor.role = role;
+    auto refused = recorder_->Record("case/T/1", {note});
+    ASSERT_FALSE(refused.ok()) << role;
+    EXPECT_NE(refused.status().message().find("rule subject-restricted"), std::string::npos)
+        << refused.status().ToString();
+    EXPECT_TRUE(recorder_->Check("case/T/1", {note}).IsInvalidArgument()) << role;
+  }
+  EXPECT_EQ(LastPosition(), before);
+  auto version = store_->StreamVersion("case/T/1");
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, 1u);
 }
 
 // ------------------------------------------------------------ erasure

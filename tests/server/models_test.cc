@@ -30,7 +30,10 @@ constexpr const char* kModelsConfig = R"({
       "roles": {"controller": {}, "caseworker": {"controller": false}}
     },
     "intake": {
-      "scopes": {"read_models": ["kpi", "cases"]}
+      "scopes": {"read_models": ["kpi", "cases"], "read_districts": ["*"]}
+    },
+    "limited": {
+      "scopes": {"read_models": ["cases"], "read_districts": ["D1"]}
     },
     "auditor": {
       "scopes": {"read_models": ["info"], "read_personal": true, "controller": true}
@@ -243,6 +246,48 @@ TEST_F(ModelsTest, TheCaseExtractIsKeyedForTheCallingPlugin) {
   auto own = controller->Query("cases", R"({"period":"2018/19","k":2})");
   ASSERT_TRUE(own.ok());
   EXPECT_NE(Json::parse(*own)["csv"], j["csv"]);  // keyed for "portal": other references
+}
+
+// The `cases` model applies read_districts: a plugin scoped to D1 receives
+// only D1's rows (keyed for it, k-anonymised among them).
+TEST_F(ModelsTest, TheCaseExtractHoldsOnlyTheCallersDistricts) {
+  auto d1 = Connect("limited", "u-1", "analyst");
+  ASSERT_TRUE(d1);
+  auto answer = d1->Query("cases", R"({"period":"2018/19","k":2})");
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+  Json j = Json::parse(*answer);
+  auto period = exports::ParsePeriod("2018/19");
+  ASSERT_TRUE(period.ok());
+  exports::ExtractOptions eo;
+  eo.recipient = "limited";
+  eo.k = 2;
+  eo.position = j["position"].get<uint64_t>();
+  auto all = exports::BuildCaseExtract(*store_, *codec_, *period, eo);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  eo.include = [](const domain::CaseState& c) { return c.district == "D1"; };
+  auto mine = exports::BuildCaseExtract(*store_, *codec_, *period, eo);
+  ASSERT_TRUE(mine.ok()) << mine.status().ToString();
+  EXPECT_EQ(j["csv"].get<std::string>(), exports::ExtractToCsv(*mine));
+  EXPECT_EQ(j["candidateRows"].get<uint64_t>(), mine->candidate_rows);
+  EXPECT_LT(mine->candidate_rows, all->candidate_rows) << "the county has more than D1";
+  EXPECT_GT(mine->candidate_rows, 0u);
+  for (const auto& row : mine->rows) EXPECT_EQ(row.district, "D1");
+}
+
+// An earlier position shows cases where they were then: the controller's only.
+TEST_F(ModelsTest, OnlyTheControllerTakesTheCaseExtractAtAnEarlierPosition) {
+  uint64_t last = store_->Info()->last_position;
+  auto partner = Connect("intake", "u-1", "partner");
+  ASSERT_TRUE(partner);
+  ExpectCode(partner->Query("cases", Json{{"period", "2018/19"}, {"k", 2}, {"position", last - 1}}.dump()).status(),
+             Status::Code::kPermissionDenied, "controller");
+  auto now = partner->Query("cases", Json{{"period", "2018/19"}, {"k", 2}, {"position", last}}.dump());
+  EXPECT_TRUE(now.ok()) << now.status().ToString();
+  auto controller = Connect("portal", "S-0042", "controller");
+  ASSERT_TRUE(controller);
+  auto earlier = controller->Query("cases", Json{{"period", "2018/19"}, {"k", 2}, {"position", last - 1}}.dump());
+  ASSERT_TRUE(earlier.ok()) << earlier.status().ToString();
+  EXPECT_EQ(Json::parse(*earlier)["position"].get<uint64_t>(), last - 1);
 }
 
 }  // namespace

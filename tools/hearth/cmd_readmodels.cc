@@ -191,10 +191,9 @@ Status RunWorklist(const WorklistCliOptions& o) {
   if (!s.ok()) return s;
   auto calendar = domain::Calendar::EnglandAndWales();
   {  // UK GDPR Art. 18: restricted people are left out (docs/rights.md)
-    rights::Rights r(store->get(), (*d)->codec.get(), rights::RightsOptions{});
-    auto restricted = r.RestrictedSubjects();
+    auto restricted = rights::ActiveRestrictions::Read(**store, *(*d)->codec);
     if (!restricted.ok()) return restricted.status();
-    for (const auto& entry : *restricted) w.restricted_subjects.insert(entry.first);
+    w.restricted_subjects = restricted->Subjects();
   }
   auto wl = readmodels::BuildWorklist(**store, calendar, w);
   if (!wl.ok()) return wl.status();

@@ -68,7 +68,7 @@ Status RunServe(const ServeOptions& o) {
   std::vector<std::unique_ptr<ReadModel>> made;
   made.push_back(MakeInfoModel(store->get()));
   made.push_back(readmodels::MakeTimelineModel(store->get(), codec->get()));
-  made.push_back(readmodels::MakeWorklistModel(store->get(), &calendar));
+  made.push_back(readmodels::MakeWorklistModel(store->get(), &calendar, codec->get()));
   made.push_back(rights::MakeSarModel(store->get(), codec->get()));
   made.push_back(rights::MakeDisclosuresModel(store->get(), codec->get()));
   made.push_back(exports::MakeKpiModel(store->get(), codec->get()));

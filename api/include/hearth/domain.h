@@ -325,6 +325,17 @@ struct RecorderOptions {
   int max_attempts = 5;
   // Today's date for the `date-in-future` rule. Default (empty): UkDate(Now()).
   std::function<Date()> today;
+  // The writer holds the data controller's power (a Session passes its
+  // Scopes::controller): it may record events about a person whose
+  // processing is restricted (UK GDPR Art. 18, rule `subject-restricted`).
+  // Never taken from an event's actor: a role name grants nothing.
+  bool controller = false;
+  // When set, called inside each attempt with the case's state before the
+  // batch (for a new case: after the batch's first event, so that the
+  // district it opens in is known), the state the batch is validated against
+  // and appended at. A non-OK status is returned as it is; nothing is
+  // written. A Session checks its district scopes here (hearth/session.h).
+  std::function<Status(const CaseState& state)> authorise;
 };
 
 // Validates domain events against the history of their case and appends them.

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -169,6 +170,10 @@ struct ExtractOptions {
   // The largest share of rows that may be suppressed at a generalisation
   // level before the next, coarser level is tried.
   double max_suppressed_share = 0.05;
+  // When set, only the cases it returns true for (as they stand at the
+  // position) are rows of the extract; the others are not counted at all.
+  // The `cases` read model passes the session's district scopes.
+  std::function<bool(const domain::CaseState&)> include;
 };
 
 // The quasi-identifiers, in the order they are generalised.

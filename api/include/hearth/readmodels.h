@@ -186,7 +186,7 @@ struct WorklistOptions {
   int due_soon_days = 7;               // items due within this many days are listed as due soon
   int review_due_days = 14;            // reviews due within this many days are listed
   // Clients whose processing is restricted (UK GDPR Art. 18): their cases are
-  // left out. The rights workflow supplies the set.
+  // left out. Callers fill it from rights::ActiveRestrictions (hearth/rights.h).
   std::set<std::string> restricted_subjects;
   // When set, only the cases it returns true for are considered (e.g. the
   // case streams a session may read).
@@ -250,9 +250,13 @@ std::string WorklistToText(const Worklist& worklist);
 std::unique_ptr<ReadModel> MakeTimelineModel(Store* store, const domain::Codec* codec);
 
 // `worklist`: params {"district": "D3", "asOf": "2019-01-31", "stallWorkingDays": 20}.
-// The session must be able to read the district's case streams (read_districts
-// or read_streams); with no district, only the districts it may read are
-// included. Returns WorklistToJson. REQUIRES: store and calendar outlive it.
-std::unique_ptr<ReadModel> MakeWorklistModel(Store* store, const domain::Calendar* calendar);
+// The session must be able to read the district's cases (read_districts or
+// read_streams); with no district, only the cases it may read where they are
+// now are included. Cases of people whose processing is restricted are left
+// out (rights::ActiveRestrictions, read with `codec` on every query), as by
+// `hearth worklist`. Returns WorklistToJson. REQUIRES: store, calendar and
+// codec outlive it.
+std::unique_ptr<ReadModel> MakeWorklistModel(Store* store, const domain::Calendar* calendar,
+                                             const domain::Codec* codec);
 
 }  // namespace hearth::readmodels

@@ -23,7 +23,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,14 +41,45 @@ using domain::Date;
 
 inline constexpr const char* kProcessingStream = "config/processing";
 inline constexpr const char* kRestrictionStream = "rights/restrictions";
-// The role that may record events about a restricted person and that
-// decides erasures.
+// The role the command line records as the actor of the controller's own
+// work (restriction, erasure decisions). A name only: the power to record
+// events about a restricted person comes from the controller scope
+// (domain::RecorderOptions::controller, Scopes::controller), never from an
+// actor's role. This library is the controller's own (whoever holds the store
+// key); DecideErasure also refuses an actor in any other role.
 inline constexpr const char* kControllerRole = "controller";
 
 // "rights/" + ref. REQUIRES nothing: ValidRequestRef checks the ref.
 std::string RequestStream(const std::string& ref);
 // InvalidArgument unless `ref` is 1..64 of [A-Za-z0-9._:-].
 Status ValidRequestRef(const std::string& ref);
+
+// ---------------------------------------------------------------------------
+// Restriction (Art. 18): the one view of the restrictions in force
+
+// The restrictions in force, folded from kRestrictionStream in one read:
+// RestrictionApplied starts one for the person it names, RestrictionLifted
+// ends it. Every reader that leaves restricted people out takes its answer
+// from here: the CaseRecorder's `subject-restricted` rule, worklists (the
+// `hearth worklist` command and the `worklist` read model), the case extract
+// and the identifiable export (docs/rights.md).
+class ActiveRestrictions {
+ public:
+  // Reads the restriction stream once. Corruption for facts that do not
+  // decode; the store's errors.
+  static Result<ActiveRestrictions> Read(Store& store, const domain::Codec& codec);
+
+  bool empty() const { return active_.empty(); }
+  bool Contains(const std::string& subject) const { return active_.count(subject) != 0; }
+  // The day the restriction of `subject` started; nullopt when none is in force.
+  std::optional<Date> Since(const std::string& subject) const;
+  // Every restricted person and the day it started, by subject.
+  const std::map<std::string, Date>& all() const { return active_; }
+  std::set<std::string> Subjects() const;
+
+ private:
+  std::map<std::string, Date> active_;
+};
 
 // ---------------------------------------------------------------------------
 // Due dates (ICO: "Right of access", time limits)
@@ -179,7 +212,7 @@ class Rights {
   Result<std::vector<RequestState>> Requests();
 
   // --- restriction (Art. 18) ---
-  // Active restrictions: subject -> the day it started.
+  // Active restrictions (ActiveRestrictions::Read): subject -> the day it started.
   Result<std::vector<std::pair<std::string, Date>>> RestrictedSubjects();
   Result<bool> IsRestricted(const std::string& subject);
   // Appends RestrictionApplied / RestrictionLifted for `subject` (who must be

@@ -7,14 +7,35 @@
 // writes every read of personal data to the access log.
 //
 // Case streams are named `case/<district>/<reference>`; district scopes apply
-// to them.
+// to them by the district the case is in *now*: the district its enquiry
+// opened it in, or the `toDistrict` of its last CaseTransferred. The name
+// never changes, so after a transfer from D1 to D2 a principal scoped to D1
+// no longer reads or appends to `case/D1/...`, and one scoped to D2 does. The
+// lookup is cheap: the stream's version, and the case's state in the `cases`
+// projection (store/readmodels), with the events it has not folded yet read
+// from the stream (all of them when the store was opened without that
+// projection). A case the domain cannot fold (only events written around the
+// recorder) is placed by its name. `read_streams` patterns ending in `*`
+// (`case/D1/*`) cover a case where it is now (as if it were named
+// `case/<current district>/<reference>`); an exact name covers that stream
+// wherever the case is.
 //
 // What each operation needs (PermissionDenied names the first scope missing):
 //   Append         every event's type in append_types, and the stream readable
 //                  (read_streams, or its district in read_districts): a
-//                  principal writes only where it may read. Then, on a case
-//                  stream, the domain rules (see Append).
-//   ReadStream     the stream readable.
+//                  principal writes only where it may read. A case is
+//                  written where it is now (checked again by the recorder
+//                  against the version the batch lands on); a new case
+//                  where its enquiry opens it. Streams of the
+//                  controller's decisions, `rights/...` (requests,
+//                  restrictions) and `config/...` (record of processing),
+//                  need controller as well. Then, on a case stream, the
+//                  domain rules (see Append); recording an event about a
+//                  person whose processing is restricted needs controller.
+//                  Controller powers come only from the controller scope:
+//                  the role a principal asserts (Principal::role) is
+//                  recorded, never trusted.
+//   ReadStream     the stream readable (a case: in its current district).
 //   ReadSubject    nothing beyond a readable stream per event: events in
 //                  streams the principal may not read are left out.
 //   ReadAll        read_log.
@@ -81,8 +102,18 @@ class Session {
   Status CheckReadLog() const;
   Status CheckReadPersonal() const;
   Status CheckController() const;
-  // As CheckReadStream, without logging a refusal (for filtering).
+  // As CheckReadStream, without logging a refusal (for filtering); false
+  // when the case's district cannot be looked up.
   bool CanReadStream(const std::string& stream) const;
+  // Whether case `case_id` may be read while it is in `district` (for a
+  // reader that holds the case's state, e.g. from the cases projection).
+  bool CanReadCase(const std::string& case_id, const std::string& district) const;
+  // Whether the principal may read the cases of `district` as a whole
+  // (read_districts, or a read_streams pattern covering `case/<district>/`).
+  Status CheckReadDistrict(const std::string& district) const;
+  // The district case stream `stream` is in now (see the top of this file);
+  // the name's district for a stream with no events.
+  Result<std::string> CurrentDistrict(const std::string& stream) const;
 
   // As Store::Append, after CheckAppend; each event's actor is set to the
   // principal. Appends to case streams (`case/...`) go through a
@@ -121,6 +152,9 @@ class Session {
 
  private:
   Status Refuse(const std::string& scope, const std::string& what) const;
+  // CanReadCase, or the refusal naming the scope (`doing` prefixes its text).
+  Status CheckCaseIn(const std::string& stream, const std::string& district,
+                     const char* doing) const;
   Result<std::vector<RecordedEvent>> Filter(Result<std::vector<RecordedEvent>> events,
                                             const std::string& purpose);
   Store* store_;
