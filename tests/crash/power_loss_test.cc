@@ -149,7 +149,9 @@ TEST(PowerLossTest, EveryAcknowledgedAppendSurvivesAPowerCut) {
     }
     // A signed checkpoint each round, so the offline verification checks
     // signatures and consistency across the cuts too.
-    if (store->Info()->last_position > 0) ASSERT_TRUE(store->WriteCheckpoint().ok());
+    if (store->Info()->last_position > 0) {
+      ASSERT_TRUE(store->WriteCheckpoint().ok());
+    }
 
     std::mutex mu;
     std::vector<Ack> round_acks;
@@ -179,6 +181,11 @@ TEST(PowerLossTest, EveryAcknowledgedAppendSurvivesAPowerCut) {
     fs->CutPower();
     stop = true;
     for (auto& t : writers) t.join();
+    // A write the disk refused is an error, never an acknowledgement.
+    crash::Batch late = crash::MakeBatch(crash::BatchSeed(round, 9, 0));
+    auto refused = store->Append(late.stream, ExpectedVersion::Any(), late.events);
+    EXPECT_FALSE(refused.ok()) << "an append was acknowledged with the power off";
+    EXPECT_EQ(refused.status().code(), Status::Code::kIOError) << refused.status().ToString();
     store.reset();  // the process goes down with the machine
     auto report = fs->Restart(lose_entries);
     dropped_bytes += report.bytes_dropped;
