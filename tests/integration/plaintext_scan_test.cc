@@ -494,7 +494,8 @@ TEST_F(ErasureScanTest, NoLookupHashOfTheErasedPersonRemains) {
     std::vector<std::string> keys;
     auto raw = RawDb::Open(path_);
     if (!raw) return keys;
-    for (const auto& [k, v] : raw->Dump()["lookup"]) keys.push_back(k);
+    auto dump = raw->Dump();
+    for (const auto& [k, v] : dump["lookup"]) keys.push_back(k);
     return keys;
   };
   auto holding = [](const std::vector<std::string>& keys, const std::string& hash) {
