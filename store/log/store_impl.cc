@@ -186,6 +186,11 @@ Status StoreImpl::FromRocks(const rocksdb::Status& s, const std::string& what) c
 }
 
 Result<std::unique_ptr<Store>> StoreImpl::Open(const Options& options, const std::string& path) {
+  return OpenWithEnv(options, path, nullptr);
+}
+
+Result<std::unique_ptr<Store>> StoreImpl::OpenWithEnv(const Options& options,
+                                                      const std::string& path, rocksdb::Env* env) {
   if (sodium_init() < 0) return Status::IOError("libsodium failed to initialise");
   if (path.empty()) return Status::InvalidArgument("no store path given");
   if (options.max_event_bytes == 0 || options.max_batch_events == 0) {
@@ -212,6 +217,7 @@ Result<std::unique_ptr<Store>> StoreImpl::Open(const Options& options, const std
     create = true;
   }
   std::unique_ptr<StoreImpl> store(new StoreImpl(options, path));
+  store->env_ = env;
   try {
     Status s = store->OpenDb(create);
     if (!s.ok()) {
@@ -243,6 +249,7 @@ Status StoreImpl::OpenDb(bool create) {
   db_options.max_total_wal_size = 256ull << 20;
   db_options.paranoid_checks = true;
   db_options.avoid_flush_during_shutdown = false;
+  if (env_ != nullptr) db_options.env = env_;
 
   auto cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
   auto make_cf = [&](bool bloom, bool compress, size_t write_buffer) {

@@ -42,6 +42,12 @@ struct Head {
 class StoreImpl final : public Store {
  public:
   static Result<std::unique_ptr<Store>> Open(const Options& options, const std::string& path);
+  // Test seam, deliberately not in api/ (the public API hides RocksDB): opens
+  // the store with RocksDB doing all its file I/O through `env`, so a test
+  // can inject faults such as a power cut (tests/crash/fault_fs.h). nullptr
+  // means RocksDB's default Env, exactly as Open. `env` must outlive the store.
+  static Result<std::unique_ptr<Store>> OpenWithEnv(const Options& options, const std::string& path,
+                                                    rocksdb::Env* env);
   ~StoreImpl() override;
 
   Result<AppendResult> Append(const std::string& stream, ExpectedVersion expected,
@@ -98,6 +104,7 @@ class StoreImpl final : public Store {
   StoreImpl(const Options& options, std::string path);
 
   Status OpenDb(bool create);
+  rocksdb::Env* env_ = nullptr;  // OpenWithEnv's; nullptr: RocksDB's default
   Status InitNewStore();
   Status LoadKeys();
   Status LoadHead();

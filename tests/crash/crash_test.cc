@@ -356,6 +356,14 @@ TEST(CrashTest, KilledWritersLoseNothingAcknowledged) {
     opening += t2 - t1;
     verifying += t3 - t2;
     closing += t4 - t3;
+    // One line per kill, so a run cut short by a timeout still says where it
+    // was and how to replay it.
+    std::printf("kill %llu/%llu (HEARTH_CRASH_SEED=%llu): %s, %d writers, log at %llu, "
+                "%zu batches / %llu events acknowledged so far\n",
+                (unsigned long long)iteration, (unsigned long long)kills, (unsigned long long)seed,
+                during_open ? "while opening" : "while appending", writers,
+                (unsigned long long)scan.last, acked.size(), (unsigned long long)acknowledged_events);
+    std::fflush(stdout);
     if (::testing::Test::HasFatalFailure() || ::testing::Test::HasNonfatalFailure()) {
       FAIL() << "stopping after the first damaged state";
     }

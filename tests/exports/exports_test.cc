@@ -560,6 +560,109 @@ TEST(ExportsConsent, IdentifiableExportFollowsConsentAndErasure) {
   EXPECT_LT(none->clients.size(), second->clients.size());
 }
 
+// The released files, not the in-memory cells, are what a recipient reads:
+// parse the written kpi.csv and kpi.json and check every cell against the
+// policy table of docs/exports.md, with its constants written here. The true
+// counts come from the uncontrolled return, which
+// YearTotalsPerDistrictEqualTheGeneratorsUnderPolicyNone checks against the
+// generator. Boundaries: threshold:K for every K from 2 to 30, so the cells
+// at exactly K-1 (hidden) and K (published) occur for many K.
+struct DocPolicy {
+  std::string name;
+  int64_t hidden_below;  // 1..hidden_below-1 are suppressed
+  bool rounded;          // to the nearest 5, halves up
+  bool county_exact;
+};
+
+// "" when the released value obeys the policy for true count v, else why not.
+std::string CheckReleased(const DocPolicy& p, bool county, int64_t v, const std::string& released) {
+  // Zero stays zero, unless secondary suppression took it ("then a zero cell").
+  if (v == 0) return released == "0" || released == "*" ? "" : "a zero must stay 0";
+  if (released == "*") return "";  // primary or secondary suppression
+  int64_t got = 0;
+  try {
+    got = std::stoll(released);
+  } catch (...) {
+    return "not a number";
+  }
+  bool controlled_here = !(county && p.county_exact);
+  if (controlled_here && v < p.hidden_below) return "a count below " + std::to_string(p.hidden_below) + " is published";
+  int64_t want = controlled_here && p.rounded ? (v + 2) / 5 * 5 : v;
+  if (got != want) return "published " + std::to_string(got) + ", the policy gives " + std::to_string(want);
+  return "";
+}
+
+TEST_F(ExportsTest, ReleasedFilesFollowThePolicyCellByCell) {
+  std::vector<DocPolicy> policies = {{"nhs", 8, true, true}, {"ons", 10, true, false}};
+  for (int k = 2; k <= 30; ++k) policies.push_back({"threshold:" + std::to_string(k), k, false, true});
+  std::map<std::string, int> boundary_hidden, boundary_published;  // policy -> cells at K-1 / K
+  int files = 0;
+  for (const char* period : {"2018/19", "2018/19-Q1", "2018/19-Q3"}) {
+    KpiReturn truth = Kpi(period, "none");
+    std::map<std::pair<std::string, std::string>, int64_t> value;  // (figure, area) -> true count
+    for (const auto& t : truth.tables) {
+      for (const auto& f : t.figures) {
+        for (size_t a = 0; a < truth.areas.size(); ++a) value[{f.id, truth.areas[a]}] = f.cells[a].value;
+      }
+    }
+    for (const DocPolicy& p : policies) {
+      SCOPED_TRACE(std::string(period) + " " + p.name);
+      KpiReturn kpi = Kpi(period, p.name, truth.position);
+      std::string dir = out_.sub("released-" + std::to_string(files++));
+      ASSERT_TRUE(WriteKpiReturn(kpi, dir).ok());
+      // kpi.csv: period,area,table,figure,value
+      std::istringstream csv(Slurp(dir + "/kpi.csv"));
+      std::string line;
+      std::getline(csv, line);
+      ASSERT_EQ(line, "period,area,table,figure,value");
+      size_t rows = 0;
+      while (std::getline(csv, line)) {
+        std::vector<std::string> col;
+        std::stringstream ls(line);
+        for (std::string c; std::getline(ls, c, ',');) col.push_back(c);
+        ASSERT_EQ(col.size(), 5u) << line;
+        auto it = value.find({col[3], col[1]});
+        ASSERT_NE(it, value.end()) << line;
+        int64_t v = it->second;
+        std::string why = CheckReleased(p, col[1] == "county", v, col[4]);
+        EXPECT_EQ(why, "") << "kpi.csv: " << line << " (true count " << v << ")";
+        bool controlled_here = !(col[1] == "county" && p.county_exact);
+        if (controlled_here && v == p.hidden_below - 1) ++boundary_hidden[p.name];
+        if (controlled_here && v == p.hidden_below && col[4] != "*") ++boundary_published[p.name];
+        ++rows;
+      }
+      EXPECT_EQ(rows, value.size());
+      // kpi.json: the same cells, null for suppressed.
+      Json j = Json::parse(Slurp(dir + "/kpi.json"));
+      std::vector<std::string> areas = j["areas"].get<std::vector<std::string>>();
+      size_t cells = 0;
+      for (const Json& t : j["tables"]) {
+        for (const Json& f : t["figures"]) {
+          ASSERT_EQ(f["values"].size(), areas.size());
+          for (size_t a = 0; a < areas.size(); ++a) {
+            const Json& x = f["values"][a];
+            std::string released = x.is_null() ? "*" : std::to_string(x.get<int64_t>());
+            int64_t v = value.at({f["id"].get<std::string>(), areas[a]});
+            EXPECT_EQ(CheckReleased(p, areas[a] == "county", v, released), "")
+                << "kpi.json: " << f["id"] << " " << areas[a] << " = " << released << " (true count " << v << ")";
+            ++cells;
+          }
+        }
+      }
+      EXPECT_EQ(cells, value.size());
+    }
+  }
+  // The boundaries were exercised: for most K a cell sat at K-1 (and was
+  // hidden) and one at K (and was published), nhs and ons included.
+  int pinned = 0;
+  for (const DocPolicy& p : policies) {
+    if (boundary_hidden[p.name] > 0 && boundary_published[p.name] > 0) ++pinned;
+  }
+  EXPECT_GE(pinned, 15) << "too few policies had cells at both sides of their threshold";
+  EXPECT_GT(boundary_hidden["ons"], 0) << "no count of 9 under ons";
+  EXPECT_GT(boundary_hidden["nhs"], 0) << "no count of 7 under nhs";
+}
+
 TEST(ExportsBadInput, PeriodsPoliciesAndParameters) {
   for (const char* bad : {"", "2018", "2018/20", "2018/19-Q5", "2018/19-Q0", "2018/19Q1", "18/19-Q1",
                           "2018/19-H1", "abcd/ef"}) {

@@ -8,6 +8,9 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+
+#include <sodium.h>
 
 #include "crypto/keyring.h"
 #include "integration_util.h"
@@ -285,6 +288,94 @@ SubjectKeyBytes ReadSubjectKey(const std::string& path, const std::string& key_f
   return out;
 }
 
+// The lookup hashes of a person's identifiers, computed here with libsodium
+// from the construction docs/format.md and docs/keys.md give, not with the
+// store's code: root = BLAKE2b-256(key = key file, salt from "kdf");
+// store key = "keys: s" opened with XChaCha20-Poly1305 under the root key,
+// associated data "hearth.wrap.v1:store"; lookup key = crypto_kdf subkey 2 of
+// the store key, context "hlookup_"; hash = BLAKE2b-256(lookup key,
+// kind || 0x00 || normalise(value)). REQUIRES: the store is closed.
+std::string LookupKeyFromTheDocs(const std::string& path, const std::string& key_file) {
+  std::ifstream in(key_file, std::ios::binary);
+  std::string hex(std::istreambuf_iterator<char>(in), {});
+  while (!hex.empty() && std::isspace(static_cast<unsigned char>(hex.back()))) hex.pop_back();
+  unsigned char file_key[32];
+  size_t n = 0;
+  if (hex.size() != 64 ||
+      sodium_hex2bin(file_key, sizeof file_key, hex.data(), hex.size(), nullptr, &n, nullptr) != 0) {
+    ADD_FAILURE() << "the test's key file is not 64 hex digits";
+    return "";
+  }
+  auto raw = RawDb::Open(path);
+  if (!raw) return "";
+  std::string kdf = raw->Get("default", "kdf");
+  std::string wrapped = raw->Get("keys", "s");
+  raw.reset();
+  // kdf := kind:u8 || opslimit:u64 || memlimit:u64 || salt:bytes(16)
+  if (kdf.size() != 1 + 8 + 8 + 16 || wrapped.size() != 24 + 32 + 16) {
+    ADD_FAILURE() << "kdf (" << kdf.size() << " bytes) or wrapped store key (" << wrapped.size()
+                  << " bytes) not as docs/format.md describes";
+    return "";
+  }
+  unsigned char root[32];
+  crypto_generichash(root, sizeof root, reinterpret_cast<const unsigned char*>(kdf.data() + 17), 16,
+                     file_key, sizeof file_key);
+  const std::string aad = "hearth.wrap.v1:store";
+  unsigned char store_key[32];
+  unsigned long long len = 0;
+  const auto* w = reinterpret_cast<const unsigned char*>(wrapped.data());
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+          store_key, &len, nullptr, w + 24, wrapped.size() - 24,
+          reinterpret_cast<const unsigned char*>(aad.data()), aad.size(), w, root) != 0 ||
+      len != 32) {
+    ADD_FAILURE() << "the store key does not open under the root key derived from the docs";
+    return "";
+  }
+  std::string lookup_key(32, '\0');
+  crypto_kdf_derive_from_key(reinterpret_cast<unsigned char*>(lookup_key.data()), 32, 2, "hlookup_",
+                             store_key);
+  sodium_memzero(store_key, sizeof store_key);
+  sodium_memzero(root, sizeof root);
+  return lookup_key;
+}
+
+// docs/format.md: lower-case, trim, runs of white space folded to one space;
+// for nhs, postcode and phone all white space removed.
+std::string NormaliseFromTheDocs(const std::string& kind, const std::string& value) {
+  bool strip = kind == "nhs" || kind == "postcode" || kind == "phone";
+  std::string words, out;
+  std::istringstream in(Lower(value));
+  while (in >> words) {
+    if (!out.empty() && !strip) out += ' ';
+    out += words;
+  }
+  return out;
+}
+
+std::string LookupHashFromTheDocs(const std::string& lookup_key, const std::string& kind,
+                                  const std::string& value) {
+  std::string material = kind;
+  material.push_back('\0');
+  material += NormaliseFromTheDocs(kind, value);
+  std::string h(32, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(h.data()), h.size(),
+                     reinterpret_cast<const unsigned char*>(material.data()), material.size(),
+                     reinterpret_cast<const unsigned char*>(lookup_key.data()), lookup_key.size());
+  return h;
+}
+
+// The identifiers EventAbout gives the store, with their hashes.
+std::vector<std::pair<std::string, std::string>> LookupHashesOf(const Person& p,
+                                                                const std::string& lookup_key) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [label, text] : p.details) {
+    if (label == "nhs" || label == "postcode" || label == "name" || label == "phone" || label == "email") {
+      out.emplace_back(label + " '" + text + "'", LookupHashFromTheDocs(lookup_key, label, text));
+    }
+  }
+  return out;
+}
+
 class ErasureScanTest : public StoreFixture {
  protected:
   // Writes both people so that their keys and records are in SSTs and in
@@ -383,6 +474,68 @@ TEST_F(ErasureScanTest, ErasedKeyIsInNoFileAfterARotation) {
   std::vector<std::string> before_rotation;
   Fill(true, &before_rotation);
   EraseAndScan(before_rotation);
+}
+
+// docs/keys.md, erasure step 1: the keyed hashes of the erased person's
+// identifiers are deleted, so nobody holding the store key can test an NHS
+// number or a name against the store afterwards. Reads already hide an erased
+// person, so only the files can show this: after the erasure, no key of the
+// lookup family, and no byte of any file, holds one of those hashes.
+TEST_F(ErasureScanTest, NoLookupHashOfTheErasedPersonRemains) {
+  std::vector<std::string> none;
+  Fill(false, &none);
+  std::string lookup_key = LookupKeyFromTheDocs(path_, key_);
+  ASSERT_EQ(lookup_key.size(), 32u);
+  auto zebedee = LookupHashesOf(kZebedee, lookup_key);
+  auto philomena = LookupHashesOf(kPhilomena, lookup_key);
+  ASSERT_EQ(zebedee.size(), 5u);
+
+  auto lookup_keys = [&] {
+    std::vector<std::string> keys;
+    auto raw = RawDb::Open(path_);
+    if (!raw) return keys;
+    auto dump = raw->Dump();
+    for (const auto& [k, v] : dump["lookup"]) keys.push_back(k);
+    return keys;
+  };
+  auto holding = [](const std::vector<std::string>& keys, const std::string& hash) {
+    return std::count_if(keys.begin(), keys.end(), [&](const std::string& k) {
+      return k.find(hash) != std::string::npos;
+    });
+  };
+  // Control: before the erasure both people's hashes are there, as an "h"
+  // and an "r" entry each, so the computation above is the store's.
+  auto before = lookup_keys();
+  for (const auto& [what, hash] : zebedee) EXPECT_EQ(holding(before, hash), 2) << what;
+  for (const auto& [what, hash] : philomena) EXPECT_EQ(holding(before, hash), 2) << what;
+
+  Open();
+  auto erased = store_->EraseSubject(kZebedee.subject, Actor{"u-9", "controller", "test"}, "art17");
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  Close();
+
+  auto after = lookup_keys();
+  for (const auto& [what, hash] : zebedee) {
+    EXPECT_EQ(holding(after, hash), 0) << "the lookup hash of the erased person's " << what
+                                       << " is still in the lookup family";
+  }
+  for (const auto& [what, hash] : philomena) EXPECT_EQ(holding(after, hash), 2) << what;
+  auto files = ReadEveryFile(path_);
+  for (const auto& [what, hash] : zebedee) {
+    auto hits = Hits(files, {what, hash, false});
+    std::string where;
+    for (const auto& h : hits) where += " " + h;
+    EXPECT_TRUE(hits.empty()) << "the lookup hash of the erased person's " << what
+                              << " is still in" << where;
+  }
+  // And through the API, nobody is found by the erased person's details.
+  Open();
+  for (const auto& [label, text] : kZebedee.details) {
+    if (label != "nhs" && label != "name") continue;
+    auto found = store_->FindSubjects({label, text});
+    ASSERT_TRUE(found.ok()) << found.status().ToString();
+    EXPECT_TRUE(found->empty()) << label;
+  }
 }
 
 }  // namespace

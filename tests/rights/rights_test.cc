@@ -446,6 +446,34 @@ TEST_F(RightsTest, RectificationShowsTheCorrectedValueAndWhen) {
   EXPECT_EQ(c->age_band, "85+");
 }
 
+// docs/sar-format.md: the free text of a CaseNoteAdded with
+// mentionsThirdParty is removed from the pack and listed in heldForReview for
+// a reviewer to redact (neither released nor silently withheld); a note
+// without the flag is sent whole.
+TEST_F(RightsTest, ANoteThatMentionsSomeoneElseIsHeldForReviewNotSent) {
+  Record("case/T/1", {Enquiry("2019-03-01", "P-T1", "D1")});
+  auto note = [&](bool mentions, const std::string& text) {
+    return E(R"({"type":"CaseNoteAdded","actor":{"user":"S-2","role":"caseworker","plugin":"test"},)"
+             R"("facts":{"writtenOn":"2019-04-01","authorRef":"S-2","category":"general","mentionsThirdParty":)" +
+             std::string(mentions ? "true" : "false") +
+             R"(},"personal":[{"subject":"P-T1","role":"client","details":{"freeText":")" + text + R"("}}]})");
+  };
+  const std::string held_text = "Neighbour Ambrose Quibbleton says the client falls often";
+  const std::string sent_text = "Client asked about a grab rail by the bath";
+  Record("case/T/1", {note(true, held_text)});
+  uint64_t held_position = LastPosition();
+  Record("case/T/1", {note(false, sent_text)});
+  auto pack = rights_->BuildPack("P-T1", PackOptions{});
+  ASSERT_TRUE(pack.ok()) << pack.status().ToString();
+  EXPECT_EQ(pack->json.find("Quibbleton"), std::string::npos) << "a held note's text is in the pack";
+  EXPECT_EQ(pack->html.find("Quibbleton"), std::string::npos) << "a held note's text is in the pack";
+  EXPECT_NE(pack->json.find(sent_text), std::string::npos) << "a note without the flag is not sent";
+  Json j = Json::parse(pack->json);
+  ASSERT_EQ(j["heldForReview"].size(), 1u) << j["heldForReview"].dump();
+  EXPECT_EQ(j["heldForReview"][0]["position"], held_position);
+  EXPECT_NE(pack->html.find("held for a reviewer"), std::string::npos);
+}
+
 // ------------------------------------------------------------ restriction
 
 TEST_F(RightsTest, RestrictionRefusesNewEventsExceptByTheControllerUntilLifted) {
@@ -666,6 +694,21 @@ TEST_F(RightsTest, RetentionReviewAppliesTheRulePerRecordClass) {
   EXPECT_TRUE(by_case["case/T/2"].legal_hold);
   EXPECT_EQ(by_case["case/T/3"].rule, "care-record");
   EXPECT_EQ(domain::FormatDate(by_case["case/T/3"].keep_until), "2027-03-02");
+}
+
+// docs/rights.md: the class's rule "gives the date it may be erased": the
+// review proposes erasure on that date, and keeps the case the day before.
+TEST_F(RightsTest, RetentionProposesErasureOnTheDayTheRuleGivesNotBefore) {
+  Record("case/T/1", {Enquiry("2015-03-01", "P-T1", "D1"),
+                      Ev("CaseClosed", R"("closedOn":"2015-03-05","reason":"adviceOnly")")});
+  for (const auto& [day, action] : {std::pair<const char*, const char*>{"2017-03-04", "keep"},
+                                    {"2017-03-05", "erase"}, {"2017-03-06", "erase"}}) {
+    auto items = rights_->RetentionReview(D(day));
+    ASSERT_TRUE(items.ok()) << items.status().ToString();
+    ASSERT_EQ(items->size(), 1u);
+    EXPECT_EQ(domain::FormatDate((*items)[0].keep_until), "2017-03-05");
+    EXPECT_EQ((*items)[0].action, action) << "as of " << day;
+  }
 }
 
 // A DFG file of an owner-occupier: the completion clause of the grant rule
