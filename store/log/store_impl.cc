@@ -439,6 +439,15 @@ Status StoreImpl::LoadHead() {
                               " but the store head says " + std::to_string(head_.next_position - 1) +
                               " (truncated or damaged files)");
   }
+  // The newest checkpoint's time, for the signing cadence.
+  std::unique_ptr<rocksdb::Iterator> cps(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  cps->SeekForPrev(CheckpointKey(~uint64_t(0)));
+  SignedCheckpoint newest;
+  if (cps->Valid() && cps->key().starts_with("cp") &&
+      DecodeCheckpoint(cps->value().ToStringView(), &newest)) {
+    last_checkpoint_time_ = std::max<Timestamp>(newest.time, 1);
+  }
+  if (!cps->status().ok()) return FromRocks(cps->status(), "reading the newest checkpoint");
   committed_ = head_.next_position - 1;
   committed_tree_.size = head_.frontier.size();
   committed_tree_.root = head_.frontier.Root(leader_hasher_);
@@ -859,6 +868,12 @@ void StoreImpl::ProcessGroup(std::vector<Request*>& group, std::vector<Request*>
   if (failure.ok() && !applied.empty()) {
     bool checkpoint_due = options_.checkpoint_interval > 0 &&
                           head_.frontier.size() - head_.last_checkpoint >= options_.checkpoint_interval;
+    // The time cadence: the unsigned tail is never older than the period.
+    if (options_.checkpoint_period_ms > 0 &&
+        (last_checkpoint_time_ == 0 ||
+         NowMicros() - last_checkpoint_time_ >= Timestamp(options_.checkpoint_period_ms * 1000))) {
+      checkpoint_due = true;
+    }
     SignedCheckpoint cp;
     if (checkpoint_due) failure = WriteCheckpointLocked(&batch, head_.frontier, &cp);
     batch.Put(meta_, "head", head_.Encode());
@@ -1438,6 +1453,7 @@ Status StoreImpl::WriteCheckpointLocked(rocksdb::WriteBatch* batch, const merkle
   sodium_memzero(sk.data(), sk.size());
   batch->Put(meta_, CheckpointKey(out->size), EncodeCheckpoint(*out));
   head_.last_checkpoint = out->size;
+  last_checkpoint_time_ = std::max<Timestamp>(out->time, 1);
   return Status::OK();
 }
 
