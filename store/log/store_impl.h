@@ -101,6 +101,7 @@ class StoreImpl final : public Store {
   Status InitNewStore();
   Status LoadKeys();
   Status LoadHead();
+  Status CheckTail();
 
   Status ValidateAppend(const std::string& stream, ExpectedVersion expected,
                         const std::vector<NewEvent>& events, bool system) const;

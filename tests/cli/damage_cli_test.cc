@@ -443,6 +443,78 @@ TEST_F(DamageCliTest, ServeSignsACheckpointWhenItStops) {
   EXPECT_EQ(Verify().code, 0);
 }
 
+// ------------------------------------------------------- damaged files -----
+
+// Each kind of damage: `info`, `read` and `verify` exit 3 naming the position
+// and the cause, and nothing is printed as an event.
+class DamagedStoreTest : public DamageCliTest {
+ protected:
+  void ExpectRefusedEverywhere(const std::string& open_needle, const std::string& verify_needle) {
+    Output info = Hearth({"info"});
+    EXPECT_TRUE(FailsWith(info, 3, open_needle)) << "info";
+    EXPECT_EQ(info.out, "");
+    for (const char* stream : {"case-0", "case-1", "case-2"}) {
+      Output read = Hearth({"read", "--stream", stream});
+      EXPECT_TRUE(FailsWith(read, 3, open_needle)) << "read " << stream;
+      EXPECT_EQ(read.out, "") << "read " << stream;
+    }
+    Output verify = Verify();
+    EXPECT_TRUE(FailsWith(verify, 3, verify_needle)) << "verify";
+    EXPECT_EQ(verify.out.find("OK:"), std::string::npos);
+  }
+};
+
+TEST_F(DamagedStoreTest, ATruncatedTailIsRefusedByInfoReadAndVerify) {
+  Build(30);  // positions 1..31
+  {
+    RawDb db(data_);
+    ASSERT_TRUE(db.ok());
+    for (uint64_t p = 29; p <= 31; ++p) db.Delete("log", LogKey(p));
+  }
+  ExpectRefusedEverywhere("the log ends at position 28 but the store head says 31",
+                          "truncated: the store's head says the log holds 31 records, but it "
+                          "ends after 28 (position 29)");
+}
+
+TEST_F(DamagedStoreTest, ADeletedMiddleRecordIsRefusedByInfoReadAndVerify) {
+  Build(30);
+  {
+    RawDb db(data_);
+    ASSERT_TRUE(db.ok());
+    db.Delete("log", LogKey(12));
+  }
+  ExpectRefusedEverywhere("position 12 is missing", "position 12 is missing (position 12)");
+}
+
+TEST_F(DamagedStoreTest, OneChangedByteIsRefusedByInfoReadAndVerify) {
+  Build(30);
+  {
+    RawDb db(data_);
+    ASSERT_TRUE(db.ok());
+    std::string v = db.Get("log", LogKey(12));
+    v[v.size() - 20] ^= 0x01;  // in the digest, the last field, which the facts seal covers
+    db.Put("log", LogKey(12), v);
+  }
+  ExpectRefusedEverywhere("position 12", "root differs from the tree recomputed");
+}
+
+// Beyond the tail that opening checks, a changed record is refused by the
+// read that reaches it and by verify, never served.
+TEST_F(DamagedStoreTest, AChangedRecordBeforeTheTailIsRefusedByReadAndVerify) {
+  Build(300);  // case-0 holds positions 2..101
+  {
+    RawDb db(data_);
+    ASSERT_TRUE(db.ok());
+    std::string v = db.Get("log", LogKey(50));
+    v[v.size() - 20] ^= 0x01;
+    db.Put("log", LogKey(50), v);
+  }
+  Output read = Hearth({"read", "--stream", "case-0"});
+  EXPECT_TRUE(FailsWith(read, 3, "position 50"));
+  EXPECT_EQ(read.out.find("\"position\":50"), std::string::npos);
+  EXPECT_TRUE(FailsWith(Verify(), 3, "positions 1..256"));
+}
+
 // ---------------------------------------------------- verify's memory -----
 
 // verify keeps the Merkle frontier and one checkpoint at a time: its peak
