@@ -446,9 +446,76 @@ Status StoreImpl::LoadHead() {
                               " but the store head says " + std::to_string(head_.next_position - 1) +
                               " (truncated or damaged files)");
   }
+  if (Status tail = CheckTail(); !tail.ok()) return tail;
+  // The newest checkpoint's time, for the signing cadence.
+  std::unique_ptr<rocksdb::Iterator> cps(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  cps->SeekForPrev(CheckpointKey(~uint64_t(0)));
+  SignedCheckpoint newest;
+  if (cps->Valid() && cps->key().starts_with("cp") &&
+      DecodeCheckpoint(cps->value().ToStringView(), &newest)) {
+    last_checkpoint_time_ = std::max<Timestamp>(newest.time, 1);
+  }
+  if (!cps->status().ok()) return FromRocks(cps->status(), "reading the newest checkpoint");
   committed_ = head_.next_position - 1;
   committed_tree_.size = head_.frontier.size();
   committed_tree_.root = head_.frontier.Root(leader_hasher_);
+  return Status::OK();
+}
+
+// Opening checks the log's tail, the records after the last complete block
+// of 256 (or that block, when the size is a multiple of 256): each is where
+// the head says, opens under the store key, and together they hash to the
+// head's frontier (or the block's stored node). A record removed or changed
+// there is refused here, naming the position; earlier ones are found by the
+// reads that reach them and by `hearth verify` (docs/operations.md).
+Status StoreImpl::CheckTail() {
+  const uint64_t size = head_.frontier.size();
+  if (size == 0) return Status::OK();
+  constexpr uint64_t kBlock = uint64_t(1) << merkle::kStoredLevel;
+  const uint64_t first = (size - 1) / kBlock * kBlock + 1;
+  rocksdb::ReadOptions ro;
+  std::string upper = LogKey(size + 1);
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log_));
+  merkle::Frontier tail;
+  uint64_t expect = first;
+  for (it->Seek(LogKey(first)); it->Valid(); it->Next()) {
+    uint64_t pos = it->key().size() == 8 ? GetBE64(it->key().data()) : 0;
+    if (pos != expect) {
+      return Status::Corruption("position " + std::to_string(expect) +
+                                " is missing from the log (damaged files)");
+    }
+    RecordedEvent e;
+    Status st = DecodeRecord(it->value().ToStringView(), pos, encrypted_ ? &store_key_ : nullptr,
+                             nullptr, &e);
+    if (!st.ok()) return st;
+    tail.Append(leader_hasher_, leader_hasher_.Leaf(it->value().ToStringView()), nullptr);
+    ++expect;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the end of the log");
+  if (expect != size + 1) {
+    return Status::Corruption("position " + std::to_string(expect) +
+                              " is missing from the log (damaged files)");
+  }
+  // The tail starts on a block boundary, so its subtrees are the head's
+  // lowest frontier nodes; a whole block is a stored node.
+  bool agrees = false;
+  if (tail.size() == kBlock) {
+    std::string node;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), merkle_, MerkleKey(merkle::kStoredLevel, (size - 1) / kBlock), &node);
+    Hash root = tail.Root(leader_hasher_);
+    agrees = s.ok() && node == std::string_view(reinterpret_cast<const char*>(root.data()), root.size());
+  } else {
+    std::string mine = tail.Encode().substr(8), head = head_.frontier.Encode();
+    agrees = head.size() >= mine.size() && head.compare(head.size() - mine.size(), mine.size(), mine) == 0;
+  }
+  if (!agrees) {
+    return Status::Corruption("the records at positions " + std::to_string(first) + ".." +
+                              std::to_string(size) +
+                              " do not hash to the store head's Merkle tree: one of them was "
+                              "changed, removed or replaced (damaged files)");
+  }
   return Status::OK();
 }
 
@@ -866,6 +933,12 @@ void StoreImpl::ProcessGroup(std::vector<Request*>& group, std::vector<Request*>
   if (failure.ok() && !applied.empty()) {
     bool checkpoint_due = options_.checkpoint_interval > 0 &&
                           head_.frontier.size() - head_.last_checkpoint >= options_.checkpoint_interval;
+    // The time cadence: the unsigned tail is never older than the period.
+    if (options_.checkpoint_period_ms > 0 &&
+        (last_checkpoint_time_ == 0 ||
+         NowMicros() - last_checkpoint_time_ >= Timestamp(options_.checkpoint_period_ms * 1000))) {
+      checkpoint_due = true;
+    }
     SignedCheckpoint cp;
     if (checkpoint_due) failure = WriteCheckpointLocked(&batch, head_.frontier, &cp);
     batch.Put(meta_, "head", head_.Encode());
@@ -1445,6 +1518,7 @@ Status StoreImpl::WriteCheckpointLocked(rocksdb::WriteBatch* batch, const merkle
   sodium_memzero(sk.data(), sk.size());
   batch->Put(meta_, CheckpointKey(out->size), EncodeCheckpoint(*out));
   head_.last_checkpoint = out->size;
+  last_checkpoint_time_ = std::max<Timestamp>(out->time, 1);
   return Status::OK();
 }
 

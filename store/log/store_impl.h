@@ -108,6 +108,7 @@ class StoreImpl final : public Store {
   Status InitNewStore();
   Status LoadKeys();
   Status LoadHead();
+  Status CheckTail();
 
   Status ValidateAppend(const std::string& stream, ExpectedVersion expected,
                         const std::vector<NewEvent>& events, bool system) const;
@@ -204,6 +205,9 @@ class StoreImpl final : public Store {
 
   // Leader-only state (touched only by the thread that leads).
   Head head_;
+  // When the newest checkpoint was signed (0: the store has none), for
+  // Options::checkpoint_period_ms.
+  Timestamp last_checkpoint_time_ = 0;
   merkle::Hasher leader_hasher_;
   std::unordered_map<std::string, uint64_t> stream_versions_;
   crypto::KeyCache group_new_keys_;  // data keys created in the current group

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -55,7 +56,10 @@ struct VerifyReport {
   bool ok = false;
   uint64_t leaves = 0;           // records hashed
   uint64_t checkpoints = 0;      // checkpoints whose signature and root were checked
-  std::vector<std::string> checked;  // one line per thing checked, for people
+  uint64_t held_extended = 0;    // checkpoints the auditor holds that the store extends
+  // One line per thing checked, for people (empty when VerifyOptions::on_line
+  // took them).
+  std::vector<std::string> checked;
   // The first discrepancy, when !ok.
   std::string failure;           // what failed, in words
   uint64_t failure_position = 0; // the first position involved (0: none)
@@ -63,13 +67,35 @@ struct VerifyReport {
   Hash found{};                  // the hash recomputed from the records
 };
 
+// A checkpoint the auditor holds, kept outside the operator's reach.
+struct HeldCheckpoint {
+  std::string source;  // where it came from, for the report (e.g. its file name)
+  SignedCheckpoint checkpoint;
+};
+
+struct VerifyOptions {
+  // Checkpoints the auditor holds: each must be signed with the public key,
+  // and the store's log must extend it (its first `size` records must hash
+  // to its root), or the verification fails.
+  std::vector<HeldCheckpoint> held;
+  // When set, each report line is handed here as it is found instead of
+  // being kept in VerifyReport::checked, so that memory does not grow with
+  // the number of checkpoints.
+  std::function<void(const std::string&)> on_line;
+};
+
 // Opens the RocksDB files under `dir` read-only, recomputes the Merkle tree
 // from every stored record, checks each checkpoint's signature with
 // `public_key` and its root against the recomputed tree, and that each
-// checkpoint is consistent with the next. Needs no root key or data key.
+// checkpoint is consistent with the next; then that the store extends every
+// held checkpoint. A store that holds no signed checkpoint fails. Needs no
+// root key or data key. Memory stays flat whatever the store's size: one
+// pass over the log keeps the Merkle frontier (O(log n) hashes), the stored
+// checkpoints are read one at a time, and the held ones are kept.
 // Returns a non-OK Status only when the files cannot be opened at all; every
 // discrepancy is reported in the VerifyReport.
 Result<VerifyReport> VerifyStoreFiles(const std::string& dir,
-                                      const std::array<uint8_t, 32>& public_key);
+                                      const std::array<uint8_t, 32>& public_key,
+                                      const VerifyOptions& options = {});
 
 }  // namespace hearth::merkle

@@ -525,9 +525,10 @@ TEST_F(CliTest, CheckpointProveVerifyProofRoundTrip) {
   o = Hearth({"checkpoints"});
   ASSERT_EQ(o.code, 0) << o.err;
   std::vector<Json> cps = JsonLines(o.out);
-  ASSERT_EQ(cps.size(), 2u);
-  EXPECT_EQ(cps[0]["size"], kInit + 5);
-  EXPECT_EQ(cps[1]["size"], kInit + 8);
+  ASSERT_EQ(cps.size(), 3u);  // init's first commit is signed by the hourly cadence
+  EXPECT_EQ(cps[0]["size"], kInit);
+  EXPECT_EQ(cps[1]["size"], kInit + 5);
+  EXPECT_EQ(cps[2]["size"], kInit + 8);
 
   o = Hearth({"keys", "export-public", "--out", Path("pub.hex")});
   ASSERT_EQ(o.code, 0) << o.err;
@@ -629,7 +630,7 @@ TEST_F(CliTest, VerifyNeedsNoKeyAndPassesOnAnUntouchedStore) {
   // No --key-file and no HEARTH_PASSPHRASE: verify must not need them.
   Output o = Run({"verify", "--data", data_, "--public-key", Path("pub.hex")});
   ASSERT_EQ(o.code, 0) << o.err << o.out;
-  EXPECT_NE(o.out.find("OK: " + std::to_string(kInit + 8) + " records hashed, 2 checkpoints"), std::string::npos)
+  EXPECT_NE(o.out.find("OK: " + std::to_string(kInit + 8) + " records hashed, 3 checkpoints"), std::string::npos)
       << o.out;
   EXPECT_NE(o.out.find("checked: "), std::string::npos) << o.out;
 

@@ -218,6 +218,7 @@ class OfflineProofTest : public ::testing::Test {
     o.encrypt = false;
     o.sync = false;
     o.checkpoint_interval = 0;
+    o.checkpoint_period_ms = 0;
     auto s = Store::Open(o, dir_.sub("store"));
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);

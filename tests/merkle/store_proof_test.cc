@@ -68,6 +68,7 @@ Options FastPlainOptions() {
   o.encrypt = false;  // the leaves are the stored bytes either way
   o.sync = false;
   o.checkpoint_interval = 0;
+  o.checkpoint_period_ms = 0;
   return o;
 }
 

@@ -117,6 +117,7 @@ class TamperTest : public ::testing::Test {
     o.encrypt = false;
     o.sync = false;
     o.checkpoint_interval = 0;
+    o.checkpoint_period_ms = 0;
     auto s = Store::Open(o, base_->sub("store"));
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     std::unique_ptr<Store> store = std::move(*s);
@@ -475,6 +476,7 @@ TEST(VerifyStoreFilesTest, ALogOfManyReadChunksVerifiesAndFindingsKeepTheirPosit
   o.encrypt = false;
   o.sync = false;
   o.checkpoint_interval = 4000;  // the store signs checkpoints as it goes
+  o.checkpoint_period_ms = 0;
   std::array<uint8_t, 32> pk{};
   constexpr uint64_t kMany = 12000;
   {
@@ -522,6 +524,7 @@ TEST(VerifyStoreFilesTest, VerificationStillPassesAfterAnErasure) {
   Options o = testing::TestOptions(key);
   o.sync = false;
   o.checkpoint_interval = 0;
+  o.checkpoint_period_ms = 0;
   std::array<uint8_t, 32> pk{};
   std::string record_before;
   SignedCheckpoint before, after;

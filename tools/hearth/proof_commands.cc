@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "commands.h"
 #include "event_json.h"
@@ -146,23 +147,36 @@ Status RunProve(const ProveOptions& o) {
 struct VerifyOptions {
   std::string data;
   std::string public_key;
+  std::vector<std::string> checkpoints;  // held by the auditor
 };
 
 Status RunVerify(const VerifyOptions& o) {
   auto pk = ReadPublicKey(o.public_key);
   if (!pk.ok()) return pk.status();
-  auto report = merkle::VerifyStoreFiles(o.data, *pk);
-  if (!report.ok()) return report.status();
-  std::string out;
-  for (const std::string& line : report->checked) out += "checked: " + line + "\n";
-  if (report->ok) {
-    out += "OK: " + std::to_string(report->leaves) + " records hashed, " +
-           std::to_string(report->checkpoints) + " checkpoints verified with key " +
-           Fingerprint(*pk) + "\n";
-    return Print(out);
+  merkle::VerifyOptions options;
+  for (const std::string& path : o.checkpoints) {
+    auto cp = ReadCheckpoint(path);
+    if (!cp.ok()) return cp.status();
+    options.held.push_back({path, *cp});
   }
-  Status printed = Print(out);
+  // Each line is printed as it is found: nothing is kept per checkpoint.
+  Status printed;
+  options.on_line = [&printed](const std::string& line) {
+    if (printed.ok()) printed = Print("checked: " + line + "\n");
+  };
+  auto report = merkle::VerifyStoreFiles(o.data, *pk, options);
+  if (!report.ok()) return report.status();
   if (!printed.ok()) return printed;
+  if (report->ok) {
+    std::string held;
+    if (!o.checkpoints.empty()) {
+      held = ", the store extends all " + std::to_string(report->held_extended) +
+             " checkpoint(s) you hold";
+    }
+    return Print("OK: " + std::to_string(report->leaves) + " records hashed, " +
+                 std::to_string(report->checkpoints) + " checkpoints verified with key " +
+                 Fingerprint(*pk) + held + "\n");
+  }
   std::string failure = "verification failed: " + report->failure;
   if (report->failure_position != 0) {
     failure += " (position " + std::to_string(report->failure_position) + ")";
@@ -276,6 +290,10 @@ void AddProofCommands(CommandSet& set) {
     AddDataOption(cmd, &o->data);
     cmd->add_option("--public-key", o->public_key, "the checkpoint public key file (hex)")
         ->required()
+        ->type_name("FILE");
+    cmd->add_option("--checkpoint", o->checkpoints,
+                    "a checkpoint JSON file you hold (repeatable, or several files after one "
+                    "flag): verification fails unless the store extends every one")
         ->type_name("FILE");
   }
   {

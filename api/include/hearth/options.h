@@ -63,6 +63,12 @@ struct Options {
   // Write a signed Merkle checkpoint after this many new events (0: only on
   // demand). Default: 100,000.
   uint64_t checkpoint_interval = 100000;
+
+  // Also write a signed checkpoint with the first commit made this long after
+  // the newest checkpoint, and with the first commit of a store that has none,
+  // so that while appends happen the unsigned tail is never older than this
+  // (0: by count and on demand only). Default: one hour.
+  uint64_t checkpoint_period_ms = 3600ull * 1000;
 };
 
 }  // namespace hearth
