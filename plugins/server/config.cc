@@ -143,6 +143,10 @@ Status ParseLimits(const Json& j, Limits* l) {
       {"page_size", &l->page_size, 1},
       {"max_subscriptions", &l->max_subscriptions, 0},
       {"max_pipelined", &l->max_pipelined, 0},
+      {"max_queued_bytes", &l->max_queued_bytes, 4096},
+      {"write_timeout_ms", &l->write_timeout_ms, 100},
+      {"max_connections_per_peer", &l->max_connections_per_peer, 1},
+      {"max_handshakes", &l->max_handshakes, 1},
   };
   std::set<std::string> known;
   for (const Key& k : keys) known.insert(k.key);

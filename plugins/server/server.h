@@ -61,6 +61,20 @@ struct Limits {
   // memory for requests is at most connections x (this + 1) x
   // max_message_bytes. Default: 2.
   uint32_t max_pipelined = 2;
+  // Bytes of answers and pushes one connection may have waiting to be
+  // written (a client that does not read its socket). Over it the server
+  // executes, reads and pushes nothing more for that connection until the
+  // client has read some (backpressure). Default: 4 MiB.
+  uint32_t max_queued_bytes = 4u << 20;
+  // A write that makes no progress for this long closes the connection,
+  // without a goodbye (nothing more can be sent). Default: 30,000.
+  uint32_t write_timeout_ms = 30000;
+  // Open connections from one peer address; more are closed at accept,
+  // before TLS. Default: 64.
+  uint32_t max_connections_per_peer = 64;
+  // TLS handshakes in progress at once (all peers); a connection over it is
+  // closed at accept, before TLS. Default: 64.
+  uint32_t max_handshakes = 64;
 };
 
 // One plugin the server accepts: its scopes, and for each user role it may
@@ -130,6 +144,8 @@ struct ServerStats {
   uint64_t max_buffered_events = 0;      // the most one subscription ever held
   uint64_t max_buffered_bytes = 0;       // the most bytes one subscription ever held
   uint64_t limit_breaches = 0;           // oversized, malformed, rate, timeouts
+  uint64_t handshakes = 0;               // TLS handshakes in progress now
+  uint64_t max_queued_bytes = 0;         // the most bytes one connection ever had waiting to be written
 };
 
 using LogFn = std::function<void(const std::string& line)>;
