@@ -36,6 +36,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "wire.h"
@@ -232,8 +233,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   struct Pending {
     std::unique_ptr<wire::Request> request;
     std::string answer;
+    uint64_t id = 0;
   };
   std::deque<Pending> pending_;
+  // The requestIds read and not yet answered (pending_ and the one
+  // executing): a client may not reuse one of them.
+  std::set<uint64_t> unanswered_;
+  uint64_t executing_id_ = 0;
   std::deque<Outgoing> writes_;
   size_t queued_bytes_ = 0;   // bytes in writes_ not yet written
   size_t write_offset_ = 0;   // bytes of writes_.front() written
@@ -664,8 +670,12 @@ bool Connection::Verify(bool preverified, ssl::verify_context& vctx) {
   }
   if (depth == 0) {
     std::string cn = CommonName(cert);
-    if (server_->FindPlugin(cn) == nullptr) {
+    const PluginConfig* plugin = server_->FindPlugin(cn);
+    if (plugin == nullptr) {
       Log("refused certificate for unknown plugin '" + cn + "': not in the configuration");
+      // Named, so that the client sees the alert `bad certificate` (an
+      // unnamed refusal is sent as `internal error`).
+      X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_REJECTED);
       return false;
     }
     plugin_ = cn;
@@ -811,21 +821,33 @@ void Connection::OnFrame(std::unique_ptr<wire::Frame> frame) {
     MaybeRead();
     return;
   }
+  if (unanswered_.count(request->id) != 0) {
+    // Two answers with one id could not be told apart.
+    server_->CountBreach();
+    Log("refused request: requestId " + std::to_string(request->id) +
+        " is already in use by a request not yet answered: closing");
+    Close(Status::InvalidArgument("requestId " + std::to_string(request->id) +
+                                  " is already in use by a request not yet answered"));
+    return;
+  }
+  unanswered_.insert(request->id);
+  const uint64_t id = request->id;
   RateLimiter* limiter = server_->Limiter(plugin_);
   if (limiter != nullptr && !limiter->Take()) {
     server_->CountBreach();
     if (limiter->ShouldLog()) Log("request rate over the plugin's limit (limits.requests_per_second): answering busy");
-    pending_.push_back(Pending{nullptr, ErrorMessage(request->id, Status::Busy(
-                                                              "request rate limit for plugin '" +
-                                                              plugin_ + "' exceeded: retry later"))});
+    pending_.push_back(Pending{nullptr,
+                               ErrorMessage(id, Status::Busy("request rate limit for plugin '" +
+                                                             plugin_ + "' exceeded: retry later")),
+                               id});
   } else if (!decoded.ok()) {
     // A well-framed message with content the server cannot act on: answered,
     // in turn, and the connection stays.
     server_->CountBreach();
     Log("refused request " + std::to_string(request->id) + ": " + decoded.message());
-    pending_.push_back(Pending{nullptr, ErrorMessage(request->id, decoded)});
+    pending_.push_back(Pending{nullptr, ErrorMessage(id, decoded), id});
   } else {
-    pending_.push_back(Pending{std::move(request), {}});
+    pending_.push_back(Pending{std::move(request), {}, id});
   }
   Dispatch();
   MaybeRead();
@@ -863,6 +885,7 @@ void Connection::Dispatch() {
   executing_ = true;
   Pending next = std::move(pending_.front());
   pending_.pop_front();
+  executing_id_ = next.id;
   if (next.request) {
     Execute(std::move(next.request));
   } else {
@@ -927,6 +950,7 @@ void Connection::Execute(std::unique_ptr<wire::Request> request) {
 
 void Connection::Finish(std::string response) {
   executing_ = false;
+  unanswered_.erase(executing_id_);
   if (closing_) return;  // the goodbye is the last message
   if (!response.empty()) Send(Outgoing{std::move(response), 0, 0});
   Touch();
@@ -938,6 +962,12 @@ void Connection::Finish(std::string response) {
 std::string Connection::Hello(const wire::Request& hello) {
   const uint64_t request_id = hello.id;
   uint32_t version = hello.protocol_version;
+  if (version == 0) {
+    return ErrorMessage(request_id, Status::InvalidArgument(
+                                        "hello: protocolVersion 0 is not a version (unset?); this "
+                                        "server speaks " +
+                                        std::to_string(protocol::PROTOCOL_VERSION)));
+  }
   if (version > protocol::PROTOCOL_VERSION) {
     return ErrorMessage(request_id, Status::NotSupported(
                                         "protocol version " + std::to_string(version) +
@@ -1384,6 +1414,7 @@ void Connection::Close(const Status& why) {
   handshake_timer_.cancel();
   idle_timer_.cancel();
   pending_.clear();
+  unanswered_.clear();
   for (auto& [id, sub] : subs_) {
     server_->Buffered(-int64_t(sub->unsent_events), 0, 0);
     server_->SubClosed();
@@ -1461,6 +1492,7 @@ void Connection::Abort(const std::string& why) {
   stream_.lowest_layer().shutdown(tcp::socket::shutdown_both, ignored);
   stream_.lowest_layer().close(ignored);
   pending_.clear();
+  unanswered_.clear();
   // The message being written stays until its write completes (with an
   // error now): the socket still reads from its bytes.
   if (writing_) {
