@@ -23,6 +23,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <arpa/inet.h>
+
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 
@@ -85,6 +87,52 @@ std::string CommonName(X509* cert) {
   std::string cn(reinterpret_cast<char*>(utf8), size_t(len));
   OPENSSL_free(utf8);
   return cn;
+}
+
+// The SHA-256 fingerprint of a certificate's DER encoding, in lowercase hex.
+std::string Sha256Hex(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (X509_digest(cert, EVP_sha256(), md, &n) != 1) return {};
+  static const char* digits = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < n; ++i) {
+    hex += digits[md[i] >> 4];
+    hex += digits[md[i] & 15];
+  }
+  return hex;
+}
+
+// A certificate's subject alternative names as "DNS:...", "URI:...",
+// "email:..." and "IP:...".
+std::vector<std::string> SubjectAltNames(X509* cert) {
+  std::vector<std::string> out;
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (names == nullptr) return out;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    auto text = [](const ASN1_STRING* s) {
+      return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), size_t(ASN1_STRING_length(s)));
+    };
+    switch (name->type) {
+      case GEN_DNS: out.push_back("DNS:" + text(name->d.dNSName)); break;
+      case GEN_URI: out.push_back("URI:" + text(name->d.uniformResourceIdentifier)); break;
+      case GEN_EMAIL: out.push_back("email:" + text(name->d.rfc822Name)); break;
+      case GEN_IPADD: {
+        const ASN1_OCTET_STRING* ip = name->d.iPAddress;
+        char buf[INET6_ADDRSTRLEN] = {0};
+        int family = ASN1_STRING_length(ip) == 4 ? AF_INET : AF_INET6;
+        if (ASN1_STRING_length(ip) == 4 || ASN1_STRING_length(ip) == 16) {
+          inet_ntop(family, ASN1_STRING_get0_data(ip), buf, sizeof buf);
+          out.push_back(std::string("IP:") + buf);
+        }
+        break;
+      }
+      default: break;
+    }
+  }
+  GENERAL_NAMES_free(names);
+  return out;
 }
 
 // Opaque references: 1..64 of [A-Za-z0-9._:@-] (never a name).
@@ -288,6 +336,15 @@ class ServerImpl final : public Server {
     }
     if (SSL_CTX_load_verify_locations(ctx, config_.ca_file.c_str(), nullptr) != 1) {
       return Status::InvalidArgument("CA " + config_.ca_file + ": " + OpenSslError());
+    }
+    if (!config_.crl_file.empty()) {
+      // Revocation: the CA's CRLs, checked for every plugin certificate.
+      X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+      X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+      if (lookup == nullptr || X509_load_crl_file(lookup, config_.crl_file.c_str(), X509_FILETYPE_PEM) < 1) {
+        return Status::InvalidArgument("CRL " + config_.crl_file + ": " + OpenSslError());
+      }
+      X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
     SSL_CTX_set_verify_depth(ctx, 4);
@@ -677,6 +734,30 @@ bool Connection::Verify(bool preverified, ssl::verify_context& vctx) {
       // unnamed refusal is sent as `internal error`).
       X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_REJECTED);
       return false;
+    }
+    if (!plugin->pin_sha256.empty()) {
+      std::string print = Sha256Hex(cert);
+      if (std::find(plugin->pin_sha256.begin(), plugin->pin_sha256.end(), print) ==
+          plugin->pin_sha256.end()) {
+        Log("refused certificate for plugin '" + cn + "': its SHA-256 fingerprint " + print +
+            " is not pinned (plugins." + cn + ".pin.sha256)");
+        X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_REJECTED);
+        return false;
+      }
+    }
+    if (!plugin->pin_san.empty()) {
+      std::vector<std::string> names = SubjectAltNames(cert);
+      bool pinned = std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+        return std::find(plugin->pin_san.begin(), plugin->pin_san.end(), n) != plugin->pin_san.end();
+      });
+      if (!pinned) {
+        std::string seen;
+        for (const auto& n : names) seen += (seen.empty() ? "" : ", ") + n;
+        Log("refused certificate for plugin '" + cn + "': none of its subject alternative names (" +
+            (seen.empty() ? "none" : seen) + ") is pinned (plugins." + cn + ".pin.san)");
+        X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_REJECTED);
+        return false;
+      }
     }
     plugin_ = cn;
   }

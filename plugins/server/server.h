@@ -86,6 +86,13 @@ struct PluginConfig {
   // out does not narrow the plugin's. Empty map: any role may be asserted and
   // gets the plugin's scopes.
   std::map<std::string, Scopes> roles;
+  // Pins (optional): the certificate naming the plugin (CN) must also have
+  // one of `pin_sha256` (the SHA-256 fingerprint of its DER encoding, 64
+  // lowercase hex digits) when that list is not empty, and carry one of
+  // `pin_san` among its subject alternative names ("DNS:name", "URI:uri",
+  // "email:address", "IP:address") when that one is not empty.
+  std::vector<std::string> pin_sha256;
+  std::vector<std::string> pin_san;
   // Overrides Limits::requests_per_second / burst for this plugin when > 0.
   uint32_t requests_per_second = 0;
   uint32_t burst = 0;
@@ -104,6 +111,10 @@ struct ServerConfig {
   std::string ca_file;
   std::string cert_file;
   std::string key_file;
+  // Optional PEM file of CRLs issued by the CA (`hearth ca revoke`): every
+  // plugin certificate is then checked against them (X509_V_FLAG_CRL_CHECK),
+  // and a CA without a current CRL in the file refuses every certificate.
+  std::string crl_file;
   // Threads doing network I/O and TLS. Default: 2.
   uint32_t threads = 2;
   // Threads executing appends and queries (an append waits for a synced
