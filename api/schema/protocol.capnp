@@ -45,8 +45,8 @@ struct ClientMessage {
 
 # Who the plugin acts for. The plugin itself is named by its certificate.
 struct Hello {
-  protocolVersion @0 :UInt32;  # the version the client speaks; the server refuses a newer one
-  user @1 :Text;               # asserted user: a staff reference, never a name (may be empty)
+  protocolVersion @0 :UInt32;  # the version the client speaks (>= 1); the server refuses a newer one
+  user @1 :Text;               # asserted user: a staff reference, 1 to 64 of [A-Za-z0-9._:@-], never a name
   role @2 :Text;               # asserted role; must be one configured for this plugin
   client @3 :Text;             # free text naming the client software and version, for the server log
 }

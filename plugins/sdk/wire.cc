@@ -178,6 +178,19 @@ Result<std::unique_ptr<Frame>> Frame::Parse(kj::Array<capnp::word> words) {
 }
 
 std::string Serialize(capnp::MessageBuilder& message) {
+  if (message.getSegmentsForOutput().size() > 1) {
+    // A message that outgrew its first segment is copied into one segment of
+    // its exact size: every message is written as one segment
+    // (docs/protocol.md, section 2).
+    auto root = message.getRoot<capnp::AnyPointer>().asReader();
+    size_t size = root.targetSize().wordCount + 1;  // and the root pointer
+    capnp::MallocMessageBuilder single(static_cast<unsigned>(size),
+                                       capnp::AllocationStrategy::FIXED_SIZE);
+    single.getRoot<capnp::AnyPointer>().set(root);
+    kj::Array<capnp::word> words = capnp::messageToFlatArray(single);
+    auto bytes = words.asBytes();
+    return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+  }
   kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
   auto bytes = words.asBytes();
   return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());

@@ -13,8 +13,12 @@
 #include <openssl/x509v3.h>
 
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <memory>
+#include <sstream>
 
 namespace hearth::server {
 namespace {
@@ -25,6 +29,10 @@ struct Free {
   void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); }
   void operator()(BIGNUM* p) const { BN_free(p); }
   void operator()(FILE* p) const { std::fclose(p); }
+  void operator()(X509_CRL* p) const { X509_CRL_free(p); }
+  void operator()(X509_REVOKED* p) const { X509_REVOKED_free(p); }
+  void operator()(ASN1_STRING* p) const { ASN1_STRING_free(p); }  // times, integers
+  void operator()(char* p) const { OPENSSL_free(p); }
 };
 template <typename T>
 using Owned = std::unique_ptr<T, Free>;
@@ -94,9 +102,12 @@ Status WriteKey(const std::string& path, EVP_PKEY* key) {
   return Status::OK();
 }
 
-Result<Owned<X509>> ReadCert(const std::string& path) {
+Result<Owned<X509>> ReadCert(const std::string& path, const char* what = "CA certificate") {
   Owned<FILE> f(std::fopen(path.c_str(), "r"));
-  if (!f) return Status::NotFound("no CA certificate at " + path + " (run `hearth ca init` first)");
+  if (!f) {
+    return Status::NotFound("no " + std::string(what) + " at " + path +
+                            (std::string(what) == "CA certificate" ? " (run `hearth ca init` first)" : ""));
+  }
   Owned<X509> cert(PEM_read_X509(f.get(), nullptr, nullptr, nullptr));
   if (!cert) return Status::InvalidArgument(SslError("reading " + path));
   return cert;
@@ -177,6 +188,93 @@ Status IssueCertificate(const std::string& ca_dir, const CertRequest& request,
   }
   if (Status s = WriteKey(key_path, key.get()); !s.ok()) return s;
   return WriteCert(cert_path, cert.get());
+}
+
+Status RevokeCertificate(const std::string& ca_dir, const std::string& cert_path, int days) {
+  if (days < 1) return Status::InvalidArgument("days must be at least 1");
+  auto ca_cert = ReadCert(ca_dir + "/ca.pem");
+  if (!ca_cert.ok()) return ca_cert.status();
+  auto ca_key = ReadKey(ca_dir + "/ca.key");
+  if (!ca_key.ok()) return ca_key.status();
+
+  // The list so far: serial (hex) -> revocation time (Unix seconds).
+  const std::string list_path = ca_dir + "/revoked.txt";
+  std::map<std::string, int64_t> revoked;
+  {
+    std::ifstream in(list_path);
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string serial;
+      int64_t when = 0;
+      if (!(fields >> serial >> when)) {
+        return Status::InvalidArgument(list_path + ": malformed line '" + line.substr(0, 80) + "'");
+      }
+      revoked.emplace(serial, when);
+    }
+  }
+  if (!cert_path.empty()) {
+    auto cert = ReadCert(cert_path, "certificate");
+    if (!cert.ok()) return cert.status();
+    if (X509_check_issued(ca_cert->get(), cert->get()) != X509_V_OK) {
+      return Status::InvalidArgument(cert_path + " was not issued by the CA in " + ca_dir);
+    }
+    Owned<BIGNUM> bn(ASN1_INTEGER_to_BN(X509_get_serialNumber(cert->get()), nullptr));
+    Owned<char> hex(BN_bn2hex(bn.get()));
+    if (!hex) return Status::IOError(SslError("reading the serial of " + cert_path));
+    revoked.emplace(hex.get(), int64_t(std::time(nullptr)));
+  }
+
+  Owned<X509_CRL> crl(X509_CRL_new());
+  if (!crl) return Status::IOError(SslError("creating the CRL"));
+  X509_CRL_set_version(crl.get(), 1);  // v2
+  X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(ca_cert->get()));
+  Owned<ASN1_TIME> now(ASN1_TIME_adj(nullptr, std::time(nullptr), 0, 0));
+  Owned<ASN1_TIME> next(ASN1_TIME_adj(nullptr, std::time(nullptr), days, 0));
+  X509_CRL_set1_lastUpdate(crl.get(), now.get());
+  X509_CRL_set1_nextUpdate(crl.get(), next.get());
+  for (const auto& [serial, when] : revoked) {
+    BIGNUM* raw = nullptr;
+    if (BN_hex2bn(&raw, serial.c_str()) == 0) {
+      return Status::InvalidArgument(list_path + ": '" + serial + "' is not a hexadecimal serial");
+    }
+    Owned<BIGNUM> bn(raw);
+    Owned<ASN1_INTEGER> number(BN_to_ASN1_INTEGER(bn.get(), nullptr));
+    Owned<ASN1_TIME> date(ASN1_TIME_adj(nullptr, time_t(when), 0, 0));
+    Owned<X509_REVOKED> entry(X509_REVOKED_new());
+    if (!number || !date || !entry || X509_REVOKED_set_serialNumber(entry.get(), number.get()) != 1 ||
+        X509_REVOKED_set_revocationDate(entry.get(), date.get()) != 1 ||
+        X509_CRL_add0_revoked(crl.get(), entry.get()) != 1) {
+      return Status::IOError(SslError("adding serial " + serial + " to the CRL"));
+    }
+    entry.release();  // owned by the CRL now
+  }
+  X509_CRL_sort(crl.get());
+  if (X509_CRL_sign(crl.get(), ca_key->get(), EVP_sha256()) == 0) {
+    return Status::IOError(SslError("signing the CRL"));
+  }
+
+  // The list, then the CRL, each replaced whole.
+  {
+    const std::string tmp = list_path + ".tmp";
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const auto& [serial, when] : revoked) out << serial << " " << when << "\n";
+    out.close();
+    if (!out) return Status::IOError("cannot write " + tmp);
+    std::error_code ec;
+    std::filesystem::rename(tmp, list_path, ec);
+    if (ec) return Status::IOError("cannot write " + list_path + ": " + ec.message());
+  }
+  const std::string crl_path = ca_dir + "/crl.pem", tmp = crl_path + ".tmp";
+  {
+    Owned<FILE> f(std::fopen(tmp.c_str(), "w"));
+    if (!f) return Status::IOError("cannot write " + tmp);
+    if (PEM_write_X509_CRL(f.get(), crl.get()) != 1) return Status::IOError(SslError("writing " + tmp));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, crl_path, ec);
+  if (ec) return Status::IOError("cannot write " + crl_path + ": " + ec.message());
+  return Status::OK();
 }
 
 }  // namespace hearth::server

@@ -38,4 +38,14 @@ struct CertRequest {
 Status IssueCertificate(const std::string& ca_dir, const CertRequest& request,
                         const std::string& cert_path, const std::string& key_path);
 
+// Revocation: adds the certificate at `cert_path` (issued by the CA in
+// `ca_dir`) to the CA's list of revoked serials (`ca_dir`/revoked.txt, one
+// hexadecimal serial and its revocation time per line) and writes
+// `ca_dir`/crl.pem: a v2 CRL of every serial on the list, signed by the CA
+// and valid for `days` from now. An empty `cert_path` only writes the CRL
+// again (renewal: a server with tls.crl refuses every certificate once the
+// CRL has expired). InvalidArgument for a certificate of another CA, NotFound
+// (no CA, no certificate), IOError.
+Status RevokeCertificate(const std::string& ca_dir, const std::string& cert_path, int days);
+
 }  // namespace hearth::server

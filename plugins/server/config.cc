@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -143,6 +144,10 @@ Status ParseLimits(const Json& j, Limits* l) {
       {"page_size", &l->page_size, 1},
       {"max_subscriptions", &l->max_subscriptions, 0},
       {"max_pipelined", &l->max_pipelined, 0},
+      {"max_queued_bytes", &l->max_queued_bytes, 4096},
+      {"write_timeout_ms", &l->write_timeout_ms, 100},
+      {"max_connections_per_peer", &l->max_connections_per_peer, 1},
+      {"max_handshakes", &l->max_handshakes, 1},
   };
   std::set<std::string> known;
   for (const Key& k : keys) known.insert(k.key);
@@ -156,9 +161,42 @@ Status ParseLimits(const Json& j, Limits* l) {
 
 Status ParsePlugin(const Json& j, const std::string& where, PluginConfig* out) {
   if (!j.is_object()) return Status::InvalidArgument(where + " must be an object");
-  if (Status s = Unknown(j, {"scopes", "roles", "requests_per_second", "burst", "in_process"}, where);
+  if (Status s = Unknown(j, {"scopes", "roles", "requests_per_second", "burst", "in_process", "pin"},
+                         where);
       !s.ok()) {
     return s;
+  }
+  if (j.contains("pin")) {
+    const Json& pin = j.at("pin");
+    std::string w = where + ".pin";
+    if (!pin.is_object()) return Status::InvalidArgument(w + " must be an object");
+    if (Status s = Unknown(pin, {"sha256", "san"}, w); !s.ok()) return s;
+    if (pin.contains("sha256")) {
+      std::vector<std::string> prints;
+      if (Status s = GetStrings(pin, "sha256", w, &prints); !s.ok()) return s;
+      for (const std::string& p : prints) {
+        std::string hex;
+        for (char c : p) {
+          if (c == ':') continue;
+          hex += char(std::tolower(static_cast<unsigned char>(c)));
+        }
+        if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
+          return Status::InvalidArgument(w + ".sha256: '" + p.substr(0, 100) +
+                                         "' is not a SHA-256 fingerprint (64 hex digits, colons allowed)");
+        }
+        out->pin_sha256.push_back(hex);
+      }
+    }
+    if (pin.contains("san")) {
+      if (Status s = GetStrings(pin, "san", w, &out->pin_san); !s.ok()) return s;
+      for (const std::string& san : out->pin_san) {
+        if (san.rfind("DNS:", 0) != 0 && san.rfind("URI:", 0) != 0 && san.rfind("email:", 0) != 0 &&
+            san.rfind("IP:", 0) != 0) {
+          return Status::InvalidArgument(w + ".san: '" + san.substr(0, 100) +
+                                         "' must start DNS:, URI:, email: or IP:");
+        }
+      }
+    }
   }
   if (!j.contains("scopes")) return Status::InvalidArgument(where + ".scopes is required");
   if (Status s = ParseScopes(j.at("scopes"), where + ".scopes", false, &out->scopes); !s.ok()) {
@@ -268,7 +306,12 @@ Result<ServerConfig> ServerConfig::FromJson(const std::string& text, const std::
   {
     const Json& t = j.at("tls");
     if (!t.is_object()) return Status::InvalidArgument("tls must be an object");
-    if (Status s = Unknown(t, {"ca", "cert", "key"}, "tls"); !s.ok()) return s;
+    if (Status s = Unknown(t, {"ca", "cert", "key", "crl"}, "tls"); !s.ok()) return s;
+    if (t.contains("crl")) {
+      if (Status s = GetString(t, "crl", "tls", &c.crl_file); !s.ok()) return s;
+      if (c.crl_file.empty()) return Status::InvalidArgument("tls.crl must name a file");
+      c.crl_file = Resolve(base_dir, c.crl_file);
+    }
     for (auto [key, field] : {std::pair{"ca", &c.ca_file}, std::pair{"cert", &c.cert_file},
                               std::pair{"key", &c.key_file}}) {
       if (!t.contains(key)) return Status::InvalidArgument(std::string("tls.") + key + " is required");

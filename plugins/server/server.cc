@@ -23,6 +23,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <arpa/inet.h>
+
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 
@@ -36,6 +38,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "wire.h"
@@ -84,6 +87,52 @@ std::string CommonName(X509* cert) {
   std::string cn(reinterpret_cast<char*>(utf8), size_t(len));
   OPENSSL_free(utf8);
   return cn;
+}
+
+// The SHA-256 fingerprint of a certificate's DER encoding, in lowercase hex.
+std::string Sha256Hex(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (X509_digest(cert, EVP_sha256(), md, &n) != 1) return {};
+  static const char* digits = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < n; ++i) {
+    hex += digits[md[i] >> 4];
+    hex += digits[md[i] & 15];
+  }
+  return hex;
+}
+
+// A certificate's subject alternative names as "DNS:...", "URI:...",
+// "email:..." and "IP:...".
+std::vector<std::string> SubjectAltNames(X509* cert) {
+  std::vector<std::string> out;
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (names == nullptr) return out;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    auto text = [](const ASN1_STRING* s) {
+      return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), size_t(ASN1_STRING_length(s)));
+    };
+    switch (name->type) {
+      case GEN_DNS: out.push_back("DNS:" + text(name->d.dNSName)); break;
+      case GEN_URI: out.push_back("URI:" + text(name->d.uniformResourceIdentifier)); break;
+      case GEN_EMAIL: out.push_back("email:" + text(name->d.rfc822Name)); break;
+      case GEN_IPADD: {
+        const ASN1_OCTET_STRING* ip = name->d.iPAddress;
+        char buf[INET6_ADDRSTRLEN] = {0};
+        int family = ASN1_STRING_length(ip) == 4 ? AF_INET : AF_INET6;
+        if (ASN1_STRING_length(ip) == 4 || ASN1_STRING_length(ip) == 16) {
+          inet_ntop(family, ASN1_STRING_get0_data(ip), buf, sizeof buf);
+          out.push_back(std::string("IP:") + buf);
+        }
+        break;
+      }
+      default: break;
+    }
+  }
+  GENERAL_NAMES_free(names);
+  return out;
 }
 
 // Opaque references: 1..64 of [A-Za-z0-9._:@-] (never a name).
@@ -149,7 +198,8 @@ struct Outgoing {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(ServerImpl* server, tcp::socket socket, ssl::context& ctx, uint64_t id);
+  Connection(ServerImpl* server, tcp::socket socket, ssl::context& ctx, uint64_t id,
+             std::string address);
   ~Connection();
   void Start();
   // Says goodbye (when the TLS session is up), then closes. On the strand.
@@ -192,7 +242,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void Send(Outgoing out);
   void WriteNext();
-  void OnWritten(const error_code& ec);
+  void OnWritten(const error_code& ec, size_t bytes);
+  void ArmWriteTimer();
+  // Whether the answers and pushes waiting to be written have reached
+  // limits.max_queued_bytes: then nothing more is executed, read or pushed.
+  bool OverBudget() const;
+  void EndHandshake();
   void StartShutdown();
   void Linger();
   void Discard();
@@ -204,8 +259,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer handshake_timer_;
   asio::steady_timer idle_timer_;
   asio::steady_timer shutdown_timer_;
+  asio::steady_timer write_timer_;
   std::array<char, 4096> discard_;  // what a closing peer still sends
   const uint64_t id_;
+  const std::string address_;  // the peer's address (without its port)
   std::string peer_;
   std::string plugin_;
   const PluginConfig* plugin_config_ = nullptr;
@@ -224,10 +281,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
   struct Pending {
     std::unique_ptr<wire::Request> request;
     std::string answer;
+    uint64_t id = 0;
   };
   std::deque<Pending> pending_;
+  // The requestIds read and not yet answered (pending_ and the one
+  // executing): a client may not reuse one of them.
+  std::set<uint64_t> unanswered_;
+  uint64_t executing_id_ = 0;
   std::deque<Outgoing> writes_;
+  size_t queued_bytes_ = 0;   // bytes in writes_ not yet written
+  size_t write_offset_ = 0;   // bytes of writes_.front() written
   bool writing_ = false;
+  bool handshaking_ = true;   // counted in the server's handshakes
+  bool write_timer_armed_ = false;
+  Clock::time_point last_write_progress_ = Clock::now();
   std::map<uint64_t, std::shared_ptr<Sub>> subs_;
   bool waiting_for_log_ = false;
   Clock::time_point last_activity_ = Clock::now();
@@ -269,6 +336,15 @@ class ServerImpl final : public Server {
     }
     if (SSL_CTX_load_verify_locations(ctx, config_.ca_file.c_str(), nullptr) != 1) {
       return Status::InvalidArgument("CA " + config_.ca_file + ": " + OpenSslError());
+    }
+    if (!config_.crl_file.empty()) {
+      // Revocation: the CA's CRLs, checked for every plugin certificate.
+      X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+      X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+      if (lookup == nullptr || X509_load_crl_file(lookup, config_.crl_file.c_str(), X509_FILETYPE_PEM) < 1) {
+        return Status::InvalidArgument("CRL " + config_.crl_file + ": " + OpenSslError());
+      }
+      X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
     SSL_CTX_set_verify_depth(ctx, 4);
@@ -322,6 +398,8 @@ class ServerImpl final : public Server {
     s.max_buffered_events = max_buffered_events_.load();
     s.max_buffered_bytes = max_buffered_bytes_.load();
     s.limit_breaches = breaches_.load();
+    s.handshakes = handshakes_.load();
+    s.max_queued_bytes = max_queued_bytes_.load();
     return s;
   }
 
@@ -411,10 +489,18 @@ class ServerImpl final : public Server {
     }
   }
 
-  void Closed(uint64_t id) {
+  void Closed(uint64_t id, const std::string& address) {
     std::lock_guard<std::mutex> lock(conn_mu_);
     conns_.erase(id);
     --connections_;
+    auto it = peers_.find(address);
+    if (it != peers_.end() && --it->second == 0) peers_.erase(it);
+  }
+  void HandshakeEnded() { --handshakes_; }
+  void Queued(uint64_t bytes) {
+    uint64_t seen = max_queued_bytes_.load();
+    while (bytes > seen && !max_queued_bytes_.compare_exchange_weak(seen, bytes)) {
+    }
   }
 
   // The log's last position as far as the server knows. When `next` lies
@@ -457,23 +543,39 @@ class ServerImpl final : public Server {
       ++accepted_;
       error_code ignored;
       auto remote = socket.remote_endpoint(ignored);
-      if (connections_.load() >= config_.limits.max_connections) {
-        ++refused_;
-        ++breaches_;
-        Log("refused connection from " + remote.address().to_string() + ":" +
-            std::to_string(remote.port()) + ": " + std::to_string(config_.limits.max_connections) +
-            " connections open (limits.max_connections)");
-        socket.close(ignored);
-      } else {
-        socket.set_option(tcp::no_delay(true), ignored);
-        uint64_t id = ++next_id_;
-        auto conn = std::make_shared<Connection>(this, std::move(socket), ssl_, id);
-        {
-          std::lock_guard<std::mutex> lock(conn_mu_);
+      const std::string address = remote.address().to_string();
+      const Limits& limits = config_.limits;
+      // Every cap is checked, and the connection counted, under one lock.
+      std::string refusal;
+      std::shared_ptr<Connection> conn;
+      {
+        std::lock_guard<std::mutex> lock(conn_mu_);
+        auto peer = peers_.find(address);
+        if (connections_.load() >= limits.max_connections) {
+          refusal = std::to_string(limits.max_connections) + " connections open (limits.max_connections)";
+        } else if (peer != peers_.end() && peer->second >= limits.max_connections_per_peer) {
+          refusal = std::to_string(limits.max_connections_per_peer) +
+                    " connections open from this address (limits.max_connections_per_peer)";
+        } else if (handshakes_.load() >= limits.max_handshakes) {
+          refusal = std::to_string(limits.max_handshakes) +
+                    " TLS handshakes in progress (limits.max_handshakes)";
+        } else {
+          socket.set_option(tcp::no_delay(true), ignored);
+          uint64_t id = ++next_id_;
+          conn = std::make_shared<Connection>(this, std::move(socket), ssl_, id, address);
           conns_.emplace(id, conn);
           ++connections_;
+          ++peers_[address];
+          ++handshakes_;
         }
+      }
+      if (conn) {
         conn->Start();
+      } else {
+        ++refused_;
+        ++breaches_;
+        Log("refused connection from " + address + ":" + std::to_string(remote.port()) + ": " + refusal);
+        socket.close(ignored);
       }
       if (!stopping_) Accept();
     });
@@ -527,6 +629,7 @@ class ServerImpl final : public Server {
 
   std::mutex conn_mu_;
   std::map<uint64_t, std::weak_ptr<Connection>> conns_;
+  std::map<std::string, uint32_t> peers_;  // open connections by peer address
   std::atomic<uint64_t> next_id_{0};
 
   std::mutex tail_mu_;
@@ -537,7 +640,8 @@ class ServerImpl final : public Server {
   std::atomic<uint64_t> connections_{0}, accepted_{0}, refused_{0}, requests_{0},
       subscriptions_{0}, breaches_{0};
   std::atomic<int64_t> buffered_events_{0};
-  std::atomic<uint64_t> max_buffered_events_{0}, max_buffered_bytes_{0};
+  std::atomic<uint64_t> max_buffered_events_{0}, max_buffered_bytes_{0}, max_queued_bytes_{0};
+  std::atomic<uint64_t> handshakes_{0};
 
   asio::io_context io_;
   ssl::context ssl_;
@@ -550,13 +654,16 @@ class ServerImpl final : public Server {
 
 // ------------------------------------------------------------ Connection ----
 
-Connection::Connection(ServerImpl* server, tcp::socket socket, ssl::context& ctx, uint64_t id)
+Connection::Connection(ServerImpl* server, tcp::socket socket, ssl::context& ctx, uint64_t id,
+                       std::string address)
     : server_(server),
       stream_(std::move(socket), ctx),
       handshake_timer_(stream_.get_executor()),
       idle_timer_(stream_.get_executor()),
       shutdown_timer_(stream_.get_executor()),
-      id_(id) {
+      write_timer_(stream_.get_executor()),
+      id_(id),
+      address_(std::move(address)) {
   error_code ec;
   auto remote = stream_.lowest_layer().remote_endpoint(ec);
   peer_ = ec ? std::string("?") : remote.address().to_string() + ":" + std::to_string(remote.port());
@@ -569,7 +676,14 @@ Connection::~Connection() {
       server_->SubClosed();
     }
   }
-  server_->Closed(id_);
+  EndHandshake();
+  server_->Closed(id_, address_);
+}
+
+void Connection::EndHandshake() {
+  if (!handshaking_) return;
+  handshaking_ = false;
+  server_->HandshakeEnded();
 }
 
 void Connection::Log(const std::string& line) {
@@ -613,9 +727,37 @@ bool Connection::Verify(bool preverified, ssl::verify_context& vctx) {
   }
   if (depth == 0) {
     std::string cn = CommonName(cert);
-    if (server_->FindPlugin(cn) == nullptr) {
+    const PluginConfig* plugin = server_->FindPlugin(cn);
+    if (plugin == nullptr) {
       Log("refused certificate for unknown plugin '" + cn + "': not in the configuration");
+      // Named, so that the client sees the alert `bad certificate` (an
+      // unnamed refusal is sent as `internal error`).
+      X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_REJECTED);
       return false;
+    }
+    if (!plugin->pin_sha256.empty()) {
+      std::string print = Sha256Hex(cert);
+      if (std::find(plugin->pin_sha256.begin(), plugin->pin_sha256.end(), print) ==
+          plugin->pin_sha256.end()) {
+        Log("refused certificate for plugin '" + cn + "': its SHA-256 fingerprint " + print +
+            " is not pinned (plugins." + cn + ".pin.sha256)");
+        X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_REJECTED);
+        return false;
+      }
+    }
+    if (!plugin->pin_san.empty()) {
+      std::vector<std::string> names = SubjectAltNames(cert);
+      bool pinned = std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+        return std::find(plugin->pin_san.begin(), plugin->pin_san.end(), n) != plugin->pin_san.end();
+      });
+      if (!pinned) {
+        std::string seen;
+        for (const auto& n : names) seen += (seen.empty() ? "" : ", ") + n;
+        Log("refused certificate for plugin '" + cn + "': none of its subject alternative names (" +
+            (seen.empty() ? "none" : seen) + ") is pinned (plugins." + cn + ".pin.san)");
+        X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_REJECTED);
+        return false;
+      }
     }
     plugin_ = cn;
   }
@@ -623,6 +765,7 @@ bool Connection::Verify(bool preverified, ssl::verify_context& vctx) {
 }
 
 void Connection::OnHandshake(const error_code& ec) {
+  EndHandshake();
   if (closing_) return;
   if (ec) {
     server_->CountRefused();
@@ -653,6 +796,7 @@ void Connection::OnHandshake(const error_code& ec) {
 void Connection::MaybeRead() {
   if (closing_ || read_in_flight_) return;
   if (pending_.size() + (executing_ ? 1u : 0u) > server_->config().limits.max_pipelined) return;
+  if (OverBudget()) return;  // resumed once the client has read (OnWritten)
   ReadHeader();
 }
 
@@ -758,21 +902,33 @@ void Connection::OnFrame(std::unique_ptr<wire::Frame> frame) {
     MaybeRead();
     return;
   }
+  if (unanswered_.count(request->id) != 0) {
+    // Two answers with one id could not be told apart.
+    server_->CountBreach();
+    Log("refused request: requestId " + std::to_string(request->id) +
+        " is already in use by a request not yet answered: closing");
+    Close(Status::InvalidArgument("requestId " + std::to_string(request->id) +
+                                  " is already in use by a request not yet answered"));
+    return;
+  }
+  unanswered_.insert(request->id);
+  const uint64_t id = request->id;
   RateLimiter* limiter = server_->Limiter(plugin_);
   if (limiter != nullptr && !limiter->Take()) {
     server_->CountBreach();
     if (limiter->ShouldLog()) Log("request rate over the plugin's limit (limits.requests_per_second): answering busy");
-    pending_.push_back(Pending{nullptr, ErrorMessage(request->id, Status::Busy(
-                                                              "request rate limit for plugin '" +
-                                                              plugin_ + "' exceeded: retry later"))});
+    pending_.push_back(Pending{nullptr,
+                               ErrorMessage(id, Status::Busy("request rate limit for plugin '" +
+                                                             plugin_ + "' exceeded: retry later")),
+                               id});
   } else if (!decoded.ok()) {
     // A well-framed message with content the server cannot act on: answered,
     // in turn, and the connection stays.
     server_->CountBreach();
     Log("refused request " + std::to_string(request->id) + ": " + decoded.message());
-    pending_.push_back(Pending{nullptr, ErrorMessage(request->id, decoded)});
+    pending_.push_back(Pending{nullptr, ErrorMessage(id, decoded), id});
   } else {
-    pending_.push_back(Pending{std::move(request), {}});
+    pending_.push_back(Pending{std::move(request), {}, id});
   }
   Dispatch();
   MaybeRead();
@@ -806,10 +962,11 @@ void Connection::ArmIdle() {
 }
 
 void Connection::Dispatch() {
-  if (executing_ || pending_.empty() || closing_) return;
+  if (executing_ || pending_.empty() || closing_ || OverBudget()) return;
   executing_ = true;
   Pending next = std::move(pending_.front());
   pending_.pop_front();
+  executing_id_ = next.id;
   if (next.request) {
     Execute(std::move(next.request));
   } else {
@@ -874,6 +1031,7 @@ void Connection::Execute(std::unique_ptr<wire::Request> request) {
 
 void Connection::Finish(std::string response) {
   executing_ = false;
+  unanswered_.erase(executing_id_);
   if (closing_) return;  // the goodbye is the last message
   if (!response.empty()) Send(Outgoing{std::move(response), 0, 0});
   Touch();
@@ -885,6 +1043,12 @@ void Connection::Finish(std::string response) {
 std::string Connection::Hello(const wire::Request& hello) {
   const uint64_t request_id = hello.id;
   uint32_t version = hello.protocol_version;
+  if (version == 0) {
+    return ErrorMessage(request_id, Status::InvalidArgument(
+                                        "hello: protocolVersion 0 is not a version (unset?); this "
+                                        "server speaks " +
+                                        std::to_string(protocol::PROTOCOL_VERSION)));
+  }
   if (version > protocol::PROTOCOL_VERSION) {
     return ErrorMessage(request_id, Status::NotSupported(
                                         "protocol version " + std::to_string(version) +
@@ -969,25 +1133,6 @@ std::string Connection::ServerInfo(uint64_t request_id) {
   return wire::Serialize(message);
 }
 
-namespace {
-
-// Cuts `events` so that an answer carrying them stays under `budget` bytes.
-// Returns false when not even the first fits.
-bool CutToBudget(std::vector<RecordedEvent>& events, size_t budget, bool* cut) {
-  size_t total = 0;
-  for (size_t i = 0; i < events.size(); ++i) {
-    total += wire::EncodedBytesBound(events[i]);
-    if (total > budget) {
-      if (i == 0) return false;
-      events.resize(i);
-      *cut = true;
-      return true;
-    }
-  }
-  return true;
-}
-
-}  // namespace
 
 std::string Connection::RunStoreRequest(wire::Request& req, std::shared_ptr<Session> session) {
   const uint64_t request_id = req.id;
@@ -999,7 +1144,12 @@ std::string Connection::RunStoreRequest(wire::Request& req, std::shared_ptr<Sess
     auto out = message.initRoot<protocol::ServerMessage>();
     out.setRequestId(request_id);
 
-    auto answer_events = [&](Result<std::vector<RecordedEvent>> events) -> std::string {
+    const size_t page = req.max_count == 0 ? limits.page_size
+                                           : std::min<size_t>(req.max_count, limits.page_size);
+    // The page is cut to the message while the store is read, not after.
+    const Session::PageLimit limit{page, budget,
+                                   [](const RecordedEvent& e) { return wire::EncodedBytesBound(e); }};
+    auto answer_events = [&](Result<Session::Page> events) -> std::string {
       if (!events.ok()) {
         if (events.status().code() == Status::Code::kCorruption ||
             events.status().code() == Status::Code::kIOError) {
@@ -1007,23 +1157,20 @@ std::string Connection::RunStoreRequest(wire::Request& req, std::shared_ptr<Sess
         }
         return ErrorMessage(request_id, events.status());
       }
-      bool cut = false;
-      if (!CutToBudget(*events, budget, &cut)) {
+      if (events->too_large != 0) {
         return ErrorMessage(request_id,
                             Status::TooLarge("the event at position " +
-                                             std::to_string(events->front().position) +
+                                             std::to_string(events->too_large) +
                                              " does not fit in one message (limits.max_message_bytes)"));
       }
-      size_t page = limits.page_size;
-      bool more = cut || (events->size() == page && (req.max_count == 0 || req.max_count > page));
+      bool more = events->cut || (events->events.size() == limits.page_size &&
+                                  (req.max_count == 0 || req.max_count > limits.page_size));
       auto r = out.initEvents();
-      auto list = r.initEvents(events->size());
-      for (size_t i = 0; i < events->size(); ++i) wire::ToWire((*events)[i], list[i]);
+      auto list = r.initEvents(events->events.size());
+      for (size_t i = 0; i < events->events.size(); ++i) wire::ToWire(events->events[i], list[i]);
       r.setMore(more);
       return wire::Serialize(message);
     };
-    const size_t page = req.max_count == 0 ? limits.page_size
-                                           : std::min<size_t>(req.max_count, limits.page_size);
 
     switch (req.kind) {
       case protocol::ClientMessage::APPEND: {
@@ -1039,14 +1186,14 @@ std::string Connection::RunStoreRequest(wire::Request& req, std::shared_ptr<Sess
         return wire::Serialize(message);
       }
       case protocol::ClientMessage::READ_STREAM:
-        return answer_events(session->ReadStream(
-            req.stream, req.from, req.backward ? Direction::kBackward : Direction::kForward, page,
+        return answer_events(session->ReadStreamPage(
+            req.stream, req.from, req.backward ? Direction::kBackward : Direction::kForward, limit,
             req.purpose));
       case protocol::ClientMessage::READ_ALL:
-        return answer_events(session->ReadAll(std::max<uint64_t>(req.from, 1), page, req.purpose));
+        return answer_events(session->ReadAllPage(std::max<uint64_t>(req.from, 1), limit, req.purpose));
       case protocol::ClientMessage::READ_SUBJECT:
         return answer_events(
-            session->ReadSubject(req.subject, std::max<uint64_t>(req.from, 1), page, req.purpose));
+            session->ReadSubjectPage(req.subject, std::max<uint64_t>(req.from, 1), limit, req.purpose));
       case protocol::ClientMessage::QUERY: {
         if (server_->models() == nullptr) {
           return ErrorMessage(request_id, Status::NotFound("no read model '" + req.model + "'"));
@@ -1156,7 +1303,7 @@ void Connection::Pump(const std::shared_ptr<Sub>& sub) {
   if (closing_ || sub->reading || subs_.count(sub->id) == 0) return;
   const Limits& limits = server_->config().limits;
   if (sub->credits == 0 || sub->unsent_events >= limits.subscription_buffer_events ||
-      sub->unsent_bytes >= limits.subscription_buffer_bytes) {
+      sub->unsent_bytes >= limits.subscription_buffer_bytes || OverBudget()) {
     return;  // resumed by a credit or a finished write
   }
   if (!server_->ReadyOrWait(sub->next, shared_from_this(), waiting_for_log_)) {
@@ -1173,21 +1320,28 @@ void Connection::Pump(const std::shared_ptr<Sub>& sub) {
   uint64_t from = sub->next;
   bool buffer_empty = sub->unsent_bytes == 0;
   asio::post(server_->readers(), [self, sub, from, count, byte_room, buffer_empty] {
-    auto events = sub->session->ReadAll(from, count, sub->purpose);
+    const Session::PageLimit limit{count, byte_room,
+                                   [](const RecordedEvent& e) { return wire::EncodedBytesBound(e); }};
+    auto page = sub->session->ReadAllPage(from, limit, sub->purpose);
     Status status;
     std::string bytes;
     uint64_t sent = 0, last = 0;
-    if (!events.ok()) {
-      status = events.status();
-    } else if (!events->empty()) {
-      bool cut = false;
-      if (!CutToBudget(*events, byte_room, &cut)) {
-        // Nothing fits: when the buffer is empty this event can never be sent.
-        if (buffer_empty) {
-          status = Status::TooLarge("the event at position " + std::to_string(events->front().position) +
-                                    " does not fit in one message (limits.max_message_bytes)");
-        }
+    bool wait_for_writes = false;
+    if (!page.ok()) {
+      status = page.status();
+    } else if (page->too_large != 0) {
+      // Nothing fits: when the buffer is empty this event can never be sent;
+      // otherwise it is tried again once the buffer has been written.
+      if (buffer_empty) {
+        status = Status::TooLarge("the event at position " + std::to_string(page->too_large) +
+                                  " does not fit in one message (limits.max_message_bytes)");
       } else {
+        wait_for_writes = true;
+      }
+    } else if (!page->events.empty()) {
+      std::vector<RecordedEvent>* events = &page->events;
+      bool cut = page->cut;
+      {
         capnp::MallocMessageBuilder message(wire::kFirstSegmentWords);
         auto out = message.initRoot<protocol::ServerMessage>();
         out.setRequestId(sub->id);
@@ -1200,7 +1354,8 @@ void Connection::Pump(const std::shared_ptr<Sub>& sub) {
         last = events->back().position;
       }
     }
-    asio::post(self->executor(), [self, sub, status, bytes = std::move(bytes), sent, last]() mutable {
+    asio::post(self->executor(), [self, sub, status, bytes = std::move(bytes), sent, last,
+                                  wait_for_writes]() mutable {
       sub->reading = false;
       if (self->closing_ || self->subs_.count(sub->id) == 0) return;  // unsubscribed meanwhile
       if (!status.ok()) {
@@ -1216,7 +1371,7 @@ void Connection::Pump(const std::shared_ptr<Sub>& sub) {
         self->server_->Buffered(int64_t(sent), sub->unsent_events, sub->unsent_bytes);
         self->Send(Outgoing{std::move(bytes), sub->id, sent});
       }
-      self->Pump(sub);
+      if (!wait_for_writes) self->Pump(sub);
     });
   });
 }
@@ -1238,34 +1393,81 @@ void Connection::EndSub(uint64_t sub_id, const Status& why) {
 
 void Connection::Send(Outgoing out) {
   if (closed_) return;
+  queued_bytes_ += out.bytes.size();
+  server_->Queued(queued_bytes_);
   writes_.push_back(std::move(out));
   if (!writing_) WriteNext();
 }
 
+bool Connection::OverBudget() const {
+  return queued_bytes_ >= server_->config().limits.max_queued_bytes;
+}
+
+// Messages are written a TLS record or so at a time, so that the write
+// timer sees every bit of progress.
 void Connection::WriteNext() {
   if (writes_.empty()) {
     writing_ = false;
     if (closing_ && !shutdown_started_) StartShutdown();
     return;
   }
+  if (!writing_) last_write_progress_ = Clock::now();
   writing_ = true;
+  ArmWriteTimer();
   auto self = shared_from_this();
-  asio::async_write(stream_, asio::buffer(writes_.front().bytes),
-                    [self](const error_code& ec, size_t) { self->OnWritten(ec); });
+  const std::string& bytes = writes_.front().bytes;
+  stream_.async_write_some(asio::buffer(bytes.data() + write_offset_, bytes.size() - write_offset_),
+                           [self](const error_code& ec, size_t n) { self->OnWritten(ec, n); });
 }
 
-void Connection::OnWritten(const error_code& ec) {
+// One timer per connection, armed while a write is in progress; when it
+// fires it waits again for what is left of the timeout since the last
+// progress.
+void Connection::ArmWriteTimer() {
+  if (write_timer_armed_ || closed_) return;
+  write_timer_armed_ = true;
+  auto self = shared_from_this();
+  const auto timeout = std::chrono::milliseconds(server_->config().limits.write_timeout_ms);
+  write_timer_.expires_at(last_write_progress_ + timeout);
+  write_timer_.async_wait([self, timeout](const error_code& ec) {
+    self->write_timer_armed_ = false;
+    if (ec || self->closed_ || !self->writing_) return;
+    if (Clock::now() < self->last_write_progress_ + timeout) {
+      self->ArmWriteTimer();
+      return;
+    }
+    self->server_->CountBreach();
+    self->Log("a write made no progress for " +
+              std::to_string(self->server_->config().limits.write_timeout_ms) + " ms with " +
+              std::to_string(self->queued_bytes_) +
+              " bytes waiting (limits.write_timeout_ms): closing");
+    self->Abort("write timed out");
+  });
+}
+
+void Connection::OnWritten(const error_code& ec, size_t n) {
   if (ec || closed_) {
     writing_ = false;
     writes_.clear();
+    queued_bytes_ = 0;
+    write_offset_ = 0;
     if (!closed_) {
       Log("write failed: " + ec.message());
       Abort("write failed");
     }
     return;
   }
+  last_write_progress_ = Clock::now();
+  write_offset_ += n;
+  if (write_offset_ < writes_.front().bytes.size()) {
+    WriteNext();
+    return;
+  }
+  write_offset_ = 0;
+  const bool was_over = OverBudget();
   Outgoing done = std::move(writes_.front());
   writes_.pop_front();
+  queued_bytes_ -= done.bytes.size();
   if (done.sub_id != 0) {
     auto it = subs_.find(done.sub_id);
     if (it != subs_.end()) {
@@ -1277,6 +1479,12 @@ void Connection::OnWritten(const error_code& ec) {
     }
   }
   WriteNext();
+  if (was_over && !OverBudget()) {
+    // The client reads again: resume what the budget held back.
+    Dispatch();
+    MaybeRead();
+    PumpAll();
+  }
 }
 
 // ---------------------------------------------------------------- closing ----
@@ -1287,6 +1495,7 @@ void Connection::Close(const Status& why) {
   handshake_timer_.cancel();
   idle_timer_.cancel();
   pending_.clear();
+  unanswered_.clear();
   for (auto& [id, sub] : subs_) {
     server_->Buffered(-int64_t(sub->unsent_events), 0, 0);
     server_->SubClosed();
@@ -1360,15 +1569,19 @@ void Connection::Abort(const std::string& why) {
   handshake_timer_.cancel();
   idle_timer_.cancel();
   shutdown_timer_.cancel();
+  write_timer_.cancel();
   stream_.lowest_layer().shutdown(tcp::socket::shutdown_both, ignored);
   stream_.lowest_layer().close(ignored);
   pending_.clear();
+  unanswered_.clear();
   // The message being written stays until its write completes (with an
   // error now): the socket still reads from its bytes.
   if (writing_) {
     writes_.erase(writes_.begin() + 1, writes_.end());
+    queued_bytes_ = writes_.front().bytes.size() - write_offset_;
   } else {
     writes_.clear();
+    queued_bytes_ = 0;
   }
   for (auto& [id, sub] : subs_) {
     server_->Buffered(-int64_t(sub->unsent_events), 0, 0);

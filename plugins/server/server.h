@@ -61,6 +61,20 @@ struct Limits {
   // memory for requests is at most connections x (this + 1) x
   // max_message_bytes. Default: 2.
   uint32_t max_pipelined = 2;
+  // Bytes of answers and pushes one connection may have waiting to be
+  // written (a client that does not read its socket). Over it the server
+  // executes, reads and pushes nothing more for that connection until the
+  // client has read some (backpressure). Default: 4 MiB.
+  uint32_t max_queued_bytes = 4u << 20;
+  // A write that makes no progress for this long closes the connection,
+  // without a goodbye (nothing more can be sent). Default: 30,000.
+  uint32_t write_timeout_ms = 30000;
+  // Open connections from one peer address; more are closed at accept,
+  // before TLS. Default: 64.
+  uint32_t max_connections_per_peer = 64;
+  // TLS handshakes in progress at once (all peers); a connection over it is
+  // closed at accept, before TLS. Default: 64.
+  uint32_t max_handshakes = 64;
 };
 
 // One plugin the server accepts: its scopes, and for each user role it may
@@ -72,6 +86,13 @@ struct PluginConfig {
   // out does not narrow the plugin's. Empty map: any role may be asserted and
   // gets the plugin's scopes.
   std::map<std::string, Scopes> roles;
+  // Pins (optional): the certificate naming the plugin (CN) must also have
+  // one of `pin_sha256` (the SHA-256 fingerprint of its DER encoding, 64
+  // lowercase hex digits) when that list is not empty, and carry one of
+  // `pin_san` among its subject alternative names ("DNS:name", "URI:uri",
+  // "email:address", "IP:address") when that one is not empty.
+  std::vector<std::string> pin_sha256;
+  std::vector<std::string> pin_san;
   // Overrides Limits::requests_per_second / burst for this plugin when > 0.
   uint32_t requests_per_second = 0;
   uint32_t burst = 0;
@@ -90,6 +111,10 @@ struct ServerConfig {
   std::string ca_file;
   std::string cert_file;
   std::string key_file;
+  // Optional PEM file of CRLs issued by the CA (`hearth ca revoke`): every
+  // plugin certificate is then checked against them (X509_V_FLAG_CRL_CHECK),
+  // and a CA without a current CRL in the file refuses every certificate.
+  std::string crl_file;
   // Threads doing network I/O and TLS. Default: 2.
   uint32_t threads = 2;
   // Threads executing appends and queries (an append waits for a synced
@@ -130,6 +155,8 @@ struct ServerStats {
   uint64_t max_buffered_events = 0;      // the most one subscription ever held
   uint64_t max_buffered_bytes = 0;       // the most bytes one subscription ever held
   uint64_t limit_breaches = 0;           // oversized, malformed, rate, timeouts
+  uint64_t handshakes = 0;               // TLS handshakes in progress now
+  uint64_t max_queued_bytes = 0;         // the most bytes one connection ever had waiting to be written
 };
 
 using LogFn = std::function<void(const std::string& line)>;

@@ -351,6 +351,116 @@ Result<std::vector<RecordedEvent>> Session::ReadSubject(const std::string& subje
   return Filter(std::move(out), purpose);
 }
 
+namespace {
+
+// The bytes of an event's fields: what it costs in memory and on the wire,
+// within a small constant.
+size_t FieldBytes(const RecordedEvent& e) {
+  size_t n = 128 + e.stream.size() + e.type.size() + e.facts.size() + e.actor.user.size() +
+             e.actor.role.size() + e.actor.plugin.size();
+  for (const SubjectRef& s : e.subjects) n += 16 + s.id.size();
+  for (const PersonalSection& p : e.personal) {
+    n += 32 + p.subject.size() + p.data.size();
+    for (const Identifier& id : p.identifiers) n += 16 + id.kind.size() + id.value.size();
+  }
+  return n;
+}
+
+}  // namespace
+
+Result<Session::Page> Session::BuildPage(
+    const PageLimit& limit, const std::string& purpose,
+    const std::function<Result<std::vector<RecordedEvent>>(size_t)>& fetch,
+    const std::function<bool(const RecordedEvent&)>& keep) {
+  Page page;
+  size_t bytes = 0;
+  bool stop = false;
+  while (!stop && page.events.size() < limit.max_count) {
+    const size_t want = std::min(kPageChunk, limit.max_count - page.events.size());
+    auto batch = fetch(want);
+    if (!batch.ok()) return batch.status();
+    for (RecordedEvent& e : *batch) {
+      if (keep && !keep(e)) continue;
+      if (!scopes_.read_personal) e.personal.clear();
+      size_t n = limit.measure ? limit.measure(e) : FieldBytes(e);
+      if (n > limit.max_bytes || bytes + n > limit.max_bytes) {
+        if (page.events.empty()) page.too_large = e.position;
+        page.cut = true;
+        stop = true;
+        break;
+      }
+      bytes += n;
+      page.events.push_back(std::move(e));
+      if (page.events.size() == limit.max_count) {
+        stop = true;
+        break;
+      }
+    }
+    if (batch->size() < want) break;  // the end
+  }
+  // Logged after the cut: exactly what leaves.
+  if (Status s = FilterAndLog(page.events, "read", purpose); !s.ok()) return s;
+  return page;
+}
+
+Result<Session::Page> Session::ReadStreamPage(const std::string& stream, uint64_t from,
+                                              Direction direction, const PageLimit& limit,
+                                              const std::string& purpose) {
+  if (Status s = CheckReadStream(stream); !s.ok()) return s;
+  uint64_t next = from;
+  bool done = false;
+  auto fetch = [&](size_t count) -> Result<std::vector<RecordedEvent>> {
+    if (done) return std::vector<RecordedEvent>{};
+    auto batch = store_->ReadStream(stream, next, direction, count);
+    if (!batch.ok() || batch->empty()) return batch;
+    uint64_t last = batch->back().stream_version;
+    if (direction == Direction::kForward) {
+      next = last + 1;
+    } else {
+      // Backward from 0 means "from the last": never ask for 0 again.
+      done = last <= 1;
+      next = last - 1;
+    }
+    return batch;
+  };
+  return BuildPage(limit, purpose, fetch, nullptr);
+}
+
+Result<Session::Page> Session::ReadAllPage(uint64_t from, const PageLimit& limit,
+                                           const std::string& purpose) {
+  if (Status s = CheckReadLog(); !s.ok()) return s;
+  uint64_t next = std::max<uint64_t>(from, 1);
+  auto fetch = [&](size_t count) -> Result<std::vector<RecordedEvent>> {
+    auto batch = store_->ReadAll(next, count);
+    if (batch.ok() && !batch->empty()) next = batch->back().position + 1;
+    return batch;
+  };
+  return BuildPage(limit, purpose, fetch, nullptr);
+}
+
+Result<Session::Page> Session::ReadSubjectPage(const std::string& subject, uint64_t from,
+                                               const PageLimit& limit,
+                                               const std::string& purpose) {
+  uint64_t next = std::max<uint64_t>(from, 1);
+  auto fetch = [&](size_t count) -> Result<std::vector<RecordedEvent>> {
+    auto batch = store_->ReadSubject(subject, next, count);
+    if (!batch.ok()) {
+      if (batch.status().IsNotFound()) return std::vector<RecordedEvent>{};
+      return batch.status();
+    }
+    if (!batch->empty()) next = batch->back().position + 1;
+    return batch;
+  };
+  auto keep = [&](const RecordedEvent& e) { return scopes_.read_log || CanReadStream(e.stream); };
+  auto page = BuildPage(limit, purpose, fetch, keep);
+  // The same answer whether the subject is unknown or lies wholly outside the
+  // scopes: the caller learns nothing about subjects it may not read.
+  if (page.ok() && page->events.empty() && page->too_large == 0 && limit.max_count > 0) {
+    return Status::NotFound("no events about subject '" + subject + "' that this session may read");
+  }
+  return page;
+}
+
 Result<std::unique_ptr<Subscription>> Session::Subscribe(uint64_t from, EventHandler on_event,
                                                          EndHandler on_end,
                                                          const std::string& purpose) {

@@ -1,4 +1,4 @@
-// hearth serve; hearth ca init|issue (docs/plugins.md, docs/protocol.md).
+// hearth serve; hearth ca init|issue|revoke (docs/plugins.md, docs/protocol.md).
 #include <signal.h>
 
 #include <filesystem>
@@ -172,6 +172,19 @@ Status RunCaIssue(const CaIssueOptions& o) {
                ": " + prefix + ".pem, key " + prefix + ".key (mode 0600)\n");
 }
 
+struct CaRevokeOptions {
+  std::string dir;
+  std::string cert;
+  int days = 30;
+};
+
+Status RunCaRevoke(const CaRevokeOptions& o) {
+  if (Status s = server::RevokeCertificate(o.dir, o.cert, o.days); !s.ok()) return s;
+  return Print((o.cert.empty() ? "renewed " : "revoked " + o.cert + "; wrote ") + o.dir +
+               "/crl.pem, valid for " + std::to_string(o.days) +
+               " days (tls.crl; restart the server to load it)\n");
+}
+
 }  // namespace
 
 void AddServeCommands(CommandSet& set) {
@@ -214,11 +227,22 @@ void AddServeCommands(CommandSet& set) {
     cmd->add_option("--name", o->name, "subject CN: the plugin's name, or the server's host name")
         ->required();
     cmd->add_flag("--server", o->server, "a server certificate (default names: localhost, 127.0.0.1)");
-    cmd->add_option("--dns", o->dns, "server: a DNS name it answers to (repeatable)");
+    cmd->add_option("--dns", o->dns,
+                    "a DNS name (subject alternative name; a server answers to it, a plugin may be "
+                    "pinned to it) (repeatable)");
     cmd->add_option("--ip", o->ips, "server: an IP address it answers on (repeatable)");
     cmd->add_option("--days", o->days, "validity in days")->check(CLI::Range(1, 3650));
     cmd->add_option("--out", o->out, "file prefix (default DIR/NAME): writes PREFIX.pem and PREFIX.key")
         ->type_name("PREFIX");
+  }
+  {
+    auto o = std::make_shared<CaRevokeOptions>();
+    CLI::App* cmd = set.Add(ca, "revoke",
+                            "revoke a certificate and write DIR/crl.pem (without --cert: renew the CRL)",
+                            [o] { return RunCaRevoke(*o); });
+    cmd->add_option("--dir", o->dir, "the CA's directory (ca.pem, ca.key)")->required()->type_name("DIR");
+    cmd->add_option("--cert", o->cert, "the certificate to revoke (PEM)")->type_name("FILE");
+    cmd->add_option("--days", o->days, "the CRL's validity in days")->check(CLI::Range(1, 3650));
   }
 }
 

@@ -44,6 +44,7 @@
 // Personal sections are removed from every event read unless read_personal.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -135,6 +136,33 @@ class Session {
   // read (others are skipped, and reading goes on past them).
   Result<std::vector<RecordedEvent>> ReadSubject(const std::string& subject, uint64_t from,
                                                  size_t max_count, const std::string& purpose);
+  // One page of a read for an answer that must fit in a message (the plugin
+  // server's reads and subscription batches): at most `limit.max_count`
+  // events, and no event that would take the sum of `limit.measure(event)`
+  // (measured after personal sections are removed without read_personal)
+  // past `limit.max_bytes`. The page is cut while it is built: the store is
+  // read kPageChunk events at a time, so a page never holds more than that
+  // many events beyond its budget, however large they are. The access log is
+  // written for exactly the events returned.
+  static constexpr size_t kPageChunk = 32;
+  struct PageLimit {
+    size_t max_count = 0;
+    size_t max_bytes = SIZE_MAX;
+    std::function<size_t(const RecordedEvent&)> measure;  // null: the bytes of its fields
+  };
+  struct Page {
+    std::vector<RecordedEvent> events;
+    bool cut = false;        // stopped by max_bytes: more may follow
+    uint64_t too_large = 0;  // the position of a first event that alone passes max_bytes
+                             // (then `events` is empty)
+  };
+  Result<Page> ReadStreamPage(const std::string& stream, uint64_t from, Direction direction,
+                              const PageLimit& limit, const std::string& purpose);
+  Result<Page> ReadAllPage(uint64_t from, const PageLimit& limit, const std::string& purpose);
+  // NotFound as ReadSubject when the subject has nothing this session may read.
+  Result<Page> ReadSubjectPage(const std::string& subject, uint64_t from, const PageLimit& limit,
+                               const std::string& purpose);
+
   // Each delivered event that carries personal data is written to the access
   // log as it is delivered.
   Result<std::unique_ptr<Subscription>> Subscribe(uint64_t from, EventHandler on_event,
@@ -157,6 +185,11 @@ class Session {
                      const char* doing) const;
   Result<std::vector<RecordedEvent>> Filter(Result<std::vector<RecordedEvent>> events,
                                             const std::string& purpose);
+  // Reads a page through `fetch(count)` (the next events in order; empty at
+  // the end), keeping those `keep` accepts.
+  Result<Page> BuildPage(const PageLimit& limit, const std::string& purpose,
+                         const std::function<Result<std::vector<RecordedEvent>>(size_t)>& fetch,
+                         const std::function<bool(const RecordedEvent&)>& keep);
   Store* store_;
   Principal principal_;
   Scopes scopes_;
