@@ -293,6 +293,10 @@ Status EventFromJson(const CodecTables& t, const Json& j, NewEvent* out) {
     auto builder = root.init(member).as<capnp::DynamicStruct>();
     s = DecodeInto(t, facts, builder, "facts");
     if (!s.ok()) return s;
+    if (member == type->field) {  // codes, not free text (older versions are upcast later)
+      s = CheckCodes(*type, builder.asReader());
+      if (!s.ok()) return s;
+    }
     e.facts = ToPacked(message);
   }
 
@@ -499,6 +503,35 @@ Status Codec::FromJsonList(std::string_view json, std::vector<NewEvent>* out) co
 }
 
 Status Codec::Upcast(RecordedEvent* event) const { return UpcastEvent(*tables_, event); }
+
+Status Codec::CheckFacts(const NewEvent& event) const {
+  const TypeEntry* type = tables_->Find(event.type);
+  if (type == nullptr) return Status::InvalidArgument("unknown event type \"" + event.type + "\"");
+  RecordedEvent r;
+  r.type = event.type;
+  r.schema_version = event.schema_version;
+  r.facts = event.facts;
+  if (r.schema_version != type->version) {
+    Status s = UpcastEvent(*tables_, &r);
+    if (!s.ok()) return Status::InvalidArgument(event.type + ": " + s.message());
+  }
+  FactsDecoder decoder(tables_.get());
+  cs::Facts::Reader facts;
+  Status s = decoder.DecodeCurrent(*type, r.facts, &facts);
+  if (!s.ok()) return Status::InvalidArgument(s.message());
+  try {
+    auto member = capnp::DynamicStruct::Reader(facts).get(type->field).as<capnp::DynamicStruct>();
+    s = VisitDates(type->dates, member, [](const DateField& df, std::string_view value) {
+      Date d;
+      if (value.empty() || ParseDate(value, &d)) return Status::OK();
+      return Status::InvalidArgument("facts." + df.name + ": expected a YYYY-MM-DD date");
+    });
+    if (!s.ok()) return s;
+    return CheckCodes(*type, member);
+  } catch (const kj::Exception& e) {
+    return Status::InvalidArgument(event.type + " facts: " + e.getDescription().cStr());
+  }
+}
 
 Result<std::string> Codec::FactsToJson(const RecordedEvent& event) const {
   RecordedEvent copy;

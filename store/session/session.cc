@@ -140,6 +140,14 @@ Result<AppendResult> Session::Append(const std::string& stream, ExpectedVersion 
     domain::CaseRecorder recorder(store_, *codec, {});
     return recorder.Record(stream, expected, std::move(events));
   }
+  // Domain events elsewhere (rights/, config/ ...): checked against the schema
+  // too, whatever encoded them (codes, not free text).
+  auto codec = CaseCodec();
+  if (!codec.ok()) return codec.status();
+  for (const NewEvent& e : events) {
+    if ((*codec)->FindType(e.type) == nullptr) continue;
+    if (Status s = (*codec)->CheckFacts(e); !s.ok()) return s;
+  }
   return store_->Append(stream, expected, events);
 }
 

@@ -2,8 +2,13 @@
 // the domain rules (docs/domain.md) whatever front end sends them, with the
 // caller's expected version; other streams are not cases and are not
 // validated (docs/protocol.md).
+#include <capnp/message.h>
+#include <capnp/serialize-packed.h>
+#include <kj/io.h>
+
 #include <algorithm>
 
+#include "domain.capnp.h"
 #include "server_util.h"
 
 namespace hearth::testing {
@@ -136,6 +141,48 @@ TEST_F(ValidationTest, AStaleExpectedVersionIsAConflictAndWritesNothing) {
   EXPECT_EQ(Version(kCase), 2u);
   EXPECT_EQ(Version("case/north/C-000301"), 0u);
   EXPECT_EQ(store_->Info()->last_position, last);
+}
+
+// --- references and codes, not free text (issue 13 point 4) ---
+
+// Packed facts sent over TLS are checked against the schema too: free text
+// in a code field is refused with the field named, on a case and on any other
+// stream, and nothing is written.
+TEST_F(ValidationTest, FreeTextInACodeFieldOfPackedFactsIsRefusedOverTls) {
+  namespace cs = ::hearth::schema::domain;
+  auto with_referrer = [](const std::string& organisation) {
+    NewEvent e = Enquiry("P-7");
+    capnp::MallocMessageBuilder message;
+    auto c = message.initRoot<cs::Facts>().initContactRecorded();
+    c.setContactedOn("2018-04-03");
+    c.setDistrict("north");
+    c.setChannel(cs::Channel::PHONE);
+    c.setReferrerType(cs::ReferrerType::SELF);
+    c.setPurpose(cs::ContactPurpose::ENQUIRY);
+    c.setReferrerOrganisation(organisation);
+    kj::VectorOutputStream out;
+    capnp::writePackedMessage(out, message);
+    e.facts.assign(reinterpret_cast<const char*>(out.getArray().begin()), out.getArray().size());
+    return e;
+  };
+  uint64_t last = store_->Info()->last_position;
+  auto r = client_->Append(kCase, ExpectedVersion::NoStream(),
+                           {with_referrer("Dr Jane Example 943 476 5919")});
+  ASSERT_FALSE(r.ok());
+  ExpectRule(r.status(), "code-field");
+  EXPECT_NE(r.status().message().find("facts.referrerOrganisation"), std::string::npos)
+      << r.status().ToString();
+  EXPECT_EQ(r.status().message().find("Example"), std::string::npos) << r.status().ToString();
+  auto elsewhere = client_->Append("intake/north/1", ExpectedVersion::Any(),
+                                   {with_referrer("Dr Jane Example 943 476 5919")});
+  ASSERT_FALSE(elsewhere.ok());
+  EXPECT_EQ(elsewhere.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(elsewhere.status().message().find("facts.referrerOrganisation"), std::string::npos)
+      << elsewhere.status().ToString();
+  EXPECT_EQ(store_->Info()->last_position, last);
+  // A code is recorded.
+  auto ok = client_->Append(kCase, ExpectedVersion::NoStream(), {with_referrer("GP-Y01234")});
+  EXPECT_TRUE(ok.ok()) << ok.status().ToString();
 }
 
 }  // namespace
