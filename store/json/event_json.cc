@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "hearth/references.h"
 #include "json/time_value.h"
 
 namespace hearth::event_json {
@@ -300,6 +301,8 @@ Status ParseValue(Json j, const domain::Codec* codec, NewEvent* out, bool* gener
   } else {
     s = GenericFromJson(j, out, &generated);
   }
+  // Who acted is stored in plaintext: references only, never free text.
+  if (s.ok()) s = CheckActor(out->actor);
   if (!s.ok()) {
     *out = NewEvent();
     return s;

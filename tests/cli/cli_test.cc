@@ -797,4 +797,37 @@ TEST_F(CliTest, CaseAppendsGoThroughTheRecorderAndRefuseFreeTextFacts) {
   EXPECT_EQ(lines[0]["personal"][0]["details"]["familyName"], "Quillfeather");
 }
 
+// Who acted is stored in plaintext in the log and its Merkle leaves, where no
+// erasure reaches it: `hearth append` takes references only. A full name with
+// an NHS-like number as actor.user (or free text as the role or plugin) is
+// refused naming the field, without repeating the value, and nothing is written.
+TEST_F(CliTest, AppendRefusesAnActorThatIsNotAReference) {
+  Init();
+  const std::string kName = "Jane Example 943 476 5919";
+  const std::string lines[] = {
+      R"({"type":"NoteAdded","actor":{"user":")" + kName + R"(","role":"caseworker"},"facts":{"n":1}})",
+      R"({"type":"NoteAdded","actor":{"user":"S-001","role":"the caseworker on duty"}})",
+      R"({"type":"NoteAdded","actor":{"plugin":")" + std::string(65, 'p') + R"("}})",
+  };
+  const char* fields[] = {"actor.user", "actor.role", "actor.plugin"};
+  for (size_t i = 0; i < 3; ++i) {
+    Output o = Hearth({"append", "--stream", "intake-1"}, SmallEvents(1) + lines[i] + "\n");
+    EXPECT_TRUE(FailsWith(o, 1, std::string("line 2: ") + fields[i])) << o.err;
+    EXPECT_EQ(o.err.find("Example"), std::string::npos) << o.err;
+  }
+  // On a case, in the domain form, the same.
+  std::string enquiry = kEnquiry;
+  enquiry.replace(enquiry.find("S-001"), 5, kName);
+  Output o = Hearth({"append", "--stream", "case/D1/000002"}, enquiry + "\n");
+  EXPECT_TRUE(FailsWith(o, 1, "actor.user")) << o.err;
+  EXPECT_EQ(Info()["events"], kInit);
+  // References are recorded as given.
+  o = Hearth({"append", "--stream", "intake-1"},
+             R"({"type":"NoteAdded","actor":{"user":"S-001","role":"caseworker","plugin":"cli:ops@d1"}})" "\n");
+  ASSERT_EQ(o.code, 0) << o.err;
+  std::vector<Json> read = JsonLines(Hearth({"read", "--stream", "intake-1"}).out);
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0]["actor"]["plugin"], "cli:ops@d1");
+}
+
 }  // namespace

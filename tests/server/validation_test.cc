@@ -145,6 +145,51 @@ TEST_F(ValidationTest, AStaleExpectedVersionIsAConflictAndWritesNothing) {
 
 // --- references and codes, not free text (issue 13 point 4) ---
 
+// A hello whose user is a full name and an NHS-like number (or whose role is
+// free text) is refused, and nothing is written: the actor is stored in
+// plaintext in every event and its Merkle leaf, beyond any erasure.
+TEST_F(ValidationTest, ReferencesNotFreeTextAUserThatIsANameIsRefusedOverTls) {
+  uint64_t last = store_->Info()->last_position;
+  for (auto [user, role] : {std::pair<std::string, std::string>{"Jane Example 943 476 5919", "caseworker"},
+                            {"u-0300", "the caseworker on duty"},
+                            {std::string(65, 'u'), "caseworker"}}) {
+    auto c = sdk::Client::Connect(ClientFor("auditor", user, role));
+    ASSERT_FALSE(c.ok()) << user << " / " << role;
+    EXPECT_EQ(c.status().code(), Status::Code::kInvalidArgument) << c.status().ToString();
+    EXPECT_NE(c.status().message().find(user == "u-0300" ? "role" : "user"), std::string::npos)
+        << c.status().ToString();
+    EXPECT_EQ(c.status().message().find("Example"), std::string::npos) << c.status().ToString();
+  }
+  EXPECT_EQ(store_->Info()->last_position, last);
+  EXPECT_FALSE(LogContains("Jane Example"));
+}
+
+// The purpose of a read is a code: free text is refused before anything is
+// read or written to the access log (it would be copied there once per
+// subject per read).
+TEST_F(ValidationTest, ReferencesNotFreeTextAPurposeIsACodeOverTls) {
+  auto opened = client_->Append(kCase, ExpectedVersion::NoStream(),
+                                {Enquiry("P-1", "north", "Testina")});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto log_before = store_->AccessLog("P-1");
+  ASSERT_TRUE(log_before.ok());
+  auto refused = client_->ReadStream(kCase, 1, Direction::kForward, 10,
+                                     "checking on Mrs Example's hip after her fall");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Status::Code::kInvalidArgument) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("purpose"), std::string::npos);
+  auto log_after = store_->AccessLog("P-1");
+  ASSERT_TRUE(log_after.ok());
+  EXPECT_EQ(log_after->size(), log_before->size());
+  // A code is fine, and is what the access log keeps.
+  auto read = client_->ReadStream(kCase, 1, Direction::kForward, 10, "first-visit");
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  log_after = store_->AccessLog("P-1");
+  ASSERT_TRUE(log_after.ok());
+  ASSERT_EQ(log_after->size(), log_before->size() + 1);
+  EXPECT_EQ(log_after->back().purpose, "first-visit");
+}
+
 // Packed facts sent over TLS are checked against the schema too: free text
 // in a code field is refused with the field named, on a case and on any other
 // stream, and nothing is written.
