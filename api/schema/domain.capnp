@@ -901,7 +901,7 @@ struct RightsRequestFulfilled {
 struct RightsRequestRefused {
   refusedOn @0 :Text $pastDate;       # date of the refusal; fact
   reasonCode @1 :Text;                # why (e.g. "legalObligation", "manifestlyUnfounded", "excessive"); fact
-  exemption @2 :Text;                 # the exemption or rule relied on (e.g. "retention rule dfg-file until 2031-05-01"); fact
+  exemption @2 :Text $prose;          # the exemption or rule relied on (e.g. "retention rule dfg-file until 2031-05-01"); fact
 }
 
 struct ErasureDecided {
@@ -934,12 +934,12 @@ struct ThirdPartyDisclosureDecided {
 # One purpose in the record of processing (Art. 30(1)(b)-(e)).
 struct ProcessingPurpose {
   code @0 :Text;                      # short code (e.g. "dfgCaseFile"); fact
-  description @1 :Text;               # plain-English description; fact
+  description @1 :Text $prose;        # plain-English description; fact
   lawfulBasis @2 :LawfulBasis;        # Art. 6 basis; fact
-  basisDetail @3 :Text;               # the law or task relied on; fact
-  specialCategoryCondition @4 :Text;  # Art. 9 condition for health data, or empty; fact
-  categories @5 :List(Text);          # data categories processed (e.g. "contact", "health"); fact
-  recipients @6 :List(Text);          # categories of recipient; fact
+  basisDetail @3 :Text $prose;        # the law or task relied on; fact
+  specialCategoryCondition @4 :Text $prose; # Art. 9 condition for health data, or empty; fact
+  categories @5 :List(Text) $prose;   # data categories processed (e.g. "contact", "health"); fact
+  recipients @6 :List(Text) $prose;   # categories of recipient; fact
   retentionRule @7 :Text;             # name of the retention rule that applies; fact
   consentScope @8 :ConsentScope;      # for consent-based purposes: the consent scope that switches it on; fact
 }
@@ -952,18 +952,26 @@ struct RetentionRule {
   afterCompletionYears @3 :UInt16;    # ... after certified completion while a land charge registered on the line (LandChargeRegistered) is not released (0: not used); fact
   afterLastContactYears @4 :UInt16;   # ... after the last contact (0: not used); fact
   legalHold @5 :Bool;                 # while the rule runs, erasure is refused (a legal obligation to keep); fact
-  source @6 :Text;                    # where the period comes from; fact
+  source @6 :Text $prose;             # where the period comes from; fact
 }
 
 struct ProcessingRecordSet {
   effectiveOn @0 :Text $pastDate;     # date this version of the record took effect; fact
-  controller @1 :Text;                # the controller organisation's name and contact (not a private person); fact
-  dpoContact @2 :Text;                # how to reach the data protection officer (role mailbox); fact
-  complaintAuthority @3 :Text;        # where to complain (the ICO's address and website); fact
-  automatedDecisions @4 :Text;        # automated decision-making and profiling ("none"); fact
+  controller @1 :Text $prose;         # the controller organisation's name and contact (not a private person); fact
+  dpoContact @2 :Text $prose;         # how to reach the data protection officer (role mailbox); fact
+  complaintAuthority @3 :Text $prose; # where to complain (the ICO's address and website); fact
+  automatedDecisions @4 :Text $prose; # automated decision-making and profiling ("none"); fact
   purposes @5 :List(ProcessingPurpose); # every purpose; fact
   retention @6 :List(RetentionRule);  # every retention rule; fact
   landChargeThresholdPence @7 :UInt32;# no longer used (kept for old records): retention follows LandChargeRegistered / LandChargeReleased events; fact
-  transfers @8 :Text;                 # transfers outside the UK ("none"); fact
-  rightsStatement @9 :List(Text);     # the person's rights in plain English, one per item (access, rectification, erasure, restriction, objection, portability); fact
+  transfers @8 :Text $prose;          # transfers outside the UK ("none"); fact
+  rightsStatement @9 :List(Text) $prose; # the person's rights in plain English, one per item (access, rectification, erasure, restriction, objection, portability); fact
 }
+
+annotation prose @0xb5e3c1d2a4f60718 (field) :Void;
+# A Text field of facts holding organisational prose (the record of
+# processing, the exemption a refusal relies on): plain English about the
+# controller, never about a person. Every other Text field of facts is a date
+# ($date, $pastDate) or a code or reference: empty, or 1 to 64 of
+# A-Z a-z 0-9 . _ : @ / + - (the codec and the recorder refuse anything else,
+# naming the field: docs/domain.md, "Codes, not free text").

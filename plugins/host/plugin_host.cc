@@ -12,7 +12,9 @@
 #include <new>
 #include <vector>
 
-#include "event_json.h"
+#include <nlohmann/json.hpp>
+
+#include "hearth/event_json.h"
 
 // The host's side of one loaded plugin: its session and its subscriptions.
 struct hearth_host {
@@ -40,6 +42,33 @@ struct hearth_subscription {
 namespace hearth::plugins {
 
 namespace {
+
+using Json = nlohmann::ordered_json;
+
+std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+Json StringList(const std::vector<std::string>& list) {
+  Json a = Json::array();
+  for (const std::string& s : list) a.push_back(s);
+  return a;
+}
+
+// {"plugin", "user", "role", "scopes": {...}} (scope names as in
+// api/schema/protocol.capnp Scopes).
+Json PrincipalToJson(const Principal& principal, const Scopes& scopes) {
+  Json j;
+  j["plugin"] = principal.plugin;
+  j["user"] = principal.user;
+  j["role"] = principal.role;
+  j["scopes"] = Json{{"appendTypes", StringList(scopes.append_types)},
+                     {"readStreams", StringList(scopes.read_streams)},
+                     {"readDistricts", StringList(scopes.read_districts)},
+                     {"readModels", StringList(scopes.read_models)},
+                     {"readPersonal", scopes.read_personal},
+                     {"readLog", scopes.read_log},
+                     {"controller", scopes.controller}};
+  return j;
+}
 
 // Reads larger than this return this many events (the caller reads on).
 constexpr uint64_t kMaxReadCount = 10000;
@@ -191,10 +220,13 @@ hearth_code HostAppend(hearth_host* host, hearth_str stream, int32_t expected_ki
         return Status::InvalidArgument("unknown expected_kind " + std::to_string(expected_kind));
     }
     std::vector<NewEvent> events;
-    if (Status s = NewEventsFromJsonLines(View(events_jsonl), host->options.codec, &events); !s.ok()) return s;
+    if (Status s = event_json::ParseLines(View(events_jsonl), host->options.codec, &events);
+        !s.ok()) {
+      return s;
+    }
     auto r = host->session->Append(Str(stream), expected, std::move(events));
     if (!r.ok()) return r.status();
-    Fill(out, Dump(AppendResultToJson(*r)));
+    Fill(out, event_json::FormatAppendResult(*r));
     return Status::OK();
   });
 }
@@ -202,7 +234,7 @@ hearth_code HostAppend(hearth_host* host, hearth_str stream, int32_t expected_ki
 Status FillEvents(const hearth_host* host, Result<std::vector<RecordedEvent>> r,
                   hearth_buffer* out) {
   if (!r.ok()) return r.status();
-  Fill(out, RecordedEventsText(*r, host->options.codec));
+  Fill(out, event_json::FormatList(*r, host->options.codec));
   return Status::OK();
 }
 
@@ -265,7 +297,7 @@ hearth_code HostSubscribe(hearth_host* host, uint64_t from, hearth_str purpose,
     EventHandler handler = [sub](const RecordedEvent& event) -> bool {
       std::string json;
       try {
-        json = RecordedEventText(event, sub->host->options.codec);
+        json = event_json::Format(event, sub->host->options.codec);
       } catch (...) {
         return false;  // cannot render it: end rather than skip an event
       }

@@ -41,11 +41,11 @@ struct LoadOptions {
   // (null): every query the scopes allow is answered NotFound.
   // REQUIRES: outlives the plugin.
   const ReadModels* read_models = nullptr;
-  // The domain codec (hearth/domain.h). With it, events of domain types reach
-  // the plugin with their facts (and personal details, where the scopes allow)
-  // decoded as JSON, and the plugin appends them in the same form. Default
-  // (null): facts and personal data that are not JSON text travel as base64.
-  // REQUIRES: outlives the plugin.
+  // The domain codec (hearth/domain.h) of Event JSON (hearth/event_json.h):
+  // events of domain types reach the plugin with their facts (and personal
+  // details, where the scopes allow) decoded as JSON, and the plugin appends
+  // them in the same form, checked against the schema. Default (null): the
+  // builtin codec. REQUIRES: outlives the plugin.
   const domain::Codec* codec = nullptr;
 };
 

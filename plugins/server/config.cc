@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "hearth/references.h"
 #include "server.h"
 
 namespace hearth::server {
@@ -336,6 +337,11 @@ Result<ServerConfig> ServerConfig::FromJson(const std::string& text, const std::
   }
   for (const auto& [name, plugin] : j.at("plugins").items()) {
     if (name.empty()) return Status::InvalidArgument("plugins: empty plugin name");
+    // The name is the certificate's CN and every event's actor.plugin.
+    if (!IsReference(name)) {
+      return Status::InvalidArgument("plugins: a plugin name (its certificate's CN) must be a "
+                                     "reference: 1-64 of A-Z a-z 0-9 . _ : @ -");
+    }
     PluginConfig p;
     if (Status s = ParsePlugin(plugin, "plugins." + name, &p); !s.ok()) return s;
     c.plugins.emplace(name, std::move(p));

@@ -41,6 +41,7 @@
 #include <set>
 #include <thread>
 
+#include "hearth/references.h"
 #include "wire.h"
 
 namespace hearth::server {
@@ -135,16 +136,9 @@ std::vector<std::string> SubjectAltNames(X509* cert) {
   return out;
 }
 
-// Opaque references: 1..64 of [A-Za-z0-9._:@-] (never a name).
-bool ValidReference(const std::string& s) {
-  if (s.empty() || s.size() > 64) return false;
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == ':' || c == '@' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
+// Opaque references: 1..64 of [A-Za-z0-9._:@-] (never a name), as every
+// front end checks them (hearth/references.h).
+bool ValidReference(const std::string& s) { return IsReference(s); }
 
 // A per-plugin token bucket.
 class RateLimiter {

@@ -6,6 +6,8 @@
 #include <limits>
 
 #include "domain/tables.h"
+#include "hearth/event_json.h"
+#include "json/time_value.h"
 
 namespace hearth::domain {
 
@@ -13,70 +15,9 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-// --- times ---
+// --- times: one reading and one printing for every form of Event JSON ---
 
-bool ParseTime(const std::string& text, Timestamp* out) {
-  Date date;
-  if (text.size() == 10) {
-    if (!ParseDate(text, &date)) return false;
-    *out = StartOfDay(date);
-    return true;
-  }
-  if (text.size() < 20 || text[10] != 'T' || !ParseDate(text.substr(0, 10), &date)) return false;
-  auto two = [&](size_t pos, int* v) {
-    if (pos + 2 > text.size() || !isdigit(static_cast<unsigned char>(text[pos])) ||
-        !isdigit(static_cast<unsigned char>(text[pos + 1])))
-      return false;
-    *v = (text[pos] - '0') * 10 + (text[pos + 1] - '0');
-    return true;
-  };
-  int hh, mm, ss;
-  if (!two(11, &hh) || text[13] != ':' || !two(14, &mm) || text[16] != ':' || !two(17, &ss))
-    return false;
-  if (hh > 23 || mm > 59 || ss > 59) return false;
-  size_t pos = 19;
-  int64_t micros = 0;
-  if (pos < text.size() && text[pos] == '.') {
-    ++pos;
-    int digits = 0;
-    while (pos < text.size() && isdigit(static_cast<unsigned char>(text[pos]))) {
-      if (digits < 6) micros = micros * 10 + (text[pos] - '0');
-      ++digits;
-      ++pos;
-    }
-    if (digits == 0) return false;
-    for (int i = digits; i < 6; ++i) micros *= 10;
-  }
-  int64_t offset = 0;
-  if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z')) {
-    ++pos;
-  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
-    int oh, om;
-    if (!two(pos + 1, &oh) || pos + 3 >= text.size() || text[pos + 3] != ':' ||
-        !two(pos + 4, &om) || oh > 23 || om > 59)
-      return false;
-    offset = (oh * 3600 + om * 60) * (text[pos] == '+' ? 1 : -1);
-    pos += 6;
-  } else {
-    return false;
-  }
-  if (pos != text.size()) return false;
-  *out = StartOfDay(date) + (static_cast<int64_t>(hh) * 3600 + mm * 60 + ss - offset) * 1000000LL +
-         micros;
-  return true;
-}
-
-std::string FormatTime(Timestamp micros) {
-  int64_t day = micros >= 0 ? micros / 86400000000LL : -((-micros + 86399999999LL) / 86400000000LL);
-  int64_t rest = micros - day * 86400000000LL;
-  Date d{std::chrono::days{day}};
-  int64_t secs = rest / 1000000, us = rest % 1000000;
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%sT%02d:%02d:%02d.%06dZ", FormatDate(d).c_str(),
-                static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60),
-                static_cast<int>(secs % 60), static_cast<int>(us));
-  return buf;
-}
+using event_json::FormatTime;
 
 // --- checking JSON against a Cap'n Proto struct, for clear errors ---
 
@@ -299,9 +240,8 @@ Status EventFromJson(const CodecTables& t, const Json& j, NewEvent* out) {
     e.id = EventId::Random();
   }
   if (j.contains("occurredAt")) {
-    if (!j["occurredAt"].is_string() || !ParseTime(j["occurredAt"].get<std::string>(), &e.occurred_at)) {
-      return Status::InvalidArgument("occurredAt: expected an RFC 3339 time or a YYYY-MM-DD date");
-    }
+    Status s = event_json::TimeFromJsonValue(j["occurredAt"], "occurredAt", &e.occurred_at);
+    if (!s.ok()) return s;
   }
   if (j.contains("actor")) {
     const Json& a = j["actor"];
@@ -353,6 +293,10 @@ Status EventFromJson(const CodecTables& t, const Json& j, NewEvent* out) {
     auto builder = root.init(member).as<capnp::DynamicStruct>();
     s = DecodeInto(t, facts, builder, "facts");
     if (!s.ok()) return s;
+    if (member == type->field) {  // codes, not free text (older versions are upcast later)
+      s = CheckCodes(*type, builder.asReader());
+      if (!s.ok()) return s;
+    }
     e.facts = ToPacked(message);
   }
 
@@ -559,6 +503,35 @@ Status Codec::FromJsonList(std::string_view json, std::vector<NewEvent>* out) co
 }
 
 Status Codec::Upcast(RecordedEvent* event) const { return UpcastEvent(*tables_, event); }
+
+Status Codec::CheckFacts(const NewEvent& event) const {
+  const TypeEntry* type = tables_->Find(event.type);
+  if (type == nullptr) return Status::InvalidArgument("unknown event type \"" + event.type + "\"");
+  RecordedEvent r;
+  r.type = event.type;
+  r.schema_version = event.schema_version;
+  r.facts = event.facts;
+  if (r.schema_version != type->version) {
+    Status s = UpcastEvent(*tables_, &r);
+    if (!s.ok()) return Status::InvalidArgument(event.type + ": " + s.message());
+  }
+  FactsDecoder decoder(tables_.get());
+  cs::Facts::Reader facts;
+  Status s = decoder.DecodeCurrent(*type, r.facts, &facts);
+  if (!s.ok()) return Status::InvalidArgument(s.message());
+  try {
+    auto member = capnp::DynamicStruct::Reader(facts).get(type->field).as<capnp::DynamicStruct>();
+    s = VisitDates(type->dates, member, [](const DateField& df, std::string_view value) {
+      Date d;
+      if (value.empty() || ParseDate(value, &d)) return Status::OK();
+      return Status::InvalidArgument("facts." + df.name + ": expected a YYYY-MM-DD date");
+    });
+    if (!s.ok()) return s;
+    return CheckCodes(*type, member);
+  } catch (const kj::Exception& e) {
+    return Status::InvalidArgument(event.type + " facts: " + e.getDescription().cStr());
+  }
+}
 
 Result<std::string> Codec::FactsToJson(const RecordedEvent& event) const {
   RecordedEvent copy;

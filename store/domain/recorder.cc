@@ -493,6 +493,8 @@ Status CaseRecorder::Validate(const std::string& case_id, CaseState state,
         return Status::OK();
       });
       if (!s.ok()) return refuse(s);
+      s = CheckCodes(*type, member);  // codes, not free text
+      if (!s.ok()) return refuse(Rule("code-field", s.message()));
     } catch (const kj::Exception& ex) {
       return refuse(Rule("malformed-facts", ex.getDescription().cStr()));
     }

@@ -10,6 +10,7 @@ namespace {
 
 constexpr uint64_t kDateAnnotation = 0x9e5bfeadd835eeb7ull;
 constexpr uint64_t kPastDateAnnotation = 0xf8eedcac944853e6ull;
+constexpr uint64_t kProseAnnotation = 0xb5e3c1d2a4f60718ull;
 constexpr uint64_t kVersionAnnotation = 0x8cbd7b2a56205a21ull;
 constexpr uint64_t kOlderVersionOfAnnotation = 0xf12bb9aecd1fb78dull;
 
@@ -53,6 +54,29 @@ void CollectDates(capnp::StructSchema schema, std::vector<capnp::StructSchema::F
   }
 }
 
+// Text and List(Text) fields without a date or $prose annotation.
+void CollectCodes(capnp::StructSchema schema, std::vector<capnp::StructSchema::Field>& path,
+                  const std::string& prefix, int depth, std::vector<DateField>* out) {
+  if (depth > 8) return;
+  for (auto field : schema.getFields()) {
+    std::string name = prefix + field.getProto().getName().cStr();
+    auto type = field.getType();
+    path.push_back(field);
+    bool annotated = HasAnnotation(field, kPastDateAnnotation) ||
+                     HasAnnotation(field, kDateAnnotation) ||
+                     HasAnnotation(field, kProseAnnotation);
+    bool text = type.isText() || (type.isList() && type.asList().getElementType().isText());
+    if (text && !annotated) {
+      out->push_back(DateField{path, name, false});
+    } else if (type.isStruct()) {
+      CollectCodes(type.asStruct(), path, name + ".", depth + 1, out);
+    } else if (type.isList() && type.asList().getElementType().isStruct()) {
+      CollectCodes(type.asList().getElementType().asStruct(), path, name + "[].", depth + 1, out);
+    }
+    path.pop_back();
+  }
+}
+
 Status VisitFrom(const DateField& df, size_t i, capnp::DynamicStruct::Reader reader,
                  const std::function<Status(const DateField&, std::string_view)>& fn) {
   auto field = df.path[i];
@@ -66,6 +90,14 @@ Status VisitFrom(const DateField& df, size_t i, capnp::DynamicStruct::Reader rea
   auto type = field.getType();
   if (i + 1 == df.path.size()) {
     if (!reader.has(field)) return Status::OK();
+    if (type.isList()) {  // List(Text): each element
+      for (auto element : reader.get(field).as<capnp::DynamicList>()) {
+        auto text = element.as<capnp::Text>();
+        Status s = fn(df, std::string_view(text.begin(), text.size()));
+        if (!s.ok()) return s;
+      }
+      return Status::OK();
+    }
     auto text = reader.get(field).as<capnp::Text>();
     return fn(df, std::string_view(text.begin(), text.size()));
   }
@@ -113,6 +145,7 @@ CodecTables::CodecTables()
     t.discriminant = field.getProto().getDiscriminantValue();
     std::vector<capnp::StructSchema::Field> path;
     CollectDates(t.schema, path, "", 0, &t.dates);
+    CollectCodes(t.schema, path, "", 0, &t.codes);
     by_name_[t.name] = types.size();
     types.push_back(std::move(t));
   }
@@ -293,6 +326,26 @@ Status VisitDates(const std::vector<DateField>& dates, capnp::DynamicStruct::Rea
     if (!s.ok()) return s;
   }
   return Status::OK();
+}
+
+bool IsFactCode(std::string_view text) {
+  if (text.size() > 64) return false;
+  for (char c : text) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '@' || c == '/' || c == '+' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Status CheckCodes(const TypeEntry& type, capnp::DynamicStruct::Reader member) {
+  return VisitDates(type.codes, member, [](const DateField& f, std::string_view value) {
+    if (IsFactCode(value)) return Status::OK();
+    return Status::InvalidArgument("facts." + f.name +
+                                   ": expected a code or reference (up to 64 of A-Z a-z 0-9 "
+                                   ". _ : @ / + -), not free text (" +
+                                   std::to_string(value.size()) + " bytes given)");
+  });
 }
 
 std::vector<Identifier> IdentifiersOf(cs::Personal::Reader personal) {

@@ -39,6 +39,9 @@ struct TypeEntry {
   capnp::StructSchema schema;        // its struct
   uint16_t discriminant = 0;
   std::vector<DateField> dates;
+  // Text and List(Text) fields that are codes or references (neither a date
+  // nor $prose): `past` is unused.
+  std::vector<DateField> codes;
   struct Older {
     uint32_t version;
     capnp::StructSchema::Field field;
@@ -136,6 +139,15 @@ Status UpcastEvent(const CodecTables& tables, RecordedEvent* event);
 // stops at the first non-OK status the visitor returns.
 Status VisitDates(const std::vector<DateField>& dates, capnp::DynamicStruct::Reader reader,
                   const std::function<Status(const DateField&, std::string_view value)>& fn);
+
+// True for a code or reference in facts: empty, or 1..64 of
+// [A-Za-z0-9._:@/+-] (docs/domain.md, "Codes, not free text").
+bool IsFactCode(std::string_view text);
+
+// Checks every code field of `member` (per `type.codes`, lists element by
+// element) with IsFactCode. InvalidArgument "facts.<field>: ..." naming the
+// first field that holds free text (its value is not repeated).
+Status CheckCodes(const TypeEntry& type, capnp::DynamicStruct::Reader member);
 
 // The identifiers (nhs, postcode, name) to index for one Personal message.
 std::vector<Identifier> IdentifiersOf(cs::Personal::Reader personal);

@@ -4,6 +4,8 @@
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 
+#include <sodium.h>
+
 #include <cstring>
 
 #include "envelope.capnp.h"
@@ -112,7 +114,29 @@ std::string FactsAad(const EnvelopeFields& f) {
   return aad;
 }
 
-std::string EventDigest(const crypto::SecretKey& digest_key, const NewEvent& e) {
+std::string PersonalSectionMac(const uint8_t* data_key, const PersonalSection& p) {
+  // A subkey of the subject's data key, so the mac never shares a key with
+  // the section's seal; erasing the data key leaves nothing to recompute it.
+  uint8_t sub[crypto::kKeyBytes];
+  crypto_kdf_derive_from_key(sub, sizeof sub, 3, "hdigestp", data_key);
+  std::string s;
+  AppendField(&s, p.subject);
+  AppendField(&s, p.data);
+  PutBE32(&s, uint32_t(p.identifiers.size()));
+  for (const auto& id : p.identifiers) {
+    AppendField(&s, id.kind);
+    AppendField(&s, id.value);
+  }
+  std::string mac(32, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(mac.data()), mac.size(),
+                     reinterpret_cast<const unsigned char*>(s.data()), s.size(), sub, sizeof sub);
+  sodium_memzero(sub, sizeof sub);
+  sodium_memzero(s.data(), s.size());
+  return mac;
+}
+
+std::string EventDigest(const crypto::SecretKey& digest_key, const NewEvent& e,
+                        const std::vector<std::string>& section_macs) {
   std::string s;
   s.append(reinterpret_cast<const char*>(e.id.bytes.data()), 16);
   AppendField(&s, e.type);
@@ -129,15 +153,13 @@ std::string EventDigest(const crypto::SecretKey& digest_key, const NewEvent& e) 
     s.push_back(char(r.role));
   }
   AppendField(&s, e.facts);
+  // Personal sections only through their macs (under each subject's data
+  // key), never as plaintext: with the store key alone a guess at an erased
+  // person's data cannot be confirmed against this digest.
   PutBE32(&s, uint32_t(e.personal.size()));
-  for (const auto& p : e.personal) {
-    AppendField(&s, p.subject);
-    AppendField(&s, p.data);
-    PutBE32(&s, uint32_t(p.identifiers.size()));
-    for (const auto& id : p.identifiers) {
-      AppendField(&s, id.kind);
-      AppendField(&s, id.value);
-    }
+  for (size_t i = 0; i < e.personal.size(); ++i) {
+    AppendField(&s, e.personal[i].subject);
+    AppendField(&s, i < section_macs.size() ? section_macs[i] : std::string());
   }
   std::string d = crypto::KeyedHash(digest_key, s);
   sodium_memzero(s.data(), s.size());

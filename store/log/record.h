@@ -46,8 +46,15 @@ struct EnvelopeFields {
 std::string FactsAad(const EnvelopeFields& f);
 
 // The keyed digest of an event as proposed, for telling a retry (same id,
-// same content) from a clash (same id, other content).
-std::string EventDigest(const crypto::SecretKey& digest_key, const NewEvent& e);
+// same content) from a clash (same id, other content). Personal section i
+// enters only as section_macs[i] (PersonalSectionMac under its subject's data
+// key), so the digest confirms no guess about a person once their data key is
+// erased (docs/format.md, "log").
+std::string EventDigest(const crypto::SecretKey& digest_key, const NewEvent& e,
+                        const std::vector<std::string>& section_macs);
+// BLAKE2b-256 of one personal section (subject, data, identifiers) under a
+// subkey of the subject's data key (crypto::kKeyBytes bytes).
+std::string PersonalSectionMac(const uint8_t* data_key, const PersonalSection& p);
 
 struct EncodeInput {
   uint64_t position;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <bit>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <thread>
@@ -604,8 +605,8 @@ Result<AppendResult> StoreImpl::Append(const std::string& stream, ExpectedVersio
   req.stream = &stream;
   req.expected = expected;
   req.events = &events;
-  req.digests.reserve(events.size());
-  for (const auto& e : events) req.digests.push_back(EventDigest(digest_key_, e));
+  // The digests are computed in the commit group, where the subjects' data
+  // keys are at hand (DigestEvents).
   st = Submit(&req);
   if (!st.ok()) return st;
   return req.result;
@@ -693,6 +694,15 @@ bool StoreImpl::CheckAppend(Request* req) {
     ++found;
   }
   if (found > 0) {
+    // A retry: its digests need the data keys of its subjects, which exist
+    // unless a subject was erased since (then nothing can match).
+    if (req->digests.size() != events.size()) {
+      Status ds = DigestEvents(req, /*create_keys=*/false, nullptr);
+      if (!ds.ok()) {
+        req->status = ds;
+        return true;
+      }
+    }
     for (size_t i = 0; i < events.size(); ++i) {
       std::string who = "event id " + events[i].id.ToString();
       if (seen[i].position == 0) {
@@ -768,17 +778,15 @@ bool StoreImpl::CheckAppend(Request* req) {
   return true;
 }
 
-Status StoreImpl::SealPersonal(const std::string& subject, std::string_view aad,
-                               std::string_view plain, std::string* out,
-                               rocksdb::WriteBatch* batch) {
+Status StoreImpl::DataKeyOf(const std::string& subject, rocksdb::WriteBatch* batch, uint8_t* out) {
   if (const uint8_t* k = group_new_keys_.Get(subject)) {
-    crypto::Seal(k, aad, plain, out);
+    std::memcpy(out, k, crypto::kKeyBytes);
     return Status::OK();
   }
   {
     std::shared_lock<std::shared_mutex> lock(keys_mu_);
     if (const uint8_t* k = key_cache_.Get(subject)) {
-      crypto::Seal(k, aad, plain, out);
+      std::memcpy(out, k, crypto::kKeyBytes);
       return Status::OK();
     }
   }
@@ -790,7 +798,7 @@ Status StoreImpl::SealPersonal(const std::string& subject, std::string_view aad,
         secret.size() != crypto::kKeyBytes) {
       return Status::Corruption("the data key of subject " + subject + " fails authentication");
     }
-    crypto::Seal(reinterpret_cast<const uint8_t*>(secret.data()), aad, plain, out);
+    std::memcpy(out, secret.data(), crypto::kKeyBytes);
     std::unique_lock<std::shared_mutex> lock(keys_mu_);
     if (erased_.count(subject) == 0) {
       key_cache_.Put(subject, reinterpret_cast<const uint8_t*>(secret.data()));
@@ -799,18 +807,70 @@ Status StoreImpl::SealPersonal(const std::string& subject, std::string_view aad,
     return Status::OK();
   }
   if (!s.IsNotFound()) return FromRocks(s, "reading the data key of subject " + subject);
+  if (batch == nullptr) return Status::NotFound("no data key for subject " + subject);
   // A new data subject: a fresh data key, wrapped under the root key.
   crypto::SecretKey fresh = crypto::SecretKey::Random();
   batch->Put(keys_, SubjectKeyKey(subject),
              crypto::Wrap(root_, "subject:" + subject, fresh.data(), crypto::kKeyBytes));
   group_new_keys_.Put(subject, fresh.data());
   head_.subjects++;
-  crypto::Seal(fresh, aad, plain, out);
+  std::memcpy(out, fresh.data(), crypto::kKeyBytes);
+  return Status::OK();
+}
+
+Status StoreImpl::SealPersonal(const std::string& subject, std::string_view aad,
+                               std::string_view plain, std::string* out,
+                               rocksdb::WriteBatch* batch) {
+  uint8_t key[crypto::kKeyBytes];
+  Status s = DataKeyOf(subject, batch, key);
+  if (s.ok()) crypto::Seal(key, aad, plain, out);
+  sodium_memzero(key, sizeof key);
+  return s;
+}
+
+Status StoreImpl::DigestEvents(Request* req, bool create_keys, rocksdb::WriteBatch* batch) {
+  const auto& events = *req->events;
+  std::vector<std::string> digests;
+  digests.reserve(events.size());
+  for (const NewEvent& e : events) {
+    std::vector<std::string> macs;
+    macs.reserve(e.personal.size());
+    for (const PersonalSection& p : e.personal) {
+      if (!encrypted_) {  // refused by ValidateAppend; never keyed here
+        return Status::InvalidArgument("this store is unencrypted and refuses personal sections");
+      }
+      uint8_t key[crypto::kKeyBytes];
+      Status s = DataKeyOf(p.subject, create_keys ? batch : nullptr, key);
+      if (s.ok()) macs.push_back(PersonalSectionMac(key, p));
+      sodium_memzero(key, sizeof key);
+      if (s.IsNotFound()) {
+        bool erased = false;
+        {
+          std::shared_lock<std::shared_mutex> lock(keys_mu_);
+          erased = erased_.count(p.subject) != 0;
+        }
+        if (erased) {
+          return Status::Erased("event id " + e.id.ToString() +
+                                " carries personal data of subject " + p.subject +
+                                ", who was erased: a retry cannot be matched");
+        }
+        macs.emplace_back();  // no key, so not the original: the digests differ
+        continue;
+      }
+      if (!s.ok()) return s;
+    }
+    digests.push_back(EventDigest(digest_key_, e, macs));
+  }
+  req->digests = std::move(digests);
   return Status::OK();
 }
 
 Status StoreImpl::ApplyAppend(Request* req, rocksdb::WriteBatch* batch) {
   const auto& events = *req->events;
+  if (req->digests.size() != events.size()) {
+    Status ds = DigestEvents(req, /*create_keys=*/true, batch);
+    if (!ds.ok()) return ds;
+  }
   const std::string& stream = *req->stream;
   uint64_t current = stream_versions_[stream];
   uint64_t first_position = head_.next_position;
@@ -1008,7 +1068,7 @@ void StoreImpl::ApplyErase(Request* req, rocksdb::WriteBatch* batch) {
   req->stream = &kStream;
   req->events = &req->erasure_events;
   req->expected = ExpectedVersion::Any();
-  req->digests = {EventDigest(digest_key_, e)};
+  req->digests = {EventDigest(digest_key_, e, {})};
   req->system = true;
   (void)CurrentVersion(kStream);
   Status st = ApplyAppend(req, batch);

@@ -121,6 +121,12 @@ class StoreImpl final : public Store {
   Result<uint64_t> CurrentVersion(const std::string& stream);
   Status SealPersonal(const std::string& subject, std::string_view aad, std::string_view plain,
                       std::string* out, rocksdb::WriteBatch* batch);
+  // The subject's data key into out[crypto::kKeyBytes]; with a batch, a new
+  // subject gets a fresh key written there, without one it is NotFound.
+  Status DataKeyOf(const std::string& subject, rocksdb::WriteBatch* batch, uint8_t* out);
+  // req->digests: each event's EventDigest, personal sections through macs
+  // under their subjects' data keys (created in `batch` when create_keys).
+  Status DigestEvents(Request* req, bool create_keys, rocksdb::WriteBatch* batch);
   Status OpenPersonal(const std::string& subject, std::string_view aad, std::string_view sealed,
                       std::string* out, bool* erased);
   Status WriteCheckpointLocked(rocksdb::WriteBatch* batch, const merkle::Frontier& frontier,

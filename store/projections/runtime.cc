@@ -203,7 +203,7 @@ Status StoreImpl::FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, boo
         // The page is dropped: the state stays at the checkpoint before it.
         st.stopped = true;
         st.failed_position = e.position;
-        st.error = applied.ToString();
+        st.error = "event " + e.type + " in " + e.stream + ": " + applied.ToString();
         break;
       }
       page_last = e.position;
@@ -347,7 +347,7 @@ std::vector<StoreImpl::InlineOutcome> StoreImpl::FoldInline(const std::vector<Re
         // checkpoint, and the projection reports where it stopped.
         st.stopped = true;
         st.failed_position = e.position;
-        st.error = applied.ToString();
+        st.error = "event " + e.type + " in " + e.stream + ": " + applied.ToString();
         failed = true;
         break;
       }

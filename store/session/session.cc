@@ -9,6 +9,7 @@
 
 #include "hearth/domain.h"
 #include "hearth/readmodels.h"
+#include "hearth/references.h"
 
 namespace hearth {
 namespace {
@@ -230,6 +231,10 @@ Status Session::CheckController() const {
 
 Result<AppendResult> Session::Append(const std::string& stream, ExpectedVersion expected,
                                      std::vector<NewEvent> events) {
+  // The actor is stored in plaintext: references only (hearth/references.h).
+  if (Status s = CheckActor({principal_.user, principal_.role, principal_.plugin}); !s.ok()) {
+    return s;
+  }
   if (Status s = CheckAppend(stream, events); !s.ok()) return s;
   for (NewEvent& e : events) {
     e.actor = Actor{principal_.user, principal_.role, principal_.plugin};
@@ -252,11 +257,21 @@ Result<AppendResult> Session::Append(const std::string& stream, ExpectedVersion 
     domain::CaseRecorder recorder(store_, *codec, std::move(options));
     return recorder.Record(stream, expected, std::move(events));
   }
+  // Domain events elsewhere (rights/, config/ ...): checked against the schema
+  // too, whatever encoded them (codes, not free text).
+  auto codec = CaseCodec();
+  if (!codec.ok()) return codec.status();
+  for (const NewEvent& e : events) {
+    if ((*codec)->FindType(e.type) == nullptr) continue;
+    if (Status s = (*codec)->CheckFacts(e); !s.ok()) return s;
+  }
   return store_->Append(stream, expected, events);
 }
 
 Status Session::FilterAndLog(std::vector<RecordedEvent>& events, const std::string& action,
                              const std::string& purpose) {
+  // The purpose is copied into access records: a code, never free text.
+  if (Status s = CheckPurpose(purpose); !s.ok()) return s;
   if (!scopes_.read_personal) {
     for (RecordedEvent& e : events) e.personal.clear();
     return Status::OK();
@@ -465,6 +480,7 @@ Result<std::unique_ptr<Subscription>> Session::Subscribe(uint64_t from, EventHan
                                                          EndHandler on_end,
                                                          const std::string& purpose) {
   if (Status s = CheckReadLog(); !s.ok()) return s;
+  if (Status s = CheckPurpose(purpose); !s.ok()) return s;
   if (!on_event) return Status::InvalidArgument("a subscription needs an event handler");
   // A failure to write the access log ends the subscription with that error.
   auto failure = std::make_shared<Status>();

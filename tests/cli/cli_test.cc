@@ -170,13 +170,13 @@ class CliTest : public ::testing::Test {
 // Three events for case-1: two named people (synthetic), a carer, an event
 // without an id, times in both forms.
 const char* kCaseEvents[] = {
-    R"({"id":"0f8fad5b-d9cb-469f-a165-70867728950e","type":"ContactRecorded","schemaVersion":2,)"
+    R"({"id":"0f8fad5b-d9cb-469f-a165-70867728950e","type":"ContactLogged","schemaVersion":2,)"
     R"("occurredAt":"2026-03-01T09:30:00Z","actor":{"user":"S-001","role":"caseworker","plugin":"cli-test"},)"
     R"("correlationId":"7c9e6679-7425-40de-944b-e07fc1f90ae7","subjects":[{"id":"P-0001","role":"client"}],)"
     R"("facts":{"district":"D1","channel":"phone"},)"
     R"("personal":[{"subject":"P-0001","data":{"name":"Testy McTestface","phone":"01632 960000"},)"
     R"("identifiers":[{"kind":"nhs","value":"9990000018"}]}]})",
-    R"({"id":"1b4e28ba-2fa1-41d2-883f-0016d3cca427","type":"ReferralMade",)"
+    R"({"id":"1b4e28ba-2fa1-41d2-883f-0016d3cca427","type":"ReferralLogged",)"
     R"("occurredAt":1772357400000000,"causationId":"0f8fad5b-d9cb-469f-a165-70867728950e",)"
     R"("subjects":[{"id":"P-0001"},{"id":"P-0002","role":"carer"}],"facts":{"element":5,"urgent":true},)"
     R"("personal":[{"subject":"P-0002","data":"Carey McCarerface"}]})",
@@ -739,6 +739,96 @@ TEST_F(CliTest, UsageErrorsAndHelp) {
   // The data directory may come from $HEARTH_DATA.
   o = Run({"info", "--key-file", key_}, "", {{"HEARTH_DATA", Path("missing")}});
   EXPECT_TRUE(FailsWith(o, 1, "no hearth store"));
+}
+
+// The enquiry that opens case/D1/000001 (synthetic person), in the domain
+// form every front end speaks.
+const char* kEnquiry =
+    R"({"type":"ContactRecorded","occurredAt":"2018-04-03","actor":{"user":"S-001","role":"caseworker"},)"
+    R"("facts":{"contactedOn":"2018-04-03","district":"D1","channel":"phone","referrerType":"self",)"
+    R"("purpose":"enquiry"},"personal":[{"subject":"P-1","role":"client","details":{"givenName":"Testina",)"
+    R"("familyName":"Quillfeather","postcode":"ZZ3 1AB","nhsNumber":"999 000 0018"}}]})";
+
+// `hearth append` to a case goes through the recorder the server uses: facts
+// are checked against the schema by name, the case's rules apply, and a
+// refusal writes nothing. Before, free-text facts were stored as JSON text
+// where every case event holds a packed Facts message, and `timeline` and
+// `rebuild` stopped for good with "not a packed Facts message".
+TEST_F(CliTest, CaseAppendsGoThroughTheRecorderAndRefuseFreeTextFacts) {
+  Init();
+  const std::string kCase = "case/D1/000001";
+  Output o = Hearth({"append", "--stream", kCase, "--expect", "no-stream"},
+                    std::string(kEnquiry) + "\n");
+  ASSERT_EQ(o.code, 0) << o.err;
+  const int events = kInit + 1;
+
+  // An unknown key holding free text: refused, the field named.
+  o = Hearth({"append", "--stream", kCase},
+             R"({"type":"ContactRecorded","facts":{"contactedOn":"2018-05-01","note":"Mrs Example rang about her hip"}})"
+             "\n");
+  EXPECT_TRUE(FailsWith(o, 1, "facts.note")) << o.err;
+  // The same free text smuggled as bytes, or under a type the domain does not
+  // define, or breaking a rule: refused too.
+  o = Hearth({"append", "--stream", kCase},
+             R"({"type":"ContactRecorded","factsBase64":"eyJub3RlIjoiaGlwIn0="})" "\n");
+  EXPECT_TRUE(FailsWith(o, 1, "factsBase64")) << o.err;
+  o = Hearth({"append", "--stream", kCase}, R"({"type":"FreeNote","facts":{"note":"hip"}})" "\n");
+  EXPECT_TRUE(FailsWith(o, 1, "rule unknown-event-type")) << o.err;
+  o = Hearth({"append", "--stream", kCase}, std::string(kEnquiry) + "\n");
+  EXPECT_TRUE(FailsWith(o, 1, "rule enquiry-on-open-case")) << o.err;
+  // A code where free text was put: refused with the field named.
+  o = Hearth({"append", "--stream", kCase},
+             R"({"type":"ContactRecorded","facts":{"contactedOn":"2018-05-01","channel":"rang from hospital"}})"
+             "\n");
+  EXPECT_TRUE(FailsWith(o, 1, "facts.channel")) << o.err;
+  EXPECT_EQ(Info()["events"], events);
+
+  // The projections still run, and `read` prints the facts as JSON.
+  Output timeline = Hearth({"timeline", "--case", "D1/000001"});
+  EXPECT_EQ(timeline.code, 0) << timeline.err;
+  Output rebuild = Hearth({"rebuild"});
+  EXPECT_EQ(rebuild.code, 0) << rebuild.err;
+  Output read = Hearth({"read", "--stream", kCase});
+  ASSERT_EQ(read.code, 0) << read.err;
+  std::vector<Json> lines = JsonLines(read.out);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["facts"]["contactedOn"], "2018-04-03") << lines[0].dump();
+  EXPECT_EQ(lines[0]["facts"]["channel"], "phone");
+  EXPECT_FALSE(lines[0].contains("factsBase64")) << lines[0].dump();
+  EXPECT_EQ(lines[0]["personal"][0]["details"]["familyName"], "Quillfeather");
+}
+
+// Who acted is stored in plaintext in the log and its Merkle leaves, where no
+// erasure reaches it: `hearth append` takes references only. A full name with
+// an NHS-like number as actor.user (or free text as the role or plugin) is
+// refused naming the field, without repeating the value, and nothing is written.
+TEST_F(CliTest, AppendRefusesAnActorThatIsNotAReference) {
+  Init();
+  const std::string kName = "Jane Example 943 476 5919";
+  const std::string lines[] = {
+      R"({"type":"NoteAdded","actor":{"user":")" + kName + R"(","role":"caseworker"},"facts":{"n":1}})",
+      R"({"type":"NoteAdded","actor":{"user":"S-001","role":"the caseworker on duty"}})",
+      R"({"type":"NoteAdded","actor":{"plugin":")" + std::string(65, 'p') + R"("}})",
+  };
+  const char* fields[] = {"actor.user", "actor.role", "actor.plugin"};
+  for (size_t i = 0; i < 3; ++i) {
+    Output o = Hearth({"append", "--stream", "intake-1"}, SmallEvents(1) + lines[i] + "\n");
+    EXPECT_TRUE(FailsWith(o, 1, std::string("line 2: ") + fields[i])) << o.err;
+    EXPECT_EQ(o.err.find("Example"), std::string::npos) << o.err;
+  }
+  // On a case, in the domain form, the same.
+  std::string enquiry = kEnquiry;
+  enquiry.replace(enquiry.find("S-001"), 5, kName);
+  Output o = Hearth({"append", "--stream", "case/D1/000002"}, enquiry + "\n");
+  EXPECT_TRUE(FailsWith(o, 1, "actor.user")) << o.err;
+  EXPECT_EQ(Info()["events"], kInit);
+  // References are recorded as given.
+  o = Hearth({"append", "--stream", "intake-1"},
+             R"({"type":"NoteAdded","actor":{"user":"S-001","role":"caseworker","plugin":"cli:ops@d1"}})" "\n");
+  ASSERT_EQ(o.code, 0) << o.err;
+  std::vector<Json> read = JsonLines(Hearth({"read", "--stream", "intake-1"}).out);
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0]["actor"]["plugin"], "cli:ops@d1");
 }
 
 }  // namespace

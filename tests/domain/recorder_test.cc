@@ -169,7 +169,7 @@ TEST_F(RecorderTest, ACaseOpensWithAnEnquiryNamingTheClient) {
   ExpectRefused("enquiry-names-client",
                 {E(R"({"type":"ContactRecorded","facts":{"contactedOn":"2018-04-03","district":"D3","purpose":"enquiry"}})")});
   ExpectRefused("district-code",
-                {E(R"({"type":"ContactRecorded","subjects":[{"id":"P-1"}],"facts":{"contactedOn":"2018-04-03","district":"D 3!","purpose":"enquiry"}})")});
+                {E(R"({"type":"ContactRecorded","subjects":[{"id":"P-1"}],"facts":{"contactedOn":"2018-04-03","district":"D3.north","purpose":"enquiry"}})")});
   OpenDfgCase();
   ExpectRefused("enquiry-on-open-case", {Enquiry("2018-05-01")});
   EXPECT_TRUE(recorder_->Record("not-a-case", {Enquiry()}).status().IsInvalidArgument());

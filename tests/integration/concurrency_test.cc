@@ -582,7 +582,8 @@ TEST_F(ReopenTest, ReopenAfterCloseKeepsEverythingAndContinues) {
       PersonEvent("Contact", "P-2", "Synthetic Person Two", {{"postcode", "ZZ1 1ZZ"}}),
       MakeEvent("Note")};
   MustAppend("case-1", ExpectedVersion::NoStream(), batch);
-  MustAppend("case-2", ExpectedVersion::NoStream(), {MakeEvent("Note", "P-1", "second case")});
+  std::vector<NewEvent> second = {MakeEvent("Note", "P-1", "second case")};
+  MustAppend("case-2", ExpectedVersion::NoStream(), second);
   ASSERT_TRUE(store_->EraseSubject("P-2", Actor{"u-1", "controller", "test"}, "art17").ok());
   ASSERT_TRUE(store_->WriteCheckpoint().ok());
   auto events = All();
@@ -609,10 +610,17 @@ TEST_F(ReopenTest, ReopenAfterCloseKeepsEverythingAndContinues) {
     auto subject = store_->ReadSubject("P-1", 1, 10);
     ASSERT_TRUE(subject.ok());
     EXPECT_EQ(subject->size(), 2u);
-    auto retry = store_->Append("case-1", ExpectedVersion::NoStream(), batch);
+    auto retry = store_->Append("case-2", ExpectedVersion::NoStream(), second);
     ASSERT_TRUE(retry.ok()) << retry.status().ToString();
     EXPECT_TRUE(retry->duplicate);
-    EXPECT_EQ(retry->first_position, 1u);
+    EXPECT_EQ(retry->first_position, 4u);
+    // A retry carrying personal data of the erased P-2 cannot be matched (its
+    // digest needs P-2's data key, which erasure deleted): refused, nothing
+    // written.
+    auto erased = store_->Append("case-1", ExpectedVersion::NoStream(), batch);
+    ASSERT_FALSE(erased.ok());
+    EXPECT_EQ(erased.status().code(), Status::Code::kErased) << erased.status().ToString();
+    EXPECT_EQ(Info().last_position, info.last_position);
   }
   // Appends continue the numbering and the tree.
   auto next = MustAppend("case-1", ExpectedVersion::Exact(3), {MakeEvent("Later", "P-1", "later")});

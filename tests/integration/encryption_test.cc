@@ -10,8 +10,12 @@
 #include <functional>
 #include <set>
 
+#include "crypto/keyring.h"
+#include "crypto/secret.h"
 #include "envelope.capnp.h"
 #include "integration_util.h"
+#include "log/keys.h"
+#include "log/record.h"
 
 namespace hearth {
 namespace {
@@ -449,6 +453,101 @@ class ErasureTest : public StoreFixture {
     MustAppend("case-2", ExpectedVersion::NoStream(), {MakeEvent("Contact", "P-2", "Synthetic Zeta")});
   }
 };
+
+// What someone holding the store key (the root key file, so the store key and
+// its digest key) can compute for a guessed event: the keyed digest over the
+// event with its personal sections in the clear (the form the digest had
+// before personal sections entered only through macs under their subjects'
+// data keys).
+std::string DigestOfGuess(const crypto::SecretKey& digest_key, const NewEvent& e) {
+  auto field = [](std::string* s, const std::string& x) {
+    log::PutBE32(s, uint32_t(x.size()));
+    s->append(x);
+  };
+  std::string s;
+  s.append(reinterpret_cast<const char*>(e.id.bytes.data()), 16);
+  field(&s, e.type);
+  log::PutBE32(&s, e.schema_version);
+  log::PutBE64(&s, uint64_t(e.occurred_at));
+  field(&s, e.actor.user);
+  field(&s, e.actor.role);
+  field(&s, e.actor.plugin);
+  s.append(reinterpret_cast<const char*>(e.correlation_id.bytes.data()), 16);
+  s.append(reinterpret_cast<const char*>(e.causation_id.bytes.data()), 16);
+  log::PutBE32(&s, uint32_t(e.subjects.size()));
+  for (const auto& r : e.subjects) {
+    field(&s, r.id);
+    s.push_back(char(r.role));
+  }
+  field(&s, e.facts);
+  log::PutBE32(&s, uint32_t(e.personal.size()));
+  for (const auto& p : e.personal) {
+    field(&s, p.subject);
+    field(&s, p.data);
+    log::PutBE32(&s, uint32_t(p.identifiers.size()));
+    for (const auto& id : p.identifiers) {
+      field(&s, id.kind);
+      field(&s, id.value);
+    }
+  }
+  return crypto::KeyedHash(digest_key, s);
+}
+
+// The idempotency digest stored with each record cannot be used, with the
+// store key alone, to confirm a guess about an erased person's personal data:
+// personal sections enter it only through macs under the subject's data key,
+// which erasure deletes.
+TEST_F(ErasureTest, IdempotencyDigestConfirmsNoGuessAboutAnErasedPerson) {
+  NewEvent guessed = PersonEvent("Contact", "P-3", "Synthetic Theta, 9 Test Row",
+                                 {{"nhs", "999 444 5555"}, {"name", "Synthetic Theta"}});
+  NewEvent plain = MakeEvent("Contact", "P-3");  // no personal section
+  AppendResult r = MustAppend("case-3", ExpectedVersion::NoStream(), {guessed, plain});
+  // A retry of the same batch is still told apart from a clash while the
+  // subject's key exists.
+  auto retry = store_->Append("case-3", ExpectedVersion::Any(), {guessed, plain});
+  ASSERT_TRUE(retry.ok()) << retry.status().ToString();
+  EXPECT_TRUE(retry->duplicate);
+  NewEvent changed = guessed;
+  changed.personal[0].data = "Synthetic Theta, 10 Test Row";
+  auto clash = store_->Append("case-3", ExpectedVersion::Any(), {changed, plain});
+  ASSERT_FALSE(clash.ok());
+  EXPECT_TRUE(Contains(clash.status().message(), "different content")) << clash.status().ToString();
+  ASSERT_TRUE(store_->EraseSubject("P-3", kController, "art17").ok());
+  Close();
+
+  // The attacker's view: the files and the root key.
+  auto raw = RawDb::Open(path_);
+  ASSERT_TRUE(raw);
+  crypto::KdfParams params;
+  ASSERT_TRUE(crypto::KdfParams::Decode(raw->Get("default", "kdf"), &params));
+  auto root = crypto::DeriveRootKey(KeySource::File(key_), params);
+  ASSERT_TRUE(root.ok()) << root.status().ToString();
+  std::string secret;
+  ASSERT_TRUE(crypto::Unwrap(*root, "store", raw->Get("keys", "s"), &secret));
+  crypto::SecretKey store_key =
+      crypto::SecretKey::FromBytes(reinterpret_cast<const uint8_t*>(secret.data()));
+  crypto::SecretKey digest_key = crypto::DeriveSubkey(store_key, 1, "hdigest_");
+  auto stored_digest = [&](uint64_t position) {
+    log::EnvelopeView env;
+    Status s = log::DecodeEnvelope(raw->Get("log", LogKeyOf(position)), position, &env);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return env.digest;
+  };
+  // The recomputation is faithful where there is nothing personal...
+  EXPECT_EQ(stored_digest(r.last_position), DigestOfGuess(digest_key, plain));
+  // ...and the exact guess of the erased person's data does not match.
+  EXPECT_NE(stored_digest(r.first_position), DigestOfGuess(digest_key, guessed));
+  raw.reset();
+
+  // After erasure a retry cannot be matched against the stored digest: it is
+  // refused as concerning an erased person, and nothing is written.
+  Open();
+  uint64_t last = Info().last_position;
+  auto late = store_->Append("case-3", ExpectedVersion::Any(), {guessed, plain});
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.status().code(), Status::Code::kErased) << late.status().ToString();
+  EXPECT_EQ(Info().last_position, last);
+}
 
 TEST_F(ErasureTest, ErasingAnUnknownSubjectIsNotFoundAndWritesNothing) {
   StoreInfo before = Info();

@@ -97,5 +97,55 @@ TEST_F(CliTest, WorklistAndRebuild) {
   EXPECT_NE(unknown.out.find("no projection named nope (known: cases)"), std::string::npos) << unknown.out;
 }
 
+// A store poisoned before the append path checked facts (an older `hearth
+// append` stored JSON text on a case, below the Store API here): `rebuild`
+// stops naming the position, the stream, the type and the cause, and
+// `read` still prints every event, the bad one with its cause. (The append
+// path now refuses such an event on every front end: tests/cli
+// CaseAppendsGoThroughTheRecorderAndRefuseFreeTextFacts.)
+class PoisonedCliTest : public ReadModelTest {
+ protected:
+  void SetUp() override {
+    ReadModelTest::SetUp();
+    Open();
+    Record("case/D1/1", {Enquiry("2018-04-02", "P-1", "D1")});
+    NewEvent bad;
+    bad.id = EventId::Random();
+    bad.type = "ContactRecorded";
+    bad.schema_version = 2;
+    bad.subjects = {SubjectRef{"P-1", SubjectRole::kClient}};
+    bad.facts = R"({"note":"free text"})";
+    auto r = store_->Append("case/D1/1", ExpectedVersion::Any(), {bad});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    bad_position_ = r->first_position;
+    recorder_.reset();
+    store_.reset();
+    args_ = "--data " + dir_.sub("store") + " --key-file " + key_;
+  }
+  std::string args_;
+  uint64_t bad_position_ = 0;
+};
+
+TEST_F(PoisonedCliTest, RebuildNamesThePositionAndTheCauseOfAnUndecodableEvent) {
+  CliRun rebuild = Hearth("rebuild " + args_);
+  EXPECT_EQ(rebuild.code, 3) << rebuild.out;
+  EXPECT_NE(rebuild.out.find("position " + std::to_string(bad_position_)), std::string::npos)
+      << rebuild.out;
+  EXPECT_NE(rebuild.out.find("case/D1/1"), std::string::npos) << rebuild.out;
+  EXPECT_NE(rebuild.out.find("ContactRecorded"), std::string::npos) << rebuild.out;
+  EXPECT_NE(rebuild.out.find("packed"), std::string::npos) << rebuild.out;
+
+  CliRun read = Hearth("read " + args_ + " --stream case/D1/1");
+  ASSERT_EQ(read.code, 0) << read.out;
+  size_t nl = read.out.find('\n');
+  ASSERT_NE(nl, std::string::npos);
+  auto first = nlohmann::json::parse(read.out.substr(0, nl));
+  auto second = nlohmann::json::parse(read.out.substr(nl + 1, read.out.find('\n', nl + 1) - nl - 1));
+  EXPECT_EQ(first["facts"]["district"], "D1");
+  EXPECT_TRUE(second.contains("factsError")) << second.dump();
+  EXPECT_NE(second["factsError"].get<std::string>().find("position " + std::to_string(bad_position_)),
+            std::string::npos) << second.dump();
+}
+
 }  // namespace
 }  // namespace hearth::readmodels::testing

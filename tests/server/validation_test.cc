@@ -2,8 +2,13 @@
 // the domain rules (docs/domain.md) whatever front end sends them, with the
 // caller's expected version; other streams are not cases and are not
 // validated (docs/protocol.md).
+#include <capnp/message.h>
+#include <capnp/serialize-packed.h>
+#include <kj/io.h>
+
 #include <algorithm>
 
+#include "domain.capnp.h"
 #include "server_util.h"
 
 namespace hearth::testing {
@@ -136,6 +141,93 @@ TEST_F(ValidationTest, AStaleExpectedVersionIsAConflictAndWritesNothing) {
   EXPECT_EQ(Version(kCase), 2u);
   EXPECT_EQ(Version("case/north/C-000301"), 0u);
   EXPECT_EQ(store_->Info()->last_position, last);
+}
+
+// --- references and codes, not free text (issue 13 point 4) ---
+
+// A hello whose user is a full name and an NHS-like number (or whose role is
+// free text) is refused, and nothing is written: the actor is stored in
+// plaintext in every event and its Merkle leaf, beyond any erasure.
+TEST_F(ValidationTest, ReferencesNotFreeTextAUserThatIsANameIsRefusedOverTls) {
+  uint64_t last = store_->Info()->last_position;
+  for (auto [user, role] : {std::pair<std::string, std::string>{"Jane Example 943 476 5919", "caseworker"},
+                            {"u-0300", "the caseworker on duty"},
+                            {std::string(65, 'u'), "caseworker"}}) {
+    auto c = sdk::Client::Connect(ClientFor("auditor", user, role));
+    ASSERT_FALSE(c.ok()) << user << " / " << role;
+    EXPECT_EQ(c.status().code(), Status::Code::kInvalidArgument) << c.status().ToString();
+    EXPECT_NE(c.status().message().find(user == "u-0300" ? "role" : "user"), std::string::npos)
+        << c.status().ToString();
+    EXPECT_EQ(c.status().message().find("Example"), std::string::npos) << c.status().ToString();
+  }
+  EXPECT_EQ(store_->Info()->last_position, last);
+  EXPECT_FALSE(LogContains("Jane Example"));
+}
+
+// The purpose of a read is a code: free text is refused before anything is
+// read or written to the access log (it would be copied there once per
+// subject per read).
+TEST_F(ValidationTest, ReferencesNotFreeTextAPurposeIsACodeOverTls) {
+  auto opened = client_->Append(kCase, ExpectedVersion::NoStream(),
+                                {Enquiry("P-1", "north", "Testina")});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto log_before = store_->AccessLog("P-1");
+  ASSERT_TRUE(log_before.ok());
+  auto refused = client_->ReadStream(kCase, 1, Direction::kForward, 10,
+                                     "checking on Mrs Example's hip after her fall");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Status::Code::kInvalidArgument) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("purpose"), std::string::npos);
+  auto log_after = store_->AccessLog("P-1");
+  ASSERT_TRUE(log_after.ok());
+  EXPECT_EQ(log_after->size(), log_before->size());
+  // A code is fine, and is what the access log keeps.
+  auto read = client_->ReadStream(kCase, 1, Direction::kForward, 10, "first-visit");
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  log_after = store_->AccessLog("P-1");
+  ASSERT_TRUE(log_after.ok());
+  ASSERT_EQ(log_after->size(), log_before->size() + 1);
+  EXPECT_EQ(log_after->back().purpose, "first-visit");
+}
+
+// Packed facts sent over TLS are checked against the schema too: free text
+// in a code field is refused with the field named, on a case and on any other
+// stream, and nothing is written.
+TEST_F(ValidationTest, FreeTextInACodeFieldOfPackedFactsIsRefusedOverTls) {
+  namespace cs = ::hearth::schema::domain;
+  auto with_referrer = [](const std::string& organisation) {
+    NewEvent e = Enquiry("P-7");
+    capnp::MallocMessageBuilder message;
+    auto c = message.initRoot<cs::Facts>().initContactRecorded();
+    c.setContactedOn("2018-04-03");
+    c.setDistrict("north");
+    c.setChannel(cs::Channel::PHONE);
+    c.setReferrerType(cs::ReferrerType::SELF);
+    c.setPurpose(cs::ContactPurpose::ENQUIRY);
+    c.setReferrerOrganisation(organisation);
+    kj::VectorOutputStream out;
+    capnp::writePackedMessage(out, message);
+    e.facts.assign(reinterpret_cast<const char*>(out.getArray().begin()), out.getArray().size());
+    return e;
+  };
+  uint64_t last = store_->Info()->last_position;
+  auto r = client_->Append(kCase, ExpectedVersion::NoStream(),
+                           {with_referrer("Dr Jane Example 943 476 5919")});
+  ASSERT_FALSE(r.ok());
+  ExpectRule(r.status(), "code-field");
+  EXPECT_NE(r.status().message().find("facts.referrerOrganisation"), std::string::npos)
+      << r.status().ToString();
+  EXPECT_EQ(r.status().message().find("Example"), std::string::npos) << r.status().ToString();
+  auto elsewhere = client_->Append("intake/north/1", ExpectedVersion::Any(),
+                                   {with_referrer("Dr Jane Example 943 476 5919")});
+  ASSERT_FALSE(elsewhere.ok());
+  EXPECT_EQ(elsewhere.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(elsewhere.status().message().find("facts.referrerOrganisation"), std::string::npos)
+      << elsewhere.status().ToString();
+  EXPECT_EQ(store_->Info()->last_position, last);
+  // A code is recorded.
+  auto ok = client_->Append(kCase, ExpectedVersion::NoStream(), {with_referrer("GP-Y01234")});
+  EXPECT_TRUE(ok.ok()) << ok.status().ToString();
 }
 
 }  // namespace

@@ -106,7 +106,7 @@ const char* const kNotes[] = {
     "Chased the OT for the recommendation.",
     "Posted the application pack second class.",
     "Client in hospital this week, visit rearranged."};
-const char* const kWorkMinor[] = {"grabRail", "stairRail", "keySafe", "halfStep", "lever taps",
+const char* const kWorkMinor[] = {"grabRail", "stairRail", "keySafe", "halfStep", "leverTaps",
                                   "toiletFrame", "outdoorRail", "doorWidening"};
 const char* const kWorkDfg[] = {"stairlift", "levelAccessShower", "throughFloorLift", "ramp",
                                 "extension", "washDryToilet", "doorWidening", "kitchenAdaptation"};

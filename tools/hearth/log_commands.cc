@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "commands.h"
-#include "event_json.h"
+#include "hearth/domain.h"
+#include "hearth/event_json.h"
+#include "json_text.h"
 
 namespace hearth::cli {
 
@@ -130,58 +132,44 @@ Status ParseExpected(const std::string& text, ExpectedVersion* out) {
   return Status::OK();
 }
 
-// nlohmann's message without its exception tag, and without its "line 1"
-// (each input line is parsed alone; we name the line ourselves).
-std::string ParseErrorText(const nlohmann::json::parse_error& e) {
-  std::string what = e.what();
-  if (size_t p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
-  const std::string line1 = "parse error at line 1, ";
-  if (what.rfind(line1, 0) == 0) what = what.substr(line1.size());
-  return what;
-}
-
 Status RunAppend(const AppendOptions& o) {
   ExpectedVersion expected;
   Status s = ParseExpected(o.expect, &expected);
   if (!s.ok()) return s;
   auto key = ResolveKey(o.key.key_file, kPassphraseEnv, "--key-file");
   if (!key.ok()) return key.status();
+  auto codec = event_json::BuiltinCodec();
+  if (!codec.ok()) return codec.status();
 
   // Every line is checked before the store is touched: one bad line and
-  // nothing is written.
-  std::vector<NewEvent> events;
-  std::string line;
-  size_t number = 0;
-  while (std::getline(std::cin, line)) {
-    ++number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    Json j;
-    try {
-      j = Json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
-      return Status::InvalidArgument("line " + std::to_string(number) +
-                                     ": malformed JSON: " + ParseErrorText(e));
-    }
-    NewEvent event;
-    bool generated = false;
-    s = NewEventFromJson(j, &event, &generated);
-    if (!s.ok()) {
-      return Status::InvalidArgument("line " + std::to_string(number) + ": " + s.message());
-    }
-    events.push_back(std::move(event));
-  }
+  // nothing is written. Events of domain types are read by the domain codec
+  // (facts checked against the schema), as on every front end.
+  std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
   if (std::cin.bad()) return Status::IOError("cannot read standard input");
-  if (events.empty()) {
-    return Status::InvalidArgument("no events on standard input (one JSON object per line)");
+  std::vector<NewEvent> events;
+  s = event_json::ParseLines(input, *codec, &events);
+  if (!s.ok()) {
+    if (s.message().rfind("no events", 0) == 0) {
+      return Status::InvalidArgument("no events on standard input (one JSON object per line)");
+    }
+    return s;
   }
 
   auto store = OpenStore(o.data, *key);
   if (!store.ok()) return store.status();
-  auto result = (*store)->Append(o.stream, expected, events);
+  auto result = [&]() -> Result<AppendResult> {
+    if (o.stream.compare(0, 5, "case/") == 0) {
+      // A case takes only what the case's rules allow, through the recorder
+      // the server's sessions use (docs/domain.md): a refusal writes nothing.
+      domain::CaseRecorder recorder(store->get(), *codec, {});
+      return recorder.Record(o.stream, expected, events);
+    }
+    return (*store)->Append(o.stream, expected, events);
+  }();
   if (!result.ok()) return result.status();
   store->reset();
 
-  Json out = AppendResultToJson(*result);
+  Json out = Json::parse(event_json::FormatAppendResult(*result));
   out["events"] = events.size();
   Json ids = Json::array();
   for (const NewEvent& e : events) ids.push_back(e.id.ToString());
@@ -202,9 +190,11 @@ struct ReadOptions {
 };
 
 Status PrintPage(const std::vector<RecordedEvent>& events) {
+  auto codec = event_json::BuiltinCodec();
+  if (!codec.ok()) return codec.status();
   std::string out;
   for (const RecordedEvent& e : events) {
-    out += Dump(RecordedEventToJson(e));
+    out += event_json::Format(e, *codec);
     out += '\n';
   }
   return Print(out);
@@ -332,7 +322,7 @@ Status RunInfo(const InfoOptions& o) {
   out += "checkpoints:     " + std::to_string(checkpoints->size());
   if (!checkpoints->empty()) {
     out += " (newest at size " + std::to_string(checkpoints->back().size) + ", " +
-           FormatTime(checkpoints->back().time) + ")";
+           event_json::FormatTime(checkpoints->back().time) + ")";
   }
   out += "\n";
   out += "checkpoint key:  fingerprint " + Fingerprint(*pk) + "\n";

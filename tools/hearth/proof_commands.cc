@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "commands.h"
-#include "event_json.h"
+#include "json_text.h"
 #include "merkle/hash.h"
 #include "merkle/proof_json.h"
 #include "merkle/verifier.h"

@@ -187,6 +187,13 @@ class Codec {
   // an unknown type, a newer version, or an older version with no upcaster.
   Status Upcast(RecordedEvent* event) const;
 
+  // Checks a proposed event's facts against the schema, whatever front end
+  // encoded them: they decode as the type's facts (upcast when older), every
+  // date field holds a date, and every code field a code or reference, never
+  // free text (docs/domain.md, "Codes, not free text"). InvalidArgument naming
+  // the field.
+  Status CheckFacts(const NewEvent& event) const;
+
   // Facts of one event as JSON (upcast first when needed).
   Result<std::string> FactsToJson(const RecordedEvent& event) const;
 

@@ -1,12 +1,21 @@
-#include "event_json.h"
+// Event JSON (api/include/hearth/event_json.h): the one codec between events
+// and their JSON form, for the command line, the plugin host and tools.
+#include "hearth/event_json.h"
 
 #include <sodium.h>
 
 #include <chrono>
 #include <cstdio>
 #include <initializer_list>
+#include <nlohmann/json.hpp>
+#include <string_view>
 
-namespace hearth::plugins {
+#include "hearth/references.h"
+#include "json/time_value.h"
+
+namespace hearth::event_json {
+
+using Json = nlohmann::ordered_json;
 
 namespace {
 
@@ -18,7 +27,7 @@ std::string Join(const std::string& path, const std::string& key) {
   return path.empty() ? key : path + "." + key;
 }
 
-// Refuses fields outside `allowed`.
+// Refuses fields outside `allowed`; a typo must not silently drop data.
 Status CheckFields(const Json& j, const std::string& path,
                    std::initializer_list<std::string_view> allowed) {
   for (auto it = j.begin(); it != j.end(); ++it) {
@@ -33,7 +42,7 @@ Status CheckFields(const Json& j, const std::string& path,
   return Status::OK();
 }
 
-// An optional string: absent or null leaves *out unchanged.
+// An optional string field: absent or null leaves *out unchanged.
 Status GetString(const Json& obj, const std::string& path, const char* key, std::string* out,
                  bool required = false) {
   auto it = obj.find(key);
@@ -55,8 +64,10 @@ Status GetId(const Json& obj, const char* key, Id128* out, bool* present) {
   return Status::OK();
 }
 
-// Facts or personal data: any JSON value (kept as its compact text), or bytes
-// in base64 under `<key>Base64`.
+std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+// Facts or personal data: any JSON value (stored as its compact text), or
+// base64 bytes under `<key>Base64`.
 Status GetPayload(const Json& obj, const std::string& path, const std::string& key,
                   std::string* out) {
   std::string b64_key = key + "Base64";
@@ -85,18 +96,6 @@ void PutPayload(Json* j, const std::string& key, const std::string& bytes) {
   }
 }
 
-Status GetTime(const Json& v, const std::string& path, Timestamp* out) {
-  if (v.is_null()) return Status::OK();
-  if (v.is_number_unsigned() && v.get<uint64_t>() <= uint64_t(INT64_MAX)) {
-    *out = Timestamp(v.get<uint64_t>());
-    return Status::OK();
-  }
-  if (v.is_string() && ParseTime(v.get<std::string>(), out)) return Status::OK();
-  return FieldError(path,
-                    "must be an RFC 3339 time (e.g. 2026-03-01T09:30:00Z) or microseconds since "
-                    "1970 as an integer");
-}
-
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 bool Digits(std::string_view s, size_t* i, int n, int* out) {
@@ -115,17 +114,8 @@ bool Expect(std::string_view s, size_t* i, std::string_view chars) {
   return true;
 }
 
-Json StringList(const std::vector<std::string>& list) {
-  Json a = Json::array();
-  for (const std::string& s : list) a.push_back(s);
-  return a;
-}
-
-}  // namespace
-
-Status NewEventFromJson(const Json& j, NewEvent* out) {
-  *out = NewEvent();
-  if (!j.is_object()) return Status::InvalidArgument("an event must be a JSON object");
+// The generic form (any type the domain codec does not know).
+Status GenericFromJson(const Json& j, NewEvent* out, bool* generated_id) {
   Status s = CheckFields(j, "",
                          {"id", "type", "schemaVersion", "occurredAt", "actor", "correlationId",
                           "causationId", "subjects", "facts", "factsBase64", "personal"});
@@ -133,7 +123,10 @@ Status NewEventFromJson(const Json& j, NewEvent* out) {
 
   bool present = false;
   if (!(s = GetId(j, "id", &out->id, &present)).ok()) return s;
-  if (!present) out->id = Id128::Random();
+  if (!present) {
+    out->id = Id128::Random();
+    *generated_id = true;
+  }
   if (!(s = GetString(j, "", "type", &out->type, /*required=*/true)).ok()) return s;
   if (auto it = j.find("schemaVersion"); it != j.end() && !it->is_null()) {
     if (!it->is_number_unsigned() || it->get<uint64_t>() < 1 ||
@@ -143,10 +136,8 @@ Status NewEventFromJson(const Json& j, NewEvent* out) {
     out->schema_version = uint32_t(it->get<uint64_t>());
   }
   if (auto it = j.find("occurredAt"); it != j.end()) {
-    if (!(s = GetTime(*it, "occurredAt", &out->occurred_at)).ok()) return s;
+    if (!(s = TimeFromJsonValue(*it, "occurredAt", &out->occurred_at)).ok()) return s;
   }
-  // The actor is accepted for symmetry with `hearth append`; the session
-  // replaces it with the plugin's principal.
   if (auto it = j.find("actor"); it != j.end() && !it->is_null()) {
     if (!it->is_object()) return FieldError("actor", "must be an object {user, role, plugin}");
     if (!(s = CheckFields(*it, "actor", {"user", "role", "plugin"})).ok()) return s;
@@ -214,35 +205,7 @@ Status NewEventFromJson(const Json& j, NewEvent* out) {
   return Status::OK();
 }
 
-Status NewEventsFromJsonLines(std::string_view text, const domain::Codec* codec,
-                              std::vector<NewEvent>* out) {
-  out->clear();
-  size_t line_no = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) {
-      return Status::InvalidArgument("line " + std::to_string(line_no) + ": not valid JSON");
-    }
-    NewEvent e;
-    bool domain_type = codec != nullptr && j.is_object() && j.contains("type") &&
-                       j["type"].is_string() &&
-                       codec->FindType(j["type"].get<std::string>()) != nullptr;
-    Status s = domain_type ? codec->FromJson(line, &e) : NewEventFromJson(j, &e);
-    if (!s.ok()) {
-      return Status::InvalidArgument("line " + std::to_string(line_no) + ": " + s.message());
-    }
-    out->push_back(std::move(e));
-  }
-  if (out->empty()) return Status::InvalidArgument("no events (expected one JSON object per line)");
-  return Status::OK();
-}
-
-Json RecordedEventToJson(const RecordedEvent& e) {
+Json GenericToJson(const RecordedEvent& e) {
   Json j;
   j["position"] = e.position;
   j["stream"] = e.stream;
@@ -276,85 +239,185 @@ Json RecordedEventToJson(const RecordedEvent& e) {
   return j;
 }
 
-std::string RecordedEventText(const RecordedEvent& e, const domain::Codec* codec) {
+const domain::Codec* CodecOr(const domain::Codec* codec) {
+  if (codec != nullptr) return codec;
+  auto builtin = BuiltinCodec();
+  return builtin.ok() ? *builtin : nullptr;
+}
+
+}  // namespace
+
+Result<const domain::Codec*> BuiltinCodec() {
+  static const Result<const domain::Codec*> codec = []() -> Result<const domain::Codec*> {
+    static auto* upcasters = new domain::UpcasterRegistry;
+    domain::AddBuiltinUpcasters(upcasters);
+    auto made = domain::Codec::Create(upcasters);
+    if (!made.ok()) return made.status();
+    return static_cast<const domain::Codec*>(made.value().release());
+  }();
+  return codec;
+}
+
+Status TimeFromJsonValue(const Json& v, const std::string& path, Timestamp* out) {
+  if (v.is_null()) return Status::OK();
+  if (v.is_number_unsigned()) {
+    if (v.get<uint64_t>() > uint64_t(INT64_MAX)) return FieldError(path, "is out of range");
+    *out = Timestamp(v.get<uint64_t>());
+    return Status::OK();
+  }
+  if (v.is_number_integer()) return FieldError(path, "is before 1970");
+  if (v.is_string() && ParseTime(v.get<std::string>(), out)) return Status::OK();
+  return FieldError(path,
+                    "must be an RFC 3339 time (e.g. 2026-03-01T09:30:00Z), a date (2026-03-01) "
+                    "or microseconds since 1970 as an integer");
+}
+
+namespace {
+
+// nlohmann's message without its exception tag and its "line 1" (a line is
+// parsed alone; the caller names the line).
+std::string ParseErrorText(const Json::parse_error& e) {
+  std::string what = e.what();
+  if (size_t p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+  const std::string line1 = "parse error at line 1, ";
+  if (what.rfind(line1, 0) == 0) what = what.substr(line1.size());
+  return what;
+}
+
+Status ParseValue(Json j, const domain::Codec* codec, NewEvent* out, bool* generated_id) {
+  *out = NewEvent();
+  bool generated = false;
+  if (!j.is_object()) return Status::InvalidArgument("an event must be a JSON object");
+  codec = CodecOr(codec);
+  auto type = j.find("type");
+  Status s;
+  if (codec != nullptr && type != j.end() && type->is_string() &&
+      codec->FindType(type->get<std::string>()) != nullptr) {
+    // A domain type: the domain codec reads it (facts checked against the
+    // schema, encoded as a packed Facts message).
+    generated = !j.contains("id") || j["id"].is_null();
+    if (generated && j.contains("id")) j.erase("id");
+    s = codec->FromJson(Dump(j), out);
+  } else {
+    s = GenericFromJson(j, out, &generated);
+  }
+  // Who acted is stored in plaintext: references only, never free text.
+  if (s.ok()) s = CheckActor(out->actor);
+  if (!s.ok()) {
+    *out = NewEvent();
+    return s;
+  }
+  if (generated_id != nullptr) *generated_id = generated;
+  return Status::OK();
+}
+
+}  // namespace
+
+Status Parse(std::string_view text, const domain::Codec* codec, NewEvent* out,
+             bool* generated_id) {
+  Json j;
+  try {
+    j = Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    *out = NewEvent();
+    return Status::InvalidArgument("malformed JSON: " + ParseErrorText(e));
+  }
+  return ParseValue(std::move(j), codec, out, generated_id);
+}
+
+Status ParseLines(std::string_view text, const domain::Codec* codec, std::vector<NewEvent>* out) {
+  out->clear();
+  size_t line_no = 0;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    NewEvent e;
+    if (Status s = Parse(line, codec, &e); !s.ok()) {
+      out->clear();
+      return Status::InvalidArgument("line " + std::to_string(line_no) + ": " + s.message());
+    }
+    out->push_back(std::move(e));
+  }
+  if (out->empty()) {
+    return Status::InvalidArgument("no events (expected one JSON object per line)");
+  }
+  return Status::OK();
+}
+
+std::string Format(const RecordedEvent& e, const domain::Codec* codec) {
+  codec = CodecOr(codec);
   if (codec != nullptr && codec->FindType(e.type) != nullptr) {
     auto text = codec->ToJson(e);
     if (text.ok()) return std::move(*text);
+    Json j = GenericToJson(e);
+    j["factsError"] = text.status().ToString();
+    return Dump(j);
   }
-  return Dump(RecordedEventToJson(e));
+  return Dump(GenericToJson(e));
 }
 
-std::string RecordedEventsText(const std::vector<RecordedEvent>& events,
-                               const domain::Codec* codec) {
+std::string FormatList(const std::vector<RecordedEvent>& events, const domain::Codec* codec) {
   std::string out = "[";
   for (size_t i = 0; i < events.size(); ++i) {
     if (i > 0) out += ',';
-    out += RecordedEventText(events[i], codec);
+    out += Format(events[i], codec);
   }
   out += ']';
   return out;
 }
 
-Json AppendResultToJson(const AppendResult& r) {
+std::string FormatAppendResult(const AppendResult& r) {
   Json j;
   j["firstPosition"] = r.first_position;
   j["lastPosition"] = r.last_position;
   j["firstVersion"] = r.first_version;
   j["lastVersion"] = r.last_version;
   j["duplicate"] = r.duplicate;
-  return j;
-}
-
-Json PrincipalToJson(const Principal& principal, const Scopes& scopes) {
-  Json j;
-  j["plugin"] = principal.plugin;
-  j["user"] = principal.user;
-  j["role"] = principal.role;
-  j["scopes"] = Json{{"appendTypes", StringList(scopes.append_types)},
-                     {"readStreams", StringList(scopes.read_streams)},
-                     {"readDistricts", StringList(scopes.read_districts)},
-                     {"readModels", StringList(scopes.read_models)},
-                     {"readPersonal", scopes.read_personal},
-                     {"readLog", scopes.read_log},
-                     {"controller", scopes.controller}};
-  return j;
+  return Dump(j);
 }
 
 bool ParseTime(std::string_view s, Timestamp* out) {
   size_t i = 0;
-  int y, mo, d, h, mi, sec;
+  int y, mo, d, h = 0, mi = 0, sec = 0;
   if (!Digits(s, &i, 4, &y) || !Expect(s, &i, "-") || !Digits(s, &i, 2, &mo) ||
-      !Expect(s, &i, "-") || !Digits(s, &i, 2, &d) || !Expect(s, &i, "Tt ") ||
-      !Digits(s, &i, 2, &h) || !Expect(s, &i, ":") || !Digits(s, &i, 2, &mi) ||
-      !Expect(s, &i, ":") || !Digits(s, &i, 2, &sec)) {
+      !Expect(s, &i, "-") || !Digits(s, &i, 2, &d)) {
     return false;
   }
   int64_t frac_us = 0;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    int n = 0;
-    for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i, ++n) {
-      if (n < 6) frac_us = frac_us * 10 + (s[i] - '0');
-    }
-    if (n == 0) return false;
-    for (int k = n; k < 6; ++k) frac_us *= 10;
-  }
   int64_t offset = 0;
-  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
-    ++i;
-  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-    int sign = s[i] == '+' ? 1 : -1;
-    ++i;
-    int oh, om;
-    if (!Digits(s, &i, 2, &oh) || !Expect(s, &i, ":") || !Digits(s, &i, 2, &om) || oh > 23 ||
-        om > 59) {
+  if (i < s.size()) {  // otherwise a bare date: midnight UTC
+    if (!Expect(s, &i, "Tt ") || !Digits(s, &i, 2, &h) || !Expect(s, &i, ":") ||
+        !Digits(s, &i, 2, &mi) || !Expect(s, &i, ":") || !Digits(s, &i, 2, &sec)) {
       return false;
     }
-    offset = sign * (int64_t(oh) * 3600 + om * 60);
-  } else {
-    return false;
+    if (i < s.size() && s[i] == '.') {
+      ++i;
+      int n = 0;
+      for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i, ++n) {
+        if (n < 6) frac_us = frac_us * 10 + (s[i] - '0');
+      }
+      if (n == 0) return false;
+      for (int k = n; k < 6; ++k) frac_us *= 10;
+    }
+    if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+      ++i;
+    } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+      int sign = s[i] == '+' ? 1 : -1;
+      ++i;
+      int oh, om;
+      if (!Digits(s, &i, 2, &oh) || !Expect(s, &i, ":") || !Digits(s, &i, 2, &om) || oh > 23 ||
+          om > 59) {
+        return false;
+      }
+      offset = sign * (int64_t(oh) * 3600 + om * 60);
+    } else {
+      return false;
+    }
+    if (i != s.size()) return false;
   }
-  if (i != s.size()) return false;
   using namespace std::chrono;
   year_month_day ymd{year{y}, month{unsigned(mo)}, day{unsigned(d)}};
   if (!ymd.ok() || h > 23 || mi > 59 || sec > 59) return false;
@@ -372,7 +435,7 @@ std::string FormatTime(Timestamp micros) {
   int64_t day_count = FloorDiv(secs, 86400);
   int64_t rem = secs - day_count * 86400;
   year_month_day ymd{sys_days{days{day_count}}};
-  char buf[64];
+  char buf[48];
   std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06dZ", int(ymd.year()),
                 unsigned(ymd.month()), unsigned(ymd.day()), int(rem / 3600), int(rem / 60 % 60),
                 int(rem % 60), int(us));
@@ -402,6 +465,4 @@ bool FromBase64(std::string_view text, std::string* out) {
   return true;
 }
 
-std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
-
-}  // namespace hearth::plugins
+}  // namespace hearth::event_json
