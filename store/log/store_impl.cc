@@ -796,6 +796,7 @@ Status StoreImpl::ApplyAppend(Request* req, rocksdb::WriteBatch* batch) {
         std::string hash = LookupHash(id);
         batch->Put(lookup_, LookupKey(hash, p.subject), rocksdb::Slice());
         batch->Put(lookup_, LookupReverseKey(p.subject, hash), rocksdb::Slice());
+        group_lookups_[p.subject].push_back(std::move(hash));
       }
     }
   }
@@ -830,6 +831,7 @@ void StoreImpl::ProcessGroup(std::vector<Request*>& group, std::vector<Request*>
   // holds the versions this group has assigned but not yet committed).
   if (stream_versions_.size() >= 1000000) stream_versions_.clear();
   group_ids_.clear();
+  group_lookups_.clear();
   group_new_keys_.Clear();
   group_events_.clear();
   Status failure;
@@ -879,6 +881,7 @@ void StoreImpl::ProcessGroup(std::vector<Request*>& group, std::vector<Request*>
   }
   group_new_keys_.Clear();
   group_ids_.clear();
+  group_lookups_.clear();
   group_events_.clear();
   if (failure.ok()) {
     CommitInline(inline_outcomes);
@@ -945,6 +948,16 @@ void StoreImpl::ApplyErase(Request* req, rocksdb::WriteBatch* batch) {
     std::string hash = lit->key().ToString().substr(reverse.size());
     batch->Delete(lookup_, LookupKey(hash, subject));
     batch->Delete(lookup_, lit->key());
+  }
+  // ...and those of appends earlier in this group, which the iterator above
+  // cannot see: they are only in this batch.
+  auto pending = group_lookups_.find(subject);
+  if (pending != group_lookups_.end()) {
+    for (const auto& hash : pending->second) {
+      batch->Delete(lookup_, LookupKey(hash, subject));
+      batch->Delete(lookup_, LookupReverseKey(subject, hash));
+    }
+    group_lookups_.erase(pending);
   }
   std::string value;
   PutBE64(&value, req->result.first_position);

@@ -209,6 +209,9 @@ class StoreImpl final : public Store {
     uint32_t count = 0;  // events in its batch; 0 when not recorded
   };
   std::unordered_map<std::string, PendingId> group_ids_;
+  // Identifier hashes this group's appends index, per subject: an erasure
+  // later in the same group deletes them too (they are in no file yet).
+  std::unordered_map<std::string, std::vector<std::string>> group_lookups_;
   Status poisoned_;  // set when a commit failed: the store must be reopened
 
   // Committed state, for readers.
