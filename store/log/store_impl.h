@@ -93,6 +93,11 @@ class StoreImpl final : public Store {
   uint64_t committed() const { return committed_.load(std::memory_order_acquire); }
   bool closing() const { return closing_.load(); }
 
+  // Test only: when set, called after an erasure or a root-key rotation is
+  // committed and before the flush and compaction that take the old key
+  // bytes out of the files (the crash tests kill the process here).
+  static inline void (*after_key_commit_for_test)() = nullptr;
+
  private:
   struct Request;
   StoreImpl(const Options& options, std::string path);
@@ -101,6 +106,11 @@ class StoreImpl final : public Store {
   Status InitNewStore();
   Status LoadKeys();
   Status LoadHead();
+  // Flushes every memtable and compacts `keys` and `lookup` to the bottom
+  // level, then clears the "compact-pending" marker that the erasure or
+  // rotation wrote with its commit. Run again on open while the marker is set.
+  Status CompactKeyFiles(const std::string& after);
+  Status ResumeKeyCompaction();
 
   Status ValidateAppend(const std::string& stream, ExpectedVersion expected,
                         const std::vector<NewEvent>& events, bool system) const;
