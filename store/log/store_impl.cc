@@ -228,6 +228,8 @@ Result<std::unique_ptr<Store>> StoreImpl::Open(const Options& options, const std
   } catch (const std::exception& ex) {
     return Status::IOError(std::string("opening ") + path + ": " + ex.what());
   }
+  // The root key is derived: the store keeps no passphrase or key file name.
+  store->options_.key = KeySource{};
   return std::unique_ptr<Store>(std::move(store));
 }
 

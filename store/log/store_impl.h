@@ -168,7 +168,7 @@ class StoreImpl final : public Store {
 
   Status FromRocks(const rocksdb::Status& s, const std::string& what) const;
 
-  const Options options_;
+  Options options_;  // its key is dropped once the store is open
   const std::string path_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned by db_, destroyed in ~StoreImpl
