@@ -999,6 +999,8 @@ std::string Connection::RunStoreRequest(wire::Request& req, std::shared_ptr<Sess
     auto out = message.initRoot<protocol::ServerMessage>();
     out.setRequestId(request_id);
 
+    // The session cuts each page to the budget before it logs the access.
+    PageBudget page_budget{budget, wire::EncodedBytesBound};
     auto answer_events = [&](Result<std::vector<RecordedEvent>> events) -> std::string {
       if (!events.ok()) {
         if (events.status().code() == Status::Code::kCorruption ||
@@ -1007,7 +1009,7 @@ std::string Connection::RunStoreRequest(wire::Request& req, std::shared_ptr<Sess
         }
         return ErrorMessage(request_id, events.status());
       }
-      bool cut = false;
+      bool cut = page_budget.cut;
       if (!CutToBudget(*events, budget, &cut)) {
         return ErrorMessage(request_id,
                             Status::TooLarge("the event at position " +
@@ -1041,12 +1043,13 @@ std::string Connection::RunStoreRequest(wire::Request& req, std::shared_ptr<Sess
       case protocol::ClientMessage::READ_STREAM:
         return answer_events(session->ReadStream(
             req.stream, req.from, req.backward ? Direction::kBackward : Direction::kForward, page,
-            req.purpose));
+            req.purpose, &page_budget));
       case protocol::ClientMessage::READ_ALL:
-        return answer_events(session->ReadAll(std::max<uint64_t>(req.from, 1), page, req.purpose));
-      case protocol::ClientMessage::READ_SUBJECT:
         return answer_events(
-            session->ReadSubject(req.subject, std::max<uint64_t>(req.from, 1), page, req.purpose));
+            session->ReadAll(std::max<uint64_t>(req.from, 1), page, req.purpose, &page_budget));
+      case protocol::ClientMessage::READ_SUBJECT:
+        return answer_events(session->ReadSubject(req.subject, std::max<uint64_t>(req.from, 1),
+                                                  page, req.purpose, &page_budget));
       case protocol::ClientMessage::QUERY: {
         if (server_->models() == nullptr) {
           return ErrorMessage(request_id, Status::NotFound("no read model '" + req.model + "'"));
@@ -1173,14 +1176,19 @@ void Connection::Pump(const std::shared_ptr<Sub>& sub) {
   uint64_t from = sub->next;
   bool buffer_empty = sub->unsent_bytes == 0;
   asio::post(server_->readers(), [self, sub, from, count, byte_room, buffer_empty] {
-    auto events = sub->session->ReadAll(from, count, sub->purpose);
+    PageBudget room{byte_room, wire::EncodedBytesBound};
+    auto events = sub->session->ReadAll(from, count, sub->purpose, &room);
     Status status;
     std::string bytes;
     uint64_t sent = 0, last = 0;
     if (!events.ok()) {
-      status = events.status();
+      // Nothing fits (and nothing was logged): when the buffer is empty this
+      // event can never be sent; otherwise it waits for the buffer to drain.
+      if (events.status().code() != Status::Code::kTooLarge || buffer_empty) {
+        status = events.status();
+      }
     } else if (!events->empty()) {
-      bool cut = false;
+      bool cut = room.cut;
       if (!CutToBudget(*events, byte_room, &cut)) {
         // Nothing fits: when the buffer is empty this event can never be sent.
         if (buffer_empty) {
