@@ -38,6 +38,7 @@
 #include <mutex>
 #include <thread>
 
+#include "hearth/escape.h"
 #include "wire.h"
 
 namespace hearth::server {
@@ -373,9 +374,9 @@ class ServerImpl final : public Server {
 
   void Log(const std::string& line) {
     if (log_) {
-      log_(line);
+      log_(EscapeLogText(line));
     } else {
-      std::string out = Now() + " hearth-server: " + line + "\n";
+      std::string out = Now() + " hearth-server: " + EscapeLogText(line) + "\n";
       std::cerr << out;
     }
   }

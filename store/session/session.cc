@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "hearth/domain.h"
+#include "hearth/escape.h"
 
 namespace hearth {
 namespace {
@@ -84,8 +85,8 @@ Session::~Session() = default;
 
 Status Session::Refuse(const std::string& scope, const std::string& what) const {
   Status s = Status::PermissionDenied("scope " + scope + " does not allow " + what);
-  std::string line = "refused: plugin=" + principal_.plugin + " user=" + principal_.user +
-                     " role=" + principal_.role + ": " + s.message();
+  std::string line = EscapeLogText("refused: plugin=" + principal_.plugin + " user=" + principal_.user +
+                                   " role=" + principal_.role + ": " + s.message());
   if (refusal_log_) {
     refusal_log_(line);
   } else {
