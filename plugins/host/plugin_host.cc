@@ -460,8 +460,12 @@ Status OpenPlugin(const std::string& path, OpenedPlugin* out) {
   if (!std::filesystem::is_regular_file(path, ec)) {
     return Status::NotFound("no plugin file " + path);
   }
+  // dlopen searches LD_LIBRARY_PATH, the run path and the system's library
+  // directories for a name without a slash: the file checked above would not
+  // be the one loaded. Load exactly that file.
+  const std::string exact = path.find('/') == std::string::npos ? "./" + path : path;
   dlerror();
-  out->dl = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  out->dl = dlopen(exact.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (out->dl == nullptr) {
     const char* why = dlerror();
     return Status::InvalidArgument("cannot load plugin " + path + ": " +

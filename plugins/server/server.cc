@@ -42,6 +42,7 @@
 #include <thread>
 
 #include "hearth/references.h"
+#include "hearth/escape.h"
 #include "wire.h"
 
 namespace hearth::server {
@@ -445,9 +446,9 @@ class ServerImpl final : public Server {
 
   void Log(const std::string& line) {
     if (log_) {
-      log_(line);
+      log_(EscapeLogText(line));
     } else {
-      std::string out = Now() + " hearth-server: " + line + "\n";
+      std::string out = Now() + " hearth-server: " + EscapeLogText(line) + "\n";
       std::cerr << out;
     }
   }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "hearth/escape.h"
+
 namespace hearth::worklist {
 
 using namespace std::chrono;
@@ -175,14 +177,9 @@ std::string RenderJson(const std::string& team, Date today, uint64_t position,
 }
 
 std::string RenderCsv(const std::vector<Row>& rows) {
-  // Case ids and codes are [A-Za-z0-9._:/@+-] (CaseRecorder::ValidCaseId), so
-  // no field needs quoting; quote anyway if one ever holds a comma or quote.
-  auto field = [](const std::string& s) {
-    if (s.find_first_of(",\"\n") == std::string::npos) return s;
-    std::string q = "\"";
-    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return q + "\"";
-  };
+  // Text cells through the one CSV rule (hearth/escape.h); dates and the
+  // day count are written as they are.
+  auto field = [](const std::string& s) { return CsvCell(s); };
   std::string out = "case,district,enquiry_on,due_on,booked_for,status,days_overdue\n";
   for (const Row& r : rows) {
     out += field(r.case_id) + "," + field(r.district) + "," + FormatDate(r.enquiry_on) + "," +

@@ -1,10 +1,10 @@
 #include "crypto/keyring.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 namespace hearth::crypto {
 
@@ -18,43 +18,73 @@ uint64_t GetU64(const char* p) {
   return v;
 }
 
-Status ReadKeyFile(const std::string& path, std::string* key) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
+// Reads the key file into `key`. The bytes read pass only through a stack
+// buffer that is wiped on every path (no stream or string buffers).
+Status ReadKeyFile(const std::string& path, SecretKey* key) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     return Status::InvalidArgument("key file " + path + " cannot be read: " + std::strerror(errno));
   }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::InvalidArgument("key file " + path + " is not a regular file");
+  }
   if ((st.st_mode & 077) != 0) {
+    ::close(fd);
     return Status::InvalidArgument("key file " + path +
                                    " is readable or writable by group or others; run chmod 600 " +
                                    path);
   }
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string raw = ss.str();
+  // Room for 64 hex digits and a few line-end bytes, plus one to see more.
+  unsigned char raw[2 * kKeyBytes + 8];
+  size_t size = 0;
+  bool too_long = false;
+  for (;;) {
+    if (size == sizeof raw) {
+      unsigned char extra;
+      ssize_t n = ::read(fd, &extra, 1);
+      too_long = n > 0;
+      sodium_memzero(&extra, 1);
+      break;
+    }
+    ssize_t n = ::read(fd, raw + size, sizeof raw - size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      sodium_memzero(raw, sizeof raw);
+      return Status::InvalidArgument("key file " + path + " cannot be read: " + std::strerror(err));
+    }
+    if (n == 0) break;
+    size += size_t(n);
+  }
+  ::close(fd);
   // Exactly 32 bytes is a raw key, whatever its last byte; only the hex form
   // may end in a line break or spaces.
-  if (raw.size() != kKeyBytes) {
-    while (!raw.empty() && (raw.back() == '\n' || raw.back() == '\r' || raw.back() == ' ')) {
-      raw.pop_back();
+  if (!too_long && size != kKeyBytes) {
+    while (size > 0 && (raw[size - 1] == '\n' || raw[size - 1] == '\r' || raw[size - 1] == ' ')) {
+      --size;
     }
   }
-  if (raw.size() == kKeyBytes) {
-    *key = raw;
-  } else if (raw.size() == 2 * kKeyBytes) {
-    key->assign(kKeyBytes, '\0');
+  Status result;
+  if (too_long) {
+    result = Status::InvalidArgument("key file " + path + " must hold 32 random bytes or 64 hex digits");
+  } else if (size == kKeyBytes) {
+    std::memcpy(key->data(), raw, kKeyBytes);
+  } else if (size == 2 * kKeyBytes) {
     size_t bin_len = 0;
-    if (sodium_hex2bin(reinterpret_cast<unsigned char*>(key->data()), kKeyBytes, raw.data(),
-                       raw.size(), nullptr, &bin_len, nullptr) != 0 ||
+    if (sodium_hex2bin(key->data(), kKeyBytes, reinterpret_cast<const char*>(raw), size, nullptr,
+                       &bin_len, nullptr) != 0 ||
         bin_len != kKeyBytes) {
-      return Status::InvalidArgument("key file " + path + " is not 64 hex digits");
+      result = Status::InvalidArgument("key file " + path + " is not 64 hex digits");
     }
   } else {
-    return Status::InvalidArgument("key file " + path +
-                                   " must hold 32 random bytes or 64 hex digits");
+    result = Status::InvalidArgument("key file " + path +
+                                     " must hold 32 random bytes or 64 hex digits");
   }
-  sodium_memzero(raw.data(), raw.size());
-  return Status::OK();
+  sodium_memzero(raw, sizeof raw);
+  return result;
 }
 }  // namespace
 
@@ -83,6 +113,11 @@ Result<KdfParams> NewKdfParams(const KeySource& source) {
     return Status::InvalidArgument("give either a passphrase or a key file, not both");
   }
   if (!source.passphrase.empty()) {
+    if (source.passphrase.size() < kMinPassphraseChars) {
+      return Status::InvalidArgument("the passphrase is too short: a new passphrase needs at least " +
+                                     std::to_string(kMinPassphraseChars) +
+                                     " characters (docs/keys.md); prefer a key file");
+    }
     p.kind = KdfParams::kPassphrase;
     p.opslimit = source.argon2_opslimit;
     p.memlimit = source.argon2_memlimit;
@@ -115,13 +150,11 @@ Result<SecretKey> DeriveRootKey(const KeySource& source, const KdfParams& params
   if (source.key_file.empty()) {
     return Status::WrongKey("wrong key: this store is opened with a key file, not a passphrase");
   }
-  std::string file_key;
+  SecretKey file_key;
   Status s = ReadKeyFile(source.key_file, &file_key);
   if (!s.ok()) return s;
   crypto_generichash(root.data(), kKeyBytes, reinterpret_cast<const unsigned char*>(params.salt.data()),
-                     params.salt.size(), reinterpret_cast<const unsigned char*>(file_key.data()),
-                     file_key.size());
-  sodium_memzero(file_key.data(), file_key.size());
+                     params.salt.size(), file_key.data(), kKeyBytes);
   return root;
 }
 

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "hearth/options.h"
+
 namespace hearth::crypto {
 
 namespace {
@@ -26,6 +28,53 @@ SecretKey& SecretKey::operator=(SecretKey&& other) noexcept {
   }
   return *this;
 }
+
+}  // namespace hearth::crypto
+
+namespace hearth {
+
+void SecretString::Assign(const char* text, size_t size) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+  char* p = size == 0 ? nullptr : static_cast<char*>(sodium_malloc(size));
+  if (size != 0 && p == nullptr) throw std::bad_alloc();
+  if (size != 0) std::memcpy(p, text, size);
+  if (data_ != nullptr) sodium_free(data_);
+  data_ = p;
+  size_ = size;
+}
+
+SecretString::SecretString(std::string&& text) {
+  Assign(text.data(), text.size());
+  sodium_memzero(text.data(), text.size());
+  text.clear();
+}
+SecretString::SecretString(const char* text) { Assign(text, text == nullptr ? 0 : std::strlen(text)); }
+SecretString::SecretString(const SecretString& other) { Assign(other.data_, other.size_); }
+SecretString& SecretString::operator=(const SecretString& other) {
+  if (this != &other) Assign(other.data_, other.size_);
+  return *this;
+}
+SecretString::SecretString(SecretString&& other) noexcept : data_(other.data_), size_(other.size_) {
+  other.data_ = nullptr;
+  other.size_ = 0;
+}
+SecretString& SecretString::operator=(SecretString&& other) noexcept {
+  if (this != &other) {
+    if (data_ != nullptr) sodium_free(data_);
+    data_ = other.data_;
+    size_ = other.size_;
+    other.data_ = nullptr;
+    other.size_ = 0;
+  }
+  return *this;
+}
+SecretString::~SecretString() {
+  if (data_ != nullptr) sodium_free(data_);
+}
+
+}  // namespace hearth
+
+namespace hearth::crypto {
 
 SecretKey SecretKey::Random() {
   SecretKey k;

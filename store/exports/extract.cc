@@ -11,6 +11,7 @@
 
 #include "crypto/secret.h"
 #include "exports/collect.h"
+#include "hearth/escape.h"
 #include "hearth/exports.h"
 #include "hearth/rights.h"
 #include "log/store_impl.h"
@@ -118,23 +119,14 @@ std::string DateAt(const std::optional<Date>& d, int level) {
   return Month(d);
 }
 
-std::string Csv(const std::string& field) {
-  if (field.find_first_of(",\"\n\r") == std::string::npos) return field;
-  std::string out = "\"";
-  for (char c : field) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
+// Every cell of these exports is text (codes, months, bands, names): one
+// function makes them safe (hearth/escape.h).
+std::string Csv(const std::string& field) { return CsvCell(field); }
 
+// Export files are created mode 0600: readable by the operator who made
+// them, never by the group (identifiable.csv names people).
 Status WriteOne(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return Status::IOError("cannot create " + path);
-  out << bytes;
-  out.flush();
-  if (!out) return Status::IOError("cannot write " + path);
-  return Status::OK();
+  return WriteExportFile(path, bytes);
 }
 
 Status MakeDir(const std::string& dir) {

@@ -1,10 +1,13 @@
 // The quarterly KPI return (docs/exports.md, "The KPI return").
 #include <capnp/schema.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <dirent.h>
 #include <fstream>
 #include <map>
@@ -13,6 +16,7 @@
 
 #include "domain/tables.h"
 #include "exports/collect.h"
+#include "hearth/escape.h"
 #include "hearth/exports.h"
 
 namespace hearth::exports {
@@ -135,12 +139,7 @@ Json PolicyJson(const DisclosurePolicy& p) {
 }
 
 Status WriteOne(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return Status::IOError("cannot create " + path);
-  out << bytes;
-  out.flush();
-  if (!out) return Status::IOError("cannot write " + path);
-  return Status::OK();
+  return WriteExportFile(path, bytes);
 }
 
 }  // namespace
@@ -175,6 +174,28 @@ Result<Period> ParsePeriod(std::string_view text) {
     p.last = sys_days{after / 1} - days{1};
   }
   return p;
+}
+
+Status WriteExportFile(const std::string& path, const std::string& bytes) {
+  // O_EXCL: the output directory was checked empty, so an existing file (or a
+  // symbolic link planted meanwhile) is refused rather than written through.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return Status::IOError("cannot create " + path + ": " + std::strerror(errno));
+  // The mode is 0600 whatever the umask.
+  bool ok = ::fchmod(fd, 0600) == 0;
+  size_t done = 0;
+  while (ok && done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = false;
+      break;
+    }
+    done += size_t(n);
+  }
+  ok = ::close(fd) == 0 && ok;
+  if (!ok) return Status::IOError("cannot write " + path + ": " + std::strerror(errno));
+  return Status::OK();
 }
 
 Status CheckOutputDir(const std::string& dir) {
@@ -501,8 +522,8 @@ std::string KpiToCsv(const KpiReturn& kpi) {
     for (const auto& f : t.figures) {
       for (size_t a = 0; a < kpi.areas.size(); ++a) {
         const Cell& c = f.cells[a];
-        out += kpi.period.label + "," + kpi.areas[a] + "," + t.id + "," + f.id + "," +
-               (c.mark == CellMark::kSuppressed ? std::string("*") : std::to_string(c.published)) + "\n";
+        out += CsvCell(kpi.period.label) + "," + CsvCell(kpi.areas[a]) + "," + CsvCell(t.id) + "," +
+               CsvCell(f.id) + "," + (c.mark == CellMark::kSuppressed ? std::string("*") : std::to_string(c.published)) + "\n";
       }
     }
   }
@@ -524,7 +545,8 @@ std::string StatisticsToCsv(const KpiReturn& kpi) {
   std::string out = with_n ? "period,area,statistic,unit,n,value\n" : "period,area,statistic,unit,value\n";
   for (const auto& s : kpi.statistics) {
     for (size_t a = 0; a < kpi.areas.size(); ++a) {
-      out += kpi.period.label + "," + kpi.areas[a] + "," + s.id + "," + s.unit + ",";
+      out += CsvCell(kpi.period.label) + "," + CsvCell(kpi.areas[a]) + "," + CsvCell(s.id) + "," +
+             CsvCell(s.unit) + ",";
       if (with_n) out += std::to_string(s.n[a]) + ",";
       out += s.value[a] ? FormatValue(*s.value[a]) : std::string("*");
       out += "\n";

@@ -38,6 +38,9 @@ constexpr size_t kMaxTypeBytes = 128;
 constexpr size_t kKeyCacheCapacity = 65536;
 constexpr size_t kGroupNewKeyCapacity = 16384;
 const char kErasureStream[] = "$erasure";
+// Set in the batch of an erasure or a root-key rotation, cleared once the
+// flush and compaction after it have completed; checked on open.
+const char kCompactPending[] = "compact-pending";
 
 Timestamp NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -232,6 +235,8 @@ Result<std::unique_ptr<Store>> StoreImpl::OpenWithEnv(const Options& options,
   } catch (const std::exception& ex) {
     return Status::IOError(std::string("opening ") + path + ": " + ex.what());
   }
+  // The root key is derived: the store keeps no passphrase or key file name.
+  store->options_.key = KeySource{};
   return std::unique_ptr<Store>(std::move(store));
 }
 
@@ -327,6 +332,8 @@ Status StoreImpl::OpenDb(bool create) {
   Status st = LoadKeys();
   if (!st.ok()) return st;
   st = LoadHead();
+  if (!st.ok()) return st;
+  st = ResumeKeyCompaction();
   if (!st.ok()) return st;
   return StartProjections();
 }
@@ -930,6 +937,7 @@ Status StoreImpl::ApplyAppend(Request* req, rocksdb::WriteBatch* batch) {
         std::string hash = LookupHash(id);
         batch->Put(lookup_, LookupKey(hash, p.subject), rocksdb::Slice());
         batch->Put(lookup_, LookupReverseKey(p.subject, hash), rocksdb::Slice());
+        group_lookups_[p.subject].push_back(std::move(hash));
       }
     }
   }
@@ -964,6 +972,7 @@ void StoreImpl::ProcessGroup(std::vector<Request*>& group, std::vector<Request*>
   // holds the versions this group has assigned but not yet committed).
   if (stream_versions_.size() >= 1000000) stream_versions_.clear();
   group_ids_.clear();
+  group_lookups_.clear();
   group_new_keys_.Clear();
   group_events_.clear();
   Status failure;
@@ -1019,6 +1028,7 @@ void StoreImpl::ProcessGroup(std::vector<Request*>& group, std::vector<Request*>
   }
   group_new_keys_.Clear();
   group_ids_.clear();
+  group_lookups_.clear();
   group_events_.clear();
   if (failure.ok()) {
     CommitInline(inline_outcomes);
@@ -1086,10 +1096,21 @@ void StoreImpl::ApplyErase(Request* req, rocksdb::WriteBatch* batch) {
     batch->Delete(lookup_, LookupKey(hash, subject));
     batch->Delete(lookup_, lit->key());
   }
+  // ...and those of appends earlier in this group, which the iterator above
+  // cannot see: they are only in this batch.
+  auto pending = group_lookups_.find(subject);
+  if (pending != group_lookups_.end()) {
+    for (const auto& hash : pending->second) {
+      batch->Delete(lookup_, LookupKey(hash, subject));
+      batch->Delete(lookup_, LookupReverseKey(subject, hash));
+    }
+    group_lookups_.erase(pending);
+  }
   std::string value;
   PutBE64(&value, req->result.first_position);
   PutBE64(&value, uint64_t(head_.clock));
   batch->Put(keys_, ErasedKey(subject), value);
+  batch->Put(meta_, kCompactPending, "erasure");
   head_.erased++;
   group_new_keys_.Erase(subject);
   std::unique_lock<std::shared_mutex> lock(keys_mu_);
@@ -1114,22 +1135,40 @@ Result<AppendResult> StoreImpl::EraseSubject(const std::string& subject, const A
   req.reason = reason_code;
   Status st = Submit(&req);
   if (!st.ok()) return st;
-  // Force the wrapped key out of RocksDB's files: flush every memtable (the
-  // WAL that held the key becomes obsolete and is deleted), then compact the
-  // key's range down to the bottom level so no SST keeps the old value.
+  if (after_key_commit_for_test) after_key_commit_for_test();
+  st = CompactKeyFiles("erasure");
+  if (!st.ok()) return st;
+  return req.result;
+}
+
+Status StoreImpl::CompactKeyFiles(const std::string& after) {
+  // Force the old key bytes out of RocksDB's files: flush every memtable (the
+  // WAL that held them becomes obsolete and is deleted), then compact the
+  // keys and lookup families whole down to the bottom level so no SST keeps
+  // an old value (they are small).
   rocksdb::FlushOptions fo;
   fo.wait = true;
   rocksdb::Status s = db_->Flush(fo, handles_);
-  if (!s.ok()) return FromRocks(s, "flushing after erasure");
+  if (!s.ok()) return FromRocks(s, "flushing after " + after);
   rocksdb::CompactRangeOptions co;
   co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  // The keys and lookup column families are small: compact them whole, so
-  // no SST keeps the wrapped key or the identifier hashes.
   for (auto* cf : {keys_, lookup_}) {
     s = db_->CompactRange(co, cf, nullptr, nullptr);
-    if (!s.ok()) return FromRocks(s, "compacting after erasure");
+    if (!s.ok()) return FromRocks(s, "compacting after " + after);
   }
-  return req.result;
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Delete(wo, meta_, kCompactPending), "clearing the compaction marker");
+}
+
+Status StoreImpl::ResumeKeyCompaction() {
+  std::string pending;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, kCompactPending, &pending);
+  if (s.IsNotFound()) return Status::OK();
+  if (!s.ok()) return FromRocks(s, "reading the compaction marker");
+  // An erasure or rotation was committed but the process stopped before its
+  // flush and compaction completed: finish them before anything else.
+  return CompactKeyFiles("the interrupted " + pending);
 }
 
 // --------------------------------------------------------------- Reads ----
@@ -1499,6 +1538,8 @@ Status StoreImpl::RotateRootKey(const KeySource& new_key) {
   if (!params.ok()) return params.status();
   auto new_root = crypto::DeriveRootKey(new_key, *params);
   if (!new_root.ok()) return new_root.status();
+  // One key compaction at a time (an erasure's, this one's).
+  std::lock_guard<std::mutex> erase_lock(erase_mu_);
   // Hold the commit pipeline so no data key is created meanwhile.
   std::unique_lock<std::mutex> lock(queue_mu_);
   queue_cv_.wait(lock, [&] { return !leader_active_; });
@@ -1538,6 +1579,7 @@ Status StoreImpl::RotateRootKey(const KeySource& new_key) {
       batch.Put(meta_, "root-fp-prev", prev);
       batch.Put(meta_, "root-fp", crypto::RootFingerprint(*new_root));
       batch.Put(meta_, "kdf", params->Encode());
+      batch.Put(meta_, kCompactPending, "rotation");
       rocksdb::WriteOptions wo;
       wo.sync = true;
       result = FromRocks(db_->Write(wo, &batch), "writing the rewrapped keys");
@@ -1550,7 +1592,12 @@ Status StoreImpl::RotateRootKey(const KeySource& new_key) {
   lock.lock();
   leader_active_ = false;
   queue_cv_.notify_all();
-  return result;
+  lock.unlock();
+  if (!result.ok()) return result;
+  // The keys wrapped under the old root key are still in the WAL and in SST
+  // files: flush and compact them away (resumed on open after a crash).
+  if (after_key_commit_for_test) after_key_commit_for_test();
+  return CompactKeyFiles("the root-key rotation");
 }
 
 // ----------------------------------------------------- Tamper evidence ----

@@ -99,6 +99,11 @@ class StoreImpl final : public Store {
   uint64_t committed() const { return committed_.load(std::memory_order_acquire); }
   bool closing() const { return closing_.load(); }
 
+  // Test only: when set, called after an erasure or a root-key rotation is
+  // committed and before the flush and compaction that take the old key
+  // bytes out of the files (the crash tests kill the process here).
+  static inline void (*after_key_commit_for_test)() = nullptr;
+
  private:
   struct Request;
   StoreImpl(const Options& options, std::string path);
@@ -109,6 +114,11 @@ class StoreImpl final : public Store {
   Status LoadKeys();
   Status LoadHead();
   Status CheckTail();
+  // Flushes every memtable and compacts `keys` and `lookup` to the bottom
+  // level, then clears the "compact-pending" marker that the erasure or
+  // rotation wrote with its commit. Run again on open while the marker is set.
+  Status CompactKeyFiles(const std::string& after);
+  Status ResumeKeyCompaction();
 
   Status ValidateAppend(const std::string& stream, ExpectedVersion expected,
                         const std::vector<NewEvent>& events, bool system) const;
@@ -172,7 +182,7 @@ class StoreImpl final : public Store {
 
   Status FromRocks(const rocksdb::Status& s, const std::string& what) const;
 
-  const Options options_;
+  Options options_;  // its key is dropped once the store is open
   const std::string path_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned by db_, destroyed in ~StoreImpl
@@ -226,6 +236,9 @@ class StoreImpl final : public Store {
     uint32_t count = 0;  // events in its batch; 0 when not recorded
   };
   std::unordered_map<std::string, PendingId> group_ids_;
+  // Identifier hashes this group's appends index, per subject: an erasure
+  // later in the same group deletes them too (they are in no file yet).
+  std::unordered_map<std::string, std::vector<std::string>> group_lookups_;
   Status poisoned_;  // set when a commit failed: the store must be reopened
 
   // Committed state, for readers.

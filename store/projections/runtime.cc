@@ -511,8 +511,10 @@ Status StoreImpl::LogAccess(const std::vector<AccessRecord>& records) {
     }
     batch.Put(access_, key, value);
   }
+  // Synced before the answer leaves: a disclosure must survive a power cut
+  // (unsynced only in a store opened with Options::sync false, like appends).
   rocksdb::WriteOptions wo;
-  wo.sync = false;  // in the WAL at once; synced by the next commit
+  wo.sync = options_.sync;
   return FromRocks(db_->Write(wo, &batch), "writing the access log");
 }
 

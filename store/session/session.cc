@@ -10,6 +10,7 @@
 #include "hearth/domain.h"
 #include "hearth/readmodels.h"
 #include "hearth/references.h"
+#include "hearth/escape.h"
 
 namespace hearth {
 namespace {
@@ -59,6 +60,26 @@ std::string CurrentCaseName(const std::string& stream, const std::string& distri
   if (named.empty()) return stream;
   return "case/" + district + stream.substr(5 + named.size());
 }
+// Cuts `events` to `budget`. TooLarge when not even the first fits.
+Status CutToBudget(std::vector<RecordedEvent>& events, PageBudget& budget) {
+  size_t total = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    size_t bytes = budget.bytes_of(events[i]);
+    total += bytes;
+    if (total > budget.max_bytes) {
+      if (i == 0) {
+        return Status::TooLarge("the event at position " + std::to_string(events[i].position) +
+                                " (" + std::to_string(bytes) + " bytes) does not fit in one message of " +
+                                std::to_string(budget.max_bytes) + " bytes (limits.max_message_bytes)");
+      }
+      events.resize(i);
+      budget.cut = true;
+      break;
+    }
+  }
+  return Status::OK();
+}
+
 
 // Whether a pattern ending in `*` (never an exact name) matches `name`.
 bool PrefixMatches(const std::vector<std::string>& patterns, const std::string& name) {
@@ -86,8 +107,8 @@ Session::~Session() = default;
 
 Status Session::Refuse(const std::string& scope, const std::string& what) const {
   Status s = Status::PermissionDenied("scope " + scope + " does not allow " + what);
-  std::string line = "refused: plugin=" + principal_.plugin + " user=" + principal_.user +
-                     " role=" + principal_.role + ": " + s.message();
+  std::string line = EscapeLogText("refused: plugin=" + principal_.plugin + " user=" + principal_.user +
+                                   " role=" + principal_.role + ": " + s.message());
   if (refusal_log_) {
     refusal_log_(line);
   } else {
@@ -310,8 +331,17 @@ Status Session::LogAccess(std::vector<AccessRecord> records) {
 }
 
 Result<std::vector<RecordedEvent>> Session::Filter(Result<std::vector<RecordedEvent>> events,
-                                                   const std::string& purpose) {
+                                                   const std::string& purpose, PageBudget* budget) {
   if (!events.ok()) return events;
+  if (budget != nullptr) {
+    // Cut what will not be sent before logging: the access log records what
+    // leaves, measured as it leaves (without the sections it may not see).
+    budget->cut = false;
+    if (!scopes_.read_personal) {
+      for (RecordedEvent& e : events.value()) e.personal.clear();
+    }
+    if (Status s = CutToBudget(events.value(), *budget); !s.ok()) return s;
+  }
   // The access log is written before the data leaves: a read that cannot be
   // accounted for is not returned.
   if (Status s = FilterAndLog(events.value(), "read", purpose); !s.ok()) return s;
@@ -320,20 +350,23 @@ Result<std::vector<RecordedEvent>> Session::Filter(Result<std::vector<RecordedEv
 
 Result<std::vector<RecordedEvent>> Session::ReadStream(const std::string& stream, uint64_t from,
                                                        Direction direction, size_t max_count,
-                                                       const std::string& purpose) {
+                                                       const std::string& purpose,
+                                                       PageBudget* budget) {
   if (Status s = CheckReadStream(stream); !s.ok()) return s;
-  return Filter(store_->ReadStream(stream, from, direction, max_count), purpose);
+  return Filter(store_->ReadStream(stream, from, direction, max_count), purpose, budget);
 }
 
 Result<std::vector<RecordedEvent>> Session::ReadAll(uint64_t from, size_t max_count,
-                                                    const std::string& purpose) {
+                                                    const std::string& purpose,
+                                                    PageBudget* budget) {
   if (Status s = CheckReadLog(); !s.ok()) return s;
-  return Filter(store_->ReadAll(from, max_count), purpose);
+  return Filter(store_->ReadAll(from, max_count), purpose, budget);
 }
 
 Result<std::vector<RecordedEvent>> Session::ReadSubject(const std::string& subject, uint64_t from,
                                                         size_t max_count,
-                                                        const std::string& purpose) {
+                                                        const std::string& purpose,
+                                                        PageBudget* budget) {
   std::vector<RecordedEvent> out;
   std::map<std::string, bool> readable;  // per stream, looked up once per call
   uint64_t next = from == 0 ? 1 : from;
@@ -363,7 +396,7 @@ Result<std::vector<RecordedEvent>> Session::ReadSubject(const std::string& subje
   if (out.empty() && max_count > 0) {
     return Status::NotFound("no events about subject '" + subject + "' that this session may read");
   }
-  return Filter(std::move(out), purpose);
+  return Filter(std::move(out), purpose, budget);
 }
 
 namespace {

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <barrier>
+#include <chrono>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <set>
@@ -651,6 +653,65 @@ TEST_F(ReopenTest, ManyShortSessionsKeepPositionsDense) {
   for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].position, i + 1);
   EXPECT_EQ(Info().streams, 4u);
   EXPECT_EQ(Info().subjects, 3u);
+}
+
+// An erasure that shares a commit group with appends naming the same person
+// (the appends queued first) leaves none of their lookup or reverse-lookup
+// keys: the erasure deletes what is only in the group's batch as well as
+// what is already in the files.
+TEST_F(ConcurrencyTest, ErasureInTheSameCommitGroupAsAppendsLeavesNoLookupKeys) {
+  constexpr int kTrials = 30;
+  constexpr int kWriters = 6;
+  std::vector<std::string> subjects;
+  for (int trial = 0; trial < kTrials; ++trial) {
+    char subject[32];
+    std::snprintf(subject, sizeof subject, "P-race-%03d", trial);
+    subjects.push_back(subject);
+    // The person exists before the race, so the erasure never finds nobody.
+    MustAppend("race-" + subjects.back(), ExpectedVersion::Any(),
+               {PersonEvent("Referred", subject, "{\"n\":0}", {{"phone", "0700 000 000"}})});
+    std::atomic<bool> erased{false};
+    std::atomic<int> refused{0};
+    std::vector<std::thread> writers;
+    for (int w = 0; w < kWriters; ++w) {
+      writers.emplace_back([&, w] {
+        for (int i = 0; !erased.load() || i < 3; ++i) {
+          std::string value = std::to_string(trial) + "-" + std::to_string(w) + "-" + std::to_string(i);
+          auto r = store_->Append("race-" + std::string(subject), ExpectedVersion::Any(),
+                                  {PersonEvent("Contact", subject, "{\"n\":1}", {{"ref", value}})});
+          if (!r.ok()) {
+            EXPECT_EQ(r.status().code(), Status::Code::kErased) << r.status().ToString();
+            ++refused;
+            return;
+          }
+          if (i > 2000) return;
+        }
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2 + trial % 5));
+    auto e = store_->EraseSubject(subject, Actor{"u-9", "controller", "test"}, "art17");
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    erased = true;
+    for (auto& t : writers) t.join();
+    EXPECT_GT(refused.load(), 0) << "no writer met the erasure: the race was not run";
+  }
+  Close();
+  auto raw = testing::RawDb::Open(path_);
+  ASSERT_TRUE(raw);
+  auto lookup = raw->Dump()["lookup"];
+  size_t left = 0;
+  for (const auto& [key, value] : lookup) {
+    for (const auto& subject : subjects) {
+      bool forward = key.size() == 1 + 32 + subject.size() && key[0] == 'h' && key.ends_with(subject);
+      bool reverse = key.starts_with("r" + subject + std::string(1, '\0'));
+      if (forward || reverse) {
+        ++left;
+        ADD_FAILURE() << (forward ? "lookup" : "reverse-lookup") << " key of erased " << subject
+                      << " left in the store";
+      }
+    }
+  }
+  EXPECT_EQ(left, 0u);
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 #include <capnp/serialize.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <filesystem>
@@ -104,6 +106,65 @@ TEST(PassphraseTest, WrongPassphraseIsWrongKeyAndWritesNothing) {
   auto read = (*s)->ReadStream("case-1", 1, Direction::kForward, 10);
   ASSERT_TRUE(read.ok()) << read.status().ToString();
   EXPECT_EQ(read->at(0).personal.at(0).data, "Synthetic Gamma");
+}
+
+// A new passphrase shorter than 12 characters (or empty) is refused with a
+// clear error, for a new store and for a rotation, and nothing is written.
+TEST(PassphraseTest, EmptyOrShortPassphraseIsRefusedForANewStoreAndARotation) {
+  TempDir dir;
+  auto options = [](const std::string& passphrase) {
+    Options o;
+    o.create_if_missing = true;
+    o.key = KeySource::Passphrase(passphrase);
+    o.key.argon2_opslimit = 1;
+    o.key.argon2_memlimit = 8ull << 20;
+    return o;
+  };
+  for (std::string weak : {std::string("x"), std::string("elevenchars"), std::string("")}) {
+    auto s = Store::Open(options(weak), dir.sub("store"));
+    ASSERT_FALSE(s.ok()) << "'" << weak << "' was accepted";
+    EXPECT_EQ(s.status().code(), Status::Code::kInvalidArgument) << s.status().ToString();
+    if (!weak.empty()) {
+      EXPECT_TRUE(Contains(s.status().message(), "passphrase is too short")) << s.status().message();
+      EXPECT_TRUE(Contains(s.status().message(), "12")) << s.status().message();
+    }
+    EXPECT_FALSE(fs::exists(dir.sub("store"))) << "a refused store was left behind";
+  }
+  auto s = Store::Open(options("twelve chars"), dir.sub("store"));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  KeySource weak = KeySource::Passphrase("short");
+  Status r = (*s)->RotateRootKey(weak);
+  EXPECT_EQ(r.code(), Status::Code::kInvalidArgument) << r.ToString();
+  EXPECT_TRUE(Contains(r.message(), "passphrase is too short")) << r.message();
+  s->reset();
+  EXPECT_TRUE(Store::Open(options("twelve chars"), dir.sub("store")).ok());
+}
+
+// The passphrase is held in guarded memory (sodium_malloc puts a PROT_NONE
+// guard page right after the buffer), never in ordinary heap memory, and the
+// std::string it was given is wiped.
+TEST(PassphraseTest, PassphraseIsHeldInGuardedMemoryAndItsSourceWiped) {
+  std::string given = "synthetic passphrase for the guard test";
+  const size_t size = given.size();
+  KeySource key = KeySource::Passphrase(std::move(given));
+  EXPECT_TRUE(given.empty());
+  ASSERT_EQ(key.passphrase.size(), size);
+  auto end = reinterpret_cast<uintptr_t>(key.passphrase.data()) + size;
+  const uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
+  uintptr_t guard = (end + page - 1) / page * page;
+  std::ifstream maps("/proc/self/maps");
+  bool guarded = false;
+  for (std::string line; std::getline(maps, line);) {
+    uintptr_t lo = std::stoull(line.substr(0, line.find('-')), nullptr, 16);
+    std::string perms = line.substr(line.find(' ') + 1, 4);
+    if (lo == guard && perms.substr(0, 3) == "---") guarded = true;
+  }
+  EXPECT_TRUE(guarded) << "no guard page follows the passphrase: it is in ordinary memory";
+  // Copies (Options are copied into the store) are guarded as well.
+  KeySource copy = key;
+  EXPECT_NE(copy.passphrase.data(), key.passphrase.data());
+  EXPECT_EQ(std::string(copy.passphrase.data(), copy.passphrase.size()),
+            std::string(key.passphrase.data(), key.passphrase.size()));
 }
 
 TEST(KeyFileTest, KeyFileOpenToGroupOrOthersIsRefused) {

@@ -3,8 +3,12 @@
 // OPTIONS) for them in the common encodings. After an erasure, search for the
 // erased person's data key as well.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -536,6 +540,129 @@ TEST_F(ErasureScanTest, NoLookupHashOfTheErasedPersonRemains) {
     ASSERT_TRUE(found.ok()) << found.status().ToString();
     EXPECT_TRUE(found->empty()) << label;
   }
+}
+
+// Runs hearth_key_crash, which commits an erasure or rotation and is killed
+// before the flush and compaction after it. True when it died by SIGKILL.
+bool CrashAfterKeyCommit(const std::string& path, const std::string& key, const std::string& what,
+                         const std::string& arg) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int null = ::open("/dev/null", O_WRONLY);
+    if (null >= 0) ::dup2(null, STDOUT_FILENO);
+    ::execl(HEARTH_KEY_CRASH, HEARTH_KEY_CRASH, path.c_str(), key.c_str(), what.c_str(),
+            arg.c_str(), nullptr);
+    ::_exit(127);
+  }
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return false;
+  return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+std::string WhereFound(const std::vector<FileBytes>& files, const Needle& n) {
+  std::string where;
+  for (const auto& h : Hits(files, n)) where += " " + h;
+  return where;
+}
+
+// An erasure whose process dies after the commit, before the flush and
+// compaction: the next open finishes them (the "compact-pending" marker), so
+// the wrapped and the plain data key are in no file once the store is open.
+TEST_F(ErasureScanTest, ErasureCompactionResumesOnOpenAfterACrash) {
+  std::vector<std::string> none;
+  Fill(false, &none);
+  SubjectKeyBytes zebedee = ReadSubjectKey(path_, key_, kZebedee.subject);
+  ASSERT_EQ(zebedee.plain.size(), 32u);
+  std::vector<Needle> needles = {{"wrapped data key", zebedee.wrapped, false},
+                                 {"data key", zebedee.plain, false}};
+  ASSERT_TRUE(CrashAfterKeyCommit(path_, key_, "erase", kZebedee.subject))
+      << "the helper did not die at the crash point";
+  // Control: the crash left the wrapped key in the files.
+  EXPECT_FALSE(Hits(ReadEveryFile(path_), needles[0]).empty())
+      << "control: the wrapped key is already gone after the crash";
+  Open();
+  for (int pass = 0; pass < 2; ++pass) {
+    SCOPED_TRACE(pass == 0 ? "store open" : "store closed");
+    if (pass == 1) Close();
+    auto files = ReadEveryFile(path_);
+    for (const Needle& n : needles) {
+      EXPECT_TRUE(Hits(files, n).empty()) << n.what << " of the erased subject still in"
+                                          << WhereFound(files, n);
+    }
+  }
+  auto raw = RawDb::Open(path_);
+  ASSERT_TRUE(raw);
+  EXPECT_TRUE(raw->Get("default", "compact-pending").empty()) << "marker not cleared";
+  EXPECT_FALSE(raw->Get("keys", "x" + kZebedee.subject).empty()) << "the erasure was not committed";
+}
+
+// The wrappings of every key under the old root key (store key, checkpoint
+// key, data keys): after a rotation none is in any file of the store, while
+// it is open and after it is closed — and also when the rotating process dies
+// after its commit and the store is reopened.
+class RotationScanTest : public ErasureScanTest {
+ protected:
+  std::vector<Needle> OldWrappings() {
+    auto raw = RawDb::Open(path_);
+    EXPECT_TRUE(raw);
+    if (!raw) return {};
+    std::vector<Needle> out;
+    for (const std::string& key :
+         std::vector<std::string>{"s", "c", "k" + kZebedee.subject, "k" + kPhilomena.subject}) {
+      std::string wrapped = raw->Get("keys", key);
+      EXPECT_EQ(wrapped.size(), 32u + 40u) << key;
+      out.push_back({"old wrapping of keys:" + key, wrapped, false});
+    }
+    return out;
+  }
+  void ExpectNoneInFiles(const std::vector<Needle>& needles) {
+    auto files = ReadEveryFile(path_);
+    for (const Needle& n : needles) {
+      EXPECT_TRUE(Hits(files, n).empty()) << n.what << " still in" << WhereFound(files, n);
+    }
+  }
+};
+
+TEST_F(RotationScanTest, RotationLeavesNoWrappingUnderTheOldRootKeyInAnyFile) {
+  std::vector<std::string> none;
+  Fill(false, &none);
+  auto old = OldWrappings();
+  ASSERT_EQ(old.size(), 4u);
+  ASSERT_FALSE(Hits(ReadEveryFile(path_), old[2]).empty()) << "control: the scan misses the keys";
+  Open();
+  std::string new_key = testing::HexKeyFile(dir_.sub("new.key"));
+  ASSERT_TRUE(store_->RotateRootKey(KeySource::File(new_key)).ok());
+  key_ = new_key;
+  {
+    SCOPED_TRACE("store open");
+    ExpectNoneInFiles(old);
+  }
+  Close();
+  {
+    SCOPED_TRACE("store closed");
+    ExpectNoneInFiles(old);
+  }
+  Open();  // the new key opens it
+}
+
+TEST_F(RotationScanTest, RotationCompactionResumesOnOpenAfterACrash) {
+  std::vector<std::string> none;
+  Fill(false, &none);
+  auto old = OldWrappings();
+  ASSERT_EQ(old.size(), 4u);
+  std::string new_key = testing::HexKeyFile(dir_.sub("new.key"));
+  ASSERT_TRUE(CrashAfterKeyCommit(path_, key_, "rotate", new_key))
+      << "the helper did not die at the crash point";
+  EXPECT_FALSE(Hits(ReadEveryFile(path_), old[2]).empty())
+      << "control: the old wrapping is already gone after the crash";
+  key_ = new_key;
+  Open();
+  {
+    SCOPED_TRACE("store open");
+    ExpectNoneInFiles(old);
+  }
+  Close();
+  ExpectNoneInFiles(old);
 }
 
 }  // namespace

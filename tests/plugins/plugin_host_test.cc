@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <mutex>
@@ -214,6 +215,25 @@ TEST_F(PluginHostTest, RefusesMissingFilesNonLibrariesAndBadConfig) {
   auto bad_config = LoadedPlugin::Load(HEARTH_PROBE_PLUGIN, *session, "[1, 2]");
   EXPECT_TRUE(bad_config.status().IsInvalidArgument()) << bad_config.status().ToString();
   EXPECT_EQ(probe.calls(kInit), 0);
+}
+
+// A path without a slash names the file in the working directory, never a
+// library of the same name found through the search path: here "libc.so.6",
+// which dlopen would otherwise answer with the C library already loaded.
+TEST_F(PluginHostTest, PluginPathIsLoadedExactlyAsGivenNeverThroughTheSearchPath) {
+  std::string copy = dir_.sub("libc.so.6");
+  std::filesystem::copy_file(HEARTH_PROBE_PLUGIN, copy);
+  std::error_code ec;
+  auto cwd = std::filesystem::current_path(ec);
+  ASSERT_FALSE(ec);
+  std::filesystem::current_path(dir_.path(), ec);
+  ASSERT_FALSE(ec);
+  auto info = LoadedPlugin::Inspect("libc.so.6");
+  std::filesystem::current_path(cwd, ec);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  auto expected = LoadedPlugin::Inspect(HEARTH_PROBE_PLUGIN);
+  ASSERT_TRUE(expected.ok()) << expected.status().ToString();
+  EXPECT_EQ(info->name, expected->name);
 }
 
 TEST_F(PluginHostTest, PluginErrorsComeBackAsCodeAndMessage) {

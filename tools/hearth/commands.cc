@@ -69,7 +69,14 @@ void AddKeyOptions(CLI::App* cmd, KeyOptions* opts) {
 Result<KeySource> ResolveKey(const std::string& key_file, const char* env, const char* flag) {
   if (!key_file.empty()) return KeySource::File(key_file);
   const char* pass = std::getenv(env);
-  if (pass != nullptr && *pass != '\0') return KeySource::Passphrase(pass);
+  if (pass != nullptr && *pass != '\0') {
+    KeySource key = KeySource::Passphrase(pass);
+    // Only the guarded copy stays: wipe the environment's (which would
+    // otherwise live as long as the process, e.g. `hearth serve`).
+    sodium_memzero(const_cast<char*>(pass), std::strlen(pass));
+    ::unsetenv(env);
+    return key;
+  }
   return Status::InvalidArgument(std::string("no root key: give ") + flag + " FILE or set " + env +
                                  " (a passphrase is never taken on the command line)");
 }

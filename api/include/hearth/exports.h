@@ -160,6 +160,10 @@ Status WriteKpiReturn(const KpiReturn& kpi, const std::string& dir);
 // InvalidArgument when `dir` exists and is not an empty directory.
 Status CheckOutputDir(const std::string& dir);
 
+// Creates `path` (which must not exist) mode 0600, whatever the umask, and
+// writes `bytes`: every export file is written this way. IOError naming it.
+Status WriteExportFile(const std::string& path, const std::string& bytes);
+
 // ---------------------------------------------------------------------------
 // The pseudonymous case-level extract
 

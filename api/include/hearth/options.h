@@ -11,10 +11,40 @@
 
 namespace hearth {
 
+// Text kept in guarded, locked memory (libsodium's sodium_malloc: guard
+// pages, mlock, wiped on release), never in ordinary heap memory: how a
+// passphrase is held. Copies are guarded too.
+class SecretString {
+ public:
+  SecretString() = default;
+  // Copies `text`, then wipes it: the caller's std::string keeps no copy.
+  explicit SecretString(std::string&& text);
+  explicit SecretString(const char* text);
+  SecretString(const SecretString& other);
+  SecretString& operator=(const SecretString& other);
+  SecretString(SecretString&& other) noexcept;
+  SecretString& operator=(SecretString&& other) noexcept;
+  ~SecretString();
+
+  const char* data() const { return data_; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+ private:
+  void Assign(const char* text, size_t size);
+  char* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// The fewest characters a new passphrase may have (`hearth init`, a rotation
+// to a passphrase). An existing store opens with the passphrase it has.
+constexpr size_t kMinPassphraseChars = 12;
+
 // Where the root key comes from. Exactly one of passphrase / key_file is set.
 struct KeySource {
   // A passphrase, stretched with Argon2id (parameters stored with the salt).
-  std::string passphrase;
+  // At least kMinPassphraseChars characters for a new store or a rotation.
+  SecretString passphrase;
   // A file holding 32 random bytes (raw or 64 hex digits). The store refuses a
   // key file that is readable or writable by group or others.
   std::string key_file;
@@ -24,7 +54,12 @@ struct KeySource {
   uint64_t argon2_opslimit = 3;
   uint64_t argon2_memlimit = 256ull << 20;
 
-  static KeySource Passphrase(std::string p) { KeySource k; k.passphrase = std::move(p); return k; }
+  // `p` is wiped once copied into guarded memory.
+  static KeySource Passphrase(std::string p) {
+    KeySource k;
+    k.passphrase = SecretString(std::move(p));
+    return k;
+  }
   static KeySource File(std::string path) { KeySource k; k.key_file = std::move(path); return k; }
 };
 
