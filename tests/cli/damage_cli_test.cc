@@ -495,7 +495,11 @@ TEST_F(DamagedStoreTest, OneChangedByteIsRefusedByInfoReadAndVerify) {
     v[v.size() - 20] ^= 0x01;  // in the digest, the last field, which the facts seal covers
     db.Put("log", LogKey(12), v);
   }
-  ExpectRefusedEverywhere("position 12", "root differs from the tree recomputed");
+  // Keyless, verify narrows it to the records the head's unsigned tree
+  // covers after the last complete block; the key names it exactly.
+  ExpectRefusedEverywhere("position 12",
+                          "the store's head (its Merkle frontier) differs from the tree "
+                          "recomputed from the log; a record in 1..31 was changed");
 }
 
 // Beyond the tail that opening checks, a changed record is refused by the
