@@ -121,7 +121,9 @@ Result<std::string> Session::CurrentDistrict(const std::string& stream) const {
   const std::string named = CaseDistrict(stream);
   auto version = store_->StreamVersion(stream);
   if (!version.ok()) {
-    if (version.status().IsNotFound()) return named;  // no case yet: its name says
+    // No case yet: its name says. A name the store would refuse is placed by
+    // its name too, so the scope check (and its refusal line) comes first.
+    if (version.status().IsNotFound() || version.status().IsInvalidArgument()) return named;
     return version.status();
   }
   // The cases projection's state, then the events it has not folded yet
