@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "hearth/domain.h"
+#include "hearth/event_json.h"
 #include "hearth/readmodels.h"
 #include "hearth/references.h"
 #include "hearth/escape.h"
@@ -29,19 +30,10 @@ std::string CaseDistrict(const std::string& stream) {
   return stream.substr(kPrefix.size(), slash - kPrefix.size());
 }
 
-// The codec the sessions validate case appends with: made once per process,
-// with the builtin upcasters, and never destroyed (sessions may outlive
-// static destruction on other threads).
-Result<const domain::Codec*> CaseCodec() {
-  static const Result<const domain::Codec*> codec = []() -> Result<const domain::Codec*> {
-    static auto* upcasters = new domain::UpcasterRegistry;
-    domain::AddBuiltinUpcasters(upcasters);
-    auto made = domain::Codec::Create(upcasters);
-    if (!made.ok()) return made.status();
-    return static_cast<const domain::Codec*>(made.value().release());
-  }();
-  return codec;
-}
+// The codec the sessions validate case appends with: the builtin one, made
+// once per process and never destroyed (sessions may outlive static
+// destruction on other threads).
+Result<const domain::Codec*> CaseCodec() { return event_json::BuiltinCodec(); }
 
 // Streams whose events carry the data controller's decisions: rights
 // requests and restrictions (`rights/...`), the record of processing and
