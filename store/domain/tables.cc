@@ -35,46 +35,54 @@ std::string OlderVersionOf(capnp::StructSchema::Field field) {
   return "";
 }
 
-void CollectDates(capnp::StructSchema schema, std::vector<capnp::StructSchema::Field>& path,
-                  const std::string& prefix, int depth, std::vector<DateField>* out) {
+// Walks `schema`'s fields (into structs and lists of structs, 8 deep) and
+// adds each leaf field that `pick` accepts, with whether it is a past date.
+using FieldPick = bool (*)(capnp::StructSchema::Field field, bool* past);
+void CollectFields(capnp::StructSchema schema, std::vector<capnp::StructSchema::Field>& path,
+                   const std::string& prefix, int depth, FieldPick pick,
+                   std::vector<DateField>* out) {
   if (depth > 8) return;
   for (auto field : schema.getFields()) {
     std::string name = prefix + field.getProto().getName().cStr();
     auto type = field.getType();
     path.push_back(field);
-    bool past = HasAnnotation(field, kPastDateAnnotation);
-    if ((past || HasAnnotation(field, kDateAnnotation)) && type.isText()) {
+    bool past = false;
+    if (pick(field, &past)) {
       out->push_back(DateField{path, name, past});
     } else if (type.isStruct()) {
-      CollectDates(type.asStruct(), path, name + ".", depth + 1, out);
+      CollectFields(type.asStruct(), path, name + ".", depth + 1, pick, out);
     } else if (type.isList() && type.asList().getElementType().isStruct()) {
-      CollectDates(type.asList().getElementType().asStruct(), path, name + "[].", depth + 1, out);
+      CollectFields(type.asList().getElementType().asStruct(), path, name + "[].", depth + 1, pick,
+                    out);
     }
     path.pop_back();
   }
 }
 
+// Text fields with a $date or $pastDate annotation.
+bool IsDateField(capnp::StructSchema::Field field, bool* past) {
+  *past = HasAnnotation(field, kPastDateAnnotation);
+  return (*past || HasAnnotation(field, kDateAnnotation)) && field.getType().isText();
+}
+
 // Text and List(Text) fields without a date or $prose annotation.
+bool IsCodeField(capnp::StructSchema::Field field, bool* past) {
+  *past = false;
+  auto type = field.getType();
+  bool annotated = HasAnnotation(field, kPastDateAnnotation) ||
+                   HasAnnotation(field, kDateAnnotation) || HasAnnotation(field, kProseAnnotation);
+  bool text = type.isText() || (type.isList() && type.asList().getElementType().isText());
+  return text && !annotated;
+}
+
+void CollectDates(capnp::StructSchema schema, std::vector<capnp::StructSchema::Field>& path,
+                  const std::string& prefix, int depth, std::vector<DateField>* out) {
+  CollectFields(schema, path, prefix, depth, IsDateField, out);
+}
+
 void CollectCodes(capnp::StructSchema schema, std::vector<capnp::StructSchema::Field>& path,
                   const std::string& prefix, int depth, std::vector<DateField>* out) {
-  if (depth > 8) return;
-  for (auto field : schema.getFields()) {
-    std::string name = prefix + field.getProto().getName().cStr();
-    auto type = field.getType();
-    path.push_back(field);
-    bool annotated = HasAnnotation(field, kPastDateAnnotation) ||
-                     HasAnnotation(field, kDateAnnotation) ||
-                     HasAnnotation(field, kProseAnnotation);
-    bool text = type.isText() || (type.isList() && type.asList().getElementType().isText());
-    if (text && !annotated) {
-      out->push_back(DateField{path, name, false});
-    } else if (type.isStruct()) {
-      CollectCodes(type.asStruct(), path, name + ".", depth + 1, out);
-    } else if (type.isList() && type.asList().getElementType().isStruct()) {
-      CollectCodes(type.asList().getElementType().asStruct(), path, name + "[].", depth + 1, out);
-    }
-    path.pop_back();
-  }
+  CollectFields(schema, path, prefix, depth, IsCodeField, out);
 }
 
 Status VisitFrom(const DateField& df, size_t i, capnp::DynamicStruct::Reader reader,
