@@ -3,7 +3,7 @@
 //
 //   auto config = hearth::server::ServerConfig::Load("etc/hearth-server.json");
 //   hearth::ReadModels models;                 // main() builds the models
-//   models.Add(hearth::MakeInfoModel(store.get()));
+//   models.Add(hearth::MakeInfoModel());
 //   auto server = hearth::server::Server::Start(store.get(), &models, *config);
 //   ...
 //   (*server)->Stop();

@@ -139,7 +139,7 @@ Status Capture(const RecordedEvent& event, Facts::Reader facts, CaseFacts* c) {
 
 }  // namespace
 
-Result<Collection> Collect(Store& store, const domain::Codec& codec, const CollectOptions& options) {
+Result<Collection> Collect(LogReader& store, const domain::Codec& codec, const CollectOptions& options) {
   auto info = store.Info();
   if (!info.ok()) return info.status();
   Collection out;
@@ -152,11 +152,10 @@ Result<Collection> Collect(Store& store, const domain::Codec& codec, const Colle
   const domain::CodecTables& tables = codec.tables();
   domain::FactsDecoder decoder(&tables);
   domain::PackedDecoder personal_decoder;
-  auto* facts_only = options.client_details ? nullptr : dynamic_cast<log::StoreImpl*>(&store);
   // Facts only unless names are wanted: the counts never need personal data.
-  auto fetch = [&store, facts_only, last = out.position](uint64_t from) {
+  auto fetch = [&store, names = options.client_details, last = out.position](uint64_t from) {
     size_t want = static_cast<size_t>(std::min<uint64_t>(4096, last - from + 1));
-    return facts_only ? facts_only->ReadFactsForExport(from, want) : store.ReadAll(from, want);
+    return names ? store.ReadAll(from, want) : store.ReadAllFacts(from, want);
   };
   // Reading (RocksDB, the facts seal) and folding take turns on one batch
   // after another: the next batch is read on a second thread while this one

@@ -83,6 +83,6 @@ struct Collection {
 
 // Reads events 1..position of the log. InvalidArgument for a position beyond
 // the log's end; the codec's and the store's errors otherwise.
-Result<Collection> Collect(Store& store, const domain::Codec& codec, const CollectOptions& options);
+Result<Collection> Collect(LogReader& store, const domain::Codec& codec, const CollectOptions& options);
 
 }  // namespace hearth::exports

@@ -37,13 +37,11 @@ Status CheckRecipient(const std::string& r) {
 // Keyed-hash references for one recipient.
 class Referencer {
  public:
-  static Result<Referencer> For(Store& store, const std::string& recipient) {
-    auto* impl = dynamic_cast<log::StoreImpl*>(&store);
-    if (impl == nullptr) {
-      return Status::NotSupported("this store cannot derive recipient keys for pseudonymous exports");
-    }
-    std::string key = impl->ExportRecipientKey(recipient);
-    return Referencer(crypto::SecretKey::FromBytes(reinterpret_cast<const uint8_t*>(key.data())));
+  static Result<Referencer> For(LogReader& store, const std::string& recipient) {
+    auto key = store.RecipientKey(recipient);
+    if (!key.ok()) return key.status();
+    if (key->size() != 32) return Status::Corruption("a recipient key is not 32 bytes");
+    return Referencer(crypto::SecretKey::FromBytes(reinterpret_cast<const uint8_t*>(key->data())));
   }
   std::string Of(const std::string& case_id) const {
     std::string h = crypto::KeyedHash(key_, case_id);
@@ -149,7 +147,7 @@ constexpr int kLevels = 5;
 
 }  // namespace
 
-Result<CaseExtract> BuildCaseExtract(Store& store, const domain::Codec& codec, const Period& period,
+Result<CaseExtract> BuildCaseExtract(LogReader& store, const domain::Codec& codec, const Period& period,
                                      const ExtractOptions& options) {
   Status s = CheckRecipient(options.recipient);
   if (!s.ok()) return s;
@@ -165,7 +163,7 @@ Result<CaseExtract> BuildCaseExtract(Store& store, const domain::Codec& codec, c
   // Art. 18: while a person's processing is restricted their cases stay out
   // of every export, pseudonymous ones included. The restrictions in force
   // now apply, whatever the position the export is taken at.
-  auto restricted = rights::ActiveRestrictions::Read(store, codec);
+  auto restricted = store.RestrictedSubjects();
   if (!restricted.ok()) return restricted.status();
 
   CaseExtract out;
@@ -184,7 +182,7 @@ Result<CaseExtract> BuildCaseExtract(Store& store, const domain::Codec& codec, c
     const domain::CaseState& st = c.state;
     if (!st.enquiry_on || *st.enquiry_on < period.first || *st.enquiry_on > period.last) continue;
     if (options.include && !options.include(st)) continue;
-    if (restricted->Contains(st.client)) {
+    if (restricted->count(st.client) != 0) {
       ++out.restricted_rows;
       continue;
     }

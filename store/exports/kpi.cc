@@ -220,7 +220,7 @@ Status CheckOutputDir(const std::string& dir) {
   return Status::OK();
 }
 
-Result<KpiReturn> BuildKpiReturn(Store& store, const domain::Codec& codec,
+Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
                                  const domain::Calendar& calendar, const Period& period,
                                  const DisclosurePolicy& policy, const KpiOptions& options) {
   if (!calendar.Covers(period.first) || !calendar.Covers(period.last)) {

@@ -25,11 +25,13 @@ Result<Period> PeriodOf(const std::string& model, const Json& params) {
 
 class KpiModel final : public ReadModel {
  public:
-  KpiModel(Store* store, const domain::Codec* codec)
-      : store_(store), codec_(codec), calendar_(domain::Calendar::EnglandAndWales()) {}
+  explicit KpiModel(const domain::Codec* codec)
+      : codec_(codec), calendar_(domain::Calendar::EnglandAndWales()) {}
   std::string name() const override { return "kpi"; }
+  // Counts of every district's cases, released under disclosure control.
+  Reach reach() const override { return Reach::kReturn; }
 
-  Result<std::string> Query(Session& session, const std::string& params_json) override {
+  Result<std::string> Query(ScopedReader& reader, const std::string& params_json) override {
     auto params = prm::Parse("kpi", params_json, {"period", "policy", "position"});
     if (!params.ok()) return params.status();
     auto period = PeriodOf("kpi", *params);
@@ -44,25 +46,26 @@ class KpiModel final : public ReadModel {
     // Without disclosure control the return is the partnership's own
     // management figures: only the controller may take it.
     if (!policy->controlled) {
-      if (s = session.CheckController(); !s.ok()) return s;
+      if (s = reader.CheckController(); !s.ok()) return s;
     }
-    auto kpi = BuildKpiReturn(*store_, *codec_, calendar_, *period, *policy, ko);
+    auto kpi = BuildKpiReturn(reader, *codec_, calendar_, *period, *policy, ko);
     if (!kpi.ok()) return kpi.status();
     return KpiToJson(*kpi);
   }
 
  private:
-  Store* store_;
   const domain::Codec* codec_;
   const domain::Calendar calendar_;
 };
 
 class CasesModel final : public ReadModel {
  public:
-  CasesModel(Store* store, const domain::Codec* codec) : store_(store), codec_(codec) {}
+  explicit CasesModel(const domain::Codec* codec) : codec_(codec) {}
   std::string name() const override { return "cases"; }
+  // Rows of the cases the caller may read, k-anonymised.
+  Reach reach() const override { return Reach::kRows; }
 
-  Result<std::string> Query(Session& session, const std::string& params_json) override {
+  Result<std::string> Query(ScopedReader& reader, const std::string& params_json) override {
     auto params = prm::Parse("cases", params_json, {"period", "recipient", "k", "maxSuppressed", "position"});
     if (!params.ok()) return params.status();
     auto period = PeriodOf("cases", *params);
@@ -71,7 +74,7 @@ class CasesModel final : public ReadModel {
     // References are keyed per recipient so that two recipients cannot join
     // their extracts: a plugin gets its own, and only the controller may take
     // an extract keyed for someone else.
-    eo.recipient = session.principal().plugin;
+    eo.recipient = reader.principal().plugin;
     std::string recipient;
     Status s = prm::GetString("cases", *params, "recipient", &recipient);
     if (s.ok()) s = prm::GetInt("cases", *params, "k", 2, 1000, &eo.k);
@@ -84,25 +87,26 @@ class CasesModel final : public ReadModel {
       }
       eo.max_suppressed_share = m.get<double>();
     }
+    // (The reader refuses another recipient's key without the controller
+    // scope; asking first names the scope before any work is done.)
     if (!recipient.empty() && recipient != eo.recipient) {
-      if (s = session.CheckController(); !s.ok()) return s;
+      if (s = reader.CheckController(); !s.ok()) return s;
       eo.recipient = recipient;
     }
     // An earlier position shows cases where they were then (before a
     // transfer out of the caller's districts, say): the controller's only.
     if (eo.position != 0) {
-      auto info = store_->Info();
+      auto info = reader.Info();
       if (!info.ok()) return info.status();
       if (eo.position < info->last_position) {
-        if (s = session.CheckController(); !s.ok()) return s;
+        if (s = reader.CheckController(); !s.ok()) return s;
       }
     }
-    // Rows only for the cases the caller may read (read_districts,
-    // read_streams), by the district each case is in at the position.
-    eo.include = [&session](const domain::CaseState& c) {
-      return session.CanReadCase(c.case_id, c.district);
-    };
-    auto extract = BuildCaseExtract(*store_, *codec_, *period, eo);
+    // The reader gives the facts of the cases the caller may read where they
+    // are now; at an earlier position (the controller's), only those that
+    // were in the caller's districts then as well.
+    eo.include = [&reader](const domain::CaseState& c) { return reader.CanReadCase(c.case_id, c.district); };
+    auto extract = BuildCaseExtract(reader, *codec_, *period, eo);
     if (!extract.ok()) return extract.status();
     nlohmann::ordered_json j;
     j["format"] = "hearth-case-extract/1";
@@ -123,18 +127,17 @@ class CasesModel final : public ReadModel {
   }
 
  private:
-  Store* store_;
   const domain::Codec* codec_;
 };
 
 }  // namespace
 
-std::unique_ptr<ReadModel> MakeKpiModel(Store* store, const domain::Codec* codec) {
-  return std::make_unique<KpiModel>(store, codec);
+std::unique_ptr<ReadModel> MakeKpiModel(const domain::Codec* codec) {
+  return std::make_unique<KpiModel>(codec);
 }
 
-std::unique_ptr<ReadModel> MakeCasesModel(Store* store, const domain::Codec* codec) {
-  return std::make_unique<CasesModel>(store, codec);
+std::unique_ptr<ReadModel> MakeCasesModel(const domain::Codec* codec) {
+  return std::make_unique<CasesModel>(codec);
 }
 
 }  // namespace hearth::exports

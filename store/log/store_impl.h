@@ -84,13 +84,13 @@ class StoreImpl final : public Store {
   Result<std::vector<Hash>> ConsistencyProof(uint64_t from, uint64_t to) override;
   Result<std::string> RawRecord(uint64_t position) override;
 
-  // The key of one recipient of pseudonymous exports (store/exports): a keyed
-  // hash of the recipient's name under a sub-key of the store key, so that
-  // references made for two recipients cannot be joined (32 bytes).
+  // A keyed hash of the recipient's name under a sub-key of the store key.
+  Result<std::string> RecipientKey(const std::string& recipient) override {
+    return ExportRecipientKey(recipient);
+  }
   std::string ExportRecipientKey(std::string_view recipient) const;
-  // Up to `max_count` events from `from`, facts only (no personal section is
-  // opened): the exports' counting pass, which must not touch personal data.
-  Result<std::vector<RecordedEvent>> ReadFactsForExport(uint64_t from, size_t max_count) {
+  // Facts only: no personal section is opened.
+  Result<std::vector<RecordedEvent>> ReadAllFacts(uint64_t from, size_t max_count) override {
     return ReadFacts(from, max_count);
   }
 

@@ -141,7 +141,7 @@ std::vector<std::shared_ptr<Projection>> MakeProjections(const domain::Codec* co
   return {MakeCasesProjection(codec)};
 }
 
-Result<CaseState> GetCase(Store& store, const std::string& case_id) {
+Result<CaseState> GetCase(LogReader& store, const std::string& case_id) {
   std::string bytes;
   Status got = store.GetProjectionValue(kCasesProjection, StateKey(case_id), &bytes);
   if (got.ok()) {
@@ -175,7 +175,7 @@ Result<CaseState> GetCase(Store& store, const std::string& case_id) {
                           (cases->stopped ? ", stopped: " + cases->error : std::string()) + ")");
 }
 
-Status ScanCases(Store& store, const CaseScan& scan,
+Status ScanCases(LogReader& store, const CaseScan& scan,
                  const std::function<bool(const CaseState&)>& fn) {
   Status inner;
   if (scan.district.empty() && !scan.open_only) {

@@ -4,7 +4,6 @@
 #include <nlohmann/json.hpp>
 
 #include "hearth/readmodels.h"
-#include "hearth/rights.h"
 #include "readmodels/params.h"
 
 namespace hearth::readmodels {
@@ -18,10 +17,10 @@ using prm::GetInt;
 
 class TimelineModel final : public ReadModel {
  public:
-  TimelineModel(Store* store, const domain::Codec* codec) : store_(store), codec_(codec) {}
+  explicit TimelineModel(const domain::Codec* codec) : codec_(codec) {}
   std::string name() const override { return "timeline"; }
 
-  Result<std::string> Query(Session& session, const std::string& params_json) override {
+  Result<std::string> Query(ScopedReader& reader, const std::string& params_json) override {
     auto params = prm::Parse("timeline", params_json, {"case", "at", "asOf", "occurredBy", "proofs"});
     if (!params.ok()) return params.status();
     TimelineRequest req;
@@ -44,23 +43,21 @@ class TimelineModel final : public ReadModel {
       if (!(*params)["proofs"].is_boolean()) return Status::InvalidArgument("timeline: proofs must be true or false");
       req.proofs = (*params)["proofs"].get<bool>();
     }
-    auto tl = ReadTimeline(session, *store_, *codec_, req);
+    auto tl = ReadTimeline(reader, *codec_, req);
     if (!tl.ok()) return tl.status();
     return TimelineToJson(*tl);
   }
 
  private:
-  Store* store_;
   const domain::Codec* codec_;
 };
 
 class WorklistModel final : public ReadModel {
  public:
-  WorklistModel(Store* store, const domain::Calendar* calendar, const domain::Codec* codec)
-      : store_(store), calendar_(calendar), codec_(codec) {}
+  explicit WorklistModel(const domain::Calendar* calendar) : calendar_(calendar) {}
   std::string name() const override { return "worklist"; }
 
-  Result<std::string> Query(Session& session, const std::string& params_json) override {
+  Result<std::string> Query(ScopedReader& reader, const std::string& params_json) override {
     auto params = prm::Parse("worklist", params_json,
                               {"district", "asOf", "firstVisitDays", "stallWorkingDays", "dueSoonDays",
                                "reviewDueDays"});
@@ -75,7 +72,7 @@ class WorklistModel final : public ReadModel {
       }
       // A principal sees a district's worklist only if it may read that
       // district's cases (by district, or by a pattern such as "case/D3/*").
-      Status s = session.CheckReadDistrict(o.district);
+      Status s = reader.CheckReadDistrict(o.district);
       if (!s.ok()) return s;
     }
     Status s = GetDate("worklist", *params, "asOf", &o.as_of);
@@ -84,36 +81,25 @@ class WorklistModel final : public ReadModel {
     if (s.ok()) s = GetInt("worklist", *params, "dueSoonDays", 0, 366, &o.due_soon_days);
     if (s.ok()) s = GetInt("worklist", *params, "reviewDueDays", 0, 366, &o.review_due_days);
     if (!s.ok()) return s;
-    // Only the cases the principal may read where they are now (the
-    // projection's state holds the current district).
-    o.include = [&session](const domain::CaseState& c) {
-      return session.CanReadCase(c.case_id, c.district);
-    };
-    // UK GDPR Art. 18: restricted people are left out, as by `hearth
-    // worklist` (docs/rights.md), from the one view of the restrictions.
-    auto restricted = rights::ActiveRestrictions::Read(*store_, *codec_);
-    if (!restricted.ok()) return restricted.status();
-    o.restricted_subjects = restricted->Subjects();
-    auto wl = BuildWorklist(*store_, *calendar_, o);
+    // The reader shows only the cases the principal may read where they are
+    // now, and leaves restricted people out (UK GDPR Art. 18, docs/rights.md).
+    auto wl = BuildWorklist(reader, *calendar_, o);
     if (!wl.ok()) return wl.status();
     return WorklistToJson(*wl);
   }
 
  private:
-  Store* store_;
   const domain::Calendar* calendar_;
-  const domain::Codec* codec_;
 };
 
 }  // namespace
 
-std::unique_ptr<ReadModel> MakeTimelineModel(Store* store, const domain::Codec* codec) {
-  return std::make_unique<TimelineModel>(store, codec);
+std::unique_ptr<ReadModel> MakeTimelineModel(const domain::Codec* codec) {
+  return std::make_unique<TimelineModel>(codec);
 }
 
-std::unique_ptr<ReadModel> MakeWorklistModel(Store* store, const domain::Calendar* calendar,
-                                             const domain::Codec* codec) {
-  return std::make_unique<WorklistModel>(store, calendar, codec);
+std::unique_ptr<ReadModel> MakeWorklistModel(const domain::Calendar* calendar) {
+  return std::make_unique<WorklistModel>(calendar);
 }
 
 }  // namespace hearth::readmodels

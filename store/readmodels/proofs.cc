@@ -18,14 +18,14 @@ struct Block {
   std::vector<Hash> upper;  // the proof's part above the block (shared)
 };
 
-Status LoadBlock(Store& store, merkle::Hasher& hasher, uint64_t block, uint64_t some_position,
+Status LoadBlock(LogReader& store, merkle::Hasher& hasher, uint64_t block, uint64_t some_position,
                  uint64_t tree_size, Block* out) {
   std::vector<Hash> leaves;
   leaves.reserve(kBlock);
   for (uint64_t i = 0; i < kBlock; ++i) {
-    auto raw = store.RawRecord(block * kBlock + i + 1);
-    if (!raw.ok()) return raw.status();
-    leaves.push_back(hasher.Leaf(*raw));
+    auto leaf = store.LeafHash(block * kBlock + i + 1);
+    if (!leaf.ok()) return leaf.status();
+    leaves.push_back(*leaf);
   }
   out->levels.clear();
   out->levels.push_back(std::move(leaves));
@@ -56,7 +56,7 @@ Status LoadBlock(Store& store, merkle::Hasher& hasher, uint64_t block, uint64_t 
 
 }  // namespace
 
-Status ProofsFor(Store& store, const std::vector<uint64_t>& positions, uint64_t tree_size,
+Status ProofsFor(LogReader& store, const std::vector<uint64_t>& positions, uint64_t tree_size,
                  std::vector<Hash>* leaf_hashes, std::vector<std::vector<Hash>>* proofs) {
   merkle::Hasher hasher;
   leaf_hashes->assign(positions.size(), Hash{});
@@ -75,9 +75,9 @@ Status ProofsFor(Store& store, const std::vector<uint64_t>& positions, uint64_t 
     bool shared = complete && (blocks.count(block) != 0 ||
                                (i + 1 < positions.size() && (positions[i + 1] - 1) / kBlock == block));
     if (!shared) {
-      auto raw = store.RawRecord(p);
-      if (!raw.ok()) return raw.status();
-      (*leaf_hashes)[i] = hasher.Leaf(*raw);
+      auto leaf = store.LeafHash(p);
+      if (!leaf.ok()) return leaf.status();
+      (*leaf_hashes)[i] = *leaf;
       auto proof = store.InclusionProof(p, tree_size);
       if (!proof.ok()) return proof.status();
       (*proofs)[i] = std::move(*proof);

@@ -16,7 +16,7 @@ namespace hearth::readmodels {
 // block shares, and the lower eight hashes are computed from the block's 256
 // leaves, read once. Leaves in the last, incomplete block get the store's
 // own proof. Errors: the store's (InvalidArgument beyond the tree, Corruption).
-Status ProofsFor(Store& store, const std::vector<uint64_t>& positions, uint64_t tree_size,
+Status ProofsFor(LogReader& store, const std::vector<uint64_t>& positions, uint64_t tree_size,
                  std::vector<Hash>* leaf_hashes, std::vector<std::vector<Hash>>* proofs);
 
 }  // namespace hearth::readmodels

@@ -50,8 +50,7 @@ std::optional<Date> BusinessDate(const RecordedEvent& e, const Json& facts) {
   return std::nullopt;
 }
 
-Result<Timeline> Build(Store& store, const domain::Codec& codec, const TimelineRequest& req,
-                       Session* session) {
+Result<Timeline> Build(LogReader& store, const domain::Codec& codec, const TimelineRequest& req) {
   Timeline tl;
   Status s = NormaliseCaseId(req.case_id, &tl.case_id);
   if (!s.ok()) return s;
@@ -59,10 +58,6 @@ Result<Timeline> Build(Store& store, const domain::Codec& codec, const TimelineR
   if (cuts > 1) {
     return Status::InvalidArgument("a timeline takes one cut: a position, an as-of date or an "
                                    "occurred-by date, not several");
-  }
-  if (session != nullptr) {
-    s = session->CheckReadStream(tl.case_id);
-    if (!s.ok()) return s;
   }
   if (req.at_position != 0) {
     tl.cut = "at position " + std::to_string(req.at_position);
@@ -147,13 +142,9 @@ Result<Timeline> Build(Store& store, const domain::Codec& codec, const TimelineR
     if (!s.ok()) return s;
   }
 
-  if (session != nullptr) {
-    s = session->FilterAndLog(shown, "read", "timeline");
-    if (!s.ok()) return s;
-    tl.personal_shown = session->scopes().read_personal;
-  } else {
-    tl.personal_shown = true;
-  }
+  // A scoped reader has already removed what its principal may not see, and
+  // written what it handed over to the access log.
+  tl.personal_shown = store.ShowsPersonal();
 
   // What the proofs are against.
   uint64_t last = shown.back().position;
@@ -213,13 +204,15 @@ std::string Short(const Hash& h) { return HexOf(h).substr(0, 16); }
 
 }  // namespace
 
-Result<Timeline> ReadTimeline(Store& store, const domain::Codec& codec, const TimelineRequest& request) {
-  return Build(store, codec, request, nullptr);
+Result<Timeline> ReadTimeline(LogReader& reader, const domain::Codec& codec,
+                              const TimelineRequest& request) {
+  return Build(reader, codec, request);
 }
 
-Result<Timeline> ReadTimeline(Session& session, Store& store, const domain::Codec& codec,
+Result<Timeline> ReadTimeline(Session& session, const domain::Codec& codec,
                               const TimelineRequest& request) {
-  return Build(store, codec, request, &session);
+  ScopedReader reader(session, Reach::kScoped, "timeline");
+  return Build(reader, codec, request);
 }
 
 // The document is assembled as text: the facts, personal sections and proofs

@@ -324,7 +324,7 @@ const char* WorkKindName(WorkKind kind) {
   return "unknown";
 }
 
-Result<Worklist> BuildWorklist(Store& store, const domain::Calendar& calendar,
+Result<Worklist> BuildWorklist(LogReader& store, const domain::Calendar& calendar,
                                const WorklistOptions& options) {
   Status s = CheckOptions(options);
   if (!s.ok()) return s;
@@ -355,9 +355,13 @@ Result<Worklist> BuildWorklist(Store& store, const domain::Calendar& calendar,
   // Cases closed today or earlier cannot be on a worklist of today or later;
   // a past day needs the cases closed since, too.
   scan.open_only = wl.as_of >= today;
+  // UK GDPR Art. 18: a restricted person's cases are left out, from the one
+  // view of the restrictions (a ScopedReader has left them out already).
+  auto restricted = store.RestrictedSubjects();
+  if (!restricted.ok()) return restricted.status();
   Status inner;
   s = ScanCases(store, scan, [&](const CaseState& c) {
-    if (options.restricted_subjects.count(c.client) != 0) return true;
+    if (restricted->count(c.client) != 0) return true;
     if (options.include && !options.include(c)) return true;
     ++wl.cases_considered;
     inner = eval.Case(c, &wl.items);

@@ -26,11 +26,11 @@ Status CheckSubject(const std::string& model, const std::string& subject) {
 
 class SarModel final : public ReadModel {
  public:
-  SarModel(Store* store, const domain::Codec* codec, RightsOptions options)
-      : store_(store), codec_(codec), options_(std::move(options)) {}
+  SarModel(const domain::Codec* codec, RightsOptions options)
+      : codec_(codec), options_(std::move(options)) {}
   std::string name() const override { return "sar"; }
 
-  Result<std::string> Query(Session& session, const std::string& params_json) override {
+  Result<std::string> Query(ScopedReader& reader, const std::string& params_json) override {
     auto params = prm::Parse("sar", params_json, {"subject", "request", "html"});
     if (!params.ok()) return params.status();
     std::string subject, request;
@@ -43,9 +43,10 @@ class SarModel final : public ReadModel {
     if (!s.ok()) return s;
     // A pack holds the person's whole record: only the controller, and only
     // in a role that sees personal sections, generates one.
-    if (s = session.CheckController(); !s.ok()) return s;
-    if (s = session.CheckReadPersonal(); !s.ok()) return s;
-    Rights rights(store_, codec_, options_);
+    auto store = reader.ControllerStore();
+    if (!store.ok()) return store.status();
+    if (s = reader.CheckReadPersonal(); !s.ok()) return s;
+    Rights rights(*store, codec_, options_);
     if (!request.empty()) {
       auto req = rights.LoadRequest(request);
       if (!req.ok()) return req.status();
@@ -54,9 +55,9 @@ class SarModel final : public ReadModel {
       }
     }
     PackOptions po;
-    po.plugin = session.principal().plugin;
-    po.user = session.principal().user;
-    po.requester_role = session.principal().role;
+    po.plugin = reader.principal().plugin;
+    po.user = reader.principal().user;
+    po.requester_role = reader.principal().role;
     po.request_ref = request;
     // The pack's generation is a disclosure to the data subject: BuildPack
     // writes it to the access log before the pack leaves the store.
@@ -75,46 +76,44 @@ class SarModel final : public ReadModel {
   }
 
  private:
-  Store* store_;
   const domain::Codec* codec_;
   RightsOptions options_;
 };
 
 class DisclosuresModel final : public ReadModel {
  public:
-  DisclosuresModel(Store* store, const domain::Codec* codec, RightsOptions options)
-      : store_(store), codec_(codec), options_(std::move(options)) {}
+  DisclosuresModel(const domain::Codec* codec, RightsOptions options)
+      : codec_(codec), options_(std::move(options)) {}
   std::string name() const override { return "disclosures"; }
 
-  Result<std::string> Query(Session& session, const std::string& params_json) override {
+  Result<std::string> Query(ScopedReader& reader, const std::string& params_json) override {
     auto params = prm::Parse("disclosures", params_json, {"subject"});
     if (!params.ok()) return params.status();
     std::string subject;
     Status s = prm::RequireString("disclosures", *params, "subject", &subject);
     if (s.ok()) s = CheckSubject("disclosures", subject);
     if (!s.ok()) return s;
-    if (s = session.CheckController(); !s.ok()) return s;
-    Rights rights(store_, codec_, options_);
+    auto store = reader.ControllerStore();
+    if (!store.ok()) return store.status();
+    Rights rights(*store, codec_, options_);
     auto text = rights.DisclosuresJson(subject);
     if (!text.ok()) return text.status();
     return *text;
   }
 
  private:
-  Store* store_;
   const domain::Codec* codec_;
   RightsOptions options_;
 };
 
 }  // namespace
 
-std::unique_ptr<ReadModel> MakeSarModel(Store* store, const domain::Codec* codec, RightsOptions options) {
-  return std::make_unique<SarModel>(store, codec, std::move(options));
+std::unique_ptr<ReadModel> MakeSarModel(const domain::Codec* codec, RightsOptions options) {
+  return std::make_unique<SarModel>(codec, std::move(options));
 }
 
-std::unique_ptr<ReadModel> MakeDisclosuresModel(Store* store, const domain::Codec* codec,
-                                                RightsOptions options) {
-  return std::make_unique<DisclosuresModel>(store, codec, std::move(options));
+std::unique_ptr<ReadModel> MakeDisclosuresModel(const domain::Codec* codec, RightsOptions options) {
+  return std::make_unique<DisclosuresModel>(codec, std::move(options));
 }
 
 }  // namespace hearth::rights

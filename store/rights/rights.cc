@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 
+#include "hearth/event_json.h"
 #include "rights/internal.h"
 
 namespace hearth::rights {
@@ -454,6 +455,24 @@ std::set<std::string> ActiveRestrictions::Subjects() const {
   for (const auto& [subject, since] : active_) out.insert(subject);
   return out;
 }
+
+}  // namespace hearth::rights
+
+namespace hearth {
+
+// The one view of the restrictions, for every reader of a store
+// (api/include/hearth/log_reader.h).
+Result<std::set<std::string>> Store::RestrictedSubjects() {
+  auto codec = event_json::BuiltinCodec();
+  if (!codec.ok()) return codec.status();
+  auto active = rights::ActiveRestrictions::Read(*this, **codec);
+  if (!active.ok()) return active.status();
+  return active->Subjects();
+}
+
+}  // namespace hearth
+
+namespace hearth::rights {
 
 Result<std::vector<std::pair<std::string, Date>>> Rights::RestrictedSubjects() {
   auto active = ActiveRestrictions::Read(*store_, *codec_);

@@ -38,19 +38,18 @@ nlohmann::json ScopesJson(const Scopes& s) {
 
 class InfoModel final : public ReadModel {
  public:
-  explicit InfoModel(Store* store) : store_(store) {}
   std::string name() const override { return "info"; }
 
-  Result<std::string> Query(Session& session, const std::string& params_json) override {
+  Result<std::string> Query(ScopedReader& reader, const std::string& params_json) override {
     if (!params_json.empty()) {
       auto params = nlohmann::json::parse(params_json, nullptr, /*allow_exceptions=*/false);
       if (params.is_discarded() || !params.is_object()) {
         return Status::InvalidArgument("info: params must be a JSON object");
       }
     }
-    auto info = store_->Info();
+    auto info = reader.Info();
     if (!info.ok()) return info.status();
-    const Principal& p = session.principal();
+    const Principal& p = reader.principal();
     nlohmann::json out = {
         {"format_version", info->format_version},
         {"encrypted", info->encrypted},
@@ -61,13 +60,10 @@ class InfoModel final : public ReadModel {
         {"disk_bytes", info->disk_bytes},
         {"tree", {{"size", info->tree.size}, {"root", Hex(info->tree.root)}}},
         {"principal", {{"plugin", p.plugin}, {"user", p.user}, {"role", p.role}}},
-        {"scopes", ScopesJson(session.scopes())},
+        {"scopes", ScopesJson(reader.scopes())},
     };
     return out.dump();
   }
-
- private:
-  Store* store_;
 };
 
 }  // namespace
@@ -103,15 +99,14 @@ Result<std::string> ReadModels::Query(Session& session, const std::string& model
   if (m == nullptr) return Status::NotFound("no read model '" + model + "'");
   if (Status s = session.CheckModel(model); !s.ok()) return s;
   try {
-    return m->Query(session, params_json);
+    ScopedReader reader(session, m->reach(), model);
+    return m->Query(reader, params_json);
   } catch (const std::exception& e) {
     // A model's exception never crosses into the front end.
     return Status::InvalidArgument("read model '" + model + "' failed: " + e.what());
   }
 }
 
-std::unique_ptr<ReadModel> MakeInfoModel(Store* store) {
-  return std::make_unique<InfoModel>(store);
-}
+std::unique_ptr<ReadModel> MakeInfoModel() { return std::make_unique<InfoModel>(); }
 
 }  // namespace hearth

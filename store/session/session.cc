@@ -52,27 +52,6 @@ std::string CurrentCaseName(const std::string& stream, const std::string& distri
   if (named.empty()) return stream;
   return "case/" + district + stream.substr(5 + named.size());
 }
-// Cuts `events` to `budget`. TooLarge when not even the first fits.
-Status CutToBudget(std::vector<RecordedEvent>& events, PageBudget& budget) {
-  size_t total = 0;
-  for (size_t i = 0; i < events.size(); ++i) {
-    size_t bytes = budget.bytes_of(events[i]);
-    total += bytes;
-    if (total > budget.max_bytes) {
-      if (i == 0) {
-        return Status::TooLarge("the event at position " + std::to_string(events[i].position) +
-                                " (" + std::to_string(bytes) + " bytes) does not fit in one message of " +
-                                std::to_string(budget.max_bytes) + " bytes (limits.max_message_bytes)");
-      }
-      events.resize(i);
-      budget.cut = true;
-      break;
-    }
-  }
-  return Status::OK();
-}
-
-
 // Whether a pattern ending in `*` (never an exact name) matches `name`.
 bool PrefixMatches(const std::vector<std::string>& patterns, const std::string& name) {
   for (const std::string& p : patterns) {
@@ -325,17 +304,8 @@ Status Session::LogAccess(std::vector<AccessRecord> records) {
 }
 
 Result<std::vector<RecordedEvent>> Session::Filter(Result<std::vector<RecordedEvent>> events,
-                                                   const std::string& purpose, PageBudget* budget) {
+                                                   const std::string& purpose) {
   if (!events.ok()) return events;
-  if (budget != nullptr) {
-    // Cut what will not be sent before logging: the access log records what
-    // leaves, measured as it leaves (without the sections it may not see).
-    budget->cut = false;
-    if (!scopes_.read_personal) {
-      for (RecordedEvent& e : events.value()) e.personal.clear();
-    }
-    if (Status s = CutToBudget(events.value(), *budget); !s.ok()) return s;
-  }
   // The access log is written before the data leaves: a read that cannot be
   // accounted for is not returned.
   if (Status s = FilterAndLog(events.value(), "read", purpose); !s.ok()) return s;
@@ -344,23 +314,20 @@ Result<std::vector<RecordedEvent>> Session::Filter(Result<std::vector<RecordedEv
 
 Result<std::vector<RecordedEvent>> Session::ReadStream(const std::string& stream, uint64_t from,
                                                        Direction direction, size_t max_count,
-                                                       const std::string& purpose,
-                                                       PageBudget* budget) {
+                                                       const std::string& purpose) {
   if (Status s = CheckReadStream(stream); !s.ok()) return s;
-  return Filter(store_->ReadStream(stream, from, direction, max_count), purpose, budget);
+  return Filter(store_->ReadStream(stream, from, direction, max_count), purpose);
 }
 
 Result<std::vector<RecordedEvent>> Session::ReadAll(uint64_t from, size_t max_count,
-                                                    const std::string& purpose,
-                                                    PageBudget* budget) {
+                                                    const std::string& purpose) {
   if (Status s = CheckReadLog(); !s.ok()) return s;
-  return Filter(store_->ReadAll(from, max_count), purpose, budget);
+  return Filter(store_->ReadAll(from, max_count), purpose);
 }
 
 Result<std::vector<RecordedEvent>> Session::ReadSubject(const std::string& subject, uint64_t from,
                                                         size_t max_count,
-                                                        const std::string& purpose,
-                                                        PageBudget* budget) {
+                                                        const std::string& purpose) {
   std::vector<RecordedEvent> out;
   std::map<std::string, bool> readable;  // per stream, looked up once per call
   uint64_t next = from == 0 ? 1 : from;
@@ -390,7 +357,7 @@ Result<std::vector<RecordedEvent>> Session::ReadSubject(const std::string& subje
   if (out.empty() && max_count > 0) {
     return Status::NotFound("no events about subject '" + subject + "' that this session may read");
   }
-  return Filter(std::move(out), purpose, budget);
+  return Filter(std::move(out), purpose);
 }
 
 namespace {

@@ -99,13 +99,13 @@ class AccessBudgetTest : public StoreFixture {
     scopes_.read_personal = true;
     scopes_.read_log = true;
   }
-  static PageBudget Budget(size_t max_bytes) {
+  static Session::PageLimit Budget(size_t max_bytes) {
     // The test's measure: the bytes of an event's personal sections.
-    return PageBudget{max_bytes, [](const RecordedEvent& e) {
-                        size_t n = 0;
-                        for (const auto& p : e.personal) n += p.data.size();
-                        return n;
-                      }};
+    return Session::PageLimit{10, max_bytes, [](const RecordedEvent& e) {
+                                size_t n = 0;
+                                for (const auto& p : e.personal) n += p.data.size();
+                                return n;
+                              }};
   }
   Scopes scopes_;
 };
@@ -116,22 +116,20 @@ TEST_F(AccessBudgetTest, PageCutToItsBudgetIsLoggedAsDelivered) {
              {MakeEvent("Note", "P-3", note), MakeEvent("Note", "P-3", note),
               MakeEvent("Note", "P-4", note)});
   Session session(store_.get(), Principal{"portal", "u-1", "caseworker"}, scopes_);
-  PageBudget budget = Budget(2500);
-  auto page = session.ReadStream("case/north/C-2", 1, Direction::kForward, 10, "first-visit", &budget);
+  auto page = session.ReadStreamPage("case/north/C-2", 1, Direction::kForward, Budget(2500), "first-visit");
   ASSERT_TRUE(page.ok()) << page.status().ToString();
-  ASSERT_EQ(page->size(), 2u);
-  EXPECT_TRUE(budget.cut);
+  ASSERT_EQ(page->events.size(), 2u);
+  EXPECT_TRUE(page->cut);
   auto log = store_->AccessLog("P-3");
   ASSERT_TRUE(log.ok());
   ASSERT_EQ(log->size(), 1u);
   EXPECT_EQ((*log)[0].events, 2u);
   EXPECT_TRUE(store_->AccessLog("P-4")->empty()) << "the event cut from the page was logged";
   // The rest, read as the next page, is logged with that page, once.
-  budget = Budget(2500);
-  page = session.ReadAll(3, 10, "first-visit", &budget);
+  page = session.ReadAllPage(3, Budget(2500), "first-visit");
   ASSERT_TRUE(page.ok()) << page.status().ToString();
-  ASSERT_EQ(page->size(), 1u);
-  EXPECT_FALSE(budget.cut);
+  ASSERT_EQ(page->events.size(), 1u);
+  EXPECT_FALSE(page->cut);
   EXPECT_EQ(store_->AccessLog("P-4")->size(), 1u);
   EXPECT_EQ(store_->AccessLog("P-3")->size(), 1u);
 }
@@ -140,12 +138,14 @@ TEST_F(AccessBudgetTest, AnswerThatDoesNotFitLeavesNoAccessRecord) {
   MustAppend("case/north/C-3", ExpectedVersion::Any(),
              {MakeEvent("Note", "P-5", std::string(5000, 'y'))});
   Session session(store_.get(), Principal{"portal", "u-1", "caseworker"}, scopes_);
-  PageBudget budget = Budget(2500);
-  auto page = session.ReadStream("case/north/C-3", 1, Direction::kForward, 10, "first-visit", &budget);
-  EXPECT_EQ(page.status().code(), Status::Code::kTooLarge) << page.status().ToString();
-  budget = Budget(2500);
-  auto subject = session.ReadSubject("P-5", 1, 10, "first-visit", &budget);
-  EXPECT_EQ(subject.status().code(), Status::Code::kTooLarge) << subject.status().ToString();
+  auto page = session.ReadStreamPage("case/north/C-3", 1, Direction::kForward, Budget(2500), "first-visit");
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  EXPECT_TRUE(page->events.empty());
+  EXPECT_NE(page->too_large, 0u);
+  auto subject = session.ReadSubjectPage("P-5", 1, Budget(2500), "first-visit");
+  ASSERT_TRUE(subject.ok()) << subject.status().ToString();
+  EXPECT_TRUE(subject->events.empty());
+  EXPECT_NE(subject->too_large, 0u);
   EXPECT_TRUE(store_->AccessLog("P-5")->empty()) << "an answer that was not sent is in the access log";
   // A refused read leaves none either; a delivered one leaves exactly one.
   Scopes south;
@@ -155,8 +155,9 @@ TEST_F(AccessBudgetTest, AnswerThatDoesNotFitLeavesNoAccessRecord) {
                 [](const std::string&) {});
   EXPECT_FALSE(other.ReadStream("case/north/C-3", 1, Direction::kForward, 10, "x").ok());
   EXPECT_TRUE(store_->AccessLog("P-5")->empty());
-  budget = Budget(6000);
-  ASSERT_TRUE(session.ReadStream("case/north/C-3", 1, Direction::kForward, 10, "first-visit", &budget).ok());
+  page = session.ReadStreamPage("case/north/C-3", 1, Direction::kForward, Budget(6000), "first-visit");
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->events.size(), 1u);
   EXPECT_EQ(store_->AccessLog("P-5")->size(), 1u);
 }
 

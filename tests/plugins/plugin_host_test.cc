@@ -404,7 +404,7 @@ TEST_F(PluginHostTest, QueriesReadModelsThroughTheSession) {
   Probe probe(HEARTH_PROBE_PLUGIN);
   auto session = MakeSession(CaseWorkerScopes());
   ReadModels models;
-  ASSERT_TRUE(models.Add(MakeInfoModel(store_.get())).ok());
+  ASSERT_TRUE(models.Add(MakeInfoModel()).ok());
   LoadOptions options;
   options.read_models = &models;
   auto plugin = LoadedPlugin::Load(HEARTH_PROBE_PLUGIN, *session, "{}", options);

@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   hearth::ReadModels models;
-  if (hearth::Status s = models.Add(hearth::MakeInfoModel(store->get())); !s.ok()) {
+  if (hearth::Status s = models.Add(hearth::MakeInfoModel()); !s.ok()) {
     std::cerr << s.ToString() << "\n";
     return 1;
   }

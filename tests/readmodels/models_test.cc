@@ -18,8 +18,8 @@ class ModelsTest : public ReadModelTest {
     CasesProjectionOptions o;
     o.mode = ProjectionMode::kInline;
     Open({MakeCasesProjection(codec_.get(), o)});
-    ASSERT_TRUE(models_.Add(MakeTimelineModel(store_.get(), codec_.get())).ok());
-    ASSERT_TRUE(models_.Add(MakeWorklistModel(store_.get(), &calendar_, codec_.get())).ok());
+    ASSERT_TRUE(models_.Add(MakeTimelineModel(codec_.get())).ok());
+    ASSERT_TRUE(models_.Add(MakeWorklistModel(&calendar_)).ok());
     Record("case/D1/1", {Enquiry("2018-04-02", "P-1", "D1")});
     Record("case/D2/1", {Enquiry("2018-04-02", "P-2", "D2")});
   }
@@ -114,7 +114,6 @@ TEST_F(ModelsTest, TheWorklistModelLeavesRestrictedPeopleOut) {
   // The same as the command's worklist, built from the same view.
   WorklistOptions cli;
   cli.as_of = D("2018-06-01");
-  cli.restricted_subjects = restricted->Subjects();
   auto wl = BuildWorklist(*store_, calendar_, cli);
   ASSERT_TRUE(wl.ok()) << wl.status().ToString();
   ASSERT_EQ(wl->items.size(), 1u);

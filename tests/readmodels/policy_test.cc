@@ -29,7 +29,7 @@ class DistrictPolicyTest : public ReadModelTest, public ::testing::WithParamInte
       o.mode = GetParam() == CasesProjection::kAsync ? ProjectionMode::kAsync : ProjectionMode::kInline;
       Open({MakeCasesProjection(codec_.get(), o)});
     }
-    ASSERT_TRUE(models_.Add(MakeTimelineModel(store_.get(), codec_.get())).ok());
+    ASSERT_TRUE(models_.Add(MakeTimelineModel(codec_.get())).ok());
     Record(kCase, {Enquiry("2018-04-02", "P-1", "D1")});
   }
 

@@ -218,7 +218,7 @@ TEST_F(TimelineTest, PersonalSectionsOnlyForCallersWhoMayAndErasedOnesMarked) {
     Session nosy = RootSession(false);
     TimelineRequest req;
     req.case_id = id;
-    auto tl = ReadTimeline(nosy, *store_, *codec_, req);
+    auto tl = ReadTimeline(nosy, *codec_, req);
     ASSERT_TRUE(tl.ok()) << tl.status().ToString();
     EXPECT_FALSE(tl->personal_shown);
     for (const auto& e : tl->entries) EXPECT_TRUE(e.personal_json.empty());
@@ -228,7 +228,7 @@ TEST_F(TimelineTest, PersonalSectionsOnlyForCallersWhoMayAndErasedOnesMarked) {
     Session auditor = RootSession(true);
     TimelineRequest req;
     req.case_id = id;
-    auto tl = ReadTimeline(auditor, *store_, *codec_, req);
+    auto tl = ReadTimeline(auditor, *codec_, req);
     ASSERT_TRUE(tl.ok());
     EXPECT_NE(TimelineToJson(*tl).find("Quillfeather"), std::string::npos);
     EXPECT_NE(TimelineToText(*tl).find("Carera"), std::string::npos);
@@ -242,7 +242,7 @@ TEST_F(TimelineTest, PersonalSectionsOnlyForCallersWhoMayAndErasedOnesMarked) {
   Session auditor = RootSession(true);
   TimelineRequest req;
   req.case_id = id;
-  auto tl = ReadTimeline(auditor, *store_, *codec_, req);
+  auto tl = ReadTimeline(auditor, *codec_, req);
   ASSERT_TRUE(tl.ok()) << tl.status().ToString();
   std::string text = TimelineToText(*tl);
   EXPECT_EQ(text.find("Carera"), std::string::npos);
@@ -257,12 +257,12 @@ TEST_F(TimelineTest, ASessionThatMayNotReadTheDistrictIsRefused) {
   Session other(store_.get(), Principal{"test", "S-3", "caseworker"}, scopes, [](const std::string&) {});
   TimelineRequest req;
   req.case_id = "case/D2/C-1";
-  auto tl = ReadTimeline(other, *store_, *codec_, req);
+  auto tl = ReadTimeline(other, *codec_, req);
   ASSERT_FALSE(tl.ok());
   EXPECT_EQ(tl.status().code(), Status::Code::kPermissionDenied);
   // The same answer for a case that does not exist: no probing across districts.
   req.case_id = "case/D2/C-404";
-  EXPECT_EQ(ReadTimeline(other, *store_, *codec_, req).status().code(), Status::Code::kPermissionDenied);
+  EXPECT_EQ(ReadTimeline(other, *codec_, req).status().code(), Status::Code::kPermissionDenied);
 }
 
 TEST_F(TimelineTest, EveryEventTypeOfTheDemoHasItsOwnPlainEnglishLine) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "hearth/rights.h"
 #include "readmodels_test_util.h"
 
 namespace hearth::readmodels::testing {
@@ -223,10 +224,11 @@ TEST_F(WorklistTest, DistrictsClosuresAndRestrictions) {
   // Before its closure, the closed case was overdue too.
   auto earlier = Build("2018-05-14", d2);
   EXPECT_EQ(Items(earlier, WorkKind::kFirstVisit, "case/D2/2").size(), 1u);
-  // A restricted client's case is left out.
-  WorklistOptions restricted;
-  restricted.restricted_subjects = {"P-2"};
-  auto r = Build("2018-06-01", restricted);
+  // A restricted client's case is left out: the worklist takes the
+  // restrictions from the store's one view, whoever calls it.
+  rights::Rights rights(store_.get(), codec_.get(), rights::RightsOptions{});
+  ASSERT_TRUE(rights.Restrict("P-2", "", "accuracyContested", Actor{"S-9", "controller", "test"}).ok());
+  auto r = Build("2018-06-01");
   EXPECT_EQ(Items(r, WorkKind::kFirstVisit, "case/D2/1").size(), 0u);
   EXPECT_EQ(Items(r, WorkKind::kFirstVisit, "case/D1/1").size(), 1u);
   // Cases whose enquiry is after the day are not there yet.

@@ -85,10 +85,10 @@ class ModelsTest : public ServerFixture {
       }
       from = page->back().position + 1;
     }
-    ASSERT_TRUE(models_.Add(rights::MakeSarModel(store_.get(), codec_, rop)).ok());
-    ASSERT_TRUE(models_.Add(rights::MakeDisclosuresModel(store_.get(), codec_, rop)).ok());
-    ASSERT_TRUE(models_.Add(exports::MakeKpiModel(store_.get(), codec_)).ok());
-    ASSERT_TRUE(models_.Add(exports::MakeCasesModel(store_.get(), codec_)).ok());
+    ASSERT_TRUE(models_.Add(rights::MakeSarModel(codec_, rop)).ok());
+    ASSERT_TRUE(models_.Add(rights::MakeDisclosuresModel(codec_, rop)).ok());
+    ASSERT_TRUE(models_.Add(exports::MakeKpiModel(codec_)).ok());
+    ASSERT_TRUE(models_.Add(exports::MakeCasesModel(codec_)).ok());
     Start(Config(kModelsConfig));
   }
   void TearDown() override {

@@ -168,7 +168,7 @@ class ServerFixture : public ::testing::Test {
     auto store = Store::Open(o, dir_.sub("store"));
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store.value());
-    ASSERT_TRUE(models_.Add(MakeInfoModel(store_.get())).ok());
+    ASSERT_TRUE(models_.Add(MakeInfoModel()).ok());
   }
   void TearDown() override {
     if (server_) server_->Stop();

@@ -155,7 +155,7 @@ Status RunTimeline(const TimelineOptions& o) {
   scopes.read_models = {"timeline"};
   scopes.read_personal = !o.no_personal;
   Session session(store->get(), principal, scopes);
-  auto tl = readmodels::ReadTimeline(session, **store, *(*d)->codec, req);
+  auto tl = readmodels::ReadTimeline(session, *(*d)->codec, req);
   if (!tl.ok()) return tl.status();
   return Print(o.json ? readmodels::TimelineToJson(*tl, true) + "\n" : readmodels::TimelineToText(*tl));
 }
@@ -190,12 +190,14 @@ Status RunWorklist(const WorklistCliOptions& o) {
   s = CatchUp(**store, readmodels::kCasesProjection);
   if (!s.ok()) return s;
   auto calendar = domain::Calendar::EnglandAndWales();
-  {  // UK GDPR Art. 18: restricted people are left out (docs/rights.md)
-    auto restricted = rights::ActiveRestrictions::Read(**store, *(*d)->codec);
-    if (!restricted.ok()) return restricted.status();
-    w.restricted_subjects = restricted->Subjects();
-  }
-  auto wl = readmodels::BuildWorklist(**store, calendar, w);
+  // Through the same scoped reader as the `worklist` model of `hearth
+  // serve`: every district, and restricted people left out (docs/rights.md).
+  Scopes scopes;
+  scopes.read_streams = {"*"};
+  scopes.read_models = {"worklist"};
+  Session session(store->get(), Principal{"hearth-cli", "", "operator"}, scopes);
+  ScopedReader reader(session, Reach::kScoped, "worklist");
+  auto wl = readmodels::BuildWorklist(reader, calendar, w);
   if (!wl.ok()) return wl.status();
   return Print(o.json ? readmodels::WorklistToJson(*wl, true) + "\n" : readmodels::WorklistToText(*wl));
 }

@@ -66,13 +66,13 @@ Status RunServe(const ServeOptions& o) {
   // The read models this process answers (query, read_models scopes).
   ReadModels models;
   std::vector<std::unique_ptr<ReadModel>> made;
-  made.push_back(MakeInfoModel(store->get()));
-  made.push_back(readmodels::MakeTimelineModel(store->get(), codec->get()));
-  made.push_back(readmodels::MakeWorklistModel(store->get(), &calendar, codec->get()));
-  made.push_back(rights::MakeSarModel(store->get(), codec->get()));
-  made.push_back(rights::MakeDisclosuresModel(store->get(), codec->get()));
-  made.push_back(exports::MakeKpiModel(store->get(), codec->get()));
-  made.push_back(exports::MakeCasesModel(store->get(), codec->get()));
+  made.push_back(MakeInfoModel());
+  made.push_back(readmodels::MakeTimelineModel(codec->get()));
+  made.push_back(readmodels::MakeWorklistModel(&calendar));
+  made.push_back(rights::MakeSarModel(codec->get()));
+  made.push_back(rights::MakeDisclosuresModel(codec->get()));
+  made.push_back(exports::MakeKpiModel(codec->get()));
+  made.push_back(exports::MakeCasesModel(codec->get()));
   for (auto& model : made) {
     if (Status s = models.Add(std::move(model)); !s.ok()) return s;
   }

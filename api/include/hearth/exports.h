@@ -137,7 +137,7 @@ struct KpiOptions {
 // Counts the period's figures (docs/exports.md defines each one) from the log
 // as of options.position and applies the policy. InvalidArgument for a
 // position beyond the log or a period the calendar does not cover.
-Result<KpiReturn> BuildKpiReturn(Store& store, const domain::Codec& codec,
+Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
                                  const domain::Calendar& calendar, const Period& period,
                                  const DisclosurePolicy& policy, const KpiOptions& options);
 
@@ -217,7 +217,7 @@ struct CaseExtract {
 // whose processing is restricted now (counted in restricted_rows, before
 // k-anonymity is checked over the rest). InvalidArgument for a bad
 // recipient or k < 2. NotSupported for a store that cannot derive recipient keys.
-Result<CaseExtract> BuildCaseExtract(Store& store, const domain::Codec& codec, const Period& period,
+Result<CaseExtract> BuildCaseExtract(LogReader& store, const domain::Codec& codec, const Period& period,
                                      const ExtractOptions& options);
 
 std::string ExtractToCsv(const CaseExtract& extract);
@@ -277,12 +277,12 @@ Status WriteIdentifiableExport(Store& store, const IdentifiableExport& exp, cons
 // `kpi`: params {"period": "2018/19-Q1" | "2018/19", "policy": "nhs",
 // "position": 1234}. Answers KpiToJson. Policy "none" (no disclosure control)
 // also needs the controller scope. REQUIRES: store and codec outlive it.
-std::unique_ptr<ReadModel> MakeKpiModel(Store* store, const domain::Codec* codec);
+std::unique_ptr<ReadModel> MakeKpiModel(const domain::Codec* codec);
 
 // `cases`: params {"period", "recipient", "k", "maxSuppressed", "position"}.
 // The recipient is the calling plugin unless given; another recipient needs
 // the controller scope. Answers the extract report (as extract-report.json)
 // with the rows as "csv" (cases.csv).
-std::unique_ptr<ReadModel> MakeCasesModel(Store* store, const domain::Codec* codec);
+std::unique_ptr<ReadModel> MakeCasesModel(const domain::Codec* codec);
 
 }  // namespace hearth::exports

@@ -6,9 +6,14 @@
 // network server, in-process plugins, the web gateway): no global registry.
 //
 //   hearth::ReadModels models;
-//   models.Add(hearth::MakeInfoModel(store.get()));
-//   models.Add(std::make_unique<TimelineModel>(store.get()));
-//   auto json = models.Query(session, "timeline", R"({"stream":"case/north/C-1"})");
+//   models.Add(hearth::MakeInfoModel());
+//   models.Add(hearth::readmodels::MakeTimelineModel(codec));
+//   auto json = models.Query(session, "timeline", R"({"case":"case/D1/000001"})");
+//
+// A model holds no store: each query gives it a ScopedReader
+// (hearth/scoped_reader.h) built from the caller's session, and the reader
+// is the only way the model reaches the log. The scopes, the restrictions
+// and the access log are applied there, once, for every model.
 #pragma once
 
 #include <map>
@@ -16,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "hearth/scoped_reader.h"
 #include "hearth/session.h"
 #include "hearth/status.h"
 #include "hearth/store.h"
@@ -28,14 +34,17 @@ class ReadModel {
   // Unique within a collection; what `read_models` scopes name. 1 to 64 of
   // [a-z0-9_-].
   virtual std::string name() const = 0;
+  // How far the model reaches into the log (hearth/scoped_reader.h):
+  // kScoped unless it publishes counts or rows under disclosure control.
+  virtual Reach reach() const { return Reach::kScoped; }
   // Answers one query as a JSON document. `params_json` is the caller's JSON
   // object, unchecked: the model validates it (InvalidArgument naming the
   // field). The collection has already checked the session's read_models
-  // scope; the model checks every finer scope itself (streams, districts,
-  // read_personal, controller) through the session, and writes any personal
-  // data it returns to the access log (Session::LogAccess or FilterAndLog).
-  // Thread-safe: called from many sessions at once.
-  virtual Result<std::string> Query(Session& session, const std::string& params_json) = 0;
+  // scope; `reader` applies the streams, districts, read_personal,
+  // restrictions and the access log to everything the model reads, and
+  // offers the checks a model needs for its own parameters (controller,
+  // a district asked for). Thread-safe: called from many sessions at once.
+  virtual Result<std::string> Query(ScopedReader& reader, const std::string& params_json) = 0;
 };
 
 // The read models of one process. Not thread-safe while being built; Query is
@@ -56,7 +65,8 @@ class ReadModels {
   // Every model's name, sorted.
   std::vector<std::string> Names() const;
 
-  // Checks the session's read_models scope for `model`, then asks it.
+  // Checks the session's read_models scope for `model`, then asks it with a
+  // ScopedReader of the session (its purpose the model's name).
   // Returns NotFound (no such model), PermissionDenied (naming the scope), or
   // whatever the model returns.
   Result<std::string> Query(Session& session, const std::string& model,
@@ -68,7 +78,7 @@ class ReadModels {
 
 // The `info` read model: the store's figures (positions, streams, subjects,
 // tree head; no file paths) and the caller's principal and effective scopes.
-// Params: `{}`. REQUIRES: the store outlives the model.
-std::unique_ptr<ReadModel> MakeInfoModel(Store* store);
+// Params: `{}`.
+std::unique_ptr<ReadModel> MakeInfoModel();
 
 }  // namespace hearth

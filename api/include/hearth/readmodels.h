@@ -97,7 +97,7 @@ Status DecodeCaseState(std::string_view bytes, domain::CaseState* state);
 // One case from the projection. NotFound with a message that says whether the
 // case does not exist at all or the projection has not reached it yet.
 // Corruption for state bytes that do not decode.
-Result<domain::CaseState> GetCase(Store& store, const std::string& case_id);
+Result<domain::CaseState> GetCase(LogReader& store, const std::string& case_id);
 
 struct CaseScan {
   std::string district;    // only cases currently in this district ("": all)
@@ -106,7 +106,7 @@ struct CaseScan {
 // Calls `fn` for each case of the scan, in key order (district, then case
 // id), until it returns false. Reads the projection as it stands (call
 // Store::WaitForProjection first to see the log's end).
-Status ScanCases(Store& store, const CaseScan& scan,
+Status ScanCases(LogReader& store, const CaseScan& scan,
                  const std::function<bool(const domain::CaseState&)>& fn);
 
 // ---------------------------------------------------------------------------
@@ -152,16 +152,16 @@ struct Timeline {
   bool personal_shown = false;   // personal sections were read for the caller
 };
 
-// The case as it stood at the request's cut, read with the store's own keys
-// (personal sections shown; erased ones marked). NotFound for an unknown
-// case, InvalidArgument for a malformed request (more than one cut, a bad
-// case id) or a cut before the case's first event.
-Result<Timeline> ReadTimeline(Store& store, const domain::Codec& codec,
+// The case as it stood at the request's cut, read through `reader`: a Store
+// (the store's own keys: personal sections shown, erased ones marked), or a
+// ScopedReader (its stream scope checked, personal sections left out unless
+// it may read them, and what it read written to the access log). NotFound
+// for an unknown case, InvalidArgument for a malformed request (more than
+// one cut, a bad case id) or a cut before the case's first event.
+Result<Timeline> ReadTimeline(LogReader& reader, const domain::Codec& codec,
                               const TimelineRequest& request);
-// The same for a session: its stream scope is checked, personal sections are
-// left out unless it may read them, and those shown are written to the
-// access log (action "read", purpose "timeline").
-Result<Timeline> ReadTimeline(Session& session, Store& store, const domain::Codec& codec,
+// The same through a ScopedReader of `session` (purpose "timeline").
+Result<Timeline> ReadTimeline(Session& session, const domain::Codec& codec,
                               const TimelineRequest& request);
 
 // JSON (docs/readmodels.md) and text forms.
@@ -185,9 +185,6 @@ struct WorklistOptions {
   int stall_working_days = 20;         // a stage with no activity for more than this is stalled
   int due_soon_days = 7;               // items due within this many days are listed as due soon
   int review_due_days = 14;            // reviews due within this many days are listed
-  // Clients whose processing is restricted (UK GDPR Art. 18): their cases are
-  // left out. Callers fill it from rights::ActiveRestrictions (hearth/rights.h).
-  std::set<std::string> restricted_subjects;
   // When set, only the cases it returns true for are considered (e.g. the
   // case streams a session may read).
   std::function<bool(const domain::CaseState&)> include;
@@ -233,9 +230,11 @@ struct Worklist {
 };
 
 // Evaluates the rules (docs/readmodels.md) on every case of the `cases`
-// projection in the district, as the projection stands. InvalidArgument for
+// projection in the district, as the projection stands (through a
+// ScopedReader: only the cases its principal may read where they are now,
+// and none of a person whose processing is restricted). InvalidArgument for
 // bad options; InvalidArgument when as_of lies outside the calendar's years.
-Result<Worklist> BuildWorklist(Store& store, const domain::Calendar& calendar,
+Result<Worklist> BuildWorklist(LogReader& store, const domain::Calendar& calendar,
                                const WorklistOptions& options);
 
 std::string WorklistToJson(const Worklist& worklist, bool pretty = false);
@@ -246,17 +245,15 @@ std::string WorklistToText(const Worklist& worklist);
 
 // `timeline`: params {"case": "case/D3/000123", "at": 17 | "asOf": "2019-01-31" |
 // "occurredBy": "2019-01-31", "proofs": true}. Returns TimelineToJson.
-// REQUIRES: store and codec outlive the model.
-std::unique_ptr<ReadModel> MakeTimelineModel(Store* store, const domain::Codec* codec);
+// REQUIRES: codec outlives the model.
+std::unique_ptr<ReadModel> MakeTimelineModel(const domain::Codec* codec);
 
 // `worklist`: params {"district": "D3", "asOf": "2019-01-31", "stallWorkingDays": 20}.
 // The session must be able to read the district's cases (read_districts or
 // read_streams); with no district, only the cases it may read where they are
 // now are included. Cases of people whose processing is restricted are left
-// out (rights::ActiveRestrictions, read with `codec` on every query), as by
-// `hearth worklist`. Returns WorklistToJson. REQUIRES: store, calendar and
-// codec outlive it.
-std::unique_ptr<ReadModel> MakeWorklistModel(Store* store, const domain::Calendar* calendar,
-                                             const domain::Codec* codec);
+// out (the ScopedReader's view of the cases projection), as by `hearth
+// worklist`. Returns WorklistToJson. REQUIRES: calendar outlives it.
+std::unique_ptr<ReadModel> MakeWorklistModel(const domain::Calendar* calendar);
 
 }  // namespace hearth::readmodels

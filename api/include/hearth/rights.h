@@ -285,14 +285,14 @@ class Rights {
 // and answers {"subject", "events", "withheldSections", "heldForReview",
 // "erased", "pack": <docs/sar-format.md>, "html": "..." (only when asked)}.
 // NotFound for an unknown subject or request; InvalidArgument when the
-// request is about someone else. REQUIRES: store and codec outlive it.
-std::unique_ptr<ReadModel> MakeSarModel(Store* store, const domain::Codec* codec,
-                                        RightsOptions options = {});
+// request is about someone else. The model reaches the store only through
+// ScopedReader::ControllerStore. REQUIRES: codec outlives it.
+std::unique_ptr<ReadModel> MakeSarModel(const domain::Codec* codec, RightsOptions options = {});
 
 // `disclosures`: params {"subject": "P-000123"}. Needs the controller scope.
 // Answers Rights::DisclosuresJson: every read and disclosure of the person's
 // personal data.
-std::unique_ptr<ReadModel> MakeDisclosuresModel(Store* store, const domain::Codec* codec,
+std::unique_ptr<ReadModel> MakeDisclosuresModel(const domain::Codec* codec,
                                                 RightsOptions options = {});
 
 }  // namespace hearth::rights

@@ -81,16 +81,6 @@ struct Scopes {
 // data). main() passes the server's log; null writes to stderr.
 using RefusalLog = std::function<void(const std::string& line)>;
 
-// A byte budget for one page of events (the TLS server's message size). A
-// read given one cuts its events — after the scope filtering, before the
-// access log is written — so that the sum of bytes_of(event) stays within
-// max_bytes: the access log records exactly the events that leave.
-struct PageBudget {
-  size_t max_bytes = 0;
-  std::function<size_t(const RecordedEvent&)> bytes_of;  // the caller's measure
-  bool cut = false;  // out: events were left out to stay within max_bytes
-};
-
 // Whether `name` matches one of `patterns` (exact, or a prefix ending in `*`).
 bool ScopeMatches(const std::vector<std::string>& patterns, const std::string& name);
 
@@ -137,21 +127,17 @@ class Session {
   // As the Store reads, filtered to the scopes: personal sections are removed
   // unless read_personal; reads that return personal data are written to the
   // access log with `purpose` (one AccessRecord per subject per call,
-  // durable before the call returns). With a `budget`, the page is cut to it
-  // first; when not even the first event fits the read is TooLarge and
-  // nothing is logged.
+  // durable before the call returns). An answer that must fit in a message
+  // is read by pages instead (ReadStreamPage and the others below).
   Result<std::vector<RecordedEvent>> ReadStream(const std::string& stream, uint64_t from,
                                                 Direction direction, size_t max_count,
-                                                const std::string& purpose,
-                                                PageBudget* budget = nullptr);
+                                                const std::string& purpose);
   Result<std::vector<RecordedEvent>> ReadAll(uint64_t from, size_t max_count,
-                                             const std::string& purpose,
-                                             PageBudget* budget = nullptr);
+                                             const std::string& purpose);
   // Up to `max_count` events naming `subject` in streams the principal may
   // read (others are skipped, and reading goes on past them).
   Result<std::vector<RecordedEvent>> ReadSubject(const std::string& subject, uint64_t from,
-                                                 size_t max_count, const std::string& purpose,
-                                                 PageBudget* budget = nullptr);
+                                                 size_t max_count, const std::string& purpose);
   // One page of a read for an answer that must fit in a message (the plugin
   // server's reads and subscription batches): at most `limit.max_count`
   // events, and no event that would take the sum of `limit.measure(event)`
@@ -195,12 +181,13 @@ class Session {
                       const std::string& purpose);
 
  private:
+  friend class ScopedReader;  // reads the store under this session's scopes
   Status Refuse(const std::string& scope, const std::string& what) const;
   // CanReadCase, or the refusal naming the scope (`doing` prefixes its text).
   Status CheckCaseIn(const std::string& stream, const std::string& district,
                      const char* doing) const;
   Result<std::vector<RecordedEvent>> Filter(Result<std::vector<RecordedEvent>> events,
-                                            const std::string& purpose, PageBudget* budget);
+                                            const std::string& purpose);
   // Reads a page through `fetch(count)` (the next events in order; empty at
   // the end), keeping those `keep` accepts.
   Result<Page> BuildPage(const PageLimit& limit, const std::string& purpose,

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "hearth/event.h"
+#include "hearth/log_reader.h"
 #include "hearth/options.h"
 #include "hearth/projection.h"
 #include "hearth/status.h"
@@ -26,36 +27,6 @@
 
 namespace hearth {
 
-using Hash = std::array<uint8_t, 32>;
-
-// The Merkle tree over the log (RFC 6962 / RFC 9162 section 2.1): leaf i is
-// the stored record of position i + 1, exactly as written to disk.
-struct TreeHead {
-  uint64_t size = 0;
-  Hash root{};
-};
-
-// A tree head signed with the store's Ed25519 checkpoint key.
-struct SignedCheckpoint {
-  uint64_t size = 0;
-  Hash root{};
-  Timestamp time = 0;
-  std::array<uint8_t, 64> signature{};
-};
-
-struct StoreInfo {
-  std::string path;
-  uint32_t format_version = 0;
-  bool encrypted = true;
-  uint64_t last_position = 0;  // number of events in the log
-  uint64_t streams = 0;
-  uint64_t subjects = 0;       // data subjects with a data key (live or erased)
-  uint64_t erased_subjects = 0;
-  uint64_t disk_bytes = 0;     // live SST files plus WAL
-  TreeHead tree;
-};
-
-enum class Direction : uint8_t { kForward, kBackward };
 
 // One entry of the access log: a read, export or disclosure of a person's
 // personal data (UK GDPR accountability). Holds no personal data itself.
@@ -73,7 +44,8 @@ struct AccessRecord {
   uint32_t events = 0;
 };
 
-class Store {
+// Every power over one store: its reads (LogReader) and its writes.
+class Store : public LogReader {
  public:
   // Opens (or with options.create_if_missing, creates) the store at `path`.
   // Returns: InvalidArgument (options), NotFound (no store and not creating,
@@ -100,26 +72,6 @@ class Store {
   virtual Result<AppendResult> Append(const std::string& stream, ExpectedVersion expected,
                                       const std::vector<NewEvent>& events) = 0;
 
-  // Up to `max_count` events of one stream, from stream version `from`
-  // (inclusive; with kBackward, 0 means "from the last"). Returns NotFound
-  // for a stream that has no events, Corruption naming the position of a
-  // record that fails its checks.
-  virtual Result<std::vector<RecordedEvent>> ReadStream(const std::string& stream, uint64_t from,
-                                                        Direction direction,
-                                                        size_t max_count) = 0;
-
-  // Up to `max_count` events of the whole log from global position `from`
-  // (inclusive, >= 1). Empty at the end of the log.
-  virtual Result<std::vector<RecordedEvent>> ReadAll(uint64_t from, size_t max_count) = 0;
-
-  // Up to `max_count` events that name `subject` (any role), from global
-  // position `from`. Returns NotFound for a subject no event names.
-  virtual Result<std::vector<RecordedEvent>> ReadSubject(const std::string& subject,
-                                                         uint64_t from, size_t max_count) = 0;
-
-  // The last stream version, or NotFound.
-  virtual Result<uint64_t> StreamVersion(const std::string& stream) = 0;
-
   // Subjects whose personal sections carried this identifier (keyed-hash
   // lookup; the plaintext is never stored).
   virtual Result<std::vector<std::string>> FindSubjects(const Identifier& identifier) = 0;
@@ -128,24 +80,14 @@ class Store {
   virtual Result<std::unique_ptr<Subscription>> Subscribe(uint64_t from, EventHandler on_event,
                                                           EndHandler on_end) = 0;
 
-  virtual Result<StoreInfo> Info() = 0;
-
   // --- projections (hearth/projection.h) ---
 
-  virtual Result<std::vector<ProjectionStatus>> Projections() = 0;
   // Deletes the projection's state and folds the whole log again; returns
   // when it has caught up with the log. NotFound for an unknown name.
   virtual Status RebuildProjection(const std::string& name) = 0;
   // Waits until the projection has folded `position` (0: the log's current
   // end). Busy after `timeout_ms`; the projection's error when it stopped.
   virtual Status WaitForProjection(const std::string& name, uint64_t position, int timeout_ms) = 0;
-  // Reads the projection's state. NotFound when absent.
-  virtual Status GetProjectionValue(const std::string& name, std::string_view key,
-                                    std::string* value) = 0;
-  // Calls `fn` for every key with `prefix`, in key order, until it returns false.
-  virtual Status ScanProjection(
-      const std::string& name, std::string_view prefix,
-      const std::function<bool(std::string_view key, std::string_view value)>& fn) = 0;
 
   // --- access log ---
 
@@ -180,20 +122,21 @@ class Store {
 
   // --- tamper evidence (docs/tamper-evidence.md) ---
 
-  virtual Result<TreeHead> CurrentTree() = 0;
   // Signs and stores a checkpoint of the current tree. Checkpoints are kept:
   // when the current size already has one, that one is returned unchanged.
   virtual Result<SignedCheckpoint> WriteCheckpoint() = 0;
-  virtual Result<std::vector<SignedCheckpoint>> Checkpoints() = 0;
   // The Ed25519 public key auditors verify checkpoints with.
   virtual Result<std::array<uint8_t, 32>> CheckpointPublicKey() = 0;
-  // RFC 9162 inclusion proof of leaf `position - 1` in the tree of size
-  // `tree_size` (0: the current size). InvalidArgument beyond the tree.
-  virtual Result<std::vector<Hash>> InclusionProof(uint64_t position, uint64_t tree_size) = 0;
   // RFC 9162 consistency proof between trees of sizes `from` and `to`.
   virtual Result<std::vector<Hash>> ConsistencyProof(uint64_t from, uint64_t to) = 0;
   // The stored record bytes of `position` (the Merkle leaf), for auditors.
   virtual Result<std::string> RawRecord(uint64_t position) = 0;
+  // The hash of RawRecord(position) as a Merkle leaf.
+  Result<Hash> LeafHash(uint64_t position) override;
+  // NotSupported here; the store implementation derives it.
+  Result<std::string> RecipientKey(const std::string& recipient) override;
+  // Folds `rights/restrictions` with the built-in domain codec (store/rights).
+  Result<std::set<std::string>> RestrictedSubjects() override;
 
  protected:
   Store() = default;

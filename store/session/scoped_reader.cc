@@ -1,0 +1,184 @@
+// One principal's view of a store, for read models
+// (api/include/hearth/scoped_reader.h).
+#include "hearth/scoped_reader.h"
+
+#include <utility>
+
+#include "hearth/domain.h"
+#include "hearth/readmodels.h"
+#include "hearth/store.h"
+
+namespace hearth {
+
+namespace {
+
+bool IsCaseStream(std::string_view stream) { return stream.starts_with("case/"); }
+
+}  // namespace
+
+ScopedReader::ScopedReader(Session& session, Reach reach, std::string purpose)
+    : session_(session), store_(session.store_), reach_(reach), purpose_(std::move(purpose)) {}
+
+ScopedReader::~ScopedReader() = default;
+
+Result<std::set<std::string>> ScopedReader::RestrictedSubjects() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!restricted_) {
+    auto active = store_->RestrictedSubjects();
+    if (!active.ok()) return active.status();
+    restricted_ = std::move(*active);
+  }
+  return *restricted_;
+}
+
+Result<Store*> ScopedReader::ControllerStore() {
+  if (Status s = session_.CheckController(); !s.ok()) return s;
+  return store_;
+}
+
+Result<std::vector<RecordedEvent>> ScopedReader::ReadStream(const std::string& stream, uint64_t from,
+                                                            Direction direction, size_t max_count) {
+  return session_.ReadStream(stream, from, direction, max_count, purpose_);
+}
+
+Result<std::vector<RecordedEvent>> ScopedReader::ReadAll(uint64_t from, size_t max_count) {
+  return session_.ReadAll(from, max_count, purpose_);
+}
+
+bool ScopedReader::WholeLogFacts() const {
+  return reach_ == Reach::kReturn || reach_ == Reach::kRows || session_.scopes().read_log;
+}
+
+bool ScopedReader::FactsVisible(const std::string& stream) {
+  if (session_.scopes().read_log) return true;
+  if (!IsCaseStream(stream)) return false;
+  if (reach_ == Reach::kReturn) return true;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = readable_streams_.find(stream);
+  if (it == readable_streams_.end()) {
+    it = readable_streams_.emplace(stream, session_.CanReadStream(stream)).first;
+  }
+  return it->second;
+}
+
+Result<std::vector<RecordedEvent>> ScopedReader::ReadAllFacts(uint64_t from, size_t max_count) {
+  if (!WholeLogFacts()) {
+    if (Status s = session_.CheckReadLog(); !s.ok()) return s;
+  }
+  // Events of streams the reader may not see are left out of each batch;
+  // a batch that loses them all is followed by the next, so that an empty
+  // answer still means the end of the log.
+  for (;;) {
+    auto events = store_->ReadAllFacts(from, max_count);
+    if (!events.ok() || events->empty()) return events;
+    std::vector<RecordedEvent> kept;
+    kept.reserve(events->size());
+    for (RecordedEvent& e : *events) {
+      e.personal.clear();
+      if (FactsVisible(e.stream)) kept.push_back(std::move(e));
+    }
+    if (!kept.empty()) return kept;
+    from = events->back().position + 1;
+  }
+}
+
+Result<std::vector<RecordedEvent>> ScopedReader::ReadSubject(const std::string& subject,
+                                                             uint64_t from, size_t max_count) {
+  return session_.ReadSubject(subject, from, max_count, purpose_);
+}
+
+Result<uint64_t> ScopedReader::StreamVersion(const std::string& stream) {
+  bool visible = session_.scopes().read_log || (reach_ == Reach::kReturn && IsCaseStream(stream));
+  if (!visible) {
+    if (Status s = session_.CheckReadStream(stream); !s.ok()) return s;
+  }
+  return store_->StreamVersion(stream);
+}
+
+Result<StoreInfo> ScopedReader::Info() {
+  auto info = store_->Info();
+  if (info.ok()) info->path.clear();  // no file paths leave through a model
+  return info;
+}
+
+Result<std::vector<ProjectionStatus>> ScopedReader::Projections() { return store_->Projections(); }
+
+Result<bool> ScopedReader::CaseVisible(std::string_view state_bytes) {
+  domain::CaseState state;
+  if (Status s = readmodels::DecodeCaseState(state_bytes, &state); !s.ok()) return s;
+  if (reach_ != Reach::kReturn && !session_.CanReadCase(state.case_id, state.district)) return false;
+  auto restricted = RestrictedSubjects();
+  if (!restricted.ok()) return restricted.status();
+  return restricted->count(state.client) == 0;
+}
+
+Status ScopedReader::GetProjectionValue(const std::string& name, std::string_view key,
+                                        std::string* value) {
+  if (name != readmodels::kCasesProjection) {
+    if (Status s = session_.CheckReadLog(); !s.ok()) return s;
+    return store_->GetProjectionValue(name, key, value);
+  }
+  if (key.empty() || key[0] != 'c') {
+    return Status::PermissionDenied("the cases projection gives a reader case states only");
+  }
+  std::string bytes;
+  Status got = store_->GetProjectionValue(name, key, &bytes);
+  if (!got.ok()) return got;
+  auto visible = CaseVisible(bytes);
+  if (!visible.ok()) return visible.status();
+  // A case the principal may not see is as absent as one that does not exist.
+  if (!*visible) return Status::NotFound("no case " + std::string(key.substr(1)) + " for this reader");
+  *value = std::move(bytes);
+  return Status::OK();
+}
+
+Status ScopedReader::ScanProjection(
+    const std::string& name, std::string_view prefix,
+    const std::function<bool(std::string_view key, std::string_view value)>& fn) {
+  if (name != readmodels::kCasesProjection) {
+    if (Status s = session_.CheckReadLog(); !s.ok()) return s;
+    return store_->ScanProjection(name, prefix, fn);
+  }
+  if (prefix.empty()) {
+    return Status::PermissionDenied("the cases projection is scanned by states (c) or an index (o, d)");
+  }
+  Status inner;
+  Status s = store_->ScanProjection(name, prefix, [&](std::string_view key, std::string_view value) {
+    if (key[0] == 'c') {
+      auto visible = CaseVisible(value);
+      if (!visible.ok()) {
+        inner = visible.status();
+        return false;
+      }
+      return *visible ? fn(key, value) : true;
+    }
+    // Index keys: tag, district, NUL, case id. The state behind each is
+    // checked again when it is read (restrictions among them).
+    size_t zero = key.find('\0', 1);
+    if (zero == std::string_view::npos) return fn(key, value);
+    std::string district(key.substr(1, zero - 1));
+    std::string case_id(key.substr(zero + 1));
+    if (reach_ != Reach::kReturn && !session_.CanReadCase(case_id, district)) return true;
+    return fn(key, value);
+  });
+  return s.ok() ? inner : s;
+}
+
+Result<TreeHead> ScopedReader::CurrentTree() { return store_->CurrentTree(); }
+
+Result<std::vector<SignedCheckpoint>> ScopedReader::Checkpoints() { return store_->Checkpoints(); }
+
+Result<std::vector<Hash>> ScopedReader::InclusionProof(uint64_t position, uint64_t tree_size) {
+  return store_->InclusionProof(position, tree_size);
+}
+
+Result<Hash> ScopedReader::LeafHash(uint64_t position) { return store_->LeafHash(position); }
+
+Result<std::string> ScopedReader::RecipientKey(const std::string& recipient) {
+  if (recipient != session_.principal().plugin) {
+    if (Status s = session_.CheckController(); !s.ok()) return s;
+  }
+  return store_->RecipientKey(recipient);
+}
+
+}  // namespace hearth

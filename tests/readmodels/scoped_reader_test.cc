@@ -1,0 +1,183 @@
+// A read model reaches the log only through the ScopedReader its caller's
+// session gives it (hearth/scoped_reader.h): a model written to read
+// everything it can still sees only what its caller may, personal sections
+// only with read_personal, no restricted person's case in a listing, and
+// every personal read in the access log under the model's name.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+#include "hearth/read_model.h"
+#include "hearth/rights.h"
+#include "hearth/scoped_reader.h"
+#include "hearth/session.h"
+#include "readmodels_test_util.h"
+
+namespace hearth::readmodels::testing {
+namespace {
+
+using Json = nlohmann::json;
+
+// Tries every read there is, and reports what it got.
+class GreedyModel final : public ReadModel {
+ public:
+  GreedyModel(std::string name, Reach reach) : name_(std::move(name)), reach_(reach) {}
+  std::string name() const override { return name_; }
+  Reach reach() const override { return reach_; }
+
+  Result<std::string> Query(ScopedReader& reader, const std::string&) override {
+    Json out = Json::object();
+    // Every case the cases projection shows.
+    Json listed = Json::array();
+    Status s = reader.ScanProjection(kCasesProjection, "c", [&](std::string_view key, std::string_view) {
+      listed.push_back(std::string(key.substr(1)));
+      return true;
+    });
+    out["scan"] = s.ok() ? "ok" : std::string(Status::CodeName(s.code()));
+    out["listed"] = listed;
+    // Every case stream there is, by name.
+    Json streams = Json::object();
+    for (const char* id : {"case/D1/1", "case/D1/2", "case/D2/1"}) {
+      auto events = reader.ReadStream(id, 1, Direction::kForward, 100);
+      if (!events.ok()) {
+        streams[id] = std::string(Status::CodeName(events.status().code()));
+        continue;
+      }
+      size_t personal = 0;
+      for (const auto& e : *events) personal += e.personal.size();
+      streams[id] = {{"events", events->size()}, {"personal", personal}};
+    }
+    out["streams"] = streams;
+    auto all = reader.ReadAll(1, 1000);
+    out["all"] = all.ok() ? "ok" : std::string(Status::CodeName(all.status().code()));
+    auto facts = reader.ReadAllFacts(1, 1000);
+    if (facts.ok()) {
+      std::set<std::string> seen;
+      size_t personal = 0;
+      for (const auto& e : *facts) {
+        seen.insert(e.stream);
+        personal += e.personal.size();
+      }
+      out["facts"] = {{"streams", seen}, {"personal", personal}};
+    } else {
+      out["facts"] = std::string(Status::CodeName(facts.status().code()));
+    }
+    auto store = reader.ControllerStore();
+    out["controllerStore"] = store.ok() ? "ok" : std::string(Status::CodeName(store.status().code()));
+    auto key = reader.RecipientKey("someone-else");
+    out["otherRecipientKey"] = key.ok() ? "ok" : std::string(Status::CodeName(key.status().code()));
+    auto own = reader.RecipientKey(reader.principal().plugin);
+    out["ownRecipientKey"] = own.ok() ? "ok" : std::string(Status::CodeName(own.status().code()));
+    return out.dump();
+  }
+
+ private:
+  std::string name_;
+  Reach reach_;
+};
+
+class ScopedReaderTest : public ReadModelTest {
+ protected:
+  void SetUp() override {
+    ReadModelTest::SetUp();
+    CasesProjectionOptions o;
+    o.mode = ProjectionMode::kInline;
+    Open({MakeCasesProjection(codec_.get(), o)});
+    ASSERT_TRUE(models_.Add(std::make_unique<GreedyModel>("greedy", Reach::kScoped)).ok());
+    ASSERT_TRUE(models_.Add(std::make_unique<GreedyModel>("greedy-return", Reach::kReturn)).ok());
+    ASSERT_TRUE(models_.Add(std::make_unique<GreedyModel>("greedy-rows", Reach::kRows)).ok());
+    Record("case/D1/1", {Enquiry("2018-04-02", "P-1", "D1")});
+    Record("case/D1/2", {Enquiry("2018-04-03", "P-2", "D1")});
+    Record("case/D2/1", {Enquiry("2018-04-04", "P-3", "D2")});
+  }
+
+  Json Ask(const std::string& model, bool read_personal, bool controller = false,
+           std::vector<std::string> districts = {"D1"}) {
+    Scopes s;
+    s.read_districts = std::move(districts);
+    s.read_models = {"*"};
+    s.read_personal = read_personal;
+    s.controller = controller;
+    Session session(store_.get(), Principal{"web", "S-1", "caseworker"}, s, [](const std::string&) {});
+    auto answer = models_.Query(session, model, "{}");
+    EXPECT_TRUE(answer.ok()) << answer.status().ToString();
+    return answer.ok() ? Json::parse(*answer) : Json();
+  }
+
+  void Restrict(const std::string& subject) {
+    rights::Rights r(store_.get(), codec_.get(), rights::RightsOptions{});
+    Status s = r.Restrict(subject, "", "accuracyContested", Actor{"S-9", "controller", "test"});
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+
+  ReadModels models_;
+};
+
+TEST_F(ScopedReaderTest, AModelThatReadsEverythingSeesOnlyItsCallersDistricts) {
+  Json got = Ask("greedy", /*read_personal=*/false);
+  EXPECT_EQ(got["scan"], "ok");
+  EXPECT_EQ(got["listed"], Json::array({"case/D1/1", "case/D1/2"}));
+  EXPECT_EQ(got["streams"]["case/D1/1"]["events"], 1);
+  EXPECT_EQ(got["streams"]["case/D1/1"]["personal"], 0);  // no read_personal
+  EXPECT_EQ(got["streams"]["case/D2/1"], "PermissionDenied");
+  EXPECT_EQ(got["all"], "PermissionDenied");    // the whole log needs read_log
+  EXPECT_EQ(got["facts"], "PermissionDenied");  // so do its facts, for a scoped model
+  EXPECT_EQ(got["controllerStore"], "PermissionDenied");
+  EXPECT_EQ(got["otherRecipientKey"], "PermissionDenied");
+  EXPECT_EQ(got["ownRecipientKey"], "ok");
+}
+
+TEST_F(ScopedReaderTest, PersonalSectionsReadByAModelAreInTheAccessLogUnderItsName) {
+  Json got = Ask("greedy", /*read_personal=*/true);
+  EXPECT_EQ(got["streams"]["case/D1/1"]["personal"], 1);
+  auto log = store_->AccessLog("P-1");
+  ASSERT_TRUE(log.ok());
+  ASSERT_FALSE(log->empty());
+  EXPECT_EQ(log->back().purpose, "greedy");
+  EXPECT_EQ(log->back().plugin, "web");
+  EXPECT_EQ(log->back().user, "S-1");
+  // Nothing of the other district was read, so nothing is logged for it.
+  auto other = store_->AccessLog("P-3");
+  ASSERT_TRUE(other.ok());
+  EXPECT_TRUE(other->empty());
+}
+
+TEST_F(ScopedReaderTest, ARestrictedPersonsCaseIsLeftOutOfEveryListingEvenTheControllers) {
+  Restrict("P-2");
+  EXPECT_EQ(Ask("greedy", false)["listed"], Json::array({"case/D1/1"}));
+  EXPECT_EQ(Ask("greedy", true, /*controller=*/true, {"D1", "D2"})["listed"],
+            Json::array({"case/D1/1", "case/D2/1"}));
+  // The case itself can still be read (restriction limits processing, not
+  // the controller's or a caseworker's view of the record).
+  EXPECT_EQ(Ask("greedy", false)["streams"]["case/D1/2"]["events"], 1);
+}
+
+TEST_F(ScopedReaderTest, AReturnsReachIsEveryDistrictsCaseFactsAndNothingPersonal) {
+  Restrict("P-2");  // writes rights/restrictions: not a case stream
+  Json got = Ask("greedy-return", /*read_personal=*/true);
+  EXPECT_EQ(got["facts"]["streams"], Json::array({"case/D1/1", "case/D1/2", "case/D2/1"}));
+  EXPECT_EQ(got["facts"]["personal"], 0);
+  EXPECT_EQ(got["all"], "PermissionDenied");  // the events themselves still need read_log
+  EXPECT_EQ(got["streams"]["case/D2/1"], "PermissionDenied");
+}
+
+TEST_F(ScopedReaderTest, ARowsReachIsTheFactsOfTheCallersCasesOnly) {
+  Json got = Ask("greedy-rows", /*read_personal=*/true);
+  EXPECT_EQ(got["facts"]["streams"], Json::array({"case/D1/1", "case/D1/2"}));
+  EXPECT_EQ(got["facts"]["personal"], 0);
+  // After a transfer the case's facts follow it to its new district.
+  Record("case/D2/1", {Ev("CaseTransferred",
+                          R"("transferredOn":"2018-05-01","toTeam":"T1","toDistrict":"D1","reasonCode":"moved")")});
+  got = Ask("greedy-rows", true);
+  EXPECT_EQ(got["facts"]["streams"], Json::array({"case/D1/1", "case/D1/2", "case/D2/1"}));
+}
+
+TEST_F(ScopedReaderTest, TheControllerReachesTheStoreThroughTheReaderOnlyWithTheScope) {
+  Json got = Ask("greedy", true, /*controller=*/true);
+  EXPECT_EQ(got["controllerStore"], "ok");
+  EXPECT_EQ(got["otherRecipientKey"], "ok");
+}
+
+}  // namespace
+}  // namespace hearth::readmodels::testing
