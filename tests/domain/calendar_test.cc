@@ -1,7 +1,9 @@
 // Dates and the England and Wales working-day calendar.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <random>
+#include <set>
 
 #include "hearth/domain.h"
 
@@ -131,6 +133,151 @@ TEST(Calendar, CountAndAddAgreeWithADayByDayCount) {
       EXPECT_LE(*added, b);
       EXPECT_EQ(*c.WorkingDaysBetween(a, *added), brute);
     }
+  }
+}
+
+// An oracle that shares nothing with the calendar under test: England and
+// Wales bank holidays derived from the Banking and Financial Dealings Act
+// 1971's rules and the royal proclamations (Easter by the anonymous
+// Gregorian algorithm, weekdays by Zeller's congruence), with the moved and
+// special days of 2015-2027 written out by hand.
+namespace oracle {
+
+int Weekday(int y, int m, int d) {  // 0 = Monday ... 6 = Sunday
+  if (m < 3) {
+    m += 12;
+    y -= 1;
+  }
+  int k = y % 100, j = y / 100;
+  int h = (d + 13 * (m + 1) / 5 + k + k / 4 + j / 4 + 5 * j) % 7;  // 0 = Saturday
+  return (h + 5) % 7;
+}
+
+int DaysIn(int y, int m) {
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return m == 2 && leap ? 29 : kDays[m - 1];
+}
+
+struct Ymd {
+  int y, m, d;
+  auto operator<=>(const Ymd&) const = default;
+};
+
+Ymd Plus(Ymd a, int days) {
+  for (; days > 0; --days) {
+    if (++a.d > DaysIn(a.y, a.m)) {
+      a.d = 1;
+      if (++a.m > 12) {
+        a.m = 1;
+        ++a.y;
+      }
+    }
+  }
+  for (; days < 0; ++days) {
+    if (--a.d < 1) {
+      if (--a.m < 1) {
+        a.m = 12;
+        --a.y;
+      }
+      a.d = DaysIn(a.y, a.m);
+    }
+  }
+  return a;
+}
+
+Ymd Easter(int y) {
+  int a = y % 19, b = y / 100, c = y % 100, d = b / 4, e = b % 4, f = (b + 8) / 25, g = (b - f + 1) / 3;
+  int h = (19 * a + b - d - g + 15) % 30, i = c / 4, k = c % 4, l = (32 + 2 * e + 2 * i - h - k) % 7;
+  int m = (a + 11 * h + 22 * l) / 451;
+  int month = (h + l - 7 * m + 114) / 31, day = (h + l - 7 * m + 114) % 31 + 1;
+  return {y, month, day};
+}
+
+Ymd FirstMonday(int y, int m) {
+  Ymd d{y, m, 1};
+  while (Weekday(d.y, d.m, d.d) != 0) d = Plus(d, 1);
+  return d;
+}
+
+Ymd LastMonday(int y, int m) {
+  Ymd d{y, m, DaysIn(y, m)};
+  while (Weekday(d.y, d.m, d.d) != 0) d = Plus(d, -1);
+  return d;
+}
+
+std::set<Ymd> BankHolidays(int y) {
+  std::set<Ymd> out;
+  // New Year's Day, or the Monday after when it falls at a weekend.
+  Ymd ny{y, 1, 1};
+  while (Weekday(ny.y, ny.m, ny.d) >= 5) ny = Plus(ny, 1);
+  out.insert(ny);
+  Ymd easter = Easter(y);
+  out.insert(Plus(easter, -2));  // Good Friday
+  out.insert(Plus(easter, 1));   // Easter Monday
+  // Early May: the first Monday, moved to Friday 8 May in 2020 (VE Day).
+  out.insert(y == 2020 ? Ymd{2020, 5, 8} : FirstMonday(y, 5));
+  // Spring: the last Monday of May, moved to Thursday 2 June in 2022.
+  out.insert(y == 2022 ? Ymd{2022, 6, 2} : LastMonday(y, 5));
+  out.insert(LastMonday(y, 8));  // Summer
+  // Christmas and Boxing Day, each at a weekend replaced by the next
+  // weekday not already taken.
+  int xmas = Weekday(y, 12, 25);
+  if (xmas <= 3) {  // Monday to Thursday
+    out.insert({y, 12, 25});
+    out.insert({y, 12, 26});
+  } else if (xmas == 4) {  // Friday: Boxing Day on Saturday moves to Monday 28th
+    out.insert({y, 12, 25});
+    out.insert({y, 12, 28});
+  } else if (xmas == 5) {  // Saturday: Monday 27th and Tuesday 28th
+    out.insert({y, 12, 27});
+    out.insert({y, 12, 28});
+  } else {  // Sunday: Boxing Day on Monday 26th, Christmas moved to Tuesday 27th
+    out.insert({y, 12, 26});
+    out.insert({y, 12, 27});
+  }
+  // Special days by proclamation.
+  if (y == 2022) {
+    out.insert({2022, 6, 3});   // Platinum Jubilee
+    out.insert({2022, 9, 19});  // State Funeral of Queen Elizabeth II
+  }
+  if (y == 2023) out.insert({2023, 5, 8});  // Coronation of King Charles III
+  return out;
+}
+
+}  // namespace oracle
+
+oracle::Ymd YmdOf(Date d) {
+  std::chrono::year_month_day ymd{d};
+  return {int(ymd.year()), int(unsigned(ymd.month())), int(unsigned(ymd.day()))};
+}
+
+TEST(Calendar, BankHolidaysAgreeWithTheRulesOfTheActAndTheProclamations) {
+  Calendar c = Calendar::EnglandAndWales();
+  for (int y = c.first_year(); y <= c.last_year(); ++y) {
+    std::set<oracle::Ymd> listed;
+    for (Date d : c.BankHolidays(y)) listed.insert(YmdOf(d));
+    EXPECT_EQ(listed, oracle::BankHolidays(y)) << "year " << y;
+  }
+}
+
+TEST(Calendar, WorkingDaysAgreeWithAnIndependentDayByDayCount) {
+  Calendar c = Calendar::EnglandAndWales();
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> start(0, 365 * 12), span(0, 300);
+  for (int i = 0; i < 200; ++i) {
+    Date a = D("2015-01-01") + std::chrono::days{start(rng)};
+    int days = span(rng);
+    // The count by the oracle: weekdays that are not its bank holidays.
+    oracle::Ymd from = YmdOf(a);
+    int expected = 0;
+    for (int k = 1; k <= days; ++k) {
+      oracle::Ymd d = oracle::Plus(from, k);
+      if (oracle::Weekday(d.y, d.m, d.d) < 5 && oracle::BankHolidays(d.y).count(d) == 0) ++expected;
+    }
+    auto counted = c.WorkingDaysBetween(a, a + std::chrono::days{days});
+    ASSERT_TRUE(counted.ok()) << counted.status().ToString();
+    EXPECT_EQ(*counted, expected) << FormatDate(a) << " + " << days << " days";
   }
 }
 
