@@ -276,7 +276,7 @@ namespace {
 
 // nlohmann's message without its exception tag and its "line 1" (a line is
 // parsed alone; the caller names the line).
-std::string ParseErrorText(const Json::parse_error& e) {
+std::string ParseErrorText(const Json::exception& e) {
   std::string what = e.what();
   if (size_t p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
   const std::string line1 = "parse error at line 1, ";
@@ -318,7 +318,8 @@ Status Parse(std::string_view text, const domain::Codec* codec, NewEvent* out,
   Json j;
   try {
     j = Json::parse(text);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
+    // A syntax error, or a number too large for any field (out_of_range).
     *out = NewEvent();
     return Status::InvalidArgument("malformed JSON: " + ParseErrorText(e));
   }

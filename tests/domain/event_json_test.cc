@@ -149,6 +149,17 @@ TEST_F(EventJsonTest, TimeFieldsReadTheSameInEveryForm) {
 
 // Facts of a domain type are checked against the schema by name; the generic
 // form stays open for types the domain does not define.
+// Found by the event_json fuzz target: a number too large for a double threw
+// nlohmann's out_of_range past the codec's boundary.
+TEST_F(EventJsonTest, ANumberTooLargeForAnyFieldIsMalformedJsonNotACrash) {
+  NewEvent e;
+  Status s = event_json::Parse("8025457900802545e509007", codec_.get(), &e, nullptr);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(s.message().find("malformed JSON"), std::string::npos) << s.ToString();
+  s = event_json::Parse(R"({"type":"Note","facts":{"n":1e999999}})", codec_.get(), &e, nullptr);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+}
+
 TEST_F(EventJsonTest, DomainFactsAreCheckedAgainstTheSchemaByName) {
   NewEvent e;
   Status s = event_json::Parse(

@@ -22,7 +22,7 @@ Result<nlohmann::json> ReadJsonFile(const std::string& path, const char* what) {
   if (!text.ok()) return text.status();
   try {
     return nlohmann::json::parse(*text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // syntax, or a number out of range
     return Status::InvalidArgument(std::string(what) + " " + path + " is not JSON: " + e.what());
   }
 }
