@@ -335,6 +335,8 @@ Status StoreImpl::OpenDb(bool create) {
   if (!st.ok()) return st;
   st = ResumeKeyCompaction();
   if (!st.ok()) return st;
+  st = OpenErasureLedger();
+  if (!st.ok()) return st;
   return StartProjections();
 }
 
@@ -1136,8 +1138,16 @@ Result<AppendResult> StoreImpl::EraseSubject(const std::string& subject, const A
   Status st = Submit(&req);
   if (!st.ok()) return st;
   if (after_key_commit_for_test) after_key_commit_for_test();
+  // The ledger beside the store (docs/operations.md): what a restore re-applies.
+  Status ledger = SyncErasureLedger();
   st = CompactKeyFiles("erasure");
   if (!st.ok()) return st;
+  if (!ledger.ok()) {
+    return Status::IOError("subject " + subject + " is erased (position " +
+                           std::to_string(req.result.first_position) +
+                           "), but the erasure ledger was not written (" + ledger.message() +
+                           "); the next erasure or open writes it");
+  }
   return req.result;
 }
 

@@ -18,6 +18,7 @@
 
 #include "crypto/keyring.h"
 #include "crypto/secret.h"
+#include "log/erasure_ledger.h"
 #include "hearth/store.h"
 #include "merkle/frontier.h"
 #include "merkle/hash.h"
@@ -119,6 +120,12 @@ class StoreImpl final : public Store {
   // rotation wrote with its commit. Run again on open while the marker is set.
   Status CompactKeyFiles(const std::string& after);
   Status ResumeKeyCompaction();
+  // The erasure ledger beside the store (erasure_ledger.cc): opened (made
+  // when missing) on open; Sync appends every erasure it does not name yet,
+  // so an erasure whose ledger write was cut short is written by the next
+  // erasure or open.
+  Status OpenErasureLedger();
+  Status SyncErasureLedger();
 
   Status ValidateAppend(const std::string& stream, ExpectedVersion expected,
                         const std::vector<NewEvent>& events, bool system) const;
@@ -249,6 +256,7 @@ class StoreImpl final : public Store {
   std::atomic<bool> closing_{false};
 
   std::mutex erase_mu_;  // one physical erasure (compaction) at a time
+  std::unique_ptr<ErasureLedger> ledger_;  // guarded by erase_mu_ after open
 
   // Projections. Slots are created on open and never removed.
   std::vector<std::unique_ptr<ProjectionSlot>> projections_;
