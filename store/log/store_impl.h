@@ -105,6 +105,10 @@ class StoreImpl final : public Store {
   // bytes out of the files (the crash tests kill the process here).
   static inline void (*after_key_commit_for_test)() = nullptr;
 
+  // Appends are refused while the store's file system has less than this
+  // free (docs/operations.md, "Disk full and I/O errors").
+  static constexpr uint64_t kMinFreeBytes = 64ull << 20;
+
  private:
   struct Request;
   StoreImpl(const Options& options, std::string path);
@@ -247,6 +251,8 @@ class StoreImpl final : public Store {
   // later in the same group deletes them too (they are in no file yet).
   std::unordered_map<std::string, std::vector<std::string>> group_lookups_;
   Status poisoned_;  // set when a commit failed: the store must be reopened
+  // IOError naming the free space when it is under kMinFreeBytes.
+  Status CheckFreeSpace() const;
 
   // Committed state, for readers.
   std::atomic<uint64_t> committed_{0};
