@@ -1,5 +1,7 @@
 #include "log/store_impl.h"
 
+#include <sys/statvfs.h>
+
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
@@ -255,6 +257,10 @@ Status StoreImpl::OpenDb(bool create) {
   db_options.max_total_wal_size = 256ull << 20;
   db_options.paranoid_checks = true;
   db_options.avoid_flush_during_shutdown = false;
+  // No automatic resume after a failed write: RocksDB 7.8 cannot resume
+  // after a failed write-ahead-log write (it asserts); the store refuses
+  // writes until reopened instead (docs/operations.md).
+  db_options.max_bgerror_resume_count = 0;
   if (env_ != nullptr) db_options.env = env_;
 
   auto cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
@@ -334,6 +340,8 @@ Status StoreImpl::OpenDb(bool create) {
   st = LoadHead();
   if (!st.ok()) return st;
   st = ResumeKeyCompaction();
+  if (!st.ok()) return st;
+  st = OpenErasureLedger();
   if (!st.ok()) return st;
   return StartProjections();
 }
@@ -966,6 +974,14 @@ void StoreImpl::ProcessGroup(std::vector<Request*>& group, std::vector<Request*>
     for (Request* r : group) r->status = poisoned_;
     return;
   }
+  // A nearly full disk refuses appends before RocksDB meets ENOSPC in its
+  // write-ahead log (which it cannot resume from without a reopen): nothing
+  // is changed, reads go on, and appends go on once space is freed.
+  if (Status space = CheckFreeSpace(); !space.ok()) {
+    for (Request* r : group) r->status = space;
+    return;
+  }
+  bool no_space = false;
   rocksdb::WriteBatch batch;
   std::vector<Request*> applied;
   // Bound the stream-version cache between groups (never inside one: it
@@ -1013,13 +1029,19 @@ void StoreImpl::ProcessGroup(std::vector<Request*>& group, std::vector<Request*>
     batch.Put(meta_, "head", head_.Encode());
     rocksdb::WriteOptions wo;
     wo.sync = options_.sync;
-    if (failure.ok()) failure = FromRocks(db_->Write(wo, &batch), "committing");
+    if (failure.ok()) {
+      rocksdb::Status ws = db_->Write(wo, &batch);
+      no_space = ws.IsNoSpace();
+      failure = FromRocks(ws, "committing");
+    }
   }
   if (!failure.ok()) {
     // In-memory state ran ahead of the disk: refuse all further writes.
-    poisoned_ = Status::IOError("the store stopped accepting writes after a failed commit (" +
-                                failure.message() + "); reopen it");
-    for (Request* r : applied) r->status = failure;
+    poisoned_ = Status::IOError(
+        std::string(no_space ? "the disk is full: " : "") +
+        "the store stopped accepting writes after a failed commit (" + failure.message() +
+        (no_space ? "); reads go on; free space, then reopen it" : "); reopen it"));
+    for (Request* r : applied) r->status = no_space ? poisoned_ : failure;
     for (size_t j = i; j < group.size(); ++j) {
       if (std::find(applied.begin(), applied.end(), group[j]) == applied.end()) {
         group[j]->status = poisoned_;
@@ -1040,6 +1062,18 @@ void StoreImpl::ProcessGroup(std::vector<Request*>& group, std::vector<Request*>
     }
     commit_cv_.notify_all();
   }
+}
+
+Status StoreImpl::CheckFreeSpace() const {
+  struct statvfs st;
+  if (::statvfs(path_.c_str(), &st) != 0) return Status::OK();  // unknown: let RocksDB try
+  uint64_t free_bytes = uint64_t(st.f_bavail) * uint64_t(st.f_frsize);
+  if (free_bytes >= kMinFreeBytes) return Status::OK();
+  return Status::IOError("the disk is full: " + std::to_string(free_bytes >> 20) +
+                         " MiB free on the store's file system, and hearth keeps " +
+                         std::to_string(kMinFreeBytes >> 20) +
+                         " MiB free for its own files; appends are refused until space is freed "
+                         "(reads go on; nothing acknowledged is lost)");
 }
 
 // ------------------------------------------------------------- Erasure ----
@@ -1136,8 +1170,16 @@ Result<AppendResult> StoreImpl::EraseSubject(const std::string& subject, const A
   Status st = Submit(&req);
   if (!st.ok()) return st;
   if (after_key_commit_for_test) after_key_commit_for_test();
+  // The ledger beside the store (docs/operations.md): what a restore re-applies.
+  Status ledger = SyncErasureLedger();
   st = CompactKeyFiles("erasure");
   if (!st.ok()) return st;
+  if (!ledger.ok()) {
+    return Status::IOError("subject " + subject + " is erased (position " +
+                           std::to_string(req.result.first_position) +
+                           "), but the erasure ledger was not written (" + ledger.message() +
+                           "); the next erasure or open writes it");
+  }
   return req.result;
 }
 

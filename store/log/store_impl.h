@@ -18,6 +18,7 @@
 
 #include "crypto/keyring.h"
 #include "crypto/secret.h"
+#include "log/erasure_ledger.h"
 #include "hearth/store.h"
 #include "merkle/frontier.h"
 #include "merkle/hash.h"
@@ -104,6 +105,10 @@ class StoreImpl final : public Store {
   // bytes out of the files (the crash tests kill the process here).
   static inline void (*after_key_commit_for_test)() = nullptr;
 
+  // Appends are refused while the store's file system has less than this
+  // free (docs/operations.md, "Disk full and I/O errors").
+  static constexpr uint64_t kMinFreeBytes = 64ull << 20;
+
  private:
   struct Request;
   StoreImpl(const Options& options, std::string path);
@@ -119,6 +124,12 @@ class StoreImpl final : public Store {
   // rotation wrote with its commit. Run again on open while the marker is set.
   Status CompactKeyFiles(const std::string& after);
   Status ResumeKeyCompaction();
+  // The erasure ledger beside the store (erasure_ledger.cc): opened (made
+  // when missing) on open; Sync appends every erasure it does not name yet,
+  // so an erasure whose ledger write was cut short is written by the next
+  // erasure or open.
+  Status OpenErasureLedger();
+  Status SyncErasureLedger();
 
   Status ValidateAppend(const std::string& stream, ExpectedVersion expected,
                         const std::vector<NewEvent>& events, bool system) const;
@@ -240,6 +251,8 @@ class StoreImpl final : public Store {
   // later in the same group deletes them too (they are in no file yet).
   std::unordered_map<std::string, std::vector<std::string>> group_lookups_;
   Status poisoned_;  // set when a commit failed: the store must be reopened
+  // IOError naming the free space when it is under kMinFreeBytes.
+  Status CheckFreeSpace() const;
 
   // Committed state, for readers.
   std::atomic<uint64_t> committed_{0};
@@ -249,6 +262,7 @@ class StoreImpl final : public Store {
   std::atomic<bool> closing_{false};
 
   std::mutex erase_mu_;  // one physical erasure (compaction) at a time
+  std::unique_ptr<ErasureLedger> ledger_;  // guarded by erase_mu_ after open
 
   // Projections. Slots are created on open and never removed.
   std::vector<std::unique_ptr<ProjectionSlot>> projections_;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "hearth/event.h"
+#include "hearth/projection.h"
 
 namespace hearth::crash {
 
@@ -84,5 +85,44 @@ inline Batch MakeBatch(uint64_t seed) {
   }
   return b;
 }
+
+// --- the operations campaign (crash_child ops, CrashTest.Operations...) ---
+
+// What the ops child does after its k-th append in iteration `iteration`:
+// 0 erase the append's subject, 1 sign a checkpoint, 2 back up, 3 rebuild
+// the projection. The parent computes the same to know what a kill cut.
+inline int OpsChoice(uint64_t iteration, uint64_t k) {
+  std::mt19937_64 rng(iteration * 1000003 + k);
+  return int(rng() % 4);
+}
+inline const char* OpsName(int choice) {
+  static const char* kNames[] = {"erasure", "checkpoint signing", "backup", "projection rebuild"};
+  return kNames[choice];
+}
+inline std::string OpsSubject(uint64_t iteration, uint64_t k) {
+  return "E" + std::to_string(iteration) + "-" + std::to_string(k);
+}
+inline std::string OpsStream(uint64_t iteration, uint64_t k) {
+  return "ops-" + std::to_string(iteration) + "-" + std::to_string(k);
+}
+inline std::string OpsNhs(uint64_t iteration, uint64_t k) {
+  return "ops " + std::to_string(iteration) + " " + std::to_string(k);
+}
+
+// Events per stream, the asynchronous projection the ops child rebuilds:
+// key = stream, value = decimal count.
+class StreamCountProjection : public Projection {
+ public:
+  std::string name() const override { return "stream-count"; }
+  uint32_t version() const override { return 1; }
+  Status Apply(const RecordedEvent& event, ProjectionState& state) override {
+    std::string value;
+    Status s = state.Get(event.stream, &value);
+    uint64_t n = s.ok() ? std::stoull(value) : 0;
+    if (!s.ok() && s.code() != Status::Code::kNotFound) return s;
+    state.Put(event.stream, std::to_string(n + 1));
+    return Status::OK();
+  }
+};
 
 }  // namespace hearth::crash

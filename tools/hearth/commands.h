@@ -74,6 +74,7 @@ Result<bool> LoadDefaultProcessing(Store* store);
 // already set.
 Status LoadDefaultProcessing(const std::string& data, const KeySource& key);
 void AddExportCommands(CommandSet& set);  // export kpi | cases | identifiable (cmd_export.cc)
+void AddRestoreCommands(CommandSet& set);  // restore --from BACKUP (cmd_restore.cc)
 
 // --- helpers shared by the groups ---
 
