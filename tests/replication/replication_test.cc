@@ -1,0 +1,366 @@
+// Replication on a real 3-node NATS JetStream cluster (docs/operations.md,
+// "Replication"): nothing acknowledged is lost when a node dies, a lost
+// machine is rebuilt from the stream, and a stream that was altered or
+// truncated is refused.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "merkle/verifier.h"
+#include "nats_cluster.h"
+#include "replication/nats_link.h"
+#include "replication/replication.h"
+#include "replication/wire.h"
+#include "test_util.h"
+
+namespace hearth {
+namespace {
+
+namespace fs = std::filesystem;
+using replication::AckMode;
+using replication::FollowOptions;
+using replication::PublisherOptions;
+using replication::ReplicatedStore;
+using testing::MakeEvent;
+using testing::NatsCluster;
+using testing::TempDir;
+
+constexpr const char* kStream = "county";
+
+// An acknowledged event: where it is and what its personal section says.
+struct Acked {
+  std::string stream;
+  uint64_t position;
+  EventId id;
+  std::string subject;
+  std::string personal;
+};
+
+class ReplicationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::create_directories(tmp_.sub("nats"));
+    cluster_ = std::make_unique<NatsCluster>(tmp_.sub("nats"));
+    key_file_ = testing::HexKeyFile(tmp_.sub("root.key"));
+  }
+
+  PublisherOptions Pub(const std::string& stream = kStream) {
+    PublisherOptions p;
+    p.target = {cluster_->Urls(), stream};
+    p.ack = AckMode::kCluster;
+    p.ack_timeout_ms = 5000;
+    p.max_message_bytes = 4096;  // several messages per test, appends split across them
+    return p;
+  }
+
+  // The cluster elects its JetStream leaders after start: retry until ready.
+  std::unique_ptr<ReplicatedStore> OpenPrimary(const std::string& dir) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (;;) {
+      auto s = ReplicatedStore::Open(testing::TestOptions(key_file_), dir, Pub());
+      if (s.ok()) return std::move(*s);
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "the cluster never became ready: " << s.status().ToString();
+        return nullptr;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  }
+
+  FollowOptions Follow(const std::string& dir, const std::array<uint8_t, 32>& pk,
+                       const std::string& stream = kStream) {
+    FollowOptions f;
+    f.target = {cluster_->Urls(), stream};
+    f.data = dir;
+    f.key = KeySource::File(key_file_);
+    f.public_key = pk;
+    f.until_caught_up = true;
+    return f;
+  }
+
+  // Appends one event, retrying the same batch while the cluster is busy
+  // (an append is idempotent by its event ids). False when never acknowledged.
+  bool AppendAcked(Store* store, const std::string& stream, const std::string& subject,
+                   const std::string& personal, std::vector<Acked>* acked) {
+    std::vector<NewEvent> batch{MakeEvent("NoteRecorded", subject, personal)};
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (;;) {
+      auto r = store->Append(stream, ExpectedVersion::Any(), batch);
+      if (r.ok()) {
+        acked->push_back({stream, r->first_position, batch[0].id, subject, personal});
+        return true;
+      }
+      if (!(r.status().code() == Status::Code::kBusy) || std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << r.status().ToString();
+        return false;
+      }
+    }
+  }
+
+  // Every acknowledged event is in `store`, at its position, with its
+  // personal section (or erased, for the erased subjects).
+  void ExpectAll(Store* store, const std::vector<Acked>& acked,
+                 const std::set<std::string>& erased = {}) {
+    for (const Acked& a : acked) {
+      auto got = store->ReadAll(a.position, 1);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      ASSERT_EQ(got->size(), 1u) << "position " << a.position << " is missing";
+      const RecordedEvent& e = got->front();
+      EXPECT_EQ(e.id, a.id);
+      EXPECT_EQ(e.stream, a.stream);
+      ASSERT_EQ(e.personal.size(), 1u);
+      if (erased.count(a.subject) != 0) {
+        EXPECT_TRUE(e.personal[0].erased);
+      } else {
+        EXPECT_FALSE(e.personal[0].erased);
+        EXPECT_EQ(e.personal[0].data, a.personal);
+      }
+    }
+  }
+
+  TempDir tmp_;
+  std::unique_ptr<NatsCluster> cluster_;
+  std::string key_file_;
+};
+
+TEST_F(ReplicationTest, NodeKilledDuringAppendsLosesNothingAcknowledgedAndReplicaRootsAgree) {
+  std::vector<Acked> acked;
+  TreeHead primary_tree;
+  std::array<uint8_t, 32> pk{};
+  {
+    auto store = OpenPrimary(tmp_.sub("primary"));
+    ASSERT_NE(store, nullptr);
+    pk = *store->CheckpointPublicKey();
+    for (int i = 0; i < 120; ++i) {
+      if (i == 40) cluster_->Kill(0);  // a node of the cluster dies mid-run
+      ASSERT_TRUE(AppendAcked(store.get(), "case-" + std::to_string(i % 7),
+                              "s-" + std::to_string(i % 11), "synthetic note " + std::to_string(i),
+                              &acked));
+    }
+    auto cp = store->WriteCheckpoint();
+    for (int i = 0; !cp.ok() && cp.status().code() == Status::Code::kBusy && i < 20; ++i) cp = store->WriteCheckpoint();
+    ASSERT_TRUE(cp.ok()) << cp.status().ToString();
+    primary_tree = *store->CurrentTree();
+    EXPECT_EQ(store->Replication().lag(), 0u);
+  }
+  auto report = replication::Follow(Follow(tmp_.sub("replica"), pk));
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->imported, primary_tree.size);
+  Options o;
+  o.key = KeySource::File(key_file_);
+  auto replica = Store::Open(o, tmp_.sub("replica"));
+  ASSERT_TRUE(replica.ok()) << replica.status().ToString();
+  auto tree = (*replica)->CurrentTree();
+  ASSERT_TRUE(tree.ok());
+  EXPECT_EQ(tree->size, primary_tree.size);
+  EXPECT_EQ(tree->root, primary_tree.root);
+  ExpectAll(replica->get(), acked);
+  // The replica's indexes were rebuilt: a stream reads in order.
+  auto stream = (*replica)->ReadStream("case-3", 1, Direction::kForward, 1000);
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  EXPECT_EQ(stream->size(), size_t(std::count_if(acked.begin(), acked.end(),
+                                                 [](const Acked& a) { return a.stream == "case-3"; })));
+}
+
+// True when any file under `dir` contains `needle`.
+bool AnyFileContains(const std::string& dir, const std::string& needle) {
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (bytes.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST_F(ReplicationTest, LostMachineIsRestoredFromStreamWithEveryAcknowledgedEventAndErasureKept) {
+  std::vector<Acked> acked;
+  SignedCheckpoint auditor;
+  std::array<uint8_t, 32> pk{};
+  {
+    auto store = OpenPrimary(tmp_.sub("primary"));
+    ASSERT_NE(store, nullptr);
+    pk = *store->CheckpointPublicKey();
+    for (int i = 0; i < 50; ++i) {
+      ASSERT_TRUE(AppendAcked(store.get(), "case-" + std::to_string(i % 5),
+                              "s-" + std::to_string(i % 10),
+                              "Synthetic Person " + std::to_string(i % 10) + " of 1 Test Lane", &acked));
+    }
+    auto erased = store->EraseSubject("s-3", Actor{"u-1", "dpo", "test"}, "art17");
+    ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+    auto cp = store->WriteCheckpoint();
+    ASSERT_TRUE(cp.ok()) << cp.status().ToString();
+    auditor = *cp;  // the auditor's last checkpoint
+    for (int i = 50; i < 70; ++i) {  // acknowledged after it: the unsigned tail
+      ASSERT_TRUE(AppendAcked(store.get(), "case-" + std::to_string(i % 5),
+                              "t-" + std::to_string(i % 10),
+                              "Synthetic Person " + std::to_string(i % 10) + " of 1 Test Lane", &acked));
+    }
+  }
+  // The cluster holds no plaintext, and no key of the erased subject.
+  for (int i = 0; i < NatsCluster::kNodes; ++i) {
+    EXPECT_FALSE(AnyFileContains(cluster_->StoreDir(i), "Synthetic Person")) << "node " << i;
+  }
+  {
+    replication::NatsLink link;
+    ASSERT_TRUE(link.Connect(cluster_->Urls()).ok());
+    auto key = link.LastMsg(kStream, std::string(kStream) + ".key." + replication::wire::HexSubject("s-3"));
+    ASSERT_TRUE(key.ok()) << key.status().ToString();
+    EXPECT_EQ(key->get(), nullptr) << "the erased subject's key is still in the stream";
+    auto other = link.LastMsg(kStream, std::string(kStream) + ".key." + replication::wire::HexSubject("s-4"));
+    ASSERT_TRUE(other.ok());
+    EXPECT_NE(other->get(), nullptr);
+  }
+  // The machine is lost.
+  fs::remove_all(tmp_.sub("primary"));
+
+  FollowOptions f = Follow(tmp_.sub("restored"), pk);
+  f.held = {auditor};
+  auto report = replication::RestoreFromStream(f);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_FALSE(fs::exists(tmp_.sub("restored") + ".restoring"));
+  merkle::VerifyOptions vo;
+  vo.held = {{"auditor", auditor}};
+  auto verified = merkle::VerifyStoreFiles(tmp_.sub("restored"), pk, vo);
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  EXPECT_TRUE(verified->ok) << verified->failure;
+  EXPECT_EQ(verified->held_extended, 1u);
+
+  Options o;
+  o.key = KeySource::File(key_file_);
+  auto restored = Store::Open(o, tmp_.sub("restored"));
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  ExpectAll(restored->get(), acked, {"s-3"});
+  auto info = (*restored)->Info();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->last_position, 71u);  // 70 appends and the erasure
+  EXPECT_EQ(info->erased_subjects, 1u);
+  EXPECT_FALSE(AnyFileContains(tmp_.sub("restored"), "Synthetic Person 3 "));
+  // The restored store takes writes again, where the lost one stopped.
+  auto next = (*restored)->Append("case-0", ExpectedVersion::Any(), {MakeEvent("NoteRecorded")});
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(next->first_position, 72u);
+}
+
+// Copies stream `from` to a new stream `to` message by message, letting
+// `edit` change or drop (return false) each one.
+void CopyStream(replication::NatsLink& link, const std::string& from, const std::string& to,
+                const std::function<bool(uint64_t seq, std::string& kind, std::string& data)>& edit) {
+  jsStreamInfo* si = nullptr;
+  jsErrCode code = jsErrCode(0);
+  ASSERT_EQ(js_GetStreamInfo(&si, link.js(), from.c_str(), nullptr, &code), NATS_OK);
+  uint64_t last = si->State.LastSeq;
+  jsStreamInfo_Destroy(si);
+  std::string subjects = to + ".>";
+  const char* list[] = {subjects.c_str()};
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  cfg.Name = to.c_str();
+  cfg.Subjects = list;
+  cfg.SubjectsLen = 1;
+  cfg.Replicas = 3;
+  ASSERT_EQ(js_AddStream(&si, link.js(), &cfg, nullptr, &code), NATS_OK);
+  jsStreamInfo_Destroy(si);
+  for (uint64_t seq = 1; seq <= last; ++seq) {
+    natsMsg* m = nullptr;
+    if (js_GetMsg(&m, link.js(), from.c_str(), seq, nullptr, &code) != NATS_OK) continue;
+    replication::MsgPtr msg(m);
+    std::string kind = std::string(natsMsg_GetSubject(m)).substr(from.size() + 1);
+    std::string data(natsMsg_GetData(m), size_t(natsMsg_GetDataLength(m)));
+    if (!edit(seq, kind, data)) continue;
+    ASSERT_TRUE(link.Publish(to + "." + kind, data, to + "-" + std::to_string(seq), 5000).ok());
+  }
+}
+
+TEST_F(ReplicationTest, AlteredOrTruncatedStreamIsRefusedAndNothingIsWritten) {
+  std::vector<Acked> acked;
+  SignedCheckpoint auditor;
+  std::array<uint8_t, 32> pk{};
+  {
+    auto store = OpenPrimary(tmp_.sub("primary"));
+    ASSERT_NE(store, nullptr);
+    pk = *store->CheckpointPublicKey();
+    for (int i = 0; i < 30; ++i) {
+      ASSERT_TRUE(AppendAcked(store.get(), "case-1", "s-" + std::to_string(i % 4), "note " + std::to_string(i), &acked));
+    }
+    ASSERT_TRUE(store->WriteCheckpoint().ok());
+    for (int i = 30; i < 40; ++i) {
+      ASSERT_TRUE(AppendAcked(store.get(), "case-2", "s-" + std::to_string(i % 4), "note " + std::to_string(i), &acked));
+    }
+    auto cp = store->WriteCheckpoint();
+    ASSERT_TRUE(cp.ok());
+    auditor = *cp;
+  }
+  replication::NatsLink link;
+  ASSERT_TRUE(link.Connect(cluster_->Urls()).ok());
+
+  // One byte of one stored record changed in the stream.
+  int logs = 0;
+  CopyStream(link, kStream, "altered", [&](uint64_t, std::string& kind, std::string& data) {
+    if (kind == "log" && ++logs == 2) {
+      std::vector<log::ReplicatedRecord> records;
+      EXPECT_TRUE(replication::wire::DecodeLog(data, &records));
+      records[0].bytes[records[0].bytes.size() / 2] ^= 0x01;
+      data = replication::wire::EncodeLog(records);
+    }
+    return true;
+  });
+  // The last log message and the checkpoint after it left out.
+  uint64_t last_log = 0;
+  CopyStream(link, kStream, "scan", [&](uint64_t seq, std::string& kind, std::string&) {
+    if (kind == "log") last_log = seq;
+    return false;
+  });
+  CopyStream(link, kStream, "truncated", [&](uint64_t seq, std::string&, std::string&) {
+    return seq < last_log;
+  });
+  // A log message removed from the middle.
+  logs = 0;
+  CopyStream(link, kStream, "gapped", [&](uint64_t, std::string& kind, std::string&) {
+    return !(kind == "log" && ++logs == 2);
+  });
+
+  struct Case {
+    const char* stream;
+    const char* says;
+  } cases[] = {{"altered", "refused"},
+               {"truncated", "before the checkpoint you hold"},
+               {"gapped", "skips from position"}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.stream);
+    std::string dir = tmp_.sub(std::string("restored-") + c.stream);
+    FollowOptions f = Follow(dir, pk, c.stream);
+    f.held = {auditor};
+    auto r = replication::RestoreFromStream(f);
+    ASSERT_FALSE(r.ok());
+    EXPECT_TRUE(r.status().IsCorruption()) << r.status().ToString();
+    EXPECT_NE(r.status().message().find(c.says), std::string::npos) << r.status().ToString();
+    EXPECT_FALSE(fs::exists(dir));
+    EXPECT_FALSE(fs::exists(dir + ".restoring"));
+  }
+  // A follower takes nothing from the altered stream past the last verified checkpoint.
+  auto followed = replication::Follow(Follow(tmp_.sub("replica"), pk, "altered"));
+  ASSERT_FALSE(followed.ok());
+  EXPECT_TRUE(followed.status().IsCorruption()) << followed.status().ToString();
+  Options o;
+  o.key = KeySource::File(key_file_);
+  auto replica = Store::Open(o, tmp_.sub("replica"));
+  ASSERT_TRUE(replica.ok());
+  EXPECT_LT((*replica)->CurrentTree()->size, auditor.size);
+  // The untouched stream restores.
+  FollowOptions good = Follow(tmp_.sub("restored-good"), pk);
+  good.held = {auditor};
+  auto ok = replication::RestoreFromStream(good);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->imported, auditor.size);
+}
+
+}  // namespace
+}  // namespace hearth
