@@ -224,12 +224,15 @@ class Applier {
       }
       uint64_t end = report_.imported + pending_.size();
       if (records.back().position <= end) return Status::OK();  // already held (a restart)
+      // A restarted follower holds the start of a message up to a checkpoint.
+      while (!records.empty() && records.front().position <= end) records.erase(records.begin());
       if (records.front().position != end + 1) {
         return Status::Corruption("stream " + name + " skips from position " + std::to_string(end) +
                                   " to " + std::to_string(records.front().position) +
                                   " (records removed): refused");
       }
       for (auto& r : records) pending_.push_back(std::move(r));
+      report_.pending = pending_.size();
       if (restore_) return ImportPending(pending_.size(), {});
       return Status::OK();
     }

@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "merkle/proof_json.h"
 #include "merkle/verifier.h"
 #include "nats_cluster.h"
 #include "replication/nats_link.h"
@@ -51,20 +52,20 @@ class ReplicationTest : public ::testing::Test {
     key_file_ = testing::HexKeyFile(tmp_.sub("root.key"));
   }
 
-  PublisherOptions Pub(const std::string& stream = kStream) {
+  PublisherOptions Pub(size_t message_bytes = 4096) {
     PublisherOptions p;
-    p.target = {cluster_->Urls(), stream};
+    p.target = {cluster_->Urls(), kStream};
     p.ack = AckMode::kCluster;
     p.ack_timeout_ms = 5000;
-    p.max_message_bytes = 4096;  // several messages per test, appends split across them
+    p.max_message_bytes = message_bytes;  // small: several messages per test
     return p;
   }
 
   // The cluster elects its JetStream leaders after start: retry until ready.
-  std::unique_ptr<ReplicatedStore> OpenPrimary(const std::string& dir) {
+  std::unique_ptr<ReplicatedStore> OpenPrimary(const std::string& dir, size_t message_bytes = 4096) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     for (;;) {
-      auto s = ReplicatedStore::Open(testing::TestOptions(key_file_), dir, Pub());
+      auto s = ReplicatedStore::Open(testing::TestOptions(key_file_), dir, Pub(message_bytes));
       if (s.ok()) return std::move(*s);
       if (std::chrono::steady_clock::now() > deadline) {
         ADD_FAILURE() << "the cluster never became ready: " << s.status().ToString();
@@ -167,6 +168,43 @@ TEST_F(ReplicationTest, NodeKilledDuringAppendsLosesNothingAcknowledgedAndReplic
   ASSERT_TRUE(stream.ok()) << stream.status().ToString();
   EXPECT_EQ(stream->size(), size_t(std::count_if(acked.begin(), acked.end(),
                                                  [](const Acked& a) { return a.stream == "case-3"; })));
+}
+
+TEST_F(ReplicationTest, FollowerTakesOnlyCheckpointedRecordsAndContinuesWhereItsReplicaEnds) {
+  std::array<uint8_t, 32> pk{};
+  std::vector<Acked> acked;
+  {  // A store that ran without replication: 10 events, a checkpoint, 10 more.
+    auto plain = Store::Open(testing::TestOptions(key_file_), tmp_.sub("primary"));
+    ASSERT_TRUE(plain.ok());
+    for (int i = 0; i < 20; ++i) {
+      if (i == 10) {
+        ASSERT_TRUE((*plain)->WriteCheckpoint().ok());
+      }
+      ASSERT_TRUE(AppendAcked(plain->get(), "case-1", "s-" + std::to_string(i % 3),
+                              "note " + std::to_string(i), &acked));
+    }
+    pk = *(*plain)->CheckpointPublicKey();
+  }
+  // One message for all 20: the checkpoint at 10 falls inside it.
+  auto store = OpenPrimary(tmp_.sub("primary"), 1 << 20);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->WaitReplicated(0, 10000).ok());
+  auto first = replication::Follow(Follow(tmp_.sub("replica"), pk));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->imported, 10u);  // the unsigned ten wait for a checkpoint
+  EXPECT_EQ(first->pending, 10u);
+  ASSERT_TRUE(store->WriteCheckpoint().ok());
+  auto second = replication::Follow(Follow(tmp_.sub("replica"), pk));
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->imported, 20u);
+  auto primary_tree = *store->CurrentTree();
+  store.reset();
+  Options o;
+  o.key = KeySource::File(key_file_);
+  auto replica = Store::Open(o, tmp_.sub("replica"));
+  ASSERT_TRUE(replica.ok());
+  EXPECT_EQ((*replica)->CurrentTree()->root, primary_tree.root);
+  ExpectAll(replica->get(), acked);
 }
 
 // True when any file under `dir` contains `needle`.
@@ -344,6 +382,30 @@ TEST_F(ReplicationTest, AlteredOrTruncatedStreamIsRefusedAndNothingIsWritten) {
     EXPECT_NE(r.status().message().find(c.says), std::string::npos) << r.status().ToString();
     EXPECT_FALSE(fs::exists(dir));
     EXPECT_FALSE(fs::exists(dir + ".restoring"));
+  }
+  // The command line says it in one line, exit 3, and writes nothing.
+  {
+    std::string pk_file = tmp_.sub("county.pub"), cp_file = tmp_.sub("auditor.json");
+    std::ofstream(pk_file) << merkle::ToHex(pk.data(), pk.size()) << "\n";
+    std::ofstream(cp_file) << merkle::CheckpointToJson(auditor).dump() << "\n";
+    std::string dir = tmp_.sub("restored-cli");
+    std::string cmd = std::string(HEARTH_CLI) + " restore --from-stream --nats " +
+                      cluster_->Urls() + " --stream altered --data " + dir + " --key-file " +
+                      key_file_ + " --public-key " + pk_file + " --checkpoint " + cp_file +
+                      " 2>" + tmp_.sub("stderr.txt");
+    int rc = std::system(cmd.c_str());
+    EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 3) << rc;
+    std::ifstream err(tmp_.sub("stderr.txt"));
+    std::string text((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
+    EXPECT_TRUE(text.starts_with("hearth: Corruption: ")) << text;
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+    EXPECT_FALSE(fs::exists(dir));
+    cmd = std::string(HEARTH_CLI) + " restore --from-stream --nats " + cluster_->Urls() +
+          " --stream " + kStream + " --data " + dir + " --key-file " + key_file_ +
+          " --public-key " + pk_file + " --checkpoint " + cp_file + " >/dev/null";
+    rc = std::system(cmd.c_str());
+    EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << rc;
+    EXPECT_TRUE(fs::exists(dir + "/CURRENT"));
   }
   // A follower takes nothing from the altered stream past the last verified checkpoint.
   auto followed = replication::Follow(Follow(tmp_.sub("replica"), pk, "altered"));

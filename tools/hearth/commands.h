@@ -74,6 +74,19 @@ Result<bool> LoadDefaultProcessing(Store* store);
 // already set.
 Status LoadDefaultProcessing(const std::string& data, const KeySource& key);
 void AddExportCommands(CommandSet& set);  // export kpi | cases | identifiable (cmd_export.cc)
+void AddReplicationCommands(CommandSet& set);  // follow, replicate, restore --from-stream (cmd_replication.cc)
+
+// `serve --replicate-nats URLS --replicate-stream NAME [--replication-ack cluster|local]`
+// (cmd_replication.cc): the store opened with replication when they are given.
+struct ReplicationFlags {
+  std::string urls;
+  std::string stream;
+  std::string ack = "cluster";
+  uint64_t max_lag = 10000;
+};
+void AddReplicationOptions(CLI::App* cmd, ReplicationFlags* flags);
+Result<std::unique_ptr<Store>> OpenMaybeReplicated(const Options& options, const std::string& data,
+                                                   const ReplicationFlags& flags);
 
 // --- helpers shared by the groups ---
 

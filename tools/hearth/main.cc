@@ -62,6 +62,7 @@ int Main(int argc, char** argv) {
   AddServeCommands(set);
   AddRightsCommands(set);
   AddExportCommands(set);
+  AddReplicationCommands(set);
   AddHelpCommand(set, std::make_shared<std::vector<std::string>>());
 
   try {
