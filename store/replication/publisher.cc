@@ -135,6 +135,11 @@ class Publisher final : public ReplicatedStore {
     }
     auto r = inner_->Append(stream, expected, events);
     if (!r.ok()) return r;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      uint64_t committed = impl_->committed();
+      if (committed > replicated_) max_lag_ = std::max(max_lag_, committed - replicated_);
+    }
     if (o_.ack == AckMode::kCluster) {
       Status st = WaitReplicated(r->last_position, o_.ack_timeout_ms);
       if (!st.ok()) return st;

@@ -207,6 +207,71 @@ TEST_F(ReplicationTest, FollowerTakesOnlyCheckpointedRecordsAndContinuesWhereIts
   ExpectAll(replica->get(), acked);
 }
 
+TEST_F(ReplicationTest, LocalAckLagIsBoundedAndReportedAndDrainsWhenTheClusterIsBack) {
+  std::vector<Acked> acked;
+  std::array<uint8_t, 32> pk{};
+  std::unique_ptr<ReplicatedStore> store;
+  {
+    PublisherOptions p = Pub();
+    p.ack = AckMode::kLocal;
+    p.max_lag_events = 5;
+    p.ack_timeout_ms = 300;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (;;) {
+      auto s = ReplicatedStore::Open(testing::TestOptions(key_file_), tmp_.sub("primary"), p);
+      if (s.ok()) {
+        store = std::move(*s);
+        break;
+      }
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << s.status().ToString();
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  }
+  pk = *store->CheckpointPublicKey();
+  ASSERT_TRUE(store->WaitReplicated(0, 10000).ok());
+  for (int i = 0; i < NatsCluster::kNodes; ++i) cluster_->Kill(i);  // the whole cluster is gone
+  // Appends go on locally until the lag reaches its bound, then are refused.
+  int taken = 0;
+  Status refused;
+  for (int i = 0; i < 20 && refused.ok(); ++i) {
+    std::vector<NewEvent> batch{MakeEvent("NoteRecorded", "s-1", "note " + std::to_string(i))};
+    auto r = store->Append("case-1", ExpectedVersion::Any(), batch);
+    if (r.ok()) {
+      ++taken;
+      acked.push_back({"case-1", r->first_position, batch[0].id, "s-1", batch[0].personal[0].data});
+    } else {
+      refused = r.status();
+    }
+  }
+  EXPECT_EQ(refused.code(), Status::Code::kBusy) << refused.ToString();
+  EXPECT_NE(refused.message().find("replication lag"), std::string::npos) << refused.ToString();
+  EXPECT_LE(taken, 5 + 1);
+  auto status = store->Replication();
+  EXPECT_GE(status.lag(), 5u);
+  EXPECT_LE(status.lag(), 6u);
+  EXPECT_FALSE(status.last_error.empty());
+  // The cluster comes back: the lag drains and appends are taken again.
+  for (int i = 0; i < NatsCluster::kNodes; ++i) cluster_->Start(i);
+  Status drained = store->WaitReplicated(0, 30000);
+  ASSERT_TRUE(drained.ok()) << drained.ToString();
+  EXPECT_EQ(store->Replication().lag(), 0u);
+  EXPECT_GE(store->Replication().max_lag_seen, 5u);
+  ASSERT_TRUE(AppendAcked(store.get(), "case-1", "s-1", "after", &acked));
+  auto cp = store->WriteCheckpoint();
+  ASSERT_TRUE(cp.ok()) << cp.status().ToString();
+  ASSERT_TRUE(store->WaitReplicated(0, 10000).ok());
+  store.reset();
+  fs::remove_all(tmp_.sub("primary"));
+  FollowOptions f = Follow(tmp_.sub("restored"), pk);
+  auto report = replication::RestoreFromStream(f);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  Options o;
+  o.key = KeySource::File(key_file_);
+  auto restored = Store::Open(o, tmp_.sub("restored"));
+  ASSERT_TRUE(restored.ok());
+  ExpectAll(restored->get(), acked);
+}
+
 // True when any file under `dir` contains `needle`.
 bool AnyFileContains(const std::string& dir, const std::string& needle) {
   for (const auto& entry : fs::recursive_directory_iterator(dir)) {

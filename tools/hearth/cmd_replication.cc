@@ -98,6 +98,7 @@ Status RunFollow(const StreamFlags& o) {
   if (!f.ok()) return f.status();
   CatchStopSignals();
   auto report = replication::Follow(*f);
+  if (f->on_line) std::cerr << "\n";
   if (!report.ok()) return report.status();
   return Print("replica " + o.data + ": " + Describe(*report) + "\n");
 }
@@ -107,6 +108,7 @@ Status RestoreFromStream(const StreamFlags& o) {
   auto f = ToFollowOptions(o);
   if (!f.ok()) return f.status();
   auto report = replication::RestoreFromStream(*f);
+  if (f->on_line) std::cerr << "\n";
   if (!report.ok()) return report.status();
   return Print("restored " + o.data + " from stream " + o.stream + ": " + Describe(*report) +
                "; the verifier passes" +
