@@ -114,7 +114,9 @@ class StoreImpl final : public Store {
   // erased subject). ImportRecords: records that continue the log exactly,
   // whole appends, with the checkpoints among them, and metadata to keep
   // ("replica-*" keys) in the same batch; erasure events erase here too.
-  Status ImportIdentity(const ReplicaIdentity& identity);
+  // With `replica_of` (a stream's name), the store becomes a read-only
+  // replica: Append, EraseSubject, RotateRootKey and WriteCheckpoint refuse.
+  Status ImportIdentity(const ReplicaIdentity& identity, const std::string& replica_of);
   Status ImportSubjectKey(const std::string& subject, const std::string& wrapped);
   Status ImportRecords(const std::vector<ReplicatedRecord>& records,
                        const std::vector<SignedCheckpoint>& checkpoints,
@@ -264,6 +266,9 @@ class StoreImpl final : public Store {
   // later in the same group deletes them too (they are in no file yet).
   std::unordered_map<std::string, std::vector<std::string>> group_lookups_;
   Status poisoned_;  // set when a commit failed: the store must be reopened
+  std::string replica_of_;  // meta "replica-of": a follower's replica takes no writes
+  Status LoadReplicaMarker();
+  Status ReplicaRefusal() const;
 
   // Committed state, for readers.
   std::atomic<uint64_t> committed_{0};

@@ -92,7 +92,7 @@ class Applier {
       options.create_if_missing = true;
       auto fresh = Store::Open(options, dir);
       if (!fresh.ok()) return fresh.status();
-      Status st = static_cast<log::StoreImpl*>(fresh->get())->ImportIdentity(id);
+      Status st = static_cast<log::StoreImpl*>(fresh->get())->ImportIdentity(id, restore_ ? std::string() : o_.target.stream);
       if (!st.ok()) return st;
       fresh->reset();
       options.create_if_missing = false;

@@ -147,7 +147,19 @@ Result<std::vector<SignedCheckpoint>> StoreImpl::CheckpointsAfter(uint64_t size)
   return out;
 }
 
-Status StoreImpl::ImportIdentity(const ReplicaIdentity& identity) {
+Status StoreImpl::LoadReplicaMarker() {
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, "replica-of", &replica_of_);
+  if (s.IsNotFound()) return Status::OK();
+  return FromRocks(s, "reading the replica marker");
+}
+
+Status StoreImpl::ReplicaRefusal() const {
+  return Status::NotSupported("store " + path_ + " is a read-only replica of stream " + replica_of_ +
+                              " (hearth follow): it takes no writes; the primary does, and a lost "
+                              "primary is rebuilt with `hearth restore --from-stream`");
+}
+
+Status StoreImpl::ImportIdentity(const ReplicaIdentity& identity, const std::string& replica_of) {
   if (!encrypted_) return Status::NotSupported("a replica must be an encrypted store");
   if (committed() != 0) {
     return Status::InvalidArgument("store " + path_ + " already holds events; a replica starts empty");
@@ -164,6 +176,7 @@ Status StoreImpl::ImportIdentity(const ReplicaIdentity& identity) {
   batch.Put(meta_, "checkpoint-pk", identity.checkpoint_public_key);
   batch.Put(keys_, "s", identity.wrapped_store_key);
   batch.Put(keys_, "c", identity.wrapped_signing_key);
+  if (!replica_of.empty()) batch.Put(meta_, "replica-of", replica_of);
   rocksdb::WriteOptions wo;
   wo.sync = true;
   return FromRocks(db_->Write(wo, &batch), "writing the replicated identity");

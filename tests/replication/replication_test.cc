@@ -205,6 +205,12 @@ TEST_F(ReplicationTest, FollowerTakesOnlyCheckpointedRecordsAndContinuesWhereIts
   ASSERT_TRUE(replica.ok());
   EXPECT_EQ((*replica)->CurrentTree()->root, primary_tree.root);
   ExpectAll(replica->get(), acked);
+  // A replica is read-only: its log is the primary's.
+  auto write = (*replica)->Append("case-1", ExpectedVersion::Any(), {MakeEvent("NoteRecorded")});
+  ASSERT_FALSE(write.ok());
+  EXPECT_EQ(write.status().code(), Status::Code::kNotSupported) << write.status().ToString();
+  EXPECT_NE(write.status().message().find("read-only replica of stream county"), std::string::npos);
+  EXPECT_EQ((*replica)->WriteCheckpoint().status().code(), Status::Code::kNotSupported);
 }
 
 TEST_F(ReplicationTest, LocalAckLagIsBoundedAndReportedAndDrainsWhenTheClusterIsBack) {
