@@ -86,6 +86,15 @@ class Publisher final : public ReplicatedStore {
         return Status::Corruption("stream " + name + " has a damaged last log message");
       }
       replicated_ = records.back().position;
+      // The stream's newest record must be this store's record there: a
+      // store restored from an older copy and written since has diverged.
+      auto mine = impl_->RawRecord(replicated_);
+      if (replicated_ <= impl_->committed() && (!mine.ok() || *mine != records.back().bytes)) {
+        return Status::InvalidArgument(
+            "stream " + name + " holds another log than this store at position " +
+            std::to_string(replicated_) + ": the store diverged from its stream (restore it "
+            "from the stream instead, or replicate to a new stream)");
+      }
     }
     if (replicated_ > impl_->committed()) {
       return Status::InvalidArgument(

@@ -278,6 +278,70 @@ TEST_F(ReplicationTest, LocalAckLagIsBoundedAndReportedAndDrainsWhenTheClusterIs
   ExpectAll(restored->get(), acked);
 }
 
+TEST_F(ReplicationTest, CommandLineReplicatesAStoreAndFollowsItsStreamAndAnOlderCopyIsRefused) {
+  std::vector<Acked> acked;
+  std::array<uint8_t, 32> pk{};
+  {
+    auto plain = Store::Open(testing::TestOptions(key_file_), tmp_.sub("primary"));
+    ASSERT_TRUE(plain.ok());
+    for (int i = 0; i < 8; ++i) {
+      if (i == 4) {
+        ASSERT_TRUE((*plain)->Backup(tmp_.sub("old-copy")).ok());
+      }
+      ASSERT_TRUE(AppendAcked(plain->get(), "case-9", "s-" + std::to_string(i % 2),
+                              "note " + std::to_string(i), &acked));
+    }
+    pk = *(*plain)->CheckpointPublicKey();
+  }
+  std::string pk_file = tmp_.sub("county.pub");
+  std::ofstream(pk_file) << merkle::ToHex(pk.data(), pk.size()) << "\n";
+  std::string common = " --key-file " + key_file_ + " --nats " + cluster_->Urls() + " --stream cli";
+  std::string replicate = std::string(HEARTH_CLI) + " replicate --data " + tmp_.sub("primary") +
+                          common + " >" + tmp_.sub("out.txt") + " 2>&1";
+  int rc = -1;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {  // until the cluster is ready
+    rc = std::system(replicate.c_str());
+    if (WIFEXITED(rc) && WEXITSTATUS(rc) == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  std::ifstream out(tmp_.sub("out.txt"));
+  std::string text((std::istreambuf_iterator<char>(out)), std::istreambuf_iterator<char>());
+  ASSERT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << text;
+  EXPECT_NE(text.find("holds the log of"), std::string::npos) << text;
+  std::string follow = std::string(HEARTH_CLI) + " follow --data " + tmp_.sub("replica") + common +
+                       " --public-key " + pk_file + " --until-caught-up >/dev/null";
+  rc = std::system(follow.c_str());
+  ASSERT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << rc;
+  Options o;
+  o.key = KeySource::File(key_file_);
+  auto replica = Store::Open(o, tmp_.sub("replica"));
+  ASSERT_TRUE(replica.ok()) << replica.status().ToString();
+  ExpectAll(replica->get(), acked);
+  auto primary = Store::Open(o, tmp_.sub("primary"));
+  ASSERT_TRUE(primary.ok());
+  EXPECT_EQ((*replica)->CurrentTree()->root, (*primary)->CurrentTree()->root);
+  primary->reset();
+  // An older copy of the store is not the stream's writer: behind it, or
+  // written since and so diverged from it, it is refused.
+  PublisherOptions p = Pub();
+  p.target.stream = "cli";
+  auto behind = ReplicatedStore::Open(o, tmp_.sub("old-copy"), p);
+  ASSERT_FALSE(behind.ok());
+  EXPECT_NE(behind.status().message().find("holds the log up to position 8 but this store ends at 4"),
+            std::string::npos) << behind.status().ToString();
+  {
+    auto old = Store::Open(o, tmp_.sub("old-copy"));
+    ASSERT_TRUE(old.ok());
+    std::vector<Acked> ignored;
+    for (int i = 0; i < 6; ++i) ASSERT_TRUE(AppendAcked(old->get(), "case-9", "", "", &ignored));
+  }
+  auto diverged = ReplicatedStore::Open(o, tmp_.sub("old-copy"), p);
+  ASSERT_FALSE(diverged.ok());
+  EXPECT_NE(diverged.status().message().find("diverged"), std::string::npos)
+      << diverged.status().ToString();
+}
+
 // True when any file under `dir` contains `needle`.
 bool AnyFileContains(const std::string& dir, const std::string& needle) {
   for (const auto& entry : fs::recursive_directory_iterator(dir)) {
