@@ -304,11 +304,26 @@ class Applier {
     // Whole appends only: a restore imports up to the last append boundary.
     while (n > 0 && pending_[n - 1].index + 1 != pending_[n - 1].count) --n;
     if (n == 0) return Status::OK();
-    std::vector<log::ReplicatedRecord> batch(std::make_move_iterator(pending_.begin()),
-                                             std::make_move_iterator(pending_.begin() + long(n)));
+    // Verified: written in batches of about 4 MiB of whole appends (each a
+    // consistent prefix should the process stop), the checkpoints with the last.
+    size_t done = 0;
+    while (done < n) {
+      size_t end = done, bytes = 0;
+      while (end < n && (bytes < (4u << 20) || pending_[end].index != 0)) {
+        bytes += pending_[end].bytes.size();
+        ++end;
+      }
+      std::vector<log::ReplicatedRecord> batch(
+          std::make_move_iterator(pending_.begin() + long(done)),
+          std::make_move_iterator(pending_.begin() + long(end)));
+      Status st = impl_->ImportRecords(batch, end == n ? cps : std::vector<SignedCheckpoint>{}, {});
+      if (!st.ok()) {
+        pending_.erase(pending_.begin(), pending_.begin() + long(end));
+        return st;
+      }
+      done = end;
+    }
     pending_.erase(pending_.begin(), pending_.begin() + long(n));
-    Status st = impl_->ImportRecords(batch, cps, {});
-    if (!st.ok()) return st;
     frontier_ = impl_->CommittedFrontier();
     report_.imported = frontier_.size();
     report_.pending = pending_.size();
