@@ -164,11 +164,12 @@ Status RunReplicate(const StreamFlags& o) {
   p.target = {o.urls, o.stream};
   auto store = replication::ReplicatedStore::Open(options, o.data, p);
   if (!store.ok()) return store.status();
-  // Every stored checkpoint goes too; the tail past the last one is signed.
+  // The log first (every stored checkpoint goes with it), then a checkpoint
+  // of the tail past the last one.
+  Status st = (*store)->WaitReplicated(0, 3600 * 1000);
+  if (!st.ok()) return st;
   auto cp = (*store)->WriteCheckpoint();
   if (!cp.ok()) return cp.status();
-  Status st = (*store)->WaitReplicated(0, 600000);
-  if (!st.ok()) return st;
   auto status = (*store)->Replication();
   return Print("stream " + o.stream + " holds the log of " + o.data + " up to position " +
                std::to_string(status.replicated) + " and its checkpoint of size " +
