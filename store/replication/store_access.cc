@@ -266,7 +266,7 @@ Status StoreImpl::ImportRecords(const std::vector<ReplicatedRecord>& records,
       }
       RecordedEvent e;
       // The facts seal authenticates the envelope and the position; personal
-      // sections open under the replicated data keys (for the lookup index).
+      // sections must open under the replicated data keys.
       Status ds = DecodeRecord(
           r.bytes, r.position, &store_key_,
           [&](const std::string& subject, std::string_view aad, std::string_view sealed,
@@ -308,14 +308,8 @@ Status StoreImpl::ImportRecords(const std::vector<ReplicatedRecord>& records,
           runs.emplace_back(r.index, 1u);
         }
       }
-      for (const auto& p : e.personal) {
-        if (p.erased) continue;
-        for (const auto& id : p.identifiers) {
-          std::string hash = LookupHash(id);
-          batch.Put(lookup_, LookupKey(hash, p.subject), rocksdb::Slice());
-          batch.Put(lookup_, LookupReverseKey(p.subject, hash), rocksdb::Slice());
-        }
-      }
+      // The identifier lookup index is not rebuilt: the records do not carry
+      // the identifiers (docs/operations.md, "Replication": limits).
       if (e.stream == kErasureStream && e.type == "SubjectErased" && e.subjects.size() == 1) {
         // As the primary's erasure did: the key and the lookups go, a marker stays.
         const std::string& subject = e.subjects[0].id;
