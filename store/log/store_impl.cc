@@ -337,6 +337,7 @@ Status StoreImpl::OpenDb(bool create) {
   }
   Status st = LoadKeys();
   if (!st.ok()) return st;
+  if (Status m = LoadReplicaMarker(); !m.ok()) return m;  // store/replication/store_access.cc
   st = LoadHead();
   if (!st.ok()) return st;
   st = ResumeKeyCompaction();
@@ -614,6 +615,7 @@ Status StoreImpl::ValidateAppend(const std::string& stream, ExpectedVersion expe
 
 Result<AppendResult> StoreImpl::Append(const std::string& stream, ExpectedVersion expected,
                                        const std::vector<NewEvent>& events) {
+  if (!replica_of_.empty()) return ReplicaRefusal();
   Status st = ValidateAppend(stream, expected, events, false);
   if (!st.ok()) return st;
   Request req;
@@ -1154,6 +1156,7 @@ void StoreImpl::ApplyErase(Request* req, rocksdb::WriteBatch* batch) {
 
 Result<AppendResult> StoreImpl::EraseSubject(const std::string& subject, const Actor& actor,
                                              const std::string& reason_code) {
+  if (!replica_of_.empty()) return ReplicaRefusal();
   if (!encrypted_) return Status::NotSupported("erasure needs an encrypted store");
   if (!ValidId(subject, kMaxSubjectIdBytes)) {
     return Status::InvalidArgument("subject id '" + subject.substr(0, 64) + "' is not valid");
@@ -1575,6 +1578,7 @@ Result<uint64_t> StoreImpl::Backup(const std::string& dir) {
 // -------------------------------------------------------- Key rotation ----
 
 Status StoreImpl::RotateRootKey(const KeySource& new_key) {
+  if (!replica_of_.empty()) return ReplicaRefusal();
   if (!encrypted_) return Status::NotSupported("an unencrypted store has no root key");
   auto params = crypto::NewKdfParams(new_key);
   if (!params.ok()) return params.status();
@@ -1672,6 +1676,7 @@ Status StoreImpl::WriteCheckpointLocked(rocksdb::WriteBatch* batch, const merkle
 }
 
 Result<SignedCheckpoint> StoreImpl::WriteCheckpoint() {
+  if (!replica_of_.empty()) return ReplicaRefusal();
   std::unique_lock<std::mutex> lock(queue_mu_);
   queue_cv_.wait(lock, [&] { return !leader_active_; });
   leader_active_ = true;

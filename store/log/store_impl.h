@@ -22,6 +22,7 @@
 #include "hearth/store.h"
 #include "merkle/frontier.h"
 #include "merkle/hash.h"
+#include "replication/replica_types.h"
 
 namespace hearth::log {
 
@@ -99,6 +100,31 @@ class StoreImpl final : public Store {
   uint64_t WaitPast(uint64_t position, int timeout_ms);
   uint64_t committed() const { return committed_.load(std::memory_order_acquire); }
   bool closing() const { return closing_.load(); }
+
+  // Replication (store/replication/store_access.cc, docs/operations.md).
+  // Publisher side: committed records from `from`, whole appends only, until
+  // about `max_bytes` (at least one append); wrapped keys and identity.
+  Status ReadReplicated(uint64_t from, size_t max_bytes, std::vector<ReplicatedRecord>* out);
+  // The subjects an event at `bytes` names (the facts section, opened).
+  Status RecordSubjects(const ReplicatedRecord& record, std::vector<std::string>* subjects);
+  Result<std::string> WrappedSubjectKey(const std::string& subject);  // NotFound: none or erased
+  Result<ReplicaIdentity> Identity();
+  Result<std::vector<SignedCheckpoint>> CheckpointsAfter(uint64_t size);
+  // Replica side. ImportIdentity: only into a new, empty store; it must be
+  // reopened afterwards. ImportSubjectKey: a wrapped key (ignored for an
+  // erased subject). ImportRecords: records that continue the log exactly,
+  // whole appends, with the checkpoints among them, and metadata to keep
+  // ("replica-*" keys) in the same batch; erasure events erase here too.
+  // With `replica_of` (a stream's name), the store becomes a read-only
+  // replica: Append, EraseSubject, RotateRootKey and WriteCheckpoint refuse.
+  Status ImportIdentity(const ReplicaIdentity& identity, const std::string& replica_of);
+  Status ImportSubjectKey(const std::string& subject, const std::string& wrapped);
+  Status ImportRecords(const std::vector<ReplicatedRecord>& records,
+                       const std::vector<SignedCheckpoint>& checkpoints,
+                       const std::vector<std::pair<std::string, std::string>>& meta);
+  // The committed Merkle frontier, and a metadata value (NotFound).
+  merkle::Frontier CommittedFrontier();
+  Result<std::string> MetaValue(const std::string& key);
 
   // Test only: when set, called after an erasure or a root-key rotation is
   // committed and before the flush and compaction that take the old key
@@ -253,6 +279,9 @@ class StoreImpl final : public Store {
   Status poisoned_;  // set when a commit failed: the store must be reopened
   // IOError naming the free space when it is under kMinFreeBytes.
   Status CheckFreeSpace() const;
+  std::string replica_of_;  // meta "replica-of": a follower's replica takes no writes
+  Status LoadReplicaMarker();
+  Status ReplicaRefusal() const;
 
   // Committed state, for readers.
   std::atomic<uint64_t> committed_{0};

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "commands.h"
 #include "log/erasure_ledger.h"
@@ -32,6 +33,11 @@ struct RestoreOptions {
   KeyOptions key;
   std::string ledger;
   std::string public_key;
+  // `--from-stream`: rebuild from the store's JetStream stream (cmd_replication.cc).
+  bool from_stream = false;
+  std::string nats, stream;
+  std::vector<std::string> checkpoints;
+  bool quiet = false;
 };
 
 Status SyncDir(const fs::path& dir) {
@@ -193,9 +199,13 @@ Status RunRestoreFromBackup(const RestoreOptions& o) {
 }
 
 Status RunRestore(const RestoreOptions& o) {
-  // Other sources of a restore branch here on their own option.
+  if (o.from_stream) {
+    if (!o.from.empty()) return Status::InvalidArgument("give --from BACKUP or --from-stream, not both");
+    return RestoreFromStreamCommand(o.data, o.key, o.nats, o.stream, o.public_key, o.checkpoints, o.quiet);
+  }
   if (o.from.empty()) {
-    return Status::InvalidArgument("give --from BACKUP (a directory `hearth backup` wrote)");
+    return Status::InvalidArgument(
+        "give --from BACKUP (a directory `hearth backup` wrote) or --from-stream --nats URLS --stream NAME");
   }
   return RunRestoreFromBackup(o);
 }
@@ -206,7 +216,8 @@ void AddRestoreCommands(CommandSet& set) {
   auto o = std::make_shared<RestoreOptions>();
   CLI::App* cmd = set.Add(nullptr, "restore",
                           "make a backup into a store at --data, re-applying every erasure in the "
-                          "erasure ledger, then verify it",
+                          "erasure ledger, then verify it; or rebuild a lost store from its JetStream "
+                          "stream (--from-stream); nothing is overwritten",
                           [o] { return RunRestore(*o); });
   cmd->add_option("--from", o->from, "the backup directory (`hearth backup --out`)")
       ->type_name("BACKUP");
@@ -218,6 +229,15 @@ void AddRestoreCommands(CommandSet& set) {
   cmd->add_option("--public-key", o->public_key,
                   "the checkpoint public key auditors hold: the backup must be signed with it")
       ->type_name("FILE");
+  cmd->add_flag("--from-stream", o->from_stream, "rebuild from the store's JetStream stream");
+  cmd->add_option("--nats", o->nats, "with --from-stream: the JetStream cluster, NATS URLs comma-separated")
+      ->type_name("URLS");
+  cmd->add_option("--stream", o->stream, "with --from-stream: the store's stream")->type_name("NAME");
+  cmd->add_option("--checkpoint", o->checkpoints,
+                  "with --from-stream: the auditor's checkpoint JSON, which the stream must extend "
+                  "(repeatable)")
+      ->type_name("FILE");
+  cmd->add_flag("--quiet", o->quiet, "no progress on standard error");
 }
 
 }  // namespace hearth::cli

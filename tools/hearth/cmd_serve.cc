@@ -31,6 +31,7 @@ struct ServeOptions {
   std::vector<std::string> plugins;
   uint16_t port = 0;
   bool port_set = false;
+  ReplicationFlags replication;
 };
 
 Status RunServe(const ServeOptions& o) {
@@ -60,7 +61,7 @@ Status RunServe(const ServeOptions& o) {
   Options options;
   options.key = *key;
   options.projections = readmodels::MakeProjections(codec->get());
-  auto store = Store::Open(options, o.data);
+  auto store = OpenMaybeReplicated(options, o.data, o.replication);
   if (!store.ok()) return store.status();
 
   // The read models this process answers (query, read_models scopes).
@@ -207,6 +208,7 @@ void AddServeCommands(CommandSet& set) {
            "--port", [o](const uint16_t& p) { o->port = p; o->port_set = true; },
            "listen on this port instead of the configuration's (0: any free port)")
         ->type_name("PORT");
+    AddReplicationOptions(cmd, &o->replication);
   }
   CLI::App* ca = set.AddGroup("ca", "a local CA for plugin and server certificates");
   {

@@ -75,6 +75,19 @@ Result<bool> LoadDefaultProcessing(Store* store);
 Status LoadDefaultProcessing(const std::string& data, const KeySource& key);
 void AddExportCommands(CommandSet& set);  // export kpi | cases | identifiable (cmd_export.cc)
 void AddRestoreCommands(CommandSet& set);  // restore --from BACKUP (cmd_restore.cc)
+void AddReplicationCommands(CommandSet& set);  // follow, replicate (cmd_replication.cc)
+
+// `serve --replicate-nats URLS --replicate-stream NAME [--replication-ack cluster|local]`
+// (cmd_replication.cc): the store opened with replication when they are given.
+struct ReplicationFlags {
+  std::string urls;
+  std::string stream;
+  std::string ack = "cluster";
+  uint64_t max_lag = 10000;
+};
+void AddReplicationOptions(CLI::App* cmd, ReplicationFlags* flags);
+Result<std::unique_ptr<Store>> OpenMaybeReplicated(const Options& options, const std::string& data,
+                                                   const ReplicationFlags& flags);
 
 // --- helpers shared by the groups ---
 
@@ -85,6 +98,11 @@ void AddDataOption(CLI::App* cmd, std::string* data);
 struct KeyOptions {
   std::string key_file;
 };
+
+// `restore --from-stream` (cmd_replication.cc), reached from `restore` (cmd_restore.cc).
+Status RestoreFromStreamCommand(const std::string& data, const KeyOptions& key, const std::string& urls,
+                                const std::string& stream, const std::string& public_key,
+                                const std::vector<std::string>& checkpoints, bool quiet);
 void AddKeyOptions(CLI::App* cmd, KeyOptions* opts);
 
 constexpr const char* kPassphraseEnv = "HEARTH_PASSPHRASE";

@@ -63,6 +63,7 @@ int Main(int argc, char** argv) {
   AddRightsCommands(set);
   AddExportCommands(set);
   AddRestoreCommands(set);
+  AddReplicationCommands(set);
   AddHelpCommand(set, std::make_shared<std::vector<std::string>>());
 
   try {
