@@ -34,6 +34,23 @@ void SetIfAbsent(std::optional<Date>* slot, capnp::Text::Reader text) {
 
 }  // namespace
 
+bool TakenAfterClosure(cs::Facts::Which which) {
+  switch (which) {
+    case F::CONSENT_WITHDRAWN:
+    case F::PERSON_DETAILS_RECTIFIED:
+    case F::COMPLAINT_RECEIVED:
+    case F::COMPLAINT_RESOLVED:
+    case F::PERSONAL_DATA_DISCLOSED:
+    case F::SAFEGUARDING_CONCERN_RAISED:
+    case F::SATISFACTION_RECORDED:
+    case F::LAND_CHARGE_REGISTERED:
+    case F::LAND_CHARGE_RELEASED:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::optional<Date> DateOf(capnp::Text::Reader text) {
   Date d;
   if (ParseDate(std::string_view(text.begin(), text.size()), &d)) return d;
@@ -67,7 +84,9 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
                  const std::vector<PersonalSection>& personal, CaseState* state) {
   try {
     auto main = MainDate(type, facts);
-    if (main && (!state->last_activity_on || *main > *state->last_activity_on)) {
+    bool after_closure = state->closed && TakenAfterClosure(facts.which());
+    if (main && !after_closure &&
+        (!state->last_activity_on || *main > *state->last_activity_on)) {
       state->last_activity_on = main;
     }
     switch (facts.which()) {

@@ -65,10 +65,10 @@ Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
                       type.name);
     }
   }
-  // A land charge outlives the casework: it is registered and released on
-  // a closed case too.
-  bool land_charge = which == F::LAND_CHARGE_REGISTERED || which == F::LAND_CHARGE_RELEASED;
-  if (state.closed && which != F::CASE_REOPENED && !land_charge) {
+  // A closed case still takes what people have a right to, and a land
+  // charge outlives the casework (TakenAfterClosure); anything else needs
+  // the case reopened first.
+  if (state.closed && which != F::CASE_REOPENED && !TakenAfterClosure(which)) {
     return Rule("case-closed", "the case was closed on " +
                                    (state.closed_on ? FormatDate(*state.closed_on) : "?") +
                                    "; record CaseReopened before " + type.name);

@@ -97,6 +97,61 @@ TEST_F(RecorderTest, ClosedCaseRefusesEventsUntilReopened) {
   EXPECT_EQ(state->reopened, 1u);
 }
 
+// Issue 17.1: what people have a right to after the casework is recorded on
+// the closed case as it is: it stays closed, on the same day, with the same
+// last activity (the retention clock), and everything else still needs a
+// reopening.
+TEST_F(RecorderTest, ClosedCaseTakesWhatPeopleHaveARightToWithoutReopening) {
+  OpenDfgCase();
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"ConsentGiven","facts":{"givenOn":"2018-05-01","scope":"identifiableMonitoring","method":"written"}})"),
+                             E(R"({"type":"CaseClosed","facts":{"closedOn":"2018-06-01","reason":"servicesCompleted"}})")})
+                  .ok());
+  auto before = recorder_->Load(kCase);
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE(before->closed);
+  std::vector<std::string> rights = {
+      R"({"type":"ConsentWithdrawn","facts":{"withdrawnOn":"2018-07-01","scope":"identifiableMonitoring"}})",
+      R"({"type":"PersonDetailsRectified","facts":{"rectifiedOn":"2018-07-02","fields":["phone"],"requestedBySubject":true},
+          "personal":[{"subject":"P-1","role":"client","details":{"phone":"01632 960001"}}]})",
+      R"({"type":"ComplaintReceived","facts":{"receivedOn":"2018-07-03","complaint":1,"stage":"stage1","categoryCode":"works"}})",
+      R"({"type":"ComplaintResolved","facts":{"resolvedOn":"2018-07-20","complaint":1,"stage":"stage1","result":"upheld"}})",
+      R"({"type":"PersonalDataDisclosed","facts":{"disclosedOn":"2018-07-21","recipientType":"ombudsman",
+          "recipientRef":"ORG-LGSCO","purposeCode":"complaint","lawfulBasis":"legalObligation","categories":["contact"]}})",
+      R"({"type":"SafeguardingConcernRaised","facts":{"raisedOn":"2018-07-22","category":"financial"}})",
+      R"({"type":"SatisfactionRecorded","facts":{"recordedOn":"2018-07-23","score":4,"channel":"letter"}})",
+  };
+  for (const auto& json : rights) {
+    Status s = Record(kCase, {E(json)});
+    EXPECT_TRUE(s.ok()) << s.ToString() << "\n" << json;
+  }
+  auto after = recorder_->Load(kCase);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->version, before->version + rights.size());
+  EXPECT_TRUE(after->closed);
+  EXPECT_EQ(after->closed_on, before->closed_on);
+  EXPECT_EQ(after->closure_reason, "servicesCompleted");
+  EXPECT_EQ(after->reopened, 0u);
+  EXPECT_EQ(after->last_activity_on, before->last_activity_on) << "a right exercised after closure moved the retention clock";
+  EXPECT_TRUE(after->consents.empty());
+  EXPECT_EQ(after->complaints, 1u);
+  EXPECT_TRUE(after->open_complaints.empty());
+  EXPECT_EQ(after->satisfaction, 4);
+  EXPECT_EQ(after->safeguarding_concerns, 1u);
+  EXPECT_EQ(after->disclosures, 1u);
+  // The casework itself still needs a reopening.
+  ExpectRefused("case-closed", {E(R"({"type":"WorksStarted","facts":{"startedOn":"2018-08-01","line":1}})")});
+  ExpectRefused("case-closed", {E(R"({"type":"ConsentGiven","facts":{"givenOn":"2018-08-01","scope":"referOn","method":"verbal"}})")});
+  ExpectRefused("case-closed", {E(R"({"type":"CaseNoteAdded","facts":{"writtenOn":"2018-08-01","authorRef":"S-1"}})")});
+  // The rules of each type still apply on the closed case.
+  ExpectRefused("consent-not-active", {E(R"({"type":"ConsentWithdrawn","facts":{"withdrawnOn":"2018-08-01","scope":"identifiableMonitoring"}})")});
+  ExpectRefused("satisfaction-score", {E(R"({"type":"SatisfactionRecorded","facts":{"recordedOn":"2018-08-01","score":9}})")});
+  // Reopened, the same events move the last activity again.
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"CaseReopened","facts":{"reopenedOn":"2018-09-01","reasonCode":"newNeed"}})"),
+                             E(R"({"type":"SatisfactionRecorded","facts":{"recordedOn":"2018-09-02","score":5}})")})
+                  .ok());
+  EXPECT_EQ(FormatDate(*recorder_->Load(kCase)->last_activity_on), "2018-09-02");
+}
+
 TEST_F(RecorderTest, MandatoryDfgCapNeedsADiscretionaryTopUp) {
   OpenDfgCase();
   ExpectRefused("dfg-mandatory-cap",

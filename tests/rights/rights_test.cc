@@ -711,6 +711,25 @@ TEST_F(RightsTest, RetentionProposesErasureOnTheDayTheRuleGivesNotBefore) {
   }
 }
 
+// Issue 17.1: rights exercised on a closed advice-only case (a consent
+// withdrawal, a rectification, a complaint, the questionnaire returned) are
+// recorded without reopening it and leave its retention where the casework
+// put it: two years from the last contact, not from the last complaint.
+TEST_F(RightsTest, RightsExercisedOnAClosedCaseLeaveItsRetentionAlone) {
+  Record("case/T/1", {Enquiry("2015-03-01", "P-T1", "D1"),
+                      Ev("ConsentGiven", R"("givenOn":"2015-03-02","scope":"identifiableMonitoring","method":"written")"),
+                      Ev("CaseClosed", R"("closedOn":"2015-03-05","reason":"adviceOnly")")});
+  Record("case/T/1", {Ev("ConsentWithdrawn", R"("withdrawnOn":"2016-01-04","scope":"identifiableMonitoring")"),
+                      Ev("ComplaintReceived", R"("receivedOn":"2016-02-01","complaint":1,"stage":"stage1")"),
+                      Ev("SatisfactionRecorded", R"("recordedOn":"2016-02-02","score":2)")});
+  auto items = rights_->RetentionReview(D("2017-03-05"));
+  ASSERT_TRUE(items.ok()) << items.status().ToString();
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ((*items)[0].rule, "advice-only");
+  EXPECT_EQ(domain::FormatDate((*items)[0].keep_until), "2017-03-05") << (*items)[0].explanation;
+  EXPECT_EQ((*items)[0].action, "erase");
+}
+
 // A DFG file of an owner-occupier: the completion clause of the grant rule
 // runs only while a land charge registered by an event is not released; a
 // grant above the old threshold without a registration is not guessed to

@@ -1034,9 +1034,11 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       b.setFreeText(mentions ? "Carer asked to be kept informed of visit dates." : rng.Pick(kNotes));
     }));
   }
+  bool monitoring_consent = false;  // identifiable monitoring consent active at the end
   if (rng.Chance(0.15)) {
     Date given = when();
     if (inside(given)) {
+      monitoring_consent = true;
       w.Add(given, "ConsentGiven", Facts([&](cs::Facts::Builder f) {
         auto c = f.initConsentGiven();
         c.setGivenOn(S(given));
@@ -1046,6 +1048,7 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       if (rng.Chance(0.2)) {
         Date withdrawn = w.W(given + days{rng.Range(1, 60)});
         if (inside(withdrawn)) {
+          monitoring_consent = false;
           w.Add(withdrawn, "ConsentWithdrawn", Facts([&](cs::Facts::Builder f) {
             auto c = f.initConsentWithdrawn();
             c.setWithdrawnOn(S(withdrawn));
@@ -1175,6 +1178,76 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       c.setAmountPence(charge_pence);
       c.setRegisterRef("LLC-" + spec.code + "-" + g.case_id.substr(g.case_id.rfind('/') + 1));
     }), "finance");
+  }
+
+  // --- after the closure: what people have a right to, recorded on the
+  // closed case without reopening it (issue 17.1). Drawn from a stream of
+  // its own, so that the events before it are those of earlier versions.
+  {
+    std::optional<Date> closed_on;
+    bool complained = false;
+    for (const auto& d : w.events()) {
+      if (d.event.type == "CaseClosed") closed_on = d.date;
+      if (d.event.type == "ComplaintReceived") complained = true;
+    }
+    Rng later(Mix(HashText(g.case_id, seed) ^ 0x6166'7465'7263'6c6full));
+    auto after_closure = [&](int lo, int hi) { return w.W(*closed_on + days{later.Range(lo, hi)}); };
+    if (closed_on && later.Chance(0.06)) {
+      // The satisfaction questionnaire returned "on completion of these works".
+      Date on = after_closure(7, 45);
+      uint8_t score = static_cast<uint8_t>(later.Chance(0.8) ? later.Range(4, 5) : later.Range(1, 3));
+      w.Add(on, "SatisfactionRecorded", Facts([&](cs::Facts::Builder f) {
+        auto x = f.initSatisfactionRecorded();
+        x.setRecordedOn(S(on));
+        x.setScore(score);
+        x.setWouldRecommend(score >= 4);
+        x.setChannel(cs::Channel::LETTER);
+      }), "admin");
+    }
+    if (closed_on && monitoring_consent && later.Chance(0.25)) {
+      Date on = after_closure(10, 90);
+      w.Add(on, "ConsentWithdrawn", Facts([&](cs::Facts::Builder f) {
+        auto c = f.initConsentWithdrawn();
+        c.setWithdrawnOn(S(on));
+        c.setScope(cs::ConsentScope::IDENTIFIABLE_MONITORING);
+      }), "admin");
+    }
+    if (closed_on && later.Chance(0.01)) {
+      Date on = after_closure(5, 120);
+      char phone[24];
+      std::snprintf(phone, sizeof phone, "01632 960%03u", later.Below(1000));
+      NewEvent& e = w.Add(on, "PersonDetailsRectified", Facts([&](cs::Facts::Builder f) {
+        auto r = f.initPersonDetailsRectified();
+        r.setRectifiedOn(S(on));
+        r.initFields(1).set(0, "phone");
+        r.setRequestedBySubject(true);
+      }), "admin");
+      e.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) { b.setPhone(phone); }));
+    }
+    if (closed_on && spec.kind != Kind::kOther && later.Chance(0.01)) {
+      // A complaint about the finished works.
+      uint16_t number = complained ? 2 : 1;
+      Date on = after_closure(20, 120);
+      NewEvent& e = w.Add(on, "ComplaintReceived", Facts([&](cs::Facts::Builder f) {
+        auto c = f.initComplaintReceived();
+        c.setReceivedOn(S(on));
+        c.setComplaint(number);
+        c.setStage(cs::ComplaintStage::STAGE1);
+        c.setChannel(cs::Channel::LETTER);
+        c.setCategoryCode("works");
+      }));
+      e.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) {
+        b.setFreeText("The new shower tray has started to leak.");
+      }));
+      Date resolved = w.W(on + days{later.Range(5, 30)});
+      w.Add(resolved, "ComplaintResolved", Facts([&](cs::Facts::Builder f) {
+        auto c = f.initComplaintResolved();
+        c.setResolvedOn(S(resolved));
+        c.setComplaint(number);
+        c.setStage(cs::ComplaintStage::STAGE1);
+        c.setResult(later.Chance(0.5) ? cs::ComplaintResult::UPHELD : cs::ComplaintResult::PARTLY_UPHELD);
+      }), "manager");
+    }
   }
 
   // Order by date (the closing event last on its day), drop what falls after
