@@ -718,6 +718,58 @@ struct CaseReopened {
   reasonCode @1 :Text;              # why (e.g. "newNeed", "closedInError", "complaint"); fact
 }
 
+# --- onward referrals and signposting (issue 17.3) ---
+
+# Where the person was referred or signposted on to (000 "referred or
+# signposted"; Appendix E "referrals to specified services").
+enum OnwardDestination {
+  unspecified @0;            # not recorded (refused by rule `onward-referral-destination`)
+  fallsPrevention @1;        # a falls prevention service
+  benefitsAdvice @2;         # welfare benefits advice (income maximisation)
+  energyEfficiency @3;       # energy efficiency, insulation and heating schemes
+  communityEquipment @4;     # the community equipment service
+  equityReleaseAndLoans @5;  # equity release and home improvement loans
+  fireSafetyCheck @6;        # a fire and rescue home fire safety check
+  occupationalTherapy @7;    # an occupational therapist
+  socialCare @8;             # adult social care (a needs or carer's assessment)
+  housingOptions @9;         # housing options (a move, sheltered or extra care housing)
+  carersSupport @10;         # a carers' support service
+  debtAdvice @11;            # debt advice
+  telecare @12;              # telecare and community alarms
+  healthService @13;         # a GP, community nursing or another NHS service
+  other @14;                 # any other service
+}
+
+enum OnwardReferralOutcome {
+  unspecified @0;        # not yet known
+  accepted @1;           # the service accepted the referral
+  serviceProvided @2;    # the person received the service
+  declinedByService @3;  # the service declined it (not eligible, no capacity)
+  declinedByPerson @4;   # the person decided not to go ahead
+  noResponse @5;         # no answer from the service or the person
+}
+
+struct OnwardReferralMade {
+  referredOn @0 :Text $pastDate;           # date of the referral or signposting; fact
+  referral @1 :UInt16;                     # its number within the case: 1, 2, ... (rule `onward-referral-number`); fact
+  destination @2 :OnwardDestination;       # the service referred or signposted to (rule `onward-referral-destination`); fact
+  organisationRef @3 :Text;                # code of the receiving organisation, or empty; fact
+  signposted @4 :Bool;                     # signposting only: the person was given the service's details and nothing was passed on (then no consent basis is needed); fact
+  consentBasis @5 :ConsentBasis;           # the consent the referral rests on, or the basis that stands without it (rule `onward-referral-consent`); fact
+  confirmedInWritingOn @6 :Text $pastDate; # date the referral was confirmed to the person in writing, or empty (rule `onward-referral-confirmation`); fact
+  confirmationChannel @7 :Channel;         # how it was confirmed: letter, email, web or textMessage; fact
+  outcome @8 :OnwardReferralOutcome;       # the outcome when already known; fact
+}
+# Personal: what was passed on, in the client's section.
+
+struct OnwardReferralOutcomeRecorded {
+  recordedOn @0 :Text $pastDate;           # date the outcome (or the written confirmation) was recorded; fact
+  referral @1 :UInt16;                     # which onward referral of the case (rule `onward-referral-number`); fact
+  outcome @2 :OnwardReferralOutcome;       # the outcome, or unspecified when only the confirmation is recorded; fact
+  confirmedInWritingOn @3 :Text $pastDate; # date the written confirmation was sent, or empty (rule `onward-referral-confirmation`); fact
+  confirmationChannel @4 :Channel;         # how it was confirmed; fact
+}
+
 # The facts of one event. The active union member is the event type.
 struct Facts {
   union {
@@ -780,6 +832,8 @@ struct Facts {
     processingRecordSet @55 :ProcessingRecordSet;        # the record of processing (Art. 30) and retention rules, as configuration
     landChargeRegistered @56 :LandChargeRegistered;      # a local land charge registered for a line's grant
     landChargeReleased @57 :LandChargeReleased;          # that land charge released (expired, repaid, waived)
+    onwardReferralMade @58 :OnwardReferralMade;          # a referral or signposting on to another service
+    onwardReferralOutcomeRecorded @59 :OnwardReferralOutcomeRecorded; # an onward referral's outcome or written confirmation
   }
 }
 

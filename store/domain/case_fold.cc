@@ -32,6 +32,24 @@ void SetIfAbsent(std::optional<Date>* slot, capnp::Text::Reader text) {
   if (!slot->has_value()) *slot = DateOf(text);
 }
 
+// The scopes of consent given on a referral become active consents (of the
+// client; a named person's involvement is given by ConsentGiven).
+void AddConsentsOf(cs::ConsentBasis::Given::Reader given, CaseState* state) {
+  auto on = DateOf(given.getGivenOn());
+  for (auto scope : given.getScopes()) {
+    ActiveConsent c{std::string(EnumName(scope)), "", on.value_or(Date{})};
+    if (std::find(state->consents.begin(), state->consents.end(), c) != state->consents.end()) continue;
+    bool replaced = false;
+    for (auto& existing : state->consents) {
+      if (existing.scope == c.scope && existing.named_person.empty()) {
+        existing = c;
+        replaced = true;
+      }
+    }
+    if (!replaced) state->consents.push_back(c);
+  }
+}
+
 }  // namespace
 
 bool TakenAfterClosure(cs::Facts::Which which) {
@@ -45,6 +63,7 @@ bool TakenAfterClosure(cs::Facts::Which which) {
     case F::SATISFACTION_RECORDED:
     case F::LAND_CHARGE_REGISTERED:
     case F::LAND_CHARGE_RELEASED:
+    case F::ONWARD_REFERRAL_OUTCOME_RECORDED:
       return true;
     default:
       return false;
@@ -68,6 +87,13 @@ std::optional<Date> MainDate(const TypeEntry& type, cs::Facts::Reader facts) {
 const ServiceLine* CaseState::FindLine(uint16_t line) const {
   for (const auto& l : lines) {
     if (l.line == line) return &l;
+  }
+  return nullptr;
+}
+
+const OnwardReferral* CaseState::FindOnwardReferral(uint16_t number) const {
+  for (const auto& r : onward_referrals) {
+    if (r.number == number) return &r;
   }
   return nullptr;
 }
@@ -146,22 +172,7 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
             break;
           case cs::ConsentBasis::GIVEN: {
             state->consent_basis = "given";
-            auto given = basis.getGiven();
-            auto on = DateOf(given.getGivenOn());
-            for (auto scope : given.getScopes()) {
-              ActiveConsent c{std::string(EnumName(scope)), "", on.value_or(Date{})};
-              if (std::find(state->consents.begin(), state->consents.end(), c) ==
-                  state->consents.end()) {
-                bool replaced = false;
-                for (auto& existing : state->consents) {
-                  if (existing.scope == c.scope && existing.named_person.empty()) {
-                    existing = c;
-                    replaced = true;
-                  }
-                }
-                if (!replaced) state->consents.push_back(c);
-              }
-            }
+            AddConsentsOf(basis.getGiven(), state);
             break;
           }
           case cs::ConsentBasis::BEST_INTERESTS:
@@ -385,6 +396,30 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
         state->closure_reason.clear();
         ++state->reopened;
         break;
+      case F::ONWARD_REFERRAL_MADE: {
+        auto r = facts.getOnwardReferralMade();
+        OnwardReferral o;
+        o.number = r.getReferral();
+        o.destination = EnumName(r.getDestination());
+        o.referred_on = DateOf(r.getReferredOn()).value_or(Date{});
+        o.signposted = r.getSignposted();
+        o.confirmed_on = DateOf(r.getConfirmedInWritingOn());
+        if (r.getOutcome() != cs::OnwardReferralOutcome::UNSPECIFIED) o.outcome = EnumName(r.getOutcome());
+        state->onward_referrals.push_back(std::move(o));
+        if (r.getConsentBasis().which() == cs::ConsentBasis::GIVEN) {
+          AddConsentsOf(r.getConsentBasis().getGiven(), state);
+        }
+        break;
+      }
+      case F::ONWARD_REFERRAL_OUTCOME_RECORDED: {
+        auto r = facts.getOnwardReferralOutcomeRecorded();
+        for (auto& o : state->onward_referrals) {
+          if (o.number != r.getReferral()) continue;
+          if (r.getOutcome() != cs::OnwardReferralOutcome::UNSPECIFIED) o.outcome = EnumName(r.getOutcome());
+          if (auto on = DateOf(r.getConfirmedInWritingOn())) o.confirmed_on = on;
+        }
+        break;
+      }
       case F::CONSULTATION_HELD:
       case F::ELIGIBILITY_DECIDED:
       case F::FUNDING_DECIDED:

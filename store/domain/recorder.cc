@@ -53,6 +53,26 @@ Status CheckRefusal(bool appeal_rights_given) {
   return Status::OK();
 }
 
+// A written confirmation: no earlier than the referral it confirms, and in
+// writing (letter, email, web or text message).
+Status CheckWrittenConfirmation(capnp::Text::Reader on_text, cs::Channel channel,
+                                std::optional<Date> referred_on) {
+  if (on_text.size() == 0) return Status::OK();
+  auto on = DateOf(on_text);
+  if (on && referred_on && *on < *referred_on) {
+    return Rule("onward-referral-confirmation", "confirmed in writing on " + FormatDate(*on) +
+                                                    ", before the referral on " +
+                                                    FormatDate(*referred_on));
+  }
+  if (channel != cs::Channel::LETTER && channel != cs::Channel::EMAIL &&
+      channel != cs::Channel::WEB && channel != cs::Channel::TEXT_MESSAGE) {
+    return Rule("onward-referral-confirmation",
+                "a written confirmation is sent by letter, email, web or textMessage "
+                "(confirmationChannel), not " + std::string(EnumName(channel)));
+  }
+  return Status::OK();
+}
+
 // The case-level rules for one event, against the state before it.
 Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
                       const CaseState& state) {
@@ -141,6 +161,63 @@ Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
         }
       }
       break;
+    }
+    case F::ONWARD_REFERRAL_MADE: {
+      auto r = facts.getOnwardReferralMade();
+      uint16_t n = r.getReferral();
+      if (n == 0 || state.FindOnwardReferral(n) != nullptr) {
+        return Rule("onward-referral-number",
+                    "onward referral " + std::to_string(n) +
+                        (n == 0 ? " is not a number (from 1)" : " was already made on this case"));
+      }
+      if (r.getDestination() == cs::OnwardDestination::UNSPECIFIED) {
+        return Rule("onward-referral-destination",
+                    "say where the person was referred or signposted to (destination)");
+      }
+      auto basis = r.getConsentBasis();
+      if (!r.getSignposted()) {
+        if (basis.which() == cs::ConsentBasis::NONE) {
+          return Rule("onward-referral-consent",
+                      "a referral passes the person's details on: it needs the consent it rests on "
+                      "(when, how, scope referOn), a best-interests decision or risk of harm; "
+                      "signposting (signposted) needs none");
+        }
+        if (basis.which() == cs::ConsentBasis::GIVEN) {
+          auto given = basis.getGiven();
+          bool refer_on = false;
+          for (auto scope : given.getScopes()) refer_on = refer_on || scope == cs::ConsentScope::REFER_ON;
+          if (given.getMethod() == cs::ConsentMethod::UNSPECIFIED || !refer_on) {
+            return Rule("onward-referral-consent",
+                        "consent to an onward referral must say how it was given (method) and "
+                        "cover referring on (scopes: referOn)");
+          }
+        }
+      }
+      Status s = CheckWrittenConfirmation(r.getConfirmedInWritingOn(), r.getConfirmationChannel(),
+                                          DateOf(r.getReferredOn()));
+      if (!s.ok()) return s;
+      break;
+    }
+    case F::ONWARD_REFERRAL_OUTCOME_RECORDED: {
+      auto r = facts.getOnwardReferralOutcomeRecorded();
+      const OnwardReferral* made = state.FindOnwardReferral(r.getReferral());
+      if (made == nullptr) {
+        return Rule("onward-referral-number", "onward referral " + std::to_string(r.getReferral()) +
+                                                  " was never made on this case (OnwardReferralMade)");
+      }
+      if (r.getOutcome() == cs::OnwardReferralOutcome::UNSPECIFIED &&
+          r.getConfirmedInWritingOn().size() == 0) {
+        return Rule("onward-referral-outcome",
+                    "record an outcome, a written confirmation (confirmedInWritingOn), or both");
+      }
+      auto on = DateOf(r.getRecordedOn());
+      if (on && *on < made->referred_on) {
+        return Rule("onward-referral-outcome", "recorded on " + FormatDate(*on) +
+                                                   ", before the referral on " +
+                                                   FormatDate(made->referred_on));
+      }
+      return CheckWrittenConfirmation(r.getConfirmedInWritingOn(), r.getConfirmationChannel(),
+                                      made->referred_on);
     }
     case F::CONSENT_GIVEN: {
       auto c = facts.getConsentGiven();

@@ -129,6 +129,17 @@ OJson CaseStateJson(const CaseState& s) {
   PutStr(j, "closureReason", s.closure_reason);
   j["reopened"] = s.reopened;
   PutDate(j, "lastActivityOn", s.last_activity_on);
+  if (!s.onward_referrals.empty()) {
+    OJson onward = OJson::array();
+    for (const auto& o : s.onward_referrals) {
+      OJson e = {{"referral", o.number}, {"destination", o.destination}, {"referredOn", FormatDate(o.referred_on)}};
+      if (o.signposted) e["signposted"] = true;
+      PutDate(e, "confirmedInWritingOn", o.confirmed_on);
+      PutStr(e, "outcome", o.outcome);
+      onward.push_back(std::move(e));
+    }
+    j["onwardReferrals"] = std::move(onward);
+  }
   return j;
 }
 

@@ -39,6 +39,8 @@ const std::map<std::string, std::string, std::less<>>& Overrides() {
       {"dataSubject", "the person themselves"},
       {"notNecessaryAndAppropriate", "not necessary and appropriate"},
       {"notReasonableAndPracticable", "not reasonable and practicable"},
+      {"equityReleaseAndLoans", "equity release and loans"},
+      {"fireSafetyCheck", "home fire safety check"},
   };
   return *kWords;
 }
@@ -466,6 +468,28 @@ const std::map<std::string, TypeText, std::less<>>& Types() {
           return "Personal data disclosed" + With(" to ", Article(Code(f, "recipientType"))) +
                  Paren(Str(f, "recipientRef")) + With(" for ", Words(Str(f, "purposeCode"))) +
                  With("; basis: ", Code(f, "lawfulBasis")) + With("; categories: ", List(f, "categories", false));
+        }}},
+      {"OnwardReferralMade",
+       {"referredOn",
+        [](const Json& f) {
+          std::string d = (Flag(f, "signposted") ? "Signposted to " : "Referred on to ") +
+                          Article(Code(f, "destination")) + Paren(Str(f, "organisationRef"));
+          if (Num(f, "referral") > 0) d += " (onward referral " + std::to_string(Num(f, "referral")) + ")";
+          if (!Flag(f, "signposted")) {
+            auto it = f.find("consentBasis");
+            d += "; " + Consent(it == f.end() ? Json() : *it);
+          }
+          d += With("; confirmed in writing on ", Str(f, "confirmedInWritingOn")) +
+               With(" by ", Code(f, "confirmationChannel"));
+          d += With("; outcome: ", Code(f, "outcome"));
+          return d;
+        }}},
+      {"OnwardReferralOutcomeRecorded",
+       {"recordedOn",
+        [](const Json& f) {
+          return "Onward referral " + std::to_string(Num(f, "referral")) + With(": outcome ", Code(f, "outcome")) +
+                 With("; confirmed in writing on ", Str(f, "confirmedInWritingOn")) +
+                 With(" by ", Code(f, "confirmationChannel"));
         }}},
       {"CaseClosed",
        {"closedOn", [](const Json& f) { return "Case closed" + With(": ", Code(f, "reason")); }}},

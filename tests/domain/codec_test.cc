@@ -48,7 +48,7 @@ TEST_F(CodecTest, EveryEventTypeIsListed) {
         "ComplaintReceived", "ComplaintResolved", "ComplimentReceived",
         "SafeguardingConcernRaised", "CaseNoteAdded", "CaseTransferred", "DelayRecorded",
         "PersonalDataDisclosed", "CaseClosed", "CaseReopened", "LandChargeRegistered",
-        "LandChargeReleased",
+        "LandChargeReleased", "OnwardReferralMade", "OnwardReferralOutcomeRecorded",
         // the rights workflow (docs/rights.md)
         "RightsRequestReceived", "RightsIdentityVerified", "RightsClockPaused",
         "RightsClockResumed", "RightsRequestExtended", "RightsRequestFulfilled",
@@ -56,7 +56,7 @@ TEST_F(CodecTest, EveryEventTypeIsListed) {
         "ThirdPartyDisclosureDecided", "ProcessingRecordSet"}) {
     EXPECT_TRUE(names.count(n)) << n;
   }
-  EXPECT_EQ(names.size(), 56u);
+  EXPECT_EQ(names.size(), 58u);
   EXPECT_EQ(names.count("ContactRecordedV1"), 0u);
   const EventTypeInfo* contact = codec_->FindType("ContactRecorded");
   ASSERT_NE(contact, nullptr);
@@ -149,6 +149,11 @@ TEST_F(CodecTest, BadJsonIsNamed) {
       {R"({"type":"ContactRecorded","colour":"red"})", "colour: unknown field"},
       {R"({"type":"ContactRecorded","subjects":[{"id":"P-1","role":"cousin"}]})", "subjects[0].role"},
       {R"({"type":"ContactRecorded",)", "not JSON"},
+      // Issue 17.3: the new event's codes are checked against their lists.
+      {R"({"type":"OnwardReferralMade","facts":{"destination":"astrology"}})", "facts.destination: unknown value \"astrology\""},
+      {R"({"type":"OnwardReferralMade","facts":{"destinaton":"fallsPrevention"}})", "facts.destinaton: unknown field"},
+      {R"({"type":"OnwardReferralOutcomeRecorded","facts":{"outcome":"maybe"}})", "facts.outcome: unknown value \"maybe\""},
+      {R"({"type":"OnwardReferralMade","facts":{"organisationRef":"the Falls Team at St Example's"}})", "facts.organisationRef"},
   };
   for (const auto& c : cases) {
     NewEvent e;

@@ -62,8 +62,9 @@ TEST_F(DemoTest, OneYearMatchesThePartnershipsFiguresExactly) {
   Unpacker unpack;
   uint64_t events = 0, withdrawn = 0, complaints = 0, safeguarding = 0, carers = 0,
            disclosures = 0, outside_year = 0, not_synthetic = 0, personal_sections = 0,
-           land_charges = 0, bad_charges = 0, after_closure = 0;
+           land_charges = 0, bad_charges = 0, after_closure = 0, onward = 0;
   std::set<std::string> subjects;
+  std::set<cs::OnwardDestination> destinations;
   for (uint64_t from = 1;;) {
     auto page = store_->ReadAll(from, 4096);
     ASSERT_TRUE(page.ok()) << page.status().ToString();
@@ -116,6 +117,10 @@ TEST_F(DemoTest, OneYearMatchesThePartnershipsFiguresExactly) {
         case cs::Facts::COMPLAINT_RECEIVED: ++complaints; break;
         case cs::Facts::SAFEGUARDING_CONCERN_RAISED: ++safeguarding; break;
         case cs::Facts::PERSONAL_DATA_DISCLOSED: ++disclosures; break;
+        case cs::Facts::ONWARD_REFERRAL_MADE:
+          ++onward;
+          destinations.insert(f.getOnwardReferralMade().getDestination());
+          break;
         case cs::Facts::LAND_CHARGE_REGISTERED: {
           ++land_charges;
           auto c = f.getLandChargeRegistered();
@@ -181,6 +186,8 @@ TEST_F(DemoTest, OneYearMatchesThePartnershipsFiguresExactly) {
   EXPECT_GT(disclosures, 200u);
   EXPECT_GT(subjects.size(), 8000u);
   EXPECT_GT(after_closure, 100u);
+  EXPECT_GT(onward, 500u);
+  EXPECT_GE(destinations.size(), 9u);  // every destination the issue names, and more
 
   // Land charges (DFG conditions): registered, by an event, for each
   // owner-occupier's DFG of £5,000 or more whose works were completed in

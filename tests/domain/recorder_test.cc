@@ -152,6 +152,61 @@ TEST_F(RecorderTest, ClosedCaseTakesWhatPeopleHaveARightToWithoutReopening) {
   EXPECT_EQ(FormatDate(*recorder_->Load(kCase)->last_activity_on), "2018-09-02");
 }
 
+// Issue 17.3: an onward referral records where to, when, the consent it
+// rests on, the written confirmation and the outcome; signposting passes
+// nothing on and needs no consent basis.
+TEST_F(RecorderTest, OnwardReferralsRestOnConsentAndAreConfirmedInWriting) {
+  OpenDfgCase();
+  const std::string consent = R"("consentBasis":{"given":{"givenOn":"2018-05-01","method":"verbal","scopes":["referOn"]}})";
+  ExpectRefused("onward-referral-number", {E(R"({"type":"OnwardReferralMade","facts":{"referredOn":"2018-05-01",
+       "destination":"fallsPrevention",)" + consent + "}}")});
+  ExpectRefused("onward-referral-destination", {E(R"({"type":"OnwardReferralMade","facts":{"referredOn":"2018-05-01",
+       "referral":1,)" + consent + "}}")});
+  ExpectRefused("onward-referral-consent", {E(R"({"type":"OnwardReferralMade","facts":{"referredOn":"2018-05-01",
+       "referral":1,"destination":"fallsPrevention"}})")});
+  ExpectRefused("onward-referral-consent", {E(R"({"type":"OnwardReferralMade","facts":{"referredOn":"2018-05-01",
+       "referral":1,"destination":"fallsPrevention","consentBasis":{"given":{"givenOn":"2018-05-01","method":"verbal",
+       "scopes":["identifiableMonitoring"]}}}})")});
+  ExpectRefused("onward-referral-confirmation", {E(R"({"type":"OnwardReferralMade","facts":{"referredOn":"2018-05-01",
+       "referral":1,"destination":"fallsPrevention",)" + consent + R"(,"confirmedInWritingOn":"2018-04-30","confirmationChannel":"letter"}})")});
+  ExpectRefused("onward-referral-confirmation", {E(R"({"type":"OnwardReferralMade","facts":{"referredOn":"2018-05-01",
+       "referral":1,"destination":"fallsPrevention",)" + consent + R"(,"confirmedInWritingOn":"2018-05-02","confirmationChannel":"phone"}})")});
+  Status s = Record(kCase, {E(R"({"type":"OnwardReferralMade","facts":{"referredOn":"2018-05-01","referral":1,
+       "destination":"fallsPrevention","organisationRef":"ORG-FALLS",)" + consent + R"(,
+       "confirmedInWritingOn":"2018-05-02","confirmationChannel":"letter"}})"),
+                            // Signposting: nothing passed on, no consent needed.
+                            E(R"({"type":"OnwardReferralMade","facts":{"referredOn":"2018-05-01","referral":2,
+       "destination":"benefitsAdvice","signposted":true}})")});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ExpectRefused("onward-referral-number", {E(R"({"type":"OnwardReferralMade","facts":{"referredOn":"2018-05-03","referral":2,
+       "destination":"energyEfficiency","signposted":true}})")});
+  ExpectRefused("onward-referral-number", {E(R"({"type":"OnwardReferralOutcomeRecorded","facts":{"recordedOn":"2018-05-20",
+       "referral":3,"outcome":"accepted"}})")});
+  ExpectRefused("onward-referral-outcome", {E(R"({"type":"OnwardReferralOutcomeRecorded","facts":{"recordedOn":"2018-05-20","referral":1}})")});
+  ExpectRefused("onward-referral-outcome", {E(R"({"type":"OnwardReferralOutcomeRecorded","facts":{"recordedOn":"2018-04-20",
+       "referral":1,"outcome":"accepted"}})")});
+  auto state = recorder_->Load(kCase);
+  ASSERT_TRUE(state.ok());
+  ASSERT_EQ(state->onward_referrals.size(), 2u);
+  EXPECT_EQ(state->onward_referrals[0].destination, "fallsPrevention");
+  EXPECT_EQ(FormatDate(*state->onward_referrals[0].confirmed_on), "2018-05-02");
+  EXPECT_TRUE(state->onward_referrals[1].signposted);
+  EXPECT_EQ(state->consents.size(), 1u);  // referOn, from the referral's consent
+  // The outcome arrives after the case is closed: recorded without reopening.
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"CaseClosed","facts":{"closedOn":"2018-05-10","reason":"adviceOnly"}})"),
+                             E(R"({"type":"OnwardReferralOutcomeRecorded","facts":{"recordedOn":"2018-05-20","referral":1,"outcome":"serviceProvided"}})"),
+                             E(R"({"type":"OnwardReferralOutcomeRecorded","facts":{"recordedOn":"2018-05-21","referral":2,
+                                   "confirmedInWritingOn":"2018-05-21","confirmationChannel":"email"}})")})
+                  .ok());
+  ExpectRefused("case-closed", {E(R"({"type":"OnwardReferralMade","facts":{"referredOn":"2018-05-22","referral":3,
+       "destination":"telecare","signposted":true}})")});
+  state = recorder_->Load(kCase);
+  EXPECT_TRUE(state->closed);
+  EXPECT_EQ(state->onward_referrals[0].outcome, "serviceProvided");
+  EXPECT_EQ(FormatDate(*state->onward_referrals[1].confirmed_on), "2018-05-21");
+  EXPECT_EQ(FormatDate(*state->last_activity_on), "2018-05-10");
+}
+
 TEST_F(RecorderTest, MandatoryDfgCapNeedsADiscretionaryTopUp) {
   OpenDfgCase();
   ExpectRefused("dfg-mandatory-cap",

@@ -357,6 +357,11 @@ TEST_F(DemoPackTest, PackHoldsEveryEventNoThirdPartyDataAndEveryDisclosure) {
     auto e = store_->ReadAll(pos, 1);
     ASSERT_TRUE(e.ok());
     disclosures += e->front().type == "PersonalDataDisclosed";
+    // A referral on (not signposting) passes the details to a recipient too.
+    if (e->front().type == "OnwardReferralMade") {
+      auto facts = Json::parse(*codec_->FactsToJson(e->front()));
+      disclosures += !facts.value("signposted", false);
+    }
   }
   EXPECT_EQ(j["disclosures"].size(), disclosures);
   bool read_logged = false;

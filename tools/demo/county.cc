@@ -2,6 +2,7 @@
 #include "county.h"
 
 #include <capnp/message.h>
+#include <capnp/schema.h>
 #include <capnp/serialize-packed.h>
 #include <kj/io.h>
 
@@ -1178,6 +1179,75 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       c.setAmountPence(charge_pence);
       c.setRegisterRef("LLC-" + spec.code + "-" + g.case_id.substr(g.case_id.rfind('/') + 1));
     }), "finance");
+  }
+
+  // --- onward referrals and signposting (issue 17.3), from a random stream
+  // of their own: made during the casework, their outcome recorded later
+  // (on the closed case too).
+  {
+    Rng onward(Mix(HashText(g.case_id, seed) ^ 0x6f6e'7761'7264'7265ull));
+    double chance = spec.kind == Kind::kOther ? 0.3 : 0.1;
+    using D = cs::OnwardDestination;
+    static const D kDestinations[] = {D::FALLS_PREVENTION, D::BENEFITS_ADVICE, D::ENERGY_EFFICIENCY,
+                                      D::COMMUNITY_EQUIPMENT, D::EQUITY_RELEASE_AND_LOANS,
+                                      D::FIRE_SAFETY_CHECK, D::OCCUPATIONAL_THERAPY, D::SOCIAL_CARE,
+                                      D::HOUSING_OPTIONS, D::CARERS_SUPPORT, D::DEBT_ADVICE,
+                                      D::TELECARE, D::HEALTH_SERVICE};
+    uint16_t made = 0;
+    while (made < 2 && onward.Chance(made == 0 ? chance : 0.3)) {
+      Date on = w.W(d0 + days{onward.Range(0, window)});
+      if (!inside(on)) break;
+      ++made;
+      D destination = onward.Pick(kDestinations);
+      if (destination == D::CARERS_SUPPORT && !has_carer) destination = D::BENEFITS_ADVICE;
+      bool signposted = onward.Chance(0.35);
+      bool confirmed = onward.Chance(0.7);
+      Date confirmed_on = std::min(w.W(on + days{onward.Range(0, 3)}), last);
+      if (confirmed_on < on) confirmed_on = on;
+      bool letter = onward.Chance(0.6);
+      NewEvent& e = w.Add(on, "OnwardReferralMade", Facts([&](cs::Facts::Builder f) {
+        auto r = f.initOnwardReferralMade();
+        r.setReferredOn(S(on));
+        r.setReferral(made);
+        r.setDestination(destination);
+        auto name = capnp::Schema::from<D>().getEnumerants()[static_cast<uint16_t>(destination)].getProto().getName();
+        r.setOrganisationRef("ORG-" + spec.code + "-" + std::string(name.cStr()));
+        r.setSignposted(signposted);
+        if (!signposted) {
+          auto given = r.initConsentBasis().initGiven();
+          given.setGivenOn(S(on));
+          given.setMethod(cs::ConsentMethod::VERBAL);
+          given.initScopes(1).set(0, cs::ConsentScope::REFER_ON);
+        }
+        if (confirmed) {
+          r.setConfirmedInWritingOn(S(confirmed_on));
+          r.setConfirmationChannel(letter ? cs::Channel::LETTER : cs::Channel::EMAIL);
+        }
+      }));
+      if (!signposted) {
+        e.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) {
+          b.setFreeText("Agreed to be referred; contact details and the reason passed on.");
+        }));
+      }
+      if (onward.Chance(0.6)) {
+        Date outcome_on = w.W(on + days{onward.Range(10, 45)});
+        uint32_t r = onward.Below(100);
+        cs::OnwardReferralOutcome outcome =
+            signposted ? (r < 60 ? cs::OnwardReferralOutcome::SERVICE_PROVIDED : cs::OnwardReferralOutcome::NO_RESPONSE)
+            : r < 45   ? cs::OnwardReferralOutcome::SERVICE_PROVIDED
+            : r < 75   ? cs::OnwardReferralOutcome::ACCEPTED
+            : r < 85   ? cs::OnwardReferralOutcome::DECLINED_BY_SERVICE
+            : r < 93   ? cs::OnwardReferralOutcome::DECLINED_BY_PERSON
+                       : cs::OnwardReferralOutcome::NO_RESPONSE;
+        uint16_t number = made;
+        w.Add(outcome_on, "OnwardReferralOutcomeRecorded", Facts([&](cs::Facts::Builder f) {
+          auto x = f.initOnwardReferralOutcomeRecorded();
+          x.setRecordedOn(S(outcome_on));
+          x.setReferral(number);
+          x.setOutcome(outcome);
+        }), "admin");
+      }
+    }
   }
 
   // --- after the closure: what people have a right to, recorded on the

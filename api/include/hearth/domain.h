@@ -254,6 +254,17 @@ struct ActiveConsent {
   friend bool operator==(const ActiveConsent&, const ActiveConsent&) = default;
 };
 
+// An onward referral or signposting made from the case (OnwardReferralMade),
+// with its latest outcome and written confirmation.
+struct OnwardReferral {
+  uint16_t number = 0;
+  std::string destination;  // OnwardDestination enumerant, e.g. "fallsPrevention"
+  Date referred_on{};
+  bool signposted = false;
+  std::optional<Date> confirmed_on;  // written confirmation sent
+  std::string outcome;               // OnwardReferralOutcome, "" while not known
+};
+
 // The state of one case after folding its events in order: deterministic,
 // built from facts and envelopes only (never personal sections).
 struct CaseState {
@@ -298,9 +309,12 @@ struct CaseState {
   std::string closure_reason;
   uint32_t reopened = 0;
   std::optional<Date> last_activity_on;  // latest business date seen
+  std::vector<OnwardReferral> onward_referrals;  // in the order made
 
   // The line with that number, or null.
   const ServiceLine* FindLine(uint16_t line) const;
+  // The onward referral with that number, or null.
+  const OnwardReferral* FindOnwardReferral(uint16_t number) const;
   ServiceLine* FindLine(uint16_t line);
 };
 

@@ -86,7 +86,7 @@ std::vector<std::shared_ptr<Projection>> MakeProjections(const domain::Codec* co
 
 // The version of the `cases` projection: bumped whenever the fold or the
 // encoding changes meaning, so that stores rebuild it on open.
-inline constexpr uint32_t kCasesProjectionVersion = 2;  // 2: land charges
+inline constexpr uint32_t kCasesProjectionVersion = 3;  // 2: land charges; 3: onward referrals
 
 // The projection's binary form of a CaseState (docs/readmodels.md has the
 // grammar). Deterministic: equal states give equal bytes.
