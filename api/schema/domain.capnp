@@ -155,6 +155,8 @@ enum ConsentScope {
   shareWithReferrer @2;       # tell the referrer what happened
   involveNamedPerson @3;      # involve a named carer or relative
   identifiableMonitoring @4;  # name the person in monitoring returns
+  actOnMyBehalf @5;           # act on the person's behalf with other agencies (003 Element 1)
+  shareHealthInformation @6;  # share information about their health (a disclosure of "health" on consent needs it)
 }
 
 enum ConsentMethod {
@@ -685,6 +687,7 @@ struct PersonalDataDisclosed {
   purposeCode @3 :Text;             # why (e.g. "referral", "works", "safeguarding"); fact
   lawfulBasis @4 :LawfulBasis;      # Art. 6 basis; fact
   categories @5 :List(Text);        # data categories disclosed (e.g. "contact", "health"); fact
+  consentScope @6 :ConsentScope;    # when lawfulBasis is consent: the active consent it rests on (rule `disclosure-consent`); fact
 }
 # The subjects whose data was disclosed are the event's subjects.
 

@@ -237,6 +237,46 @@ Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
       }
       break;
     }
+    case F::PERSONAL_DATA_DISCLOSED: {
+      auto d = facts.getPersonalDataDisclosed();
+      if (d.getLawfulBasis() == cs::LawfulBasis::UNSPECIFIED) {
+        return Rule("disclosure-lawful-basis",
+                    "a disclosure records its lawful basis (lawfulBasis): consent, or the basis that "
+                    "stands without it (contract, legalObligation, vitalInterests, publicTask, "
+                    "legitimateInterests)");
+      }
+      if (d.getLawfulBasis() != cs::LawfulBasis::CONSENT) {
+        if (d.getConsentScope() != cs::ConsentScope::UNSPECIFIED) {
+          return Rule("disclosure-consent", "consentScope is recorded only for a disclosure whose "
+                                            "lawfulBasis is consent");
+        }
+        break;
+      }
+      std::string scope(EnumName(d.getConsentScope()));
+      if (d.getConsentScope() == cs::ConsentScope::UNSPECIFIED) {
+        return Rule("disclosure-consent",
+                    "a disclosure on consent names the consent it rests on (consentScope)");
+      }
+      bool health = false;
+      for (auto c : d.getCategories()) health = health || std::string_view(c.cStr()) == "health";
+      if (health && d.getConsentScope() != cs::ConsentScope::SHARE_HEALTH_INFORMATION) {
+        return Rule("disclosure-consent",
+                    "health information is disclosed on consent only under the consent to share it "
+                    "(consentScope shareHealthInformation), not " + scope);
+      }
+      auto on = DateOf(d.getDisclosedOn());
+      bool active = std::any_of(state.consents.begin(), state.consents.end(), [&](const ActiveConsent& a) {
+        return a.scope == scope && a.named_person.empty() && (!on || a.given_on <= *on);
+      });
+      if (!active) {
+        return Rule("disclosure-consent",
+                    "no active consent " + scope + " on this case" +
+                        (on ? " on " + FormatDate(*on) : std::string()) +
+                        " (never given, or withdrawn): record the consent first, or the lawful "
+                        "basis that stands without it");
+      }
+      break;
+    }
     case F::CONSENT_WITHDRAWN: {
       auto c = facts.getConsentWithdrawn();
       std::string scope(EnumName(c.getScope()));

@@ -153,6 +153,8 @@ TEST_F(CodecTest, BadJsonIsNamed) {
       {R"({"type":"OnwardReferralMade","facts":{"destination":"astrology"}})", "facts.destination: unknown value \"astrology\""},
       {R"({"type":"OnwardReferralMade","facts":{"destinaton":"fallsPrevention"}})", "facts.destinaton: unknown field"},
       {R"({"type":"OnwardReferralOutcomeRecorded","facts":{"outcome":"maybe"}})", "facts.outcome: unknown value \"maybe\""},
+      // Issue 17.4: the consent a disclosure rests on is a scope of the list.
+      {R"({"type":"PersonalDataDisclosed","facts":{"consentScope":"actForMe"}})", "facts.consentScope: unknown value \"actForMe\""},
       {R"({"type":"OnwardReferralMade","facts":{"organisationRef":"the Falls Team at St Example's"}})", "facts.organisationRef"},
   };
   for (const auto& c : cases) {

@@ -207,6 +207,46 @@ TEST_F(RecorderTest, OnwardReferralsRestOnConsentAndAreConfirmedInWriting) {
   EXPECT_EQ(FormatDate(*state->last_activity_on), "2018-05-10");
 }
 
+// Issue 17.4: a disclosure rests on a lawful basis; on consent, on that
+// consent being active (health information only under the consent to share
+// it); a withdrawal, on the closed case too, stops every later one.
+TEST_F(RecorderTest, DisclosureOnConsentNeedsThatConsentActive) {
+  OpenDfgCase();
+  auto disclose = [&](const std::string& on, const std::string& rest) {
+    return E(R"({"type":"PersonalDataDisclosed","facts":{"disclosedOn":")" + on +
+             R"(","recipientType":"gp","recipientRef":"ORG-GP",)" + rest + "}}");
+  };
+  ExpectRefused("disclosure-lawful-basis", {disclose("2018-05-01", R"("categories":["contact"])")});
+  ExpectRefused("disclosure-consent", {disclose("2018-05-01", R"("lawfulBasis":"consent","categories":["contact"])")});
+  ExpectRefused("disclosure-consent",
+                {disclose("2018-05-01", R"("lawfulBasis":"consent","consentScope":"shareHealthInformation","categories":["health"])")});
+  ExpectRefused("disclosure-consent",
+                {disclose("2018-05-01", R"("lawfulBasis":"publicTask","consentScope":"actOnMyBehalf","categories":["contact"])")});
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"ConsentGiven","facts":{"givenOn":"2018-05-02","scope":"actOnMyBehalf","method":"written"}})"),
+                             E(R"({"type":"ConsentGiven","facts":{"givenOn":"2018-05-02","scope":"shareHealthInformation","method":"written"}})")})
+                  .ok());
+  // Health information under the consent to act on their behalf: refused.
+  ExpectRefused("disclosure-consent",
+                {disclose("2018-05-03", R"("lawfulBasis":"consent","consentScope":"actOnMyBehalf","categories":["contact","health"])")});
+  // Dated before the consent was given: refused.
+  ExpectRefused("disclosure-consent",
+                {disclose("2018-05-01", R"("lawfulBasis":"consent","consentScope":"shareHealthInformation","categories":["health"])")});
+  Status s = Record(kCase, {disclose("2018-05-03", R"("lawfulBasis":"consent","consentScope":"shareHealthInformation","categories":["health"])"),
+                            disclose("2018-05-03", R"("lawfulBasis":"consent","consentScope":"actOnMyBehalf","categories":["contact"])")});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  // Closed, then the consent to share health information withdrawn (no reopening).
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"CaseClosed","facts":{"closedOn":"2018-06-01","reason":"servicesCompleted"}})"),
+                             E(R"({"type":"ConsentWithdrawn","facts":{"withdrawnOn":"2018-06-05","scope":"shareHealthInformation"}})")})
+                  .ok());
+  ExpectRefused("disclosure-consent",
+                {disclose("2018-06-10", R"("lawfulBasis":"consent","consentScope":"shareHealthInformation","categories":["health"])")});
+  // The other consent stands; a basis other than consent stands without any.
+  EXPECT_TRUE(Record(kCase, {disclose("2018-06-10", R"("lawfulBasis":"consent","consentScope":"actOnMyBehalf","categories":["contact"])"),
+                             disclose("2018-06-11", R"("lawfulBasis":"vitalInterests","categories":["health"])")})
+                  .ok());
+  EXPECT_EQ(recorder_->Load(kCase)->disclosures, 4u);
+}
+
 TEST_F(RecorderTest, MandatoryDfgCapNeedsADiscretionaryTopUp) {
   OpenDfgCase();
   ExpectRefused("dfg-mandatory-cap",

@@ -1250,6 +1250,46 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
     }
   }
 
+  // --- consent to share health information and to act on the person's
+  // behalf (issue 17.4), and disclosures resting on it; from a stream of
+  // their own.
+  bool health_consent = false;  // active at the end of the casework
+  {
+    Rng consent(Mix(HashText(g.case_id, seed) ^ 0x636f'6e73'656e'7473ull));
+    if (consent.Chance(0.06)) {
+      Date given = w.W(d0 + days{consent.Range(0, window)});
+      if (inside(given)) {
+        bool act = consent.Chance(0.5);
+        health_consent = !act;
+        w.Add(given, "ConsentGiven", Facts([&](cs::Facts::Builder f) {
+          auto c = f.initConsentGiven();
+          c.setGivenOn(S(given));
+          c.setScope(act ? cs::ConsentScope::ACT_ON_MY_BEHALF : cs::ConsentScope::SHARE_HEALTH_INFORMATION);
+          c.setMethod(consent.Chance(0.7) ? cs::ConsentMethod::WRITTEN : cs::ConsentMethod::VERBAL);
+        }));
+        Date shared = w.W(given + days{consent.Range(0, 10)});
+        if (inside(shared)) {
+          w.Add(shared, "PersonalDataDisclosed", Facts([&](cs::Facts::Builder f) {
+            auto d = f.initPersonalDataDisclosed();
+            d.setDisclosedOn(S(shared));
+            d.setRecipientType(act ? cs::RecipientType::OTHER : cs::RecipientType::GP);
+            d.setRecipientRef(act ? "ORG-DWP" : "ORG-GP");
+            d.setPurposeCode(act ? "actOnBehalf" : "healthInformation");
+            d.setLawfulBasis(cs::LawfulBasis::CONSENT);
+            d.setConsentScope(act ? cs::ConsentScope::ACT_ON_MY_BEHALF : cs::ConsentScope::SHARE_HEALTH_INFORMATION);
+            auto c = d.initCategories(act ? 2 : 1);
+            if (act) {
+              c.set(0, "contact");
+              c.set(1, "income");
+            } else {
+              c.set(0, "health");
+            }
+          }));
+        }
+      }
+    }
+  }
+
   // --- after the closure: what people have a right to, recorded on the
   // closed case without reopening it (issue 17.1). Drawn from a stream of
   // its own, so that the events before it are those of earlier versions.
@@ -1272,6 +1312,14 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
         x.setScore(score);
         x.setWouldRecommend(score >= 4);
         x.setChannel(cs::Channel::LETTER);
+      }), "admin");
+    }
+    if (closed_on && health_consent && later.Chance(0.3)) {
+      Date on = after_closure(5, 60);
+      w.Add(on, "ConsentWithdrawn", Facts([&](cs::Facts::Builder f) {
+        auto c = f.initConsentWithdrawn();
+        c.setWithdrawnOn(S(on));
+        c.setScope(cs::ConsentScope::SHARE_HEALTH_INFORMATION);
       }), "admin");
     }
     if (closed_on && monitoring_consent && later.Chance(0.25)) {
