@@ -246,6 +246,9 @@ enum SafeguardingCategory {
   discriminatory @8;  # discriminatory abuse
   organisational @9;  # organisational abuse
   modernSlavery @10;  # modern slavery
+  childSexualExploitation @11;   # child sexual exploitation (a child only)
+  childCriminalExploitation @12; # child criminal exploitation, county lines (a child only)
+  prevent @13;        # radicalisation (the Prevent duty)
 }
 
 enum ClosureReason {
@@ -653,6 +656,10 @@ struct SafeguardingConcernRaised {
   category @1 :SafeguardingCategory;# the kind of abuse or neglect; fact
   referredToSocialCare @2 :Bool;    # a safeguarding referral went to adult social care; fact
   urgent @3 :Bool;                  # immediate risk; fact
+  personType @4 :SafeguardingPersonType; # an adult or a child at risk (rule `safeguarding-person`); fact
+  concern @5 :UInt16;               # its number within the case: 1, 2, ... (rule `safeguarding-concern-number`); fact
+  referredTo @6 :SafeguardingAgency;# to whom it was referred, or unspecified when not referred (rule `safeguarding-referral`); fact
+  referredOn @7 :Text $pastDate;    # when it was referred (rule `safeguarding-referral`); fact
 }
 # Personal: what was seen or said.
 
@@ -773,6 +780,46 @@ struct OnwardReferralOutcomeRecorded {
   confirmationChannel @4 :Channel;         # how it was confirmed; fact
 }
 
+# --- safeguarding referrals (issue 17.2; 003 9.1 "reported and handled
+# appropriately") ---
+
+enum SafeguardingPersonType {
+  unspecified @0;  # not recorded (refused by rule `safeguarding-person`)
+  adult @1;        # an adult at risk (Care Act 2014 s.42)
+  child @2;        # a child (Children Act 1989 s.47)
+}
+
+enum SafeguardingAgency {
+  unspecified @0;        # not referred
+  adultSocialCare @1;    # the council's adult social care (safeguarding adults)
+  childrensServices @2;  # children's services (the front door / MASH)
+  police @3;             # the police
+  other @4;              # another agency (e.g. the Prevent team, a domestic abuse service)
+}
+
+enum SafeguardingOutcome {
+  unspecified @0;           # not recorded (refused by rule `safeguarding-outcome`)
+  enquiryOpened @1;         # an enquiry opened (Care Act s.42, Children Act s.47)
+  servicesArranged @2;      # support or services arranged without an enquiry
+  adviceAndInformation @3;  # advice and information given
+  policeAction @4;          # the police took action
+  noFurtherAction @5;       # no further action
+  other @6;                 # any other outcome
+}
+
+struct SafeguardingReferralAcknowledged {
+  acknowledgedOn @0 :Text $pastDate; # the day the agency acknowledged the referral (rule `safeguarding-acknowledgement`); fact
+  concern @1 :UInt16;                # which concern of the case (rule `safeguarding-concern-number`); fact
+  agencyRef @2 :Text;                # the agency's reference for the referral (an opaque code), or empty; fact
+}
+
+struct SafeguardingOutcomeRecorded {
+  recordedOn @0 :Text $pastDate;     # date the outcome was learnt; fact
+  concern @1 :UInt16;                # which concern of the case (rule `safeguarding-concern-number`); fact
+  outcome @2 :SafeguardingOutcome;   # what was done (rule `safeguarding-outcome`); fact
+}
+# Personal: what the agency said, in the client's section.
+
 # The facts of one event. The active union member is the event type.
 struct Facts {
   union {
@@ -837,6 +884,8 @@ struct Facts {
     landChargeReleased @57 :LandChargeReleased;          # that land charge released (expired, repaid, waived)
     onwardReferralMade @58 :OnwardReferralMade;          # a referral or signposting on to another service
     onwardReferralOutcomeRecorded @59 :OnwardReferralOutcomeRecorded; # an onward referral's outcome or written confirmation
+    safeguardingReferralAcknowledged @60 :SafeguardingReferralAcknowledged; # a safeguarding referral acknowledged by the agency
+    safeguardingOutcomeRecorded @61 :SafeguardingOutcomeRecorded; # the outcome of a safeguarding concern
   }
 }
 

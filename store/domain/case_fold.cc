@@ -64,6 +64,8 @@ bool TakenAfterClosure(cs::Facts::Which which) {
     case F::LAND_CHARGE_REGISTERED:
     case F::LAND_CHARGE_RELEASED:
     case F::ONWARD_REFERRAL_OUTCOME_RECORDED:
+    case F::SAFEGUARDING_REFERRAL_ACKNOWLEDGED:
+    case F::SAFEGUARDING_OUTCOME_RECORDED:
       return true;
     default:
       return false;
@@ -96,6 +98,22 @@ const OnwardReferral* CaseState::FindOnwardReferral(uint16_t number) const {
     if (r.number == number) return &r;
   }
   return nullptr;
+}
+
+const SafeguardingConcern* CaseState::FindSafeguardingConcern(uint16_t number) const {
+  if (number == 0) return nullptr;
+  for (const auto& c : safeguarding) {
+    if (c.number == number) return &c;
+  }
+  return nullptr;
+}
+
+bool CaseState::needs_work() const {
+  if (!closed) return true;
+  for (const auto& c : safeguarding) {
+    if (c.awaiting_acknowledgement()) return true;
+  }
+  return false;
 }
 
 ServiceLine* CaseState::FindLine(uint16_t line) {
@@ -368,9 +386,37 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
       case F::COMPLIMENT_RECEIVED:
         ++state->compliments;
         break;
-      case F::SAFEGUARDING_CONCERN_RAISED:
+      case F::SAFEGUARDING_CONCERN_RAISED: {
+        auto r = facts.getSafeguardingConcernRaised();
         ++state->safeguarding_concerns;
+        SafeguardingConcern c;
+        c.number = r.getConcern();
+        if (r.getPersonType() != cs::SafeguardingPersonType::UNSPECIFIED) c.person_type = EnumName(r.getPersonType());
+        c.category = EnumName(r.getCategory());
+        c.raised_on = DateOf(r.getRaisedOn()).value_or(Date{});
+        if (r.getReferredTo() != cs::SafeguardingAgency::UNSPECIFIED) {
+          c.referred_to = EnumName(r.getReferredTo());
+          c.referred_on = DateOf(r.getReferredOn());
+        } else if (r.getReferredToSocialCare()) {
+          c.referred_to = "adultSocialCare";  // recorded before issue 17.2: no date
+        }
+        state->safeguarding.push_back(std::move(c));
         break;
+      }
+      case F::SAFEGUARDING_REFERRAL_ACKNOWLEDGED: {
+        auto a = facts.getSafeguardingReferralAcknowledged();
+        for (auto& c : state->safeguarding) {
+          if (c.number != 0 && c.number == a.getConcern()) c.acknowledged_on = DateOf(a.getAcknowledgedOn());
+        }
+        break;
+      }
+      case F::SAFEGUARDING_OUTCOME_RECORDED: {
+        auto o = facts.getSafeguardingOutcomeRecorded();
+        for (auto& c : state->safeguarding) {
+          if (c.number != 0 && c.number == o.getConcern()) c.outcome = EnumName(o.getOutcome());
+        }
+        break;
+      }
       case F::CASE_NOTE_ADDED:
         ++state->notes;
         break;

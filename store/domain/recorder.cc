@@ -461,6 +461,81 @@ Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
       }
       break;
     }
+    case F::SAFEGUARDING_CONCERN_RAISED: {
+      auto r = facts.getSafeguardingConcernRaised();
+      uint16_t n = r.getConcern();
+      if (n == 0 || state.FindSafeguardingConcern(n) != nullptr) {
+        return Rule("safeguarding-concern-number",
+                    "safeguarding concern " + std::to_string(n) +
+                        (n == 0 ? " is not a number (from 1)" : " was already raised on this case"));
+      }
+      if (r.getPersonType() == cs::SafeguardingPersonType::UNSPECIFIED) {
+        return Rule("safeguarding-person", "say whether an adult or a child is at risk (personType)");
+      }
+      auto category = r.getCategory();
+      if (category == cs::SafeguardingCategory::UNSPECIFIED) {
+        return Rule("safeguarding-category", "say what kind of abuse or neglect (category)");
+      }
+      if ((category == cs::SafeguardingCategory::CHILD_SEXUAL_EXPLOITATION ||
+           category == cs::SafeguardingCategory::CHILD_CRIMINAL_EXPLOITATION) &&
+          r.getPersonType() != cs::SafeguardingPersonType::CHILD) {
+        return Rule("safeguarding-category",
+                    std::string(EnumName(category)) + " concerns a child (personType child)");
+      }
+      bool to = r.getReferredTo() != cs::SafeguardingAgency::UNSPECIFIED;
+      bool on = r.getReferredOn().size() > 0;
+      if (to != on) {
+        return Rule("safeguarding-referral",
+                    "a referral records both to whom (referredTo) and when (referredOn)");
+      }
+      if (r.getReferredToSocialCare() && !to) {
+        return Rule("safeguarding-referral",
+                    "referredToSocialCare needs the referral itself: referredTo and referredOn");
+      }
+      auto raised = DateOf(r.getRaisedOn());
+      auto referred = DateOf(r.getReferredOn());
+      if (raised && referred && *referred < *raised) {
+        return Rule("safeguarding-referral", "referred on " + FormatDate(*referred) +
+                                                 ", before the concern was raised on " +
+                                                 FormatDate(*raised));
+      }
+      break;
+    }
+    case F::SAFEGUARDING_REFERRAL_ACKNOWLEDGED: {
+      auto a = facts.getSafeguardingReferralAcknowledged();
+      const SafeguardingConcern* c = state.FindSafeguardingConcern(a.getConcern());
+      if (c == nullptr) {
+        return Rule("safeguarding-concern-number", "safeguarding concern " + std::to_string(a.getConcern()) +
+                                                       " was never raised on this case");
+      }
+      if (!c->referred_on) {
+        return Rule("safeguarding-acknowledgement", "concern " + std::to_string(c->number) +
+                                                        " was not referred to an agency");
+      }
+      if (c->acknowledged_on) {
+        return Rule("safeguarding-acknowledgement", "concern " + std::to_string(c->number) +
+                                                        " was already acknowledged on " +
+                                                        FormatDate(*c->acknowledged_on));
+      }
+      auto on = DateOf(a.getAcknowledgedOn());
+      if (on && *on < *c->referred_on) {
+        return Rule("safeguarding-acknowledgement", "acknowledged on " + FormatDate(*on) +
+                                                        ", before the referral on " +
+                                                        FormatDate(*c->referred_on));
+      }
+      break;
+    }
+    case F::SAFEGUARDING_OUTCOME_RECORDED: {
+      auto o = facts.getSafeguardingOutcomeRecorded();
+      if (state.FindSafeguardingConcern(o.getConcern()) == nullptr) {
+        return Rule("safeguarding-concern-number", "safeguarding concern " + std::to_string(o.getConcern()) +
+                                                       " was never raised on this case");
+      }
+      if (o.getOutcome() == cs::SafeguardingOutcome::UNSPECIFIED) {
+        return Rule("safeguarding-outcome", "say what was done (outcome)");
+      }
+      break;
+    }
     case F::CASE_TRANSFERRED: {
       auto t = facts.getCaseTransferred();
       if (t.getToDistrict().size() > 0 && !IsCode(t.getToDistrict().cStr())) {

@@ -17,7 +17,7 @@ using domain::CaseState;
 using domain::Date;
 using domain::ServiceLine;
 
-constexpr uint8_t kFormat = 3;  // 2: the lines' land charge dates; 3: onward referrals
+constexpr uint8_t kFormat = 4;  // 2: the lines' land charge dates; 3: onward referrals; 4: safeguarding concerns
 
 class Writer {
  public:
@@ -235,6 +235,17 @@ std::string EncodeCaseState(const CaseState& s) {
     w.OptDay(o.confirmed_on);
     w.Str(o.outcome);
   }
+  w.Var(s.safeguarding.size());
+  for (const auto& c : s.safeguarding) {
+    w.Var(c.number);
+    w.Str(c.person_type);
+    w.Str(c.category);
+    w.Day(c.raised_on);
+    w.Str(c.referred_to);
+    w.OptDay(c.referred_on);
+    w.OptDay(c.acknowledged_on);
+    w.Str(c.outcome);
+  }
   return out;
 }
 
@@ -317,6 +328,19 @@ Status DecodeCaseState(std::string_view bytes, CaseState* out) {
     o.confirmed_on = r.OptDay();
     o.outcome = r.Str();
     s.onward_referrals.push_back(std::move(o));
+  }
+  n = r.Count();
+  for (size_t i = 0; i < n && r.ok(); ++i) {
+    domain::SafeguardingConcern c;
+    c.number = uint16_t(r.Var());
+    c.person_type = r.Str();
+    c.category = r.Str();
+    c.raised_on = r.Day();
+    c.referred_to = r.Str();
+    c.referred_on = r.OptDay();
+    c.acknowledged_on = r.OptDay();
+    c.outcome = r.Str();
+    s.safeguarding.push_back(std::move(c));
   }
   if (!r.done()) {
     return Status::Corruption("case state: " + std::string(r.ok() ? "trailing bytes" : "truncated") +

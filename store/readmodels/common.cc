@@ -140,6 +140,19 @@ OJson CaseStateJson(const CaseState& s) {
     }
     j["onwardReferrals"] = std::move(onward);
   }
+  if (!s.safeguarding.empty()) {
+    OJson concerns = OJson::array();
+    for (const auto& c : s.safeguarding) {
+      OJson e = {{"concern", c.number}, {"category", c.category}, {"raisedOn", FormatDate(c.raised_on)}};
+      PutStr(e, "personType", c.person_type);
+      PutStr(e, "referredTo", c.referred_to);
+      PutDate(e, "referredOn", c.referred_on);
+      PutDate(e, "acknowledgedOn", c.acknowledged_on);
+      PutStr(e, "outcome", c.outcome);
+      concerns.push_back(std::move(e));
+    }
+    j["safeguarding"] = std::move(concerns);
+  }
   return j;
 }
 

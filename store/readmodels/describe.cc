@@ -41,6 +41,11 @@ const std::map<std::string, std::string, std::less<>>& Overrides() {
       {"notReasonableAndPracticable", "not reasonable and practicable"},
       {"equityReleaseAndLoans", "equity release and loans"},
       {"fireSafetyCheck", "home fire safety check"},
+      {"childrensServices", "children's services"},
+      {"adultSocialCare", "adult social care"},
+      {"childSexualExploitation", "child sexual exploitation"},
+      {"childCriminalExploitation", "child criminal exploitation"},
+      {"prevent", "Prevent (radicalisation)"},
   };
   return *kWords;
 }
@@ -439,9 +444,24 @@ const std::map<std::string, TypeText, std::less<>>& Types() {
       {"SafeguardingConcernRaised",
        {"raisedOn",
         [](const Json& f) {
-          return "Safeguarding concern" + With(": ", Code(f, "category")) +
+          std::string n = Num(f, "concern") > 0 ? " " + std::to_string(Num(f, "concern")) : std::string();
+          std::string to = Code(f, "referredTo");
+          return "Safeguarding concern" + n + With(": ", Code(f, "category")) + Paren(Code(f, "personType")) +
                  (Flag(f, "urgent") ? ", immediate risk" : "") +
-                 (Flag(f, "referredToSocialCare") ? "; referred to adult social care" : "");
+                 (!to.empty() ? "; referred to " + Article(to) + With(" on ", Str(f, "referredOn"))
+                  : Flag(f, "referredToSocialCare") ? "; referred to adult social care"
+                                                    : "");
+        }}},
+      {"SafeguardingReferralAcknowledged",
+       {"acknowledgedOn",
+        [](const Json& f) {
+          return "Safeguarding referral " + std::to_string(Num(f, "concern")) + " acknowledged" +
+                 Paren(Str(f, "agencyRef"));
+        }}},
+      {"SafeguardingOutcomeRecorded",
+       {"recordedOn",
+        [](const Json& f) {
+          return "Safeguarding concern " + std::to_string(Num(f, "concern")) + With(": outcome ", Code(f, "outcome"));
         }}},
       {"CaseNoteAdded",
        {"writtenOn",

@@ -49,6 +49,7 @@ TEST_F(CodecTest, EveryEventTypeIsListed) {
         "SafeguardingConcernRaised", "CaseNoteAdded", "CaseTransferred", "DelayRecorded",
         "PersonalDataDisclosed", "CaseClosed", "CaseReopened", "LandChargeRegistered",
         "LandChargeReleased", "OnwardReferralMade", "OnwardReferralOutcomeRecorded",
+        "SafeguardingReferralAcknowledged", "SafeguardingOutcomeRecorded",
         // the rights workflow (docs/rights.md)
         "RightsRequestReceived", "RightsIdentityVerified", "RightsClockPaused",
         "RightsClockResumed", "RightsRequestExtended", "RightsRequestFulfilled",
@@ -56,7 +57,7 @@ TEST_F(CodecTest, EveryEventTypeIsListed) {
         "ThirdPartyDisclosureDecided", "ProcessingRecordSet"}) {
     EXPECT_TRUE(names.count(n)) << n;
   }
-  EXPECT_EQ(names.size(), 58u);
+  EXPECT_EQ(names.size(), 60u);
   EXPECT_EQ(names.count("ContactRecordedV1"), 0u);
   const EventTypeInfo* contact = codec_->FindType("ContactRecorded");
   ASSERT_NE(contact, nullptr);
@@ -155,6 +156,10 @@ TEST_F(CodecTest, BadJsonIsNamed) {
       {R"({"type":"OnwardReferralOutcomeRecorded","facts":{"outcome":"maybe"}})", "facts.outcome: unknown value \"maybe\""},
       // Issue 17.4: the consent a disclosure rests on is a scope of the list.
       {R"({"type":"PersonalDataDisclosed","facts":{"consentScope":"actForMe"}})", "facts.consentScope: unknown value \"actForMe\""},
+      // Issue 17.2.
+      {R"({"type":"SafeguardingConcernRaised","facts":{"referredTo":"neighbour"}})", "facts.referredTo: unknown value \"neighbour\""},
+      {R"({"type":"SafeguardingConcernRaised","facts":{"personType":"elder"}})", "facts.personType: unknown value \"elder\""},
+      {R"({"type":"SafeguardingOutcomeRecorded","facts":{"outcome":"sorted"}})", "facts.outcome: unknown value \"sorted\""},
       {R"({"type":"OnwardReferralMade","facts":{"organisationRef":"the Falls Team at St Example's"}})", "facts.organisationRef"},
   };
   for (const auto& c : cases) {

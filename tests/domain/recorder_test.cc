@@ -117,7 +117,7 @@ TEST_F(RecorderTest, ClosedCaseTakesWhatPeopleHaveARightToWithoutReopening) {
       R"({"type":"ComplaintResolved","facts":{"resolvedOn":"2018-07-20","complaint":1,"stage":"stage1","result":"upheld"}})",
       R"({"type":"PersonalDataDisclosed","facts":{"disclosedOn":"2018-07-21","recipientType":"ombudsman",
           "recipientRef":"ORG-LGSCO","purposeCode":"complaint","lawfulBasis":"legalObligation","categories":["contact"]}})",
-      R"({"type":"SafeguardingConcernRaised","facts":{"raisedOn":"2018-07-22","category":"financial"}})",
+      R"({"type":"SafeguardingConcernRaised","facts":{"raisedOn":"2018-07-22","category":"financial","personType":"adult","concern":1}})",
       R"({"type":"SatisfactionRecorded","facts":{"recordedOn":"2018-07-23","score":4,"channel":"letter"}})",
   };
   for (const auto& json : rights) {
@@ -245,6 +245,60 @@ TEST_F(RecorderTest, DisclosureOnConsentNeedsThatConsentActive) {
                              disclose("2018-06-11", R"("lawfulBasis":"vitalInterests","categories":["health"])")})
                   .ok());
   EXPECT_EQ(recorder_->Load(kCase)->disclosures, 4u);
+}
+
+// Issue 17.2: a safeguarding concern says who is at risk (adult or child),
+// the category, to whom and when it was referred; the agency's
+// acknowledgement and the outcome follow, on the closed case too.
+TEST_F(RecorderTest, SafeguardingConcernsAreReferredAcknowledgedAndConcluded) {
+  OpenDfgCase();
+  auto raise = [&](const std::string& facts) {
+    return E(R"({"type":"SafeguardingConcernRaised","facts":{"raisedOn":"2018-05-01",)" + facts + "}}");
+  };
+  ExpectRefused("safeguarding-concern-number", {raise(R"("category":"financial","personType":"adult")")});
+  ExpectRefused("safeguarding-person", {raise(R"("concern":1,"category":"financial")")});
+  ExpectRefused("safeguarding-category", {raise(R"("concern":1,"personType":"adult")")});
+  ExpectRefused("safeguarding-category", {raise(R"("concern":1,"personType":"adult","category":"childCriminalExploitation")")});
+  ExpectRefused("safeguarding-referral", {raise(R"("concern":1,"personType":"child","category":"prevent","referredTo":"police")")});
+  ExpectRefused("safeguarding-referral", {raise(R"("concern":1,"personType":"child","category":"prevent","referredOn":"2018-05-01")")});
+  ExpectRefused("safeguarding-referral", {raise(R"("concern":1,"personType":"adult","category":"domestic","referredToSocialCare":true)")});
+  ExpectRefused("safeguarding-referral", {raise(R"("concern":1,"personType":"adult","category":"domestic",
+                                                  "referredTo":"adultSocialCare","referredOn":"2018-04-30")")});
+  ASSERT_TRUE(Record(kCase, {raise(R"("concern":1,"personType":"child","category":"childSexualExploitation",
+                                      "referredTo":"childrensServices","referredOn":"2018-05-01","urgent":true)"),
+                             raise(R"("concern":2,"personType":"adult","category":"selfNeglect")")})
+                  .ok());
+  ExpectRefused("safeguarding-concern-number", {raise(R"("concern":2,"personType":"adult","category":"neglect")")});
+  const std::string ack = R"({"type":"SafeguardingReferralAcknowledged","facts":{"acknowledgedOn":"2018-05-02","concern":)";
+  ExpectRefused("safeguarding-concern-number", {E(ack + R"(3}})")});
+  ExpectRefused("safeguarding-acknowledgement", {E(ack + R"(2}})")});  // never referred
+  ExpectRefused("safeguarding-acknowledgement",
+                {E(R"({"type":"SafeguardingReferralAcknowledged","facts":{"acknowledgedOn":"2018-04-30","concern":1}})")});
+  auto state = recorder_->Load(kCase);
+  ASSERT_EQ(state->safeguarding.size(), 2u);
+  EXPECT_TRUE(state->safeguarding[0].awaiting_acknowledgement());
+  EXPECT_FALSE(state->safeguarding[1].awaiting_acknowledgement());
+  // Closed with the referral unacknowledged: the case still needs work.
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"CaseClosed","facts":{"closedOn":"2018-05-01","reason":"referredElsewhere"}})")}).ok());
+  EXPECT_TRUE(recorder_->Load(kCase)->needs_work());
+  ASSERT_TRUE(Record(kCase, {E(ack + R"(1,"agencyRef":"MASH-0042"}})")}).ok());
+  ExpectRefused("safeguarding-acknowledgement", {E(ack + R"(1}})")});  // already
+  ExpectRefused("safeguarding-outcome",
+                {E(R"({"type":"SafeguardingOutcomeRecorded","facts":{"recordedOn":"2018-05-20","concern":1}})")});
+  ExpectRefused("safeguarding-concern-number",
+                {E(R"({"type":"SafeguardingOutcomeRecorded","facts":{"recordedOn":"2018-05-20","concern":9,"outcome":"noFurtherAction"}})")});
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"SafeguardingOutcomeRecorded","facts":{"recordedOn":"2018-05-20","concern":1,"outcome":"enquiryOpened"}})"),
+                             raise(R"("concern":3,"personType":"adult","category":"domestic","referredTo":"police","referredOn":"2018-05-21")")})
+                  .ok());
+  state = recorder_->Load(kCase);
+  EXPECT_TRUE(state->closed);
+  ASSERT_EQ(state->safeguarding.size(), 3u);
+  EXPECT_EQ(FormatDate(*state->safeguarding[0].acknowledged_on), "2018-05-02");
+  EXPECT_EQ(state->safeguarding[0].outcome, "enquiryOpened");
+  EXPECT_EQ(state->safeguarding[0].referred_to, "childrensServices");
+  EXPECT_EQ(state->safeguarding[0].person_type, "child");
+  EXPECT_TRUE(state->needs_work());  // the late concern's referral awaits acknowledgement
+  EXPECT_EQ(state->safeguarding_concerns, 3u);
 }
 
 TEST_F(RecorderTest, MandatoryDfgCapNeedsADiscretionaryTopUp) {

@@ -760,7 +760,8 @@ TEST_F(RightsTest, AConsentWithdrawalTakesEffectInEveryLaterExportAndDisclosure)
     po.record_disclosure = false;
     auto pack = rights_->BuildPack("P-T1", po);
     EXPECT_TRUE(pack.ok()) << pack.status().ToString();
-    for (const auto& p : Json::parse(pack->json)["article15"]["purposes"]) {
+    Json j = Json::parse(pack->json);
+    for (const auto& p : j["article15"]["purposes"]) {
       if (p["code"] == code) return p["applies"].get<bool>();
     }
     ADD_FAILURE() << "no purpose " << code;

@@ -389,6 +389,9 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
   std::snprintf(staff, sizeof staff, "S-%s-%02u", spec.code.c_str(), rng.Below(12) + 1);
   CaseWriter w(calendar, year_end, &rng, staff);
   Generated g;
+  // Safeguarding concerns raised (numbered from 1) and those referred on.
+  uint16_t concerns = 0;
+  std::vector<std::pair<uint16_t, Date>> referred_concerns;
   g.case_id = CaseId(spec.code, spec.number);
 
   uint32_t client_n = spec.repeat_of != 0 ? spec.repeat_of : spec.number;
@@ -550,6 +553,11 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
                                       : cs::SafeguardingCategory::NEGLECT);
         s.setReferredToSocialCare(true);
         s.setUrgent(rng.Chance(0.3));
+        s.setPersonType(cs::SafeguardingPersonType::ADULT);
+        s.setConcern(++concerns);
+        s.setReferredTo(cs::SafeguardingAgency::ADULT_SOCIAL_CARE);
+        s.setReferredOn(S(on));
+        referred_concerns.emplace_back(concerns, on);
       }));
     }
   };
@@ -1132,7 +1140,15 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
         s.setRaisedOn(S(on));
         s.setCategory(rng.Chance(0.5) ? cs::SafeguardingCategory::FINANCIAL
                                       : cs::SafeguardingCategory::SELF_NEGLECT);
-        s.setReferredToSocialCare(rng.Chance(0.7));
+        bool referred = rng.Chance(0.7);
+        s.setReferredToSocialCare(referred);
+        s.setPersonType(cs::SafeguardingPersonType::ADULT);
+        s.setConcern(++concerns);
+        if (referred) {
+          s.setReferredTo(cs::SafeguardingAgency::ADULT_SOCIAL_CARE);
+          s.setReferredOn(S(on));
+          referred_concerns.emplace_back(concerns, on);
+        }
       }));
       e.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) {
         b.setFreeText("Concern noted on the visit; passed to the safeguarding lead.");
@@ -1314,6 +1330,35 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
         x.setChannel(cs::Channel::LETTER);
       }), "admin");
     }
+    if (closed_on && later.Chance(0.004)) {
+      // A late concern, about a child of the household or a risk seen
+      // after the works: referred the same day.
+      Date on = after_closure(3, 90);
+      using C = cs::SafeguardingCategory;
+      static const C kChild[] = {C::CHILD_SEXUAL_EXPLOITATION, C::CHILD_CRIMINAL_EXPLOITATION, C::DOMESTIC,
+                                 C::PREVENT, C::NEGLECT};
+      bool child = later.Chance(0.5);
+      C category = child ? later.Pick(kChild) : later.Chance(0.5) ? C::DOMESTIC : C::SELF_NEGLECT;
+      cs::SafeguardingAgency agency = category == C::PREVENT || category == C::CHILD_CRIMINAL_EXPLOITATION
+                                          ? cs::SafeguardingAgency::POLICE
+                                      : child ? cs::SafeguardingAgency::CHILDRENS_SERVICES
+                                              : cs::SafeguardingAgency::ADULT_SOCIAL_CARE;
+      uint16_t number = ++concerns;
+      NewEvent& e = w.Add(on, "SafeguardingConcernRaised", Facts([&](cs::Facts::Builder f) {
+        auto s = f.initSafeguardingConcernRaised();
+        s.setRaisedOn(S(on));
+        s.setCategory(category);
+        s.setPersonType(child ? cs::SafeguardingPersonType::CHILD : cs::SafeguardingPersonType::ADULT);
+        s.setConcern(number);
+        s.setReferredTo(agency);
+        s.setReferredOn(S(on));
+        s.setUrgent(later.Chance(0.3));
+      }));
+      e.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) {
+        b.setFreeText("Raised by the technician on a follow-up call; passed to the safeguarding lead.");
+      }));
+      referred_concerns.emplace_back(number, on);
+    }
     if (closed_on && health_consent && later.Chance(0.3)) {
       Date on = after_closure(5, 60);
       w.Add(on, "ConsentWithdrawn", Facts([&](cs::Facts::Builder f) {
@@ -1365,6 +1410,38 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
         c.setStage(cs::ComplaintStage::STAGE1);
         c.setResult(later.Chance(0.5) ? cs::ComplaintResult::UPHELD : cs::ComplaintResult::PARTLY_UPHELD);
       }), "manager");
+    }
+  }
+
+  // Safeguarding referrals acknowledged by the agency (most within a day or
+  // two, a few never within the year: the worklist shows them) and their
+  // outcome; on the closed case too. A stream of its own.
+  {
+    Rng sg(Mix(HashText(g.case_id, seed) ^ 0x7361'6665'6775'6172ull));
+    for (const auto& [number, on] : referred_concerns) {
+      if (!sg.Chance(0.92)) continue;
+      Date ack = w.W(on + days{sg.Range(0, 3)});
+      uint16_t n = number;
+      char ref[32];
+      std::snprintf(ref, sizeof ref, "SG-%s-%05u", spec.code.c_str(), sg.Below(100000));
+      w.Add(ack, "SafeguardingReferralAcknowledged", Facts([&](cs::Facts::Builder f) {
+        auto a = f.initSafeguardingReferralAcknowledged();
+        a.setAcknowledgedOn(S(ack));
+        a.setConcern(n);
+        a.setAgencyRef(ref);
+      }), "admin");
+      if (!sg.Chance(0.7)) continue;
+      Date decided = w.W(ack + days{sg.Range(10, 60)});
+      uint32_t r = sg.Below(100);
+      using O = cs::SafeguardingOutcome;
+      O outcome = r < 30 ? O::ENQUIRY_OPENED : r < 55 ? O::SERVICES_ARRANGED : r < 75 ? O::ADVICE_AND_INFORMATION
+                  : r < 80 ? O::POLICE_ACTION : O::NO_FURTHER_ACTION;
+      w.Add(decided, "SafeguardingOutcomeRecorded", Facts([&](cs::Facts::Builder f) {
+        auto o = f.initSafeguardingOutcomeRecorded();
+        o.setRecordedOn(S(decided));
+        o.setConcern(n);
+        o.setOutcome(outcome);
+      }));
     }
   }
 
