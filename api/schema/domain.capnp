@@ -155,6 +155,8 @@ enum ConsentScope {
   shareWithReferrer @2;       # tell the referrer what happened
   involveNamedPerson @3;      # involve a named carer or relative
   identifiableMonitoring @4;  # name the person in monitoring returns
+  actOnMyBehalf @5;           # act on the person's behalf with other agencies (003 Element 1)
+  shareHealthInformation @6;  # share information about their health (a disclosure of "health" on consent needs it)
 }
 
 enum ConsentMethod {
@@ -244,6 +246,9 @@ enum SafeguardingCategory {
   discriminatory @8;  # discriminatory abuse
   organisational @9;  # organisational abuse
   modernSlavery @10;  # modern slavery
+  childSexualExploitation @11;   # child sexual exploitation (a child only)
+  childCriminalExploitation @12; # child criminal exploitation, county lines (a child only)
+  prevent @13;        # radicalisation (the Prevent duty)
 }
 
 enum ClosureReason {
@@ -651,6 +656,10 @@ struct SafeguardingConcernRaised {
   category @1 :SafeguardingCategory;# the kind of abuse or neglect; fact
   referredToSocialCare @2 :Bool;    # a safeguarding referral went to adult social care; fact
   urgent @3 :Bool;                  # immediate risk; fact
+  personType @4 :SafeguardingPersonType; # an adult or a child at risk (rule `safeguarding-person`); fact
+  concern @5 :UInt16;               # its number within the case: 1, 2, ... (rule `safeguarding-concern-number`); fact
+  referredTo @6 :SafeguardingAgency;# to whom it was referred, or unspecified when not referred (rule `safeguarding-referral`); fact
+  referredOn @7 :Text $pastDate;    # when it was referred (rule `safeguarding-referral`); fact
 }
 # Personal: what was seen or said.
 
@@ -685,6 +694,7 @@ struct PersonalDataDisclosed {
   purposeCode @3 :Text;             # why (e.g. "referral", "works", "safeguarding"); fact
   lawfulBasis @4 :LawfulBasis;      # Art. 6 basis; fact
   categories @5 :List(Text);        # data categories disclosed (e.g. "contact", "health"); fact
+  consentScope @6 :ConsentScope;    # when lawfulBasis is consent: the active consent it rests on (rule `disclosure-consent`); fact
 }
 # The subjects whose data was disclosed are the event's subjects.
 
@@ -717,6 +727,98 @@ struct CaseReopened {
   reopenedOn @0 :Text $pastDate;    # date reopened; fact
   reasonCode @1 :Text;              # why (e.g. "newNeed", "closedInError", "complaint"); fact
 }
+
+# --- onward referrals and signposting (issue 17.3) ---
+
+# Where the person was referred or signposted on to (000 "referred or
+# signposted"; Appendix E "referrals to specified services").
+enum OnwardDestination {
+  unspecified @0;            # not recorded (refused by rule `onward-referral-destination`)
+  fallsPrevention @1;        # a falls prevention service
+  benefitsAdvice @2;         # welfare benefits advice (income maximisation)
+  energyEfficiency @3;       # energy efficiency, insulation and heating schemes
+  communityEquipment @4;     # the community equipment service
+  equityReleaseAndLoans @5;  # equity release and home improvement loans
+  fireSafetyCheck @6;        # a fire and rescue home fire safety check
+  occupationalTherapy @7;    # an occupational therapist
+  socialCare @8;             # adult social care (a needs or carer's assessment)
+  housingOptions @9;         # housing options (a move, sheltered or extra care housing)
+  carersSupport @10;         # a carers' support service
+  debtAdvice @11;            # debt advice
+  telecare @12;              # telecare and community alarms
+  healthService @13;         # a GP, community nursing or another NHS service
+  other @14;                 # any other service
+}
+
+enum OnwardReferralOutcome {
+  unspecified @0;        # not yet known
+  accepted @1;           # the service accepted the referral
+  serviceProvided @2;    # the person received the service
+  declinedByService @3;  # the service declined it (not eligible, no capacity)
+  declinedByPerson @4;   # the person decided not to go ahead
+  noResponse @5;         # no answer from the service or the person
+}
+
+struct OnwardReferralMade {
+  referredOn @0 :Text $pastDate;           # date of the referral or signposting; fact
+  referral @1 :UInt16;                     # its number within the case: 1, 2, ... (rule `onward-referral-number`); fact
+  destination @2 :OnwardDestination;       # the service referred or signposted to (rule `onward-referral-destination`); fact
+  organisationRef @3 :Text;                # code of the receiving organisation, or empty; fact
+  signposted @4 :Bool;                     # signposting only: the person was given the service's details and nothing was passed on (then no consent basis is needed); fact
+  consentBasis @5 :ConsentBasis;           # the consent the referral rests on, or the basis that stands without it (rule `onward-referral-consent`); fact
+  confirmedInWritingOn @6 :Text $pastDate; # date the referral was confirmed to the person in writing, or empty (rule `onward-referral-confirmation`); fact
+  confirmationChannel @7 :Channel;         # how it was confirmed: letter, email, web or textMessage; fact
+  outcome @8 :OnwardReferralOutcome;       # the outcome when already known; fact
+}
+# Personal: what was passed on, in the client's section.
+
+struct OnwardReferralOutcomeRecorded {
+  recordedOn @0 :Text $pastDate;           # date the outcome (or the written confirmation) was recorded; fact
+  referral @1 :UInt16;                     # which onward referral of the case (rule `onward-referral-number`); fact
+  outcome @2 :OnwardReferralOutcome;       # the outcome, or unspecified when only the confirmation is recorded; fact
+  confirmedInWritingOn @3 :Text $pastDate; # date the written confirmation was sent, or empty (rule `onward-referral-confirmation`); fact
+  confirmationChannel @4 :Channel;         # how it was confirmed; fact
+}
+
+# --- safeguarding referrals (issue 17.2; 003 9.1 "reported and handled
+# appropriately") ---
+
+enum SafeguardingPersonType {
+  unspecified @0;  # not recorded (refused by rule `safeguarding-person`)
+  adult @1;        # an adult at risk (Care Act 2014 s.42)
+  child @2;        # a child (Children Act 1989 s.47)
+}
+
+enum SafeguardingAgency {
+  unspecified @0;        # not referred
+  adultSocialCare @1;    # the council's adult social care (safeguarding adults)
+  childrensServices @2;  # children's services (the front door / MASH)
+  police @3;             # the police
+  other @4;              # another agency (e.g. the Prevent team, a domestic abuse service)
+}
+
+enum SafeguardingOutcome {
+  unspecified @0;           # not recorded (refused by rule `safeguarding-outcome`)
+  enquiryOpened @1;         # an enquiry opened (Care Act s.42, Children Act s.47)
+  servicesArranged @2;      # support or services arranged without an enquiry
+  adviceAndInformation @3;  # advice and information given
+  policeAction @4;          # the police took action
+  noFurtherAction @5;       # no further action
+  other @6;                 # any other outcome
+}
+
+struct SafeguardingReferralAcknowledged {
+  acknowledgedOn @0 :Text $pastDate; # the day the agency acknowledged the referral (rule `safeguarding-acknowledgement`); fact
+  concern @1 :UInt16;                # which concern of the case (rule `safeguarding-concern-number`); fact
+  agencyRef @2 :Text;                # the agency's reference for the referral (an opaque code), or empty; fact
+}
+
+struct SafeguardingOutcomeRecorded {
+  recordedOn @0 :Text $pastDate;     # date the outcome was learnt; fact
+  concern @1 :UInt16;                # which concern of the case (rule `safeguarding-concern-number`); fact
+  outcome @2 :SafeguardingOutcome;   # what was done (rule `safeguarding-outcome`); fact
+}
+# Personal: what the agency said, in the client's section.
 
 # The facts of one event. The active union member is the event type.
 struct Facts {
@@ -780,6 +882,10 @@ struct Facts {
     processingRecordSet @55 :ProcessingRecordSet;        # the record of processing (Art. 30) and retention rules, as configuration
     landChargeRegistered @56 :LandChargeRegistered;      # a local land charge registered for a line's grant
     landChargeReleased @57 :LandChargeReleased;          # that land charge released (expired, repaid, waived)
+    onwardReferralMade @58 :OnwardReferralMade;          # a referral or signposting on to another service
+    onwardReferralOutcomeRecorded @59 :OnwardReferralOutcomeRecorded; # an onward referral's outcome or written confirmation
+    safeguardingReferralAcknowledged @60 :SafeguardingReferralAcknowledged; # a safeguarding referral acknowledged by the agency
+    safeguardingOutcomeRecorded @61 :SafeguardingOutcomeRecorded; # the outcome of a safeguarding concern
   }
 }
 

@@ -32,7 +32,45 @@ void SetIfAbsent(std::optional<Date>* slot, capnp::Text::Reader text) {
   if (!slot->has_value()) *slot = DateOf(text);
 }
 
+// The scopes of consent given on a referral become active consents (of the
+// client; a named person's involvement is given by ConsentGiven).
+void AddConsentsOf(cs::ConsentBasis::Given::Reader given, CaseState* state) {
+  auto on = DateOf(given.getGivenOn());
+  for (auto scope : given.getScopes()) {
+    ActiveConsent c{std::string(EnumName(scope)), "", on.value_or(Date{})};
+    if (std::find(state->consents.begin(), state->consents.end(), c) != state->consents.end()) continue;
+    bool replaced = false;
+    for (auto& existing : state->consents) {
+      if (existing.scope == c.scope && existing.named_person.empty()) {
+        existing = c;
+        replaced = true;
+      }
+    }
+    if (!replaced) state->consents.push_back(c);
+  }
+}
+
 }  // namespace
+
+bool TakenAfterClosure(cs::Facts::Which which) {
+  switch (which) {
+    case F::CONSENT_WITHDRAWN:
+    case F::PERSON_DETAILS_RECTIFIED:
+    case F::COMPLAINT_RECEIVED:
+    case F::COMPLAINT_RESOLVED:
+    case F::PERSONAL_DATA_DISCLOSED:
+    case F::SAFEGUARDING_CONCERN_RAISED:
+    case F::SATISFACTION_RECORDED:
+    case F::LAND_CHARGE_REGISTERED:
+    case F::LAND_CHARGE_RELEASED:
+    case F::ONWARD_REFERRAL_OUTCOME_RECORDED:
+    case F::SAFEGUARDING_REFERRAL_ACKNOWLEDGED:
+    case F::SAFEGUARDING_OUTCOME_RECORDED:
+      return true;
+    default:
+      return false;
+  }
+}
 
 std::optional<Date> DateOf(capnp::Text::Reader text) {
   Date d;
@@ -55,6 +93,29 @@ const ServiceLine* CaseState::FindLine(uint16_t line) const {
   return nullptr;
 }
 
+const OnwardReferral* CaseState::FindOnwardReferral(uint16_t number) const {
+  for (const auto& r : onward_referrals) {
+    if (r.number == number) return &r;
+  }
+  return nullptr;
+}
+
+const SafeguardingConcern* CaseState::FindSafeguardingConcern(uint16_t number) const {
+  if (number == 0) return nullptr;
+  for (const auto& c : safeguarding) {
+    if (c.number == number) return &c;
+  }
+  return nullptr;
+}
+
+bool CaseState::needs_work() const {
+  if (!closed) return true;
+  for (const auto& c : safeguarding) {
+    if (c.awaiting_acknowledgement()) return true;
+  }
+  return false;
+}
+
 ServiceLine* CaseState::FindLine(uint16_t line) {
   for (auto& l : lines) {
     if (l.line == line) return &l;
@@ -67,7 +128,9 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
                  const std::vector<PersonalSection>& personal, CaseState* state) {
   try {
     auto main = MainDate(type, facts);
-    if (main && (!state->last_activity_on || *main > *state->last_activity_on)) {
+    bool after_closure = state->closed && TakenAfterClosure(facts.which());
+    if (main && !after_closure &&
+        (!state->last_activity_on || *main > *state->last_activity_on)) {
       state->last_activity_on = main;
     }
     switch (facts.which()) {
@@ -127,22 +190,7 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
             break;
           case cs::ConsentBasis::GIVEN: {
             state->consent_basis = "given";
-            auto given = basis.getGiven();
-            auto on = DateOf(given.getGivenOn());
-            for (auto scope : given.getScopes()) {
-              ActiveConsent c{std::string(EnumName(scope)), "", on.value_or(Date{})};
-              if (std::find(state->consents.begin(), state->consents.end(), c) ==
-                  state->consents.end()) {
-                bool replaced = false;
-                for (auto& existing : state->consents) {
-                  if (existing.scope == c.scope && existing.named_person.empty()) {
-                    existing = c;
-                    replaced = true;
-                  }
-                }
-                if (!replaced) state->consents.push_back(c);
-              }
-            }
+            AddConsentsOf(basis.getGiven(), state);
             break;
           }
           case cs::ConsentBasis::BEST_INTERESTS:
@@ -338,9 +386,37 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
       case F::COMPLIMENT_RECEIVED:
         ++state->compliments;
         break;
-      case F::SAFEGUARDING_CONCERN_RAISED:
+      case F::SAFEGUARDING_CONCERN_RAISED: {
+        auto r = facts.getSafeguardingConcernRaised();
         ++state->safeguarding_concerns;
+        SafeguardingConcern c;
+        c.number = r.getConcern();
+        if (r.getPersonType() != cs::SafeguardingPersonType::UNSPECIFIED) c.person_type = EnumName(r.getPersonType());
+        c.category = EnumName(r.getCategory());
+        c.raised_on = DateOf(r.getRaisedOn()).value_or(Date{});
+        if (r.getReferredTo() != cs::SafeguardingAgency::UNSPECIFIED) {
+          c.referred_to = EnumName(r.getReferredTo());
+          c.referred_on = DateOf(r.getReferredOn());
+        } else if (r.getReferredToSocialCare()) {
+          c.referred_to = "adultSocialCare";  // recorded before issue 17.2: no date
+        }
+        state->safeguarding.push_back(std::move(c));
         break;
+      }
+      case F::SAFEGUARDING_REFERRAL_ACKNOWLEDGED: {
+        auto a = facts.getSafeguardingReferralAcknowledged();
+        for (auto& c : state->safeguarding) {
+          if (c.number != 0 && c.number == a.getConcern()) c.acknowledged_on = DateOf(a.getAcknowledgedOn());
+        }
+        break;
+      }
+      case F::SAFEGUARDING_OUTCOME_RECORDED: {
+        auto o = facts.getSafeguardingOutcomeRecorded();
+        for (auto& c : state->safeguarding) {
+          if (c.number != 0 && c.number == o.getConcern()) c.outcome = EnumName(o.getOutcome());
+        }
+        break;
+      }
       case F::CASE_NOTE_ADDED:
         ++state->notes;
         break;
@@ -366,6 +442,30 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
         state->closure_reason.clear();
         ++state->reopened;
         break;
+      case F::ONWARD_REFERRAL_MADE: {
+        auto r = facts.getOnwardReferralMade();
+        OnwardReferral o;
+        o.number = r.getReferral();
+        o.destination = EnumName(r.getDestination());
+        o.referred_on = DateOf(r.getReferredOn()).value_or(Date{});
+        o.signposted = r.getSignposted();
+        o.confirmed_on = DateOf(r.getConfirmedInWritingOn());
+        if (r.getOutcome() != cs::OnwardReferralOutcome::UNSPECIFIED) o.outcome = EnumName(r.getOutcome());
+        state->onward_referrals.push_back(std::move(o));
+        if (r.getConsentBasis().which() == cs::ConsentBasis::GIVEN) {
+          AddConsentsOf(r.getConsentBasis().getGiven(), state);
+        }
+        break;
+      }
+      case F::ONWARD_REFERRAL_OUTCOME_RECORDED: {
+        auto r = facts.getOnwardReferralOutcomeRecorded();
+        for (auto& o : state->onward_referrals) {
+          if (o.number != r.getReferral()) continue;
+          if (r.getOutcome() != cs::OnwardReferralOutcome::UNSPECIFIED) o.outcome = EnumName(r.getOutcome());
+          if (auto on = DateOf(r.getConfirmedInWritingOn())) o.confirmed_on = on;
+        }
+        break;
+      }
       case F::CONSULTATION_HELD:
       case F::ELIGIBILITY_DECIDED:
       case F::FUNDING_DECIDED:

@@ -18,4 +18,14 @@ std::optional<Date> MainDate(const TypeEntry& type, cs::Facts::Reader facts);
 
 std::optional<Date> DateOf(capnp::Text::Reader text);
 
+// True for the event types a closed case still takes without reopening: what
+// people have a right to after the casework (consent withdrawal,
+// rectification, a complaint about finished works and its resolution, a
+// disclosure, a late safeguarding concern, the satisfaction questionnaire
+// returned, a document or note) and the land charge that outlives the works.
+// Folded into a closed case they leave it closed and do not move its last
+// activity (the retention clock runs from the casework, not from the
+// exercise of rights after it).
+bool TakenAfterClosure(cs::Facts::Which which);
+
 }  // namespace hearth::domain

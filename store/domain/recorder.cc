@@ -53,6 +53,26 @@ Status CheckRefusal(bool appeal_rights_given) {
   return Status::OK();
 }
 
+// A written confirmation: no earlier than the referral it confirms, and in
+// writing (letter, email, web or text message).
+Status CheckWrittenConfirmation(capnp::Text::Reader on_text, cs::Channel channel,
+                                std::optional<Date> referred_on) {
+  if (on_text.size() == 0) return Status::OK();
+  auto on = DateOf(on_text);
+  if (on && referred_on && *on < *referred_on) {
+    return Rule("onward-referral-confirmation", "confirmed in writing on " + FormatDate(*on) +
+                                                    ", before the referral on " +
+                                                    FormatDate(*referred_on));
+  }
+  if (channel != cs::Channel::LETTER && channel != cs::Channel::EMAIL &&
+      channel != cs::Channel::WEB && channel != cs::Channel::TEXT_MESSAGE) {
+    return Rule("onward-referral-confirmation",
+                "a written confirmation is sent by letter, email, web or textMessage "
+                "(confirmationChannel), not " + std::string(EnumName(channel)));
+  }
+  return Status::OK();
+}
+
 // The case-level rules for one event, against the state before it.
 Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
                       const CaseState& state) {
@@ -65,10 +85,10 @@ Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
                       type.name);
     }
   }
-  // A land charge outlives the casework: it is registered and released on
-  // a closed case too.
-  bool land_charge = which == F::LAND_CHARGE_REGISTERED || which == F::LAND_CHARGE_RELEASED;
-  if (state.closed && which != F::CASE_REOPENED && !land_charge) {
+  // A closed case still takes what people have a right to, and a land
+  // charge outlives the casework (TakenAfterClosure); anything else needs
+  // the case reopened first.
+  if (state.closed && which != F::CASE_REOPENED && !TakenAfterClosure(which)) {
     return Rule("case-closed", "the case was closed on " +
                                    (state.closed_on ? FormatDate(*state.closed_on) : "?") +
                                    "; record CaseReopened before " + type.name);
@@ -142,6 +162,63 @@ Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
       }
       break;
     }
+    case F::ONWARD_REFERRAL_MADE: {
+      auto r = facts.getOnwardReferralMade();
+      uint16_t n = r.getReferral();
+      if (n == 0 || state.FindOnwardReferral(n) != nullptr) {
+        return Rule("onward-referral-number",
+                    "onward referral " + std::to_string(n) +
+                        (n == 0 ? " is not a number (from 1)" : " was already made on this case"));
+      }
+      if (r.getDestination() == cs::OnwardDestination::UNSPECIFIED) {
+        return Rule("onward-referral-destination",
+                    "say where the person was referred or signposted to (destination)");
+      }
+      auto basis = r.getConsentBasis();
+      if (!r.getSignposted()) {
+        if (basis.which() == cs::ConsentBasis::NONE) {
+          return Rule("onward-referral-consent",
+                      "a referral passes the person's details on: it needs the consent it rests on "
+                      "(when, how, scope referOn), a best-interests decision or risk of harm; "
+                      "signposting (signposted) needs none");
+        }
+        if (basis.which() == cs::ConsentBasis::GIVEN) {
+          auto given = basis.getGiven();
+          bool refer_on = false;
+          for (auto scope : given.getScopes()) refer_on = refer_on || scope == cs::ConsentScope::REFER_ON;
+          if (given.getMethod() == cs::ConsentMethod::UNSPECIFIED || !refer_on) {
+            return Rule("onward-referral-consent",
+                        "consent to an onward referral must say how it was given (method) and "
+                        "cover referring on (scopes: referOn)");
+          }
+        }
+      }
+      Status s = CheckWrittenConfirmation(r.getConfirmedInWritingOn(), r.getConfirmationChannel(),
+                                          DateOf(r.getReferredOn()));
+      if (!s.ok()) return s;
+      break;
+    }
+    case F::ONWARD_REFERRAL_OUTCOME_RECORDED: {
+      auto r = facts.getOnwardReferralOutcomeRecorded();
+      const OnwardReferral* made = state.FindOnwardReferral(r.getReferral());
+      if (made == nullptr) {
+        return Rule("onward-referral-number", "onward referral " + std::to_string(r.getReferral()) +
+                                                  " was never made on this case (OnwardReferralMade)");
+      }
+      if (r.getOutcome() == cs::OnwardReferralOutcome::UNSPECIFIED &&
+          r.getConfirmedInWritingOn().size() == 0) {
+        return Rule("onward-referral-outcome",
+                    "record an outcome, a written confirmation (confirmedInWritingOn), or both");
+      }
+      auto on = DateOf(r.getRecordedOn());
+      if (on && *on < made->referred_on) {
+        return Rule("onward-referral-outcome", "recorded on " + FormatDate(*on) +
+                                                   ", before the referral on " +
+                                                   FormatDate(made->referred_on));
+      }
+      return CheckWrittenConfirmation(r.getConfirmedInWritingOn(), r.getConfirmationChannel(),
+                                      made->referred_on);
+    }
     case F::CONSENT_GIVEN: {
       auto c = facts.getConsentGiven();
       if (c.getScope() == cs::ConsentScope::UNSPECIFIED ||
@@ -157,6 +234,46 @@ Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
         }
       } else if (!named.empty()) {
         return Rule("consent-named-person", "only involveNamedPerson consent names a person");
+      }
+      break;
+    }
+    case F::PERSONAL_DATA_DISCLOSED: {
+      auto d = facts.getPersonalDataDisclosed();
+      if (d.getLawfulBasis() == cs::LawfulBasis::UNSPECIFIED) {
+        return Rule("disclosure-lawful-basis",
+                    "a disclosure records its lawful basis (lawfulBasis): consent, or the basis that "
+                    "stands without it (contract, legalObligation, vitalInterests, publicTask, "
+                    "legitimateInterests)");
+      }
+      if (d.getLawfulBasis() != cs::LawfulBasis::CONSENT) {
+        if (d.getConsentScope() != cs::ConsentScope::UNSPECIFIED) {
+          return Rule("disclosure-consent", "consentScope is recorded only for a disclosure whose "
+                                            "lawfulBasis is consent");
+        }
+        break;
+      }
+      std::string scope(EnumName(d.getConsentScope()));
+      if (d.getConsentScope() == cs::ConsentScope::UNSPECIFIED) {
+        return Rule("disclosure-consent",
+                    "a disclosure on consent names the consent it rests on (consentScope)");
+      }
+      bool health = false;
+      for (auto c : d.getCategories()) health = health || std::string_view(c.cStr()) == "health";
+      if (health && d.getConsentScope() != cs::ConsentScope::SHARE_HEALTH_INFORMATION) {
+        return Rule("disclosure-consent",
+                    "health information is disclosed on consent only under the consent to share it "
+                    "(consentScope shareHealthInformation), not " + scope);
+      }
+      auto on = DateOf(d.getDisclosedOn());
+      bool active = std::any_of(state.consents.begin(), state.consents.end(), [&](const ActiveConsent& a) {
+        return a.scope == scope && a.named_person.empty() && (!on || a.given_on <= *on);
+      });
+      if (!active) {
+        return Rule("disclosure-consent",
+                    "no active consent " + scope + " on this case" +
+                        (on ? " on " + FormatDate(*on) : std::string()) +
+                        " (never given, or withdrawn): record the consent first, or the lawful "
+                        "basis that stands without it");
       }
       break;
     }
@@ -341,6 +458,81 @@ Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
       if (std::find(state.open_complaints.begin(), state.open_complaints.end(), n) ==
           state.open_complaints.end()) {
         return Rule("complaint-number", "complaint " + std::to_string(n) + " is not open");
+      }
+      break;
+    }
+    case F::SAFEGUARDING_CONCERN_RAISED: {
+      auto r = facts.getSafeguardingConcernRaised();
+      uint16_t n = r.getConcern();
+      if (n == 0 || state.FindSafeguardingConcern(n) != nullptr) {
+        return Rule("safeguarding-concern-number",
+                    "safeguarding concern " + std::to_string(n) +
+                        (n == 0 ? " is not a number (from 1)" : " was already raised on this case"));
+      }
+      if (r.getPersonType() == cs::SafeguardingPersonType::UNSPECIFIED) {
+        return Rule("safeguarding-person", "say whether an adult or a child is at risk (personType)");
+      }
+      auto category = r.getCategory();
+      if (category == cs::SafeguardingCategory::UNSPECIFIED) {
+        return Rule("safeguarding-category", "say what kind of abuse or neglect (category)");
+      }
+      if ((category == cs::SafeguardingCategory::CHILD_SEXUAL_EXPLOITATION ||
+           category == cs::SafeguardingCategory::CHILD_CRIMINAL_EXPLOITATION) &&
+          r.getPersonType() != cs::SafeguardingPersonType::CHILD) {
+        return Rule("safeguarding-category",
+                    std::string(EnumName(category)) + " concerns a child (personType child)");
+      }
+      bool to = r.getReferredTo() != cs::SafeguardingAgency::UNSPECIFIED;
+      bool on = r.getReferredOn().size() > 0;
+      if (to != on) {
+        return Rule("safeguarding-referral",
+                    "a referral records both to whom (referredTo) and when (referredOn)");
+      }
+      if (r.getReferredToSocialCare() && !to) {
+        return Rule("safeguarding-referral",
+                    "referredToSocialCare needs the referral itself: referredTo and referredOn");
+      }
+      auto raised = DateOf(r.getRaisedOn());
+      auto referred = DateOf(r.getReferredOn());
+      if (raised && referred && *referred < *raised) {
+        return Rule("safeguarding-referral", "referred on " + FormatDate(*referred) +
+                                                 ", before the concern was raised on " +
+                                                 FormatDate(*raised));
+      }
+      break;
+    }
+    case F::SAFEGUARDING_REFERRAL_ACKNOWLEDGED: {
+      auto a = facts.getSafeguardingReferralAcknowledged();
+      const SafeguardingConcern* c = state.FindSafeguardingConcern(a.getConcern());
+      if (c == nullptr) {
+        return Rule("safeguarding-concern-number", "safeguarding concern " + std::to_string(a.getConcern()) +
+                                                       " was never raised on this case");
+      }
+      if (!c->referred_on) {
+        return Rule("safeguarding-acknowledgement", "concern " + std::to_string(c->number) +
+                                                        " was not referred to an agency");
+      }
+      if (c->acknowledged_on) {
+        return Rule("safeguarding-acknowledgement", "concern " + std::to_string(c->number) +
+                                                        " was already acknowledged on " +
+                                                        FormatDate(*c->acknowledged_on));
+      }
+      auto on = DateOf(a.getAcknowledgedOn());
+      if (on && *on < *c->referred_on) {
+        return Rule("safeguarding-acknowledgement", "acknowledged on " + FormatDate(*on) +
+                                                        ", before the referral on " +
+                                                        FormatDate(*c->referred_on));
+      }
+      break;
+    }
+    case F::SAFEGUARDING_OUTCOME_RECORDED: {
+      auto o = facts.getSafeguardingOutcomeRecorded();
+      if (state.FindSafeguardingConcern(o.getConcern()) == nullptr) {
+        return Rule("safeguarding-concern-number", "safeguarding concern " + std::to_string(o.getConcern()) +
+                                                       " was never raised on this case");
+      }
+      if (o.getOutcome() == cs::SafeguardingOutcome::UNSPECIFIED) {
+        return Rule("safeguarding-outcome", "say what was done (outcome)");
       }
       break;
     }

@@ -120,7 +120,8 @@ Status Capture(const RecordedEvent& event, Facts::Reader facts, CaseFacts* c) {
       break;
     case Facts::SAFEGUARDING_CONCERN_RAISED:
       if (auto on = DateOf(facts.getSafeguardingConcernRaised().getRaisedOn())) {
-        c->safeguarding.push_back({*on, district});
+        c->safeguarding.push_back(
+            {{*on, district}, std::string(EnumName(facts.getSafeguardingConcernRaised().getCategory()))});
       }
       break;
     case Facts::SATISFACTION_RECORDED: {

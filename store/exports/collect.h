@@ -41,6 +41,9 @@ struct ComplaintFact : Dated {
   uint16_t number = 0;
   std::string stage;
 };
+struct SafeguardingFact : Dated {
+  std::string category;  // SafeguardingCategory enumerant
+};
 struct ScoreFact : Dated {
   int score = 0;
 };
@@ -66,7 +69,7 @@ struct CaseFacts {
   std::vector<ComplaintFact> complaints_received;
   std::vector<ComplaintFact> complaints_resolved;
   std::vector<Dated> compliments;
-  std::vector<Dated> safeguarding;
+  std::vector<SafeguardingFact> safeguarding;
   std::vector<ScoreFact> satisfaction;
   std::optional<ClientDetails> client;       // only with CollectOptions::client_details
 };

@@ -25,6 +25,7 @@ namespace {
 
 using domain::cs::Channel;
 using domain::cs::ComplaintStage;
+using domain::cs::SafeguardingCategory;
 using domain::cs::Outcome;
 using domain::cs::ReferrerType;
 using domain::cs::Tenure;
@@ -261,6 +262,7 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   const auto urgencies = Enumerants<Urgency>();
   const auto outcomes = Enumerants<Outcome>(true);
   const auto stages = Enumerants<ComplaintStage>();
+  const auto safeguarding_categories = Enumerants<SafeguardingCategory>();
   const std::vector<std::string> scores = {"1", "2", "3", "4", "5"};
 
   TableBuilder enquiries("enquiries", "Enquiries by channel and referrer type", &kpi.areas);
@@ -286,7 +288,7 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   complaints.Figure("complaints.resolved");
   TableBuilder other("other", "Compliments and safeguarding alerts", &kpi.areas);
   other.Figure("other.compliments");
-  other.Figure("other.safeguardingAlerts");
+  other.Partition("other.safeguardingAlerts", "other.safeguardingAlerts.category", safeguarding_categories);
   TableBuilder satisfaction("satisfaction", "Satisfaction responses by score", &kpi.areas);
   satisfaction.Partition("satisfaction.responses", "satisfaction.score", scores);
 
@@ -399,7 +401,10 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
       if (auto a = area(x.district); a && In(period, x.on)) other.Count("other.compliments", *a);
     }
     for (const auto& x : c.safeguarding) {
-      if (auto a = area(x.district); a && In(period, x.on)) other.Count("other.safeguardingAlerts", *a);
+      if (auto a = area(x.district); a && In(period, x.on)) {
+        other.Count("other.safeguardingAlerts", *a);
+        other.Count("other.safeguardingAlerts.category." + x.category, *a);
+      }
     }
     for (const auto& x : c.satisfaction) {
       auto a = area(x.district);

@@ -17,7 +17,7 @@ using domain::CaseState;
 using domain::Date;
 using domain::ServiceLine;
 
-constexpr uint8_t kFormat = 2;  // 2: the lines' land charge dates
+constexpr uint8_t kFormat = 4;  // 2: the lines' land charge dates; 3: onward referrals; 4: safeguarding concerns
 
 class Writer {
  public:
@@ -226,6 +226,26 @@ std::string EncodeCaseState(const CaseState& s) {
   w.Str(s.closure_reason);
   w.Var(s.reopened);
   w.OptDay(s.last_activity_on);
+  w.Var(s.onward_referrals.size());
+  for (const auto& o : s.onward_referrals) {
+    w.Var(o.number);
+    w.Str(o.destination);
+    w.Day(o.referred_on);
+    w.U8(o.signposted ? 1 : 0);
+    w.OptDay(o.confirmed_on);
+    w.Str(o.outcome);
+  }
+  w.Var(s.safeguarding.size());
+  for (const auto& c : s.safeguarding) {
+    w.Var(c.number);
+    w.Str(c.person_type);
+    w.Str(c.category);
+    w.Day(c.raised_on);
+    w.Str(c.referred_to);
+    w.OptDay(c.referred_on);
+    w.OptDay(c.acknowledged_on);
+    w.Str(c.outcome);
+  }
   return out;
 }
 
@@ -298,6 +318,30 @@ Status DecodeCaseState(std::string_view bytes, CaseState* out) {
   s.closure_reason = r.Str();
   s.reopened = uint32_t(r.Var());
   s.last_activity_on = r.OptDay();
+  n = r.Count();
+  for (size_t i = 0; i < n && r.ok(); ++i) {
+    domain::OnwardReferral o;
+    o.number = uint16_t(r.Var());
+    o.destination = r.Str();
+    o.referred_on = r.Day();
+    o.signposted = r.U8() != 0;
+    o.confirmed_on = r.OptDay();
+    o.outcome = r.Str();
+    s.onward_referrals.push_back(std::move(o));
+  }
+  n = r.Count();
+  for (size_t i = 0; i < n && r.ok(); ++i) {
+    domain::SafeguardingConcern c;
+    c.number = uint16_t(r.Var());
+    c.person_type = r.Str();
+    c.category = r.Str();
+    c.raised_on = r.Day();
+    c.referred_to = r.Str();
+    c.referred_on = r.OptDay();
+    c.acknowledged_on = r.OptDay();
+    c.outcome = r.Str();
+    s.safeguarding.push_back(std::move(c));
+  }
   if (!r.done()) {
     return Status::Corruption("case state: " + std::string(r.ok() ? "trailing bytes" : "truncated") +
                               (s.case_id.empty() ? std::string() : " (" + s.case_id + ")"));

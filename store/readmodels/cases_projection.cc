@@ -67,7 +67,7 @@ class CasesProjection final : public Projection {
         if (!s.ok()) return s;
         entry.on_disk = true;
         entry.district = entry.state.district;
-        entry.open = !entry.state.closed;
+        entry.open = entry.state.needs_work();
       } else if (!got.IsNotFound()) {
         return got;
       }
@@ -89,7 +89,7 @@ class CasesProjection final : public Projection {
       const CaseState& s = e.state;
       std::string bytes = EncodeCaseState(s);
       state.Put(StateKey(id), bytes);
-      bool open = !s.closed;
+      bool open = s.needs_work();
       if (!e.on_disk || e.district != s.district) {
         if (e.on_disk) state.Delete(IndexKey('d', e.district, id));
         state.Put(IndexKey('d', s.district, id), "");
@@ -217,7 +217,7 @@ Status ScanCases(LogReader& store, const CaseScan& scan,
     s = DecodeCaseState(bytes, &state);
     if (!s.ok()) return s;
     if (!scan.district.empty() && state.district != scan.district) continue;
-    if (scan.open_only && state.closed) continue;
+    if (scan.open_only && !state.needs_work()) continue;
     if (!fn(state)) break;
   }
   return Status::OK();

@@ -129,6 +129,30 @@ OJson CaseStateJson(const CaseState& s) {
   PutStr(j, "closureReason", s.closure_reason);
   j["reopened"] = s.reopened;
   PutDate(j, "lastActivityOn", s.last_activity_on);
+  if (!s.onward_referrals.empty()) {
+    OJson onward = OJson::array();
+    for (const auto& o : s.onward_referrals) {
+      OJson e = {{"referral", o.number}, {"destination", o.destination}, {"referredOn", FormatDate(o.referred_on)}};
+      if (o.signposted) e["signposted"] = true;
+      PutDate(e, "confirmedInWritingOn", o.confirmed_on);
+      PutStr(e, "outcome", o.outcome);
+      onward.push_back(std::move(e));
+    }
+    j["onwardReferrals"] = std::move(onward);
+  }
+  if (!s.safeguarding.empty()) {
+    OJson concerns = OJson::array();
+    for (const auto& c : s.safeguarding) {
+      OJson e = {{"concern", c.number}, {"category", c.category}, {"raisedOn", FormatDate(c.raised_on)}};
+      PutStr(e, "personType", c.person_type);
+      PutStr(e, "referredTo", c.referred_to);
+      PutDate(e, "referredOn", c.referred_on);
+      PutDate(e, "acknowledgedOn", c.acknowledged_on);
+      PutStr(e, "outcome", c.outcome);
+      concerns.push_back(std::move(e));
+    }
+    j["safeguarding"] = std::move(concerns);
+  }
   return j;
 }
 

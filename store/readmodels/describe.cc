@@ -39,6 +39,13 @@ const std::map<std::string, std::string, std::less<>>& Overrides() {
       {"dataSubject", "the person themselves"},
       {"notNecessaryAndAppropriate", "not necessary and appropriate"},
       {"notReasonableAndPracticable", "not reasonable and practicable"},
+      {"equityReleaseAndLoans", "equity release and loans"},
+      {"fireSafetyCheck", "home fire safety check"},
+      {"childrensServices", "children's services"},
+      {"adultSocialCare", "adult social care"},
+      {"childSexualExploitation", "child sexual exploitation"},
+      {"childCriminalExploitation", "child criminal exploitation"},
+      {"prevent", "Prevent (radicalisation)"},
   };
   return *kWords;
 }
@@ -437,9 +444,24 @@ const std::map<std::string, TypeText, std::less<>>& Types() {
       {"SafeguardingConcernRaised",
        {"raisedOn",
         [](const Json& f) {
-          return "Safeguarding concern" + With(": ", Code(f, "category")) +
+          std::string n = Num(f, "concern") > 0 ? " " + std::to_string(Num(f, "concern")) : std::string();
+          std::string to = Code(f, "referredTo");
+          return "Safeguarding concern" + n + With(": ", Code(f, "category")) + Paren(Code(f, "personType")) +
                  (Flag(f, "urgent") ? ", immediate risk" : "") +
-                 (Flag(f, "referredToSocialCare") ? "; referred to adult social care" : "");
+                 (!to.empty() ? "; referred to " + Article(to) + With(" on ", Str(f, "referredOn"))
+                  : Flag(f, "referredToSocialCare") ? "; referred to adult social care"
+                                                    : "");
+        }}},
+      {"SafeguardingReferralAcknowledged",
+       {"acknowledgedOn",
+        [](const Json& f) {
+          return "Safeguarding referral " + std::to_string(Num(f, "concern")) + " acknowledged" +
+                 Paren(Str(f, "agencyRef"));
+        }}},
+      {"SafeguardingOutcomeRecorded",
+       {"recordedOn",
+        [](const Json& f) {
+          return "Safeguarding concern " + std::to_string(Num(f, "concern")) + With(": outcome ", Code(f, "outcome"));
         }}},
       {"CaseNoteAdded",
        {"writtenOn",
@@ -466,6 +488,28 @@ const std::map<std::string, TypeText, std::less<>>& Types() {
           return "Personal data disclosed" + With(" to ", Article(Code(f, "recipientType"))) +
                  Paren(Str(f, "recipientRef")) + With(" for ", Words(Str(f, "purposeCode"))) +
                  With("; basis: ", Code(f, "lawfulBasis")) + With("; categories: ", List(f, "categories", false));
+        }}},
+      {"OnwardReferralMade",
+       {"referredOn",
+        [](const Json& f) {
+          std::string d = (Flag(f, "signposted") ? "Signposted to " : "Referred on to ") +
+                          Article(Code(f, "destination")) + Paren(Str(f, "organisationRef"));
+          if (Num(f, "referral") > 0) d += " (onward referral " + std::to_string(Num(f, "referral")) + ")";
+          if (!Flag(f, "signposted")) {
+            auto it = f.find("consentBasis");
+            d += "; " + Consent(it == f.end() ? Json() : *it);
+          }
+          d += With("; confirmed in writing on ", Str(f, "confirmedInWritingOn")) +
+               With(" by ", Code(f, "confirmationChannel"));
+          d += With("; outcome: ", Code(f, "outcome"));
+          return d;
+        }}},
+      {"OnwardReferralOutcomeRecorded",
+       {"recordedOn",
+        [](const Json& f) {
+          return "Onward referral " + std::to_string(Num(f, "referral")) + With(": outcome ", Code(f, "outcome")) +
+                 With("; confirmed in writing on ", Str(f, "confirmedInWritingOn")) +
+                 With(" by ", Code(f, "confirmationChannel"));
         }}},
       {"CaseClosed",
        {"closedOn", [](const Json& f) { return "Case closed" + With(": ", Code(f, "reason")); }}},

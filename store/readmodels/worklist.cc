@@ -117,6 +117,9 @@ Status CheckOptions(const WorklistOptions& o) {
   }
   if (o.due_soon_days < 0 || o.due_soon_days > 366) return bad("due_soon_days must be 0..366");
   if (o.review_due_days < 0 || o.review_due_days > 366) return bad("review_due_days must be 0..366");
+  if (o.safeguarding_ack_working_days < 0 || o.safeguarding_ack_working_days > 100) {
+    return bad("safeguarding_ack_working_days must be 0..100");
+  }
   return Status::OK();
 }
 
@@ -127,6 +130,9 @@ class Evaluator {
 
   Status Case(const CaseState& c, std::vector<WorkItem>* out) {
     if (!c.enquiry_on || *c.enquiry_on > as_of_) return Status::OK();  // not open yet
+    // A referral awaiting acknowledgement is listed on a closed case too.
+    Status sg = Safeguarding(c, out);
+    if (!sg.ok()) return sg;
     if (c.closed && (!c.closed_on || *c.closed_on <= as_of_)) return Status::OK();
     FirstVisit(c, out);
     Review(c, out);
@@ -199,6 +205,30 @@ class Evaluator {
     w.detail = "support plan review " + std::string(due < as_of_ ? "was due " : "due ") + FormatDate(due) +
                (due < as_of_ ? " (" + Plural(w.elapsed, "day") + " ago)" : "");
     out->push_back(std::move(w));
+  }
+
+  // Each safeguarding referral made by `as_of` and not acknowledged by then.
+  Status Safeguarding(const CaseState& c, std::vector<WorkItem>* out) const {
+    for (const domain::SafeguardingConcern& g : c.safeguarding) {
+      if (!By(g.referred_on, as_of_) || By(g.acknowledged_on, as_of_)) continue;
+      auto elapsed = cal_.WorkingDaysBetween(*g.referred_on, as_of_);
+      if (!elapsed.ok()) return elapsed.status();
+      auto due = cal_.AddWorkingDays(*g.referred_on, o_.safeguarding_ack_working_days);
+      if (!due.ok()) return due.status();
+      WorkItem w = Base(WorkKind::kSafeguarding, c);
+      w.status = *elapsed > o_.safeguarding_ack_working_days ? "overdue" : "due-soon";
+      w.stage = "acknowledgement";
+      w.since = *g.referred_on;
+      w.due = *due;
+      w.elapsed = *elapsed;
+      w.target = o_.safeguarding_ack_working_days;
+      w.detail = "safeguarding concern " + std::to_string(g.number) + " (" + Words(g.category) +
+                 (g.person_type.empty() ? std::string() : ", " + g.person_type) + ") referred to " +
+                 Words(g.referred_to) + " on " + FormatDate(*g.referred_on) + ": not acknowledged after " +
+                 Plural(*elapsed, "working day") + (c.closed ? " (the case is closed)" : "");
+      out->push_back(std::move(w));
+    }
+    return Status::OK();
   }
 
   Status Dfg(const CaseState& c, const ServiceLine& l, std::vector<WorkItem>* out) const {
@@ -292,7 +322,9 @@ OJson ItemJson(const WorkItem& w) {
   if (w.due) j["due"] = FormatDate(*w.due);
   j["elapsed"] = w.elapsed;
   j["target"] = w.target;
-  j["unit"] = (w.kind == WorkKind::kDfg || w.kind == WorkKind::kStalled) ? "workingDays" : "days";
+  j["unit"] = (w.kind == WorkKind::kDfg || w.kind == WorkKind::kStalled || w.kind == WorkKind::kSafeguarding)
+                  ? "workingDays"
+                  : "days";
   if (w.kind == WorkKind::kDfg) {
     j["urgency"] = w.urgency;
     OJson stages = OJson::array();
@@ -320,6 +352,8 @@ const char* WorkKindName(WorkKind kind) {
       return "stalled";
     case WorkKind::kReview:
       return "review";
+    case WorkKind::kSafeguarding:
+      return "safeguarding";
   }
   return "unknown";
 }
@@ -392,7 +426,8 @@ std::string WorklistToJson(const Worklist& wl, bool pretty) {
   j["position"] = wl.position;
   j["casesConsidered"] = wl.cases_considered;
   OJson counts = OJson::object();
-  for (WorkKind k : {WorkKind::kFirstVisit, WorkKind::kDfg, WorkKind::kStalled, WorkKind::kReview}) {
+  for (WorkKind k : {WorkKind::kFirstVisit, WorkKind::kDfg, WorkKind::kStalled, WorkKind::kReview,
+                     WorkKind::kSafeguarding}) {
     OJson c = OJson::object();
     for (const WorkItem& w : wl.items) {
       if (w.kind != k) continue;
@@ -415,8 +450,10 @@ std::string WorklistToText(const Worklist& wl) {
   static const char* kTitles[] = {"First visits not made within the target of the enquiry",
                                   "DFG cases against the 55 / 150 working-day targets",
                                   "Stalled: no activity on an open service line",
-                                  "Support plan reviews due"};
-  for (WorkKind k : {WorkKind::kFirstVisit, WorkKind::kDfg, WorkKind::kStalled, WorkKind::kReview}) {
+                                  "Support plan reviews due",
+                                  "Safeguarding referrals awaiting acknowledgement"};
+  for (WorkKind k : {WorkKind::kFirstVisit, WorkKind::kDfg, WorkKind::kStalled, WorkKind::kReview,
+                     WorkKind::kSafeguarding}) {
     size_t n = 0;
     for (const WorkItem& w : wl.items) n += w.kind == k;
     out += "\n" + std::string(kTitles[size_t(k)]) + ": " + std::to_string(n) + "\n";

@@ -321,6 +321,14 @@ Result<Pack> Rights::BuildPack(const std::string& subject, const PackOptions& op
                                  {"lawfulBasis", Str(f, "lawfulBasis")},
                                  {"categories", f.value("categories", Json::array())}});
     }
+    if (e.type == "OnwardReferralMade" && !f.value("signposted", false)) {
+      // A referral on passes the person's details to another service: a
+      // recipient (Art. 15(1)(c)). Signposting passes nothing on.
+      disclosures.push_back(Json{{"date", Str(f, "referredOn")}, {"kind", "onwardReferral"},
+                                 {"destination", Str(f, "destination")},
+                                 {"recipientRef", Str(f, "organisationRef")},
+                                 {"purpose", "onwardReferral"}});
+    }
     if ((e.type == "ContactRecorded" && Str(f, "purpose") == "enquiry") || e.type == "ReferralMade") {
       sources.push_back(Json{{"date", date}, {"event", e.type},
                              {"from", Str(f, "referrerType")}, {"channel", Str(f, "channel")},
@@ -480,6 +488,12 @@ Result<Pack> Rights::BuildPack(const std::string& subject, const PackOptions& op
   }
   h += "</ul>\n<h2>Who has received or read your data</h2>\n<table><tr><th>Date</th><th>What</th></tr>\n";
   for (const auto& d : disclosures) {
+    if (Str(d, "kind") == "onwardReferral") {
+      h += "<tr><td>" + Esc(Str(d, "date")) + "</td><td>Referred on to " + Esc(Words(Str(d, "destination"))) +
+           (Str(d, "recipientRef").empty() ? std::string() : " (" + Esc(Str(d, "recipientRef")) + ")") +
+           "</td></tr>\n";
+      continue;
+    }
     h += "<tr><td>" + Esc(Str(d, "date")) + "</td><td>Disclosed to " + Esc(Words(Str(d, "recipientType"))) +
          " for " + Esc(Words(Str(d, "purpose"))) + " (legal basis: " + Esc(Words(Str(d, "lawfulBasis"))) +
          "; data: " + Esc(Scalar(d["categories"])) + ")</td></tr>\n";
@@ -517,9 +531,17 @@ Result<std::string> Rights::DisclosuresJson(const std::string& subject) {
     auto page = store_->ReadSubject(subject, from, 1024);
     if (!page.ok()) return page.status();
     for (const auto& e : *page) {
-      if (e.type != "PersonalDataDisclosed") continue;
+      if (e.type != "PersonalDataDisclosed" && e.type != "OnwardReferralMade") continue;
       auto f = internal::FactsOf(*codec_, e);
       if (!f.ok()) return f.status();
+      if (e.type == "OnwardReferralMade") {
+        if (f->value("signposted", false)) continue;  // nothing was passed on
+        out.push_back(Json{{"date", Str(*f, "referredOn")}, {"kind", "onwardReferral"},
+                           {"destination", Str(*f, "destination")}, {"recipientRef", Str(*f, "organisationRef")},
+                           {"purpose", "onwardReferral"}, {"by", e.actor.user}, {"role", e.actor.role},
+                           {"position", e.position}});
+        continue;
+      }
       out.push_back(Json{{"date", Str(*f, "disclosedOn")}, {"kind", "disclosure"},
                          {"recipientType", Str(*f, "recipientType")}, {"recipientRef", Str(*f, "recipientRef")},
                          {"purpose", Str(*f, "purposeCode")}, {"lawfulBasis", Str(*f, "lawfulBasis")},

@@ -48,7 +48,8 @@ TEST_F(CodecTest, EveryEventTypeIsListed) {
         "ComplaintReceived", "ComplaintResolved", "ComplimentReceived",
         "SafeguardingConcernRaised", "CaseNoteAdded", "CaseTransferred", "DelayRecorded",
         "PersonalDataDisclosed", "CaseClosed", "CaseReopened", "LandChargeRegistered",
-        "LandChargeReleased",
+        "LandChargeReleased", "OnwardReferralMade", "OnwardReferralOutcomeRecorded",
+        "SafeguardingReferralAcknowledged", "SafeguardingOutcomeRecorded",
         // the rights workflow (docs/rights.md)
         "RightsRequestReceived", "RightsIdentityVerified", "RightsClockPaused",
         "RightsClockResumed", "RightsRequestExtended", "RightsRequestFulfilled",
@@ -56,7 +57,7 @@ TEST_F(CodecTest, EveryEventTypeIsListed) {
         "ThirdPartyDisclosureDecided", "ProcessingRecordSet"}) {
     EXPECT_TRUE(names.count(n)) << n;
   }
-  EXPECT_EQ(names.size(), 56u);
+  EXPECT_EQ(names.size(), 60u);
   EXPECT_EQ(names.count("ContactRecordedV1"), 0u);
   const EventTypeInfo* contact = codec_->FindType("ContactRecorded");
   ASSERT_NE(contact, nullptr);
@@ -149,6 +150,17 @@ TEST_F(CodecTest, BadJsonIsNamed) {
       {R"({"type":"ContactRecorded","colour":"red"})", "colour: unknown field"},
       {R"({"type":"ContactRecorded","subjects":[{"id":"P-1","role":"cousin"}]})", "subjects[0].role"},
       {R"({"type":"ContactRecorded",)", "not JSON"},
+      // Issue 17.3: the new event's codes are checked against their lists.
+      {R"({"type":"OnwardReferralMade","facts":{"destination":"astrology"}})", "facts.destination: unknown value \"astrology\""},
+      {R"({"type":"OnwardReferralMade","facts":{"destinaton":"fallsPrevention"}})", "facts.destinaton: unknown field"},
+      {R"({"type":"OnwardReferralOutcomeRecorded","facts":{"outcome":"maybe"}})", "facts.outcome: unknown value \"maybe\""},
+      // Issue 17.4: the consent a disclosure rests on is a scope of the list.
+      {R"({"type":"PersonalDataDisclosed","facts":{"consentScope":"actForMe"}})", "facts.consentScope: unknown value \"actForMe\""},
+      // Issue 17.2.
+      {R"({"type":"SafeguardingConcernRaised","facts":{"referredTo":"neighbour"}})", "facts.referredTo: unknown value \"neighbour\""},
+      {R"({"type":"SafeguardingConcernRaised","facts":{"personType":"elder"}})", "facts.personType: unknown value \"elder\""},
+      {R"({"type":"SafeguardingOutcomeRecorded","facts":{"outcome":"sorted"}})", "facts.outcome: unknown value \"sorted\""},
+      {R"({"type":"OnwardReferralMade","facts":{"organisationRef":"the Falls Team at St Example's"}})", "facts.organisationRef"},
   };
   for (const auto& c : cases) {
     NewEvent e;

@@ -11,6 +11,7 @@
 #include "county.h"
 #include "domain.capnp.h"
 #include "domain_test_util.h"
+#include "hearth/exports.h"
 #include "hearth/rights.h"
 
 namespace hearth::domain::testing {
@@ -130,8 +131,10 @@ TEST_F(DemoTest, OneYearMatchesThePartnershipsFiguresExactly) {
   Unpacker unpack;
   uint64_t events = 0, withdrawn = 0, complaints = 0, safeguarding = 0, carers = 0,
            disclosures = 0, outside_year = 0, not_synthetic = 0, personal_sections = 0,
-           land_charges = 0, bad_charges = 0;
+           land_charges = 0, bad_charges = 0, after_closure = 0, onward = 0;
   std::set<std::string> subjects;
+  std::set<cs::OnwardDestination> destinations;
+  std::map<std::string, int64_t> safeguarding_by_category;  // raised in the year, county-wide
   for (uint64_t from = 1;;) {
     auto page = store_->ReadAll(from, 4096);
     ASSERT_TRUE(page.ok()) << page.status().ToString();
@@ -183,8 +186,18 @@ TEST_F(DemoTest, OneYearMatchesThePartnershipsFiguresExactly) {
           break;
         case cs::Facts::CONSENT_WITHDRAWN: ++withdrawn; break;
         case cs::Facts::COMPLAINT_RECEIVED: ++complaints; break;
-        case cs::Facts::SAFEGUARDING_CONCERN_RAISED: ++safeguarding; break;
+        case cs::Facts::SAFEGUARDING_CONCERN_RAISED: {
+          ++safeguarding;
+          auto c = f.getSafeguardingConcernRaised();
+          auto names = capnp::Schema::from<cs::SafeguardingCategory>().getEnumerants();
+          ++safeguarding_by_category[names[static_cast<uint16_t>(c.getCategory())].getProto().getName().cStr()];
+          break;
+        }
         case cs::Facts::PERSONAL_DATA_DISCLOSED: ++disclosures; break;
+        case cs::Facts::ONWARD_REFERRAL_MADE:
+          ++onward;
+          destinations.insert(f.getOnwardReferralMade().getDestination());
+          break;
         case cs::Facts::LAND_CHARGE_REGISTERED: {
           ++land_charges;
           auto c = f.getLandChargeRegistered();
@@ -209,6 +222,8 @@ TEST_F(DemoTest, OneYearMatchesThePartnershipsFiguresExactly) {
         }
       }
       auto& state = states[e.stream];
+      // Rights exercised after the casework: on the closed case, not reopened.
+      if (state.closed && e.type != "LandChargeRegistered") ++after_closure;
       ASSERT_TRUE(folder.Apply(e, &state).ok());
     }
   }
@@ -271,6 +286,27 @@ TEST_F(DemoTest, OneYearMatchesThePartnershipsFiguresExactly) {
   EXPECT_GT(safeguarding, 10u);
   EXPECT_GT(disclosures, 200u);
   EXPECT_GT(subjects.size(), 8000u);
+  EXPECT_GT(after_closure, 100u);
+  EXPECT_GT(onward, 500u);
+  EXPECT_GE(destinations.size(), 9u);  // every destination the issue names, and more
+
+  // Issue 17.2: the return counts safeguarding concerns by category, as
+  // counted here from the facts.
+  auto period = exports::ParsePeriod("2018/19");
+  ASSERT_TRUE(period.ok());
+  auto kpi = exports::BuildKpiReturn(*store_, *codec_, calendar, *period, *exports::ParsePolicy("none"), {});
+  ASSERT_TRUE(kpi.ok()) << kpi.status().ToString();
+  std::map<std::string, int64_t> returned;
+  for (const auto& table : kpi->tables) {
+    for (const auto& figure : table.figures) {
+      const std::string prefix = "other.safeguardingAlerts.category.";
+      if (figure.id.compare(0, prefix.size(), prefix) == 0 && figure.cells.back().value > 0) {
+        returned[figure.id.substr(prefix.size())] = figure.cells.back().value;
+      }
+    }
+  }
+  EXPECT_EQ(returned, safeguarding_by_category);
+  EXPECT_GE(returned.size(), 3u);
 
   // Land charges (DFG conditions): registered, by an event, for each
   // owner-occupier's DFG of £5,000 or more whose works were completed in

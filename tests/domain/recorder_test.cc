@@ -97,6 +97,210 @@ TEST_F(RecorderTest, ClosedCaseRefusesEventsUntilReopened) {
   EXPECT_EQ(state->reopened, 1u);
 }
 
+// Issue 17.1: what people have a right to after the casework is recorded on
+// the closed case as it is: it stays closed, on the same day, with the same
+// last activity (the retention clock), and everything else still needs a
+// reopening.
+TEST_F(RecorderTest, ClosedCaseTakesWhatPeopleHaveARightToWithoutReopening) {
+  OpenDfgCase();
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"ConsentGiven","facts":{"givenOn":"2018-05-01","scope":"identifiableMonitoring","method":"written"}})"),
+                             E(R"({"type":"CaseClosed","facts":{"closedOn":"2018-06-01","reason":"servicesCompleted"}})")})
+                  .ok());
+  auto before = recorder_->Load(kCase);
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE(before->closed);
+  std::vector<std::string> rights = {
+      R"({"type":"ConsentWithdrawn","facts":{"withdrawnOn":"2018-07-01","scope":"identifiableMonitoring"}})",
+      R"({"type":"PersonDetailsRectified","facts":{"rectifiedOn":"2018-07-02","fields":["phone"],"requestedBySubject":true},
+          "personal":[{"subject":"P-1","role":"client","details":{"phone":"01632 960001"}}]})",
+      R"({"type":"ComplaintReceived","facts":{"receivedOn":"2018-07-03","complaint":1,"stage":"stage1","categoryCode":"works"}})",
+      R"({"type":"ComplaintResolved","facts":{"resolvedOn":"2018-07-20","complaint":1,"stage":"stage1","result":"upheld"}})",
+      R"({"type":"PersonalDataDisclosed","facts":{"disclosedOn":"2018-07-21","recipientType":"ombudsman",
+          "recipientRef":"ORG-LGSCO","purposeCode":"complaint","lawfulBasis":"legalObligation","categories":["contact"]}})",
+      R"({"type":"SafeguardingConcernRaised","facts":{"raisedOn":"2018-07-22","category":"financial","personType":"adult","concern":1}})",
+      R"({"type":"SatisfactionRecorded","facts":{"recordedOn":"2018-07-23","score":4,"channel":"letter"}})",
+  };
+  for (const auto& json : rights) {
+    Status s = Record(kCase, {E(json)});
+    EXPECT_TRUE(s.ok()) << s.ToString() << "\n" << json;
+  }
+  auto after = recorder_->Load(kCase);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->version, before->version + rights.size());
+  EXPECT_TRUE(after->closed);
+  EXPECT_EQ(after->closed_on, before->closed_on);
+  EXPECT_EQ(after->closure_reason, "servicesCompleted");
+  EXPECT_EQ(after->reopened, 0u);
+  EXPECT_EQ(after->last_activity_on, before->last_activity_on) << "a right exercised after closure moved the retention clock";
+  EXPECT_TRUE(after->consents.empty());
+  EXPECT_EQ(after->complaints, 1u);
+  EXPECT_TRUE(after->open_complaints.empty());
+  EXPECT_EQ(after->satisfaction, 4);
+  EXPECT_EQ(after->safeguarding_concerns, 1u);
+  EXPECT_EQ(after->disclosures, 1u);
+  // The casework itself still needs a reopening.
+  ExpectRefused("case-closed", {E(R"({"type":"WorksStarted","facts":{"startedOn":"2018-08-01","line":1}})")});
+  ExpectRefused("case-closed", {E(R"({"type":"ConsentGiven","facts":{"givenOn":"2018-08-01","scope":"referOn","method":"verbal"}})")});
+  ExpectRefused("case-closed", {E(R"({"type":"CaseNoteAdded","facts":{"writtenOn":"2018-08-01","authorRef":"S-1"}})")});
+  // The rules of each type still apply on the closed case.
+  ExpectRefused("consent-not-active", {E(R"({"type":"ConsentWithdrawn","facts":{"withdrawnOn":"2018-08-01","scope":"identifiableMonitoring"}})")});
+  ExpectRefused("satisfaction-score", {E(R"({"type":"SatisfactionRecorded","facts":{"recordedOn":"2018-08-01","score":9}})")});
+  // Reopened, the same events move the last activity again.
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"CaseReopened","facts":{"reopenedOn":"2018-09-01","reasonCode":"newNeed"}})"),
+                             E(R"({"type":"SatisfactionRecorded","facts":{"recordedOn":"2018-09-02","score":5}})")})
+                  .ok());
+  EXPECT_EQ(FormatDate(*recorder_->Load(kCase)->last_activity_on), "2018-09-02");
+}
+
+// Issue 17.3: an onward referral records where to, when, the consent it
+// rests on, the written confirmation and the outcome; signposting passes
+// nothing on and needs no consent basis.
+TEST_F(RecorderTest, OnwardReferralsRestOnConsentAndAreConfirmedInWriting) {
+  OpenDfgCase();
+  const std::string consent = R"("consentBasis":{"given":{"givenOn":"2018-05-01","method":"verbal","scopes":["referOn"]}})";
+  ExpectRefused("onward-referral-number", {E(R"({"type":"OnwardReferralMade","facts":{"referredOn":"2018-05-01",
+       "destination":"fallsPrevention",)" + consent + "}}")});
+  ExpectRefused("onward-referral-destination", {E(R"({"type":"OnwardReferralMade","facts":{"referredOn":"2018-05-01",
+       "referral":1,)" + consent + "}}")});
+  ExpectRefused("onward-referral-consent", {E(R"({"type":"OnwardReferralMade","facts":{"referredOn":"2018-05-01",
+       "referral":1,"destination":"fallsPrevention"}})")});
+  ExpectRefused("onward-referral-consent", {E(R"({"type":"OnwardReferralMade","facts":{"referredOn":"2018-05-01",
+       "referral":1,"destination":"fallsPrevention","consentBasis":{"given":{"givenOn":"2018-05-01","method":"verbal",
+       "scopes":["identifiableMonitoring"]}}}})")});
+  ExpectRefused("onward-referral-confirmation", {E(R"({"type":"OnwardReferralMade","facts":{"referredOn":"2018-05-01",
+       "referral":1,"destination":"fallsPrevention",)" + consent + R"(,"confirmedInWritingOn":"2018-04-30","confirmationChannel":"letter"}})")});
+  ExpectRefused("onward-referral-confirmation", {E(R"({"type":"OnwardReferralMade","facts":{"referredOn":"2018-05-01",
+       "referral":1,"destination":"fallsPrevention",)" + consent + R"(,"confirmedInWritingOn":"2018-05-02","confirmationChannel":"phone"}})")});
+  Status s = Record(kCase, {E(R"({"type":"OnwardReferralMade","facts":{"referredOn":"2018-05-01","referral":1,
+       "destination":"fallsPrevention","organisationRef":"ORG-FALLS",)" + consent + R"(,
+       "confirmedInWritingOn":"2018-05-02","confirmationChannel":"letter"}})"),
+                            // Signposting: nothing passed on, no consent needed.
+                            E(R"({"type":"OnwardReferralMade","facts":{"referredOn":"2018-05-01","referral":2,
+       "destination":"benefitsAdvice","signposted":true}})")});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ExpectRefused("onward-referral-number", {E(R"({"type":"OnwardReferralMade","facts":{"referredOn":"2018-05-03","referral":2,
+       "destination":"energyEfficiency","signposted":true}})")});
+  ExpectRefused("onward-referral-number", {E(R"({"type":"OnwardReferralOutcomeRecorded","facts":{"recordedOn":"2018-05-20",
+       "referral":3,"outcome":"accepted"}})")});
+  ExpectRefused("onward-referral-outcome", {E(R"({"type":"OnwardReferralOutcomeRecorded","facts":{"recordedOn":"2018-05-20","referral":1}})")});
+  ExpectRefused("onward-referral-outcome", {E(R"({"type":"OnwardReferralOutcomeRecorded","facts":{"recordedOn":"2018-04-20",
+       "referral":1,"outcome":"accepted"}})")});
+  auto state = recorder_->Load(kCase);
+  ASSERT_TRUE(state.ok());
+  ASSERT_EQ(state->onward_referrals.size(), 2u);
+  EXPECT_EQ(state->onward_referrals[0].destination, "fallsPrevention");
+  EXPECT_EQ(FormatDate(*state->onward_referrals[0].confirmed_on), "2018-05-02");
+  EXPECT_TRUE(state->onward_referrals[1].signposted);
+  EXPECT_EQ(state->consents.size(), 1u);  // referOn, from the referral's consent
+  // The outcome arrives after the case is closed: recorded without reopening.
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"CaseClosed","facts":{"closedOn":"2018-05-10","reason":"adviceOnly"}})"),
+                             E(R"({"type":"OnwardReferralOutcomeRecorded","facts":{"recordedOn":"2018-05-20","referral":1,"outcome":"serviceProvided"}})"),
+                             E(R"({"type":"OnwardReferralOutcomeRecorded","facts":{"recordedOn":"2018-05-21","referral":2,
+                                   "confirmedInWritingOn":"2018-05-21","confirmationChannel":"email"}})")})
+                  .ok());
+  ExpectRefused("case-closed", {E(R"({"type":"OnwardReferralMade","facts":{"referredOn":"2018-05-22","referral":3,
+       "destination":"telecare","signposted":true}})")});
+  state = recorder_->Load(kCase);
+  EXPECT_TRUE(state->closed);
+  EXPECT_EQ(state->onward_referrals[0].outcome, "serviceProvided");
+  EXPECT_EQ(FormatDate(*state->onward_referrals[1].confirmed_on), "2018-05-21");
+  EXPECT_EQ(FormatDate(*state->last_activity_on), "2018-05-10");
+}
+
+// Issue 17.4: a disclosure rests on a lawful basis; on consent, on that
+// consent being active (health information only under the consent to share
+// it); a withdrawal, on the closed case too, stops every later one.
+TEST_F(RecorderTest, DisclosureOnConsentNeedsThatConsentActive) {
+  OpenDfgCase();
+  auto disclose = [&](const std::string& on, const std::string& rest) {
+    return E(R"({"type":"PersonalDataDisclosed","facts":{"disclosedOn":")" + on +
+             R"(","recipientType":"gp","recipientRef":"ORG-GP",)" + rest + "}}");
+  };
+  ExpectRefused("disclosure-lawful-basis", {disclose("2018-05-01", R"("categories":["contact"])")});
+  ExpectRefused("disclosure-consent", {disclose("2018-05-01", R"("lawfulBasis":"consent","categories":["contact"])")});
+  ExpectRefused("disclosure-consent",
+                {disclose("2018-05-01", R"("lawfulBasis":"consent","consentScope":"shareHealthInformation","categories":["health"])")});
+  ExpectRefused("disclosure-consent",
+                {disclose("2018-05-01", R"("lawfulBasis":"publicTask","consentScope":"actOnMyBehalf","categories":["contact"])")});
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"ConsentGiven","facts":{"givenOn":"2018-05-02","scope":"actOnMyBehalf","method":"written"}})"),
+                             E(R"({"type":"ConsentGiven","facts":{"givenOn":"2018-05-02","scope":"shareHealthInformation","method":"written"}})")})
+                  .ok());
+  // Health information under the consent to act on their behalf: refused.
+  ExpectRefused("disclosure-consent",
+                {disclose("2018-05-03", R"("lawfulBasis":"consent","consentScope":"actOnMyBehalf","categories":["contact","health"])")});
+  // Dated before the consent was given: refused.
+  ExpectRefused("disclosure-consent",
+                {disclose("2018-05-01", R"("lawfulBasis":"consent","consentScope":"shareHealthInformation","categories":["health"])")});
+  Status s = Record(kCase, {disclose("2018-05-03", R"("lawfulBasis":"consent","consentScope":"shareHealthInformation","categories":["health"])"),
+                            disclose("2018-05-03", R"("lawfulBasis":"consent","consentScope":"actOnMyBehalf","categories":["contact"])")});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  // Closed, then the consent to share health information withdrawn (no reopening).
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"CaseClosed","facts":{"closedOn":"2018-06-01","reason":"servicesCompleted"}})"),
+                             E(R"({"type":"ConsentWithdrawn","facts":{"withdrawnOn":"2018-06-05","scope":"shareHealthInformation"}})")})
+                  .ok());
+  ExpectRefused("disclosure-consent",
+                {disclose("2018-06-10", R"("lawfulBasis":"consent","consentScope":"shareHealthInformation","categories":["health"])")});
+  // The other consent stands; a basis other than consent stands without any.
+  EXPECT_TRUE(Record(kCase, {disclose("2018-06-10", R"("lawfulBasis":"consent","consentScope":"actOnMyBehalf","categories":["contact"])"),
+                             disclose("2018-06-11", R"("lawfulBasis":"vitalInterests","categories":["health"])")})
+                  .ok());
+  EXPECT_EQ(recorder_->Load(kCase)->disclosures, 4u);
+}
+
+// Issue 17.2: a safeguarding concern says who is at risk (adult or child),
+// the category, to whom and when it was referred; the agency's
+// acknowledgement and the outcome follow, on the closed case too.
+TEST_F(RecorderTest, SafeguardingConcernsAreReferredAcknowledgedAndConcluded) {
+  OpenDfgCase();
+  auto raise = [&](const std::string& facts) {
+    return E(R"({"type":"SafeguardingConcernRaised","facts":{"raisedOn":"2018-05-01",)" + facts + "}}");
+  };
+  ExpectRefused("safeguarding-concern-number", {raise(R"("category":"financial","personType":"adult")")});
+  ExpectRefused("safeguarding-person", {raise(R"("concern":1,"category":"financial")")});
+  ExpectRefused("safeguarding-category", {raise(R"("concern":1,"personType":"adult")")});
+  ExpectRefused("safeguarding-category", {raise(R"("concern":1,"personType":"adult","category":"childCriminalExploitation")")});
+  ExpectRefused("safeguarding-referral", {raise(R"("concern":1,"personType":"child","category":"prevent","referredTo":"police")")});
+  ExpectRefused("safeguarding-referral", {raise(R"("concern":1,"personType":"child","category":"prevent","referredOn":"2018-05-01")")});
+  ExpectRefused("safeguarding-referral", {raise(R"("concern":1,"personType":"adult","category":"domestic","referredToSocialCare":true)")});
+  ExpectRefused("safeguarding-referral", {raise(R"("concern":1,"personType":"adult","category":"domestic",
+                                                  "referredTo":"adultSocialCare","referredOn":"2018-04-30")")});
+  ASSERT_TRUE(Record(kCase, {raise(R"("concern":1,"personType":"child","category":"childSexualExploitation",
+                                      "referredTo":"childrensServices","referredOn":"2018-05-01","urgent":true)"),
+                             raise(R"("concern":2,"personType":"adult","category":"selfNeglect")")})
+                  .ok());
+  ExpectRefused("safeguarding-concern-number", {raise(R"("concern":2,"personType":"adult","category":"neglect")")});
+  const std::string ack = R"({"type":"SafeguardingReferralAcknowledged","facts":{"acknowledgedOn":"2018-05-02","concern":)";
+  ExpectRefused("safeguarding-concern-number", {E(ack + R"(3}})")});
+  ExpectRefused("safeguarding-acknowledgement", {E(ack + R"(2}})")});  // never referred
+  ExpectRefused("safeguarding-acknowledgement",
+                {E(R"({"type":"SafeguardingReferralAcknowledged","facts":{"acknowledgedOn":"2018-04-30","concern":1}})")});
+  auto state = recorder_->Load(kCase);
+  ASSERT_EQ(state->safeguarding.size(), 2u);
+  EXPECT_TRUE(state->safeguarding[0].awaiting_acknowledgement());
+  EXPECT_FALSE(state->safeguarding[1].awaiting_acknowledgement());
+  // Closed with the referral unacknowledged: the case still needs work.
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"CaseClosed","facts":{"closedOn":"2018-05-01","reason":"referredElsewhere"}})")}).ok());
+  EXPECT_TRUE(recorder_->Load(kCase)->needs_work());
+  ASSERT_TRUE(Record(kCase, {E(ack + R"(1,"agencyRef":"MASH-0042"}})")}).ok());
+  ExpectRefused("safeguarding-acknowledgement", {E(ack + R"(1}})")});  // already
+  ExpectRefused("safeguarding-outcome",
+                {E(R"({"type":"SafeguardingOutcomeRecorded","facts":{"recordedOn":"2018-05-20","concern":1}})")});
+  ExpectRefused("safeguarding-concern-number",
+                {E(R"({"type":"SafeguardingOutcomeRecorded","facts":{"recordedOn":"2018-05-20","concern":9,"outcome":"noFurtherAction"}})")});
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"SafeguardingOutcomeRecorded","facts":{"recordedOn":"2018-05-20","concern":1,"outcome":"enquiryOpened"}})"),
+                             raise(R"("concern":3,"personType":"adult","category":"domestic","referredTo":"police","referredOn":"2018-05-21")")})
+                  .ok());
+  state = recorder_->Load(kCase);
+  EXPECT_TRUE(state->closed);
+  ASSERT_EQ(state->safeguarding.size(), 3u);
+  EXPECT_EQ(FormatDate(*state->safeguarding[0].acknowledged_on), "2018-05-02");
+  EXPECT_EQ(state->safeguarding[0].outcome, "enquiryOpened");
+  EXPECT_EQ(state->safeguarding[0].referred_to, "childrensServices");
+  EXPECT_EQ(state->safeguarding[0].person_type, "child");
+  EXPECT_TRUE(state->needs_work());  // the late concern's referral awaits acknowledgement
+  EXPECT_EQ(state->safeguarding_concerns, 3u);
+}
+
 TEST_F(RecorderTest, MandatoryDfgCapNeedsADiscretionaryTopUp) {
   OpenDfgCase();
   ExpectRefused("dfg-mandatory-cap",

@@ -79,6 +79,10 @@ domain::CaseState Full() {
   s.closure_reason = "servicesCompleted";
   s.reopened = 1;
   s.last_activity_on = D("2019-01-11");
+  s.onward_referrals = {{1, "fallsPrevention", D("2018-04-22"), false, D("2018-04-23"), "accepted"},
+                        {2, "benefitsAdvice", D("2018-04-22"), true, std::nullopt, ""}};
+  s.safeguarding = {{1, "adult", "financial", D("2018-05-01"), "adultSocialCare", D("2018-05-01"), D("2018-05-02"), "enquiryOpened"},
+                    {0, "", "neglect", D("2018-06-01"), "", std::nullopt, std::nullopt, ""}};
   return s;
 }
 
@@ -108,6 +112,15 @@ TEST(CaseCodec, EveryFieldSurvivesARoundTrip) {
   EXPECT_EQ(out.last_activity_on, in.last_activity_on);
   EXPECT_TRUE(out.self_referral);
   EXPECT_TRUE(out.closed);
+  ASSERT_EQ(out.onward_referrals.size(), 2u);
+  EXPECT_EQ(out.onward_referrals[0].destination, "fallsPrevention");
+  EXPECT_EQ(out.onward_referrals[0].confirmed_on, in.onward_referrals[0].confirmed_on);
+  EXPECT_EQ(out.onward_referrals[0].outcome, "accepted");
+  EXPECT_TRUE(out.onward_referrals[1].signposted);
+  ASSERT_EQ(out.safeguarding.size(), 2u);
+  EXPECT_EQ(out.safeguarding[0].acknowledged_on, in.safeguarding[0].acknowledged_on);
+  EXPECT_EQ(out.safeguarding[0].outcome, "enquiryOpened");
+  EXPECT_FALSE(out.safeguarding[1].referred_on.has_value());
 }
 
 TEST(CaseCodec, EachFieldChangesTheBytes) {
@@ -130,6 +143,12 @@ TEST(CaseCodec, EachFieldChangesTheBytes) {
       [](domain::CaseState& s) { s.satisfaction = 1; },
       [](domain::CaseState& s) { s.consents[1].named_person = "P-9"; },
       [](domain::CaseState& s) { s.complaint_numbers.push_back(3); },
+      [](domain::CaseState& s) { s.onward_referrals[0].outcome = "serviceProvided"; },
+      [](domain::CaseState& s) { s.onward_referrals[1].signposted = false; },
+      [](domain::CaseState& s) { s.onward_referrals[0].confirmed_on.reset(); },
+      [](domain::CaseState& s) { s.safeguarding[0].acknowledged_on.reset(); },
+      [](domain::CaseState& s) { s.safeguarding[0].referred_to = "police"; },
+      [](domain::CaseState& s) { s.safeguarding[0].person_type = "child"; },
   };
   for (size_t i = 0; i < changes.size(); ++i) {
     domain::CaseState s = Full();
@@ -143,7 +162,7 @@ TEST(CaseCodec, CaseStateLayoutIsTheOneTheEncoderKnows) {
   // add it to EncodeCaseState / DecodeCaseState, to CaseStateJson, bump
   // kCasesProjectionVersion, then update the sizes here.
   EXPECT_EQ(sizeof(domain::ServiceLine), 408u);
-  EXPECT_EQ(sizeof(domain::CaseState), 712u);
+  EXPECT_EQ(sizeof(domain::CaseState), 760u);
 }
 
 TEST(CaseCodec, DamagedBytesAreRefused) {

@@ -210,6 +210,36 @@ TEST_F(WorklistTest, ReviewsDueAndOverdue) {
   EXPECT_TRUE(Items(Build("2018-06-04"), WorkKind::kReview, "case/D1/R").empty());
 }
 
+// Issue 17.2: a safeguarding referral is on the worklist until the agency
+// acknowledges it, on a closed case too (today's worklist reads the open
+// index, which keeps such a case).
+TEST_F(WorklistTest, ASafeguardingReferralStaysListedUntilAcknowledgedEvenOnAClosedCase) {
+  Record("case/D1/G", {Enquiry("2019-12-02", "P-G", "D1"),
+                       Ev("SafeguardingConcernRaised", R"("raisedOn":"2019-12-02","concern":1,"personType":"adult",
+                           "category":"financial","referredTo":"adultSocialCare","referredOn":"2019-12-02")"),
+                       Ev("CaseClosed", R"("closedOn":"2019-12-03","reason":"referredElsewhere")")});
+  Record("case/D1/H", {Enquiry("2019-12-02", "P-H", "D1"),
+                       Ev("CaseClosed", R"("closedOn":"2019-12-03","reason":"adviceOnly")")});
+  auto on_day = Items(Build("2019-12-02"), WorkKind::kSafeguarding, "case/D1/G");
+  ASSERT_EQ(on_day.size(), 1u);
+  EXPECT_EQ(on_day[0].status, "due-soon");
+  EXPECT_EQ(domain::FormatDate(*on_day[0].due), "2019-12-03");
+  WorklistOptions today;  // as of today: the open index only
+  auto wl = BuildWorklist(*store_, calendar_, today);
+  ASSERT_TRUE(wl.ok()) << wl.status().ToString();
+  auto items = Items(*wl, WorkKind::kSafeguarding, "case/D1/G");
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].status, "overdue");
+  EXPECT_NE(items[0].detail.find("the case is closed"), std::string::npos) << items[0].detail;
+  EXPECT_EQ(wl->cases_considered, 1u) << "the other closed case is not in the open index";
+  EXPECT_NE(WorklistToJson(*wl, false).find("\"safeguarding\":{\"overdue\":1}"), std::string::npos);
+  Record("case/D1/G", {Ev("SafeguardingReferralAcknowledged", R"("acknowledgedOn":"2019-12-04","concern":1)")});
+  wl = BuildWorklist(*store_, calendar_, today);
+  ASSERT_TRUE(wl.ok());
+  EXPECT_TRUE(Items(*wl, WorkKind::kSafeguarding, "case/D1/G").empty());
+  EXPECT_EQ(wl->cases_considered, 0u);
+}
+
 TEST_F(WorklistTest, DistrictsClosuresAndRestrictions) {
   Record("case/D1/1", {Enquiry("2018-04-02", "P-1", "D1")});
   Record("case/D2/1", {Enquiry("2018-04-02", "P-2", "D2")});

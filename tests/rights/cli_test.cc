@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -59,6 +60,41 @@ class RightsCliTest : public ReadModelTest {
   }
   std::string args_;
 };
+
+// Issue 17: the new events go through the CaseRecorder from the command
+// line (`hearth append` on a case stream): accepted on the closed case where
+// the issue says so, refused by rule with nothing written otherwise, and an
+// unknown code is named.
+TEST_F(RightsCliTest, CaseRecordEventsAreCheckedByTheRecorderFromTheCommandLine) {
+  std::string store_args = "--data " + dir_.sub("store") + " --key-file " + key_ + " --stream case/D1/1";
+  auto append = [&](const std::string& json) {
+    std::string file = dir_.sub("event.jsonl");
+    std::string line = json;  // one event per line
+    std::replace(line.begin(), line.end(), '\n', ' ');
+    std::ofstream(file) << line << "\n";
+    return Hearth("append " + store_args + " < " + file);
+  };
+  const std::string actor = R"("actor":{"user":"S-2","role":"caseworker","plugin":"cli"})";
+  CliRun onward = append(R"({"type":"OnwardReferralMade",)" + actor + R"(,"facts":{"referredOn":"2018-04-03","referral":1,
+      "destination":"fallsPrevention","consentBasis":{"given":{"givenOn":"2018-04-03","method":"verbal","scopes":["referOn"]}},
+      "confirmedInWritingOn":"2018-04-04","confirmationChannel":"letter"}})");
+  ASSERT_EQ(onward.code, 0) << onward.out;
+  ASSERT_EQ(append(R"({"type":"CaseClosed",)" + actor + R"(,"facts":{"closedOn":"2018-04-10","reason":"adviceOnly"}})").code, 0);
+  CliRun late = append(R"({"type":"SafeguardingConcernRaised",)" + actor + R"(,"facts":{"raisedOn":"2018-05-01","concern":1,
+      "personType":"child","category":"childCriminalExploitation","referredTo":"police","referredOn":"2018-05-01"}})");
+  ASSERT_EQ(late.code, 0) << late.out;
+  uint64_t last = LastPosition();
+  CliRun refused = append(R"({"type":"PersonalDataDisclosed",)" + actor + R"(,"facts":{"disclosedOn":"2018-05-02",
+      "recipientType":"gp","recipientRef":"ORG-GP","lawfulBasis":"consent","consentScope":"shareHealthInformation",
+      "categories":["health"]}})");
+  EXPECT_NE(refused.code, 0);
+  EXPECT_NE(refused.out.find("rule disclosure-consent"), std::string::npos) << refused.out;
+  CliRun unknown = append(R"({"type":"OnwardReferralMade",)" + actor + R"(,"facts":{"referredOn":"2018-05-02","referral":2,
+      "destination":"astrology","signposted":true}})");
+  EXPECT_NE(unknown.code, 0);
+  EXPECT_NE(unknown.out.find("facts.destination"), std::string::npos) << unknown.out;
+  EXPECT_EQ(LastPosition(), last) << "a refused append wrote events";
+}
 
 TEST_F(RightsCliTest, AccessRequestToPackEndToEnd) {
   CliRun set = Hearth("processing set --defaults " + args_);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "county.h"
+#include "hearth/exports.h"
 #include "hearth/rights.h"
 #include "readmodels_test_util.h"
 
@@ -357,6 +358,11 @@ TEST_F(DemoPackTest, PackHoldsEveryEventNoThirdPartyDataAndEveryDisclosure) {
     auto e = store_->ReadAll(pos, 1);
     ASSERT_TRUE(e.ok());
     disclosures += e->front().type == "PersonalDataDisclosed";
+    // A referral on (not signposting) passes the details to a recipient too.
+    if (e->front().type == "OnwardReferralMade") {
+      auto facts = Json::parse(*codec_->FactsToJson(e->front()));
+      disclosures += !facts.value("signposted", false);
+    }
   }
   EXPECT_EQ(j["disclosures"].size(), disclosures);
   bool read_logged = false;
@@ -709,6 +715,78 @@ TEST_F(RightsTest, RetentionProposesErasureOnTheDayTheRuleGivesNotBefore) {
     EXPECT_EQ(domain::FormatDate((*items)[0].keep_until), "2017-03-05");
     EXPECT_EQ((*items)[0].action, action) << "as of " << day;
   }
+}
+
+// Issue 17.1: rights exercised on a closed advice-only case (a consent
+// withdrawal, a rectification, a complaint, the questionnaire returned) are
+// recorded without reopening it and leave its retention where the casework
+// put it: two years from the last contact, not from the last complaint.
+TEST_F(RightsTest, RightsExercisedOnAClosedCaseLeaveItsRetentionAlone) {
+  Record("case/T/1", {Enquiry("2015-03-01", "P-T1", "D1"),
+                      Ev("ConsentGiven", R"("givenOn":"2015-03-02","scope":"identifiableMonitoring","method":"written")"),
+                      Ev("CaseClosed", R"("closedOn":"2015-03-05","reason":"adviceOnly")")});
+  Record("case/T/1", {Ev("ConsentWithdrawn", R"("withdrawnOn":"2016-01-04","scope":"identifiableMonitoring")"),
+                      Ev("ComplaintReceived", R"("receivedOn":"2016-02-01","complaint":1,"stage":"stage1")"),
+                      Ev("SatisfactionRecorded", R"("recordedOn":"2016-02-02","score":2)")});
+  auto items = rights_->RetentionReview(D("2017-03-05"));
+  ASSERT_TRUE(items.ok()) << items.status().ToString();
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ((*items)[0].rule, "advice-only");
+  EXPECT_EQ(domain::FormatDate((*items)[0].keep_until), "2017-03-05") << (*items)[0].explanation;
+  EXPECT_EQ((*items)[0].action, "erase");
+}
+
+// Issue 17.4: a consent withdrawn (on the closed case, without reopening it)
+// takes effect in every later export and disclosure: the identifiable
+// monitoring export leaves the person out, a disclosure on the withdrawn
+// consent is refused with nothing written, and the subject-access pack says
+// the consent-based purpose no longer applies to them.
+TEST_F(RightsTest, AConsentWithdrawalTakesEffectInEveryLaterExportAndDisclosure) {
+  Record("case/T/1", {Enquiry("2018-05-01", "P-T1", "D1"),
+                      Ev("ConsentGiven", R"("givenOn":"2018-05-02","scope":"identifiableMonitoring","method":"written")"),
+                      Ev("ConsentGiven", R"("givenOn":"2018-05-02","scope":"shareHealthInformation","method":"written")"),
+                      Ev("PersonalDataDisclosed", R"("disclosedOn":"2018-05-03","recipientType":"gp","recipientRef":"ORG-GP",
+                          "purposeCode":"healthInformation","lawfulBasis":"consent","consentScope":"shareHealthInformation",
+                          "categories":["health"])"),
+                      Ev("CaseClosed", R"("closedOn":"2018-06-01","reason":"adviceOnly")")});
+  auto period = exports::ParsePeriod("2018/19");
+  ASSERT_TRUE(period.ok());
+  exports::IdentifiableOptions io;
+  io.recipient = "partnership";
+  io.as_of = D("2019-06-30");
+  auto applies = [&](const std::string& code) {
+    PackOptions po;
+    po.user = "S-9";
+    po.record_disclosure = false;
+    auto pack = rights_->BuildPack("P-T1", po);
+    EXPECT_TRUE(pack.ok()) << pack.status().ToString();
+    Json j = Json::parse(pack->json);
+    for (const auto& p : j["article15"]["purposes"]) {
+      if (p["code"] == code) return p["applies"].get<bool>();
+    }
+    ADD_FAILURE() << "no purpose " << code;
+    return false;
+  };
+  auto before = exports::BuildIdentifiableExport(*store_, *codec_, *period, io);
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  ASSERT_EQ(before->clients.size(), 1u);
+  EXPECT_TRUE(applies("identifiableMonitoring"));
+
+  Record("case/T/1", {Ev("ConsentWithdrawn", R"("withdrawnOn":"2019-01-10","scope":"identifiableMonitoring")"),
+                      Ev("ConsentWithdrawn", R"("withdrawnOn":"2019-01-10","scope":"shareHealthInformation")")});
+  auto after = exports::BuildIdentifiableExport(*store_, *codec_, *period, io);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_TRUE(after->clients.empty());
+  EXPECT_EQ(after->without_consent, 1u);
+  EXPECT_FALSE(applies("identifiableMonitoring"));
+  uint64_t last = LastPosition();
+  auto refused = recorder_->Record(
+      "case/T/1", {Ev("PersonalDataDisclosed", R"("disclosedOn":"2019-02-01","recipientType":"gp","recipientRef":"ORG-GP",
+                      "purposeCode":"healthInformation","lawfulBasis":"consent","consentScope":"shareHealthInformation",
+                      "categories":["health"])")});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message().rfind("rule disclosure-consent:", 0), 0u) << refused.status().ToString();
+  EXPECT_EQ(LastPosition(), last) << "a refused disclosure wrote events";
 }
 
 // A DFG file of an owner-occupier: the completion clause of the grant rule

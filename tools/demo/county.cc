@@ -2,6 +2,7 @@
 #include "county.h"
 
 #include <capnp/message.h>
+#include <capnp/schema.h>
 #include <capnp/serialize-packed.h>
 #include <kj/io.h>
 
@@ -388,6 +389,9 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
   std::snprintf(staff, sizeof staff, "S-%s-%02u", spec.code.c_str(), rng.Below(12) + 1);
   CaseWriter w(calendar, year_end, &rng, staff);
   Generated g;
+  // Safeguarding concerns raised (numbered from 1) and those referred on.
+  uint16_t concerns = 0;
+  std::vector<std::pair<uint16_t, Date>> referred_concerns;
   g.case_id = CaseId(spec.code, spec.number);
 
   uint32_t client_n = spec.repeat_of != 0 ? spec.repeat_of : spec.number;
@@ -549,6 +553,11 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
                                       : cs::SafeguardingCategory::NEGLECT);
         s.setReferredToSocialCare(true);
         s.setUrgent(rng.Chance(0.3));
+        s.setPersonType(cs::SafeguardingPersonType::ADULT);
+        s.setConcern(++concerns);
+        s.setReferredTo(cs::SafeguardingAgency::ADULT_SOCIAL_CARE);
+        s.setReferredOn(S(on));
+        referred_concerns.emplace_back(concerns, on);
       }));
     }
   };
@@ -1034,9 +1043,11 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       b.setFreeText(mentions ? "Carer asked to be kept informed of visit dates." : rng.Pick(kNotes));
     }));
   }
+  bool monitoring_consent = false;  // identifiable monitoring consent active at the end
   if (rng.Chance(0.15)) {
     Date given = when();
     if (inside(given)) {
+      monitoring_consent = true;
       w.Add(given, "ConsentGiven", Facts([&](cs::Facts::Builder f) {
         auto c = f.initConsentGiven();
         c.setGivenOn(S(given));
@@ -1046,6 +1057,7 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       if (rng.Chance(0.2)) {
         Date withdrawn = w.W(given + days{rng.Range(1, 60)});
         if (inside(withdrawn)) {
+          monitoring_consent = false;
           w.Add(withdrawn, "ConsentWithdrawn", Facts([&](cs::Facts::Builder f) {
             auto c = f.initConsentWithdrawn();
             c.setWithdrawnOn(S(withdrawn));
@@ -1128,7 +1140,15 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
         s.setRaisedOn(S(on));
         s.setCategory(rng.Chance(0.5) ? cs::SafeguardingCategory::FINANCIAL
                                       : cs::SafeguardingCategory::SELF_NEGLECT);
-        s.setReferredToSocialCare(rng.Chance(0.7));
+        bool referred = rng.Chance(0.7);
+        s.setReferredToSocialCare(referred);
+        s.setPersonType(cs::SafeguardingPersonType::ADULT);
+        s.setConcern(++concerns);
+        if (referred) {
+          s.setReferredTo(cs::SafeguardingAgency::ADULT_SOCIAL_CARE);
+          s.setReferredOn(S(on));
+          referred_concerns.emplace_back(concerns, on);
+        }
       }));
       e.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) {
         b.setFreeText("Concern noted on the visit; passed to the safeguarding lead.");
@@ -1175,6 +1195,254 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       c.setAmountPence(charge_pence);
       c.setRegisterRef("LLC-" + spec.code + "-" + g.case_id.substr(g.case_id.rfind('/') + 1));
     }), "finance");
+  }
+
+  // --- onward referrals and signposting (issue 17.3), from a random stream
+  // of their own: made during the casework, their outcome recorded later
+  // (on the closed case too).
+  {
+    Rng onward(Mix(HashText(g.case_id, seed) ^ 0x6f6e'7761'7264'7265ull));
+    double chance = spec.kind == Kind::kOther ? 0.3 : 0.1;
+    using D = cs::OnwardDestination;
+    static const D kDestinations[] = {D::FALLS_PREVENTION, D::BENEFITS_ADVICE, D::ENERGY_EFFICIENCY,
+                                      D::COMMUNITY_EQUIPMENT, D::EQUITY_RELEASE_AND_LOANS,
+                                      D::FIRE_SAFETY_CHECK, D::OCCUPATIONAL_THERAPY, D::SOCIAL_CARE,
+                                      D::HOUSING_OPTIONS, D::CARERS_SUPPORT, D::DEBT_ADVICE,
+                                      D::TELECARE, D::HEALTH_SERVICE};
+    uint16_t made = 0;
+    while (made < 2 && onward.Chance(made == 0 ? chance : 0.3)) {
+      Date on = w.W(d0 + days{onward.Range(0, window)});
+      if (!inside(on)) break;
+      ++made;
+      D destination = onward.Pick(kDestinations);
+      if (destination == D::CARERS_SUPPORT && !has_carer) destination = D::BENEFITS_ADVICE;
+      bool signposted = onward.Chance(0.35);
+      bool confirmed = onward.Chance(0.7);
+      Date confirmed_on = std::min(w.W(on + days{onward.Range(0, 3)}), last);
+      if (confirmed_on < on) confirmed_on = on;
+      bool letter = onward.Chance(0.6);
+      NewEvent& e = w.Add(on, "OnwardReferralMade", Facts([&](cs::Facts::Builder f) {
+        auto r = f.initOnwardReferralMade();
+        r.setReferredOn(S(on));
+        r.setReferral(made);
+        r.setDestination(destination);
+        auto name = capnp::Schema::from<D>().getEnumerants()[static_cast<uint16_t>(destination)].getProto().getName();
+        r.setOrganisationRef("ORG-" + spec.code + "-" + std::string(name.cStr()));
+        r.setSignposted(signposted);
+        if (!signposted) {
+          auto given = r.initConsentBasis().initGiven();
+          given.setGivenOn(S(on));
+          given.setMethod(cs::ConsentMethod::VERBAL);
+          given.initScopes(1).set(0, cs::ConsentScope::REFER_ON);
+        }
+        if (confirmed) {
+          r.setConfirmedInWritingOn(S(confirmed_on));
+          r.setConfirmationChannel(letter ? cs::Channel::LETTER : cs::Channel::EMAIL);
+        }
+      }));
+      if (!signposted) {
+        e.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) {
+          b.setFreeText("Agreed to be referred; contact details and the reason passed on.");
+        }));
+      }
+      if (onward.Chance(0.6)) {
+        Date outcome_on = w.W(on + days{onward.Range(10, 45)});
+        uint32_t r = onward.Below(100);
+        cs::OnwardReferralOutcome outcome =
+            signposted ? (r < 60 ? cs::OnwardReferralOutcome::SERVICE_PROVIDED : cs::OnwardReferralOutcome::NO_RESPONSE)
+            : r < 45   ? cs::OnwardReferralOutcome::SERVICE_PROVIDED
+            : r < 75   ? cs::OnwardReferralOutcome::ACCEPTED
+            : r < 85   ? cs::OnwardReferralOutcome::DECLINED_BY_SERVICE
+            : r < 93   ? cs::OnwardReferralOutcome::DECLINED_BY_PERSON
+                       : cs::OnwardReferralOutcome::NO_RESPONSE;
+        uint16_t number = made;
+        w.Add(outcome_on, "OnwardReferralOutcomeRecorded", Facts([&](cs::Facts::Builder f) {
+          auto x = f.initOnwardReferralOutcomeRecorded();
+          x.setRecordedOn(S(outcome_on));
+          x.setReferral(number);
+          x.setOutcome(outcome);
+        }), "admin");
+      }
+    }
+  }
+
+  // --- consent to share health information and to act on the person's
+  // behalf (issue 17.4), and disclosures resting on it; from a stream of
+  // their own.
+  bool health_consent = false;  // active at the end of the casework
+  {
+    Rng consent(Mix(HashText(g.case_id, seed) ^ 0x636f'6e73'656e'7473ull));
+    if (consent.Chance(0.06)) {
+      Date given = w.W(d0 + days{consent.Range(0, window)});
+      if (inside(given)) {
+        bool act = consent.Chance(0.5);
+        health_consent = !act;
+        w.Add(given, "ConsentGiven", Facts([&](cs::Facts::Builder f) {
+          auto c = f.initConsentGiven();
+          c.setGivenOn(S(given));
+          c.setScope(act ? cs::ConsentScope::ACT_ON_MY_BEHALF : cs::ConsentScope::SHARE_HEALTH_INFORMATION);
+          c.setMethod(consent.Chance(0.7) ? cs::ConsentMethod::WRITTEN : cs::ConsentMethod::VERBAL);
+        }));
+        Date shared = w.W(given + days{consent.Range(0, 10)});
+        if (inside(shared)) {
+          w.Add(shared, "PersonalDataDisclosed", Facts([&](cs::Facts::Builder f) {
+            auto d = f.initPersonalDataDisclosed();
+            d.setDisclosedOn(S(shared));
+            d.setRecipientType(act ? cs::RecipientType::OTHER : cs::RecipientType::GP);
+            d.setRecipientRef(act ? "ORG-DWP" : "ORG-GP");
+            d.setPurposeCode(act ? "actOnBehalf" : "healthInformation");
+            d.setLawfulBasis(cs::LawfulBasis::CONSENT);
+            d.setConsentScope(act ? cs::ConsentScope::ACT_ON_MY_BEHALF : cs::ConsentScope::SHARE_HEALTH_INFORMATION);
+            auto c = d.initCategories(act ? 2 : 1);
+            if (act) {
+              c.set(0, "contact");
+              c.set(1, "income");
+            } else {
+              c.set(0, "health");
+            }
+          }));
+        }
+      }
+    }
+  }
+
+  // --- after the closure: what people have a right to, recorded on the
+  // closed case without reopening it (issue 17.1). Drawn from a stream of
+  // its own, so that the events before it are those of earlier versions.
+  {
+    std::optional<Date> closed_on;
+    bool complained = false;
+    for (const auto& d : w.events()) {
+      if (d.event.type == "CaseClosed") closed_on = d.date;
+      if (d.event.type == "ComplaintReceived") complained = true;
+    }
+    Rng later(Mix(HashText(g.case_id, seed) ^ 0x6166'7465'7263'6c6full));
+    auto after_closure = [&](int lo, int hi) { return w.W(*closed_on + days{later.Range(lo, hi)}); };
+    if (closed_on && later.Chance(0.06)) {
+      // The satisfaction questionnaire returned "on completion of these works".
+      Date on = after_closure(7, 45);
+      uint8_t score = static_cast<uint8_t>(later.Chance(0.8) ? later.Range(4, 5) : later.Range(1, 3));
+      w.Add(on, "SatisfactionRecorded", Facts([&](cs::Facts::Builder f) {
+        auto x = f.initSatisfactionRecorded();
+        x.setRecordedOn(S(on));
+        x.setScore(score);
+        x.setWouldRecommend(score >= 4);
+        x.setChannel(cs::Channel::LETTER);
+      }), "admin");
+    }
+    if (closed_on && later.Chance(0.004)) {
+      // A late concern, about a child of the household or a risk seen
+      // after the works: referred the same day.
+      Date on = after_closure(3, 90);
+      using C = cs::SafeguardingCategory;
+      static const C kChild[] = {C::CHILD_SEXUAL_EXPLOITATION, C::CHILD_CRIMINAL_EXPLOITATION, C::DOMESTIC,
+                                 C::PREVENT, C::NEGLECT};
+      bool child = later.Chance(0.5);
+      C category = child ? later.Pick(kChild) : later.Chance(0.5) ? C::DOMESTIC : C::SELF_NEGLECT;
+      cs::SafeguardingAgency agency = category == C::PREVENT || category == C::CHILD_CRIMINAL_EXPLOITATION
+                                          ? cs::SafeguardingAgency::POLICE
+                                      : child ? cs::SafeguardingAgency::CHILDRENS_SERVICES
+                                              : cs::SafeguardingAgency::ADULT_SOCIAL_CARE;
+      uint16_t number = ++concerns;
+      NewEvent& e = w.Add(on, "SafeguardingConcernRaised", Facts([&](cs::Facts::Builder f) {
+        auto s = f.initSafeguardingConcernRaised();
+        s.setRaisedOn(S(on));
+        s.setCategory(category);
+        s.setPersonType(child ? cs::SafeguardingPersonType::CHILD : cs::SafeguardingPersonType::ADULT);
+        s.setConcern(number);
+        s.setReferredTo(agency);
+        s.setReferredOn(S(on));
+        s.setUrgent(later.Chance(0.3));
+      }));
+      e.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) {
+        b.setFreeText("Raised by the technician on a follow-up call; passed to the safeguarding lead.");
+      }));
+      referred_concerns.emplace_back(number, on);
+    }
+    if (closed_on && health_consent && later.Chance(0.3)) {
+      Date on = after_closure(5, 60);
+      w.Add(on, "ConsentWithdrawn", Facts([&](cs::Facts::Builder f) {
+        auto c = f.initConsentWithdrawn();
+        c.setWithdrawnOn(S(on));
+        c.setScope(cs::ConsentScope::SHARE_HEALTH_INFORMATION);
+      }), "admin");
+    }
+    if (closed_on && monitoring_consent && later.Chance(0.25)) {
+      Date on = after_closure(10, 90);
+      w.Add(on, "ConsentWithdrawn", Facts([&](cs::Facts::Builder f) {
+        auto c = f.initConsentWithdrawn();
+        c.setWithdrawnOn(S(on));
+        c.setScope(cs::ConsentScope::IDENTIFIABLE_MONITORING);
+      }), "admin");
+    }
+    if (closed_on && later.Chance(0.01)) {
+      Date on = after_closure(5, 120);
+      char phone[24];
+      std::snprintf(phone, sizeof phone, "01632 960%03u", later.Below(1000));
+      NewEvent& e = w.Add(on, "PersonDetailsRectified", Facts([&](cs::Facts::Builder f) {
+        auto r = f.initPersonDetailsRectified();
+        r.setRectifiedOn(S(on));
+        r.initFields(1).set(0, "phone");
+        r.setRequestedBySubject(true);
+      }), "admin");
+      e.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) { b.setPhone(phone); }));
+    }
+    if (closed_on && spec.kind != Kind::kOther && later.Chance(0.01)) {
+      // A complaint about the finished works.
+      uint16_t number = complained ? 2 : 1;
+      Date on = after_closure(20, 120);
+      NewEvent& e = w.Add(on, "ComplaintReceived", Facts([&](cs::Facts::Builder f) {
+        auto c = f.initComplaintReceived();
+        c.setReceivedOn(S(on));
+        c.setComplaint(number);
+        c.setStage(cs::ComplaintStage::STAGE1);
+        c.setChannel(cs::Channel::LETTER);
+        c.setCategoryCode("works");
+      }));
+      e.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) {
+        b.setFreeText("The new shower tray has started to leak.");
+      }));
+      Date resolved = w.W(on + days{later.Range(5, 30)});
+      w.Add(resolved, "ComplaintResolved", Facts([&](cs::Facts::Builder f) {
+        auto c = f.initComplaintResolved();
+        c.setResolvedOn(S(resolved));
+        c.setComplaint(number);
+        c.setStage(cs::ComplaintStage::STAGE1);
+        c.setResult(later.Chance(0.5) ? cs::ComplaintResult::UPHELD : cs::ComplaintResult::PARTLY_UPHELD);
+      }), "manager");
+    }
+  }
+
+  // Safeguarding referrals acknowledged by the agency (most within a day or
+  // two, a few never within the year: the worklist shows them) and their
+  // outcome; on the closed case too. A stream of its own.
+  {
+    Rng sg(Mix(HashText(g.case_id, seed) ^ 0x7361'6665'6775'6172ull));
+    for (const auto& [number, on] : referred_concerns) {
+      if (!sg.Chance(0.92)) continue;
+      Date ack = w.W(on + days{sg.Range(0, 3)});
+      uint16_t n = number;
+      char ref[32];
+      std::snprintf(ref, sizeof ref, "SG-%s-%05u", spec.code.c_str(), sg.Below(100000));
+      w.Add(ack, "SafeguardingReferralAcknowledged", Facts([&](cs::Facts::Builder f) {
+        auto a = f.initSafeguardingReferralAcknowledged();
+        a.setAcknowledgedOn(S(ack));
+        a.setConcern(n);
+        a.setAgencyRef(ref);
+      }), "admin");
+      if (!sg.Chance(0.7)) continue;
+      Date decided = w.W(ack + days{sg.Range(10, 60)});
+      uint32_t r = sg.Below(100);
+      using O = cs::SafeguardingOutcome;
+      O outcome = r < 30 ? O::ENQUIRY_OPENED : r < 55 ? O::SERVICES_ARRANGED : r < 75 ? O::ADVICE_AND_INFORMATION
+                  : r < 80 ? O::POLICE_ACTION : O::NO_FURTHER_ACTION;
+      w.Add(decided, "SafeguardingOutcomeRecorded", Facts([&](cs::Facts::Builder f) {
+        auto o = f.initSafeguardingOutcomeRecorded();
+        o.setRecordedOn(S(decided));
+        o.setConcern(n);
+        o.setOutcome(outcome);
+      }));
+    }
   }
 
   // Order by date (the closing event last on its day), drop what falls after

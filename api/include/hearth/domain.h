@@ -254,6 +254,32 @@ struct ActiveConsent {
   friend bool operator==(const ActiveConsent&, const ActiveConsent&) = default;
 };
 
+// An onward referral or signposting made from the case (OnwardReferralMade),
+// with its latest outcome and written confirmation.
+struct OnwardReferral {
+  uint16_t number = 0;
+  std::string destination;  // OnwardDestination enumerant, e.g. "fallsPrevention"
+  Date referred_on{};
+  bool signposted = false;
+  std::optional<Date> confirmed_on;  // written confirmation sent
+  std::string outcome;               // OnwardReferralOutcome, "" while not known
+};
+
+// A safeguarding concern raised on the case (SafeguardingConcernRaised), its
+// referral, acknowledgement and outcome. A concern recorded before issue 17.2
+// has number 0 and no referral date (it cannot be acknowledged).
+struct SafeguardingConcern {
+  uint16_t number = 0;
+  std::string person_type;  // "adult", "child" or ""
+  std::string category;     // SafeguardingCategory enumerant
+  Date raised_on{};
+  std::string referred_to;  // SafeguardingAgency, "" when not referred
+  std::optional<Date> referred_on;
+  std::optional<Date> acknowledged_on;
+  std::string outcome;      // SafeguardingOutcome, "" while not known
+  bool awaiting_acknowledgement() const { return referred_on && !acknowledged_on; }
+};
+
 // The state of one case after folding its events in order: deterministic,
 // built from facts and envelopes only (never personal sections).
 struct CaseState {
@@ -298,9 +324,18 @@ struct CaseState {
   std::string closure_reason;
   uint32_t reopened = 0;
   std::optional<Date> last_activity_on;  // latest business date seen
+  std::vector<OnwardReferral> onward_referrals;  // in the order made
+  std::vector<SafeguardingConcern> safeguarding; // in the order raised
 
   // The line with that number, or null.
   const ServiceLine* FindLine(uint16_t line) const;
+  // The onward referral with that number, or null.
+  const OnwardReferral* FindOnwardReferral(uint16_t number) const;
+  // The safeguarding concern with that number (from 1), or null.
+  const SafeguardingConcern* FindSafeguardingConcern(uint16_t number) const;
+  // Open, or closed with work still due: a safeguarding referral that the
+  // agency has not acknowledged (such a case stays on the worklists).
+  bool needs_work() const;
   ServiceLine* FindLine(uint16_t line);
 };
 

@@ -86,7 +86,7 @@ std::vector<std::shared_ptr<Projection>> MakeProjections(const domain::Codec* co
 
 // The version of the `cases` projection: bumped whenever the fold or the
 // encoding changes meaning, so that stores rebuild it on open.
-inline constexpr uint32_t kCasesProjectionVersion = 2;  // 2: land charges
+inline constexpr uint32_t kCasesProjectionVersion = 4;  // 2: land charges; 3: onward referrals; 4: safeguarding
 
 // The projection's binary form of a CaseState (docs/readmodels.md has the
 // grammar). Deterministic: equal states give equal bytes.
@@ -101,7 +101,7 @@ Result<domain::CaseState> GetCase(LogReader& store, const std::string& case_id);
 
 struct CaseScan {
   std::string district;    // only cases currently in this district ("": all)
-  bool open_only = false;  // only cases not closed
+  bool open_only = false;  // only cases not closed, or closed with work due (CaseState::needs_work)
 };
 // Calls `fn` for each case of the scan, in key order (district, then case
 // id), until it returns false. Reads the projection as it stands (call
@@ -185,6 +185,7 @@ struct WorklistOptions {
   int stall_working_days = 20;         // a stage with no activity for more than this is stalled
   int due_soon_days = 7;               // items due within this many days are listed as due soon
   int review_due_days = 14;            // reviews due within this many days are listed
+  int safeguarding_ack_working_days = 1;  // a referral unacknowledged after this many working days is overdue
   // When set, only the cases it returns true for are considered (e.g. the
   // case streams a session may read).
   std::function<bool(const domain::CaseState&)> include;
@@ -195,8 +196,10 @@ enum class WorkKind : uint8_t {
   kDfg,         // a DFG line against its end-to-end target
   kStalled,     // an open service line with no activity for stall_working_days
   kReview,      // support plan review due or overdue
+  kSafeguarding,  // a safeguarding referral the agency has not acknowledged (closed cases too)
 };
-const char* WorkKindName(WorkKind kind);  // "first-visit", "dfg", "stalled", "review"
+// "first-visit", "dfg", "stalled", "review", "safeguarding"
+const char* WorkKindName(WorkKind kind);
 
 struct DfgStage {
   std::string name;                  // first-contact, assessment, application, approval, completion
