@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "crypto/keyring.h"
+#include "log/erasure_ledger.h"
 #include "log/store_impl.h"
 #include "merkle/frontier.h"
 #include "merkle/hash.h"
@@ -368,7 +369,10 @@ Result<FollowReport> RestoreFromStream(const FollowOptions& options) {
                                    "overwrites; give a new directory");
   }
   const fs::path work = data.string() + ".restoring";
+  // The staging store's erasure ledger lies beside it (docs/operations.md).
+  const fs::path work_ledger = log::DefaultErasureLedgerPath(work.string());
   if (fs::exists(work, ec)) fs::remove_all(work, ec);  // ours, from an interrupted restore
+  fs::remove(work_ledger, ec);
   Applier a(options, /*restore=*/true);
   Status st = a.Connect();
   if (!st.ok()) return st;
@@ -391,7 +395,16 @@ Result<FollowReport> RestoreFromStream(const FollowOptions& options) {
   }
   if (!st.ok()) {
     fs::remove_all(work, ec);
+    fs::remove(work_ledger, ec);
     return st;
+  }
+  // The ledger first: a store without its ledger makes it again at open.
+  if (fs::exists(work_ledger, ec)) {
+    fs::rename(work_ledger, log::DefaultErasureLedgerPath(data.string()), ec);
+    if (ec) {
+      return Status::IOError("moving the restored erasure ledger " + work_ledger.string() + ": " +
+                             ec.message());
+    }
   }
   fs::rename(work, data, ec);
   if (ec) {

@@ -5,6 +5,7 @@
 #include <rocksdb/write_batch.h>
 #include <sodium.h>
 
+#include <filesystem>
 #include <map>
 #include <mutex>
 
@@ -179,7 +180,19 @@ Status StoreImpl::ImportIdentity(const ReplicaIdentity& identity, const std::str
   if (!replica_of.empty()) batch.Put(meta_, "replica-of", replica_of);
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return FromRocks(db_->Write(wo, &batch), "writing the replicated identity");
+  Status st = FromRocks(db_->Write(wo, &batch), "writing the replicated identity");
+  if (!st.ok()) return st;
+  // The erasure ledger made at creation was signed for the identity just
+  // replaced, and holds no entry (the store is empty): drop it. The next open
+  // makes it again under the replicated checkpoint key, with every erasure the
+  // replica has taken by then.
+  if (ledger_) {
+    std::error_code ec;
+    std::filesystem::remove(ledger_->path(), ec);
+    if (ec) return Status::IOError("removing " + ledger_->path() + ": " + ec.message());
+    ledger_.reset();
+  }
+  return Status::OK();
 }
 
 Status StoreImpl::ImportSubjectKey(const std::string& subject, const std::string& wrapped) {
