@@ -105,8 +105,11 @@ inline std::string OpsSubject(uint64_t iteration, uint64_t k) {
 inline std::string OpsStream(uint64_t iteration, uint64_t k) {
   return "ops-" + std::to_string(iteration) + "-" + std::to_string(k);
 }
+// NHS numbers are compared without their spaces (the lookup normalises
+// them), so the two numbers are joined by a letter: "ops 1 12" and
+// "ops 11 2" would be one number.
 inline std::string OpsNhs(uint64_t iteration, uint64_t k) {
-  return "ops " + std::to_string(iteration) + " " + std::to_string(k);
+  return "ops " + std::to_string(iteration) + "x" + std::to_string(k);
 }
 
 // Events per stream, the asynchronous projection the ops child rebuilds:
