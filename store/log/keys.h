@@ -1,11 +1,21 @@
 // Key encodings of the column families (docs/format.md).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "hearth/event.h"
+#include "hearth/log_reader.h"
+
 namespace hearth::log {
+
+// The stream of erasure events (SubjectErased), written by the store itself.
+inline constexpr char kErasureStream[] = "$erasure";
+// meta: set in the batch of an erasure or a root-key rotation, cleared once
+// the flush and compaction after it have completed; checked on open.
+inline constexpr char kCompactPending[] = "compact-pending";
 
 inline void PutBE64(std::string* s, uint64_t v) {
   for (int i = 7; i >= 0; --i) s->push_back(char((v >> (8 * i)) & 0xff));
@@ -80,6 +90,30 @@ inline std::string CheckpointKey(uint64_t size) {
   std::string k = "cp";
   PutBE64(&k, size);
   return k;
+}
+
+// eventids: the event id's 16 bytes.
+inline std::string IdKey(const EventId& id) {
+  return std::string(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size());
+}
+
+// A signed checkpoint's value (meta "cp", and the replicated ".cp" message):
+// size(8 BE) root(32) time(8 BE) signature(64).
+inline std::string EncodeCheckpoint(const SignedCheckpoint& cp) {
+  std::string s;
+  PutBE64(&s, cp.size);
+  s.append(reinterpret_cast<const char*>(cp.root.data()), 32);
+  PutBE64(&s, uint64_t(cp.time));
+  s.append(reinterpret_cast<const char*>(cp.signature.data()), 64);
+  return s;
+}
+inline bool DecodeCheckpoint(std::string_view b, SignedCheckpoint* cp) {
+  if (b.size() != 8 + 32 + 8 + 64) return false;
+  cp->size = GetBE64(b.data());
+  std::copy(b.data() + 8, b.data() + 40, reinterpret_cast<char*>(cp->root.data()));
+  cp->time = Timestamp(GetBE64(b.data() + 40));
+  std::copy(b.data() + 48, b.data() + 112, reinterpret_cast<char*>(cp->signature.data()));
+  return true;
 }
 
 }  // namespace hearth::log

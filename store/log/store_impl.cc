@@ -39,10 +39,6 @@ constexpr size_t kMaxSubjectsPerEvent = 32;
 constexpr size_t kMaxTypeBytes = 128;
 constexpr size_t kKeyCacheCapacity = 65536;
 constexpr size_t kGroupNewKeyCapacity = 16384;
-const char kErasureStream[] = "$erasure";
-// Set in the batch of an erasure or a root-key rotation, cleared once the
-// flush and compaction after it have completed; checked on open.
-const char kCompactPending[] = "compact-pending";
 
 Timestamp NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -60,10 +56,6 @@ bool ValidId(std::string_view id, size_t max) {
   return std::all_of(id.begin(), id.end(), ValidIdChar);
 }
 
-std::string IdKey(const EventId& id) {
-  return std::string(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size());
-}
-
 std::string Normalise(const Identifier& identifier) {
   std::string out;
   bool strip_all = identifier.kind == "nhs" || identifier.kind == "postcode" ||
@@ -79,24 +71,6 @@ std::string Normalise(const Identifier& identifier) {
     out.push_back(char(std::tolower(static_cast<unsigned char>(c))));
   }
   return out;
-}
-
-std::string EncodeCheckpoint(const SignedCheckpoint& cp) {
-  std::string s;
-  PutBE64(&s, cp.size);
-  s.append(reinterpret_cast<const char*>(cp.root.data()), 32);
-  PutBE64(&s, uint64_t(cp.time));
-  s.append(reinterpret_cast<const char*>(cp.signature.data()), 64);
-  return s;
-}
-
-bool DecodeCheckpoint(std::string_view b, SignedCheckpoint* cp) {
-  if (b.size() != 8 + 32 + 8 + 64) return false;
-  cp->size = GetBE64(b.data());
-  std::copy(b.data() + 8, b.data() + 40, reinterpret_cast<char*>(cp->root.data()));
-  cp->time = Timestamp(GetBE64(b.data() + 40));
-  std::copy(b.data() + 48, b.data() + 112, reinterpret_cast<char*>(cp->signature.data()));
-  return true;
 }
 
 }  // namespace

@@ -15,36 +15,6 @@
 
 namespace hearth::log {
 
-namespace {
-
-const char kErasureStream[] = "$erasure";
-const char kCompactPending[] = "compact-pending";
-
-// docs/format.md, "cp": size(8 BE) root(32) time(8 BE) signature(64).
-std::string EncodeCp(const SignedCheckpoint& cp) {
-  std::string s;
-  PutBE64(&s, cp.size);
-  s.append(reinterpret_cast<const char*>(cp.root.data()), 32);
-  PutBE64(&s, uint64_t(cp.time));
-  s.append(reinterpret_cast<const char*>(cp.signature.data()), 64);
-  return s;
-}
-
-bool DecodeCp(std::string_view b, SignedCheckpoint* cp) {
-  if (b.size() != 8 + 32 + 8 + 64) return false;
-  cp->size = GetBE64(b.data());
-  std::copy(b.data() + 8, b.data() + 40, reinterpret_cast<char*>(cp->root.data()));
-  cp->time = Timestamp(GetBE64(b.data() + 40));
-  std::copy(b.data() + 48, b.data() + 112, reinterpret_cast<char*>(cp->signature.data()));
-  return true;
-}
-
-std::string IdKeyOf(const EventId& id) {
-  return std::string(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size());
-}
-
-}  // namespace
-
 Status StoreImpl::ReadReplicated(uint64_t from, size_t max_bytes,
                                  std::vector<ReplicatedRecord>* out) {
   out->clear();
@@ -66,7 +36,7 @@ Status StoreImpl::ReadReplicated(uint64_t from, size_t max_bytes,
     Status st = DecodeEnvelope(it->value().ToStringView(), pos, &env);
     if (!st.ok()) return st;
     std::string idv;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), eventids_, IdKeyOf(env.id), &idv);
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), eventids_, IdKey(env.id), &idv);
     if (!s.ok()) return FromRocks(s, "reading the event id index of position " + std::to_string(pos));
     ReplicatedRecord r;
     r.position = pos;
@@ -138,7 +108,7 @@ Result<std::vector<SignedCheckpoint>> StoreImpl::CheckpointsAfter(uint64_t size)
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
   for (it->Seek(CheckpointKey(size + 1)); it->Valid() && it->key().starts_with("cp"); it->Next()) {
     SignedCheckpoint cp;
-    if (!DecodeCp(it->value().ToStringView(), &cp)) {
+    if (!DecodeCheckpoint(it->value().ToStringView(), &cp)) {
       return Status::Corruption("a stored checkpoint is damaged");
     }
     if (cp.size > committed()) break;
@@ -308,7 +278,7 @@ Status StoreImpl::ImportRecords(const std::vector<ReplicatedRecord>& records,
       std::string id_value = LogKey(r.position);
       PutBE32(&id_value, r.index);
       PutBE32(&id_value, r.count);
-      batch.Put(eventids_, IdKeyOf(e.id), id_value);
+      batch.Put(eventids_, IdKey(e.id), id_value);
       head_.frontier.Append(leader_hasher_, leader_hasher_.Leaf(r.bytes), [&](const merkle::Node& n) {
         batch.Put(merkle_, MerkleKey(n.level, n.index),
                   std::string(reinterpret_cast<const char*>(n.hash.data()), n.hash.size()));
@@ -355,7 +325,7 @@ Status StoreImpl::ImportRecords(const std::vector<ReplicatedRecord>& records,
         return Status::Corruption("a replicated checkpoint of size " + std::to_string(cp.size) +
                                   " is beyond the imported log");
       }
-      batch.Put(meta_, CheckpointKey(cp.size), EncodeCp(cp));
+      batch.Put(meta_, CheckpointKey(cp.size), EncodeCheckpoint(cp));
       head_.last_checkpoint = std::max(head_.last_checkpoint, cp.size);
     }
     for (const auto& [key, value] : meta) {

@@ -79,24 +79,6 @@ bool DecodeLog(std::string_view b, std::vector<log::ReplicatedRecord>* records) 
   return b.empty();
 }
 
-std::string EncodeCheckpoint(const SignedCheckpoint& cp) {
-  std::string s;
-  log::PutBE64(&s, cp.size);
-  s.append(reinterpret_cast<const char*>(cp.root.data()), 32);
-  log::PutBE64(&s, uint64_t(cp.time));
-  s.append(reinterpret_cast<const char*>(cp.signature.data()), 64);
-  return s;
-}
-
-bool DecodeCheckpoint(std::string_view b, SignedCheckpoint* cp) {
-  if (b.size() != 8 + 32 + 8 + 64) return false;
-  cp->size = log::GetBE64(b.data());
-  std::copy(b.data() + 8, b.data() + 40, reinterpret_cast<char*>(cp->root.data()));
-  cp->time = Timestamp(log::GetBE64(b.data() + 40));
-  std::copy(b.data() + 48, b.data() + 112, reinterpret_cast<char*>(cp->signature.data()));
-  return true;
-}
-
 std::string EncodeKey(const std::string& subject, const std::string& wrapped) {
   std::string s;
   PutBytes(&s, subject);

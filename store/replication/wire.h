@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "hearth/store.h"
+#include "log/keys.h"
 #include "replication/replica_types.h"
 
 namespace hearth::replication::wire {
@@ -26,8 +27,9 @@ bool DecodeIdentity(std::string_view b, log::ReplicaIdentity* id);
 std::string EncodeLog(const std::vector<log::ReplicatedRecord>& records);
 bool DecodeLog(std::string_view b, std::vector<log::ReplicatedRecord>* records);
 
-std::string EncodeCheckpoint(const SignedCheckpoint& cp);
-bool DecodeCheckpoint(std::string_view b, SignedCheckpoint* cp);
+// A checkpoint travels in the store's own encoding (log/keys.h).
+using log::DecodeCheckpoint;
+using log::EncodeCheckpoint;
 
 std::string EncodeKey(const std::string& subject, const std::string& wrapped);
 bool DecodeKey(std::string_view b, std::string* subject, std::string* wrapped);
