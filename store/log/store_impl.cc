@@ -3,6 +3,8 @@
 #include <sys/statvfs.h>
 
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
@@ -235,38 +237,72 @@ Status StoreImpl::OpenDb(bool create) {
   // after a failed write-ahead-log write (it asserts); the store refuses
   // writes until reopened instead (docs/operations.md).
   db_options.max_bgerror_resume_count = 0;
+  db_options.allow_concurrent_memtable_write = false;  // one committing leader; hash memtables
   if (env_ != nullptr) db_options.env = env_;
 
   auto cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
-  auto make_cf = [&](bool bloom, bool compress, size_t write_buffer) {
+  // Each column family's options follow what it holds and how it is read
+  // (docs/format.md, "Column families"): ciphertext, hashes and random ids
+  // do not compress, so only the compressible indexes pay for LZ4; the
+  // families read by point lookups have Bloom filters; every family shares
+  // one block cache, with index and filter blocks cached and pinned.
+  struct CfShape {
+    bool bloom = false;
+    bool compress = false;
+    size_t write_buffer = 16ull << 20;
+    size_t block_size = 4 << 10;
+    bool hash_memtable = false;
+  };
+  auto shape_of = [](const std::string& n) {
+    CfShape c;
+    if (n == "log") {
+      c.write_buffer = 64ull << 20;
+      c.block_size = 16 << 10;  // ~1 KiB records read in order: fewer blocks per event
+    } else if (n == "eventids") {
+      // Random 16-byte ids: point lookups, mostly of ids that do not exist
+      // yet. A skiplist insert of a random key walks ~20 levels of cache
+      // misses; a hash memtable keyed by the whole id inserts in O(1).
+      c.bloom = true;
+      c.hash_memtable = true;
+    } else if (n == "keys") {
+      c.bloom = true;  // wrapped keys (ciphertext), looked up by subject
+    } else if (n == "projections") {
+      // Small, hot values read by point lookup for every case a read model
+      // visits: decompressing a block per lookup dominated the worklist.
+      c.bloom = true;
+    } else if (n == "streams" || n == "subjects" || n == "access" || n == "default") {
+      c.compress = true;  // ordered indexes and the access log: compressible
+    }
+    // lookup (keyed hashes) and merkle (hashes): incompressible, range-read
+    // or always present, so neither compression nor a filter pays.
+    return c;
+  };
+  auto make_cf = [&](const CfShape& c) {
     rocksdb::ColumnFamilyOptions cf;
     rocksdb::BlockBasedTableOptions table;
     table.block_cache = cache;
     table.cache_index_and_filter_blocks = true;
     table.pin_l0_filter_and_index_blocks_in_cache = true;
-    if (bloom) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-    // Log records are ~800 bytes and read in order: larger blocks mean fewer
-    // block reads and checksums per event.
-    if (!compress) table.block_size = 16 << 10;
+    if (c.bloom) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    table.block_size = c.block_size;
     cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-    cf.compression = compress ? rocksdb::kLZ4Compression : rocksdb::kNoCompression;
-    cf.write_buffer_size = write_buffer;
+    cf.compression = c.compress ? rocksdb::kLZ4Compression : rocksdb::kNoCompression;
+    cf.write_buffer_size = c.write_buffer;
     cf.max_write_buffer_number = 3;
-    if (bloom) {
+    if (c.bloom) {
       // Point lookups of keys that mostly do not exist (a new event id, a
-      // new subject) skip the memtable's skiplist search too.
+      // new subject) skip the memtable's search too.
       cf.memtable_prefix_bloom_size_ratio = 0.1;
       cf.memtable_whole_key_filtering = true;
+    }
+    if (c.hash_memtable) {
+      cf.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
+      cf.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(1 << 16));
     }
     return cf;
   };
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const char* name : kCfNames) {
-    std::string n = name;
-    bool is_log = n == "log";
-    bool point = n == "eventids" || n == "keys";
-    cfs.emplace_back(n, make_cf(point, !is_log, is_log ? (64ull << 20) : (16ull << 20)));
-  }
+  for (const char* name : kCfNames) cfs.emplace_back(name, make_cf(shape_of(name)));
   if (!create) {
     std::vector<std::string> existing;
     rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(db_options, path_, &existing);
@@ -958,7 +994,11 @@ void StoreImpl::ProcessGroup(std::vector<Request*>& group, std::vector<Request*>
     return;
   }
   bool no_space = false;
-  rocksdb::WriteBatch batch;
+  // The batch buffer is kept between groups; one grown past 16 MiB by a
+  // large group is given back.
+  if (group_batch_.Data().capacity() > (16u << 20)) group_batch_ = rocksdb::WriteBatch();
+  group_batch_.Clear();
+  rocksdb::WriteBatch& batch = group_batch_;
   std::vector<Request*> applied;
   // Bound the stream-version cache between groups (never inside one: it
   // holds the versions this group has assigned but not yet committed).

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -297,6 +298,9 @@ class StoreImpl final : public Store {
   std::vector<std::unique_ptr<ProjectionSlot>> projections_;
   bool has_inline_projections_ = false;
   std::vector<RecordedEvent> group_events_;  // leader-only: this group's events, facts only
+  // Leader-only: the group's write batch, cleared and reused so that its
+  // buffer is not reallocated (and page-faulted in) for every group.
+  rocksdb::WriteBatch group_batch_;
   mutable std::mutex proj_mu_;               // guards every slot's status
   std::condition_variable proj_cv_;          // a projection advanced or stopped
   std::mutex proj_run_mu_;                   // held while async folding or rebuilding
