@@ -240,6 +240,25 @@ TEST_F(WorklistTest, ASafeguardingReferralStaysListedUntilAcknowledgedEvenOnAClo
   EXPECT_EQ(wl->cases_considered, 0u);
 }
 
+// An acknowledged safeguarding referral leaves the worklist of a case that
+// stays open (the closed case above leaves the open index as well, so it
+// alone cannot tell an acknowledgement from a closure).
+TEST_F(WorklistTest, AnAcknowledgedSafeguardingReferralLeavesTheWorklistOfAnOpenCase) {
+  Record("case/D1/J", {Enquiry("2019-12-02", "P-J", "D1"),
+                       Ev("SafeguardingConcernRaised", R"("raisedOn":"2019-12-02","concern":1,"personType":"adult",
+                           "category":"financial","referredTo":"adultSocialCare","referredOn":"2019-12-02")")});
+  ASSERT_EQ(Items(Build("2019-12-03"), WorkKind::kSafeguarding, "case/D1/J").size(), 1u);
+  Record("case/D1/J", {Ev("SafeguardingReferralAcknowledged", R"("acknowledgedOn":"2019-12-04","concern":1)")});
+  // Before the acknowledgement's day it is still due; from that day on, gone.
+  EXPECT_EQ(Items(Build("2019-12-03"), WorkKind::kSafeguarding, "case/D1/J").size(), 1u);
+  EXPECT_TRUE(Items(Build("2019-12-04"), WorkKind::kSafeguarding, "case/D1/J").empty());
+  WorklistOptions today;
+  auto wl = BuildWorklist(*store_, calendar_, today);
+  ASSERT_TRUE(wl.ok()) << wl.status().ToString();
+  EXPECT_EQ(wl->cases_considered, 1u) << "the case is open";
+  EXPECT_TRUE(Items(*wl, WorkKind::kSafeguarding, "case/D1/J").empty());
+}
+
 TEST_F(WorklistTest, DistrictsClosuresAndRestrictions) {
   Record("case/D1/1", {Enquiry("2018-04-02", "P-1", "D1")});
   Record("case/D2/1", {Enquiry("2018-04-02", "P-2", "D2")});
