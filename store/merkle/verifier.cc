@@ -677,6 +677,14 @@ Result<VerifyReport> VerifyFiles(const std::string& dir, const std::array<uint8_
   // reported in log order exactly as a single pass would.
   LogScanner scanner(db, log_cf);
   uint64_t gaps = 0, bad_records = 0;
+  uint64_t progress_total = 0;
+  if (options.on_progress) {
+    std::string bytes;
+    log::Head h;
+    if (db->Get(rocksdb::ReadOptions(), meta, "head", &bytes).ok() && log::Head::Decode(bytes, &h)) {
+      progress_total = h.frontier.size();
+    }
+  }
   scanner.Start();
   while (const ScanChunk* chunk = scanner.Next()) {
     size_t issue = 0;
@@ -698,6 +706,7 @@ Result<VerifyReport> VerifyFiles(const std::string& dir, const std::array<uint8_
       checkpoints_due();
     }
     report_issues(chunk->ends.size());
+    if (options.on_progress) options.on_progress(frontier.size(), progress_total);
     scanner.Release();
   }
   uint64_t expected_position = scanner.expected_position();

@@ -82,6 +82,10 @@ struct VerifyOptions {
   // being kept in VerifyReport::checked, so that memory does not grow with
   // the number of checkpoints.
   std::function<void(const std::string&)> on_line;
+  // When set, called after each chunk of records hashed (a few MiB), with the
+  // records hashed so far and the number the store's head says it holds (0
+  // when the head cannot be read): for a progress line.
+  std::function<void(uint64_t hashed, uint64_t total)> on_progress;
 };
 
 // Opens the RocksDB files under `dir` read-only, recomputes the Merkle tree

@@ -2,6 +2,7 @@
 // binary (HEARTH_CLI) as a child process, feeds it stdin and checks its exit
 // code, stdout and stderr. Everyone in here is synthetic.
 #include <fcntl.h>
+#include <pty.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -509,6 +510,86 @@ TEST_F(CliTest, ReadStreamsInPagesAndHoldsTheStoreLocked) {
   int status = 0;
   ::waitpid(reader, &status, 0);
   EXPECT_EQ(Info()["events"], kInit + 2503);
+}
+
+// Everything the program writes when both its stdout and stderr are a
+// terminal (a pseudo-terminal made here), as a person at a shell sees it.
+std::string RunOnTerminal(const std::vector<std::string>& args, int* code) {
+  std::vector<std::string> argv_s = {HEARTH_CLI};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int master = -1;
+  pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+  if (pid < 0) {
+    *code = -1;
+    return "forkpty failed";
+  }
+  if (pid == 0) {
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  std::string seen;
+  char buf[4096];
+  for (;;) {
+    ssize_t r = ::read(master, buf, sizeof buf);
+    if (r > 0) {
+      seen.append(buf, size_t(r));
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    break;  // EOF, or EIO once the child has gone
+  }
+  ::close(master);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  *code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return seen;
+}
+
+// docs/cli.md, "Progress": long commands show progress on a terminal, say
+// nothing of it with --quiet, and never write it into a pipe or a file.
+TEST_F(CliTest, ProgressIsShownOnATerminalOnlyAndNeverInAPipe) {
+  Init();
+  ASSERT_EQ(Hearth({"append", "--stream", "case-1"}, SmallEvents(40)).code, 0);
+  ASSERT_EQ(Hearth({"checkpoint"}).code, 0);
+  ASSERT_EQ(Hearth({"keys", "export-public", "--out", Path("pub.hex")}).code, 0);
+  std::vector<std::string> verify = {"verify", "--data", data_, "--public-key", Path("pub.hex")};
+  std::vector<std::string> rebuild = {"rebuild", "cases", "--data", data_, "--key-file", key_};
+  std::string total = std::to_string(kInit + 40);
+
+  int code = -1;
+  std::string seen = RunOnTerminal(verify, &code);
+  EXPECT_EQ(code, 0) << seen;
+  EXPECT_NE(seen.find("verify: " + total + " of " + total + " records hashed (100%)"),
+            std::string::npos) << seen;
+  seen = RunOnTerminal(rebuild, &code);
+  EXPECT_EQ(code, 0) << seen;
+  EXPECT_NE(seen.find("rebuild cases: " + total + " of " + total + " events (100%)"),
+            std::string::npos) << seen;
+
+  // --quiet: the same commands, the same answers, no progress.
+  auto quiet = [](std::vector<std::string> a) {
+    a.push_back("--quiet");
+    return a;
+  };
+  seen = RunOnTerminal(quiet(verify), &code);
+  EXPECT_EQ(code, 0) << seen;
+  EXPECT_NE(seen.find("OK: " + total + " records hashed"), std::string::npos) << seen;
+  EXPECT_EQ(seen.find("(100%)"), std::string::npos) << seen;
+  seen = RunOnTerminal(quiet(rebuild), &code);
+  EXPECT_EQ(code, 0) << seen;
+  EXPECT_EQ(seen.find("(100%)"), std::string::npos) << seen;
+
+  // Into files (as into a pipe): stdout carries the answer only, stderr nothing.
+  for (const auto& args : {verify, rebuild}) {
+    Output o = Run(args);
+    EXPECT_EQ(o.code, 0) << o.err;
+    EXPECT_EQ(o.err, "") << o.err;
+    EXPECT_EQ(o.out.find('\r'), std::string::npos) << o.out;
+    EXPECT_EQ(o.out.find("(100%)"), std::string::npos) << o.out;
+  }
 }
 
 TEST_F(CliTest, CheckpointProveVerifyProofRoundTrip) {

@@ -1,15 +1,18 @@
 // rebuild, timeline, worklist: the case read models (docs/readmodels.md).
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "commands.h"
+#include "progress.h"
 #include "hearth/domain.h"
 #include "hearth/readmodels.h"
 #include "hearth/rights.h"
@@ -82,6 +85,7 @@ struct RebuildOptions {
   std::string data;
   KeyOptions key;
   std::string name;
+  bool quiet = false;
 };
 
 Status RunRebuild(const RebuildOptions& o) {
@@ -100,7 +104,38 @@ Status RunRebuild(const RebuildOptions& o) {
   if (!store.ok()) return store.status();
   for (const std::string& name : names) {
     auto start = std::chrono::steady_clock::now();
-    Status s = (*store)->RebuildProjection(name);
+    Status s;
+    {
+      // The fold reports its position in the projection's status: a second
+      // thread reads it for the progress line while this one rebuilds.
+      ProgressLine progress("rebuild " + name, "events", o.quiet);
+      std::atomic<bool> done{false};
+      std::thread watcher;
+      if (progress.shown()) {
+        watcher = std::thread([&] {
+          while (!done.load()) {
+            auto info = (*store)->Info();
+            auto statuses = (*store)->Projections();
+            if (info.ok() && statuses.ok()) {
+              for (const auto& p : *statuses) {
+                if (p.name == name) progress.Update(p.position, info->last_position);
+              }
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+          }
+        });
+      }
+      s = (*store)->RebuildProjection(name);
+      done = true;
+      if (watcher.joinable()) watcher.join();
+      auto statuses = (*store)->Projections();
+      auto info = (*store)->Info();
+      if (statuses.ok() && info.ok()) {
+        for (const auto& p : *statuses) {
+          if (p.name == name) progress.Update(p.position, info->last_position);
+        }
+      }
+    }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!s.ok()) return s;
     uint64_t events = 0;
@@ -215,6 +250,7 @@ void AddReadModelCommands(CommandSet& set) {
         ->type_name("NAME");
     AddDataOption(cmd, &o->data);
     AddKeyOptions(cmd, &o->key);
+    cmd->add_flag("--quiet", o->quiet, "no progress on standard error");
   }
   {
     auto o = std::make_shared<TimelineOptions>();

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "progress.h"
 #include "log/erasure_ledger.h"
 #include "merkle/verifier.h"
 
@@ -163,7 +164,15 @@ Status RunRestoreFromBackup(const RestoreOptions& o) {
     final_size = cp->size;
   }  // closed: the verifier reads the files
 
-  auto report = merkle::VerifyStoreFiles(staging.path.string(), pk);
+  merkle::VerifyOptions verify_options;
+  ProgressLine progress("restore: verify", "records hashed", o.quiet);
+  if (progress.shown()) {
+    verify_options.on_progress = [&progress](uint64_t hashed, uint64_t total) {
+      progress.Update(hashed, total);
+    };
+  }
+  auto report = merkle::VerifyStoreFiles(staging.path.string(), pk, verify_options);
+  progress.Finish();
   if (!report.ok()) return report.status();
   if (!report->ok) {
     return Status::Corruption("the restored store fails verification: " + report->failure +

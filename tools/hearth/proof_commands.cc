@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "progress.h"
 #include "json_text.h"
 #include "merkle/hash.h"
 #include "merkle/proof_json.h"
@@ -148,6 +149,7 @@ struct VerifyOptions {
   std::string data;
   std::string public_key;
   std::vector<std::string> checkpoints;  // held by the auditor
+  bool quiet = false;
 };
 
 Status RunVerify(const VerifyOptions& o) {
@@ -164,7 +166,12 @@ Status RunVerify(const VerifyOptions& o) {
   options.on_line = [&printed](const std::string& line) {
     if (printed.ok()) printed = Print("checked: " + line + "\n");
   };
+  ProgressLine progress("verify", "records hashed", o.quiet);
+  if (progress.shown()) {
+    options.on_progress = [&progress](uint64_t hashed, uint64_t total) { progress.Update(hashed, total); };
+  }
   auto report = merkle::VerifyStoreFiles(o.data, *pk, options);
+  progress.Finish();
   if (!report.ok()) return report.status();
   if (!printed.ok()) return printed;
   if (report->ok) {
@@ -295,6 +302,7 @@ void AddProofCommands(CommandSet& set) {
                     "a checkpoint JSON file you hold (repeatable, or several files after one "
                     "flag): verification fails unless the store extends every one")
         ->type_name("FILE");
+    cmd->add_flag("--quiet", o->quiet, "no progress on standard error");
   }
   {
     auto o = std::make_shared<VerifyProofOptions>();
