@@ -111,13 +111,13 @@ Result<RetentionItem> Evaluate(const Json& record, const domain::CaseState& c, D
 
 }  // namespace
 
-Result<std::vector<RetentionItem>> Rights::RetentionReview(Date as_of) {
+Status Rights::RetentionReviewEach(Date as_of,
+                                   const std::function<bool(const RetentionItem&)>& each) {
   auto text = ProcessingRecord();
   if (!text.ok()) return text.status();
   Json record = Json::parse(*text);
   Status s = store_->WaitForProjection(readmodels::kCasesProjection, 0, 120000);
   if (!s.ok()) return s;
-  std::vector<RetentionItem> out;
   Status inner;
   s = readmodels::ScanCases(*store_, readmodels::CaseScan{}, [&](const domain::CaseState& c) {
     auto item = Evaluate(record, c, as_of);
@@ -125,11 +125,19 @@ Result<std::vector<RetentionItem>> Rights::RetentionReview(Date as_of) {
       inner = item.status();
       return false;
     }
-    out.push_back(std::move(*item));
+    return each(*item);
+  });
+  if (!s.ok()) return s;
+  return inner;
+}
+
+Result<std::vector<RetentionItem>> Rights::RetentionReview(Date as_of) {
+  std::vector<RetentionItem> out;
+  Status s = RetentionReviewEach(as_of, [&](const RetentionItem& item) {
+    out.push_back(item);
     return true;
   });
   if (!s.ok()) return s;
-  if (!inner.ok()) return inner;
   return out;
 }
 

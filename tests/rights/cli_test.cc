@@ -96,6 +96,84 @@ TEST_F(RightsCliTest, CaseRecordEventsAreCheckedByTheRecorderFromTheCommandLine)
   EXPECT_EQ(LastPosition(), last) << "a refused append wrote events";
 }
 
+// docs/rights.md, "Retention review": one JSON line per case listed, printed
+// as the scan reaches it, then a summary line; --limit stops the scan,
+// --due-before adds the erasures to plan, --format table; bad options are
+// refused before anything is read.
+TEST_F(RightsCliTest, RetentionReviewStreamsLinesWithLimitDueBeforeAndTable) {
+  Open();
+  for (int i = 2; i <= 6; ++i) {
+    std::string id = "case/D1/" + std::to_string(i);
+    Record(id, {Enquiry("2018-04-02", "P-" + std::to_string(i), "D1"),
+                Ev("CaseClosed", R"("closedOn":"2018-04-10","reason":"adviceOnly")")});
+  }
+  CatchUp();
+  recorder_.reset();
+  store_.reset();
+  ASSERT_EQ(Hearth("processing set --defaults " + args_).code, 0);
+  auto lines = [](const std::string& text) {
+    std::vector<nlohmann::json> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      EXPECT_FALSE(j.is_discarded()) << "not a JSON line: " << line;
+      if (!j.is_discarded()) out.push_back(j);
+    }
+    return out;
+  };
+  // Advice only: kept 2 years after the last contact (the fixture's open
+  // case/D1/1: 2018-04-02; the five closed ones: 2018-04-10).
+  CliRun due = Hearth("retention review --as-of 2021-01-01 " + args_);
+  ASSERT_EQ(due.code, 0) << due.out;
+  auto j = lines(due.out);
+  ASSERT_EQ(j.size(), 7u) << due.out;
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(j[i]["case"], "case/D1/" + std::to_string(i + 1));
+    EXPECT_EQ(j[i]["action"], "erase");
+    EXPECT_EQ(j[i]["keepUntil"], i == 0 ? "2020-04-02" : "2020-04-10");
+    EXPECT_EQ(j[i]["rule"], "advice-only");
+  }
+  EXPECT_EQ(j[6]["summary"]["casesConsidered"], 6);
+  EXPECT_EQ(j[6]["summary"]["listed"], 6);
+  EXPECT_EQ(j[6]["summary"]["limitReached"], false);
+
+  CliRun limited = Hearth("retention review --as-of 2021-01-01 --limit 2 " + args_);
+  ASSERT_EQ(limited.code, 0) << limited.out;
+  j = lines(limited.out);
+  ASSERT_EQ(j.size(), 3u) << limited.out;
+  EXPECT_EQ(j[1]["case"], "case/D1/2");
+  EXPECT_EQ(j[2]["summary"]["listed"], 2);
+  EXPECT_EQ(j[2]["summary"]["limitReached"], true);
+  EXPECT_LT(j[2]["summary"]["casesConsidered"].get<int>(), 6) << "the scan went on past the limit";
+
+  // Before the rule ends nothing is due; --due-before lists what is coming.
+  CliRun early = Hearth("retention review --as-of 2019-12-31 " + args_);
+  ASSERT_EQ(early.code, 0) << early.out;
+  j = lines(early.out);
+  ASSERT_EQ(j.size(), 1u) << early.out;
+  EXPECT_EQ(j[0]["summary"]["listed"], 0);
+  CliRun coming = Hearth("retention review --as-of 2019-12-31 --due-before 2020-06-01 " + args_);
+  ASSERT_EQ(coming.code, 0) << coming.out;
+  j = lines(coming.out);
+  ASSERT_EQ(j.size(), 7u) << coming.out;
+  EXPECT_EQ(j[1]["action"], "keep");
+  EXPECT_EQ(j[1]["keepUntil"], "2020-04-10");
+
+  CliRun table = Hearth("retention review --as-of 2021-01-01 --format table " + args_);
+  ASSERT_EQ(table.code, 0) << table.out;
+  EXPECT_EQ(table.out.rfind("case ", 0), 0u) << table.out;
+  EXPECT_NE(table.out.find("case/D1/6"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("6 listed of 6 cases considered, as of 2021-01-01"), std::string::npos)
+      << table.out;
+
+  CliRun bad_date = Hearth("retention review --due-before 2020-13-01 " + args_);
+  EXPECT_EQ(bad_date.code, 1);
+  EXPECT_NE(bad_date.out.find("--due-before"), std::string::npos) << bad_date.out;
+  CliRun bad_format = Hearth("retention review --format xml " + args_);
+  EXPECT_EQ(bad_format.code, 1);
+  EXPECT_NE(bad_format.out.find("--format"), std::string::npos) << bad_format.out;
+}
+
 TEST_F(RightsCliTest, AccessRequestToPackEndToEnd) {
   CliRun set = Hearth("processing set --defaults " + args_);
   ASSERT_EQ(set.code, 0) << set.out;

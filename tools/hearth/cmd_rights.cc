@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -358,26 +359,72 @@ struct RetentionOptions {
   Common c;
   std::string as_of;
   bool all = false;
+  std::string due_before;
+  uint64_t limit = 0;
+  std::string format = "jsonl";
 };
 
+// Streams: one line per case listed, printed as the scan reaches it, so the
+// review of a county's millions of cases holds one case at a time.
 Status RunRetention(const RetentionOptions& o) {
+  domain::Date due_before{};
+  bool has_due_before = !o.due_before.empty();
+  if (has_due_before && !domain::ParseDate(o.due_before, &due_before)) {
+    return Status::InvalidArgument("--due-before must be a date YYYY-MM-DD, not '" + o.due_before + "'");
+  }
+  if (o.format != "jsonl" && o.format != "table") {
+    return Status::InvalidArgument("--format must be jsonl or table, not '" + o.format + "'");
+  }
   auto env = OpenEnv(o.c, true);
   if (!env.ok()) return env.status();
   domain::Date as_of = (*env)->rights->Today();
   if (!o.as_of.empty() && !domain::ParseDate(o.as_of, &as_of)) {
     return Status::InvalidArgument("--as-of must be a date YYYY-MM-DD, not '" + o.as_of + "'");
   }
-  auto items = (*env)->rights->RetentionReview(as_of);
-  if (!items.ok()) return items.status();
-  Json out = Json::array();
-  for (const auto& i : *items) {
-    if (!o.all && i.action == "keep") continue;
-    out.push_back(Json{{"case", i.case_id}, {"subject", i.subject}, {"recordClass", i.record_class},
-                       {"rule", i.rule}, {"keepUntil", domain::FormatDate(i.keep_until)},
-                       {"action", i.action}, {"legalHold", i.legal_hold},
-                       {"explanation", i.explanation}});
+  bool table = o.format == "table";
+  uint64_t considered = 0, listed = 0;
+  bool limit_reached = false;
+  Status printed;
+  if (table) {
+    char head[256];
+    std::snprintf(head, sizeof head, "%-20s %-12s %-14s %-26s %-10s %-6s %s\n", "case", "subject",
+                  "class", "rule", "keep until", "action", "hold");
+    printed = Print(head);
   }
-  return Print(Json{{"asOf", domain::FormatDate(as_of)}, {"cases", items->size()}, {"due", out}}.dump(2) + "\n");
+  Status s = (*env)->rights->RetentionReviewEach(as_of, [&](const rights::RetentionItem& i) {
+    ++considered;
+    bool due = i.action == "erase" || (has_due_before && i.keep_until < due_before);
+    if (!o.all && !due) return true;
+    if (table) {
+      char row[512];
+      std::snprintf(row, sizeof row, "%-20s %-12s %-14s %-26s %-10s %-6s %s\n", i.case_id.c_str(),
+                    i.subject.c_str(), i.record_class.c_str(), i.rule.c_str(),
+                    domain::FormatDate(i.keep_until).c_str(), i.action.c_str(),
+                    i.legal_hold ? "yes" : "no");
+      printed = Print(row);
+    } else {
+      printed = Print(Json{{"case", i.case_id}, {"subject", i.subject}, {"recordClass", i.record_class},
+                           {"rule", i.rule}, {"keepUntil", domain::FormatDate(i.keep_until)},
+                           {"action", i.action}, {"legalHold", i.legal_hold},
+                           {"explanation", i.explanation}}.dump() + "\n");
+    }
+    if (!printed.ok()) return false;
+    ++listed;
+    if (o.limit != 0 && listed >= o.limit) {
+      limit_reached = true;
+      return false;
+    }
+    return true;
+  });
+  if (!printed.ok()) return printed;
+  if (!s.ok()) return s;
+  if (table) {
+    return Print(std::to_string(listed) + " listed of " + std::to_string(considered) +
+                 " cases considered, as of " + domain::FormatDate(as_of) +
+                 (limit_reached ? " (--limit reached: more may be due)" : "") + "\n");
+  }
+  return Print(Json{{"summary", {{"asOf", domain::FormatDate(as_of)}, {"casesConsidered", considered},
+                                 {"listed", listed}, {"limitReached", limit_reached}}}}.dump() + "\n");
 }
 
 }  // namespace
@@ -502,6 +549,12 @@ void AddRightsCommands(CommandSet& set) {
     AddCommon(cmd, &o->c);
     cmd->add_option("--as-of", o->as_of, "the date to review on (default today)")->type_name("YYYY-MM-DD");
     cmd->add_flag("--all", o->all, "cases still kept too");
+    cmd->add_option("--due-before", o->due_before,
+                    "also the cases kept today whose rule ends before this date (the erasures to plan)")
+        ->type_name("YYYY-MM-DD");
+    cmd->add_option("--limit", o->limit, "stop after this many cases listed (0: no limit)")->type_name("N");
+    cmd->add_option("--format", o->format, "jsonl (one case per line, then a summary line) or table")
+        ->type_name("jsonl|table");
   }
 }
 

@@ -243,6 +243,9 @@ class Rights {
   // processing), as of `as_of`. Only cases whose rule has ended are marked
   // "erase".
   Result<std::vector<RetentionItem>> RetentionReview(Date as_of);
+  // The same, one case at a time, in case order, until `each` returns false:
+  // memory does not grow with the number of cases (docs/rights.md).
+  Status RetentionReviewEach(Date as_of, const std::function<bool(const RetentionItem&)>& each);
   // The retention of the cases where `subject` is the client, the latest end.
   // NotFound when they are client of no case.
   Result<RetentionItem> RetentionOf(const std::string& subject, Date as_of);
