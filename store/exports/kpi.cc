@@ -268,9 +268,12 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   TableBuilder enquiries("enquiries", "Enquiries by channel and referrer type", &kpi.areas);
   enquiries.Partition("enquiries.total", "enquiries.channel", channels);
   enquiries.Partition("enquiries.total", "enquiries.referrer", referrers);
-  TableBuilder services("services", "Advice and services started", &kpi.areas);
-  for (const char* id : {"services.advicePeople", "services.minorAdaptations", "services.handyperson",
-                         "services.repairs", "services.dementiaDwellingGrants", "services.dfgsOpened"}) {
+  // Schedule B of the service specification, row by row (docs/exports.md,
+  // "Schedule B"); its "DFG of all value" row is dfg.approved.total.
+  TableBuilder services("services", "Schedule B: people, households, repairs and grants", &kpi.areas);
+  for (const char* id : {"services.adviceInformationGuidance", "services.minorAdaptationHouseholds",
+                         "services.handypersonPeople", "services.repairsCompleted",
+                         "services.dementiaDwellingGrantsApproved"}) {
     services.Figure(id);
   }
   TableBuilder dfg("dfg", "Disabled facilities grants approved and completed", &kpi.areas);
@@ -298,7 +301,8 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   Samples end_to_end(n_areas), resolve_days(n_areas);
   std::vector<int64_t> urgent_n(n_areas), urgent_within(n_areas), other_n(n_areas), other_within(n_areas);
 
-  std::set<std::pair<std::string, std::string>> advised;  // (district, client)
+  // (district, client): a person or household counts once per district.
+  std::set<std::pair<std::string, std::string>> advised, households, handyperson_people;
   for (const auto& [id, c] : all.cases) {
     const domain::CaseState& s = c.state;
     std::string tenure = s.tenure.empty() ? "unspecified" : s.tenure;
@@ -314,16 +318,28 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
     for (const auto& e : c.consultations) {
       auto a = area(e.district);
       if (!a || !In(period, e.on) || !advised.insert({e.district, person}).second) continue;
-      services.Count("services.advicePeople", *a);
+      services.Count("services.adviceInformationGuidance", *a);
     }
-    for (const auto& l : c.lines_opened) {
-      auto a = area(l.district);
-      if (!a || !In(period, l.on)) continue;
-      if (l.service == "minorAdaptation") services.Count("services.minorAdaptations", *a);
-      if (l.service == "handyperson") services.Count("services.handyperson", *a);
-      if (l.service == "repairs") services.Count("services.repairs", *a);
-      if (l.service == "dementiaDwellingGrant") services.Count("services.dementiaDwellingGrants", *a);
-      if (l.service == "mandatoryDfg") services.Count("services.dfgsOpened", *a);
+    // Completions, not openings: a line withdrawn or refused has no
+    // WorksCompleted; a household (the case's client) counts once however
+    // many of its lines were completed.
+    for (const auto& w : c.works_completed) {
+      auto a = area(w.district);
+      const domain::ServiceLine* l = s.FindLine(w.line);
+      if (!a || !In(period, w.on) || l == nullptr) continue;
+      if (l->service == "minorAdaptation" && households.insert({w.district, person}).second) {
+        services.Count("services.minorAdaptationHouseholds", *a);
+      }
+      if (l->service == "handyperson" && handyperson_people.insert({w.district, person}).second) {
+        services.Count("services.handypersonPeople", *a);
+      }
+      if (l->service == "repairs") services.Count("services.repairsCompleted", *a);
+    }
+    for (const auto& g : c.grants_approved) {
+      auto a = area(g.district);
+      if (a && In(period, g.on) && g.service == "dementiaDwellingGrant") {
+        services.Count("services.dementiaDwellingGrantsApproved", *a);
+      }
     }
     auto urgency_of = [&](uint16_t line) {
       const domain::ServiceLine* l = s.FindLine(line);

@@ -101,12 +101,12 @@ const Cell& CellOf(const KpiReturn& kpi, const std::string& figure, const std::s
 }
 
 std::vector<std::pair<std::string, uint32_t demo::DistrictVolumes::*>> GeneratorFigures() {
-  return {{"enquiries.total", &demo::DistrictVolumes::enquiries},
-          {"services.dfgsOpened", &demo::DistrictVolumes::dfgs},
-          {"services.minorAdaptations", &demo::DistrictVolumes::minor_adaptations},
-          {"services.handyperson", &demo::DistrictVolumes::handyperson},
-          {"services.repairs", &demo::DistrictVolumes::repairs},
-          {"services.dementiaDwellingGrants", &demo::DistrictVolumes::dementia_grants}};
+  return {{"services.adviceInformationGuidance", &demo::DistrictVolumes::advised},
+          {"dfg.approved.total", &demo::DistrictVolumes::dfgs},
+          {"services.minorAdaptationHouseholds", &demo::DistrictVolumes::minor_adaptations},
+          {"services.handypersonPeople", &demo::DistrictVolumes::handyperson},
+          {"services.repairsCompleted", &demo::DistrictVolumes::repairs},
+          {"services.dementiaDwellingGrantsApproved", &demo::DistrictVolumes::dementia_grants}};
 }
 
 TEST_F(ExportsTest, YearTotalsPerDistrictEqualTheGeneratorsUnderPolicyNone) {
@@ -124,7 +124,7 @@ TEST_F(ExportsTest, YearTotalsPerDistrictEqualTheGeneratorsUnderPolicyNone) {
     EXPECT_EQ(CellOf(kpi, figure, "county").published, int64_t(county)) << figure;
   }
   // Not a vacuous comparison: the small county still has DFGs and minor adaptations.
-  EXPECT_GT(CellOf(kpi, "services.dfgsOpened", "county").value, 20);
+  EXPECT_GT(CellOf(kpi, "dfg.approved.total", "county").value, 20);
 }
 
 TEST_F(ExportsTest, QuartersAddUpToTheYear) {
@@ -136,7 +136,16 @@ TEST_F(ExportsTest, QuartersAddUpToTheYear) {
       for (size_t a = 0; a < year.areas.size(); ++a) {
         int64_t sum = 0;
         for (const auto& q : quarters) sum += q.tables[t].figures[f].cells[a].value;
-        EXPECT_EQ(sum, year.tables[t].figures[f].cells[a].value) << year.tables[t].figures[f].id;
+        const std::string& id = year.tables[t].figures[f].id;
+        // Distinct people and households: someone helped in two quarters
+        // counts in each, and once in the year.
+        bool distinct = id == "services.adviceInformationGuidance" ||
+                        id == "services.minorAdaptationHouseholds" || id == "services.handypersonPeople";
+        if (distinct) {
+          EXPECT_LE(year.tables[t].figures[f].cells[a].value, sum) << id;
+        } else {
+          EXPECT_EQ(sum, year.tables[t].figures[f].cells[a].value) << id;
+        }
       }
     }
   }
