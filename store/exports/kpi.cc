@@ -113,6 +113,16 @@ double P90(std::vector<int64_t> v) {
   return double(v[std::max<size_t>(rank, 1) - 1]);
 }
 
+// The same day `months` later (the last day of the month when it has no such day).
+Date AddMonths(Date d, int months) {
+  using namespace std::chrono;
+  year_month_day ymd{d};
+  year_month ym = year_month{ymd.year(), ymd.month()} + std::chrono::months{months};
+  year_month_day_last last{ym.year(), month_day_last{ym.month()}};
+  unsigned day = std::min(unsigned(ymd.day()), unsigned(last.day()));
+  return sys_days{ym.year() / ym.month() / std::chrono::day{day}};
+}
+
 double Percent(int64_t num, int64_t den) {
   return std::round(1000.0 * double(num) / double(den)) / 10.0;
 }
@@ -239,6 +249,8 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   kpi.period = period;
   kpi.policy = policy;
   kpi.position = all.position;
+  kpi.timescales = all.timescales;
+  const Timescales& targets = kpi.timescales;
   std::set<std::string> districts;
   auto note = [&](const std::string& d) { if (!d.empty()) districts.insert(d); };
   for (const auto& [id, c] : all.cases) {
@@ -276,16 +288,22 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
                          "services.dementiaDwellingGrantsApproved"}) {
     services.Figure(id);
   }
+  const std::vector<std::string> priorities = {"1", "2", "3", "unspecified"};
   TableBuilder dfg("dfg", "Disabled facilities grants approved and completed", &kpi.areas);
   for (const char* what : {"approved", "completed"}) {
     std::string base = std::string("dfg.") + what;
     dfg.Partition(base + ".total", base + ".urgency", urgencies);
     dfg.Partition(base + ".total", base + ".tenure", tenures);
+    dfg.Partition(base + ".total", base + ".priority", priorities);
   }
+  // The statutory decision on a valid application (approval or refusal).
+  dfg.Partition("dfg.decisions.total", "dfg.decisions", {"withinTarget", "later"});
   TableBuilder outcome_table("outcomes", "Cases with each outcome recorded", &kpi.areas);
   for (const auto& o : outcomes) outcome_table.Figure("outcomes." + o);
-  TableBuilder visits("firstVisits", "First visits, within 4 weeks of the enquiry", &kpi.areas);
-  visits.Partition("firstVisits.total", "firstVisits", {"within4Weeks", "later"});
+  TableBuilder visits("firstVisits", "First visits against the target, and people still waiting", &kpi.areas);
+  visits.Partition("firstVisits.total", "firstVisits", {"withinTarget", "later"});
+  visits.Partition("firstVisits.waitingAtPeriodEnd", "firstVisits.waitingAtPeriodEnd",
+                   {"withinTarget", "overTarget"});
   TableBuilder complaints("complaints", "Complaints", &kpi.areas);
   complaints.Partition("complaints.received.total", "complaints.received.stage", stages);
   complaints.Figure("complaints.resolved");
@@ -298,7 +316,7 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   const size_t n_areas = kpi.areas.size();
   Samples stage_samples[4] = {Samples(n_areas), Samples(n_areas), Samples(n_areas), Samples(n_areas)};
   const char* stage_names[4] = {"assessment", "application", "approval", "completion"};
-  Samples end_to_end(n_areas), resolve_days(n_areas);
+  Samples end_to_end(n_areas), resolve_days(n_areas), decision_days(n_areas);
   std::vector<int64_t> urgent_n(n_areas), urgent_within(n_areas), other_n(n_areas), other_within(n_areas);
 
   // (district, client): a person or household counts once per district.
@@ -345,12 +363,32 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
       const domain::ServiceLine* l = s.FindLine(line);
       return l == nullptr || l->urgency.empty() ? std::string("unspecified") : l->urgency;
     };
+    auto priority_of = [&](uint16_t line) {
+      const domain::ServiceLine* l = s.FindLine(line);
+      return l == nullptr || l->ot_priority < 1 || l->ot_priority > 3 ? std::string("unspecified")
+                                                                        : std::to_string(l->ot_priority);
+    };
     for (const auto& g : c.grants_approved) {
       auto a = area(g.district);
       if (!a || !In(period, g.on) || g.service != "mandatoryDfg") continue;
       dfg.Count("dfg.approved.total", *a);
       dfg.Count("dfg.approved.urgency." + urgency_of(g.line), *a);
       dfg.Count("dfg.approved.tenure." + tenure, *a);
+      dfg.Count("dfg.approved.priority." + priority_of(g.line), *a);
+    }
+    // The statutory decision: from the application's validOn (else its
+    // submittedOn) to the approval or refusal, against the target in months.
+    for (const auto& l : s.lines) {
+      if (l.service != "mandatoryDfg") continue;
+      std::optional<Date> decided = l.approved_on ? l.approved_on : l.refused_on;
+      std::optional<Date> valid = l.valid_on ? l.valid_on : l.application_on;
+      auto a = area(s.district);
+      if (!a || !decided || !valid || !In(period, *decided) || *decided < *valid) continue;
+      dfg.Count("dfg.decisions.total", *a);
+      dfg.Count(*decided <= AddMonths(*valid, targets.dfg_decision_months) ? "dfg.decisions.withinTarget"
+                                                                            : "dfg.decisions.later",
+                *a);
+      decision_days.Add(*a, county, (*decided - *valid).count());
     }
     for (const auto& w : c.works_completed) {
       auto a = area(w.district);
@@ -360,6 +398,7 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
       dfg.Count("dfg.completed.total", *a);
       dfg.Count("dfg.completed.urgency." + urgency, *a);
       dfg.Count("dfg.completed.tenure." + tenure, *a);
+      dfg.Count("dfg.completed.priority." + priority_of(w.line), *a);
       // Timescales: first contact -> assessment -> application -> approval -> completion.
       std::optional<Date> points[5] = {s.enquiry_on ? s.enquiry_on : std::optional<Date>(l->opened_on),
                                        s.assessed_on, l->application_on, l->approved_on, w.on};
@@ -376,7 +415,9 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
         bool urgent = urgency == "urgent";
         for (size_t x : {*a, county}) {
           (urgent ? urgent_n : other_n)[x] += 1;
-          if (*wd <= (urgent ? 55 : 150)) (urgent ? urgent_within : other_within)[x] += 1;
+          if (*wd <= (urgent ? targets.dfg_urgent_days : targets.dfg_non_urgent_days)) {
+            (urgent ? urgent_within : other_within)[x] += 1;
+          }
         }
       }
     }
@@ -389,11 +430,37 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
         outcome_table.Count("outcomes." + name, *a);
       }
     }
+    // The first-visit clock starts at the first referral when the case came
+    // by referral (and the referral came before the visit), else at the enquiry.
+    std::optional<Date> clock = s.enquiry_on;
+    if (c.first_referral_on && (!c.first_visit || *c.first_referral_on <= c.first_visit->on)) {
+      clock = c.first_referral_on;
+    }
     if (c.first_visit && In(period, c.first_visit->on)) {
       if (auto a = area(c.first_visit->district)) {
         visits.Count("firstVisits.total", *a);
-        bool within = s.enquiry_on && (c.first_visit->on - *s.enquiry_on).count() <= 28;
-        visits.Count(within ? "firstVisits.within4Weeks" : "firstVisits.later", *a);
+        bool within = clock && (c.first_visit->on - *clock).count() <= targets.first_visit_days;
+        visits.Count(within ? "firstVisits.withinTarget" : "firstVisits.later", *a);
+      }
+    }
+    // Still waiting when the period ends: a visit was due (the case was
+    // referred, or a first visit booked) on or before the last day, none was
+    // made by then, and the case was not closed by then.
+    {
+      std::optional<Date> due_from = c.first_referral_on;
+      if (c.first_visit_scheduled_on && (!due_from || *c.first_visit_scheduled_on < *due_from)) {
+        due_from = c.first_visit_scheduled_on;
+      }
+      bool visited = c.first_visit && c.first_visit->on <= period.last;
+      bool closed = s.closed && s.closed_on && *s.closed_on <= period.last;
+      if (due_from && *due_from <= period.last && clock && *clock <= period.last && !visited && !closed) {
+        if (auto a = area(s.district)) {
+          visits.Count("firstVisits.waitingAtPeriodEnd", *a);
+          visits.Count((period.last - *clock).count() <= targets.first_visit_days
+                           ? "firstVisits.waitingAtPeriodEnd.withinTarget"
+                           : "firstVisits.waitingAtPeriodEnd.overTarget",
+                       *a);
+        }
       }
     }
     for (const auto& r : c.complaints_received) {
@@ -498,7 +565,7 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
     }
     kpi.statistics.push_back(std::move(st));
   };
-  add_share("firstVisits.within4Weeks.share", "firstVisits.within4Weeks", "firstVisits.total");
+  add_share("firstVisits.withinTarget.share", "firstVisits.withinTarget", "firstVisits.total");
   for (int i = 0; i < 4; ++i) {
     std::string base = std::string("dfg.stage.") + stage_names[i];
     add_stat(base + ".median", "workingDays", "dfg.completed.total", stage_samples[i].per_area, false);
@@ -506,10 +573,12 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   }
   add_stat("dfg.endToEnd.median", "workingDays", "dfg.completed.total", end_to_end.per_area, false);
   add_stat("dfg.endToEnd.p90", "workingDays", "dfg.completed.total", end_to_end.per_area, true);
-  add_count_share("dfg.endToEnd.urgentWithin55.share", "dfg.completed.urgency.urgent", urgent_within,
+  add_count_share("dfg.endToEnd.urgentWithinTarget.share", "dfg.completed.urgency.urgent", urgent_within,
                   urgent_n);
-  add_count_share("dfg.endToEnd.nonUrgentWithin150.share", "dfg.completed.urgency.nonUrgent", other_within,
+  add_count_share("dfg.endToEnd.nonUrgentWithinTarget.share", "dfg.completed.urgency.nonUrgent", other_within,
                   other_n);
+  add_share("dfg.decisions.withinTarget.share", "dfg.decisions.withinTarget", "dfg.decisions.total");
+  add_stat("dfg.decisions.days.median", "days", "dfg.decisions.total", decision_days.per_area, false);
   add_stat("complaints.daysToResolve.median", "days", "complaints.resolved", resolve_days.per_area, false);
   add_stat("complaints.daysToResolve.p90", "days", "complaints.resolved", resolve_days.per_area, true);
   {
@@ -584,6 +653,12 @@ std::string KpiToJson(const KpiReturn& kpi) {
                  {"last", domain::FormatDate(kpi.period.last)}};
   j["position"] = kpi.position;
   j["policy"] = PolicyJson(kpi.policy);
+  j["timescales"] = {{"firstVisitDays", kpi.timescales.first_visit_days},
+                     {"dfgUrgentWorkingDays", kpi.timescales.dfg_urgent_days},
+                     {"dfgNonUrgentWorkingDays", kpi.timescales.dfg_non_urgent_days},
+                     {"dfgDecisionMonths", kpi.timescales.dfg_decision_months},
+                     {"effectiveOn", kpi.timescales.effective_on},
+                     {"setAt", kpi.timescales.position}};
   j["areas"] = kpi.areas;
   Json tables = Json::array();
   for (const auto& t : kpi.tables) {
