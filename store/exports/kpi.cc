@@ -310,6 +310,12 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   TableBuilder other("other", "Compliments and safeguarding alerts", &kpi.areas);
   other.Figure("other.compliments");
   other.Partition("other.safeguardingAlerts", "other.safeguardingAlerts.category", safeguarding_categories);
+  // Appendix E "referrals to specified services": OnwardReferralMade by
+  // destination, and whether the person was referred or only signposted.
+  const auto destinations = Enumerants<domain::cs::OnwardDestination>(true);
+  TableBuilder referrals("referrals", "Referrals and signposting to specified services", &kpi.areas);
+  referrals.Partition("referrals.onward.total", "referrals.onward.destination", destinations);
+  referrals.Partition("referrals.onward.total", "referrals.onward", {"referred", "signposted"});
   TableBuilder satisfaction("satisfaction", "Satisfaction responses by score", &kpi.areas);
   satisfaction.Partition("satisfaction.responses", "satisfaction.score", scores);
 
@@ -489,6 +495,13 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
         other.Count("other.safeguardingAlerts.category." + x.category, *a);
       }
     }
+    for (const auto& x : c.onward_referrals) {
+      auto a = area(x.district);
+      if (!a || !In(period, x.on) || x.destination == "unspecified") continue;
+      referrals.Count("referrals.onward.total", *a);
+      referrals.Count("referrals.onward.destination." + x.destination, *a);
+      referrals.Count(x.signposted ? "referrals.onward.signposted" : "referrals.onward.referred", *a);
+    }
     for (const auto& x : c.satisfaction) {
       auto a = area(x.district);
       if (!a || !In(period, x.on) || x.score < 1 || x.score > 5) continue;
@@ -498,7 +511,7 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   }
 
   for (TableBuilder* b : {&enquiries, &services, &dfg, &outcome_table, &visits, &complaints, &other,
-                          &satisfaction}) {
+                          &referrals, &satisfaction}) {
     kpi.tables.push_back(b->Finish(county));
   }
   ApplyDisclosureControl(policy, county, &kpi.tables, &kpi.report);

@@ -982,5 +982,62 @@ TEST(ExportsTimescales, TargetsKeptInTheStoreDecideTheReturn) {
   EXPECT_EQ(old->dfg_urgent_days, 55);
 }
 
+
+// Issue 16.5 (Appendix E, "referrals to specified services"): onward
+// referrals counted by destination, in every district cell, against a count
+// of the OnwardReferralMade events written apart from store/exports.
+TEST_F(ExportsTest, OnwardReferralsAreCountedByDestination) {
+  for (const char* label : {"2018/19", "2018/19-Q3"}) {
+    Period p = *ParsePeriod(label);
+    std::map<std::string, std::string> district;  // case -> district
+    std::map<std::pair<std::string, std::string>, int64_t> want;  // (figure, district)
+    for (uint64_t from = 1;;) {
+      auto page = county_->store->ReadAll(from, 2048);
+      ASSERT_TRUE(page.ok());
+      if (page->empty()) break;
+      for (const auto& e : *page) {
+        from = e.position + 1;
+        if (e.stream.rfind("case/", 0) != 0) continue;
+        auto j = Json::parse(*county_->codec->ToJson(e));
+        const Json& f = j["facts"];
+        if (j["type"] == "ContactRecorded" && f.value("purpose", "") == "enquiry" && !district.count(e.stream)) {
+          district[e.stream] = f["district"];
+        }
+        if (j["type"] == "CaseTransferred" && !f.value("toDistrict", "").empty()) district[e.stream] = f["toDistrict"];
+        if (j["type"] != "OnwardReferralMade") continue;
+        std::string on = f["referredOn"];
+        if (on < domain::FormatDate(p.first) || on > domain::FormatDate(p.last)) continue;
+        const std::string& d = district.at(e.stream);
+        ++want[{"referrals.onward.total", d}];
+        ++want[{"referrals.onward.destination." + f["destination"].get<std::string>(), d}];
+        ++want[{f.value("signposted", false) ? "referrals.onward.signposted" : "referrals.onward.referred", d}];
+      }
+    }
+    KpiReturn kpi = Kpi(label, "none");
+    const Table* table = nullptr;
+    for (const auto& t : kpi.tables) {
+      if (t.id == "referrals") table = &t;
+    }
+    ASSERT_NE(table, nullptr);
+    size_t cells = 0;
+    int64_t county_total = 0;
+    for (const auto& fig : table->figures) {
+      for (size_t a = 0; a + 1 < kpi.areas.size(); ++a) {
+        auto it = want.find({fig.id, kpi.areas[a]});
+        EXPECT_EQ(fig.cells[a].value, it == want.end() ? 0 : it->second) << label << " " << fig.id << " " << kpi.areas[a];
+        ++cells;
+      }
+      if (fig.id == "referrals.onward.total") county_total = fig.cells.back().value;
+    }
+    EXPECT_GT(cells, 6u * 15u);
+    EXPECT_GT(county_total, 10) << label;
+  }
+  // Every destination of the schema has its row, zero or not, so returns
+  // line up from quarter to quarter.
+  KpiReturn year = Kpi("2018/19", "none");
+  EXPECT_EQ(CellOf(year, "referrals.onward.destination.fallsPrevention", "county").mark, CellMark::kExact);
+  EXPECT_EQ(CellOf(year, "referrals.onward.destination.telecare", "county").mark, CellMark::kExact);
+}
+
 }  // namespace
 }  // namespace hearth::exports
