@@ -45,11 +45,19 @@ std::vector<std::string> Enumerants(bool skip_unspecified = false) {
 
 bool In(const Period& p, Date d) { return d >= p.first && d <= p.last; }
 
+// Which case is being counted, and the cell whose cases are wanted (audit
+// sampling), shared by every table of one return.
+struct Tracer {
+  CellTrace* trace = nullptr;  // null: nothing traced
+  const std::string* current_case = nullptr;
+};
+
 // Builds a table figure by figure; counts go to (figure, area).
 class TableBuilder {
  public:
-  TableBuilder(std::string id, std::string title, const std::vector<std::string>* areas)
-      : areas_(areas) {
+  TableBuilder(std::string id, std::string title, const std::vector<std::string>* areas,
+               Tracer* tracer = nullptr)
+      : areas_(areas), tracer_(tracer) {
     table_.id = std::move(id);
     table_.title = std::move(title);
   }
@@ -72,7 +80,14 @@ class TableBuilder {
     table_.partitions.push_back(std::move(p));
   }
   // Counts one into the figure for the district (the county is summed later).
-  void Count(const std::string& id, size_t area) { ++table_.figures[Figure(id)].cells[area].value; }
+  void Count(const std::string& id, size_t area) {
+    ++table_.figures[Figure(id)].cells[area].value;
+    if (tracer_ != nullptr && tracer_->trace != nullptr && id == tracer_->trace->figure &&
+        (tracer_->trace->area == "county" || (*areas_)[area] == tracer_->trace->area)) {
+      auto& cases = tracer_->trace->cases;
+      if (cases.empty() || cases.back() != *tracer_->current_case) cases.push_back(*tracer_->current_case);
+    }
+  }
   Table Finish(size_t county) {
     for (auto& f : table_.figures) {
       int64_t sum = 0;
@@ -86,6 +101,7 @@ class TableBuilder {
 
  private:
   const std::vector<std::string>* areas_;
+  Tracer* tracer_;
   hearth::exports::Table table_;
   std::map<std::string, size_t> index_;
 };
@@ -268,6 +284,8 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
     return it->second;
   };
 
+  Tracer tracer;
+  tracer.trace = options.trace;
   const auto channels = Enumerants<Channel>();
   const auto referrers = Enumerants<ReferrerType>();
   const auto tenures = Enumerants<Tenure>();
@@ -277,19 +295,19 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   const auto safeguarding_categories = Enumerants<SafeguardingCategory>();
   const std::vector<std::string> scores = {"1", "2", "3", "4", "5"};
 
-  TableBuilder enquiries("enquiries", "Enquiries by channel and referrer type", &kpi.areas);
+  TableBuilder enquiries("enquiries", "Enquiries by channel and referrer type", &kpi.areas, &tracer);
   enquiries.Partition("enquiries.total", "enquiries.channel", channels);
   enquiries.Partition("enquiries.total", "enquiries.referrer", referrers);
   // Schedule B of the service specification, row by row (docs/exports.md,
   // "Schedule B"); its "DFG of all value" row is dfg.approved.total.
-  TableBuilder services("services", "Schedule B: people, households, repairs and grants", &kpi.areas);
+  TableBuilder services("services", "Schedule B: people, households, repairs and grants", &kpi.areas, &tracer);
   for (const char* id : {"services.adviceInformationGuidance", "services.minorAdaptationHouseholds",
                          "services.handypersonPeople", "services.repairsCompleted",
                          "services.dementiaDwellingGrantsApproved"}) {
     services.Figure(id);
   }
   const std::vector<std::string> priorities = {"1", "2", "3", "unspecified"};
-  TableBuilder dfg("dfg", "Disabled facilities grants approved and completed", &kpi.areas);
+  TableBuilder dfg("dfg", "Disabled facilities grants approved and completed", &kpi.areas, &tracer);
   for (const char* what : {"approved", "completed"}) {
     std::string base = std::string("dfg.") + what;
     dfg.Partition(base + ".total", base + ".urgency", urgencies);
@@ -298,25 +316,25 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   }
   // The statutory decision on a valid application (approval or refusal).
   dfg.Partition("dfg.decisions.total", "dfg.decisions", {"withinTarget", "later"});
-  TableBuilder outcome_table("outcomes", "Cases with each outcome recorded", &kpi.areas);
+  TableBuilder outcome_table("outcomes", "Cases with each outcome recorded", &kpi.areas, &tracer);
   for (const auto& o : outcomes) outcome_table.Figure("outcomes." + o);
-  TableBuilder visits("firstVisits", "First visits against the target, and people still waiting", &kpi.areas);
+  TableBuilder visits("firstVisits", "First visits against the target, and people still waiting", &kpi.areas, &tracer);
   visits.Partition("firstVisits.total", "firstVisits", {"withinTarget", "later"});
   visits.Partition("firstVisits.waitingAtPeriodEnd", "firstVisits.waitingAtPeriodEnd",
                    {"withinTarget", "overTarget"});
-  TableBuilder complaints("complaints", "Complaints", &kpi.areas);
+  TableBuilder complaints("complaints", "Complaints", &kpi.areas, &tracer);
   complaints.Partition("complaints.received.total", "complaints.received.stage", stages);
   complaints.Figure("complaints.resolved");
-  TableBuilder other("other", "Compliments and safeguarding alerts", &kpi.areas);
+  TableBuilder other("other", "Compliments and safeguarding alerts", &kpi.areas, &tracer);
   other.Figure("other.compliments");
   other.Partition("other.safeguardingAlerts", "other.safeguardingAlerts.category", safeguarding_categories);
   // Appendix E "referrals to specified services": OnwardReferralMade by
   // destination, and whether the person was referred or only signposted.
   const auto destinations = Enumerants<domain::cs::OnwardDestination>(true);
-  TableBuilder referrals("referrals", "Referrals and signposting to specified services", &kpi.areas);
+  TableBuilder referrals("referrals", "Referrals and signposting to specified services", &kpi.areas, &tracer);
   referrals.Partition("referrals.onward.total", "referrals.onward.destination", destinations);
   referrals.Partition("referrals.onward.total", "referrals.onward", {"referred", "signposted"});
-  TableBuilder satisfaction("satisfaction", "Satisfaction responses by score", &kpi.areas);
+  TableBuilder satisfaction("satisfaction", "Satisfaction responses by score", &kpi.areas, &tracer);
   satisfaction.Partition("satisfaction.responses", "satisfaction.score", scores);
 
   const size_t n_areas = kpi.areas.size();
@@ -328,6 +346,7 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   // (district, client): a person or household counts once per district.
   std::set<std::pair<std::string, std::string>> advised, households, handyperson_people;
   for (const auto& [id, c] : all.cases) {
+    tracer.current_case = &id;
     const domain::CaseState& s = c.state;
     std::string tenure = s.tenure.empty() ? "unspecified" : s.tenure;
     for (const auto& e : c.enquiries) {
@@ -617,6 +636,45 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
     kpi.statistics.push_back(std::move(st));
   }
   return kpi;
+}
+
+Result<CellCases> ListCellCases(LogReader& store, const domain::Codec& codec, const domain::Calendar& calendar,
+                                const Period& period, const std::string& figure, const std::string& area,
+                                const Actor& actor, uint64_t position) {
+  if (actor.role != "controller") {
+    return Status::PermissionDenied("export cells: only the controller may list the cases behind a cell (role '" +
+                                    actor.role + "')");
+  }
+  if (figure.empty()) return Status::InvalidArgument("--figure: no figure given");
+  if (area.empty()) return Status::InvalidArgument("--area: no area given");
+  CellTrace trace;
+  trace.figure = figure;
+  trace.area = area;
+  KpiOptions options;
+  options.position = position;
+  options.trace = &trace;
+  auto policy = ParsePolicy("none");
+  if (!policy.ok()) return policy.status();
+  auto kpi = BuildKpiReturn(store, codec, calendar, period, *policy, options);
+  if (!kpi.ok()) return kpi.status();
+  auto a = std::find(kpi->areas.begin(), kpi->areas.end(), area);
+  if (a == kpi->areas.end()) {
+    std::string known;
+    for (const auto& x : kpi->areas) known += (known.empty() ? "" : ", ") + x;
+    return Status::InvalidArgument("--area '" + area + "': not an area of the return (" + known + ")");
+  }
+  const Cell* cell = FindCell(kpi->tables, figure, size_t(a - kpi->areas.begin()));
+  if (cell == nullptr) {
+    return Status::InvalidArgument("--figure '" + figure + "': no such figure in the return (docs/exports.md)");
+  }
+  CellCases out;
+  out.period = period;
+  out.position = kpi->position;
+  out.figure = figure;
+  out.area = area;
+  out.value = cell->value;
+  out.cases = std::move(trace.cases);
+  return out;
 }
 
 std::string KpiToCsv(const KpiReturn& kpi) {

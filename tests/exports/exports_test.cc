@@ -958,17 +958,18 @@ TEST(ExportsTimescales, TargetsKeptInTheStoreDecideTheReturn) {
   EXPECT_NE(future.message().find("effectiveOn"), std::string::npos);
   EXPECT_EQ(version(), 0u);
 
-  Timescales strict = targets(7, 20, 60, 3);
+  Timescales strict = targets(7, 20, 60, 1);
   ASSERT_TRUE(SetTimescales(*c.store, *c.codec, strict, today, actor).ok());
   KpiReturn after = build(0);
   EXPECT_EQ(after.timescales.first_visit_days, 7);
-  EXPECT_EQ(after.timescales.dfg_decision_months, 3);
+  EXPECT_EQ(after.timescales.dfg_decision_months, 1);
   EXPECT_GT(after.timescales.position, before.position);
   Expected want = CountTimescales(*c.store, *c.codec, period, after.timescales);
   for (const auto& id : kTimescaleFigures) EXPECT_EQ(CellOf(after, id, "county").value, want.county[id]) << id;
   EXPECT_LT(CellOf(after, "firstVisits.withinTarget", "county").value,
             CellOf(before, "firstVisits.withinTarget", "county").value);
   EXPECT_EQ(CellOf(after, "firstVisits.total", "county").value, CellOf(before, "firstVisits.total", "county").value);
+  EXPECT_GT(CellOf(after, "dfg.decisions.later", "county").value, CellOf(before, "dfg.decisions.later", "county").value);
   EXPECT_NE(KpiToJson(after).find("\"firstVisitDays\": 7"), std::string::npos);
   // The return as of the earlier position still reads the targets then in force.
   KpiReturn again = build(before.position);
@@ -1037,6 +1038,84 @@ TEST_F(ExportsTest, OnwardReferralsAreCountedByDestination) {
   KpiReturn year = Kpi("2018/19", "none");
   EXPECT_EQ(CellOf(year, "referrals.onward.destination.fallsPrevention", "county").mark, CellMark::kExact);
   EXPECT_EQ(CellOf(year, "referrals.onward.destination.telecare", "county").mark, CellMark::kExact);
+}
+
+
+// Issue 16.6 (003 9.0, "audit a sample"): the controller, and nobody else,
+// lists the case references behind a published cell; the list is the cell.
+TEST_F(ExportsTest, OnlyTheControllerListsTheCasesBehindACell) {
+  Period year = *ParsePeriod("2018/19");
+  auto calendar = domain::Calendar::EnglandAndWales();
+  KpiReturn kpi = Kpi("2018/19", "none");
+  Actor controller{"S-CTRL-1", "controller", "test"};
+  // Cells of every kind: per case, per person, per event.
+  for (const auto& [figure, area] : std::vector<std::pair<std::string, std::string>>{
+           {"services.minorAdaptationHouseholds", "D2"},
+           {"services.adviceInformationGuidance", "D5"},
+           {"dfg.approved.total", "county"},
+           {"firstVisits.later", "D1"}}) {
+    auto cells = ListCellCases(*county_->store, *county_->codec, calendar, year, figure, area, controller);
+    ASSERT_TRUE(cells.ok()) << cells.status().ToString();
+    EXPECT_EQ(cells->value, CellOf(kpi, figure, area).value) << figure;
+    EXPECT_GT(cells->value, 0) << figure;
+    // One case per count here (each counted once per case), every one a
+    // case of that area, each listed once.
+    EXPECT_EQ(int64_t(cells->cases.size()), cells->value) << figure;
+    std::set<std::string> unique(cells->cases.begin(), cells->cases.end());
+    EXPECT_EQ(unique.size(), cells->cases.size());
+    for (const auto& c : cells->cases) {
+      EXPECT_EQ(c.rfind("case/", 0), 0u) << c;
+      if (area != "county") {
+        EXPECT_EQ(c.substr(5, area.size() + 1), area + "/") << c;
+      }
+    }
+  }
+  // Any other role is refused, before anything is read.
+  for (const char* role : {"monitoringOfficer", "caseworker", "manager", "Controller", ""}) {
+    auto refused = ListCellCases(*county_->store, *county_->codec, calendar, year, "dfg.approved.total", "county",
+                                 Actor{"S-X-1", role, "test"});
+    ASSERT_FALSE(refused.ok()) << role;
+    EXPECT_EQ(refused.status().code(), Status::Code::kPermissionDenied) << role;
+  }
+  // Bad input names its field.
+  auto bad_figure = ListCellCases(*county_->store, *county_->codec, calendar, year, "services.nothing", "D1", controller);
+  EXPECT_TRUE(bad_figure.status().IsInvalidArgument());
+  EXPECT_NE(bad_figure.status().message().find("--figure"), std::string::npos);
+  auto bad_area = ListCellCases(*county_->store, *county_->codec, calendar, year, "dfg.approved.total", "D9", controller);
+  EXPECT_TRUE(bad_area.status().IsInvalidArgument());
+  EXPECT_NE(bad_area.status().message().find("--area"), std::string::npos);
+
+  // The command line: the same list for the controller; refusals otherwise.
+  auto copy = county_->store->Backup(out_.sub("cells-copy"));
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  std::string base = "export cells --data " + out_.sub("cells-copy") + " --key-file " + county_->key;
+  std::string cmd = std::string(HEARTH_CLI) + " " + base +
+                    " --figure dfg.approved.total --area county --period 2018/19 --user S-CTRL-1 --role controller"
+                    " --position " + std::to_string(*copy);
+  std::string printed;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  char buf[512];
+  while (p && std::fgets(buf, sizeof buf, p)) printed += buf;
+  ASSERT_EQ(p ? ::pclose(p) : -1, 0);
+  auto j = Json::parse(printed);
+  auto lib = ListCellCases(*county_->store, *county_->codec, calendar, year, "dfg.approved.total", "county",
+                           controller, *copy);
+  ASSERT_TRUE(lib.ok());
+  EXPECT_EQ(j["cases"].get<std::vector<std::string>>(), lib->cases);
+  struct Bad {
+    std::string args, says;
+  };
+  for (const auto& b : std::vector<Bad>{
+           {" --figure dfg.approved.total --area county --period 2018/19 --user S-1 --role monitoringOfficer", "only the controller"},
+           {" --figure dfg.approved.total --area county --period 2018/19 --user S-1 --role caseworker", "only the controller"},
+           {" --figure services.nothing --area county --period 2018/19 --user S-1 --role controller", "--figure"},
+           {" --figure dfg.approved.total --area D9 --period 2018/19 --user S-1 --role controller", "--area"},
+           {" --figure dfg.approved.total --area county --period 2018/20 --user S-1 --role controller", "--period"},
+           {" --figure dfg.approved.total --area county --period 2018/19-Q5 --user S-1 --role controller", "--period"}}) {
+    CliRun r = Cli(base + b.args);
+    EXPECT_EQ(r.code, 1) << b.args << "\n" << r.err;
+    EXPECT_NE(r.err.find(b.says), std::string::npos) << b.args << "\n" << r.err;
+  }
 }
 
 }  // namespace

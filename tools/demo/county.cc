@@ -775,6 +775,18 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       bool referred = rng.Chance(0.6);
       if (referred) referral(after(d0, 0, 3), counted, 0);
       Date booked = after(d0, 1, 4);
+      if (spec.uncounted && rng.Chance(0.5)) {
+        // Withdrawn before the first visit: booked, never made, closed.
+        Date visit_on = after(booked, 7, 20);
+        w.Add(booked, "FirstVisitScheduled", Facts([&](cs::Facts::Builder f) {
+          auto v = f.initFirstVisitScheduled();
+          v.setScheduledOn(S(booked));
+          v.setVisitOn(S(visit_on));
+          v.setMode(cs::VisitMode::HOME);
+        }), "admin");
+        close_case(after(booked, 1, 6), cs::ClosureReason::WITHDRAWN_BY_CLIENT);
+        break;
+      }
       Date visit = first_visit(booked, 45);
       assessment(visit, false);
       plan(visit, counted);

@@ -119,6 +119,25 @@ struct TableReport {
   uint32_t exact = 0;
 };
 
+// The case references behind one published cell of the return (service
+// specification 9.0, "audit a sample"), for the controller only: anyone else
+// gets PermissionDenied before the log is read. InvalidArgument naming
+// --figure for a figure the return does not have, --area for an area it
+// does not have. The count is the exact one (policy none); `cases` lists
+// every case counted in it (a household or person counted once lists the
+// case that counted them).
+struct CellCases {
+  Period period;
+  uint64_t position = 0;
+  std::string figure;
+  std::string area;
+  int64_t value = 0;
+  std::vector<std::string> cases;
+};
+Result<CellCases> ListCellCases(LogReader& store, const domain::Codec& codec, const domain::Calendar& calendar,
+                                const Period& period, const std::string& figure, const std::string& area,
+                                const Actor& actor, uint64_t position = 0);
+
 // --- Timescales (docs/exports.md, "Timescales") ---------------------------
 //
 // The targets of the monitored timescales, kept in the store as
@@ -162,8 +181,16 @@ struct KpiReturn {
   uint32_t statistics_withheld = 0;  // area values withheld for small groups
 };
 
+// Audit sampling: the cases counted in one cell (figure, area) of a return.
+struct CellTrace {
+  std::string figure;
+  std::string area;                // a district, or "county" (every district)
+  std::vector<std::string> cases;  // case ids, each once, in case-id order
+};
+
 struct KpiOptions {
   uint64_t position = 0;  // read the log up to here; 0: its end when the export starts
+  CellTrace* trace = nullptr;  // when set, collects the cases behind trace->figure in trace->area
 };
 
 // Counts the period's figures (docs/exports.md defines each one) from the log
