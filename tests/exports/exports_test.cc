@@ -981,6 +981,40 @@ TEST(ExportsTimescales, TargetsKeptInTheStoreDecideTheReturn) {
   auto old = ReadTimescales(*c.store, *c.codec, before.position);
   ASSERT_TRUE(old.ok());
   EXPECT_EQ(old->dfg_urgent_days, 55);
+
+  // The command line: bad targets refused with the field named, nothing
+  // written; good ones recorded, the others kept.
+  hearth::testing::TempDir out;
+  auto copy = c.store->Backup(out.sub("copy"));
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  std::string base = "export timescales --data " + out.sub("copy") + " --key-file " + c.key;
+  struct Bad {
+    std::string args, says;
+  };
+  for (const auto& b : std::vector<Bad>{{" --set --first-visit-days 0", "firstVisitDays"},
+                                        {" --set --dfg-urgent 70", "dfgUrgentWorkingDays"},
+                                        {" --set --dfg-decision-months 13", "dfgDecisionMonths"},
+                                        {" --set --effective-on 2999-01-01", "effectiveOn"},
+                                        {" --first-visit-days 21", "--set"}}) {
+    CliRun r = Cli(base + b.args);
+    EXPECT_EQ(r.code, 1) << b.args << "\n" << r.err;
+    EXPECT_NE(r.err.find(b.says), std::string::npos) << b.args << "\n" << r.err;
+  }
+  CliRun good = Cli(base + " --set --first-visit-days 21 --effective-on 2019-04-01");
+  EXPECT_EQ(good.code, 0) << good.err;
+  c.store.reset();
+  Options so;
+  so.key = KeySource::File(c.key);
+  auto reopened = Store::Open(so, out.sub("copy"));
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  auto versions = (*reopened)->StreamVersion(kTimescalesStream);
+  ASSERT_TRUE(versions.ok());
+  EXPECT_EQ(*versions, 2u);  // the library's one and the command's one; no refused one
+  auto now = ReadTimescales(**reopened, *c.codec);
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(now->first_visit_days, 21);
+  EXPECT_EQ(now->dfg_urgent_days, 20);  // kept
+  EXPECT_EQ(now->effective_on, "2019-04-01");
 }
 
 
