@@ -886,6 +886,7 @@ struct Facts {
     onwardReferralOutcomeRecorded @59 :OnwardReferralOutcomeRecorded; # an onward referral's outcome or written confirmation
     safeguardingReferralAcknowledged @60 :SafeguardingReferralAcknowledged; # a safeguarding referral acknowledged by the agency
     safeguardingOutcomeRecorded @61 :SafeguardingOutcomeRecorded; # the outcome of a safeguarding concern
+    timescalesSet @62 :TimescalesSet;                    # the monitored timescales' targets, as configuration
   }
 }
 
@@ -1081,3 +1082,16 @@ annotation prose @0xb5e3c1d2a4f60718 (field) :Void;
 # ($date, $pastDate) or a code or reference: empty, or 1 to 64 of
 # A-Z a-z 0-9 . _ : @ / + - (the codec and the recorder refuse anything else,
 # naming the field: docs/domain.md, "Codes, not free text").
+
+# The targets of the monitored timescales (service specification 9.0), kept
+# in the store (stream config/timescales) so that the return and the worklist
+# read the same ones; the last one recorded at or before a position applies
+# (docs/exports.md, "Timescales"). Until one is recorded the specification's
+# own targets apply: 28, 55, 150, 6.
+struct TimescalesSet {
+  effectiveOn @0 :Text $pastDate;     # date these targets took effect; fact
+  firstVisitDays @1 :UInt16;          # first visit within this many calendar days of the first contact (the referral when the case came by referral), 1..366; fact
+  dfgUrgentWorkingDays @2 :UInt16;    # an urgent DFG end to end within this many working days, 1..1000; fact
+  dfgNonUrgentWorkingDays @3 :UInt16; # a non-urgent (or not yet decided) DFG end to end, 1..1000; fact
+  dfgDecisionMonths @4 :UInt8;        # the statutory decision on a valid DFG application within this many months, 1..12; fact
+}

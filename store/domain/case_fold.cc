@@ -486,6 +486,7 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
       case F::RESTRICTION_LIFTED:
       case F::THIRD_PARTY_DISCLOSURE_DECIDED:
       case F::PROCESSING_RECORD_SET:
+      case F::TIMESCALES_SET:
         break;
     }
   } catch (const kj::Exception& e) {

@@ -81,6 +81,22 @@ Status Capture(const RecordedEvent& event, Facts::Reader facts, CaseFacts* c) {
       }
       break;
     }
+    case Facts::REFERRAL_MADE:
+      if (!c->first_referral_on) c->first_referral_on = DateOf(facts.getReferralMade().getReferredOn());
+      break;
+    case Facts::FIRST_VISIT_SCHEDULED:
+      if (!c->first_visit_scheduled_on) {
+        c->first_visit_scheduled_on = DateOf(facts.getFirstVisitScheduled().getScheduledOn());
+      }
+      break;
+    case Facts::ONWARD_REFERRAL_MADE: {
+      auto f = facts.getOnwardReferralMade();
+      if (auto on = DateOf(f.getReferredOn())) {
+        c->onward_referrals.push_back(
+            {{*on, district}, std::string(EnumName(f.getDestination())), f.getSignposted()});
+      }
+      break;
+    }
     case Facts::FIRST_VISIT_COMPLETED:
       if (!c->first_visit) {
         if (auto on = DateOf(facts.getFirstVisitCompleted().getCompletedOn())) {
@@ -171,6 +187,16 @@ Result<Collection> Collect(LogReader& store, const domain::Codec& codec, const C
     if (following <= out.position) pending = std::async(std::launch::async, fetch, following);
     for (const RecordedEvent& event : *batch) {
       if (event.position > out.position) break;
+      if (event.stream == kTimescalesStream) {
+        Facts::Reader facts;
+        const domain::TypeEntry* type = nullptr;
+        Status s = decoder.Decode(event, &facts, &type);
+        if (s.ok() && facts.which() == Facts::TIMESCALES_SET) {
+          s = ApplyTimescalesSet(facts.getTimescalesSet(), event.position, &out.timescales);
+        }
+        if (!s.ok()) return Status::Corruption("position " + std::to_string(event.position) + ": " + s.message());
+        continue;
+      }
       if (!IsCaseStream(event.stream)) continue;
       Facts::Reader facts;
       const domain::TypeEntry* type = nullptr;

@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "domain/tables.h"
 #include "hearth/domain.h"
+#include "hearth/exports.h"
 #include "hearth/status.h"
 #include "hearth/store.h"
 
@@ -47,6 +49,10 @@ struct SafeguardingFact : Dated {
 struct ScoreFact : Dated {
   int score = 0;
 };
+struct OnwardFact : Dated {
+  std::string destination;  // OnwardDestination enumerant
+  bool signposted = false;
+};
 
 // What the identifiable export may show of a client.
 struct ClientDetails {
@@ -65,6 +71,9 @@ struct CaseFacts {
   std::vector<LineFact> grants_approved;     // GrantApproved
   std::vector<LineFact> works_completed;     // WorksCompleted
   std::optional<Dated> first_visit;          // the first FirstVisitCompleted
+  std::optional<Date> first_referral_on;     // the first ReferralMade's referredOn
+  std::optional<Date> first_visit_scheduled_on; // the first FirstVisitScheduled's scheduledOn
+  std::vector<OnwardFact> onward_referrals;  // OnwardReferralMade
   std::vector<OutcomeFact> outcomes;         // OutcomeRecorded
   std::vector<ComplaintFact> complaints_received;
   std::vector<ComplaintFact> complaints_resolved;
@@ -81,11 +90,16 @@ struct CollectOptions {
 
 struct Collection {
   uint64_t position = 0;                  // the log position the facts are as of
+  Timescales timescales;                  // the targets in force at `position`
   std::map<std::string, CaseFacts> cases; // by case id
 };
 
 // Reads events 1..position of the log. InvalidArgument for a position beyond
 // the log's end; the codec's and the store's errors otherwise.
+// Replaces *out with a TimescalesSet's targets (timescales.cc); Corruption
+// for a recorded target out of its range.
+Status ApplyTimescalesSet(const domain::cs::TimescalesSet::Reader& f, uint64_t position, Timescales* out);
+
 Result<Collection> Collect(LogReader& store, const domain::Codec& codec, const CollectOptions& options);
 
 }  // namespace hearth::exports

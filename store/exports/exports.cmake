@@ -6,4 +6,5 @@ target_sources(hearth PRIVATE
   exports/kpi.cc
   exports/extract.cc
   exports/models.cc
+  exports/timescales.cc
 )

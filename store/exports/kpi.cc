@@ -45,11 +45,19 @@ std::vector<std::string> Enumerants(bool skip_unspecified = false) {
 
 bool In(const Period& p, Date d) { return d >= p.first && d <= p.last; }
 
+// Which case is being counted, and the cell whose cases are wanted (audit
+// sampling), shared by every table of one return.
+struct Tracer {
+  CellTrace* trace = nullptr;  // null: nothing traced
+  const std::string* current_case = nullptr;
+};
+
 // Builds a table figure by figure; counts go to (figure, area).
 class TableBuilder {
  public:
-  TableBuilder(std::string id, std::string title, const std::vector<std::string>* areas)
-      : areas_(areas) {
+  TableBuilder(std::string id, std::string title, const std::vector<std::string>* areas,
+               Tracer* tracer = nullptr)
+      : areas_(areas), tracer_(tracer) {
     table_.id = std::move(id);
     table_.title = std::move(title);
   }
@@ -72,7 +80,14 @@ class TableBuilder {
     table_.partitions.push_back(std::move(p));
   }
   // Counts one into the figure for the district (the county is summed later).
-  void Count(const std::string& id, size_t area) { ++table_.figures[Figure(id)].cells[area].value; }
+  void Count(const std::string& id, size_t area) {
+    ++table_.figures[Figure(id)].cells[area].value;
+    if (tracer_ != nullptr && tracer_->trace != nullptr && id == tracer_->trace->figure &&
+        (tracer_->trace->area == "county" || (*areas_)[area] == tracer_->trace->area)) {
+      auto& cases = tracer_->trace->cases;
+      if (cases.empty() || cases.back() != *tracer_->current_case) cases.push_back(*tracer_->current_case);
+    }
+  }
   Table Finish(size_t county) {
     for (auto& f : table_.figures) {
       int64_t sum = 0;
@@ -86,6 +101,7 @@ class TableBuilder {
 
  private:
   const std::vector<std::string>* areas_;
+  Tracer* tracer_;
   hearth::exports::Table table_;
   std::map<std::string, size_t> index_;
 };
@@ -111,6 +127,16 @@ double P90(std::vector<int64_t> v) {
   std::sort(v.begin(), v.end());
   size_t rank = (v.size() * 9 + 9) / 10;
   return double(v[std::max<size_t>(rank, 1) - 1]);
+}
+
+// The same day `months` later (the last day of the month when it has no such day).
+Date AddMonths(Date d, int months) {
+  using namespace std::chrono;
+  year_month_day ymd{d};
+  year_month ym = year_month{ymd.year(), ymd.month()} + std::chrono::months{months};
+  year_month_day_last last{ym.year(), month_day_last{ym.month()}};
+  unsigned day = std::min(unsigned(ymd.day()), unsigned(last.day()));
+  return sys_days{ym.year() / ym.month() / std::chrono::day{day}};
 }
 
 double Percent(int64_t num, int64_t den) {
@@ -239,6 +265,8 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   kpi.period = period;
   kpi.policy = policy;
   kpi.position = all.position;
+  kpi.timescales = all.timescales;
+  const Timescales& targets = kpi.timescales;
   std::set<std::string> districts;
   auto note = [&](const std::string& d) { if (!d.empty()) districts.insert(d); };
   for (const auto& [id, c] : all.cases) {
@@ -256,6 +284,8 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
     return it->second;
   };
 
+  Tracer tracer;
+  tracer.trace = options.trace;
   const auto channels = Enumerants<Channel>();
   const auto referrers = Enumerants<ReferrerType>();
   const auto tenures = Enumerants<Tenure>();
@@ -265,41 +295,58 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   const auto safeguarding_categories = Enumerants<SafeguardingCategory>();
   const std::vector<std::string> scores = {"1", "2", "3", "4", "5"};
 
-  TableBuilder enquiries("enquiries", "Enquiries by channel and referrer type", &kpi.areas);
+  TableBuilder enquiries("enquiries", "Enquiries by channel and referrer type", &kpi.areas, &tracer);
   enquiries.Partition("enquiries.total", "enquiries.channel", channels);
   enquiries.Partition("enquiries.total", "enquiries.referrer", referrers);
-  TableBuilder services("services", "Advice and services started", &kpi.areas);
-  for (const char* id : {"services.advicePeople", "services.minorAdaptations", "services.handyperson",
-                         "services.repairs", "services.dementiaDwellingGrants", "services.dfgsOpened"}) {
+  // Schedule B of the service specification, row by row (docs/exports.md,
+  // "Schedule B"); its "DFG of all value" row is dfg.approved.total.
+  TableBuilder services("services", "Schedule B: people, households, repairs and grants", &kpi.areas, &tracer);
+  for (const char* id : {"services.adviceInformationGuidance", "services.minorAdaptationHouseholds",
+                         "services.handypersonPeople", "services.repairsCompleted",
+                         "services.dementiaDwellingGrantsApproved"}) {
     services.Figure(id);
   }
-  TableBuilder dfg("dfg", "Disabled facilities grants approved and completed", &kpi.areas);
+  const std::vector<std::string> priorities = {"1", "2", "3", "unspecified"};
+  TableBuilder dfg("dfg", "Disabled facilities grants approved and completed", &kpi.areas, &tracer);
   for (const char* what : {"approved", "completed"}) {
     std::string base = std::string("dfg.") + what;
     dfg.Partition(base + ".total", base + ".urgency", urgencies);
     dfg.Partition(base + ".total", base + ".tenure", tenures);
+    dfg.Partition(base + ".total", base + ".priority", priorities);
   }
-  TableBuilder outcome_table("outcomes", "Cases with each outcome recorded", &kpi.areas);
+  // The statutory decision on a valid application (approval or refusal).
+  dfg.Partition("dfg.decisions.total", "dfg.decisions", {"withinTarget", "later"});
+  TableBuilder outcome_table("outcomes", "Cases with each outcome recorded", &kpi.areas, &tracer);
   for (const auto& o : outcomes) outcome_table.Figure("outcomes." + o);
-  TableBuilder visits("firstVisits", "First visits, within 4 weeks of the enquiry", &kpi.areas);
-  visits.Partition("firstVisits.total", "firstVisits", {"within4Weeks", "later"});
-  TableBuilder complaints("complaints", "Complaints", &kpi.areas);
+  TableBuilder visits("firstVisits", "First visits against the target, and people still waiting", &kpi.areas, &tracer);
+  visits.Partition("firstVisits.total", "firstVisits", {"withinTarget", "later"});
+  visits.Partition("firstVisits.waitingAtPeriodEnd", "firstVisits.waitingAtPeriodEnd",
+                   {"withinTarget", "overTarget"});
+  TableBuilder complaints("complaints", "Complaints", &kpi.areas, &tracer);
   complaints.Partition("complaints.received.total", "complaints.received.stage", stages);
   complaints.Figure("complaints.resolved");
-  TableBuilder other("other", "Compliments and safeguarding alerts", &kpi.areas);
+  TableBuilder other("other", "Compliments and safeguarding alerts", &kpi.areas, &tracer);
   other.Figure("other.compliments");
   other.Partition("other.safeguardingAlerts", "other.safeguardingAlerts.category", safeguarding_categories);
-  TableBuilder satisfaction("satisfaction", "Satisfaction responses by score", &kpi.areas);
+  // Appendix E "referrals to specified services": OnwardReferralMade by
+  // destination, and whether the person was referred or only signposted.
+  const auto destinations = Enumerants<domain::cs::OnwardDestination>(true);
+  TableBuilder referrals("referrals", "Referrals and signposting to specified services", &kpi.areas, &tracer);
+  referrals.Partition("referrals.onward.total", "referrals.onward.destination", destinations);
+  referrals.Partition("referrals.onward.total", "referrals.onward", {"referred", "signposted"});
+  TableBuilder satisfaction("satisfaction", "Satisfaction responses by score", &kpi.areas, &tracer);
   satisfaction.Partition("satisfaction.responses", "satisfaction.score", scores);
 
   const size_t n_areas = kpi.areas.size();
   Samples stage_samples[4] = {Samples(n_areas), Samples(n_areas), Samples(n_areas), Samples(n_areas)};
   const char* stage_names[4] = {"assessment", "application", "approval", "completion"};
-  Samples end_to_end(n_areas), resolve_days(n_areas);
+  Samples end_to_end(n_areas), resolve_days(n_areas), decision_days(n_areas);
   std::vector<int64_t> urgent_n(n_areas), urgent_within(n_areas), other_n(n_areas), other_within(n_areas);
 
-  std::set<std::pair<std::string, std::string>> advised;  // (district, client)
+  // (district, client): a person or household counts once per district.
+  std::set<std::pair<std::string, std::string>> advised, households, handyperson_people;
   for (const auto& [id, c] : all.cases) {
+    tracer.current_case = &id;
     const domain::CaseState& s = c.state;
     std::string tenure = s.tenure.empty() ? "unspecified" : s.tenure;
     for (const auto& e : c.enquiries) {
@@ -314,20 +361,37 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
     for (const auto& e : c.consultations) {
       auto a = area(e.district);
       if (!a || !In(period, e.on) || !advised.insert({e.district, person}).second) continue;
-      services.Count("services.advicePeople", *a);
+      services.Count("services.adviceInformationGuidance", *a);
     }
-    for (const auto& l : c.lines_opened) {
-      auto a = area(l.district);
-      if (!a || !In(period, l.on)) continue;
-      if (l.service == "minorAdaptation") services.Count("services.minorAdaptations", *a);
-      if (l.service == "handyperson") services.Count("services.handyperson", *a);
-      if (l.service == "repairs") services.Count("services.repairs", *a);
-      if (l.service == "dementiaDwellingGrant") services.Count("services.dementiaDwellingGrants", *a);
-      if (l.service == "mandatoryDfg") services.Count("services.dfgsOpened", *a);
+    // Completions, not openings: a line withdrawn or refused has no
+    // WorksCompleted; a household (the case's client) counts once however
+    // many of its lines were completed.
+    for (const auto& w : c.works_completed) {
+      auto a = area(w.district);
+      const domain::ServiceLine* l = s.FindLine(w.line);
+      if (!a || !In(period, w.on) || l == nullptr) continue;
+      if (l->service == "minorAdaptation" && households.insert({w.district, person}).second) {
+        services.Count("services.minorAdaptationHouseholds", *a);
+      }
+      if (l->service == "handyperson" && handyperson_people.insert({w.district, person}).second) {
+        services.Count("services.handypersonPeople", *a);
+      }
+      if (l->service == "repairs") services.Count("services.repairsCompleted", *a);
+    }
+    for (const auto& g : c.grants_approved) {
+      auto a = area(g.district);
+      if (a && In(period, g.on) && g.service == "dementiaDwellingGrant") {
+        services.Count("services.dementiaDwellingGrantsApproved", *a);
+      }
     }
     auto urgency_of = [&](uint16_t line) {
       const domain::ServiceLine* l = s.FindLine(line);
       return l == nullptr || l->urgency.empty() ? std::string("unspecified") : l->urgency;
+    };
+    auto priority_of = [&](uint16_t line) {
+      const domain::ServiceLine* l = s.FindLine(line);
+      return l == nullptr || l->ot_priority < 1 || l->ot_priority > 3 ? std::string("unspecified")
+                                                                        : std::to_string(l->ot_priority);
     };
     for (const auto& g : c.grants_approved) {
       auto a = area(g.district);
@@ -335,6 +399,21 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
       dfg.Count("dfg.approved.total", *a);
       dfg.Count("dfg.approved.urgency." + urgency_of(g.line), *a);
       dfg.Count("dfg.approved.tenure." + tenure, *a);
+      dfg.Count("dfg.approved.priority." + priority_of(g.line), *a);
+    }
+    // The statutory decision: from the application's validOn (else its
+    // submittedOn) to the approval or refusal, against the target in months.
+    for (const auto& l : s.lines) {
+      if (l.service != "mandatoryDfg") continue;
+      std::optional<Date> decided = l.approved_on ? l.approved_on : l.refused_on;
+      std::optional<Date> valid = l.valid_on ? l.valid_on : l.application_on;
+      auto a = area(s.district);
+      if (!a || !decided || !valid || !In(period, *decided) || *decided < *valid) continue;
+      dfg.Count("dfg.decisions.total", *a);
+      dfg.Count(*decided <= AddMonths(*valid, targets.dfg_decision_months) ? "dfg.decisions.withinTarget"
+                                                                            : "dfg.decisions.later",
+                *a);
+      decision_days.Add(*a, county, (*decided - *valid).count());
     }
     for (const auto& w : c.works_completed) {
       auto a = area(w.district);
@@ -344,6 +423,7 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
       dfg.Count("dfg.completed.total", *a);
       dfg.Count("dfg.completed.urgency." + urgency, *a);
       dfg.Count("dfg.completed.tenure." + tenure, *a);
+      dfg.Count("dfg.completed.priority." + priority_of(w.line), *a);
       // Timescales: first contact -> assessment -> application -> approval -> completion.
       std::optional<Date> points[5] = {s.enquiry_on ? s.enquiry_on : std::optional<Date>(l->opened_on),
                                        s.assessed_on, l->application_on, l->approved_on, w.on};
@@ -360,7 +440,9 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
         bool urgent = urgency == "urgent";
         for (size_t x : {*a, county}) {
           (urgent ? urgent_n : other_n)[x] += 1;
-          if (*wd <= (urgent ? 55 : 150)) (urgent ? urgent_within : other_within)[x] += 1;
+          if (*wd <= (urgent ? targets.dfg_urgent_days : targets.dfg_non_urgent_days)) {
+            (urgent ? urgent_within : other_within)[x] += 1;
+          }
         }
       }
     }
@@ -373,11 +455,37 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
         outcome_table.Count("outcomes." + name, *a);
       }
     }
+    // The first-visit clock starts at the first referral when the case came
+    // by referral (and the referral came before the visit), else at the enquiry.
+    std::optional<Date> clock = s.enquiry_on;
+    if (c.first_referral_on && (!c.first_visit || *c.first_referral_on <= c.first_visit->on)) {
+      clock = c.first_referral_on;
+    }
     if (c.first_visit && In(period, c.first_visit->on)) {
       if (auto a = area(c.first_visit->district)) {
         visits.Count("firstVisits.total", *a);
-        bool within = s.enquiry_on && (c.first_visit->on - *s.enquiry_on).count() <= 28;
-        visits.Count(within ? "firstVisits.within4Weeks" : "firstVisits.later", *a);
+        bool within = clock && (c.first_visit->on - *clock).count() <= targets.first_visit_days;
+        visits.Count(within ? "firstVisits.withinTarget" : "firstVisits.later", *a);
+      }
+    }
+    // Still waiting when the period ends: a visit was due (the case was
+    // referred, or a first visit booked) on or before the last day, none was
+    // made by then, and the case was not closed by then.
+    {
+      std::optional<Date> due_from = c.first_referral_on;
+      if (c.first_visit_scheduled_on && (!due_from || *c.first_visit_scheduled_on < *due_from)) {
+        due_from = c.first_visit_scheduled_on;
+      }
+      bool visited = c.first_visit && c.first_visit->on <= period.last;
+      bool closed = s.closed && s.closed_on && *s.closed_on <= period.last;
+      if (due_from && *due_from <= period.last && clock && *clock <= period.last && !visited && !closed) {
+        if (auto a = area(s.district)) {
+          visits.Count("firstVisits.waitingAtPeriodEnd", *a);
+          visits.Count((period.last - *clock).count() <= targets.first_visit_days
+                           ? "firstVisits.waitingAtPeriodEnd.withinTarget"
+                           : "firstVisits.waitingAtPeriodEnd.overTarget",
+                       *a);
+        }
       }
     }
     for (const auto& r : c.complaints_received) {
@@ -406,6 +514,13 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
         other.Count("other.safeguardingAlerts.category." + x.category, *a);
       }
     }
+    for (const auto& x : c.onward_referrals) {
+      auto a = area(x.district);
+      if (!a || !In(period, x.on) || x.destination == "unspecified") continue;
+      referrals.Count("referrals.onward.total", *a);
+      referrals.Count("referrals.onward.destination." + x.destination, *a);
+      referrals.Count(x.signposted ? "referrals.onward.signposted" : "referrals.onward.referred", *a);
+    }
     for (const auto& x : c.satisfaction) {
       auto a = area(x.district);
       if (!a || !In(period, x.on) || x.score < 1 || x.score > 5) continue;
@@ -415,7 +530,7 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   }
 
   for (TableBuilder* b : {&enquiries, &services, &dfg, &outcome_table, &visits, &complaints, &other,
-                          &satisfaction}) {
+                          &referrals, &satisfaction}) {
     kpi.tables.push_back(b->Finish(county));
   }
   ApplyDisclosureControl(policy, county, &kpi.tables, &kpi.report);
@@ -482,7 +597,7 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
     }
     kpi.statistics.push_back(std::move(st));
   };
-  add_share("firstVisits.within4Weeks.share", "firstVisits.within4Weeks", "firstVisits.total");
+  add_share("firstVisits.withinTarget.share", "firstVisits.withinTarget", "firstVisits.total");
   for (int i = 0; i < 4; ++i) {
     std::string base = std::string("dfg.stage.") + stage_names[i];
     add_stat(base + ".median", "workingDays", "dfg.completed.total", stage_samples[i].per_area, false);
@@ -490,10 +605,12 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   }
   add_stat("dfg.endToEnd.median", "workingDays", "dfg.completed.total", end_to_end.per_area, false);
   add_stat("dfg.endToEnd.p90", "workingDays", "dfg.completed.total", end_to_end.per_area, true);
-  add_count_share("dfg.endToEnd.urgentWithin55.share", "dfg.completed.urgency.urgent", urgent_within,
+  add_count_share("dfg.endToEnd.urgentWithinTarget.share", "dfg.completed.urgency.urgent", urgent_within,
                   urgent_n);
-  add_count_share("dfg.endToEnd.nonUrgentWithin150.share", "dfg.completed.urgency.nonUrgent", other_within,
+  add_count_share("dfg.endToEnd.nonUrgentWithinTarget.share", "dfg.completed.urgency.nonUrgent", other_within,
                   other_n);
+  add_share("dfg.decisions.withinTarget.share", "dfg.decisions.withinTarget", "dfg.decisions.total");
+  add_stat("dfg.decisions.days.median", "days", "dfg.decisions.total", decision_days.per_area, false);
   add_stat("complaints.daysToResolve.median", "days", "complaints.resolved", resolve_days.per_area, false);
   add_stat("complaints.daysToResolve.p90", "days", "complaints.resolved", resolve_days.per_area, true);
   {
@@ -519,6 +636,45 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
     kpi.statistics.push_back(std::move(st));
   }
   return kpi;
+}
+
+Result<CellCases> ListCellCases(LogReader& store, const domain::Codec& codec, const domain::Calendar& calendar,
+                                const Period& period, const std::string& figure, const std::string& area,
+                                const Actor& actor, uint64_t position) {
+  if (actor.role != "controller") {
+    return Status::PermissionDenied("export cells: only the controller may list the cases behind a cell (role '" +
+                                    actor.role + "')");
+  }
+  if (figure.empty()) return Status::InvalidArgument("--figure: no figure given");
+  if (area.empty()) return Status::InvalidArgument("--area: no area given");
+  CellTrace trace;
+  trace.figure = figure;
+  trace.area = area;
+  KpiOptions options;
+  options.position = position;
+  options.trace = &trace;
+  auto policy = ParsePolicy("none");
+  if (!policy.ok()) return policy.status();
+  auto kpi = BuildKpiReturn(store, codec, calendar, period, *policy, options);
+  if (!kpi.ok()) return kpi.status();
+  auto a = std::find(kpi->areas.begin(), kpi->areas.end(), area);
+  if (a == kpi->areas.end()) {
+    std::string known;
+    for (const auto& x : kpi->areas) known += (known.empty() ? "" : ", ") + x;
+    return Status::InvalidArgument("--area '" + area + "': not an area of the return (" + known + ")");
+  }
+  const Cell* cell = FindCell(kpi->tables, figure, size_t(a - kpi->areas.begin()));
+  if (cell == nullptr) {
+    return Status::InvalidArgument("--figure '" + figure + "': no such figure in the return (docs/exports.md)");
+  }
+  CellCases out;
+  out.period = period;
+  out.position = kpi->position;
+  out.figure = figure;
+  out.area = area;
+  out.value = cell->value;
+  out.cases = std::move(trace.cases);
+  return out;
 }
 
 std::string KpiToCsv(const KpiReturn& kpi) {
@@ -568,6 +724,12 @@ std::string KpiToJson(const KpiReturn& kpi) {
                  {"last", domain::FormatDate(kpi.period.last)}};
   j["position"] = kpi.position;
   j["policy"] = PolicyJson(kpi.policy);
+  j["timescales"] = {{"firstVisitDays", kpi.timescales.first_visit_days},
+                     {"dfgUrgentWorkingDays", kpi.timescales.dfg_urgent_days},
+                     {"dfgNonUrgentWorkingDays", kpi.timescales.dfg_non_urgent_days},
+                     {"dfgDecisionMonths", kpi.timescales.dfg_decision_months},
+                     {"effectiveOn", kpi.timescales.effective_on},
+                     {"setAt", kpi.timescales.position}};
   j["areas"] = kpi.areas;
   Json tables = Json::array();
   for (const auto& t : kpi.tables) {

@@ -54,10 +54,12 @@ TEST_F(CodecTest, EveryEventTypeIsListed) {
         "RightsRequestReceived", "RightsIdentityVerified", "RightsClockPaused",
         "RightsClockResumed", "RightsRequestExtended", "RightsRequestFulfilled",
         "RightsRequestRefused", "ErasureDecided", "RestrictionApplied", "RestrictionLifted",
-        "ThirdPartyDisclosureDecided", "ProcessingRecordSet"}) {
+        "ThirdPartyDisclosureDecided", "ProcessingRecordSet",
+        // configuration of the monitoring return (docs/exports.md)
+        "TimescalesSet"}) {
     EXPECT_TRUE(names.count(n)) << n;
   }
-  EXPECT_EQ(names.size(), 60u);
+  EXPECT_EQ(names.size(), 61u);
   EXPECT_EQ(names.count("ContactRecordedV1"), 0u);
   const EventTypeInfo* contact = codec_->FindType("ContactRecorded");
   ASSERT_NE(contact, nullptr);

@@ -101,12 +101,12 @@ const Cell& CellOf(const KpiReturn& kpi, const std::string& figure, const std::s
 }
 
 std::vector<std::pair<std::string, uint32_t demo::DistrictVolumes::*>> GeneratorFigures() {
-  return {{"enquiries.total", &demo::DistrictVolumes::enquiries},
-          {"services.dfgsOpened", &demo::DistrictVolumes::dfgs},
-          {"services.minorAdaptations", &demo::DistrictVolumes::minor_adaptations},
-          {"services.handyperson", &demo::DistrictVolumes::handyperson},
-          {"services.repairs", &demo::DistrictVolumes::repairs},
-          {"services.dementiaDwellingGrants", &demo::DistrictVolumes::dementia_grants}};
+  return {{"services.adviceInformationGuidance", &demo::DistrictVolumes::advised},
+          {"dfg.approved.total", &demo::DistrictVolumes::dfgs},
+          {"services.minorAdaptationHouseholds", &demo::DistrictVolumes::minor_adaptations},
+          {"services.handypersonPeople", &demo::DistrictVolumes::handyperson},
+          {"services.repairsCompleted", &demo::DistrictVolumes::repairs},
+          {"services.dementiaDwellingGrantsApproved", &demo::DistrictVolumes::dementia_grants}};
 }
 
 TEST_F(ExportsTest, YearTotalsPerDistrictEqualTheGeneratorsUnderPolicyNone) {
@@ -124,7 +124,7 @@ TEST_F(ExportsTest, YearTotalsPerDistrictEqualTheGeneratorsUnderPolicyNone) {
     EXPECT_EQ(CellOf(kpi, figure, "county").published, int64_t(county)) << figure;
   }
   // Not a vacuous comparison: the small county still has DFGs and minor adaptations.
-  EXPECT_GT(CellOf(kpi, "services.dfgsOpened", "county").value, 20);
+  EXPECT_GT(CellOf(kpi, "dfg.approved.total", "county").value, 20);
 }
 
 TEST_F(ExportsTest, QuartersAddUpToTheYear) {
@@ -136,7 +136,20 @@ TEST_F(ExportsTest, QuartersAddUpToTheYear) {
       for (size_t a = 0; a < year.areas.size(); ++a) {
         int64_t sum = 0;
         for (const auto& q : quarters) sum += q.tables[t].figures[f].cells[a].value;
-        EXPECT_EQ(sum, year.tables[t].figures[f].cells[a].value) << year.tables[t].figures[f].id;
+        const std::string& id = year.tables[t].figures[f].id;
+        // Distinct people and households: someone helped in two quarters
+        // counts in each, and once in the year.
+        bool distinct = id == "services.adviceInformationGuidance" ||
+                        id == "services.minorAdaptationHouseholds" || id == "services.handypersonPeople";
+        // People still waiting at the period's end: a count on one day, the
+        // year's is its last quarter's.
+        if (id.rfind("firstVisits.waitingAtPeriodEnd", 0) == 0) {
+          EXPECT_EQ(quarters[3].tables[t].figures[f].cells[a].value, year.tables[t].figures[f].cells[a].value) << id;
+        } else if (distinct) {
+          EXPECT_LE(year.tables[t].figures[f].cells[a].value, sum) << id;
+        } else {
+          EXPECT_EQ(sum, year.tables[t].figures[f].cells[a].value) << id;
+        }
       }
     }
   }
@@ -771,6 +784,372 @@ TEST_F(ExportsTest, CommandLineWritesReturnsAndRefusesBadInput) {
   }
   EXPECT_EQ(Slurp(out_.sub("full") + "/x"), "keep");
   EXPECT_EQ(std::distance(fs::directory_iterator(out_.sub("full")), fs::directory_iterator()), 1);
+}
+
+namespace timescales_test {
+
+using domain::Date;
+
+Date ParseD(const std::string& text) {
+  Date d{};
+  EXPECT_TRUE(domain::ParseDate(text, &d)) << text;
+  return d;
+}
+
+// The date `months` later, clamped to the month's end: written here, apart
+// from the export's own.
+Date MonthsLater(Date d, int months) {
+  using namespace std::chrono;
+  year_month_day ymd{d};
+  int total = int(ymd.year()) * 12 + int(unsigned(ymd.month())) - 1 + months;
+  year y{total / 12};
+  month m{unsigned(total % 12 + 1)};
+  unsigned last = unsigned(year_month_day_last{y, month_day_last{m}}.day());
+  return sys_days{y / m / day{std::min(unsigned(ymd.day()), last)}};
+}
+
+// What the timescale figures should be, counted from the log's JSON form
+// (docs/exports.md, "Timescales"), independently of store/exports.
+struct Expected {
+  std::map<std::string, int64_t> county;  // figure -> county value
+};
+
+Expected CountTimescales(Store& store, const domain::Codec& codec, const Period& p, const Timescales& t) {
+  struct Case {
+    std::optional<Date> enquiry, referral, scheduled, visit, closed;
+    std::map<int, std::string> service;
+    std::map<int, Date> valid, decided;
+  };
+  std::map<std::string, Case> cases;
+  for (uint64_t from = 1;;) {
+    auto page = store.ReadAll(from, 2048);
+    EXPECT_TRUE(page.ok());
+    if (!page.ok() || page->empty()) break;
+    for (const auto& e : *page) {
+      from = e.position + 1;
+      if (e.stream.rfind("case/", 0) != 0) continue;
+      auto j = Json::parse(*codec.ToJson(e));
+      const Json& f = j["facts"];
+      Case& c = cases[e.stream];
+      auto date = [&](const char* field) { return ParseD(f[field].get<std::string>()); };
+      const std::string type = j["type"];
+      if (type == "ContactRecorded" && f.value("purpose", "") == "enquiry" && !c.enquiry) c.enquiry = date("contactedOn");
+      if (type == "ReferralMade" && !c.referral) c.referral = date("referredOn");
+      if (type == "FirstVisitScheduled" && !c.scheduled) c.scheduled = date("scheduledOn");
+      if (type == "FirstVisitCompleted" && !c.visit) c.visit = date("completedOn");
+      if (type == "CaseClosed") c.closed = date("closedOn");
+      if (type == "CaseReopened") c.closed.reset();
+      if (type == "ServiceElementOpened") c.service[f["line"].get<int>()] = f["service"];
+      if (type == "GrantApplicationMade" && !c.valid.count(f["line"].get<int>())) {
+        c.valid[f["line"].get<int>()] = f.contains("validOn") ? date("validOn") : date("submittedOn");
+      }
+      if (type == "GrantApproved" && f.value("grantType", "") == "mandatoryDfg") c.decided[f["line"].get<int>()] = date("approvedOn");
+      if (type == "GrantRefused" && f.value("grantType", "") == "mandatoryDfg") c.decided[f["line"].get<int>()] = date("refusedOn");
+    }
+  }
+  Expected out;
+  auto in = [&](Date d) { return d >= p.first && d <= p.last; };
+  for (const auto& [id, c] : cases) {
+    std::optional<Date> clock = c.enquiry;
+    if (c.referral && (!c.visit || *c.referral <= *c.visit)) clock = c.referral;
+    if (c.visit && in(*c.visit)) {
+      ++out.county["firstVisits.total"];
+      bool within = clock && (*c.visit - *clock).count() <= t.first_visit_days;
+      ++out.county[within ? "firstVisits.withinTarget" : "firstVisits.later"];
+    }
+    std::optional<Date> due = c.referral;
+    if (c.scheduled && (!due || *c.scheduled < *due)) due = c.scheduled;
+    if (due && *due <= p.last && clock && *clock <= p.last && !(c.visit && *c.visit <= p.last) &&
+        !(c.closed && *c.closed <= p.last)) {
+      ++out.county["firstVisits.waitingAtPeriodEnd"];
+      ++out.county[(p.last - *clock).count() <= t.first_visit_days ? "firstVisits.waitingAtPeriodEnd.withinTarget"
+                                                                   : "firstVisits.waitingAtPeriodEnd.overTarget"];
+    }
+    for (const auto& [line, decided] : c.decided) {
+      if (!c.valid.count(line) || c.service.at(line) != "mandatoryDfg" || !in(decided)) continue;
+      ++out.county["dfg.decisions.total"];
+      ++out.county[decided <= MonthsLater(c.valid.at(line), t.dfg_decision_months) ? "dfg.decisions.withinTarget"
+                                                                                  : "dfg.decisions.later"];
+    }
+  }
+  return out;
+}
+
+const std::vector<std::string> kTimescaleFigures = {
+    "firstVisits.total", "firstVisits.withinTarget", "firstVisits.later", "firstVisits.waitingAtPeriodEnd",
+    "firstVisits.waitingAtPeriodEnd.withinTarget", "firstVisits.waitingAtPeriodEnd.overTarget",
+    "dfg.decisions.total", "dfg.decisions.withinTarget", "dfg.decisions.later"};
+
+}  // namespace timescales_test
+
+// Issue 16.4: the timescale figures count what docs/exports.md says (the
+// first-visit clock from the referral, people still waiting at the period's
+// end, the statutory decision), checked against a count written apart.
+TEST_F(ExportsTest, TimescaleFiguresFollowTheirDefinitions) {
+  using namespace timescales_test;
+  for (const char* label : {"2018/19", "2018/19-Q2", "2018/19-Q3"}) {
+    KpiReturn kpi = Kpi(label, "none");
+    EXPECT_EQ(kpi.timescales.position, 0u);
+    EXPECT_EQ(kpi.timescales.first_visit_days, 28);
+    Expected want = CountTimescales(*county_->store, *county_->codec, *ParsePeriod(label), kpi.timescales);
+    for (const auto& id : kTimescaleFigures) {
+      EXPECT_EQ(CellOf(kpi, id, "county").value, want.county[id]) << label << " " << id;
+    }
+  }
+  // Not vacuous: in Q2 some people are still waiting, some visits were
+  // timed from a referral, and some DFG decisions fall in the year.
+  KpiReturn q2 = Kpi("2018/19-Q2", "none");
+  EXPECT_GT(CellOf(q2, "firstVisits.waitingAtPeriodEnd", "county").value, 0);
+  KpiReturn year = Kpi("2018/19", "none");
+  EXPECT_GT(CellOf(year, "dfg.decisions.total", "county").value, 5);
+  // PriorityAssessed 1-3: every approved DFG has its OT priority.
+  int64_t by_priority = 0;
+  for (const char* p : {"1", "2", "3"}) by_priority += CellOf(year, std::string("dfg.approved.priority.") + p, "county").value;
+  EXPECT_EQ(by_priority, CellOf(year, "dfg.approved.total", "county").value);
+  EXPECT_GT(CellOf(year, "dfg.approved.priority.1", "county").value, 0);
+}
+
+// Issue 16.4: the targets are configuration in the store; the return reads
+// the ones in force at its position; bad targets are refused, nothing written.
+TEST(ExportsTimescales, TargetsKeptInTheStoreDecideTheReturn) {
+  using namespace timescales_test;
+  County c(20);
+  ASSERT_TRUE(c.store);
+  auto period = *ParsePeriod("2018/19");
+  auto build = [&](uint64_t position) {
+    KpiOptions ko;
+    ko.position = position;
+    auto kpi = BuildKpiReturn(*c.store, *c.codec, domain::Calendar::EnglandAndWales(), period,
+                              *ParsePolicy("none"), ko);
+    EXPECT_TRUE(kpi.ok()) << kpi.status().ToString();
+    return *kpi;
+  };
+  KpiReturn before = build(0);
+  EXPECT_EQ(before.timescales.first_visit_days, 28);
+  Actor actor{"S-CTRL-1", "controller", "test"};
+  Date today = domain::UkDate(domain::Now());
+
+  // Bad targets: one error naming the field, nothing written.
+  auto version = [&] {
+    auto v = c.store->StreamVersion(kTimescalesStream);
+    return v.ok() ? *v : 0;
+  };
+  auto targets = [](int visit, int urgent, int non_urgent, int months) {
+    Timescales t;
+    t.first_visit_days = visit;
+    t.dfg_urgent_days = urgent;
+    t.dfg_non_urgent_days = non_urgent;
+    t.dfg_decision_months = months;
+    return t;
+  };
+  const std::vector<std::pair<std::string, Timescales>> bad = {
+      {"firstVisitDays", targets(0, 55, 150, 6)},         {"firstVisitDays", targets(367, 55, 150, 6)},
+      {"dfgUrgentWorkingDays", targets(28, 0, 150, 6)},   {"dfgNonUrgentWorkingDays", targets(28, 55, 1001, 6)},
+      {"dfgUrgentWorkingDays", targets(28, 200, 150, 6)}, {"dfgDecisionMonths", targets(28, 55, 150, 0)},
+      {"dfgDecisionMonths", targets(28, 55, 150, 13)}};
+  for (const auto& [field, t] : bad) {
+    Status s = SetTimescales(*c.store, *c.codec, t, today, actor);
+    EXPECT_TRUE(s.IsInvalidArgument()) << field;
+    EXPECT_NE(s.message().find(field), std::string::npos) << s.message();
+    EXPECT_EQ(version(), 0u);
+  }
+  Status future = SetTimescales(*c.store, *c.codec, Timescales{}, today + std::chrono::days{1}, actor);
+  EXPECT_TRUE(future.IsInvalidArgument());
+  EXPECT_NE(future.message().find("effectiveOn"), std::string::npos);
+  EXPECT_EQ(version(), 0u);
+
+  Timescales strict = targets(7, 20, 60, 1);
+  ASSERT_TRUE(SetTimescales(*c.store, *c.codec, strict, today, actor).ok());
+  KpiReturn after = build(0);
+  EXPECT_EQ(after.timescales.first_visit_days, 7);
+  EXPECT_EQ(after.timescales.dfg_decision_months, 1);
+  EXPECT_GT(after.timescales.position, before.position);
+  Expected want = CountTimescales(*c.store, *c.codec, period, after.timescales);
+  for (const auto& id : kTimescaleFigures) EXPECT_EQ(CellOf(after, id, "county").value, want.county[id]) << id;
+  EXPECT_LT(CellOf(after, "firstVisits.withinTarget", "county").value,
+            CellOf(before, "firstVisits.withinTarget", "county").value);
+  EXPECT_EQ(CellOf(after, "firstVisits.total", "county").value, CellOf(before, "firstVisits.total", "county").value);
+  EXPECT_GT(CellOf(after, "dfg.decisions.later", "county").value, CellOf(before, "dfg.decisions.later", "county").value);
+  EXPECT_NE(KpiToJson(after).find("\"firstVisitDays\": 7"), std::string::npos);
+  // The return as of the earlier position still reads the targets then in force.
+  KpiReturn again = build(before.position);
+  EXPECT_EQ(again.timescales.first_visit_days, 28);
+  EXPECT_EQ(KpiToJson(again), KpiToJson(before));
+  auto read = ReadTimescales(*c.store, *c.codec);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->dfg_urgent_days, 20);
+  auto old = ReadTimescales(*c.store, *c.codec, before.position);
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->dfg_urgent_days, 55);
+
+  // The command line: bad targets refused with the field named, nothing
+  // written; good ones recorded, the others kept.
+  hearth::testing::TempDir out;
+  auto copy = c.store->Backup(out.sub("copy"));
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  std::string base = "export timescales --data " + out.sub("copy") + " --key-file " + c.key;
+  struct Bad {
+    std::string args, says;
+  };
+  for (const auto& b : std::vector<Bad>{{" --set --first-visit-days 0", "firstVisitDays"},
+                                        {" --set --dfg-urgent 70", "dfgUrgentWorkingDays"},
+                                        {" --set --dfg-decision-months 13", "dfgDecisionMonths"},
+                                        {" --set --effective-on 2999-01-01", "effectiveOn"},
+                                        {" --first-visit-days 21", "--set"}}) {
+    CliRun r = Cli(base + b.args);
+    EXPECT_EQ(r.code, 1) << b.args << "\n" << r.err;
+    EXPECT_NE(r.err.find(b.says), std::string::npos) << b.args << "\n" << r.err;
+  }
+  CliRun good = Cli(base + " --set --first-visit-days 21 --effective-on 2019-04-01");
+  EXPECT_EQ(good.code, 0) << good.err;
+  c.store.reset();
+  Options so;
+  so.key = KeySource::File(c.key);
+  auto reopened = Store::Open(so, out.sub("copy"));
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  auto versions = (*reopened)->StreamVersion(kTimescalesStream);
+  ASSERT_TRUE(versions.ok());
+  EXPECT_EQ(*versions, 2u);  // the library's one and the command's one; no refused one
+  auto now = ReadTimescales(**reopened, *c.codec);
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(now->first_visit_days, 21);
+  EXPECT_EQ(now->dfg_urgent_days, 20);  // kept
+  EXPECT_EQ(now->effective_on, "2019-04-01");
+}
+
+
+// Issue 16.5 (Appendix E, "referrals to specified services"): onward
+// referrals counted by destination, in every district cell, against a count
+// of the OnwardReferralMade events written apart from store/exports.
+TEST_F(ExportsTest, OnwardReferralsAreCountedByDestination) {
+  for (const char* label : {"2018/19", "2018/19-Q3"}) {
+    Period p = *ParsePeriod(label);
+    std::map<std::string, std::string> district;  // case -> district
+    std::map<std::pair<std::string, std::string>, int64_t> want;  // (figure, district)
+    for (uint64_t from = 1;;) {
+      auto page = county_->store->ReadAll(from, 2048);
+      ASSERT_TRUE(page.ok());
+      if (page->empty()) break;
+      for (const auto& e : *page) {
+        from = e.position + 1;
+        if (e.stream.rfind("case/", 0) != 0) continue;
+        auto j = Json::parse(*county_->codec->ToJson(e));
+        const Json& f = j["facts"];
+        if (j["type"] == "ContactRecorded" && f.value("purpose", "") == "enquiry" && !district.count(e.stream)) {
+          district[e.stream] = f["district"];
+        }
+        if (j["type"] == "CaseTransferred" && !f.value("toDistrict", "").empty()) district[e.stream] = f["toDistrict"];
+        if (j["type"] != "OnwardReferralMade") continue;
+        std::string on = f["referredOn"];
+        if (on < domain::FormatDate(p.first) || on > domain::FormatDate(p.last)) continue;
+        const std::string& d = district.at(e.stream);
+        ++want[{"referrals.onward.total", d}];
+        ++want[{"referrals.onward.destination." + f["destination"].get<std::string>(), d}];
+        ++want[{f.value("signposted", false) ? "referrals.onward.signposted" : "referrals.onward.referred", d}];
+      }
+    }
+    KpiReturn kpi = Kpi(label, "none");
+    const Table* table = nullptr;
+    for (const auto& t : kpi.tables) {
+      if (t.id == "referrals") table = &t;
+    }
+    ASSERT_NE(table, nullptr);
+    size_t cells = 0;
+    int64_t county_total = 0;
+    for (const auto& fig : table->figures) {
+      for (size_t a = 0; a + 1 < kpi.areas.size(); ++a) {
+        auto it = want.find({fig.id, kpi.areas[a]});
+        EXPECT_EQ(fig.cells[a].value, it == want.end() ? 0 : it->second) << label << " " << fig.id << " " << kpi.areas[a];
+        ++cells;
+      }
+      if (fig.id == "referrals.onward.total") county_total = fig.cells.back().value;
+    }
+    EXPECT_GT(cells, 6u * 15u);
+    EXPECT_GT(county_total, 10) << label;
+  }
+  // Every destination of the schema has its row, zero or not, so returns
+  // line up from quarter to quarter.
+  KpiReturn year = Kpi("2018/19", "none");
+  EXPECT_EQ(CellOf(year, "referrals.onward.destination.fallsPrevention", "county").mark, CellMark::kExact);
+  EXPECT_EQ(CellOf(year, "referrals.onward.destination.telecare", "county").mark, CellMark::kExact);
+}
+
+
+// Issue 16.6 (003 9.0, "audit a sample"): the controller, and nobody else,
+// lists the case references behind a published cell; the list is the cell.
+TEST_F(ExportsTest, OnlyTheControllerListsTheCasesBehindACell) {
+  Period year = *ParsePeriod("2018/19");
+  auto calendar = domain::Calendar::EnglandAndWales();
+  KpiReturn kpi = Kpi("2018/19", "none");
+  Actor controller{"S-CTRL-1", "controller", "test"};
+  // Cells of every kind: per case, per person, per event.
+  for (const auto& [figure, area] : std::vector<std::pair<std::string, std::string>>{
+           {"services.minorAdaptationHouseholds", "D2"},
+           {"services.adviceInformationGuidance", "D5"},
+           {"dfg.approved.total", "county"},
+           {"firstVisits.later", "D1"}}) {
+    auto cells = ListCellCases(*county_->store, *county_->codec, calendar, year, figure, area, controller);
+    ASSERT_TRUE(cells.ok()) << cells.status().ToString();
+    EXPECT_EQ(cells->value, CellOf(kpi, figure, area).value) << figure;
+    EXPECT_GT(cells->value, 0) << figure;
+    // One case per count here (each counted once per case), every one a
+    // case of that area, each listed once.
+    EXPECT_EQ(int64_t(cells->cases.size()), cells->value) << figure;
+    std::set<std::string> unique(cells->cases.begin(), cells->cases.end());
+    EXPECT_EQ(unique.size(), cells->cases.size());
+    for (const auto& c : cells->cases) {
+      EXPECT_EQ(c.rfind("case/", 0), 0u) << c;
+      if (area != "county") {
+        EXPECT_EQ(c.substr(5, area.size() + 1), area + "/") << c;
+      }
+    }
+  }
+  // Any other role is refused, before anything is read.
+  for (const char* role : {"monitoringOfficer", "caseworker", "manager", "Controller", ""}) {
+    auto refused = ListCellCases(*county_->store, *county_->codec, calendar, year, "dfg.approved.total", "county",
+                                 Actor{"S-X-1", role, "test"});
+    ASSERT_FALSE(refused.ok()) << role;
+    EXPECT_EQ(refused.status().code(), Status::Code::kPermissionDenied) << role;
+  }
+  // Bad input names its field.
+  auto bad_figure = ListCellCases(*county_->store, *county_->codec, calendar, year, "services.nothing", "D1", controller);
+  EXPECT_TRUE(bad_figure.status().IsInvalidArgument());
+  EXPECT_NE(bad_figure.status().message().find("--figure"), std::string::npos);
+  auto bad_area = ListCellCases(*county_->store, *county_->codec, calendar, year, "dfg.approved.total", "D9", controller);
+  EXPECT_TRUE(bad_area.status().IsInvalidArgument());
+  EXPECT_NE(bad_area.status().message().find("--area"), std::string::npos);
+
+  // The command line: the same list for the controller; refusals otherwise.
+  auto copy = county_->store->Backup(out_.sub("cells-copy"));
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  std::string base = "export cells --data " + out_.sub("cells-copy") + " --key-file " + county_->key;
+  std::string cmd = std::string(HEARTH_CLI) + " " + base +
+                    " --figure dfg.approved.total --area county --period 2018/19 --user S-CTRL-1 --role controller"
+                    " --position " + std::to_string(*copy);
+  std::string printed;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  char buf[512];
+  while (p && std::fgets(buf, sizeof buf, p)) printed += buf;
+  ASSERT_EQ(p ? ::pclose(p) : -1, 0);
+  auto j = Json::parse(printed);
+  auto lib = ListCellCases(*county_->store, *county_->codec, calendar, year, "dfg.approved.total", "county",
+                           controller, *copy);
+  ASSERT_TRUE(lib.ok());
+  EXPECT_EQ(j["cases"].get<std::vector<std::string>>(), lib->cases);
+  struct Bad {
+    std::string args, says;
+  };
+  for (const auto& b : std::vector<Bad>{
+           {" --figure dfg.approved.total --area county --period 2018/19 --user S-1 --role monitoringOfficer", "only the controller"},
+           {" --figure dfg.approved.total --area county --period 2018/19 --user S-1 --role caseworker", "only the controller"},
+           {" --figure services.nothing --area county --period 2018/19 --user S-1 --role controller", "--figure"},
+           {" --figure dfg.approved.total --area D9 --period 2018/19 --user S-1 --role controller", "--area"},
+           {" --figure dfg.approved.total --area county --period 2018/20 --user S-1 --role controller", "--period"},
+           {" --figure dfg.approved.total --area county --period 2018/19-Q5 --user S-1 --role controller", "--period"}}) {
+    CliRun r = Cli(base + b.args);
+    EXPECT_EQ(r.code, 1) << b.args << "\n" << r.err;
+    EXPECT_NE(r.err.find(b.says), std::string::npos) << b.args << "\n" << r.err;
+  }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <cctype>
 #include <cstdio>
 #include <mutex>
+#include <set>
 #include <optional>
 #include <thread>
 
@@ -360,6 +361,9 @@ struct CaseSpec {
   uint32_t copies_base = 0;
   Kind kind = Kind::kOther;
   uint32_t repeat_of = 0;  // for a returning client: the earlier case's number
+  // A DFG that is refused, or a minor adaptation withdrawn before its works:
+  // a line opened that Schedule B does not count.
+  bool uncounted = false;
 };
 
 std::string CaseId(const std::string& district, uint32_t n) {
@@ -382,9 +386,13 @@ struct Generated {
 };
 
 // Builds one case's events, dated inside [year_start, year_end].
+//
+// `attempt` > 0 draws the case again (other numbers, an earlier start) when
+// the event that Schedule B counts fell after the year (see GenerateCounty).
 Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date year_end,
-                    const domain::Calendar& calendar) {
-  Rng rng(Mix(seed) ^ HashText(CaseId(spec.code, spec.number), seed));
+                    const domain::Calendar& calendar, uint32_t attempt = 0) {
+  Rng rng(Mix(seed) ^ HashText(CaseId(spec.code, spec.number), seed) ^
+          (attempt == 0 ? 0 : Mix(0x6174746d ^ attempt)));
   char staff[24];
   std::snprintf(staff, sizeof staff, "S-%s-%02u", spec.code.c_str(), rng.Below(12) + 1);
   CaseWriter w(calendar, year_end, &rng, staff);
@@ -399,6 +407,8 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
   g.people = spec.repeat_of != 0 ? 0 : 1;
 
   int span = static_cast<int>((year_end - year_start).count()) - MaxOpenOffset(spec.kind) - 6;
+  // A case drawn again starts earlier in the year, down to its first twentieth.
+  if (attempt > 0) span = std::max(1, span * static_cast<int>(20 - std::min<uint32_t>(attempt, 19)) / 20);
   Date d0 = w.W(year_start + days{static_cast<int>(rng.Below(static_cast<uint32_t>(span)))});
   const cs::Service counted = CountedService(spec.kind);
   cs::ReferrerType referrer = ReferrerFor(spec.kind, rng);
@@ -485,6 +495,21 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
     c.subjects.push_back(SubjectRef{carer_id, SubjectRole::kCarer});
   }
   size_t opening_count = w.events().size();
+
+  // Advice, information and guidance (Schedule B): every new enquiry is
+  // talked through in a consultation on the day it is made, whatever follows
+  // (the advice cases hold theirs below). From a random stream of its own.
+  if (spec.kind != Kind::kOther) {
+    Rng talk(Mix(seed ^ 0x61646669636521ull) ^ HashText(g.case_id, seed));
+    w.Add(d0, "ConsultationHeld", Facts([&](cs::Facts::Builder f) {
+      auto c = f.initConsultationHeld();
+      c.setHeldOn(S(d0));
+      c.setChannel(channel == cs::Channel::IN_PERSON ? cs::Channel::IN_PERSON : cs::Channel::PHONE);
+      c.setMinutes(static_cast<uint16_t>(talk.Range(10, 40)));
+      c.initAdviceGiven(1).set(0, counted);
+      c.setReferralNeeded(spec.kind == Kind::kDfg || spec.kind == Kind::kDementia);
+    }));
+  }
 
   // --- the pathway ---
   Date end = d0;  // the last pathway date (closure, when the case closes)
@@ -750,10 +775,30 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       bool referred = rng.Chance(0.6);
       if (referred) referral(after(d0, 0, 3), counted, 0);
       Date booked = after(d0, 1, 4);
+      if (spec.uncounted && rng.Chance(0.5)) {
+        // Withdrawn before the first visit: booked, never made, closed.
+        Date visit_on = after(booked, 7, 20);
+        w.Add(booked, "FirstVisitScheduled", Facts([&](cs::Facts::Builder f) {
+          auto v = f.initFirstVisitScheduled();
+          v.setScheduledOn(S(booked));
+          v.setVisitOn(S(visit_on));
+          v.setMode(cs::VisitMode::HOME);
+        }), "admin");
+        close_case(after(booked, 1, 6), cs::ClosureReason::WITHDRAWN_BY_CLIENT);
+        break;
+      }
       Date visit = first_visit(booked, 45);
       assessment(visit, false);
       plan(visit, counted);
       open_line(visit, counted);
+      if (spec.uncounted) {
+        // The person changed their mind before the works: the line is
+        // withdrawn, no adaptation was fitted.
+        Date gone = after(visit, 2, 20);
+        close_line(gone, cs::ElementResult::WITHDRAWN);
+        close_case(after(gone, 0, 10), cs::ClosureReason::WITHDRAWN_BY_CLIENT);
+        break;
+      }
       Date spec_on = after(visit, 0, 5);
       w.Add(spec_on, "WorksSpecified", Facts([&](cs::Facts::Builder f) {
         auto x = f.initWorksSpecified();
@@ -929,7 +974,7 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
         x.setRequestedPence(estimate);
       }));
       Date decided = step(applied, 10, 60);
-      if (result == cs::MeansTestResult::NOT_ELIGIBLE || rng.Chance(0.03)) {
+      if (spec.uncounted || result == cs::MeansTestResult::NOT_ELIGIBLE || rng.Chance(0.03)) {
         w.Add(decided, "GrantRefused", Facts([&](cs::Facts::Builder f) {
           auto x = f.initGrantRefused();
           x.setRefusedOn(S(decided));
@@ -1526,69 +1571,111 @@ Result<CountyReport> GenerateCounty(domain::CaseRecorder* recorder,
   Date year_end = sys_days{year{options.first_year + 1} / March / 31};
   if (options.scale == 0) return Status::InvalidArgument("scale must be at least 1");
 
-  // Each district's cases: the counted kinds in exact numbers, the rest
-  // advice and other services, shuffled by the seed.
+  // Each district's cases: the counted kinds in exact numbers, a few lines
+  // that Schedule B does not count (DFGs refused, minor adaptations
+  // withdrawn), the rest advice and other services, shuffled by the seed;
+  // one new client each. Returning clients' cases come on top (their person
+  // was advised already): mostly advice again, some a second minor adaptation
+  // for the same household.
   std::vector<DistrictVolumes> volumes = CountyVolumes();
   std::vector<CaseSpec> specs;
   for (size_t d = 0; d < volumes.size(); ++d) {
     const DistrictVolumes& v = volumes[d];
     uint32_t k = options.scale;
-    std::vector<Kind> kinds;
-    kinds.reserve(v.enquiries * k);
-    kinds.insert(kinds.end(), v.dfgs * k, Kind::kDfg);
-    kinds.insert(kinds.end(), v.minor_adaptations * k, Kind::kMinor);
-    kinds.insert(kinds.end(), v.handyperson * k, Kind::kHandyperson);
-    kinds.insert(kinds.end(), v.repairs * k, Kind::kRepairs);
-    kinds.insert(kinds.end(), v.dementia_grants * k, Kind::kDementia);
-    kinds.resize(v.enquiries * k, Kind::kOther);
+    std::vector<std::pair<Kind, bool>> kinds;  // kind, uncounted
+    kinds.reserve(v.advised * k);
+    kinds.insert(kinds.end(), v.dfgs * k, {Kind::kDfg, false});
+    kinds.insert(kinds.end(), v.minor_adaptations * k, {Kind::kMinor, false});
+    kinds.insert(kinds.end(), v.handyperson * k, {Kind::kHandyperson, false});
+    kinds.insert(kinds.end(), v.repairs * k, {Kind::kRepairs, false});
+    kinds.insert(kinds.end(), v.dementia_grants * k, {Kind::kDementia, false});
+    kinds.insert(kinds.end(), (v.dfgs * k) / 12 + 1, {Kind::kDfg, true});
+    kinds.insert(kinds.end(), (v.minor_adaptations * k) / 40 + 1, {Kind::kMinor, true});
+    kinds.resize(v.advised * k, {Kind::kOther, false});
     Rng rng(Mix(options.seed) ^ HashText(v.district, options.seed));
     for (size_t i = kinds.size(); i > 1; --i) {
       std::swap(kinds[i - 1], kinds[rng.Below(static_cast<uint32_t>(i))]);
     }
-    uint32_t count = static_cast<uint32_t>(kinds.size());
-    if (options.limit_cases != 0) count = std::min(count, options.limit_cases);
-    for (uint32_t n = 1; n <= count; ++n) {
+    std::vector<uint32_t> new_clients, minor_households;
+    uint32_t n = 0;
+    auto add = [&](Kind kind, bool uncounted, uint32_t repeat_of) {
       CaseSpec s;
       s.district = static_cast<int>(d);
       s.code = v.district;
-      s.number = n;
-      s.kind = kinds[n - 1];
-      // About one advice case in thirty is a returning client of an earlier case.
-      if (s.kind == Kind::kOther && n > 50 && rng.Chance(1.0 / 30)) s.repeat_of = static_cast<uint32_t>(rng.Range(1, static_cast<int>(n) - 1));
+      s.number = ++n;
+      s.kind = kind;
+      s.uncounted = uncounted;
+      s.repeat_of = repeat_of;
+      if (repeat_of == 0) new_clients.push_back(n);
+      if (repeat_of == 0 && kind == Kind::kMinor && !uncounted) minor_households.push_back(n);
       specs.push_back(std::move(s));
+    };
+    size_t first = specs.size();
+    for (const auto& [kind, uncounted] : kinds) {
+      add(kind, uncounted, 0);
+      // About one advice case in thirty is followed by a returning client's
+      // case (a client of an earlier case).
+      if (kind == Kind::kOther && n > 50 && rng.Chance(1.0 / 30)) {
+        if (!minor_households.empty() && rng.Chance(0.25)) {
+          add(Kind::kMinor, false, minor_households[rng.Below(static_cast<uint32_t>(minor_households.size()))]);
+        } else {
+          add(Kind::kOther, false, new_clients[rng.Below(static_cast<uint32_t>(new_clients.size() - 1))]);
+        }
+      }
+    }
+    if (options.limit_cases != 0 && specs.size() - first > options.limit_cases) {
+      specs.resize(first + options.limit_cases);
     }
   }
+
+  // What each case turned out to hold, for the report's volumes.
+  struct Held {
+    bool consulted = false;  // a ConsultationHeld
+    bool decided = false;    // the event Schedule B counts for its kind
+  };
+  std::vector<Held> held(specs.size());
+  auto deciding = [](const CaseSpec& spec) -> const char* {
+    if (spec.uncounted) return nullptr;
+    if (spec.kind == Kind::kOther) return "ConsultationHeld";
+    return spec.kind == Kind::kDfg || spec.kind == Kind::kDementia ? "GrantApproved" : "WorksCompleted";
+  };
+  auto holds = [](const Generated& g, std::string_view type) {
+    for (const auto* batch : {&g.opening, &g.rest}) {
+      for (const auto& e : *batch) {
+        if (e.type == type) return true;
+      }
+    }
+    return false;
+  };
 
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   std::mutex mu;
   Status first_error;
   CountyReport report;
-  for (const auto& v : volumes) report.volumes.push_back(DistrictVolumes{v.district});
   auto worker = [&] {
     CountyReport mine;
-    mine.volumes = report.volumes;
     for (;;) {
       size_t i = next.fetch_add(1);
       if (i >= specs.size() || failed.load()) break;
-      Generated g = BuildCase(specs[i], options.seed, year_start, year_end, calendar);
-      DistrictVolumes& v = mine.volumes[static_cast<size_t>(specs[i].district)];
-      for (auto* batch : {&g.opening, &g.rest}) {
-        for (const auto& e : *batch) {
-          if (e.type == "ContactRecorded") {
-            ++v.enquiries;
-          } else if (e.type == "ServiceElementOpened") {
-            switch (specs[i].kind) {
-              case Kind::kDfg: ++v.dfgs; break;
-              case Kind::kMinor: ++v.minor_adaptations; break;
-              case Kind::kHandyperson: ++v.handyperson; break;
-              case Kind::kRepairs: ++v.repairs; break;
-              case Kind::kDementia: ++v.dementia_grants; break;
-              case Kind::kOther: break;
-            }
+      // A case whose counted event (its advice, for an advice case) fell
+      // after the year is drawn
+      // again, starting earlier, so that the year's figures are exact.
+      const char* counts = deciding(specs[i]);
+      Generated g;
+      for (uint32_t attempt = 0;; ++attempt) {
+        g = BuildCase(specs[i], options.seed, year_start, year_end, calendar, attempt);
+        if (counts == nullptr || holds(g, counts)) break;
+        if (attempt == 100) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (!failed.exchange(true)) {
+            first_error = Status::InvalidArgument("demo: " + g.case_id + " never reaches its " + counts + " inside the year");
           }
+          return;
         }
       }
+      held[i].consulted = holds(g, "ConsultationHeld");
+      held[i].decided = counts != nullptr && specs[i].kind != Kind::kOther;
       mine.events += g.opening.size() + g.rest.size();
       mine.people += g.people;
       ++mine.cases;
@@ -1608,16 +1695,6 @@ Result<CountyReport> GenerateCounty(domain::CaseRecorder* recorder,
     report.events += mine.events;
     report.appends += mine.appends;
     report.people += mine.people;
-    for (size_t d = 0; d < report.volumes.size(); ++d) {
-      auto& to = report.volumes[d];
-      const auto& from = mine.volumes[d];
-      to.enquiries += from.enquiries;
-      to.dfgs += from.dfgs;
-      to.minor_adaptations += from.minor_adaptations;
-      to.handyperson += from.handyperson;
-      to.repairs += from.repairs;
-      to.dementia_grants += from.dementia_grants;
-    }
   };
   int threads = std::max(1, options.threads);
   std::vector<std::thread> pool;
@@ -1625,6 +1702,24 @@ Result<CountyReport> GenerateCounty(domain::CaseRecorder* recorder,
   worker();
   for (auto& t : pool) t.join();
   if (failed.load()) return first_error;
+  // The volumes, counted from what was generated as Schedule B counts them.
+  std::set<std::pair<int, uint32_t>> advised, households, handyperson_people;
+  for (const auto& v : volumes) report.volumes.push_back(DistrictVolumes{v.district});
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const CaseSpec& spec = specs[i];
+    DistrictVolumes& v = report.volumes[static_cast<size_t>(spec.district)];
+    std::pair<int, uint32_t> client{spec.district, spec.repeat_of != 0 ? spec.repeat_of : spec.number};
+    if (held[i].consulted && advised.insert(client).second) ++v.advised;
+    if (!held[i].decided) continue;
+    switch (spec.kind) {
+      case Kind::kDfg: ++v.dfgs; break;
+      case Kind::kMinor: if (households.insert(client).second) ++v.minor_adaptations; break;
+      case Kind::kHandyperson: if (handyperson_people.insert(client).second) ++v.handyperson; break;
+      case Kind::kRepairs: ++v.repairs; break;
+      case Kind::kDementia: ++v.dementia_grants; break;
+      case Kind::kOther: break;
+    }
+  }
   return report;
 }
 

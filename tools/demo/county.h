@@ -20,21 +20,25 @@
 
 namespace hearth::demo {
 
-// One district's yearly figures, counted as docs/domain.md defines them.
+// One district's yearly figures: the rows of Schedule B of the service
+// specification, counted as docs/exports.md defines them ("Schedule B").
 struct DistrictVolumes {
-  std::string district;          // D1 .. D6
-  uint32_t enquiries = 0;        // ContactRecorded, purpose enquiry
-  uint32_t dfgs = 0;             // ServiceElementOpened, service mandatoryDfg
-  uint32_t minor_adaptations = 0;// ... service minorAdaptation
-  uint32_t handyperson = 0;      // ... service handyperson
-  uint32_t repairs = 0;          // ... service repairs
-  uint32_t dementia_grants = 0;  // ... service dementiaDwellingGrant
+  std::string district;           // D1 .. D6
+  uint32_t advised = 0;           // people given advice, information and guidance:
+                                  // distinct clients with a ConsultationHeld
+  uint32_t dfgs = 0;              // DFG of all value: GrantApproved, grant type mandatoryDfg
+  uint32_t minor_adaptations = 0; // distinct households (clients) with a minorAdaptation
+                                  // line's WorksCompleted
+  uint32_t handyperson = 0;       // distinct people with a handyperson line's WorksCompleted
+  uint32_t repairs = 0;           // WorksCompleted on a repairs line
+  uint32_t dementia_grants = 0;   // GrantApproved, grant type dementiaDwellingGrant
   friend bool operator==(const DistrictVolumes&, const DistrictVolumes&) = default;
 };
 
-// The partnership's yearly figures, D1 to D6 (DESIGN section 2): totals 6,659
-// enquiries, 636 DFGs, 4,159 minor adaptations, 59 handyperson jobs, 46
-// repairs, 385 dementia dwelling grants.
+// The partnership's 2018/19 figures, D1 to D6 (Schedule B; DESIGN section 2):
+// totals 6,659 people given advice, information and guidance, 636 DFGs
+// approved, 4,159 households with a minor adaptation, 59 people helped by the
+// handyperson scheme, 46 repairs completed, 385 dementia dwelling grants.
 std::vector<DistrictVolumes> CountyVolumes();
 
 struct CountyOptions {

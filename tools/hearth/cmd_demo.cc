@@ -59,7 +59,7 @@ Status RunDemo(const DemoOptions& o) {
   auto& districts = j["districts"] = nlohmann::ordered_json::array();
   for (const auto& v : report->volumes) {
     districts.push_back({{"district", v.district},
-                         {"enquiries", v.enquiries},
+                         {"advised", v.advised},
                          {"dfgs", v.dfgs},
                          {"minorAdaptations", v.minor_adaptations},
                          {"handyperson", v.handyperson},

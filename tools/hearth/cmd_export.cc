@@ -2,6 +2,7 @@
 // commissioning partnership (docs/exports.md).
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -168,6 +169,100 @@ Status RunIdentifiable(const ExportOptions& o) {
   return Print(j.dump(2) + "\n");
 }
 
+struct CellsOptions {
+  std::string data;
+  KeyOptions key;
+  std::string figure;
+  std::string area;
+  std::string period;
+  uint64_t position = 0;
+  std::string user;
+  std::string role;
+};
+
+// The case references behind one cell of the return, for the controller.
+Status RunCells(const CellsOptions& o) {
+  // The role first: nobody else learns even whether the store opens.
+  if (o.role != "controller") {
+    return Status::PermissionDenied("export cells: only the controller may list the cases behind a cell (--role '" +
+                                    o.role + "')");
+  }
+  if (o.user.empty()) return Status::InvalidArgument("--user: the staff reference of who audits is required");
+  auto period = exports::ParsePeriod(o.period);
+  if (!period.ok()) return Status::InvalidArgument("--period: " + period.status().message());
+  auto key = ResolveKey(o.key.key_file, kPassphraseEnv, "--key-file");
+  if (!key.ok()) return key.status();
+  domain::UpcasterRegistry upcasters;
+  domain::AddBuiltinUpcasters(&upcasters);
+  auto codec = domain::Codec::Create(&upcasters);
+  if (!codec.ok()) return codec.status();
+  auto store = OpenStore(o.data, *key);
+  if (!store.ok()) return store.status();
+  auto cells = exports::ListCellCases(**store, **codec, domain::Calendar::EnglandAndWales(), *period, o.figure,
+                                      o.area, Actor{o.user, o.role, "hearth-cli"}, o.position);
+  if (!cells.ok()) return cells.status();
+  nlohmann::ordered_json j;
+  j["period"] = cells->period.label;
+  j["position"] = cells->position;
+  j["figure"] = cells->figure;
+  j["area"] = cells->area;
+  j["value"] = cells->value;
+  j["cases"] = cells->cases;
+  return Print(j.dump(2) + "\n");
+}
+
+struct TimescalesOptions {
+  std::string data;
+  KeyOptions key;
+  bool set = false;
+  std::optional<int> first_visit_days, dfg_urgent, dfg_non_urgent, dfg_decision_months;
+  std::string effective_on;
+  std::string user = "hearth-cli";
+  std::string role = "controller";
+};
+
+// Shows the targets in force; with --set records new ones (the options not
+// given keep their current value).
+Status RunTimescales(const TimescalesOptions& o) {
+  domain::Date effective = domain::UkDate(domain::Now());
+  if (!o.effective_on.empty() && !domain::ParseDate(o.effective_on, &effective)) {
+    return Status::InvalidArgument("--effective-on must be a date YYYY-MM-DD, not '" + o.effective_on + "'");
+  }
+  if (!o.set && (o.first_visit_days || o.dfg_urgent || o.dfg_non_urgent || o.dfg_decision_months)) {
+    return Status::InvalidArgument("new targets need --set");
+  }
+  auto key = ResolveKey(o.key.key_file, kPassphraseEnv, "--key-file");
+  if (!key.ok()) return key.status();
+  domain::UpcasterRegistry upcasters;
+  domain::AddBuiltinUpcasters(&upcasters);
+  auto codec = domain::Codec::Create(&upcasters);
+  if (!codec.ok()) return codec.status();
+  auto store = OpenStore(o.data, *key);
+  if (!store.ok()) return store.status();
+  auto current = exports::ReadTimescales(**store, **codec);
+  if (!current.ok()) return current.status();
+  exports::Timescales t = *current;
+  if (o.set) {
+    if (o.first_visit_days) t.first_visit_days = *o.first_visit_days;
+    if (o.dfg_urgent) t.dfg_urgent_days = *o.dfg_urgent;
+    if (o.dfg_non_urgent) t.dfg_non_urgent_days = *o.dfg_non_urgent;
+    if (o.dfg_decision_months) t.dfg_decision_months = *o.dfg_decision_months;
+    Status s = exports::SetTimescales(**store, **codec, t, effective, Actor{o.user, o.role, "hearth-cli"});
+    if (!s.ok()) return s;
+    auto now = exports::ReadTimescales(**store, **codec);
+    if (!now.ok()) return now.status();
+    t = *now;
+  }
+  nlohmann::ordered_json j;
+  j["firstVisitDays"] = t.first_visit_days;
+  j["dfgUrgentWorkingDays"] = t.dfg_urgent_days;
+  j["dfgNonUrgentWorkingDays"] = t.dfg_non_urgent_days;
+  j["dfgDecisionMonths"] = t.dfg_decision_months;
+  j["effectiveOn"] = t.effective_on;
+  j["setAt"] = t.position;
+  return Print(j.dump(2) + "\n");
+}
+
 void AddCommon(CLI::App* cmd, ExportOptions* o) {
   AddDataOption(cmd, &o->data);
   AddKeyOptions(cmd, &o->key);
@@ -194,6 +289,46 @@ void AddExportCommands(CommandSet& set) {
     cmd->add_option("--policy", o->policy,
                     "disclosure control: nhs (default), ons, threshold:N, none (management return only)")
         ->type_name("NAME");
+  }
+  {
+    auto o = std::make_shared<CellsOptions>();
+    CLI::App* cmd = set.Add(group, "cells",
+                            "audit sampling: the case references behind one cell of the return "
+                            "(the controller only)",
+                            [o] { return RunCells(*o); });
+    AddDataOption(cmd, &o->data);
+    AddKeyOptions(cmd, &o->key);
+    cmd->add_option("--figure", o->figure, "the figure, e.g. services.repairsCompleted")->type_name("ID")->required();
+    cmd->add_option("--area", o->area, "a district code or county")->type_name("A")->required();
+    cmd->add_option("--period", o->period, "the return's period, e.g. 2018/19 or 2018/19-Q1")
+        ->type_name("P")
+        ->required();
+    cmd->add_option("--position", o->position, "read the log as of this position (default: its end)")
+        ->type_name("N");
+    cmd->add_option("--user", o->user, "staff reference of who audits")->type_name("REF");
+    cmd->add_option("--role", o->role, "their role: must be controller")->type_name("ROLE")->required();
+  }
+  {
+    auto o = std::make_shared<TimescalesOptions>();
+    CLI::App* cmd = set.Add(group, "timescales",
+                            "the monitored timescales' targets kept in the store (the return and "
+                            "the worklist read them); --set records new ones",
+                            [o] { return RunTimescales(*o); });
+    AddDataOption(cmd, &o->data);
+    AddKeyOptions(cmd, &o->key);
+    cmd->add_flag("--set", o->set, "record new targets (the others keep their value)");
+    cmd->add_option("--first-visit-days", o->first_visit_days, "first visit within N calendar days (1..366)")
+        ->type_name("N");
+    cmd->add_option("--dfg-urgent", o->dfg_urgent, "urgent DFG end to end, working days (1..1000)")
+        ->type_name("N");
+    cmd->add_option("--dfg-non-urgent", o->dfg_non_urgent, "non-urgent DFG end to end, working days (1..1000)")
+        ->type_name("N");
+    cmd->add_option("--dfg-decision-months", o->dfg_decision_months,
+                    "decision on a valid DFG application within N months (1..12)")
+        ->type_name("N");
+    cmd->add_option("--effective-on", o->effective_on, "the date they take effect (default today)")
+        ->type_name("YYYY-MM-DD");
+    cmd->add_option("--user", o->user, "staff reference of who sets them")->type_name("REF");
   }
   {
     auto o = std::make_shared<ExportOptions>();

@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "progress.h"
 #include "hearth/domain.h"
+#include "hearth/exports.h"
 #include "hearth/readmodels.h"
 #include "hearth/rights.h"
 #include "hearth/session.h"
@@ -203,7 +204,7 @@ struct WorklistCliOptions {
   std::string district;
   std::string as_of;
   int stall_days = 20;
-  int first_visit_days = 28;
+  int first_visit_days = 0;  // 0: the target kept in the store (`hearth export timescales`)
   int due_soon_days = 7;
   int review_days = 14;
   bool json = false;
@@ -224,6 +225,12 @@ Status RunWorklist(const WorklistCliOptions& o) {
   if (!store.ok()) return store.status();
   s = CatchUp(**store, readmodels::kCasesProjection);
   if (!s.ok()) return s;
+  // The targets the return uses too, as kept in the store; --first-visit-days overrides.
+  auto targets = exports::ReadTimescales(**store, *(*d)->codec);
+  if (!targets.ok()) return targets.status();
+  if (o.first_visit_days == 0) w.first_visit_days = targets->first_visit_days;
+  w.dfg_urgent_days = targets->dfg_urgent_days;
+  w.dfg_non_urgent_days = targets->dfg_non_urgent_days;
   auto calendar = domain::Calendar::EnglandAndWales();
   // Through the same scoped reader as the `worklist` model of `hearth
   // serve`: every district, and restricted people left out (docs/rights.md).
@@ -285,8 +292,8 @@ void AddReadModelCommands(CommandSet& set) {
   {
     auto o = std::make_shared<WorklistCliOptions>();
     CLI::App* cmd = set.Add(nullptr, "worklist",
-                            "first visits overdue, DFG cases against the 55/150 working-day "
-                            "targets, stalled cases, reviews due (from the cases projection)",
+                            "first visits overdue, DFG cases against the working-day targets "
+                            "kept in the store, stalled cases, reviews due (from the cases projection)",
                             [o] { return RunWorklist(*o); });
     AddDataOption(cmd, &o->data);
     AddKeyOptions(cmd, &o->key);
@@ -297,9 +304,9 @@ void AddReadModelCommands(CommandSet& set) {
         ->type_name("N")
         ->capture_default_str();
     cmd->add_option("--first-visit-days", o->first_visit_days,
-                    "first visit target, calendar days from the enquiry")
-        ->type_name("N")
-        ->capture_default_str();
+                    "first visit target, calendar days from the enquiry (default: the store's, "
+                    "`hearth export timescales`)")
+        ->type_name("N");
     cmd->add_option("--due-soon-days", o->due_soon_days, "list items due within N days as due-soon")
         ->type_name("N")
         ->capture_default_str();

@@ -119,8 +119,59 @@ struct TableReport {
   uint32_t exact = 0;
 };
 
+// The case references behind one published cell of the return (service
+// specification 9.0, "audit a sample"), for the controller only: anyone else
+// gets PermissionDenied before the log is read. InvalidArgument naming
+// --figure for a figure the return does not have, --area for an area it
+// does not have. The count is the exact one (policy none); `cases` lists
+// every case counted in it (a household or person counted once lists the
+// case that counted them).
+struct CellCases {
+  Period period;
+  uint64_t position = 0;
+  std::string figure;
+  std::string area;
+  int64_t value = 0;
+  std::vector<std::string> cases;
+};
+Result<CellCases> ListCellCases(LogReader& store, const domain::Codec& codec, const domain::Calendar& calendar,
+                                const Period& period, const std::string& figure, const std::string& area,
+                                const Actor& actor, uint64_t position = 0);
+
+// --- Timescales (docs/exports.md, "Timescales") ---------------------------
+//
+// The targets of the monitored timescales, kept in the store as
+// configuration (TimescalesSet events in stream config/timescales; the last
+// one at or before a position applies), so that the return and the worklist
+// read the same ones. Until one is recorded, the service specification's own
+// targets apply (the defaults below).
+inline constexpr const char* kTimescalesStream = "config/timescales";
+
+struct Timescales {
+  int first_visit_days = 28;      // calendar days from first contact (or the referral) to the first visit
+  int dfg_urgent_days = 55;       // working days, first contact to completion, urgent DFG
+  int dfg_non_urgent_days = 150;  // ... non-urgent or not yet decided
+  int dfg_decision_months = 6;    // months from a valid DFG application to the decision
+  std::string effective_on;       // "" for the defaults
+  uint64_t position = 0;          // the TimescalesSet's position; 0 for the defaults
+};
+
+// InvalidArgument naming the field out of its range (firstVisitDays 1..366,
+// dfgUrgentWorkingDays and dfgNonUrgentWorkingDays 1..1000, urgent not above
+// non-urgent, dfgDecisionMonths 1..12).
+Status ValidateTimescales(const Timescales& t);
+
+// The targets in force at `position` (0: the log's end).
+Result<Timescales> ReadTimescales(LogReader& store, const domain::Codec& codec, uint64_t position = 0);
+
+// Records new targets (validated first: a bad one writes nothing), effective
+// on `effective_on` (not in the future).
+Status SetTimescales(Store& store, const domain::Codec& codec, const Timescales& t,
+                     domain::Date effective_on, const Actor& actor);
+
 struct KpiReturn {
   Period period;
+  Timescales timescales;             // the targets in force at `position`
   DisclosurePolicy policy;
   uint64_t position = 0;             // the log position the figures are as of
   std::vector<std::string> areas;    // "D1" .. "D6", then "county"
@@ -130,8 +181,16 @@ struct KpiReturn {
   uint32_t statistics_withheld = 0;  // area values withheld for small groups
 };
 
+// Audit sampling: the cases counted in one cell (figure, area) of a return.
+struct CellTrace {
+  std::string figure;
+  std::string area;                // a district, or "county" (every district)
+  std::vector<std::string> cases;  // case ids, each once, in case-id order
+};
+
 struct KpiOptions {
   uint64_t position = 0;  // read the log up to here; 0: its end when the export starts
+  CellTrace* trace = nullptr;  // when set, collects the cases behind trace->figure in trace->area
 };
 
 // Counts the period's figures (docs/exports.md defines each one) from the log
