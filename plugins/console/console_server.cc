@@ -16,6 +16,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <array>
 #include <atomic>
 #include <iostream>
 #include <thread>
@@ -97,6 +98,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       req.target = "/";
       req.peer = peer_;
       req.body.assign(app_->config().max_body_bytes + 1, ' ');
+      draining_ = true;
       Write(app_->Handle(req), false);
       return;
     }
@@ -134,12 +136,36 @@ class Connection : public std::enable_shared_from_this<Connection> {
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res, keep_alive](const error_code& ec, size_t) {
+                        if (!ec && self->draining_) {
+                          self->Drain(0);
+                          return;
+                        }
                         if (ec || !keep_alive) {
                           self->Close();
                           return;
                         }
                         self->Read();
                       });
+  }
+
+  // After refusing an oversized body: read (and drop) what the client is
+  // still sending, up to kMaxDrain bytes or a few seconds, so that it reads
+  // the answer instead of a reset connection.
+  static constexpr size_t kMaxDrain = 8u << 20;
+  void Drain(size_t drained) {
+    if (drained > kMaxDrain) {
+      Close();
+      return;
+    }
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+    stream_.async_read_some(asio::buffer(scratch_),
+                            [self = shared_from_this(), drained](const error_code& ec, size_t n) {
+                              if (ec) {
+                                self->Close();
+                                return;
+                              }
+                              self->Drain(drained + n);
+                            });
   }
 
   void Close() {
@@ -156,6 +182,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ConsoleApp* app_;
   std::string peer_;
   std::string client_cn_;
+  bool draining_ = false;
+  std::array<char, 16384> scratch_{};
 };
 
 class ConsoleServerImpl final : public ConsoleServer {
