@@ -230,7 +230,7 @@ async function requestsPage() {
   field('Data subject reference', h('input', { id: 'subject', required: true, placeholder: 'P-000123' })),
   field('Kind', h('select', { id: 'kind' }, kinds.map((k) => h('option', { value: k }, k)))),
   field('Received on', h('input', { id: 'received', type: 'date' })),
-  h('p', { class: 'field' }, h('input', { id: 'identity-needed', type: 'checkbox' }),
+  h('p', { class: 'field check' }, h('input', { id: 'identity-needed', type: 'checkbox' }),
     h('label', { for: 'identity-needed' }, 'Identity must be verified first')),
   h('button', { type: 'submit' }, 'Record receipt'));
   show(h('h2', {}, 'Rights requests'),
