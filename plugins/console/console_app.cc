@@ -221,6 +221,24 @@ struct ConsoleApp::Impl {
     }
   }
 
+  // Past this many sessions or throttled names, the expired ones are dropped
+  // (so that made-up account names cannot grow the server's memory).
+  static constexpr size_t kMaxTracked = 10000;
+  bool Expired(const WebSession& web, Clock::time_point now) const {
+    return now - web.last_used >= std::chrono::milliseconds(config.session_idle_ms) ||
+           now - web.created >= std::chrono::milliseconds(config.session_max_ms);
+  }
+  // REQUIRES: mu held.
+  void Sweep(Clock::time_point now) {
+    for (auto it = sessions.begin(); it != sessions.end();) {
+      it = Expired(*it->second, now) ? sessions.erase(it) : std::next(it);
+    }
+    for (auto it = failures.begin(); it != failures.end();) {
+      RecentFailures(it->first, now);
+      it = it->second.empty() ? failures.erase(it) : std::next(it);
+    }
+  }
+
   // --- throttling ---
   // Failures still inside the window for `key`, dropping older ones.
   size_t RecentFailures(const std::string& key, Clock::time_point now) {
@@ -269,6 +287,7 @@ struct ConsoleApp::Impl {
     }
     if (!ok) {
       std::lock_guard<std::mutex> lock(mu);
+      if (failures.size() > kMaxTracked) Sweep(now);
       failures["a:" + name].push_back(now);
       failures["ip:" + req.peer].push_back(now);
       Log("login failed for account " + name + " from " + req.peer);
@@ -286,6 +305,7 @@ struct ConsoleApp::Impl {
     {
       std::lock_guard<std::mutex> lock(mu);
       failures.erase("a:" + name);
+      if (sessions.size() > kMaxTracked) Sweep(now);
       sessions[web->token] = web;
     }
     AccessRecord a;
@@ -322,8 +342,7 @@ struct ConsoleApp::Impl {
       return nullptr;
     }
     std::shared_ptr<WebSession> web = it->second;
-    if (now - web->last_used >= std::chrono::milliseconds(config.session_idle_ms) ||
-        now - web->created >= std::chrono::milliseconds(config.session_max_ms)) {
+    if (Expired(*web, now)) {
       sessions.erase(it);
       Log("session of account " + web->account.name + " expired");
       *refusal = Error(401, "the session has expired: log in again");
@@ -502,6 +521,26 @@ struct ConsoleApp::Impl {
                                     {"withheldSections", pack->withheld_sections},
                                     {"heldForReview", pack->held_for_review}, {"erased", pack->erased}});
     }
+    if (action == "erase") {
+      // Two steps, as `hearth rights erase`: without "confirm": true the
+      // answer says what would happen and nothing is done.
+      std::string would = st->erasure_pending()
+                              ? "complete erasure request " + ref + " about " + st->subject +
+                                    ": decided on " + domain::FormatDate(*st->erasure_decided_on) +
+                                    " but not carried out (erasing their personal data and closing the request)"
+                              : "decide erasure request " + ref + " about " + st->subject +
+                                    ": unless a retention rule holds the record, their personal data is "
+                                    "crypto-shredded for good (nobody, the agency included, can read it again; "
+                                    "facts, counts and hashes stay) and the request is closed";
+      if (!body.value("confirm", false)) {
+        return JsonResponse(200, Json{{"confirmNeeded", true}, {"wouldDo", would}});
+      }
+      auto res = r.DecideErasure(ref, Actor{web.account.name, web.account.role, "console"});
+      if (!res.ok()) return ErrorOf(res.status());
+      auto after = r.LoadRequest(ref);
+      if (!after.ok()) return ErrorOf(after.status());
+      return JsonResponse(200, RequestJson(*after, today));
+    }
     std::string type;
     Json facts;
     std::string date;
@@ -533,6 +572,67 @@ struct ConsoleApp::Impl {
     auto after = r.LoadRequest(ref);
     if (!after.ok()) return ErrorOf(after.status());
     return JsonResponse(200, RequestJson(*after, today));
+  }
+
+  // A person, for the controller: their disclosures, restriction and lift
+  // (each a second step: without "confirm": true, what would happen).
+  HttpResponse Subjects(WebSession& web, const HttpRequest& req, const std::vector<std::string>& parts,
+                        const Json& body) {
+    if (parts.size() != 3) return Error(404, "no such endpoint");
+    const std::string& subject = parts[1];
+    const std::string& action = parts[2];
+    if (!IsReference(subject)) return Error(400, "a subject must be a subject reference");
+    if (req.method == "GET" && action == "disclosures") {
+      return Query(web, "disclosures", Json{{"subject", subject}});
+    }
+    if (req.method != "POST" || (action != "restrict" && action != "lift")) {
+      return Error(404, "no such endpoint");
+    }
+    ScopedReader reader(*web.session, Reach::kScoped, "rights");
+    auto store = reader.ControllerStore();
+    if (!store.ok()) return ErrorOf(store.status());
+    rights::Rights r(*store, ctx.codec, rights::RightsOptions{});
+    auto known = (*store)->ReadSubject(subject, 1, 100000);
+    if (!known.ok() || known->empty()) return Error(404, "no data subject " + subject);
+    std::string reason = body.value("reason", std::string());
+    if (!IsReference(reason)) return Error(400, "reason must be a reason code (e.g. accuracyContested)");
+    bool lift = action == "lift";
+    if (!body.value("confirm", false)) {
+      std::string n = std::to_string(known->size());
+      return JsonResponse(
+          200, Json{{"confirmNeeded", true},
+                    {"wouldDo", lift ? "lift the restriction of " + subject + " (named by " + n +
+                                           " events): they return to worklists, extracts and exports, "
+                                           "and events about them may be recorded again"
+                                     : "restrict processing of " + subject + " (named by " + n +
+                                           " events): they leave every worklist, extract and "
+                                           "identifiable export, and only the controller may record "
+                                           "events about them until it is lifted"}});
+    }
+    Actor actor{web.account.name, web.account.role, "console"};
+    Status s = lift ? r.LiftRestriction(subject, reason, actor)
+                    : r.Restrict(subject, body.value("request", std::string()), reason, actor);
+    if (!s.ok()) return ErrorOf(s);
+    return JsonResponse(200, Json{{"subject", subject}, {"restricted", !lift}});
+  }
+
+  // The proofs of a case as one file for an auditor to keep: the timeline
+  // with every inclusion proof, the signed checkpoints and the public key.
+  HttpResponse Bundle(WebSession& web, const std::string& case_id, const std::string& as_of) {
+    Json p{{"case", case_id}, {"proofs", true}};
+    if (!as_of.empty()) p["asOf"] = as_of;
+    auto tl = ctx.models->Query(*web.session, "timeline", p.dump());
+    if (!tl.ok()) return ErrorOf(tl.status());
+    HttpResponse cps = Checkpoints(web);
+    if (cps.status != 200) return cps;
+    Json out{{"format", "hearth-proof-bundle/1"},
+             {"timeline", Json::parse(*tl)},
+             {"checkpoints", Json::parse(cps.body)}};
+    HttpResponse r;
+    r.headers.emplace_back("Content-Type", "application/json");
+    r.headers.emplace_back("Content-Disposition", "attachment; filename=\"proofs.json\"");
+    r.body = out.dump(2);
+    return r;
   }
 
   HttpResponse Checkpoints(WebSession& web) {
@@ -640,6 +740,8 @@ struct ConsoleApp::Impl {
       return Query(*web, "disclosures", Json{{"subject", param("subject")}});
     }
     if (what == "requests") return Rights(*web, req, parts, body);
+    if (what == "subjects") return Subjects(*web, req, parts, body);
+    if (what == "proofs" && req.method == "GET") return Bundle(*web, param("case"), param("asOf"));
     return Error(404, "no such endpoint");
   }
 

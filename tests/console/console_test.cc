@@ -457,6 +457,75 @@ TEST_F(ConsoleTest, TheControllerTakesARequestFromReceiptToFulfilled) {
   EXPECT_TRUE(sar);
 }
 
+TEST_F(ConsoleTest, RestrictionTakesASecondStepThatSaysWhatWillHappen) {
+  auto b = LoginAs("ctl1", kControllerPassword);
+  uint64_t before = LastPosition();
+  std::string path = "/api/subjects/" + client_ + "/restrict";
+  HttpResponse first = Post(b, path, Json{{"reason", "accuracyContested"}});
+  ASSERT_EQ(first.status, 200) << first.body;
+  Json j = Json::parse(first.body);
+  EXPECT_TRUE(j["confirmNeeded"].get<bool>());
+  EXPECT_NE(j["wouldDo"].get<std::string>().find("restrict processing of " + client_), std::string::npos);
+  EXPECT_EQ(LastPosition(), before) << "the first step wrote to the store";
+  rights::Rights r(store_.get(), codec_, rights::RightsOptions{});
+  EXPECT_FALSE(r.IsRestricted(client_).value());
+  HttpResponse done = Post(b, path, Json{{"reason", "accuracyContested"}, {"confirm", true}});
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_TRUE(r.IsRestricted(client_).value());
+  // The caseworker's worklist leaves the restricted person's case out.
+  auto cw = LoginAs("cw1", kCaseworkerPassword);
+  HttpResponse wl = Get(cw, "/api/worklist?district=D1&asOf=2019-03-31");
+  ASSERT_EQ(wl.status, 200);
+  EXPECT_EQ(wl.body.find("\"" + d1_case_ + "\""), std::string::npos);
+  // Not for the caseworker to do.
+  EXPECT_EQ(Post(cw, "/api/subjects/" + client_ + "/lift", Json{{"reason", "x"}, {"confirm", true}}).status, 403);
+  EXPECT_EQ(Post(b, "/api/subjects/" + client_ + "/lift", Json{{"reason", "resolved"}, {"confirm", true}}).status,
+            200);
+  EXPECT_FALSE(r.IsRestricted(client_).value());
+}
+
+TEST_F(ConsoleTest, ErasureTakesASecondStepAndThenShredsThePerson) {
+  auto b = LoginAs("ctl1", kControllerPassword);
+  HttpResponse received = Post(b, "/api/requests", Json{{"subject", client_}, {"kind", "erasure"}});
+  ASSERT_EQ(received.status, 201) << received.body;
+  std::string ref = Json::parse(received.body)["request"];
+  uint64_t before = LastPosition();
+  HttpResponse first = Post(b, "/api/requests/" + ref + "/erase", Json::object());
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_TRUE(Json::parse(first.body)["confirmNeeded"].get<bool>());
+  EXPECT_EQ(LastPosition(), before);
+  HttpResponse done = Post(b, "/api/requests/" + ref + "/erase", Json{{"confirm", true}});
+  // Erased, or refused naming the retention rule that holds the record.
+  if (done.status == 200) {
+    EXPECT_EQ(Json::parse(done.body)["status"], "fulfilled") << done.body;
+    auto events = store_->ReadSubject(client_, 1, 1000);
+    ASSERT_TRUE(events.ok());
+    for (const auto& e : *events) {
+      for (const auto& p : e.personal) {
+        if (p.subject == client_) {
+          EXPECT_TRUE(p.erased);
+        }
+      }
+    }
+  } else {
+    EXPECT_EQ(done.status, 403) << done.body;
+    EXPECT_NE(done.body.find("rule legal-hold"), std::string::npos) << done.body;
+  }
+}
+
+TEST_F(ConsoleTest, TheProofBundleIsTheAuditorsAndNotThePartners) {
+  ASSERT_TRUE(store_->WriteCheckpoint().ok());
+  auto aud = LoginAs("aud1", kAuditorPassword);
+  HttpResponse bundle = Get(aud, "/api/proofs?case=" + d1_case_);
+  ASSERT_EQ(bundle.status, 200) << bundle.body;
+  Json j = Json::parse(bundle.body);
+  EXPECT_EQ(j["format"], "hearth-proof-bundle/1");
+  EXPECT_FALSE(j["timeline"]["events"].empty());
+  EXPECT_EQ(j["checkpoints"]["publicKey"].get<std::string>().size(), 64u);
+  auto par = LoginAs("par1", kPartnerPassword);
+  EXPECT_EQ(Get(par, "/api/proofs?case=" + d1_case_).status, 403);
+}
+
 TEST_F(ConsoleTest, AClientCertificateIsASecondFactorWhenRequired) {
   config_.client_certificate = true;
   MakeApp();
@@ -471,6 +540,38 @@ TEST_F(ConsoleTest, AClientCertificateIsASecondFactorWhenRequired) {
   EXPECT_EQ(app_->Handle(r).status, 401);  // someone else's
   r.client_cn = "cw1";
   EXPECT_EQ(app_->Handle(r).status, 200);
+}
+
+}  // namespace
+}  // namespace hearth::testing
+
+namespace hearth::testing {
+namespace {
+
+TEST(ConsoleConfigTest, TheConsoleKeyIsReadAndTyposAreRefused) {
+  const std::string tls = R"("tls": {"ca": "ca.pem", "cert": "c.pem", "key": "k.pem"}, "plugins": {})";
+  auto none = server::ServerConfig::FromJson("{" + tls + "}", "/etc/hearth");
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_FALSE(none->console.enabled);
+  auto c = server::ServerConfig::FromJson(
+      "{" + tls + R"(, "console": {"listen": {"address": "0.0.0.0", "port": 9443},
+        "client_certificate": true, "session_idle_ms": 60000, "max_body_bytes": 2048,
+        "login_failures": 3, "lockout_ms": 5000}})",
+      "/etc/hearth");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(c->console.enabled);
+  EXPECT_EQ(c->console.listen_address, "0.0.0.0");
+  EXPECT_EQ(c->console.port, 9443);
+  EXPECT_TRUE(c->console.client_certificate);
+  EXPECT_EQ(c->console.session_idle_ms, 60000u);
+  EXPECT_EQ(c->console.max_body_bytes, 2048u);
+  EXPECT_EQ(c->console.login_failures, 3u);
+  for (const char* bad : {R"({"idle_ms": 1})", R"({"max_body_bytes": 10})", R"({"listen": {"host": "x"}})",
+                          R"({"client_certificate": "yes"})", R"([])"}) {
+    auto r = server::ServerConfig::FromJson("{" + tls + ", \"console\": " + bad + "}", "/etc/hearth");
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << bad;
+    EXPECT_NE(r.status().message().find("console"), std::string::npos) << r.status().ToString();
+  }
 }
 
 }  // namespace

@@ -125,8 +125,8 @@ async function logout() {
 // --- navigation --------------------------------------------------------------
 
 const pages = {
-  controller: [['#/requests', 'Rights requests'], ['#/timeline', 'Case timeline']],
-  auditor: [['#/timeline', 'Case timeline']],
+  controller: [['#/requests', 'Rights requests'], ['#/person', 'A person'], ['#/timeline', 'Case timeline']],
+  auditor: [['#/timeline', 'Case timeline'], ['#/checkpoints', 'Checkpoints']],
   caseworker: [['#/worklist', 'Worklist'], ['#/timeline', 'Case timeline']],
   partner: [['#/kpi', 'KPI return']],
 };
@@ -147,6 +147,8 @@ function route() {
   const page = path || first.slice(1);
   const run = {
     '/requests': requestsPage,
+    '/person': () => personPage(params),
+    '/checkpoints': checkpointsPage,
     '/timeline': () => timelinePage(params),
     '/worklist': () => worklistPage(params),
     '/kpi': () => kpiPage(params),
@@ -198,7 +200,12 @@ async function requestsPage() {
         onclick: () => generatePack(q.request) }, 'Generate pack'));
       actions.push(h('span', { id: `pack-${q.request}`, class: 'downloads' }));
     }
-    if (open) {
+    if (open && q.kind === 'erasure') {
+      actions.push(h('button', { type: 'button', 'data-action': 'erase', 'data-request': q.request,
+        onclick: () => twoStep(`/api/requests/${encodeURIComponent(q.request)}/erase`, {},
+          `Erasure request ${q.request} decided.`, requestsPage, 'requests-status') }, 'Decide erasure'));
+    }
+    if (open && q.kind !== 'erasure') {
       actions.push(h('button', { type: 'button', 'data-action': 'fulfil', 'data-request': q.request,
         onclick: () => confirmFulfil(q.request) }, 'Mark fulfilled'));
     }
@@ -282,6 +289,89 @@ function confirmFulfil(ref) {
   document.getElementById('confirm-yes').focus();
 }
 
+// A change with a second step: the server says exactly what would happen
+// (nothing is done without "confirm": true), the page asks, then confirms.
+async function twoStep(path, body, done, refresh, statusId) {
+  try {
+    const first = await api('POST', path, body);
+    if (!first.confirmNeeded) throw new Error('the server did not ask for confirmation');
+    const box = h('div', { id: 'confirm', role: 'alertdialog', 'aria-labelledby': 'confirm-text' },
+      h('p', { id: 'confirm-text' }, `This will ${first.wouldDo}.`),
+      h('button', { type: 'button', id: 'confirm-yes', onclick: async () => {
+        box.remove();
+        try {
+          await api('POST', path, { ...body, confirm: true });
+          await refresh();
+          say(statusId, done);
+        } catch (e) {
+          if (e.status === 401) return failed(e);
+          say(statusId, `Refused: ${e.message}`, true);
+        }
+      } }, 'Yes, do it'),
+      h('button', { type: 'button', onclick: () => box.remove() }, 'Cancel'));
+    main().prepend(box);
+    document.getElementById('confirm-yes').focus();
+  } catch (e) {
+    if (e.status === 401) return failed(e);
+    say(statusId, `Refused: ${e.message}`, true);
+  }
+}
+
+// --- controller: a person (disclosures, restriction) -------------------------
+
+async function personPage(params) {
+  const subject = params.get('subject') || '';
+  const form = h('form', { id: 'person-form', onsubmit: (ev) => {
+    ev.preventDefault();
+    location.hash = `#/person?${new URLSearchParams({ subject: document.getElementById('person').value.trim() })}`;
+  } },
+  field('Data subject reference', h('input', { id: 'person', value: subject, required: true, placeholder: 'P-000123' })),
+  h('button', { type: 'submit' }, 'Show disclosures'));
+  show(h('h2', {}, 'A person'), form, statusLine('person-status'));
+  if (!subject) return;
+  const base = `/api/subjects/${encodeURIComponent(subject)}`;
+  const reason = h('input', { id: 'reason', value: 'accuracyContested' });
+  const refresh = () => personPage(params);
+  main().append(h('form', { id: 'restrict-form', onsubmit: (ev) => ev.preventDefault() },
+    h('h3', {}, 'Restriction of processing (Art. 18)'),
+    field('Reason code', reason),
+    h('button', { type: 'button', id: 'restrict', onclick: () => twoStep(`${base}/restrict`,
+      { reason: reason.value.trim() }, `${subject} restricted.`, refresh, 'person-status') }, 'Restrict'),
+    h('button', { type: 'button', id: 'lift', onclick: () => twoStep(`${base}/lift`,
+      { reason: reason.value.trim() }, `Restriction of ${subject} lifted.`, refresh, 'person-status') }, 'Lift')));
+  const log = await api('GET', `${base}/disclosures`);
+  const rows = log.map((d) => h('tr', {},
+    h('td', {}, d.date), h('td', {}, d.kind), h('td', {}, d.by || ''), h('td', {}, d.role || ''),
+    h('td', {}, d.plugin || ''), h('td', {}, d.purpose || ''), h('td', {}, d.recipientRef || d.recipientType || '')));
+  main().append(table(`Reads and disclosures of ${subject}'s personal data`,
+    ['When', 'Action', 'By', 'Role', 'Through', 'Why', 'Recipient'], rows, 'disclosures'));
+}
+
+// --- auditor: checkpoints ------------------------------------------------------
+
+async function checkpointsPage() {
+  const cps = await api('GET', '/api/checkpoints');
+  const rows = [];
+  for (const c of [...cps.checkpoints].reverse()) {
+    let ok = false;
+    let why = '';
+    try {
+      ok = await verifyCheckpoint(c, cps.publicKey);
+    } catch (e) {
+      why = ` (${e.message})`;
+    }
+    rows.push(h('tr', { 'data-size': c.size },
+      h('th', { scope: 'row' }, c.size), h('td', {}, new Date(c.timeMicros / 1000).toISOString()),
+      h('td', { class: 'hash' }, c.root),
+      h('td', { class: ok ? 'good' : 'bad', 'data-signature': ok ? 'verified' : 'failed' },
+        ok ? 'verified' : `failed${why}`)));
+  }
+  show(h('h2', {}, 'Checkpoints'),
+    h('p', {}, `Signed with the Ed25519 key ${cps.publicKey}; compare it with the one published ` +
+      'out of band (hearth keys export-public). Each signature is checked in this browser.'),
+    table('Signed checkpoints, newest first', ['Records', 'Signed at (UTC)', 'Root', 'Signature'], rows, 'checkpoints'));
+}
+
 // --- auditor: timeline with proofs --------------------------------------------
 
 async function timelinePage(params) {
@@ -307,6 +397,8 @@ async function timelinePage(params) {
     h('td', {}, e.type), h('td', {}, e.summary), h('td', {}, `${e.actor.user} (${e.actor.role})`),
     h('td', { class: 'proof', 'data-proof': 'checking' }, 'checking…')));
   main().append(
+    h('p', {}, h('a', { id: 'proof-bundle', href: `/api/proofs?${q}`, download: 'proofs.json' },
+      'Download the proof bundle (timeline, proofs, checkpoints, key)')),
     h('p', { id: 'timeline-summary' }, `${tl.case}: ${tl.shown} of ${tl.streamEvents} events, ${tl.cut}.` +
       (tl.personalShown ? '' : ' Personal sections are not shown to this role.')),
     table(`Events of ${tl.case}`, ['#', 'Date', 'Event', 'What happened', 'By', 'Inclusion proof'], rows, 'timeline'));

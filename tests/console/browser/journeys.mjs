@@ -204,6 +204,12 @@ try {
     const tampered = await page.$$eval('#timeline td.proof', (cells) => cells.map((c) => c.dataset.proof));
     check(tampered[1] === 'failed' && tampered.filter((m) => m === 'failed').length === 1,
       'auditor: the tampered proof is marked failed, the others verified');
+    await page.unroute('**/api/timeline?**');
+    await page.goto(`${base}/#/checkpoints`);
+    await page.locator('#checkpoints tbody tr').first().waitFor();
+    const sigs = await page.$$eval('#checkpoints td[data-signature]', (cells) => cells.map((c) => c.dataset.signature));
+    check(sigs.length > 0 && sigs.every((v) => v === 'verified'), `auditor: ${sigs.length} checkpoint signatures verified in the browser`);
+    await axe(page, 'auditor checkpoints');
     await context.close();
   }
 
@@ -324,6 +330,15 @@ try {
     await again.page.locator('#confirm-yes').click();
     await again.page.locator(`#requests tbody tr[data-request="${ref}"] td.state`, { hasText: 'fulfilled' }).waitFor();
     check(true, `controller: ${ref} fulfilled`);
+    // A person: the disclosures show the pack just given; restriction takes a second step.
+    await again.page.goto(`${base}/#/person?subject=${encodeURIComponent(subject)}`);
+    await again.page.locator('#disclosures tbody tr', { hasText: 'ctl1' }).first().waitFor();
+    check(true, 'controller: the person\'s disclosures list the pack given by ctl1');
+    await axe(again.page, 'controller person');
+    await again.page.locator('#restrict').click();
+    const would = await again.page.locator('#confirm-text').textContent();
+    check(/restrict processing of/.test(would), 'controller: restriction first says what will happen');
+    await again.page.getByRole('button', { name: 'Cancel' }).click();
     await again.context.close();
     await stopServer();
     run('sar', '--data', 'store-copy', '--key-file', 'root.key', '--subject', subject, '--request', ref,
@@ -332,7 +347,15 @@ try {
     const cliHtml = fs.readFileSync(path.join(work, 'sar-cli/sar.html'), 'utf8');
     check(downloaded.length > 100 && downloaded === cli, `controller: the downloaded pack equals hearth sar's sar.json (${cli.length} bytes)`);
     check(downloadedHtml === cliHtml, "controller: the downloaded HTML equals hearth sar's sar.html");
-    const status = JSON.parse(run('rights', 'list', ...store, '--all', '--json')).find((q) => q.request === ref);
+    const restricted = run('rights', 'list', ...store, '--all', '--json');
+    let restrictions = '';
+    try {
+      restrictions = run('read', ...store, '--stream', 'rights/restrictions');
+    } catch (e) {
+      restrictions = '';  // no such stream: nothing was ever restricted
+    }
+    check(!restrictions.includes(subject), 'controller: a cancelled restriction wrote nothing');
+    const status = JSON.parse(restricted).find((q) => q.request === ref);
     check(status && status.status === 'fulfilled', `controller: the store has ${ref} fulfilled`);
     const log = JSON.parse(run('disclosures', ...store, '--subject', subject));
     check(JSON.stringify(log).includes('ctl1'), 'controller: the access log names the account');
