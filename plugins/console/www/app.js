@@ -195,6 +195,17 @@ async function requestsPage() {
         onclick: () => act(q.request, 'identity', {}, `Identity of the requester of ${q.request} recorded as verified.`) },
       'Identity verified'));
     }
+    if (open && !q.paused) {
+      const reason = h('select', { id: `pause-reason-${q.request}`, 'aria-label': `Why the clock of ${q.request} stops` },
+        ['clarification', 'identity', 'authority', 'fee'].map((r) => h('option', { value: r }, r)));
+      actions.push(reason, h('button', { type: 'button', 'data-action': 'pause', 'data-request': q.request,
+        onclick: () => act(q.request, 'pause', { reason: reason.value }, `Clock of ${q.request} stopped.`) },
+      'Stop clock'));
+    }
+    if (open && q.paused) {
+      actions.push(h('button', { type: 'button', 'data-action': 'resume', 'data-request': q.request,
+        onclick: () => act(q.request, 'resume', {}, `Clock of ${q.request} running again.`) }, 'Resume clock'));
+    }
     if (open && q.kind === 'access') {
       actions.push(h('button', { type: 'button', 'data-action': 'pack', 'data-request': q.request,
         onclick: () => generatePack(q.request) }, 'Generate pack'));
@@ -499,12 +510,71 @@ async function kpiPage(params) {
   const sections = kpi.tables.map((t) => table(t.title, ['Figure', ...kpi.areas],
     t.figures.map((f) => h('tr', {}, h('th', { scope: 'row' }, f.id),
       f.values.map((v) => h('td', {}, v === null ? 'suppressed' : String(v))))), `kpi-${t.id}`));
+  const figures = kpi.tables.flatMap((t) => t.figures.map((f) => f.id));
+  const pick = h('select', { id: 'chart-figure' }, figures.map((f) => h('option', { value: f }, f)));
+  const year = kpi.period.label.split('-')[0];
+  main().append(h('form', { id: 'chart-form', onsubmit: async (ev) => {
+    ev.preventDefault();
+    try {
+      await chart(year, pick.value, kpi.areas);
+    } catch (e) {
+      failed(e);
+    }
+  } }, field('Figure', pick), h('button', { type: 'submit' }, `Chart by quarter of ${year}`)),
+  h('div', { id: 'chart' }));
   main().append(
     h('p', {}, `Period ${kpi.period.label} (${kpi.period.first} to ${kpi.period.last}), under the ` +
       `${kpi.policy.name || 'nhs'} disclosure policy: small numbers suppressed, others rounded.`),
     h('p', {}, h('a', { id: 'kpi-csv', href: `/api/kpi.csv?${new URLSearchParams({ period })}`, download: 'kpi.csv' },
       'Download CSV')),
     ...sections);
+}
+
+// A grouped bar chart of one figure: each quarter of the year, one bar per
+// area (SVG built node by node; suppressed cells drawn as gaps and listed).
+async function chart(year, figure, areas) {
+  const quarters = ['Q1', 'Q2', 'Q3', 'Q4'];
+  const values = [];
+  for (const q of quarters) {
+    const r = await api('GET', `/api/kpi?${new URLSearchParams({ period: `${year}-${q}` })}`);
+    const f = r.tables.flatMap((t) => t.figures).find((x) => x.id === figure);
+    values.push(f ? f.values : areas.map(() => null));
+  }
+  const districts = areas.filter((a) => a !== 'county');
+  const max = Math.max(1, ...values.flat().filter((v, i) => v !== null && areas[i % areas.length] !== 'county'));
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = (tag, attrs, ...kids) => {
+    const el = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+    el.append(...kids);
+    return el;
+  };
+  const W = 720;
+  const H = 260;
+  const group = (W - 60) / quarters.length;
+  const bar = group / (districts.length + 1);
+  const shades = ['#1d4f91', '#2e7d32', '#8e24aa', '#c62828', '#ef6c00', '#00838f', '#5d4037'];
+  const nodes = [];
+  quarters.forEach((q, qi) => {
+    districts.forEach((d, di) => {
+      const v = values[qi][areas.indexOf(d)];
+      if (v === null || v === undefined) return;
+      const hgt = ((H - 40) * v) / max;
+      nodes.push(svg('rect', { x: 50 + qi * group + di * bar, y: H - 20 - hgt, width: bar - 2, height: hgt,
+        fill: shades[di % shades.length] }, svg('title', {}, `${d} ${q}: ${v}`)));
+    });
+    nodes.push(svg('text', { x: 50 + qi * group + group / 2 - 10, y: H - 4, 'font-size': 12 }, q));
+  });
+  nodes.push(svg('text', { x: 0, y: 14, 'font-size': 12 }, String(max)));
+  const suppressed = [];
+  quarters.forEach((q, qi) => districts.forEach((d) => {
+    if (values[qi][areas.indexOf(d)] === null) suppressed.push(`${d} ${q}`);
+  }));
+  document.getElementById('chart').replaceChildren(
+    svg('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img',
+      'aria-label': `${figure} by quarter of ${year}, one bar per district (${districts.join(', ')})` }, ...nodes),
+    h('p', {}, `Bars left to right in each quarter: ${districts.join(', ')}.` +
+      (suppressed.length ? ` Suppressed (small numbers): ${suppressed.join(', ')}.` : '')));
 }
 
 window.addEventListener('hashchange', route);

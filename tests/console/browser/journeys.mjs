@@ -256,6 +256,10 @@ try {
     await page.goto(`${base}/#/kpi?period=2018%2F19`);
     await page.locator('table').first().waitFor();
     check(await page.locator('#kpi-csv').count() === 1, 'partner: the KPI return and its CSV link');
+    await page.getByRole('button', { name: /Chart by quarter/ }).click();
+    await page.locator('#chart svg').waitFor();
+    const bars = await page.locator('#chart svg rect').count();
+    check(bars > 0, `partner: a chart of the figure by quarter and district (${bars} bars)`);
     await axe(page, 'partner KPI');
     await shot(page, 'partner-kpi');
     const csv = await inPage(page, 'GET', '/api/kpi.csv?period=2018%2F19');
@@ -308,6 +312,11 @@ try {
     const after = await inPage(page, 'GET', '/api/requests');
     check(before.body === after.body, 'controller: the refused requests changed nothing');
 
+    await page.locator(`button[data-action=pause][data-request="${ref}"]`).click();
+    await page.locator(`#requests tbody tr[data-request="${ref}"] td.state`, { hasText: 'paused' }).waitFor();
+    await page.locator(`button[data-action=resume][data-request="${ref}"]`).click();
+    await page.locator(`#requests tbody tr[data-request="${ref}"] td.state`, { hasText: 'open' }).waitFor();
+    check(true, `controller: the clock of ${ref} stopped and resumed`);
     await page.locator(`button[data-action=identity][data-request="${ref}"]`).click();
     await page.locator('#requests-status', { hasText: 'verified' }).waitFor();
     // The store as it stands before the pack, for `hearth sar` to compare with.
