@@ -517,9 +517,26 @@ struct ConsoleApp::Impl {
         std::lock_guard<std::mutex> lock(mu);
         packs[ref] = HeldPack{st->subject, pack->json, pack->html, pack->events};
       }
+      // For the reviewer (never in the pack): the other people named with
+      // the person, whose sections a decision may release or withhold.
+      std::map<std::string, std::string> others;
+      for (uint64_t from = 1;;) {
+        auto page = (*store)->ReadSubject(st->subject, from, 1024);
+        if (!page.ok() || page->empty()) break;
+        for (const auto& e : *page) {
+          for (const auto& sr : e.subjects) {
+            if (sr.id != st->subject && sr.role != SubjectRole::kStaff) others[sr.id] = SubjectRoleName(sr.role);
+          }
+          from = e.position + 1;
+        }
+        if (page->size() < 1024) break;
+      }
+      Json third = Json::array();
+      for (const auto& [id, role] : others) third.push_back(Json{{"subject", id}, {"role", role}});
       return JsonResponse(200, Json{{"request", ref}, {"subject", st->subject}, {"events", pack->events},
                                     {"withheldSections", pack->withheld_sections},
-                                    {"heldForReview", pack->held_for_review}, {"erased", pack->erased}});
+                                    {"heldForReview", pack->held_for_review}, {"erased", pack->erased},
+                                    {"thirdParties", third}});
     }
     if (action == "erase") {
       // Two steps, as `hearth rights erase`: without "confirm": true the
@@ -558,6 +575,32 @@ struct ConsoleApp::Impl {
       if (Status s = DateField(body, "resumedOn", today, &date); !s.ok()) return ErrorOf(s);
       type = "RightsClockResumed";
       facts = {{"resumedOn", date}};
+    } else if (action == "third-party") {
+      // A reviewer's decision about another person's sections in the pack.
+      std::string other = body.value("thirdParty", std::string());
+      std::string role = body.value("role", std::string("other"));
+      SubjectRole parsed;
+      if (!IsReference(other)) return Error(400, "thirdParty must be a subject reference");
+      if (!ParseSubjectRole(role, &parsed)) return Error(400, "role must be a subject role such as carer");
+      if (Status s = DateField(body, "decidedOn", today, &date); !s.ok()) return ErrorOf(s);
+      auto ev = RightsEvent("ThirdPartyDisclosureDecided",
+                            Json{{"decidedOn", date}, {"thirdParty", other},
+                                 {"basis", body.value("basis", std::string())},
+                                 {"reasonCode", body.value("reasonCode", std::string())},
+                                 {"reviewerRef", web.account.name}},
+                            web,
+                            Json::array({Json{{"id", st->subject}, {"role", "client"}},
+                                         Json{{"id", other}, {"role", role}}}));
+      if (!ev.ok()) return ErrorOf(ev.status());
+      auto res = r.Record(ref, {*ev});
+      if (!res.ok()) return ErrorOf(res.status());
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        packs.erase(ref);  // generated before the decision: generate it again
+      }
+      auto after = r.LoadRequest(ref);
+      if (!after.ok()) return ErrorOf(after.status());
+      return JsonResponse(200, RequestJson(*after, today));
     } else if (action == "fulfil") {
       if (Status s = DateField(body, "fulfilledOn", today, &date); !s.ok()) return ErrorOf(s);
       type = "RightsRequestFulfilled";

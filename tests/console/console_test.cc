@@ -526,6 +526,46 @@ TEST_F(ConsoleTest, TheProofBundleIsTheAuditorsAndNotThePartners) {
   EXPECT_EQ(Get(par, "/api/proofs?case=" + d1_case_).status, 403);
 }
 
+TEST_F(ConsoleTest, AReviewersReleaseOfAThirdPartyChangesTheNextPack) {
+  // A client named with someone else (a carer, a relative) in one event.
+  std::string client;
+  for (uint64_t from = 1; client.empty();) {
+    auto page = store_->ReadAll(from, 500);
+    ASSERT_TRUE(page.ok());
+    ASSERT_FALSE(page->empty()) << "no client with a third party in the county";
+    for (const auto& e : *page) {
+      if (e.stream.rfind("case/", 0) != 0 || e.subjects.size() < 2 || !client.empty()) continue;
+      for (const auto& sr : e.subjects) {
+        if (sr.role == SubjectRole::kClient) client = sr.id;
+      }
+    }
+    from = page->back().position + 1;
+  }
+  auto b = LoginAs("ctl1", kControllerPassword);
+  HttpResponse received = Post(b, "/api/requests", Json{{"subject", client}, {"kind", "access"}});
+  ASSERT_EQ(received.status, 201) << received.body;
+  std::string ref = Json::parse(received.body)["request"];
+  HttpResponse first = Post(b, "/api/requests/" + ref + "/pack", Json::object());
+  ASSERT_EQ(first.status, 200) << first.body;
+  Json pack = Json::parse(first.body);
+  ASSERT_FALSE(pack["thirdParties"].empty()) << first.body;
+  ASSERT_GT(pack["withheldSections"].get<int>(), 0) << first.body;
+  const Json& other = pack["thirdParties"][0];
+  // Only a basis the rules know.
+  EXPECT_EQ(Post(b, "/api/requests/" + ref + "/third-party",
+                 Json{{"thirdParty", other["subject"]}, {"role", other["role"]}, {"basis", "whatever"},
+                      {"reasonCode", "x"}}).status, 400);
+  HttpResponse decided = Post(b, "/api/requests/" + ref + "/third-party",
+                              Json{{"thirdParty", other["subject"]}, {"role", other["role"]},
+                                   {"basis", "thirdPartyConsented"}, {"reasonCode", "agreedInWriting"}});
+  ASSERT_EQ(decided.status, 200) << decided.body;
+  // The pack made before the decision is gone; the next one releases them.
+  EXPECT_EQ(Get(b, "/api/requests/" + ref + "/pack.json").status, 404);
+  HttpResponse second = Post(b, "/api/requests/" + ref + "/pack", Json::object());
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_LT(Json::parse(second.body)["withheldSections"].get<int>(), pack["withheldSections"].get<int>());
+}
+
 TEST_F(ConsoleTest, AClientCertificateIsASecondFactorWhenRequired) {
   config_.client_certificate = true;
   MakeApp();

@@ -280,6 +280,24 @@ async function generatePack(ref) {
       h('a', { href: `${base}/pack.html`, download: `sar-${ref}.html`, id: `download-html-${ref}` }, 'Download HTML'));
     say('requests-status', `Pack for ${ref}: ${p.events} entries, ${p.withheldSections} sections withheld, ` +
       `${p.heldForReview} notes held for review.`);
+    // Other people named with the person: release their sections with a
+    // basis, or withhold them (then generate the pack again).
+    const review = p.thirdParties.map((t) => {
+      const basis = h('select', { id: `basis-${t.subject}`, 'aria-label': `Decision about ${t.subject}` },
+        ['withhold', 'thirdPartyConsented', 'reasonableWithoutConsent'].map((b) => h('option', { value: b }, b)));
+      const reason = h('input', { id: `reason-${t.subject}`, 'aria-label': `Reason code for ${t.subject}`,
+        value: 'reviewed' });
+      return h('tr', { 'data-third-party': t.subject }, h('th', { scope: 'row' }, t.subject), h('td', {}, t.role),
+        h('td', {}, basis), h('td', {}, reason),
+        h('td', {}, h('button', { type: 'button', onclick: () => act(ref, 'third-party',
+          { thirdParty: t.subject, role: t.role, basis: basis.value, reasonCode: reason.value.trim() },
+          `Decision about ${t.subject} recorded: generate the pack of ${ref} again.`) }, 'Record decision')));
+    });
+    document.getElementById('third-parties')?.remove();
+    if (review.length) {
+      main().append(h('section', { id: 'third-parties' }, table(`Other people in the pack of ${ref}`,
+        ['Person', 'Role', 'Decision', 'Reason code', ''], review, 'third-party-table')));
+    }
   } catch (e) {
     if (e.status === 401) return failed(e);
     say('requests-status', `Refused: ${e.message}`, true);
