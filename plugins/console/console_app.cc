@@ -659,6 +659,30 @@ struct ConsoleApp::Impl {
     return JsonResponse(200, Json{{"subject", subject}, {"restricted", !lift}});
   }
 
+  // The retention review (docs/rights.md): every case with its rule and end
+  // date; those past it first. The controller's only.
+  HttpResponse Retention(WebSession& web, const std::string& as_of_text) {
+    ScopedReader reader(*web.session, Reach::kScoped, "retention");
+    auto store = reader.ControllerStore();
+    if (!store.ok()) return ErrorOf(store.status());
+    rights::Rights r(*store, ctx.codec, rights::RightsOptions{});
+    domain::Date as_of = r.Today();
+    if (!as_of_text.empty() && !domain::ParseDate(as_of_text, &as_of)) {
+      return Error(400, "asOf must be a date YYYY-MM-DD");
+    }
+    auto items = r.RetentionReview(as_of);
+    if (!items.ok()) return ErrorOf(items.status());
+    Json due = Json::array(), kept = Json::array();
+    for (const auto& i : *items) {
+      Json j{{"case", i.case_id}, {"subject", i.subject}, {"recordClass", i.record_class},
+             {"rule", i.rule}, {"keepUntil", domain::FormatDate(i.keep_until)}, {"action", i.action},
+             {"legalHold", i.legal_hold}, {"explanation", i.explanation}};
+      (i.action == "erase" ? due : kept).push_back(std::move(j));
+    }
+    for (auto& j : kept) due.push_back(std::move(j));
+    return JsonResponse(200, Json{{"asOf", domain::FormatDate(as_of)}, {"cases", items->size()}, {"items", due}});
+  }
+
   // The proofs of a case as one file for an auditor to keep: the timeline
   // with every inclusion proof, the signed checkpoints and the public key.
   HttpResponse Bundle(WebSession& web, const std::string& case_id, const std::string& as_of) {
@@ -784,6 +808,7 @@ struct ConsoleApp::Impl {
     }
     if (what == "requests") return Rights(*web, req, parts, body);
     if (what == "subjects") return Subjects(*web, req, parts, body);
+    if (what == "retention" && req.method == "GET") return Retention(*web, param("asOf"));
     if (what == "proofs" && req.method == "GET") return Bundle(*web, param("case"), param("asOf"));
     return Error(404, "no such endpoint");
   }

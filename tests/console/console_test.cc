@@ -566,6 +566,20 @@ TEST_F(ConsoleTest, AReviewersReleaseOfAThirdPartyChangesTheNextPack) {
   EXPECT_LT(Json::parse(second.body)["withheldSections"].get<int>(), pack["withheldSections"].get<int>());
 }
 
+TEST_F(ConsoleTest, TheRetentionReviewIsTheControllers) {
+  auto b = LoginAs("ctl1", kControllerPassword);
+  HttpResponse r = Get(b, "/api/retention?asOf=2040-01-01");
+  ASSERT_EQ(r.status, 200) << r.body;
+  Json j = Json::parse(r.body);
+  EXPECT_EQ(j["asOf"], "2040-01-01");
+  EXPECT_FALSE(j["items"].empty());
+  EXPECT_EQ(Get(b, "/api/retention?asOf=tomorrow").status, 400);
+  auto cw = LoginAs("cw1", kCaseworkerPassword);
+  EXPECT_EQ(Get(cw, "/api/retention").status, 403);
+  auto aud = LoginAs("aud1", kAuditorPassword);
+  EXPECT_EQ(Get(aud, "/api/retention").status, 403);
+}
+
 TEST_F(ConsoleTest, AClientCertificateIsASecondFactorWhenRequired) {
   config_.client_certificate = true;
   MakeApp();

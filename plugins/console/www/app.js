@@ -125,7 +125,8 @@ async function logout() {
 // --- navigation --------------------------------------------------------------
 
 const pages = {
-  controller: [['#/requests', 'Rights requests'], ['#/person', 'A person'], ['#/timeline', 'Case timeline']],
+  controller: [['#/requests', 'Rights requests'], ['#/person', 'A person'], ['#/retention', 'Retention review'],
+    ['#/timeline', 'Case timeline']],
   auditor: [['#/timeline', 'Case timeline'], ['#/checkpoints', 'Checkpoints']],
   caseworker: [['#/worklist', 'Worklist'], ['#/timeline', 'Case timeline']],
   partner: [['#/kpi', 'KPI return']],
@@ -149,6 +150,7 @@ function route() {
     '/requests': requestsPage,
     '/person': () => personPage(params),
     '/checkpoints': checkpointsPage,
+    '/retention': () => retentionPage(params),
     '/timeline': () => timelinePage(params),
     '/worklist': () => worklistPage(params),
     '/kpi': () => kpiPage(params),
@@ -374,6 +376,31 @@ async function personPage(params) {
     h('td', {}, d.plugin || ''), h('td', {}, d.purpose || ''), h('td', {}, d.recipientRef || d.recipientType || '')));
   main().append(table(`Reads and disclosures of ${subject}'s personal data`,
     ['When', 'Action', 'By', 'Role', 'Through', 'Why', 'Recipient'], rows, 'disclosures'));
+}
+
+// --- controller: retention review ------------------------------------------------
+
+async function retentionPage(params) {
+  const asOf = params.get('asOf') || '';
+  const form = h('form', { id: 'retention-form', onsubmit: (ev) => {
+    ev.preventDefault();
+    const d = document.getElementById('ret-as-of').value;
+    location.hash = d ? `#/retention?${new URLSearchParams({ asOf: d })}` : '#/retention';
+  } },
+  field('As of (optional)', h('input', { id: 'ret-as-of', type: 'date', value: asOf })),
+  h('button', { type: 'submit' }, 'Review'));
+  show(h('h2', {}, 'Retention review'), form);
+  const r = await api('GET', `/api/retention${asOf ? '?' + new URLSearchParams({ asOf }) : ''}`);
+  const rows = r.items.map((i) => h('tr', { 'data-action': i.action },
+    h('th', { scope: 'row' }, h('a', { href: `#/timeline?case=${encodeURIComponent(i.case)}` }, i.case)),
+    h('td', {}, i.subject), h('td', {}, i.recordClass), h('td', {}, i.rule), h('td', {}, i.keepUntil),
+    h('td', { class: i.action === 'erase' ? 'bad' : '' }, i.action + (i.legalHold ? ' (legal hold)' : '')),
+    h('td', {}, i.explanation)));
+  main().append(h('p', { id: 'retention-summary' },
+    `${r.cases} cases reviewed as of ${r.asOf}; those past their rule first. Erasure follows an erasure ` +
+    'request decided on the Rights requests page.'),
+  table('Cases and their retention', ['Case', 'Client', 'Record class', 'Rule', 'Keep until', 'Action', 'How'],
+    rows, 'retention'));
 }
 
 // --- auditor: checkpoints ------------------------------------------------------

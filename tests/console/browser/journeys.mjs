@@ -112,6 +112,9 @@ let browser;
 const cspViolations = [];
 async function newPage() {
   const context = await browser.newContext({ ignoreHTTPSErrors: true, acceptDownloads: true });
+  // Generous: the suite runs beside others on a 2-core machine, under the
+  // sanitizers.
+  context.setDefaultTimeout(90000);
   const page = await context.newPage();
   page.on('console', (m) => {
     if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
@@ -287,7 +290,12 @@ try {
     await page.getByLabel('Identity must be verified first').check();
     await page.getByRole('button', { name: 'Record receipt' }).click();
     const row = page.locator('#requests tbody tr', { hasText: subject });
-    await row.first().waitFor();
+    try {
+      await row.first().waitFor();
+    } catch (e) {
+      console.error('requests page says:', await page.locator('main').textContent());
+      throw e;
+    }
     const ref = await row.first().getAttribute('data-request');
     check(/^R-\d+$/.test(ref), `controller: request ${ref} received`);
     await axe(page, 'controller requests');
@@ -339,6 +347,11 @@ try {
     await again.page.locator('#confirm-yes').click();
     await again.page.locator(`#requests tbody tr[data-request="${ref}"] td.state`, { hasText: 'fulfilled' }).waitFor();
     check(true, `controller: ${ref} fulfilled`);
+    await again.page.goto(`${base}/#/retention?asOf=2040-01-01`);
+    await again.page.locator('#retention tbody tr').first().waitFor();
+    check(await again.page.locator('#retention tbody tr[data-action=erase]').count() > 0,
+      'controller: the retention review lists cases past their rule');
+    await axe(again.page, 'controller retention');
     // A person: the disclosures show the pack just given; restriction takes a second step.
     await again.page.goto(`${base}/#/person?subject=${encodeURIComponent(subject)}`);
     await again.page.locator('#disclosures tbody tr', { hasText: 'ctl1' }).first().waitFor();
