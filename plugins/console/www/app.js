@@ -85,6 +85,7 @@ function field(label, input) {
 // --- login -----------------------------------------------------------------
 
 function loginPage(message) {
+  shownRoute = null;
   document.getElementById('nav').replaceChildren();
   document.getElementById('who').textContent = '';
   const form = h('form', { id: 'login', onsubmit: async (ev) => {
@@ -140,12 +141,24 @@ function nav() {
     `${state.me.account} (${state.me.role}${state.me.districts.length ? ', ' + state.me.districts.join(', ') : ''})`;
 }
 
+// The page shown (or being fetched): the default page and its own hash are
+// one page, so moving from one to the other does not render it twice (two
+// renders racing would replace a form being filled in).
+let shownRoute = null;
+// Bumped by each route: a page whose answer arrives after the user moved on
+// does not draw over the newer page.
+let generation = 0;
+
 function route() {
   if (!state.me) return;
   const [path, query] = location.hash.slice(1).split('?');
   const params = new URLSearchParams(query || '');
   const first = (pages[state.me.role] || [['#/']])[0][0];
   const page = path || first.slice(1);
+  const key = `${page}?${params}`;
+  if (key === shownRoute) return;
+  shownRoute = key;
+  generation++;
   const run = {
     '/requests': requestsPage,
     '/person': () => personPage(params),
@@ -173,6 +186,7 @@ function failed(e) {
 }
 
 async function start() {
+  shownRoute = null;
   try {
     state.me = await api('GET', '/api/me');
   } catch (e) {
@@ -188,7 +202,9 @@ async function start() {
 const kinds = ['access', 'rectification', 'erasure', 'restriction', 'portability', 'objection'];
 
 async function requestsPage() {
+  const gen = generation;
   const data = await api('GET', '/api/requests');
+  if (gen !== generation) return;
   const rows = data.requests.map((q) => {
     const actions = [];
     const open = q.status !== 'fulfilled' && q.status !== 'refused';
@@ -370,7 +386,9 @@ async function personPage(params) {
       { reason: reason.value.trim() }, `${subject} restricted.`, refresh, 'person-status') }, 'Restrict'),
     h('button', { type: 'button', id: 'lift', onclick: () => twoStep(`${base}/lift`,
       { reason: reason.value.trim() }, `Restriction of ${subject} lifted.`, refresh, 'person-status') }, 'Lift')));
+  const gen = generation;
   const log = await api('GET', `${base}/disclosures`);
+  if (gen !== generation) return;
   const rows = log.map((d) => h('tr', {},
     h('td', {}, d.date), h('td', {}, d.kind), h('td', {}, d.by || ''), h('td', {}, d.role || ''),
     h('td', {}, d.plugin || ''), h('td', {}, d.purpose || ''), h('td', {}, d.recipientRef || d.recipientType || '')));
@@ -390,7 +408,9 @@ async function retentionPage(params) {
   field('As of (optional)', h('input', { id: 'ret-as-of', type: 'date', value: asOf })),
   h('button', { type: 'submit' }, 'Review'));
   show(h('h2', {}, 'Retention review'), form);
+  const gen = generation;
   const r = await api('GET', `/api/retention${asOf ? '?' + new URLSearchParams({ asOf }) : ''}`);
+  if (gen !== generation) return;
   const rows = r.items.map((i) => h('tr', { 'data-action': i.action },
     h('th', { scope: 'row' }, h('a', { href: `#/timeline?case=${encodeURIComponent(i.case)}` }, i.case)),
     h('td', {}, i.subject), h('td', {}, i.recordClass), h('td', {}, i.rule), h('td', {}, i.keepUntil),
@@ -406,7 +426,9 @@ async function retentionPage(params) {
 // --- auditor: checkpoints ------------------------------------------------------
 
 async function checkpointsPage() {
+  const gen = generation;
   const cps = await api('GET', '/api/checkpoints');
+  if (gen !== generation) return;
   const rows = [];
   for (const c of [...cps.checkpoints].reverse()) {
     let ok = false;
@@ -422,6 +444,7 @@ async function checkpointsPage() {
       h('td', { class: ok ? 'good' : 'bad', 'data-signature': ok ? 'verified' : 'failed' },
         ok ? 'verified' : `failed${why}`)));
   }
+  if (gen !== generation) return;
   show(h('h2', {}, 'Checkpoints'),
     h('p', {}, `Signed with the Ed25519 key ${cps.publicKey}; compare it with the one published ` +
       'out of band (hearth keys export-public). Each signature is checked in this browser.'),
@@ -447,7 +470,9 @@ async function timelinePage(params) {
   if (!caseId) return;
   const q = new URLSearchParams({ case: caseId });
   if (asOf) q.set('asOf', asOf);
+  const gen = generation;
   const tl = await api('GET', `/api/timeline?${q}`);
+  if (gen !== generation) return;
   const rows = tl.events.map((e) => h('tr', { 'data-position': e.position },
     h('th', { scope: 'row' }, e.streamVersion), h('td', {}, e.businessDate || e.recordedAt.slice(0, 10)),
     h('td', {}, e.type), h('td', {}, e.summary), h('td', {}, `${e.actor.user} (${e.actor.role})`),
@@ -527,7 +552,9 @@ async function worklistPage(params) {
   show(h('h2', {}, 'Worklist'), form);
   const q = new URLSearchParams({ district });
   if (asOf) q.set('asOf', asOf);
+  const gen = generation;
   const wl = await api('GET', `/api/worklist?${q}`);
+  if (gen !== generation) return;
   const order = { overdue: 0, stalled: 1, 'due-soon': 2, 'on-track': 3 };
   const items = [...wl.items].sort((a, b) => (order[a.status] ?? 9) - (order[b.status] ?? 9));
   const rows = items.map((w) => h('tr', { 'data-case': w.case, 'data-district': w.district },
@@ -551,7 +578,9 @@ async function kpiPage(params) {
   field('Period (2018/19 or 2018/19-Q1)', h('input', { id: 'period', value: period, required: true })),
   h('button', { type: 'submit' }, 'Show return'));
   show(h('h2', {}, 'KPI return'), form);
+  const gen = generation;
   const kpi = await api('GET', `/api/kpi?${new URLSearchParams({ period })}`);
+  if (gen !== generation) return;
   const sections = kpi.tables.map((t) => table(t.title, ['Figure', ...kpi.areas],
     t.figures.map((f) => h('tr', {}, h('th', { scope: 'row' }, f.id),
       f.values.map((v) => h('td', {}, v === null ? 'suppressed' : String(v))))), `kpi-${t.id}`));
