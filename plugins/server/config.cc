@@ -238,6 +238,46 @@ Status ParsePlugin(const Json& j, const std::string& where, PluginConfig* out) {
   return Status::OK();
 }
 
+Status ParseConsole(const Json& j, ConsoleConfig* c) {
+  const std::string where = "console";
+  if (!j.is_object()) return Status::InvalidArgument("console must be an object");
+  if (Status s = Unknown(j, {"listen", "client_certificate", "session_idle_ms", "session_max_ms",
+                             "max_body_bytes", "login_failures", "lockout_ms", "threads"},
+                         where);
+      !s.ok()) {
+    return s;
+  }
+  c->enabled = true;
+  if (j.contains("listen")) {
+    const Json& l = j.at("listen");
+    if (!l.is_object()) return Status::InvalidArgument("console.listen must be an object");
+    if (Status s = Unknown(l, {"address", "port"}, "console.listen"); !s.ok()) return s;
+    if (l.contains("address")) {
+      if (Status s = GetString(l, "address", "console.listen", &c->listen_address); !s.ok()) return s;
+    }
+    if (l.contains("port")) {
+      if (Status s = GetUint<uint16_t>(l, "port", "console.listen", 0, &c->port); !s.ok()) return s;
+    }
+  }
+  if (j.contains("client_certificate")) {
+    if (Status s = GetBool(j, "client_certificate", where, &c->client_certificate); !s.ok()) return s;
+  }
+  struct Key {
+    const char* key;
+    uint32_t* field;
+    uint32_t min;
+  };
+  for (Key k : {Key{"session_idle_ms", &c->session_idle_ms, 1000},
+                Key{"session_max_ms", &c->session_max_ms, 1000},
+                Key{"max_body_bytes", &c->max_body_bytes, 1024},
+                Key{"login_failures", &c->login_failures, 1},
+                Key{"lockout_ms", &c->lockout_ms, 1000}, Key{"threads", &c->threads, 1}}) {
+    if (!j.contains(k.key)) continue;
+    if (Status s = GetUint<uint32_t>(j, k.key, where, k.min, k.field); !s.ok()) return s;
+  }
+  return Status::OK();
+}
+
 std::string Resolve(const std::string& base_dir, const std::string& file) {
   if (file.empty() || base_dir.empty() || std::filesystem::path(file).is_absolute()) return file;
   return (std::filesystem::path(base_dir) / file).lexically_normal().string();
@@ -286,7 +326,8 @@ Result<ServerConfig> ServerConfig::FromJson(const std::string& text, const std::
   Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::InvalidArgument("server configuration is not valid JSON");
   if (!j.is_object()) return Status::InvalidArgument("server configuration must be a JSON object");
-  if (Status s = Unknown(j, {"listen", "tls", "threads", "workers", "readers", "limits", "plugins"},
+  if (Status s = Unknown(j, {"listen", "tls", "threads", "workers", "readers", "limits", "plugins",
+                             "console"},
                          "config");
       !s.ok()) {
     return s;
@@ -331,6 +372,9 @@ Result<ServerConfig> ServerConfig::FromJson(const std::string& text, const std::
   }
   if (j.contains("limits")) {
     if (Status s = ParseLimits(j.at("limits"), &c.limits); !s.ok()) return s;
+  }
+  if (j.contains("console")) {
+    if (Status s = ParseConsole(j.at("console"), &c.console); !s.ok()) return s;
   }
   if (!j.contains("plugins") || !j.at("plugins").is_object()) {
     return Status::InvalidArgument("plugins is required: an object naming each plugin");

@@ -102,6 +102,31 @@ struct PluginConfig {
   std::string in_process_config = "{}";
 };
 
+// The web console's HTTPS listener (`console` in the configuration,
+// docs/console.md). It uses the server's certificate and key (tls.cert,
+// tls.key); browsers log in with local accounts (plugins/console).
+struct ConsoleConfig {
+  bool enabled = false;  // true when the configuration has a `console` object
+  std::string listen_address = "127.0.0.1";
+  uint16_t port = 8443;  // 0 picks a free port
+  // Require a client certificate signed by tls.ca whose CN is the account's
+  // name, as a second factor. Default: false.
+  bool client_certificate = false;
+  // A session not used for this long is over (401). Default: 900,000 (15 min).
+  uint32_t session_idle_ms = 900000;
+  // A session ends this long after login whatever its use. Default: 8 hours.
+  uint32_t session_max_ms = 8u * 3600 * 1000;
+  // Largest request body; more is answered 413. Default: 65,536.
+  uint32_t max_body_bytes = 65536;
+  // Failed logins for one account, or from one address, within
+  // lockout_ms before further attempts are refused (429) until the window
+  // passes. Defaults: 5 and 900,000.
+  uint32_t login_failures = 5;
+  uint32_t lockout_ms = 900000;
+  // HTTP/TLS threads (they also run the store calls). Default: 2.
+  uint32_t threads = 2;
+};
+
 struct ServerConfig {
   // Where to listen. Port 0 picks a free port (Server::port() tells which).
   std::string listen_address = "127.0.0.1";
@@ -125,6 +150,7 @@ struct ServerConfig {
   uint32_t readers = 2;
   Limits limits;
   std::map<std::string, PluginConfig> plugins;  // by plugin name (certificate CN)
+  ConsoleConfig console;
 
   // Reads the JSON configuration (docs/plugins.md). Relative file names are
   // resolved against the configuration file's directory. InvalidArgument

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ca.h"
+#include "console.h"
 #include "commands.h"
 #include "hearth/domain.h"
 #include "hearth/exports.h"
@@ -115,11 +116,33 @@ Status RunServe(const ServeOptions& o) {
       !s.ok()) {
     return s;
   }
+  // The web console, on its own HTTPS port (docs/console.md).
+  std::unique_ptr<console::ConsoleServer> web;
+  if (config->console.enabled) {
+    console::ConsoleContext ctx;
+    ctx.store = store->get();
+    ctx.models = &models;
+    ctx.codec = codec->get();
+    ctx.calendar = &calendar;
+    auto started = console::ConsoleServer::Start(ctx, *config);
+    if (!started.ok()) return started.status();
+    web = std::move(*started);
+    if (Status s = Print("hearth: web console on https://" +
+                         (config->console.listen_address == "127.0.0.1"
+                              ? std::string("localhost")
+                              : config->console.listen_address) +
+                         ":" + std::to_string(web->port()) + "/\n");
+        !s.ok()) {
+      return s;
+    }
+  }
   std::cout.flush();
 
   int signal = 0;
   sigwait(&signals, &signal);
   std::cerr << "hearth: " << (signal == SIGINT ? "SIGINT" : "SIGTERM") << ": stopping\n";
+  if (web) web->Stop();
+  web.reset();
   (*server)->Stop();
   server->reset();
   loaded.clear();    // stops and unloads the plugins before their sessions go

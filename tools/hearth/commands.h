@@ -65,6 +65,7 @@ void AddDemoCommands(CommandSet& set);   // demo (cmd_demo.cc, tools/demo)
 void AddReadModelCommands(CommandSet& set);  // rebuild, timeline, worklist
 void AddServeCommands(CommandSet& set);  // serve, ca init, ca issue (cmd_serve.cc)
 void AddRightsCommands(CommandSet& set);  // rights, sar, processing, disclosures, retention (cmd_rights.cc)
+void AddUsersCommands(CommandSet& set);   // users add|passwd|disable|list (cmd_users.cc)
 
 // Sets the documented default record of processing (store/rights,
 // effective today) on a store that has none; `init` and `demo` call it. True

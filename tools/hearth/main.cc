@@ -61,6 +61,7 @@ int Main(int argc, char** argv) {
   AddReadModelCommands(set);
   AddServeCommands(set);
   AddRightsCommands(set);
+  AddUsersCommands(set);
   AddExportCommands(set);
   AddRestoreCommands(set);
   AddReplicationCommands(set);
