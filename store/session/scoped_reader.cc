@@ -50,6 +50,7 @@ bool ScopedReader::WholeLogFacts() const {
 }
 
 bool ScopedReader::FactsVisible(const std::string& stream) {
+  if (IsReservedStream(stream)) return false;
   if (session_.scopes().read_log) return true;
   if (!IsCaseStream(stream)) return false;
   if (reach_ == Reach::kReturn) return true;

@@ -68,6 +68,8 @@ bool HasPersonalData(const PersonalSection& section) {
 
 }  // namespace
 
+bool IsReservedStream(const std::string& stream) { return stream == "config/accounts"; }
+
 Session::Session(Store* store, Principal principal, Scopes scopes, RefusalLog refusal_log)
     : store_(store),
       principal_(std::move(principal)),
@@ -75,6 +77,20 @@ Session::Session(Store* store, Principal principal, Scopes scopes, RefusalLog re
       refusal_log_(std::move(refusal_log)) {}
 
 Session::~Session() = default;
+
+Status Session::ReservedRefusal(const std::string& stream, const std::string& doing) const {
+  Status s = Status::PermissionDenied(doing + "stream '" + stream +
+                                      "' is reserved to the store's owner: no session, whatever "
+                                      "its scopes, reads or writes it");
+  std::string line = EscapeLogText("refused: plugin=" + principal_.plugin + " user=" + principal_.user +
+                                   " role=" + principal_.role + ": " + s.message());
+  if (refusal_log_) {
+    refusal_log_(line);
+  } else {
+    std::cerr << "hearth: " << line << "\n";
+  }
+  return s;
+}
 
 Status Session::Refuse(const std::string& scope, const std::string& what) const {
   Status s = Status::PermissionDenied("scope " + scope + " does not allow " + what);
@@ -136,6 +152,7 @@ bool Session::CanReadCase(const std::string& case_id, const std::string& distric
 }
 
 bool Session::CanReadStream(const std::string& stream) const {
+  if (IsReservedStream(stream)) return false;
   if (!IsCaseStream(stream)) return ScopeMatches(scopes_.read_streams, stream);
   auto district = CurrentDistrict(stream);
   return district.ok() && CanReadCase(stream, *district);
@@ -160,6 +177,7 @@ Status Session::CheckCaseIn(const std::string& stream, const std::string& distri
 }
 
 Status Session::CheckReadStream(const std::string& stream) const {
+  if (IsReservedStream(stream)) return ReservedRefusal(stream, "");
   if (!IsCaseStream(stream)) {
     if (ScopeMatches(scopes_.read_streams, stream)) return Status::OK();
     return Refuse("read_streams", "stream '" + stream + "'");
@@ -175,6 +193,7 @@ Status Session::CheckAppend(const std::string& stream, const std::vector<NewEven
       return Refuse("append_types", "appending event type '" + e.type + "'");
     }
   }
+  if (IsReservedStream(stream)) return ReservedRefusal(stream, "appending to ");
   if (IsControllerStream(stream) && !scopes_.controller) {
     return Refuse("controller", "appending to stream '" + stream + "'");
   }
@@ -266,6 +285,13 @@ Status Session::FilterAndLog(std::vector<RecordedEvent>& events, const std::stri
                              const std::string& purpose) {
   // The purpose is copied into access records: a code, never free text.
   if (Status s = CheckPurpose(purpose); !s.ok()) return s;
+  // Reserved streams' events keep their place in the log, not their content.
+  for (RecordedEvent& e : events) {
+    if (IsReservedStream(e.stream)) {
+      e.facts = "{}";
+      e.personal.clear();
+    }
+  }
   if (!scopes_.read_personal) {
     for (RecordedEvent& e : events) e.personal.clear();
     return Status::OK();

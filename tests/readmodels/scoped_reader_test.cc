@@ -4,6 +4,9 @@
 // only with read_personal, no restricted person's case in a listing, and
 // every personal read in the access log under the model's name.
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include <set>
@@ -113,6 +116,65 @@ class ScopedReaderTest : public ReadModelTest {
 
   ReadModels models_;
 };
+
+// docs/console.md: the console's accounts (config/accounts, with their
+// password hashes) are the store owner's alone. A session with every scope
+// cannot read the stream, append to it, or see its facts in the whole log,
+// a subscription or a model's reader; the events keep their place.
+TEST_F(ScopedReaderTest, TheConsoleAccountsStreamIsReservedFromEverySession) {
+  const std::string hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+  NewEvent added;  // as plugins/console/accounts.cc writes it, straight to the store
+  added.id = Id128::Random();
+  added.type = "ConsoleAccountAdded";
+  added.actor = Actor{"", "controller", "hearth-cli"};
+  added.facts = R"({"account":"admin","role":"controller","passwordHash":")" + hash + R"("})";
+  auto put = store_->Append("config/accounts", ExpectedVersion::NoStream(), {added});
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  uint64_t position = put->first_position;
+
+  Scopes all;
+  all.read_streams = {"*"};
+  all.read_districts = {"*"};
+  all.append_types = {"*"};
+  all.read_models = {"*"};
+  all.read_personal = all.read_log = all.controller = true;
+  Session session(store_.get(), Principal{"web", "S-1", "controller"}, all, [](const std::string&) {});
+
+  auto direct = session.ReadStream("config/accounts", 1, Direction::kForward, 10, "audit");
+  ASSERT_FALSE(direct.ok());
+  EXPECT_EQ(direct.status().code(), Status::Code::kPermissionDenied);
+  EXPECT_NE(direct.status().message().find("reserved"), std::string::npos) << direct.status().ToString();
+
+  auto whole = session.ReadAll(position, 1, "audit");
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  ASSERT_EQ(whole->size(), 1u);
+  EXPECT_EQ((*whole)[0].stream, "config/accounts");  // its place in the log stays
+  EXPECT_EQ((*whole)[0].facts, "{}");
+  EXPECT_EQ((*whole)[0].facts.find("argon2id"), std::string::npos);
+
+  std::vector<RecordedEvent> seen;
+  auto sub = session.Subscribe(
+      position, [&](const RecordedEvent& e) { seen.push_back(e); return false; }, nullptr, "audit");
+  ASSERT_TRUE(sub.ok()) << sub.status().ToString();
+  for (int i = 0; i < 200 && seen.empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  sub->reset();
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen[0].facts.find("argon2id"), std::string::npos) << seen[0].facts;
+
+  ScopedReader reader(session, Reach::kScoped, "audit");
+  auto facts = reader.ReadAllFacts(1, 1000);
+  ASSERT_TRUE(facts.ok()) << facts.status().ToString();
+  for (const auto& e : *facts) EXPECT_NE(e.stream, "config/accounts") << e.facts;
+
+  auto before = store_->Info();
+  ASSERT_TRUE(before.ok());
+  auto forged = session.Append("config/accounts", ExpectedVersion::Any(), {added});
+  ASSERT_FALSE(forged.ok());
+  EXPECT_EQ(forged.status().code(), Status::Code::kPermissionDenied);
+  auto after = store_->Info();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->last_position, before->last_position) << "a refused append wrote";
+}
 
 TEST_F(ScopedReaderTest, AModelThatReadsEverythingSeesOnlyItsCallersDistricts) {
   Json got = Ask("greedy", /*read_personal=*/false);

@@ -84,6 +84,14 @@ using RefusalLog = std::function<void(const std::string& line)>;
 // Whether `name` matches one of `patterns` (exact, or a prefix ending in `*`).
 bool ScopeMatches(const std::vector<std::string>& patterns, const std::string& name);
 
+// Streams no session reads or writes, whatever its scopes: `config/accounts`
+// (the web console's accounts, with their password hashes, docs/console.md).
+// Only the store's owner (the root-key holder: `hearth users`, the console's
+// own login) reaches them. Through a session, their events' facts and
+// personal sections come back empty (the events stay in the log's order
+// and under its proofs), and reading or appending to the stream is refused.
+bool IsReservedStream(const std::string& stream);
+
 // A principal's view of a store. Thread-safe. REQUIRES: the store outlives it.
 class Session {
  public:
@@ -183,6 +191,7 @@ class Session {
  private:
   friend class ScopedReader;  // reads the store under this session's scopes
   Status Refuse(const std::string& scope, const std::string& what) const;
+  Status ReservedRefusal(const std::string& stream, const std::string& doing) const;
   // CanReadCase, or the refusal naming the scope (`doing` prefixes its text).
   Status CheckCaseIn(const std::string& stream, const std::string& district,
                      const char* doing) const;
