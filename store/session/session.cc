@@ -78,30 +78,33 @@ Session::Session(Store* store, Principal principal, Scopes scopes, RefusalLog re
 
 Session::~Session() = default;
 
-Status Session::ReservedRefusal(const std::string& stream, const std::string& doing) const {
-  Status s = Status::PermissionDenied(doing + "stream '" + stream +
-                                      "' is reserved to the store's owner: no session, whatever "
-                                      "its scopes, reads or writes it");
-  std::string line = EscapeLogText("refused: plugin=" + principal_.plugin + " user=" + principal_.user +
-                                   " role=" + principal_.role + ": " + s.message());
-  if (refusal_log_) {
-    refusal_log_(line);
+namespace {
+
+// A refusal, written to the session's refusal log (stderr without one) with
+// who was refused, then returned.
+Status LogRefusal(const Principal& who, const RefusalLog& log, Status s) {
+  std::string line = EscapeLogText("refused: plugin=" + who.plugin + " user=" + who.user +
+                                   " role=" + who.role + ": " + s.message());
+  if (log) {
+    log(line);
   } else {
     std::cerr << "hearth: " << line << "\n";
   }
   return s;
 }
 
+}  // namespace
+
+Status Session::ReservedRefusal(const std::string& stream, const std::string& doing) const {
+  return LogRefusal(principal_, refusal_log_,
+                    Status::PermissionDenied(doing + "stream '" + stream +
+                                             "' is reserved to the store's owner: no session, "
+                                             "whatever its scopes, reads or writes it"));
+}
+
 Status Session::Refuse(const std::string& scope, const std::string& what) const {
-  Status s = Status::PermissionDenied("scope " + scope + " does not allow " + what);
-  std::string line = EscapeLogText("refused: plugin=" + principal_.plugin + " user=" + principal_.user +
-                                   " role=" + principal_.role + ": " + s.message());
-  if (refusal_log_) {
-    refusal_log_(line);
-  } else {
-    std::cerr << "hearth: " << line << "\n";
-  }
-  return s;
+  return LogRefusal(principal_, refusal_log_,
+                    Status::PermissionDenied("scope " + scope + " does not allow " + what));
 }
 
 Result<std::string> Session::CurrentDistrict(const std::string& stream) const {
