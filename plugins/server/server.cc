@@ -17,6 +17,7 @@
 // (started with the first client subscription) only tells waiting
 // subscriptions that the log has grown.
 #include "server.h"
+#include "tls_names.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -66,29 +67,6 @@ std::string Now() {
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(ms));
   return buf;
-}
-
-std::string OpenSslError() {
-  unsigned long e = ERR_get_error();
-  if (e == 0) return "unknown OpenSSL error";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof buf);
-  ERR_clear_error();
-  return buf;
-}
-
-std::string CommonName(X509* cert) {
-  if (cert == nullptr) return {};
-  X509_NAME* name = X509_get_subject_name(cert);
-  int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
-  if (idx < 0) return {};
-  ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
-  unsigned char* utf8 = nullptr;
-  int len = ASN1_STRING_to_UTF8(&utf8, data);
-  if (len < 0) return {};
-  std::string cn(reinterpret_cast<char*>(utf8), size_t(len));
-  OPENSSL_free(utf8);
-  return cn;
 }
 
 // The SHA-256 fingerprint of a certificate's DER encoding, in lowercase hex.
