@@ -963,6 +963,7 @@ enum DisclosureBasis {
   thirdPartyConsented @1;       # the third party consented to disclosure
   reasonableWithoutConsent @2;  # a reviewer decided disclosure is reasonable without consent (DPA 2018 Sch. 2 para 16)
   withhold @3;                  # a reviewer decided to withhold
+  releaseRedacted @4;           # a held note: released with the other person's details removed; the redacted text is the decision's section for the person asking
 }
 
 struct RightsRequestReceived {
@@ -1036,7 +1037,10 @@ struct ThirdPartyDisclosureDecided {
   basis @2 :DisclosureBasis;          # consent, reasonable without it, or withhold; fact
   reasonCode @3 :Text;                # the recorded reason as a code (e.g. "alreadyKnownToRequester"); fact
   reviewerRef @4 :Text;               # staff reference of the reviewer (professional capacity); fact
+  notePosition @5 :UInt64;            # a note held for review (CaseNoteAdded with mentionsThirdParty) that this decision is about, by log position; 0: a third party's own sections (rule `rights-held-note`); fact
 }
+# Personal: for basis releaseRedacted, the redacted text of the note
+# (freeText) in the section of the person asking.
 
 # One purpose in the record of processing (Art. 30(1)(b)-(e)).
 struct ProcessingPurpose {

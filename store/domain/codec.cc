@@ -1,6 +1,7 @@
 // The JSON form of domain events (docs/domain.md) <-> NewEvent / RecordedEvent.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <limits>
@@ -68,6 +69,19 @@ Status CheckValue(const Json& v, capnp::Type type, const std::string& path) {
     case capnp::schema::Type::UINT8: return integer(0, 255);
     case capnp::schema::Type::UINT16: return integer(0, 65535);
     case capnp::schema::Type::UINT32: return integer(0, std::numeric_limits<uint32_t>::max());
+    case capnp::schema::Type::UINT64: {
+      // A whole number, or the decimal string that the JSON codec writes for
+      // 64-bit integers (a JSON number holds only 53 bits exactly).
+      if (v.is_string()) {
+        const std::string& d = v.get_ref<const std::string&>();
+        bool digits = !d.empty() && d.size() <= 20 &&
+                      std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (!digits) return wrong("a whole number");
+        if (d.size() == 20 && d > "18446744073709551615") return Status::InvalidArgument(path + ": out of range");
+        return Status::OK();
+      }
+      return integer(0, std::numeric_limits<uint64_t>::max());
+    }
     case capnp::schema::Type::FLOAT32:
     case capnp::schema::Type::FLOAT64:
       return v.is_number() ? Status::OK() : wrong("a number");

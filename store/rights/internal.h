@@ -14,6 +14,9 @@ namespace hearth::rights::internal {
 
 // A string member, or "" when absent or not a string.
 std::string Str(const nlohmann::json& j, const char* key);
+// facts.notePosition of a ThirdPartyDisclosureDecided (a whole number, or the
+// decimal string the JSON codec writes for 64-bit integers); 0 when absent.
+uint64_t NotePosition(const nlohmann::json& facts);
 // A date member, or nullopt when absent or malformed.
 std::optional<Date> DateField(const nlohmann::json& j, const char* key);
 // An event's facts in the codec's JSON form (upcast).

@@ -60,7 +60,10 @@ std::string Describe(const std::string& type, const Json& f) {
   if (type == "RestrictionApplied") return "Use of your data restricted" + with(": ", Words(Str(f, "reasonCode")));
   if (type == "RestrictionLifted") return "Restriction lifted" + with(": ", Words(Str(f, "reasonCode")));
   if (type == "ThirdPartyDisclosureDecided") {
-    return "Reviewer's decision on another person's information: " + Words(Str(f, "basis")) +
+    std::string about = internal::NotePosition(f) != 0
+                            ? "a note that mentions another person (position " + std::to_string(internal::NotePosition(f)) + ")"
+                            : std::string("another person's information");
+    return "Reviewer's decision on " + about + ": " + Words(Str(f, "basis")) +
            with(" (", Words(Str(f, "reasonCode"))) + ")";
   }
   return readmodels::DescribeFacts(type, f);
@@ -194,6 +197,11 @@ Result<Pack> Rights::BuildPack(const std::string& subject, const PackOptions& op
   // Every event in the codec's JSON form (facts and personal sections
   // decoded once), and the reviewers' decisions about other people's sections.
   std::map<std::string, Json> released;  // third party -> decision
+  struct NoteDecision {
+    Json facts;
+    std::string redacted;  // basis releaseRedacted: the reviewer's text
+  };
+  std::map<uint64_t, NoteDecision> note_decisions;  // held note's position -> latest decision
   std::vector<Json> decoded;
   decoded.reserve(events.size());
   for (const auto& e : events) {
@@ -206,7 +214,19 @@ Result<Pack> Rights::BuildPack(const std::string& subject, const PackOptions& op
     }
     if (!j.contains("facts") || !j["facts"].is_object()) j["facts"] = Json::object();
     if (!j.contains("personal") || !j["personal"].is_array()) j["personal"] = Json::array();
-    if (e.type == "ThirdPartyDisclosureDecided") {
+    if (e.type == "ThirdPartyDisclosureDecided" && internal::NotePosition(j["facts"]) != 0) {
+      // A decision about a note held for review; a redacted release carries
+      // the reviewer's text in the person's own section.
+      NoteDecision d{j["facts"], std::string()};
+      for (size_t k = 0; k < e.personal.size() && k < j["personal"].size(); ++k) {
+        const Json& p = j["personal"][k];
+        if (e.personal[k].subject == subject && !e.personal[k].erased && p.contains("details") &&
+            p["details"].is_object()) {
+          d.redacted = p["details"].value("freeText", std::string());
+        }
+      }
+      note_decisions[internal::NotePosition(j["facts"])] = std::move(d);
+    } else if (e.type == "ThirdPartyDisclosureDecided") {
       const Json& f = j["facts"];
       std::string basis = Str(f, "basis");
       if (basis == "thirdPartyConsented" || basis == "reasonableWithoutConsent") {
@@ -284,7 +304,9 @@ Result<Pack> Rights::BuildPack(const std::string& subject, const PackOptions& op
       if (k < decoded_personal.size() && decoded_personal[k].contains("details")) {
         details = decoded_personal[k]["details"];
       }
-      if (own && note_held && details.contains("freeText")) {
+      auto decided = note_held ? note_decisions.find(e.position) : note_decisions.end();
+      std::string note_basis = decided == note_decisions.end() ? std::string() : Str(decided->second.facts, "basis");
+      if (own && note_held && details.contains("freeText") && decided == note_decisions.end()) {
         details.erase("freeText");
         held.push_back(Json{{"position", e.position}, {"date", date}, {"type", e.type},
                             {"reason", "the note mentions another person: held for a reviewer to redact"}});
@@ -292,6 +314,30 @@ Result<Pack> Rights::BuildPack(const std::string& subject, const PackOptions& op
         ++pack.held_for_review;
         personal_html += "<p class=\"held\">The text of this note mentions another person; it is "
                          "held for a reviewer to redact and will be sent separately.</p>";
+      } else if (own && note_held && details.contains("freeText")) {
+        // A reviewer decided (docs/sar-format.md): sent whole, sent redacted,
+        // or withheld with its basis.
+        const Json& df = decided->second.facts;
+        if (note_basis == "thirdPartyConsented" || note_basis == "reasonableWithoutConsent") {
+          entry["releasedAfterReview"] = note_basis;
+          entry["reason"] = Str(df, "reasonCode");
+          personal_html += "<p>Released after review (" + Esc(Words(note_basis)) + ": " +
+                           Esc(Words(Str(df, "reasonCode"))) + "):</p>";
+        } else if (note_basis == "releaseRedacted" && !decided->second.redacted.empty()) {
+          details["freeText"] = decided->second.redacted;
+          entry["releasedAfterReview"] = note_basis;
+          entry["reason"] = Str(df, "reasonCode");
+          personal_html += "<p>Another person's information was removed from this note by a reviewer (" +
+                           Esc(Words(Str(df, "reasonCode"))) + "):</p>";
+        } else {
+          details.erase("freeText");
+          withheld.push_back(Json{{"position", e.position}, {"date", date}, {"role", "other"},
+                                  {"reason", "a note's text about another person, withheld after review"}});
+          entry["withheldAfterReview"] = Str(df, "reasonCode");
+          ++pack.withheld_sections;
+          personal_html += "<p class=\"withheld\">Withheld after review: the text of this note is "
+                           "about another person (" + Esc(Words(Str(df, "reasonCode"))) + ").</p>";
+        }
       }
       if (!own && !staff) {
         entry["releasedBecause"] = Str(rel->second, "basis");

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 
 #include "hearth/event_json.h"
@@ -43,6 +44,19 @@ std::string Str(const Json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_string()) return std::string();
   return it->get<std::string>();
+}
+
+uint64_t NotePosition(const Json& facts) {
+  auto it = facts.find("notePosition");
+  if (it == facts.end()) return 0;
+  if (it->is_number_unsigned()) return it->get<uint64_t>();
+  if (it->is_string()) {
+    const std::string& d = it->get_ref<const std::string&>();
+    uint64_t v = 0;
+    auto [end, ec] = std::from_chars(d.data(), d.data() + d.size(), v);
+    if (ec == std::errc() && end == d.data() + d.size()) return v;
+  }
+  return 0;
 }
 
 std::optional<Date> DateField(const Json& j, const char* key) {
@@ -100,6 +114,61 @@ namespace {
 
 Status Rule(const std::string& name, const std::string& message) {
   return Status::InvalidArgument("rule " + name + ": " + message);
+}
+
+// A reviewer's decision about a note held for review (docs/rights.md): the
+// event at `position` is a CaseNoteAdded that mentions another person and
+// names the person asking; a redacted release carries the redacted text as
+// freeText in that person's section of the decision, and no other decision
+// carries any text.
+Status CheckHeldNote(LogReader& log, const domain::Codec& codec, uint64_t position,
+                     const std::string& subject, const std::string& basis, const NewEvent& e) {
+  std::string at = "position " + std::to_string(position);
+  auto found = log.ReadAllFacts(position, 1);
+  if (!found.ok()) return found.status();
+  if (found->empty() || found->front().position != position) {
+    return Rule("rights-held-note", "facts.notePosition: there is no event at " + at);
+  }
+  const RecordedEvent& note = found->front();
+  if (note.type != "CaseNoteAdded") {
+    return Rule("rights-held-note", "facts.notePosition: the event at " + at + " is a " + note.type +
+                                        ", not a note (CaseNoteAdded)");
+  }
+  auto facts = internal::FactsOf(codec, note);
+  if (!facts.ok()) return facts.status();
+  if (!facts->value("mentionsThirdParty", false)) {
+    return Rule("rights-held-note", "facts.notePosition: the note at " + at +
+                                        " does not mention another person; it is sent whole, not held");
+  }
+  if (std::none_of(note.subjects.begin(), note.subjects.end(),
+                   [&](const SubjectRef& s) { return s.id == subject; })) {
+    return Rule("rights-held-note", "facts.notePosition: the note at " + at + " is not about " + subject);
+  }
+  auto text = codec.ToJson(e);
+  if (!text.ok()) return Rule("malformed-facts", text.status().message());
+  Json j = Json::parse(*text, nullptr, false);
+  std::string redacted;
+  size_t sections = 0;
+  if (j.is_object() && j.contains("personal") && j["personal"].is_array()) {
+    for (const auto& p : j["personal"]) {
+      ++sections;
+      if (p.value("subject", std::string()) == subject && p.contains("details") && p["details"].is_object()) {
+        redacted = p["details"].value("freeText", std::string());
+      }
+    }
+  }
+  if (basis == "releaseRedacted") {
+    if (redacted.empty()) {
+      return Rule("rights-held-note", "basis releaseRedacted needs the redacted text as freeText in the "
+                                      "personal section of " + subject);
+    }
+    if (sections != 1) {
+      return Rule("rights-held-note", "a redacted release carries one personal section, of " + subject);
+    }
+  } else if (sections != 0) {
+    return Rule("rights-held-note", "only basis releaseRedacted carries text (personal sections)");
+  }
+  return Status::OK();
 }
 
 // The date field each request event type starts with.
@@ -367,13 +436,24 @@ Status Rights::Validate(const std::string& ref, RequestState state, std::vector<
       }
       if (state.paused()) return Rule("rights-clock-paused", "resume the clock before fulfilling");
     } else if (e.type == "ThirdPartyDisclosureDecided") {
+      uint64_t note = internal::NotePosition(f);
       std::string third = Str(f, "thirdParty");
-      if (third.empty() || std::none_of(e.subjects.begin(), e.subjects.end(),
-                                        [&](const SubjectRef& s) { return s.id == third; })) {
-        return Rule("rights-third-party", "facts.thirdParty must be one of the event's subjects");
-      }
+      std::string basis = Str(f, "basis");
       if (Str(f, "reasonCode").empty()) {
         return Rule("rights-third-party", "a disclosure decision records its reason (facts.reasonCode)");
+      }
+      if (note == 0) {
+        if (third.empty() || std::none_of(e.subjects.begin(), e.subjects.end(),
+                                          [&](const SubjectRef& s) { return s.id == third; })) {
+          return Rule("rights-third-party", "facts.thirdParty must be one of the event's subjects");
+        }
+        if (basis == "releaseRedacted") {
+          return Rule("rights-held-note", "basis releaseRedacted is for a note held for review "
+                                          "(facts.notePosition)");
+        }
+      } else {
+        Status held = CheckHeldNote(*store_, *codec_, note, state.subject, basis, e);
+        if (!held.ok()) return held;
       }
     }
     Status s = FoldRequest(*codec_, r, &state);

@@ -480,6 +480,172 @@ TEST_F(RightsTest, ANoteThatMentionsSomeoneElseIsHeldForReviewNotSent) {
   EXPECT_NE(pack->html.find("held for a reviewer"), std::string::npos);
 }
 
+// docs/rights.md, docs/sar-format.md: a reviewer decides about a note held
+// for review by its position: sent whole (the other person consented, or it
+// is reasonable without consent), sent redacted (the reviewer's text in the
+// person's own section), or withheld. On a note of the demo county, which
+// names the client's carer: the carer's name is in no pack until a reviewer
+// releases the note, the redacted text replaces it, and a withheld note's
+// text stays out.
+TEST_F(RightsTest, ADemoNoteNamingTheCarerIsSentOnlyAsAReviewerDecides) {
+  demo::CountyOptions options;
+  options.seed = 11;
+  options.limit_cases = 20;
+  options.threads = 1;
+  auto report = demo::GenerateCounty(recorder_.get(), domain::Calendar::EnglandAndWales(), options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  // The held notes, found by a raw scan: position, client, text.
+  struct Held {
+    uint64_t position;
+    std::string client, text;
+  };
+  std::vector<Held> notes;
+  for (uint64_t from = 1;;) {
+    auto page = store_->ReadAll(from, 1000);
+    ASSERT_TRUE(page.ok());
+    if (page->empty()) break;
+    for (const auto& e : *page) {
+      if (e.type != "CaseNoteAdded") continue;
+      Json j = Json::parse(*codec_->ToJson(e));
+      if (!j["facts"].value("mentionsThirdParty", false)) continue;
+      ASSERT_EQ(j["personal"].size(), 1u);
+      notes.push_back({e.position, j["personal"][0]["subject"], j["personal"][0]["details"]["freeText"]});
+    }
+    from = page->back().position + 1;
+  }
+  ASSERT_GE(notes.size(), 3u) << "the demo county has too few notes that mention someone else";
+  // Three notes of three different clients.
+  std::vector<Held> picked;
+  for (const auto& n : notes) {
+    if (std::none_of(picked.begin(), picked.end(), [&](const Held& h) { return h.client == n.client; })) {
+      picked.push_back(n);
+    }
+  }
+  ASSERT_GE(picked.size(), 3u);
+  picked.resize(3);
+  auto name_in = [](const std::string& text) {
+    // "Spoke with <given> <family>, who cares ...": the carer's name.
+    const std::string lead = "Spoke with ";
+    EXPECT_TRUE(text.starts_with(lead)) << text;
+    return text.substr(lead.size(), text.find(',') - lead.size());
+  };
+  auto pack_of = [&](const std::string& subject) {
+    auto pack = rights_->BuildPack(subject, PackOptions{});
+    EXPECT_TRUE(pack.ok()) << pack.status().ToString();
+    return pack.ok() ? *pack : Pack{};
+  };
+  int request = 0;
+  auto decide = [&](const Held& n, const std::string& basis, const std::string& redacted) {
+    std::string ref = "R-" + std::to_string(++request);
+    EXPECT_TRUE(rights_->Record(ref, {Req("RightsRequestReceived",
+                                          R"("receivedOn":"2019-12-02","kind":"access")", n.client)})
+                    .ok());
+    std::string personal = redacted.empty() ? "" : R"(,"personal":[{"subject":")" + n.client +
+                                                       R"(","role":"client","details":{"freeText":")" + redacted + R"("}}])";
+    auto ev = E(R"({"type":"ThirdPartyDisclosureDecided","actor":{"user":"S-9","role":"controller","plugin":"test"},)"
+                R"("facts":{"decidedOn":"2019-12-10","basis":")" + basis +
+                R"(","reasonCode":"reviewed","reviewerRef":"S-9","notePosition":)" + std::to_string(n.position) +
+                R"(},"subjects":[{"id":")" + n.client + R"(","role":"client"}])" + personal + "}");
+    auto r = rights_->Record(ref, {ev});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+  };
+
+  // Before any decision: neither the text nor the carer's name is in the pack.
+  for (const auto& n : picked) {
+    Pack pack = pack_of(n.client);
+    std::string name = name_in(n.text);
+    EXPECT_EQ(pack.json.find(name), std::string::npos) << "a held note's name is in the pack";
+    EXPECT_EQ(pack.html.find(name), std::string::npos) << "a held note's name is in the pack";
+    EXPECT_GE(pack.held_for_review, 1u);
+    Json j = Json::parse(pack.json);
+    bool listed = false;
+    for (const auto& h : j["heldForReview"]) listed = listed || h["position"] == n.position;
+    EXPECT_TRUE(listed) << "the note at " << n.position << " is not listed as held";
+  }
+
+  // Released whole: the text is in the pack, and the note is no longer held.
+  decide(picked[0], "reasonableWithoutConsent", "");
+  {
+    Pack pack = pack_of(picked[0].client);
+    EXPECT_NE(pack.json.find(picked[0].text), std::string::npos) << "a released note is not sent";
+    Json j = Json::parse(pack.json);
+    for (const auto& h : j["heldForReview"]) EXPECT_NE(h["position"], picked[0].position);
+  }
+  // Released redacted: the reviewer's text, never the name.
+  const std::string redacted = "Spoke with the client's carer, who asked to be kept informed of visit dates.";
+  decide(picked[1], "releaseRedacted", redacted);
+  {
+    Pack pack = pack_of(picked[1].client);
+    std::string name = name_in(picked[1].text);
+    EXPECT_EQ(pack.json.find(name), std::string::npos) << "a redacted note's name is in the pack";
+    EXPECT_EQ(pack.html.find(name), std::string::npos);
+    EXPECT_NE(pack.json.find(redacted), std::string::npos) << "the redacted text is not sent";
+  }
+  // Withheld: the text stays out, and the note is listed as withheld, not held.
+  decide(picked[2], "withhold", "");
+  {
+    Pack pack = pack_of(picked[2].client);
+    EXPECT_EQ(pack.json.find(name_in(picked[2].text)), std::string::npos) << "a withheld note is sent";
+    Json j = Json::parse(pack.json);
+    for (const auto& h : j["heldForReview"]) EXPECT_NE(h["position"], picked[2].position);
+    bool withheld = false;
+    for (const auto& w : j["withheld"]) withheld = withheld || w["position"] == picked[2].position;
+    EXPECT_TRUE(withheld) << j["withheld"].dump();
+  }
+}
+
+// rule rights-held-note: a decision about a note names a note held for review
+// about the person asking, and only a redacted release carries text; each
+// refusal writes nothing.
+TEST_F(RightsTest, ADecisionAboutAHeldNoteMustNameOneAndCarryTextOnlyWhenRedacted) {
+  Record("case/T/1", {Enquiry("2019-03-01", "P-T1", "D1")});
+  uint64_t enquiry = LastPosition();
+  auto note = [&](bool mentions) {
+    return E(R"({"type":"CaseNoteAdded","actor":{"user":"S-2","role":"caseworker","plugin":"test"},)"
+             R"("facts":{"writtenOn":"2019-04-01","authorRef":"S-2","category":"general","mentionsThirdParty":)" +
+             std::string(mentions ? "true" : "false") +
+             R"(},"personal":[{"subject":"P-T1","role":"client","details":{"freeText":"Some words"}}]})");
+  };
+  Record("case/T/1", {note(false)});
+  uint64_t plain = LastPosition();
+  Record("case/T/1", {note(true)});
+  uint64_t held = LastPosition();
+  Record("case/T/2", {Enquiry("2019-03-01", "P-T2", "D1")});
+  ASSERT_TRUE(rights_->Record("R-1", {Req("RightsRequestReceived", R"("receivedOn":"2019-12-02","kind":"access")", "P-T2")}).ok());
+  ASSERT_TRUE(rights_->Record("R-2", {Req("RightsRequestReceived", R"("receivedOn":"2019-12-02","kind":"access")", "P-T1")}).ok());
+  auto decision = [&](uint64_t position, const std::string& basis) {
+    return Req("ThirdPartyDisclosureDecided", R"("decidedOn":"2019-12-10","basis":")" + basis +
+                                                  R"(","reasonCode":"reviewed","notePosition":)" +
+                                                  std::to_string(position));
+  };
+  auto with_text = [&](uint64_t position, const std::string& basis) {
+    return E(R"({"type":"ThirdPartyDisclosureDecided","actor":{"user":"S-9","role":"controller","plugin":"test"},)"
+             R"("facts":{"decidedOn":"2019-12-10","basis":")" + basis +
+             R"(","reasonCode":"reviewed","notePosition":)" + std::to_string(position) +
+             R"(},"subjects":[{"id":"P-T1","role":"client"}],)"
+             R"("personal":[{"subject":"P-T1","role":"client","details":{"freeText":"Redacted"}}]})");
+  };
+  uint64_t before = LastPosition();
+  auto refused = [&](const std::string& ref, NewEvent e, const std::string& why) {
+    auto r = rights_->Record(ref, {std::move(e)});
+    ASSERT_FALSE(r.ok()) << why;
+    EXPECT_NE(r.status().message().find("rule rights-held-note"), std::string::npos)
+        << why << ": " << r.status().ToString();
+    EXPECT_EQ(LastPosition(), before) << why << ": something was written";
+  };
+  refused("R-2", decision(enquiry, "reasonableWithoutConsent"), "not a note");
+  refused("R-2", decision(plain, "reasonableWithoutConsent"), "a note that is sent whole");
+  refused("R-2", decision(before + 100, "withhold"), "no event there");
+  refused("R-1", decision(held, "withhold"), "a note about someone else than the person asking");
+  refused("R-2", decision(held, "releaseRedacted"), "a redacted release without its text");
+  refused("R-2", with_text(held, "withhold"), "text with a decision that is not a redacted release");
+  ASSERT_TRUE(rights_->Record("R-2", {with_text(held, "releaseRedacted")}).ok());
+  auto pack = rights_->BuildPack("P-T1", PackOptions{});
+  ASSERT_TRUE(pack.ok());
+  EXPECT_EQ(pack->held_for_review, 0u);
+  EXPECT_NE(pack->json.find("Redacted"), std::string::npos);
+}
+
 // ------------------------------------------------------------ restriction
 
 TEST_F(RightsTest, RestrictionRefusesNewEventsExceptByTheControllerUntilLifted) {

@@ -470,10 +470,12 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
     e.personal.push_back(FullDetails(client));
   }
   std::string carer_id;
+  std::string carer_name;  // named in some notes, which are then held for review in a pack
   if (has_carer) {
     Person carer = MakePerson(seed, PersonId(spec.code, spec.number, "-C"), spec.district,
                               year_start, false);
     carer_id = carer.id;
+    carer_name = carer.given + " " + carer.family;
     ++g.people;
     const char* relationship = rng.Pick(kRelationships);
     NewEvent& e = w.Add(reg, "PersonRegistered", Facts([&](cs::Facts::Builder f) {
@@ -1085,7 +1087,9 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       n.setMentionsThirdParty(mentions);
     }));
     e.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) {
-      b.setFreeText(mentions ? "Carer asked to be kept informed of visit dates." : rng.Pick(kNotes));
+      b.setFreeText(mentions ? "Spoke with " + carer_name + ", who cares for the client and asked to be "
+                                   "kept informed of visit dates."
+                             : std::string(rng.Pick(kNotes)));
     }));
   }
   bool monitoring_consent = false;  // identifiable monitoring consent active at the end
