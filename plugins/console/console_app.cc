@@ -533,10 +533,33 @@ struct ConsoleApp::Impl {
       }
       Json third = Json::array();
       for (const auto& [id, role] : others) third.push_back(Json{{"subject", id}, {"role", role}});
+      // For the reviewer (never in the pack): each note held for review with
+      // its text, to release, redact or withhold (docs/rights.md).
+      Json held_notes = Json::array();
+      Json packed = Json::parse(pack->json, nullptr, false);
+      if (packed.is_object() && packed.contains("heldForReview")) {
+        for (const auto& h : packed["heldForReview"]) {
+          uint64_t position = h.value("position", uint64_t{0});
+          auto note = (*store)->ReadSubject(st->subject, position, 1);
+          if (!note.ok()) return ErrorOf(note.status());
+          if (note->empty() || note->front().position != position) continue;
+          auto text = ctx.codec->ToJson(note->front());
+          if (!text.ok()) return ErrorOf(text.status());
+          Json ev = Json::parse(*text, nullptr, false);
+          std::string words;
+          for (const auto& p : ev.value("personal", Json::array())) {
+            if (p.value("subject", std::string()) == st->subject && p.contains("details")) {
+              words = p["details"].value("freeText", std::string());
+            }
+          }
+          held_notes.push_back(Json{{"position", position}, {"date", h.value("date", std::string())},
+                                    {"text", words}});
+        }
+      }
       return JsonResponse(200, Json{{"request", ref}, {"subject", st->subject}, {"events", pack->events},
                                     {"withheldSections", pack->withheld_sections},
                                     {"heldForReview", pack->held_for_review}, {"erased", pack->erased},
-                                    {"thirdParties", third}});
+                                    {"thirdParties", third}, {"heldNotes", held_notes}});
     }
     if (action == "erase") {
       // Two steps, as `hearth rights erase`: without "confirm": true the
@@ -593,6 +616,42 @@ struct ConsoleApp::Impl {
                                          Json{{"id", other}, {"role", role}}}));
       if (!ev.ok()) return ErrorOf(ev.status());
       auto res = r.Record(ref, {*ev});
+      if (!res.ok()) return ErrorOf(res.status());
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        packs.erase(ref);  // generated before the decision: generate it again
+      }
+      auto after = r.LoadRequest(ref);
+      if (!after.ok()) return ErrorOf(after.status());
+      return JsonResponse(200, RequestJson(*after, today));
+    } else if (action == "held-note") {
+      // A reviewer's decision about a note held for review: sent whole,
+      // redacted (the reviewer's text, the person's own data) or withheld.
+      if (!body.contains("notePosition") || !body["notePosition"].is_number_unsigned() ||
+          body["notePosition"].get<uint64_t>() == 0) {
+        return Error(400, "notePosition must be the position of a note held for review");
+      }
+      if (!body.value("redactedText", Json()).is_null() && !body["redactedText"].is_string()) {
+        return Error(400, "redactedText must be text");
+      }
+      std::string basis = body.value("basis", std::string());
+      if (Status s = DateField(body, "decidedOn", today, &date); !s.ok()) return ErrorOf(s);
+      Json e{{"type", "ThirdPartyDisclosureDecided"},
+             {"actor", {{"user", web.account.name}, {"role", web.account.role}, {"plugin", "console"}}},
+             {"facts", Json{{"decidedOn", date}, {"notePosition", body["notePosition"]}, {"basis", basis},
+                            {"reasonCode", body.value("reasonCode", std::string())},
+                            {"reviewerRef", web.account.name}}},
+             {"subjects", Json::array({Json{{"id", st->subject}, {"role", "client"}}})}};
+      std::string redacted = body.value("redactedText", std::string());
+      if (basis == "releaseRedacted") {
+        e["personal"] = Json::array({Json{{"subject", st->subject}, {"role", "client"},
+                                          {"details", Json{{"freeText", redacted}}}}});
+      } else if (!redacted.empty()) {
+        return Error(400, "redactedText goes with basis releaseRedacted only");
+      }
+      NewEvent ev;
+      if (Status s = ctx.codec->FromJson(e.dump(), &ev); !s.ok()) return ErrorOf(s);
+      auto res = r.Record(ref, {ev});
       if (!res.ok()) return ErrorOf(res.status());
       {
         std::lock_guard<std::mutex> lock(mu);

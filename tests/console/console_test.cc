@@ -566,6 +566,66 @@ TEST_F(ConsoleTest, AReviewersReleaseOfAThirdPartyChangesTheNextPack) {
   EXPECT_LT(Json::parse(second.body)["withheldSections"].get<int>(), pack["withheldSections"].get<int>());
 }
 
+// docs/console.md, docs/rights.md: the reviewer sees each note held for
+// review with its text and records a decision; a redacted release puts the
+// reviewer's text in the next pack, never the note's own words.
+TEST_F(ConsoleTest, AReviewerRedactsANoteHeldForReviewAndTheNextPackCarriesOnlyTheRedaction) {
+  // A client with a note that names someone else, from the log.
+  std::string client, original;
+  for (uint64_t from = 1; client.empty();) {
+    auto page = store_->ReadAll(from, 500);
+    ASSERT_TRUE(page.ok());
+    ASSERT_FALSE(page->empty()) << "no note held for review in the county";
+    for (const auto& e : *page) {
+      if (e.type != "CaseNoteAdded" || !client.empty()) continue;
+      Json j = Json::parse(codec_->ToJson(e).value());
+      if (!j["facts"].value("mentionsThirdParty", false)) continue;
+      client = j["personal"][0]["subject"];
+      original = j["personal"][0]["details"]["freeText"];
+    }
+    from = page->back().position + 1;
+  }
+  auto b = LoginAs("ctl1", kControllerPassword);
+  HttpResponse received = Post(b, "/api/requests", Json{{"subject", client}, {"kind", "access"}});
+  ASSERT_EQ(received.status, 201) << received.body;
+  std::string ref = Json::parse(received.body)["request"];
+  HttpResponse first = Post(b, "/api/requests/" + ref + "/pack", Json::object());
+  ASSERT_EQ(first.status, 200) << first.body;
+  Json made = Json::parse(first.body);
+  ASSERT_FALSE(made["heldNotes"].empty()) << first.body;
+  Json note;
+  for (const auto& n : made["heldNotes"]) {
+    if (n["text"] == original) note = n;
+  }
+  ASSERT_FALSE(note.is_null()) << "the reviewer is not shown the note's text: " << first.body;
+  HttpResponse held = Get(b, "/api/requests/" + ref + "/pack.json");
+  ASSERT_EQ(held.status, 200);
+  EXPECT_EQ(held.body.find(original), std::string::npos) << "a held note's text is in the pack";
+  // Bad input changes nothing.
+  uint64_t before = LastPosition();
+  for (const Json& bad : {Json{{"basis", "releaseRedacted"}, {"reasonCode", "x"}, {"redactedText", "y"}},
+                          Json{{"notePosition", "12"}, {"basis", "withhold"}, {"reasonCode", "x"}},
+                          Json{{"notePosition", note["position"]}, {"basis", "withhold"}, {"reasonCode", "x"},
+                               {"redactedText", "y"}},
+                          Json{{"notePosition", note["position"]}, {"basis", "releaseRedacted"},
+                               {"reasonCode", "x"}},
+                          Json{{"notePosition", note["position"]}, {"basis", "whatever"}, {"reasonCode", "x"}}}) {
+    EXPECT_EQ(Post(b, "/api/requests/" + ref + "/held-note", bad).status, 400) << bad.dump();
+  }
+  EXPECT_EQ(LastPosition(), before);
+  const std::string redacted = "Spoke with the client's carer about visit dates.";
+  HttpResponse decided = Post(b, "/api/requests/" + ref + "/held-note",
+                              Json{{"notePosition", note["position"]}, {"basis", "releaseRedacted"},
+                                   {"reasonCode", "carerNameRemoved"}, {"redactedText", redacted}});
+  ASSERT_EQ(decided.status, 200) << decided.body;
+  EXPECT_EQ(Get(b, "/api/requests/" + ref + "/pack.json").status, 404);
+  ASSERT_EQ(Post(b, "/api/requests/" + ref + "/pack", Json::object()).status, 200);
+  HttpResponse sent = Get(b, "/api/requests/" + ref + "/pack.json");
+  ASSERT_EQ(sent.status, 200);
+  EXPECT_EQ(sent.body.find(original), std::string::npos) << "the note's own words were sent";
+  EXPECT_NE(sent.body.find(redacted), std::string::npos) << "the redacted text was not sent";
+}
+
 TEST_F(ConsoleTest, TheRetentionReviewIsTheControllers) {
   auto b = LoginAs("ctl1", kControllerPassword);
   HttpResponse r = Get(b, "/api/retention?asOf=2040-01-01");

@@ -316,6 +316,31 @@ async function generatePack(ref) {
       main().append(h('section', { id: 'third-parties' }, table(`Other people in the pack of ${ref}`,
         ['Person', 'Role', 'Decision', 'Reason code', ''], review, 'third-party-table')));
     }
+    // Notes that mention someone else: send whole, send the reviewer's
+    // redacted text, or withhold (then generate the pack again).
+    const notes = (p.heldNotes || []).map((n) => {
+      const id = `note-${n.position}`;
+      const basis = h('select', { id: `${id}-basis`, 'aria-label': `Decision about the note at ${n.position}` },
+        ['releaseRedacted', 'withhold', 'thirdPartyConsented', 'reasonableWithoutConsent']
+          .map((b) => h('option', { value: b }, b)));
+      const text = h('textarea', { id: `${id}-text`, rows: 3, cols: 50,
+        'aria-label': `Redacted text of the note at ${n.position}` });
+      text.value = n.text;
+      const reason = h('input', { id: `${id}-reason`, 'aria-label': `Reason code for the note at ${n.position}`,
+        value: 'reviewed' });
+      return h('tr', { 'data-held-note': String(n.position) }, h('th', { scope: 'row' }, n.date),
+        h('td', {}, h('p', {}, n.text), text), h('td', {}, basis), h('td', {}, reason),
+        h('td', {}, h('button', { type: 'button', id: `${id}-decide`, onclick: () => act(ref, 'held-note',
+          { notePosition: n.position, basis: basis.value, reasonCode: reason.value.trim(),
+            ...(basis.value === 'releaseRedacted' ? { redactedText: text.value } : {}) },
+          `Decision about the note of ${n.date} recorded: generate the pack of ${ref} again.`) },
+        'Record decision')));
+    });
+    document.getElementById('held-notes')?.remove();
+    if (notes.length) {
+      main().append(h('section', { id: 'held-notes' }, table(`Notes held for review in the pack of ${ref}`,
+        ['Date', 'Text (edit it to redact)', 'Decision', 'Reason code', ''], notes, 'held-note-table')));
+    }
   } catch (e) {
     if (e.status === 401) return failed(e);
     say('requests-status', `Refused: ${e.message}`, true);
