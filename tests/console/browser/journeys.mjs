@@ -62,12 +62,21 @@ const d1 = firstEvents.find((e) => e.stream.startsWith('case/D1/') && e.type ===
 const d1Case = d1.stream;
 const d2Case = JSON.parse(run('read', ...store, '--stream', 'case/D2/000001', '--limit', '1').trim()).stream;
 const subject = d1.subjects.find((s) => s.role === 'client').id;
+// A note held for review of another client (the demo's notes that name the
+// client's carer), read before the server holds the store.
+let heldNote = null;
+for (let from = 1; !heldNote; from += 500) {
+  const lines = run('read', ...store, '--from', String(from), '--limit', '500').trim();
+  if (!lines) break;
+  heldNote = lines.split('\n').map((l) => JSON.parse(l)).find((e) => e.type === 'CaseNoteAdded' &&
+    e.facts && e.facts.mentionsThirdParty && e.personal[0].subject !== subject);
+}
 
 // --- the server ------------------------------------------------------------
 let server = null;
 let base = '';
-async function startServer() {
-  server = spawn(hearth, ['serve', ...store, '--config', 'server.json'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+async function startServer(config = 'server.json') {
+  server = spawn(hearth, ['serve', ...store, '--config', config], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   server.stderr.on('data', () => {});
   base = await new Promise((resolve, reject) => {
@@ -382,6 +391,66 @@ try {
     const log = JSON.parse(run('disclosures', ...store, '--subject', subject));
     check(JSON.stringify(log).includes('ctl1'), 'controller: the access log names the account');
   }
+  // --- controller: a note held for review, redacted in the page ------------
+  {
+    check(heldNote !== null, 'the demo county has a note held for review');
+    if (!server) await startServer();
+    const heldClient = heldNote.personal[0].subject;
+    const words = heldNote.personal[0].details.freeText;
+    const { context, page } = await newPage();
+    await login(page, 'ctl1');
+    await page.goto(`${base}/#/requests`);
+    await page.getByLabel('Data subject reference').fill(heldClient);
+    await page.getByLabel('Kind').selectOption('access');
+    await page.getByRole('button', { name: 'Record receipt' }).click();
+    const row = page.locator('#requests tbody tr', { hasText: heldClient });
+    await row.first().waitFor();
+    const ref = await row.first().getAttribute('data-request');
+    await page.locator(`button[data-action=pack][data-request="${ref}"]`).click();
+    const noteRow = page.locator(`#held-notes tr[data-held-note="${heldNote.position}"]`);
+    await noteRow.waitFor();
+    check((await noteRow.textContent()).includes(words), 'controller: the reviewer reads the note held for review');
+    await axe(page, 'controller held notes');
+    await shot(page, 'controller-held-notes');
+    const redacted = "Spoke with the client's carer about visit dates.";
+    await page.locator(`#note-${heldNote.position}-text`).fill(redacted);
+    await page.locator(`#note-${heldNote.position}-basis`).selectOption('releaseRedacted');
+    await page.locator(`#note-${heldNote.position}-decide`).click();
+    await page.locator('#requests-status', { hasText: 'recorded' }).waitFor();
+    await page.locator(`button[data-action=pack][data-request="${ref}"]`).click();
+    const link = page.locator(`#download-json-${ref}`);
+    await link.waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    const sent = fs.readFileSync(await download.path(), 'utf8');
+    check(sent.includes(redacted) && !sent.includes(words),
+      "controller: the pack carries the reviewer's redaction, not the note's own words");
+    await context.close();
+  }
+
+  // --- an expired session: the page asks to log in again, nothing is done ----
+  {
+    await stopServer();
+    const short = JSON.parse(fs.readFileSync(path.join(work, 'server.json'), 'utf8'));
+    short.console.session_idle_ms = 6000;
+    fs.writeFileSync(path.join(work, 'server-short.json'), JSON.stringify(short));
+    await startServer('server-short.json');
+    const { context, page } = await newPage();
+    await login(page, 'ctl1');
+    await page.goto(`${base}/#/requests`);
+    await page.getByLabel('Data subject reference').waitFor();
+    const before = await inPage(page, 'GET', '/api/requests');
+    await page.waitForTimeout(8000);
+    await page.getByLabel('Data subject reference').fill(subject);
+    await page.getByLabel('Kind').selectOption('rectification');
+    await page.getByRole('button', { name: 'Record receipt' }).click();
+    await page.getByText('Your session has ended: log in again.').waitFor();
+    check(true, 'an idle session expired: the page asks to log in again');
+    await login(page, 'ctl1');
+    const after = await inPage(page, 'GET', '/api/requests');
+    check(before.body === after.body, 'an expired session recorded nothing');
+    await context.close();
+  }
+
   check(cspViolations.length === 0, `no Content-Security-Policy violation (${cspViolations.join('; ')})`);
 } catch (e) {
   console.error(e);
