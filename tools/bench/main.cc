@@ -39,6 +39,8 @@ const Target kTargets[] = {
     {"server_appends_per_s", true, 10000, "TLS, 64 connections, synced single events"},
     {"server_read_p99_ms", false, 5, "read latency under that load, p99"},
     {"server_rss_mib_1000_idle", false, 300, "hearth serve with 1,000 idle connections"},
+    {"console_worklist_ms_p99", false, 300, "console: a district's worklist, server time"},
+    {"console_timeline100_ms_p99", false, 300, "console: a 100-event timeline with proofs"},
 };
 
 void PrintHuman(const Json& figures) {
@@ -68,10 +70,10 @@ int main(int argc, char** argv) {
   bool json = false, keep = false, quiet = false;
   hearth::bench::SuiteOptions options;
   app.add_option("suite", suite,
-                 "append | crypto | merkle | projections | server | sar | exports | all")
+                 "append | crypto | merkle | projections | server | sar | exports | console | all")
       ->required()
       ->check(CLI::IsMember(
-          {"append", "crypto", "merkle", "projections", "server", "sar", "exports", "all"}));
+          {"append", "crypto", "merkle", "projections", "server", "sar", "exports", "console", "all"}));
   app.add_option("--events", options.events, "events per contender")
       ->check(CLI::Range(uint64_t(1), uint64_t(1) << 40));
   app.add_option("--concurrent-events", options.concurrent_events,
@@ -126,7 +128,8 @@ int main(int argc, char** argv) {
             run("projections", hearth::bench::RunProjectionsSuite) &&
             run("server", hearth::bench::RunServerSuite) &&
             run("sar", hearth::bench::RunSarSuite) &&
-            run("exports", hearth::bench::RunExportsSuite);
+            run("exports", hearth::bench::RunExportsSuite) &&
+            run("console", hearth::bench::RunConsoleSuite);
   if (!ok) return 1;
   if (json) {
     std::cout << figures.dump() << std::endl;

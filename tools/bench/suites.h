@@ -70,6 +70,7 @@ Result<Json> RunProjectionsSuite(const SuiteOptions& options, const RunDir& dir)
 Result<Json> RunServerSuite(const SuiteOptions& options, const RunDir& dir);  // server_suite.cc
 Result<Json> RunSarSuite(const SuiteOptions& options, const RunDir& dir);     // sar_suite.cc
 Result<Json> RunExportsSuite(const SuiteOptions& options, const RunDir& dir);  // exports_suite.cc
+Result<Json> RunConsoleSuite(const SuiteOptions& options, const RunDir& dir);  // console_suite.cc
 
 // The large demo county of the sar and exports suites: generated under the
 // run directory, or with --county DIR generated once into DIR (with its own
