@@ -411,6 +411,7 @@ try {
     await noteRow.waitFor();
     check((await noteRow.textContent()).includes(words), 'controller: the reviewer reads the note held for review');
     await axe(page, 'controller held notes');
+    await page.locator('#held-notes').scrollIntoViewIfNeeded();
     await shot(page, 'controller-held-notes');
     const redacted = "Spoke with the client's carer about visit dates.";
     await page.locator(`#note-${heldNote.position}-text`).fill(redacted);
