@@ -678,6 +678,82 @@ struct ConsoleApp::Impl {
 
   // A person, for the controller: their disclosures, restriction and lift
   // (each a second step: without "confirm": true, what would happen).
+  // Ends every session of `account` (its password changed, or it was
+  // disabled): the next request of each gets 401.
+  void EndSessionsOf(const std::string& account) {
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto it = sessions.begin(); it != sessions.end();) {
+      it = it->second->account.name == account ? sessions.erase(it) : std::next(it);
+    }
+  }
+
+  // Accounts managed while the server runs (docs/console.md), by a
+  // controller: list, add, set a password, disable. The writes are the same
+  // as `hearth users` (accounts.h); a new password or a disabled account
+  // ends the account's sessions. Passwords are never logged or returned.
+  HttpResponse Accounts(WebSession& web, const HttpRequest& req, const std::vector<std::string>& parts,
+                        Json& body) {
+    if (web.account.role != kController) return Error(403, "only a controller manages accounts");
+    const Actor actor{web.account.name, web.account.role, "console"};
+    if (parts.size() == 1 && req.method == "GET") {
+      auto book = AccountBook::Read(*ctx.store);
+      if (!book.ok()) return ErrorOf(book.status());
+      Json list = Json::array();
+      for (const auto& [name, a] : book->all()) {
+        list.push_back(Json{{"account", name}, {"role", a.role}, {"districts", a.districts},
+                            {"disabled", a.disabled},
+                            {"addedOn", domain::FormatDate(domain::UkDate(a.added_at))},
+                            {"passwordSetOn", domain::FormatDate(domain::UkDate(a.password_set_at))}});
+      }
+      return JsonResponse(200, Json{{"accounts", list}});
+    }
+    if (req.method != "POST") return Error(405, "use POST");
+    if (body.contains("password") && !body["password"].is_string()) return Error(400, "password must be text");
+    std::string password = body.value("password", std::string());
+    body["password"] = "";
+    struct Wipe {
+      std::string& p;
+      ~Wipe() { sodium_memzero(p.data(), p.size()); }
+    } wipe{password};
+    if (parts.size() == 1) {
+      Account a;
+      if (!body.value("account", Json()).is_string() || !body.value("role", Json()).is_string()) {
+        return Error(400, "account and role must be text");
+      }
+      a.name = body["account"].get<std::string>();
+      a.role = body["role"].get<std::string>();
+      if (body.contains("districts")) {
+        if (!body["districts"].is_array()) return Error(400, "districts must be a list of district codes");
+        for (const auto& d : body["districts"]) {
+          if (!d.is_string()) return Error(400, "districts must be a list of district codes");
+          a.districts.push_back(d.get<std::string>());
+        }
+      }
+      if (Status s = AddAccount(*ctx.store, a, password, actor); !s.ok()) return ErrorOf(s);
+      Log("account " + a.name + " (" + a.role + ") added by " + web.account.name);
+      return JsonResponse(201, Json{{"account", a.name}, {"role", a.role}, {"districts", a.districts}});
+    }
+    if (parts.size() == 3 && parts[2] == "password") {
+      if (Status s = SetPassword(*ctx.store, parts[1], password, actor); !s.ok()) return ErrorOf(s);
+      EndSessionsOf(parts[1]);
+      Log("password of account " + parts[1] + " set by " + web.account.name + "; its sessions ended");
+      return JsonResponse(200, Json{{"account", parts[1]}, {"passwordSet", true}});
+    }
+    if (parts.size() == 3 && parts[2] == "disable") {
+      if (!body.value("confirm", false)) {
+        return JsonResponse(200, Json{{"confirmNeeded", true},
+                                      {"wouldDo", "disable account " + parts[1] +
+                                                      " for good: it can never log in again (add a new "
+                                                      "account instead) and its sessions end now"}});
+      }
+      if (Status s = DisableAccount(*ctx.store, parts[1], actor); !s.ok()) return ErrorOf(s);
+      EndSessionsOf(parts[1]);
+      Log("account " + parts[1] + " disabled by " + web.account.name + "; its sessions ended");
+      return JsonResponse(200, Json{{"account", parts[1]}, {"disabled", true}});
+    }
+    return Error(404, "no such endpoint");
+  }
+
   HttpResponse Subjects(WebSession& web, const HttpRequest& req, const std::vector<std::string>& parts,
                         const Json& body) {
     if (parts.size() != 3) return Error(404, "no such endpoint");
@@ -867,6 +943,7 @@ struct ConsoleApp::Impl {
     }
     if (what == "requests") return Rights(*web, req, parts, body);
     if (what == "subjects") return Subjects(*web, req, parts, body);
+    if (what == "accounts") return Accounts(*web, req, parts, body);
     if (what == "retention" && req.method == "GET") return Retention(*web, param("asOf"));
     if (what == "proofs" && req.method == "GET") return Bundle(*web, param("case"), param("asOf"));
     return Error(404, "no such endpoint");

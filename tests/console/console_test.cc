@@ -626,6 +626,61 @@ TEST_F(ConsoleTest, AReviewerRedactsANoteHeldForReviewAndTheNextPackCarriesOnlyT
   EXPECT_NE(sent.body.find(redacted), std::string::npos) << "the redacted text was not sent";
 }
 
+// docs/console.md: accounts are managed while the server runs, by a
+// controller only; a new password or a disabled account ends the account's
+// sessions at once; bad input changes nothing; no password is ever logged or
+// returned.
+TEST_F(ConsoleTest, TheControllerManagesAccountsWhileTheServerRunsAndAChangeEndsSessions) {
+  const std::string first = "second-caseworker-pass", second = "another-caseworker-pass";
+  auto ctl = LoginAs("ctl1", kControllerPassword);
+  uint64_t before = LastPosition();
+  // Only a controller.
+  auto cw = LoginAs("cw1", kCaseworkerPassword);
+  EXPECT_EQ(Post(cw, "/api/accounts", Json{{"account", "cw2"}, {"role", "caseworker"}, {"districts", {"D2"}},
+                                          {"password", first}}).status, 403);
+  EXPECT_EQ(Get(cw, "/api/accounts").status, 403);
+  // Bad input, each refused with the problem named.
+  for (const Json& bad : {Json{{"account", "cw2"}, {"role", "caseworker"}, {"districts", {"D2"}}, {"password", "short"}},
+                          Json{{"account", "cw2"}, {"role", "janitor"}, {"password", first}},
+                          Json{{"account", "cw2"}, {"role", "caseworker"}, {"password", first}},
+                          Json{{"account", "cw 2"}, {"role", "auditor"}, {"password", first}},
+                          Json{{"account", "ctl1"}, {"role", "auditor"}, {"password", first}},
+                          Json{{"account", "cw2"}, {"role", "caseworker"}, {"districts", "D2"}, {"password", first}},
+                          Json{{"account", "cw2"}, {"role", "caseworker"}, {"districts", {"D2"}}, {"password", 7}}}) {
+    HttpResponse r = Post(ctl, "/api/accounts", bad);
+    EXPECT_GE(r.status, 400) << bad.dump();
+    EXPECT_LT(r.status, 500) << bad.dump() << r.body;
+  }
+  EXPECT_EQ(LastPosition(), before) << "a refused account change wrote something";
+  // Added: she logs in at once, and the list shows her without any hash.
+  HttpResponse added = Post(ctl, "/api/accounts", Json{{"account", "cw2"}, {"role", "caseworker"},
+                                                       {"districts", {"D2"}}, {"password", first}});
+  ASSERT_EQ(added.status, 201) << added.body;
+  auto cw2 = LoginAs("cw2", first);
+  EXPECT_EQ(Get(cw2, "/api/worklist?district=D2").status, 200);
+  EXPECT_EQ(Get(cw2, "/api/worklist?district=D1").status, 403);
+  HttpResponse list = Get(ctl, "/api/accounts");
+  ASSERT_EQ(list.status, 200);
+  EXPECT_NE(list.body.find("\"cw2\""), std::string::npos);
+  EXPECT_EQ(list.body.find("argon2"), std::string::npos) << "a password hash left the server";
+  // A new password ends her sessions; the old password no longer works.
+  ASSERT_EQ(Post(ctl, "/api/accounts/cw2/password", Json{{"password", second}}).status, 200);
+  EXPECT_EQ(Get(cw2, "/api/worklist?district=D2").status, 401) << "a session outlived a new password";
+  EXPECT_EQ(Login("cw2", first).status, 401);
+  auto again = LoginAs("cw2", second);
+  // Disabling takes a second step, then ends her sessions for good.
+  HttpResponse ask = Post(ctl, "/api/accounts/cw2/disable", Json::object());
+  ASSERT_EQ(ask.status, 200);
+  EXPECT_TRUE(Json::parse(ask.body).value("confirmNeeded", false));
+  EXPECT_EQ(Get(again, "/api/worklist?district=D2").status, 200) << "asking disabled the account";
+  ASSERT_EQ(Post(ctl, "/api/accounts/cw2/disable", Json{{"confirm", true}}).status, 200);
+  EXPECT_EQ(Get(again, "/api/worklist?district=D2").status, 401) << "a session outlived its account";
+  EXPECT_EQ(Login("cw2", second).status, 401);
+  EXPECT_EQ(Post(ctl, "/api/accounts/nobody/password", Json{{"password", second}}).status, 404);
+  // No password anywhere in what the server logged.
+  for (const std::string& p : {first, second}) EXPECT_EQ(log_.find(p), std::string::npos) << "a password was logged";
+}
+
 TEST_F(ConsoleTest, TheRetentionReviewIsTheControllers) {
   auto b = LoginAs("ctl1", kControllerPassword);
   HttpResponse r = Get(b, "/api/retention?asOf=2040-01-01");

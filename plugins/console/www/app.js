@@ -127,7 +127,7 @@ async function logout() {
 
 const pages = {
   controller: [['#/requests', 'Rights requests'], ['#/person', 'A person'], ['#/retention', 'Retention review'],
-    ['#/timeline', 'Case timeline']],
+    ['#/timeline', 'Case timeline'], ['#/accounts', 'Accounts']],
   auditor: [['#/timeline', 'Case timeline'], ['#/checkpoints', 'Checkpoints']],
   caseworker: [['#/worklist', 'Worklist'], ['#/timeline', 'Case timeline']],
   partner: [['#/kpi', 'KPI return']],
@@ -164,6 +164,7 @@ function route() {
     '/person': () => personPage(params),
     '/checkpoints': checkpointsPage,
     '/retention': () => retentionPage(params),
+    '/accounts': accountsPage,
     '/timeline': () => timelinePage(params),
     '/worklist': () => worklistPage(params),
     '/kpi': () => kpiPage(params),
@@ -446,6 +447,73 @@ async function retentionPage(params) {
     'request decided on the Rights requests page.'),
   table('Cases and their retention', ['Case', 'Client', 'Record class', 'Rule', 'Keep until', 'Action', 'How'],
     rows, 'retention'));
+}
+
+// --- controller: console accounts --------------------------------------------------
+
+async function accountsPage() {
+  const refresh = () => accountsPage();
+  const role = h('select', { id: 'acc-role' },
+    ['caseworker', 'controller', 'auditor', 'partner'].map((r) => h('option', { value: r }, r)));
+  const form = h('form', { id: 'account-form', onsubmit: async (ev) => {
+    ev.preventDefault();
+    const password = document.getElementById('acc-password');
+    const districts = document.getElementById('acc-districts').value.split(',').map((d) => d.trim())
+      .filter((d) => d);
+    const name = document.getElementById('acc-name').value.trim();
+    try {
+      await api('POST', '/api/accounts', { account: name, role: role.value, districts, password: password.value });
+      password.value = '';
+      await refresh();
+      say('accounts-status', `Account ${name} added.`);
+    } catch (e) {
+      password.value = '';
+      if (e.status === 401) return failed(e);
+      say('accounts-status', `Refused: ${e.message}`, true);
+    }
+  } },
+  h('h3', {}, 'Add an account'),
+  field('Account name (a staff reference)', h('input', { id: 'acc-name', required: true, autocomplete: 'off' })),
+  field('Role', role),
+  field('Districts (a caseworker\'s, comma separated)', h('input', { id: 'acc-districts', placeholder: 'D1, D2' })),
+  field('Password (at least 12 characters)', h('input', { id: 'acc-password', type: 'password', required: true,
+    autocomplete: 'new-password' })),
+  h('button', { type: 'submit' }, 'Add account'));
+  show(h('h2', {}, 'Accounts'),
+    h('p', {}, 'Console accounts. A new password or a disabled account ends its sessions at once; ' +
+      'a disabled account is final.'),
+    statusLine('accounts-status'));
+  const gen = generation;
+  const r = await api('GET', '/api/accounts');
+  if (gen !== generation) return;
+  const rows = r.accounts.map((a) => {
+    const actions = [];
+    if (!a.disabled) {
+      const pw = h('input', { type: 'password', id: `pw-${a.account}`, autocomplete: 'new-password',
+        'aria-label': `New password for ${a.account}` });
+      actions.push(pw, h('button', { type: 'button', 'data-action': 'password', 'data-account': a.account,
+        onclick: async () => {
+          try {
+            await api('POST', `/api/accounts/${encodeURIComponent(a.account)}/password`, { password: pw.value });
+            pw.value = '';
+            await refresh();
+            say('accounts-status', `New password of ${a.account} set; its sessions ended.`);
+          } catch (e) {
+            pw.value = '';
+            if (e.status === 401) return failed(e);
+            say('accounts-status', `Refused: ${e.message}`, true);
+          }
+        } }, 'Set password'),
+      h('button', { type: 'button', 'data-action': 'disable', 'data-account': a.account,
+        onclick: () => twoStep(`/api/accounts/${encodeURIComponent(a.account)}/disable`, {},
+          `Account ${a.account} disabled.`, refresh, 'accounts-status') }, 'Disable'));
+    }
+    return h('tr', { 'data-account': a.account }, h('th', { scope: 'row' }, a.account), h('td', {}, a.role),
+      h('td', {}, a.districts.join(', ')), h('td', {}, a.disabled ? 'disabled' : 'active'),
+      h('td', {}, a.addedOn), h('td', {}, a.passwordSetOn), h('td', {}, actions));
+  });
+  main().append(table('Accounts', ['Account', 'Role', 'Districts', 'Status', 'Added', 'Password set', 'Actions'],
+    rows, 'accounts'), form);
 }
 
 // --- auditor: checkpoints ------------------------------------------------------

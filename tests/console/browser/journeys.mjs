@@ -40,7 +40,7 @@ fs.mkdirSync(work, { recursive: true });
 run('init', ...store);
 run('demo', ...store, '--seed', '1');
 const passwords = {
-  ctl1: 'controller-test-pass', cw1: 'caseworker-test-pass', aud1: 'auditor-test-pass', par1: 'partner-test-pass',
+  ctl1: 'controller-test-pass', cw1: 'caseworker-test-pass', cw9: 'added-in-the-page-pass', aud1: 'auditor-test-pass', par1: 'partner-test-pass',
 };
 runIn(passwords.ctl1 + '\n', 'users', 'add', ...store, '--name', 'ctl1', '--role', 'controller', '--password-stdin');
 runIn(passwords.cw1 + '\n', 'users', 'add', ...store, '--name', 'cw1', '--role', 'caseworker', '--district', 'D1', '--password-stdin');
@@ -426,6 +426,38 @@ try {
     check(sent.includes(redacted) && !sent.includes(words),
       "controller: the pack carries the reviewer's redaction, not the note's own words");
     await context.close();
+  }
+
+  // --- controller: accounts managed while the server runs --------------------
+  {
+    if (!server) await startServer();
+    const admin = await newPage();
+    await login(admin.page, 'ctl1');
+    await admin.page.goto(`${base}/#/accounts`);
+    await admin.page.getByLabel('Account name (a staff reference)').fill('cw9');
+    await admin.page.getByLabel('Role').selectOption('caseworker');
+    await admin.page.getByLabel("Districts (a caseworker's, comma separated)").fill('D3');
+    await admin.page.getByLabel('Password (at least 12 characters)').fill(passwords.cw9);
+    await admin.page.getByRole('button', { name: 'Add account' }).click();
+    await admin.page.locator('#accounts tr[data-account="cw9"]').waitFor();
+    check(true, 'controller: an account added in the page while the server runs');
+    await axe(admin.page, 'controller accounts');
+    const listed = await inPage(admin.page, 'GET', '/api/accounts');
+    check(!/argon2/.test(listed.body) && !listed.body.includes(passwords.cw9), 'accounts: no hash or password leaves the server');
+    const added = await newPage();
+    await login(added.page, 'cw9');
+    const own = await inPage(added.page, 'GET', '/api/worklist?district=D3');
+    const other = await inPage(added.page, 'GET', '/api/worklist?district=D1');
+    check(own.status === 200 && other.status === 403, `accounts: the new caseworker reads D3 only (${own.status}, ${other.status})`);
+    await admin.page.locator('button[data-action=disable][data-account="cw9"]').click();
+    await admin.page.locator('#confirm-yes').click();
+    await admin.page.locator('#accounts tr[data-account="cw9"]', { hasText: 'disabled' }).waitFor();
+    const after = await inPage(added.page, 'GET', '/api/worklist?district=D3');
+    check(after.status === 401, `accounts: disabling ends the account's session (${after.status})`);
+    const cwTry = await inPage(added.page, 'GET', '/api/accounts');
+    check(cwTry.status === 401, 'accounts: nothing answers the disabled account');
+    await added.context.close();
+    await admin.context.close();
   }
 
   // --- an expired session: the page asks to log in again, nothing is done ----
