@@ -1561,6 +1561,8 @@ Result<StoreInfo> StoreImpl::Info() {
     std::lock_guard<std::mutex> lock(commit_mu_);
     info.tree = committed_tree_;
   }
+  Status st = StoredProjections(&info.projections);
+  if (!st.ok()) return st;
   return info;
 }
 

@@ -199,6 +199,9 @@ class StoreImpl final : public Store {
   Status FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, bool sync);
   Status ResetProjection(ProjectionSlot* slot);
   void PutProjectionCheckpoint(rocksdb::WriteBatch* batch, const ProjectionStatus& status);
+  // Every projection checkpoint in the metadata, registered ones as they
+  // stand in memory (Info).
+  Status StoredProjections(std::vector<ProjectionStatus>* out);
   ProjectionSlot* FindProjection(const std::string& name);
   Result<std::vector<RecordedEvent>> ReadFacts(uint64_t from, size_t max_count);
 

@@ -382,6 +382,27 @@ void StoreImpl::CommitInline(const std::vector<InlineOutcome>& outcomes) {
   proj_cv_.notify_all();
 }
 
+Status StoreImpl::StoredProjections(std::vector<ProjectionStatus>* out) {
+  std::map<std::string, ProjectionStatus> found;
+  const std::string prefix = CheckpointKeyOf("");
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    ProjectionStatus st;
+    st.name = it->key().ToString().substr(prefix.size());
+    if (!DecodeStatus(it->value().ToStringView(), &st)) {
+      return Status::Corruption("the checkpoint of projection " + st.name + " is damaged");
+    }
+    found[st.name] = st;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading projection checkpoints");
+  {
+    std::lock_guard<std::mutex> lock(proj_mu_);
+    for (const auto& slot : projections_) found[slot->status.name] = slot->status;
+  }
+  for (auto& [name, st] : found) out->push_back(std::move(st));
+  return Status::OK();
+}
+
 Result<std::vector<ProjectionStatus>> StoreImpl::Projections() {
   std::vector<ProjectionStatus> out;
   std::lock_guard<std::mutex> lock(proj_mu_);

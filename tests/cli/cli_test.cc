@@ -879,6 +879,41 @@ TEST_F(CliTest, CaseAppendsGoThroughTheRecorderAndRefuseFreeTextFacts) {
   EXPECT_EQ(lines[0]["personal"][0]["details"]["familyName"], "Quillfeather");
 }
 
+// docs/cli.md (info): `hearth info` shows each projection's folded position
+// and its lag behind the log, without opening (or catching up) the
+// projections itself; a read-model command brings it current.
+TEST_F(CliTest, InfoShowsEachProjectionsPositionAndLag) {
+  Init();
+  const std::string kCase = "case/D1/000001";
+  ASSERT_EQ(Hearth({"append", "--stream", kCase, "--expect", "no-stream"}, std::string(kEnquiry) + "\n").code, 0);
+  ASSERT_EQ(Hearth({"rebuild", "cases"}).code, 0);
+  auto cases_of = [&](const Json& info) {
+    for (const auto& p : info["projections"]) {
+      if (p["name"] == "cases") return p;
+    }
+    return Json();
+  };
+  Json current = cases_of(Info());
+  ASSERT_FALSE(current.is_null()) << Info().dump();
+  EXPECT_EQ(current["lag"], 0) << current.dump();
+  EXPECT_EQ(current["position"], Info()["lastPosition"]);
+  // Appended by a command that does not run the projections: it is behind
+  // by exactly those events, and `info` does not fold them.
+  const char* note =
+      R"({"type":"CaseNoteAdded","actor":{"user":"S-001","role":"caseworker"},)"
+      R"("facts":{"writtenOn":"2018-04-04","authorRef":"S-001","category":"general"},)"
+      R"("personal":[{"subject":"P-1","role":"client","details":{"freeText":"Rang back."}}]})";
+  ASSERT_EQ(Hearth({"append", "--stream", kCase}, std::string(note) + "\n" + note + "\n").code, 0);
+  Json behind = cases_of(Info());
+  EXPECT_EQ(behind["lag"], 2) << behind.dump();
+  EXPECT_EQ(cases_of(Info())["lag"], 2) << "info folded the projection";
+  Output text = Hearth({"info"});
+  EXPECT_NE(text.out.find("projection:      cases"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("(2 behind)"), std::string::npos) << text.out;
+  ASSERT_EQ(Hearth({"timeline", "--case", "D1/000001"}).code, 0);
+  EXPECT_EQ(cases_of(Info())["lag"], 0);
+}
+
 // Who acted is stored in plaintext in the log and its Merkle leaves, where no
 // erasure reaches it: `hearth append` takes references only. A full name with
 // an NHS-like number as actor.user (or free text as the role or plugin) is

@@ -306,6 +306,18 @@ Status RunInfo(const InfoOptions& o) {
     j["checkpoints"] = checkpoints->size();
     if (!checkpoints->empty()) j["lastCheckpointSize"] = checkpoints->back().size;
     j["checkpointKeyFingerprint"] = Fingerprint(*pk);
+    Json projections = Json::array();
+    for (const auto& p : info->projections) {
+      Json one{{"name", p.name}, {"version", p.version}, {"position", p.position},
+               {"lag", info->last_position - std::min(p.position, info->last_position)}};
+      if (p.stopped) {
+        one["stopped"] = true;
+        one["failedPosition"] = p.failed_position;
+        one["error"] = p.error;
+      }
+      projections.push_back(one);
+    }
+    j["projections"] = projections;
     return Print(Dump(j) + "\n");
   }
   std::string out;
@@ -326,6 +338,18 @@ Status RunInfo(const InfoOptions& o) {
   }
   out += "\n";
   out += "checkpoint key:  fingerprint " + Fingerprint(*pk) + "\n";
+  // Each projection's folded position and how far it is behind the log
+  // (a read model catches up when next opened with it, e.g. by hearth serve).
+  for (const auto& p : info->projections) {
+    uint64_t lag = info->last_position - std::min(p.position, info->last_position);
+    out += "projection:      " + p.name + " v" + std::to_string(p.version) + " at " +
+           std::to_string(p.position) + (lag == 0 ? " (current)" : " (" + std::to_string(lag) + " behind)");
+    if (p.stopped) {
+      out += ", STOPPED at position " + std::to_string(p.failed_position) + ": " + p.error +
+             " (hearth rebuild " + p.name + ")";
+    }
+    out += "\n";
+  }
   return Print(out);
 }
 

@@ -50,6 +50,11 @@ struct StoreInfo {
   uint64_t erased_subjects = 0;
   uint64_t disk_bytes = 0;     // live SST files plus WAL
   TreeHead tree;
+  // Every projection with a checkpoint in the store, whether or not this
+  // process registered it: the position it has folded (its lag is
+  // last_position - position), and whether it stopped. For one this process
+  // did not register, `mode` is not known and reads kAsync.
+  std::vector<ProjectionStatus> projections;
 };
 
 enum class Direction : uint8_t { kForward, kBackward };
