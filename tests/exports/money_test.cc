@@ -67,7 +67,8 @@ class MoneyTest : public readmodels::testing::ReadModelTest {
   //   D1 mandatoryDfg: A approved 2018-05-01 1,000,000, paid 400,000 on 2018-09-01;
   //                    B approved 2018-06-01 500,000, paid in full on 2018-08-01;
   //                    C approved 2017-11-01 300,000 (last year), paid on 2018-04-20;
-  //                    D approved 2017-12-01 200,000 (last year), never paid.
+  //                    D approved 2017-12-01 200,000 (last year), 50,000 paid on
+  //                    2018-01-15 (last year), the rest never.
   //   D2 mandatoryDfg: G approved 2018-05-01 200,000, paid on 2018-06-01;
   //                    F approved 2019-04-10 (next year).
   //   D2 dementiaDwellingGrant: E approved 2018-07-01 100,000, paid on 2018-07-15.
@@ -79,7 +80,7 @@ class MoneyTest : public readmodels::testing::ReadModelTest {
     Grant("case/D1/A", "D1", "2018-04-02", "mandatoryDfg", "2018-05-01", 1000000, {{"2018-09-01", 400000}});
     Grant("case/D1/B", "D1", "2018-04-03", "mandatoryDfg", "2018-06-01", 500000, {{"2018-08-01", 500000}});
     Grant("case/D1/C", "D1", "2017-09-01", "mandatoryDfg", "2017-11-01", 300000, {{"2018-04-20", 300000}});
-    Grant("case/D1/D", "D1", "2017-09-02", "mandatoryDfg", "2017-12-01", 200000, {});
+    Grant("case/D1/D", "D1", "2017-09-02", "mandatoryDfg", "2017-12-01", 200000, {{"2018-01-15", 50000}});
     Grant("case/D2/G", "D2", "2018-04-04", "mandatoryDfg", "2018-05-01", 200000, {{"2018-06-01", 200000}});
     Grant("case/D2/F", "D2", "2019-01-04", "mandatoryDfg", "2019-04-10", 700000, {});
     Grant("case/D2/E", "D2", "2018-04-05", "dementiaDwellingGrant", "2018-07-01", 100000, {{"2018-07-15", 100000}});
