@@ -887,6 +887,7 @@ struct Facts {
     safeguardingReferralAcknowledged @60 :SafeguardingReferralAcknowledged; # a safeguarding referral acknowledged by the agency
     safeguardingOutcomeRecorded @61 :SafeguardingOutcomeRecorded; # the outcome of a safeguarding concern
     timescalesSet @62 :TimescalesSet;                    # the monitored timescales' targets, as configuration
+    allocationSet @63 :AllocationSet;                    # a district's annual allocation of one fund, as configuration
   }
 }
 
@@ -1098,4 +1099,19 @@ struct TimescalesSet {
   dfgUrgentWorkingDays @2 :UInt16;    # an urgent DFG end to end within this many working days, 1..1000; fact
   dfgNonUrgentWorkingDays @3 :UInt16; # a non-urgent (or not yet decided) DFG end to end, 1..1000; fact
   dfgDecisionMonths @4 :UInt8;        # the statutory decision on a valid DFG application within this many months, 1..12; fact
+}
+
+# A district's annual allocation of one fund (Appendix E: "the level of spend
+# against annual allocated budget ... 95% committed or spend at year end"),
+# kept in the store (stream config/allocations, a controller's stream). A
+# later AllocationSet for the same district, financial year and fund
+# supersedes the earlier one (docs/exports.md, "Money"). Rules
+# `allocation-district`, `allocation-year`, `allocation-fund`,
+# `allocation-amount` (docs/domain.md).
+struct AllocationSet {
+  setOn @0 :Text $pastDate;           # date the allocation was decided; fact
+  district @1 :Text;                  # the district (a district of the log's cases); fact
+  financialYear @2 :Text;             # "2018/19": 1 April 2018 to 31 March 2019; fact
+  fund @3 :GrantType;                 # the fund: the grant type whose approvals and payments draw on it; fact
+  amountPence @4 :Int32;              # the allocation, in pence, 0..2,000,000,000 (£20m; signed so that a negative one is refused by name); fact
 }

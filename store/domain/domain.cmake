@@ -14,5 +14,6 @@ target_sources(hearth PRIVATE
   domain/upcasters.cc
   domain/case_fold.cc
   domain/recorder.cc
+  domain/allocations.cc
 )
 target_link_libraries(hearth PRIVATE CapnProto::capnp-json)

@@ -70,7 +70,19 @@ Status Capture(const RecordedEvent& event, Facts::Reader facts, CaseFacts* c) {
     case Facts::GRANT_APPROVED: {
       auto f = facts.getGrantApproved();
       if (auto on = DateOf(f.getApprovedOn())) {
-        c->grants_approved.push_back({{*on, district}, f.getLine(), std::string(EnumName(f.getGrantType()))});
+        c->grants_approved.push_back(
+            {{*on, district}, f.getLine(), std::string(EnumName(f.getGrantType())), int64_t(f.getAmountPence())});
+      }
+      break;
+    }
+    case Facts::WORKS_PAID: {
+      auto f = facts.getWorksPaid();
+      if (auto on = DateOf(f.getPaidOn())) {
+        std::string fund;
+        for (const auto& g : c->grants_approved) {
+          if (g.line == f.getLine()) fund = g.service;
+        }
+        c->payments.push_back({{*on, district}, f.getLine(), fund, int64_t(f.getAmountPence())});
       }
       break;
     }
@@ -195,6 +207,19 @@ Result<Collection> Collect(LogReader& store, const domain::Codec& codec, const C
           s = ApplyTimescalesSet(facts.getTimescalesSet(), event.position, &out.timescales);
         }
         if (!s.ok()) return Status::Corruption("position " + std::to_string(event.position) + ": " + s.message());
+        continue;
+      }
+      if (event.stream == domain::kAllocationsStream) {
+        Facts::Reader facts;
+        const domain::TypeEntry* type = nullptr;
+        Status s = decoder.Decode(event, &facts, &type);
+        if (!s.ok()) return Status::Corruption("position " + std::to_string(event.position) + ": " + s.message());
+        if (facts.which() == Facts::ALLOCATION_SET) {
+          auto a = facts.getAllocationSet();
+          // A later allocation for the same year, district and fund supersedes.
+          out.allocations[{a.getFinancialYear().cStr(), a.getDistrict().cStr(), std::string(EnumName(a.getFund()))}] =
+              AllocationFact{a.getAmountPence(), event.position};
+        }
         continue;
       }
       if (!IsCaseStream(event.stream)) continue;

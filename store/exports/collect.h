@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -34,7 +35,9 @@ struct EnquiryFact : Dated {
 };
 struct LineFact : Dated {
   uint16_t line = 0;
-  std::string service;  // ServiceElementOpened: service; GrantApproved: grant type
+  std::string service;  // ServiceElementOpened: service; GrantApproved: grant type; WorksPaid: the
+                        // grant type of the line's last approval before it ("" when none)
+  int64_t pence = 0;    // GrantApproved: amountPence; WorksPaid: amountPence
 };
 struct OutcomeFact : Dated {
   std::vector<std::string> outcomes;
@@ -70,6 +73,7 @@ struct CaseFacts {
   std::vector<LineFact> lines_opened;        // ServiceElementOpened
   std::vector<LineFact> grants_approved;     // GrantApproved
   std::vector<LineFact> works_completed;     // WorksCompleted
+  std::vector<LineFact> payments;            // WorksPaid
   std::optional<Dated> first_visit;          // the first FirstVisitCompleted
   std::optional<Date> first_referral_on;     // the first ReferralMade's referredOn
   std::optional<Date> first_visit_scheduled_on; // the first FirstVisitScheduled's scheduledOn
@@ -88,9 +92,17 @@ struct CollectOptions {
   bool client_details = false;  // decode the client's name and address
 };
 
+// One AllocationSet (config/allocations).
+struct AllocationFact {
+  int64_t pence = 0;
+  uint64_t position = 0;
+};
+
 struct Collection {
   uint64_t position = 0;                  // the log position the facts are as of
   Timescales timescales;                  // the targets in force at `position`
+  // (financial year, district, fund) -> the last AllocationSet for it up to `position`
+  std::map<std::tuple<std::string, std::string, std::string>, AllocationFact> allocations;
   std::map<std::string, CaseFacts> cases; // by case id
 };
 
@@ -99,6 +111,21 @@ struct Collection {
 // Replaces *out with a TimescalesSet's targets (timescales.cc); Corruption
 // for a recorded target out of its range.
 Status ApplyTimescalesSet(const domain::cs::TimescalesSet::Reader& f, uint64_t position, Timescales* out);
+
+// The money of one financial year up to `as_of` (money.cc, docs/exports.md
+// "Money"): per district and fund.
+struct FundMoney {
+  bool allocated = false;
+  int64_t allocation = 0;
+  int64_t committed = 0;          // approved this year up to as_of, not yet paid by as_of
+  int64_t spent = 0;              // paid this year up to as_of
+  int64_t committed_grants = 0;   // grants (lines) with something committed
+  int64_t spent_grants = 0;       // grants (lines) with a payment counted in spent
+};
+using MoneyByDistrict = std::map<std::string, std::map<std::string, FundMoney>>;
+MoneyByDistrict ComputeMoney(const Collection& all, const std::string& financial_year, Date year_first, Date as_of);
+// The funds, in schema order (every GrantType enumerant but unspecified).
+std::vector<std::string> FundNames();
 
 Result<Collection> Collect(LogReader& store, const domain::Codec& codec, const CollectOptions& options);
 

@@ -7,4 +7,5 @@ target_sources(hearth PRIVATE
   exports/extract.cc
   exports/models.cc
   exports/timescales.cc
+  exports/money.cc
 )

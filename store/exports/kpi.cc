@@ -165,6 +165,87 @@ Json PolicyJson(const DisclosurePolicy& p) {
   return j;
 }
 
+// The money table (docs/exports.md, "Money"): allocation, committed and
+// spent per fund, year to date at `as_of`, and the share of the allocation
+// committed or spent. Under a controlled policy a committed or spent cell
+// backed by 1..threshold-1 grants is suppressed (a sum of one or two grants
+// is those people's grants), with one more cell of its row when it is the
+// only one (the county is the sum of the districts); allocations are the
+// council's budget decisions, not about anyone, and are published.
+void BuildMoneyTable(const MoneyByDistrict& money, const std::vector<std::string>& areas, size_t county,
+                     const DisclosurePolicy& policy, MoneyTable* out) {
+  auto grants_of = [](const FundMoney& m, int what) {
+    return what == 1 ? m.committed_grants : what == 2 ? m.spent_grants : 0;
+  };
+  auto value_of = [](const FundMoney& m, int what) {
+    return what == 0 ? m.allocation : what == 1 ? m.committed : m.spent;
+  };
+  static const char* kWhat[] = {"allocation", "committed", "spent"};
+  for (const std::string& fund : FundNames()) {
+    size_t rows[3];
+    for (int what = 0; what < 3; ++what) {
+      Figure f;
+      f.id = "money." + fund + "." + kWhat[what];
+      f.cells.resize(areas.size());
+      std::vector<int64_t> grants(areas.size(), 0);
+      for (size_t a = 0; a < county; ++a) {
+        auto d = money.find(areas[a]);
+        if (d == money.end()) continue;
+        auto m = d->second.find(fund);
+        if (m == d->second.end()) continue;
+        f.cells[a].value = value_of(m->second, what);
+        grants[a] = grants_of(m->second, what);
+        f.cells[county].value += f.cells[a].value;
+        grants[county] += grants[a];
+      }
+      for (auto& c : f.cells) c.published = c.value;
+      if (policy.controlled && what != 0) {
+        auto small = [&](size_t a) { return grants[a] >= 1 && grants[a] < policy.threshold; };
+        for (size_t a = 0; a < areas.size(); ++a) {
+          if (small(a)) {
+            f.cells[a].mark = CellMark::kSuppressed;
+            ++out->suppressed_small;
+          }
+        }
+        // A lone suppressed district would be the county less the others.
+        for (;;) {
+          size_t hidden = 0;
+          for (size_t a = 0; a < county; ++a) hidden += f.cells[a].mark == CellMark::kSuppressed;
+          if (hidden != 1 || f.cells[county].mark == CellMark::kSuppressed) break;
+          std::optional<size_t> pick;
+          for (size_t a = 0; a < county; ++a) {
+            if (f.cells[a].mark == CellMark::kSuppressed || grants[a] == 0) continue;
+            if (!pick || f.cells[a].value < f.cells[*pick].value) pick = a;
+          }
+          size_t target = pick ? *pick : county;
+          f.cells[target].mark = CellMark::kSuppressed;
+          f.cells[target].secondary = true;
+          ++out->suppressed_secondary;
+        }
+      }
+      rows[what] = out->figures.size();
+      out->figures.push_back(std::move(f));
+    }
+    Statistic share;
+    share.id = "money." + fund + ".committedOrSpent.share";
+    share.unit = "percent";
+    for (size_t a = 0; a < areas.size(); ++a) {
+      const Cell& alloc = out->figures[rows[0]].cells[a];
+      const Cell& committed = out->figures[rows[1]].cells[a];
+      const Cell& spent = out->figures[rows[2]].cells[a];
+      share.n.push_back(alloc.value);
+      // From published cells only: a share of a suppressed cell would give it back.
+      if (alloc.value > 0 && committed.mark != CellMark::kSuppressed && spent.mark != CellMark::kSuppressed) {
+        share.value.push_back(Percent(committed.published + spent.published, alloc.published));
+      } else {
+        share.value.push_back(std::nullopt);
+        if (alloc.value > 0) ++out->shares_withheld;
+      }
+    }
+    out->shares.push_back(std::move(share));
+  }
+}
+
 Status WriteOne(const std::string& path, const std::string& bytes) {
   return WriteExportFile(path, bytes);
 }
@@ -535,6 +616,20 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   }
   ApplyDisclosureControl(policy, county, &kpi.tables, &kpi.report);
 
+  // Money: year to date at the period's last day, in the financial year the
+  // period lies in.
+  {
+    using namespace std::chrono;
+    year_month_day first{period.first};
+    int y = int(first.year()) - (first.month() < April ? 1 : 0);
+    char label[16];
+    std::snprintf(label, sizeof label, "%04d/%02d", y, (y + 1) % 100);
+    kpi.money.financial_year = label;
+    kpi.money.as_of = period.last;
+    BuildMoneyTable(ComputeMoney(all, label, sys_days{year{y} / April / 1}, period.last), kpi.areas, county,
+                    policy, &kpi.money);
+  }
+
   // Statistics: withheld for groups below the threshold and for areas whose
   // group count is suppressed (its presence would bound that count).
   auto publishable = [&](const std::string& group, size_t a, int64_t n) {
@@ -688,6 +783,22 @@ std::string KpiToCsv(const KpiReturn& kpi) {
       }
     }
   }
+  // The money table: pence, then each fund's share (one decimal place).
+  for (const auto& f : kpi.money.figures) {
+    for (size_t a = 0; a < kpi.areas.size(); ++a) {
+      const Cell& c = f.cells[a];
+      out += CsvCell(kpi.period.label) + "," + CsvCell(kpi.areas[a]) + ",money," + CsvCell(f.id) + "," +
+             (c.mark == CellMark::kSuppressed ? std::string("*") : std::to_string(c.published)) + "\n";
+    }
+  }
+  for (const auto& s : kpi.money.shares) {
+    for (size_t a = 0; a < kpi.areas.size(); ++a) {
+      char buf[32];
+      if (s.value[a]) std::snprintf(buf, sizeof buf, "%.1f", *s.value[a]);
+      out += CsvCell(kpi.period.label) + "," + CsvCell(kpi.areas[a]) + ",money," + CsvCell(s.id) + "," +
+             (s.value[a] ? std::string(buf) : std::string("*")) + "\n";
+    }
+  }
   return out;
 }
 
@@ -783,6 +894,43 @@ std::string KpiToJson(const KpiReturn& kpi) {
     stats.push_back(std::move(js));
   }
   j["statistics"] = std::move(stats);
+  {
+    const MoneyTable& m = kpi.money;
+    Json jm;
+    jm["financialYear"] = m.financial_year;
+    jm["asOf"] = domain::FormatDate(m.as_of);
+    jm["unit"] = "pence";
+    jm["targetPercent"] = m.target_percent;
+    Json figs = Json::array();
+    for (const auto& f : m.figures) {
+      Json values = Json::array();
+      for (const auto& c : f.cells) {
+        if (c.mark == CellMark::kSuppressed) {
+          values.push_back(nullptr);
+        } else {
+          values.push_back(c.published);
+        }
+      }
+      figs.push_back({{"id", f.id}, {"values", std::move(values)}});
+    }
+    jm["figures"] = std::move(figs);
+    Json shares = Json::array();
+    for (const auto& s : m.shares) {
+      Json values = Json::array(), met = Json::array();
+      for (const auto& v : s.value) {
+        if (v) {
+          values.push_back(std::round(*v * 10.0) / 10.0);
+          met.push_back(*v >= m.target_percent);
+        } else {
+          values.push_back(nullptr);
+          met.push_back(nullptr);
+        }
+      }
+      shares.push_back({{"id", s.id}, {"unit", "percent"}, {"values", std::move(values)}, {"meetsTarget", std::move(met)}});
+    }
+    jm["shares"] = std::move(shares);
+    j["money"] = std::move(jm);
+  }
   return j.dump(1) + "\n";
 }
 
@@ -808,6 +956,10 @@ Status WriteKpiReturn(const KpiReturn& kpi, const std::string& dir) {
   }
   report["tables"] = std::move(tables);
   report["statisticsWithheld"] = kpi.statistics_withheld;
+  report["money"] = {{"cells", kpi.money.figures.size() * kpi.areas.size()},
+                     {"suppressedSmall", kpi.money.suppressed_small},
+                     {"suppressedSecondary", kpi.money.suppressed_secondary},
+                     {"sharesWithheld", kpi.money.shares_withheld}};
   report["why"] = {
       {"suppressedSmall", "a count from 1 to threshold - 1 could identify people"},
       {"suppressedSecondary",

@@ -310,11 +310,50 @@ class Evaluator {
   Date as_of_;
 };
 
+std::string Pounds(int64_t pence) {
+  std::string digits = std::to_string(pence / 100);
+  for (int i = int(digits.size()) - 3; i > 0; i -= 3) digits.insert(size_t(i), ",");
+  return "£" + digits;
+}
+
+// The budget rule (docs/readmodels.md, the `budget` list): from the first day of the
+// year's second quarter, committed-or-spent so far is projected to the
+// year's end on a straight line (so far / share of the year gone); a
+// projection below the target is listed.
+void Budgets(const WorklistOptions& o, Date as_of, std::vector<WorkItem>* out) {
+  for (const BudgetPosition& b : o.budgets) {
+    if (!o.district.empty() && b.district != o.district) continue;
+    if (b.allocation_pence <= 0 || as_of < b.year_first || as_of > b.year_last) continue;
+    if (as_of < b.year_first + std::chrono::days{91}) continue;  // Q1: too little of the year to project from
+    int64_t elapsed = (as_of - b.year_first).count() + 1;
+    int64_t year = (b.year_last - b.year_first).count() + 1;
+    int64_t used = b.committed_pence + b.spent_pence;
+    // used * year / elapsed < target% of the allocation
+    if (used * year * 100 >= int64_t(o.spend_target_percent) * b.allocation_pence * elapsed) continue;
+    WorkItem w;
+    w.kind = WorkKind::kBudget;
+    w.district = b.district;
+    w.status = "projected-miss";
+    w.stage = b.fund;
+    w.since = b.year_first;
+    w.due = b.year_last;
+    int64_t projected = used * year * 100 / (b.allocation_pence * elapsed);
+    w.elapsed = int(projected);
+    w.target = o.spend_target_percent;
+    w.detail = b.fund + " " + b.financial_year + ": " + Pounds(used) + " committed or spent of " +
+               Pounds(b.allocation_pence) + " allocated (" + std::to_string(used * 100 / b.allocation_pence) +
+               " %) with " + std::to_string(elapsed * 100 / year) + " % of the year gone; at this rate " +
+               std::to_string(projected) + " % by " + FormatDate(b.year_last) + ", short of the " +
+               std::to_string(o.spend_target_percent) + " % target";
+    out->push_back(std::move(w));
+  }
+}
+
 OJson ItemJson(const WorkItem& w) {
   OJson j = OJson::object();
   j["kind"] = WorkKindName(w.kind);
   j["status"] = w.status;
-  j["case"] = w.case_id;
+  if (!w.case_id.empty()) j["case"] = w.case_id;
   j["district"] = w.district;
   if (w.line != 0) j["line"] = w.line;
   j["stage"] = w.stage;
@@ -322,7 +361,8 @@ OJson ItemJson(const WorkItem& w) {
   if (w.due) j["due"] = FormatDate(*w.due);
   j["elapsed"] = w.elapsed;
   j["target"] = w.target;
-  j["unit"] = (w.kind == WorkKind::kDfg || w.kind == WorkKind::kStalled || w.kind == WorkKind::kSafeguarding)
+  j["unit"] = w.kind == WorkKind::kBudget ? "percent"
+              : (w.kind == WorkKind::kDfg || w.kind == WorkKind::kStalled || w.kind == WorkKind::kSafeguarding)
                   ? "workingDays"
                   : "days";
   if (w.kind == WorkKind::kDfg) {
@@ -354,6 +394,8 @@ const char* WorkKindName(WorkKind kind) {
       return "review";
     case WorkKind::kSafeguarding:
       return "safeguarding";
+    case WorkKind::kBudget:
+      return "budget";
   }
   return "unknown";
 }
@@ -407,6 +449,7 @@ Result<Worklist> BuildWorklist(LogReader& store, const domain::Calendar& calenda
   });
   if (!s.ok()) return s;
   if (!inner.ok()) return inner;
+  Budgets(options, wl.as_of, &wl.items);
   std::stable_sort(wl.items.begin(), wl.items.end(), [](const WorkItem& a, const WorkItem& b) {
     if (a.kind != b.kind) return a.kind < b.kind;
     int ra = StatusRank(a.status), rb = StatusRank(b.status);
@@ -427,7 +470,7 @@ std::string WorklistToJson(const Worklist& wl, bool pretty) {
   j["casesConsidered"] = wl.cases_considered;
   OJson counts = OJson::object();
   for (WorkKind k : {WorkKind::kFirstVisit, WorkKind::kDfg, WorkKind::kStalled, WorkKind::kReview,
-                     WorkKind::kSafeguarding}) {
+                     WorkKind::kSafeguarding, WorkKind::kBudget}) {
     OJson c = OJson::object();
     for (const WorkItem& w : wl.items) {
       if (w.kind != k) continue;
@@ -451,16 +494,17 @@ std::string WorklistToText(const Worklist& wl) {
                                   "DFG cases against the 55 / 150 working-day targets",
                                   "Stalled: no activity on an open service line",
                                   "Support plan reviews due",
-                                  "Safeguarding referrals awaiting acknowledgement"};
+                                  "Safeguarding referrals awaiting acknowledgement",
+                                  "Allocations projected to miss the spend target"};
   for (WorkKind k : {WorkKind::kFirstVisit, WorkKind::kDfg, WorkKind::kStalled, WorkKind::kReview,
-                     WorkKind::kSafeguarding}) {
+                     WorkKind::kSafeguarding, WorkKind::kBudget}) {
     size_t n = 0;
     for (const WorkItem& w : wl.items) n += w.kind == k;
     out += "\n" + std::string(kTitles[size_t(k)]) + ": " + std::to_string(n) + "\n";
     for (const WorkItem& w : wl.items) {
       if (w.kind != k) continue;
       out += "  " + w.status + std::string(w.status.size() < 9 ? 9 - w.status.size() : 1, ' ') +
-             w.case_id + (w.line ? " line " + std::to_string(w.line) : std::string()) + "  " + w.detail + "\n";
+             (w.case_id.empty() ? "district " + w.district : w.case_id) + (w.line ? " line " + std::to_string(w.line) : std::string()) + "  " + w.detail + "\n";
       if (k == WorkKind::kDfg) {
         std::string stages = "           ";
         for (const DfgStage& s : w.stages) {

@@ -277,6 +277,11 @@ Result<AppendResult> Session::Append(const std::string& stream, ExpectedVersion 
   // too, whatever encoded them (codes, not free text).
   auto codec = CaseCodec();
   if (!codec.ok()) return codec.status();
+  // Allocations take their own rules (docs/domain.md, "Allocations").
+  if (stream == domain::kAllocationsStream) {
+    return domain::RecordAllocations(*store_, **codec, expected, std::move(events),
+                                     domain::UkDate(domain::Now()));
+  }
   for (const NewEvent& e : events) {
     if ((*codec)->FindType(e.type) == nullptr) continue;
     if (Status s = (*codec)->CheckFacts(e); !s.ok()) return s;

@@ -634,6 +634,7 @@ TEST_F(ExportsTest, ReleasedFilesFollowThePolicyCellByCell) {
         std::stringstream ls(line);
         for (std::string c; std::getline(ls, c, ',');) col.push_back(c);
         ASSERT_EQ(col.size(), 5u) << line;
+        if (col[2] == "money") continue;  // pence, under its own rule (MoneyTest)
         auto it = value.find({col[3], col[1]});
         ASSERT_NE(it, value.end()) << line;
         int64_t v = it->second;

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "domain.capnp.h"
+#include "hearth/exports.h"
 
 namespace hearth::demo {
 
@@ -1727,6 +1728,57 @@ Result<CountyReport> GenerateCounty(domain::CaseRecorder* recorder,
   return report;
 }
 
+// Each district's allocations for the year (AllocationSet, config/allocations),
+// set so that the money table is plausible: from what the year committed or
+// spent by its last day, scaled by a factor per district so that most meet
+// Appendix E's 95 % and two do not, rounded to the nearest £1,000.
+Status AddAllocations(Store& store, const domain::Codec& codec, int first_year, CountyReport* report) {
+  using namespace std::chrono;
+  Date year_last = sys_days{year{first_year + 1} / March / 31};
+  auto money = exports::ReadMoney(store, codec, year_last);
+  if (!money.ok()) return money.status();
+  static const double kFactor[] = {0.97, 1.01, 0.94, 1.08, 0.99, 1.12};  // D1..D6: share = 1 / factor
+  std::vector<NewEvent> events;
+  for (const auto& p : money->positions) {
+    if (p.fund != "mandatoryDfg" && p.fund != "dementiaDwellingGrant") continue;
+    int64_t used = p.committed_pence + p.spent_pence;
+    if (used <= 0) continue;
+    size_t d = p.district.size() == 2 && p.district[0] == 'D' && p.district[1] >= '1' && p.district[1] <= '6'
+                   ? size_t(p.district[1] - '1')
+                   : 0;
+    int64_t pence = (int64_t(double(used) * kFactor[d]) + 50000) / 100000 * 100000;
+    NewEvent e;
+    e.type = "AllocationSet";
+    e.schema_version = 1;
+    {
+      uint64_t hi = Mix(0x616c'6c6f'6361ull ^ uint64_t(first_year)), lo = HashText(p.district + "/" + p.fund, 7);
+      for (int i = 0; i < 8; ++i) {
+        e.id.bytes[i] = static_cast<uint8_t>(hi >> (56 - 8 * i));
+        e.id.bytes[8 + i] = static_cast<uint8_t>(lo >> (56 - 8 * i));
+      }
+      e.id.bytes[6] = static_cast<uint8_t>((e.id.bytes[6] & 0x0f) | 0x80);
+      e.id.bytes[8] = static_cast<uint8_t>((e.id.bytes[8] & 0x3f) | 0x80);
+    }
+    e.occurred_at = domain::StartOfDay(sys_days{year{first_year} / March / 1}) + 10LL * 3600 * 1000000;
+    e.actor = Actor{"S-FIN-1", "controller", "demo"};
+    e.facts = Facts([&](cs::Facts::Builder f) {
+      auto a = f.initAllocationSet();
+      a.setSetOn(S(sys_days{year{first_year} / March / 1}));
+      a.setDistrict(p.district);
+      a.setFinancialYear(money->financial_year);
+      a.setFund(p.fund == "mandatoryDfg" ? cs::GrantType::MANDATORY_DFG : cs::GrantType::DEMENTIA_DWELLING_GRANT);
+      a.setAmountPence(pence);
+    });
+    events.push_back(std::move(e));
+  }
+  if (events.empty()) return Status::OK();
+  auto r = domain::RecordAllocations(store, codec, ExpectedVersion::Any(), std::move(events),
+                                     domain::UkDate(domain::Now()));
+  if (!r.ok()) return r.status();
+  report->allocations = r->last_position - r->first_position + 1;
+  return Status::OK();
+}
+
 Result<CountyReport> GenerateCountyStore(const std::string& path, const KeySource& key,
                                          const CountyOptions& options) {
   // Refuse a bad year before a store is created for it.
@@ -1761,7 +1813,11 @@ Result<CountyReport> GenerateCountyStore(const std::string& path, const KeySourc
   auto codec = domain::Codec::Create(&upcasters);
   if (!codec.ok()) return codec.status();
   domain::CaseRecorder recorder(store->get(), codec->get(), domain::RecorderOptions{});
-  return GenerateCounty(&recorder, calendar, options);
+  auto report = GenerateCounty(&recorder, calendar, options);
+  if (!report.ok()) return report;
+  s = AddAllocations(**store, **codec, options.first_year, &*report);
+  if (!s.ok()) return s;
+  return report;
 }
 
 }  // namespace hearth::demo

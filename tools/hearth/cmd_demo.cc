@@ -52,6 +52,7 @@ Status RunDemo(const DemoOptions& o) {
   j["scale"] = o.scale;
   j["cases"] = report->cases;
   j["events"] = report->events;
+  j["allocations"] = report->allocations;
   j["appends"] = report->appends;
   j["people"] = report->people;
   j["seconds"] = seconds;

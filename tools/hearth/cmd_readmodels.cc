@@ -208,6 +208,7 @@ struct WorklistCliOptions {
   int due_soon_days = 7;
   int review_days = 14;
   bool json = false;
+  bool no_budget = false;
 };
 
 Status RunWorklist(const WorklistCliOptions& o) {
@@ -231,6 +232,18 @@ Status RunWorklist(const WorklistCliOptions& o) {
   if (o.first_visit_days == 0) w.first_visit_days = targets->first_visit_days;
   w.dfg_urgent_days = targets->dfg_urgent_days;
   w.dfg_non_urgent_days = targets->dfg_non_urgent_days;
+  // Budget alerts: each district's allocations against the spend target
+  // (docs/readmodels.md, "Budget"), from one pass over the log's facts.
+  if (!o.no_budget) {
+    auto money = exports::ReadMoney(**store, *(*d)->codec, w.as_of.value_or(domain::UkDate(domain::Now())));
+    if (!money.ok()) return money.status();
+    for (const auto& p : money->positions) {
+      if (!p.allocated) continue;
+      w.budgets.push_back(readmodels::BudgetPosition{p.district, p.fund, money->financial_year, money->first,
+                                                     money->last, p.allocation_pence, p.committed_pence,
+                                                     p.spent_pence});
+    }
+  }
   auto calendar = domain::Calendar::EnglandAndWales();
   // Through the same scoped reader as the `worklist` model of `hearth
   // serve`: every district, and restricted people left out (docs/rights.md).
@@ -314,6 +327,8 @@ void AddReadModelCommands(CommandSet& set) {
         ->type_name("N")
         ->capture_default_str();
     cmd->add_flag("--json", o->json, "print one JSON document");
+    cmd->add_flag("--no-budget", o->no_budget,
+                  "leave out the budget alerts (they read the log's facts once)");
   }
 }
 

@@ -63,6 +63,7 @@ int Main(int argc, char** argv) {
   AddRightsCommands(set);
   AddUsersCommands(set);
   AddExportCommands(set);
+  AddAllocationCommands(set);
   AddRestoreCommands(set);
   AddReplicationCommands(set);
   AddHelpCommand(set, std::make_shared<std::vector<std::string>>());

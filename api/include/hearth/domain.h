@@ -443,4 +443,31 @@ class CaseRecorder {
   RecorderOptions options_;
 };
 
+// ---------------------------------------------------------------------------
+// Annual allocations (docs/domain.md, "Allocations")
+
+// The controller's stream of AllocationSet events: a district's allocation of
+// one fund for one financial year; a later one for the same district, year
+// and fund supersedes the earlier.
+inline constexpr const char* kAllocationsStream = "config/allocations";
+inline constexpr int64_t kMaxAllocationPence = 2000000000;  // £20m
+
+// "2018/19" -> 2018 (years 2000/01 to 2098/99, the second following the
+// first). False when malformed.
+bool ParseFinancialYearLabel(std::string_view text, int* first_year);
+
+// Checks events bound for config/allocations: only AllocationSet, at its
+// current version, no personal sections; refusals are InvalidArgument "rule
+// <name>: ..." naming the field (allocation-stream, date-required,
+// invalid-date, date-in-future, code-field, allocation-district (not a code,
+// or no case of the log is in it), allocation-year, allocation-fund
+// (unspecified or outside GrantType), allocation-amount (negative or above
+// kMaxAllocationPence)), with the event's place in the batch.
+Status CheckAllocations(LogReader& store, const Codec& codec, std::vector<NewEvent>* events, Date today);
+
+// CheckAllocations, then one append of the whole batch to config/allocations;
+// nothing of a refused batch is written.
+Result<AppendResult> RecordAllocations(Store& store, const Codec& codec, ExpectedVersion expected,
+                                       std::vector<NewEvent> events, Date today);
+
 }  // namespace hearth::domain

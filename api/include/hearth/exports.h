@@ -169,8 +169,58 @@ Result<Timescales> ReadTimescales(LogReader& store, const domain::Codec& codec, 
 Status SetTimescales(Store& store, const domain::Codec& codec, const Timescales& t,
                      domain::Date effective_on, const Actor& actor);
 
+// --- Money (docs/exports.md, "Money") -------------------------------------
+//
+// Appendix E: "The main performance will be with regard to the level of
+// spend against annual allocated budget ... 95% committed or spend at year
+// end". Allocations are AllocationSet events (config/allocations,
+// docs/domain.md); committed is approved and not yet paid, spent is paid.
+inline constexpr int kSpendTargetPercent = 95;
+
+// One district's money of one fund in one financial year, up to a day.
+struct MoneyPosition {
+  std::string district;
+  std::string fund;             // a GrantType enumerant: "mandatoryDfg" ...
+  bool allocated = false;       // an AllocationSet is recorded for it
+  int64_t allocation_pence = 0;
+  int64_t committed_pence = 0;  // approved in the year up to as_of, not paid by as_of
+  int64_t spent_pence = 0;      // paid in the year up to as_of
+  int64_t committed_grants = 0; // grants behind committed_pence
+  int64_t spent_grants = 0;     // grants behind spent_pence
+};
+
+struct MoneyReport {
+  std::string financial_year;   // "2018/19"
+  domain::Date first{};         // 1 April
+  domain::Date last{};          // 31 March
+  domain::Date as_of{};
+  uint64_t position = 0;
+  std::vector<MoneyPosition> positions;  // by district, then fund; districts with an allocation or money
+};
+
+// The money of the financial year holding `as_of`, from the log up to
+// `position` (0: its end).
+Result<MoneyReport> ReadMoney(LogReader& store, const domain::Codec& codec, domain::Date as_of,
+                              uint64_t position = 0);
+
+// The return's money table: figures money.<fund>.allocation, .committed,
+// .spent (pence, per area; the county is the sum of the districts) and the
+// share of the allocation committed or spent (percent), year to date at the
+// period's last day.
+struct MoneyTable {
+  std::string financial_year;
+  domain::Date as_of{};
+  int target_percent = kSpendTargetPercent;
+  std::vector<Figure> figures;
+  std::vector<Statistic> shares;  // money.<fund>.committedOrSpent.share
+  uint32_t suppressed_small = 0;  // cells backed by 1..threshold-1 grants
+  uint32_t suppressed_secondary = 0;
+  uint32_t shares_withheld = 0;
+};
+
 struct KpiReturn {
   Period period;
+  MoneyTable money;
   Timescales timescales;             // the targets in force at `position`
   DisclosurePolicy policy;
   uint64_t position = 0;             // the log position the figures are as of

@@ -176,6 +176,20 @@ std::string DescribeEvent(const std::string& type, const std::string& facts_json
 // ---------------------------------------------------------------------------
 // Worklists
 
+// A district's money of one fund in one financial year, up to the worklist's
+// day (exports::ReadMoney gives them; `hearth worklist` passes them in): the
+// budget rule (docs/readmodels.md, the `budget` list).
+struct BudgetPosition {
+  std::string district;
+  std::string fund;                  // GrantType enumerant, e.g. "mandatoryDfg"
+  std::string financial_year;        // "2018/19"
+  domain::Date year_first{};         // 1 April
+  domain::Date year_last{};          // 31 March
+  int64_t allocation_pence = 0;
+  int64_t committed_pence = 0;       // approved, not yet paid
+  int64_t spent_pence = 0;           // paid
+};
+
 struct WorklistOptions {
   std::string district;                // "" : every district
   std::optional<domain::Date> as_of;   // the day the rules are evaluated on; default today (UK)
@@ -189,6 +203,11 @@ struct WorklistOptions {
   // When set, only the cases it returns true for are considered (e.g. the
   // case streams a session may read).
   std::function<bool(const domain::CaseState&)> include;
+  // Budget alerts: a district whose allocation is projected (straight line
+  // from the share of the year gone) to be less than spend_target_percent
+  // committed or spent at the year's end. Empty: no budget items.
+  std::vector<BudgetPosition> budgets;
+  int spend_target_percent = 95;
 };
 
 enum class WorkKind : uint8_t {
@@ -197,8 +216,9 @@ enum class WorkKind : uint8_t {
   kStalled,     // an open service line with no activity for stall_working_days
   kReview,      // support plan review due or overdue
   kSafeguarding,  // a safeguarding referral the agency has not acknowledged (closed cases too)
+  kBudget,        // a district's allocation projected to miss the spend target (no case)
 };
-// "first-visit", "dfg", "stalled", "review", "safeguarding"
+// "first-visit", "dfg", "stalled", "review", "safeguarding", "budget"
 const char* WorkKindName(WorkKind kind);
 
 struct DfgStage {

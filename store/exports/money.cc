@@ -1,0 +1,96 @@
+// Spend against the annual allocation (docs/exports.md, "Money").
+#include <capnp/schema.h>
+
+#include <chrono>
+#include <set>
+
+#include "domain/tables.h"
+#include "exports/collect.h"
+#include "hearth/exports.h"
+
+namespace hearth::exports {
+
+std::vector<std::string> FundNames() {
+  std::vector<std::string> out;
+  for (auto e : capnp::Schema::from<domain::cs::GrantType>().getEnumerants()) {
+    std::string name = e.getProto().getName().cStr();
+    if (name != "unspecified") out.push_back(name);
+  }
+  return out;
+}
+
+MoneyByDistrict ComputeMoney(const Collection& all, const std::string& financial_year, Date year_first,
+                             Date as_of) {
+  MoneyByDistrict out;
+  for (const auto& [key, a] : all.allocations) {
+    const auto& [year, district, fund] = key;
+    if (year != financial_year) continue;
+    FundMoney& m = out[district][fund];
+    m.allocated = true;
+    m.allocation = a.pence;
+  }
+  const std::set<std::string> funds = [] {
+    auto v = FundNames();
+    return std::set<std::string>(v.begin(), v.end());
+  }();
+  for (const auto& [id, c] : all.cases) {
+    // Committed: per grant (line), the last approval up to as_of, when it was
+    // given in this financial year, less everything paid on the line by as_of.
+    std::set<uint16_t> lines;
+    for (const auto& g : c.grants_approved) lines.insert(g.line);
+    for (uint16_t line : lines) {
+      const LineFact* last = nullptr;
+      for (const auto& g : c.grants_approved) {
+        if (g.line == line && g.on <= as_of) last = &g;
+      }
+      if (last == nullptr || last->on < year_first || funds.count(last->service) == 0) continue;
+      int64_t paid = 0;
+      for (const auto& p : c.payments) {
+        if (p.line == line && p.on <= as_of) paid += p.pence;
+      }
+      if (last->pence > paid) {
+        FundMoney& m = out[last->district][last->service];
+        m.committed += last->pence - paid;
+        ++m.committed_grants;
+      }
+    }
+    // Spent: payments in the year up to as_of, on the fund of the line's
+    // approval before them.
+    std::set<std::pair<std::string, uint16_t>> paid_lines;  // (district, line)
+    for (const auto& p : c.payments) {
+      if (p.on < year_first || p.on > as_of || funds.count(p.service) == 0) continue;
+      FundMoney& m = out[p.district][p.service];
+      m.spent += p.pence;
+      if (paid_lines.insert({p.district + "\n" + p.service, p.line}).second) ++m.spent_grants;
+    }
+  }
+  return out;
+}
+
+Result<MoneyReport> ReadMoney(LogReader& store, const domain::Codec& codec, domain::Date as_of, uint64_t position) {
+  using namespace std::chrono;
+  year_month_day ymd{as_of};
+  int y = int(ymd.year());
+  if (ymd.month() < April) --y;
+  MoneyReport r;
+  r.first = sys_days{year{y} / April / 1};
+  r.last = sys_days{year{y + 1} / March / 31};
+  char label[16];
+  std::snprintf(label, sizeof label, "%04d/%02d", y, (y + 1) % 100);
+  r.financial_year = label;
+  r.as_of = as_of;
+  CollectOptions co;
+  co.position = position;
+  auto all = Collect(store, codec, co);
+  if (!all.ok()) return all.status();
+  r.position = all->position;
+  for (const auto& [district, funds] : ComputeMoney(*all, r.financial_year, r.first, as_of)) {
+    for (const auto& [fund, m] : funds) {
+      r.positions.push_back(MoneyPosition{district, fund, m.allocated, m.allocation, m.committed, m.spent,
+                                          m.committed_grants, m.spent_grants});
+    }
+  }
+  return r;
+}
+
+}  // namespace hearth::exports
