@@ -487,6 +487,7 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
       case F::THIRD_PARTY_DISCLOSURE_DECIDED:
       case F::PROCESSING_RECORD_SET:
       case F::TIMESCALES_SET:
+      case F::KPI_RETURN_RELEASED:  // the release ledger (store/exports)
         break;
     }
   } catch (const kj::Exception& e) {
