@@ -433,13 +433,10 @@ class CrossReturnAttack : public ::testing::Test {
     std::string dir = out_.sub("r" + std::to_string(n_++));
     KpiOptions ko;
     ko.position = position;
-    auto kpi = BuildKpiReturn(*county_->store, *county_->codec, domain::Calendar::EnglandAndWales(),
-                              *ParsePeriod(period), *ParsePolicy(policy), ko);
-    EXPECT_TRUE(kpi.ok()) << kpi.status().ToString();
-    if (!kpi.ok()) return dir;
-    Status s = WriteKpiReturn(*kpi, dir);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    (void)recipient;
+    auto kpi = ReleaseKpiReturn(*county_->store, *county_->codec, domain::Calendar::EnglandAndWales(),
+                                *ParsePeriod(period), *ParsePolicy(policy), ko, recipient,
+                                Actor{"S-MON-1", "monitoringOfficer", "test"}, dir);
+    EXPECT_TRUE(kpi.ok()) << period << " " << policy << ": " << kpi.status().ToString();
     return dir;
   }
 
@@ -522,6 +519,73 @@ TEST_F(CrossReturnAttack, TwoPositionsOfOnePeriodRevealNoSmallCount) {
     primary += a.primary;
   }
   EXPECT_GT(primary, 100);
+}
+
+// The ledger records each release as the recipient got it (and nothing
+// else), a re-run to the same recipient at the same position is the same
+// bytes, and bad requests record and write nothing.
+TEST_F(CrossReturnAttack, EachReleaseIsRecordedAsReleasedAndARerunIsTheSameBytes) {
+  uint64_t position = LastPosition();
+  const std::string recipient = "ledger-check";
+  std::string a = Release(recipient, "2018/19-Q3", "threshold:5", position);
+  std::string b = Release(recipient, "2018/19-Q3", "threshold:5", position);
+  for (const char* file : {"kpi.csv", "kpi.json", "statistics.csv", "disclosure-report.json"}) {
+    EXPECT_EQ(Slurp(a + "/" + file), Slurp(b + "/" + file)) << file;
+  }
+  uint64_t version = 0;
+  auto ledger = ReadReleaseLedger(*county_->store, *county_->codec, recipient, &version);
+  ASSERT_TRUE(ledger.ok()) << ledger.status().ToString();
+  ASSERT_EQ(ledger->size(), 2u);
+  EXPECT_EQ(version, 2u);
+  Released released = ParseReleased(a);
+  for (const ReleasedReturn& r : *ledger) {
+    EXPECT_EQ(r.period.label, "2018/19-Q3");
+    EXPECT_EQ(r.position, position);
+    EXPECT_EQ(r.policy.name, "threshold:5");
+    EXPECT_EQ(r.areas, released.areas);
+    size_t i = 0, suppressed = 0;
+    for (const auto& t : r.tables) {
+      for (const auto& f : t.figures) {
+        ASSERT_LT(i, released.figures.size());
+        EXPECT_EQ(f.id, released.figures[i].id);
+        for (size_t x = 0; x < f.cells.size(); ++x) {
+          const auto& got = released.figures[i].values[x];
+          EXPECT_EQ(f.cells[x].mark == CellMark::kSuppressed, !got.has_value()) << f.id;
+          EXPECT_EQ(f.cells[x].published, got.value_or(0)) << f.id << " (a suppressed cell is recorded with no count)";
+          suppressed += !got;
+        }
+        ++i;
+      }
+    }
+    EXPECT_EQ(i, released.figures.size());
+    EXPECT_GT(suppressed, 10u);
+  }
+  // Refused, with nothing recorded and nothing written.
+  auto period = *ParsePeriod("2018/19-Q3");
+  auto calendar = domain::Calendar::EnglandAndWales();
+  Actor actor{"S-MON-1", "monitoringOfficer", "test"};
+  KpiOptions ko;
+  ko.position = position;
+  auto bad_name = ReleaseKpiReturn(*county_->store, *county_->codec, calendar, period, *ParsePolicy("nhs"), ko,
+                                   "Jo Bloggs", actor, out_.sub("bad1"));
+  EXPECT_TRUE(bad_name.status().IsInvalidArgument());
+  EXPECT_NE(bad_name.status().message().find("recipient"), std::string::npos);
+  auto none = ReleaseKpiReturn(*county_->store, *county_->codec, calendar, period, *ParsePolicy("none"), ko,
+                               recipient, actor, out_.sub("bad2"));
+  EXPECT_TRUE(none.status().IsInvalidArgument());
+  std::filesystem::create_directories(out_.sub("full"));
+  std::ofstream(out_.sub("full") + "/x") << "keep";
+  auto full = ReleaseKpiReturn(*county_->store, *county_->codec, calendar, period, *ParsePolicy("nhs"), ko,
+                               recipient, actor, out_.sub("full"));
+  EXPECT_TRUE(full.status().IsInvalidArgument());
+  EXPECT_NE(full.status().message().find("not empty"), std::string::npos);
+  auto after = ReadReleaseLedger(*county_->store, *county_->codec, recipient, &version);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->size(), 2u);
+  EXPECT_FALSE(std::filesystem::exists(out_.sub("bad1")));
+  EXPECT_FALSE(std::filesystem::exists(out_.sub("bad2")));
+  auto stray = county_->store->StreamVersion("release/Jo Bloggs");
+  EXPECT_TRUE(!stray.ok() || *stray == 0);
 }
 
 // The attacker can win: the same returns with each table's secondary

@@ -742,9 +742,11 @@ TEST_F(ExportsTest, CommandLineWritesReturnsAndRefusesBadInput) {
   base = "--data " + out_.sub("copy") + " --key-file " + county_->key;
   std::string pos = " --position " + std::to_string(*copy);
 
-  CliRun ok = Cli("export kpi " + base + " --quarter 2018/19-Q1" + pos + " --out " + out_.sub("cli1"));
+  CliRun ok = Cli("export kpi " + base + " --quarter 2018/19-Q1 --recipient partnership" + pos + " --out " + out_.sub("cli1"));
   ASSERT_EQ(ok.code, 0) << ok.err;
-  ok = Cli("export kpi " + base + " --quarter 2018/19-Q1" + pos + " --out " + out_.sub("cli2"));
+  // Again to the same recipient at the same position: the same bytes (the
+  // first release is in their ledger, and changes nothing).
+  ok = Cli("export kpi " + base + " --quarter 2018/19-Q1 --recipient partnership" + pos + " --out " + out_.sub("cli2"));
   ASSERT_EQ(ok.code, 0) << ok.err;
   EXPECT_EQ(Slurp(out_.sub("cli1") + "/kpi.json"), Slurp(out_.sub("cli2") + "/kpi.json"));
   EXPECT_EQ(Slurp(out_.sub("cli1") + "/kpi.csv"), Slurp(out_.sub("cli2") + "/kpi.csv"));
@@ -773,8 +775,11 @@ TEST_F(ExportsTest, CommandLineWritesReturnsAndRefusesBadInput) {
       {"export kpi " + base + " --quarter 2018/19-Q1 --policy threshold:1 --out " + out_.sub("bad"), "at least 2"},
       {"export cases " + base + " --quarter 2018/19-Q1 --recipient a --k 1 --out " + out_.sub("bad"), "at least 2"},
       {"export cases " + base + " --quarter 2018/19-Q1 --recipient 'Jo Bloggs' --out " + out_.sub("bad"), "recipient"},
-      {"export kpi " + base + " --quarter 2018/19-Q1 --out " + out_.sub("full"), "not empty"},
-      {"export kpi " + base + " --quarter 2018/19-Q1 --position 999999999 --out " + out_.sub("bad"), "beyond"},
+      {"export kpi " + base + " --quarter 2018/19-Q1 --recipient partnership --out " + out_.sub("full"), "not empty"},
+      {"export kpi " + base + " --quarter 2018/19-Q1 --out " + out_.sub("bad"), "--recipient"},
+      {"export kpi " + base + " --quarter 2018/19-Q1 --policy none --recipient partnership --out " + out_.sub("bad"), "--recipient"},
+      {"export kpi " + base + " --quarter 2018/19-Q1 --recipient 'Jo Bloggs' --out " + out_.sub("bad"), "recipient"},
+      {"export kpi " + base + " --quarter 2018/19-Q1 --recipient partnership --position 999999999 --out " + out_.sub("bad"), "beyond"},
   };
   for (const auto& b : bads) {
     CliRun r = Cli(b.args);
