@@ -509,6 +509,22 @@ TEST_F(CrossReturnAttack, TwoPositionsOfOnePeriodRevealNoSmallCount) {
       held.push_back(ParseReleased(Release(recipient, p, policy, early)));
       held.push_back(ParseReleased(Release(recipient, p, policy, late)));
     }
+    // A re-run is consistent with the earlier release: what was suppressed
+    // then is suppressed again (a reader who assumes a count did not change
+    // learns nothing from the second return).
+    for (size_t i : {0, 2}) {
+      for (size_t f = 0; f < held[i].figures.size(); ++f) {
+        ASSERT_EQ(held[i].figures[f].id, held[i + 1].figures[f].id);
+        for (size_t x = 0; x < held[i].areas.size(); ++x) {
+          if (held[i].figures[f].values[x]) continue;
+          auto later = std::find(held[i + 1].areas.begin(), held[i + 1].areas.end(), held[i].areas[x]);
+          ASSERT_NE(later, held[i + 1].areas.end());
+          EXPECT_FALSE(held[i + 1].figures[f].values[size_t(later - held[i + 1].areas.begin())].has_value())
+              << policy << " " << held[i].period << ": " << held[i].figures[f].id << "@" << held[i].areas[x]
+              << " suppressed at " << early << ", published at " << late;
+        }
+      }
+    }
     Attack a = RunAttack(held, truth);
     Report("two positions", policy, a);
     EXPECT_TRUE(a.settled) << policy;
