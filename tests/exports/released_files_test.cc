@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "hearth/exports.h"
+#include "hearth/session.h"
 #include "readmodels_test_util.h"
 
 namespace hearth::exports {
@@ -254,6 +255,41 @@ TEST_F(ReleasedFilesTest, TheWrittenExtractIsKAnonymousAtItsBoundary) {
     Json report = Json::parse(Slurp(dir + "/extract-report.json"));
     EXPECT_EQ(report["k"], k);
   }
+}
+
+// The release ledger is the store owner's: a plugin session with every
+// scope can neither forge an entry (which could make a later return less
+// careful) nor read one.
+TEST_F(ReleasedFilesTest, NoSessionReadsOrWritesAReleaseLedger) {
+  auto period = *ParsePeriod("2018/19-Q1");
+  auto kpi = ReleaseKpiReturn(*store_, *codec_, domain::Calendar::EnglandAndWales(), period, *ParsePolicy("nhs"),
+                              KpiOptions{}, "partnership", Actor{"S-MON-1", "monitoringOfficer", "test"},
+                              out_.sub("ledgered"));
+  ASSERT_TRUE(kpi.ok()) << kpi.status().ToString();
+  Scopes all;
+  all.read_streams = {"*"};
+  all.read_districts = {"*"};
+  all.append_types = {"*"};
+  all.read_models = {"*"};
+  all.read_personal = all.read_log = all.controller = true;
+  Session session(store_.get(), Principal{"plugin", "S-1", "controller"}, all, [](const std::string&) {});
+  auto read = session.ReadStream("release/partnership", 1, Direction::kForward, 10, "audit");
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().code(), Status::Code::kPermissionDenied);
+  auto before = ReadReleaseLedger(*store_, *codec_, "partnership");
+  ASSERT_TRUE(before.ok());
+  for (const char* stream : {"release/partnership", "release/someone-new"}) {
+    NewEvent forged = E(R"({"type":"KpiReturnReleased","actor":{"user":"S-1","role":"controller","plugin":"x"},)"
+                        R"("facts":{"recipient":"partnership","period":"2018/19-Q1","position":"1","policy":"nhs",)"
+                        R"("areas":["county"],"tables":[]}})");
+    auto appended = session.Append(stream, ExpectedVersion::Any(), {forged});
+    ASSERT_FALSE(appended.ok()) << stream;
+    EXPECT_EQ(appended.status().code(), Status::Code::kPermissionDenied) << stream;
+  }
+  auto after = ReadReleaseLedger(*store_, *codec_, "partnership");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->size(), before->size());
+  EXPECT_EQ(after->size(), 1u);
 }
 
 }  // namespace
