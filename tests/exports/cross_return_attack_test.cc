@@ -537,6 +537,49 @@ TEST_F(CrossReturnAttack, TwoPositionsOfOnePeriodRevealNoSmallCount) {
   EXPECT_GT(primary, 100);
 }
 
+// The other order: the year first, then its quarters. A quarter that
+// cannot be made safe beside what the recipient already holds is refused
+// (Conflict, nothing recorded, nothing written); whatever was released, the
+// attacker recovers no small count from it.
+TEST_F(CrossReturnAttack, TheYearBeforeItsQuartersRevealsNoSmallCount) {
+  uint64_t position = LastPosition();
+  Truth truth;
+  std::vector<std::string> periods = {"2018/19", "2018/19-Q1", "2018/19-Q2", "2018/19-Q3", "2018/19-Q4"};
+  for (const auto& p : periods) AddTruth(p, position, &truth);
+  for (const char* policy : {"nhs", "threshold:3"}) {
+    std::string recipient = std::string("year-first-") + (policy[0] == 't' ? "t3" : policy);
+    std::vector<Released> held;
+    int refused = 0;
+    for (const auto& p : periods) {
+      std::string dir = out_.sub("yf" + std::to_string(n_++));
+      auto before = ReadReleaseLedger(*county_->store, *county_->codec, recipient);
+      ASSERT_TRUE(before.ok());
+      KpiOptions ko;
+      ko.position = position;
+      auto kpi = ReleaseKpiReturn(*county_->store, *county_->codec, domain::Calendar::EnglandAndWales(),
+                                  *ParsePeriod(p), *ParsePolicy(policy), ko, recipient,
+                                  Actor{"S-MON-1", "monitoringOfficer", "test"}, dir);
+      if (kpi.ok()) {
+        held.push_back(ParseReleased(dir));
+        continue;
+      }
+      ++refused;
+      EXPECT_EQ(kpi.status().code(), Status::Code::kConflict) << kpi.status().ToString();
+      EXPECT_NE(kpi.status().message().find("cannot be released"), std::string::npos) << kpi.status().ToString();
+      EXPECT_FALSE(std::filesystem::exists(dir + "/kpi.csv")) << p;
+      auto after = ReadReleaseLedger(*county_->store, *county_->codec, recipient);
+      ASSERT_TRUE(after.ok());
+      EXPECT_EQ(after->size(), before->size()) << p << ": a refused release was recorded";
+    }
+    Attack a = RunAttack(held, truth);
+    std::printf("[attack] year first    %-13s released %zu of 5, refused %d\n", policy, held.size(), refused);
+    Report("year first", policy, a);
+    EXPECT_TRUE(a.unsound.empty()) << ::testing::PrintToString(a.unsound);
+    EXPECT_EQ(a.recovered, 0) << policy << ": " << ::testing::PrintToString(a.found);
+    EXPECT_GE(held.size(), 2u);
+  }
+}
+
 // The ledger records each release as the recipient got it (and nothing
 // else), a re-run to the same recipient at the same position is the same
 // bytes, and bad requests record and write nothing.
