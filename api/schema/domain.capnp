@@ -888,6 +888,7 @@ struct Facts {
     safeguardingOutcomeRecorded @61 :SafeguardingOutcomeRecorded; # the outcome of a safeguarding concern
     timescalesSet @62 :TimescalesSet;                    # the monitored timescales' targets, as configuration
     allocationSet @63 :AllocationSet;                    # a district's annual allocation of one fund, as configuration
+    kpiReturnReleased @64 :KpiReturnReleased;            # a KPI return released to a recipient: the release ledger
   }
 }
 
@@ -1114,4 +1115,44 @@ struct AllocationSet {
   financialYear @2 :Text;             # "2018/19": 1 April 2018 to 31 March 2019; fact
   fund @3 :GrantType;                 # the fund: the grant type whose approvals and payments draw on it; fact
   amountPence @4 :Int32;              # the allocation, in pence, 0..2,000,000,000 (£20m; signed so that a negative one is refused by name); fact
+}
+
+# A KPI return released to a recipient, cell by cell as the recipient got it
+# (the release ledger, stream release/<recipient>; docs/exports.md,
+# "Coordination across returns"). A later return to the same recipient is
+# suppressed with every earlier one in view. Counts only: nothing personal.
+struct KpiReturnReleased {
+  recipient @0 :Text;                 # who received it (a code; the stream is release/<recipient>); fact
+  period @1 :Text;                    # the return's period, e.g. 2018/19 or 2018/19-Q1; fact
+  position @2 :Text;                  # the log position the return is as of, in decimal digits; fact
+  policy @3 :Text;                    # the disclosure-control policy: nhs, ons or threshold:N; fact
+  areas @4 :List(Text);               # the areas, in order: the districts, then county; fact
+  tables @5 :List(ReleasedTable);     # what was released, table by table; fact
+}
+
+struct ReleasedTable {
+  id @0 :Text;                        # the table, e.g. enquiries; fact
+  figures @1 :List(ReleasedFigure);   # its figures; fact
+  partitions @2 :List(ReleasedPartition); # its breakdowns (members add up to the total in every area); fact
+}
+
+struct ReleasedFigure {
+  id @0 :Text;                        # the figure, e.g. enquiries.channel.phone; fact
+  values @1 :List(Int32);             # per area, the value as released; -1 where it was suppressed; fact
+  overQuarters @2 :OverQuarters;      # how the year's value relates to its quarters'; fact
+  grows @3 :Bool;                     # the count can only grow as the log grows (at a later position); fact
+}
+
+struct ReleasedPartition {
+  total @0 :Text;                     # the total figure; fact
+  members @1 :List(Text);             # the member figures; fact
+}
+
+# How a figure of a year relates to the same figure of its four quarters
+# taken at the same position (docs/exports.md).
+enum OverQuarters {
+  sum @0;          # the year is the sum of its quarters (counts of dated events)
+  distinct @1;     # distinct people or households: between the largest quarter and the sum
+  lastQuarter @2;  # a count on the period's last day: the year equals its fourth quarter
+  unrelated @3;    # no relation a reader could use
 }

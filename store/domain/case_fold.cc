@@ -488,6 +488,7 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
       case F::PROCESSING_RECORD_SET:
       case F::TIMESCALES_SET:
       case F::ALLOCATION_SET:
+      case F::KPI_RETURN_RELEASED:  // the release ledger (store/exports)
         break;
     }
   } catch (const kj::Exception& e) {

@@ -4,6 +4,7 @@ target_sources(hearth PRIVATE
   exports/collect.cc
   exports/disclosure.cc
   exports/kpi.cc
+  exports/ledger.cc
   exports/extract.cc
   exports/models.cc
   exports/timescales.cc

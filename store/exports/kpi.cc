@@ -88,6 +88,16 @@ class TableBuilder {
       if (cases.empty() || cases.back() != *tracer_->current_case) cases.push_back(*tracer_->current_case);
     }
   }
+  // What a reader knows of the figures "<prefix>..." across returns (the
+  // defaults suit counts of dated events: exports.h, Figure).
+  void Across(const std::string& prefix, OverQuarters over_quarters, bool grows) {
+    for (auto& f : table_.figures) {
+      if (f.id.rfind(prefix, 0) == 0) {
+        f.over_quarters = over_quarters;
+        f.grows = grows;
+      }
+    }
+  }
   Table Finish(size_t county) {
     for (auto& f : table_.figures) {
       int64_t sum = 0;
@@ -417,6 +427,22 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   referrals.Partition("referrals.onward.total", "referrals.onward", {"referred", "signposted"});
   TableBuilder satisfaction("satisfaction", "Satisfaction responses by score", &kpi.areas, &tracer);
   satisfaction.Partition("satisfaction.responses", "satisfaction.score", scores);
+  // Across returns (docs/exports.md, "Coordination across returns"): people
+  // and households count once in the year; people waiting are counted on the
+  // last day; breakdowns by what is read as of P, decisions and waiting (the
+  // district as of P) and first visits (a later-recorded earlier visit or
+  // referral moves them) can shrink at a later position.
+  for (const char* id : {"services.adviceInformationGuidance", "services.minorAdaptationHouseholds",
+                         "services.handypersonPeople"}) {
+    services.Across(id, OverQuarters::kDistinct, true);
+  }
+  for (const char* prefix : {"dfg.approved.urgency.", "dfg.approved.tenure.", "dfg.approved.priority.",
+                             "dfg.completed.urgency.", "dfg.completed.tenure.", "dfg.completed.priority.",
+                             "dfg.decisions."}) {
+    dfg.Across(prefix, OverQuarters::kSum, false);
+  }
+  visits.Across("firstVisits.", OverQuarters::kSum, false);
+  visits.Across("firstVisits.waitingAtPeriodEnd", OverQuarters::kLastQuarter, false);
 
   const size_t n_areas = kpi.areas.size();
   Samples stage_samples[4] = {Samples(n_areas), Samples(n_areas), Samples(n_areas), Samples(n_areas)};
@@ -615,6 +641,10 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
     kpi.tables.push_back(b->Finish(county));
   }
   ApplyDisclosureControl(policy, county, &kpi.tables, &kpi.report);
+  if (options.released != nullptr && policy.controlled) {
+    Status coordinated = CoordinateWithReleased(*options.released, &kpi);
+    if (!coordinated.ok()) return coordinated;
+  }
 
   // Money: year to date at the period's last day, in the financial year the
   // period lies in.

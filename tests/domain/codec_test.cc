@@ -56,10 +56,12 @@ TEST_F(CodecTest, EveryEventTypeIsListed) {
         "RightsRequestRefused", "ErasureDecided", "RestrictionApplied", "RestrictionLifted",
         "ThirdPartyDisclosureDecided", "ProcessingRecordSet",
         // configuration of the monitoring return (docs/exports.md)
-        "TimescalesSet", "AllocationSet"}) {
+        "TimescalesSet", "AllocationSet",
+        // the release ledger of the KPI return (docs/exports.md)
+        "KpiReturnReleased"}) {
     EXPECT_TRUE(names.count(n)) << n;
   }
-  EXPECT_EQ(names.size(), 62u);
+  EXPECT_EQ(names.size(), 63u);
   EXPECT_EQ(names.count("ContactRecordedV1"), 0u);
   const EventTypeInfo* contact = codec_->FindType("ContactRecorded");
   ASSERT_NE(contact, nullptr);

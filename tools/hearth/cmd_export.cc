@@ -79,15 +79,32 @@ Status RunKpi(const ExportOptions& o) {
   if (!policy.ok()) return policy.status();
   auto p = Prepare(o);
   if (!p.ok()) return p.status();
+  // A controlled return is released to someone: it is recorded in their
+  // release ledger and suppressed with their earlier returns in view
+  // (docs/exports.md, "Coordination across returns"). The management return
+  // (none) is not released, so it names nobody and is not recorded.
+  if (policy->controlled && o.recipient.empty()) {
+    return Status::InvalidArgument("--recipient: name who receives the return (a code, e.g. county-council): "
+                                   "it is suppressed with the returns they already hold");
+  }
+  if (!policy->controlled && !o.recipient.empty()) {
+    return Status::InvalidArgument("--recipient: policy none is a management return, not released to anyone");
+  }
   auto calendar = domain::Calendar::EnglandAndWales();
   exports::KpiOptions ko;
   ko.position = o.position;
-  auto kpi = exports::BuildKpiReturn(*(*p)->store, *(*p)->codec, calendar, (*p)->period, *policy, ko);
+  auto kpi = policy->controlled
+                 ? exports::ReleaseKpiReturn(*(*p)->store, *(*p)->codec, calendar, (*p)->period, *policy, ko,
+                                             o.recipient, Actor{o.user, o.role, "hearth-cli"}, o.out)
+                 : exports::BuildKpiReturn(*(*p)->store, *(*p)->codec, calendar, (*p)->period, *policy, ko);
   if (!kpi.ok()) return kpi.status();
-  Status s = exports::WriteKpiReturn(*kpi, o.out);
-  if (!s.ok()) return s;
+  if (!policy->controlled) {
+    Status s = exports::WriteKpiReturn(*kpi, o.out);
+    if (!s.ok()) return s;
+  }
   nlohmann::ordered_json j;
   j["out"] = o.out;
+  if (!o.recipient.empty()) j["recipient"] = o.recipient;
   j["period"] = kpi->period.label;
   j["position"] = kpi->position;
   j["policy"] = kpi->policy.name;
@@ -289,6 +306,11 @@ void AddExportCommands(CommandSet& set) {
     cmd->add_option("--policy", o->policy,
                     "disclosure control: nhs (default), ons, threshold:N, none (management return only)")
         ->type_name("NAME");
+    cmd->add_option("--recipient", o->recipient,
+                    "who receives it (a code; required unless --policy none): the return is recorded in "
+                    "their release ledger and suppressed with their earlier returns in view")
+        ->type_name("NAME");
+    cmd->add_option("--user", o->user, "staff reference of who exports (recorded in the ledger)")->type_name("REF");
   }
   {
     auto o = std::make_shared<CellsOptions>();

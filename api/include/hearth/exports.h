@@ -81,10 +81,29 @@ struct Cell {
   bool secondary = false;  // suppressed to protect another cell
 };
 
+// How a figure of a year relates to the same figure of its four quarters
+// taken at the same position (docs/exports.md, "Coordination across
+// returns"): what a reader holding both can add up.
+enum class OverQuarters : uint8_t {
+  kSum,          // counts of dated events: the year is the sum of its quarters
+  kDistinct,     // distinct people or households: between the largest quarter and the sum
+  kLastQuarter,  // a count on the period's last day: the year equals its fourth quarter
+  kUnrelated,    // nothing a reader could use
+};
+
 // One figure (a row) across the areas (the districts, then the county).
 struct Figure {
   std::string id;           // "enquiries.channel.phone"
   std::vector<Cell> cells;  // one per KpiReturn::areas entry
+  // What a reader knows of this figure across returns. The defaults fit a
+  // count of events whose deciding date lies in the period, in the district
+  // the case was in when the event was folded: additive over the quarters,
+  // and never smaller at a later position. A figure that is not such a
+  // count must say so where it is defined (store/exports/kpi.cc): a wrong
+  // default only over-suppresses, a missing relation a reader knows would
+  // under-protect.
+  OverQuarters over_quarters = OverQuarters::kSum;
+  bool grows = true;        // can only grow as the log grows
 };
 
 // In every area, the members add up to the total (a breakdown of a figure).
@@ -238,9 +257,24 @@ struct CellTrace {
   std::vector<std::string> cases;  // case ids, each once, in case-id order
 };
 
+// A return as a recipient received it, from the release ledger (published
+// values and suppression marks only; `value` is not known and left 0).
+struct ReleasedReturn {
+  Period period;
+  uint64_t position = 0;
+  DisclosurePolicy policy;
+  std::vector<std::string> areas;
+  std::vector<Table> tables;
+  uint64_t recorded_at = 0;  // the ledger event's position
+};
+
 struct KpiOptions {
   uint64_t position = 0;  // read the log up to here; 0: its end when the export starts
   CellTrace* trace = nullptr;  // when set, collects the cases behind trace->figure in trace->area
+  // When set, the returns already released to the recipient: the new one is
+  // suppressed with them in view (CoordinateWithReleased) before its
+  // statistics are worked out.
+  const std::vector<ReleasedReturn>* released = nullptr;
 };
 
 // Counts the period's figures (docs/exports.md defines each one) from the log
@@ -255,6 +289,42 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
 // audit (docs/exports.md) recovers no suppressed cell. Fills `report`.
 void ApplyDisclosureControl(const DisclosurePolicy& policy, size_t county_area,
                             std::vector<Table>* tables, std::vector<TableReport>* report);
+
+// --- Coordination across returns (docs/exports.md) ------------------------
+//
+// Every controlled return released to a recipient is recorded, as released,
+// in that recipient's ledger (KpiReturnReleased events, stream
+// release/<recipient>). A later return is suppressed with the earlier ones
+// in view: a cell suppressed in an earlier return of the same period stays
+// suppressed, and further cells are suppressed until interval propagation
+// through every sum a reader knows, within and between the returns (a year
+// and its quarters, one period at two positions), pins no suppressed cell of
+// any of them.
+inline constexpr const char* kReleaseStreamPrefix = "release/";
+
+// The recipient's ledger, oldest first (empty for a recipient never given a
+// return). InvalidArgument for a recipient that is not a code.
+Result<std::vector<ReleasedReturn>> ReadReleaseLedger(LogReader& store, const domain::Codec& codec,
+                                                      const std::string& recipient,
+                                                      uint64_t* stream_version = nullptr);
+
+// Suppresses further cells of `kpi` (already under its policy; true values
+// set) so that, together with `earlier`, no suppressed cell is pinned to one
+// value; counts them in kpi->report as secondary. Conflict when
+// that cannot be done by suppressing cells of `kpi` (the earlier returns
+// already fix a cell of this one), naming how many cells.
+Status CoordinateWithReleased(const std::vector<ReleasedReturn>& earlier, KpiReturn* kpi);
+
+// What `hearth export kpi --recipient` does: reads the recipient's ledger,
+// builds the return with it in view, records the release in the ledger,
+// then writes the files into `dir` (CheckOutputDir first, so nothing is
+// recorded or written for a directory that is in the way). InvalidArgument
+// for a bad recipient or an uncontrolled policy (none is not for release);
+// Conflict when the return cannot be made safe beside the earlier ones, or
+// another release to the same recipient was recorded meanwhile.
+Result<KpiReturn> ReleaseKpiReturn(Store& store, const domain::Codec& codec, const domain::Calendar& calendar,
+                                   const Period& period, const DisclosurePolicy& policy, KpiOptions options,
+                                   const std::string& recipient, const Actor& actor, const std::string& dir);
 
 // The files of a KPI return (docs/exports.md has their grammars).
 std::string KpiToCsv(const KpiReturn& kpi);
