@@ -691,7 +691,7 @@ async function kpiPage(params) {
   h('div', { id: 'chart' }));
   main().append(
     h('p', {}, `Period ${kpi.period.label} (${kpi.period.first} to ${kpi.period.last}), under the ` +
-      `${kpi.policy.name || 'nhs'} disclosure policy: small numbers suppressed, others rounded.`),
+      `${kpi.policy.name || 'ons'} disclosure policy: small numbers suppressed, others rounded.`),
     h('p', {}, h('a', { id: 'kpi-csv', href: `/api/kpi.csv?${new URLSearchParams({ period })}`, download: 'kpi.csv' },
       'Download CSV')),
     ...sections);
