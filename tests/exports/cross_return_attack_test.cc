@@ -151,6 +151,9 @@ Released ParseReleased(const std::string& dir) {
     for (std::string c; std::getline(ls, c, ',');) col.push_back(c);
     EXPECT_EQ(col.size(), 5u) << line;
     if (col.size() != 5) continue;
+    // The money table is pence under its own rule (docs/exports.md "Money"),
+    // outside the count tables the attacker reads; not in the release ledger.
+    if (col[2] == "money") continue;
     EXPECT_EQ(col[0], r.period);
     EXPECT_EQ((from_json[{col[3], col[1]}]), col[4]) << dir << ": " << line;
     ++rows;

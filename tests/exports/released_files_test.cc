@@ -149,6 +149,9 @@ TEST_F(ReleasedFilesTest, EveryReleasedCellFollowsThePolicyAtEachBoundary) {
       std::stringstream ls(line);
       for (std::string c; std::getline(ls, c, ',');) col.push_back(c);
       ASSERT_EQ(col.size(), 5u) << line;
+      // The money table is pence under its own rule (docs/exports.md "Money";
+      // MoneyTest), not counts of people under the policy.
+      if (col[2] == "money") continue;
       EXPECT_EQ(col[0], "2018/19-Q1");
       bool county = col[1] == "county";
       EXPECT_TRUE(county || std::find(kDistricts.begin(), kDistricts.end(), col[1]) != kDistricts.end()) << line;
