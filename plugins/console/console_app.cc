@@ -412,14 +412,31 @@ struct ConsoleApp::Impl {
   }
 
   Result<NewEvent> RightsEvent(const std::string& type, const Json& facts, const WebSession& web,
-                               const Json& subjects = Json()) {
+                               const Json& subjects = Json(), const Json& personal = Json()) {
     Json e{{"type", type},
            {"actor", {{"user", web.account.name}, {"role", web.account.role}, {"plugin", "console"}}},
            {"facts", facts}};
     if (!subjects.is_null()) e["subjects"] = subjects;
+    if (!personal.is_null()) e["personal"] = personal;
     NewEvent ev;
     if (Status s = ctx.codec->FromJson(e.dump(), &ev); !s.ok()) return s;
     return ev;
+  }
+
+  // Records a reviewer's decision on request `ref`; the pack generated before
+  // it is dropped (generate it again); answers the request as it now stands.
+  HttpResponse RecordDecision(rights::Rights& r, const std::string& ref, Result<NewEvent> ev,
+                              domain::Date today) {
+    if (!ev.ok()) return ErrorOf(ev.status());
+    auto res = r.Record(ref, {*ev});
+    if (!res.ok()) return ErrorOf(res.status());
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      packs.erase(ref);
+    }
+    auto after = r.LoadRequest(ref);
+    if (!after.ok()) return ErrorOf(after.status());
+    return JsonResponse(200, RequestJson(*after, today));
   }
 
   static Status DateField(const Json& body, const char* key, domain::Date today, std::string* out) {
@@ -622,16 +639,7 @@ struct ConsoleApp::Impl {
                             web,
                             Json::array({Json{{"id", st->subject}, {"role", "client"}},
                                          Json{{"id", other}, {"role", role}}}));
-      if (!ev.ok()) return ErrorOf(ev.status());
-      auto res = r.Record(ref, {*ev});
-      if (!res.ok()) return ErrorOf(res.status());
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        packs.erase(ref);  // generated before the decision: generate it again
-      }
-      auto after = r.LoadRequest(ref);
-      if (!after.ok()) return ErrorOf(after.status());
-      return JsonResponse(200, RequestJson(*after, today));
+      return RecordDecision(r, ref, ev, today);
     } else if (action == "held-note") {
       // A reviewer's decision about a note held for review: sent whole,
       // redacted (the reviewer's text, the person's own data) or withheld.
@@ -644,30 +652,20 @@ struct ConsoleApp::Impl {
       }
       std::string basis = body.value("basis", std::string());
       if (Status s = DateField(body, "decidedOn", today, &date); !s.ok()) return ErrorOf(s);
-      Json e{{"type", "ThirdPartyDisclosureDecided"},
-             {"actor", {{"user", web.account.name}, {"role", web.account.role}, {"plugin", "console"}}},
-             {"facts", Json{{"decidedOn", date}, {"notePosition", body["notePosition"]}, {"basis", basis},
-                            {"reasonCode", body.value("reasonCode", std::string())},
-                            {"reviewerRef", web.account.name}}},
-             {"subjects", Json::array({Json{{"id", st->subject}, {"role", "client"}}})}};
       std::string redacted = body.value("redactedText", std::string());
+      Json personal;
       if (basis == "releaseRedacted") {
-        e["personal"] = Json::array({Json{{"subject", st->subject}, {"role", "client"},
-                                          {"details", Json{{"freeText", redacted}}}}});
+        personal = Json::array({Json{{"subject", st->subject}, {"role", "client"},
+                                     {"details", Json{{"freeText", redacted}}}}});
       } else if (!redacted.empty()) {
         return Error(400, "redactedText goes with basis releaseRedacted only");
       }
-      NewEvent ev;
-      if (Status s = ctx.codec->FromJson(e.dump(), &ev); !s.ok()) return ErrorOf(s);
-      auto res = r.Record(ref, {ev});
-      if (!res.ok()) return ErrorOf(res.status());
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        packs.erase(ref);  // generated before the decision: generate it again
-      }
-      auto after = r.LoadRequest(ref);
-      if (!after.ok()) return ErrorOf(after.status());
-      return JsonResponse(200, RequestJson(*after, today));
+      auto ev = RightsEvent("ThirdPartyDisclosureDecided",
+                            Json{{"decidedOn", date}, {"notePosition", body["notePosition"]}, {"basis", basis},
+                                 {"reasonCode", body.value("reasonCode", std::string())},
+                                 {"reviewerRef", web.account.name}},
+                            web, Json::array({Json{{"id", st->subject}, {"role", "client"}}}), personal);
+      return RecordDecision(r, ref, ev, today);
     } else if (action == "fulfil") {
       if (Status s = DateField(body, "fulfilledOn", today, &date); !s.ok()) return ErrorOf(s);
       type = "RightsRequestFulfilled";
