@@ -144,6 +144,15 @@ class ConsoleTest : public ::testing::Test {
     return Send("POST", target, body.dump(), h);
   }
 
+  // The controller records an access request about `subject`; its ref, or
+  // "" (with the failure reported) when refused.
+  std::string ReceiveAccessRequest(const Browser& b, const std::string& subject) {
+    HttpResponse received = Post(b, "/api/requests", Json{{"subject", subject}, {"kind", "access"}});
+    EXPECT_EQ(received.status, 201) << received.body;
+    if (received.status != 201) return "";
+    return Json::parse(received.body).value("request", std::string());
+  }
+
   uint64_t LastPosition() { return store_->Info().value().last_position; }
 
   static const domain::Codec* codec_;
@@ -558,9 +567,8 @@ TEST_F(ConsoleTest, AReviewersReleaseOfAThirdPartyChangesTheNextPack) {
     from = page->back().position + 1;
   }
   auto b = LoginAs("ctl1", kControllerPassword);
-  HttpResponse received = Post(b, "/api/requests", Json{{"subject", client}, {"kind", "access"}});
-  ASSERT_EQ(received.status, 201) << received.body;
-  std::string ref = Json::parse(received.body)["request"];
+  std::string ref = ReceiveAccessRequest(b, client);
+  ASSERT_FALSE(ref.empty());
   HttpResponse first = Post(b, "/api/requests/" + ref + "/pack", Json::object());
   ASSERT_EQ(first.status, 200) << first.body;
   Json pack = Json::parse(first.body);
@@ -602,9 +610,8 @@ TEST_F(ConsoleTest, AReviewerRedactsANoteHeldForReviewAndTheNextPackCarriesOnlyT
     from = page->back().position + 1;
   }
   auto b = LoginAs("ctl1", kControllerPassword);
-  HttpResponse received = Post(b, "/api/requests", Json{{"subject", client}, {"kind", "access"}});
-  ASSERT_EQ(received.status, 201) << received.body;
-  std::string ref = Json::parse(received.body)["request"];
+  std::string ref = ReceiveAccessRequest(b, client);
+  ASSERT_FALSE(ref.empty());
   HttpResponse first = Post(b, "/api/requests/" + ref + "/pack", Json::object());
   ASSERT_EQ(first.status, 200) << first.body;
   Json made = Json::parse(first.body);
