@@ -181,7 +181,8 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
       }
       case F::REFERRAL_MADE: {
         auto r = facts.getReferralMade();
-        state->referral_on = DateOf(r.getReferredOn());
+        // The first referral: the first-visit clock starts there (docs/readmodels.md).
+        SetIfAbsent(&state->referral_on, r.getReferredOn());
         state->self_referral = r.getSelfReferral();
         auto basis = r.getConsentBasis();
         switch (basis.which()) {

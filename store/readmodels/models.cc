@@ -3,6 +3,7 @@
 // scope checked through the session.
 #include <nlohmann/json.hpp>
 
+#include "hearth/exports.h"
 #include "hearth/readmodels.h"
 #include "readmodels/params.h"
 
@@ -54,7 +55,8 @@ class TimelineModel final : public ReadModel {
 
 class WorklistModel final : public ReadModel {
  public:
-  explicit WorklistModel(const domain::Calendar* calendar) : calendar_(calendar) {}
+  WorklistModel(const domain::Calendar* calendar, const domain::Codec* codec)
+      : calendar_(calendar), codec_(codec) {}
   std::string name() const override { return "worklist"; }
 
   Result<std::string> Query(ScopedReader& reader, const std::string& params_json) override {
@@ -75,6 +77,13 @@ class WorklistModel final : public ReadModel {
       Status s = reader.CheckReadDistrict(o.district);
       if (!s.ok()) return s;
     }
+    // The targets kept in the store (`hearth export timescales`), the same
+    // ones the return and `hearth worklist` use; firstVisitDays overrides.
+    auto targets = exports::ReadTimescales(reader, *codec_);
+    if (!targets.ok()) return targets.status();
+    o.first_visit_days = targets->first_visit_days;
+    o.dfg_urgent_days = targets->dfg_urgent_days;
+    o.dfg_non_urgent_days = targets->dfg_non_urgent_days;
     Status s = GetDate("worklist", *params, "asOf", &o.as_of);
     if (s.ok()) s = GetInt("worklist", *params, "firstVisitDays", 1, 366, &o.first_visit_days);
     if (s.ok()) s = GetInt("worklist", *params, "stallWorkingDays", 1, 1000, &o.stall_working_days);
@@ -90,6 +99,7 @@ class WorklistModel final : public ReadModel {
 
  private:
   const domain::Calendar* calendar_;
+  const domain::Codec* codec_;
 };
 
 }  // namespace
@@ -98,8 +108,8 @@ std::unique_ptr<ReadModel> MakeTimelineModel(const domain::Codec* codec) {
   return std::make_unique<TimelineModel>(codec);
 }
 
-std::unique_ptr<ReadModel> MakeWorklistModel(const domain::Calendar* calendar) {
-  return std::make_unique<WorklistModel>(calendar);
+std::unique_ptr<ReadModel> MakeWorklistModel(const domain::Calendar* calendar, const domain::Codec* codec) {
+  return std::make_unique<WorklistModel>(calendar, codec);
 }
 
 }  // namespace hearth::readmodels

@@ -159,9 +159,13 @@ class Evaluator {
 
   void FirstVisit(const CaseState& c, std::vector<WorkItem>* out) const {
     if (By(c.first_visit_on, as_of_)) return;
-    Date enquiry = *c.enquiry_on;
-    Date due = enquiry + std::chrono::days(o_.first_visit_days);
-    int elapsed = Days(enquiry, as_of_);
+    // The clock starts at the first referral when the case came by referral
+    // (known by as-of), else at the enquiry: the return's rule (docs/exports.md).
+    bool referred = By(c.referral_on, as_of_);
+    Date start = referred ? *c.referral_on : *c.enquiry_on;
+    const char* from = referred ? "referral" : "enquiry";
+    Date due = start + std::chrono::days(o_.first_visit_days);
+    int elapsed = Days(start, as_of_);
     std::string status;
     if (as_of_ > due) {
       status = "overdue";
@@ -173,12 +177,12 @@ class Evaluator {
     WorkItem w = Base(WorkKind::kFirstVisit, c);
     w.status = status;
     w.stage = "first visit";
-    w.since = enquiry;
+    w.since = start;
     w.due = due;
     w.elapsed = elapsed;
     w.target = o_.first_visit_days;
-    w.detail = "enquiry " + FormatDate(enquiry) + ", first visit due by " + FormatDate(due) + "; " +
-               Plural(elapsed, "day") + " since the enquiry";
+    w.detail = std::string(from) + " " + FormatDate(start) + ", first visit due by " + FormatDate(due) + "; " +
+               Plural(elapsed, "day") + " since the " + from;
     if (c.first_visit_booked_for && *c.first_visit_booked_for >= as_of_) {
       w.detail += "; booked for " + FormatDate(*c.first_visit_booked_for);
     }

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "hearth/domain.h"
+#include "hearth/exports.h"
 #include "hearth/readmodels.h"
 #include "hearth/store.h"
 
@@ -13,6 +14,16 @@ namespace hearth {
 namespace {
 
 bool IsCaseStream(std::string_view stream) { return stream.starts_with("case/"); }
+
+// The service's published configuration: its targets (`config/timescales`)
+// and its budget allocations (`config/allocations`). They are about nobody,
+// every return publishes them (docs/exports.md), and a read model that
+// evaluates a rule against them (the worklist's first-visit target, the KPI
+// return's timescales and money table) must see the ones the operator's
+// commands see, whatever the caller's stream scopes.
+bool IsPublishedConfig(std::string_view stream) {
+  return stream == exports::kTimescalesStream || stream == domain::kAllocationsStream;
+}
 
 }  // namespace
 
@@ -38,6 +49,13 @@ Result<Store*> ScopedReader::ControllerStore() {
 
 Result<std::vector<RecordedEvent>> ScopedReader::ReadStream(const std::string& stream, uint64_t from,
                                                             Direction direction, size_t max_count) {
+  if (IsPublishedConfig(stream)) {
+    auto events = store_->ReadStream(stream, from, direction, max_count);
+    if (events.ok()) {
+      for (RecordedEvent& e : *events) e.personal.clear();
+    }
+    return events;
+  }
   return session_.ReadStream(stream, from, direction, max_count, purpose_);
 }
 
@@ -51,7 +69,7 @@ bool ScopedReader::WholeLogFacts() const {
 
 bool ScopedReader::FactsVisible(const std::string& stream) {
   if (IsReservedStream(stream)) return false;
-  if (session_.scopes().read_log) return true;
+  if (session_.scopes().read_log || IsPublishedConfig(stream)) return true;
   if (!IsCaseStream(stream)) return false;
   if (reach_ == Reach::kReturn) return true;
   std::lock_guard<std::mutex> lock(mu_);
@@ -89,7 +107,8 @@ Result<std::vector<RecordedEvent>> ScopedReader::ReadSubject(const std::string& 
 }
 
 Result<uint64_t> ScopedReader::StreamVersion(const std::string& stream) {
-  bool visible = session_.scopes().read_log || (reach_ == Reach::kReturn && IsCaseStream(stream));
+  bool visible = session_.scopes().read_log || IsPublishedConfig(stream) ||
+                 (reach_ == Reach::kReturn && IsCaseStream(stream));
   if (!visible) {
     if (Status s = session_.CheckReadStream(stream); !s.ok()) return s;
   }

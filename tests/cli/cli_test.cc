@@ -592,6 +592,34 @@ TEST_F(CliTest, ProgressIsShownOnATerminalOnlyAndNeverInAPipe) {
   }
 }
 
+// `hearth demo` shows the cases it has recorded of the county's on a
+// terminal (a county at scale runs for minutes), never into a pipe.
+TEST_F(CliTest, DemoShowsProgressOnATerminalOnly) {
+  std::vector<std::string> demo = {"demo", "--data", Path("demo"), "--key-file", Path("demo.key"),
+                                   "--cases-per-district", "4", "--threads", "1"};
+  // Into files (as into a pipe): the answer on stdout, nothing on stderr.
+  Output o = Run(demo);
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_EQ(o.err, "") << o.err;
+  EXPECT_EQ(o.out.find('\r'), std::string::npos);
+  int cases = Json::parse(o.out)["cases"].get<int>();
+  EXPECT_GE(cases, 24);  // four in each of the six districts
+  // On a terminal, the same county shows its cases recorded of the total.
+  demo[2] = Path("demo2");
+  demo[4] = Path("demo2.key");
+  int code = -1;
+  std::string seen = RunOnTerminal(demo, &code);
+  EXPECT_EQ(code, 0) << seen;
+  std::string n = std::to_string(cases);
+  EXPECT_NE(seen.find("demo: " + n + " of " + n + " cases (100%)"), std::string::npos) << seen;
+  demo.push_back("--quiet");
+  demo[2] = Path("demo3");
+  demo[4] = Path("demo3.key");
+  seen = RunOnTerminal(demo, &code);
+  EXPECT_EQ(code, 0) << seen;
+  EXPECT_EQ(seen.find("(100%)"), std::string::npos) << seen;
+}
+
 TEST_F(CliTest, CheckpointProveVerifyProofRoundTrip) {
   Init();
   ASSERT_EQ(Hearth({"append", "--stream", "case-1"}, SmallEvents(5)).code, 0);

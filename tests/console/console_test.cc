@@ -69,7 +69,7 @@ class ConsoleTest : public ::testing::Test {
     }
     ASSERT_TRUE(models_.Add(MakeInfoModel()).ok());
     ASSERT_TRUE(models_.Add(readmodels::MakeTimelineModel(codec_)).ok());
-    ASSERT_TRUE(models_.Add(readmodels::MakeWorklistModel(&calendar_)).ok());
+    ASSERT_TRUE(models_.Add(readmodels::MakeWorklistModel(&calendar_, codec_)).ok());
     ASSERT_TRUE(models_.Add(rights::MakeSarModel(codec_)).ok());
     ASSERT_TRUE(models_.Add(rights::MakeDisclosuresModel(codec_)).ok());
     ASSERT_TRUE(models_.Add(exports::MakeKpiModel(codec_)).ok());

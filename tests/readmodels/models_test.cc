@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <set>
 
+#include "hearth/exports.h"
 #include "hearth/rights.h"
 #include "readmodels_test_util.h"
 
@@ -19,7 +21,7 @@ class ModelsTest : public ReadModelTest {
     o.mode = ProjectionMode::kInline;
     Open({MakeCasesProjection(codec_.get(), o)});
     ASSERT_TRUE(models_.Add(MakeTimelineModel(codec_.get())).ok());
-    ASSERT_TRUE(models_.Add(MakeWorklistModel(&calendar_)).ok());
+    ASSERT_TRUE(models_.Add(MakeWorklistModel(&calendar_, codec_.get())).ok());
     Record("case/D1/1", {Enquiry("2018-04-02", "P-1", "D1")});
     Record("case/D2/1", {Enquiry("2018-04-02", "P-2", "D2")});
   }
@@ -82,6 +84,49 @@ TEST_F(ModelsTest, WorklistShowsOnlyTheDistrictsTheSessionMayRead) {
   none.read_models = {"timeline"};
   Session no_model(store_.get(), Principal{"web", "S-1", "caseworker"}, none, [](const std::string&) {});
   EXPECT_EQ(models_.Query(no_model, "worklist", "{}").status().code(), Status::Code::kPermissionDenied);
+}
+
+// The served worklist evaluates the targets kept in the store (`hearth
+// export timescales`), not built-in ones, although a caseworker's scopes
+// name no config stream; and its first-visit clock starts at the referral
+// when the case came by referral, as the return's does (docs/exports.md).
+TEST_F(ModelsTest, TheServedWorklistUsesTheStoresTargetsAndTheReferralsClock) {
+  Session d1(store_.get(), Principal{"web", "S-1", "caseworker"}, ScopesFor({"D1"}, false), [](const std::string&) {});
+  auto first_visits = [&](const std::string& params) {
+    auto answer = models_.Query(d1, "worklist", params);
+    EXPECT_TRUE(answer.ok()) << answer.status().ToString();
+    std::map<std::string, nlohmann::json> out;
+    if (!answer.ok()) return out;
+    nlohmann::json j = nlohmann::json::parse(*answer);
+    for (const auto& item : j["items"]) {
+      if (item["kind"] == "first-visit") out[item["case"].get<std::string>()] = item;
+    }
+    return out;
+  };
+  // A second case, enquiry on 2 April, referred on 9 April.
+  Record("case/D1/2", {Enquiry("2018-04-02", "P-3", "D1"),
+                       Ev("ReferralMade", R"("referredOn":"2018-04-09","referrerType":"occupationalTherapist",)"
+                                          R"("service":"minorAdaptation","consentBasis":{"given":{"givenOn":"2018-04-09",)"
+                                          R"("method":"written","scopes":["referOn"]}})")});
+  const std::string params = R"({"asOf":"2018-04-13","dueSoonDays":0})";
+  // Built-in 28 days: nothing is due on 13 April.
+  EXPECT_TRUE(first_visits(params).empty());
+  exports::Timescales t;
+  t.first_visit_days = 10;
+  ASSERT_TRUE(exports::SetTimescales(*store_, *codec_, t, D("2018-04-01"), Actor{"S-9", "controller", "test"}).ok());
+  auto items = first_visits(params);
+  // The enquiry's clock ran out on 12 April; the referred case's runs to 19 April.
+  ASSERT_EQ(items.size(), 1u) << nlohmann::json(items).dump();
+  ASSERT_TRUE(items.count("case/D1/1"));
+  EXPECT_EQ(items["case/D1/1"]["status"], "overdue");
+  EXPECT_EQ(items["case/D1/1"]["target"], 10);
+  EXPECT_EQ(items["case/D1/1"]["due"], "2018-04-12");
+  items = first_visits(R"({"asOf":"2018-04-20","dueSoonDays":0})");
+  ASSERT_TRUE(items.count("case/D1/2"));
+  EXPECT_EQ(items["case/D1/2"]["due"], "2018-04-19");
+  EXPECT_EQ(items["case/D1/2"]["since"], "2018-04-09");
+  // The call's own target still overrides the store's.
+  EXPECT_TRUE(first_visits(R"({"asOf":"2018-04-13","dueSoonDays":0,"firstVisitDays":28})").empty());
 }
 
 // UK GDPR Art. 18: the worklist model of `hearth serve` leaves restricted

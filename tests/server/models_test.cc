@@ -4,6 +4,7 @@
 // network is recorded as a disclosure with the plugin and the asserted user.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <set>
 
 #include "county.h"
@@ -196,6 +197,51 @@ TEST_F(ModelsTest, TheKpiReturnOverTheNetworkIsTheLibrarysBytes) {
   Json j = Json::parse(*answer);
   EXPECT_EQ(j["position"].get<uint64_t>(), position);
   EXPECT_EQ(j["policy"]["name"], "nhs");
+}
+
+// The targets and allocations kept in the store (config/timescales,
+// config/allocations) are the service's published configuration: a
+// partner's return over the network uses them, as `hearth export kpi` does,
+// although its stream scopes name neither stream (docs/exports.md).
+TEST_F(ModelsTest, APartnersReturnUsesTheTargetsAndAllocationsKeptInTheStore) {
+  exports::Timescales t;
+  t.first_visit_days = 21;
+  ASSERT_TRUE(exports::SetTimescales(*store_, *codec_, t, Day("2018-04-01"), Actor{"S-9", "controller", "test"}).ok());
+  NewEvent allocation;
+  ASSERT_TRUE(codec_->FromJson(
+      R"({"type":"AllocationSet","actor":{"user":"S-9","role":"controller","plugin":"test"},)"
+      R"("facts":{"setOn":"2018-03-01","district":"D1","financialYear":"2018/19","fund":"mandatoryDfg",)"
+      R"("amountPence":123400000}})", &allocation).ok());
+  auto recorded = domain::RecordAllocations(*store_, *codec_, ExpectedVersion::Any(), {allocation}, Day("2019-12-31"));
+  ASSERT_TRUE(recorded.ok()) << recorded.status().ToString();
+
+  auto partner = Connect("intake", "u-1", "partner");
+  ASSERT_TRUE(partner);
+  uint64_t position = store_->Info()->last_position;
+  auto answer = partner->Query(
+      "kpi", Json{{"period", "2018/19"}, {"policy", "nhs"}, {"position", position}}.dump());
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+  Json j = Json::parse(*answer);
+  EXPECT_EQ(j["timescales"]["firstVisitDays"], 21);
+  std::vector<std::string> areas = j["areas"].get<std::vector<std::string>>();
+  size_t d1 = std::find(areas.begin(), areas.end(), "D1") - areas.begin();
+  ASSERT_LT(d1, areas.size());
+  bool found = false;
+  for (const auto& f : j["money"]["figures"]) {
+    if (f["id"] != "money.mandatoryDfg.allocation") continue;
+    found = true;
+    EXPECT_EQ(f["values"][d1], 123400000);
+  }
+  EXPECT_TRUE(found) << j["money"].dump();
+  // The library's return from the whole store, byte for byte.
+  auto period = exports::ParsePeriod("2018/19");
+  auto policy = exports::ParsePolicy("nhs");
+  ASSERT_TRUE(period.ok() && policy.ok());
+  exports::KpiOptions ko;
+  ko.position = position;
+  auto kpi = exports::BuildKpiReturn(*store_, *codec_, domain::Calendar::EnglandAndWales(), *period, *policy, ko);
+  ASSERT_TRUE(kpi.ok()) << kpi.status().ToString();
+  EXPECT_EQ(*answer, exports::KpiToJson(*kpi));
 }
 
 TEST_F(ModelsTest, AnUncontrolledReturnNeedsTheController) {

@@ -122,7 +122,7 @@ Result<Json> RunConsoleSuite(const SuiteOptions& options, const RunDir& dir) {
   std::vector<std::unique_ptr<ReadModel>> made;
   made.push_back(MakeInfoModel());
   made.push_back(readmodels::MakeTimelineModel(codec->get()));
-  made.push_back(readmodels::MakeWorklistModel(&calendar));
+  made.push_back(readmodels::MakeWorklistModel(&calendar, codec->get()));
   made.push_back(rights::MakeSarModel(codec->get()));
   made.push_back(rights::MakeDisclosuresModel(codec->get()));
   made.push_back(exports::MakeKpiModel(codec->get()));

@@ -1658,6 +1658,7 @@ Result<CountyReport> GenerateCounty(domain::CaseRecorder* recorder,
   std::mutex mu;
   Status first_error;
   CountyReport report;
+  std::atomic<uint64_t> recorded{0};
   auto worker = [&] {
     CountyReport mine;
     for (;;) {
@@ -1694,6 +1695,7 @@ Result<CountyReport> GenerateCounty(domain::CaseRecorder* recorder,
           return;
         }
       }
+      if (options.progress) options.progress(recorded.fetch_add(1) + 1, specs.size());
     }
     std::lock_guard<std::mutex> lock(mu);
     report.cases += mine.cases;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,9 @@ struct CountyOptions {
   // For tests: at most this many cases per district (0: all). The volumes are
   // then not the county's.
   uint32_t limit_cases = 0;
+  // Called from the writer threads after each case is recorded: cases done
+  // of the total (`hearth demo`'s progress line). May be empty.
+  std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
 struct CountyReport {

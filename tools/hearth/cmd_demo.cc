@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "county.h"
+#include "progress.h"
 
 namespace hearth::cli {
 
@@ -20,6 +21,8 @@ struct DemoOptions {
   std::string year = "2018/19";
   uint32_t scale = 1;
   int threads = 2;
+  bool quiet = false;
+  uint32_t cases_per_district = 0;
 };
 
 Status RunDemo(const DemoOptions& o) {
@@ -31,6 +34,7 @@ Status RunDemo(const DemoOptions& o) {
   options.seed = o.seed;
   options.scale = o.scale;
   options.threads = o.threads;
+  options.limit_cases = o.cases_per_district;
   std::error_code ec;
   if (!o.key.key_file.empty() && !std::filesystem::exists(o.key.key_file, ec)) {
     Status s = CreateKeyFile(o.key.key_file);
@@ -39,7 +43,13 @@ Status RunDemo(const DemoOptions& o) {
   auto key = ResolveKey(o.key.key_file, kPassphraseEnv, "--key-file");
   if (!key.ok()) return key.status();
   auto start = std::chrono::steady_clock::now();
+  // Cases recorded of the county's (a terminal only, never a pipe).
+  ProgressLine progress("demo", "cases", o.quiet);
+  if (progress.shown()) {
+    options.progress = [&progress](uint64_t done, uint64_t total) { progress.Update(done, total); };
+  }
   auto report = demo::GenerateCountyStore(o.data, *key, options);
+  progress.Finish();
   if (!report.ok()) return report.status();
   Status processing = LoadDefaultProcessing(o.data, *key);  // docs/rights.md
   if (!processing.ok()) return processing;
@@ -87,6 +97,11 @@ void AddDemoCommands(CommandSet& set) {
   cmd->add_option("--scale", o->scale, "multiply every volume (10-million-event benchmarks)")
       ->type_name("K");
   cmd->add_option("--threads", o->threads, "writer threads (default 2)")->type_name("N");
+  cmd->add_flag("--quiet", o->quiet, "no progress on standard error");
+  cmd->add_option("--cases-per-district", o->cases_per_district,
+                  "at most N cases per district, to try things quickly (the volumes are then not "
+                  "the county's; default: all)")
+      ->type_name("N");
 }
 
 }  // namespace hearth::cli

@@ -70,7 +70,7 @@ Status RunServe(const ServeOptions& o) {
   std::vector<std::unique_ptr<ReadModel>> made;
   made.push_back(MakeInfoModel());
   made.push_back(readmodels::MakeTimelineModel(codec->get()));
-  made.push_back(readmodels::MakeWorklistModel(&calendar));
+  made.push_back(readmodels::MakeWorklistModel(&calendar, codec->get()));
   made.push_back(rights::MakeSarModel(codec->get()));
   made.push_back(rights::MakeDisclosuresModel(codec->get()));
   made.push_back(exports::MakeKpiModel(codec->get()));

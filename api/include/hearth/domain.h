@@ -297,7 +297,7 @@ struct CaseState {
   std::optional<Date> enquiry_on;
   std::string channel;         // of the enquiry
   std::string referrer_type;   // of the enquiry
-  std::optional<Date> referral_on;
+  std::optional<Date> referral_on;  // the case's first ReferralMade.referredOn
   std::string consent_basis;   // "given", "bestInterests", "riskOfHarm" or ""
   bool self_referral = false;
   std::vector<ActiveConsent> consents;

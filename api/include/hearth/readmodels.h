@@ -86,7 +86,7 @@ std::vector<std::shared_ptr<Projection>> MakeProjections(const domain::Codec* co
 
 // The version of the `cases` projection: bumped whenever the fold or the
 // encoding changes meaning, so that stores rebuild it on open.
-inline constexpr uint32_t kCasesProjectionVersion = 4;  // 2: land charges; 3: onward referrals; 4: safeguarding
+inline constexpr uint32_t kCasesProjectionVersion = 5;  // 2: land charges; 3: onward referrals; 4: safeguarding; 5: referral_on is the first referral
 
 // The projection's binary form of a CaseState (docs/readmodels.md has the
 // grammar). Deterministic: equal states give equal bytes.
@@ -193,7 +193,7 @@ struct BudgetPosition {
 struct WorklistOptions {
   std::string district;                // "" : every district
   std::optional<domain::Date> as_of;   // the day the rules are evaluated on; default today (UK)
-  int first_visit_days = 28;           // first visit within this many calendar days of the enquiry
+  int first_visit_days = 28;           // first visit within this many calendar days of the referral (or enquiry)
   int dfg_urgent_days = 55;            // DFG end-to-end target, working days, urgent
   int dfg_non_urgent_days = 150;       // ... non-urgent (also when urgency is not yet decided)
   int stall_working_days = 20;         // a stage with no activity for more than this is stalled
@@ -277,6 +277,6 @@ std::unique_ptr<ReadModel> MakeTimelineModel(const domain::Codec* codec);
 // now are included. Cases of people whose processing is restricted are left
 // out (the ScopedReader's view of the cases projection), as by `hearth
 // worklist`. Returns WorklistToJson. REQUIRES: calendar outlives it.
-std::unique_ptr<ReadModel> MakeWorklistModel(const domain::Calendar* calendar);
+std::unique_ptr<ReadModel> MakeWorklistModel(const domain::Calendar* calendar, const domain::Codec* codec);
 
 }  // namespace hearth::readmodels

@@ -677,6 +677,7 @@ async function kpiPage(params) {
   const sections = kpi.tables.map((t) => table(t.title, ['Figure', ...kpi.areas],
     t.figures.map((f) => h('tr', {}, h('th', { scope: 'row' }, f.id),
       f.values.map((v) => h('td', {}, v === null ? 'suppressed' : String(v))))), `kpi-${t.id}`));
+  if (kpi.money) sections.push(moneyTable(kpi.money, kpi.areas));
   const figures = kpi.tables.flatMap((t) => t.figures.map((f) => f.id));
   const pick = h('select', { id: 'chart-figure' }, figures.map((f) => h('option', { value: f }, f)));
   const year = kpi.period.label.split('-')[0];
@@ -695,6 +696,21 @@ async function kpiPage(params) {
     h('p', {}, h('a', { id: 'kpi-csv', href: `/api/kpi.csv?${new URLSearchParams({ period })}`, download: 'kpi.csv' },
       'Download CSV')),
     ...sections);
+}
+
+// The return's money table (docs/exports.md, "Money"): each fund's
+// allocation, committed and spent in pounds, and the share committed or
+// spent against Appendix E's target; suppressed and withheld cells say so.
+function moneyTable(money, areas) {
+  const pounds = (p) => `£${(p / 100).toLocaleString('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  const row = (id, cells) => h('tr', {}, h('th', { scope: 'row' }, id), cells.map((c) => h('td', {}, c)));
+  const rows = [
+    ...money.figures.map((f) => row(f.id, f.values.map((v) => (v === null ? 'suppressed' : pounds(v))))),
+    ...money.shares.map((s) => row(s.id, s.values.map((v, i) => (v === null ? 'withheld'
+      : `${v} % (${s.meetsTarget[i] ? 'meets' : 'below'} ${money.targetPercent} %)`)))),
+  ];
+  return table(`Spend against the allocation, financial year ${money.financialYear} to ${money.asOf}`,
+    ['Figure', ...areas], rows, 'kpi-money');
 }
 
 // A grouped bar chart of one figure: each quarter of the year, one bar per

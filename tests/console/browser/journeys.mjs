@@ -268,6 +268,10 @@ try {
     await page.goto(`${base}/#/kpi?period=2018%2F19`);
     await page.locator('table').first().waitFor();
     check(await page.locator('#kpi-csv').count() === 1, 'partner: the KPI return and its CSV link');
+    // The money table, with the demo county's allocations (config/allocations
+    // is published configuration: the partner's reader sees it).
+    const allocation = await page.locator('#kpi-money tr', { hasText: 'money.mandatoryDfg.allocation' }).innerText();
+    check(/£[1-9][\d,]*\.\d\d/.test(allocation), `partner: the money table shows the DFG allocations (${allocation.slice(0, 120)})`);
     await page.getByRole('button', { name: /Chart by quarter/ }).click();
     await page.locator('#chart svg').waitFor();
     const bars = await page.locator('#chart svg rect').count();
