@@ -36,7 +36,7 @@ class KpiModel final : public ReadModel {
     if (!params.ok()) return params.status();
     auto period = PeriodOf("kpi", *params);
     if (!period.ok()) return period.status();
-    std::string policy_text = "nhs";
+    std::string policy_text = "ons";
     KpiOptions ko;
     Status s = prm::GetString("kpi", *params, "policy", &policy_text);
     if (s.ok()) s = prm::GetPosition("kpi", *params, "position", &ko.position);
@@ -47,6 +47,19 @@ class KpiModel final : public ReadModel {
     // management figures: only the controller may take it.
     if (!policy->controlled) {
       if (s = reader.CheckController(); !s.ok()) return s;
+    }
+    // A front end can ask for every period and position, and no release
+    // ledger stands between its answers, so it gets only `ons`, whose
+    // rounding of every published cell (county totals too) keeps small
+    // counts from being recovered across returns; `nhs` and `threshold:K`
+    // are released to a named recipient through the ledger (`hearth export
+    // kpi --recipient`), or taken by the controller (docs/exports.md,
+    // "Coordination across returns").
+    if (policy->controlled && policy->name != "ons" && !reader.scopes().controller) {
+      return Status::PermissionDenied(
+          "kpi: policy " + policy->name +
+          " is not coordinated across the returns a front end can ask for; a front end takes ons, and "
+          "the controller releases " + policy->name + " returns to a recipient with hearth export kpi --recipient");
     }
     auto kpi = BuildKpiReturn(reader, *codec_, calendar_, *period, *policy, ko);
     if (!kpi.ok()) return kpi.status();

@@ -41,6 +41,7 @@ const Target kTargets[] = {
     {"server_rss_mib_1000_idle", false, 300, "hearth serve with 1,000 idle connections"},
     {"console_worklist_ms_p99", false, 300, "console: a district's worklist, server time"},
     {"console_timeline100_ms_p99", false, 300, "console: a 100-event timeline with proofs"},
+    {"replication_cluster_ratio", true, 0.5, "replicated (cluster ack): half the plain rate or better"},
 };
 
 void PrintHuman(const Json& figures) {
@@ -70,10 +71,10 @@ int main(int argc, char** argv) {
   bool json = false, keep = false, quiet = false;
   hearth::bench::SuiteOptions options;
   app.add_option("suite", suite,
-                 "append | crypto | merkle | projections | server | sar | exports | console | all")
+                 "append | crypto | merkle | projections | server | sar | exports | console | replication | all")
       ->required()
       ->check(CLI::IsMember(
-          {"append", "crypto", "merkle", "projections", "server", "sar", "exports", "console", "all"}));
+          {"append", "crypto", "merkle", "projections", "server", "sar", "exports", "console", "replication", "all"}));
   app.add_option("--events", options.events, "events per contender")
       ->check(CLI::Range(uint64_t(1), uint64_t(1) << 40));
   app.add_option("--concurrent-events", options.concurrent_events,
@@ -129,7 +130,8 @@ int main(int argc, char** argv) {
             run("server", hearth::bench::RunServerSuite) &&
             run("sar", hearth::bench::RunSarSuite) &&
             run("exports", hearth::bench::RunExportsSuite) &&
-            run("console", hearth::bench::RunConsoleSuite);
+            run("console", hearth::bench::RunConsoleSuite) &&
+            run("replication", hearth::bench::RunReplicationSuite);
   if (!ok) return 1;
   if (json) {
     std::cout << figures.dump() << std::endl;

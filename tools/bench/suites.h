@@ -71,6 +71,7 @@ Result<Json> RunServerSuite(const SuiteOptions& options, const RunDir& dir);  //
 Result<Json> RunSarSuite(const SuiteOptions& options, const RunDir& dir);     // sar_suite.cc
 Result<Json> RunExportsSuite(const SuiteOptions& options, const RunDir& dir);  // exports_suite.cc
 Result<Json> RunConsoleSuite(const SuiteOptions& options, const RunDir& dir);  // console_suite.cc
+Result<Json> RunReplicationSuite(const SuiteOptions& options, const RunDir& dir);  // replication_suite.cc
 
 // The large demo county of the sar and exports suites: generated under the
 // run directory, or with --county DIR generated once into DIR (with its own

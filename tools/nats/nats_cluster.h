@@ -1,6 +1,8 @@
 // A real 3-node nats-server JetStream cluster on loopback ports chosen at
-// run time, in a temporary directory; started and stopped by the test (the
-// destructor kills every node still running, so a failed test leaves none).
+// run time, in a temporary directory; started and stopped by the test or the
+// benchmark that made it (the destructor kills every node still running, so
+// a failed run leaves none). Used by tests/replication and `hearth-bench
+// replication`.
 #pragma once
 
 #include <arpa/inet.h>
