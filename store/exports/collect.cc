@@ -197,6 +197,7 @@ Result<Collection> Collect(LogReader& store, const domain::Codec& codec, const C
     if (batch->empty()) break;
     uint64_t following = batch->back().position + 1;
     if (following <= out.position) pending = std::async(std::launch::async, fetch, following);
+    if (options.progress) options.progress(std::min(following - 1, out.position), out.position);
     for (const RecordedEvent& event : *batch) {
       if (event.position > out.position) break;
       if (event.stream == kTimescalesStream) {

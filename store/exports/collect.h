@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <tuple>
@@ -90,6 +91,8 @@ struct CaseFacts {
 struct CollectOptions {
   uint64_t position = 0;        // the last position read; 0: the log's end when the pass starts
   bool client_details = false;  // decode the client's name and address
+  // Called after each batch read: the last position folded, of `position`.
+  std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
 // One AllocationSet (config/allocations).

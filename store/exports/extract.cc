@@ -158,6 +158,7 @@ Result<CaseExtract> BuildCaseExtract(LogReader& store, const domain::Codec& code
   if (!ref.ok()) return ref.status();
   CollectOptions co;
   co.position = options.position;
+  co.progress = options.progress;
   auto collected = Collect(store, codec, co);
   if (!collected.ok()) return collected.status();
   // Art. 18: while a person's processing is restricted their cases stay out

@@ -348,6 +348,7 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   }
   CollectOptions co;
   co.position = options.position;
+  co.progress = options.progress;
   auto collected = Collect(store, codec, co);
   if (!collected.ok()) return collected.status();
   const Collection& all = *collected;

@@ -592,9 +592,10 @@ TEST_F(CliTest, ProgressIsShownOnATerminalOnlyAndNeverInAPipe) {
   }
 }
 
-// `hearth demo` shows the cases it has recorded of the county's on a
-// terminal (a county at scale runs for minutes), never into a pipe.
-TEST_F(CliTest, DemoShowsProgressOnATerminalOnly) {
+// `hearth demo` shows the cases it has recorded of the county's, and `hearth
+// export` the log it has read, on a terminal (at county scale each runs for
+// minutes), never into a pipe.
+TEST_F(CliTest, DemoAndExportShowProgressOnATerminalOnly) {
   std::vector<std::string> demo = {"demo", "--data", Path("demo"), "--key-file", Path("demo.key"),
                                    "--cases-per-district", "4", "--threads", "1"};
   // Into files (as into a pipe): the answer on stdout, nothing on stderr.
@@ -618,6 +619,22 @@ TEST_F(CliTest, DemoShowsProgressOnATerminalOnly) {
   seen = RunOnTerminal(demo, &code);
   EXPECT_EQ(code, 0) << seen;
   EXPECT_EQ(seen.find("(100%)"), std::string::npos) << seen;
+
+  // The export reads the whole log up to its position.
+  o = Run({"info", "--data", Path("demo2"), "--key-file", Path("demo2.key"), "--json"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  std::string last = std::to_string(Json::parse(o.out)["lastPosition"].get<uint64_t>());
+  for (size_t i = last.size(); i > 3; i -= 3) last.insert(i - 3, ",");  // as docs/cli.md prints counts
+  std::vector<std::string> kpi = {"export", "kpi", "--data", Path("demo2"), "--key-file", Path("demo2.key"),
+                                  "--year", "2018/19", "--policy", "none", "--out", Path("kpi-term")};
+  seen = RunOnTerminal(kpi, &code);
+  EXPECT_EQ(code, 0) << seen;
+  EXPECT_NE(seen.find("export kpi: " + last + " of " + last + " events (100%)"), std::string::npos) << seen;
+  kpi.back() = Path("kpi-pipe");
+  o = Run(kpi);
+  EXPECT_EQ(o.code, 0) << o.err;
+  EXPECT_EQ(o.err.find("(100%)"), std::string::npos) << o.err;
+  EXPECT_EQ(o.err.find('\r'), std::string::npos) << o.err;
 }
 
 TEST_F(CliTest, CheckpointProveVerifyProofRoundTrip) {

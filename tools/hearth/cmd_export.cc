@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "progress.h"
 #include "hearth/domain.h"
 #include "hearth/exports.h"
 
@@ -31,6 +32,7 @@ struct ExportOptions {
   std::string as_of;
   std::string user;
   std::string role = "monitoringOfficer";
+  bool quiet = false;
 };
 
 Result<exports::Period> PeriodOf(const ExportOptions& o) {
@@ -93,10 +95,14 @@ Status RunKpi(const ExportOptions& o) {
   auto calendar = domain::Calendar::EnglandAndWales();
   exports::KpiOptions ko;
   ko.position = o.position;
+  // The log read to the return's position (a terminal only, never a pipe).
+  ProgressLine progress("export kpi", "events", o.quiet);
+  if (progress.shown()) ko.progress = [&progress](uint64_t done, uint64_t total) { progress.Update(done, total); };
   auto kpi = policy->controlled
                  ? exports::ReleaseKpiReturn(*(*p)->store, *(*p)->codec, calendar, (*p)->period, *policy, ko,
                                              o.recipient, Actor{o.user, o.role, "hearth-cli"}, o.out)
                  : exports::BuildKpiReturn(*(*p)->store, *(*p)->codec, calendar, (*p)->period, *policy, ko);
+  progress.Finish();
   if (!kpi.ok()) return kpi.status();
   if (!policy->controlled) {
     Status s = exports::WriteKpiReturn(*kpi, o.out);
@@ -137,7 +143,10 @@ Status RunCases(const ExportOptions& o) {
   eo.position = o.position;
   eo.k = o.k;
   eo.max_suppressed_share = o.max_suppressed;
+  ProgressLine progress("export cases", "events", o.quiet);
+  if (progress.shown()) eo.progress = [&progress](uint64_t done, uint64_t total) { progress.Update(done, total); };
   auto extract = exports::BuildCaseExtract(*(*p)->store, *(*p)->codec, (*p)->period, eo);
+  progress.Finish();
   if (!extract.ok()) return extract.status();
   Status s = exports::WriteCaseExtract(*extract, o.out);
   if (!s.ok()) return s;
@@ -292,6 +301,7 @@ void AddCommon(CLI::App* cmd, ExportOptions* o) {
   cmd->add_option("--position", o->position,
                   "read the log as of this position (default: its end when the export starts)")
       ->type_name("N");
+  cmd->add_flag("--quiet", o->quiet, "no progress on standard error");
 }
 
 }  // namespace

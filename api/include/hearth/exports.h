@@ -275,6 +275,8 @@ struct KpiOptions {
   // suppressed with them in view (CoordinateWithReleased) before its
   // statistics are worked out.
   const std::vector<ReleasedReturn>* released = nullptr;
+  // When set, called as the log is read: position reached, of the last.
+  std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
 // Counts the period's figures (docs/exports.md defines each one) from the log
@@ -357,6 +359,8 @@ struct ExtractOptions {
   // position) are rows of the extract; the others are not counted at all.
   // The `cases` read model passes the session's district scopes.
   std::function<bool(const domain::CaseState&)> include;
+  // When set, called as the log is read: position reached, of the last.
+  std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
 // The quasi-identifiers, in the order they are generalised.
