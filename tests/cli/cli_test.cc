@@ -594,7 +594,7 @@ TEST_F(CliTest, ProgressIsShownOnATerminalOnlyAndNeverInAPipe) {
 
 // `hearth demo` shows the cases it has recorded of the county's, and `hearth
 // export` the log it has read, on a terminal (at county scale each runs for
-// minutes), never into a pipe.
+// minutes), never into a pipe; the demo leaves every projection current.
 TEST_F(CliTest, DemoAndExportShowProgressOnATerminalOnly) {
   std::vector<std::string> demo = {"demo", "--data", Path("demo"), "--key-file", Path("demo.key"),
                                    "--cases-per-district", "4", "--threads", "1"};
@@ -604,6 +604,7 @@ TEST_F(CliTest, DemoAndExportShowProgressOnATerminalOnly) {
   EXPECT_EQ(o.err, "") << o.err;
   EXPECT_EQ(o.out.find('\r'), std::string::npos);
   int cases = Json::parse(o.out)["cases"].get<int>();
+  EXPECT_GT(Json::parse(o.out)["projections"]["cases"].get<uint64_t>(), 0u) << o.out;
   EXPECT_GE(cases, 24);  // four in each of the six districts
   // On a terminal, the same county shows its cases recorded of the total.
   demo[2] = Path("demo2");
@@ -620,10 +621,18 @@ TEST_F(CliTest, DemoAndExportShowProgressOnATerminalOnly) {
   EXPECT_EQ(code, 0) << seen;
   EXPECT_EQ(seen.find("(100%)"), std::string::npos) << seen;
 
-  // The export reads the whole log up to its position.
+  // The demo leaves every read model's projection current (issue 22.4):
+  // the first worklist after it folds nothing.
   o = Run({"info", "--data", Path("demo2"), "--key-file", Path("demo2.key"), "--json"});
   ASSERT_EQ(o.code, 0) << o.err;
-  std::string last = std::to_string(Json::parse(o.out)["lastPosition"].get<uint64_t>());
+  Json info = Json::parse(o.out);
+  ASSERT_FALSE(info["projections"].empty()) << o.out;
+  for (const auto& p : info["projections"]) {
+    EXPECT_EQ(p["lag"], 0) << p.dump();
+    EXPECT_EQ(p["position"], info["lastPosition"]) << p.dump();
+  }
+  // The export reads the whole log up to its position.
+  std::string last = std::to_string(info["lastPosition"].get<uint64_t>());
   for (size_t i = last.size(); i > 3; i -= 3) last.insert(i - 3, ",");  // as docs/cli.md prints counts
   std::vector<std::string> kpi = {"export", "kpi", "--data", Path("demo2"), "--key-file", Path("demo2.key"),
                                   "--year", "2018/19", "--policy", "none", "--out", Path("kpi-term")};

@@ -89,6 +89,47 @@ struct RebuildOptions {
   bool quiet = false;
 };
 
+// Rebuilds one projection of the open store, its progress on a terminal:
+// the fold reports its position in the projection's status, which a second
+// thread reads for the progress line while this one folds. Sets the events
+// folded and the seconds it took.
+Status RebuildOne(Store& store, const std::string& name, bool quiet, uint64_t* events, double* seconds) {
+  auto start = std::chrono::steady_clock::now();
+  ProgressLine progress("rebuild " + name, "events", quiet);
+  auto show = [&] {
+    auto info = store.Info();
+    auto statuses = store.Projections();
+    if (!info.ok() || !statuses.ok()) return;
+    for (const auto& p : *statuses) {
+      if (p.name == name) progress.Update(p.position, info->last_position);
+    }
+  };
+  std::atomic<bool> done{false};
+  std::thread watcher;
+  if (progress.shown()) {
+    watcher = std::thread([&] {
+      while (!done.load()) {
+        show();
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+    });
+  }
+  Status s = store.RebuildProjection(name);
+  done = true;
+  if (watcher.joinable()) watcher.join();
+  if (progress.shown()) show();
+  progress.Finish();
+  *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!s.ok()) return s;
+  auto statuses = store.Projections();
+  if (!statuses.ok()) return statuses.status();
+  *events = 0;
+  for (const auto& p : *statuses) {
+    if (p.name == name) *events = p.position;
+  }
+  return Status::OK();
+}
+
 Status RunRebuild(const RebuildOptions& o) {
   auto d = MakeDomain();
   if (!d.ok()) return d.status();
@@ -104,47 +145,10 @@ Status RunRebuild(const RebuildOptions& o) {
   auto store = Open(o.data, o.key.key_file, **d, true);
   if (!store.ok()) return store.status();
   for (const std::string& name : names) {
-    auto start = std::chrono::steady_clock::now();
-    Status s;
-    {
-      // The fold reports its position in the projection's status: a second
-      // thread reads it for the progress line while this one rebuilds.
-      ProgressLine progress("rebuild " + name, "events", o.quiet);
-      std::atomic<bool> done{false};
-      std::thread watcher;
-      if (progress.shown()) {
-        watcher = std::thread([&] {
-          while (!done.load()) {
-            auto info = (*store)->Info();
-            auto statuses = (*store)->Projections();
-            if (info.ok() && statuses.ok()) {
-              for (const auto& p : *statuses) {
-                if (p.name == name) progress.Update(p.position, info->last_position);
-              }
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
-          }
-        });
-      }
-      s = (*store)->RebuildProjection(name);
-      done = true;
-      if (watcher.joinable()) watcher.join();
-      auto statuses = (*store)->Projections();
-      auto info = (*store)->Info();
-      if (statuses.ok() && info.ok()) {
-        for (const auto& p : *statuses) {
-          if (p.name == name) progress.Update(p.position, info->last_position);
-        }
-      }
-    }
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!s.ok()) return s;
     uint64_t events = 0;
-    auto statuses = (*store)->Projections();
-    if (!statuses.ok()) return statuses.status();
-    for (const auto& p : *statuses) {
-      if (p.name == name) events = p.position;
-    }
+    double secs = 0;
+    Status s = RebuildOne(**store, name, o.quiet, &events, &secs);
+    if (!s.ok()) return s;
     uint64_t rate = secs > 0 ? uint64_t(double(events) / secs) : 0;
     char took[32];
     std::snprintf(took, sizeof took, "%.2f", secs);
@@ -154,6 +158,30 @@ Status RunRebuild(const RebuildOptions& o) {
   }
   return Status::OK();
 }
+
+}  // namespace
+
+Result<std::vector<std::pair<std::string, uint64_t>>> BringProjectionsCurrent(const std::string& data,
+                                                                             const KeySource& key, bool quiet) {
+  auto d = MakeDomain();
+  if (!d.ok()) return d.status();
+  Options options;
+  options.key = key;
+  options.projections = (*d)->projections;
+  auto store = Store::Open(options, data);
+  if (!store.ok()) return store.status();
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (const auto& p : (*d)->projections) {
+    uint64_t events = 0;
+    double secs = 0;
+    Status s = RebuildOne(**store, p->name(), quiet, &events, &secs);
+    if (!s.ok()) return s;
+    out.emplace_back(p->name(), events);
+  }
+  return out;
+}
+
+namespace {
 
 // --------------------------------------------------------------- timeline --
 

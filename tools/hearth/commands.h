@@ -14,6 +14,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "hearth/options.h"
 #include "hearth/status.h"
@@ -63,6 +65,13 @@ void AddKeyCommands(CommandSet& set);    // keys rotate, keys export-public
 void AddProofCommands(CommandSet& set);  // checkpoint(s), prove, verify, verify-proof
 void AddDemoCommands(CommandSet& set);   // demo (cmd_demo.cc, tools/demo)
 void AddReadModelCommands(CommandSet& set);  // rebuild, timeline, worklist
+
+// Folds every read model's projection of the store at `data` up to the log's
+// end (from its start: a bulk load wrote without them), with progress on a
+// terminal unless `quiet`; each projection's name and position. For `hearth
+// demo`, so that the first worklist after it does not catch up for minutes.
+Result<std::vector<std::pair<std::string, uint64_t>>> BringProjectionsCurrent(const std::string& data,
+                                                                             const KeySource& key, bool quiet);
 void AddServeCommands(CommandSet& set);  // serve, ca init, ca issue (cmd_serve.cc)
 void AddRightsCommands(CommandSet& set);  // rights, sar, processing, disclosures, retention (cmd_rights.cc)
 void AddUsersCommands(CommandSet& set);   // users add|passwd|disable|list (cmd_users.cc)
