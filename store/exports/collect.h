@@ -92,6 +92,22 @@ struct CollectOptions {
   bool client_details = false;  // decode the client's name and address
 };
 
+// A person's target-group and equality codes (PersonRegistered, corrected by
+// PersonDetailsRectified), as last recorded for that subject on any case up to
+// the collection's position: one value per person, whatever case is counted.
+// Enumerant numbers of the schema's lists; 0 is unspecified (not recorded).
+struct PersonCodes {
+  std::string age_band;  // "" when not recorded
+  uint16_t gender = 0;
+  uint16_t disability = 0;
+  uint16_t ethnicity = 0;
+  uint16_t main_language = 0;
+  uint16_t interpreter_needed = 0;
+  uint16_t unpaid_carer = 0;
+  uint16_t mental_health = 0;
+  uint16_t learning_disability = 0;
+};
+
 // One AllocationSet (config/allocations).
 struct AllocationFact {
   int64_t pence = 0;
@@ -104,6 +120,7 @@ struct Collection {
   // (financial year, district, fund) -> the last AllocationSet for it up to `position`
   std::map<std::tuple<std::string, std::string, std::string>, AllocationFact> allocations;
   std::map<std::string, CaseFacts> cases; // by case id
+  std::map<std::string, PersonCodes> people; // by subject id
 };
 
 // Reads events 1..position of the log. InvalidArgument for a position beyond

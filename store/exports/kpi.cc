@@ -45,6 +45,75 @@ std::vector<std::string> Enumerants(bool skip_unspecified = false) {
 
 bool In(const Period& p, Date d) { return d >= p.first && d <= p.last; }
 
+// --- target groups and equality (docs/exports.md, "Target groups and equality") ---
+
+// The category a code is counted under: its enumerant name, "declined" for
+// preferNotToSay, "notRecorded" for unspecified (and for a number this code
+// does not know, which the recorder refuses).
+template <typename E>
+std::string CodeCategory(uint16_t value) {
+  auto enumerants = capnp::Schema::from<E>().getEnumerants();
+  if (value == 0 || value >= enumerants.size()) return "notRecorded";
+  std::string name = enumerants[value].getProto().getName().cStr();
+  return name == "preferNotToSay" ? "declined" : name;
+}
+
+// Every category of a code list, in the schema's order, then notRecorded.
+template <typename E>
+std::vector<std::string> CodeCategories() {
+  std::vector<std::string> out;
+  auto enumerants = capnp::Schema::from<E>().getEnumerants();
+  for (uint16_t v = 1; v < enumerants.size(); ++v) out.push_back(CodeCategory<E>(v));
+  out.push_back("notRecorded");
+  return out;
+}
+
+// The ONS 2021 ethnic group (the five high-level groups) of an Ethnicity code.
+std::string EthnicGroup(uint16_t value) {
+  std::string code = CodeCategory<domain::cs::Ethnicity>(value);
+  for (const char* group : {"asian", "black", "mixed", "white", "other"}) {
+    if (code.rfind(group, 0) == 0) return group;
+  }
+  return code;  // declined, notRecorded
+}
+
+std::string AgeBandCategory(const std::string& band) {
+  return domain::IsAgeBand(band) ? band : "notRecorded";
+}
+
+// One breakdown of a figure by a person's code: its name (the figure id's
+// middle part), its categories, and the category of a person.
+struct Breakdown {
+  const char* field;
+  std::vector<std::string> categories;
+  std::string (*of)(const PersonCodes&);
+};
+
+const std::vector<Breakdown>& Breakdowns() {
+  using namespace domain::cs;
+  static const std::vector<Breakdown> kAll = {
+      {"ageBand",
+       {"0-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75-84", "85+", "notRecorded"},
+       [](const PersonCodes& c) { return AgeBandCategory(c.age_band); }},
+      {"gender", CodeCategories<Gender>(), [](const PersonCodes& c) { return CodeCategory<Gender>(c.gender); }},
+      {"disability", CodeCategories<Disability>(),
+       [](const PersonCodes& c) { return CodeCategory<Disability>(c.disability); }},
+      {"ethnicGroup", {"asian", "black", "mixed", "white", "other", "declined", "notRecorded"},
+       [](const PersonCodes& c) { return EthnicGroup(c.ethnicity); }},
+      {"mainLanguage", CodeCategories<MainLanguage>(),
+       [](const PersonCodes& c) { return CodeCategory<MainLanguage>(c.main_language); }},
+      {"interpreterNeeded", CodeCategories<YesNo>(),
+       [](const PersonCodes& c) { return CodeCategory<YesNo>(c.interpreter_needed); }},
+      {"unpaidCarer", CodeCategories<YesNo>(),
+       [](const PersonCodes& c) { return CodeCategory<YesNo>(c.unpaid_carer); }},
+      {"mentalHealth", CodeCategories<YesNo>(),
+       [](const PersonCodes& c) { return CodeCategory<YesNo>(c.mental_health); }},
+      {"learningDisability", CodeCategories<YesNo>(),
+       [](const PersonCodes& c) { return CodeCategory<YesNo>(c.learning_disability); }},
+  };
+  return kAll;
+}
+
 // Which case is being counted, and the cell whose cases are wanted (audit
 // sampling), shared by every table of one return.
 struct Tracer {
@@ -389,6 +458,13 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   TableBuilder enquiries("enquiries", "Enquiries by channel and referrer type", &kpi.areas, &tracer);
   enquiries.Partition("enquiries.total", "enquiries.channel", channels);
   enquiries.Partition("enquiries.total", "enquiries.referrer", referrers);
+  // Target groups and equality (003 7.2, 9.1): each breakdown of a figure by
+  // a person's code is a partition of it, so that disclosure control and the
+  // release ledger's joint audit cover its cells like any other breakdown.
+  auto equality_partitions = [](TableBuilder* b, const std::string& total, const std::string& base) {
+    for (const Breakdown& d : Breakdowns()) b->Partition(total, base + "." + d.field, d.categories);
+  };
+  equality_partitions(&enquiries, "enquiries.total", "enquiries");
   // Schedule B of the service specification, row by row (docs/exports.md,
   // "Schedule B"); its "DFG of all value" row is dfg.approved.total.
   TableBuilder services("services", "Schedule B: people, households, repairs and grants", &kpi.areas, &tracer);
@@ -397,6 +473,7 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
                          "services.dementiaDwellingGrantsApproved"}) {
     services.Figure(id);
   }
+  equality_partitions(&services, "services.minorAdaptationHouseholds", "services.minorAdaptations");
   const std::vector<std::string> priorities = {"1", "2", "3", "unspecified"};
   TableBuilder dfg("dfg", "Disabled facilities grants approved and completed", &kpi.areas, &tracer);
   for (const char* what : {"approved", "completed"}) {
@@ -405,6 +482,7 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
     dfg.Partition(base + ".total", base + ".tenure", tenures);
     dfg.Partition(base + ".total", base + ".priority", priorities);
   }
+  equality_partitions(&dfg, "dfg.approved.total", "dfg.approved");
   // The statutory decision on a valid application (approval or refusal).
   dfg.Partition("dfg.decisions.total", "dfg.decisions", {"withinTarget", "later"});
   TableBuilder outcome_table("outcomes", "Cases with each outcome recorded", &kpi.areas, &tracer);
@@ -441,6 +519,14 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
                              "dfg.decisions."}) {
     dfg.Across(prefix, OverQuarters::kSum, false);
   }
+  // A person's codes are read as of P (a correction or a later registration
+  // moves them between categories), so no category only grows; households
+  // count once in the year in each category as in the total.
+  for (const Breakdown& d : Breakdowns()) {
+    enquiries.Across(std::string("enquiries.") + d.field + ".", OverQuarters::kSum, false);
+    dfg.Across(std::string("dfg.approved.") + d.field + ".", OverQuarters::kSum, false);
+  }
+  services.Across("services.minorAdaptations.", OverQuarters::kDistinct, false);
   visits.Across("firstVisits.", OverQuarters::kSum, false);
   visits.Across("firstVisits.waitingAtPeriodEnd", OverQuarters::kLastQuarter, false);
 
@@ -456,12 +542,20 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
     tracer.current_case = &id;
     const domain::CaseState& s = c.state;
     std::string tenure = s.tenure.empty() ? "unspecified" : s.tenure;
+    // The client's codes (none recorded: every breakdown's notRecorded).
+    static const PersonCodes kNotRecorded;
+    const PersonCodes* codes = &kNotRecorded;
+    if (auto p = all.people.find(s.client); !s.client.empty() && p != all.people.end()) codes = &p->second;
+    auto count_codes = [&](TableBuilder* b, const std::string& base, size_t at) {
+      for (const Breakdown& d : Breakdowns()) b->Count(base + "." + d.field + "." + d.of(*codes), at);
+    };
     for (const auto& e : c.enquiries) {
       auto a = area(e.district);
       if (!a || !In(period, e.on)) continue;
       enquiries.Count("enquiries.total", *a);
       enquiries.Count("enquiries.channel." + e.channel, *a);
       enquiries.Count("enquiries.referrer." + e.referrer_type, *a);
+      count_codes(&enquiries, "enquiries", *a);
     }
     // A person counts once per district, however many of their cases were advised.
     const std::string& person = s.client.empty() ? id : s.client;
@@ -479,6 +573,7 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
       if (!a || !In(period, w.on) || l == nullptr) continue;
       if (l->service == "minorAdaptation" && households.insert({w.district, person}).second) {
         services.Count("services.minorAdaptationHouseholds", *a);
+        count_codes(&services, "services.minorAdaptations", *a);
       }
       if (l->service == "handyperson" && handyperson_people.insert({w.district, person}).second) {
         services.Count("services.handypersonPeople", *a);
@@ -507,6 +602,7 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
       dfg.Count("dfg.approved.urgency." + urgency_of(g.line), *a);
       dfg.Count("dfg.approved.tenure." + tenure, *a);
       dfg.Count("dfg.approved.priority." + priority_of(g.line), *a);
+      count_codes(&dfg, "dfg.approved", *a);
     }
     // The statutory decision: from the application's validOn (else its
     // submittedOn) to the approval or refusal, against the target in months.
