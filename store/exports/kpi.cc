@@ -68,48 +68,78 @@ std::vector<std::string> CodeCategories() {
   return out;
 }
 
-// The ONS 2021 ethnic group (the five high-level groups) of an Ethnicity code.
-std::string EthnicGroup(uint16_t value) {
-  std::string code = CodeCategory<domain::cs::Ethnicity>(value);
-  for (const char* group : {"asian", "black", "mixed", "white", "other"}) {
-    if (code.rfind(group, 0) == 0) return group;
-  }
-  return code;  // declined, notRecorded
+// The index of a code's category in CodeCategories<E>(): the enumerant's
+// own place for 1..n-1, notRecorded (the last) for unspecified and numbers
+// this code does not know.
+template <typename E>
+size_t CodeIndex(uint16_t value) {
+  static const size_t n = capnp::Schema::from<E>().getEnumerants().size();
+  return value == 0 || value >= n ? n - 1 : size_t(value) - 1;
 }
 
-std::string AgeBandCategory(const std::string& band) {
-  return domain::IsAgeBand(band) ? band : "notRecorded";
+const std::vector<std::string>& EthnicGroups() {
+  static const std::vector<std::string> kGroups = {"asian", "black", "mixed", "white", "other", "declined",
+                                                   "notRecorded"};
+  return kGroups;
+}
+
+// The ONS 2021 ethnic group (the five high-level groups) of an Ethnicity
+// code, as an index into EthnicGroups(): by the enumerant's name.
+size_t EthnicGroupIndex(uint16_t value) {
+  static const std::vector<size_t> kOf = [] {
+    std::vector<size_t> of;
+    auto enumerants = capnp::Schema::from<domain::cs::Ethnicity>().getEnumerants();
+    for (uint16_t v = 0; v < enumerants.size(); ++v) {
+      std::string code = CodeCategory<domain::cs::Ethnicity>(v);
+      size_t group = EthnicGroups().size() - 1;
+      for (size_t g = 0; g < EthnicGroups().size(); ++g) {
+        if (code.rfind(EthnicGroups()[g], 0) == 0) group = g;
+      }
+      of.push_back(group);
+    }
+    return of;
+  }();
+  return value < kOf.size() ? kOf[value] : EthnicGroups().size() - 1;
+}
+
+const std::vector<std::string>& AgeBands() {
+  static const std::vector<std::string> kBands = {"0-17",  "18-24", "25-34", "35-44", "45-54",
+                                                  "55-64", "65-74", "75-84", "85+",   "notRecorded"};
+  return kBands;
+}
+
+size_t AgeBandIndex(const std::string& band) {
+  for (size_t i = 0; i + 1 < AgeBands().size(); ++i) {
+    if (AgeBands()[i] == band) return i;
+  }
+  return AgeBands().size() - 1;
 }
 
 // One breakdown of a figure by a person's code: its name (the figure id's
-// middle part), its categories, and the category of a person.
+// middle part), its categories, and the index of a person's category.
 struct Breakdown {
   const char* field;
   std::vector<std::string> categories;
-  std::string (*of)(const PersonCodes&);
+  size_t (*of)(const PersonCodes&);
 };
 
 const std::vector<Breakdown>& Breakdowns() {
   using namespace domain::cs;
   static const std::vector<Breakdown> kAll = {
-      {"ageBand",
-       {"0-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75-84", "85+", "notRecorded"},
-       [](const PersonCodes& c) { return AgeBandCategory(c.age_band); }},
-      {"gender", CodeCategories<Gender>(), [](const PersonCodes& c) { return CodeCategory<Gender>(c.gender); }},
+      {"ageBand", AgeBands(), [](const PersonCodes& c) { return AgeBandIndex(c.age_band); }},
+      {"gender", CodeCategories<Gender>(), [](const PersonCodes& c) { return CodeIndex<Gender>(c.gender); }},
       {"disability", CodeCategories<Disability>(),
-       [](const PersonCodes& c) { return CodeCategory<Disability>(c.disability); }},
-      {"ethnicGroup", {"asian", "black", "mixed", "white", "other", "declined", "notRecorded"},
-       [](const PersonCodes& c) { return EthnicGroup(c.ethnicity); }},
+       [](const PersonCodes& c) { return CodeIndex<Disability>(c.disability); }},
+      {"ethnicGroup", EthnicGroups(), [](const PersonCodes& c) { return EthnicGroupIndex(c.ethnicity); }},
       {"mainLanguage", CodeCategories<MainLanguage>(),
-       [](const PersonCodes& c) { return CodeCategory<MainLanguage>(c.main_language); }},
+       [](const PersonCodes& c) { return CodeIndex<MainLanguage>(c.main_language); }},
       {"interpreterNeeded", CodeCategories<YesNo>(),
-       [](const PersonCodes& c) { return CodeCategory<YesNo>(c.interpreter_needed); }},
-      {"unpaidCarer", CodeCategories<YesNo>(),
-       [](const PersonCodes& c) { return CodeCategory<YesNo>(c.unpaid_carer); }},
+       [](const PersonCodes& c) { return CodeIndex<YesNo>(c.interpreter_needed); }},
+      {"unpaidCarer", CodeCategories<YesNo>(), [](const PersonCodes& c) { return CodeIndex<YesNo>(c.unpaid_carer); }},
       {"mentalHealth", CodeCategories<YesNo>(),
-       [](const PersonCodes& c) { return CodeCategory<YesNo>(c.mental_health); }},
+       [](const PersonCodes& c) { return CodeIndex<YesNo>(c.mental_health); }},
       {"learningDisability", CodeCategories<YesNo>(),
-       [](const PersonCodes& c) { return CodeCategory<YesNo>(c.learning_disability); }},
+       [](const PersonCodes& c) { return CodeIndex<YesNo>(c.learning_disability); }},
   };
   return kAll;
 }
@@ -149,8 +179,10 @@ class TableBuilder {
     table_.partitions.push_back(std::move(p));
   }
   // Counts one into the figure for the district (the county is summed later).
-  void Count(const std::string& id, size_t area) {
-    ++table_.figures[Figure(id)].cells[area].value;
+  void Count(const std::string& id, size_t area) { Count(Figure(id), area); }
+  void Count(size_t figure, size_t area) {
+    ++table_.figures[figure].cells[area].value;
+    const std::string& id = table_.figures[figure].id;
     if (tracer_ != nullptr && tracer_->trace != nullptr && id == tracer_->trace->figure &&
         (tracer_->trace->area == "county" || (*areas_)[area] == tracer_->trace->area)) {
       auto& cases = tracer_->trace->cases;
@@ -461,10 +493,18 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   // Target groups and equality (003 7.2, 9.1): each breakdown of a figure by
   // a person's code is a partition of it, so that disclosure control and the
   // release ledger's joint audit cover its cells like any other breakdown.
+  // Per breakdown, its categories' figures in the table.
+  using BreakdownFigures = std::vector<std::vector<size_t>>;
   auto equality_partitions = [](TableBuilder* b, const std::string& total, const std::string& base) {
-    for (const Breakdown& d : Breakdowns()) b->Partition(total, base + "." + d.field, d.categories);
+    BreakdownFigures figures;
+    for (const Breakdown& d : Breakdowns()) {
+      b->Partition(total, base + "." + d.field, d.categories);
+      figures.emplace_back();
+      for (const auto& c : d.categories) figures.back().push_back(b->Figure(base + "." + d.field + "." + c));
+    }
+    return figures;
   };
-  equality_partitions(&enquiries, "enquiries.total", "enquiries");
+  const BreakdownFigures enquiry_groups = equality_partitions(&enquiries, "enquiries.total", "enquiries");
   // Schedule B of the service specification, row by row (docs/exports.md,
   // "Schedule B"); its "DFG of all value" row is dfg.approved.total.
   TableBuilder services("services", "Schedule B: people, households, repairs and grants", &kpi.areas, &tracer);
@@ -473,7 +513,8 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
                          "services.dementiaDwellingGrantsApproved"}) {
     services.Figure(id);
   }
-  equality_partitions(&services, "services.minorAdaptationHouseholds", "services.minorAdaptations");
+  const BreakdownFigures household_groups =
+      equality_partitions(&services, "services.minorAdaptationHouseholds", "services.minorAdaptations");
   const std::vector<std::string> priorities = {"1", "2", "3", "unspecified"};
   TableBuilder dfg("dfg", "Disabled facilities grants approved and completed", &kpi.areas, &tracer);
   for (const char* what : {"approved", "completed"}) {
@@ -482,7 +523,7 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
     dfg.Partition(base + ".total", base + ".tenure", tenures);
     dfg.Partition(base + ".total", base + ".priority", priorities);
   }
-  equality_partitions(&dfg, "dfg.approved.total", "dfg.approved");
+  const BreakdownFigures dfg_groups = equality_partitions(&dfg, "dfg.approved.total", "dfg.approved");
   // The statutory decision on a valid application (approval or refusal).
   dfg.Partition("dfg.decisions.total", "dfg.decisions", {"withinTarget", "later"});
   TableBuilder outcome_table("outcomes", "Cases with each outcome recorded", &kpi.areas, &tracer);
@@ -546,8 +587,8 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
     static const PersonCodes kNotRecorded;
     const PersonCodes* codes = &kNotRecorded;
     if (auto p = all.people.find(s.client); !s.client.empty() && p != all.people.end()) codes = &p->second;
-    auto count_codes = [&](TableBuilder* b, const std::string& base, size_t at) {
-      for (const Breakdown& d : Breakdowns()) b->Count(base + "." + d.field + "." + d.of(*codes), at);
+    auto count_codes = [&](TableBuilder* b, const BreakdownFigures& figures, size_t at) {
+      for (size_t i = 0; i < figures.size(); ++i) b->Count(figures[i][Breakdowns()[i].of(*codes)], at);
     };
     for (const auto& e : c.enquiries) {
       auto a = area(e.district);
@@ -555,7 +596,7 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
       enquiries.Count("enquiries.total", *a);
       enquiries.Count("enquiries.channel." + e.channel, *a);
       enquiries.Count("enquiries.referrer." + e.referrer_type, *a);
-      count_codes(&enquiries, "enquiries", *a);
+      count_codes(&enquiries, enquiry_groups, *a);
     }
     // A person counts once per district, however many of their cases were advised.
     const std::string& person = s.client.empty() ? id : s.client;
@@ -573,7 +614,7 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
       if (!a || !In(period, w.on) || l == nullptr) continue;
       if (l->service == "minorAdaptation" && households.insert({w.district, person}).second) {
         services.Count("services.minorAdaptationHouseholds", *a);
-        count_codes(&services, "services.minorAdaptations", *a);
+        count_codes(&services, household_groups, *a);
       }
       if (l->service == "handyperson" && handyperson_people.insert({w.district, person}).second) {
         services.Count("services.handypersonPeople", *a);
@@ -602,7 +643,7 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
       dfg.Count("dfg.approved.urgency." + urgency_of(g.line), *a);
       dfg.Count("dfg.approved.tenure." + tenure, *a);
       dfg.Count("dfg.approved.priority." + priority_of(g.line), *a);
-      count_codes(&dfg, "dfg.approved", *a);
+      count_codes(&dfg, dfg_groups, *a);
     }
     // The statutory decision: from the application's validOn (else its
     // submittedOn) to the approval or refusal, against the target in months.

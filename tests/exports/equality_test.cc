@@ -34,7 +34,10 @@ class EqualityTest : public readmodels::testing::ReadModelTest {
   //   P-1 codes recorded, with a DFG approved;
   //   P-2 declined every question, with a minor adaptation completed;
   //   P-3 registered by an older writer: none of the equality fields;
-  //   P-4 never registered.
+  //   P-4 never registered;
+  //   P-2 again, on a second case with another minor adaptation completed
+  //   (the same household: counted once, under the codes P-2 gave on the
+  //   first case).
   void BuildCounty() {
     Open();
     Record("case/D1/1",
@@ -59,6 +62,11 @@ class EqualityTest : public readmodels::testing::ReadModelTest {
             Ev("WorksCompleted", R"("completedOn":"2018-05-02","line":1,"finalCostPence":12000)")});
     Record("case/D1/3", {Enquiry("2018-04-10", "P-3", "D1"), OldRegistration("P-3")});
     Record("case/D1/4", {Enquiry("2018-04-10", "P-4", "D1")});
+    Record("case/D1/5",
+           {Enquiry("2018-05-10", "P-2", "D1"),
+            Ev("ServiceElementOpened", R"("openedOn":"2018-05-12","line":1,"element":"minorAdaptationsHandyperson",)"
+                                       R"("service":"minorAdaptation")"),
+            Ev("WorksCompleted", R"("completedOn":"2018-06-02","line":1,"finalCostPence":9000)")});
   }
 
   // PersonRegistered as a writer that predates the equality fields encodes
@@ -99,21 +107,23 @@ const char* const kFlags[] = {"interpreterNeeded", "unpaidCarer", "mentalHealth"
 TEST_F(EqualityTest, DeclinedIsCountedAsItsOwnCategory) {
   BuildCounty();
   KpiReturn kpi = Kpi();
-  EXPECT_EQ(Value(kpi, "enquiries.total"), 4);
-  // P-2 declined every question: one in each "declined", apart from the
-  // clients with nothing recorded.
+  EXPECT_EQ(Value(kpi, "enquiries.total"), 5);
+  // P-2 declined every question: two enquiries in each "declined" (the
+  // second case has no registration of its own: a person's codes are the
+  // person's, whichever case is counted).
   for (const char* field : {"gender", "disability", "ethnicGroup", "mainLanguage", "interpreterNeeded",
                             "unpaidCarer", "mentalHealth", "learningDisability"}) {
-    EXPECT_EQ(Value(kpi, std::string("enquiries.") + field + ".declined"), 1) << field;
+    EXPECT_EQ(Value(kpi, std::string("enquiries.") + field + ".declined"), 2) << field;
   }
   EXPECT_EQ(Value(kpi, "enquiries.disability.limitedALot"), 1);
   EXPECT_EQ(Value(kpi, "enquiries.ethnicGroup.asian"), 1);
   EXPECT_EQ(Value(kpi, "enquiries.mainLanguage.urdu"), 1);
   EXPECT_EQ(Value(kpi, "enquiries.interpreterNeeded.yes"), 1);
   EXPECT_EQ(Value(kpi, "enquiries.unpaidCarer.no"), 1);
-  EXPECT_EQ(Value(kpi, "enquiries.ageBand.85+"), 1);
+  EXPECT_EQ(Value(kpi, "enquiries.ageBand.85+"), 2);
   EXPECT_EQ(Value(kpi, "enquiries.gender.female"), 1);
-  // The household with a minor adaptation declined; the DFG's client did not.
+  // The household with two minor adaptations declined, and counts once; the
+  // DFG's client did not decline.
   EXPECT_EQ(Value(kpi, "services.minorAdaptationHouseholds"), 1);
   EXPECT_EQ(Value(kpi, "services.minorAdaptations.ethnicGroup.declined"), 1);
   EXPECT_EQ(Value(kpi, "services.minorAdaptations.ethnicGroup.notRecorded"), 0);
@@ -165,7 +175,7 @@ TEST_F(EqualityTest, ACorrectionMovesThePersonToTheCorrectedCategory) {
             R"("facts":{"rectifiedOn":"2018-06-01","fields":["disability"],"disability":"preferNotToSay"}})")});
   KpiReturn kpi = Kpi();
   EXPECT_EQ(Value(kpi, "enquiries.disability.limitedALot"), 0);
-  EXPECT_EQ(Value(kpi, "enquiries.disability.declined"), 2);
+  EXPECT_EQ(Value(kpi, "enquiries.disability.declined"), 3);
   EXPECT_EQ(Value(kpi, "dfg.approved.disability.declined"), 1);
   EXPECT_EQ(Value(kpi, "enquiries.ethnicGroup.asian"), 1);  // unchanged
 }
