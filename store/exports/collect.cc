@@ -176,10 +176,14 @@ std::string SubjectOf(const RecordedEvent& event) {
 // A person's codes: a registration sets all of them (an older event without
 // the equality fields reads as not recorded); a rectification changes only
 // the codes it gives.
-void CapturePerson(const RecordedEvent& event, Facts::Reader facts, std::map<std::string, PersonCodes>* people) {
+void CapturePerson(const RecordedEvent& event, Facts::Reader facts,
+                   std::unordered_map<std::string, PersonCodes>* people) {
   if (facts.which() == Facts::PERSON_REGISTERED) {
     std::string subject = SubjectOf(event);
-    if (subject.empty()) return;
+    bool client = std::any_of(event.subjects.begin(), event.subjects.end(), [&](const SubjectRef& s) {
+      return s.id == subject && s.role == SubjectRole::kClient;
+    });
+    if (subject.empty() || !client) return;
     auto p = facts.getPersonRegistered();
     PersonCodes& c = (*people)[subject];
     c.age_band = p.getAgeBand().cStr();

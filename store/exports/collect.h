@@ -10,6 +10,7 @@
 #include <optional>
 #include <tuple>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "domain/tables.h"
@@ -92,9 +93,10 @@ struct CollectOptions {
   bool client_details = false;  // decode the client's name and address
 };
 
-// A person's target-group and equality codes (PersonRegistered, corrected by
-// PersonDetailsRectified), as last recorded for that subject on any case up to
-// the collection's position: one value per person, whatever case is counted.
+// A client's target-group and equality codes (PersonRegistered as a client,
+// corrected by PersonDetailsRectified), as last recorded for that subject on
+// any case up to the collection's position: one value per person, whatever
+// case is counted. Carers' and relatives' codes are counted nowhere and not kept.
 // Enumerant numbers of the schema's lists; 0 is unspecified (not recorded).
 struct PersonCodes {
   std::string age_band;  // "" when not recorded
@@ -120,7 +122,7 @@ struct Collection {
   // (financial year, district, fund) -> the last AllocationSet for it up to `position`
   std::map<std::tuple<std::string, std::string, std::string>, AllocationFact> allocations;
   std::map<std::string, CaseFacts> cases; // by case id
-  std::map<std::string, PersonCodes> people; // by subject id
+  std::unordered_map<std::string, PersonCodes> people; // clients, by subject id
 };
 
 // Reads events 1..position of the log. InvalidArgument for a position beyond
