@@ -378,6 +378,17 @@ struct PersonRegistered {
   tenure @3 :Tenure;                # tenure of the home; fact
   livesAlone @4 :Bool;              # lives alone; fact
   hasCarer @5 :Bool;                # has an unpaid carer; fact
+  # Target groups and equality monitoring (docs/domain.md, "Equality codes"):
+  # codes, like ageBand and gender, so the monitoring figures survive an
+  # erasure. Each can be declined (preferNotToSay), which is not the same as
+  # unspecified (not asked or not recorded, and what older events read as).
+  disability @6 :Disability;        # day-to-day activities limited by a long-term condition or disability (census 2021 question); fact
+  ethnicity @7 :Ethnicity;          # ethnic group, the ONS 2021 census categories for England and Wales; fact
+  mainLanguage @8 :MainLanguage;    # main language; fact
+  interpreterNeeded @9 :YesNo;      # needs an interpreter (spoken or BSL) to use the service; fact
+  unpaidCarer @10 :YesNo;           # the person is an unpaid carer for someone else; fact
+  mentalHealth @11 :YesNo;          # has a mental health condition; fact
+  learningDisability @12 :YesNo;    # has a learning disability; fact
 }
 # Personal: the person's section (name, date of birth, address, contacts,
 # NHS number, communication needs; for a carer or relative, the relationship).
@@ -388,6 +399,14 @@ struct PersonDetailsRectified {
   ageBand @2 :Text;                 # corrected age band, or empty when unchanged; fact
   tenure @3 :Tenure;                # corrected tenure, or unspecified when unchanged; fact
   requestedBySubject @4 :Bool;      # the person asked for it (UK GDPR Art. 16); fact
+  # Corrected equality codes (PersonRegistered): unspecified when unchanged.
+  disability @5 :Disability;        # corrected disability code; fact
+  ethnicity @6 :Ethnicity;          # corrected ethnic group; fact
+  mainLanguage @7 :MainLanguage;    # corrected main language; fact
+  interpreterNeeded @8 :YesNo;      # corrected interpreter need; fact
+  unpaidCarer @9 :YesNo;            # corrected carer status; fact
+  mentalHealth @10 :YesNo;          # corrected mental health flag; fact
+  learningDisability @11 :YesNo;    # corrected learning disability flag; fact
 }
 # Personal: the corrected fields only.
 
@@ -1155,4 +1174,76 @@ enum OverQuarters {
   distinct @1;     # distinct people or households: between the largest quarter and the sum
   lastQuarter @2;  # a count on the period's last day: the year equals its fourth quarter
   unrelated @3;    # no relation a reader could use
+}
+
+# --- equality codes (PersonRegistered; docs/domain.md, "Equality codes") ---
+# Each list has unspecified (not asked, not recorded: what an event written
+# before the field existed reads as) and preferNotToSay (asked, and the person
+# declined), which the KPI return counts as two different categories.
+
+# A yes/no question that the person may decline to answer.
+enum YesNo {
+  unspecified @0;      # not asked or not recorded
+  yes @1;              # yes
+  no @2;               # no
+  preferNotToSay @3;   # declined to say
+}
+
+# The census 2021 disability question: are day-to-day activities limited
+# because of a health problem or disability that has lasted or is expected to
+# last 12 months or more? (the Equality Act 2010 definition of disability).
+enum Disability {
+  unspecified @0;      # not asked or not recorded
+  limitedALot @1;      # yes, limited a lot (disabled)
+  limitedALittle @2;   # yes, limited a little (disabled)
+  notLimited @3;       # no (not disabled)
+  preferNotToSay @4;   # declined to say
+}
+
+# Ethnic group: the ONS 2021 census categories for England and Wales, 19
+# categories in 5 groups, in the ONS order. The KPI return counts the groups.
+enum Ethnicity {
+  unspecified @0;                   # not asked or not recorded
+  asianBangladeshi @1;              # Asian, Asian British or Asian Welsh: Bangladeshi
+  asianChinese @2;                  # Asian, Asian British or Asian Welsh: Chinese
+  asianIndian @3;                   # Asian, Asian British or Asian Welsh: Indian
+  asianPakistani @4;                # Asian, Asian British or Asian Welsh: Pakistani
+  asianOther @5;                    # Asian, Asian British or Asian Welsh: any other Asian background
+  blackAfrican @6;                  # Black, Black British, Black Welsh, Caribbean or African: African
+  blackCaribbean @7;                # Black, Black British, Black Welsh, Caribbean or African: Caribbean
+  blackOther @8;                    # Black, Black British, Black Welsh, Caribbean or African: any other Black, Black British or Caribbean background
+  mixedWhiteAndAsian @9;            # Mixed or Multiple ethnic groups: White and Asian
+  mixedWhiteAndBlackAfrican @10;    # Mixed or Multiple ethnic groups: White and Black African
+  mixedWhiteAndBlackCaribbean @11;  # Mixed or Multiple ethnic groups: White and Black Caribbean
+  mixedOther @12;                   # Mixed or Multiple ethnic groups: any other Mixed or Multiple background
+  whiteBritish @13;                 # White: English, Welsh, Scottish, Northern Irish or British
+  whiteIrish @14;                   # White: Irish
+  whiteGypsyOrIrishTraveller @15;   # White: Gypsy or Irish Traveller
+  whiteRoma @16;                    # White: Roma
+  whiteOther @17;                   # White: any other White background
+  otherArab @18;                    # Other ethnic group: Arab
+  otherAny @19;                     # Other ethnic group: any other ethnic group
+  preferNotToSay @20;               # declined to say
+}
+
+# Main language: English, Welsh and British Sign Language, then main languages
+# other than English among the most common in England and Wales at the 2021
+# census (Polish, Romanian, Panjabi and Urdu the four largest), then any other
+# (docs/domain.md says why this list).
+enum MainLanguage {
+  unspecified @0;      # not asked or not recorded
+  english @1;          # English
+  welsh @2;            # Welsh (Cymraeg)
+  bsl @3;              # British Sign Language
+  polish @4;           # Polish
+  romanian @5;         # Romanian
+  punjabi @6;          # Punjabi (Panjabi)
+  urdu @7;             # Urdu
+  portuguese @8;       # Portuguese
+  spanish @9;          # Spanish
+  arabic @10;          # Arabic
+  bengali @11;         # Bengali (with Sylheti and Chatgaya)
+  gujarati @12;        # Gujarati
+  other @13;           # any other language
+  preferNotToSay @14;  # declined to say
 }

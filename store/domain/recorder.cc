@@ -73,6 +73,26 @@ Status CheckWrittenConfirmation(capnp::Text::Reader on_text, cs::Channel channel
   return Status::OK();
 }
 
+// Every code field of a person's details (gender, tenure and the equality
+// codes) holds a value of its list: the JSON form refuses an unknown name, and
+// this refuses an unknown number in facts given as bytes (a plugin, or
+// `hearth append` with factsBase64), which no report could count.
+Status CheckCodeLists(capnp::DynamicStruct::Reader member) {
+  for (auto field : member.getSchema().getNonUnionFields()) {
+    if (field.getType().which() != capnp::schema::Type::ENUM) continue;
+    auto value = member.get(field).as<capnp::DynamicEnum>();
+    if (value.getEnumerant() != nullptr) continue;
+    std::string codes;
+    for (auto e : value.getSchema().getEnumerants()) {
+      codes += (codes.empty() ? "" : ", ") + std::string(e.getProto().getName().cStr());
+    }
+    return Rule("code-list", std::string("facts.") + field.getProto().getName().cStr() + " holds " +
+                                 std::to_string(value.getRaw()) + ", which is not one of its codes (" + codes +
+                                 ")");
+  }
+  return Status::OK();
+}
+
 // The case-level rules for one event, against the state before it.
 Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
                       const CaseState& state) {
@@ -130,6 +150,7 @@ Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
                                 "55-64, 65-74, 75-84, 85+ (got \"" +
                                     std::string(p.getAgeBand().cStr()) + "\")");
       }
+      if (Status s = CheckCodeLists(capnp::toDynamic(p)); !s.ok()) return s;
       break;
     }
     case F::PERSON_DETAILS_RECTIFIED: {
@@ -138,6 +159,7 @@ Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
         return Rule("age-band", "ageBand must be empty or one of 0-17 ... 85+ (got \"" +
                                     std::string(r.getAgeBand().cStr()) + "\")");
       }
+      if (Status s = CheckCodeLists(capnp::toDynamic(r)); !s.ok()) return s;
       break;
     }
     case F::REFERRAL_MADE: {

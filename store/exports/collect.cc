@@ -166,6 +166,55 @@ Status Capture(const RecordedEvent& event, Facts::Reader facts, CaseFacts* c) {
   return Status::OK();
 }
 
+// The subject a PersonRegistered or PersonDetailsRectified is about (as the
+// case fold reads it: facts-only reads carry no personal sections).
+std::string SubjectOf(const RecordedEvent& event) {
+  if (!event.personal.empty()) return event.personal[0].subject;
+  return event.subjects.empty() ? std::string() : event.subjects[0].id;
+}
+
+// A person's codes: a registration sets all of them (an older event without
+// the equality fields reads as not recorded); a rectification changes only
+// the codes it gives.
+void CapturePerson(const RecordedEvent& event, Facts::Reader facts,
+                   std::unordered_map<std::string, PersonCodes>* people) {
+  if (facts.which() == Facts::PERSON_REGISTERED) {
+    std::string subject = SubjectOf(event);
+    bool client = std::any_of(event.subjects.begin(), event.subjects.end(), [&](const SubjectRef& s) {
+      return s.id == subject && s.role == SubjectRole::kClient;
+    });
+    if (subject.empty() || !client) return;
+    auto p = facts.getPersonRegistered();
+    PersonCodes& c = (*people)[subject];
+    c.age_band = p.getAgeBand().cStr();
+    c.gender = uint16_t(p.getGender());
+    c.disability = uint16_t(p.getDisability());
+    c.ethnicity = uint16_t(p.getEthnicity());
+    c.main_language = uint16_t(p.getMainLanguage());
+    c.interpreter_needed = uint16_t(p.getInterpreterNeeded());
+    c.unpaid_carer = uint16_t(p.getUnpaidCarer());
+    c.mental_health = uint16_t(p.getMentalHealth());
+    c.learning_disability = uint16_t(p.getLearningDisability());
+  } else if (facts.which() == Facts::PERSON_DETAILS_RECTIFIED) {
+    std::string subject = SubjectOf(event);
+    auto it = people->find(subject);
+    if (it == people->end()) return;
+    auto r = facts.getPersonDetailsRectified();
+    PersonCodes& c = it->second;
+    if (r.getAgeBand().size() > 0) c.age_band = r.getAgeBand().cStr();
+    auto set = [](uint16_t* field, auto value) {
+      if (uint16_t(value) != 0) *field = uint16_t(value);
+    };
+    set(&c.disability, r.getDisability());
+    set(&c.ethnicity, r.getEthnicity());
+    set(&c.main_language, r.getMainLanguage());
+    set(&c.interpreter_needed, r.getInterpreterNeeded());
+    set(&c.unpaid_carer, r.getUnpaidCarer());
+    set(&c.mental_health, r.getMentalHealth());
+    set(&c.learning_disability, r.getLearningDisability());
+  }
+}
+
 }  // namespace
 
 Result<Collection> Collect(LogReader& store, const domain::Codec& codec, const CollectOptions& options) {
@@ -237,6 +286,7 @@ Result<Collection> Collect(LogReader& store, const domain::Codec& codec, const C
       try {
         s = domain::FoldFacts(*type, facts, event.subjects, event.personal, &c.state);
         if (s.ok()) s = Capture(event, facts, &c);
+        if (s.ok()) CapturePerson(event, facts, &out.people);
       } catch (const kj::Exception& e) {
         s = Status::Corruption(type->name + " facts: " + e.getDescription().cStr());
       }

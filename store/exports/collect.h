@@ -11,6 +11,7 @@
 #include <optional>
 #include <tuple>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "domain/tables.h"
@@ -95,6 +96,23 @@ struct CollectOptions {
   std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
+// A client's target-group and equality codes (PersonRegistered as a client,
+// corrected by PersonDetailsRectified), as last recorded for that subject on
+// any case up to the collection's position: one value per person, whatever
+// case is counted. Carers' and relatives' codes are counted nowhere and not kept.
+// Enumerant numbers of the schema's lists; 0 is unspecified (not recorded).
+struct PersonCodes {
+  std::string age_band;  // "" when not recorded
+  uint16_t gender = 0;
+  uint16_t disability = 0;
+  uint16_t ethnicity = 0;
+  uint16_t main_language = 0;
+  uint16_t interpreter_needed = 0;
+  uint16_t unpaid_carer = 0;
+  uint16_t mental_health = 0;
+  uint16_t learning_disability = 0;
+};
+
 // One AllocationSet (config/allocations).
 struct AllocationFact {
   int64_t pence = 0;
@@ -107,6 +125,7 @@ struct Collection {
   // (financial year, district, fund) -> the last AllocationSet for it up to `position`
   std::map<std::tuple<std::string, std::string, std::string>, AllocationFact> allocations;
   std::map<std::string, CaseFacts> cases; // by case id
+  std::unordered_map<std::string, PersonCodes> people; // clients, by subject id
 };
 
 // Reads events 1..position of the log. InvalidArgument for a position beyond

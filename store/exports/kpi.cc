@@ -45,6 +45,105 @@ std::vector<std::string> Enumerants(bool skip_unspecified = false) {
 
 bool In(const Period& p, Date d) { return d >= p.first && d <= p.last; }
 
+// --- target groups and equality (docs/exports.md, "Target groups and equality") ---
+
+// The category a code is counted under: its enumerant name, "declined" for
+// preferNotToSay, "notRecorded" for unspecified (and for a number this code
+// does not know, which the recorder refuses).
+template <typename E>
+std::string CodeCategory(uint16_t value) {
+  auto enumerants = capnp::Schema::from<E>().getEnumerants();
+  if (value == 0 || value >= enumerants.size()) return "notRecorded";
+  std::string name = enumerants[value].getProto().getName().cStr();
+  return name == "preferNotToSay" ? "declined" : name;
+}
+
+// Every category of a code list, in the schema's order, then notRecorded.
+template <typename E>
+std::vector<std::string> CodeCategories() {
+  std::vector<std::string> out;
+  auto enumerants = capnp::Schema::from<E>().getEnumerants();
+  for (uint16_t v = 1; v < enumerants.size(); ++v) out.push_back(CodeCategory<E>(v));
+  out.push_back("notRecorded");
+  return out;
+}
+
+// The index of a code's category in CodeCategories<E>(): the enumerant's
+// own place for 1..n-1, notRecorded (the last) for unspecified and numbers
+// this code does not know.
+template <typename E>
+size_t CodeIndex(uint16_t value) {
+  static const size_t n = capnp::Schema::from<E>().getEnumerants().size();
+  return value == 0 || value >= n ? n - 1 : size_t(value) - 1;
+}
+
+const std::vector<std::string>& EthnicGroups() {
+  static const std::vector<std::string> kGroups = {"asian", "black", "mixed", "white", "other", "declined",
+                                                   "notRecorded"};
+  return kGroups;
+}
+
+// The ONS 2021 ethnic group (the five high-level groups) of an Ethnicity
+// code, as an index into EthnicGroups(): by the enumerant's name.
+size_t EthnicGroupIndex(uint16_t value) {
+  static const std::vector<size_t> kOf = [] {
+    std::vector<size_t> of;
+    auto enumerants = capnp::Schema::from<domain::cs::Ethnicity>().getEnumerants();
+    for (uint16_t v = 0; v < enumerants.size(); ++v) {
+      std::string code = CodeCategory<domain::cs::Ethnicity>(v);
+      size_t group = EthnicGroups().size() - 1;
+      for (size_t g = 0; g < EthnicGroups().size(); ++g) {
+        if (code.rfind(EthnicGroups()[g], 0) == 0) group = g;
+      }
+      of.push_back(group);
+    }
+    return of;
+  }();
+  return value < kOf.size() ? kOf[value] : EthnicGroups().size() - 1;
+}
+
+const std::vector<std::string>& AgeBands() {
+  static const std::vector<std::string> kBands = {"0-17",  "18-24", "25-34", "35-44", "45-54",
+                                                  "55-64", "65-74", "75-84", "85+",   "notRecorded"};
+  return kBands;
+}
+
+size_t AgeBandIndex(const std::string& band) {
+  for (size_t i = 0; i + 1 < AgeBands().size(); ++i) {
+    if (AgeBands()[i] == band) return i;
+  }
+  return AgeBands().size() - 1;
+}
+
+// One breakdown of a figure by a person's code: its name (the figure id's
+// middle part), its categories, and the index of a person's category.
+struct Breakdown {
+  const char* field;
+  std::vector<std::string> categories;
+  size_t (*of)(const PersonCodes&);
+};
+
+const std::vector<Breakdown>& Breakdowns() {
+  using namespace domain::cs;
+  static const std::vector<Breakdown> kAll = {
+      {"ageBand", AgeBands(), [](const PersonCodes& c) { return AgeBandIndex(c.age_band); }},
+      {"gender", CodeCategories<Gender>(), [](const PersonCodes& c) { return CodeIndex<Gender>(c.gender); }},
+      {"disability", CodeCategories<Disability>(),
+       [](const PersonCodes& c) { return CodeIndex<Disability>(c.disability); }},
+      {"ethnicGroup", EthnicGroups(), [](const PersonCodes& c) { return EthnicGroupIndex(c.ethnicity); }},
+      {"mainLanguage", CodeCategories<MainLanguage>(),
+       [](const PersonCodes& c) { return CodeIndex<MainLanguage>(c.main_language); }},
+      {"interpreterNeeded", CodeCategories<YesNo>(),
+       [](const PersonCodes& c) { return CodeIndex<YesNo>(c.interpreter_needed); }},
+      {"unpaidCarer", CodeCategories<YesNo>(), [](const PersonCodes& c) { return CodeIndex<YesNo>(c.unpaid_carer); }},
+      {"mentalHealth", CodeCategories<YesNo>(),
+       [](const PersonCodes& c) { return CodeIndex<YesNo>(c.mental_health); }},
+      {"learningDisability", CodeCategories<YesNo>(),
+       [](const PersonCodes& c) { return CodeIndex<YesNo>(c.learning_disability); }},
+  };
+  return kAll;
+}
+
 // Which case is being counted, and the cell whose cases are wanted (audit
 // sampling), shared by every table of one return.
 struct Tracer {
@@ -80,8 +179,10 @@ class TableBuilder {
     table_.partitions.push_back(std::move(p));
   }
   // Counts one into the figure for the district (the county is summed later).
-  void Count(const std::string& id, size_t area) {
-    ++table_.figures[Figure(id)].cells[area].value;
+  void Count(const std::string& id, size_t area) { Count(Figure(id), area); }
+  void Count(size_t figure, size_t area) {
+    ++table_.figures[figure].cells[area].value;
+    const std::string& id = table_.figures[figure].id;
     if (tracer_ != nullptr && tracer_->trace != nullptr && id == tracer_->trace->figure &&
         (tracer_->trace->area == "county" || (*areas_)[area] == tracer_->trace->area)) {
       auto& cases = tracer_->trace->cases;
@@ -390,6 +491,21 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   TableBuilder enquiries("enquiries", "Enquiries by channel and referrer type", &kpi.areas, &tracer);
   enquiries.Partition("enquiries.total", "enquiries.channel", channels);
   enquiries.Partition("enquiries.total", "enquiries.referrer", referrers);
+  // Target groups and equality (003 7.2, 9.1): each breakdown of a figure by
+  // a person's code is a partition of it, so that disclosure control and the
+  // release ledger's joint audit cover its cells like any other breakdown.
+  // Per breakdown, its categories' figures in the table.
+  using BreakdownFigures = std::vector<std::vector<size_t>>;
+  auto equality_partitions = [](TableBuilder* b, const std::string& total, const std::string& base) {
+    BreakdownFigures figures;
+    for (const Breakdown& d : Breakdowns()) {
+      b->Partition(total, base + "." + d.field, d.categories);
+      figures.emplace_back();
+      for (const auto& c : d.categories) figures.back().push_back(b->Figure(base + "." + d.field + "." + c));
+    }
+    return figures;
+  };
+  const BreakdownFigures enquiry_groups = equality_partitions(&enquiries, "enquiries.total", "enquiries");
   // Schedule B of the service specification, row by row (docs/exports.md,
   // "Schedule B"); its "DFG of all value" row is dfg.approved.total.
   TableBuilder services("services", "Schedule B: people, households, repairs and grants", &kpi.areas, &tracer);
@@ -398,6 +514,8 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
                          "services.dementiaDwellingGrantsApproved"}) {
     services.Figure(id);
   }
+  const BreakdownFigures household_groups =
+      equality_partitions(&services, "services.minorAdaptationHouseholds", "services.minorAdaptations");
   const std::vector<std::string> priorities = {"1", "2", "3", "unspecified"};
   TableBuilder dfg("dfg", "Disabled facilities grants approved and completed", &kpi.areas, &tracer);
   for (const char* what : {"approved", "completed"}) {
@@ -406,6 +524,7 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
     dfg.Partition(base + ".total", base + ".tenure", tenures);
     dfg.Partition(base + ".total", base + ".priority", priorities);
   }
+  const BreakdownFigures dfg_groups = equality_partitions(&dfg, "dfg.approved.total", "dfg.approved");
   // The statutory decision on a valid application (approval or refusal).
   dfg.Partition("dfg.decisions.total", "dfg.decisions", {"withinTarget", "later"});
   TableBuilder outcome_table("outcomes", "Cases with each outcome recorded", &kpi.areas, &tracer);
@@ -442,6 +561,14 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
                              "dfg.decisions."}) {
     dfg.Across(prefix, OverQuarters::kSum, false);
   }
+  // A person's codes are read as of P (a correction or a later registration
+  // moves them between categories), so no category only grows; households
+  // count once in the year in each category as in the total.
+  for (const Breakdown& d : Breakdowns()) {
+    enquiries.Across(std::string("enquiries.") + d.field + ".", OverQuarters::kSum, false);
+    dfg.Across(std::string("dfg.approved.") + d.field + ".", OverQuarters::kSum, false);
+  }
+  services.Across("services.minorAdaptations.", OverQuarters::kDistinct, false);
   visits.Across("firstVisits.", OverQuarters::kSum, false);
   visits.Across("firstVisits.waitingAtPeriodEnd", OverQuarters::kLastQuarter, false);
 
@@ -457,12 +584,20 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
     tracer.current_case = &id;
     const domain::CaseState& s = c.state;
     std::string tenure = s.tenure.empty() ? "unspecified" : s.tenure;
+    // The client's codes (none recorded: every breakdown's notRecorded).
+    static const PersonCodes kNotRecorded;
+    const PersonCodes* codes = &kNotRecorded;
+    if (auto p = all.people.find(s.client); !s.client.empty() && p != all.people.end()) codes = &p->second;
+    auto count_codes = [&](TableBuilder* b, const BreakdownFigures& figures, size_t at) {
+      for (size_t i = 0; i < figures.size(); ++i) b->Count(figures[i][Breakdowns()[i].of(*codes)], at);
+    };
     for (const auto& e : c.enquiries) {
       auto a = area(e.district);
       if (!a || !In(period, e.on)) continue;
       enquiries.Count("enquiries.total", *a);
       enquiries.Count("enquiries.channel." + e.channel, *a);
       enquiries.Count("enquiries.referrer." + e.referrer_type, *a);
+      count_codes(&enquiries, enquiry_groups, *a);
     }
     // A person counts once per district, however many of their cases were advised.
     const std::string& person = s.client.empty() ? id : s.client;
@@ -480,6 +615,7 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
       if (!a || !In(period, w.on) || l == nullptr) continue;
       if (l->service == "minorAdaptation" && households.insert({w.district, person}).second) {
         services.Count("services.minorAdaptationHouseholds", *a);
+        count_codes(&services, household_groups, *a);
       }
       if (l->service == "handyperson" && handyperson_people.insert({w.district, person}).second) {
         services.Count("services.handypersonPeople", *a);
@@ -508,6 +644,7 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
       dfg.Count("dfg.approved.urgency." + urgency_of(g.line), *a);
       dfg.Count("dfg.approved.tenure." + tenure, *a);
       dfg.Count("dfg.approved.priority." + priority_of(g.line), *a);
+      count_codes(&dfg, dfg_groups, *a);
     }
     // The statutory decision: from the application's validOn (else its
     // submittedOn) to the approval or refusal, against the target in months.

@@ -477,6 +477,10 @@ Status CoordinateWithReleased(const std::vector<ReleasedReturn>& earlier, KpiRet
     }
   }
   std::set<Key> left;
+  // Cells with no published cell of this return within reach: the sums do
+  // not change from round to round and cells are only ever suppressed, so
+  // they stay out of reach (searched once, not every round).
+  std::set<Key> out_of_reach;
   for (int round = 0; round < 10000; ++round) {
     Model m;
     BuildModel(views, earlier_count, &m);
@@ -485,34 +489,50 @@ Status CoordinateWithReleased(const std::vector<ReleasedReturn>& earlier, KpiRet
     std::set<size_t> exposed = Exposed(views, earlier_count, &m);
     left.clear();
     std::set<std::tuple<size_t, size_t, size_t>> chosen;
+    // The new return's cell of each variable (once per round, not per visit).
+    std::vector<std::optional<std::tuple<size_t, size_t, size_t>>> mine_of(m.sys.size());
+    for (const auto& [k, v] : m.sys.vars()) {
+      if (auto it = mine.find(k); it != mine.end()) mine_of[v] = it->second;
+    }
+    std::vector<size_t> seen_in(m.sys.size(), 0);  // the search (1-based) that saw the variable
+    size_t search = 0;
     for (size_t v : exposed) {
       if (before.count(*key_of[v])) continue;
+      if (out_of_reach.count(*key_of[v])) {
+        left.insert(*key_of[v]);
+        continue;
+      }
       // The nearest published cells of this return that share a sum with
       // it (widening one sum at a time): the smallest non-zero first, then a
-      // zero, then an exact county total.
-      std::set<size_t> seen = {v}, ring = {v};
+      // zero, then an exact county total. Ties go to the lowest variable.
+      ++search;
+      seen_in[v] = search;
+      std::vector<size_t> ring = {v};
       std::optional<std::tuple<size_t, size_t, size_t>> best;
       int best_rank = 3;
       int64_t best_value = 0;
       for (int depth = 0; depth < 4 && !best; ++depth) {
-        std::set<size_t> next;
+        std::vector<size_t> next;
         for (size_t x : ring) {
           for (size_t lin : m.sys.Uses(x)) {
             for (auto [y, c] : m.sys.Terms(lin)) {
-              if (seen.insert(y).second) next.insert(y);
+              if (seen_in[y] != search) {
+                seen_in[y] = search;
+                next.push_back(y);
+              }
             }
           }
         }
+        std::sort(next.begin(), next.end());
         for (size_t y : next) {
-          auto it = mine.find(*key_of[y]);
-          if (it == mine.end() || m.published_in_earlier[y]) continue;
-          auto [t, f, a] = it->second;
+          if (!mine_of[y] || m.published_in_earlier[y]) continue;
+          auto [t, f, a] = *mine_of[y];
           const Cell& c = kpi->tables[t].figures[f].cells[a];
           if (c.mark == CellMark::kSuppressed) continue;
           bool locked = a == county && kpi->policy.exact_county;
           int rank = locked ? 2 : (c.value == 0 ? 1 : 0);
           if (!best || rank < best_rank || (rank == best_rank && c.value < best_value)) {
-            best = it->second;
+            best = mine_of[y];
             best_rank = rank;
             best_value = c.value;
           }
@@ -523,6 +543,7 @@ Status CoordinateWithReleased(const std::vector<ReleasedReturn>& earlier, KpiRet
         chosen.insert(*best);
       } else {
         left.insert(*key_of[v]);
+        out_of_reach.insert(*key_of[v]);
       }
     }
     if (chosen.empty()) break;

@@ -933,6 +933,39 @@ TEST_F(CliTest, CaseAppendsGoThroughTheRecorderAndRefuseFreeTextFacts) {
   EXPECT_EQ(lines[0]["personal"][0]["details"]["familyName"], "Quillfeather");
 }
 
+// docs/domain.md, "Equality codes": `hearth append` refuses an equality code
+// outside its list (an unknown name, or a number) naming the field, and
+// writes nothing; a code of the list, declined included, is recorded and
+// read back by name.
+TEST_F(CliTest, AppendRefusesAnEqualityCodeOutsideItsListNamingTheField) {
+  Init();
+  const std::string kCase = "case/D1/000001";
+  ASSERT_EQ(Hearth({"append", "--stream", kCase, "--expect", "no-stream"}, std::string(kEnquiry) + "\n").code, 0);
+  const int events = kInit + 1;
+  auto registered = [](const std::string& codes) {
+    return R"({"type":"PersonRegistered","actor":{"user":"S-001","role":"adminOfficer"},)"
+           R"("facts":{"registeredOn":"2018-04-03","ageBand":"75-84",)" + codes +
+           R"(},"personal":[{"subject":"P-1","role":"client","details":{"givenName":"Testina"}}]})" "\n";
+  };
+  for (const char* codes : {R"("ethnicity":"martian")", R"("ethnicity":7)", R"("disability":"yes")",
+                            R"("learningDisability":"maybe")", R"("mainLanguage":"klingon")"}) {
+    Output o = Hearth({"append", "--stream", kCase}, registered(codes));
+    std::string field = std::string(codes).substr(1, std::string(codes).find('"', 1) - 1);
+    EXPECT_TRUE(FailsWith(o, 1, "facts." + field)) << codes << ": " << o.err;
+  }
+  EXPECT_EQ(Info()["events"], events);
+  Output ok = Hearth({"append", "--stream", kCase},
+                     registered(R"("ethnicity":"whiteIrish","disability":"preferNotToSay","interpreterNeeded":"no")"));
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_EQ(Info()["events"], events + 1);
+  Output read = Hearth({"read", "--stream", kCase});
+  ASSERT_EQ(read.code, 0) << read.err;
+  std::vector<Json> lines = JsonLines(read.out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[1]["facts"]["ethnicity"], "whiteIrish") << lines[1].dump();
+  EXPECT_EQ(lines[1]["facts"]["disability"], "preferNotToSay") << lines[1].dump();
+}
+
 // docs/cli.md (info): `hearth info` shows each projection's folded position
 // and its lag behind the log, without opening (or catching up) the
 // projections itself; a read-model command brings it current.

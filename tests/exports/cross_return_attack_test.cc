@@ -65,6 +65,26 @@ DocRule RuleOf(const std::string& policy) {
   return {0, 1, true};  // none
 }
 
+// docs/exports.md, "Target groups and equality": the figures broken down
+// (total, and the base of its breakdowns' ids), and each breakdown's
+// categories. "<base>.<field>.<category>" over the categories adds up to the
+// total in every area, whatever kpi.json declares.
+const std::vector<std::pair<std::string, std::string>> kEqualityTotals = {
+    {"enquiries.total", "enquiries"},
+    {"dfg.approved.total", "dfg.approved"},
+    {"services.minorAdaptationHouseholds", "services.minorAdaptations"}};
+const std::vector<std::pair<std::string, std::vector<std::string>>> kEqualityFields = {
+    {"ageBand", {"0-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75-84", "85+", "notRecorded"}},
+    {"gender", {"female", "male", "other", "declined", "notRecorded"}},
+    {"disability", {"limitedALot", "limitedALittle", "notLimited", "declined", "notRecorded"}},
+    {"ethnicGroup", {"asian", "black", "mixed", "white", "other", "declined", "notRecorded"}},
+    {"mainLanguage", {"english", "welsh", "bsl", "polish", "romanian", "punjabi", "urdu", "portuguese", "spanish",
+                      "arabic", "bengali", "gujarati", "other", "declined", "notRecorded"}},
+    {"interpreterNeeded", {"yes", "no", "declined", "notRecorded"}},
+    {"unpaidCarer", {"yes", "no", "declined", "notRecorded"}},
+    {"mentalHealth", {"yes", "no", "declined", "notRecorded"}},
+    {"learningDisability", {"yes", "no", "declined", "notRecorded"}}};
+
 // docs/exports.md, "Which event, which date, which district" and
 // "Schedule B": how a figure of the year relates to the same figure of its
 // quarters, and whether it can only grow as the log grows.
@@ -75,6 +95,9 @@ OverQuarters QuarterRelation(const std::string& id) {
       id == "services.handypersonPeople") {
     return OverQuarters::kDistinct;  // people and households: once in the year
   }
+  // "Target groups and equality": households count once in the year in each
+  // category too.
+  if (Starts(id, "services.minorAdaptations.")) return OverQuarters::kDistinct;
   if (Starts(id, "firstVisits.waitingAtPeriodEnd")) return OverQuarters::kLast;  // a count on one day
   for (const char* known : {"enquiries.", "services.", "dfg.", "outcomes.", "firstVisits.", "complaints.", "other.",
                             "referrals.onward.", "satisfaction."}) {
@@ -91,6 +114,13 @@ bool Grows(const std::string& id) {
                              "dfg.completed.urgency.", "dfg.completed.tenure.", "dfg.completed.priority.",
                              "dfg.decisions.", "firstVisits."}) {
     if (Starts(id, moving)) return false;
+  }
+  // The equality breakdowns: a person's codes as of P (a correction moves
+  // them between categories).
+  for (const auto& [total, base] : kEqualityTotals) {
+    for (const auto& [field, categories] : kEqualityFields) {
+      if (Starts(id, (base + "." + field + ".").c_str())) return false;
+    }
   }
   return true;
 }
@@ -297,6 +327,23 @@ Attack RunAttack(const std::vector<Released>& held, const Truth& truth) {
         std::vector<size_t> members;
         for (const auto& m : p.members) members.push_back(at.Var({r.period, r.position, m, area}));
         at.Sum(at.Var({r.period, r.position, p.total, area}), members);
+      }
+    }
+    // The equality breakdowns, as the docs define them (declared in the
+    // file or not): every category the return publishes, the rest zero.
+    std::set<std::string> ids;
+    for (const auto& f : r.figures) ids.insert(f.id);
+    for (const auto& [total, base] : kEqualityTotals) {
+      if (!ids.count(total)) continue;
+      for (const auto& [field, categories] : kEqualityFields) {
+        for (const auto& area : r.areas) {
+          std::vector<size_t> members;
+          for (const auto& c : categories) {
+            std::string id = base + "." + field + "." + c;
+            if (ids.count(id)) members.push_back(at.Var({r.period, r.position, id, area}));
+          }
+          if (!members.empty()) at.Sum(at.Var({r.period, r.position, total, area}), members);
+        }
       }
     }
   }
@@ -694,6 +741,40 @@ TEST(CrossReturnAttacker, RecoversACountFromAYearAndItsQuarters) {
   EXPECT_TRUE(b.unsound.empty()) << ::testing::PrintToString(b.unsound);
   EXPECT_EQ(b.recovered, 2) << "D1 at 200 = 5 - 4, and at 100 between D1 at 200 and ... "
                             << ::testing::PrintToString(b.found);
+}
+
+// The attacker knows the equality breakdowns from the docs, not from the
+// partitions a file declares: a return whose breakdown is published with a
+// lone small category (as an export that forgot to declare the partition
+// would publish it) gives that category away.
+TEST(CrossReturnAttacker, KnowsThatAnEqualityBreakdownAddsUpToItsTotal) {
+  Released r;
+  r.period = "2018/19-Q1";
+  r.position = 100;
+  r.policy = "threshold:3";
+  r.areas = {"D1", "D2", "county"};
+  using V = std::vector<std::optional<int64_t>>;
+  std::map<std::string, std::vector<int64_t>> truth_of = {{"dfg.approved.total", {10, 10, 20}},
+                                                          {"dfg.approved.gender.female", {8, 5, 13}},
+                                                          {"dfg.approved.gender.male", {2, 5, 7}},
+                                                          {"dfg.approved.gender.other", {0, 0, 0}},
+                                                          {"dfg.approved.gender.declined", {0, 0, 0}},
+                                                          {"dfg.approved.gender.notRecorded", {0, 0, 0}}};
+  for (const auto& [id, v] : truth_of) {
+    V released = {v[0], v[1], v[2]};
+    if (id == "dfg.approved.gender.male") released = {std::nullopt, 5, std::nullopt};
+    if (id == "dfg.approved.gender.female") released = {8, 5, std::nullopt};
+    r.figures.push_back({id, released});
+  }
+  ASSERT_TRUE(r.partitions.empty());  // nothing declared in the file
+  Truth truth;
+  for (const auto& [id, v] : truth_of) {
+    for (size_t a = 0; a < 3; ++a) truth[{r.period, r.position, id, r.areas[a]}] = v[a];
+  }
+  Attack a = RunAttack({r}, truth);
+  EXPECT_TRUE(a.unsound.empty()) << ::testing::PrintToString(a.unsound);
+  EXPECT_EQ(a.primary, 1);
+  EXPECT_EQ(a.recovered, 1) << "male in D1 = 10 - 8 - 0 - 0 - 0";
 }
 
 }  // namespace

@@ -94,6 +94,14 @@ class ReleasedFilesTest : public readmodels::testing::ReadModelTest {
       truth_[{"enquiries.total", "county"}] += total;
       truth_[{"enquiries.referrer.self", d}] = total;
       truth_[{"enquiries.referrer.self", "county"}] += total;
+      // docs/exports.md, "Target groups and equality": a client whose codes
+      // were never recorded (here nobody is registered) counts under each
+      // breakdown's notRecorded.
+      for (const char* field : {"ageBand", "gender", "disability", "ethnicGroup", "mainLanguage",
+                                "interpreterNeeded", "unpaidCarer", "mentalHealth", "learningDisability"}) {
+        truth_[{std::string("enquiries.") + field + ".notRecorded", d}] = total;
+        truth_[{std::string("enquiries.") + field + ".notRecorded", "county"}] += total;
+      }
     }
   }
 

@@ -122,7 +122,77 @@ struct Person {
   int house = 1;
   Date born{};
   cs::Gender gender = cs::Gender::UNSPECIFIED;
+  // Target groups and equality (PersonRegistered).
+  cs::Disability disability = cs::Disability::UNSPECIFIED;
+  cs::Ethnicity ethnicity = cs::Ethnicity::UNSPECIFIED;
+  cs::MainLanguage language = cs::MainLanguage::UNSPECIFIED;
+  cs::YesNo interpreter = cs::YesNo::UNSPECIFIED;
+  cs::YesNo unpaid_carer = cs::YesNo::UNSPECIFIED;
+  cs::YesNo mental_health = cs::YesNo::UNSPECIFIED;
+  cs::YesNo learning_disability = cs::YesNo::UNSPECIFIED;
 };
+
+// A yes/no answer: yes, no, declined and not recorded in per-mille shares.
+cs::YesNo Answer(Rng& rng, uint32_t yes, uint32_t declined, uint32_t not_recorded) {
+  uint32_t r = rng.Below(1000);
+  if (r < not_recorded) return cs::YesNo::UNSPECIFIED;
+  if (r < not_recorded + declined) return cs::YesNo::PREFER_NOT_TO_SAY;
+  return r < not_recorded + declined + yes ? cs::YesNo::YES : cs::YesNo::NO;
+}
+
+// The equality codes of an invented person, roughly like an older, mostly
+// disabled client group in Worcestershire (mostly White British, a majority
+// disabled, some declining to answer), from a random stream of the person's
+// own: no other number of the county moves, and a returning client has the
+// same codes on every case.
+void DrawEqualityCodes(uint64_t seed, bool client, Person* p) {
+  Rng rng(Mix(seed ^ 0x657175616c697479ull) ^ HashText(p->id, seed));
+  using D = cs::Disability;
+  uint32_t r = rng.Below(1000);
+  if (client) {
+    p->disability = r < 30 ? D::UNSPECIFIED : r < 80 ? D::PREFER_NOT_TO_SAY : r < 560 ? D::LIMITED_A_LOT
+                    : r < 820 ? D::LIMITED_A_LITTLE : D::NOT_LIMITED;
+  } else {
+    p->disability = r < 50 ? D::UNSPECIFIED : r < 90 ? D::PREFER_NOT_TO_SAY : r < 200 ? D::LIMITED_A_LOT
+                    : r < 400 ? D::LIMITED_A_LITTLE : D::NOT_LIMITED;
+  }
+  using E = cs::Ethnicity;
+  struct Share { uint32_t upto; E code; };
+  static const Share kEthnicity[] = {
+      {20, E::UNSPECIFIED}, {50, E::PREFER_NOT_TO_SAY}, {905, E::WHITE_BRITISH}, {935, E::WHITE_OTHER},
+      {945, E::WHITE_IRISH}, {948, E::WHITE_GYPSY_OR_IRISH_TRAVELLER}, {950, E::WHITE_ROMA},
+      {962, E::ASIAN_INDIAN}, {970, E::ASIAN_PAKISTANI}, {973, E::ASIAN_BANGLADESHI}, {976, E::ASIAN_CHINESE},
+      {979, E::ASIAN_OTHER}, {983, E::BLACK_CARIBBEAN}, {986, E::BLACK_AFRICAN}, {987, E::BLACK_OTHER},
+      {990, E::MIXED_WHITE_AND_BLACK_CARIBBEAN}, {992, E::MIXED_WHITE_AND_ASIAN},
+      {993, E::MIXED_WHITE_AND_BLACK_AFRICAN}, {995, E::MIXED_OTHER}, {997, E::OTHER_ARAB}, {1000, E::OTHER_ANY}};
+  r = rng.Below(1000);
+  for (const Share& x : kEthnicity) {
+    if (r < x.upto) {
+      p->ethnicity = x.code;
+      break;
+    }
+  }
+  using L = cs::MainLanguage;
+  struct Lang { uint32_t upto; L code; };
+  static const Lang kLanguage[] = {
+      {8, L::UNSPECIFIED}, {13, L::PREFER_NOT_TO_SAY}, {960, L::ENGLISH}, {962, L::WELSH}, {967, L::BSL},
+      {977, L::POLISH}, {980, L::ROMANIAN}, {986, L::PUNJABI}, {991, L::URDU}, {992, L::PORTUGUESE},
+      {993, L::SPANISH}, {995, L::ARABIC}, {997, L::BENGALI}, {999, L::GUJARATI}, {1000, L::OTHER}};
+  r = rng.Below(1000);
+  for (const Lang& x : kLanguage) {
+    if (r < x.upto) {
+      p->language = x.code;
+      break;
+    }
+  }
+  bool english = p->language == L::ENGLISH || p->language == L::WELSH;
+  p->interpreter = p->language == L::BSL ? cs::YesNo::YES
+                   : english             ? Answer(rng, 2, 5, 30)
+                                         : Answer(rng, 600, 20, 30);
+  p->unpaid_carer = client ? Answer(rng, 80, 30, 70) : Answer(rng, 920, 0, 80);
+  p->mental_health = client ? Answer(rng, 140, 70, 50) : Answer(rng, 120, 60, 120);
+  p->learning_disability = client ? Answer(rng, 40, 30, 70) : Answer(rng, 20, 30, 120);
+}
 
 std::string NhsNumber(Rng& rng) {
   for (;;) {
@@ -180,10 +250,21 @@ Person MakePerson(uint64_t seed, const std::string& id, int district, Date year_
   p.gender = g < 56 ? cs::Gender::FEMALE : g < 97 ? cs::Gender::MALE
                                                   : g < 98 ? cs::Gender::OTHER
                                                            : cs::Gender::PREFER_NOT_TO_SAY;
+  DrawEqualityCodes(seed, client, &p);
   return p;
 }
 
 // --- building events ---
+
+void SetEqualityCodes(const Person& person, cs::PersonRegistered::Builder p) {
+  p.setDisability(person.disability);
+  p.setEthnicity(person.ethnicity);
+  p.setMainLanguage(person.language);
+  p.setInterpreterNeeded(person.interpreter);
+  p.setUnpaidCarer(person.unpaid_carer);
+  p.setMentalHealth(person.mental_health);
+  p.setLearningDisability(person.learning_disability);
+}
 
 std::string Pack(capnp::MessageBuilder& m) {
   kj::VectorOutputStream out(256);
@@ -466,6 +547,7 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       p.setTenure(tenure);
       p.setLivesAlone(lives_alone);
       p.setHasCarer(has_carer);
+      SetEqualityCodes(client, p);
     }), "admin");
     e.subjects.push_back(SubjectRef{client.id, SubjectRole::kClient});
     e.personal.push_back(FullDetails(client));
@@ -485,6 +567,7 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       p.setAgeBand(domain::AgeBand(carer.born, reg));
       p.setGender(carer.gender);
       p.setTenure(tenure);
+      SetEqualityCodes(carer, p);
     }), "admin");
     e.subjects.push_back(SubjectRef{carer.id, SubjectRole::kCarer});
     e.personal.push_back(FullDetails(carer, relationship));
