@@ -16,7 +16,9 @@
 #include "hearth/readmodels.h"
 #include "hearth/rights.h"
 #include "hearth/session.h"
+#include "metrics.h"
 #include "plugin_host.h"
+#include "replication/replication.h"
 #include "server.h"
 
 namespace hearth::cli {
@@ -110,6 +112,27 @@ Status RunServe(const ServeOptions& o) {
 
   auto server = server::Server::Start(store->get(), &models, *config);
   if (!server.ok()) return server.status();
+  // /metrics: the rights requests and the replication (docs/operations.md).
+  (*server)->AddMetricsSource(server::RightsMetrics(store->get(), codec->get(), &calendar));
+  auto* replicated = dynamic_cast<replication::ReplicatedStore*>(store->get());
+  (*server)->AddMetricsSource([replicated](server::Exposition* out) {
+    out->Gauge("hearth_replication_enabled", "1 when the store is replicated to NATS JetStream.",
+               replicated ? 1 : 0);
+    replication::ReplicationStatus r;
+    if (replicated) r = replicated->Replication();
+    out->Gauge("hearth_replication_lag_events",
+               "Committed events the cluster has not acknowledged yet (0 when replication is off).",
+               double(r.lag()));
+    out->Gauge("hearth_replication_max_lag_events", "The largest lag seen since the store was opened.",
+               double(r.max_lag_seen));
+  });
+  if ((*server)->metrics_port() != 0) {
+    if (Status s = Print("hearth: metrics on http://" + config->metrics.listen_address + ":" +
+                         std::to_string((*server)->metrics_port()) + "/metrics\n");
+        !s.ok()) {
+      return s;
+    }
+  }
   if (Status s = Print("hearth: serving " + o.data + " on " + config->listen_address + ":" +
                        std::to_string((*server)->port()) + " (TLS 1.3, client certificates from " +
                        config->ca_file + ")\n");
