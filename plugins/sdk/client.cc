@@ -744,6 +744,13 @@ class ClientImpl final : public Client {
     return wire::ToString((*r)->Root<protocol::ServerMessage>().getQueryResult().getJson());
   }
 
+  Result<BackupResult> Backup() override {
+    auto r = core_->Call([&](protocol::ClientMessage::Builder root, uint64_t) { root.setBackup(); });
+    if (!r.ok()) return r.status();
+    auto b = (*r)->Root<protocol::ServerMessage>().getBackupResult();
+    return BackupResult{b.getPosition(), wire::ToString(b.getDirectory())};
+  }
+
   Result<ServerInfo> Info() override {
     auto r = core_->Call([&](protocol::ClientMessage::Builder root, uint64_t) { root.setServerInfo(); });
     if (!r.ok()) return r.status();

@@ -91,7 +91,7 @@ Status GetString(const Json& object, const char* key, const std::string& where, 
 Status ParseScopes(const Json& j, const std::string& where, bool open, Scopes* out) {
   if (!j.is_object()) return Status::InvalidArgument(where + " must be an object");
   if (Status s = Unknown(j, {"append_types", "read_streams", "read_districts", "read_models",
-                             "read_personal", "read_log", "controller"},
+                             "read_personal", "read_log", "controller", "backup"},
                          where);
       !s.ok()) {
     return s;
@@ -99,7 +99,7 @@ Status ParseScopes(const Json& j, const std::string& where, bool open, Scopes* o
   Scopes s;
   if (open) {
     s.append_types = s.read_streams = s.read_districts = s.read_models = {"*"};
-    s.read_personal = s.read_log = s.controller = true;
+    s.read_personal = s.read_log = s.controller = s.backup = true;
   }
   struct ListKey {
     const char* key;
@@ -117,7 +117,7 @@ Status ParseScopes(const Json& j, const std::string& where, bool open, Scopes* o
     bool* field;
   };
   for (BoolKey k : {BoolKey{"read_personal", &s.read_personal}, BoolKey{"read_log", &s.read_log},
-                    BoolKey{"controller", &s.controller}}) {
+                    BoolKey{"controller", &s.controller}, BoolKey{"backup", &s.backup}}) {
     if (j.contains(k.key)) {
       if (Status st = GetBool(j, k.key, where, k.field); !st.ok()) return st;
     }
@@ -346,6 +346,7 @@ Scopes IntersectScopes(const Scopes& a, const Scopes& b) {
   s.read_personal = a.read_personal && b.read_personal;
   s.read_log = a.read_log && b.read_log;
   s.controller = a.controller && b.controller;
+  s.backup = a.backup && b.backup;
   return s;
 }
 
@@ -366,7 +367,7 @@ Result<ServerConfig> ServerConfig::FromJson(const std::string& text, const std::
   if (j.is_discarded()) return Status::InvalidArgument("server configuration is not valid JSON");
   if (!j.is_object()) return Status::InvalidArgument("server configuration must be a JSON object");
   if (Status s = Unknown(j, {"listen", "tls", "threads", "workers", "readers", "limits", "plugins",
-                             "console", "metrics", "log_format"},
+                             "console", "metrics", "log_format", "backup_dir"},
                          "config");
       !s.ok()) {
     return s;
@@ -417,6 +418,11 @@ Result<ServerConfig> ServerConfig::FromJson(const std::string& text, const std::
   }
   if (j.contains("metrics")) {
     if (Status s = ParseMetrics(j.at("metrics"), &c.metrics); !s.ok()) return s;
+  }
+  if (j.contains("backup_dir")) {
+    if (Status s = GetString(j, "backup_dir", "config", &c.backup_dir); !s.ok()) return s;
+    if (c.backup_dir.empty()) return Status::InvalidArgument("backup_dir must name a directory");
+    c.backup_dir = Resolve(base_dir, c.backup_dir);
   }
   if (j.contains("log_format")) {
     if (Status s = GetString(j, "log_format", "config", &c.log_format); !s.ok()) return s;

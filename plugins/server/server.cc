@@ -35,8 +35,13 @@
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
+#include <filesystem>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -448,6 +453,51 @@ class ServerImpl final : public Server {
         break;
     }
   }
+  // An online backup into config_.backup_dir (the `backup` request): staged
+  // in <time>.partial, renamed to <time>-p<position> once complete. One at
+  // a time (Busy otherwise).
+  struct BackupDone {
+    uint64_t position = 0;
+    std::string name;
+  };
+  Result<BackupDone> OnlineBackup() {
+    namespace fs = std::filesystem;
+    if (config_.backup_dir.empty()) {
+      return Status::NotSupported("online backups are off: the server's configuration has no backup_dir");
+    }
+    std::unique_lock<std::mutex> lock(backup_mu_, std::try_to_lock);
+    if (!lock.owns_lock()) return Status::Busy("a backup is already running: retry later");
+    std::error_code ec;
+    const fs::path root(config_.backup_dir);
+    if (!fs::is_directory(root, ec)) {
+      fs::create_directories(root, ec);
+      if (ec) return Status::IOError("cannot create backup_dir " + root.string() + ": " + ec.message());
+      ::chmod(root.c_str(), 0700);
+    }
+    std::string stamp = Now();  // 2026-01-01T10:00:00.000Z
+    stamp.erase(std::remove_if(stamp.begin(), stamp.end(), [](char c) { return c == '-' || c == ':'; }),
+                stamp.end());   // 20260101T100000.000Z
+    const fs::path staging = root / (stamp + ".partial");
+    if (fs::exists(staging, ec)) return Status::Busy("a backup started this millisecond: retry");
+    auto position = store_->Backup(staging.string());
+    if (!position.ok()) {
+      fs::remove_all(staging, ec);
+      return position.status();
+    }
+    BackupDone done{*position, stamp + "-p" + std::to_string(*position)};
+    fs::rename(staging, root / done.name, ec);
+    if (ec) {
+      fs::remove_all(staging, ec);
+      return Status::IOError("cannot name the backup " + (root / done.name).string() + ": " + ec.message());
+    }
+    int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+      ::fsync(fd);
+      ::close(fd);
+    }
+    return done;
+  }
+
   void SessionOpened() { ++sessions_; }
   void SessionClosed() { --sessions_; }
 
@@ -745,6 +795,7 @@ class ServerImpl final : public Server {
       query_failures_{0}, sessions_{0};
   std::mutex sources_mu_;
   std::vector<MetricsSource> sources_;
+  std::mutex backup_mu_;
   std::unique_ptr<MetricsListener> metrics_;
 
   asio::io_context io_;
@@ -1406,6 +1457,23 @@ std::string Connection::RunStoreRequest(wire::Request& req, std::shared_ptr<Sess
       case protocol::ClientMessage::READ_SUBJECT:
         return answer_events(
             session->ReadSubjectPage(req.subject, std::max<uint64_t>(req.from, 1), limit, req.purpose));
+      case protocol::ClientMessage::BACKUP: {
+        // A scope of its own: a backup holds everyone's records (encrypted).
+        if (!session->scopes().backup) {
+          Log("refused backup: outside the caller's scopes (scope backup)");
+          return fail(Status::PermissionDenied("an online backup needs the scope backup"));
+        }
+        auto done = server_->OnlineBackup();
+        if (!done.ok()) {
+          Log("backup failed: " + done.status().ToString());
+          return fail(done.status());
+        }
+        Log("backup " + done->name + " written, consistent at position " + std::to_string(done->position));
+        auto b = out.initBackupResult();
+        b.setPosition(done->position);
+        b.setDirectory(done->name);
+        return wire::Serialize(message);
+      }
       case protocol::ClientMessage::QUERY: {
         if (server_->models() == nullptr) {
           return fail(Status::NotFound("no read model '" + req.model + "'"));

@@ -165,6 +165,10 @@ struct ServerConfig {
   // The log's form: "text" (one escaped line per event) or "json" (one JSON
   // object per line: time, level, event, fields). Default: text.
   std::string log_format = "text";
+  // Where online backups go (the `backup` request, scope backup): each into
+  // a new subdirectory <UTC time>-p<position>. Empty: no online backups.
+  // Fixed here, never chosen by a client. Created (mode 0700) when missing.
+  std::string backup_dir;
 
   // Reads the JSON configuration (docs/plugins.md). Relative file names are
   // resolved against the configuration file's directory. InvalidArgument
