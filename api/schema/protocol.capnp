@@ -40,6 +40,7 @@ struct ClientMessage {
     query @9 :QueryRequest;              # query a read model -> `queryResult`
     serverInfo @10 :Void;                # versions, caller's scopes, limits -> `serverInfo`
     ping @11 :Void;                      # keeps an idle connection open -> `pong`
+    backup @12 :Void;                    # an online backup into the server's backup_dir -> `backupResult` (scope backup)
   }
 }
 
@@ -126,6 +127,7 @@ struct ServerMessage {
     subscriptionEvents @10 :Events;          # push: events of a subscription, consumes credits
     subscriptionEnded @11 :Error;            # push: the server ended a subscription, with why
     goodbye @12 :Error;                      # the server is closing the connection, with why
+    backupResult @13 :BackupResult;          # answers backup
   }
 }
 
@@ -161,6 +163,7 @@ struct Scopes {
   readPersonal @4 :Bool;         # sees personal sections (otherwise they are removed)
   readLog @5 :Bool;              # may readAll and subscribe to the whole log
   controller @6 :Bool;           # data-controller operations
+  backup @7 :Bool;               # may take an online backup (into the server's own backup_dir)
 }
 
 # The server's limits, so a client can stay inside them.
@@ -216,4 +219,9 @@ struct ServerInfo {
   scopes @6 :Scopes;            # the caller's effective scopes
   limits @7 :Limits;            # the server's limits
   readModels @8 :List(Text);    # read models this server has (the caller may query those in its scopes)
+}
+
+struct BackupResult {
+  position @0 :UInt64;          # the backup holds the log up to this position, exactly (a commit)
+  directory @1 :Text;           # its directory's name under the server's backup_dir: <UTC time>-p<position>
 }

@@ -744,6 +744,13 @@ class ClientImpl final : public Client {
     return wire::ToString((*r)->Root<protocol::ServerMessage>().getQueryResult().getJson());
   }
 
+  Result<BackupResult> Backup() override {
+    auto r = core_->Call([&](protocol::ClientMessage::Builder root, uint64_t) { root.setBackup(); });
+    if (!r.ok()) return r.status();
+    auto b = (*r)->Root<protocol::ServerMessage>().getBackupResult();
+    return BackupResult{b.getPosition(), wire::ToString(b.getDirectory())};
+  }
+
   Result<ServerInfo> Info() override {
     auto r = core_->Call([&](protocol::ClientMessage::Builder root, uint64_t) { root.setServerInfo(); });
     if (!r.ok()) return r.status();
@@ -802,9 +809,13 @@ class ClientImpl final : public Client {
     auto e = (*r)->Root<protocol::ServerMessage>().getEvents();
     Page page;
     page.more = e.getMore();
-    page.events.resize(e.getEvents().size());
+    // The list is taken once: each getEvents() counts the whole list against
+    // the frame's traversal limit (4 x its words), so one per event would
+    // refuse a page of a few large events.
+    auto list = e.getEvents();
+    page.events.resize(list.size());
     for (size_t i = 0; i < page.events.size(); ++i) {
-      if (Status s = wire::FromWire(e.getEvents()[i], &page.events[i]); !s.ok()) return s;
+      if (Status s = wire::FromWire(list[i], &page.events[i]); !s.ok()) return s;
     }
     return page;
   }

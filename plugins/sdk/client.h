@@ -74,6 +74,13 @@ struct HelloInfo {
   ServerLimits limits;
 };
 
+// The answer to Client::Backup: the backup holds the log up to `position`
+// exactly, in `directory` under the server's backup_dir.
+struct BackupResult {
+  uint64_t position = 0;
+  std::string directory;
+};
+
 struct ServerInfo {
   uint32_t protocol_version = 0;
   std::string server_version;
@@ -161,6 +168,9 @@ class Client {
                                    const std::string& purpose) = 0;
   virtual Result<std::string> Query(const std::string& model, const std::string& params_json) = 0;
   virtual Result<ServerInfo> Info() = 0;
+  // An online backup into the server's backup_dir (docs/operations.md):
+  // needs the scope backup (PermissionDenied otherwise; nothing is written).
+  virtual Result<BackupResult> Backup() = 0;
   virtual Status Ping() = 0;
   // From position `from` (history, then live). `window`: events the server
   // may send ahead of the callback (the credits), 1..1,000,000.

@@ -338,6 +338,7 @@ void ToWire(const Scopes& s, protocol::Scopes::Builder out) {
   out.setReadPersonal(s.read_personal);
   out.setReadLog(s.read_log);
   out.setController(s.controller);
+  out.setBackup(s.backup);
 }
 
 Status FromWire(protocol::Scopes::Reader in, Scopes* out) {
@@ -349,6 +350,7 @@ Status FromWire(protocol::Scopes::Reader in, Scopes* out) {
     out->read_personal = in.getReadPersonal();
     out->read_log = in.getReadLog();
     out->controller = in.getController();
+    out->backup = in.getBackup();
     return Status::OK();
   });
 }
@@ -482,6 +484,7 @@ Status DecodeRequest(Frame& frame, Request* out) {
       }
       case protocol::ClientMessage::SERVER_INFO:
       case protocol::ClientMessage::PING:
+      case protocol::ClientMessage::BACKUP:
         return Status::OK();
     }
     return Status::InvalidArgument("unknown request kind " + std::to_string(out->raw_kind));

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "hearth/references.h"
+#include "metrics.h"
 #include "server.h"
 
 namespace hearth::server {
@@ -90,7 +91,7 @@ Status GetString(const Json& object, const char* key, const std::string& where, 
 Status ParseScopes(const Json& j, const std::string& where, bool open, Scopes* out) {
   if (!j.is_object()) return Status::InvalidArgument(where + " must be an object");
   if (Status s = Unknown(j, {"append_types", "read_streams", "read_districts", "read_models",
-                             "read_personal", "read_log", "controller"},
+                             "read_personal", "read_log", "controller", "backup"},
                          where);
       !s.ok()) {
     return s;
@@ -98,7 +99,7 @@ Status ParseScopes(const Json& j, const std::string& where, bool open, Scopes* o
   Scopes s;
   if (open) {
     s.append_types = s.read_streams = s.read_districts = s.read_models = {"*"};
-    s.read_personal = s.read_log = s.controller = true;
+    s.read_personal = s.read_log = s.controller = s.backup = true;
   }
   struct ListKey {
     const char* key;
@@ -116,7 +117,7 @@ Status ParseScopes(const Json& j, const std::string& where, bool open, Scopes* o
     bool* field;
   };
   for (BoolKey k : {BoolKey{"read_personal", &s.read_personal}, BoolKey{"read_log", &s.read_log},
-                    BoolKey{"controller", &s.controller}}) {
+                    BoolKey{"controller", &s.controller}, BoolKey{"backup", &s.backup}}) {
     if (j.contains(k.key)) {
       if (Status st = GetBool(j, k.key, where, k.field); !st.ok()) return st;
     }
@@ -278,6 +279,44 @@ Status ParseConsole(const Json& j, ConsoleConfig* c) {
   return Status::OK();
 }
 
+// `metrics`: {"listen": "127.0.0.1:9464", "allow_non_loopback": false}.
+// The endpoint is plain HTTP without authentication: a non-loopback address
+// would show the store's figures to the network, so it needs the explicit
+// allow_non_loopback (docs/operations.md).
+Status ParseMetrics(const Json& j, MetricsConfig* m) {
+  if (!j.is_object()) return Status::InvalidArgument("metrics must be an object");
+  if (Status s = Unknown(j, {"listen", "allow_non_loopback"}, "metrics"); !s.ok()) return s;
+  m->enabled = true;
+  if (j.contains("allow_non_loopback")) {
+    if (Status s = GetBool(j, "allow_non_loopback", "metrics", &m->allow_non_loopback); !s.ok()) return s;
+  }
+  if (j.contains("listen")) {
+    std::string listen;
+    if (Status s = GetString(j, "listen", "metrics", &listen); !s.ok()) return s;
+    size_t colon = listen.rfind(':');
+    std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+    std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    unsigned long p = 0;
+    bool port_ok = !port.empty() && port.size() <= 5 &&
+                   port.find_first_not_of("0123456789") == std::string::npos &&
+                   (p = std::stoul(port)) <= 65535;
+    if (host.empty() || !port_ok) {
+      return Status::InvalidArgument("metrics.listen must be ADDRESS:PORT (e.g. \"127.0.0.1:9464\"), not '" +
+                                     listen.substr(0, 100) + "'");
+    }
+    m->listen_address = host;
+    m->port = uint16_t(p);
+  }
+  if (!IsLoopbackAddress(m->listen_address) && !m->allow_non_loopback) {
+    return Status::InvalidArgument(
+        "metrics.listen: '" + m->listen_address.substr(0, 100) +
+        "' is not a loopback address; /metrics is plain HTTP without authentication, so it "
+        "listens on loopback only unless metrics.allow_non_loopback is true");
+  }
+  return Status::OK();
+}
+
 std::string Resolve(const std::string& base_dir, const std::string& file) {
   if (file.empty() || base_dir.empty() || std::filesystem::path(file).is_absolute()) return file;
   return (std::filesystem::path(base_dir) / file).lexically_normal().string();
@@ -307,6 +346,7 @@ Scopes IntersectScopes(const Scopes& a, const Scopes& b) {
   s.read_personal = a.read_personal && b.read_personal;
   s.read_log = a.read_log && b.read_log;
   s.controller = a.controller && b.controller;
+  s.backup = a.backup && b.backup;
   return s;
 }
 
@@ -327,7 +367,7 @@ Result<ServerConfig> ServerConfig::FromJson(const std::string& text, const std::
   if (j.is_discarded()) return Status::InvalidArgument("server configuration is not valid JSON");
   if (!j.is_object()) return Status::InvalidArgument("server configuration must be a JSON object");
   if (Status s = Unknown(j, {"listen", "tls", "threads", "workers", "readers", "limits", "plugins",
-                             "console"},
+                             "console", "metrics", "log_format", "backup_dir"},
                          "config");
       !s.ok()) {
     return s;
@@ -375,6 +415,20 @@ Result<ServerConfig> ServerConfig::FromJson(const std::string& text, const std::
   }
   if (j.contains("console")) {
     if (Status s = ParseConsole(j.at("console"), &c.console); !s.ok()) return s;
+  }
+  if (j.contains("metrics")) {
+    if (Status s = ParseMetrics(j.at("metrics"), &c.metrics); !s.ok()) return s;
+  }
+  if (j.contains("backup_dir")) {
+    if (Status s = GetString(j, "backup_dir", "config", &c.backup_dir); !s.ok()) return s;
+    if (c.backup_dir.empty()) return Status::InvalidArgument("backup_dir must name a directory");
+    c.backup_dir = Resolve(base_dir, c.backup_dir);
+  }
+  if (j.contains("log_format")) {
+    if (Status s = GetString(j, "log_format", "config", &c.log_format); !s.ok()) return s;
+    if (c.log_format != "text" && c.log_format != "json") {
+      return Status::InvalidArgument("log_format must be \"text\" or \"json\"");
+    }
   }
   if (!j.contains("plugins") || !j.at("plugins").is_object()) {
     return Status::InvalidArgument("plugins is required: an object naming each plugin");

@@ -17,7 +17,13 @@
 // (started with the first client subscription) only tells waiting
 // subscriptions that the log has grown.
 #include "server.h"
+#include "metrics.h"
 #include "tls_names.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -29,8 +35,13 @@
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
+#include <filesystem>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -149,6 +160,28 @@ class RateLimiter {
   Clock::time_point last_log_{};
 };
 
+// A spdlog sink handing each formatted line (without its newline) to a LogFn.
+class LogFnSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit LogFnSink(LogFn fn) : fn_(std::move(fn)) {}
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    std::string line(formatted.data(), formatted.size());
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    fn_(line);
+  }
+  void flush_() override {}
+
+ private:
+  LogFn fn_;
+};
+
+// The fields of one structured log line (log_format json).
+using LogFields = std::vector<std::pair<std::string, std::string>>;
+
 class ServerImpl;
 
 // One subscription of one connection. Lives on the connection's strand.
@@ -202,7 +235,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Touch();
 
   // Runs on a worker thread; returns the serialised answer.
-  std::string RunStoreRequest(wire::Request& request, std::shared_ptr<Session> session);
+  std::string RunStoreRequest(wire::Request& request, std::shared_ptr<Session> session, bool* failed);
   std::string Hello(const wire::Request& hello);
   std::string ServerInfo(uint64_t request_id);
   void Subscribe(const wire::Request& request);
@@ -225,6 +258,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Linger();
   void Discard();
   void Log(const std::string& line);
+  LogFields Fields() const;
   std::string ErrorMessage(uint64_t request_id, const Status& status);
 
   ServerImpl* server_;
@@ -281,10 +315,29 @@ class ServerImpl final : public Server {
         models_(models),
         config_(std::move(config)),
         log_(std::move(log)),
+        append_seconds_(Histogram::LatencyBounds()),
+        read_seconds_(Histogram::LatencyBounds()),
+        query_seconds_(Histogram::LatencyBounds()),
         ssl_(ssl::context::tls_server),
         acceptor_(io_),
         workers_(config_.workers),
-        readers_(config_.readers) {}
+        readers_(config_.readers) {
+    if (config_.log_format == "json") {
+      // One JSON object per line: time (UTC), level, then the event and its
+      // fields written by Log (docs/operations.md, "Metrics and logs").
+      spdlog::sink_ptr sink;
+      if (log_) {
+        sink = std::make_shared<LogFnSink>(log_);
+      } else {
+        sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+      }
+      json_log_ = std::make_shared<spdlog::logger>("hearth-server", std::move(sink));
+      json_log_->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})",
+                             spdlog::pattern_time_type::utc);
+      json_log_->set_level(spdlog::level::info);
+      json_log_->flush_on(spdlog::level::info);
+    }
+  }
 
   ~ServerImpl() override { Stop(); }
 
@@ -349,6 +402,17 @@ class ServerImpl final : public Server {
     if (!info.ok()) return info.status();
     last_position_ = info->last_position;
 
+    if (config_.metrics.enabled) {
+      if (!IsLoopbackAddress(config_.metrics.listen_address) && !config_.metrics.allow_non_loopback) {
+        return Status::InvalidArgument("metrics.listen: '" + config_.metrics.listen_address +
+                                       "' is not a loopback address (metrics.allow_non_loopback)");
+      }
+      auto listener = MetricsListener::Start(config_.metrics.listen_address, config_.metrics.port,
+                                             [this] { return MetricsText(); });
+      if (!listener.ok()) return listener.status();
+      metrics_ = std::move(*listener);
+    }
+
     Accept();
     for (uint32_t i = 0; i < config_.threads; ++i) {
       threads_.emplace_back([this] { io_.run(); });
@@ -359,6 +423,83 @@ class ServerImpl final : public Server {
   }
 
   uint16_t port() const override { return port_; }
+  uint16_t metrics_port() const override { return metrics_ ? metrics_->port() : 0; }
+
+  void AddMetricsSource(MetricsSource source) override {
+    std::lock_guard<std::mutex> lock(sources_mu_);
+    sources_.push_back(std::move(source));
+  }
+
+  std::string MetricsText() override;
+
+  // Latency and outcome of one store request (RunStoreRequest).
+  void Observe(protocol::ClientMessage::Which kind, double seconds, bool ok) {
+    switch (kind) {
+      case protocol::ClientMessage::APPEND:
+        append_seconds_.Observe(seconds);
+        ++(ok ? appends_ : append_failures_);
+        break;
+      case protocol::ClientMessage::READ_STREAM:
+      case protocol::ClientMessage::READ_ALL:
+      case protocol::ClientMessage::READ_SUBJECT:
+        read_seconds_.Observe(seconds);
+        ++(ok ? reads_ : read_failures_);
+        break;
+      case protocol::ClientMessage::QUERY:
+        query_seconds_.Observe(seconds);
+        ++(ok ? queries_ : query_failures_);
+        break;
+      default:
+        break;
+    }
+  }
+  // An online backup into config_.backup_dir (the `backup` request): staged
+  // in <time>.partial, renamed to <time>-p<position> once complete. One at
+  // a time (Busy otherwise).
+  struct BackupDone {
+    uint64_t position = 0;
+    std::string name;
+  };
+  Result<BackupDone> OnlineBackup() {
+    namespace fs = std::filesystem;
+    if (config_.backup_dir.empty()) {
+      return Status::NotSupported("online backups are off: the server's configuration has no backup_dir");
+    }
+    std::unique_lock<std::mutex> lock(backup_mu_, std::try_to_lock);
+    if (!lock.owns_lock()) return Status::Busy("a backup is already running: retry later");
+    std::error_code ec;
+    const fs::path root(config_.backup_dir);
+    if (!fs::is_directory(root, ec)) {
+      fs::create_directories(root, ec);
+      if (ec) return Status::IOError("cannot create backup_dir " + root.string() + ": " + ec.message());
+      ::chmod(root.c_str(), 0700);
+    }
+    std::string stamp = Now();  // 2026-01-01T10:00:00.000Z
+    stamp.erase(std::remove_if(stamp.begin(), stamp.end(), [](char c) { return c == '-' || c == ':'; }),
+                stamp.end());   // 20260101T100000.000Z
+    const fs::path staging = root / (stamp + ".partial");
+    if (fs::exists(staging, ec)) return Status::Busy("a backup started this millisecond: retry");
+    auto position = store_->Backup(staging.string());
+    if (!position.ok()) {
+      fs::remove_all(staging, ec);
+      return position.status();
+    }
+    BackupDone done{*position, stamp + "-p" + std::to_string(*position)};
+    fs::rename(staging, root / done.name, ec);
+    if (ec) {
+      fs::remove_all(staging, ec);
+      return Status::IOError("cannot name the backup " + (root / done.name).string() + ": " + ec.message());
+    }
+    int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+      ::fsync(fd);
+      ::close(fd);
+    }
+    return done;
+  }
+
+  void SessionOpened() { ++sessions_; }
+  void SessionClosed() { --sessions_; }
 
   ServerStats stats() const override {
     ServerStats s;
@@ -383,6 +524,7 @@ class ServerImpl final : public Server {
       stopped_ = true;
     }
     stopping_ = true;
+    if (metrics_) metrics_->Stop();
     asio::post(io_, [this] {
       error_code ec;
       acceptor_.close(ec);
@@ -422,7 +564,38 @@ class ServerImpl final : public Server {
 
   // --- used by connections ---
 
-  void Log(const std::string& line) {
+  void Log(const std::string& line) { Log("server", {}, line); }
+
+  // One log line: `event` (a fixed code), `fields` (fixed names; values as
+  // the text form writes them) and the message. Text: "<fields> : message";
+  // JSON: {"time","level","event","fields":{..., "message"}}.
+  void Log(const std::string& event, const LogFields& fields, const std::string& message,
+           spdlog::level::level_enum level = spdlog::level::info) {
+    if (json_log_) {
+      nlohmann::json f = nlohmann::json::object();
+      for (const auto& [k, v] : fields) f[k] = EscapeLogText(v);
+      f["message"] = EscapeLogText(message);
+      nlohmann::json e = event;
+      const auto replace = nlohmann::json::error_handler_t::replace;
+      json_log_->log(level, "\"event\":{},\"fields\":{}", e.dump(-1, ' ', false, replace),
+                     f.dump(-1, ' ', false, replace));
+      return;
+    }
+    std::string line;
+    for (const auto& [k, v] : fields) {
+      if (k == "conn") {
+        line += "conn " + v;
+      } else if (k == "peer") {
+        line += " " + v;
+      } else {
+        line += " " + k + "=" + v;
+      }
+    }
+    // A session's refusal keeps its own form: "conn N refused: ...".
+    TextLog(fields.empty() ? message : line + (event == "refusal" ? " " : ": ") + message);
+  }
+
+  void TextLog(const std::string& line) {
     if (log_) {
       log_(EscapeLogText(line));
     } else {
@@ -616,6 +789,15 @@ class ServerImpl final : public Server {
   std::atomic<uint64_t> max_buffered_events_{0}, max_buffered_bytes_{0}, max_queued_bytes_{0};
   std::atomic<uint64_t> handshakes_{0};
 
+  std::shared_ptr<spdlog::logger> json_log_;  // log_format json
+  Histogram append_seconds_, read_seconds_, query_seconds_;
+  std::atomic<uint64_t> appends_{0}, append_failures_{0}, reads_{0}, read_failures_{0}, queries_{0},
+      query_failures_{0}, sessions_{0};
+  std::mutex sources_mu_;
+  std::vector<MetricsSource> sources_;
+  std::mutex backup_mu_;
+  std::unique_ptr<MetricsListener> metrics_;
+
   asio::io_context io_;
   ssl::context ssl_;
   tcp::acceptor acceptor_;
@@ -624,6 +806,98 @@ class ServerImpl final : public Server {
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;
 };
+
+// --------------------------------------------------------------- metrics ----
+
+// Every family of the scrape (docs/operations.md lists them). Labels are
+// fixed codes only.
+std::string ServerImpl::MetricsText() {
+  Exposition out;
+  out.Counter("hearth_appends_total", "Appends acknowledged (answered appended).", double(appends_.load()));
+  out.Counter("hearth_append_failures_total", "Appends answered with an error.",
+              double(append_failures_.load()));
+  out.WriteHistogram("hearth_append_duration_seconds",
+                     "Time to execute an append (validation, group commit and sync), answered or not.",
+                     append_seconds_.Read());
+  out.Counter("hearth_reads_total", "Reads (readStream, readAll, readSubject) answered with events.",
+              double(reads_.load()));
+  out.Counter("hearth_read_failures_total", "Reads answered with an error.", double(read_failures_.load()));
+  out.WriteHistogram("hearth_read_duration_seconds", "Time to execute a read, answered or not.",
+                     read_seconds_.Read());
+  out.Counter("hearth_queries_total", "Read-model queries answered.", double(queries_.load()));
+  out.Counter("hearth_query_failures_total", "Read-model queries answered with an error.",
+              double(query_failures_.load()));
+  out.WriteHistogram("hearth_query_duration_seconds", "Time to execute a read-model query.",
+                     query_seconds_.Read());
+  out.Gauge("hearth_connections_open", "Plugin connections open now (TLS handshake included).",
+            double(connections_.load()));
+  out.Gauge("hearth_sessions_open", "Connections past hello (a session with its scopes) now.",
+            double(sessions_.load()));
+  out.Gauge("hearth_subscriptions_open", "Subscriptions open now.", double(subscriptions_.load()));
+  out.Counter("hearth_connections_accepted_total", "Connections accepted since start.",
+              double(accepted_.load()));
+  out.Counter("hearth_connections_refused_total", "Connections closed at accept or in the handshake.",
+              double(refused_.load()));
+  out.Counter("hearth_limit_breaches_total", "Limit breaches (oversized, malformed, rate, timeouts).",
+              double(breaches_.load()));
+  out.Counter("hearth_requests_total", "Requests executed (every kind).", double(requests_.load()));
+
+  WriterStats w = store_->Writer();
+  out.Gauge("hearth_writer_queue_depth", "Appends waiting for the group commit now.", double(w.queue_depth));
+  {
+    Histogram::Snapshot h;
+    for (size_t i = 0; i < WriterStats::kGroupSizeBounds.size(); ++i) {
+      h.bounds.push_back(double(WriterStats::kGroupSizeBounds[i]));
+      h.cumulative.push_back(w.group_sizes[i]);
+    }
+    h.cumulative.push_back(w.groups);
+    h.count = w.groups;
+    h.sum = double(w.grouped_appends);
+    out.WriteHistogram("hearth_commit_group_size", "Appends committed (and synced) together per group.", h);
+  }
+
+  auto tree = store_->CurrentTree();
+  const uint64_t end = tree.ok() ? tree->size : 0;
+  out.Gauge("hearth_log_position", "The log's last position (events in the log).", double(end));
+  auto projections = store_->Projections();
+  out.Family("hearth_projection_position", "The last position each projection has folded.", "gauge");
+  if (projections.ok()) {
+    for (const auto& p : *projections) {
+      out.Sample("hearth_projection_position", {{"projection", p.name}}, double(p.position));
+    }
+  }
+  out.Family("hearth_projection_lag_events", "Events of the log a projection has not folded yet.", "gauge");
+  if (projections.ok()) {
+    for (const auto& p : *projections) {
+      out.Sample("hearth_projection_lag_events", {{"projection", p.name}},
+                 double(end > p.position ? end - p.position : 0));
+    }
+  }
+  out.Family("hearth_projection_stopped", "1 when a projection stopped on a failure (until rebuilt).",
+             "gauge");
+  if (projections.ok()) {
+    for (const auto& p : *projections) {
+      out.Sample("hearth_projection_stopped", {{"projection", p.name}}, p.stopped ? 1 : 0);
+    }
+  }
+  auto checkpoints = store_->Checkpoints();
+  if (checkpoints.ok() && !checkpoints->empty()) {
+    const SignedCheckpoint& last = checkpoints->back();
+    const double now_us = double(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+    out.Gauge("hearth_checkpoint_age_seconds", "Seconds since the last signed checkpoint was signed.",
+              std::max(0.0, (now_us - double(last.time)) / 1e6));
+    out.Gauge("hearth_checkpoint_size", "Events covered by the last signed checkpoint.", double(last.size));
+  }
+  std::vector<MetricsSource> sources;
+  {
+    std::lock_guard<std::mutex> lock(sources_mu_);
+    sources = sources_;
+  }
+  for (const auto& source : sources) source(&out);
+  return out.text();
+}
 
 // ------------------------------------------------------------ Connection ----
 
@@ -650,6 +924,7 @@ Connection::~Connection() {
     }
   }
   EndHandshake();
+  if (session_) server_->SessionClosed();
   server_->Closed(id_, address_);
 }
 
@@ -659,13 +934,17 @@ void Connection::EndHandshake() {
   server_->HandshakeEnded();
 }
 
-void Connection::Log(const std::string& line) {
-  server_->Log("conn " + std::to_string(id_) + " " + peer_ +
-               (plugin_.empty() ? "" : " plugin=" + plugin_) +
-               (session_ ? " user=" + session_->principal().user + " role=" + session_->principal().role
-                         : "") +
-               ": " + line);
+LogFields Connection::Fields() const {
+  LogFields f{{"conn", std::to_string(id_)}, {"peer", peer_}};
+  if (!plugin_.empty()) f.emplace_back("plugin", plugin_);
+  if (session_) {
+    f.emplace_back("user", session_->principal().user);
+    f.emplace_back("role", session_->principal().role);
+  }
+  return f;
 }
+
+void Connection::Log(const std::string& line) { server_->Log("connection", Fields(), line); }
 
 void Connection::Start() {
   auto self = shared_from_this();
@@ -995,7 +1274,11 @@ void Connection::Execute(std::unique_ptr<wire::Request> request) {
                  shared->kind == protocol::ClientMessage::READ_ALL ||
                  shared->kind == protocol::ClientMessage::READ_SUBJECT;
   asio::post(is_read ? server_->readers() : server_->workers(), [self, shared, session = session_] {
-    std::string response = self->RunStoreRequest(*shared, session);
+    const auto started = Clock::now();
+    bool failed = false;
+    std::string response = self->RunStoreRequest(*shared, session, &failed);
+    self->server_->Observe(shared->kind, std::chrono::duration<double>(Clock::now() - started).count(),
+                           !failed);
     asio::post(self->executor(), [self, response = std::move(response)]() mutable {
       self->Finish(std::move(response));
     });
@@ -1047,9 +1330,11 @@ std::string Connection::Hello(const wire::Request& hello) {
   std::weak_ptr<Connection> weak = shared_from_this();
   ServerImpl* server = server_;
   uint64_t conn_id = id_;
+  if (!session_) server_->SessionOpened();
   session_ = std::make_shared<Session>(server_->store(), Principal{plugin_, user, role}, *scopes,
                                        [server, conn_id](const std::string& line) {
-                                         server->Log("conn " + std::to_string(conn_id) + " " + line);
+                                         server->Log("refusal", {{"conn", std::to_string(conn_id)}},
+                                                     line, spdlog::level::warn);
                                        });
   handshake_timer_.cancel();
   Log("hello from client '" + hello.client.substr(0, 128) + "'");
@@ -1107,8 +1392,13 @@ std::string Connection::ServerInfo(uint64_t request_id) {
 }
 
 
-std::string Connection::RunStoreRequest(wire::Request& req, std::shared_ptr<Session> session) {
+std::string Connection::RunStoreRequest(wire::Request& req, std::shared_ptr<Session> session,
+                                        bool* failed) {
   const uint64_t request_id = req.id;
+  auto fail = [&](const Status& status) {
+    *failed = true;
+    return ErrorMessage(request_id, status);
+  };
   const Limits& limits = server_->config().limits;
   // Room for everything in an answer but its events.
   const size_t budget = limits.max_message_bytes > 4096 ? limits.max_message_bytes - 2048 : 2048;
@@ -1128,10 +1418,10 @@ std::string Connection::RunStoreRequest(wire::Request& req, std::shared_ptr<Sess
             events.status().code() == Status::Code::kIOError) {
           Log("read failed: " + events.status().ToString());
         }
-        return ErrorMessage(request_id, events.status());
+        return fail(events.status());
       }
       if (events->too_large != 0) {
-        return ErrorMessage(request_id,
+        return fail(
                             Status::TooLarge("the event at position " +
                                              std::to_string(events->too_large) +
                                              " does not fit in one message (limits.max_message_bytes)"));
@@ -1148,7 +1438,7 @@ std::string Connection::RunStoreRequest(wire::Request& req, std::shared_ptr<Sess
     switch (req.kind) {
       case protocol::ClientMessage::APPEND: {
         auto r = session->Append(req.stream, req.expected, std::move(req.events));
-        if (!r.ok()) return ErrorMessage(request_id, r.status());
+        if (!r.ok()) return fail(r.status());
         auto a = out.initAppended();
         a.setFirstPosition(r->first_position);
         a.setLastPosition(r->last_position);
@@ -1167,14 +1457,31 @@ std::string Connection::RunStoreRequest(wire::Request& req, std::shared_ptr<Sess
       case protocol::ClientMessage::READ_SUBJECT:
         return answer_events(
             session->ReadSubjectPage(req.subject, std::max<uint64_t>(req.from, 1), limit, req.purpose));
+      case protocol::ClientMessage::BACKUP: {
+        // A scope of its own: a backup holds everyone's records (encrypted).
+        if (!session->scopes().backup) {
+          Log("refused backup: outside the caller's scopes (scope backup)");
+          return fail(Status::PermissionDenied("an online backup needs the scope backup"));
+        }
+        auto done = server_->OnlineBackup();
+        if (!done.ok()) {
+          Log("backup failed: " + done.status().ToString());
+          return fail(done.status());
+        }
+        Log("backup " + done->name + " written, consistent at position " + std::to_string(done->position));
+        auto b = out.initBackupResult();
+        b.setPosition(done->position);
+        b.setDirectory(done->name);
+        return wire::Serialize(message);
+      }
       case protocol::ClientMessage::QUERY: {
         if (server_->models() == nullptr) {
-          return ErrorMessage(request_id, Status::NotFound("no read model '" + req.model + "'"));
+          return fail(Status::NotFound("no read model '" + req.model + "'"));
         }
         auto r = server_->models()->Query(*session, req.model, req.params);
-        if (!r.ok()) return ErrorMessage(request_id, r.status());
+        if (!r.ok()) return fail(r.status());
         if (r->size() > budget) {
-          return ErrorMessage(request_id,
+          return fail(
                               Status::TooLarge("the answer of read model '" + req.model + "' (" +
                                                std::to_string(r->size()) +
                                                " bytes) exceeds limits.max_message_bytes"));
@@ -1183,11 +1490,11 @@ std::string Connection::RunStoreRequest(wire::Request& req, std::shared_ptr<Sess
         return wire::Serialize(message);
       }
       default:
-        return ErrorMessage(request_id, Status::InvalidArgument("not a store request"));
+        return fail(Status::InvalidArgument("not a store request"));
     }
   } catch (const std::exception& e) {
     Log(std::string("request failed: ") + e.what());
-    return ErrorMessage(request_id, Status::IOError(std::string("request failed: ") + e.what()));
+    return fail(Status::IOError(std::string("request failed: ") + e.what()));
   }
 }
 

@@ -127,6 +127,16 @@ struct ConsoleConfig {
   uint32_t threads = 2;
 };
 
+// The Prometheus /metrics listener (`metrics` in the configuration,
+// docs/operations.md "Metrics and logs"): plain HTTP, so loopback only unless
+// `allow_non_loopback` says otherwise.
+struct MetricsConfig {
+  bool enabled = false;  // true when the configuration has a `metrics` object
+  std::string listen_address = "127.0.0.1";
+  uint16_t port = 9464;  // 0 picks a free port
+  bool allow_non_loopback = false;
+};
+
 struct ServerConfig {
   // Where to listen. Port 0 picks a free port (Server::port() tells which).
   std::string listen_address = "127.0.0.1";
@@ -151,6 +161,14 @@ struct ServerConfig {
   Limits limits;
   std::map<std::string, PluginConfig> plugins;  // by plugin name (certificate CN)
   ConsoleConfig console;
+  MetricsConfig metrics;
+  // The log's form: "text" (one escaped line per event) or "json" (one JSON
+  // object per line: time, level, event, fields). Default: text.
+  std::string log_format = "text";
+  // Where online backups go (the `backup` request, scope backup): each into
+  // a new subdirectory <UTC time>-p<position>. Empty: no online backups.
+  // Fixed here, never chosen by a client. Created (mode 0700) when missing.
+  std::string backup_dir;
 
   // Reads the JSON configuration (docs/plugins.md). Relative file names are
   // resolved against the configuration file's directory. InvalidArgument
@@ -187,6 +205,9 @@ struct ServerStats {
 
 using LogFn = std::function<void(const std::string& line)>;
 
+class Exposition;
+using MetricsSource = std::function<void(Exposition* out)>;
+
 class Server {
  public:
   // Binds, loads the TLS material and starts serving. `models` may be null
@@ -203,6 +224,13 @@ class Server {
   // The port actually bound.
   virtual uint16_t port() const = 0;
   virtual ServerStats stats() const = 0;
+  // The metrics listener's port (0 when metrics are off).
+  virtual uint16_t metrics_port() const = 0;
+  // Adds families to every scrape (rights requests, replication).
+  // REQUIRES: called before the first scrape that should show them.
+  virtual void AddMetricsSource(MetricsSource source) = 0;
+  // What GET /metrics answers now.
+  virtual std::string MetricsText() = 0;
   // Says goodbye to every client, closes every connection and waits for the
   // threads. Idempotent; the destructor calls it.
   virtual void Stop() = 0;

@@ -649,6 +649,11 @@ Status StoreImpl::Submit(Request* req) {
     leader_active_ = true;
     std::vector<Request*> group(queue_.begin(), queue_.end());
     queue_.clear();
+    ++writer_stats_.groups;
+    writer_stats_.grouped_appends += group.size();
+    for (size_t b = 0; b < WriterStats::kGroupSizeBounds.size(); ++b) {
+      if (group.size() <= WriterStats::kGroupSizeBounds[b]) ++writer_stats_.group_sizes[b];
+    }
     lock.unlock();
     std::vector<Request*> requeue;
     ProcessGroup(group, &requeue);
@@ -662,6 +667,13 @@ Status StoreImpl::Submit(Request* req) {
     leader_active_ = false;
     queue_cv_.notify_all();
   }
+}
+
+WriterStats StoreImpl::Writer() {
+  std::lock_guard<std::mutex> lock(queue_mu_);
+  WriterStats s = writer_stats_;
+  s.queue_depth = queue_.size();
+  return s;
 }
 
 Result<uint64_t> StoreImpl::CurrentVersion(const std::string& stream) {

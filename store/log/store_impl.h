@@ -79,6 +79,7 @@ class StoreImpl final : public Store {
   Status LogAccess(const std::vector<AccessRecord>& records) override;
   Result<std::vector<AccessRecord>> AccessLog(const std::string& subject) override;
   Result<uint64_t> Backup(const std::string& dir) override;
+  WriterStats Writer() override;
   Result<TreeHead> CurrentTree() override;
   Result<SignedCheckpoint> WriteCheckpoint() override;
   Result<std::vector<SignedCheckpoint>> Checkpoints() override;
@@ -259,6 +260,7 @@ class StoreImpl final : public Store {
   std::condition_variable queue_cv_;
   std::deque<Request*> queue_;
   bool leader_active_ = false;
+  WriterStats writer_stats_;  // under queue_mu_ (queue_depth is read from queue_)
 
   // Leader-only state (touched only by the thread that leads).
   Head head_;

@@ -227,6 +227,7 @@ class Publisher final : public ReplicatedStore {
     return inner_->AccessLog(s);
   }
   Result<uint64_t> Backup(const std::string& dir) override { return inner_->Backup(dir); }
+  WriterStats Writer() override { return inner_->Writer(); }
   Result<TreeHead> CurrentTree() override { return inner_->CurrentTree(); }
   Result<std::vector<SignedCheckpoint>> Checkpoints() override { return inner_->Checkpoints(); }
   Result<std::array<uint8_t, 32>> CheckpointPublicKey() override {

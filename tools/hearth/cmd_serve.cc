@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ca.h"
+#include "client.h"
 #include "console.h"
 #include "commands.h"
 #include "hearth/domain.h"
@@ -16,7 +17,9 @@
 #include "hearth/readmodels.h"
 #include "hearth/rights.h"
 #include "hearth/session.h"
+#include "metrics.h"
 #include "plugin_host.h"
+#include "replication/replication.h"
 #include "server.h"
 
 namespace hearth::cli {
@@ -110,6 +113,27 @@ Status RunServe(const ServeOptions& o) {
 
   auto server = server::Server::Start(store->get(), &models, *config);
   if (!server.ok()) return server.status();
+  // /metrics: the rights requests and the replication (docs/operations.md).
+  (*server)->AddMetricsSource(server::RightsMetrics(store->get(), codec->get(), &calendar));
+  auto* replicated = dynamic_cast<replication::ReplicatedStore*>(store->get());
+  (*server)->AddMetricsSource([replicated](server::Exposition* out) {
+    out->Gauge("hearth_replication_enabled", "1 when the store is replicated to NATS JetStream.",
+               replicated ? 1 : 0);
+    replication::ReplicationStatus r;
+    if (replicated) r = replicated->Replication();
+    out->Gauge("hearth_replication_lag_events",
+               "Committed events the cluster has not acknowledged yet (0 when replication is off).",
+               double(r.lag()));
+    out->Gauge("hearth_replication_max_lag_events", "The largest lag seen since the store was opened.",
+               double(r.max_lag_seen));
+  });
+  if ((*server)->metrics_port() != 0) {
+    if (Status s = Print("hearth: metrics on http://" + config->metrics.listen_address + ":" +
+                         std::to_string((*server)->metrics_port()) + "/metrics\n");
+        !s.ok()) {
+      return s;
+    }
+  }
   if (Status s = Print("hearth: serving " + o.data + " on " + config->listen_address + ":" +
                        std::to_string((*server)->port()) + " (TLS 1.3, client certificates from " +
                        config->ca_file + ")\n");
@@ -153,6 +177,44 @@ Status RunServe(const ServeOptions& o) {
   if (!cp.ok()) return cp.status();
   std::cerr << "hearth: signed a checkpoint of the " << cp->size << " records on stopping\n";
   return Status::OK();
+}
+
+// `hearth backup-online`: asks a running `hearth serve` for a backup into its
+// own backup_dir (docs/operations.md, "Backing up").
+struct OnlineBackupOptions {
+  std::string server = "127.0.0.1:7443";
+  std::string ca, cert, key;
+  std::string user = "operator";
+  std::string role = "operator";
+  int timeout_s = 3600;
+};
+
+Status RunOnlineBackup(const OnlineBackupOptions& o) {
+  sdk::ClientOptions c;
+  size_t colon = o.server.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == o.server.size() ||
+      o.server.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
+      o.server.size() - colon - 1 > 5 || std::stoul(o.server.substr(colon + 1)) > 65535) {
+    return Status::InvalidArgument("--server must be HOST:PORT, not '" + o.server + "'");
+  }
+  c.host = o.server.substr(0, colon);
+  if (c.host.size() >= 2 && c.host.front() == '[' && c.host.back() == ']') c.host = c.host.substr(1, c.host.size() - 2);
+  c.port = uint16_t(std::stoul(o.server.substr(colon + 1)));
+  c.ca_file = o.ca;
+  c.cert_file = o.cert;
+  c.key_file = o.key;
+  c.user = o.user;
+  c.role = o.role;
+  c.client_name = std::string("hearth backup-online ") + HEARTH_VERSION;
+  c.request_timeout_ms = o.timeout_s * 1000;
+  auto client = sdk::Client::Connect(c);
+  if (!client.ok()) return client.status();
+  auto done = (*client)->Backup();
+  if (!done.ok()) return done.status();
+  return Print("backup " + done->directory + " written in the server's backup_dir: the log up to position " +
+               std::to_string(done->position) +
+               " exactly.\nRestore it with hearth restore --from <backup_dir>/" + done->directory +
+               "; it opens with the store's root key: keep the key apart from it.\n");
 }
 
 struct CaInitOptions {
@@ -232,6 +294,27 @@ void AddServeCommands(CommandSet& set) {
            "listen on this port instead of the configuration's (0: any free port)")
         ->type_name("PORT");
     AddReplicationOptions(cmd, &o->replication);
+  }
+  {
+    auto o = std::make_shared<OnlineBackupOptions>();
+    CLI::App* cmd = set.Add(nullptr, "backup-online",
+                            "back up a running hearth serve into its configured backup_dir, "
+                            "consistent at a commit (needs the scope backup)",
+                            [o] { return RunOnlineBackup(*o); });
+    cmd->add_option("--server", o->server, "the server's HOST:PORT")->capture_default_str();
+    cmd->add_option("--ca", o->ca, "the CA that signed the server's certificate (PEM)")
+        ->required()
+        ->type_name("FILE");
+    cmd->add_option("--cert", o->cert, "the certificate of a plugin with the scope backup (PEM)")
+        ->required()
+        ->type_name("FILE");
+    cmd->add_option("--key", o->key, "its private key (PEM)")->required()->type_name("FILE");
+    cmd->add_option("--user", o->user, "the operator's staff reference (for the server's log)")
+        ->capture_default_str();
+    cmd->add_option("--role", o->role, "the role asserted in hello")->capture_default_str();
+    cmd->add_option("--timeout", o->timeout_s, "seconds to wait for the backup")
+        ->check(CLI::Range(1, 86400))
+        ->capture_default_str();
   }
   CLI::App* ca = set.AddGroup("ca", "a local CA for plugin and server certificates");
   {

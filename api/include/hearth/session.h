@@ -75,6 +75,7 @@ struct Scopes {
   bool read_personal = false;  // sees personal sections (otherwise facts only)
   bool read_log = false;       // may read or subscribe to the whole log by position
   bool controller = false;     // data-controller operations (erasure, restriction, rights)
+  bool backup = false;         // an online backup through `hearth serve` (docs/operations.md)
 };
 
 // Where a session reports refused requests (one line each, no personal

@@ -44,6 +44,17 @@ struct AccessRecord {
   uint32_t events = 0;
 };
 
+// The writer's figures for monitoring (docs/operations.md, "Metrics and
+// logs"): the appends waiting for the group commit, and the sizes (appends
+// per group) of the groups committed since the store was opened.
+struct WriterStats {
+  static constexpr std::array<uint64_t, 8> kGroupSizeBounds = {1, 2, 4, 8, 16, 32, 64, 128};
+  uint64_t queue_depth = 0;                // waiting now (not counting the group being committed)
+  std::array<uint64_t, 8> group_sizes{};   // groups of size <= kGroupSizeBounds[i] (cumulative)
+  uint64_t groups = 0;                     // every group
+  uint64_t grouped_appends = 0;            // the sum of their sizes
+};
+
 // Every power over one store: its reads (LogReader) and its writes.
 class Store : public LogReader {
  public:
@@ -104,6 +115,8 @@ class Store : public LogReader {
   // the same file system, the rest copied. The copy is as encrypted as the
   // store; it opens with the same root key. Returns the log position it holds.
   virtual Result<uint64_t> Backup(const std::string& dir) = 0;
+  // The group commit's figures (WriterStats). Zeros for a store that has none.
+  virtual WriterStats Writer() { return {}; }
 
   // --- erasure and keys (docs/keys.md) ---
 
