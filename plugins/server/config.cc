@@ -1,5 +1,6 @@
 // The server's JSON configuration and scope intersection (server.h,
 // docs/plugins.md).
+#include <boost/asio/ip/address.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -14,6 +15,16 @@
 #include "server.h"
 
 namespace hearth::server {
+
+// (metrics.h) Here, beside the configuration check that uses it, so that the
+// configuration parser builds on its own (the server_config fuzz target).
+bool IsLoopbackAddress(const std::string& address) {
+  if (address == "localhost") return true;
+  boost::system::error_code ec;
+  auto a = boost::asio::ip::make_address(address, ec);
+  return !ec && a.is_loopback();
+}
+
 namespace {
 
 using Json = nlohmann::json;

@@ -142,13 +142,6 @@ void Exposition::WriteHistogram(const std::string& name, const std::string& help
   Sample(name + "_count", {}, double(h.count));
 }
 
-bool IsLoopbackAddress(const std::string& address) {
-  if (address == "localhost") return true;
-  boost::system::error_code ec;
-  auto a = boost::asio::ip::make_address(address, ec);
-  return !ec && a.is_loopback();
-}
-
 // ---------------------------------------------------------------- rights ----
 
 MetricsSource RightsMetrics(Store* store, const domain::Codec* codec, const domain::Calendar* calendar,

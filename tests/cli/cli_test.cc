@@ -592,10 +592,11 @@ TEST_F(CliTest, ProgressIsShownOnATerminalOnlyAndNeverInAPipe) {
   }
 }
 
-// `hearth demo` shows the cases it has recorded of the county's, and `hearth
-// export` the log it has read, on a terminal (at county scale each runs for
-// minutes), never into a pipe; the demo leaves every projection current.
-TEST_F(CliTest, DemoAndExportShowProgressOnATerminalOnly) {
+// `hearth demo` shows the cases it has recorded of the county's, `hearth
+// export` the log it has read and `hearth backup` the bytes it has written,
+// on a terminal (at county scale each runs for minutes), never into a pipe;
+// the demo leaves every projection current.
+TEST_F(CliTest, DemoExportAndBackupShowProgressOnATerminalOnly) {
   std::vector<std::string> demo = {"demo", "--data", Path("demo"), "--key-file", Path("demo.key"),
                                    "--cases-per-district", "4", "--threads", "1"};
   // Into files (as into a pipe): the answer on stdout, nothing on stderr.
@@ -644,6 +645,18 @@ TEST_F(CliTest, DemoAndExportShowProgressOnATerminalOnly) {
   EXPECT_EQ(o.code, 0) << o.err;
   EXPECT_EQ(o.err.find("(100%)"), std::string::npos) << o.err;
   EXPECT_EQ(o.err.find('\r'), std::string::npos) << o.err;
+
+  // The backup: the bytes in its directory of the store's.
+  std::vector<std::string> backup = {"backup", "--data", Path("demo2"), "--key-file", Path("demo2.key"),
+                                     "--out", Path("backup-term")};
+  seen = RunOnTerminal(backup, &code);
+  EXPECT_EQ(code, 0) << seen;
+  EXPECT_NE(seen.find("backup: "), std::string::npos) << seen;
+  EXPECT_NE(seen.find(" bytes (100%)"), std::string::npos) << seen;
+  backup.back() = Path("backup-pipe");
+  o = Run(backup);
+  EXPECT_EQ(o.code, 0) << o.err;
+  EXPECT_EQ(o.err, "") << o.err;
 }
 
 TEST_F(CliTest, CheckpointProveVerifyProofRoundTrip) {

@@ -34,6 +34,7 @@
 #include <tuple>
 
 #include "county.h"
+#include "equality_categories.h"
 #include "hearth/domain.h"
 #include "hearth/exports.h"
 #include "readmodels_test_util.h"
@@ -64,26 +65,6 @@ DocRule RuleOf(const std::string& policy) {
   if (policy.rfind("threshold:", 0) == 0) return {std::stoll(policy.substr(10)), 1, true};
   return {0, 1, true};  // none
 }
-
-// docs/exports.md, "Target groups and equality": the figures broken down
-// (total, and the base of its breakdowns' ids), and each breakdown's
-// categories. "<base>.<field>.<category>" over the categories adds up to the
-// total in every area, whatever kpi.json declares.
-const std::vector<std::pair<std::string, std::string>> kEqualityTotals = {
-    {"enquiries.total", "enquiries"},
-    {"dfg.approved.total", "dfg.approved"},
-    {"services.minorAdaptationHouseholds", "services.minorAdaptations"}};
-const std::vector<std::pair<std::string, std::vector<std::string>>> kEqualityFields = {
-    {"ageBand", {"0-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75-84", "85+", "notRecorded"}},
-    {"gender", {"female", "male", "other", "declined", "notRecorded"}},
-    {"disability", {"limitedALot", "limitedALittle", "notLimited", "declined", "notRecorded"}},
-    {"ethnicGroup", {"asian", "black", "mixed", "white", "other", "declined", "notRecorded"}},
-    {"mainLanguage", {"english", "welsh", "bsl", "polish", "romanian", "punjabi", "urdu", "portuguese", "spanish",
-                      "arabic", "bengali", "gujarati", "other", "declined", "notRecorded"}},
-    {"interpreterNeeded", {"yes", "no", "declined", "notRecorded"}},
-    {"unpaidCarer", {"yes", "no", "declined", "notRecorded"}},
-    {"mentalHealth", {"yes", "no", "declined", "notRecorded"}},
-    {"learningDisability", {"yes", "no", "declined", "notRecorded"}}};
 
 // docs/exports.md, "Which event, which date, which district" and
 // "Schedule B": how a figure of the year relates to the same figure of its

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "county.h"
+#include "equality_categories.h"
 #include "hearth/domain.h"
 #include "hearth/exports.h"
 #include "hearth/rights.h"
@@ -126,24 +127,6 @@ TEST_F(ExportsTest, YearTotalsPerDistrictEqualTheGeneratorsUnderPolicyNone) {
   // Not a vacuous comparison: the small county still has DFGs and minor adaptations.
   EXPECT_GT(CellOf(kpi, "dfg.approved.total", "county").value, 20);
 }
-
-// docs/exports.md, "Target groups and equality": the figures broken down and
-// each breakdown's categories, written from the docs.
-const std::vector<std::pair<std::string, std::string>> kEqualityTotals = {
-    {"enquiries.total", "enquiries"},
-    {"dfg.approved.total", "dfg.approved"},
-    {"services.minorAdaptationHouseholds", "services.minorAdaptations"}};
-const std::vector<std::pair<std::string, std::vector<std::string>>> kEqualityFields = {
-    {"ageBand", {"0-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75-84", "85+", "notRecorded"}},
-    {"gender", {"female", "male", "other", "declined", "notRecorded"}},
-    {"disability", {"limitedALot", "limitedALittle", "notLimited", "declined", "notRecorded"}},
-    {"ethnicGroup", {"asian", "black", "mixed", "white", "other", "declined", "notRecorded"}},
-    {"mainLanguage", {"english", "welsh", "bsl", "polish", "romanian", "punjabi", "urdu", "portuguese", "spanish",
-                      "arabic", "bengali", "gujarati", "other", "declined", "notRecorded"}},
-    {"interpreterNeeded", {"yes", "no", "declined", "notRecorded"}},
-    {"unpaidCarer", {"yes", "no", "declined", "notRecorded"}},
-    {"mentalHealth", {"yes", "no", "declined", "notRecorded"}},
-    {"learningDisability", {"yes", "no", "declined", "notRecorded"}}};
 
 // Each breakdown of enquiries, DFGs approved and minor-adaptation households
 // adds up to its figure's total, in every district and the county, for the

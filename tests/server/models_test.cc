@@ -97,6 +97,20 @@ class ModelsTest : public ServerFixture {
     ServerFixture::TearDown();
   }
 
+  // The `kpi` model's answer is the library's return from the whole store,
+  // byte for byte.
+  void ExpectTheLibrarysReturn(const std::string& answer, const char* period_text, const char* policy_text,
+                               uint64_t position) {
+    auto period = exports::ParsePeriod(period_text);
+    auto policy = exports::ParsePolicy(policy_text);
+    ASSERT_TRUE(period.ok() && policy.ok());
+    exports::KpiOptions ko;
+    ko.position = position;
+    auto kpi = exports::BuildKpiReturn(*store_, *codec_, domain::Calendar::EnglandAndWales(), *period, *policy, ko);
+    ASSERT_TRUE(kpi.ok()) << kpi.status().ToString();
+    EXPECT_EQ(answer, exports::KpiToJson(*kpi));
+  }
+
   static const domain::Codec* codec_;
   std::unique_ptr<rights::Rights> rights_;
   std::string client_;
@@ -186,14 +200,7 @@ TEST_F(ModelsTest, TheKpiReturnOverTheNetworkIsTheLibrarysBytes) {
   auto answer = partner->Query(
       "kpi", Json{{"period", "2018/19"}, {"policy", "ons"}, {"position", position}}.dump());
   ASSERT_TRUE(answer.ok()) << answer.status().ToString();
-  auto period = exports::ParsePeriod("2018/19");
-  auto policy = exports::ParsePolicy("ons");
-  ASSERT_TRUE(period.ok() && policy.ok());
-  exports::KpiOptions ko;
-  ko.position = position;
-  auto kpi = exports::BuildKpiReturn(*store_, *codec_, domain::Calendar::EnglandAndWales(), *period, *policy, ko);
-  ASSERT_TRUE(kpi.ok()) << kpi.status().ToString();
-  EXPECT_EQ(*answer, exports::KpiToJson(*kpi));
+  ExpectTheLibrarysReturn(*answer, "2018/19", "ons", position);
   Json j = Json::parse(*answer);
   EXPECT_EQ(j["position"].get<uint64_t>(), position);
   EXPECT_EQ(j["policy"]["name"], "ons");
@@ -233,15 +240,7 @@ TEST_F(ModelsTest, APartnersReturnUsesTheTargetsAndAllocationsKeptInTheStore) {
     EXPECT_EQ(f["values"][d1], 123400000);
   }
   EXPECT_TRUE(found) << j["money"].dump();
-  // The library's return from the whole store, byte for byte.
-  auto period = exports::ParsePeriod("2018/19");
-  auto policy = exports::ParsePolicy("ons");
-  ASSERT_TRUE(period.ok() && policy.ok());
-  exports::KpiOptions ko;
-  ko.position = position;
-  auto kpi = exports::BuildKpiReturn(*store_, *codec_, domain::Calendar::EnglandAndWales(), *period, *policy, ko);
-  ASSERT_TRUE(kpi.ok()) << kpi.status().ToString();
-  EXPECT_EQ(*answer, exports::KpiToJson(*kpi));
+  ExpectTheLibrarysReturn(*answer, "2018/19", "ons", position);
 }
 
 // A front end can ask for a year, its quarters and any position, with no

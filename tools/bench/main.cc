@@ -41,7 +41,6 @@ const Target kTargets[] = {
     {"server_rss_mib_1000_idle", false, 300, "hearth serve with 1,000 idle connections"},
     {"console_worklist_ms_p99", false, 300, "console: a district's worklist, server time"},
     {"console_timeline100_ms_p99", false, 300, "console: a 100-event timeline with proofs"},
-    {"replication_cluster_ratio", true, 0.5, "replicated (cluster ack): half the plain rate or better"},
 };
 
 void PrintHuman(const Json& figures) {

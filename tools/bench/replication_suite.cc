@@ -47,7 +47,10 @@ Result<std::unique_ptr<ReplicatedStore>> OpenReplicated(const HearthSetup& setup
   for (;;) {
     auto s = ReplicatedStore::Open(options, setup.path, p);
     if (s.ok() || std::chrono::steady_clock::now() > deadline) return s;
+    // Start again from nothing: the store and the erasure ledger beside it
+    // (a new store's keys would not match the old ledger).
     std::filesystem::remove_all(setup.path);
+    std::filesystem::remove(setup.path + ".erasures");
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
 }

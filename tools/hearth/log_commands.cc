@@ -1,6 +1,9 @@
 // init, append, read, info, backup, erase: the log itself (docs/cli.md).
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -11,6 +14,7 @@
 #include "hearth/domain.h"
 #include "hearth/event_json.h"
 #include "json_text.h"
+#include "progress.h"
 
 namespace hearth::cli {
 
@@ -259,7 +263,24 @@ struct BackupOptions {
   std::string data;
   KeyOptions key;
   std::string out;
+  bool quiet = false;
 };
+
+// The bytes of the regular files under `dir` (a hard-linked file counts: it
+// is one of the backup's files); 0 for a directory not there yet.
+uint64_t BytesUnder(const std::string& dir) {
+  std::error_code ec;
+  uint64_t n = 0;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code fe;
+    if (it->is_regular_file(fe)) {
+      uint64_t size = it->file_size(fe);
+      if (!fe) n += size;
+    }
+  }
+  return n;
+}
 
 // A consistent copy taken while the store could be serving others
 // (docs/operations.md): the copy ends exactly at a commit.
@@ -268,7 +289,27 @@ Status RunBackup(const BackupOptions& o) {
   if (!key.ok()) return key.status();
   auto store = OpenStore(o.data, *key);
   if (!store.ok()) return store.status();
-  auto position = (*store)->Backup(o.out);
+  // The bytes in the backup directory of the store's (a terminal only): hard
+  // links on the store's own file system appear at once, copies as they go.
+  Result<uint64_t> position = Status::IOError("the backup was not taken");
+  {
+    ProgressLine progress("backup", "bytes", o.quiet);
+    uint64_t total = progress.shown() ? BytesUnder(o.data) : 0;
+    std::atomic<bool> done{false};
+    std::thread watcher;
+    if (progress.shown()) {
+      watcher = std::thread([&] {
+        while (!done.load()) {
+          progress.Update(std::min(BytesUnder(o.out), total), total);
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+      });
+    }
+    position = (*store)->Backup(o.out);
+    done = true;
+    if (watcher.joinable()) watcher.join();
+    if (position.ok() && progress.shown()) progress.Update(total, total);
+  }
   if (!position.ok()) return position.status();
   store->reset();
   return Print("backup written to " + o.out + ": the log up to position " +
@@ -439,6 +480,7 @@ void AddLogCommands(CommandSet& set) {
     cmd->add_option("--out", o->out, "the backup directory (must not exist)")
         ->required()
         ->type_name("DIR");
+    cmd->add_flag("--quiet", o->quiet, "no progress on standard error");
   }
   {
     auto o = std::make_shared<EraseOptions>();
