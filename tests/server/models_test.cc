@@ -97,6 +97,13 @@ class ModelsTest : public ServerFixture {
     ServerFixture::TearDown();
   }
 
+  // The partner plugin's return for 2018/19 under ons, at `position`.
+  Result<std::string> PartnersYear(uint64_t position) {
+    auto partner = Connect("intake", "u-1", "partner");
+    if (!partner) return Status::IOError("the partner could not connect");
+    return partner->Query("kpi", Json{{"period", "2018/19"}, {"policy", "ons"}, {"position", position}}.dump());
+  }
+
   // The `kpi` model's answer is the library's return from the whole store,
   // byte for byte.
   void ExpectTheLibrarysReturn(const std::string& answer, const char* period_text, const char* policy_text,
@@ -194,11 +201,8 @@ TEST_F(ModelsTest, BadPackQueriesNameTheProblem) {
 }
 
 TEST_F(ModelsTest, TheKpiReturnOverTheNetworkIsTheLibrarysBytes) {
-  auto partner = Connect("intake", "u-1", "partner");
-  ASSERT_TRUE(partner);
   uint64_t position = store_->Info()->last_position;
-  auto answer = partner->Query(
-      "kpi", Json{{"period", "2018/19"}, {"policy", "ons"}, {"position", position}}.dump());
+  auto answer = PartnersYear(position);
   ASSERT_TRUE(answer.ok()) << answer.status().ToString();
   ExpectTheLibrarysReturn(*answer, "2018/19", "ons", position);
   Json j = Json::parse(*answer);
@@ -222,11 +226,8 @@ TEST_F(ModelsTest, APartnersReturnUsesTheTargetsAndAllocationsKeptInTheStore) {
   auto recorded = domain::RecordAllocations(*store_, *codec_, ExpectedVersion::Any(), {allocation}, Day("2019-12-31"));
   ASSERT_TRUE(recorded.ok()) << recorded.status().ToString();
 
-  auto partner = Connect("intake", "u-1", "partner");
-  ASSERT_TRUE(partner);
   uint64_t position = store_->Info()->last_position;
-  auto answer = partner->Query(
-      "kpi", Json{{"period", "2018/19"}, {"policy", "ons"}, {"position", position}}.dump());
+  auto answer = PartnersYear(position);
   ASSERT_TRUE(answer.ok()) << answer.status().ToString();
   Json j = Json::parse(*answer);
   EXPECT_EQ(j["timescales"]["firstVisitDays"], 21);
