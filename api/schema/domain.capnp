@@ -1147,6 +1147,12 @@ struct KpiReturnReleased {
   policy @3 :Text;                    # the disclosure-control policy: nhs, ons or threshold:N; fact
   areas @4 :List(Text);               # the areas, in order: the districts, then county; fact
   tables @5 :List(ReleasedTable);     # what was released, table by table; fact
+  money @6 :List(ReleasedMoney);      # the money table as released (absent in releases recorded before it was kept); fact
+}
+
+struct ReleasedMoney {
+  id @0 :Text;                        # the figure, e.g. money.mandatoryDfg.spent; fact
+  values @1 :List(Int64);             # per area, pence as released; -1 where it was suppressed; fact
 }
 
 struct ReleasedTable {

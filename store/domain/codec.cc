@@ -1,4 +1,5 @@
 // The JSON form of domain events (docs/domain.md) <-> NewEvent / RecordedEvent.
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -81,6 +82,19 @@ Status CheckValue(const Json& v, capnp::Type type, const std::string& path) {
         return Status::OK();
       }
       return integer(0, std::numeric_limits<uint64_t>::max());
+    }
+    case capnp::schema::Type::INT64: {
+      // As UINT64: a whole number, or its decimal string (with a sign).
+      if (v.is_string()) {
+        const std::string& d = v.get_ref<const std::string&>();
+        int64_t parsed = 0;
+        auto [end, ec] = std::from_chars(d.data(), d.data() + d.size(), parsed);
+        if (d.empty() || d[0] == '+' || end != d.data() + d.size()) return wrong("a whole number");
+        if (ec == std::errc::result_out_of_range) return Status::InvalidArgument(path + ": out of range");
+        if (ec != std::errc()) return wrong("a whole number");
+        return Status::OK();
+      }
+      return integer(std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max());
     }
     case capnp::schema::Type::FLOAT32:
     case capnp::schema::Type::FLOAT64:

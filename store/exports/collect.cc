@@ -71,7 +71,8 @@ Status Capture(const RecordedEvent& event, Facts::Reader facts, CaseFacts* c) {
       auto f = facts.getGrantApproved();
       if (auto on = DateOf(f.getApprovedOn())) {
         c->grants_approved.push_back(
-            {{*on, district}, f.getLine(), std::string(EnumName(f.getGrantType())), int64_t(f.getAmountPence())});
+            {{*on, district}, f.getLine(), std::string(EnumName(f.getGrantType())), int64_t(f.getAmountPence()),
+             event.position});
       }
       break;
     }
@@ -82,7 +83,7 @@ Status Capture(const RecordedEvent& event, Facts::Reader facts, CaseFacts* c) {
         for (const auto& g : c->grants_approved) {
           if (g.line == f.getLine()) fund = g.service;
         }
-        c->payments.push_back({{*on, district}, f.getLine(), fund, int64_t(f.getAmountPence())});
+        c->payments.push_back({{*on, district}, f.getLine(), fund, int64_t(f.getAmountPence()), event.position});
       }
       break;
     }

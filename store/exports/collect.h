@@ -40,6 +40,7 @@ struct LineFact : Dated {
   std::string service;  // ServiceElementOpened: service; GrantApproved: grant type; WorksPaid: the
                         // grant type of the line's last approval before it ("" when none)
   int64_t pence = 0;    // GrantApproved: amountPence; WorksPaid: amountPence
+  uint64_t position = 0;  // GrantApproved, WorksPaid: the event's log position
 };
 struct OutcomeFact : Dated {
   std::vector<std::string> outcomes;
@@ -143,9 +144,16 @@ struct FundMoney {
   int64_t spent = 0;              // paid this year up to as_of
   int64_t committed_grants = 0;   // grants (lines) with something committed
   int64_t spent_grants = 0;       // grants (lines) with a payment counted in spent
+  // What each grant adds to committed and to spent, by "<case id>#<line>":
+  // the coordination across returns compares them between two returns.
+  std::map<std::string, int64_t> committed_by_grant;
+  std::map<std::string, int64_t> spent_by_grant;
 };
 using MoneyByDistrict = std::map<std::string, std::map<std::string, FundMoney>>;
-MoneyByDistrict ComputeMoney(const Collection& all, const std::string& financial_year, Date year_first, Date as_of);
+// `up_to`: only the approvals and payments recorded at or before that log
+// position (the money as a return taken there saw it); `all` must reach it.
+MoneyByDistrict ComputeMoney(const Collection& all, const std::string& financial_year, Date year_first, Date as_of,
+                             uint64_t up_to = UINT64_MAX);
 // The funds, in schema order (every GrantType enumerant but unspecified).
 std::vector<std::string> FundNames();
 

@@ -276,21 +276,54 @@ Json PolicyJson(const DisclosurePolicy& p) {
   return j;
 }
 
+// An earlier return of the same financial year released to the same
+// recipient, as the money table's coordination needs it: its money cells as
+// released, and what each grant added to them at its position and period end.
+struct EarlierMoney {
+  const std::vector<Figure>* figures = nullptr;  // as released; nullptr: taken as all published
+  std::vector<std::string> areas;                // its areas (the districts, then county)
+  MoneyByDistrict money;
+  int64_t threshold = 0;                         // its policy's
+};
+
+// Whether a money cell of an earlier return was suppressed (false when the
+// ledger did not keep its money: taken as published, which only makes the
+// new return more careful).
+bool EarlierHidden(const EarlierMoney& e, const std::string& id, const std::string& area) {
+  if (e.figures == nullptr) return false;
+  size_t a = size_t(std::find(e.areas.begin(), e.areas.end(), area) - e.areas.begin());
+  if (a == e.areas.size()) return false;
+  for (const Figure& f : *e.figures) {
+    if (f.id == id) return a < f.cells.size() && f.cells[a].mark == CellMark::kSuppressed;
+  }
+  return false;
+}
+
 // The money table (docs/exports.md, "Money"): allocation, committed and
 // spent per fund, year to date at `as_of`, and the share of the allocation
 // committed or spent. Under a controlled policy a committed or spent cell
 // backed by 1..threshold-1 grants is suppressed (a sum of one or two grants
 // is those people's grants), with one more cell of its row when it is the
 // only one (the county is the sum of the districts); allocations are the
-// council's budget decisions, not about anyone, and are published.
+// council's budget decisions, not about anyone, and are published. With
+// earlier returns of the year released to the recipient (`earlier`), no sum
+// a reader can work out in both returns may differ by the money of
+// 1..threshold-1 grants.
 void BuildMoneyTable(const MoneyByDistrict& money, const std::vector<std::string>& areas, size_t county,
-                     const DisclosurePolicy& policy, MoneyTable* out) {
+                     const DisclosurePolicy& policy, const std::vector<EarlierMoney>& earlier, MoneyTable* out) {
   auto grants_of = [](const FundMoney& m, int what) {
     return what == 1 ? m.committed_grants : what == 2 ? m.spent_grants : 0;
   };
   auto value_of = [](const FundMoney& m, int what) {
     return what == 0 ? m.allocation : what == 1 ? m.committed : m.spent;
   };
+  auto find = [](const MoneyByDistrict& by, const std::string& district, const std::string& fund) -> const FundMoney* {
+    auto d = by.find(district);
+    if (d == by.end()) return nullptr;
+    auto m = d->second.find(fund);
+    return m == d->second.end() ? nullptr : &m->second;
+  };
+  const bool coordinated = policy.controlled && !earlier.empty();
   static const char* kWhat[] = {"allocation", "committed", "spent"};
   for (const std::string& fund : FundNames()) {
     size_t rows[3];
@@ -300,12 +333,10 @@ void BuildMoneyTable(const MoneyByDistrict& money, const std::vector<std::string
       f.cells.resize(areas.size());
       std::vector<int64_t> grants(areas.size(), 0);
       for (size_t a = 0; a < county; ++a) {
-        auto d = money.find(areas[a]);
-        if (d == money.end()) continue;
-        auto m = d->second.find(fund);
-        if (m == d->second.end()) continue;
-        f.cells[a].value = value_of(m->second, what);
-        grants[a] = grants_of(m->second, what);
+        const FundMoney* m = find(money, areas[a], fund);
+        if (m == nullptr) continue;
+        f.cells[a].value = value_of(*m, what);
+        grants[a] = grants_of(*m, what);
         f.cells[county].value += f.cells[a].value;
         grants[county] += grants[a];
       }
@@ -319,12 +350,16 @@ void BuildMoneyTable(const MoneyByDistrict& money, const std::vector<std::string
           }
         }
         // A lone suppressed district would be the county less the others.
+        // Coordinated with earlier returns, the county itself goes: the
+        // earlier returns hold the other districts' values, so hiding a
+        // second district whose money did not move would hide nothing.
         for (;;) {
           size_t hidden = 0;
           for (size_t a = 0; a < county; ++a) hidden += f.cells[a].mark == CellMark::kSuppressed;
-          if (hidden != 1 || f.cells[county].mark == CellMark::kSuppressed) break;
+          if (hidden == 0 || f.cells[county].mark == CellMark::kSuppressed) break;
+          if (hidden != 1 && !coordinated) break;
           std::optional<size_t> pick;
-          for (size_t a = 0; a < county; ++a) {
+          for (size_t a = 0; a < county && !coordinated; ++a) {
             if (f.cells[a].mark == CellMark::kSuppressed || grants[a] == 0) continue;
             if (!pick || f.cells[a].value < f.cells[*pick].value) pick = a;
           }
@@ -336,6 +371,115 @@ void BuildMoneyTable(const MoneyByDistrict& money, const std::vector<std::string
       }
       rows[what] = out->figures.size();
       out->figures.push_back(std::move(f));
+    }
+    if (coordinated) {
+      // Across returns. A reader holding a return knows, per row, each
+      // published district and, when the county is published, the sum of
+      // the suppressed districts. So the sums over a set of districts known
+      // in both the new return and an earlier one are the unions of the
+      // blocks that join those groups; the difference of a block between
+      // the two returns is the money of the grants whose part in it
+      // changed. 1..threshold-1 such grants: a cell of the block is
+      // suppressed in the new return (with its county), and again.
+      Figure* committed = &out->figures[rows[1]];
+      Figure* spent = &out->figures[rows[2]];
+      auto hidden_now = [&](const Figure* f, size_t a) { return f->cells[a].mark == CellMark::kSuppressed; };
+      for (bool again = true; again;) {
+        again = false;
+        for (const EarlierMoney& e : earlier) {
+          // 1: committed, 2: spent, 3: committed + spent (both known: their sum's difference).
+          for (int row = 1; row <= 3 && !again; ++row) {
+            std::vector<size_t> parent(county);
+            for (size_t a = 0; a < county; ++a) parent[a] = a;
+            std::function<size_t(size_t)> root = [&](size_t a) {
+              return parent[a] == a ? a : parent[a] = root(parent[a]);
+            };
+            std::vector<bool> unknown(county, false);
+            auto add = [&](auto hidden, bool county_hidden) {
+              std::optional<size_t> group;
+              for (size_t a = 0; a < county; ++a) {
+                if (!hidden(a)) continue;
+                if (county_hidden) {
+                  unknown[a] = true;
+                } else if (group) {
+                  parent[root(a)] = root(*group);
+                } else {
+                  group = a;
+                }
+              }
+            };
+            for (int part : {1, 2}) {
+              if (row != 3 && row != part) continue;
+              const Figure* now = part == 1 ? committed : spent;
+              const std::string id = now->id;
+              add([&](size_t a) { return hidden_now(now, a); }, hidden_now(now, county));
+              add([&](size_t a) { return EarlierHidden(e, id, areas[a]); }, EarlierHidden(e, id, "county"));
+            }
+            std::map<size_t, std::vector<size_t>> blocks;
+            for (size_t a = 0; a < county; ++a) blocks[root(a)].push_back(a);
+            for (const auto& [r, members] : blocks) {
+              if (std::any_of(members.begin(), members.end(), [&](size_t a) { return bool(unknown[a]); })) continue;
+              // Each grant's part in the block's sum, then and now.
+              std::map<std::string, std::pair<int64_t, int64_t>> part_of;
+              for (size_t a : members) {
+                for (int when = 0; when < 2; ++when) {
+                  const FundMoney* m = find(when == 0 ? e.money : money, areas[a], fund);
+                  if (m == nullptr) continue;
+                  for (int part : {1, 2}) {
+                    if (row != 3 && row != part) continue;
+                    for (const auto& [grant, pence] : part == 1 ? m->committed_by_grant : m->spent_by_grant) {
+                      (when == 0 ? part_of[grant].first : part_of[grant].second) += pence;
+                    }
+                  }
+                }
+              }
+              int64_t moved = 0;
+              for (const auto& [grant, then_now] : part_of) moved += then_now.first != then_now.second;
+              if (moved == 0 || moved >= std::max<int64_t>(policy.threshold, e.threshold)) continue;
+              // Suppress a published cell of the block in the new return:
+              // the smallest non-zero first (committed for the sum of both).
+              Figure* target = nullptr;
+              std::optional<size_t> pick;
+              for (Figure* f : {committed, spent}) {
+                if (row == 2 && f == committed) continue;
+                if (row == 1 && f == spent) continue;
+                for (size_t a : members) {
+                  if (hidden_now(f, a)) continue;
+                  const int64_t v = f->cells[a].value;
+                  bool better = !pick || (v != 0 && (target->cells[*pick].value == 0 || v < target->cells[*pick].value));
+                  if (better) {
+                    target = f;
+                    pick = a;
+                  }
+                }
+                if (pick && target->cells[*pick].value != 0) break;
+              }
+              if (!pick) {
+                // Known only through a published county: it goes.
+                for (Figure* f : {committed, spent}) {
+                  if ((row == 1 && f == spent) || (row == 2 && f == committed) || hidden_now(f, county)) continue;
+                  f->cells[county].mark = CellMark::kSuppressed;
+                  f->cells[county].secondary = true;
+                  ++out->suppressed_secondary;
+                  again = true;
+                }
+                if (again) break;
+                continue;
+              }
+              target->cells[*pick].mark = CellMark::kSuppressed;
+              ++out->suppressed_across_returns;
+              if (!hidden_now(target, county)) {
+                target->cells[county].mark = CellMark::kSuppressed;
+                target->cells[county].secondary = true;
+                ++out->suppressed_secondary;
+              }
+              again = true;
+              break;
+            }
+          }
+          if (again) break;
+        }
+      }
     }
     Statistic share;
     share.id = "money." + fund + ".committedOrSpent.share";
@@ -794,8 +938,38 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
     std::snprintf(label, sizeof label, "%04d/%02d", y, (y + 1) % 100);
     kpi.money.financial_year = label;
     kpi.money.as_of = period.last;
-    BuildMoneyTable(ComputeMoney(all, label, sys_days{year{y} / April / 1}, period.last), kpi.areas, county,
-                    policy, &kpi.money);
+    const Date year_first = sys_days{year{y} / April / 1};
+    // The earlier returns of this financial year released to the recipient,
+    // each with its grants' parts as at its own position and period end.
+    std::vector<EarlierMoney> earlier;
+    if (options.released != nullptr && policy.controlled) {
+      uint64_t furthest = all.position;
+      for (const ReleasedReturn& r : *options.released) {
+        if (r.period.label.substr(0, 7) == label) furthest = std::max(furthest, r.position);
+      }
+      // A return taken at an earlier position than one already released:
+      // that one's money needs the log up to its own position.
+      std::optional<Collection> wider;
+      if (furthest > all.position) {
+        CollectOptions wo;
+        wo.position = furthest;
+        auto w = Collect(store, codec, wo);
+        if (!w.ok()) return w.status();
+        wider = std::move(*w);
+      }
+      const Collection& source = wider ? *wider : all;
+      for (const ReleasedReturn& r : *options.released) {
+        if (r.period.label.substr(0, 7) != label) continue;
+        EarlierMoney e;
+        e.figures = r.money_recorded ? &r.money : nullptr;
+        e.areas = r.areas;
+        e.money = ComputeMoney(source, label, year_first, r.period.last, r.position);
+        e.threshold = r.policy.threshold;
+        earlier.push_back(std::move(e));
+      }
+    }
+    BuildMoneyTable(ComputeMoney(all, label, year_first, period.last), kpi.areas, county, policy, earlier,
+                    &kpi.money);
   }
 
   // Statistics: withheld for groups below the threshold and for areas whose
@@ -1127,12 +1301,15 @@ Status WriteKpiReturn(const KpiReturn& kpi, const std::string& dir) {
   report["money"] = {{"cells", kpi.money.figures.size() * kpi.areas.size()},
                      {"suppressedSmall", kpi.money.suppressed_small},
                      {"suppressedSecondary", kpi.money.suppressed_secondary},
+                     {"suppressedAcrossReturns", kpi.money.suppressed_across_returns},
                      {"sharesWithheld", kpi.money.shares_withheld}};
   report["why"] = {
       {"suppressedSmall", "a count from 1 to threshold - 1 could identify people"},
       {"suppressedSecondary",
        "without it a suppressed count could be worked out from the row, column or county totals"},
       {"rounded", "rounding to the policy's multiple hides small differences between returns"},
+      {"suppressedAcrossReturns", "a money cell whose difference from a return already released to the "
+                                  "recipient would be the money of fewer grants than the threshold"},
       {"statisticsWithheld", "medians, percentiles and shares of groups below the threshold, or of "
                              "groups whose count is suppressed, are not published"}};
   for (const auto& [name, bytes] :

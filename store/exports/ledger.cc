@@ -398,6 +398,22 @@ Result<std::vector<ReleasedReturn>> ReadReleaseLedger(LogReader& store, const do
         }
         r.tables.push_back(std::move(table));
       }
+      r.money_recorded = f.hasMoney();
+      for (auto m : f.getMoney()) {
+        Figure figure;
+        figure.id = m.getId().cStr();
+        if (m.getValues().size() != r.areas.size()) return bad(figure.id + ": one value per area expected");
+        for (int64_t v : m.getValues()) {
+          Cell c;
+          if (v < 0) {
+            c.mark = CellMark::kSuppressed;
+          } else {
+            c.published = v;
+          }
+          figure.cells.push_back(c);
+        }
+        r.money.push_back(std::move(figure));
+      }
       out.push_back(std::move(r));
     }
   }
@@ -611,6 +627,15 @@ Result<KpiReturn> ReleaseKpiReturn(Store& store, const domain::Codec& codec, con
     tables.push_back({{"id", t.id}, {"figures", std::move(figures)}, {"partitions", std::move(partitions)}});
   }
   facts["tables"] = std::move(tables);
+  // The money table as released (pence; -1 where suppressed): a later
+  // return's money is coordinated with it (docs/exports.md, "Money").
+  nlohmann::json money = nlohmann::json::array();
+  for (const Figure& f : kpi->money.figures) {
+    nlohmann::json values = nlohmann::json::array();
+    for (const Cell& c : f.cells) values.push_back(c.mark == CellMark::kSuppressed ? int64_t(-1) : c.published);
+    money.push_back({{"id", f.id}, {"values", std::move(values)}});
+  }
+  facts["money"] = std::move(money);
   nlohmann::json e;
   e["type"] = "KpiReturnReleased";
   e["facts"] = std::move(facts);

@@ -20,7 +20,7 @@ std::vector<std::string> FundNames() {
 }
 
 MoneyByDistrict ComputeMoney(const Collection& all, const std::string& financial_year, Date year_first,
-                             Date as_of) {
+                             Date as_of, uint64_t up_to) {
   MoneyByDistrict out;
   for (const auto& [key, a] : all.allocations) {
     const auto& [year, district, fund] = key;
@@ -36,31 +36,34 @@ MoneyByDistrict ComputeMoney(const Collection& all, const std::string& financial
   for (const auto& [id, c] : all.cases) {
     // Committed: per grant (line), the last approval up to as_of, when it was
     // given in this financial year, less everything paid on the line by as_of.
+    auto grant_key = [&id](uint16_t line) { return id + "#" + std::to_string(line); };
     std::set<uint16_t> lines;
     for (const auto& g : c.grants_approved) lines.insert(g.line);
     for (uint16_t line : lines) {
       const LineFact* last = nullptr;
       for (const auto& g : c.grants_approved) {
-        if (g.line == line && g.on <= as_of) last = &g;
+        if (g.line == line && g.on <= as_of && g.position <= up_to) last = &g;
       }
       if (last == nullptr || last->on < year_first || funds.count(last->service) == 0) continue;
       int64_t paid = 0;
       for (const auto& p : c.payments) {
-        if (p.line == line && p.on <= as_of) paid += p.pence;
+        if (p.line == line && p.on <= as_of && p.position <= up_to) paid += p.pence;
       }
       if (last->pence > paid) {
         FundMoney& m = out[last->district][last->service];
         m.committed += last->pence - paid;
         ++m.committed_grants;
+        m.committed_by_grant[grant_key(line)] += last->pence - paid;
       }
     }
     // Spent: payments in the year up to as_of, on the fund of the line's
     // approval before them.
     std::set<std::pair<std::string, uint16_t>> paid_lines;  // (district, line)
     for (const auto& p : c.payments) {
-      if (p.on < year_first || p.on > as_of || funds.count(p.service) == 0) continue;
+      if (p.on < year_first || p.on > as_of || p.position > up_to || funds.count(p.service) == 0) continue;
       FundMoney& m = out[p.district][p.service];
       m.spent += p.pence;
+      m.spent_by_grant[grant_key(p.line)] += p.pence;
       if (paid_lines.insert({p.district + "\n" + p.service, p.line}).second) ++m.spent_grants;
     }
   }

@@ -6,6 +6,9 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <chrono>
+#include <random>
+#include <fstream>
 #include <capnp/message.h>
 #include <capnp/serialize-packed.h>
 #include <kj/io.h>
@@ -24,6 +27,7 @@ namespace hearth::exports {
 namespace {
 
 using readmodels::testing::D;
+using domain::Date;
 
 class MoneyTest : public readmodels::testing::ReadModelTest {
  protected:
@@ -365,6 +369,298 @@ TEST_F(MoneyTest, AllocationCommandRecordsAndRefusesNamingTheField) {
   auto v = (*reopened)->StreamVersion(domain::kAllocationsStream);
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(*v, 1u);
+}
+
+// --- Money across returns (docs/exports.md, "Money": coordination) ---------
+//
+// A recipient holding two returns of one financial year (two quarters, a
+// quarter and the year, one period at two positions) can subtract the money
+// cells of one from the other. The difference of a sum is the money of the
+// grants whose part in it changed between the two; when 1..threshold-1
+// grants changed, that is one or two households' grant or payment.
+
+// The small case, by hand: Q2's committed differs from Q1's by one payment.
+TEST_F(MoneyTest, AQuartersMoneyThatMovedByOneGrantSinceAnEarlierReleaseIsSuppressed) {
+  Open();
+  // D1: three grants approved in Q1; in Q2 one of them is part paid (40,000).
+  Grant("case/D1/A", "D1", "2018-04-02", "mandatoryDfg", "2018-05-01", 100000, {{"2018-08-01", 40000}});
+  Grant("case/D1/B", "D1", "2018-04-03", "mandatoryDfg", "2018-05-02", 200000, {});
+  Grant("case/D1/C", "D1", "2018-04-04", "mandatoryDfg", "2018-05-03", 300000, {});
+  // D2: three grants approved in Q1, each part paid (10,000) in Q1; nothing in Q2.
+  Grant("case/D2/A", "D2", "2018-04-02", "mandatoryDfg", "2018-05-01", 110000, {{"2018-06-01", 10000}});
+  Grant("case/D2/B", "D2", "2018-04-03", "mandatoryDfg", "2018-05-02", 120000, {{"2018-06-02", 10000}});
+  Grant("case/D2/C", "D2", "2018-04-04", "mandatoryDfg", "2018-05-03", 130000, {{"2018-06-03", 10000}});
+  auto release = [&](const std::string& recipient, const std::string& period) {
+    auto kpi = ReleaseKpiReturn(*store_, *codec_, domain::Calendar::EnglandAndWales(), *ParsePeriod(period),
+                                *ParsePolicy("threshold:3"), {}, recipient, Actor{"S-MON-1", "monitoringOfficer", "test"},
+                                dir_.sub(recipient + "-" + period.substr(8)));
+    EXPECT_TRUE(kpi.ok()) << kpi.status().ToString();
+    return kpi.ok() ? *kpi : KpiReturn{};
+  };
+  KpiReturn q1 = release("partnership", "2018/19-Q1");
+  EXPECT_EQ(MoneyCell(q1, "money.mandatoryDfg.committed", "D1").published, 600000);
+  EXPECT_EQ(MoneyCell(q1, "money.mandatoryDfg.committed", "D1").mark, CellMark::kExact);
+  // Q2 alone would publish D1's committed (three grants, 560,000): less
+  // Q1's 600,000, that is grant A's payment. With Q1 in the ledger it goes,
+  // with its county (D1 = county - D2); D2's did not move and stays.
+  KpiReturn q2 = release("partnership", "2018/19-Q2");
+  EXPECT_EQ(MoneyCell(q2, "money.mandatoryDfg.committed", "D1").mark, CellMark::kSuppressed);
+  EXPECT_EQ(MoneyCell(q2, "money.mandatoryDfg.committed", "county").mark, CellMark::kSuppressed);
+  EXPECT_EQ(MoneyCell(q2, "money.mandatoryDfg.committed", "D2").mark, CellMark::kExact);
+  EXPECT_EQ(MoneyCell(q2, "money.mandatoryDfg.committed", "D2").published, 330000);
+  EXPECT_EQ(q2.money.suppressed_across_returns, 1u);
+  EXPECT_EQ(Share(q2, "mandatoryDfg", "D1"), std::nullopt);
+  // D1's spent is one grant's payment (small). Alone, its row would hide D2
+  // too and keep the county, but D2's spent did not move since Q1, so Q1's
+  // D2 would give D1's back: with Q1 in the ledger the county goes instead,
+  // and D2's stays published.
+  EXPECT_EQ(MoneyCell(q2, "money.mandatoryDfg.spent", "D1").mark, CellMark::kSuppressed);
+  EXPECT_EQ(MoneyCell(q2, "money.mandatoryDfg.spent", "county").mark, CellMark::kSuppressed);
+  EXPECT_EQ(MoneyCell(q2, "money.mandatoryDfg.spent", "D2").mark, CellMark::kExact);
+  EXPECT_EQ(MoneyCell(q2, "money.mandatoryDfg.spent", "D2").published, 30000);
+  // Another recipient, who holds no Q1, gets Q2's D1 committed, and the
+  // spent row as a return on its own is suppressed.
+  KpiReturn alone = release("otherRecipient", "2018/19-Q2");
+  EXPECT_EQ(MoneyCell(alone, "money.mandatoryDfg.committed", "D1").mark, CellMark::kExact);
+  EXPECT_EQ(MoneyCell(alone, "money.mandatoryDfg.committed", "D1").published, 560000);
+  EXPECT_EQ(MoneyCell(alone, "money.mandatoryDfg.spent", "D2").mark, CellMark::kSuppressed);
+  EXPECT_EQ(MoneyCell(alone, "money.mandatoryDfg.spent", "county").mark, CellMark::kExact);
+  // The ledger keeps the money as released.
+  auto ledger = ReadReleaseLedger(*store_, *codec_, "partnership");
+  ASSERT_TRUE(ledger.ok()) << ledger.status().ToString();
+  ASSERT_EQ(ledger->size(), 2u);
+  EXPECT_TRUE((*ledger)[1].money_recorded);
+  bool seen = false;
+  for (const Figure& f : (*ledger)[1].money) {
+    if (f.id != "money.mandatoryDfg.committed") continue;
+    seen = true;
+    EXPECT_EQ(f.cells.at(0).mark, CellMark::kSuppressed);  // D1
+    EXPECT_EQ(f.cells.at(1).published, 330000);            // D2
+  }
+  EXPECT_TRUE(seen);
+}
+
+// An attacker written from docs/exports.md alone, on a random county of
+// grants and payments (some payments recorded late, after the first
+// releases): it holds every kpi.json released to one recipient in a
+// financial year — Q1 and Q2 at one position, then Q2 again, Q3, Q4 and the
+// year at a later one — and for every pair of returns, every fund, committed,
+// spent and their sum, and every set of districts whose sum it can work out
+// in both (published districts, or the county less published districts),
+// takes the difference. The test knows every grant, and counts the grants
+// whose part in that sum changed: 1..threshold-1 is a recovered payment.
+// Released to one recipient, none is; released each to a recipient of its
+// own (no coordination), the same attack finds some, so the test can fail.
+TEST_F(MoneyTest, NoSumOfMoneyDiffersBetweenTwoReleasedReturnsByTheMoneyOfFewGrants) {
+  Open();
+  const unsigned seed = 20181;
+  std::printf("[money attack] seed %u\n", seed);
+  std::mt19937 rng(seed);
+  auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  using std::chrono::days;
+  const Date year_first = D("2018-04-01");
+  struct Payment {
+    Date on;
+    int64_t pence;
+    bool late;  // recorded after the first releases
+  };
+  struct Grant {
+    std::string case_id, district, fund;
+    Date approved;
+    int64_t pence;
+    std::vector<Payment> payments;
+  };
+  std::vector<Grant> grants;
+  const std::vector<std::string> districts = {"D1", "D2", "D3", "D4"};
+  for (const auto& district : districts) {
+    for (int i = 0; i < 14; ++i) {
+      Grant g;
+      g.case_id = "case/" + district + "/G" + std::to_string(i);
+      g.district = district;
+      g.fund = i < 11 ? "mandatoryDfg" : "dementiaDwellingGrant";
+      g.approved = year_first + days(uniform(1, 340));
+      g.pence = int64_t(uniform(5, 300)) * 10000;
+      int64_t left = g.pence;
+      Date on = g.approved;
+      for (int p = uniform(0, 2); p > 0 && left > 0; --p) {
+        on += days(uniform(5, 120));
+        if (on > D("2019-12-01")) break;
+        int64_t pence = p == 1 ? left : left / 2;
+        g.payments.push_back({on, pence, uniform(0, 4) == 0});
+        left -= pence;
+      }
+      grants.push_back(std::move(g));
+    }
+  }
+  auto day = [](Date d) { return domain::FormatDate(d); };
+  auto record = [&](bool late) {
+    for (const Grant& g : grants) {
+      std::vector<NewEvent> events;
+      if (!late) {
+        bool dementia = g.fund == "dementiaDwellingGrant";
+        events = {Enquiry(day(g.approved - days(30)), "P-" + g.case_id.substr(5), g.district),
+                  Ev("ServiceElementOpened", R"("openedOn":")" + day(g.approved - days(30)) +
+                                                 R"(","line":1,"element":")" +
+                                                 (dementia ? "healthierSaferHomes" : "mandatoryDfg") +
+                                                 R"(","service":")" + g.fund + R"(")"),
+                  Ev("GrantApproved", R"("approvedOn":")" + day(g.approved) + R"(","line":1,"grantType":")" +
+                                          g.fund + R"(","amountPence":)" + std::to_string(g.pence) +
+                                          R"(,"fundingSource":"mandatoryDfg")")};
+      }
+      for (const Payment& p : g.payments) {
+        if (p.late != late) continue;
+        events.push_back(Ev("WorksPaid", R"("paidOn":")" + day(p.on) + R"(","line":1,"amountPence":)" +
+                                             std::to_string(p.pence)));
+      }
+      if (!events.empty()) Record(g.case_id, std::move(events));
+    }
+  };
+  // The truth, from the definitions in docs/exports.md: a grant approved in
+  // the year adds (approved - paid by the day) to committed when positive;
+  // its payments in the year up to the day add to spent.
+  auto part = [&](const Grant& g, int what, Date as_of, bool with_late) -> int64_t {
+    int64_t paid = 0, spent = 0;
+    for (const Payment& p : g.payments) {
+      if ((p.late && !with_late) || p.on > as_of) continue;
+      paid += p.pence;
+      if (p.on >= year_first) spent += p.pence;
+    }
+    int64_t committed = g.approved <= as_of && g.approved >= year_first ? std::max<int64_t>(0, g.pence - paid) : 0;
+    return what == 0 ? committed : what == 1 ? spent : committed + spent;
+  };
+
+  struct Held {
+    std::string period;
+    Date as_of;
+    bool with_late;
+    nlohmann::json kpi;
+  };
+  int n = 0;
+  auto release = [&](const std::string& recipient, const std::string& period, const std::string& policy,
+                     bool with_late) {
+    std::string dir = dir_.sub("rel" + std::to_string(n++));
+    auto kpi = ReleaseKpiReturn(*store_, *codec_, domain::Calendar::EnglandAndWales(), *ParsePeriod(period),
+                                *ParsePolicy(policy), {}, recipient, Actor{"S-MON-1", "monitoringOfficer", "test"}, dir);
+    EXPECT_TRUE(kpi.ok()) << period << " " << policy << ": " << kpi.status().ToString();
+    std::ifstream in(dir + "/kpi.json");
+    Held h{period, kpi.ok() ? kpi->period.last : Date{}, with_late, nlohmann::json::parse(in)};
+    return h;
+  };
+
+  // The policies' thresholds, from docs/exports.md's table.
+  const std::map<std::string, int64_t> threshold = {{"nhs", 8}, {"ons", 10}, {"threshold:3", 3}};
+  const std::vector<std::pair<std::string, bool>> first = {{"2018/19-Q1", false}, {"2018/19-Q2", false}};
+  const std::vector<std::pair<std::string, bool>> later = {
+      {"2018/19-Q2", true}, {"2018/19-Q3", true}, {"2018/19-Q4", true}, {"2018/19", true}};
+  record(false);
+  std::map<std::string, std::vector<Held>> coordinated, alone;  // by policy
+  for (const auto& [policy, k] : threshold) {
+    for (const auto& [period, late] : first) {
+      coordinated[policy].push_back(release("partnership" + policy.substr(0, 3), period, policy, late));
+      alone[policy].push_back(release("solo" + std::to_string(n), period, policy, late));
+    }
+  }
+  record(true);
+  for (const auto& [policy, k] : threshold) {
+    for (const auto& [period, late] : later) {
+      coordinated[policy].push_back(release("partnership" + policy.substr(0, 3), period, policy, late));
+      alone[policy].push_back(release("solo" + std::to_string(n), period, policy, late));
+    }
+  }
+
+  // A row as the reader has it: per district, the published value or none;
+  // the county likewise.
+  struct Row {
+    std::vector<std::optional<int64_t>> district;
+    std::optional<int64_t> county;
+  };
+  auto row_of = [&](const Held& h, const std::string& id) {
+    Row r;
+    std::vector<std::string> areas = h.kpi.at("areas").get<std::vector<std::string>>();
+    EXPECT_EQ(areas.size(), districts.size() + 1);
+    EXPECT_EQ(areas.back(), "county");
+    for (const auto& f : h.kpi.at("money").at("figures")) {
+      if (f.at("id") != id) continue;
+      for (size_t a = 0; a < areas.size(); ++a) {
+        std::optional<int64_t> v;
+        if (!f.at("values").at(a).is_null()) v = f.at("values").at(a).get<int64_t>();
+        if (a + 1 == areas.size()) r.county = v; else r.district.push_back(v);
+      }
+      return r;
+    }
+    ADD_FAILURE() << "no " << id << " in " << h.period;
+    return r;
+  };
+  // The sum over districts `set` (a bit mask), when the reader can work it out.
+  auto known = [&](const Row& r, unsigned set) -> std::optional<int64_t> {
+    int64_t in = 0, out = 0;
+    bool in_all = true, out_all = true;
+    for (size_t a = 0; a < districts.size(); ++a) {
+      bool member = set & (1u << a);
+      if (r.district[a]) (member ? in : out) += *r.district[a];
+      else (member ? in_all : out_all) = false;
+    }
+    if (in_all) return in;
+    if (out_all && r.county) return *r.county - out;
+    return std::nullopt;
+  };
+  auto attack = [&](const std::vector<Held>& held, int64_t k, int* compared) {
+    int recovered = 0;
+    for (size_t i = 0; i < held.size(); ++i) {
+      for (size_t j = i + 1; j < held.size(); ++j) {
+        for (const std::string fund : {"mandatoryDfg", "dementiaDwellingGrant"}) {
+          for (int what = 0; what < 3; ++what) {
+            for (unsigned set = 1; set < (1u << districts.size()); ++set) {
+              std::optional<int64_t> then, now;
+              for (int w : {0, 1}) {
+                if (what != 2 && w != what) continue;
+                const std::string id = "money." + fund + (w == 0 ? ".committed" : ".spent");
+                auto a = known(row_of(held[i], id), set), b = known(row_of(held[j], id), set);
+                if (!a || !b) {
+                  then.reset();
+                  now.reset();
+                  break;
+                }
+                then = then.value_or(0) + *a;
+                now = now.value_or(0) + *b;
+              }
+              if (!then || !now) continue;
+              ++*compared;
+              // The truth: which grants' parts in this sum moved.
+              int64_t moved = 0, true_then = 0, true_now = 0;
+              for (const Grant& g : grants) {
+                size_t a = size_t(std::find(districts.begin(), districts.end(), g.district) - districts.begin());
+                if (g.fund != fund || !(set & (1u << a))) continue;
+                int64_t x = part(g, what, held[i].as_of, held[i].with_late);
+                int64_t y = part(g, what, held[j].as_of, held[j].with_late);
+                true_then += x;
+                true_now += y;
+                moved += x != y;
+              }
+              // The reader's sums are the true ones (the model of what is known is right).
+              EXPECT_EQ(*then, true_then) << held[i].period << " " << fund << " " << what << " set " << set;
+              EXPECT_EQ(*now, true_now) << held[j].period << " " << fund << " " << what << " set " << set;
+              if (moved >= 1 && moved < k) ++recovered;
+            }
+          }
+        }
+      }
+    }
+    return recovered;
+  };
+  for (const auto& [policy, k] : threshold) {
+    int compared = 0, compared_alone = 0;
+    int with_ledger = attack(coordinated[policy], k, &compared);
+    int without = attack(alone[policy], k, &compared_alone);
+    std::printf("[money attack] %-12s with the ledger: %d of %d sums give away fewer than %lld grants; "
+                "without: %d of %d\n",
+                policy.c_str(), with_ledger, compared, (long long)k, without, compared_alone);
+    EXPECT_EQ(with_ledger, 0) << policy;
+    EXPECT_GT(compared, 0) << policy;
+    if (policy == "threshold:3") {
+      EXPECT_GT(without, 0) << "the attack finds nothing even without coordination";
+    }
+  }
 }
 
 }  // namespace

@@ -234,6 +234,9 @@ struct MoneyTable {
   std::vector<Statistic> shares;  // money.<fund>.committedOrSpent.share
   uint32_t suppressed_small = 0;  // cells backed by 1..threshold-1 grants
   uint32_t suppressed_secondary = 0;
+  // Cells whose difference from an earlier return to the same recipient
+  // would be the money of 1..threshold-1 grants (docs/exports.md, "Money").
+  uint32_t suppressed_across_returns = 0;
   uint32_t shares_withheld = 0;
 };
 
@@ -265,6 +268,11 @@ struct ReleasedReturn {
   DisclosurePolicy policy;
   std::vector<std::string> areas;
   std::vector<Table> tables;
+  // The money table's figures as released (pence in `published`, marks);
+  // money_recorded is false for a release recorded before the ledger kept
+  // them: its money cells are then taken as all published.
+  std::vector<Figure> money;
+  bool money_recorded = false;
   uint64_t recorded_at = 0;  // the ledger event's position
 };
 
