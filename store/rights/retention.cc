@@ -13,7 +13,7 @@ namespace hearth::rights {
 
 using Json = nlohmann::json;
 using domain::FormatDate;
-using internal::Str;
+using internal::Text;
 
 namespace {
 
@@ -35,28 +35,22 @@ std::string RecordClassOf(const domain::CaseState& c) {
 
 Date AddYears(Date d, int years) { return AddCalendarMonths(d, 12 * years); }
 
-const Json* FindRule(const Json& record, const std::string& record_class) {
-  for (const auto& r : record["retention"]) {
-    if (Str(r, "recordClass") == record_class) return &r;
-  }
-  return nullptr;
-}
-
-Result<RetentionItem> Evaluate(const Json& record, const domain::CaseState& c, Date as_of) {
+Result<RetentionItem> Evaluate(const internal::RecordOfProcessing& record, const domain::CaseState& c,
+                               Date as_of) {
   RetentionItem item;
   item.case_id = c.case_id;
   item.subject = c.client;
   item.record_class = RecordClassOf(c);
-  const Json* rule = FindRule(record, item.record_class);
-  if (rule == nullptr) {
+  auto rule = record.RuleFor(item.record_class);
+  if (!rule) {
     return Status::NotFound("the record of processing has no retention rule for record class " +
                             item.record_class);
   }
-  item.rule = Str(*rule, "name");
-  item.legal_hold = rule->value("legalHold", false);
-  int closure_years = rule->value("afterClosureYears", 0);
-  int completion_years = rule->value("afterCompletionYears", 0);
-  int contact_years = rule->value("afterLastContactYears", 0);
+  item.rule = Text(rule->getName());
+  item.legal_hold = rule->getLegalHold();
+  int closure_years = rule->getAfterClosureYears();
+  int completion_years = rule->getAfterCompletionYears();
+  int contact_years = rule->getAfterLastContactYears();
   std::string why;
   std::optional<Date> until;
   if (!c.closed && closure_years > 0) {
@@ -113,14 +107,13 @@ Result<RetentionItem> Evaluate(const Json& record, const domain::CaseState& c, D
 
 Status Rights::RetentionReviewEach(Date as_of,
                                    const std::function<bool(const RetentionItem&)>& each) {
-  auto text = ProcessingRecord();
-  if (!text.ok()) return text.status();
-  Json record = Json::parse(*text);
+  auto record = internal::ReadRecordOfProcessing(*store_, *codec_);
+  if (!record.ok()) return record.status();
   Status s = store_->WaitForProjection(readmodels::kCasesProjection, 0, 120000);
   if (!s.ok()) return s;
   Status inner;
   s = readmodels::ScanCases(*store_, readmodels::CaseScan{}, [&](const domain::CaseState& c) {
-    auto item = Evaluate(record, c, as_of);
+    auto item = Evaluate(*record, c, as_of);
     if (!item.ok()) {
       inner = item.status();
       return false;
@@ -143,7 +136,8 @@ Result<std::vector<RetentionItem>> Rights::RetentionReview(Date as_of) {
 
 namespace internal {
 
-Result<RetentionItem> RetentionOfCases(const Json& record, const std::vector<domain::CaseState>& cases,
+Result<RetentionItem> RetentionOfCases(const RecordOfProcessing& record,
+                                       const std::vector<domain::CaseState>& cases,
                                        const std::string& subject, Date as_of) {
   std::optional<RetentionItem> latest;
   for (const auto& c : cases) {
@@ -162,9 +156,8 @@ Result<RetentionItem> RetentionOfCases(const Json& record, const std::vector<dom
 }  // namespace internal
 
 Result<RetentionItem> Rights::RetentionOf(const std::string& subject, Date as_of) {
-  auto text = ProcessingRecord();
-  if (!text.ok()) return text.status();
-  Json record = Json::parse(*text);
+  auto record = internal::ReadRecordOfProcessing(*store_, *codec_);
+  if (!record.ok()) return record.status();
   std::set<std::string> cases;
   for (uint64_t from = 1;;) {
     auto page = store_->ReadSubject(subject, from, 1024);
@@ -199,7 +192,7 @@ Result<RetentionItem> Rights::RetentionOf(const std::string& subject, Date as_of
     }
     states.push_back(std::move(c));
   }
-  return internal::RetentionOfCases(record, states, subject, as_of);
+  return internal::RetentionOfCases(*record, states, subject, as_of);
 }
 
 Result<AppendResult> Rights::DecideErasure(const std::string& ref, const Actor& actor) {
