@@ -8,6 +8,7 @@
 #include <capnp/message.h>
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -79,10 +80,16 @@ Result<RecordOfProcessing> ReadRecordOfProcessing(Store& store, const domain::Co
 Result<nlohmann::json> FactsJsonOf(const domain::Codec& codec, const RecordedEvent& event);
 // A proposed event as the codec reads stored ones (for validation).
 RecordedEvent AsRecorded(const NewEvent& event);
-// An event built through the codec's JSON form (which refuses unknown keys).
+// An event of `type` whose facts `fill` writes through the generated builder
+// (the member of `type`); the codec's checks of dates and codes apply.
 Result<NewEvent> MakeEvent(const domain::Codec& codec, const std::string& type,
-                           const nlohmann::json& facts, const std::vector<SubjectRef>& subjects,
-                           const Actor& actor);
+                           const std::function<void(cs::Facts::Builder)>& fill,
+                           const std::vector<SubjectRef>& subjects, const Actor& actor);
+// An event built from facts in the codec's JSON form (which refuses unknown
+// keys and codes outside their lists, naming the field): for JSON a user gave.
+Result<NewEvent> MakeEventFromJson(const domain::Codec& codec, const std::string& type,
+                                   const nlohmann::json& facts, const std::vector<SubjectRef>& subjects,
+                                   const Actor& actor);
 
 // The retention of `subject` from the states of their cases: an open case
 // under a closure rule, else the latest end. NotFound when they are client of

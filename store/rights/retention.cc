@@ -1,7 +1,5 @@
 // Retention (rules from the record of processing) and the erasure workflow:
 // a decision event naming the rule, then crypto-shredding (docs/rights.md).
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <set>
 
@@ -11,9 +9,9 @@
 
 namespace hearth::rights {
 
-using Json = nlohmann::json;
 using domain::FormatDate;
 using internal::Text;
+namespace cs = domain::cs;
 
 namespace {
 
@@ -227,23 +225,44 @@ Result<AppendResult> Rights::DecideErasure(const std::string& ref, const Actor& 
   bool hold = retention.ok() && retention->legal_hold && retention->action != "erase";
   std::string rule = retention.ok() ? retention->rule : std::string("none");
   if (hold) {
-    Json decided{{"decidedOn", FormatDate(today)}, {"erase", false}, {"ruleApplied", rule},
-                 {"reasonCode", "legalObligation"}};
     bool open_case = retention->keep_until == today && retention->action == "keep";
-    if (!open_case) decided["holdUntil"] = FormatDate(retention->keep_until);
     std::string exemption = "UK GDPR Art. 17(3)(b): " + retention->explanation;
-    Json refused{{"refusedOn", FormatDate(today)}, {"reasonCode", "legalObligation"}, {"exemption", exemption}};
-    auto a = internal::MakeEvent(*codec_, "ErasureDecided", decided, subjects, actor);
+    auto a = internal::MakeEvent(
+        *codec_, "ErasureDecided",
+        [&](cs::Facts::Builder f) {
+          auto decided = f.initErasureDecided();
+          decided.setDecidedOn(FormatDate(today));
+          decided.setErase(false);
+          decided.setRuleApplied(rule);
+          decided.setReasonCode("legalObligation");
+          if (!open_case) decided.setHoldUntil(FormatDate(retention->keep_until));
+        },
+        subjects, actor);
     if (!a.ok()) return a.status();
-    auto b = internal::MakeEvent(*codec_, "RightsRequestRefused", refused, subjects, actor);
+    auto b = internal::MakeEvent(
+        *codec_, "RightsRequestRefused",
+        [&](cs::Facts::Builder f) {
+          auto refused = f.initRightsRequestRefused();
+          refused.setRefusedOn(FormatDate(today));
+          refused.setReasonCode("legalObligation");
+          refused.setExemption(exemption);
+        },
+        subjects, actor);
     if (!b.ok()) return b.status();
     auto r = Record(ref, {*a, *b});
     if (!r.ok()) return r.status();
     return Status::PermissionDenied("rule legal-hold: erasure of " + subject + " refused: " + exemption);
   }
-  Json decided{{"decidedOn", FormatDate(today)}, {"erase", true}, {"ruleApplied", rule},
-               {"reasonCode", retention.ok() ? "retentionEnded" : "noLegalObligation"}};
-  auto a = internal::MakeEvent(*codec_, "ErasureDecided", decided, subjects, actor);
+  auto a = internal::MakeEvent(
+      *codec_, "ErasureDecided",
+      [&](cs::Facts::Builder f) {
+        auto decided = f.initErasureDecided();
+        decided.setDecidedOn(FormatDate(today));
+        decided.setErase(true);
+        decided.setRuleApplied(rule);
+        decided.setReasonCode(retention.ok() ? "retentionEnded" : "noLegalObligation");
+      },
+      subjects, actor);
   if (!a.ok()) return a.status();
   auto r = Record(ref, {*a});
   if (!r.ok()) return r.status();
@@ -256,9 +275,14 @@ Result<AppendResult> Rights::CompleteErasure(const std::string& ref, const std::
                                              const Actor& actor, Date today) {
   auto erased = store_->EraseSubject(subject, actor, "erasureRequest");
   if (!erased.ok()) return erased.status();
-  Json done{{"fulfilledOn", FormatDate(today)}, {"actionCode", "erased"}};
-  auto c = internal::MakeEvent(*codec_, "RightsRequestFulfilled", done,
-                               {SubjectRef{subject, SubjectRole::kClient}}, actor);
+  auto c = internal::MakeEvent(
+      *codec_, "RightsRequestFulfilled",
+      [&](cs::Facts::Builder f) {
+        auto done = f.initRightsRequestFulfilled();
+        done.setFulfilledOn(FormatDate(today));
+        done.setActionCode("erased");
+      },
+      {SubjectRef{subject, SubjectRole::kClient}}, actor);
   if (!c.ok()) return c.status();
   auto f = Record(ref, {*c});
   if (!f.ok()) return f.status();

@@ -149,8 +149,35 @@ RecordedEvent AsRecorded(const NewEvent& e) {
 }
 
 Result<NewEvent> MakeEvent(const domain::Codec& codec, const std::string& type,
-                           const Json& facts, const std::vector<SubjectRef>& subjects,
-                           const Actor& actor) {
+                           const std::function<void(cs::Facts::Builder)>& fill,
+                           const std::vector<SubjectRef>& subjects, const Actor& actor) {
+  const domain::TypeEntry* entry = codec.tables().Find(type);
+  if (entry == nullptr) return Status::InvalidArgument("unknown event type \"" + type + "\"");
+  NewEvent out;
+  out.id = EventId::Random();
+  out.type = type;
+  out.schema_version = entry->version;
+  out.actor = actor;
+  out.subjects = subjects;
+  try {
+    capnp::MallocMessageBuilder message(256);
+    auto facts = message.initRoot<cs::Facts>();
+    fill(facts);
+    if (static_cast<uint16_t>(facts.which()) != entry->discriminant) {
+      return Status::InvalidArgument(type + ": the facts written hold another event type");
+    }
+    out.facts = domain::ToPacked(message);
+  } catch (const kj::Exception& e) {
+    return Status::InvalidArgument(type + " facts: " + e.getDescription().cStr());
+  }
+  Status s = codec.CheckFacts(out);
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<NewEvent> MakeEventFromJson(const domain::Codec& codec, const std::string& type,
+                                   const Json& facts, const std::vector<SubjectRef>& subjects,
+                                   const Actor& actor) {
   Json e = Json::object();
   e["type"] = type;
   e["facts"] = facts;
@@ -639,17 +666,6 @@ Result<AppendResult> Rights::Record(const std::string& ref, std::vector<NewEvent
   return Status::Conflict("request " + ref + ": still conflicting after 5 attempts");
 }
 
-Result<AppendResult> Rights::AppendDecoded(const std::string& stream, ExpectedVersion expected,
-                                           const std::string& type, const std::string& facts_json,
-                                           const std::vector<SubjectRef>& subjects,
-                                           const Actor& actor) {
-  Json facts = Json::parse(facts_json, nullptr, false);
-  if (facts.is_discarded()) return Status::InvalidArgument(type + ": facts are not JSON");
-  auto e = internal::MakeEvent(*codec_, type, facts, subjects, actor);
-  if (!e.ok()) return e.status();
-  return store_->Append(stream, expected, {*e});
-}
-
 // ---------------------------------------------------------------------------
 // Restriction
 
@@ -758,10 +774,17 @@ Status Rights::Restrict(const std::string& subject, const std::string& request_r
                                         ", not " + subject);
     }
   }
-  Json f{{"appliedOn", FormatDate(Today())}, {"requestRef", request_ref}, {"reasonCode", reason_code}};
-  auto r = AppendDecoded(kRestrictionStream, ExpectedVersion::Any(), "RestrictionApplied", f.dump(),
-                         {SubjectRef{subject, SubjectRole::kClient}}, actor);
-  return r.status();
+  auto e = internal::MakeEvent(
+      *codec_, "RestrictionApplied",
+      [&](cs::Facts::Builder f) {
+        auto applied = f.initRestrictionApplied();
+        applied.setAppliedOn(FormatDate(Today()));
+        applied.setRequestRef(request_ref);
+        applied.setReasonCode(reason_code);
+      },
+      {SubjectRef{subject, SubjectRole::kClient}}, actor);
+  if (!e.ok()) return e.status();
+  return store_->Append(kRestrictionStream, ExpectedVersion::Any(), {*e}).status();
 }
 
 Status Rights::LiftRestriction(const std::string& subject, const std::string& reason_code,
@@ -770,10 +793,16 @@ Status Rights::LiftRestriction(const std::string& subject, const std::string& re
   if (!restricted.ok()) return restricted.status();
   if (!*restricted) return Rule("restriction-not-active", subject + " is not restricted");
   if (reason_code.empty()) return Status::InvalidArgument("lifting a restriction needs a reason code");
-  Json f{{"liftedOn", FormatDate(Today())}, {"reasonCode", reason_code}};
-  auto r = AppendDecoded(kRestrictionStream, ExpectedVersion::Any(), "RestrictionLifted", f.dump(),
-                         {SubjectRef{subject, SubjectRole::kClient}}, actor);
-  return r.status();
+  auto e = internal::MakeEvent(
+      *codec_, "RestrictionLifted",
+      [&](cs::Facts::Builder f) {
+        auto lifted = f.initRestrictionLifted();
+        lifted.setLiftedOn(FormatDate(Today()));
+        lifted.setReasonCode(reason_code);
+      },
+      {SubjectRef{subject, SubjectRole::kClient}}, actor);
+  if (!e.ok()) return e.status();
+  return store_->Append(kRestrictionStream, ExpectedVersion::Any(), {*e}).status();
 }
 
 // ---------------------------------------------------------------------------
@@ -786,7 +815,7 @@ Status Rights::SetProcessingRecord(const std::string& facts_json, const Actor& a
   }
   // The codec reads the JSON (it refuses unknown keys and codes outside
   // their lists, naming the field); the rules below read the typed record.
-  auto e = internal::MakeEvent(*codec_, "ProcessingRecordSet", f, {}, actor);
+  auto e = internal::MakeEventFromJson(*codec_, "ProcessingRecordSet", f, {}, actor);
   if (!e.ok()) return e.status();
   RecordedEvent proposed = internal::AsRecorded(*e);
   capnp::MallocMessageBuilder message;
