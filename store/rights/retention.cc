@@ -1,7 +1,5 @@
 // Retention (rules from the record of processing) and the erasure workflow:
 // a decision event naming the rule, then crypto-shredding (docs/rights.md).
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <set>
 
@@ -11,9 +9,9 @@
 
 namespace hearth::rights {
 
-using Json = nlohmann::json;
 using domain::FormatDate;
-using internal::Str;
+using internal::Text;
+namespace cs = domain::cs;
 
 namespace {
 
@@ -35,28 +33,22 @@ std::string RecordClassOf(const domain::CaseState& c) {
 
 Date AddYears(Date d, int years) { return AddCalendarMonths(d, 12 * years); }
 
-const Json* FindRule(const Json& record, const std::string& record_class) {
-  for (const auto& r : record["retention"]) {
-    if (Str(r, "recordClass") == record_class) return &r;
-  }
-  return nullptr;
-}
-
-Result<RetentionItem> Evaluate(const Json& record, const domain::CaseState& c, Date as_of) {
+Result<RetentionItem> Evaluate(const internal::RecordOfProcessing& record, const domain::CaseState& c,
+                               Date as_of) {
   RetentionItem item;
   item.case_id = c.case_id;
   item.subject = c.client;
   item.record_class = RecordClassOf(c);
-  const Json* rule = FindRule(record, item.record_class);
-  if (rule == nullptr) {
+  auto rule = record.RuleFor(item.record_class);
+  if (!rule) {
     return Status::NotFound("the record of processing has no retention rule for record class " +
                             item.record_class);
   }
-  item.rule = Str(*rule, "name");
-  item.legal_hold = rule->value("legalHold", false);
-  int closure_years = rule->value("afterClosureYears", 0);
-  int completion_years = rule->value("afterCompletionYears", 0);
-  int contact_years = rule->value("afterLastContactYears", 0);
+  item.rule = Text(rule->getName());
+  item.legal_hold = rule->getLegalHold();
+  int closure_years = rule->getAfterClosureYears();
+  int completion_years = rule->getAfterCompletionYears();
+  int contact_years = rule->getAfterLastContactYears();
   std::string why;
   std::optional<Date> until;
   if (!c.closed && closure_years > 0) {
@@ -113,14 +105,13 @@ Result<RetentionItem> Evaluate(const Json& record, const domain::CaseState& c, D
 
 Status Rights::RetentionReviewEach(Date as_of,
                                    const std::function<bool(const RetentionItem&)>& each) {
-  auto text = ProcessingRecord();
-  if (!text.ok()) return text.status();
-  Json record = Json::parse(*text);
+  auto record = internal::ReadRecordOfProcessing(*store_, *codec_);
+  if (!record.ok()) return record.status();
   Status s = store_->WaitForProjection(readmodels::kCasesProjection, 0, 120000);
   if (!s.ok()) return s;
   Status inner;
   s = readmodels::ScanCases(*store_, readmodels::CaseScan{}, [&](const domain::CaseState& c) {
-    auto item = Evaluate(record, c, as_of);
+    auto item = Evaluate(*record, c, as_of);
     if (!item.ok()) {
       inner = item.status();
       return false;
@@ -143,7 +134,8 @@ Result<std::vector<RetentionItem>> Rights::RetentionReview(Date as_of) {
 
 namespace internal {
 
-Result<RetentionItem> RetentionOfCases(const Json& record, const std::vector<domain::CaseState>& cases,
+Result<RetentionItem> RetentionOfCases(const RecordOfProcessing& record,
+                                       const std::vector<domain::CaseState>& cases,
                                        const std::string& subject, Date as_of) {
   std::optional<RetentionItem> latest;
   for (const auto& c : cases) {
@@ -162,9 +154,8 @@ Result<RetentionItem> RetentionOfCases(const Json& record, const std::vector<dom
 }  // namespace internal
 
 Result<RetentionItem> Rights::RetentionOf(const std::string& subject, Date as_of) {
-  auto text = ProcessingRecord();
-  if (!text.ok()) return text.status();
-  Json record = Json::parse(*text);
+  auto record = internal::ReadRecordOfProcessing(*store_, *codec_);
+  if (!record.ok()) return record.status();
   std::set<std::string> cases;
   for (uint64_t from = 1;;) {
     auto page = store_->ReadSubject(subject, from, 1024);
@@ -199,7 +190,7 @@ Result<RetentionItem> Rights::RetentionOf(const std::string& subject, Date as_of
     }
     states.push_back(std::move(c));
   }
-  return internal::RetentionOfCases(record, states, subject, as_of);
+  return internal::RetentionOfCases(*record, states, subject, as_of);
 }
 
 Result<AppendResult> Rights::DecideErasure(const std::string& ref, const Actor& actor) {
@@ -234,23 +225,44 @@ Result<AppendResult> Rights::DecideErasure(const std::string& ref, const Actor& 
   bool hold = retention.ok() && retention->legal_hold && retention->action != "erase";
   std::string rule = retention.ok() ? retention->rule : std::string("none");
   if (hold) {
-    Json decided{{"decidedOn", FormatDate(today)}, {"erase", false}, {"ruleApplied", rule},
-                 {"reasonCode", "legalObligation"}};
     bool open_case = retention->keep_until == today && retention->action == "keep";
-    if (!open_case) decided["holdUntil"] = FormatDate(retention->keep_until);
     std::string exemption = "UK GDPR Art. 17(3)(b): " + retention->explanation;
-    Json refused{{"refusedOn", FormatDate(today)}, {"reasonCode", "legalObligation"}, {"exemption", exemption}};
-    auto a = internal::MakeEvent(*codec_, "ErasureDecided", decided, subjects, actor);
+    auto a = internal::MakeEvent(
+        *codec_, "ErasureDecided",
+        [&](cs::Facts::Builder f) {
+          auto decided = f.initErasureDecided();
+          decided.setDecidedOn(FormatDate(today));
+          decided.setErase(false);
+          decided.setRuleApplied(rule);
+          decided.setReasonCode("legalObligation");
+          if (!open_case) decided.setHoldUntil(FormatDate(retention->keep_until));
+        },
+        subjects, actor);
     if (!a.ok()) return a.status();
-    auto b = internal::MakeEvent(*codec_, "RightsRequestRefused", refused, subjects, actor);
+    auto b = internal::MakeEvent(
+        *codec_, "RightsRequestRefused",
+        [&](cs::Facts::Builder f) {
+          auto refused = f.initRightsRequestRefused();
+          refused.setRefusedOn(FormatDate(today));
+          refused.setReasonCode("legalObligation");
+          refused.setExemption(exemption);
+        },
+        subjects, actor);
     if (!b.ok()) return b.status();
     auto r = Record(ref, {*a, *b});
     if (!r.ok()) return r.status();
     return Status::PermissionDenied("rule legal-hold: erasure of " + subject + " refused: " + exemption);
   }
-  Json decided{{"decidedOn", FormatDate(today)}, {"erase", true}, {"ruleApplied", rule},
-               {"reasonCode", retention.ok() ? "retentionEnded" : "noLegalObligation"}};
-  auto a = internal::MakeEvent(*codec_, "ErasureDecided", decided, subjects, actor);
+  auto a = internal::MakeEvent(
+      *codec_, "ErasureDecided",
+      [&](cs::Facts::Builder f) {
+        auto decided = f.initErasureDecided();
+        decided.setDecidedOn(FormatDate(today));
+        decided.setErase(true);
+        decided.setRuleApplied(rule);
+        decided.setReasonCode(retention.ok() ? "retentionEnded" : "noLegalObligation");
+      },
+      subjects, actor);
   if (!a.ok()) return a.status();
   auto r = Record(ref, {*a});
   if (!r.ok()) return r.status();
@@ -263,9 +275,14 @@ Result<AppendResult> Rights::CompleteErasure(const std::string& ref, const std::
                                              const Actor& actor, Date today) {
   auto erased = store_->EraseSubject(subject, actor, "erasureRequest");
   if (!erased.ok()) return erased.status();
-  Json done{{"fulfilledOn", FormatDate(today)}, {"actionCode", "erased"}};
-  auto c = internal::MakeEvent(*codec_, "RightsRequestFulfilled", done,
-                               {SubjectRef{subject, SubjectRole::kClient}}, actor);
+  auto c = internal::MakeEvent(
+      *codec_, "RightsRequestFulfilled",
+      [&](cs::Facts::Builder f) {
+        auto done = f.initRightsRequestFulfilled();
+        done.setFulfilledOn(FormatDate(today));
+        done.setActionCode("erased");
+      },
+      {SubjectRef{subject, SubjectRole::kClient}}, actor);
   if (!c.ok()) return c.status();
   auto f = Record(ref, {*c});
   if (!f.ok()) return f.status();

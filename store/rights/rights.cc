@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <set>
 
 #include "hearth/event_json.h"
 #include "rights/internal.h"
@@ -40,32 +41,90 @@ Date AddCalendarMonths(Date from, int months) {
 
 namespace internal {
 
-std::string Str(const Json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return std::string();
-  return it->get<std::string>();
-}
+std::string Text(capnp::Text::Reader text) { return std::string(text.begin(), text.size()); }
 
-uint64_t NotePosition(const Json& facts) {
-  auto it = facts.find("notePosition");
-  if (it == facts.end()) return 0;
-  if (it->is_number_unsigned()) return it->get<uint64_t>();
-  if (it->is_string()) {
-    const std::string& d = it->get_ref<const std::string&>();
-    uint64_t v = 0;
-    auto [end, ec] = std::from_chars(d.data(), d.data() + d.size(), v);
-    if (ec == std::errc() && end == d.data() + d.size()) return v;
-  }
-  return 0;
-}
-
-std::optional<Date> DateField(const Json& j, const char* key) {
+std::optional<Date> DateOf(capnp::Text::Reader text) {
   Date d;
-  if (!ParseDate(Str(j, key), &d)) return std::nullopt;
+  if (!ParseDate(std::string_view(text.begin(), text.size()), &d)) return std::nullopt;
   return d;
 }
 
-Result<Json> FactsOf(const domain::Codec& codec, const RecordedEvent& event) {
+std::vector<std::string> Texts(capnp::List<capnp::Text>::Reader list) {
+  std::vector<std::string> out;
+  out.reserve(list.size());
+  for (auto t : list) out.push_back(Text(t));
+  return out;
+}
+
+EventReader::EventReader(const domain::Codec& codec)
+    : tables_(&codec.tables()), facts_(tables_) {}
+
+Status EventReader::Facts(const RecordedEvent& event, cs::Facts::Reader* out) {
+  const domain::TypeEntry* type = nullptr;
+  Status s = facts_.Decode(event, out, &type);
+  if (s.IsCorruption()) {
+    return Status::Corruption("facts of " + event.type + " at position " + std::to_string(event.position) +
+                              ": " + s.message());
+  }
+  return s;
+}
+
+Status EventReader::Personal(const PersonalSection& section, cs::Personal::Reader* out) {
+  capnp::DynamicStruct::Reader dyn;
+  Status s = personal_.Decode(section.data, tables_->personal, &dyn);
+  if (!s.ok()) return Status::Corruption("personal section of " + section.subject + ": " + s.message());
+  *out = dyn.as<cs::Personal>();
+  return Status::OK();
+}
+
+Result<Json> EventReader::JsonOf(capnp::DynamicStruct::Reader reader) const {
+  try {
+    kj::String text = tables_->json.encode(capnp::DynamicValue::Reader(reader), capnp::Type(reader.getSchema()));
+    return Json::parse(text.cStr());
+  } catch (const kj::Exception& e) {
+    return Status::Corruption(std::string("cannot read a ") + reader.getSchema().getShortDisplayName().cStr() +
+                              ": " + e.getDescription().cStr());
+  } catch (const Json::exception& e) {
+    return Status::Corruption(std::string("cannot read a ") + reader.getSchema().getShortDisplayName().cStr() +
+                              ": " + e.what());
+  }
+}
+
+std::optional<cs::RetentionRule::Reader> RecordOfProcessing::RuleFor(const std::string& record_class) const {
+  for (auto r : get().getRetention()) {
+    if (Text(r.getRecordClass()) == record_class) return r;
+  }
+  return std::nullopt;
+}
+
+Result<RecordOfProcessing> ReadRecordOfProcessing(Store& store, const domain::Codec& codec) {
+  auto last = store.ReadStream(kProcessingStream, 0, Direction::kBackward, 1);
+  if (!last.ok()) {
+    if (last.status().IsNotFound()) {
+      return Status::NotFound("no record of processing in this store: set one with "
+                              "`hearth processing set --defaults` or `--file F`");
+    }
+    return last.status();
+  }
+  if (last->empty()) return Status::NotFound("no record of processing in this store");
+  EventReader reader(codec);
+  cs::Facts::Reader facts;
+  Status s = reader.Facts(last->front(), &facts);
+  if (!s.ok()) return s;
+  RecordOfProcessing out;
+  try {
+    if (facts.which() != cs::Facts::PROCESSING_RECORD_SET) {
+      return Status::Corruption(kProcessingStream + std::string(" holds a ") + last->front().type);
+    }
+    out.message_ = std::make_unique<capnp::MallocMessageBuilder>();
+    out.message_->setRoot(facts.getProcessingRecordSet());
+  } catch (const kj::Exception& e) {
+    return Status::Corruption(std::string("the record of processing: ") + e.getDescription().cStr());
+  }
+  return out;
+}
+
+Result<Json> FactsJsonOf(const domain::Codec& codec, const RecordedEvent& event) {
   auto text = codec.FactsToJson(event);
   if (!text.ok()) return text.status();
   Json j = Json::parse(*text, nullptr, false);
@@ -90,8 +149,35 @@ RecordedEvent AsRecorded(const NewEvent& e) {
 }
 
 Result<NewEvent> MakeEvent(const domain::Codec& codec, const std::string& type,
-                           const Json& facts, const std::vector<SubjectRef>& subjects,
-                           const Actor& actor) {
+                           const std::function<void(cs::Facts::Builder)>& fill,
+                           const std::vector<SubjectRef>& subjects, const Actor& actor) {
+  const domain::TypeEntry* entry = codec.tables().Find(type);
+  if (entry == nullptr) return Status::InvalidArgument("unknown event type \"" + type + "\"");
+  NewEvent out;
+  out.id = EventId::Random();
+  out.type = type;
+  out.schema_version = entry->version;
+  out.actor = actor;
+  out.subjects = subjects;
+  try {
+    capnp::MallocMessageBuilder message(256);
+    auto facts = message.initRoot<cs::Facts>();
+    fill(facts);
+    if (static_cast<uint16_t>(facts.which()) != entry->discriminant) {
+      return Status::InvalidArgument(type + ": the facts written hold another event type");
+    }
+    out.facts = domain::ToPacked(message);
+  } catch (const kj::Exception& e) {
+    return Status::InvalidArgument(type + " facts: " + e.getDescription().cStr());
+  }
+  Status s = codec.CheckFacts(out);
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<NewEvent> MakeEventFromJson(const domain::Codec& codec, const std::string& type,
+                                   const Json& facts, const std::vector<SubjectRef>& subjects,
+                                   const Actor& actor) {
   Json e = Json::object();
   e["type"] = type;
   e["facts"] = facts;
@@ -107,8 +193,10 @@ Result<NewEvent> MakeEvent(const domain::Codec& codec, const std::string& type,
 
 }  // namespace internal
 
-using internal::DateField;
-using internal::Str;
+using internal::Code;
+using internal::DateOf;
+using internal::Text;
+namespace cs = domain::cs;
 
 namespace {
 
@@ -122,7 +210,7 @@ Status Rule(const std::string& name, const std::string& message) {
 // freeText in that person's section of the decision, and no other decision
 // carries any text.
 Status CheckHeldNote(LogReader& log, const domain::Codec& codec, uint64_t position,
-                     const std::string& subject, const std::string& basis, const NewEvent& e) {
+                     const std::string& subject, cs::DisclosureBasis basis, const NewEvent& e) {
   std::string at = "position " + std::to_string(position);
   auto found = log.ReadAllFacts(position, 1);
   if (!found.ok()) return found.status();
@@ -134,9 +222,11 @@ Status CheckHeldNote(LogReader& log, const domain::Codec& codec, uint64_t positi
     return Rule("rights-held-note", "facts.notePosition: the event at " + at + " is a " + note.type +
                                         ", not a note (CaseNoteAdded)");
   }
-  auto facts = internal::FactsOf(codec, note);
-  if (!facts.ok()) return facts.status();
-  if (!facts->value("mentionsThirdParty", false)) {
+  internal::EventReader reader(codec);
+  cs::Facts::Reader facts;
+  Status s = reader.Facts(note, &facts);
+  if (!s.ok()) return s;
+  if (!facts.getCaseNoteAdded().getMentionsThirdParty()) {
     return Rule("rights-held-note", "facts.notePosition: the note at " + at +
                                         " does not mention another person; it is sent whole, not held");
   }
@@ -144,20 +234,17 @@ Status CheckHeldNote(LogReader& log, const domain::Codec& codec, uint64_t positi
                    [&](const SubjectRef& s) { return s.id == subject; })) {
     return Rule("rights-held-note", "facts.notePosition: the note at " + at + " is not about " + subject);
   }
-  auto text = codec.ToJson(e);
-  if (!text.ok()) return Rule("malformed-facts", text.status().message());
-  Json j = Json::parse(*text, nullptr, false);
   std::string redacted;
   size_t sections = 0;
-  if (j.is_object() && j.contains("personal") && j["personal"].is_array()) {
-    for (const auto& p : j["personal"]) {
-      ++sections;
-      if (p.value("subject", std::string()) == subject && p.contains("details") && p["details"].is_object()) {
-        redacted = p["details"].value("freeText", std::string());
-      }
-    }
+  for (const auto& p : e.personal) {
+    ++sections;
+    if (p.subject != subject || p.erased) continue;
+    cs::Personal::Reader mine;
+    s = reader.Personal(p, &mine);
+    if (!s.ok()) return Rule("malformed-facts", s.message());
+    redacted = Text(mine.getFreeText());
   }
-  if (basis == "releaseRedacted") {
+  if (basis == cs::DisclosureBasis::RELEASE_REDACTED) {
     if (redacted.empty()) {
       return Rule("rights-held-note", "basis releaseRedacted needs the redacted text as freeText in the "
                                       "personal section of " + subject);
@@ -171,20 +258,55 @@ Status CheckHeldNote(LogReader& log, const domain::Codec& codec, uint64_t positi
   return Status::OK();
 }
 
-// The date field each request event type starts with.
-const std::map<std::string, const char*, std::less<>>& RequestTypes() {
-  static const auto* kTypes = new std::map<std::string, const char*, std::less<>>{
-      {"RightsRequestReceived", "receivedOn"},
-      {"RightsIdentityVerified", "verifiedOn"},
-      {"RightsClockPaused", "pausedOn"},
-      {"RightsClockResumed", "resumedOn"},
-      {"RightsRequestExtended", "extendedOn"},
-      {"RightsRequestFulfilled", "fulfilledOn"},
-      {"RightsRequestRefused", "refusedOn"},
-      {"ErasureDecided", "decidedOn"},
-      {"ThirdPartyDisclosureDecided", "decidedOn"},
+// The event types of a request stream.
+bool IsRequestType(std::string_view type) {
+  static const auto* kTypes = new std::set<std::string, std::less<>>{
+      "RightsRequestReceived", "RightsIdentityVerified", "RightsClockPaused",
+      "RightsClockResumed",    "RightsRequestExtended",  "RightsRequestFulfilled",
+      "RightsRequestRefused",  "ErasureDecided",         "ThirdPartyDisclosureDecided",
   };
-  return *kTypes;
+  return kTypes->count(type) > 0;
+}
+
+// A date of a request event, by the name of its field (for messages).
+struct RequestDate {
+  const char* name;
+  std::string value;
+  bool future_ok = false;  // a date something runs until, not one it happened on
+};
+
+// The dates of a request event: its main one (the date field every event
+// type starts with) first, then the others it may carry.
+std::vector<RequestDate> RequestDates(cs::Facts::Reader f) {
+  switch (f.which()) {
+    case cs::Facts::RIGHTS_REQUEST_RECEIVED: {
+      auto r = f.getRightsRequestReceived();
+      return {{"receivedOn", Text(r.getReceivedOn())},
+              {"authorityReceivedOn", Text(r.getAuthorityReceivedOn())}};
+    }
+    case cs::Facts::RIGHTS_IDENTITY_VERIFIED:
+      return {{"verifiedOn", Text(f.getRightsIdentityVerified().getVerifiedOn())}};
+    case cs::Facts::RIGHTS_CLOCK_PAUSED:
+      return {{"pausedOn", Text(f.getRightsClockPaused().getPausedOn())}};
+    case cs::Facts::RIGHTS_CLOCK_RESUMED:
+      return {{"resumedOn", Text(f.getRightsClockResumed().getResumedOn())}};
+    case cs::Facts::RIGHTS_REQUEST_EXTENDED: {
+      auto r = f.getRightsRequestExtended();
+      return {{"extendedOn", Text(r.getExtendedOn())}, {"personToldOn", Text(r.getPersonToldOn())}};
+    }
+    case cs::Facts::RIGHTS_REQUEST_FULFILLED:
+      return {{"fulfilledOn", Text(f.getRightsRequestFulfilled().getFulfilledOn())}};
+    case cs::Facts::RIGHTS_REQUEST_REFUSED:
+      return {{"refusedOn", Text(f.getRightsRequestRefused().getRefusedOn())}};
+    case cs::Facts::ERASURE_DECIDED: {
+      auto r = f.getErasureDecided();
+      return {{"decidedOn", Text(r.getDecidedOn())}, {"holdUntil", Text(r.getHoldUntil()), true}};
+    }
+    case cs::Facts::THIRD_PARTY_DISCLOSURE_DECIDED:
+      return {{"decidedOn", Text(f.getThirdPartyDisclosureDecided().getDecidedOn())}};
+    default:
+      return {};
+  }
 }
 
 std::string ClientOf(const std::vector<SubjectRef>& subjects) {
@@ -194,55 +316,85 @@ std::string ClientOf(const std::vector<SubjectRef>& subjects) {
   return std::string();
 }
 
-}  // namespace
-
-Status FoldRequest(const domain::Codec& codec, const RecordedEvent& event, RequestState* state) {
-  if (RequestTypes().count(event.type) == 0) {
-    return Status::InvalidArgument(event.type + " does not belong in a rights request stream");
-  }
-  auto facts = internal::FactsOf(codec, event);
-  if (!facts.ok()) return facts.status();
-  const Json& f = *facts;
-  const std::string& t = event.type;
-  if (t == "RightsRequestReceived") {
-    state->subject = ClientOf(event.subjects);
-    state->kind = Str(f, "kind");
-    state->requested_by = Str(f, "requestedBy");
-    state->authority = Str(f, "authority");
-    state->identity_needed = f.value("identityNeeded", false);
-    state->received_on = DateField(f, "receivedOn");
-    state->authority_on = DateField(f, "authorityReceivedOn");
-  } else if (t == "RightsIdentityVerified") {
-    state->identity_verified_on = DateField(f, "verifiedOn");
-  } else if (t == "RightsClockPaused") {
-    ClockStop stop;
-    stop.paused_on = DateField(f, "pausedOn").value_or(Date{});
-    stop.reason = Str(f, "reason");
-    state->stops.push_back(stop);
-    state->status = "paused";
-  } else if (t == "RightsClockResumed") {
-    if (!state->stops.empty()) state->stops.back().resumed_on = DateField(f, "resumedOn");
-    state->status = "open";
-  } else if (t == "RightsRequestExtended") {
-    state->extension_months += f.value("months", 0);
-  } else if (t == "RightsRequestFulfilled") {
-    state->status = "fulfilled";
-    state->closed_on = DateField(f, "fulfilledOn");
-    state->outcome = Str(f, "actionCode");
-  } else if (t == "RightsRequestRefused") {
-    state->status = "refused";
-    state->closed_on = DateField(f, "refusedOn");
-    state->outcome = Str(f, "reasonCode");
-    state->exemption = Str(f, "exemption");
-  } else if (t == "ErasureDecided") {
-    if (f.value("erase", false)) {
-      state->erasure_decided_on = DateField(f, "decidedOn");
-      if (!state->erasure_decided_on) state->erasure_decided_on = Date{};
-      state->erasure_rule = Str(f, "ruleApplied");
+Status FoldFacts(cs::Facts::Reader f, const RecordedEvent& event, RequestState* state) {
+  switch (f.which()) {
+    case cs::Facts::RIGHTS_REQUEST_RECEIVED: {
+      auto r = f.getRightsRequestReceived();
+      state->subject = ClientOf(event.subjects);
+      state->kind = Code(r.getKind());
+      state->requested_by = Code(r.getRequestedBy());
+      state->authority = Code(r.getAuthority());
+      state->identity_needed = r.getIdentityNeeded();
+      state->received_on = DateOf(r.getReceivedOn());
+      state->authority_on = DateOf(r.getAuthorityReceivedOn());
+      break;
     }
+    case cs::Facts::RIGHTS_IDENTITY_VERIFIED:
+      state->identity_verified_on = DateOf(f.getRightsIdentityVerified().getVerifiedOn());
+      break;
+    case cs::Facts::RIGHTS_CLOCK_PAUSED: {
+      auto r = f.getRightsClockPaused();
+      ClockStop stop;
+      stop.paused_on = DateOf(r.getPausedOn()).value_or(Date{});
+      stop.reason = Code(r.getReason());
+      state->stops.push_back(stop);
+      state->status = "paused";
+      break;
+    }
+    case cs::Facts::RIGHTS_CLOCK_RESUMED:
+      if (!state->stops.empty()) state->stops.back().resumed_on = DateOf(f.getRightsClockResumed().getResumedOn());
+      state->status = "open";
+      break;
+    case cs::Facts::RIGHTS_REQUEST_EXTENDED:
+      state->extension_months += f.getRightsRequestExtended().getMonths();
+      break;
+    case cs::Facts::RIGHTS_REQUEST_FULFILLED: {
+      auto r = f.getRightsRequestFulfilled();
+      state->status = "fulfilled";
+      state->closed_on = DateOf(r.getFulfilledOn());
+      state->outcome = Text(r.getActionCode());
+      break;
+    }
+    case cs::Facts::RIGHTS_REQUEST_REFUSED: {
+      auto r = f.getRightsRequestRefused();
+      state->status = "refused";
+      state->closed_on = DateOf(r.getRefusedOn());
+      state->outcome = Text(r.getReasonCode());
+      state->exemption = Text(r.getExemption());
+      break;
+    }
+    case cs::Facts::ERASURE_DECIDED: {
+      auto r = f.getErasureDecided();
+      if (r.getErase()) {
+        state->erasure_decided_on = DateOf(r.getDecidedOn());
+        if (!state->erasure_decided_on) state->erasure_decided_on = Date{};
+        state->erasure_rule = Text(r.getRuleApplied());
+      }
+      break;
+    }
+    default:
+      break;
   }
   state->version = event.stream_version ? event.stream_version : state->version + 1;
   return Status::OK();
+}
+
+}  // namespace
+
+Status FoldRequest(const domain::Codec& codec, const RecordedEvent& event, RequestState* state) {
+  if (!IsRequestType(event.type)) {
+    return Status::InvalidArgument(event.type + " does not belong in a rights request stream");
+  }
+  internal::EventReader reader(codec);
+  cs::Facts::Reader facts;
+  Status s = reader.Facts(event, &facts);
+  if (!s.ok()) return s;
+  try {
+    return FoldFacts(facts, event, state);
+  } catch (const kj::Exception& e) {
+    return Status::Corruption(event.type + " at position " + std::to_string(event.position) + ": " +
+                              e.getDescription().cStr());
+  }
 }
 
 Result<DueDate> ComputeDueDate(const RequestState& state, const domain::Calendar& calendar,
@@ -328,118 +480,120 @@ Result<std::vector<RequestState>> Rights::Requests() {
   return out;
 }
 
-Status Rights::Validate(const std::string& ref, RequestState state, std::vector<NewEvent>* events) {
-  Date today = Today();
-  for (auto& e : *events) {
-    auto type_it = RequestTypes().find(e.type);
-    if (type_it == RequestTypes().end()) {
-      return Rule("rights-event-type", e.type + " is not a rights request event");
-    }
-    if (codec_->FindType(e.type) == nullptr) return Rule("malformed-facts", "unknown type " + e.type);
-    RecordedEvent r = internal::AsRecorded(e);
-    auto facts = internal::FactsOf(*codec_, r);
-    if (!facts.ok()) return Rule("malformed-facts", facts.status().message());
-    const Json& f = *facts;
-    // Dates: the main one required, every known one well formed and the
-    // dates of things done not in the future.
-    std::string main = Str(f, type_it->second);
-    if (main.empty()) {
-      if (e.type == "RightsRequestReceived") {
-        return Rule("rights-receipt-date", "a rights request needs the date it was received "
-                                           "(facts.receivedOn): the month is counted from it");
-      }
-      return Rule("date-required", std::string("facts.") + type_it->second + " is required");
-    }
-    for (const char* key : {type_it->second, "authorityReceivedOn", "personToldOn", "holdUntil"}) {
-      std::string v = Str(f, key);
-      if (v.empty()) continue;
-      Date d;
-      if (!ParseDate(v, &d)) return Rule("invalid-date", std::string("facts.") + key + " \"" + v + "\" is not a YYYY-MM-DD date");
-      bool future_ok = std::string(key) == "holdUntil";
-      if (!future_ok && d > today) {
-        return Rule("date-in-future", std::string("facts.") + key + " " + v + " is after today (" +
-                                          FormatDate(today) + ")");
-      }
-      if (state.received_on && d < *state.received_on && std::string(key) != "holdUntil") {
-        return Rule("rights-date-before-receipt", std::string("facts.") + key + " " + v +
-                                                      " is before the request was received (" +
-                                                      FormatDate(*state.received_on) + ")");
-      }
-    }
-    Date on;
-    ParseDate(main, &on);
+namespace {
 
-    bool first = state.version == 0;
-    if (first != (e.type == "RightsRequestReceived")) {
-      return Rule("rights-opens-with-receipt",
-                  first ? "a request's first event is RightsRequestReceived, not " + e.type
-                        : "request " + ref + " was already received");
+// The rules of one request event against the request so far (docs/rights.md).
+Status ValidateOne(Store& store, const domain::Codec& codec, const domain::Calendar& calendar,
+                   const std::string& ref, const RequestState& state, Date today,
+                   cs::Facts::Reader f, NewEvent* event) {
+  NewEvent& e = *event;
+  // Dates: the main one required, every one well formed and the dates of
+  // things done not in the future.
+  std::vector<RequestDate> dates = RequestDates(f);
+  if (dates.empty()) return Rule("malformed-facts", "facts of " + e.type + " hold another event type");
+  if (dates.front().value.empty()) {
+    if (e.type == "RightsRequestReceived") {
+      return Rule("rights-receipt-date", "a rights request needs the date it was received "
+                                         "(facts.receivedOn): the month is counted from it");
     }
-    if (state.closed()) {
-      return Rule("rights-request-closed", "request " + ref + " was " + state.status + " on " +
-                                               (state.closed_on ? FormatDate(*state.closed_on) : "?"));
+    return Rule("date-required", std::string("facts.") + dates.front().name + " is required");
+  }
+  for (const RequestDate& date : dates) {
+    const std::string& v = date.value;
+    if (v.empty()) continue;
+    Date d;
+    if (!ParseDate(v, &d)) return Rule("invalid-date", std::string("facts.") + date.name + " \"" + v + "\" is not a YYYY-MM-DD date");
+    if (!date.future_ok && d > today) {
+      return Rule("date-in-future", std::string("facts.") + date.name + " " + v + " is after today (" +
+                                        FormatDate(today) + ")");
     }
-    if (first) {
-      std::string kind = Str(f, "kind");
-      if (kind.empty() || kind == "unspecified") {
-        return Rule("rights-kind", "facts.kind must say which right (access, rectification, erasure, "
-                                   "restriction, portability, objection)");
-      }
-      if (ClientOf(e.subjects).empty()) {
-        return Rule("rights-subject", "the request must name the person it is about among its "
-                                      "subjects (role client)");
-      }
-      if (Str(f, "requestedBy") == "representative" &&
-          (Str(f, "authority").empty() || Str(f, "authority") == "none")) {
-        return Rule("rights-representative-authority",
-                    "a request from a representative must say what authority they act under");
-      }
-      std::string req_ref = Str(f, "requestRef");
-      if (!req_ref.empty() && req_ref != ref) {
-        return Rule("rights-request-ref", "facts.requestRef \"" + req_ref + "\" is not " + ref);
-      }
-    } else if (!state.subject.empty() &&
-               std::none_of(e.subjects.begin(), e.subjects.end(),
-                            [&](const SubjectRef& s) { return s.id == state.subject; })) {
-      e.subjects.insert(e.subjects.begin(), SubjectRef{state.subject, SubjectRole::kClient});
+    if (state.received_on && d < *state.received_on && !date.future_ok) {
+      return Rule("rights-date-before-receipt", std::string("facts.") + date.name + " " + v +
+                                                    " is before the request was received (" +
+                                                    FormatDate(*state.received_on) + ")");
     }
-    if (e.type == "RightsClockPaused") {
+  }
+  Date on;
+  ParseDate(dates.front().value, &on);
+
+  bool first = state.version == 0;
+  if (first != (f.which() == cs::Facts::RIGHTS_REQUEST_RECEIVED)) {
+    return Rule("rights-opens-with-receipt",
+                first ? "a request's first event is RightsRequestReceived, not " + e.type
+                      : "request " + ref + " was already received");
+  }
+  if (state.closed()) {
+    return Rule("rights-request-closed", "request " + ref + " was " + state.status + " on " +
+                                             (state.closed_on ? FormatDate(*state.closed_on) : "?"));
+  }
+  if (first) {
+    auto received = f.getRightsRequestReceived();
+    if (received.getKind() == cs::RightsKind::UNSPECIFIED) {
+      return Rule("rights-kind", "facts.kind must say which right (access, rectification, erasure, "
+                                 "restriction, portability, objection)");
+    }
+    if (ClientOf(e.subjects).empty()) {
+      return Rule("rights-subject", "the request must name the person it is about among its "
+                                    "subjects (role client)");
+    }
+    if (received.getRequestedBy() == cs::RequesterKind::REPRESENTATIVE &&
+        received.getAuthority() == cs::AuthorityKind::NONE) {
+      return Rule("rights-representative-authority",
+                  "a request from a representative must say what authority they act under");
+    }
+    std::string req_ref = Text(received.getRequestRef());
+    if (!req_ref.empty() && req_ref != ref) {
+      return Rule("rights-request-ref", "facts.requestRef \"" + req_ref + "\" is not " + ref);
+    }
+  } else if (!state.subject.empty() &&
+             std::none_of(e.subjects.begin(), e.subjects.end(),
+                          [&](const SubjectRef& s) { return s.id == state.subject; })) {
+    e.subjects.insert(e.subjects.begin(), SubjectRef{state.subject, SubjectRole::kClient});
+  }
+  switch (f.which()) {
+    case cs::Facts::RIGHTS_CLOCK_PAUSED:
       if (state.paused()) return Rule("rights-clock-paused", "the clock is already stopped");
-      std::string reason = Str(f, "reason");
-      if (reason.empty() || reason == "unspecified") {
+      if (f.getRightsClockPaused().getReason() == cs::PauseReason::UNSPECIFIED) {
         return Rule("rights-clock-paused", "facts.reason must say what the agency waits for");
       }
-    } else if (e.type == "RightsClockResumed") {
+      break;
+    case cs::Facts::RIGHTS_CLOCK_RESUMED:
       if (!state.paused()) return Rule("rights-clock-not-paused", "the clock is not stopped");
       if (on < state.stops.back().paused_on) {
         return Rule("rights-clock-not-paused", "resumed before it was stopped (" +
                                                    FormatDate(state.stops.back().paused_on) + ")");
       }
-    } else if (e.type == "RightsRequestExtended") {
-      int months = f.value("months", 0);
+      break;
+    case cs::Facts::RIGHTS_REQUEST_EXTENDED: {
+      auto extended = f.getRightsRequestExtended();
+      int months = extended.getMonths();
       if (months < 1 || state.extension_months + months > 2) {
         return Rule("rights-extension", "an extension adds 1 or 2 months, at most 2 in all (already " +
                                             std::to_string(state.extension_months) + ")");
       }
-      auto due = ComputeDueDate(state, options_.calendar, on);
+      auto due = ComputeDueDate(state, calendar, on);
       if (!due.ok()) return due.status();
-      auto told = DateField(f, "personToldOn");
+      auto told = DateOf(extended.getPersonToldOn());
       if (!told || *told > due->first_month_due) {
         return Rule("rights-extension", "the person must be told of an extension within the first "
                                         "month (by " + FormatDate(due->first_month_due) + ")");
       }
-    } else if (e.type == "RightsRequestFulfilled") {
+      break;
+    }
+    case cs::Facts::RIGHTS_REQUEST_FULFILLED:
       if (state.identity_needed && !state.identity_verified_on) {
         return Rule("rights-identity-before-fulfilment",
                     "request " + ref + " cannot be fulfilled before the requester's identity is "
                     "verified (record RightsIdentityVerified first)");
       }
       if (state.paused()) return Rule("rights-clock-paused", "resume the clock before fulfilling");
-    } else if (e.type == "ThirdPartyDisclosureDecided") {
-      uint64_t note = internal::NotePosition(f);
-      std::string third = Str(f, "thirdParty");
-      std::string basis = Str(f, "basis");
-      if (Str(f, "reasonCode").empty()) {
+      break;
+    case cs::Facts::THIRD_PARTY_DISCLOSURE_DECIDED: {
+      auto decided = f.getThirdPartyDisclosureDecided();
+      uint64_t note = decided.getNotePosition();
+      std::string third = Text(decided.getThirdParty());
+      cs::DisclosureBasis basis = decided.getBasis();
+      if (decided.getReasonCode().size() == 0) {
         return Rule("rights-third-party", "a disclosure decision records its reason (facts.reasonCode)");
       }
       if (note == 0) {
@@ -447,14 +601,41 @@ Status Rights::Validate(const std::string& ref, RequestState state, std::vector<
                                           [&](const SubjectRef& s) { return s.id == third; })) {
           return Rule("rights-third-party", "facts.thirdParty must be one of the event's subjects");
         }
-        if (basis == "releaseRedacted") {
+        if (basis == cs::DisclosureBasis::RELEASE_REDACTED) {
           return Rule("rights-held-note", "basis releaseRedacted is for a note held for review "
                                           "(facts.notePosition)");
         }
       } else {
-        Status held = CheckHeldNote(*store_, *codec_, note, state.subject, basis, e);
+        Status held = CheckHeldNote(store, codec, note, state.subject, basis, e);
         if (!held.ok()) return held;
       }
+      break;
+    }
+    default:
+      break;
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status Rights::Validate(const std::string& ref, RequestState state, std::vector<NewEvent>* events) {
+  Date today = Today();
+  internal::EventReader reader(*codec_);
+  for (auto& e : *events) {
+    if (!IsRequestType(e.type)) {
+      return Rule("rights-event-type", e.type + " is not a rights request event");
+    }
+    if (codec_->FindType(e.type) == nullptr) return Rule("malformed-facts", "unknown type " + e.type);
+    RecordedEvent r = internal::AsRecorded(e);
+    cs::Facts::Reader f;
+    Status read = reader.Facts(r, &f);
+    if (!read.ok()) return Rule("malformed-facts", read.message());
+    try {
+      Status s = ValidateOne(*store_, *codec_, options_.calendar, ref, state, today, f, &e);
+      if (!s.ok()) return s;
+    } catch (const kj::Exception& x) {
+      return Rule("malformed-facts", e.type + ": " + x.getDescription().cStr());
     }
     Status s = FoldRequest(*codec_, r, &state);
     if (!s.ok()) return Rule("malformed-facts", s.message());
@@ -485,22 +666,12 @@ Result<AppendResult> Rights::Record(const std::string& ref, std::vector<NewEvent
   return Status::Conflict("request " + ref + ": still conflicting after 5 attempts");
 }
 
-Result<AppendResult> Rights::AppendDecoded(const std::string& stream, ExpectedVersion expected,
-                                           const std::string& type, const std::string& facts_json,
-                                           const std::vector<SubjectRef>& subjects,
-                                           const Actor& actor) {
-  Json facts = Json::parse(facts_json, nullptr, false);
-  if (facts.is_discarded()) return Status::InvalidArgument(type + ": facts are not JSON");
-  auto e = internal::MakeEvent(*codec_, type, facts, subjects, actor);
-  if (!e.ok()) return e.status();
-  return store_->Append(stream, expected, {*e});
-}
-
 // ---------------------------------------------------------------------------
 // Restriction
 
 Result<ActiveRestrictions> ActiveRestrictions::Read(Store& store, const domain::Codec& codec) {
   ActiveRestrictions out;
+  internal::EventReader reader(codec);
   uint64_t from = 1;
   for (;;) {
     auto events = store.ReadStream(kRestrictionStream, from, Direction::kForward, 1024);
@@ -511,9 +682,15 @@ Result<ActiveRestrictions> ActiveRestrictions::Read(Store& store, const domain::
     for (const auto& e : *events) {
       std::string subject = e.subjects.empty() ? std::string() : e.subjects.front().id;
       if (e.type == "RestrictionApplied") {
-        auto facts = internal::FactsOf(codec, e);
-        if (!facts.ok()) return facts.status();
-        out.active_[subject] = DateField(*facts, "appliedOn").value_or(Date{});
+        cs::Facts::Reader facts;
+        Status s = reader.Facts(e, &facts);
+        if (!s.ok()) return s;
+        try {
+          out.active_[subject] = DateOf(facts.getRestrictionApplied().getAppliedOn()).value_or(Date{});
+        } catch (const kj::Exception& x) {
+          return Status::Corruption("RestrictionApplied at position " + std::to_string(e.position) + ": " +
+                                    x.getDescription().cStr());
+        }
       } else if (e.type == "RestrictionLifted") {
         out.active_.erase(subject);
       }
@@ -597,10 +774,17 @@ Status Rights::Restrict(const std::string& subject, const std::string& request_r
                                         ", not " + subject);
     }
   }
-  Json f{{"appliedOn", FormatDate(Today())}, {"requestRef", request_ref}, {"reasonCode", reason_code}};
-  auto r = AppendDecoded(kRestrictionStream, ExpectedVersion::Any(), "RestrictionApplied", f.dump(),
-                         {SubjectRef{subject, SubjectRole::kClient}}, actor);
-  return r.status();
+  auto e = internal::MakeEvent(
+      *codec_, "RestrictionApplied",
+      [&](cs::Facts::Builder f) {
+        auto applied = f.initRestrictionApplied();
+        applied.setAppliedOn(FormatDate(Today()));
+        applied.setRequestRef(request_ref);
+        applied.setReasonCode(reason_code);
+      },
+      {SubjectRef{subject, SubjectRole::kClient}}, actor);
+  if (!e.ok()) return e.status();
+  return store_->Append(kRestrictionStream, ExpectedVersion::Any(), {*e}).status();
 }
 
 Status Rights::LiftRestriction(const std::string& subject, const std::string& reason_code,
@@ -609,10 +793,16 @@ Status Rights::LiftRestriction(const std::string& subject, const std::string& re
   if (!restricted.ok()) return restricted.status();
   if (!*restricted) return Rule("restriction-not-active", subject + " is not restricted");
   if (reason_code.empty()) return Status::InvalidArgument("lifting a restriction needs a reason code");
-  Json f{{"liftedOn", FormatDate(Today())}, {"reasonCode", reason_code}};
-  auto r = AppendDecoded(kRestrictionStream, ExpectedVersion::Any(), "RestrictionLifted", f.dump(),
-                         {SubjectRef{subject, SubjectRole::kClient}}, actor);
-  return r.status();
+  auto e = internal::MakeEvent(
+      *codec_, "RestrictionLifted",
+      [&](cs::Facts::Builder f) {
+        auto lifted = f.initRestrictionLifted();
+        lifted.setLiftedOn(FormatDate(Today()));
+        lifted.setReasonCode(reason_code);
+      },
+      {SubjectRef{subject, SubjectRole::kClient}}, actor);
+  if (!e.ok()) return e.status();
+  return store_->Append(kRestrictionStream, ExpectedVersion::Any(), {*e}).status();
 }
 
 // ---------------------------------------------------------------------------
@@ -623,32 +813,53 @@ Status Rights::SetProcessingRecord(const std::string& facts_json, const Actor& a
   if (f.is_discarded() || !f.is_object()) {
     return Status::InvalidArgument("the record of processing must be a JSON object");
   }
-  if (!f.contains("effectiveOn")) f["effectiveOn"] = FormatDate(Today());
-  if (!f.contains("purposes") || !f["purposes"].is_array() || f["purposes"].empty()) {
-    return Status::InvalidArgument("the record of processing needs at least one purpose (purposes)");
+  // The codec reads the JSON (it refuses unknown keys and codes outside
+  // their lists, naming the field); the rules below read the typed record.
+  auto e = internal::MakeEventFromJson(*codec_, "ProcessingRecordSet", f, {}, actor);
+  if (!e.ok()) return e.status();
+  RecordedEvent proposed = internal::AsRecorded(*e);
+  capnp::MallocMessageBuilder message;
+  {
+    internal::EventReader reader(*codec_);
+    cs::Facts::Reader facts;
+    Status s = reader.Facts(proposed, &facts);
+    if (!s.ok()) return Status::InvalidArgument(s.message());
+    message.setRoot(facts);
   }
-  if (!f.contains("retention") || !f["retention"].is_array() || f["retention"].empty()) {
-    return Status::InvalidArgument("the record of processing needs its retention rules (retention)");
+  try {
+    auto record = message.getRoot<cs::Facts>().getProcessingRecordSet();
+    auto purposes = record.asReader().getPurposes();
+    auto retention = record.asReader().getRetention();
+    if (purposes.size() == 0) {
+      return Status::InvalidArgument("the record of processing needs at least one purpose (purposes)");
+    }
+    if (retention.size() == 0) {
+      return Status::InvalidArgument("the record of processing needs its retention rules (retention)");
+    }
+    std::set<std::string> rules;
+    for (auto r : retention) rules.insert(Text(r.getName()));
+    for (auto p : purposes) {
+      std::string code = Text(p.getCode());
+      if (code.empty() || p.getLawfulBasis() == cs::LawfulBasis::UNSPECIFIED) {
+        return Status::InvalidArgument("every purpose needs a code and a lawful basis (lawfulBasis)");
+      }
+      if (!rules.count(Text(p.getRetentionRule()))) {
+        return Status::InvalidArgument("purpose " + code + ": retention rule \"" +
+                                       Text(p.getRetentionRule()) + "\" is not in retention");
+      }
+      if (p.getLawfulBasis() == cs::LawfulBasis::CONSENT &&
+          p.getConsentScope() == cs::ConsentScope::UNSPECIFIED) {
+        return Status::InvalidArgument("purpose " + code + ": a consent-based purpose names its consentScope");
+      }
+    }
+    if (record.getEffectiveOn().size() == 0) {
+      record.setEffectiveOn(FormatDate(Today()));
+      e->facts = domain::ToPacked(message);
+    }
+  } catch (const kj::Exception& x) {
+    return Status::InvalidArgument(std::string("the record of processing: ") + x.getDescription().cStr());
   }
-  std::map<std::string, bool> rules;
-  for (const auto& r : f["retention"]) rules[Str(r, "name")] = true;
-  for (const auto& p : f["purposes"]) {
-    if (Str(p, "code").empty() || Str(p, "lawfulBasis").empty() ||
-        Str(p, "lawfulBasis") == "unspecified") {
-      return Status::InvalidArgument("every purpose needs a code and a lawful basis (lawfulBasis)");
-    }
-    if (!rules.count(Str(p, "retentionRule"))) {
-      return Status::InvalidArgument("purpose " + Str(p, "code") + ": retention rule \"" +
-                                     Str(p, "retentionRule") + "\" is not in retention");
-    }
-    if (Str(p, "lawfulBasis") == "consent" &&
-        (Str(p, "consentScope").empty() || Str(p, "consentScope") == "unspecified")) {
-      return Status::InvalidArgument("purpose " + Str(p, "code") +
-                                     ": a consent-based purpose names its consentScope");
-    }
-  }
-  auto r = AppendDecoded(kProcessingStream, ExpectedVersion::Any(), "ProcessingRecordSet", f.dump(),
-                         {}, actor);
+  auto r = store_->Append(kProcessingStream, ExpectedVersion::Any(), {*e});
   return r.status();
 }
 
@@ -662,7 +873,7 @@ Result<std::string> Rights::ProcessingRecord() {
     return last.status();
   }
   if (last->empty()) return Status::NotFound("no record of processing in this store");
-  auto f = internal::FactsOf(*codec_, last->front());
+  auto f = internal::FactsJsonOf(*codec_, last->front());
   if (!f.ok()) return f.status();
   return f->dump();
 }
@@ -672,7 +883,7 @@ Result<std::string> Rights::ProcessingHistory() {
   if (!all.ok()) return all.status();
   Json out = Json::array();
   for (const auto& e : *all) {
-    auto f = internal::FactsOf(*codec_, e);
+    auto f = internal::FactsJsonOf(*codec_, e);
     if (!f.ok()) return f.status();
     out.push_back(Json{{"position", e.position},
                        {"recordedOn", FormatDate(domain::UkDate(e.recorded_at))},

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <map>
 #include <set>
 #include <string>
@@ -14,6 +15,7 @@
 #include "hearth/exports.h"
 #include "hearth/rights.h"
 #include "readmodels_test_util.h"
+#include "rights/pack.h"
 
 namespace hearth::rights {
 namespace {
@@ -380,6 +382,238 @@ TEST_F(DemoPackTest, PackHoldsEveryEventNoThirdPartyDataAndEveryDisclosure) {
   auto disclosed = rights_->DisclosuresJson(client_);
   ASSERT_TRUE(disclosed.ok());
   EXPECT_EQ(Json::parse(*disclosed).size(), disclosures + 2);
+}
+
+// docs/sar-format.md, for every person of a small demo county (each client,
+// carer and relative): the JSON and the HTML hold exactly what the format
+// promises, computed here from a raw scan of the log in the codec's JSON form
+// (not through the pack code): every event naming the person in log order
+// with its facts, their own sections in full, staff sections, every other
+// person's section withheld, a note that mentions someone else held without
+// its text, the latest details, every correction, disclosure, referral on
+// and source. The pack is a value rendered twice (rights/pack.h): the same
+// bytes each time, and BuildPack's bytes are the renderings of CollectPack.
+std::string EscHtml(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+TEST_F(DemoPackTest, PackHoldsWhatTheFormatPromisesForEveryDemoPerson) {
+  struct Raw {
+    RecordedEvent e;
+    Json j;  // the codec's JSON form
+  };
+  std::vector<Raw> log;
+  std::set<std::string> people;
+  for (uint64_t from = 1;;) {
+    auto page = store_->ReadAll(from, 1000);
+    ASSERT_TRUE(page.ok());
+    if (page->empty()) break;
+    for (const auto& e : *page) {
+      if (codec_->FindType(e.type) == nullptr) continue;
+      auto text = codec_->ToJson(e);
+      ASSERT_TRUE(text.ok()) << text.status().ToString();
+      log.push_back(Raw{e, Json::parse(*text)});
+      ASSERT_NE(e.type, "ThirdPartyDisclosureDecided") << "the demo county records no reviewer's decision";
+      for (const auto& s : e.subjects) {
+        if (s.role != SubjectRole::kStaff) people.insert(s.id);
+      }
+    }
+    from = page->back().position + 1;
+  }
+  ASSERT_GE(people.size(), 12u);
+
+  size_t events = 0, withheld = 0, held = 0, disclosures = 0, rectifications = 0, sources = 0, own = 0;
+  for (const auto& person : people) {
+    SCOPED_TRACE(person);
+    PackOptions po;
+    po.record_disclosure = false;
+    auto pack = rights_->BuildPack(person, po);
+    ASSERT_TRUE(pack.ok()) << pack.status().ToString();
+    Json j = Json::parse(pack->json);
+    ExpectPackSchema(j);
+    ExpectSelfContainedHtml(pack->html);
+
+    // The pack is a value: rendered again, the same bytes.
+    auto again = rights_->BuildPack(person, po);
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(again->json, pack->json);
+    EXPECT_EQ(again->html, pack->html);
+    auto content = internal::CollectPack(*rights_, *store_, *codec_, person, rights_->Today());
+    ASSERT_TRUE(content.ok()) << content.status().ToString();
+    EXPECT_EQ(internal::PackJson(*content), pack->json);
+    EXPECT_EQ(internal::PackHtml(*content), pack->html);
+
+    // What the format promises, from the raw scan.
+    Json want_events = Json::array();
+    Json want_withheld = Json::array();  // {position, role}
+    Json want_held = Json::array();      // positions
+    Json want_rectifications = Json::array();
+    Json want_disclosures = Json::array();
+    Json want_sources = Json::array();   // {event, from, channel, organisation}
+    Json want_current = Json::object();
+    std::vector<std::string> shown_text;   // own values the HTML shows as written
+    std::vector<std::string> hidden_text;  // held notes' text
+    for (const Raw& r : log) {
+      const RecordedEvent& e = r.e;
+      std::string my_role;
+      for (const auto& s : e.subjects) {
+        if (s.id == person) my_role = SubjectRoleName(s.role);
+      }
+      if (my_role.empty()) continue;
+      const Json& f = r.j["facts"];
+      bool mentions = e.type == "CaseNoteAdded" && f.value("mentionsThirdParty", false);
+      Json personal = Json::array();
+      for (const auto& p : r.j["personal"]) {
+        std::string role = p["role"];
+        if (p["subject"] != person && role != "staff") {
+          personal.push_back(Json{{"role", role}, {"withheld", "third-party data"}});
+          want_withheld.push_back(Json{{"position", e.position}, {"role", role}});
+          continue;
+        }
+        Json entry{{"role", role}, {"whose", p["subject"] == person ? "yours" : "staff"}};
+        if (p.value("erased", false)) {
+          entry["erased"] = true;
+          personal.push_back(entry);
+          continue;
+        }
+        Json details = p["details"];
+        if (p["subject"] == person && mentions && details.contains("freeText")) {
+          hidden_text.push_back(details["freeText"]);
+          details.erase("freeText");
+          entry["heldForReview"] = true;
+          want_held.push_back(e.position);
+        }
+        if (p["subject"] == person) {
+          for (const auto& [k, v] : details.items()) {
+            if (v.is_string() && v.get<std::string>().size() >= 4 &&
+                !std::islower(static_cast<unsigned char>(v.get<std::string>()[0]))) {
+              shown_text.push_back(v);
+            }
+          }
+          if (e.type == "PersonRegistered" || e.type == "PersonDetailsRectified") {
+            for (const auto& [k, v] : details.items()) want_current[k] = v;
+          }
+        }
+        entry["details"] = details;
+        personal.push_back(entry);
+      }
+      want_events.push_back(Json{{"position", e.position},
+                                 {"recordedOn", domain::FormatDate(domain::UkDate(e.recorded_at))},
+                                 {"type", e.type},
+                                 {"record", e.stream},
+                                 {"yourRole", my_role},
+                                 {"by", Json{{"staffRef", e.actor.user}, {"role", e.actor.role}}},
+                                 {"facts", f},
+                                 {"personal", personal}});
+      if (e.type == "PersonDetailsRectified" && my_role != "other") {
+        want_rectifications.push_back(Json{{"date", f["rectifiedOn"]},
+                                           {"fields", f.value("fields", Json::array())},
+                                           {"atYourRequest", f.value("requestedBySubject", false)}});
+      }
+      if (e.type == "PersonalDataDisclosed") {
+        want_disclosures.push_back(Json{{"date", f["disclosedOn"]}, {"kind", "disclosure"},
+                                        {"recipientType", f.value("recipientType", "")},
+                                        {"recipientRef", f.value("recipientRef", "")},
+                                        {"purpose", f.value("purposeCode", "")},
+                                        {"lawfulBasis", f.value("lawfulBasis", "")},
+                                        {"categories", f.value("categories", Json::array())}});
+      }
+      if (e.type == "OnwardReferralMade" && !f.value("signposted", false)) {
+        want_disclosures.push_back(Json{{"date", f["referredOn"]}, {"kind", "onwardReferral"},
+                                        {"destination", f.value("destination", "")},
+                                        {"recipientRef", f.value("organisationRef", "")},
+                                        {"purpose", "onwardReferral"}});
+      }
+      if ((e.type == "ContactRecorded" && f.value("purpose", "") == "enquiry") || e.type == "ReferralMade") {
+        want_sources.push_back(Json{{"event", e.type}, {"from", f.value("referrerType", "")},
+                                    {"channel", f.value("channel", "")},
+                                    {"organisation", f.value("referrerOrganisation", "")}});
+      }
+    }
+
+    // The JSON: every event, in log order, as the format says.
+    ASSERT_EQ(j["events"].size(), want_events.size());
+    for (size_t i = 0; i < want_events.size(); ++i) {
+      Json got = j["events"][i];
+      EXPECT_TRUE(got["date"].is_string());
+      EXPECT_FALSE(got["description"].get<std::string>().empty());
+      got.erase("date");
+      got.erase("description");
+      EXPECT_EQ(got, want_events[i]) << "event " << i;
+    }
+    ASSERT_EQ(j["withheld"].size(), want_withheld.size());
+    for (size_t i = 0; i < want_withheld.size(); ++i) {
+      EXPECT_EQ(j["withheld"][i]["position"], want_withheld[i]["position"]);
+      EXPECT_EQ(j["withheld"][i]["role"], want_withheld[i]["role"]);
+    }
+    EXPECT_EQ(pack->withheld_sections, want_withheld.size());
+    Json got_held = Json::array();
+    for (const auto& h : j["heldForReview"]) got_held.push_back(h["position"]);
+    EXPECT_EQ(got_held, want_held);
+    EXPECT_EQ(pack->held_for_review, want_held.size());
+    EXPECT_EQ(j["currentDetails"], want_current);
+    EXPECT_EQ(j["rectifications"], want_rectifications);
+    EXPECT_EQ(j["disclosures"], want_disclosures);
+    EXPECT_EQ(j["article15"]["recipientsActual"], want_disclosures);
+    Json got_sources = j["article15"]["sources"];
+    for (auto& s : got_sources) s.erase("date");
+    EXPECT_EQ(got_sources, want_sources);
+
+    // The HTML: one row per event, in the same order, with the JSON's date
+    // and description; the counts; the person's own details; every
+    // recipient; never a held note's text.
+    size_t at = 0;
+    for (const auto& ev : j["events"]) {
+      std::string row = "<tr><td>" + EscHtml(ev["date"]) + "</td><td>" + EscHtml(ev["description"]) +
+                        "<div class=\"by\">Recorded by staff ";
+      size_t found = pack->html.find(row, at);
+      ASSERT_NE(found, std::string::npos) << "no row for the event at " << ev["position"];
+      at = found + row.size();
+    }
+    EXPECT_NE(pack->html.find("<p>" + std::to_string(want_events.size()) + " entries. " +
+                              std::to_string(want_withheld.size()) + " sections about other people"),
+              std::string::npos);
+    EXPECT_NE(pack->html.find(std::to_string(want_held.size()) + " notes are held for a reviewer"),
+              std::string::npos);
+    for (const auto& v : shown_text) {
+      EXPECT_NE(pack->html.find(EscHtml(v)), std::string::npos) << "own value not in the HTML: " << v;
+    }
+    for (const auto& d : want_disclosures) {
+      std::string what = d["kind"] == "onwardReferral" ? "Referred on to " : "Disclosed to ";
+      EXPECT_NE(pack->html.find("<tr><td>" + d["date"].get<std::string>() + "</td><td>" + what),
+                std::string::npos);
+    }
+    for (const auto& t : hidden_text) {
+      EXPECT_EQ(pack->json.find(t), std::string::npos) << "a held note's text is in the JSON";
+      EXPECT_EQ(pack->html.find(EscHtml(t)), std::string::npos) << "a held note's text is in the HTML";
+    }
+    events += want_events.size();
+    withheld += want_withheld.size();
+    held += want_held.size();
+    disclosures += want_disclosures.size();
+    rectifications += want_rectifications.size();
+    sources += want_sources.size();
+    own += shown_text.size();
+  }
+  // The county exercises every part.
+  EXPECT_GT(events, 100u);
+  EXPECT_GT(withheld, 0u);
+  EXPECT_GT(held, 0u);
+  EXPECT_GT(disclosures, 0u);
+  EXPECT_GT(sources, 0u);
+  EXPECT_GT(rectifications, 0u);
+  EXPECT_GT(own, 0u);
 }
 
 TEST_F(DemoPackTest, ReviewerDecisionReleasesAThirdPartysSection) {

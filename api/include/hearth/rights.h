@@ -270,9 +270,6 @@ class Rights {
   // RightsRequestFulfilled {actionCode: erased}. Each is safe to repeat.
   Result<AppendResult> CompleteErasure(const std::string& ref, const std::string& subject,
                                        const Actor& actor, Date today);
-  Result<AppendResult> AppendDecoded(const std::string& stream, ExpectedVersion expected,
-                                     const std::string& type, const std::string& facts_json,
-                                     const std::vector<SubjectRef>& subjects, const Actor& actor);
   Store* store_;
   const domain::Codec* codec_;
   RightsOptions options_;
