@@ -908,6 +908,11 @@ struct Facts {
     timescalesSet @62 :TimescalesSet;                    # the monitored timescales' targets, as configuration
     allocationSet @63 :AllocationSet;                    # a district's annual allocation of one fund, as configuration
     kpiReturnReleased @64 :KpiReturnReleased;            # a KPI return released to a recipient: the release ledger
+    breachRecorded @65 :BreachRecorded;                  # a personal data breach discovered (UK GDPR Art. 33(5) register)
+    breachAssessed @66 :BreachAssessed;                  # a breach's risk to people assessed
+    breachNotifiedToIco @67 :BreachNotifiedToIco;        # a breach notified to the ICO (Art. 33(1))
+    breachNotNotified @68 :BreachNotNotified;            # the decision not to notify the ICO, with its reason
+    breachPeopleInformed @69 :BreachPeopleInformed;      # whether and when the people affected were informed (Art. 34)
   }
 }
 
@@ -1253,3 +1258,96 @@ enum MainLanguage {
   other @13;           # any other language
   preferNotToSay @14;  # declined to say
 }
+
+# --- the breach register (UK GDPR Art. 33(5); docs/domain.md, "The breach
+# register") ---
+# One stream per breach, "breach/<ref>" (a controller's stream: appending
+# needs the controller scope), opened by BreachRecorded. Facts hold codes,
+# dates and counts only; what happened, the reasoning of an assessment and
+# the reasons not to notify are free text in a personal section (freeText),
+# normally of the staff member who recorded it (role staff). The 72 hours
+# of Art. 33(1) run from discoveredOn.
+
+enum BreachKind {
+  unspecified @0;      # not recorded (refused by rule `breach-kind`)
+  confidentiality @1;  # unauthorised or accidental disclosure of, or access to, personal data
+  integrity @2;        # unauthorised or accidental alteration of personal data
+  availability @3;     # loss of access to, or destruction of, personal data (missing files)
+}
+
+enum BreachCause {
+  unspecified @0;            # not recorded (refused by rule `breach-kind`)
+  lostOrStolenPaperwork @1;  # a paper file, letter or form lost or stolen (000: missing files)
+  lostOrStolenDevice @2;     # a laptop, phone or storage device lost or stolen
+  sentToWrongRecipient @3;   # letter, email or form sent to the wrong person
+  unauthorisedAccess @4;     # someone looked at records they had no reason to
+  cyberAttack @5;            # malware, ransomware, phishing, hacking
+  alteredInError @6;         # data changed or deleted in error
+  systemFailure @7;          # a system or its backup failed
+  verbalDisclosure @8;       # said to the wrong person
+  other @9;                  # any other cause
+}
+
+enum BreachDataCategory {
+  unspecified @0;   # never valid in a list (rule `breach-categories`)
+  identity @1;      # names, dates of birth, NHS numbers
+  contact @2;       # addresses, telephone numbers, email
+  health @3;        # health and disability (special category)
+  financial @4;     # income, savings, means tests, bank details
+  housing @5;       # the home, tenure, works and grants
+  safeguarding @6;  # safeguarding concerns
+  equality @7;      # ethnicity and other equality codes (special category)
+  caseNotes @8;     # case notes and correspondence
+  children @9;      # data about children
+  other @10;        # any other category
+}
+
+enum BreachRisk {
+  unspecified @0;   # not assessed (refused by rule `breach-risk`)
+  unlikely @1;      # unlikely to result in a risk to people's rights and freedoms: no notification needed
+  risk @2;          # a risk: notify the ICO within 72 hours
+  highRisk @3;      # a high risk: notify the ICO and inform the people affected (Art. 34)
+}
+
+struct BreachRecorded {
+  discoveredOn @0 :Text $pastDate;    # the day the agency became aware of it: the 72 hours start; fact
+  breachRef @1 :Text;                 # the breach's reference, e.g. B-1 (the stream is breach/<breachRef>); fact
+  discoveredTime @2 :Text;            # the time of day it was discovered, HH:MM (UK), or empty (rule `breach-time`); fact
+  occurredOn @3 :Text $pastDate;      # the day it happened when known (not after discoveredOn), or empty; fact
+  kind @4 :BreachKind;                # confidentiality, integrity or availability; fact
+  cause @5 :BreachCause;              # what happened, as a code; fact
+  categories @6 :List(BreachDataCategory); # the categories of data affected, at least one; fact
+  approxPeople @7 :UInt32;            # approximate number of people affected (0: not yet known); fact
+  approxRecords @8 :UInt32;           # approximate number of records affected (0: not yet known); fact
+  contained @9 :Bool;                 # the breach is contained (e.g. the file recovered, the email recalled); fact
+}
+# Personal: what happened, in the section of the staff member who recorded it.
+
+struct BreachAssessed {
+  assessedOn @0 :Text $pastDate;      # date of the assessment (not before discovery); fact
+  risk @1 :BreachRisk;                # the risk to people's rights and freedoms; fact
+  assessorRef @2 :Text;               # staff reference of the assessor (e.g. the DPO); fact
+}
+# Personal: the reasoning, in the assessor's section.
+
+struct BreachNotifiedToIco {
+  notifiedOn @0 :Text $pastDate;      # the day the ICO was notified (not before discovery); fact
+  icoReference @1 :Text;              # the ICO's case reference (a code), or empty until it is given; fact
+  lateReasonCode @2 :Text;            # when notified more than 72 hours (3 days) after discovery: why (rule `breach-late-reason`); fact
+}
+# Personal: none, or the reasons for a late notification in full.
+
+struct BreachNotNotified {
+  decidedOn @0 :Text $pastDate;       # date of the decision not to notify (not before discovery); fact
+  reasonCode @1 :Text;                # why, as a code (e.g. "unlikelyToResultInRisk", "dataEncrypted", "recoveredUnread"); fact
+}
+# Personal: the reasons in full, in the decision maker's section.
+
+struct BreachPeopleInformed {
+  decidedOn @0 :Text $pastDate;       # the day the people were informed, or the decision not to inform them (not before discovery); fact
+  informed @1 :Bool;                  # the people affected were informed (Art. 34(1)); fact
+  channel @2 :Channel;                # how they were informed; fact
+  peopleInformed @3 :UInt32;          # how many were informed; fact
+  reasonCode @4 :Text;                # when not informed: the Art. 34(3) ground, e.g. "unintelligible", "riskNoLongerLikely", "disproportionateEffort" (rule `breach-informed`); fact
+}
+# Personal: none, or the wording of what people were told.

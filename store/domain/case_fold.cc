@@ -490,6 +490,12 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
       case F::TIMESCALES_SET:
       case F::ALLOCATION_SET:
       case F::KPI_RETURN_RELEASED:  // the release ledger (store/exports)
+      // The breach register lives in breach/ streams (store/domain/breaches.cc).
+      case F::BREACH_RECORDED:
+      case F::BREACH_ASSESSED:
+      case F::BREACH_NOTIFIED_TO_ICO:
+      case F::BREACH_NOT_NOTIFIED:
+      case F::BREACH_PEOPLE_INFORMED:
         break;
     }
   } catch (const kj::Exception& e) {

@@ -15,5 +15,6 @@ target_sources(hearth PRIVATE
   domain/case_fold.cc
   domain/recorder.cc
   domain/allocations.cc
+  domain/breaches.cc
 )
 target_link_libraries(hearth PRIVATE CapnProto::capnp-json)

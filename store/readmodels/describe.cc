@@ -516,6 +516,28 @@ const std::map<std::string, TypeText, std::less<>>& Types() {
       {"CaseReopened",
        {"reopenedOn",
         [](const Json& f) { return "Case reopened" + Paren(Words(Str(f, "reasonCode"))); }}},
+      // The breach register (breach/ streams, not cases).
+      {"BreachRecorded",
+       {"discoveredOn",
+        [](const Json& f) {
+          return "Personal data breach " + Str(f, "breachRef") + " recorded" + With(": ", Code(f, "kind")) +
+                 With(", ", Code(f, "cause")) + "; about " + std::to_string(Num(f, "approxPeople")) +
+                 " people affected";
+        }}},
+      {"BreachAssessed",
+       {"assessedOn", [](const Json& f) { return "Breach assessed" + With(": ", Code(f, "risk")); }}},
+      {"BreachNotifiedToIco",
+       {"notifiedOn",
+        [](const Json& f) { return "Breach notified to the ICO" + With(", reference ", Str(f, "icoReference")); }}},
+      {"BreachNotNotified",
+       {"decidedOn",
+        [](const Json& f) { return "Decided not to notify the ICO" + Paren(Words(Str(f, "reasonCode"))); }}},
+      {"BreachPeopleInformed",
+       {"decidedOn",
+        [](const Json& f) {
+          return f.value("informed", false) ? "The people affected were informed" + With(" by ", Code(f, "channel"))
+                                            : "The people affected were not informed" + Paren(Words(Str(f, "reasonCode")));
+        }}},
   };
   return *kTypes;
 }

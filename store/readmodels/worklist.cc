@@ -353,11 +353,37 @@ void Budgets(const WorklistOptions& o, Date as_of, std::vector<WorkItem>* out) {
   }
 }
 
+// The breach rule (docs/readmodels.md, the `breach` list): UK GDPR Art.
+// 33(1), the ICO is notified within 72 hours of discovery unless the breach
+// is unlikely to result in a risk. A breach discovered by the worklist's day
+// whose clock runs (not notified, no decision not to notify, not assessed as
+// unlikely) is listed: due by the third day after discovery, overdue after.
+void Breaches(const WorklistOptions& o, Date as_of, std::vector<WorkItem>* out) {
+  for (const domain::BreachState& b : o.breaches) {
+    if (b.discovered_on > as_of || !b.ClockRunning()) continue;
+    WorkItem w;
+    w.kind = WorkKind::kBreach;
+    w.case_id = b.stream;
+    w.status = as_of > b.NotifyBy() ? "overdue" : "due-soon";
+    w.stage = b.risk.empty() ? "assessment and ICO notification" : "ICO notification";
+    w.since = b.discovered_on;
+    w.due = b.NotifyBy();
+    w.elapsed = int((as_of - b.discovered_on).count());
+    w.target = domain::kBreachNotifyDays;
+    std::string when = b.discovered_time.empty() ? std::string() : " " + b.discovered_time;
+    w.detail = "breach " + b.ref + " (" + b.kind + ", " + b.cause + ") discovered " + FormatDate(b.discovered_on) +
+               when + ", " + (b.risk.empty() ? std::string("not yet assessed") : "assessed " + b.risk) +
+               ": notify the ICO within 72 hours, by " + FormatDate(b.NotifyBy()) + when +
+               (w.status == "overdue" ? " (overdue: record the reasons for the delay)" : "");
+    out->push_back(std::move(w));
+  }
+}
+
 OJson ItemJson(const WorkItem& w) {
   OJson j = OJson::object();
   j["kind"] = WorkKindName(w.kind);
   j["status"] = w.status;
-  if (!w.case_id.empty()) j["case"] = w.case_id;
+  if (!w.case_id.empty()) j[w.kind == WorkKind::kBreach ? "breach" : "case"] = w.case_id;
   j["district"] = w.district;
   if (w.line != 0) j["line"] = w.line;
   j["stage"] = w.stage;
@@ -400,6 +426,8 @@ const char* WorkKindName(WorkKind kind) {
       return "safeguarding";
     case WorkKind::kBudget:
       return "budget";
+    case WorkKind::kBreach:
+      return "breach";
   }
   return "unknown";
 }
@@ -454,6 +482,7 @@ Result<Worklist> BuildWorklist(LogReader& store, const domain::Calendar& calenda
   if (!s.ok()) return s;
   if (!inner.ok()) return inner;
   Budgets(options, wl.as_of, &wl.items);
+  Breaches(options, wl.as_of, &wl.items);
   std::stable_sort(wl.items.begin(), wl.items.end(), [](const WorkItem& a, const WorkItem& b) {
     if (a.kind != b.kind) return a.kind < b.kind;
     int ra = StatusRank(a.status), rb = StatusRank(b.status);
@@ -474,7 +503,7 @@ std::string WorklistToJson(const Worklist& wl, bool pretty) {
   j["casesConsidered"] = wl.cases_considered;
   OJson counts = OJson::object();
   for (WorkKind k : {WorkKind::kFirstVisit, WorkKind::kDfg, WorkKind::kStalled, WorkKind::kReview,
-                     WorkKind::kSafeguarding, WorkKind::kBudget}) {
+                     WorkKind::kSafeguarding, WorkKind::kBudget, WorkKind::kBreach}) {
     OJson c = OJson::object();
     for (const WorkItem& w : wl.items) {
       if (w.kind != k) continue;
@@ -499,9 +528,10 @@ std::string WorklistToText(const Worklist& wl) {
                                   "Stalled: no activity on an open service line",
                                   "Support plan reviews due",
                                   "Safeguarding referrals awaiting acknowledgement",
-                                  "Allocations projected to miss the spend target"};
+                                  "Allocations projected to miss the spend target",
+                                  "Breaches to notify to the ICO within 72 hours of discovery"};
   for (WorkKind k : {WorkKind::kFirstVisit, WorkKind::kDfg, WorkKind::kStalled, WorkKind::kReview,
-                     WorkKind::kSafeguarding, WorkKind::kBudget}) {
+                     WorkKind::kSafeguarding, WorkKind::kBudget, WorkKind::kBreach}) {
     size_t n = 0;
     for (const WorkItem& w : wl.items) n += w.kind == k;
     out += "\n" + std::string(kTitles[size_t(k)]) + ": " + std::to_string(n) + "\n";

@@ -37,10 +37,11 @@ Result<const domain::Codec*> CaseCodec() { return event_json::BuiltinCodec(); }
 
 // Streams whose events carry the data controller's decisions: rights
 // requests and restrictions (`rights/...`), the record of processing and
-// retention rules (`config/...`). Appending to them needs the controller
-// scope.
+// retention rules (`config/...`), the breach register (`breach/...`).
+// Appending to them needs the controller scope.
 bool IsControllerStream(const std::string& stream) {
-  return stream.compare(0, 7, "rights/") == 0 || stream.compare(0, 7, "config/") == 0;
+  return stream.compare(0, 7, "rights/") == 0 || stream.compare(0, 7, "config/") == 0 ||
+         stream.compare(0, 7, domain::kBreachStreamPrefix) == 0;
 }
 
 // The name case `stream` would have in `district`: `case/<district>/<ref>`
@@ -285,6 +286,11 @@ Result<AppendResult> Session::Append(const std::string& stream, ExpectedVersion 
   if (stream == domain::kAllocationsStream) {
     return domain::RecordAllocations(*store_, **codec, expected, std::move(events),
                                      domain::UkDate(domain::Now()));
+  }
+  // So does the breach register (docs/domain.md, "The breach register").
+  if (stream.compare(0, 7, domain::kBreachStreamPrefix) == 0) {
+    return domain::RecordBreach(*store_, **codec, stream, expected, std::move(events),
+                                domain::UkDate(domain::Now()));
   }
   for (const NewEvent& e : events) {
     if ((*codec)->FindType(e.type) == nullptr) continue;

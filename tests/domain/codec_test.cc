@@ -58,10 +58,13 @@ TEST_F(CodecTest, EveryEventTypeIsListed) {
         // configuration of the monitoring return (docs/exports.md)
         "TimescalesSet", "AllocationSet",
         // the release ledger of the KPI return (docs/exports.md)
-        "KpiReturnReleased"}) {
+        "KpiReturnReleased",
+        // the breach register (docs/domain.md)
+        "BreachRecorded", "BreachAssessed", "BreachNotifiedToIco", "BreachNotNotified",
+        "BreachPeopleInformed"}) {
     EXPECT_TRUE(names.count(n)) << n;
   }
-  EXPECT_EQ(names.size(), 63u);
+  EXPECT_EQ(names.size(), 68u);
   EXPECT_EQ(names.count("ContactRecordedV1"), 0u);
   const EventTypeInfo* contact = codec_->FindType("ContactRecorded");
   ASSERT_NE(contact, nullptr);

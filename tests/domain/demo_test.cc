@@ -446,6 +446,9 @@ TEST_F(DemoTest, TheSameSeedGivesTheSameCounty) {
   auto b = Content(second->get(), *codec_);
   // The store's county also has each district's allocations (GenerateCountyStore).
   b.erase(domain::kAllocationsStream);
+  // ... and its breach register.
+  b.erase("breach/B-1");
+  b.erase("breach/B-2");
   EXPECT_EQ(a.size(), 240u);
   EXPECT_EQ(a, b);
 
@@ -487,8 +490,10 @@ TEST_F(DemoTest, AStoreHoldingOnlyTheRecordOfProcessingTakesTheCounty) {
   ASSERT_EQ(first->size(), 2u);
   EXPECT_EQ((*first)[0].type, "ProcessingRecordSet");
   EXPECT_EQ((*first)[1].stream.compare(0, 5, "case/"), 0);
-  // The record of processing, the county, then the districts' allocations.
-  EXPECT_EQ((*store)->Info()->last_position, report->events + 1 + report->allocations);
+  // The record of processing, the county, the districts' allocations, then
+  // the breach register (two breaches, seven events).
+  EXPECT_EQ(report->breaches, 7u);
+  EXPECT_EQ((*store)->Info()->last_position, report->events + 1 + report->allocations + report->breaches);
 }
 
 TEST_F(DemoTest, YearsThatHaveNotEndedOrAreNotCoveredAreRefused) {

@@ -1864,6 +1864,110 @@ Status AddAllocations(Store& store, const domain::Codec& codec, int first_year, 
   return Status::OK();
 }
 
+// The breach register (docs/domain.md, "The breach register"): two breaches
+// of the year, after the cases and allocations so that no other figure of
+// the county moves. B-1, a DFG file left on a bus in November (assessed a
+// high risk, notified to the ICO within 72 hours, the person informed by
+// letter), still on the worklist's list of notifications until notified;
+// B-2, a letter sent to the wrong address in February, returned unopened
+// (assessed unlikely, the decision not to notify recorded).
+Status AddBreaches(Store& store, const domain::Codec& codec, int first_year, CountyReport* report) {
+  using namespace std::chrono;
+  const std::string dpo = "S-DPO-1";
+  auto event = [&](const char* type, Date on, int hour, uint64_t n, std::string facts, const std::string& text) {
+    NewEvent e;
+    e.type = type;
+    e.schema_version = 1;
+    uint64_t hi = Mix(0x6272'6561'6368ull ^ uint64_t(first_year)), lo = Mix(n);
+    for (int i = 0; i < 8; ++i) {
+      e.id.bytes[i] = static_cast<uint8_t>(hi >> (56 - 8 * i));
+      e.id.bytes[8 + i] = static_cast<uint8_t>(lo >> (56 - 8 * i));
+    }
+    e.id.bytes[6] = static_cast<uint8_t>((e.id.bytes[6] & 0x0f) | 0x80);
+    e.id.bytes[8] = static_cast<uint8_t>((e.id.bytes[8] & 0x3f) | 0x80);
+    e.occurred_at = domain::StartOfDay(on) + int64_t(hour) * 3600 * 1000000;
+    e.actor = Actor{dpo, "controller", "demo"};
+    e.facts = std::move(facts);
+    if (!text.empty()) {
+      e.subjects.push_back(SubjectRef{dpo, SubjectRole::kStaff});
+      e.personal.push_back(Section(dpo, [&](cs::Personal::Builder b) { b.setFreeText(text); }));
+    }
+    return e;
+  };
+  Date found = sys_days{year{first_year} / November / 6};
+  Date sent = sys_days{year{first_year + 1} / February / 12};
+  std::vector<std::pair<std::string, std::vector<NewEvent>>> breaches;
+  breaches.push_back({"breach/B-1", {}});
+  auto& b1 = breaches.back().second;
+  b1.push_back(event("BreachRecorded", found, 10, 1, Facts([&](cs::Facts::Builder f) {
+    auto r = f.initBreachRecorded();
+    r.setDiscoveredOn(S(found));
+    r.setBreachRef("B-1");
+    r.setDiscoveredTime("09:40");
+    r.setOccurredOn(S(found - days{1}));
+    r.setKind(cs::BreachKind::AVAILABILITY);
+    r.setCause(cs::BreachCause::LOST_OR_STOLEN_PAPERWORK);
+    auto c = r.initCategories(4);
+    c.set(0, cs::BreachDataCategory::IDENTITY);
+    c.set(1, cs::BreachDataCategory::CONTACT);
+    c.set(2, cs::BreachDataCategory::HEALTH);
+    c.set(3, cs::BreachDataCategory::HOUSING);
+    r.setApproxPeople(1);
+    r.setApproxRecords(1);
+  }), "A technical officer left a DFG file in a bag on the bus after a visit; the bus company has been asked."));
+  b1.push_back(event("BreachAssessed", found, 14, 2, Facts([&](cs::Facts::Builder f) {
+    auto a = f.initBreachAssessed();
+    a.setAssessedOn(S(found));
+    a.setRisk(cs::BreachRisk::HIGH_RISK);
+    a.setAssessorRef(dpo);
+  }), "The file holds the OT assessment and health details: a high risk to the client."));
+  b1.push_back(event("BreachNotifiedToIco", found + days{2}, 11, 3, Facts([&](cs::Facts::Builder f) {
+    auto n = f.initBreachNotifiedToIco();
+    n.setNotifiedOn(S(found + days{2}));
+    n.setIcoReference("IC-" + std::to_string(100000 + first_year % 1000 * 37));
+  }), ""));
+  b1.push_back(event("BreachPeopleInformed", found + days{2}, 15, 4, Facts([&](cs::Facts::Builder f) {
+    auto p = f.initBreachPeopleInformed();
+    p.setDecidedOn(S(found + days{2}));
+    p.setInformed(true);
+    p.setChannel(cs::Channel::LETTER);
+    p.setPeopleInformed(1);
+  }), ""));
+  breaches.push_back({"breach/B-2", {}});
+  auto& b2 = breaches.back().second;
+  b2.push_back(event("BreachRecorded", sent, 12, 5, Facts([&](cs::Facts::Builder f) {
+    auto r = f.initBreachRecorded();
+    r.setDiscoveredOn(S(sent));
+    r.setBreachRef("B-2");
+    r.setKind(cs::BreachKind::CONFIDENTIALITY);
+    r.setCause(cs::BreachCause::SENT_TO_WRONG_RECIPIENT);
+    auto c = r.initCategories(1);
+    c.set(0, cs::BreachDataCategory::CONTACT);
+    r.setApproxPeople(1);
+    r.setApproxRecords(1);
+    r.setContained(true);
+  }), "A first-visit letter went to the house next door; the neighbour returned it unopened the same day."));
+  b2.push_back(event("BreachAssessed", sent, 15, 6, Facts([&](cs::Facts::Builder f) {
+    auto a = f.initBreachAssessed();
+    a.setAssessedOn(S(sent));
+    a.setRisk(cs::BreachRisk::UNLIKELY);
+    a.setAssessorRef(dpo);
+  }), "Returned unopened within hours: unlikely to result in a risk."));
+  b2.push_back(event("BreachNotNotified", sent, 16, 7, Facts([&](cs::Facts::Builder f) {
+    auto n = f.initBreachNotNotified();
+    n.setDecidedOn(S(sent));
+    n.setReasonCode("recoveredUnread");
+  }), ""));
+  for (auto& [stream, events] : breaches) {
+    size_t n = events.size();
+    auto r = domain::RecordBreach(store, codec, stream, ExpectedVersion::Any(), std::move(events),
+                                  domain::UkDate(domain::Now()));
+    if (!r.ok()) return r.status();
+    report->breaches += n;
+  }
+  return Status::OK();
+}
+
 Result<CountyReport> GenerateCountyStore(const std::string& path, const KeySource& key,
                                          const CountyOptions& options) {
   // Refuse a bad year before a store is created for it.
@@ -1901,6 +2005,8 @@ Result<CountyReport> GenerateCountyStore(const std::string& path, const KeySourc
   auto report = GenerateCounty(&recorder, calendar, options);
   if (!report.ok()) return report;
   s = AddAllocations(**store, **codec, options.first_year, &*report);
+  if (!s.ok()) return s;
+  s = AddBreaches(**store, **codec, options.first_year, &*report);
   if (!s.ok()) return s;
   return report;
 }

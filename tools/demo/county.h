@@ -67,6 +67,7 @@ struct CountyReport {
   uint64_t people = 0;  // distinct data subjects (clients, carers, relatives)
   std::vector<DistrictVolumes> volumes;  // what was generated, per district
   uint64_t allocations = 0;  // AllocationSet events (GenerateCountyStore only)
+  uint64_t breaches = 0;     // breach register events, breach/B-1 and B-2 (GenerateCountyStore only)
 };
 
 // "2018/19" -> 2018. False when malformed (the second year must follow the first).

@@ -70,6 +70,7 @@ Status RunDemo(const DemoOptions& o) {
   j["cases"] = report->cases;
   j["events"] = report->events;
   j["allocations"] = report->allocations;
+  j["breaches"] = report->breaches;
   j["appends"] = report->appends;
   j["people"] = report->people;
   j["seconds"] = seconds;

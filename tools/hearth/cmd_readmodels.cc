@@ -272,6 +272,10 @@ Status RunWorklist(const WorklistCliOptions& o) {
                                                      p.spent_pence});
     }
   }
+  // The breach register's 72-hour clocks (docs/readmodels.md, "Breach").
+  auto breaches = domain::ReadBreaches(**store, *(*d)->codec);
+  if (!breaches.ok()) return breaches.status();
+  w.breaches = std::move(*breaches);
   auto calendar = domain::Calendar::EnglandAndWales();
   // Through the same scoped reader as the `worklist` model of `hearth
   // serve`: every district, and restricted people left out (docs/rights.md).

@@ -64,6 +64,7 @@ int Main(int argc, char** argv) {
   AddUsersCommands(set);
   AddExportCommands(set);
   AddAllocationCommands(set);
+  AddBreachCommands(set);
   AddRestoreCommands(set);
   AddReplicationCommands(set);
   AddHelpCommand(set, std::make_shared<std::vector<std::string>>());

@@ -470,4 +470,79 @@ Status CheckAllocations(LogReader& store, const Codec& codec, std::vector<NewEve
 Result<AppendResult> RecordAllocations(Store& store, const Codec& codec, ExpectedVersion expected,
                                        std::vector<NewEvent> events, Date today);
 
+// ---------------------------------------------------------------------------
+// The breach register (UK GDPR Art. 33(5); docs/domain.md, "The breach
+// register")
+
+// One stream per breach, "breach/B-<n>" (a controller's stream), numbered
+// from 1 without gaps, opened by BreachRecorded.
+inline constexpr const char* kBreachStreamPrefix = "breach/";
+// Art. 33(1): the ICO is notified within 72 hours of the controller becoming
+// aware; the register keeps the day of discovery, so the notification is
+// due by the end of the third day after it.
+inline constexpr int kBreachNotifyDays = 3;
+
+// A breach folded from its stream (facts only).
+struct BreachState {
+  std::string stream;                       // breach/B-1
+  std::string ref;                          // B-1
+  uint64_t version = 0;                     // stream version folded up to
+  Date discovered_on{};
+  std::string discovered_time;              // HH:MM, or empty
+  std::optional<Date> occurred_on;
+  std::string kind;                         // BreachKind enumerant name
+  std::string cause;                        // BreachCause enumerant name
+  std::vector<std::string> categories;      // BreachDataCategory enumerant names
+  uint32_t approx_people = 0;
+  uint32_t approx_records = 0;
+  bool contained = false;
+  std::string risk;                         // latest assessment: unlikely, risk, highRisk; "" not assessed
+  std::optional<Date> assessed_on;
+  std::optional<Date> notified_on;          // BreachNotifiedToIco
+  std::string ico_reference;
+  std::string late_reason;
+  std::optional<Date> not_notified_on;      // BreachNotNotified
+  std::string not_notified_reason;
+  std::optional<Date> people_decided_on;    // BreachPeopleInformed
+  bool people_informed = false;
+  uint32_t people_informed_count = 0;
+  std::string people_reason;
+
+  bool exists() const { return version != 0; }
+  // The last day the ICO may be notified within 72 hours of discovery.
+  Date NotifyBy() const { return discovered_on + std::chrono::days{kBreachNotifyDays}; }
+  // The 72-hour clock runs: not notified, no decision not to notify, and not
+  // assessed as unlikely to result in a risk (not yet assessed counts as a
+  // risk).
+  bool ClockRunning() const { return !notified_on && !not_notified_on && risk != "unlikely"; }
+  // "awaiting assessment", "notify ICO", "notified", "not notified",
+  // "no notification needed (unlikely), decision to record".
+  std::string Stage() const;
+};
+
+// Checks `events` bound for breach stream `stream` against the breach as it
+// stands (`state`, not existing for a new breach) and folds them into it.
+// Refusals are InvalidArgument "rule <name>: ..." with the event's place in
+// the batch: breach-stream, breach-ref, breach-recorded, breach-subjects,
+// breach-kind, breach-categories, breach-time, breach-before-discovery,
+// breach-risk, breach-notified, breach-late-reason, breach-not-notified,
+// breach-informed, code-list, date-required, invalid-date, date-in-future,
+// code-field, unknown-schema-version, malformed-facts, malformed-personal.
+Status CheckBreach(LogReader& store, const Codec& codec, const std::string& stream, BreachState* state,
+                   std::vector<NewEvent>* events, Date today);
+
+// Reads the breach, checks the batch (CheckBreach) and appends it at the
+// version it was read at (with Any, re-read and retried on Conflict up to 5
+// times); nothing of a refused batch is written. Every front end's appends to
+// breach/ streams come here (the command line, hearth::Session).
+Result<AppendResult> RecordBreach(Store& store, const Codec& codec, const std::string& stream,
+                                  ExpectedVersion expected, std::vector<NewEvent> events, Date today);
+
+// The breach folded from its stream. NotFound for a breach never recorded.
+Result<BreachState> LoadBreach(LogReader& store, const Codec& codec, const std::string& stream);
+// Every breach, B-1, B-2 ... in order.
+Result<std::vector<BreachState>> ReadBreaches(LogReader& store, const Codec& codec);
+// The next free reference "B-<n>".
+Result<std::string> NextBreachRef(LogReader& store);
+
 }  // namespace hearth::domain

@@ -208,6 +208,10 @@ struct WorklistOptions {
   // committed or spent at the year's end. Empty: no budget items.
   std::vector<BudgetPosition> budgets;
   int spend_target_percent = 95;
+  // The breach register (domain::ReadBreaches; `hearth worklist` passes it
+  // in): the 72-hour notification clock (docs/readmodels.md, the `breach`
+  // list). Empty: no breach items.
+  std::vector<domain::BreachState> breaches;
 };
 
 enum class WorkKind : uint8_t {
@@ -217,8 +221,9 @@ enum class WorkKind : uint8_t {
   kReview,      // support plan review due or overdue
   kSafeguarding,  // a safeguarding referral the agency has not acknowledged (closed cases too)
   kBudget,        // a district's allocation projected to miss the spend target (no case)
+  kBreach,        // a breach whose ICO notification is due within 72 hours of discovery (no case)
 };
-// "first-visit", "dfg", "stalled", "review", "safeguarding", "budget"
+// "first-visit", "dfg", "stalled", "review", "safeguarding", "budget", "breach"
 const char* WorkKindName(WorkKind kind);
 
 struct DfgStage {
