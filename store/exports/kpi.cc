@@ -284,6 +284,8 @@ struct EarlierMoney {
   std::vector<std::string> areas;                // its areas (the districts, then county)
   MoneyByDistrict money;
   int64_t threshold = 0;                         // its policy's
+  bool same_day = false;                         // its money is as of the new return's day (same period, or Q4 and the year)
+  bool same_position = false;                    // taken at the new return's position
 };
 
 // Whether a money cell of an earlier return was suppressed (false when the
@@ -324,6 +326,12 @@ void BuildMoneyTable(const MoneyByDistrict& money, const std::vector<std::string
     return m == d->second.end() ? nullptr : &m->second;
   };
   const bool coordinated = policy.controlled && !earlier.empty();
+  // An earlier return whose money may differ from this one's (another day
+  // or another position): a re-run at the same day and position is then
+  // the same bytes.
+  const bool moved_since = policy.controlled && std::any_of(earlier.begin(), earlier.end(), [](const EarlierMoney& e) {
+                             return !e.same_day || !e.same_position;
+                           });
   static const char* kWhat[] = {"allocation", "committed", "spent"};
   for (const std::string& fund : FundNames()) {
     size_t rows[3];
@@ -349,6 +357,18 @@ void BuildMoneyTable(const MoneyByDistrict& money, const std::vector<std::string
             ++out->suppressed_small;
           }
         }
+        // A cell suppressed in an earlier return of the same day stays
+        // suppressed (a reader who assumes it did not move between two
+        // positions learns nothing from the later one).
+        for (const EarlierMoney& e : earlier) {
+          if (!e.same_day) continue;
+          for (size_t a = 0; a < areas.size(); ++a) {
+            if (f.cells[a].mark == CellMark::kSuppressed || !EarlierHidden(e, f.id, areas[a])) continue;
+            f.cells[a].mark = CellMark::kSuppressed;
+            f.cells[a].secondary = true;
+            ++out->suppressed_across_returns;
+          }
+        }
         // A lone suppressed district would be the county less the others.
         // Coordinated with earlier returns, the county itself goes: the
         // earlier returns hold the other districts' values, so hiding a
@@ -357,9 +377,9 @@ void BuildMoneyTable(const MoneyByDistrict& money, const std::vector<std::string
           size_t hidden = 0;
           for (size_t a = 0; a < county; ++a) hidden += f.cells[a].mark == CellMark::kSuppressed;
           if (hidden == 0 || f.cells[county].mark == CellMark::kSuppressed) break;
-          if (hidden != 1 && !coordinated) break;
+          if (hidden != 1 && !moved_since) break;
           std::optional<size_t> pick;
-          for (size_t a = 0; a < county && !coordinated; ++a) {
+          for (size_t a = 0; a < county && !moved_since; ++a) {
             if (f.cells[a].mark == CellMark::kSuppressed || grants[a] == 0) continue;
             if (!pick || f.cells[a].value < f.cells[*pick].value) pick = a;
           }
@@ -965,6 +985,8 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
         e.areas = r.areas;
         e.money = ComputeMoney(source, label, year_first, r.period.last, r.position);
         e.threshold = r.policy.threshold;
+        e.same_day = r.period.last == period.last;
+        e.same_position = r.position == all.position;
         earlier.push_back(std::move(e));
       }
     }
