@@ -449,6 +449,42 @@ TEST_F(MoneyTest, AQuartersMoneyThatMovedByOneGrantSinceAnEarlierReleaseIsSuppre
   EXPECT_TRUE(seen);
 }
 
+// A cell suppressed in an earlier return of the same day stays suppressed
+// when the period is taken again at a later position: otherwise a reader
+// who assumes D2 did not move would take D1 from the first return's
+// D1 + D2 (county less D3) less the second return's D2.
+TEST_F(MoneyTest, AMoneyCellSuppressedInAnEarlierReturnOfTheSameDayStaysSuppressed) {
+  Open();
+  Grant("case/D1/A", "D1", "2018-04-02", "mandatoryDfg", "2018-05-01", 50000, {});
+  for (const char* c : {"A", "B", "C"}) {
+    Grant(std::string("case/D2/") + c, "D2", "2018-04-03", "mandatoryDfg", "2018-05-02", 100000, {});
+  }
+  for (const char* c : {"A", "B", "C", "D"}) {
+    Grant(std::string("case/D3/") + c, "D3", "2018-04-04", "mandatoryDfg", "2018-05-03", 100000, {});
+  }
+  int released = 0;
+  auto release = [&](const std::string& period) {
+    auto kpi = ReleaseKpiReturn(*store_, *codec_, domain::Calendar::EnglandAndWales(), *ParsePeriod(period),
+                                *ParsePolicy("threshold:3"), {}, "partnership",
+                                Actor{"S-MON-1", "monitoringOfficer", "test"}, dir_.sub("same" + std::to_string(released++)));
+    EXPECT_TRUE(kpi.ok()) << kpi.status().ToString();
+    return kpi.ok() ? *kpi : KpiReturn{};
+  };
+  // The first return: D1 is one grant; D2, the smallest other, goes with it;
+  // the county stays.
+  KpiReturn first = release("2018/19-Q1");
+  EXPECT_EQ(MoneyCell(first, "money.mandatoryDfg.committed", "D1").mark, CellMark::kSuppressed);
+  EXPECT_EQ(MoneyCell(first, "money.mandatoryDfg.committed", "D2").mark, CellMark::kSuppressed);
+  EXPECT_EQ(MoneyCell(first, "money.mandatoryDfg.committed", "county").published, 750000);
+  // Something else happens (an enquiry in Q2); Q1 taken again at the new
+  // position: its money has not moved, and D2 stays suppressed.
+  Record("case/D3/Z", {Enquiry("2018-07-10", "P-D3-Z", "D3")});
+  KpiReturn again = release("2018/19-Q1");
+  EXPECT_EQ(MoneyCell(again, "money.mandatoryDfg.committed", "D1").mark, CellMark::kSuppressed);
+  EXPECT_EQ(MoneyCell(again, "money.mandatoryDfg.committed", "D2").mark, CellMark::kSuppressed);
+  EXPECT_EQ(MoneyCell(again, "money.mandatoryDfg.committed", "D3").published, 400000);
+}
+
 // An attacker written from docs/exports.md alone, on a random county of
 // grants and payments (some payments recorded late, after the first
 // releases): it holds every kpi.json released to one recipient in a
