@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "codec_store.h"
 #include "commands.h"
 #include "hearth/domain.h"
 #include "hearth/event_json.h"
@@ -27,26 +28,6 @@ struct AllocationOptions {
   std::string user = "hearth-cli";
   std::string as_of;
 };
-
-struct Opened {
-  domain::UpcasterRegistry upcasters;
-  std::unique_ptr<domain::Codec> codec;
-  std::unique_ptr<Store> store;
-};
-
-Result<std::unique_ptr<Opened>> OpenFor(const AllocationOptions& o) {
-  auto key = ResolveKey(o.key.key_file, kPassphraseEnv, "--key-file");
-  if (!key.ok()) return key.status();
-  auto out = std::make_unique<Opened>();
-  domain::AddBuiltinUpcasters(&out->upcasters);
-  auto codec = domain::Codec::Create(&out->upcasters);
-  if (!codec.ok()) return codec.status();
-  out->codec = std::move(*codec);
-  auto store = OpenStore(o.data, *key);
-  if (!store.ok()) return store.status();
-  out->store = std::move(*store);
-  return out;
-}
 
 Status RunSet(const AllocationOptions& o) {
   domain::Date today = domain::UkDate(domain::Now());
@@ -77,7 +58,7 @@ Status RunSet(const AllocationOptions& o) {
                 {"amountPence", pence}};
   e["actor"] = {{"user", o.user}, {"role", "controller"}, {"plugin", "hearth-cli"}};
   e["subjects"] = nlohmann::json::array();
-  auto opened = OpenFor(o);
+  auto opened = OpenCodecStore(o.data, o.key);
   if (!opened.ok()) return opened.status();
   NewEvent event;
   Status s = (*opened)->codec->FromJson(e.dump(), &event);
@@ -105,7 +86,7 @@ Status RunList(const AllocationOptions& o) {
   if (!o.as_of.empty() && !domain::ParseDate(o.as_of, &as_of)) {
     return Status::InvalidArgument("--as-of must be a date YYYY-MM-DD, not '" + o.as_of + "'");
   }
-  auto opened = OpenFor(o);
+  auto opened = OpenCodecStore(o.data, o.key);
   if (!opened.ok()) return opened.status();
   auto money = exports::ReadMoney(*(*opened)->store, *(*opened)->codec, as_of);
   if (!money.ok()) return money.status();

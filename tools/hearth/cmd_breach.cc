@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "codec_store.h"
 #include "commands.h"
 #include "hearth/domain.h"
 
@@ -46,26 +47,6 @@ struct BreachOptions {
   bool json = false;
 };
 
-struct Opened {
-  domain::UpcasterRegistry upcasters;
-  std::unique_ptr<domain::Codec> codec;
-  std::unique_ptr<Store> store;
-};
-
-Result<std::unique_ptr<Opened>> OpenFor(const BreachOptions& o) {
-  auto key = ResolveKey(o.key.key_file, kPassphraseEnv, "--key-file");
-  if (!key.ok()) return key.status();
-  auto out = std::make_unique<Opened>();
-  domain::AddBuiltinUpcasters(&out->upcasters);
-  auto codec = domain::Codec::Create(&out->upcasters);
-  if (!codec.ok()) return codec.status();
-  out->codec = std::move(*codec);
-  auto store = OpenStore(o.data, *key);
-  if (!store.ok()) return store.status();
-  out->store = std::move(*store);
-  return out;
-}
-
 std::string DateOr(const std::string& given, domain::Date today) {
   return given.empty() ? domain::FormatDate(today) : given;
 }
@@ -84,7 +65,7 @@ Status Record(const BreachOptions& o, const std::string& ref, const std::string&
     e["personal"] = nlohmann::json::array(
         {{{"subject", o.user}, {"role", "staff"}, {"details", {{"freeText", o.text}}}}});
   }
-  auto opened = OpenFor(o);
+  auto opened = OpenCodecStore(o.data, o.key);
   if (!opened.ok()) return opened.status();
   NewEvent event;
   Status s = (*opened)->codec->FromJson(e.dump(), &event);
@@ -103,7 +84,7 @@ Status Record(const BreachOptions& o, const std::string& ref, const std::string&
 
 Status RunRecord(const BreachOptions& o) {
   domain::Date today = domain::UkDate(domain::Now());
-  auto opened = OpenFor(o);
+  auto opened = OpenCodecStore(o.data, o.key);
   if (!opened.ok()) return opened.status();
   auto ref = domain::NextBreachRef(*(*opened)->store);
   if (!ref.ok()) return ref.status();
@@ -167,7 +148,7 @@ Status RunList(const BreachOptions& o) {
   if (!o.as_of.empty() && !domain::ParseDate(o.as_of, &as_of)) {
     return Status::InvalidArgument("--as-of must be a date YYYY-MM-DD, not '" + o.as_of + "'");
   }
-  auto opened = OpenFor(o);
+  auto opened = OpenCodecStore(o.data, o.key);
   if (!opened.ok()) return opened.status();
   auto breaches = domain::ReadBreaches(*(*opened)->store, *(*opened)->codec);
   if (!breaches.ok()) return breaches.status();
