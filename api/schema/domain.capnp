@@ -644,6 +644,9 @@ struct SatisfactionRecorded {
   score @1 :UInt8;                  # 1 (very dissatisfied) to 5 (very satisfied) (rule `satisfaction-score`); fact
   wouldRecommend @2 :Bool;          # would recommend the service; fact
   channel @3 :Channel;              # how the answer came; fact
+  line @4 :UInt16;                  # the service line the answers are about, 0 for the case as a whole (rule `service-line`); the return of that line's questionnaire when one was sent (rule `questionnaire-return`); fact
+  qualityOfLife @5 :QualityOfLifeChange; # "has the help made a difference to your quality of life?" (unspecified: not answered); fact
+  impacts @6 :List(ImpactReported); # the impacts the person says the help had (rule `satisfaction-impacts`); fact
 }
 # Personal: comments in the person's words.
 
@@ -913,6 +916,7 @@ struct Facts {
     breachNotifiedToIco @67 :BreachNotifiedToIco;        # a breach notified to the ICO (Art. 33(1))
     breachNotNotified @68 :BreachNotNotified;            # the decision not to notify the ICO, with its reason
     breachPeopleInformed @69 :BreachPeopleInformed;      # whether and when the people affected were informed (Art. 34)
+    questionnaireSent @70 :QuestionnaireSent;            # a satisfaction and impact questionnaire sent about a service line
   }
 }
 
@@ -1351,3 +1355,41 @@ struct BreachPeopleInformed {
   reasonCode @4 :Text;                # when not informed: the Art. 34(3) ground, e.g. "unintelligible", "riskNoLongerLikely", "disproportionateEffort" (rule `breach-informed`); fact
 }
 # Personal: none, or the wording of what people were told.
+
+# --- satisfaction and impact (service specification 7.6; docs/domain.md,
+# "Satisfaction and impact") ---
+
+# The answer to "has the help made a difference to your quality of life?".
+enum QualityOfLifeChange {
+  unspecified @0;   # not answered (and every answer recorded before the question was asked)
+  muchBetter @1;    # much better
+  better @2;        # a little better
+  noChange @3;      # no different
+  worse @4;         # worse
+}
+
+# An impact the person says the help had (the questionnaire's "since the
+# work was done ..." questions).
+enum ImpactReported {
+  unspecified @0;          # never valid in a list (rule `satisfaction-impacts`)
+  saferAtHome @1;          # feels safer in their home
+  moreIndependent @2;      # does more for themselves
+  easierToMoveAround @3;   # moves around the home more easily and with more confidence
+  lessHelpNeeded @4;       # needs less help from family, carers or services
+  easierForCarers @5;      # caring for them is easier
+  fewerFalls @6;           # has fallen less, or is less afraid of falling
+  betterHealth @7;         # physical or mental health is better
+  canStayAtHome @8;        # able to go on living at home
+  warmerHome @9;           # the home is warmer or cheaper to heat
+}
+
+# A satisfaction and impact questionnaire sent "on completion of these works"
+# (003 7.6), one per service line (or one for the case as a whole, line 0).
+# Its return is the SatisfactionRecorded of the same line. Allowed on a
+# closed case.
+struct QuestionnaireSent {
+  sentOn @0 :Text $pastDate;        # date sent; not before the line's works were completed or the line closed (rule `questionnaire-sent`); fact
+  line @1 :UInt16;                  # the service line it asks about, 0 for the case as a whole (rule `service-line`); fact
+  channel @2 :Channel;              # how it was sent (letter, email, textMessage ...); fact
+}
+# Personal: none.

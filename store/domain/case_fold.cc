@@ -61,6 +61,7 @@ bool TakenAfterClosure(cs::Facts::Which which) {
     case F::PERSONAL_DATA_DISCLOSED:
     case F::SAFEGUARDING_CONCERN_RAISED:
     case F::SATISFACTION_RECORDED:
+    case F::QUESTIONNAIRE_SENT:
     case F::LAND_CHARGE_REGISTERED:
     case F::LAND_CHARGE_RELEASED:
     case F::ONWARD_REFERRAL_OUTCOME_RECORDED:
@@ -104,6 +105,13 @@ const SafeguardingConcern* CaseState::FindSafeguardingConcern(uint16_t number) c
   if (number == 0) return nullptr;
   for (const auto& c : safeguarding) {
     if (c.number == number) return &c;
+  }
+  return nullptr;
+}
+
+const Questionnaire* CaseState::FindQuestionnaire(uint16_t line) const {
+  for (const auto& q : questionnaires) {
+    if (q.line == line) return &q;
   }
   return nullptr;
 }
@@ -368,9 +376,24 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
           }
         }
         break;
-      case F::SATISFACTION_RECORDED:
-        state->satisfaction = facts.getSatisfactionRecorded().getScore();
+      case F::SATISFACTION_RECORDED: {
+        auto r = facts.getSatisfactionRecorded();
+        state->satisfaction = r.getScore();
+        // The return of the line's questionnaire, when one was sent and is
+        // not yet returned (the recorder allows one return per questionnaire).
+        for (auto& q : state->questionnaires) {
+          if (q.line == r.getLine() && !q.returned_on) {
+            q.returned_on = DateOf(r.getRecordedOn());
+            break;
+          }
+        }
         break;
+      }
+      case F::QUESTIONNAIRE_SENT: {
+        auto q = facts.getQuestionnaireSent();
+        state->questionnaires.push_back({q.getLine(), DateOf(q.getSentOn()).value_or(Date{}), std::nullopt});
+        break;
+      }
       case F::COMPLAINT_RECEIVED: {
         uint16_t n = facts.getComplaintReceived().getComplaint();
         ++state->complaints;

@@ -458,10 +458,86 @@ Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
     case F::OUTCOME_RECORDED:
       return CheckLine(state, facts.getOutcomeRecorded().getLine(), true);
     case F::SATISFACTION_RECORDED: {
-      auto score = facts.getSatisfactionRecorded().getScore();
+      auto r = facts.getSatisfactionRecorded();
+      auto score = r.getScore();
       if (score < 1 || score > 5) {
         return Rule("satisfaction-score",
                     "score must be 1 to 5 (got " + std::to_string(score) + ")");
+      }
+      Status s = CheckLine(state, r.getLine(), true);
+      if (!s.ok()) return s;
+      std::vector<cs::ImpactReported> seen;
+      for (auto impact : r.getImpacts()) {
+        if (impact == cs::ImpactReported::UNSPECIFIED) {
+          return Rule("satisfaction-impacts", "impacts lists \"unspecified\": name the impacts reported");
+        }
+        if (std::find(seen.begin(), seen.end(), impact) != seen.end()) {
+          return Rule("satisfaction-impacts",
+                      "impacts lists \"" + std::string(EnumName(impact)) + "\" twice");
+        }
+        seen.push_back(impact);
+      }
+      // The return of the line's questionnaire, when one was sent: once,
+      // and not before it was sent. An answer about a line without a
+      // questionnaire (given by phone, say) is a response, not a return.
+      if (const Questionnaire* q = state.FindQuestionnaire(r.getLine())) {
+        std::string which = r.getLine() == 0 ? std::string("the case")
+                                             : "line " + std::to_string(r.getLine());
+        if (q->returned_on) {
+          return Rule("questionnaire-return", "the questionnaire about " + which + " sent on " +
+                                                  FormatDate(q->sent_on) + " was already returned on " +
+                                                  FormatDate(*q->returned_on));
+        }
+        auto on = DateOf(r.getRecordedOn());
+        if (on && *on < q->sent_on) {
+          return Rule("questionnaire-return", "returned on " + FormatDate(*on) +
+                                                  ", before the questionnaire about " + which +
+                                                  " was sent (" + FormatDate(q->sent_on) + ")");
+        }
+      }
+      break;
+    }
+    case F::QUESTIONNAIRE_SENT: {
+      auto q = facts.getQuestionnaireSent();
+      Status s = CheckLine(state, q.getLine(), true);
+      if (!s.ok()) return s;
+      std::string which = q.getLine() == 0 ? std::string("the case")
+                                           : "line " + std::to_string(q.getLine());
+      if (const Questionnaire* earlier = state.FindQuestionnaire(q.getLine())) {
+        return Rule("questionnaire-sent", "a questionnaire about " + which + " was already sent on " +
+                                              FormatDate(earlier->sent_on) +
+                                              " (one per line: a reminder is not a second questionnaire)");
+      }
+      auto on = DateOf(q.getSentOn());
+      if (q.getLine() != 0) {
+        // "On completion of these works": after the line's works were
+        // completed, or the line closed (advice, a withdrawn line).
+        const ServiceLine& l = *state.FindLine(q.getLine());
+        std::optional<Date> done = l.completed_on ? l.completed_on : l.closed_on;
+        if (!done) {
+          return Rule("questionnaire-sent", "line " + std::to_string(q.getLine()) +
+                                                " is not finished: a questionnaire is sent once its works "
+                                                "are completed (WorksCompleted) or it is closed");
+        }
+        if (on && *on < *done) {
+          return Rule("questionnaire-sent", "sent on " + FormatDate(*on) + ", before line " +
+                                                std::to_string(q.getLine()) + " was finished (" +
+                                                FormatDate(*done) + ")");
+        }
+      } else {
+        // About the case as a whole: once its services are finished, when
+        // it is closed or every line is.
+        bool finished = state.closed;
+        if (!finished && !state.lines.empty()) {
+          finished = std::all_of(state.lines.begin(), state.lines.end(), [](const ServiceLine& l) {
+            return l.completed_on.has_value() || l.closed_on.has_value();
+          });
+        }
+        if (!finished) {
+          return Rule("questionnaire-sent", "the case is open with services not finished: a questionnaire "
+                                                "about the case as a whole is sent once it is closed or "
+                                                "every line is finished");
+        }
       }
       break;
     }

@@ -156,10 +156,26 @@ Status Capture(const RecordedEvent& event, Facts::Reader facts, CaseFacts* c) {
     case Facts::SATISFACTION_RECORDED: {
       auto f = facts.getSatisfactionRecorded();
       if (auto on = DateOf(f.getRecordedOn())) {
-        c->satisfaction.push_back({{*on, district}, static_cast<int>(f.getScore())});
+        ScoreFact x;
+        x.on = *on;
+        x.district = district;
+        x.score = static_cast<int>(f.getScore());
+        // Folded already: the line's questionnaire is returned on this day
+        // by this event (the recorder takes one return per questionnaire and
+        // refuses any answer about the line after it).
+        const domain::Questionnaire* q = c->state.FindQuestionnaire(f.getLine());
+        x.returns_questionnaire = q != nullptr && q->returned_on == on;
+        x.quality_of_life = EnumName(f.getQualityOfLife());
+        for (auto i : f.getImpacts()) x.impacts.emplace_back(EnumName(i));
+        c->satisfaction.push_back(std::move(x));
       }
       break;
     }
+    case Facts::QUESTIONNAIRE_SENT:
+      if (auto on = DateOf(facts.getQuestionnaireSent().getSentOn())) {
+        c->questionnaires_sent.push_back({*on, district});
+      }
+      break;
     default:
       break;
   }

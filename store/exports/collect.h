@@ -54,6 +54,9 @@ struct SafeguardingFact : Dated {
 };
 struct ScoreFact : Dated {
   int score = 0;
+  bool returns_questionnaire = false;  // the return of a QuestionnaireSent (its line's)
+  std::string quality_of_life;         // QualityOfLifeChange enumerant
+  std::vector<std::string> impacts;    // ImpactReported enumerants
 };
 struct OnwardFact : Dated {
   std::string destination;  // OnwardDestination enumerant
@@ -87,6 +90,7 @@ struct CaseFacts {
   std::vector<Dated> compliments;
   std::vector<SafeguardingFact> safeguarding;
   std::vector<ScoreFact> satisfaction;
+  std::vector<Dated> questionnaires_sent;    // QuestionnaireSent
   std::optional<ClientDetails> client;       // only with CollectOptions::client_details
 };
 

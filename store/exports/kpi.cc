@@ -709,8 +709,16 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   TableBuilder referrals("referrals", "Referrals and signposting to specified services", &kpi.areas, &tracer);
   referrals.Partition("referrals.onward.total", "referrals.onward.destination", destinations);
   referrals.Partition("referrals.onward.total", "referrals.onward", {"referred", "signposted"});
-  TableBuilder satisfaction("satisfaction", "Satisfaction responses by score", &kpi.areas, &tracer);
+  TableBuilder satisfaction("satisfaction", "Satisfaction and impact: responses, and questionnaires sent and returned",
+                           &kpi.areas, &tracer);
   satisfaction.Partition("satisfaction.responses", "satisfaction.score", scores);
+  // 003 7.6: the impact and quality-of-life answers, and the questionnaires
+  // sent and returned (their ratio is the response rate, a statistic).
+  satisfaction.Partition("satisfaction.responses", "satisfaction.qualityOfLife",
+                         Enumerants<domain::cs::QualityOfLifeChange>());
+  for (const auto& i : Enumerants<domain::cs::ImpactReported>(true)) satisfaction.Figure("satisfaction.impact." + i);
+  satisfaction.Figure("satisfaction.questionnaires.sent");
+  satisfaction.Figure("satisfaction.questionnaires.returned");
   // Across returns (docs/exports.md, "Coordination across returns"): people
   // and households count once in the year; people waiting are counted on the
   // last day; breakdowns by what is read as of P, decisions and waiting (the
@@ -935,6 +943,14 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
       if (!a || !In(period, x.on) || x.score < 1 || x.score > 5) continue;
       satisfaction.Count("satisfaction.responses", *a);
       satisfaction.Count("satisfaction.score." + std::to_string(x.score), *a);
+      satisfaction.Count("satisfaction.qualityOfLife." + x.quality_of_life, *a);
+      for (const auto& i : x.impacts) satisfaction.Count("satisfaction.impact." + i, *a);
+      if (x.returns_questionnaire) satisfaction.Count("satisfaction.questionnaires.returned", *a);
+    }
+    for (const auto& x : c.questionnaires_sent) {
+      auto a = area(x.district);
+      if (!a || !In(period, x.on)) continue;
+      satisfaction.Count("satisfaction.questionnaires.sent", *a);
     }
   }
 
@@ -1094,6 +1110,13 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
     }
     kpi.statistics.push_back(std::move(st));
   }
+  // The response rate (003 7.6): questionnaires returned in the period over
+  // those sent in it, from the published cells. A flow, not a cohort: a
+  // quarter's returns include answers to questionnaires sent the quarter
+  // before, so a quarter's rate can pass 100 %; the year's is close to the
+  // cohort's.
+  add_share("satisfaction.responseRate.share", "satisfaction.questionnaires.returned",
+            "satisfaction.questionnaires.sent");
   return kpi;
 }
 

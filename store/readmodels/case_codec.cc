@@ -17,7 +17,8 @@ using domain::CaseState;
 using domain::Date;
 using domain::ServiceLine;
 
-constexpr uint8_t kFormat = 4;  // 2: the lines' land charge dates; 3: onward referrals; 4: safeguarding concerns
+constexpr uint8_t kFormat = 5;  // 2: the lines' land charge dates; 3: onward referrals; 4: safeguarding concerns;
+                                // 5: questionnaires
 
 class Writer {
  public:
@@ -246,6 +247,12 @@ std::string EncodeCaseState(const CaseState& s) {
     w.OptDay(c.acknowledged_on);
     w.Str(c.outcome);
   }
+  w.Var(s.questionnaires.size());
+  for (const auto& q : s.questionnaires) {
+    w.Var(q.line);
+    w.Day(q.sent_on);
+    w.OptDay(q.returned_on);
+  }
   return out;
 }
 
@@ -341,6 +348,14 @@ Status DecodeCaseState(std::string_view bytes, CaseState* out) {
     c.acknowledged_on = r.OptDay();
     c.outcome = r.Str();
     s.safeguarding.push_back(std::move(c));
+  }
+  n = r.Count();
+  for (size_t i = 0; i < n && r.ok(); ++i) {
+    domain::Questionnaire q;
+    q.line = uint16_t(r.Var());
+    q.sent_on = r.Day();
+    q.returned_on = r.OptDay();
+    s.questionnaires.push_back(q);
   }
   if (!r.done()) {
     return Status::Corruption("case state: " + std::string(r.ok() ? "trailing bytes" : "truncated") +

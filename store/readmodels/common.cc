@@ -153,6 +153,15 @@ OJson CaseStateJson(const CaseState& s) {
     }
     j["safeguarding"] = std::move(concerns);
   }
+  if (!s.questionnaires.empty()) {
+    OJson sent = OJson::array();
+    for (const auto& q : s.questionnaires) {
+      OJson e = {{"line", q.line}, {"sentOn", FormatDate(q.sent_on)}};
+      PutDate(e, "returnedOn", q.returned_on);
+      sent.push_back(std::move(e));
+    }
+    j["questionnaires"] = std::move(sent);
+  }
   return j;
 }
 

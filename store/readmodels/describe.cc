@@ -422,8 +422,18 @@ const std::map<std::string, TypeText, std::less<>>& Types() {
       {"SatisfactionRecorded",
        {"recordedOn",
         [](const Json& f) {
-          return "Satisfaction " + std::to_string(Num(f, "score")) + " of 5" +
-                 (Flag(f, "wouldRecommend") ? ", would recommend the service" : "");
+          std::string d = Num(f, "line") > 0 ? Line(f) : std::string();
+          d += (d.empty() ? "Satisfaction " : "satisfaction ") + std::to_string(Num(f, "score")) + " of 5" +
+               (Flag(f, "wouldRecommend") ? ", would recommend the service" : "");
+          d += With("; quality of life: ", Code(f, "qualityOfLife"));
+          d += With("; impact: ", List(f, "impacts"));
+          return d;
+        }}},
+      {"QuestionnaireSent",
+       {"sentOn",
+        [](const Json& f) {
+          std::string about = Num(f, "line") > 0 ? "line " + std::to_string(Num(f, "line")) : "the case";
+          return "Satisfaction and impact questionnaire about " + about + " sent" + With(" by ", Code(f, "channel"));
         }}},
       {"ComplaintReceived",
        {"receivedOn",

@@ -401,6 +401,70 @@ TEST_F(RecorderTest, ServiceLinesPrioritiesAndRefusals) {
        "grantType":"mandatoryDfg","reasons":["overMeansTest"],"appealRightsGiven":true,"appealBy":"2018-07-01"}})")}).ok());
 }
 
+// Issue 17.6: the satisfaction and impact questionnaire is sent about a
+// finished line (or a finished case), once, and returned once, not before it
+// was sent; the impact answers are real codes, each once.
+TEST_F(RecorderTest, QuestionnaireIsSentOnCompletionAndReturnedOnce) {
+  ASSERT_TRUE(Record(kCase, {Enquiry(),
+                             E(R"({"type":"ServiceElementOpened","facts":{"openedOn":"2018-04-20",
+                                   "line":1,"element":"minorAdaptationsHandyperson","service":"minorAdaptation"}})"),
+                             E(R"({"type":"ServiceElementOpened","facts":{"openedOn":"2018-04-20",
+                                   "line":2,"element":"minorAdaptationsHandyperson","service":"handyperson"}})")})
+                  .ok());
+  auto sent = [&](int line, const char* on) {
+    return E(std::string(R"({"type":"QuestionnaireSent","facts":{"sentOn":")") + on + R"(","line":)" +
+             std::to_string(line) + R"(,"channel":"letter"}})");
+  };
+  auto answer = [&](int line, const char* on, const char* more = "") {
+    return E(std::string(R"({"type":"SatisfactionRecorded","facts":{"recordedOn":")") + on +
+             R"(","score":4,"channel":"letter","line":)" + std::to_string(line) + more + "}}");
+  };
+  // Not before the works are finished, not about a line never opened, not
+  // about the case as a whole while a line is open.
+  ExpectRefused("questionnaire-sent", {sent(1, "2018-05-01")});
+  ExpectRefused("service-line", {sent(3, "2018-05-01")});
+  ExpectRefused("questionnaire-sent", {sent(0, "2018-05-01")});
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"WorksStarted","facts":{"startedOn":"2018-05-10","line":1}})"),
+                             E(R"({"type":"WorksCompleted","facts":{"completedOn":"2018-05-11","line":1}})")})
+                  .ok());
+  ExpectRefused("questionnaire-sent", {sent(1, "2018-05-10")});  // the day before completion
+  ExpectRefused("questionnaire-sent", {sent(0, "2018-05-12")});  // line 2 not finished
+  ASSERT_TRUE(Record(kCase, {sent(1, "2018-05-11")}).ok());
+  ExpectRefused("questionnaire-sent", {sent(1, "2018-05-20")});  // a second one about line 1
+  // The return: not before the questionnaire was sent, once.
+  ExpectRefused("questionnaire-return", {answer(1, "2018-05-10")});
+  ExpectRefused("satisfaction-impacts", {answer(1, "2018-05-20", R"(,"impacts":["saferAtHome","unspecified"])")});
+  ExpectRefused("satisfaction-impacts", {answer(1, "2018-05-20", R"(,"impacts":["fewerFalls","fewerFalls"])")});
+  ExpectRefused("service-line", {answer(3, "2018-05-20")});
+  ASSERT_TRUE(Record(kCase, {answer(1, "2018-05-20", R"(,"qualityOfLife":"muchBetter","impacts":["saferAtHome","fewerFalls"])")}).ok());
+  ExpectRefused("questionnaire-return", {answer(1, "2018-05-25")});
+  // An answer about a line with no questionnaire is a response, not a return.
+  ASSERT_TRUE(Record(kCase, {answer(2, "2018-05-25")}).ok());
+  auto state = recorder_->Load(kCase);
+  ASSERT_TRUE(state.ok());
+  ASSERT_EQ(state->questionnaires.size(), 1u);
+  EXPECT_EQ(state->questionnaires[0].line, 1u);
+  EXPECT_EQ(FormatDate(state->questionnaires[0].sent_on), "2018-05-11");
+  ASSERT_TRUE(state->questionnaires[0].returned_on.has_value());
+  EXPECT_EQ(FormatDate(*state->questionnaires[0].returned_on), "2018-05-20");
+  // About the case as a whole, once it is closed: taken on the closed case.
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"CaseClosed","facts":{"closedOn":"2018-06-01","reason":"servicesCompleted"}})")}).ok());
+  ASSERT_TRUE(Record(kCase, {sent(0, "2018-06-02"), answer(0, "2018-06-20", R"(,"qualityOfLife":"better")")}).ok());
+  state = recorder_->Load(kCase);
+  ASSERT_TRUE(state.ok());
+  EXPECT_TRUE(state->closed);
+  ASSERT_EQ(state->questionnaires.size(), 2u);
+  EXPECT_TRUE(state->questionnaires[1].returned_on.has_value());
+  // The JSON form names an impact or answer outside the lists.
+  NewEvent bad;
+  Status s = codec_->FromJson(R"({"type":"SatisfactionRecorded","facts":{"recordedOn":"2018-06-21","score":4,"impacts":["happier"]}})", &bad);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("impacts"), std::string::npos) << s.ToString();
+  s = codec_->FromJson(R"({"type":"QuestionnaireSent","facts":{"sentOn":"2018-06-21","line":1,"via":"letter"}})", &bad);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("via"), std::string::npos) << s.ToString();
+}
+
 TEST_F(RecorderTest, ConsentsComplaintsSatisfactionAndRegistration) {
   OpenDfgCase();
   ExpectRefused("consent-not-active", {E(R"({"type":"ConsentWithdrawn","facts":{"withdrawnOn":"2018-05-01","scope":"identifiableMonitoring"}})")});

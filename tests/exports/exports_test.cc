@@ -1123,6 +1123,91 @@ TEST_F(ExportsTest, OnwardReferralsAreCountedByDestination) {
 }
 
 
+// Issue 17.6 (003 7.6): satisfaction, the quality-of-life and impact answers,
+// and the questionnaires sent and returned, counted from the events as
+// docs/exports.md defines them (an oracle over the raw log, not the fold);
+// the response rate is returned over sent.
+TEST_F(ExportsTest, SatisfactionImpactAndQuestionnairesAreCountedFromTheirEvents) {
+  for (const char* label : {"2018/19", "2018/19-Q3"}) {
+    Period p = *ParsePeriod(label);
+    const std::string first = domain::FormatDate(p.first), last = domain::FormatDate(p.last);
+    std::map<std::string, std::string> district;                  // case -> district
+    std::map<std::pair<std::string, int64_t>, bool> questionnaire;  // (case, line) -> returned
+    std::map<std::pair<std::string, std::string>, int64_t> want;   // (figure, district)
+    for (uint64_t from = 1;;) {
+      auto page = county_->store->ReadAll(from, 2048);
+      ASSERT_TRUE(page.ok());
+      if (page->empty()) break;
+      for (const auto& e : *page) {
+        from = e.position + 1;
+        if (e.stream.rfind("case/", 0) != 0) continue;
+        auto j = Json::parse(*county_->codec->ToJson(e));
+        const Json& f = j["facts"];
+        if (j["type"] == "ContactRecorded" && f.value("purpose", "") == "enquiry" && !district.count(e.stream)) {
+          district[e.stream] = f["district"];
+        }
+        if (j["type"] == "CaseTransferred" && !f.value("toDistrict", "").empty()) district[e.stream] = f["toDistrict"];
+        if (j["type"] == "QuestionnaireSent") {
+          questionnaire[{e.stream, f.value("line", int64_t{0})}] = false;
+          std::string on = f["sentOn"];
+          if (on >= first && on <= last) ++want[{"satisfaction.questionnaires.sent", district.at(e.stream)}];
+          continue;
+        }
+        if (j["type"] != "SatisfactionRecorded") continue;
+        auto q = questionnaire.find({e.stream, f.value("line", int64_t{0})});
+        bool is_return = q != questionnaire.end() && !q->second;
+        if (is_return) q->second = true;
+        std::string on = f["recordedOn"];
+        if (on < first || on > last) continue;
+        const std::string& d = district.at(e.stream);
+        ++want[{"satisfaction.responses", d}];
+        ++want[{"satisfaction.score." + std::to_string(f["score"].get<int>()), d}];
+        ++want[{"satisfaction.qualityOfLife." + f.value("qualityOfLife", std::string("unspecified")), d}];
+        for (const auto& i : f.value("impacts", Json::array())) ++want[{"satisfaction.impact." + i.get<std::string>(), d}];
+        if (is_return) ++want[{"satisfaction.questionnaires.returned", d}];
+      }
+    }
+    KpiReturn kpi = Kpi(label, "none");
+    const Table* table = nullptr;
+    for (const auto& t : kpi.tables) {
+      if (t.id == "satisfaction") table = &t;
+    }
+    ASSERT_NE(table, nullptr);
+    size_t cells = 0;
+    std::map<std::string, int64_t> county;
+    for (const auto& fig : table->figures) {
+      for (size_t a = 0; a + 1 < kpi.areas.size(); ++a) {
+        auto it = want.find({fig.id, kpi.areas[a]});
+        EXPECT_EQ(fig.cells[a].value, it == want.end() ? 0 : it->second) << label << " " << fig.id << " " << kpi.areas[a];
+        ++cells;
+      }
+      county[fig.id] = fig.cells.back().value;
+    }
+    EXPECT_EQ(cells, 6u * (1 + 5 + 5 + 9 + 2)) << label;
+    // Not vacuous: questionnaires go out, some come back, with answers.
+    EXPECT_GT(county["satisfaction.questionnaires.sent"], 10) << label;
+    EXPECT_GT(county["satisfaction.questionnaires.returned"], 5) << label;
+    EXPECT_LT(county["satisfaction.questionnaires.returned"], county["satisfaction.questionnaires.sent"]) << label;
+    EXPECT_GT(county["satisfaction.qualityOfLife.muchBetter"], 0) << label;
+    if (std::string(label) == "2018/19") {
+      // Some answers came with no questionnaire sent: responses, not returns.
+      EXPECT_LT(county["satisfaction.questionnaires.returned"], county["satisfaction.responses"]);
+    }
+    EXPECT_GT(county["satisfaction.impact.saferAtHome"], 0) << label;
+    const Statistic* rate = nullptr;
+    for (const auto& st : kpi.statistics) {
+      if (st.id == "satisfaction.responseRate.share") rate = &st;
+    }
+    ASSERT_NE(rate, nullptr);
+    ASSERT_TRUE(rate->value.back().has_value());
+    EXPECT_NEAR(*rate->value.back(),
+                100.0 * double(county["satisfaction.questionnaires.returned"]) /
+                    double(county["satisfaction.questionnaires.sent"]),
+                0.05)
+        << label;
+  }
+}
+
 // Issue 16.6 (003 9.0, "audit a sample"): the controller, and nobody else,
 // lists the case references behind a published cell; the list is the cell.
 TEST_F(ExportsTest, OnlyTheControllerListsTheCasesBehindACell) {

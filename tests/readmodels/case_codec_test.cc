@@ -83,6 +83,7 @@ domain::CaseState Full() {
                         {2, "benefitsAdvice", D("2018-04-22"), true, std::nullopt, ""}};
   s.safeguarding = {{1, "adult", "financial", D("2018-05-01"), "adultSocialCare", D("2018-05-01"), D("2018-05-02"), "enquiryOpened"},
                     {0, "", "neglect", D("2018-06-01"), "", std::nullopt, std::nullopt, ""}};
+  s.questionnaires = {{1, D("2018-07-01"), D("2018-07-20")}, {0, D("2019-01-12"), std::nullopt}};
   return s;
 }
 
@@ -121,6 +122,11 @@ TEST(CaseCodec, EveryFieldSurvivesARoundTrip) {
   EXPECT_EQ(out.safeguarding[0].acknowledged_on, in.safeguarding[0].acknowledged_on);
   EXPECT_EQ(out.safeguarding[0].outcome, "enquiryOpened");
   EXPECT_FALSE(out.safeguarding[1].referred_on.has_value());
+  ASSERT_EQ(out.questionnaires.size(), 2u);
+  EXPECT_EQ(out.questionnaires[0].line, 1u);
+  EXPECT_EQ(out.questionnaires[0].sent_on, D("2018-07-01"));
+  EXPECT_EQ(out.questionnaires[0].returned_on, in.questionnaires[0].returned_on);
+  EXPECT_FALSE(out.questionnaires[1].returned_on.has_value());
 }
 
 TEST(CaseCodec, EachFieldChangesTheBytes) {
@@ -149,6 +155,9 @@ TEST(CaseCodec, EachFieldChangesTheBytes) {
       [](domain::CaseState& s) { s.safeguarding[0].acknowledged_on.reset(); },
       [](domain::CaseState& s) { s.safeguarding[0].referred_to = "police"; },
       [](domain::CaseState& s) { s.safeguarding[0].person_type = "child"; },
+      [](domain::CaseState& s) { s.questionnaires[0].returned_on.reset(); },
+      [](domain::CaseState& s) { s.questionnaires[1].line = 2; },
+      [](domain::CaseState& s) { s.questionnaires[1].sent_on = D("2019-01-13"); },
   };
   for (size_t i = 0; i < changes.size(); ++i) {
     domain::CaseState s = Full();
@@ -162,7 +171,7 @@ TEST(CaseCodec, CaseStateLayoutIsTheOneTheEncoderKnows) {
   // add it to EncodeCaseState / DecodeCaseState, to CaseStateJson, bump
   // kCasesProjectionVersion, then update the sizes here.
   EXPECT_EQ(sizeof(domain::ServiceLine), 408u);
-  EXPECT_EQ(sizeof(domain::CaseState), 760u);
+  EXPECT_EQ(sizeof(domain::CaseState), 784u);
 }
 
 TEST(CaseCodec, DamagedBytesAreRefused) {

@@ -77,6 +77,28 @@ TEST_F(ValidationTest, AReferralWithoutConsentBasisIsRefused) {
   EXPECT_EQ(Version(kCase), 2u);
 }
 
+// Issue 17.6 over the protocol: a questionnaire about a line whose works are
+// not finished is refused by the same rule as on the command line; sent
+// after completion and returned with its answers, it is recorded.
+TEST_F(ValidationTest, AQuestionnaireIsSentOnlyOnCompletionOverTheProtocol) {
+  Open();
+  auto r = client_->Append(kCase, ExpectedVersion::Exact(1),
+                           {DomainEvent(R"({"type":"ServiceElementOpened","facts":{"openedOn":"2018-04-20",)"
+                                        R"("line":1,"element":"minorAdaptationsHandyperson","service":"minorAdaptation"}})")});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto sent = DomainEvent(R"({"type":"QuestionnaireSent","facts":{"sentOn":"2018-05-12","line":1,"channel":"letter"}})");
+  r = client_->Append(kCase, ExpectedVersion::Exact(2), {sent});
+  ASSERT_FALSE(r.ok());
+  ExpectRule(r.status(), "questionnaire-sent");
+  EXPECT_EQ(Version(kCase), 2u);
+  r = client_->Append(kCase, ExpectedVersion::Exact(2),
+                      {DomainEvent(R"({"type":"WorksCompleted","facts":{"completedOn":"2018-05-11","line":1}})"), sent,
+                       DomainEvent(R"({"type":"SatisfactionRecorded","facts":{"recordedOn":"2018-05-30","score":5,)"
+                                   R"("line":1,"qualityOfLife":"muchBetter","impacts":["saferAtHome","canStayAtHome"]}})")});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Version(kCase), 5u);
+}
+
 TEST_F(ValidationTest, AnUnknownEventTypeOnACaseIsRefused) {
   // Not even the first event of a case.
   auto r = client_->Append(kCase, ExpectedVersion::Any(), {UnknownCaseEvent()});

@@ -332,12 +332,16 @@ class CaseWriter {
     return w.ok() ? *w : d;
   }
 
-  NewEvent& Add(Date date, const char* type, std::string facts, const char* role = "caseworker") {
+  // `time` draws the time of day (default: the case's generator); events
+  // added after a version of the demo was fixed draw from a generator of
+  // their own, so that the events around them stay what they were.
+  NewEvent& Add(Date date, const char* type, std::string facts, const char* role = "caseworker",
+                Rng* time = nullptr) {
     Dated d{date, seq_++, NewEvent{}};
     d.event.type = type;
     d.event.schema_version = type == std::string_view("ContactRecorded") ? 2 : 1;
     d.event.occurred_at = domain::StartOfDay(date) +
-                          (9LL * 3600 + rng_->Range(0, 8 * 3600 - 1)) * 1000000LL;
+                          (9LL * 3600 + (time != nullptr ? time : rng_)->Range(0, 8 * 3600 - 1)) * 1000000LL;
     d.event.actor = Actor{staff_, role, "demo"};
     d.event.facts = std::move(facts);
     events_.push_back(std::move(d));
@@ -767,16 +771,45 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       for (size_t i = 0; i < list.size(); ++i) l.set(static_cast<unsigned>(i), list[i]);
     }));
   };
-  auto satisfaction = [&](Date on, double p) {
+  // The satisfaction and impact questionnaire (003 7.6): sent about line 1
+  // on completion of its works, returned with probability p on `on`. The
+  // questionnaire, its sending day and the impact answers draw from a
+  // generator of their own (the events of earlier versions stay the same).
+  Rng impact(Mix(seed ^ 0x696d'7061'6374ull) ^ HashText(CaseId(spec.code, spec.number), seed));
+  auto satisfaction = [&](Date completed, Date on, double p) {
+    Date sent = std::min(on, w.W(completed + days{impact.Range(0, 3)}));
+    w.Add(sent, "QuestionnaireSent", Facts([&](cs::Facts::Builder f) {
+      auto q = f.initQuestionnaireSent();
+      q.setSentOn(S(sent));
+      q.setLine(1);
+      q.setChannel(impact.Chance(0.8) ? cs::Channel::LETTER : cs::Channel::EMAIL);
+    }), "admin", &impact);
     if (!rng.Chance(p)) return;
     uint32_t r = rng.Below(100);
     uint8_t score = r < 55 ? 5 : r < 85 ? 4 : r < 93 ? 3 : r < 97 ? 2 : 1;
+    using I = cs::ImpactReported;
+    static const I kImpacts[] = {I::SAFER_AT_HOME, I::MORE_INDEPENDENT, I::EASIER_TO_MOVE_AROUND, I::LESS_HELP_NEEDED,
+                                 I::EASIER_FOR_CARERS, I::FEWER_FALLS, I::BETTER_HEALTH, I::CAN_STAY_AT_HOME,
+                                 I::WARMER_HOME};
+    std::vector<I> impacts;
+    for (I i : kImpacts) {
+      if (impact.Chance(score >= 4 ? 0.45 : 0.12)) impacts.push_back(i);
+    }
+    using Q = cs::QualityOfLifeChange;
+    uint32_t qr = impact.Below(100);
+    Q quality = impact.Chance(0.1) ? Q::UNSPECIFIED  // the question left blank
+                : score >= 4       ? (qr < 55 ? Q::MUCH_BETTER : qr < 95 ? Q::BETTER : Q::NO_CHANGE)
+                                   : (qr < 20 ? Q::BETTER : qr < 85 ? Q::NO_CHANGE : Q::WORSE);
     NewEvent& e = w.Add(on, "SatisfactionRecorded", Facts([&](cs::Facts::Builder f) {
       auto s = f.initSatisfactionRecorded();
       s.setRecordedOn(S(on));
       s.setScore(score);
       s.setWouldRecommend(score >= 4);
       s.setChannel(rng.Chance(0.7) ? cs::Channel::LETTER : cs::Channel::PHONE);
+      s.setLine(1);
+      s.setQualityOfLife(quality);
+      auto l = s.initImpacts(static_cast<unsigned>(impacts.size()));
+      for (size_t i = 0; i < impacts.size(); ++i) l.set(static_cast<unsigned>(i), impacts[i]);
     }), "admin");
     if (rng.Chance(0.4)) {
       e.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) {
@@ -852,7 +885,7 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       open_line(opened, cs::Service::HANDYPERSON);
       Date done = after(opened, 1, 14);
       works_done(done, done, static_cast<uint32_t>(rng.Range(20, 150)) * 100, false, done);
-      satisfaction(after(done, 1, 10), 0.5);
+      satisfaction(done, after(done, 1, 10), 0.5);
       close_line(done, cs::ElementResult::DELIVERED);
       close_case(after(done, 1, 14), cs::ClosureReason::SERVICES_COMPLETED);
       break;
@@ -898,7 +931,7 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       Date completed = after(started, 0, 2);
       works_done(started, completed, static_cast<uint32_t>(rng.Range(30, 950)) * 100, false, completed);
       outcomes(completed, {cs::Outcome::REDUCE_OR_PREVENT_FALL, cs::Outcome::REMAIN_AT_HOME});
-      satisfaction(after(completed, 3, 20), 0.55);
+      satisfaction(completed, after(completed, 3, 20), 0.55);
       close_line(completed, cs::ElementResult::DELIVERED);
       close_case(after(completed, 5, 25), cs::ClosureReason::SERVICES_COMPLETED);
       break;
@@ -976,7 +1009,7 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       Date completed = after(approved, 10, 60);
       works_done(completed, completed, amount, true, after(completed, 5, 20));
       outcomes(completed, {cs::Outcome::REMAIN_AT_HOME, cs::Outcome::REDUCE_PRESSURE_ON_CARERS});
-      satisfaction(after(completed, 3, 20), 0.4);
+      satisfaction(completed, after(completed, 3, 20), 0.4);
       close_line(completed, cs::ElementResult::DELIVERED);
       close_case(after(completed, 20, 40), cs::ClosureReason::SERVICES_COMPLETED);
       break;
@@ -1146,7 +1179,7 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       if (referrer == cs::ReferrerType::HOSPITAL) achieved.push_back(cs::Outcome::TIMELY_HOSPITAL_DISCHARGE);
       if (rng.Chance(0.1)) achieved.push_back(cs::Outcome::PREVENT_UNPLANNED_ADMISSION);
       outcomes(completed, achieved);
-      satisfaction(after(completed, 5, 30), 0.6);
+      satisfaction(completed, after(completed, 5, 30), 0.6);
       close_line(completed, cs::ElementResult::DELIVERED);
       close_case(after(completed, 35, 60), cs::ClosureReason::SERVICES_COMPLETED);
       break;
@@ -1455,6 +1488,18 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       // The satisfaction questionnaire returned "on completion of these works".
       Date on = after_closure(7, 45);
       uint8_t score = static_cast<uint8_t>(later.Chance(0.8) ? later.Range(4, 5) : later.Range(1, 3));
+      // About the case as a whole (line 0), sent once it was closed; one in
+      // three of these answers comes by phone with no questionnaire sent (a
+      // response, not a return).
+      if (!impact.Chance(1.0 / 3)) {
+        Date sent = std::min(on, w.W(*closed_on + days{impact.Range(1, 5)}));
+        w.Add(sent, "QuestionnaireSent", Facts([&](cs::Facts::Builder f) {
+          auto q = f.initQuestionnaireSent();
+          q.setSentOn(S(sent));
+          q.setLine(0);
+          q.setChannel(cs::Channel::LETTER);
+        }), "admin", &impact);
+      }
       w.Add(on, "SatisfactionRecorded", Facts([&](cs::Facts::Builder f) {
         auto x = f.initSatisfactionRecorded();
         x.setRecordedOn(S(on));

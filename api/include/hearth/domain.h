@@ -280,6 +280,15 @@ struct SafeguardingConcern {
   bool awaiting_acknowledgement() const { return referred_on && !acknowledged_on; }
 };
 
+// A satisfaction and impact questionnaire sent about a service line (0: the
+// case as a whole), QuestionnaireSent, and its return (the line's next
+// SatisfactionRecorded).
+struct Questionnaire {
+  uint16_t line = 0;
+  Date sent_on{};
+  std::optional<Date> returned_on;
+};
+
 // The state of one case after folding its events in order: deterministic,
 // built from facts and envelopes only (never personal sections).
 struct CaseState {
@@ -326,6 +335,7 @@ struct CaseState {
   std::optional<Date> last_activity_on;  // latest business date seen
   std::vector<OnwardReferral> onward_referrals;  // in the order made
   std::vector<SafeguardingConcern> safeguarding; // in the order raised
+  std::vector<Questionnaire> questionnaires;     // in the order sent
 
   // The line with that number, or null.
   const ServiceLine* FindLine(uint16_t line) const;
@@ -333,6 +343,8 @@ struct CaseState {
   const OnwardReferral* FindOnwardReferral(uint16_t number) const;
   // The safeguarding concern with that number (from 1), or null.
   const SafeguardingConcern* FindSafeguardingConcern(uint16_t number) const;
+  // The questionnaire sent about that line (0: the case as a whole), or null.
+  const Questionnaire* FindQuestionnaire(uint16_t line) const;
   // Open, or closed with work still due: a safeguarding referral that the
   // agency has not acknowledged (such a case stays on the worklists).
   bool needs_work() const;

@@ -86,7 +86,8 @@ std::vector<std::shared_ptr<Projection>> MakeProjections(const domain::Codec* co
 
 // The version of the `cases` projection: bumped whenever the fold or the
 // encoding changes meaning, so that stores rebuild it on open.
-inline constexpr uint32_t kCasesProjectionVersion = 5;  // 2: land charges; 3: onward referrals; 4: safeguarding; 5: referral_on is the first referral
+inline constexpr uint32_t kCasesProjectionVersion = 6;  // 2: land charges; 3: onward referrals; 4: safeguarding; 5: referral_on is the first referral;
+                                                       // 6: questionnaires
 
 // The projection's binary form of a CaseState (docs/readmodels.md has the
 // grammar). Deterministic: equal states give equal bytes.
