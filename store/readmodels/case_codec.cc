@@ -17,7 +17,11 @@ using domain::CaseState;
 using domain::Date;
 using domain::ServiceLine;
 
-constexpr uint8_t kFormat = 4;  // 2: the lines' land charge dates; 3: onward referrals; 4: safeguarding concerns
+constexpr uint8_t kFormat = 5;  // 2: the lines' land charge dates; 3: onward referrals; 4: safeguarding concerns;
+                                // 5: the worker and the follow-up
+// The previous encoding, still read: it is encoding 5 without the fields
+// added at its end, which no event written before them could have set.
+constexpr uint8_t kFormatWithoutWorker = 4;
 
 class Writer {
  public:
@@ -246,13 +250,20 @@ std::string EncodeCaseState(const CaseState& s) {
     w.OptDay(c.acknowledged_on);
     w.Str(c.outcome);
   }
+  w.Str(s.worker);
+  w.OptDay(s.allocated_on);
+  w.OptDay(s.first_allocated_on);
+  w.OptDay(s.deallocated_on);
+  w.OptDay(s.follow_up_on);
+  w.OptDay(s.follow_up_set_on);
+  w.OptDay(s.follow_up_done_on);
   return out;
 }
 
 Status DecodeCaseState(std::string_view bytes, CaseState* out) {
   Reader r(bytes);
   uint8_t format = r.U8();
-  if (!r.ok() || format != kFormat) {
+  if (!r.ok() || (format != kFormat && format != kFormatWithoutWorker)) {
     return Status::Corruption("case state: encoding " + std::to_string(format) +
                               " is not the one this code reads (" + std::to_string(kFormat) +
                               "); rebuild the cases projection");
@@ -341,6 +352,15 @@ Status DecodeCaseState(std::string_view bytes, CaseState* out) {
     c.acknowledged_on = r.OptDay();
     c.outcome = r.Str();
     s.safeguarding.push_back(std::move(c));
+  }
+  if (format >= 5) {
+    s.worker = r.Str();
+    s.allocated_on = r.OptDay();
+    s.first_allocated_on = r.OptDay();
+    s.deallocated_on = r.OptDay();
+    s.follow_up_on = r.OptDay();
+    s.follow_up_set_on = r.OptDay();
+    s.follow_up_done_on = r.OptDay();
   }
   if (!r.done()) {
     return Status::Corruption("case state: " + std::string(r.ok() ? "trailing bytes" : "truncated") +
