@@ -151,7 +151,7 @@ TEST(CaseCodec, AStateOfTheEncodingBeforeTheWorkerIsReadWithoutOne) {
   old.follow_up_set_on.reset();
   old.follow_up_done_on.reset();
   std::string now = EncodeCaseState(old);
-  ASSERT_EQ(uint8_t(now[0]), 5u);
+  ASSERT_EQ(int(now[0]), 5);
   // Encoding 4: the same fields without the seven added (one empty string, six absent dates).
   std::string four = now.substr(0, now.size() - 7);
   four[0] = 4;
