@@ -341,7 +341,7 @@ TEST_F(WorklistTest, AdviceFollowUpIsDueUntilALaterContact) {
   EXPECT_TRUE(Items(Build("2018-04-18"), WorkKind::kFollowUp, "case/D1/F").empty());
   // A consultation without a follow-up date leaves nothing to follow up.
   Record("case/D1/N", {Enquiry("2018-04-02", "P-N", "D1"),
-                       Ev("ConsultationHeld", R"("heldOn":"2018-04-02","channel":"phone","adviceGiven":["informationAdvice"]")")});
+                       Ev("ConsultationHeld", R"("heldOn":"2018-04-02","channel":"phone","adviceGiven":["informationAdvice"])")});
   EXPECT_TRUE(Items(Build("2018-06-01"), WorkKind::kFollowUp, "case/D1/N").empty());
 }
 
