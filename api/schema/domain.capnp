@@ -330,6 +330,7 @@ enum VisitMode {
   home @1;         # at the person's home
   virtual @2;      # by video
   clinic @3;       # at an office or clinic
+  hospital @4;     # in hospital, before discharge (003 Element 1)
 }
 
 enum ElementResult {
@@ -437,6 +438,7 @@ struct ConsultationHeld {
   minutes @2 :UInt16;               # its length in minutes; fact
   adviceGiven @3 :List(Service);    # advice and signposting given; fact
   referralNeeded @4 :Bool;          # the consultation found a need for a referral; fact
+  followUpOn @5 :Text $date;        # information and advice to be followed up by this day (Care Act guidance 004 s.3), or empty; due in the worklist until a later contact or consultation (rule `follow-up-date`); fact
 }
 # Personal: notes of the conversation.
 
@@ -917,6 +919,8 @@ struct Facts {
     breachNotNotified @68 :BreachNotNotified;            # the decision not to notify the ICO, with its reason
     breachPeopleInformed @69 :BreachPeopleInformed;      # whether and when the people affected were informed (Art. 34)
     questionnaireSent @70 :QuestionnaireSent;            # a satisfaction and impact questionnaire sent about a service line
+    caseAllocated @71 :CaseAllocated;                    # a case allocated (or reallocated) to a named responsible worker
+    caseDeallocated @72 :CaseDeallocated;                # a case's worker taken off it (e.g. they left): awaiting allocation again
   }
 }
 
@@ -1393,3 +1397,25 @@ struct QuestionnaireSent {
   channel @2 :Channel;              # how it was sent (letter, email, textMessage ...); fact
 }
 # Personal: none.
+# --- allocation of cases to workers (issue 17.7; 000 "Responsibility for
+# files": every open case has a named responsible worker) ---
+# A case is allocated by CaseAllocated; a reallocation is another
+# CaseAllocated naming the new worker; CaseDeallocated takes the worker off
+# (they left, or went on long leave) and the case awaits allocation again.
+# The worker is a staff reference, never a name.
+
+struct CaseAllocated {
+  allocatedOn @0 :Text $pastDate;     # date the case was allocated (not before the enquiry, not before the current allocation: rule `case-allocation-date`); fact
+  workerRef @1 :Text;                 # staff reference of the responsible worker, S- then 1 to 30 of A-Z a-z 0-9 - (rule `case-allocation-worker`); fact
+  teamCode @2 :Text;                  # team code of the worker, or empty; fact
+  roleCode @3 :Text;                  # role code of the worker (caseworker, ot, technicalOfficer ...), or empty; fact
+  reasonCode @4 :Text;                # why (e.g. "newCase", "workload", "workerLeft", "specialism"), or empty; fact
+}
+# Personal: none (the client is named among the subjects).
+
+struct CaseDeallocated {
+  deallocatedOn @0 :Text $pastDate;   # date the worker was taken off the case (not before their allocation: rule `case-allocation-date`); fact
+  workerRef @1 :Text;                 # the worker taken off: the case's current worker (rule `case-deallocation`); fact
+  reasonCode @2 :Text;                # why (e.g. "workerLeft", "longTermLeave"), or empty; fact
+}
+# Personal: none (the client is named among the subjects).

@@ -50,6 +50,13 @@ void AddConsentsOf(cs::ConsentBasis::Given::Reader given, CaseState* state) {
   }
 }
 
+// A contact, consultation or visit on `on`: a pending follow-up set on or
+// before that day is done.
+void FollowedUp(CaseState* state, std::optional<Date> on) {
+  if (!on || !state->follow_up_on || state->follow_up_done_on) return;
+  if (state->follow_up_set_on && *on >= *state->follow_up_set_on) state->follow_up_done_on = on;
+}
+
 }  // namespace
 
 bool TakenAfterClosure(cs::Facts::Which which) {
@@ -144,6 +151,7 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
     switch (facts.which()) {
       case F::CONTACT_RECORDED: {
         auto c = facts.getContactRecorded();
+        if (c.getPurpose() != cs::ContactPurpose::ENQUIRY) FollowedUp(state, DateOf(c.getContactedOn()));
         if (c.getPurpose() == cs::ContactPurpose::ENQUIRY && !state->enquiry_on) {
           state->enquiry_on = DateOf(c.getContactedOn());
           state->district = c.getDistrict().cStr();
@@ -245,6 +253,7 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
         break;
       case F::FIRST_VISIT_COMPLETED:
         SetIfAbsent(&state->first_visit_on, facts.getFirstVisitCompleted().getCompletedOn());
+        FollowedUp(state, DateOf(facts.getFirstVisitCompleted().getCompletedOn()));
         break;
       case F::ASSESSMENT_RECORDED:
         SetIfAbsent(&state->assessed_on, facts.getAssessmentRecorded().getAssessedOn());
@@ -490,7 +499,29 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
         }
         break;
       }
-      case F::CONSULTATION_HELD:
+      case F::CONSULTATION_HELD: {
+        auto c = facts.getConsultationHeld();
+        auto held = DateOf(c.getHeldOn());
+        FollowedUp(state, held);
+        if (auto due = DateOf(c.getFollowUpOn())) {
+          state->follow_up_on = due;
+          state->follow_up_set_on = held;
+          state->follow_up_done_on.reset();
+        }
+        break;
+      }
+      case F::CASE_ALLOCATED: {
+        auto a = facts.getCaseAllocated();
+        state->worker = a.getWorkerRef().cStr();
+        state->allocated_on = DateOf(a.getAllocatedOn());
+        if (!state->first_allocated_on) state->first_allocated_on = state->allocated_on;
+        break;
+      }
+      case F::CASE_DEALLOCATED:
+        state->worker.clear();
+        state->allocated_on.reset();
+        state->deallocated_on = DateOf(facts.getCaseDeallocated().getDeallocatedOn());
+        break;
       case F::ELIGIBILITY_DECIDED:
       case F::FUNDING_DECIDED:
       case F::QUOTE_RECEIVED:

@@ -1,5 +1,6 @@
 // Dates, UK local date, age bands and the working-day calendar.
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <cstdio>
 #include <string>
@@ -101,6 +102,14 @@ bool IsAgeBand(std::string_view band) {
   static constexpr std::string_view kBands[] = {"0-17",  "18-24", "25-34", "35-44", "45-54",
                                                 "55-64", "65-74", "75-84", "85+"};
   return std::find(std::begin(kBands), std::end(kBands), band) != std::end(kBands);
+}
+
+bool IsStaffRef(std::string_view ref) {
+  if (ref.size() < 3 || ref.size() > 32 || !ref.starts_with("S-")) return false;
+  for (char c : ref.substr(2)) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+  }
+  return true;
 }
 
 // --- Calendar ---

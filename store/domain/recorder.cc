@@ -644,6 +644,61 @@ Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
     case F::CASE_REOPENED:
       if (!state.closed) return Rule("case-not-closed", "only a closed case can be reopened");
       break;
+    case F::CONSULTATION_HELD: {
+      auto c = facts.getConsultationHeld();
+      auto held = DateOf(c.getHeldOn());
+      auto due = DateOf(c.getFollowUpOn());
+      if (held && due && *due < *held) {
+        return Rule("follow-up-date", "follow-up due on " + FormatDate(*due) + ", before the consultation on " +
+                                          FormatDate(*held));
+      }
+      break;
+    }
+    case F::CASE_ALLOCATED: {
+      auto a = facts.getCaseAllocated();
+      std::string worker = a.getWorkerRef().cStr();
+      if (!IsStaffRef(worker)) {
+        return Rule("case-allocation-worker",
+                    "workerRef must be a staff reference, S- then 1 to 30 of A-Z a-z 0-9 - (e.g. S-D3-07), "
+                    "never a name");
+      }
+      if (worker == state.worker) {
+        return Rule("case-allocation-worker", "the case is already allocated to " + worker + " (since " +
+                                                  (state.allocated_on ? FormatDate(*state.allocated_on) : "?") +
+                                                  ")");
+      }
+      auto on = DateOf(a.getAllocatedOn());
+      if (on && state.enquiry_on && *on < *state.enquiry_on) {
+        return Rule("case-allocation-date", "allocated on " + FormatDate(*on) + ", before the enquiry on " +
+                                                FormatDate(*state.enquiry_on));
+      }
+      if (on && state.allocated_on && *on < *state.allocated_on) {
+        return Rule("case-allocation-date", "allocated on " + FormatDate(*on) + ", before the current allocation to " +
+                                                state.worker + " on " + FormatDate(*state.allocated_on));
+      }
+      if (on && state.deallocated_on && *on < *state.deallocated_on) {
+        return Rule("case-allocation-date", "allocated on " + FormatDate(*on) + ", before the last worker was taken "
+                                                "off the case on " + FormatDate(*state.deallocated_on));
+      }
+      break;
+    }
+    case F::CASE_DEALLOCATED: {
+      auto d = facts.getCaseDeallocated();
+      std::string worker = d.getWorkerRef().cStr();
+      if (state.worker.empty()) {
+        return Rule("case-deallocation", "the case has no worker to take off (record CaseAllocated first)");
+      }
+      if (worker != state.worker) {
+        return Rule("case-deallocation", "the case is allocated to " + state.worker + ", not to " +
+                                             (worker.empty() ? std::string("(no workerRef)") : worker));
+      }
+      auto on = DateOf(d.getDeallocatedOn());
+      if (on && state.allocated_on && *on < *state.allocated_on) {
+        return Rule("case-allocation-date", "taken off on " + FormatDate(*on) + ", before the allocation to " +
+                                                worker + " on " + FormatDate(*state.allocated_on));
+      }
+      break;
+    }
     default:
       break;
   }

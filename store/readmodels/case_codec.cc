@@ -18,7 +18,10 @@ using domain::Date;
 using domain::ServiceLine;
 
 constexpr uint8_t kFormat = 5;  // 2: the lines' land charge dates; 3: onward referrals; 4: safeguarding concerns;
-                                // 5: questionnaires
+                                // 5: questionnaires, the worker and the follow-up
+// The previous encoding, still read: it is encoding 5 without the fields
+// added at its end, which no event written before them could have set.
+constexpr uint8_t kFormatWithoutWorker = 4;
 
 class Writer {
  public:
@@ -253,13 +256,20 @@ std::string EncodeCaseState(const CaseState& s) {
     w.Day(q.sent_on);
     w.OptDay(q.returned_on);
   }
+  w.Str(s.worker);
+  w.OptDay(s.allocated_on);
+  w.OptDay(s.first_allocated_on);
+  w.OptDay(s.deallocated_on);
+  w.OptDay(s.follow_up_on);
+  w.OptDay(s.follow_up_set_on);
+  w.OptDay(s.follow_up_done_on);
   return out;
 }
 
 Status DecodeCaseState(std::string_view bytes, CaseState* out) {
   Reader r(bytes);
   uint8_t format = r.U8();
-  if (!r.ok() || format != kFormat) {
+  if (!r.ok() || (format != kFormat && format != kFormatWithoutWorker)) {
     return Status::Corruption("case state: encoding " + std::to_string(format) +
                               " is not the one this code reads (" + std::to_string(kFormat) +
                               "); rebuild the cases projection");
@@ -349,13 +359,22 @@ Status DecodeCaseState(std::string_view bytes, CaseState* out) {
     c.outcome = r.Str();
     s.safeguarding.push_back(std::move(c));
   }
-  n = r.Count();
-  for (size_t i = 0; i < n && r.ok(); ++i) {
-    domain::Questionnaire q;
-    q.line = uint16_t(r.Var());
-    q.sent_on = r.Day();
-    q.returned_on = r.OptDay();
-    s.questionnaires.push_back(q);
+  if (format >= 5) {
+    n = r.Count();
+    for (size_t i = 0; i < n && r.ok(); ++i) {
+      domain::Questionnaire q;
+      q.line = uint16_t(r.Var());
+      q.sent_on = r.Day();
+      q.returned_on = r.OptDay();
+      s.questionnaires.push_back(q);
+    }
+    s.worker = r.Str();
+    s.allocated_on = r.OptDay();
+    s.first_allocated_on = r.OptDay();
+    s.deallocated_on = r.OptDay();
+    s.follow_up_on = r.OptDay();
+    s.follow_up_set_on = r.OptDay();
+    s.follow_up_done_on = r.OptDay();
   }
   if (!r.done()) {
     return Status::Corruption("case state: " + std::string(r.ok() ? "trailing bytes" : "truncated") +

@@ -162,6 +162,13 @@ OJson CaseStateJson(const CaseState& s) {
     }
     j["questionnaires"] = std::move(sent);
   }
+  PutStr(j, "worker", s.worker);
+  PutDate(j, "allocatedOn", s.allocated_on);
+  PutDate(j, "firstAllocatedOn", s.first_allocated_on);
+  PutDate(j, "deallocatedOn", s.deallocated_on);
+  PutDate(j, "followUpOn", s.follow_up_on);
+  PutDate(j, "followUpSetOn", s.follow_up_set_on);
+  PutDate(j, "followUpDoneOn", s.follow_up_done_on);
   return j;
 }
 

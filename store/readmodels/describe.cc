@@ -46,6 +46,7 @@ const std::map<std::string, std::string, std::less<>>& Overrides() {
       {"childSexualExploitation", "child sexual exploitation"},
       {"childCriminalExploitation", "child criminal exploitation"},
       {"prevent", "Prevent (radicalisation)"},
+      {"hospital", "in hospital"},
   };
   return *kWords;
 }
@@ -232,6 +233,7 @@ const std::map<std::string, TypeText, std::less<>>& Types() {
           if (Num(f, "minutes") > 0) d += ", " + std::to_string(Num(f, "minutes")) + " minutes";
           d += With("; advice given: ", List(f, "adviceGiven"));
           if (Flag(f, "referralNeeded")) d += "; a referral is needed";
+          d += With("; follow up by ", Str(f, "followUpOn"));
           return d;
         }}},
       {"ReferralMade",
@@ -520,6 +522,18 @@ const std::map<std::string, TypeText, std::less<>>& Types() {
           return "Onward referral " + std::to_string(Num(f, "referral")) + With(": outcome ", Code(f, "outcome")) +
                  With("; confirmed in writing on ", Str(f, "confirmedInWritingOn")) +
                  With(" by ", Code(f, "confirmationChannel"));
+        }}},
+      {"CaseAllocated",
+       {"allocatedOn",
+        [](const Json& f) {
+          return "Case allocated to " + Str(f, "workerRef") + Paren(Words(Str(f, "roleCode"))) +
+                 With(", team ", Str(f, "teamCode")) + With("; reason: ", Words(Str(f, "reasonCode")));
+        }}},
+      {"CaseDeallocated",
+       {"deallocatedOn",
+        [](const Json& f) {
+          return "Case taken off " + Str(f, "workerRef") + Paren(Words(Str(f, "reasonCode"))) +
+                 "; awaiting allocation";
         }}},
       {"CaseClosed",
        {"closedOn", [](const Json& f) { return "Case closed" + With(": ", Code(f, "reason")); }}},

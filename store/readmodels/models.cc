@@ -62,7 +62,7 @@ class WorklistModel final : public ReadModel {
   Result<std::string> Query(ScopedReader& reader, const std::string& params_json) override {
     auto params = prm::Parse("worklist", params_json,
                               {"district", "asOf", "firstVisitDays", "stallWorkingDays", "dueSoonDays",
-                               "reviewDueDays"});
+                               "reviewDueDays", "allocationGraceWorkingDays", "worker"});
     if (!params.ok()) return params.status();
     WorklistOptions o;
     if (params->contains("district")) {
@@ -89,7 +89,15 @@ class WorklistModel final : public ReadModel {
     if (s.ok()) s = GetInt("worklist", *params, "stallWorkingDays", 1, 1000, &o.stall_working_days);
     if (s.ok()) s = GetInt("worklist", *params, "dueSoonDays", 0, 366, &o.due_soon_days);
     if (s.ok()) s = GetInt("worklist", *params, "reviewDueDays", 0, 366, &o.review_due_days);
+    if (s.ok()) {
+      s = GetInt("worklist", *params, "allocationGraceWorkingDays", 0, 100, &o.allocation_grace_working_days);
+    }
     if (!s.ok()) return s;
+    if (params->contains("worker")) {  // a worker's own list (checked by BuildWorklist)
+      const Json& w = (*params)["worker"];
+      if (!w.is_string()) return Status::InvalidArgument("worklist: worker must be a string");
+      o.worker = w.get<std::string>();
+    }
     // The reader shows only the cases the principal may read where they are
     // now, and leaves restricted people out (UK GDPR Art. 18, docs/rights.md).
     auto wl = BuildWorklist(reader, *calendar_, o);

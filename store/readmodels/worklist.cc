@@ -120,6 +120,12 @@ Status CheckOptions(const WorklistOptions& o) {
   if (o.safeguarding_ack_working_days < 0 || o.safeguarding_ack_working_days > 100) {
     return bad("safeguarding_ack_working_days must be 0..100");
   }
+  if (o.allocation_grace_working_days < 0 || o.allocation_grace_working_days > 100) {
+    return bad("allocation_grace_working_days must be 0..100");
+  }
+  if (!o.worker.empty() && !domain::IsStaffRef(o.worker)) {
+    return bad("worker must be a staff reference, S- then 1 to 30 of A-Z a-z 0-9 - (e.g. S-D3-07)");
+  }
   return Status::OK();
 }
 
@@ -136,6 +142,9 @@ class Evaluator {
     if (c.closed && (!c.closed_on || *c.closed_on <= as_of_)) return Status::OK();
     FirstVisit(c, out);
     Review(c, out);
+    Status al = Allocation(c, out);
+    if (!al.ok()) return al;
+    FollowUp(c, out);
     for (const ServiceLine& l : c.lines) {
       if (!LineOpen(l, as_of_)) continue;
       if (IsDfg(l)) {
@@ -154,7 +163,73 @@ class Evaluator {
     w.kind = kind;
     w.case_id = c.case_id;
     w.district = c.district;
+    w.worker = c.worker;
     return w;
+  }
+
+  // Since when the case has been waiting for a worker on `as_of`, or
+  // nullopt when it had one then. A case whose current worker was allocated
+  // after `as_of` had one from its first allocation on (a deallocation in
+  // between is not kept in the state: docs/readmodels.md).
+  std::optional<Date> AwaitingSince(const CaseState& c) const {
+    if (!c.worker.empty()) {
+      if (By(c.first_allocated_on, as_of_)) return std::nullopt;
+      return c.enquiry_on;
+    }
+    if (c.deallocated_on) {
+      if (*c.deallocated_on <= as_of_) return c.deallocated_on;
+      if (By(c.first_allocated_on, as_of_)) return std::nullopt;
+    }
+    return c.enquiry_on;
+  }
+
+  Status Allocation(const CaseState& c, std::vector<WorkItem>* out) const {
+    auto since = AwaitingSince(c);
+    if (!since) return Status::OK();
+    auto elapsed = cal_.WorkingDaysBetween(*since, as_of_);
+    if (!elapsed.ok()) return elapsed.status();
+    if (*elapsed <= o_.allocation_grace_working_days) return Status::OK();
+    auto due = cal_.AddWorkingDays(*since, o_.allocation_grace_working_days);
+    if (!due.ok()) return due.status();
+    bool again = c.deallocated_on && *since == *c.deallocated_on;
+    WorkItem w = Base(WorkKind::kAllocation, c);
+    w.worker.clear();
+    w.status = "overdue";
+    w.stage = "allocation to a worker";
+    w.since = *since;
+    w.due = *due;
+    w.elapsed = *elapsed;
+    w.target = o_.allocation_grace_working_days;
+    w.detail = std::string(again ? "worker taken off the case on " : "enquiry ") + FormatDate(*since) +
+               ": no responsible worker for " + Plural(*elapsed, "working day") + " (allocate within " +
+               Plural(o_.allocation_grace_working_days, "working day") + ")";
+    out->push_back(std::move(w));
+    return Status::OK();
+  }
+
+  // Information and advice to follow up: set by a consultation on or before
+  // `as_of`, not followed up by then, due within due_soon_days or overdue.
+  void FollowUp(const CaseState& c, std::vector<WorkItem>* out) const {
+    if (!c.follow_up_on || !By(c.follow_up_set_on, as_of_) || By(c.follow_up_done_on, as_of_)) return;
+    Date due = *c.follow_up_on;
+    std::string status;
+    if (due < as_of_) {
+      status = "overdue";
+    } else if (Days(as_of_, due) <= o_.due_soon_days) {
+      status = "due-soon";
+    } else {
+      return;
+    }
+    WorkItem w = Base(WorkKind::kFollowUp, c);
+    w.status = status;
+    w.stage = "follow-up of information and advice";
+    w.since = *c.follow_up_set_on;
+    w.due = due;
+    w.elapsed = Days(*c.follow_up_set_on, as_of_);
+    w.detail = "advice given at the consultation of " + FormatDate(*c.follow_up_set_on) + ": follow up " +
+               (due < as_of_ ? "was due " + FormatDate(due) + " (" + Plural(Days(due, as_of_), "day") + " ago)"
+                             : "by " + FormatDate(due));
+    out->push_back(std::move(w));
   }
 
   void FirstVisit(const CaseState& c, std::vector<WorkItem>* out) const {
@@ -392,7 +467,8 @@ OJson ItemJson(const WorkItem& w) {
   j["elapsed"] = w.elapsed;
   j["target"] = w.target;
   j["unit"] = w.kind == WorkKind::kBudget ? "percent"
-              : (w.kind == WorkKind::kDfg || w.kind == WorkKind::kStalled || w.kind == WorkKind::kSafeguarding)
+              : (w.kind == WorkKind::kDfg || w.kind == WorkKind::kStalled || w.kind == WorkKind::kSafeguarding ||
+                 w.kind == WorkKind::kAllocation)
                   ? "workingDays"
                   : "days";
   if (w.kind == WorkKind::kDfg) {
@@ -406,6 +482,7 @@ OJson ItemJson(const WorkItem& w) {
     }
     j["stages"] = std::move(stages);
   }
+  if (!w.worker.empty()) j["worker"] = w.worker;
   j["detail"] = w.detail;
   return j;
 }
@@ -428,6 +505,10 @@ const char* WorkKindName(WorkKind kind) {
       return "budget";
     case WorkKind::kBreach:
       return "breach";
+    case WorkKind::kAllocation:
+      return "allocation";
+    case WorkKind::kFollowUp:
+      return "follow-up";
   }
   return "unknown";
 }
@@ -440,6 +521,7 @@ Result<Worklist> BuildWorklist(LogReader& store, const domain::Calendar& calenda
   Worklist wl;
   wl.as_of = options.as_of.value_or(today);
   wl.district = options.district;
+  wl.worker = options.worker;
   if (!calendar.Covers(wl.as_of)) {
     return Status::InvalidArgument("worklist: " + FormatDate(wl.as_of) +
                                    " is outside the working-day calendar (" +
@@ -471,6 +553,7 @@ Result<Worklist> BuildWorklist(LogReader& store, const domain::Calendar& calenda
   s = ScanCases(store, scan, [&](const CaseState& c) {
     if (restricted->count(c.client) != 0) return true;
     if (options.include && !options.include(c)) return true;
+    if (!options.worker.empty() && c.worker != options.worker) return true;  // a worker's own list
     ++wl.cases_considered;
     inner = eval.Case(c, &wl.items);
     if (!inner.ok()) {
@@ -481,8 +564,10 @@ Result<Worklist> BuildWorklist(LogReader& store, const domain::Calendar& calenda
   });
   if (!s.ok()) return s;
   if (!inner.ok()) return inner;
-  Budgets(options, wl.as_of, &wl.items);
-  Breaches(options, wl.as_of, &wl.items);
+  if (options.worker.empty()) {  // a worker's own list has its cases only
+    Budgets(options, wl.as_of, &wl.items);
+    Breaches(options, wl.as_of, &wl.items);
+  }
   std::stable_sort(wl.items.begin(), wl.items.end(), [](const WorkItem& a, const WorkItem& b) {
     if (a.kind != b.kind) return a.kind < b.kind;
     int ra = StatusRank(a.status), rb = StatusRank(b.status);
@@ -499,11 +584,13 @@ std::string WorklistToJson(const Worklist& wl, bool pretty) {
   OJson j = OJson::object();
   j["asOf"] = FormatDate(wl.as_of);
   j["district"] = wl.district;
+  if (!wl.worker.empty()) j["worker"] = wl.worker;
   j["position"] = wl.position;
   j["casesConsidered"] = wl.cases_considered;
   OJson counts = OJson::object();
   for (WorkKind k : {WorkKind::kFirstVisit, WorkKind::kDfg, WorkKind::kStalled, WorkKind::kReview,
-                     WorkKind::kSafeguarding, WorkKind::kBudget, WorkKind::kBreach}) {
+                     WorkKind::kSafeguarding, WorkKind::kBudget, WorkKind::kBreach, WorkKind::kAllocation,
+                     WorkKind::kFollowUp}) {
     OJson c = OJson::object();
     for (const WorkItem& w : wl.items) {
       if (w.kind != k) continue;
@@ -520,6 +607,7 @@ std::string WorklistToJson(const Worklist& wl, bool pretty) {
 
 std::string WorklistToText(const Worklist& wl) {
   std::string out = "Worklist for " + (wl.district.empty() ? std::string("every district") : "district " + wl.district) +
+                    (wl.worker.empty() ? std::string() : ", worker " + wl.worker) +
                     " on " + FormatDate(wl.as_of) + " (cases projection at position " +
                     std::to_string(wl.position) + ", " + std::to_string(wl.cases_considered) +
                     " cases considered)\n";
@@ -529,16 +617,20 @@ std::string WorklistToText(const Worklist& wl) {
                                   "Support plan reviews due",
                                   "Safeguarding referrals awaiting acknowledgement",
                                   "Allocations projected to miss the spend target",
-                                  "Breaches to notify to the ICO within 72 hours of discovery"};
+                                  "Breaches to notify to the ICO within 72 hours of discovery",
+                                  "Open cases awaiting allocation to a worker",
+                                  "Information and advice to follow up"};
   for (WorkKind k : {WorkKind::kFirstVisit, WorkKind::kDfg, WorkKind::kStalled, WorkKind::kReview,
-                     WorkKind::kSafeguarding, WorkKind::kBudget, WorkKind::kBreach}) {
+                     WorkKind::kSafeguarding, WorkKind::kBudget, WorkKind::kBreach, WorkKind::kAllocation,
+                     WorkKind::kFollowUp}) {
     size_t n = 0;
     for (const WorkItem& w : wl.items) n += w.kind == k;
     out += "\n" + std::string(kTitles[size_t(k)]) + ": " + std::to_string(n) + "\n";
     for (const WorkItem& w : wl.items) {
       if (w.kind != k) continue;
       out += "  " + w.status + std::string(w.status.size() < 9 ? 9 - w.status.size() : 1, ' ') +
-             (w.case_id.empty() ? "district " + w.district : w.case_id) + (w.line ? " line " + std::to_string(w.line) : std::string()) + "  " + w.detail + "\n";
+             (w.case_id.empty() ? "district " + w.district : w.case_id) + (w.line ? " line " + std::to_string(w.line) : std::string()) +
+             (w.worker.empty() || !wl.worker.empty() ? std::string() : " (" + w.worker + ")") + "  " + w.detail + "\n";
       if (k == WorkKind::kDfg) {
         std::string stages = "           ";
         for (const DfgStage& s : w.stages) {

@@ -63,10 +63,12 @@ TEST_F(CodecTest, EveryEventTypeIsListed) {
         "BreachRecorded", "BreachAssessed", "BreachNotifiedToIco", "BreachNotNotified",
         "BreachPeopleInformed",
         // satisfaction and impact (docs/domain.md)
-        "QuestionnaireSent"}) {
+        "QuestionnaireSent",
+        // allocation to a worker (issue 17.7)
+        "CaseAllocated", "CaseDeallocated"}) {
     EXPECT_TRUE(names.count(n)) << n;
   }
-  EXPECT_EQ(names.size(), 69u);
+  EXPECT_EQ(names.size(), 71u);
   EXPECT_EQ(names.count("ContactRecordedV1"), 0u);
   const EventTypeInfo* contact = codec_->FindType("ContactRecorded");
   ASSERT_NE(contact, nullptr);
@@ -170,6 +172,12 @@ TEST_F(CodecTest, BadJsonIsNamed) {
       {R"({"type":"SafeguardingConcernRaised","facts":{"personType":"elder"}})", "facts.personType: unknown value \"elder\""},
       {R"({"type":"SafeguardingOutcomeRecorded","facts":{"outcome":"sorted"}})", "facts.outcome: unknown value \"sorted\""},
       {R"({"type":"OnwardReferralMade","facts":{"organisationRef":"the Falls Team at St Example's"}})", "facts.organisationRef"},
+      // Issue 17.7: allocation names a staff reference, never a name; the new visit mode is a code of its list.
+      {R"({"type":"CaseAllocated","facts":{"workerRef":"Fictio Testperson"}})", "facts.workerRef"},
+      {R"({"type":"CaseAllocated","facts":{"worker":"S-1"}})", "facts.worker: unknown field"},
+      {R"({"type":"CaseDeallocated","facts":{"workerRef":"S-1","why":"left"}})", "facts.why: unknown field"},
+      {R"({"type":"FirstVisitCompleted","facts":{"mode":"hospice"}})", "facts.mode: unknown value \"hospice\""},
+      {R"({"type":"ConsultationHeld","facts":{"followUp":"2018-05-01"}})", "facts.followUp: unknown field"},
   };
   for (const auto& c : cases) {
     NewEvent e;

@@ -307,6 +307,67 @@ TEST_F(RecorderTest, SafeguardingConcernsAreReferredAcknowledgedAndConcluded) {
   EXPECT_EQ(state->safeguarding_concerns, 3u);
 }
 
+// Issue 17.7: a case is allocated to a named responsible worker (a staff
+// reference), reallocated by another CaseAllocated, and taken off a worker
+// who leaves; the fold keeps the current worker.
+TEST_F(RecorderTest, CaseAllocationNamesAStaffReferenceInDateOrder) {
+  OpenDfgCase();  // enquiry 2018-04-03
+  auto allocated = [](const char* on, const char* worker) {
+    return std::string(R"({"type":"CaseAllocated","facts":{"allocatedOn":")") + on + R"(","workerRef":")" + worker +
+           R"(","teamCode":"T-north","roleCode":"caseworker","reasonCode":"newCase"}})";
+  };
+  ExpectRefused("case-allocation-worker", {E(allocated("2018-04-04", "Testina"))});
+  ExpectRefused("case-allocation-worker", {E(allocated("2018-04-04", "S-"))});
+  ExpectRefused("case-allocation-worker", {E(allocated("2018-04-04", "P-1"))});
+  ExpectRefused("case-allocation-date", {E(allocated("2018-04-02", "S-D3-07"))});
+  ExpectRefused("case-deallocation",
+                {E(R"({"type":"CaseDeallocated","facts":{"deallocatedOn":"2018-04-05","workerRef":"S-D3-07"}})")});
+  ASSERT_TRUE(Record(kCase, {E(allocated("2018-04-04", "S-D3-07"))}).ok());
+  auto state = recorder_->Load(kCase);
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->worker, "S-D3-07");
+  EXPECT_EQ(state->allocated_on, D("2018-04-04"));
+  // Reallocating to the same worker, or to another before the current allocation, is refused.
+  ExpectRefused("case-allocation-worker", {E(allocated("2018-04-10", "S-D3-07"))});
+  ExpectRefused("case-allocation-date", {E(allocated("2018-04-03", "S-D3-09"))});
+  ASSERT_TRUE(Record(kCase, {E(allocated("2018-04-10", "S-D3-09"))}).ok());
+  // Only the current worker is taken off, not before their allocation.
+  ExpectRefused("case-deallocation",
+                {E(R"({"type":"CaseDeallocated","facts":{"deallocatedOn":"2018-05-01","workerRef":"S-D3-07"}})")});
+  ExpectRefused("case-allocation-date",
+                {E(R"({"type":"CaseDeallocated","facts":{"deallocatedOn":"2018-04-09","workerRef":"S-D3-09"}})")});
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"CaseDeallocated","facts":{"deallocatedOn":"2018-05-01","workerRef":"S-D3-09","reasonCode":"workerLeft"}})")}).ok());
+  state = recorder_->Load(kCase);
+  EXPECT_EQ(state->worker, "");
+  EXPECT_EQ(state->first_allocated_on, D("2018-04-04"));
+  EXPECT_EQ(state->deallocated_on, D("2018-05-01"));
+  ExpectRefused("case-allocation-date", {E(allocated("2018-04-30", "S-D3-11"))});
+  ASSERT_TRUE(Record(kCase, {E(allocated("2018-05-02", "S-D3-11"))}).ok());
+  EXPECT_EQ(recorder_->Load(kCase)->worker, "S-D3-11");
+  // A closed case is not allocated.
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"CaseClosed","facts":{"closedOn":"2018-06-01","reason":"servicesCompleted"}})")}).ok());
+  ExpectRefused("case-closed", {E(allocated("2018-06-02", "S-D3-12"))});
+}
+
+// Issue 17.7: information and advice gets a follow-up date (not before the
+// consultation); a later contact, consultation or visit follows it up.
+TEST_F(RecorderTest, AdviceFollowUpIsDatedAfterItsConsultationAndDoneByALaterContact) {
+  OpenDfgCase();
+  ExpectRefused("follow-up-date", {E(R"({"type":"ConsultationHeld","facts":{"heldOn":"2018-04-05","followUpOn":"2018-04-04"}})")});
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"ConsultationHeld","facts":{"heldOn":"2018-04-05","adviceGiven":["informationAdvice"],"followUpOn":"2018-05-05"}})")}).ok());
+  auto state = recorder_->Load(kCase);
+  EXPECT_EQ(state->follow_up_on, D("2018-05-05"));
+  EXPECT_EQ(state->follow_up_set_on, D("2018-04-05"));
+  EXPECT_FALSE(state->follow_up_done_on.has_value());
+  // A back-dated contact from before the consultation does not follow it up.
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"ContactRecorded","facts":{"contactedOn":"2018-04-04","channel":"phone","purpose":"followUp"}})")}).ok());
+  EXPECT_FALSE(recorder_->Load(kCase)->follow_up_done_on.has_value());
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"ContactRecorded","facts":{"contactedOn":"2018-04-20","channel":"phone","purpose":"followUp"}})")}).ok());
+  EXPECT_EQ(recorder_->Load(kCase)->follow_up_done_on, D("2018-04-20"));
+  // A visit in hospital (003 Element 1) is a mode of its own.
+  ASSERT_TRUE(Record(kCase, {E(R"({"type":"FirstVisitCompleted","facts":{"completedOn":"2018-04-21","mode":"hospital","visitorRole":"ot"}})")}).ok());
+}
+
 TEST_F(RecorderTest, MandatoryDfgCapNeedsADiscretionaryTopUp) {
   OpenDfgCase();
   ExpectRefused("dfg-mandatory-cap",

@@ -84,6 +84,13 @@ domain::CaseState Full() {
   s.safeguarding = {{1, "adult", "financial", D("2018-05-01"), "adultSocialCare", D("2018-05-01"), D("2018-05-02"), "enquiryOpened"},
                     {0, "", "neglect", D("2018-06-01"), "", std::nullopt, std::nullopt, ""}};
   s.questionnaires = {{1, D("2018-07-01"), D("2018-07-20")}, {0, D("2019-01-12"), std::nullopt}};
+  s.worker = "S-D3-07";
+  s.allocated_on = D("2018-04-04");
+  s.first_allocated_on = D("2018-04-03");
+  s.deallocated_on = D("2018-04-03");
+  s.follow_up_on = D("2018-05-03");
+  s.follow_up_set_on = D("2018-04-03");
+  s.follow_up_done_on = D("2018-04-20");
   return s;
 }
 
@@ -127,6 +134,45 @@ TEST(CaseCodec, EveryFieldSurvivesARoundTrip) {
   EXPECT_EQ(out.questionnaires[0].sent_on, D("2018-07-01"));
   EXPECT_EQ(out.questionnaires[0].returned_on, in.questionnaires[0].returned_on);
   EXPECT_FALSE(out.questionnaires[1].returned_on.has_value());
+  EXPECT_EQ(out.worker, "S-D3-07");
+  EXPECT_EQ(out.allocated_on, in.allocated_on);
+  EXPECT_EQ(out.first_allocated_on, in.first_allocated_on);
+  EXPECT_EQ(out.deallocated_on, in.deallocated_on);
+  EXPECT_EQ(out.follow_up_on, in.follow_up_on);
+  EXPECT_EQ(out.follow_up_set_on, in.follow_up_set_on);
+  EXPECT_EQ(out.follow_up_done_on, in.follow_up_done_on);
+}
+
+// Issue 17.7 added the worker and the follow-up at the end of the encoding
+// (5). A state stored in encoding 4 is read as it was: no worker and no
+// follow-up, which no event of that time could have set; so a store opened by
+// this code needs no rebuild of the cases projection.
+TEST(CaseCodec, AStateOfTheEncodingBeforeTheWorkerIsReadWithoutOne) {
+  domain::CaseState old = Full();
+  old.worker.clear();
+  old.allocated_on.reset();
+  old.first_allocated_on.reset();
+  old.deallocated_on.reset();
+  old.follow_up_on.reset();
+  old.follow_up_set_on.reset();
+  old.follow_up_done_on.reset();
+  old.questionnaires.clear();
+  std::string now = EncodeCaseState(old);
+  ASSERT_EQ(int(now[0]), 5);
+  // Encoding 4: the same fields without the eight added (no questionnaires,
+  // one empty string, six absent dates).
+  std::string four = now.substr(0, now.size() - 8);
+  four[0] = 4;
+  domain::CaseState out;
+  Status s = DecodeCaseState(four, &out);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(EncodeCaseState(out), now);
+  EXPECT_EQ(out.safeguarding.size(), 2u);
+  EXPECT_TRUE(out.worker.empty());
+  // Encoding 4 with the new fields after it is not encoding 4.
+  std::string longer = now;
+  longer[0] = 4;
+  EXPECT_TRUE(DecodeCaseState(longer, &out).IsCorruption());
 }
 
 TEST(CaseCodec, EachFieldChangesTheBytes) {
@@ -158,6 +204,13 @@ TEST(CaseCodec, EachFieldChangesTheBytes) {
       [](domain::CaseState& s) { s.questionnaires[0].returned_on.reset(); },
       [](domain::CaseState& s) { s.questionnaires[1].line = 2; },
       [](domain::CaseState& s) { s.questionnaires[1].sent_on = D("2019-01-13"); },
+      [](domain::CaseState& s) { s.worker = "S-D3-08"; },
+      [](domain::CaseState& s) { s.allocated_on.reset(); },
+      [](domain::CaseState& s) { s.first_allocated_on.reset(); },
+      [](domain::CaseState& s) { s.deallocated_on.reset(); },
+      [](domain::CaseState& s) { s.follow_up_on.reset(); },
+      [](domain::CaseState& s) { s.follow_up_set_on.reset(); },
+      [](domain::CaseState& s) { s.follow_up_done_on.reset(); },
   };
   for (size_t i = 0; i < changes.size(); ++i) {
     domain::CaseState s = Full();
@@ -169,9 +222,10 @@ TEST(CaseCodec, EachFieldChangesTheBytes) {
 TEST(CaseCodec, CaseStateLayoutIsTheOneTheEncoderKnows) {
   // When the domain adds a field to CaseState or ServiceLine this fails:
   // add it to EncodeCaseState / DecodeCaseState, to CaseStateJson, bump
-  // kCasesProjectionVersion, then update the sizes here.
+  // kCasesProjectionVersion (or read the older encoding, as for the worker),
+  // then update the sizes here.
   EXPECT_EQ(sizeof(domain::ServiceLine), 408u);
-  EXPECT_EQ(sizeof(domain::CaseState), 784u);
+  EXPECT_EQ(sizeof(domain::CaseState), 912u);
 }
 
 TEST(CaseCodec, DamagedBytesAreRefused) {

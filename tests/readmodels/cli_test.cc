@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <fstream>
 
 #include "readmodels_test_util.h"
 
@@ -81,7 +82,7 @@ TEST_F(CliTest, WorklistAndRebuild) {
   ASSERT_EQ(text.code, 0) << text.out;
   EXPECT_NE(text.out.find("overdue  case/D1/1 line 1  DFG urgent"), std::string::npos) << text.out;
 
-  CliRun json = Hearth("worklist " + args_ + " --district D2 --as-of 2018-06-01 --json");
+  CliRun json = Hearth("worklist " + args_ + " --district D2 --as-of 2018-06-01 --json --allocation-grace-days 100");
   ASSERT_EQ(json.code, 0) << json.out;
   auto j = nlohmann::json::parse(json.out);
   EXPECT_EQ(j["district"], "D2");
@@ -95,6 +96,41 @@ TEST_F(CliTest, WorklistAndRebuild) {
   CliRun unknown = Hearth("rebuild nope " + args_);
   EXPECT_EQ(unknown.code, 1);
   EXPECT_NE(unknown.out.find("no projection named nope (known: cases)"), std::string::npos) << unknown.out;
+}
+
+// Issue 17.7: an allocation recorded with `hearth append` (the case's rules
+// apply: a name is refused, nothing written), then `hearth worklist --worker`
+// lists that worker's cases only, and the others await allocation.
+TEST_F(CliTest, AppendAnAllocationThenAWorkersOwnList) {
+  std::string events = dir_.sub("allocate.jsonl");
+  std::ofstream(events) << R"({"type":"CaseAllocated","actor":{"user":"S-D1-MGR","role":"teamManager","plugin":"cli"},)"
+                           R"("facts":{"allocatedOn":"2018-04-03","workerRef":"S-D1-07","roleCode":"ot"}})" "\n";
+  std::string named = dir_.sub("named.jsonl");
+  std::ofstream(named) << R"({"type":"CaseAllocated","facts":{"allocatedOn":"2018-04-03","workerRef":"S-"}})" "\n";
+  CliRun refused = Hearth("append " + args_ + " --stream case/D2/1 < " + named);
+  EXPECT_EQ(refused.code, 1) << refused.out;
+  EXPECT_NE(refused.out.find("rule case-allocation-worker"), std::string::npos) << refused.out;
+  CliRun appended = Hearth("append " + args_ + " --stream case/D1/1 < " + events);
+  ASSERT_EQ(appended.code, 0) << appended.out;
+
+  CliRun mine = Hearth("worklist " + args_ + " --as-of 2018-07-02 --worker S-D1-07 --json");
+  ASSERT_EQ(mine.code, 0) << mine.out;
+  auto j = nlohmann::json::parse(mine.out);
+  EXPECT_EQ(j["worker"], "S-D1-07");
+  EXPECT_EQ(j["casesConsidered"], 1);
+  ASSERT_FALSE(j["items"].empty());
+  for (const auto& item : j["items"]) {
+    EXPECT_EQ(item["case"], "case/D1/1") << item.dump();
+    EXPECT_EQ(item["worker"], "S-D1-07");
+  }
+  CliRun everyone = Hearth("worklist " + args_ + " --as-of 2018-07-02");
+  ASSERT_EQ(everyone.code, 0) << everyone.out;
+  EXPECT_NE(everyone.out.find("Open cases awaiting allocation to a worker: 1"), std::string::npos) << everyone.out;
+  EXPECT_NE(everyone.out.find("overdue  case/D2/1  enquiry 2018-04-02: no responsible worker"), std::string::npos)
+      << everyone.out;
+  CliRun bad = Hearth("worklist " + args_ + " --worker Testina");
+  EXPECT_EQ(bad.code, 1) << bad.out;
+  EXPECT_NE(bad.out.find("staff reference"), std::string::npos) << bad.out;
 }
 
 // A store poisoned before the append path checked facts (an older `hearth

@@ -69,16 +69,25 @@ TEST_F(ModelsTest, WorklistShowsOnlyTheDistrictsTheSessionMayRead) {
   ASSERT_TRUE(all.ok()) << all.status().ToString();
   auto j = nlohmann::json::parse(*all);
   EXPECT_EQ(j["casesConsidered"], 1);
-  ASSERT_EQ(j["items"].size(), 1u);
+  // The first visit overdue, and (issue 17.7) the case awaiting allocation to a worker.
+  ASSERT_EQ(j["items"].size(), 2u);
   EXPECT_EQ(j["items"][0]["case"], "case/D1/1");
   EXPECT_EQ(j["items"][0]["kind"], "first-visit");
   EXPECT_EQ(j["items"][0]["status"], "overdue");
+  EXPECT_EQ(j["items"][1]["case"], "case/D1/1");
+  EXPECT_EQ(j["items"][1]["kind"], "allocation");
   EXPECT_EQ(models_.Query(d1, "worklist", R"({"district":"D2"})").status().code(),
             Status::Code::kPermissionDenied);
-  auto mine = models_.Query(d1, "worklist", R"({"district":"D1","asOf":"2018-04-29","dueSoonDays":0})");
+  auto mine = models_.Query(d1, "worklist",
+                            R"({"district":"D1","asOf":"2018-04-29","dueSoonDays":0,"allocationGraceWorkingDays":100})");
   ASSERT_TRUE(mine.ok());
   EXPECT_TRUE(nlohmann::json::parse(*mine)["items"].empty());
   EXPECT_TRUE(models_.Query(d1, "worklist", R"({"stallWorkingDays":0})").status().IsInvalidArgument());
+  EXPECT_TRUE(models_.Query(d1, "worklist", R"({"allocationGraceWorkingDays":101})").status().IsInvalidArgument());
+  EXPECT_TRUE(models_.Query(d1, "worklist", R"({"worker":"Testina"})").status().IsInvalidArgument());
+  auto nobody = models_.Query(d1, "worklist", R"({"asOf":"2018-06-01","worker":"S-D1-99"})");
+  ASSERT_TRUE(nobody.ok()) << nobody.status().ToString();
+  EXPECT_EQ(nlohmann::json::parse(*nobody)["casesConsidered"], 0) << "no case is allocated to S-D1-99";
   // A principal without the worklist scope is refused by the collection.
   Scopes none = ScopesFor({"D1"}, false);
   none.read_models = {"timeline"};
@@ -159,6 +168,7 @@ TEST_F(ModelsTest, TheWorklistModelLeavesRestrictedPeopleOut) {
   // The same as the command's worklist, built from the same view.
   WorklistOptions cli;
   cli.as_of = D("2018-06-01");
+  cli.allocation_grace_working_days = 100;  // the first visits only
   auto wl = BuildWorklist(*store_, calendar_, cli);
   ASSERT_TRUE(wl.ok()) << wl.status().ToString();
   ASSERT_EQ(wl->items.size(), 1u);

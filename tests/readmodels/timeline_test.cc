@@ -298,6 +298,16 @@ TEST_F(TimelineTest, EveryEventTypeOfTheDemoHasItsOwnPlainEnglishLine) {
             "Line 1: local land charge registered for \xC2\xA3" "4,000.00 (LLC-D1-000001)");
   EXPECT_EQ(DescribeEvent("LandChargeReleased", R"({"releasedOn":"2019-01-07","line":1,"reasonCode":"repaid"})"),
             "Line 1: local land charge released (repaid)");
+  // Issue 17.7.
+  EXPECT_EQ(DescribeEvent("CaseAllocated", R"({"allocatedOn":"2018-04-04","workerRef":"S-D3-07","teamCode":"T-D3",)"
+                                           R"("roleCode":"caseworker","reasonCode":"newCase"})"),
+            "Case allocated to S-D3-07 (caseworker), team T-D3; reason: new case");
+  EXPECT_EQ(DescribeEvent("CaseDeallocated", R"({"deallocatedOn":"2018-05-01","workerRef":"S-D3-07","reasonCode":"workerLeft"})"),
+            "Case taken off S-D3-07 (worker left); awaiting allocation");
+  EXPECT_EQ(DescribeEvent("FirstVisitCompleted", R"({"completedOn":"2018-04-20","mode":"hospital","visitorRole":"ot"})"),
+            "First visit made (in hospital) by an OT");
+  EXPECT_EQ(DescribeEvent("ConsultationHeld", R"({"heldOn":"2018-04-03","channel":"phone","followUpOn":"2018-04-17"})"),
+            "Consultation by phone; follow up by 2018-04-17");
 }
 
 }  // namespace

@@ -284,6 +284,143 @@ TEST_F(WorklistTest, DistrictsClosuresAndRestrictions) {
   EXPECT_TRUE(Build("2018-04-01").items.empty());
 }
 
+// Issue 17.7 (000 "Responsibility for files"): an open case with no
+// responsible worker is listed once the grace period (2 working days by
+// default) has passed, from the enquiry or from the day its worker was taken
+// off; an allocation takes it off the list from its own day.
+TEST_F(WorklistTest, AnOpenCaseWithoutAWorkerAwaitsAllocationAfterTheGracePeriod) {
+  Record("case/D1/A", {Enquiry("2018-04-02", "P-A", "D1")});  // a Monday
+  // Tuesday 3 = 1 working day, Wednesday 4 = 2: within the grace period.
+  EXPECT_TRUE(Items(Build("2018-04-04"), WorkKind::kAllocation, "case/D1/A").empty());
+  auto late = Items(Build("2018-04-05"), WorkKind::kAllocation, "case/D1/A");
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].status, "overdue");
+  EXPECT_EQ(late[0].since, D("2018-04-02"));
+  EXPECT_EQ(late[0].due, D("2018-04-04"));
+  EXPECT_EQ(late[0].elapsed, 3);
+  EXPECT_EQ(late[0].target, 2);
+  WorklistOptions patient;
+  patient.allocation_grace_working_days = 3;
+  EXPECT_TRUE(Items(Build("2018-04-05", patient), WorkKind::kAllocation, "case/D1/A").empty());
+  Record("case/D1/A", {Ev("CaseAllocated", R"("allocatedOn":"2018-04-06","workerRef":"S-D1-01","roleCode":"caseworker")")});
+  // Before the allocation's day it was awaiting; from that day on it is not.
+  EXPECT_EQ(Items(Build("2018-04-05"), WorkKind::kAllocation, "case/D1/A").size(), 1u);
+  EXPECT_TRUE(Items(Build("2018-04-06"), WorkKind::kAllocation, "case/D1/A").empty());
+  EXPECT_TRUE(Items(Build("2018-06-01"), WorkKind::kAllocation, "case/D1/A").empty());
+  // The worker leaves on Friday 20 April: the case awaits allocation again,
+  // counted from that day (23 = 1, 24 = 2, 25 = 3 working days).
+  Record("case/D1/A", {Ev("CaseDeallocated", R"("deallocatedOn":"2018-04-20","workerRef":"S-D1-01","reasonCode":"workerLeft")")});
+  EXPECT_TRUE(Items(Build("2018-04-10"), WorkKind::kAllocation, "case/D1/A").empty()) << "allocated then";
+  EXPECT_TRUE(Items(Build("2018-04-24"), WorkKind::kAllocation, "case/D1/A").empty());
+  auto again = Items(Build("2018-04-25"), WorkKind::kAllocation, "case/D1/A");
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].since, D("2018-04-20"));
+  EXPECT_NE(again[0].detail.find("worker taken off"), std::string::npos) << again[0].detail;
+  // A closed case awaits nothing.
+  Record("case/D1/A", {Ev("CaseClosed", R"("closedOn":"2018-04-26","reason":"adviceOnly")")});
+  EXPECT_TRUE(Items(Build("2018-05-01"), WorkKind::kAllocation, "case/D1/A").empty());
+}
+
+// Issue 17.7 (Care Act guidance 004 s.3): information and advice with a
+// follow-up date is due soon within due_soon_days of it, overdue after it,
+// until a later contact follows it up.
+TEST_F(WorklistTest, AdviceFollowUpIsDueUntilALaterContact) {
+  Record("case/D1/F", {Enquiry("2018-04-02", "P-F", "D1"),
+                       Ev("ConsultationHeld", R"("heldOn":"2018-04-02","channel":"phone","adviceGiven":["informationAdvice"],"followUpOn":"2018-04-16")")});
+  EXPECT_TRUE(Items(Build("2018-04-05"), WorkKind::kFollowUp, "case/D1/F").empty());  // 11 days ahead
+  auto soon = Items(Build("2018-04-10"), WorkKind::kFollowUp, "case/D1/F");
+  ASSERT_EQ(soon.size(), 1u);
+  EXPECT_EQ(soon[0].status, "due-soon");
+  EXPECT_EQ(soon[0].due, D("2018-04-16"));
+  EXPECT_EQ(soon[0].since, D("2018-04-02"));
+  auto late = Items(Build("2018-04-17"), WorkKind::kFollowUp, "case/D1/F");
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].status, "overdue");
+  Record("case/D1/F", {Ev("ContactRecorded", R"("contactedOn":"2018-04-18","channel":"phone","purpose":"followUp")")});
+  EXPECT_EQ(Items(Build("2018-04-17"), WorkKind::kFollowUp, "case/D1/F").size(), 1u) << "not yet followed up then";
+  EXPECT_TRUE(Items(Build("2018-04-18"), WorkKind::kFollowUp, "case/D1/F").empty());
+  // A consultation without a follow-up date leaves nothing to follow up.
+  Record("case/D1/N", {Enquiry("2018-04-02", "P-N", "D1"),
+                       Ev("ConsultationHeld", R"("heldOn":"2018-04-02","channel":"phone","adviceGiven":["informationAdvice"])")});
+  EXPECT_TRUE(Items(Build("2018-06-01"), WorkKind::kFollowUp, "case/D1/N").empty());
+}
+
+// Issue 17.7: `hearth worklist --worker S-..`: a worker's own list has the
+// cases allocated to them now, and nothing of anyone else's.
+TEST_F(WorklistTest, AWorkersOwnListHasTheirCasesOnly) {
+  Record("case/D1/1", {Enquiry("2018-04-02", "P-1", "D1"),
+                       Ev("CaseAllocated", R"("allocatedOn":"2018-04-02","workerRef":"S-D1-01")")});
+  Record("case/D1/2", {Enquiry("2018-04-02", "P-2", "D1"),
+                       Ev("CaseAllocated", R"("allocatedOn":"2018-04-02","workerRef":"S-D1-02")")});
+  Record("case/D1/3", {Enquiry("2018-04-02", "P-3", "D1")});
+  WorklistOptions mine;
+  mine.worker = "S-D1-01";
+  mine.breaches.push_back(domain::BreachState{});
+  mine.breaches.back().stream = "breach/B-1";
+  mine.breaches.back().ref = "B-1";
+  mine.breaches.back().discovered_on = D("2018-05-30");
+  auto wl = Build("2018-06-01", mine);
+  EXPECT_EQ(wl.cases_considered, 1u);
+  ASSERT_FALSE(wl.items.empty());
+  for (const auto& w : wl.items) {
+    EXPECT_EQ(w.case_id, "case/D1/1") << WorkKindName(w.kind);
+    EXPECT_EQ(w.worker, "S-D1-01");
+  }
+  EXPECT_EQ(Items(wl, WorkKind::kFirstVisit, "case/D1/1").size(), 1u);
+  // Everyone's list has all three, the unallocated one awaiting allocation, and the breach.
+  WorklistOptions all;
+  all.breaches = mine.breaches;
+  auto everyone = Build("2018-06-01", all);
+  EXPECT_EQ(everyone.cases_considered, 3u);
+  EXPECT_EQ(Items(everyone, WorkKind::kFirstVisit, "case/D1/2").size(), 1u);
+  EXPECT_EQ(Items(everyone, WorkKind::kAllocation, "case/D1/3").size(), 1u);
+  EXPECT_TRUE(Items(everyone, WorkKind::kAllocation, "case/D1/1").empty());
+  EXPECT_EQ(Items(everyone, WorkKind::kBreach, "breach/B-1").size(), 1u);
+  auto j = nlohmann::json::parse(WorklistToJson(wl));
+  EXPECT_EQ(j["worker"], "S-D1-01");
+  EXPECT_NE(WorklistToText(wl).find("worker S-D1-01"), std::string::npos);
+  // A worker is named by a staff reference, never a name.
+  WorklistOptions bad;
+  bad.worker = "Testina Quillfeather";
+  bad.as_of = D("2018-06-01");
+  auto refused = BuildWorklist(*store_, calendar_, bad);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(refused.status().IsInvalidArgument());
+  EXPECT_NE(refused.status().message().find("staff reference"), std::string::npos);
+}
+
+// Over the protocol: a Session's case appends go through the recorder, so an
+// allocation is recorded there with its rules, and a worker whose append
+// types do not include CaseAllocated cannot allocate.
+TEST_F(WorklistTest, AnAllocationThroughASessionKeepsItsRulesAndScope) {
+  Record("case/D1/S", {Enquiry("2018-04-02", "P-S", "D1")});
+  Scopes scopes;
+  scopes.append_types = {"CaseAllocated", "CaseDeallocated"};
+  scopes.read_districts = {"D1"};
+  Session manager(store_.get(), Principal{"console", "S-D1-MGR", "teamManager"}, scopes, [](const std::string&) {});
+  auto named = manager.Append("case/D1/S", ExpectedVersion::Any(),
+                              {Ev("CaseAllocated", R"("allocatedOn":"2018-04-03","workerRef":"Testina")")});
+  EXPECT_EQ(named.status().message().rfind("rule case-allocation-worker:", 0), 0u) << named.status().ToString();
+  auto early = manager.Append("case/D1/S", ExpectedVersion::Any(),
+                              {Ev("CaseAllocated", R"("allocatedOn":"2018-04-01","workerRef":"S-D1-01")")});
+  EXPECT_EQ(early.status().message().rfind("rule case-allocation-date:", 0), 0u) << early.status().ToString();
+  ASSERT_EQ(*store_->StreamVersion("case/D1/S"), 1u) << "a refused allocation wrote nothing";
+  auto ok = manager.Append("case/D1/S", ExpectedVersion::Any(),
+                           {Ev("CaseAllocated", R"("allocatedOn":"2018-04-03","workerRef":"S-D1-01")")});
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_TRUE(Items(Build("2018-06-01"), WorkKind::kAllocation, "case/D1/S").empty());
+  WorklistOptions mine;
+  mine.worker = "S-D1-01";
+  EXPECT_EQ(Build("2018-06-01", mine).cases_considered, 1u);
+  Scopes caseworker = scopes;
+  caseworker.append_types = {"CaseNoteAdded"};
+  Session worker(store_.get(), Principal{"console", "S-D1-02", "caseworker"}, caseworker, [](const std::string&) {});
+  auto denied = worker.Append("case/D1/S", ExpectedVersion::Any(),
+                              {Ev("CaseAllocated", R"("allocatedOn":"2018-04-04","workerRef":"S-D1-02")")});
+  EXPECT_EQ(denied.status().code(), Status::Code::kPermissionDenied) << denied.status().ToString();
+  EXPECT_EQ(*store_->StreamVersion("case/D1/S"), 2u);
+}
+
 TEST_F(WorklistTest, BadOptionsAreRefused) {
   WorklistOptions o;
   o.as_of = D("2040-01-01");  // outside the calendar

@@ -686,6 +686,24 @@ TEST_F(RightsTest, RectificationShowsTheCorrectedValueAndWhen) {
   EXPECT_EQ(c->age_band, "85+");
 }
 
+// Issue 17.7: the person's pack shows who was responsible for their case and
+// the follow-up of the advice they were given, in plain English.
+TEST_F(RightsTest, PackShowsTheCasesAllocationAndFollowUp) {
+  Record("case/T/1", {Enquiry("2019-03-01", "P-T1", "D1")});
+  Record("case/T/1", {E(R"({"type":"ConsultationHeld","actor":{"user":"S-1","role":"caseworker","plugin":"test"},)"
+                        R"("facts":{"heldOn":"2019-03-01","channel":"phone","followUpOn":"2019-03-15"}})"),
+                      E(R"({"type":"CaseAllocated","actor":{"user":"S-1","role":"teamManager","plugin":"test"},)"
+                        R"("facts":{"allocatedOn":"2019-03-02","workerRef":"S-D1-07","roleCode":"caseworker"}})"),
+                      E(R"({"type":"CaseDeallocated","actor":{"user":"S-1","role":"teamManager","plugin":"test"},)"
+                        R"("facts":{"deallocatedOn":"2019-03-20","workerRef":"S-D1-07","reasonCode":"workerLeft"}})")});
+  auto pack = rights_->BuildPack("P-T1", PackOptions{});
+  ASSERT_TRUE(pack.ok()) << pack.status().ToString();
+  EXPECT_NE(pack->json.find("Case allocated to S-D1-07 (caseworker)"), std::string::npos);
+  EXPECT_NE(pack->json.find("Case taken off S-D1-07 (worker left)"), std::string::npos);
+  EXPECT_NE(pack->json.find("follow up by 2019-03-15"), std::string::npos);
+  EXPECT_NE(pack->html.find("Case allocated to S-D1-07"), std::string::npos);
+}
+
 // docs/sar-format.md: the free text of a CaseNoteAdded with
 // mentionsThirdParty is removed from the pack and listed in heldForReview for
 // a reviewer to redact (neither released nor silently withheld); a note

@@ -677,7 +677,12 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
     }
   };
   // First visit: booked, confirmed in writing when not self-referred, made.
-  // About one in eight is late (after 4 weeks).
+  // About one in eight is late (after 4 weeks). About a third of the people
+  // a hospital referred are visited on the ward before discharge (003
+  // Element 1; a stream of its own, so no other draw moves).
+  Rng ward(Mix(HashText(g.case_id, seed) ^ 0x686f'7370'6974'616cull));
+  const cs::VisitMode visit_mode =
+      referrer == cs::ReferrerType::HOSPITAL && ward.Chance(0.35) ? cs::VisitMode::HOSPITAL : cs::VisitMode::HOME;
   auto first_visit = [&](Date booked_on, int max_days) {
     int offset = rng.Chance(0.12) ? rng.Range(29, std::max(30, max_days)) : rng.Range(3, 27);
     Date visit = w.W(d0 + days{std::min(offset, max_days)});
@@ -686,7 +691,7 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       auto v = f.initFirstVisitScheduled();
       v.setScheduledOn(S(booked_on));
       v.setVisitOn(S(visit));
-      v.setMode(cs::VisitMode::HOME);
+      v.setMode(visit_mode);
     }), "admin");
     if (referrer != cs::ReferrerType::SELF) {
       w.Add(booked_on, "FirstVisitConfirmedInWriting", Facts([&](cs::Facts::Builder f) {
@@ -698,7 +703,7 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
     w.Add(visit, "FirstVisitCompleted", Facts([&](cs::Facts::Builder f) {
       auto v = f.initFirstVisitCompleted();
       v.setCompletedOn(S(visit));
-      v.setMode(cs::VisitMode::HOME);
+      v.setMode(visit_mode);
       v.setVisitorRole(spec.kind == Kind::kDfg ? "ot" : "technicalOfficer");
     }), spec.kind == Kind::kDfg ? "ot" : "technicalOfficer");
     return visit;
@@ -849,14 +854,20 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
     }));
   };
   auto after = [&](Date d, int lo, int hi) { return w.W(d + days{rng.Range(lo, hi)}); };
+  std::optional<std::pair<Date, Date>> follow_up;  // an advice consultation's date and its follow-up date
 
   switch (spec.kind) {
     case Kind::kOther: {
       cs::Service service = OtherService(rng);
       Date held = after(d0, 0, 7);
+      // About one in four is to be followed up two to four weeks on (004
+      // s.3); a stream of its own.
+      Rng follow(Mix(HashText(g.case_id, seed) ^ 0x666f'6c6c'6f77'7570ull));
+      if (follow.Chance(0.25)) follow_up = std::make_pair(held, w.W(held + days{follow.Range(14, 28)}));
       NewEvent& e = w.Add(held, "ConsultationHeld", Facts([&](cs::Facts::Builder f) {
         auto c = f.initConsultationHeld();
         c.setHeldOn(S(held));
+        if (follow_up) c.setFollowUpOn(S(follow_up->second));
         c.setChannel(cs::Channel::PHONE);
         c.setMinutes(static_cast<uint16_t>(rng.Range(10, 60)));
         c.initAdviceGiven(1).set(0, service);
@@ -1619,6 +1630,65 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
         o.setRecordedOn(S(decided));
         o.setConcern(n);
         o.setOutcome(outcome);
+      }));
+    }
+  }
+
+  // Allocation (000 "Responsibility for files") and the follow-up of advice
+  // (004 s.3), from a stream of their own and added last, so every other
+  // event is as before: most cases are allocated to their caseworker on the
+  // day of the enquiry or within two working days (never after the
+  // closure); about one in twenty-five is reallocated when its worker moves
+  // on; about one in twenty never is (the open ones await allocation in the
+  // worklist). Most advice to follow up is followed up by a phone call
+  // around its date, before the case closes; the rest stays due.
+  {
+    std::optional<Date> closed_on;
+    for (const auto& d : w.events()) {
+      if (d.event.type == "CaseClosed") closed_on = d.date;
+    }
+    Rng alloc(Mix(HashText(g.case_id, seed) ^ 0x616c'6c6f'6361'7465ull));
+    auto by_closure = [&](Date d) { return closed_on && d > *closed_on ? *closed_on : d; };
+    char team[24];
+    std::snprintf(team, sizeof team, "T-%s", spec.code.c_str());
+    auto allocate = [&](Date on, const std::string& worker, const char* reason) {
+      w.Add(on, "CaseAllocated", Facts([&](cs::Facts::Builder f) {
+        auto a = f.initCaseAllocated();
+        a.setAllocatedOn(S(on));
+        a.setWorkerRef(worker);
+        a.setTeamCode(team);
+        a.setRoleCode(spec.kind == Kind::kDfg ? "ot" : "caseworker");
+        a.setReasonCode(reason);
+      }), "teamManager");
+    };
+    if (!alloc.Chance(0.05)) {
+      Date on = by_closure(w.W(d0 + days{alloc.Range(0, 2)}));
+      allocate(on, staff, "newCase");
+      Date left = w.W(on + days{alloc.Range(20, 90)});
+      if (alloc.Chance(0.04) && (!closed_on || left < *closed_on)) {
+        w.Add(left, "CaseDeallocated", Facts([&](cs::Facts::Builder f) {
+          auto x = f.initCaseDeallocated();
+          x.setDeallocatedOn(S(left));
+          x.setWorkerRef(staff);
+          x.setReasonCode("workerLeft");
+        }), "teamManager");
+        char next[24];
+        std::snprintf(next, sizeof next, "S-%s-%02u", spec.code.c_str(), alloc.Below(12) + 13);
+        Date again = by_closure(w.W(left + days{alloc.Range(1, 8)}));
+        allocate(again, next, "workerLeft");
+      }
+    }
+    if (follow_up && alloc.Chance(0.7)) {
+      Date on = w.W(follow_up->second + days{alloc.Range(-4, 2)});
+      if (on < follow_up->first) on = follow_up->first;
+      on = by_closure(on);
+      w.Add(on, "ContactRecorded", Facts([&](cs::Facts::Builder f) {
+        auto c = f.initContactRecorded();
+        c.setContactedOn(S(on));
+        c.setChannel(cs::Channel::PHONE);
+        c.setReferrerType(cs::ReferrerType::SELF);
+        c.setPurpose(cs::ContactPurpose::FOLLOW_UP);
+        c.initTopics(1).set(0, cs::Service::INFORMATION_ADVICE);
       }));
     }
   }

@@ -237,6 +237,8 @@ struct WorklistCliOptions {
   int review_days = 14;
   bool json = false;
   bool no_budget = false;
+  std::string worker;
+  int allocation_grace_days = 2;
 };
 
 Status RunWorklist(const WorklistCliOptions& o) {
@@ -246,6 +248,8 @@ Status RunWorklist(const WorklistCliOptions& o) {
   w.first_visit_days = o.first_visit_days;
   w.due_soon_days = o.due_soon_days;
   w.review_due_days = o.review_days;
+  w.worker = o.worker;
+  w.allocation_grace_working_days = o.allocation_grace_days;
   Status s = ParseDateOption("--as-of", o.as_of, &w.as_of);
   if (!s.ok()) return s;
   auto d = MakeDomain();
@@ -261,8 +265,9 @@ Status RunWorklist(const WorklistCliOptions& o) {
   w.dfg_urgent_days = targets->dfg_urgent_days;
   w.dfg_non_urgent_days = targets->dfg_non_urgent_days;
   // Budget alerts: each district's allocations against the spend target
-  // (docs/readmodels.md, "Budget"), from one pass over the log's facts.
-  if (!o.no_budget) {
+  // (docs/readmodels.md, "Budget"), from one pass over the log's facts (not
+  // for a worker's own list, which has their cases only).
+  if (!o.no_budget && o.worker.empty()) {
     auto money = exports::ReadMoney(**store, *(*d)->codec, w.as_of.value_or(domain::UkDate(domain::Now())));
     if (!money.ok()) return money.status();
     for (const auto& p : money->positions) {
@@ -361,6 +366,13 @@ void AddReadModelCommands(CommandSet& set) {
     cmd->add_flag("--json", o->json, "print one JSON document");
     cmd->add_flag("--no-budget", o->no_budget,
                   "leave out the budget alerts (they read the log's facts once)");
+    cmd->add_option("--worker", o->worker,
+                    "a worker's own list: only the cases allocated to this staff reference, e.g. S-D3-07")
+        ->type_name("S-REF");
+    cmd->add_option("--allocation-grace-days", o->allocation_grace_days,
+                    "list an open case with no worker after N working days")
+        ->type_name("N")
+        ->capture_default_str();
   }
 }
 

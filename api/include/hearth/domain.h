@@ -63,6 +63,9 @@ Timestamp StartOfDay(Date date);
 std::string AgeBand(Date birth, Date on);
 // True for one of the bands above.
 bool IsAgeBand(std::string_view band);
+// A staff reference: "S-" then 1 to 30 of A-Z a-z 0-9 '-' (e.g. S-D3-07);
+// never a name (CaseAllocated.workerRef, `hearth worklist --worker`).
+bool IsStaffRef(std::string_view ref);
 
 // ---------------------------------------------------------------------------
 // The working-day calendar
@@ -336,6 +339,18 @@ struct CaseState {
   std::vector<OnwardReferral> onward_referrals;  // in the order made
   std::vector<SafeguardingConcern> safeguarding; // in the order raised
   std::vector<Questionnaire> questionnaires;     // in the order sent
+  // The responsible worker (CaseAllocated, CaseDeallocated; 000
+  // "Responsibility for files").
+  std::string worker;                      // staff ref of the current worker, "" when none
+  std::optional<Date> allocated_on;        // the current allocation's date
+  std::optional<Date> first_allocated_on;  // the case's first allocation
+  std::optional<Date> deallocated_on;      // the last CaseDeallocated (awaiting allocation since)
+  // Information and advice to follow up (ConsultationHeld.followUpOn): due
+  // until a contact, consultation or visit dated on or after the
+  // consultation that set it.
+  std::optional<Date> follow_up_on;        // the follow-up's due date
+  std::optional<Date> follow_up_set_on;    // the consultation that set it
+  std::optional<Date> follow_up_done_on;   // the contact that followed it up, when there was one
 
   // The line with that number, or null.
   const ServiceLine* FindLine(uint16_t line) const;

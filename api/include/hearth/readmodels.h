@@ -86,8 +86,9 @@ std::vector<std::shared_ptr<Projection>> MakeProjections(const domain::Codec* co
 
 // The version of the `cases` projection: bumped whenever the fold or the
 // encoding changes meaning, so that stores rebuild it on open.
-inline constexpr uint32_t kCasesProjectionVersion = 6;  // 2: land charges; 3: onward referrals; 4: safeguarding; 5: referral_on is the first referral;
-                                                       // 6: questionnaires
+inline constexpr uint32_t kCasesProjectionVersion = 5;  // 2: land charges; 3: onward referrals; 4: safeguarding; 5: referral_on is the first referral
+                                                       // (the questionnaires, worker and follow-up of case-state encoding 5 need no
+                                                       // rebuild: no event before them could set them)
 
 // The projection's binary form of a CaseState (docs/readmodels.md has the
 // grammar). Deterministic: equal states give equal bytes.
@@ -213,6 +214,14 @@ struct WorklistOptions {
   // in): the 72-hour notification clock (docs/readmodels.md, the `breach`
   // list). Empty: no breach items.
   std::vector<domain::BreachState> breaches;
+  // Allocation (000 "Responsibility for files"): an open case with no
+  // responsible worker is listed once it has waited more than this many
+  // working days since the enquiry (or since its worker was taken off).
+  int allocation_grace_working_days = 2;
+  // A worker's own list: when set (a staff reference, domain::IsStaffRef),
+  // only the cases whose current worker it is are considered, and no item
+  // without a case (budget, breach) is listed.
+  std::string worker;
 };
 
 enum class WorkKind : uint8_t {
@@ -223,8 +232,11 @@ enum class WorkKind : uint8_t {
   kSafeguarding,  // a safeguarding referral the agency has not acknowledged (closed cases too)
   kBudget,        // a district's allocation projected to miss the spend target (no case)
   kBreach,        // a breach whose ICO notification is due within 72 hours of discovery (no case)
+  kAllocation,    // an open case with no responsible worker after the grace period
+  kFollowUp,      // information and advice to follow up (ConsultationHeld.followUpOn) due or overdue
 };
-// "first-visit", "dfg", "stalled", "review", "safeguarding", "budget", "breach"
+// "first-visit", "dfg", "stalled", "review", "safeguarding", "budget", "breach",
+// "allocation", "follow-up"
 const char* WorkKindName(WorkKind kind);
 
 struct DfgStage {
@@ -248,11 +260,13 @@ struct WorkItem {
   std::string urgency;               // DFG: "urgent", "nonUrgent" or "" (not decided)
   std::vector<DfgStage> stages;      // DFG: every stage, in pathway order
   std::string detail;                // one line of plain English
+  std::string worker;                // the case's current worker (staff ref), "" when none
 };
 
 struct Worklist {
   domain::Date as_of{};
   std::string district;
+  std::string worker;                // a worker's own list: their staff reference
   uint64_t position = 0;             // the projection position it was built from
   uint64_t cases_considered = 0;
   std::vector<WorkItem> items;       // ordered by kind, then status, due date, case
