@@ -146,7 +146,7 @@ TEST_F(DocumentsTest, ABodyThatDoesNotMatchItsEventsHashIsNeverReturned) {
 TEST_F(DocumentsTest, TheSubjectAccessPackHoldsTheDocumentsAboutThePersonAsFiles) {
   // A carer on the case, with a document of their own.
   Record("case/D1/1", {E(R"({"type":"PersonRegistered","actor":{"user":"S-2","role":"caseworker","plugin":"test"},)"
-                         R"("facts":{"registeredOn":"2019-03-02"},"personal":[{"subject":"P-2","role":"carer",)"
+                         R"("facts":{"registeredOn":"2019-03-02","ageBand":"45-54"},"personal":[{"subject":"P-2","role":"carer",)"
                          R"("details":{"givenName":"Carolus","familyName":"Wimbleby"}}]})")});
   Record("case/D1/1", {Doc("P-1", kLetter), Doc("P-2", "the carer's own letter", "letter", "", -1, "carer")});
   Rights rights(store_.get(), codec_.get(), {});
