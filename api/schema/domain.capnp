@@ -921,6 +921,7 @@ struct Facts {
     questionnaireSent @70 :QuestionnaireSent;            # a satisfaction and impact questionnaire sent about a service line
     caseAllocated @71 :CaseAllocated;                    # a case allocated (or reallocated) to a named responsible worker
     caseDeallocated @72 :CaseDeallocated;                # a case's worker taken off it (e.g. they left): awaiting allocation again
+    documentAttached @73 :DocumentAttached;              # a document (letter, form, quote, certificate) kept on the case, its body sealed under its subject's key
   }
 }
 
@@ -942,6 +943,8 @@ struct Personal {
   healthDetails @12 :Text;      # health conditions, disabilities, medication; personal
   communicationNeeds @13 :Text; # language, interpreter, BSL, large print; personal
   organisation @14 :Text;       # for a professional referrer: their organisation's name; personal
+  documentSha256 @15 :Text;     # DocumentAttached: the SHA-256 of the document's body, 64 lowercase hex digits; personal (a known letter's hash would confirm who received it)
+  documentFileName @16 :Text;   # DocumentAttached: the document's file name as given; personal
 }
 
 # --- data-protection rights (UK GDPR Arts. 15-21, docs/rights.md) ---
@@ -1419,3 +1422,42 @@ struct CaseDeallocated {
   reasonCode @2 :Text;                # why (e.g. "workerLeft", "longTermLeave"), or empty; fact
 }
 # Personal: none (the client is named among the subjects).
+# --- documents (003 8.3 "Scanned copies of all correspondence and documents
+# will be kept in accordance with GDPR"; docs/domain.md "Documents") ---
+# The body of a document is no field of an event: it is stored beside the
+# event that refers to it, in the same atomic batch, sealed under the data key
+# of the person it concerns (docs/format.md, "documents"). The event's facts
+# hold codes and its size; its SHA-256 and file name are in that person's
+# personal section, so the event's Merkle leaf covers the body's hash.
+
+enum DocumentKind {
+  unspecified @0;     # not recorded (refused by rule `document-kind`)
+  letter @1;          # a letter sent or received
+  applicationForm @2; # an application form (e.g. a DFG application)
+  quote @3;           # a contractor's quote
+  certificate @4;     # a certificate (e.g. electrical, gas safety, completion)
+  decisionLetter @5;  # a decision letter (approval, refusal, means test)
+  photo @6;           # a photograph (e.g. of the property before works)
+  other @7;           # any other document
+}
+
+enum MediaType {
+  unspecified @0;     # not recorded (refused by rule `document-kind`)
+  pdf @1;             # application/pdf
+  png @2;             # image/png
+  jpeg @3;            # image/jpeg
+  tiff @4;            # image/tiff (scanned pages)
+  plainText @5;       # text/plain
+  html @6;            # text/html
+  wordDocument @7;    # application/vnd.openxmlformats-officedocument.wordprocessingml.document
+  other @8;           # application/octet-stream
+}
+
+struct DocumentAttached {
+  attachedOn @0 :Text $pastDate;      # the day the document was kept on the case; fact
+  kind @1 :DocumentKind;              # what the document is; fact
+  sizeBytes @2 :UInt32;               # the body's size in bytes (rule `document-size`: at most 16 MiB); fact
+  mediaType @3 :MediaType;            # the body's format; fact
+  subjectRef @4 :Text;                # the person the document concerns (named in the event's subjects, on the case): the body is sealed under their data key; fact
+}
+# Personal: documentSha256 and documentFileName, in the section of subjectRef.

@@ -53,6 +53,8 @@ struct NewEvent {
   subjects @7 :List(SubjectRef);        # the data subjects it concerns
   facts @8 :Data;                       # non-identifying payload; fact
   personal @9 :List(PersonalSection);   # personal payload, one section per subject
+  documents @10 :List(DocumentBody);    # document bodies kept beside the event (at most 8), each sealed
+                                        # under its subject's data key (docs/format.md "documents")
 }
 
 # An event as read back, decrypted (the `hearth read` JSON follows this).
@@ -96,4 +98,11 @@ struct StoredRecord {
   facts @12 :Data;                     # sealed under the store key (plain if unencrypted store)
   personal @13 :List(SealedSection);   # each sealed under its subject's data key
   digest @14 :Data;                    # keyed BLAKE2b-256 of the event as proposed (idempotent retries)
+}
+
+# A document's body as a writer sends it with its event (NewEvent.documents):
+# a scanned letter, a form, a certificate (docs/domain.md "Documents").
+struct DocumentBody {
+  subject @0 :Text;                     # one of the event's subjects: the body is sealed under their data key
+  bytes @1 :Data;                       # the body, at most the store's max_document_bytes (16 MiB by default)
 }

@@ -263,6 +263,11 @@ void ToWire(const NewEvent& e, schema::NewEvent::Builder out) {
   SubjectsToWire(e.subjects, out.initSubjects(e.subjects.size()));
   out.setFacts(Bytes(e.facts));
   PersonalToWire(e.personal, out.initPersonal(e.personal.size()));
+  auto docs = out.initDocuments(static_cast<unsigned>(e.documents.size()));
+  for (size_t i = 0; i < e.documents.size(); ++i) {
+    docs[i].setSubject(e.documents[i].subject);
+    docs[i].setBytes(Bytes(e.documents[i].bytes));
+  }
 }
 
 void ToWire(const RecordedEvent& e, schema::RecordedEvent::Builder out) {
@@ -299,6 +304,10 @@ Status FromWire(schema::NewEvent::Reader in, NewEvent* out) {
     if (Status s = SubjectsFromWire(in.getSubjects(), &out->subjects); !s.ok()) return s;
     out->facts = ToString(in.getFacts());
     PersonalFromWire(in.getPersonal(), &out->personal);
+    out->documents.clear();
+    for (auto d : in.getDocuments()) {
+      out->documents.push_back(DocumentBody{ToString(d.getSubject()), ToString(d.getBytes())});
+    }
     return Status::OK();
   });
 }

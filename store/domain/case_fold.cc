@@ -74,6 +74,7 @@ bool TakenAfterClosure(cs::Facts::Which which) {
     case F::ONWARD_REFERRAL_OUTCOME_RECORDED:
     case F::SAFEGUARDING_REFERRAL_ACKNOWLEDGED:
     case F::SAFEGUARDING_OUTCOME_RECORDED:
+    case F::DOCUMENT_ATTACHED:
       return true;
     default:
       return false;
@@ -550,6 +551,9 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
       case F::BREACH_NOTIFIED_TO_ICO:
       case F::BREACH_NOT_NOTIFIED:
       case F::BREACH_PEOPLE_INFORMED:
+      // A document changes nothing the fold holds: its body and hash are
+      // read from the log (domain::ListDocuments).
+      case F::DOCUMENT_ATTACHED:
         break;
     }
   } catch (const kj::Exception& e) {

@@ -93,10 +93,65 @@ Status CheckCodeLists(capnp::DynamicStruct::Reader member) {
   return Status::OK();
 }
 
+// DocumentAttached: the body it carries (NewEvent::documents) is the one its
+// facts and its subject's personal section describe.
+Status CheckDocument(cs::DocumentAttached::Reader d, const NewEvent& e, const CaseState& state) {
+  if (d.getKind() == cs::DocumentKind::UNSPECIFIED || d.getMediaType() == cs::MediaType::UNSPECIFIED) {
+    return Rule("document-kind", "say what the document is (kind) and its format (mediaType)");
+  }
+  if (d.getSizeBytes() > kMaxDocumentBytes) {
+    return Rule("document-size", "the document is " + std::to_string(d.getSizeBytes()) +
+                                     " bytes; the limit is " + std::to_string(kMaxDocumentBytes) +
+                                     " bytes (16 MiB)");
+  }
+  std::string subject = d.getSubjectRef().cStr();
+  if (subject.empty() || !Names(e, subject)) {
+    return Rule("document-subject", "subjectRef must name one of the event's subjects (got \"" +
+                                        subject + "\")");
+  }
+  bool on_case = subject == state.client ||
+                 std::any_of(state.people.begin(), state.people.end(),
+                             [&](const CasePerson& p) { return p.subject == subject; });
+  if (!on_case) {
+    return Rule("document-subject", subject + " is not a person on this case: register them first");
+  }
+  if (e.documents.size() != 1 || e.documents[0].subject != subject) {
+    return Rule("document-body", "DocumentAttached carries exactly one document body, for subjectRef " +
+                                     subject + " (record it with hearth attach)");
+  }
+  const std::string& body = e.documents[0].bytes;
+  if (body.size() != d.getSizeBytes()) {
+    return Rule("document-body", "sizeBytes says " + std::to_string(d.getSizeBytes()) +
+                                     ", the body has " + std::to_string(body.size()) + " bytes");
+  }
+  std::string sha;
+  bool named = false;
+  PackedDecoder decoder;
+  for (const PersonalSection& p : e.personal) {
+    if (p.subject != subject) continue;
+    cs::Personal::Reader personal;
+    Status s = decoder.Decode<cs::Personal>(p.data, &personal);
+    if (!s.ok()) return Rule("malformed-personal", s.message());
+    sha = personal.getDocumentSha256().cStr();
+    named = personal.getDocumentFileName().size() > 0;
+  }
+  std::string actual = Sha256Hex(body);
+  if (sha != actual) {
+    return Rule("document-body", "the personal section of " + subject +
+                                     " must give the body's SHA-256 (documentSha256 " + actual +
+                                     "), got \"" + sha + "\"");
+  }
+  if (!named) return Rule("document-body", "the personal section of " + subject + " gives no documentFileName");
+  return Status::OK();
+}
+
 // The case-level rules for one event, against the state before it.
 Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
                       const CaseState& state) {
   auto which = facts.which();
+  if (!e.documents.empty() && which != F::DOCUMENT_ATTACHED) {
+    return Rule("document-body", type.name + " carries no document body (only DocumentAttached does)");
+  }
   if (!state.exists()) {
     if (which != F::CONTACT_RECORDED ||
         facts.getContactRecorded().getPurpose() != cs::ContactPurpose::ENQUIRY) {
@@ -697,6 +752,9 @@ Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
         return Rule("case-allocation-date", "taken off on " + FormatDate(*on) + ", before the allocation to " +
                                                 worker + " on " + FormatDate(*state.allocated_on));
       }
+    case F::DOCUMENT_ATTACHED: {
+      Status s = CheckDocument(facts.getDocumentAttached(), e, state);
+      if (!s.ok()) return s;
       break;
     }
     default:

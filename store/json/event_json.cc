@@ -284,10 +284,38 @@ std::string ParseErrorText(const Json::exception& e) {
   return what;
 }
 
+// "documents": [{"subject", "bodyBase64"}], in either form: the bodies kept
+// beside the event (NewEvent::documents; docs/domain.md "Documents").
+Status DocumentsFromJson(const Json& docs, std::vector<DocumentBody>* out) {
+  if (!docs.is_array()) return FieldError("documents", "must be an array of {subject, bodyBase64}");
+  for (size_t i = 0; i < docs.size(); ++i) {
+    const Json& dj = docs[i];
+    std::string path = "documents[" + std::to_string(i) + "]";
+    if (!dj.is_object()) return FieldError(path, "must be an object {subject, bodyBase64}");
+    Status s = CheckFields(dj, path, {"subject", "bodyBase64"});
+    if (!s.ok()) return s;
+    DocumentBody d;
+    if (!(s = GetString(dj, path, "subject", &d.subject, /*required=*/true)).ok()) return s;
+    auto b64 = dj.find("bodyBase64");
+    if (b64 == dj.end() || !b64->is_string() || !FromBase64(b64->get<std::string>(), &d.bytes)) {
+      return FieldError(path + ".bodyBase64", "must be a base64 string");
+    }
+    out->push_back(std::move(d));
+  }
+  return Status::OK();
+}
+
 Status ParseValue(Json j, const domain::Codec* codec, NewEvent* out, bool* generated_id) {
   *out = NewEvent();
   bool generated = false;
   if (!j.is_object()) return Status::InvalidArgument("an event must be a JSON object");
+  std::vector<DocumentBody> documents;
+  if (auto d = j.find("documents"); d != j.end()) {
+    if (!d->is_null()) {
+      if (Status s = DocumentsFromJson(*d, &documents); !s.ok()) return s;
+    }
+    j.erase("documents");
+  }
   codec = CodecOr(codec);
   auto type = j.find("type");
   Status s;
@@ -307,6 +335,7 @@ Status ParseValue(Json j, const domain::Codec* codec, NewEvent* out, bool* gener
     *out = NewEvent();
     return s;
   }
+  out->documents = std::move(documents);
   if (generated_id != nullptr) *generated_id = generated;
   return Status::OK();
 }

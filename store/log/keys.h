@@ -77,6 +77,27 @@ inline std::string LookupReverseKey(std::string_view subject, std::string_view h
   return k;
 }
 
+// documents: position(8 BE) index(4 BE) -> len(4 BE) subject sealed(body)
+// The event's position, not the body's hash: the key confirms nothing about
+// what the body holds (docs/threat-model.md, "Documents").
+inline std::string DocumentKey(uint64_t position, uint32_t index) {
+  std::string k;
+  PutBE64(&k, position);
+  PutBE32(&k, index);
+  return k;
+}
+// Associated data of a sealed document body: binds it to its event's
+// position, its place in the event and its subject, so a body moved to
+// another key or another subject fails to open.
+inline std::string DocumentAad(uint64_t position, uint32_t index, std::string_view subject) {
+  std::string a = "hearth.doc.v1";
+  PutBE64(&a, position);
+  PutBE32(&a, index);
+  PutBE32(&a, uint32_t(subject.size()));
+  a += subject;
+  return a;
+}
+
 // merkle: level(1) index(8 BE) -> 32-byte hash
 inline std::string MerkleKey(uint8_t level, uint64_t index) {
   std::string k(1, char(level));

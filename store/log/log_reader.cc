@@ -26,4 +26,10 @@ Result<std::string> Store::RecipientKey(const std::string& recipient) {
   return Status::NotSupported("this store cannot derive recipient keys for pseudonymous exports");
 }
 
+Result<DocumentBody> Store::ReadDocument(uint64_t position, uint32_t index) {
+  (void)index;
+  return Status::NotSupported("this store keeps no document bodies (position " +
+                              std::to_string(position) + ")");
+}
+
 }  // namespace hearth

@@ -135,8 +135,23 @@ std::string PersonalSectionMac(const uint8_t* data_key, const PersonalSection& p
   return mac;
 }
 
+std::string DocumentMac(const uint8_t* data_key, const DocumentBody& d) {
+  uint8_t sub[crypto::kKeyBytes];
+  crypto_kdf_derive_from_key(sub, sizeof sub, 4, "hdigestd", data_key);
+  std::string s;
+  AppendField(&s, d.subject);
+  AppendField(&s, d.bytes);
+  std::string mac(32, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(mac.data()), mac.size(),
+                     reinterpret_cast<const unsigned char*>(s.data()), s.size(), sub, sizeof sub);
+  sodium_memzero(sub, sizeof sub);
+  sodium_memzero(s.data(), s.size());
+  return mac;
+}
+
 std::string EventDigest(const crypto::SecretKey& digest_key, const NewEvent& e,
-                        const std::vector<std::string>& section_macs) {
+                        const std::vector<std::string>& section_macs,
+                        const std::vector<std::string>& document_macs) {
   std::string s;
   s.append(reinterpret_cast<const char*>(e.id.bytes.data()), 16);
   AppendField(&s, e.type);
@@ -160,6 +175,13 @@ std::string EventDigest(const crypto::SecretKey& digest_key, const NewEvent& e,
   for (size_t i = 0; i < e.personal.size(); ++i) {
     AppendField(&s, e.personal[i].subject);
     AppendField(&s, i < section_macs.size() ? section_macs[i] : std::string());
+  }
+  if (!e.documents.empty()) {
+    PutBE32(&s, uint32_t(e.documents.size()));
+    for (size_t i = 0; i < e.documents.size(); ++i) {
+      AppendField(&s, e.documents[i].subject);
+      AppendField(&s, i < document_macs.size() ? document_macs[i] : std::string());
+    }
   }
   std::string d = crypto::KeyedHash(digest_key, s);
   sodium_memzero(s.data(), s.size());

@@ -50,8 +50,14 @@ std::string FactsAad(const EnvelopeFields& f);
 // enters only as section_macs[i] (PersonalSectionMac under its subject's data
 // key), so the digest confirms no guess about a person once their data key is
 // erased (docs/format.md, "log").
+// Document bodies enter as document_macs[i] (DocumentMac), and only when the
+// event has documents, so the digests of events without any are unchanged.
 std::string EventDigest(const crypto::SecretKey& digest_key, const NewEvent& e,
-                        const std::vector<std::string>& section_macs);
+                        const std::vector<std::string>& section_macs,
+                        const std::vector<std::string>& document_macs = {});
+// BLAKE2b-256 of one document body (subject, bytes) under another subkey of
+// the subject's data key.
+std::string DocumentMac(const uint8_t* data_key, const DocumentBody& d);
 // BLAKE2b-256 of one personal section (subject, data, identifiers) under a
 // subkey of the subject's data key (crypto::kKeyBytes bytes).
 std::string PersonalSectionMac(const uint8_t* data_key, const PersonalSection& p);

@@ -33,8 +33,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kCfNames[] = {"default", "log",    "streams",     "subjects", "eventids",
-                                    "keys",    "lookup", "merkle", "projections", "access"};
+constexpr const char* kCfNames[] = {"default", "log",    "streams", "subjects",    "eventids",
+                                    "keys",    "lookup", "merkle",  "projections", "access",
+                                    "documents"};
+// Added after stores were first written: made on open when missing.
+constexpr const char* kLaterCfs[] = {"documents"};
+constexpr size_t kMaxDocumentsPerEvent = 8;
 constexpr size_t kMaxIdBytes = 200;
 constexpr size_t kMaxSubjectIdBytes = 64;
 constexpr size_t kMaxSubjectsPerEvent = 32;
@@ -270,6 +274,11 @@ Status StoreImpl::OpenDb(bool create) {
       // Small, hot values read by point lookup for every case a read model
       // visits: decompressing a block per lookup dominated the worklist.
       c.bloom = true;
+    } else if (n == "documents") {
+      // Sealed bodies up to max_document_bytes: ciphertext does not
+      // compress; read by point lookup of a key that exists.
+      c.write_buffer = 32ull << 20;
+      c.block_size = 64 << 10;
     } else if (n == "streams" || n == "subjects" || n == "access" || n == "default") {
       c.compress = true;  // ordered indexes and the access log: compressible
     }
@@ -309,6 +318,12 @@ Status StoreImpl::OpenDb(bool create) {
     if (!ls.ok()) return FromRocks(ls, "reading " + path_);
     for (const char* name : kCfNames) {
       if (std::find(existing.begin(), existing.end(), name) == existing.end()) {
+        if (std::find_if(std::begin(kLaterCfs), std::end(kLaterCfs), [&](const char* later) {
+              return std::string_view(later) == name;
+            }) != std::end(kLaterCfs)) {
+          db_options.create_missing_column_families = true;  // a store from before it
+          continue;
+        }
         return Status::NotFound(path_ + " is not a hearth store (column family " +
                                 std::string(name) + " is missing)");
       }
@@ -328,6 +343,7 @@ Status StoreImpl::OpenDb(bool create) {
   merkle_ = handles_[7];
   projections_cf_ = handles_[8];
   access_ = handles_[9];
+  documents_ = handles_[10];
 
   if (create) {
     Status st = InitNewStore();
@@ -619,6 +635,26 @@ Status StoreImpl::ValidateAppend(const std::string& stream, ExpectedVersion expe
       return Status::TooLarge(where + " is " + std::to_string(bytes) + " bytes; the limit is " +
                               std::to_string(options_.max_event_bytes));
     }
+    if (e.documents.size() > kMaxDocumentsPerEvent) {
+      return Status::TooLarge(where + " carries " + std::to_string(e.documents.size()) +
+                              " documents; the limit is " + std::to_string(kMaxDocumentsPerEvent));
+    }
+    for (size_t d = 0; d < e.documents.size(); ++d) {
+      const DocumentBody& doc = e.documents[d];
+      if (!encrypted_) {
+        return Status::InvalidArgument("this store is unencrypted (benchmarks only) and refuses "
+                                       "documents");
+      }
+      if (named.count(doc.subject) == 0) {
+        return Status::InvalidArgument(where + " has a document for subject " + doc.subject +
+                                       ", which it does not name in its subjects");
+      }
+      if (doc.bytes.size() > options_.max_document_bytes) {
+        return Status::TooLarge(where + ": document " + std::to_string(d) + " is " +
+                                std::to_string(doc.bytes.size()) + " bytes; the limit is " +
+                                std::to_string(options_.max_document_bytes) + " bytes");
+      }
+    }
   }
   return Status::OK();
 }
@@ -803,6 +839,14 @@ bool StoreImpl::CheckAppend(Request* req) {
         }
         ++new_subjects;  // an upper bound: most already have a key
       }
+      for (const auto& d : e.documents) {
+        if (erased_.count(d.subject) != 0) {
+          req->status = Status::Erased("subject " + d.subject +
+                                       " was erased; documents about them are refused");
+          return true;
+        }
+        ++new_subjects;
+      }
     }
   }
   if (group_new_keys_.size() + new_subjects > group_new_keys_.capacity()) {
@@ -898,7 +942,24 @@ Status StoreImpl::DigestEvents(Request* req, bool create_keys, rocksdb::WriteBat
       }
       if (!s.ok()) return s;
     }
-    digests.push_back(EventDigest(digest_key_, e, macs));
+    std::vector<std::string> doc_macs;
+    for (const DocumentBody& d : e.documents) {
+      uint8_t key[crypto::kKeyBytes];
+      Status s = DataKeyOf(d.subject, create_keys ? batch : nullptr, key);
+      if (s.ok()) doc_macs.push_back(DocumentMac(key, d));
+      sodium_memzero(key, sizeof key);
+      if (s.IsNotFound()) {
+        std::shared_lock<std::shared_mutex> lock(keys_mu_);
+        if (erased_.count(d.subject) != 0) {
+          return Status::Erased("event id " + e.id.ToString() + " carries a document of subject " +
+                                d.subject + ", who was erased: a retry cannot be matched");
+        }
+        doc_macs.emplace_back();  // no key, so not the original: the digests differ
+        continue;
+      }
+      if (!s.ok()) return s;
+    }
+    digests.push_back(EventDigest(digest_key_, e, macs, doc_macs));
   }
   req->digests = std::move(digests);
   return Status::OK();
@@ -943,6 +1004,18 @@ Status StoreImpl::ApplyAppend(Request* req, rocksdb::WriteBatch* batch) {
       re.causation_id = e.causation_id;
       re.subjects = e.subjects;
       re.facts = e.facts;
+    }
+    // Document bodies: sealed under their subject's data key, in the same
+    // batch as the event, keyed by the event's position (docs/format.md).
+    for (size_t d = 0; d < e.documents.size(); ++d) {
+      const DocumentBody& doc = e.documents[d];
+      std::string value;
+      PutBE32(&value, uint32_t(doc.subject.size()));
+      value += doc.subject;
+      Status ss = SealPersonal(doc.subject, DocumentAad(position, uint32_t(d), doc.subject),
+                               doc.bytes, &value, batch);
+      if (!ss.ok()) return ss;
+      batch->Put(documents_, DocumentKey(position, uint32_t(d)), value);
     }
     std::string key = LogKey(position);
     batch->Put(log_, key, *record);
@@ -1579,6 +1652,30 @@ Result<StoreInfo> StoreImpl::Info() {
 }
 
 // ---------------------------------------------------------------- Backup ----
+
+Result<DocumentBody> StoreImpl::ReadDocument(uint64_t position, uint32_t index) {
+  std::string where = "document " + std::to_string(index) + " of position " + std::to_string(position);
+  if (position == 0 || position > committed()) return Status::NotFound("no " + where);
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), documents_, DocumentKey(position, index), &value);
+  if (s.IsNotFound()) return Status::NotFound("no " + where);
+  if (!s.ok()) return FromRocks(s, "reading " + where);
+  if (value.size() < 4 || GetBE32(value.data()) > value.size() - 4) {
+    return Status::Corruption(where + " is damaged (its subject does not parse)");
+  }
+  DocumentBody out;
+  out.subject.assign(value.data() + 4, GetBE32(value.data()));
+  std::string_view sealed = std::string_view(value).substr(4 + out.subject.size());
+  bool erased = false;
+  Status st = OpenPersonal(out.subject, DocumentAad(position, index, out.subject), sealed,
+                           &out.bytes, &erased);
+  if (!st.ok()) return Status::Corruption(where + " (subject " + out.subject + "): " + st.message());
+  if (erased) {
+    return Status::Erased(where + " belongs to subject " + out.subject +
+                          ", who was erased: it can no longer be read");
+  }
+  return out;
+}
 
 Result<uint64_t> StoreImpl::Backup(const std::string& dir) {
   std::error_code ec;

@@ -87,6 +87,7 @@ class StoreImpl final : public Store {
   Result<std::vector<Hash>> InclusionProof(uint64_t position, uint64_t tree_size) override;
   Result<std::vector<Hash>> ConsistencyProof(uint64_t from, uint64_t to) override;
   Result<std::string> RawRecord(uint64_t position) override;
+  Result<DocumentBody> ReadDocument(uint64_t position, uint32_t index) override;
 
   // A keyed hash of the recipient's name under a sub-key of the store key.
   Result<std::string> RecipientKey(const std::string& recipient) override {
@@ -238,6 +239,7 @@ class StoreImpl final : public Store {
   rocksdb::ColumnFamilyHandle* merkle_ = nullptr;
   rocksdb::ColumnFamilyHandle* projections_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* access_ = nullptr;
+  rocksdb::ColumnFamilyHandle* documents_ = nullptr;
 
   // Keys. root_ wraps everything; store_key_ seals facts; digest_key_ and
   // lookup_key_ are derived from store_key_.

@@ -540,6 +540,12 @@ const std::map<std::string, TypeText, std::less<>>& Types() {
       {"CaseReopened",
        {"reopenedOn",
         [](const Json& f) { return "Case reopened" + Paren(Words(Str(f, "reasonCode"))); }}},
+      {"DocumentAttached",
+       {"attachedOn",
+        [](const Json& f) {
+          return "Document kept on the case" + With(": ", Code(f, "kind")) + With(", ", Code(f, "mediaType")) +
+                 ", " + std::to_string(Num(f, "sizeBytes")) + " bytes" + With(", about ", Str(f, "subjectRef"));
+        }}},
       // The breach register (breach/ streams, not cases).
       {"BreachRecorded",
        {"discoveredOn",

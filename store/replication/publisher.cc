@@ -240,6 +240,9 @@ class Publisher final : public ReplicatedStore {
     return inner_->ConsistencyProof(a, b);
   }
   Result<std::string> RawRecord(uint64_t p) override { return inner_->RawRecord(p); }
+  Result<DocumentBody> ReadDocument(uint64_t p, uint32_t index) override {
+    return inner_->ReadDocument(p, index);
+  }
   Result<Hash> LeafHash(uint64_t p) override { return inner_->LeafHash(p); }
   Result<std::vector<RecordedEvent>> ReadAllFacts(uint64_t from, size_t n) override {
     return inner_->ReadAllFacts(from, n);

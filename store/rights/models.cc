@@ -2,6 +2,7 @@
 // data controller's subject-access pack and disclosure log, for front ends
 // that act in a role with the controller scope.
 #include <nlohmann/json.hpp>
+#include <sodium.h>
 
 #include "hearth/read_model.h"
 #include "hearth/rights.h"
@@ -24,6 +25,14 @@ Status CheckSubject(const std::string& model, const std::string& subject) {
   return Status::OK();
 }
 
+std::string Base64(const std::string& bytes) {
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+                    sodium_base64_VARIANT_ORIGINAL);
+  out.resize(out.size() - 1);  // the terminating NUL
+  return out;
+}
+
 class SarModel final : public ReadModel {
  public:
   SarModel(const domain::Codec* codec, RightsOptions options)
@@ -31,15 +40,16 @@ class SarModel final : public ReadModel {
   std::string name() const override { return "sar"; }
 
   Result<std::string> Query(ScopedReader& reader, const std::string& params_json) override {
-    auto params = prm::Parse("sar", params_json, {"subject", "request", "html"});
+    auto params = prm::Parse("sar", params_json, {"subject", "request", "html", "documents"});
     if (!params.ok()) return params.status();
     std::string subject, request;
-    bool html = false;
+    bool html = false, documents = false;
     Status s = prm::RequireString("sar", *params, "subject", &subject);
     if (s.ok()) s = CheckSubject("sar", subject);
     if (s.ok()) s = prm::GetString("sar", *params, "request", &request);
     if (s.ok() && !request.empty()) s = ValidRequestRef(request);
     if (s.ok()) s = prm::GetBool("sar", *params, "html", &html);
+    if (s.ok()) s = prm::GetBool("sar", *params, "documents", &documents);
     if (!s.ok()) return s;
     // A pack holds the person's whole record: only the controller, and only
     // in a role that sees personal sections, generates one.
@@ -72,6 +82,11 @@ class SarModel final : public ReadModel {
     out["erased"] = pack->erased;
     out["pack"] = Json::parse(pack->json);
     if (html) out["html"] = pack->html;
+    if (documents) {  // the documents' bodies, as the files `hearth sar` writes
+      Json files = Json::array();
+      for (const auto& f : pack->files) files.push_back(Json{{"file", f.path}, {"body", Base64(f.bytes)}});
+      out["files"] = files;
+    }
     return out.dump();
   }
 
@@ -106,7 +121,59 @@ class DisclosuresModel final : public ReadModel {
   RightsOptions options_;
 };
 
+// `document`: one document of a case, its body checked against the SHA-256
+// its event records (docs/domain.md "Documents").
+class DocumentModel final : public ReadModel {
+ public:
+  explicit DocumentModel(const domain::Codec* codec) : codec_(codec) {}
+  std::string name() const override { return "document"; }
+
+  Result<std::string> Query(ScopedReader& reader, const std::string& params_json) override {
+    auto params = prm::Parse("document", params_json, {"case", "event"});
+    if (!params.ok()) return params.status();
+    std::string case_id;
+    uint64_t event = 0;
+    Status s = prm::RequireString("document", *params, "case", &case_id);
+    if (s.ok()) s = prm::GetPosition("document", *params, "event", &event);
+    if (s.ok() && event == 0) s = Status::InvalidArgument("document: event (the case's event number) is required");
+    if (!s.ok()) return s;
+    // A document is personal data: only a role that sees personal sections
+    // reads one, and only on a case its districts reach (ReadStream).
+    if (s = reader.CheckReadPersonal(); !s.ok()) return s;
+    auto events = reader.ReadStream(case_id, event, Direction::kForward, 1);
+    if (!events.ok()) return events.status();
+    if (events->empty() || events->front().stream_version != event) {
+      return Status::NotFound("document: " + case_id + " has no event " + std::to_string(event));
+    }
+    auto doc = domain::DocumentOf(*codec_, events->front());
+    if (!doc.ok()) return Status::NotFound("document: " + doc.status().message());
+    auto body = domain::CheckDocumentBody(
+        *doc, doc->erased ? Result<DocumentBody>(Status::NotFound("")) : reader.ReadDocument(doc->position, 0));
+    if (!body.ok()) return body.status();
+    Json out = Json::object();
+    out["case"] = case_id;
+    out["event"] = event;
+    out["position"] = doc->position;
+    out["attachedOn"] = domain::FormatDate(doc->attached_on);
+    out["kind"] = doc->kind;
+    out["mediaType"] = doc->media_type;
+    out["sizeBytes"] = doc->size_bytes;
+    out["subject"] = doc->subject;
+    out["sha256"] = doc->sha256;
+    out["fileName"] = doc->file_name;
+    out["body"] = Base64(*body);
+    return out.dump();
+  }
+
+ private:
+  const domain::Codec* codec_;
+};
+
 }  // namespace
+
+std::unique_ptr<ReadModel> MakeDocumentModel(const domain::Codec* codec) {
+  return std::make_unique<DocumentModel>(codec);
+}
 
 std::unique_ptr<ReadModel> MakeSarModel(const domain::Codec* codec, RightsOptions options) {
   return std::make_unique<SarModel>(codec, std::move(options));

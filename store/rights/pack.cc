@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 
@@ -514,6 +515,48 @@ Result<PackContent> CollectPack(Rights& rights, Store& store, const domain::Code
     return Status::Corruption("subject access pack of " + subject + ": " + e.getDescription().cStr());
   }
 
+  // Documents about the person, as files of the pack. A body that does not
+  // match the hash its event records fails the pack (ReadDocumentBody).
+  for (const auto& e : events) {
+    if (e.type != "DocumentAttached") continue;
+    cs::Facts::Reader facts;
+    Status s = reader.Facts(e, &facts);
+    if (!s.ok()) return s;
+    auto d = facts.getDocumentAttached();
+    if (Text(d.getSubjectRef()) != subject) continue;  // another person's document
+    domain::CaseDocument doc;
+    doc.position = e.position;
+    doc.subject = subject;
+    for (const PersonalSection& p : e.personal) {
+      if (p.subject != subject) continue;
+      cs::Personal::Reader mine;
+      s = reader.Personal(p, &mine);
+      if (!s.ok()) return s;
+      doc.sha256 = Text(mine.getDocumentSha256());
+      doc.file_name = Text(mine.getDocumentFileName());
+    }
+    auto body = domain::ReadDocumentBody(store, doc);
+    if (!body.ok()) return body.status();
+    PackDocument pd;
+    pd.position = e.position;
+    pd.date = Text(d.getAttachedOn());
+    pd.record = e.stream;
+    pd.kind = Code(d.getKind());
+    pd.media_type = Code(d.getMediaType());
+    pd.file_name = doc.file_name;
+    pd.sha256 = doc.sha256;
+    pd.size_bytes = d.getSizeBytes();
+    std::string safe;
+    for (char c : doc.file_name.substr(0, 100)) {
+      bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+      safe.push_back(ok ? c : '_');
+    }
+    if (safe.empty() || safe[0] == '.') safe = "document" + safe;
+    pd.path = "documents/" + std::to_string(e.position) + "-" + safe;
+    pd.bytes = std::move(*body);
+    pack.documents.push_back(std::move(pd));
+  }
+
   auto restricted = rights.IsRestricted(subject);
   if (!restricted.ok()) return restricted.status();
   pack.restricted = *restricted;
@@ -652,6 +695,13 @@ std::string PackJson(const PackContent& pack) {
   j["disclosures"] = disclosures;
   j["accessLog"] = reads;
   j["requests"] = requests;
+  Json documents = Json::array();
+  for (const auto& d : pack.documents) {
+    documents.push_back(Json{{"position", d.position}, {"date", d.date}, {"record", d.record}, {"kind", d.kind},
+                             {"mediaType", d.media_type}, {"fileName", d.file_name}, {"sha256", d.sha256},
+                             {"sizeBytes", d.size_bytes}, {"file", d.path}});
+  }
+  j["documents"] = documents;
   j["article15"] = Json{{"purposes", purposes},
                         {"categories", strings(pack.categories)},
                         {"recipients", strings(pack.recipients)},
@@ -775,6 +825,18 @@ std::string PackHtml(const PackContent& pack) {
   h += "<h2>Your rights</h2>\n<ul>";
   for (const auto& r : pack.rights) h += "<li>" + Esc(r) + "</li>";
   h += "</ul>\n<p>" + Esc(pack.complaint) + "</p>\n";
+  if (!pack.documents.empty()) {
+    h += "<h2>Documents about you</h2>\n<p>Each is a file in the folder of this page, with its SHA-256 so "
+         "you can check it is the document we hold.</p>\n<table><tr><th>Date</th><th>Document</th></tr>\n";
+    for (const auto& d : pack.documents) {
+      // The file's name beside this page as text, not a link: the page has
+      // no href or src attributes (docs/sar-format.md).
+      h += "<tr><td>" + Esc(d.date) + "</td><td>" + Esc(d.file_name) + " (" + Esc(Words(d.kind)) + ", " +
+           std::to_string(d.size_bytes) + " bytes): the file <code>" + Esc(d.path) + "</code>, SHA-256 " +
+           Esc(d.sha256) + "</td></tr>\n";
+    }
+    h += "</table>\n";
+  }
   h += "<h2>Everything we recorded about you, in date order</h2>\n";
   h += "<p>" + std::to_string(pack.events.size()) + " entries. " + std::to_string(pack.withheld_sections) +
        " sections about other people (carers, relatives, private referrers) are withheld as third-party data. " +
@@ -795,6 +857,7 @@ Result<Pack> Rights::BuildPack(const std::string& subject, const PackOptions& op
   pack.events = content->erased ? 0 : uint32_t(content->events.size());
   pack.withheld_sections = content->withheld_sections;
   pack.held_for_review = content->held_for_review;
+  for (auto& d : content->documents) pack.files.push_back(PackFile{d.path, std::move(d.bytes)});
   if (options.record_disclosure) {
     AccessRecord access;
     access.subject = subject;

@@ -132,6 +132,22 @@ struct PackRule {
   std::string source;
 };
 
+// A document about the person (DocumentAttached whose subjectRef is them),
+// a file of the pack: its body opened and checked against the SHA-256 its
+// event records.
+struct PackDocument {
+  uint64_t position = 0;
+  std::string date;
+  std::string record;      // the case
+  std::string kind;
+  std::string media_type;
+  std::string file_name;   // as recorded (personal)
+  std::string sha256;
+  uint32_t size_bytes = 0;
+  std::string path;        // within the pack: documents/<position>-<file name>
+  std::string bytes;
+};
+
 struct PackContent {
   std::string subject;
   Date generated_on{};
@@ -155,6 +171,7 @@ struct PackContent {
   std::optional<RetentionItem> retention;
   std::vector<PackRule> retention_rules;
   std::vector<PackSource> sources;
+  std::vector<PackDocument> documents;
   std::vector<std::string> rights;
   std::string complaint;
   std::string automated_decisions;

@@ -47,6 +47,29 @@ Result<Store*> ScopedReader::ControllerStore() {
   return store_;
 }
 
+Result<DocumentBody> ScopedReader::ReadDocument(uint64_t position, uint32_t index) {
+  if (Status s = session_.CheckReadPersonal(); !s.ok()) return s;
+  auto events = store_->ReadAllFacts(position, 1);
+  if (!events.ok()) return events.status();
+  if (events->empty() || events->front().position != position) {
+    return Status::NotFound("no event at position " + std::to_string(position));
+  }
+  if (Status s = session_.CheckReadStream(events->front().stream); !s.ok()) return s;
+  auto body = store_->ReadDocument(position, index);
+  if (!body.ok()) return body;
+  AccessRecord a;
+  a.subject = body->subject;
+  a.plugin = principal().plugin;
+  a.user = principal().user;
+  a.role = principal().role;
+  a.action = "read";
+  a.purpose = "document";
+  a.first_position = a.last_position = position;
+  a.events = 1;
+  if (Status s = store_->LogAccess({a}); !s.ok()) return s;
+  return body;
+}
+
 Result<std::vector<RecordedEvent>> ScopedReader::ReadStream(const std::string& stream, uint64_t from,
                                                             Direction direction, size_t max_count) {
   if (IsPublishedConfig(stream)) {

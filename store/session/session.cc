@@ -259,6 +259,12 @@ Result<AppendResult> Session::Append(const std::string& stream, ExpectedVersion 
   if (Status s = CheckAppend(stream, events); !s.ok()) return s;
   for (NewEvent& e : events) {
     e.actor = Actor{principal_.user, principal_.role, principal_.plugin};
+    // A document body goes only with a case's DocumentAttached, whose rules
+    // the recorder checks (docs/domain.md "Documents").
+    if (!e.documents.empty() && stream.compare(0, 5, "case/") != 0) {
+      return Status::InvalidArgument("rule document-body: only a case's DocumentAttached carries a document "
+                                     "body, not " + e.type + " on stream " + stream);
+    }
   }
   // Case streams take only events the case's rules allow (docs/domain.md):
   // a refusal is InvalidArgument "rule <name>: ...", and nothing is written.

@@ -65,10 +65,12 @@ TEST_F(CodecTest, EveryEventTypeIsListed) {
         // satisfaction and impact (docs/domain.md)
         "QuestionnaireSent",
         // allocation to a worker (issue 17.7)
-        "CaseAllocated", "CaseDeallocated"}) {
+        "CaseAllocated", "CaseDeallocated",
+        // documents (issue 17.9)
+        "DocumentAttached"}) {
     EXPECT_TRUE(names.count(n)) << n;
   }
-  EXPECT_EQ(names.size(), 71u);
+  EXPECT_EQ(names.size(), 72u);
   EXPECT_EQ(names.count("ContactRecordedV1"), 0u);
   const EventTypeInfo* contact = codec_->FindType("ContactRecorded");
   ASSERT_NE(contact, nullptr);

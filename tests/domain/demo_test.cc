@@ -143,7 +143,8 @@ TEST_F(DemoTest, OneYearMatchesThePartnershipsFiguresExactly) {
   Unpacker unpack;
   uint64_t events = 0, withdrawn = 0, complaints = 0, safeguarding = 0, carers = 0,
            disclosures = 0, outside_year = 0, not_synthetic = 0, personal_sections = 0,
-           land_charges = 0, bad_charges = 0, after_closure = 0, onward = 0;
+           land_charges = 0, bad_charges = 0, after_closure = 0, onward = 0, documents = 0,
+           bad_documents = 0;
   std::set<std::string> subjects;
   std::set<cs::OnwardDestination> destinations;
   std::map<std::string, int64_t> safeguarding_by_category;  // raised in the year, county-wide
@@ -242,6 +243,17 @@ TEST_F(DemoTest, OneYearMatchesThePartnershipsFiguresExactly) {
       for (const auto& s : e.subjects) {
         subjects.insert(s.id);
         if (s.role == SubjectRole::kCarer && f.which() == cs::Facts::PERSON_REGISTERED) ++carers;
+      }
+      // Documents (decision letters): each body opens and matches its event.
+      if (f.which() == cs::Facts::DOCUMENT_ATTACHED) {
+        ++documents;
+        auto doc = DocumentOf(*codec_, e);
+        ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+        auto body = ReadDocumentBody(*store_, *doc);
+        if (!body.ok() || body->find("synthetic demonstration data") == std::string::npos ||
+            doc->kind != "decisionLetter") {
+          ++bad_documents;
+        }
       }
       // Synthetic people only: ZZ postcodes, 999 NHS numbers, drama-range phones.
       for (const auto& p : e.personal) {
@@ -366,6 +378,8 @@ TEST_F(DemoTest, OneYearMatchesThePartnershipsFiguresExactly) {
   EXPECT_GT(subjects.size(), 8000u);
   EXPECT_GT(after_closure, 100u);
   EXPECT_GT(onward, 500u);
+  EXPECT_GT(documents, 20u);
+  EXPECT_EQ(bad_documents, 0u);
   EXPECT_GE(destinations.size(), 9u);  // every destination the issue names, and more
 
   // Issue 17.2: the return counts safeguarding concerns by category, as

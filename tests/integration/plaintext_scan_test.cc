@@ -86,6 +86,61 @@ TEST_F(PlaintextScanTest, NoPersonalDataInAnyFileOfTheStore) {
   EXPECT_GT(needles, 100u);
 }
 
+// Document bodies (docs/format.md "documents") are in no file either: in
+// the write-ahead log, in the SSTs after closing, after a full compaction of
+// every column family, and after the subject's erasure. The body is highly
+// compressible, so a compressed but unsealed body would show in the logical
+// contents too.
+TEST_F(PlaintextScanTest, NoDocumentBodyInAnyFileBeforeOrAfterCompaction) {
+  const std::string name = "Quillifer Snodgrass-Vantablack";
+  const std::string marker = "DOCSCAN-55821-FLUMMOX";
+  std::string body;
+  for (int i = 0; i < 200; ++i) body += "Dear " + name + ", decision " + marker + " line " + std::to_string(i) + "\n";
+  for (int i = 0; i < 5; ++i) {
+    NewEvent e = EventAbout(kZebedee, "DocumentAttached");
+    e.documents.push_back(DocumentBody{kZebedee.subject, body});
+    MustAppend("case-DocControl-6693", ExpectedVersion::Any(), {e});
+  }
+  ASSERT_EQ(store_->ReadDocument(1, 0)->bytes, body);  // control: the body is there to find
+  std::vector<Needle> needles = Encodings("document name", name);
+  for (const Needle& n : Encodings("document marker", marker)) needles.push_back(n);
+  auto expect_absent = [&](const std::vector<FileBytes>& files, const std::string& when) {
+    auto control = Hits(files, {"control", "case-doccontrol-6693", true});
+    EXPECT_FALSE(control.empty()) << when << ": the scan does not reach the log";
+    for (const Needle& n : needles) {
+      auto hits = Hits(files, n);
+      std::string where;
+      for (const auto& h : hits) where += " " + h;
+      EXPECT_TRUE(hits.empty()) << when << ": " << n.what << " found in" << where;
+    }
+  };
+  expect_absent(ReadEveryFile(path_), "while open (write-ahead log)");
+  Close();
+  auto closed = ReadEveryFile(path_);
+  ASSERT_TRUE(AnyHitEndsWith(Hits(closed, {"control", "case-doccontrol-6693", true}), ".sst"));
+  closed.push_back(LogicalContents(path_));
+  expect_absent(closed, "closed");
+  {
+    auto raw = RawDb::Open(path_);
+    ASSERT_TRUE(raw);
+    rocksdb::CompactRangeOptions co;
+    co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    ASSERT_TRUE(raw->db()->CompactRange(co, raw->cf("documents"), nullptr, nullptr).ok());
+    ASSERT_TRUE(raw->db()->CompactRange(co, raw->cf("log"), nullptr, nullptr).ok());
+  }
+  auto compacted = ReadEveryFile(path_);
+  compacted.push_back(LogicalContents(path_));
+  expect_absent(compacted, "after compaction");
+  Open();
+  auto erased = store_->EraseSubject(kZebedee.subject, Actor{"u-9", "controller", "test"}, "art17");
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_EQ(store_->ReadDocument(1, 0).status().code(), Status::Code::kErased);
+  Close();
+  auto after = ReadEveryFile(path_);
+  after.push_back(LogicalContents(path_));
+  expect_absent(after, "after erasure");
+}
+
 // The lookup hashes of a person's identifiers, computed here with libsodium
 // from the construction docs/format.md and docs/keys.md give, not with the
 // store's code: root = BLAKE2b-256(key = key file, salt from "kdf");

@@ -224,6 +224,27 @@ TEST_F(RestoreTest, RestoreReappliesErasuresMadeAfterTheBackup) {
   for (const auto& e : *z) EXPECT_TRUE(e.personal.at(0).erased);
 }
 
+// Documents (docs/format.md "documents") travel with a backup: `hearth
+// restore` brings a store back whose document reads back, while the erased
+// person's document stays unreadable.
+TEST_F(RestoreTest, ARestoredStoreReturnsItsDocuments) {
+  Open();
+  NewEvent letter = EventAbout(kPhilomena, "DocumentAttached");
+  letter.documents.push_back(DocumentBody{kPhilomena.subject, "Dear Ms Gristlethorpe, your ramp is approved."});
+  auto kept = MustAppend("case-p", ExpectedVersion::Any(), {letter});
+  std::string backup = dir_.sub("backup-with-document");
+  ASSERT_TRUE(store_->Backup(backup).ok());
+  Close();
+  MoveStoreAside();
+  Output o = Hearth(dir_.path(), {"restore", "--from", backup, "--data", path_, "--key-file", key_});
+  ASSERT_EQ(o.code, 0) << o.err;
+  Open();
+  auto doc = store_->ReadDocument(kept.first_position, 0);
+  ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+  EXPECT_EQ(doc->bytes, "Dear Ms Gristlethorpe, your ramp is approved.");
+  EXPECT_EQ(doc->subject, kPhilomena.subject);
+}
+
 TEST_F(RestoreTest, AnErasureCutShortBeforeItsLedgerWriteIsWrittenOnTheNextOpen) {
   // Philomena's erasure is committed; the process is killed before the ledger
   // write (hearth_key_crash dies right after the commit).

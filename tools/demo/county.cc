@@ -351,6 +351,7 @@ class CaseWriter {
   void Closing() { events_.back().seq = 1u << 30; }
 
   std::vector<Dated>& events() { return events_; }
+  const std::string& staff() const { return staff_; }
 
  private:
   const domain::Calendar& calendar_;
@@ -1690,6 +1691,41 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
         c.setPurpose(cs::ContactPurpose::FOLLOW_UP);
         c.initTopics(1).set(0, cs::Service::INFORMATION_ADVICE);
       }));
+  // Documents (issue 17.9): for some grant approvals, the decision letter
+  // as sent, rendered from the case's synthetic data and kept on the case
+  // (its body sealed under the client's key) a few days later. A stream of
+  // its own, so that the other events do not change.
+  {
+    Rng docs(Mix(HashText(g.case_id, seed) ^ 0x646f'6375'6d65'6e74ull));
+    std::vector<Date> approvals;
+    for (const auto& d : w.events()) {
+      if (d.event.type == "GrantApproved") approvals.push_back(d.date);
+    }
+    for (Date approved : approvals) {
+      if (!docs.Chance(0.12)) continue;
+      Date on = w.W(approved + days{docs.Range(1, 5)});
+      std::string letter = "Home Improvement Agency (synthetic demonstration data)\n\n" + client.given + " " +
+                           client.family + "\n" + std::to_string(client.house) + " " + client.street + "\n" +
+                           client.town + "\n" + client.postcode + "\n\nYour reference: " + g.case_id +
+                           "\n\nDear " + client.given + " " + client.family +
+                           ",\n\nYour application for a grant has been approved on " + S(approved) +
+                           ". The works can now be arranged with the contractor.\n\nYou may ask for this "
+                           "decision to be reviewed within 28 days.\n\nYours sincerely,\n" + w.staff() + "\n";
+      std::string name = "decision-letter-" + S(approved) + ".txt";
+      NewEvent& e = w.Add(on, "DocumentAttached", Facts([&](cs::Facts::Builder f) {
+        auto x = f.initDocumentAttached();
+        x.setAttachedOn(S(on));
+        x.setKind(cs::DocumentKind::DECISION_LETTER);
+        x.setSizeBytes(static_cast<uint32_t>(letter.size()));
+        x.setMediaType(cs::MediaType::PLAIN_TEXT);
+        x.setSubjectRef(client.id);
+      }), "admin");
+      std::string sha = domain::Sha256Hex(letter);
+      e.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) {
+        b.setDocumentSha256(sha);
+        b.setDocumentFileName(name);
+      }));
+      e.documents.push_back(DocumentBody{client.id, std::move(letter)});
     }
   }
 

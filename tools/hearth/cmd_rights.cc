@@ -295,6 +295,13 @@ Status RunSar(const SarOptions& o) {
   if (!s.ok()) return s;
   s = WriteFile(o.out + "/sar.html", pack->html, 0600);
   if (!s.ok()) return s;
+  // The documents about the person, as files listed in sar.json "documents".
+  for (const auto& f : pack->files) {
+    std::filesystem::create_directories(std::filesystem::path(o.out + "/" + f.path).parent_path(), ec);
+    if (ec) return Status::IOError("cannot create the documents directory in " + o.out + ": " + ec.message());
+    s = WriteFile(o.out + "/" + f.path, f.bytes, 0600);
+    if (!s.ok()) return s;
+  }
   AccessRecord a;
   a.subject = o.subject;
   a.plugin = "hearth-cli";
@@ -308,6 +315,7 @@ Status RunSar(const SarOptions& o) {
   if (!s.ok()) return s;
   return Print(Json{{"subject", o.subject}, {"events", pack->events}, {"withheld", pack->withheld_sections},
                     {"heldForReview", pack->held_for_review}, {"erased", pack->erased},
+                    {"documents", pack->files.size()},
                     {"json", o.out + "/sar.json"}, {"html", o.out + "/sar.html"}}.dump() + "\n");
 }
 

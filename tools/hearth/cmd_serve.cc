@@ -76,6 +76,7 @@ Status RunServe(const ServeOptions& o) {
   made.push_back(readmodels::MakeWorklistModel(&calendar, codec->get()));
   made.push_back(rights::MakeSarModel(codec->get()));
   made.push_back(rights::MakeDisclosuresModel(codec->get()));
+  made.push_back(rights::MakeDocumentModel(codec->get()));
   made.push_back(exports::MakeKpiModel(codec->get()));
   made.push_back(exports::MakeCasesModel(codec->get()));
   for (auto& model : made) {

@@ -572,4 +572,44 @@ Result<std::vector<BreachState>> ReadBreaches(LogReader& store, const Codec& cod
 // The next free reference "B-<n>".
 Result<std::string> NextBreachRef(LogReader& store);
 
+// --- documents (003 8.3; docs/domain.md "Documents") ---
+// A document's body is kept beside its DocumentAttached event
+// (NewEvent::documents), sealed under the data key of the person it
+// concerns; its SHA-256 and file name are in that person's personal section.
+
+// The largest document body (rule `document-size`; Options::max_document_bytes
+// has the same default).
+inline constexpr uint32_t kMaxDocumentBytes = 16u << 20;  // 16 MiB
+
+// 64 lowercase hex digits.
+std::string Sha256Hex(std::string_view bytes);
+
+// One document of a case, as its DocumentAttached event records it.
+struct CaseDocument {
+  uint64_t position = 0;   // of the DocumentAttached event (Store::ReadDocument(position, 0))
+  Date attached_on{};
+  std::string kind;        // DocumentKind enumerant name
+  std::string media_type;  // MediaType enumerant name
+  uint32_t size_bytes = 0;
+  std::string subject;     // whose data key seals the body
+  std::string sha256;      // from the subject's personal section; empty when erased
+  std::string file_name;   // idem
+  bool erased = false;     // the subject was erased: neither the hash nor the body can be read
+};
+
+// The document a DocumentAttached event records (its personal section of
+// subjectRef read when present). InvalidArgument for another event type.
+Result<CaseDocument> DocumentOf(const Codec& codec, const RecordedEvent& event);
+// Every DocumentAttached event of a case, oldest first. NotFound: no case.
+Result<std::vector<CaseDocument>> ListDocuments(LogReader& store, const Codec& codec,
+                                                const std::string& case_id);
+// The body of `doc`, opened and checked against the SHA-256 its event records
+// before it is returned: Corruption naming both hashes when they differ (or
+// when the stored body fails authentication), Erased when its subject was
+// erased, NotFound when the store holds no body for it.
+Result<std::string> ReadDocumentBody(Store& store, const CaseDocument& doc);
+// The same check on a body already read (Store::ReadDocument or
+// ScopedReader::ReadDocument): the body's bytes, or the error.
+Result<std::string> CheckDocumentBody(const CaseDocument& doc, Result<DocumentBody> stored);
+
 }  // namespace hearth::domain

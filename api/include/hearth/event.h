@@ -79,6 +79,18 @@ struct PersonalSection {
   friend bool operator==(const PersonalSection&, const PersonalSection&) = default;
 };
 
+// A document kept with the event that refers to it (a scanned letter, an
+// application form, a quote, a certificate): stored in the `documents`
+// column family, sealed under `subject`'s data key, in the same atomic batch
+// as its event (docs/format.md, "documents"). Erasing the subject makes it
+// unreadable. The event itself should carry the body's SHA-256 in that
+// subject's personal section, so the Merkle leaf of the event covers it.
+struct DocumentBody {
+  std::string subject;  // REQUIRES: one of the event's SubjectRef ids
+  std::string bytes;    // at most Options::max_document_bytes
+  friend bool operator==(const DocumentBody&, const DocumentBody&) = default;
+};
+
 // An event as a writer proposes it.
 struct NewEvent {
   EventId id;                 // REQUIRES: not empty; a retry must reuse it
@@ -91,6 +103,7 @@ struct NewEvent {
   std::vector<SubjectRef> subjects;
   std::string facts;  // opaque bytes; never personal data
   std::vector<PersonalSection> personal;
+  std::vector<DocumentBody> documents;  // at most 8; read back with Store::ReadDocument
 };
 
 // An event as the log holds it, decrypted.

@@ -84,6 +84,10 @@ struct Options {
   // Largest event (facts + personal sections), in bytes. Default: 1 MiB.
   uint32_t max_event_bytes = 1u << 20;
 
+  // Largest document body (NewEvent::documents), in bytes. Default: 16 MiB.
+  // A larger one is refused TooLarge naming this limit; nothing is written.
+  uint32_t max_document_bytes = 16u << 20;
+
   // Most events in one Append call. Default: 10,000.
   uint32_t max_batch_events = 10000;
 

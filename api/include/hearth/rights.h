@@ -160,9 +160,17 @@ struct PackOptions {
   bool record_disclosure = true;                 // log the disclosure (action "sar")
 };
 
+// A file of the pack besides sar.json and sar.html: a document about the
+// person, at `path` relative to the pack (listed in sar.json "documents").
+struct PackFile {
+  std::string path;   // documents/<position>-<file name>
+  std::string bytes;
+};
+
 struct Pack {
   std::string json;   // docs/sar-format.md
   std::string html;   // self-contained, chronological
+  std::vector<PackFile> files;  // the documents about the person
   uint32_t events = 0;
   uint32_t withheld_sections = 0;
   uint32_t held_for_review = 0;
@@ -288,6 +296,16 @@ class Rights {
 // request is about someone else. The model reaches the store only through
 // ScopedReader::ControllerStore. REQUIRES: codec outlives it.
 std::unique_ptr<ReadModel> MakeSarModel(const domain::Codec* codec, RightsOptions options = {});
+
+// `document`: params {"case": "case/D3/000123", "event": 14} (the event's
+// number in the case). Needs read_personal and a case the session's
+// districts reach. Answers {"case", "event", "position", "attachedOn",
+// "kind", "mediaType", "sizeBytes", "subject", "sha256", "fileName",
+// "body": base64}, the body checked against the SHA-256 its event records
+// (Corruption on a mismatch, Erased for an erased person); the read is in
+// the access log (docs/domain.md "Documents"). Bodies larger than the
+// server's message limit cannot be sent this way.
+std::unique_ptr<ReadModel> MakeDocumentModel(const domain::Codec* codec);
 
 // `disclosures`: params {"subject": "P-000123"}. Needs the controller scope.
 // Answers Rights::DisclosuresJson: every read and disclosure of the person's

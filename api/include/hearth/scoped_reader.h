@@ -84,6 +84,13 @@ class ScopedReader final : public LogReader {
   // the disclosure log). PermissionDenied without the controller scope.
   Result<Store*> ControllerStore();
 
+  // Document `index` of the event at `position` (Store::ReadDocument): for a
+  // session with read_personal that may read the event's stream (the case's
+  // district as it is now). Each read is written to the access log (action
+  // "read", purpose "document"). The caller checks the body against its
+  // event's SHA-256 (domain::CheckDocumentBody).
+  Result<DocumentBody> ReadDocument(uint64_t position, uint32_t index);
+
   // --- LogReader, with the policy above ---
   Result<std::vector<RecordedEvent>> ReadStream(const std::string& stream, uint64_t from,
                                                 Direction direction, size_t max_count) override;

@@ -83,6 +83,14 @@ class Store : public LogReader {
   virtual Result<AppendResult> Append(const std::string& stream, ExpectedVersion expected,
                                       const std::vector<NewEvent>& events) = 0;
 
+  // Document `index` (0-based) of the event at `position` (NewEvent::documents),
+  // opened under its subject's data key. The caller checks it against the
+  // SHA-256 its event records. Returns: NotFound (no such document), Erased
+  // (its subject was erased: the body is left only as ciphertext), Corruption
+  // (the stored bytes fail authentication), NotSupported (a store without
+  // document bodies, such as a replica).
+  virtual Result<DocumentBody> ReadDocument(uint64_t position, uint32_t index);
+
   // Subjects whose personal sections carried this identifier (keyed-hash
   // lookup; the plaintext is never stored).
   virtual Result<std::vector<std::string>> FindSubjects(const Identifier& identifier) = 0;
