@@ -752,6 +752,8 @@ Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
         return Rule("case-allocation-date", "taken off on " + FormatDate(*on) + ", before the allocation to " +
                                                 worker + " on " + FormatDate(*state.allocated_on));
       }
+      break;
+    }
     case F::DOCUMENT_ATTACHED: {
       Status s = CheckDocument(facts.getDocumentAttached(), e, state);
       if (!s.ok()) return s;

@@ -1691,6 +1691,9 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
         c.setPurpose(cs::ContactPurpose::FOLLOW_UP);
         c.initTopics(1).set(0, cs::Service::INFORMATION_ADVICE);
       }));
+    }
+  }
+
   // Documents (issue 17.9): for some grant approvals, the decision letter
   // as sent, rendered from the case's synthetic data and kept on the case
   // (its body sealed under the client's key) a few days later. A stream of
