@@ -16,5 +16,6 @@ target_sources(hearth PRIVATE
   domain/recorder.cc
   domain/allocations.cc
   domain/breaches.cc
+  domain/contractors.cc
 )
 target_link_libraries(hearth PRIVATE CapnProto::capnp-json)

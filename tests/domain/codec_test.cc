@@ -61,10 +61,12 @@ TEST_F(CodecTest, EveryEventTypeIsListed) {
         "KpiReturnReleased",
         // the breach register (docs/domain.md)
         "BreachRecorded", "BreachAssessed", "BreachNotifiedToIco", "BreachNotNotified",
-        "BreachPeopleInformed"}) {
+        "BreachPeopleInformed",
+        // DFG order and money (docs/domain.md), and the vetted contractors
+        "UrgentWorksExemptionRecorded", "GrantVariationApproved", "ContractorVetted", "ContractorRemoved"}) {
     EXPECT_TRUE(names.count(n)) << n;
   }
-  EXPECT_EQ(names.size(), 68u);
+  EXPECT_EQ(names.size(), 72u);
   EXPECT_EQ(names.count("ContactRecordedV1"), 0u);
   const EventTypeInfo* contact = codec_->FindType("ContactRecorded");
   ASSERT_NE(contact, nullptr);

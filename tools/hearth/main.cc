@@ -65,6 +65,7 @@ int Main(int argc, char** argv) {
   AddExportCommands(set);
   AddAllocationCommands(set);
   AddBreachCommands(set);
+  AddContractorCommands(set);
   AddRestoreCommands(set);
   AddReplicationCommands(set);
   AddHelpCommand(set, std::make_shared<std::vector<std::string>>());
