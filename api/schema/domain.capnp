@@ -577,6 +577,7 @@ struct GrantApproved {
   discretionaryTopUpPence @4 :UInt32; # part of the amount that is a discretionary top-up over the mandatory cap; fact
   fundingSource @5 :FundingSource;  # where the money comes from; fact
   rationaleCode @6 :Text;           # why this amount (e.g. "lowestQuote", "policyTopUp"); fact
+  clientContributionPence @7 :UInt32; # the client's own contribution to the works under this approval, in pence (a DFG whose means test assessed a contribution records it: rule `client-contribution`); 0 on approvals recorded before it was kept; fact
 }
 
 struct GrantRefused {
@@ -632,7 +633,9 @@ struct WorksCompleted {
 struct WorksPaid {
   paidOn @0 :Text $pastDate;        # date of payment; fact
   line @1 :UInt16;                  # which element of the case; fact
-  amountPence @2 :UInt32;           # amount paid, in pence; fact
+  amountPence @2 :UInt32;           # amount paid, in pence (on a grant line, all payments at most the approved amount plus variations: rule `payment-over-approved`); fact
+  payee @3 :Payee;                  # who was paid (rule `payment-payee`; unspecified on payments recorded before it was kept); fact
+  payeeRef @4 :Text;                # the payee's reference: the contractor's (the line's chosen contractor when paid to one) or the agent's code; empty for the client; fact
 }
 
 struct OutcomeRecorded {
@@ -922,6 +925,10 @@ struct Facts {
     caseAllocated @71 :CaseAllocated;                    # a case allocated (or reallocated) to a named responsible worker
     caseDeallocated @72 :CaseDeallocated;                # a case's worker taken off it (e.g. they left): awaiting allocation again
     documentAttached @73 :DocumentAttached;              # a document (letter, form, quote, certificate) kept on the case, its body sealed under its subject's key
+    urgentWorksExemptionRecorded @74 :UrgentWorksExemptionRecorded; # the authority agreed that a DFG line's works may start before approval (urgent works)
+    grantVariationApproved @75 :GrantVariationApproved;  # a grant's approved amount varied (increased or decreased)
+    contractorVetted @76 :ContractorVetted;              # a contractor put on (or renewed on) the vetted list: configuration
+    contractorRemoved @77 :ContractorRemoved;            # a contractor taken off the vetted list: configuration
   }
 }
 
@@ -1461,3 +1468,57 @@ struct DocumentAttached {
   subjectRef @4 :Text;                # the person the document concerns (named in the event's subjects, on the case): the body is sealed under their data key; fact
 }
 # Personal: documentSha256 and documentFileName, in the section of subjectRef.
+
+# --- DFG order and money rules (issue 17.8) ---
+
+enum Payee {
+  unspecified @0;   # not recorded (payments recorded before the payee was kept)
+  contractor @1;    # the contractor who did the works (payeeRef: the line's chosen contractor)
+  client @2;        # the client (e.g. reimbursing works the client paid for)
+  agent @3;         # the client's agent (e.g. the HIA as agent; payeeRef: its code)
+  supplier @4;      # a supplier of equipment (e.g. a stairlift company; payeeRef: its code)
+  other @5;         # anyone else (payeeRef: a code)
+}
+
+struct UrgentWorksExemptionRecorded {
+  recordedOn @0 :Text $pastDate;    # date the authority agreed that works may start before approval; fact
+  line @1 :UInt16;                  # which element of the case (a DFG line); fact
+  reasonCode @2 :Text;              # why, as a code (e.g. "endOfLife", "hospitalDischarge", "imminentRisk") (rule `urgent-exemption`); fact
+  authorisedByRole @3 :Text;        # role code of who agreed it (e.g. "manager", "grantsOfficer") (rule `urgent-exemption`); fact
+}
+# Personal: none, or the circumstances in full in the client's section.
+
+struct GrantVariationApproved {
+  approvedOn @0 :Text $pastDate;    # date the variation was approved; fact
+  line @1 :UInt16;                  # which element of the case (a line with a grant approved: rule `grant-variation`); fact
+  amountPence @2 :Int32;            # the change to the approved amount, in pence: positive an increase, negative a decrease, never 0 (rules `grant-variation`, `payment-over-approved`); fact
+  reasonCode @3 :Text;              # why, as a code (e.g. "unforeseenWorks", "revisedQuote", "worksReduced") (rule `grant-variation`); fact
+}
+# Personal: none.
+
+enum ContractorCheck {
+  unspecified @0;          # not recorded (refused by rule `contractor-vetting`)
+  publicLiability @1;      # public liability insurance seen
+  employersLiability @2;   # employers' liability insurance seen
+  references @3;           # references taken up
+  dbsChecked @4;           # staff entering homes DBS checked
+  tradeAccreditation @5;   # trade accreditation (e.g. TrustMark, NICEIC)
+  gasSafe @6;              # Gas Safe registered
+  healthAndSafety @7;      # health and safety policy seen
+}
+
+struct ContractorVetted {
+  vettedOn @0 :Text $pastDate;        # date the contractor was vetted (the list takes it from this day); fact
+  contractorRef @1 :Text;             # the contractor's reference, as in QuoteReceived and ContractorChosen (a business's code, never a person's name) (rule `contractor-vetting`); fact
+  trades @2 :List(Text);              # the trades it is vetted for, as codes (e.g. "stairlift", "bathroom", "ramp"); fact
+  checks @3 :List(ContractorCheck);   # the checks made, at least one (rule `contractor-vetting`); fact
+  expiresOn @4 :Text $date;           # the last day the vetting holds (insurance expiry, review date), after vettedOn (rule `contractor-vetting`); fact
+}
+# Personal: none (a contractor is a business; a personal section is refused).
+
+struct ContractorRemoved {
+  removedOn @0 :Text $pastDate;       # date the contractor was taken off the list (not vetted from this day); fact
+  contractorRef @1 :Text;             # which contractor (rule `contractor-not-listed`); fact
+  reasonCode @2 :Text;                # why, as a code (e.g. "insuranceLapsed", "poorWork", "ceasedTrading") (rule `contractor-removal-reason`); fact
+}
+# Personal: none.

@@ -306,7 +306,11 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
       }
       case F::MEANS_TEST_COMPLETED: {
         auto m = facts.getMeansTestCompleted();
-        if (auto* l = LineOf(state, m)) l->means_tested_on = DateOf(m.getCompletedOn());
+        if (auto* l = LineOf(state, m)) {
+          l->means_tested_on = DateOf(m.getCompletedOn());
+          l->means_test_result = EnumName(m.getResult());
+          l->assessed_contribution_pence = m.getContributionPence();
+        }
         break;
       }
       case F::GRANT_APPLICATION_MADE: {
@@ -314,6 +318,7 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
         if (auto* l = LineOf(state, a)) {
           SetIfAbsent(&l->application_on, a.getSubmittedOn());
           l->valid_on = DateOf(a.getValidOn());
+          if (a.getGrantType() != cs::GrantType::UNSPECIFIED) l->grant_type = EnumName(a.getGrantType());
         }
         break;
       }
@@ -323,7 +328,20 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
           l->approved_on = DateOf(a.getApprovedOn());
           l->approved_pence = a.getAmountPence();
           l->top_up_pence = a.getDiscretionaryTopUpPence();
+          l->client_contribution_pence = a.getClientContributionPence();
+          l->varied_pence = 0;  // a new approval supersedes the earlier one and its variations
+          if (a.getGrantType() != cs::GrantType::UNSPECIFIED) l->grant_type = EnumName(a.getGrantType());
         }
+        break;
+      }
+      case F::GRANT_VARIATION_APPROVED: {
+        auto v = facts.getGrantVariationApproved();
+        if (auto* l = LineOf(state, v)) l->varied_pence += v.getAmountPence();
+        break;
+      }
+      case F::URGENT_WORKS_EXEMPTION_RECORDED: {
+        auto x = facts.getUrgentWorksExemptionRecorded();
+        if (auto* l = LineOf(state, x)) SetIfAbsent(&l->urgent_exemption_on, x.getRecordedOn());
         break;
       }
       case F::GRANT_REFUSED: {
@@ -338,7 +356,10 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
       }
       case F::CONTRACTOR_CHOSEN: {
         auto w = facts.getContractorChosen();
-        if (auto* l = LineOf(state, w)) l->contractor_on = DateOf(w.getChosenOn());
+        if (auto* l = LineOf(state, w)) {
+          l->contractor_on = DateOf(w.getChosenOn());
+          l->contractor_ref = w.getContractorRef().cStr();
+        }
         break;
       }
       case F::WORKS_STARTED: {
@@ -554,6 +575,9 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
       // A document changes nothing the fold holds: its body and hash are
       // read from the log (domain::ListDocuments).
       case F::DOCUMENT_ATTACHED:
+      // The vetted contractors live in their own stream (store/domain/contractors.cc).
+      case F::CONTRACTOR_VETTED:
+      case F::CONTRACTOR_REMOVED:
         break;
     }
   } catch (const kj::Exception& e) {

@@ -17,5 +17,6 @@ target_sources(hearth PRIVATE
   domain/allocations.cc
   domain/breaches.cc
   domain/documents.cc
+  domain/contractors.cc
 )
 target_link_libraries(hearth PRIVATE CapnProto::capnp-json)

@@ -1,6 +1,7 @@
 // Command validation: domain events checked against their case's history,
 // then appended with the expected version that history was read at.
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
 
@@ -145,9 +146,27 @@ Status CheckDocument(cs::DocumentAttached::Reader d, const NewEvent& e, const Ca
   return Status::OK();
 }
 
+std::string Pounds(int64_t pence) { return std::to_string(pence) + " pence"; }
+
+// The vetted contractors, read from their stream once per batch and only
+// when an event of the batch needs them (a ContractorChosen, a WorksStarted).
+using ContractorsFn = std::function<Result<const ContractorList*>()>;
+
+// Whether `ref` is on the vetted list on `day` (rule `contractor-not-vetted`).
+Status CheckVetted(const ContractorsFn& contractors, const std::string& ref, std::optional<Date> day,
+                   const std::string& what) {
+  auto list = contractors();
+  if (!list.ok()) return list.status();
+  if (!day || (*list)->VettedOn(ref, *day)) return Status::OK();
+  return Rule("contractor-not-vetted",
+              what + ": contractor \"" + ref + "\" is not on the vetted list on " + FormatDate(*day) +
+                  ((*list)->contractors.count(ref) == 0 ? " (never vetted: hearth contractor vet)"
+                                                        : " (removed, expired, or not yet vetted then)"));
+}
+
 // The case-level rules for one event, against the state before it.
 Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
-                      const CaseState& state) {
+                      const CaseState& state, const ContractorsFn& contractors) {
   auto which = facts.which();
   if (!e.documents.empty() && which != F::DOCUMENT_ATTACHED) {
     return Rule("document-body", type.name + " carries no document body (only DocumentAttached does)");
@@ -414,6 +433,50 @@ Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
     }
     case F::MEANS_TEST_COMPLETED:
       return CheckLine(state, facts.getMeansTestCompleted().getLine(), false);
+    case F::URGENT_WORKS_EXEMPTION_RECORDED: {
+      auto x = facts.getUrgentWorksExemptionRecorded();
+      Status s = CheckLine(state, x.getLine(), false);
+      if (!s.ok()) return s;
+      const ServiceLine& l = *state.FindLine(x.getLine());
+      if (x.getReasonCode().size() == 0 || x.getAuthorisedByRole().size() == 0) {
+        return Rule("urgent-exemption", "an urgent-works exemption records why (reasonCode) and who agreed it "
+                                        "(authorisedByRole)");
+      }
+      if (l.started_on) {
+        return Rule("urgent-exemption", "the works on line " + std::to_string(x.getLine()) + " started on " +
+                                            FormatDate(*l.started_on) + ": an exemption is agreed before they start");
+      }
+      break;
+    }
+    case F::GRANT_VARIATION_APPROVED: {
+      auto v = facts.getGrantVariationApproved();
+      Status s = CheckLine(state, v.getLine(), false);
+      if (!s.ok()) return s;
+      const ServiceLine& l = *state.FindLine(v.getLine());
+      std::string line = "line " + std::to_string(v.getLine());
+      if (!l.approved_on) {
+        return Rule("grant-variation", "no grant is approved on " + line + " to vary (GrantApproved first)");
+      }
+      auto on = DateOf(v.getApprovedOn());
+      if (on && *on < *l.approved_on) {
+        return Rule("grant-variation", "varied on " + FormatDate(*on) + ", before the grant on " + line +
+                                           " was approved (" + FormatDate(*l.approved_on) + ")");
+      }
+      if (v.getAmountPence() == 0) {
+        return Rule("grant-variation", "a variation changes the amount: amountPence is positive (an increase) or "
+                                       "negative (a decrease), not 0");
+      }
+      if (v.getReasonCode().size() == 0) {
+        return Rule("grant-variation", "say why the grant was varied (reasonCode: unforeseenWorks, revisedQuote ...)");
+      }
+      int64_t after = l.granted_pence() + v.getAmountPence();
+      if (after < static_cast<int64_t>(l.paid_pence)) {
+        return Rule("payment-over-approved",
+                    "the variation takes the grant on " + line + " to " + Pounds(after) + ", below the " +
+                        Pounds(l.paid_pence) + " already paid");
+      }
+      break;
+    }
     case F::GRANT_APPLICATION_MADE:
       return CheckLine(state, facts.getGrantApplicationMade().getLine(), false);
     case F::GRANT_APPROVED: {
@@ -422,6 +485,22 @@ Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
       if (!s.ok()) return s;
       if (a.getDiscretionaryTopUpPence() > a.getAmountPence()) {
         return Rule("dfg-mandatory-cap", "the discretionary top-up exceeds the amount approved");
+      }
+      const ServiceLine& l = *state.FindLine(a.getLine());
+      bool dfg = a.getGrantType() == cs::GrantType::MANDATORY_DFG ||
+                 a.getGrantType() == cs::GrantType::DISCRETIONARY_DFG;
+      if (dfg && l.means_test_result == "contribution" && l.assessed_contribution_pence > 0 &&
+          (a.getClientContributionPence() == 0 || a.getClientContributionPence() > l.assessed_contribution_pence)) {
+        return Rule("client-contribution",
+                    "the means test on line " + std::to_string(a.getLine()) + " assessed a contribution of " +
+                        Pounds(l.assessed_contribution_pence) +
+                        ": the approval records the client's contribution (clientContributionPence, 1 to " +
+                        std::to_string(l.assessed_contribution_pence) + ")");
+      }
+      if (l.paid_pence > a.getAmountPence()) {
+        return Rule("payment-over-approved", "the approval of " + Pounds(a.getAmountPence()) + " on line " +
+                                                 std::to_string(a.getLine()) + " is below the " +
+                                                 Pounds(l.paid_pence) + " already paid");
       }
       if (a.getGrantType() == cs::GrantType::MANDATORY_DFG &&
           a.getAmountPence() - a.getDiscretionaryTopUpPence() > kMandatoryDfgCapPence) {
@@ -445,14 +524,83 @@ Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
       return CheckLine(state, facts.getWorksSpecified().getLine(), false);
     case F::QUOTE_RECEIVED:
       return CheckLine(state, facts.getQuoteReceived().getLine(), false);
-    case F::CONTRACTOR_CHOSEN:
-      return CheckLine(state, facts.getContractorChosen().getLine(), false);
-    case F::WORKS_STARTED:
-      return CheckLine(state, facts.getWorksStarted().getLine(), false);
+    case F::CONTRACTOR_CHOSEN: {
+      auto c = facts.getContractorChosen();
+      Status s = CheckLine(state, c.getLine(), false);
+      if (!s.ok()) return s;
+      return CheckVetted(contractors, c.getContractorRef().cStr(), DateOf(c.getChosenOn()),
+                         "chosen on line " + std::to_string(c.getLine()));
+    }
+    case F::WORKS_STARTED: {
+      auto w = facts.getWorksStarted();
+      Status s = CheckLine(state, w.getLine(), false);
+      if (!s.ok()) return s;
+      const ServiceLine& l = *state.FindLine(w.getLine());
+      std::string line = "line " + std::to_string(w.getLine());
+      auto on = DateOf(w.getStartedOn());
+      // HGCRA 1996 s.29: works begun before the approval of the application
+      // are not grant-aided unless the authority is satisfied there were
+      // good reasons (urgent works): recorded as an exemption before them.
+      if (l.dfg()) {
+        bool exempt = l.urgent_exemption_on && (!on || *l.urgent_exemption_on <= *on);
+        bool approved = l.approved_on && (!on || *l.approved_on <= *on);
+        if (!approved && !exempt) {
+          return Rule("works-before-approval",
+                      "works on the DFG " + line + " start on " + (on ? FormatDate(*on) : std::string("?")) +
+                          (l.approved_on ? ", before its approval on " + FormatDate(*l.approved_on)
+                                         : ", before its approval (no GrantApproved)") +
+                          "; record UrgentWorksExemptionRecorded first if the authority agreed (HGCRA 1996 s.29)");
+        }
+      }
+      // The contractor doing the works is still vetted when they start.
+      if (!l.contractor_ref.empty()) {
+        return CheckVetted(contractors, l.contractor_ref, on, "works starting on " + line);
+      }
+      break;
+    }
     case F::WORKS_COMPLETED:
       return CheckLine(state, facts.getWorksCompleted().getLine(), false);
-    case F::WORKS_PAID:
-      return CheckLine(state, facts.getWorksPaid().getLine(), false);
+    case F::WORKS_PAID: {
+      auto p = facts.getWorksPaid();
+      Status s = CheckLine(state, p.getLine(), false);
+      if (!s.ok()) return s;
+      const ServiceLine& l = *state.FindLine(p.getLine());
+      std::string line = "line " + std::to_string(p.getLine());
+      if (p.getPayee() == cs::Payee::UNSPECIFIED) {
+        return Rule("payment-payee", "say who was paid (payee: contractor, client, agent, supplier, other)");
+      }
+      if (static_cast<uint16_t>(p.getPayee()) >= capnp::Schema::from<cs::Payee>().getEnumerants().size()) {
+        return Rule("code-list", "facts.payee holds " + std::to_string(static_cast<uint16_t>(p.getPayee())) +
+                                     ", which is not one of its codes");
+      }
+      bool needs_ref = p.getPayee() != cs::Payee::CLIENT;
+      if (needs_ref && p.getPayeeRef().size() == 0) {
+        return Rule("payment-payee", "a payment to a " + std::string(EnumName(p.getPayee())) +
+                                         " names them (payeeRef)");
+      }
+      if (p.getPayee() == cs::Payee::CONTRACTOR && !l.contractor_ref.empty() &&
+          l.contractor_ref != p.getPayeeRef().cStr()) {
+        return Rule("payment-payee", "paid to contractor \"" + std::string(p.getPayeeRef().cStr()) +
+                                         "\", not the contractor chosen on " + line + " (\"" + l.contractor_ref +
+                                         "\")");
+      }
+      // A grant line (a grant applied for or approved, or a DFG) is paid at
+      // most the approved amount plus its variations.
+      if (l.dfg() || !l.grant_type.empty() || l.approved_on) {
+        int64_t after = static_cast<int64_t>(l.paid_pence) + p.getAmountPence();
+        if (!l.approved_on) {
+          return Rule("payment-over-approved", "no grant is approved on " + line + " (GrantApproved first)");
+        }
+        if (after > l.granted_pence()) {
+          return Rule("payment-over-approved",
+                      "payments on " + line + " would total " + Pounds(after) + ", over the " +
+                          Pounds(l.granted_pence()) + " approved" +
+                          (l.varied_pence != 0 ? " with its variations" : "") +
+                          " (record GrantVariationApproved first)");
+        }
+      }
+      break;
+    }
     case F::LAND_CHARGE_REGISTERED: {
       auto c = facts.getLandChargeRegistered();
       Status s = CheckLine(state, c.getLine(), false);
@@ -835,6 +983,15 @@ Status CaseRecorder::Validate(const std::string& case_id, CaseState state,
   PackedDecoder personal_decoder;
   Date today = options_.today ? options_.today() : UkDate(Now());
   std::optional<rights::ActiveRestrictions> restricted;  // read once, when needed
+  std::optional<ContractorList> vetted;                  // read once, when needed
+  ContractorsFn contractors = [&]() -> Result<const ContractorList*> {
+    if (!vetted) {
+      auto read = ReadContractors(*store_, *codec_);
+      if (!read.ok()) return read.status();
+      vetted = std::move(*read);
+    }
+    return &*vetted;
+  };
   const bool opens = !state.exists();
   if (options_.authorise && !opens) {
     Status s = options_.authorise(state);
@@ -953,11 +1110,11 @@ Status CaseRecorder::Validate(const std::string& case_id, CaseState state,
     }
 
     try {
-      s = CheckCaseRules(*type, facts, e, state);
+      s = CheckCaseRules(*type, facts, e, state, contractors);
     } catch (const kj::Exception& ex) {
       s = Rule("malformed-facts", ex.getDescription().cStr());
     }
-    if (!s.ok()) return refuse(s);
+    if (!s.ok()) return s.IsInvalidArgument() ? refuse(s) : s;  // a rule, or the store's error
 
     s = FoldFacts(*type, facts, e.subjects, e.personal, &state);
     if (!s.ok()) return refuse(Rule("malformed-facts", s.message()));

@@ -87,6 +87,17 @@ Status Capture(const RecordedEvent& event, Facts::Reader facts, CaseFacts* c) {
       }
       break;
     }
+    case Facts::GRANT_VARIATION_APPROVED: {
+      auto f = facts.getGrantVariationApproved();
+      if (auto on = DateOf(f.getApprovedOn())) {
+        std::string fund;
+        for (const auto& g : c->grants_approved) {
+          if (g.line == f.getLine()) fund = g.service;
+        }
+        c->variations.push_back({{*on, district}, f.getLine(), fund, int64_t(f.getAmountPence()), event.position});
+      }
+      break;
+    }
     case Facts::WORKS_COMPLETED: {
       auto f = facts.getWorksCompleted();
       if (auto on = DateOf(f.getCompletedOn())) {

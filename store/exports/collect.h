@@ -80,6 +80,7 @@ struct CaseFacts {
   std::vector<LineFact> grants_approved;     // GrantApproved
   std::vector<LineFact> works_completed;     // WorksCompleted
   std::vector<LineFact> payments;            // WorksPaid
+  std::vector<LineFact> variations;          // GrantVariationApproved (pence signed; service: the line's grant type)
   std::optional<Dated> first_visit;          // the first FirstVisitCompleted
   std::optional<Date> first_referral_on;     // the first ReferralMade's referredOn
   std::optional<Date> first_visit_scheduled_on; // the first FirstVisitScheduled's scheduledOn

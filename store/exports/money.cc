@@ -35,7 +35,8 @@ MoneyByDistrict ComputeMoney(const Collection& all, const std::string& financial
   }();
   for (const auto& [id, c] : all.cases) {
     // Committed: per grant (line), the last approval up to as_of, when it was
-    // given in this financial year, less everything paid on the line by as_of.
+    // given in this financial year, plus the variations approved after it up
+    // to as_of, less everything paid on the line by as_of.
     auto grant_key = [&id](uint16_t line) { return id + "#" + std::to_string(line); };
     std::set<uint16_t> lines;
     for (const auto& g : c.grants_approved) lines.insert(g.line);
@@ -45,15 +46,21 @@ MoneyByDistrict ComputeMoney(const Collection& all, const std::string& financial
         if (g.line == line && g.on <= as_of && g.position <= up_to) last = &g;
       }
       if (last == nullptr || last->on < year_first || funds.count(last->service) == 0) continue;
+      int64_t granted = last->pence;
+      for (const auto& v : c.variations) {
+        if (v.line == line && v.position > last->position && v.on <= as_of && v.position <= up_to) {
+          granted += v.pence;
+        }
+      }
       int64_t paid = 0;
       for (const auto& p : c.payments) {
         if (p.line == line && p.on <= as_of && p.position <= up_to) paid += p.pence;
       }
-      if (last->pence > paid) {
+      if (granted > paid) {
         FundMoney& m = out[last->district][last->service];
-        m.committed += last->pence - paid;
+        m.committed += granted - paid;
         ++m.committed_grants;
-        m.committed_by_grant[grant_key(line)] += last->pence - paid;
+        m.committed_by_grant[grant_key(line)] += granted - paid;
       }
     }
     // Spent: payments in the year up to as_of, on the fund of the line's

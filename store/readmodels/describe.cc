@@ -357,8 +357,25 @@ const std::map<std::string, TypeText, std::less<>>& Types() {
           if (Num(f, "discretionaryTopUpPence") > 0) {
             d += " (of which discretionary top-up " + Money(Num(f, "discretionaryTopUpPence")) + ")";
           }
+          if (Num(f, "clientContributionPence") > 0) {
+            d += "; client's contribution " + Money(Num(f, "clientContributionPence"));
+          }
           return d + With(", funded by ", Code(f, "fundingSource")) +
                  Paren(Words(Str(f, "rationaleCode")));
+        }}},
+      {"GrantVariationApproved",
+       {"approvedOn",
+        [](const Json& f) {
+          auto it = f.find("amountPence");
+          int64_t pence = it != f.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+          return Line(f) + "grant varied: " + (pence < 0 ? "decreased by " : "increased by ") +
+                 Money(uint64_t(pence < 0 ? -pence : pence)) + Paren(Words(Str(f, "reasonCode")));
+        }}},
+      {"UrgentWorksExemptionRecorded",
+       {"recordedOn",
+        [](const Json& f) {
+          return Line(f) + "works may start before approval (urgent works)" +
+                 Paren(Words(Str(f, "reasonCode")) + With(", agreed by ", Words(Str(f, "authorisedByRole"))));
         }}},
       {"GrantRefused",
        {"refusedOn",
@@ -401,7 +418,13 @@ const std::map<std::string, TypeText, std::less<>>& Types() {
           return d;
         }}},
       {"WorksPaid",
-       {"paidOn", [](const Json& f) { return Line(f) + Money(Num(f, "amountPence")) + " paid"; }}},
+       {"paidOn",
+        [](const Json& f) {
+          std::string to = Code(f, "payee");
+          std::string ref = Str(f, "payeeRef");
+          return Line(f) + Money(Num(f, "amountPence")) + " paid" + With(" to ", to) +
+                 (ref.empty() ? std::string() : (to.empty() ? " to " : " ") + ref);
+        }}},
       {"LandChargeRegistered",
        {"registeredOn",
         [](const Json& f) {
@@ -545,6 +568,19 @@ const std::map<std::string, TypeText, std::less<>>& Types() {
         [](const Json& f) {
           return "Document kept on the case" + With(": ", Code(f, "kind")) + With(", ", Code(f, "mediaType")) +
                  ", " + std::to_string(Num(f, "sizeBytes")) + " bytes" + With(", about ", Str(f, "subjectRef"));
+        }}},
+      // The vetted contractors (register/contractors, not a case).
+      {"ContractorVetted",
+       {"vettedOn",
+        [](const Json& f) {
+          return "Contractor " + Str(f, "contractorRef") + " vetted" + With(" for ", List(f, "trades", false)) +
+                 With(" until ", Str(f, "expiresOn")) + Paren(List(f, "checks"));
+        }}},
+      {"ContractorRemoved",
+       {"removedOn",
+        [](const Json& f) {
+          return "Contractor " + Str(f, "contractorRef") + " removed from the vetted list" +
+                 Paren(Words(Str(f, "reasonCode")));
         }}},
       // The breach register (breach/ streams, not cases).
       {"BreachRecorded",

@@ -293,6 +293,13 @@ Result<AppendResult> Session::Append(const std::string& stream, ExpectedVersion 
     return domain::RecordAllocations(*store_, **codec, expected, std::move(events),
                                      domain::UkDate(domain::Now()));
   }
+  // So does the list of vetted contractors (docs/domain.md, "The vetted
+  // contractors"): a manager's stream (append_types ContractorVetted and
+  // ContractorRemoved, read_streams on it), not the controller's.
+  if (stream == domain::kContractorsStream) {
+    return domain::RecordContractors(*store_, **codec, expected, std::move(events),
+                                     domain::UkDate(domain::Now()));
+  }
   // So does the breach register (docs/domain.md, "The breach register").
   if (stream.compare(0, 7, domain::kBreachStreamPrefix) == 0) {
     return domain::RecordBreach(*store_, **codec, stream, expected, std::move(events),

@@ -67,10 +67,12 @@ TEST_F(CodecTest, EveryEventTypeIsListed) {
         // allocation to a worker (issue 17.7)
         "CaseAllocated", "CaseDeallocated",
         // documents (issue 17.9)
-        "DocumentAttached"}) {
+        "DocumentAttached",
+        // DFG order and money (docs/domain.md), and the vetted contractors
+        "UrgentWorksExemptionRecorded", "GrantVariationApproved", "ContractorVetted", "ContractorRemoved"}) {
     EXPECT_TRUE(names.count(n)) << n;
   }
-  EXPECT_EQ(names.size(), 72u);
+  EXPECT_EQ(names.size(), 76u);
   EXPECT_EQ(names.count("ContactRecordedV1"), 0u);
   const EventTypeInfo* contact = codec_->FindType("ContactRecorded");
   ASSERT_NE(contact, nullptr);

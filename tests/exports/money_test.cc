@@ -44,7 +44,8 @@ class MoneyTest : public readmodels::testing::ReadModelTest {
         Ev("GrantApproved", R"("approvedOn":")" + approved_on + R"(","line":1,"grantType":")" + grant_type +
                                 R"(","amountPence":)" + std::to_string(approved_pence) + R"(,"fundingSource":"mandatoryDfg")")};
     for (const auto& [on, pence] : payments) {
-      events.push_back(Ev("WorksPaid", R"("paidOn":")" + on + R"(","line":1,"amountPence":)" + std::to_string(pence)));
+      events.push_back(Ev("WorksPaid", R"("paidOn":")" + on + R"(","line":1,"amountPence":)" + std::to_string(pence) +
+                                           R"(,"payee":"contractor","payeeRef":"C-1")"));
     }
     Record(case_id, std::move(events));
   }
@@ -249,6 +250,29 @@ TEST_F(MoneyTest, MoneyTableCountsCommittedAsApprovedNotPaidAndSpentAsPaid) {
   EXPECT_TRUE(found);
 }
 
+// Committed money is the grant as varied (issue 17.8): the approval plus
+// the variations approved after it by the day, less what was paid; a
+// variation after the period's end changes nothing in it, and the payments
+// it allows are spent.
+TEST_F(MoneyTest, CommittedMoneyIncludesTheGrantsVariations) {
+  BuildCounty();
+  // A (D1): approved 1,000,000 on 2018-05-01, 400,000 paid on 2018-09-01.
+  Record("case/D1/A", {Ev("GrantVariationApproved",
+                          R"("approvedOn":"2018-10-01","line":1,"amountPence":150000,"reasonCode":"unforeseenWorks")")});
+  KpiReturn year = Kpi("2018/19", "none");
+  EXPECT_EQ(MoneyCell(year, "money.mandatoryDfg.committed", "D1").published, 750000);
+  EXPECT_EQ(MoneyCell(year, "money.mandatoryDfg.spent", "D1").published, 1200000);
+  KpiReturn q1 = Kpi("2018/19-Q1", "none");  // at 30 June, before the variation
+  EXPECT_EQ(MoneyCell(q1, "money.mandatoryDfg.committed", "D1").published, 1500000);
+  // A decrease counts too, and the grant is then paid in full.
+  Record("case/D1/A", {Ev("GrantVariationApproved",
+                          R"("approvedOn":"2018-11-01","line":1,"amountPence":-50000,"reasonCode":"worksReduced")"),
+                       Ev("WorksPaid", R"("paidOn":"2018-12-01","line":1,"amountPence":700000,"payee":"client")")});
+  year = Kpi("2018/19", "none");
+  EXPECT_EQ(MoneyCell(year, "money.mandatoryDfg.committed", "D1").published, 0);
+  EXPECT_EQ(MoneyCell(year, "money.mandatoryDfg.spent", "D1").published, 1900000);
+}
+
 // A £ cell backed by fewer grants than the policy's threshold is one or two
 // people's grants: suppressed, with a second cell of its row when it would
 // be the county less the others, and the share it would give back withheld.
@@ -430,7 +454,7 @@ TEST_F(MoneyTest, AQuartersMoneyThatMovedByOneGrantSinceAnEarlierReleaseIsSuppre
   // Q2 taken again now differs from the Q1 and Q2 already released by that
   // one payment in D2's committed and spent, though neither return's period
   // moved. The earlier returns are read as they were at their position.
-  Record("case/D2/A", {Ev("WorksPaid", R"("paidOn":"2018-06-15","line":1,"amountPence":5000)")});
+  Record("case/D2/A", {Ev("WorksPaid", R"("paidOn":"2018-06-15","line":1,"amountPence":5000,"payee":"client")")});
   KpiReturn again = release("partnership", "2018/19-Q2");
   EXPECT_EQ(MoneyCell(again, "money.mandatoryDfg.committed", "D2").mark, CellMark::kSuppressed);
   EXPECT_EQ(MoneyCell(again, "money.mandatoryDfg.spent", "D2").mark, CellMark::kSuppressed);
@@ -555,7 +579,7 @@ TEST_F(MoneyTest, NoSumOfMoneyDiffersBetweenTwoReleasedReturnsByTheMoneyOfFewGra
       for (const Payment& p : g.payments) {
         if (p.late != late) continue;
         events.push_back(Ev("WorksPaid", R"("paidOn":")" + day(p.on) + R"(","line":1,"amountPence":)" +
-                                             std::to_string(p.pence)));
+                                             std::to_string(p.pence) + R"(,"payee":"client")"));
       }
       if (!events.empty()) Record(g.case_id, std::move(events));
     }

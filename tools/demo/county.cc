@@ -608,6 +608,11 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
   // recorded last so that it draws no number the other events depend on.
   std::optional<Date> charge_on;
   uint32_t charge_pence = 0;
+  // A DFG's urgent-works exemption and its grant variation (issue 17.8), also
+  // recorded last: the line's other events only take their dates and amounts.
+  std::optional<Date> exemption_on;
+  std::optional<Date> variation_on;
+  uint32_t variation_pence = 0;
   bool share_with_referrer = false;
   auto open_line = [&](Date on, cs::Service service) {
     w.Add(on, "ServiceElementOpened", Facts([&](cs::Facts::Builder f) {
@@ -747,7 +752,10 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       p.setReviewOn(S(on + days{90}));
     }));
   };
-  auto works_done = [&](Date started, Date completed, uint32_t cost, bool paid, Date paid_on) {
+  // The payee of a payment: the contractor chosen, or the client (payee
+  // kept since issue 17.8).
+  auto works_done = [&](Date started, Date completed, uint32_t cost, bool paid, Date paid_on,
+                        const char* contractor = nullptr) {
     w.Add(started, "WorksStarted", Facts([&](cs::Facts::Builder f) {
       auto x = f.initWorksStarted();
       x.setStartedOn(S(started));
@@ -765,6 +773,12 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
         x.setPaidOn(S(paid_on));
         x.setLine(1);
         x.setAmountPence(cost);
+        if (contractor != nullptr) {
+          x.setPayee(cs::Payee::CONTRACTOR);
+          x.setPayeeRef(contractor);
+        } else {
+          x.setPayee(cs::Payee::CLIENT);
+        }
       }), "finance");
     }
   };
@@ -985,7 +999,7 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       disclose(chose, cs::RecipientType::CONTRACTOR, chosen, "works");
       Date started = after(chose, 5, 40);
       Date completed = after(started, 1, 10);
-      works_done(started, completed, price, true, after(completed, 5, 30));
+      works_done(started, completed, price, true, after(completed, 5, 30), chosen);
       outcomes(completed, {cs::Outcome::REMAIN_AT_HOME});
       close_line(completed, cs::ElementResult::DELIVERED);
       close_case(after(completed, 30, 45), cs::ClosureReason::SERVICES_COMPLETED);
@@ -1027,6 +1041,15 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       break;
     }
     case Kind::kDfg: {
+      // The order and money decisions of issue 17.8, from a random stream of
+      // their own so that every other number of the case is as before: an
+      // urgent case may start its works before approval under an exemption
+      // recorded at the application, and a grant may be approved at the
+      // lowest quote less a contingency that is added by a variation the
+      // same day (so the money committed on any day is as before).
+      Rng order(Mix(HashText(g.case_id, seed) ^ 0x6466'676f'7264'6572ull));
+      bool exempt_draw = order.Chance(0.3);
+      bool vary_draw = order.Chance(0.1);
       uint32_t b = rng.Below(100);
       int basis = b < 88 ? 0 : b < 96 ? 1 : 2;
       Date referred = after(d0, 0, 5);
@@ -1057,14 +1080,15 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
                                    : r < 85 ? cs::MeansTestResult::NIL_CONTRIBUTION
                                    : r < 97 ? cs::MeansTestResult::CONTRIBUTION
                                             : cs::MeansTestResult::NOT_ELIGIBLE;
+      // Drawn before the event is added, as when it was drawn inside it.
+      uint32_t contribution =
+          result == cs::MeansTestResult::CONTRIBUTION ? static_cast<uint32_t>(rng.Range(5, 80)) * 10000 : 0;
       NewEvent& m = w.Add(means, "MeansTestCompleted", Facts([&](cs::Facts::Builder f) {
         auto x = f.initMeansTestCompleted();
         x.setCompletedOn(S(means));
         x.setLine(1);
         x.setResult(result);
-        x.setContributionPence(result == cs::MeansTestResult::CONTRIBUTION
-                                   ? static_cast<uint32_t>(rng.Range(5, 80)) * 10000
-                                   : 0);
+        x.setContributionPence(contribution);
       }), "finance");
       m.personal.push_back(Section(client.id, [&](cs::Personal::Builder pb) {
         pb.setFreeText(result == cs::MeansTestResult::PASSPORTED ? "Receives Pension Credit."
@@ -1128,12 +1152,22 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
         x.setEligible(true);
       }), "manager");
       uint32_t top_up = over_cap ? estimate - 3000000 : 0;
+      // A variation: a tenth of the estimate to the pound, when the approval
+      // less it stays on the same side of the land charge's £5,000.
+      if (vary_draw && !over_cap) {
+        uint32_t v = estimate / 1000 * 100;
+        if (v > 0 && (estimate < kLandChargeFromPence || estimate - v >= kLandChargeFromPence)) {
+          variation_on = decided;
+          variation_pence = v;
+        }
+      }
       w.Add(decided, "GrantApproved", Facts([&](cs::Facts::Builder f) {
         auto x = f.initGrantApproved();
         x.setApprovedOn(S(decided));
         x.setLine(1);
         x.setGrantType(cs::GrantType::MANDATORY_DFG);
-        x.setAmountPence(estimate);
+        x.setAmountPence(estimate - variation_pence);
+        x.setClientContributionPence(std::min(contribution, estimate));
         x.setDiscretionaryTopUpPence(top_up);
         x.setFundingSource(cs::FundingSource::MANDATORY_DFG);
         x.setRationaleCode(over_cap ? "policyTopUp" : "lowestQuote");
@@ -1149,15 +1183,25 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
         }), "manager");
       }
       Date chose = step(decided, 5, 20);
-      w.Add(chose, "ContractorChosen", Facts([&](cs::Facts::Builder f) {
+      // An urgent case's works may start before approval once the authority
+      // has agreed (an exemption recorded at the application): the
+      // contractor is chosen that day and starts within three days.
+      Date chose_on = chose;
+      Date started_early{};
+      if (exempt_draw && urgent && applied < decided) {
+        exemption_on = applied;
+        chose_on = applied;
+        started_early = std::min(w.W(applied + days{order.Range(1, 3)}), decided);
+      }
+      w.Add(chose_on, "ContractorChosen", Facts([&](cs::Facts::Builder f) {
         auto x = f.initContractorChosen();
-        x.setChosenOn(S(chose));
+        x.setChosenOn(S(chose_on));
         x.setLine(1);
         x.setContractorRef(chosen);
         x.setAmountPence(estimate);
         x.setReasonCode(rng.Chance(0.85) ? "lowestQuote" : "clientChoice");
       }), "technicalOfficer");
-      disclose(chose, cs::RecipientType::CONTRACTOR, chosen, "works");
+      disclose(chose_on, cs::RecipientType::CONTRACTOR, chosen, "works");
       Date started = step(chose, 10, 60);
       if (rng.Chance(0.25)) {
         cs::DelayReason reason = tenure != cs::Tenure::OWNER_OCCUPIER && rng.Chance(0.5)
@@ -1176,7 +1220,8 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
         started = w.W(started + days{extra});
       }
       Date completed = step(started, 3, 40);
-      works_done(started, completed, estimate, true, step(completed, 5, 30));
+      works_done(exemption_on ? started_early : started, completed, estimate, true, step(completed, 5, 30),
+                 chosen);
       if (tenure == cs::Tenure::OWNER_OCCUPIER && estimate >= kLandChargeFromPence) {
         // DFG conditions: the grant over £5,000, at most £10,000, is
         // repayable on a sale within 10 years of the certified completion.
@@ -1364,6 +1409,26 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
     if (inside(on)) disclose(on, cs::RecipientType::GP, "ORG-GP", "healthInformation");
   }
 
+  if (exemption_on) {
+    Date on = *exemption_on;
+    w.Add(on, "UrgentWorksExemptionRecorded", Facts([&](cs::Facts::Builder f) {
+      auto x = f.initUrgentWorksExemptionRecorded();
+      x.setRecordedOn(S(on));
+      x.setLine(1);
+      x.setReasonCode(spec.number % 2 == 0 ? "hospitalDischarge" : "imminentRisk");
+      x.setAuthorisedByRole("manager");
+    }), "manager");
+  }
+  if (variation_on) {
+    Date on = *variation_on;
+    w.Add(on, "GrantVariationApproved", Facts([&](cs::Facts::Builder f) {
+      auto x = f.initGrantVariationApproved();
+      x.setApprovedOn(S(on));
+      x.setLine(1);
+      x.setAmountPence(static_cast<int32_t>(variation_pence));
+      x.setReasonCode("contingency");
+    }), "manager");
+  }
   if (charge_on) {
     Date on = *charge_on;
     w.Add(on, "LandChargeRegistered", Facts([&](cs::Facts::Builder f) {
@@ -1804,6 +1869,65 @@ bool ParseFinancialYear(std::string_view text, int* first_year) {
   return true;
 }
 
+// The vetted contractors (register/contractors): every contractor a case
+// may choose, vetted on 1 March before the year until a year after it, and
+// one more that the county never uses, removed in the autumn when its
+// insurance lapsed. Returns the number of events.
+static Result<uint64_t> VetContractors(Store& store, const domain::Codec& codec, Date year_start, Date year_end) {
+  using namespace std::chrono;
+  Date vetted_on = year_start - days{31};
+  Date expires_on = year_end + days{365};
+  std::vector<NewEvent> events;
+  uint64_t n = 0;
+  auto add = [&](const char* type, std::string facts) {
+    NewEvent e;
+    e.type = type;
+    e.schema_version = 1;
+    uint64_t hi = Mix(0x636f'6e74'7261'6374ull), lo = Mix(uint64_t(year_start.time_since_epoch().count()) * 64 + n++);
+    for (int i = 0; i < 8; ++i) {
+      e.id.bytes[i] = static_cast<uint8_t>(hi >> (56 - 8 * i));
+      e.id.bytes[8 + i] = static_cast<uint8_t>(lo >> (56 - 8 * i));
+    }
+    e.id.bytes[6] = static_cast<uint8_t>((e.id.bytes[6] & 0x0f) | 0x80);  // UUID version 8
+    e.id.bytes[8] = static_cast<uint8_t>((e.id.bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
+    e.occurred_at = domain::StartOfDay(vetted_on) + 10LL * 3600 * 1000000LL;
+    e.actor = Actor{"S-PROC-1", "manager", "demo"};
+    e.facts = std::move(facts);
+    events.push_back(std::move(e));
+  };
+  std::vector<std::string> refs(std::begin(kContractors), std::end(kContractors));
+  refs.push_back("C-0809");
+  for (size_t i = 0; i < refs.size(); ++i) {
+    add("ContractorVetted", Facts([&](cs::Facts::Builder f) {
+      auto v = f.initContractorVetted();
+      v.setVettedOn(S(vetted_on));
+      v.setContractorRef(refs[i]);
+      auto trades = v.initTrades(2);
+      trades.set(0, kWorkDfg[i % std::size(kWorkDfg)]);
+      trades.set(1, kWorkDfg[(i + 3) % std::size(kWorkDfg)]);
+      auto checks = v.initChecks(i % 3 == 0 ? 5 : 4);
+      checks.set(0, cs::ContractorCheck::PUBLIC_LIABILITY);
+      checks.set(1, cs::ContractorCheck::EMPLOYERS_LIABILITY);
+      checks.set(2, cs::ContractorCheck::REFERENCES);
+      checks.set(3, cs::ContractorCheck::DBS_CHECKED);
+      if (i % 3 == 0) checks.set(4, cs::ContractorCheck::GAS_SAFE);
+      v.setExpiresOn(S(expires_on));
+    }));
+  }
+  Date removed_on = year_start + days{200};
+  add("ContractorRemoved", Facts([&](cs::Facts::Builder f) {
+    auto r = f.initContractorRemoved();
+    r.setRemovedOn(S(removed_on));
+    r.setContractorRef("C-0809");
+    r.setReasonCode("insuranceLapsed");
+  }));
+  uint64_t count = events.size();
+  auto r = domain::RecordContractors(store, codec, ExpectedVersion::Any(), std::move(events),
+                                     domain::UkDate(domain::Now()));
+  if (!r.ok()) return r.status();
+  return count;
+}
+
 Result<CountyReport> GenerateCounty(domain::CaseRecorder* recorder,
                                     const domain::Calendar& calendar, const CountyOptions& options) {
   Status s = CheckYear(calendar, options.first_year);
@@ -1890,11 +2014,19 @@ Result<CountyReport> GenerateCounty(domain::CaseRecorder* recorder,
     return false;
   };
 
+  CountyReport report;
+  // The contractors are vetted before any case chooses one (rule
+  // `contractor-not-vetted`).
+  {
+    auto vetted = VetContractors(*recorder->store(), *recorder->codec(), year_start, year_end);
+    if (!vetted.ok()) return vetted.status();
+    report.contractors = *vetted;
+  }
+
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   std::mutex mu;
   Status first_error;
-  CountyReport report;
   std::atomic<uint64_t> recorded{0};
   auto worker = [&] {
     CountyReport mine;

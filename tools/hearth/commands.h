@@ -87,6 +87,7 @@ void AddExportCommands(CommandSet& set);  // export kpi | cases | identifiable (
 void AddAllocationCommands(CommandSet& set);  // allocation set | list (cmd_allocation.cc)
 void AddBreachCommands(CommandSet& set);  // breach record | assess | notify | inform | list (cmd_breach.cc)
 void AddDocumentCommands(CommandSet& set);  // attach, document list | get (cmd_document.cc)
+void AddContractorCommands(CommandSet& set);  // contractor vet | remove | list (cmd_contractor.cc)
 void AddRestoreCommands(CommandSet& set);  // restore --from BACKUP (cmd_restore.cc)
 void AddReplicationCommands(CommandSet& set);  // follow, replicate (cmd_replication.cc)
 

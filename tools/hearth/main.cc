@@ -66,6 +66,7 @@ int Main(int argc, char** argv) {
   AddAllocationCommands(set);
   AddBreachCommands(set);
   AddDocumentCommands(set);
+  AddContractorCommands(set);
   AddRestoreCommands(set);
   AddReplicationCommands(set);
   AddHelpCommand(set, std::make_shared<std::vector<std::string>>());

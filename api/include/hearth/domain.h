@@ -241,6 +241,23 @@ struct ServiceLine {
   std::optional<Date> land_charge_registered_on;
   std::optional<Date> land_charge_released_on;
   bool land_charge_active() const { return land_charge_registered_on && !land_charge_released_on; }
+  // DFG order and money (issue 17.8; docs/domain.md "DFG order and money").
+  std::string grant_type;              // GrantType of the last application or approval, "" when none
+  std::string means_test_result;       // MeansTestResult of the last means test, "" when none
+  uint32_t assessed_contribution_pence = 0;  // ... its contributionPence
+  uint32_t client_contribution_pence = 0;    // the last GrantApproved's clientContributionPence
+  int64_t varied_pence = 0;            // GrantVariationApproved since the last GrantApproved (signed)
+  std::optional<Date> urgent_exemption_on;   // UrgentWorksExemptionRecorded
+  std::string contractor_ref;          // the last ContractorChosen's contractor
+  // A Disabled Facilities Grant line: its grant (applied for or approved)
+  // is a mandatory or discretionary DFG, or, before either, its service is
+  // the mandatory DFG.
+  bool dfg() const {
+    return grant_type == "mandatoryDfg" || grant_type == "discretionaryDfg" ||
+           (grant_type.empty() && service == "mandatoryDfg");
+  }
+  // The grant as it stands: the last approval plus the variations since.
+  int64_t granted_pence() const { return static_cast<int64_t>(approved_pence) + varied_pence; }
 };
 
 // A person named on the case, with the role they were registered in.
@@ -458,6 +475,11 @@ class CaseRecorder {
   // InvalidArgument unless `case_id` is "case/" plus 1..195 of [A-Za-z0-9._:/@+-].
   static Status ValidCaseId(const std::string& case_id);
 
+  // The store and codec it records with (the demo county vets its
+  // contractors through them before its cases).
+  Store* store() const { return store_; }
+  const Codec* codec() const { return codec_; }
+
  private:
   Status Validate(const std::string& case_id, CaseState state, std::vector<NewEvent>* events,
                   CaseFolder* folder);
@@ -495,6 +517,60 @@ Status CheckAllocations(LogReader& store, const Codec& codec, std::vector<NewEve
 // CheckAllocations, then one append of the whole batch to config/allocations;
 // nothing of a refused batch is written.
 Result<AppendResult> RecordAllocations(Store& store, const Codec& codec, ExpectedVersion expected,
+                                       std::vector<NewEvent> events, Date today);
+
+// ---------------------------------------------------------------------------
+// The vetted contractors (docs/domain.md, "The vetted contractors")
+
+// The stream of ContractorVetted and ContractorRemoved events: the list of
+// contractors a case may choose (rule `contractor-not-vetted`). Not under
+// config/: a manager keeps it with append_types ContractorVetted and
+// ContractorRemoved and read_streams on it, without the controller's power.
+inline constexpr const char* kContractorsStream = "register/contractors";
+
+// The list folded from the stream (store/domain/contractors.cc): per
+// contractor, the periods it was vetted.
+struct ContractorList {
+  struct Period {
+    Date from{};                     // vettedOn
+    Date until{};                    // expiresOn (the last day it holds)
+    std::optional<Date> removed_on;  // ContractorRemoved: not vetted from this day
+  };
+  struct Contractor {
+    std::string ref;
+    std::vector<Period> periods;      // in the order recorded
+    std::vector<std::string> trades;  // of the last vetting
+    std::vector<std::string> checks;  // of the last vetting (ContractorCheck names)
+    std::string removal_reason;       // of the last removal
+  };
+  std::map<std::string, Contractor> contractors;
+  uint64_t version = 0;  // stream version folded up to
+
+  // Whether `ref` is vetted on `day`: inside a vetting period (from vettedOn
+  // to expiresOn) and not removed on or before `day`.
+  bool VettedOn(const std::string& ref, Date day) const;
+  // Whether `ref` holds a vetting not removed (whatever its expiry).
+  bool Listed(const std::string& ref) const;
+};
+
+// The list as the stream holds it (empty when it was never written).
+Result<ContractorList> ReadContractors(LogReader& store, const Codec& codec);
+
+// Checks events bound for the contractors stream against `list` (as read)
+// and folds them into it: only
+// ContractorVetted and ContractorRemoved at their current version, no
+// personal sections; refusals are InvalidArgument "rule <name>: ..." with the
+// event's place in the batch (contractor-stream, contractor-vetting,
+// contractor-not-listed, contractor-removal-reason, date-required,
+// invalid-date, date-in-future, code-field, code-list, malformed-facts,
+// malformed-personal, unknown-schema-version).
+Status CheckContractors(const Codec& codec, ContractorList* list, std::vector<NewEvent>* events, Date today);
+
+// CheckContractors, then one append of the whole batch at the version the
+// list was read at (with Any, re-read and retried on Conflict up to 5 times);
+// nothing of a refused batch is written. Every front end's appends to the
+// stream come here (the command line, hearth::Session, the demo).
+Result<AppendResult> RecordContractors(Store& store, const Codec& codec, ExpectedVersion expected,
                                        std::vector<NewEvent> events, Date today);
 
 // ---------------------------------------------------------------------------
