@@ -231,7 +231,7 @@ class Attacker {
     return {hi_[t.first] >= kInf ? -kInf : -hi_[t.first], -lo_[t.first]};
   }
   bool Narrow(const Lin& l) {
-    int64_t min_sum = 0, max_sum = 0;
+    __int128 min_sum = 0, max_sum = 0;  // wide: many terms near kInf must not overflow
     int min_inf = 0, max_inf = 0;
     for (auto t : l.terms) {
       auto [a, b] = Range(t);
@@ -243,11 +243,12 @@ class Attacker {
       auto [a, b] = Range(t);
       bool others_max_inf = max_inf - (b >= kInf ? 1 : 0) > 0;
       bool others_min_inf = min_inf - (a <= -kInf ? 1 : 0) > 0;
-      int64_t others_max = max_sum - (b >= kInf ? 0 : b);
-      int64_t others_min = min_sum - (a <= -kInf ? 0 : a);
-      // term in [l.lo - others_max, l.hi - others_min]
-      int64_t t_lo = (l.lo <= -kInf || others_max_inf) ? -kInf : l.lo - others_max;
-      int64_t t_hi = (l.hi >= kInf || others_min_inf) ? kInf : l.hi - others_min;
+      __int128 others_max = max_sum - (b >= kInf ? 0 : b);
+      __int128 others_min = min_sum - (a <= -kInf ? 0 : a);
+      // term in [l.lo - others_max, l.hi - others_min]; a bound past kInf is infinite
+      auto clamp = [](__int128 x) { return int64_t(x <= -kInf ? -kInf : x >= kInf ? kInf : x); };
+      int64_t t_lo = (l.lo <= -kInf || others_max_inf) ? -kInf : clamp(l.lo - others_max);
+      int64_t t_hi = (l.hi >= kInf || others_min_inf) ? kInf : clamp(l.hi - others_min);
       size_t v = t.first;
       int64_t new_lo = t.second > 0 ? t_lo : (t_hi >= kInf ? -kInf : -t_hi);
       int64_t new_hi = t.second > 0 ? t_hi : (t_lo <= -kInf ? kInf : -t_lo);

@@ -170,9 +170,9 @@ TEST_F(ContractorTest, CommandLineVetsRemovesAndLists) {
   CliRun removed = Hearth("contractor remove C-0202 " + args + " --on 2019-03-01 --reason insuranceLapsed");
   ASSERT_EQ(removed.code, 0) << removed.out;
   // hearth append to the stream: the same rules.
-  CliRun append = Hearth("append " + args + " --stream register/contractors <<'EOF'\n"
+  CliRun append = Hearth("append " + args + " --stream register/contractors 2>&1 <<'EOF'\n"
                          R"({"type":"ContractorRemoved","facts":{"removedOn":"2019-03-02","contractorRef":"C-0202","reasonCode":"poorWork"}})"
-                         "\nEOF");
+                         "\nEOF\nexit $?");
   EXPECT_EQ(append.code, 1) << append.out;
   EXPECT_NE(append.out.find("rule contractor-not-listed:"), std::string::npos) << append.out;
 

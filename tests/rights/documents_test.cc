@@ -410,10 +410,10 @@ TEST_F(DocumentsCliTest, AnOverSizeFileIsRefusedNamingTheLimitAndNothingIsWritte
   EXPECT_NE(r.out.find("the limit is 16777216 bytes"), std::string::npos) << r.out;
   EXPECT_EQ(CliLastPosition(), before);
   // An unknown kind is named; a person not on the case is refused by rule.
-  CliRun kind = Hearth("attach " + store_args_ + " --case case/D1/1 --subject P-1 --kind poem --file " + letter_);
+  CliRun kind = Hearth("attach " + store_args_ + " --case case/D1/1 --subject P-1 --kind poem --file '" + letter_ + "'");
   EXPECT_EQ(kind.code, 1) << kind.out;
   EXPECT_NE(kind.out.find("facts.kind"), std::string::npos) << kind.out;
-  CliRun stranger = Hearth("attach " + store_args_ + " --case case/D1/1 --subject P-9 --kind letter --file " + letter_);
+  CliRun stranger = Hearth("attach " + store_args_ + " --case case/D1/1 --subject P-9 --kind letter --file '" + letter_ + "'");
   EXPECT_EQ(stranger.code, 1) << stranger.out;
   EXPECT_NE(stranger.out.find("rule document-subject"), std::string::npos) << stranger.out;
   EXPECT_EQ(CliLastPosition(), before);
