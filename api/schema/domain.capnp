@@ -661,15 +661,23 @@ struct ComplaintReceived {
   stage @2 :ComplaintStage;         # the stage it entered at; fact
   channel @3 :Channel;              # how it came; fact
   categoryCode @4 :Text;            # what about (e.g. "delay", "contractor", "staff", "decision"); fact
+  district @5 :Text;                # on a complaint's own stream (complaint/K-<n>, a complaint with no case): the district it is about, a code; empty on a case, whose district it takes (rule `complaint-district`); fact
 }
 # Personal: the complaint in the complainant's words.
 
 struct ComplaintResolved {
-  resolvedOn @0 :Text $pastDate;    # date of the response that closed it; fact
+  resolvedOn @0 :Text $pastDate;    # date of the response at its stage (a later escalation takes it on); fact
   complaint @1 :UInt16;             # which complaint of the case; fact
-  stage @2 :ComplaintStage;         # the stage it was resolved at; fact
+  stage @2 :ComplaintStage;         # the stage it was answered at: the stage it stands at (rule `complaint-stage`); fact
   result @3 :ComplaintResult;       # the finding; fact
 }
+
+struct ComplaintEscalated {
+  escalatedOn @0 :Text $pastDate;   # the day the complaint reached the next stage: the complainant asked for it, or the Ombudsman told the agency it is looking into it; fact
+  complaint @1 :UInt16;             # which complaint of the case (1 on a complaint's own stream) (rule `complaint-number`); fact
+  toStage @2 :ComplaintStage;       # stage1, stage2 or ombudsman, above the stage it stands at (rule `complaint-escalation`); fact
+}
+# Personal: why the complainant is not satisfied, in their words.
 
 struct ComplimentReceived {
   receivedOn @0 :Text $pastDate;    # date received; fact
@@ -929,6 +937,7 @@ struct Facts {
     grantVariationApproved @75 :GrantVariationApproved;  # a grant's approved amount varied (increased or decreased)
     contractorVetted @76 :ContractorVetted;              # a contractor put on (or renewed on) the vetted list: configuration
     contractorRemoved @77 :ContractorRemoved;            # a contractor taken off the vetted list: configuration
+    complaintEscalated @78 :ComplaintEscalated;          # a complaint taken to the next stage (stage 1, stage 2, the Ombudsman)
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 
+#include "domain/fold.h"
 #include "domain/tables.h"
 #include "hearth/domain.h"
 
@@ -18,14 +19,6 @@ using F = cs::Facts;
 
 Status Rule(const char* name, const std::string& why) {
   return Status::InvalidArgument(std::string("rule ") + name + ": " + why);
-}
-
-bool IsDistrictCode(std::string_view s) {
-  if (s.empty() || s.size() > 16) return false;
-  for (char c : s) {
-    if (!isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
-  }
-  return true;
 }
 
 // Whether the log holds a case in `district`: the `cases` projection's index

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "domain/fold.h"
 #include "domain/tables.h"
 #include "hearth/domain.h"
 
@@ -276,11 +277,6 @@ Status CheckBreach(LogReader& store, const Codec& codec, const std::string& stre
                                              " is not recorded"));
       }
     }
-    const TypeEntry* type = t.Find(e.type);
-    if (type == nullptr || e.schema_version != type->version) {
-      return refuse(Rule("unknown-schema-version", e.type + " is at schema version " +
-                                                       std::to_string(type ? type->version : 0)));
-    }
     // A breach names only staff (whose sections hold its narrative): the
     // people affected are counted, never named (docs/domain.md).
     for (const SubjectRef& s : e.subjects) {
@@ -291,45 +287,11 @@ Status CheckBreach(LogReader& store, const Codec& codec, const std::string& stre
       }
     }
     F::Reader facts;
-    Status s = decoder.DecodeCurrent(*type, e.facts, &facts);
-    if (!s.ok()) return refuse(Rule("malformed-facts", s.message()));
-    try {
-      auto member = capnp::DynamicStruct::Reader(facts).get(type->field).as<capnp::DynamicStruct>();
-      auto fields = type->schema.getFields();
-      if (!member.has(fields[0])) {
-        return refuse(Rule("date-required", std::string("facts.") + fields[0].getProto().getName().cStr() +
-                                                " (the date of the event) is required"));
-      }
-      s = VisitDates(type->dates, member, [&](const DateField& df, std::string_view value) {
-        Date d;
-        if (value.empty() && &df != &type->dates.front()) return Status::OK();
-        if (!ParseDate(value, &d)) {
-          return Rule("invalid-date", "facts." + df.name + " \"" + std::string(value) + "\" is not a YYYY-MM-DD date");
-        }
-        if (df.past && d > today) {
-          return Rule("date-in-future",
-                      "facts." + df.name + " " + FormatDate(d) + " is after today (" + FormatDate(today) + ")");
-        }
-        return Status::OK();
-      });
-      if (!s.ok()) return refuse(s);
-      s = CheckCodes(*type, member);
-      if (!s.ok()) return refuse(Rule("code-field", s.message()));
-      s = CheckRules(facts, ref, *state);
-      if (!s.ok()) return refuse(s);
-    } catch (const kj::Exception& ex) {
-      return refuse(Rule("malformed-facts", ex.getDescription().cStr()));
-    }
-    for (const PersonalSection& p : e.personal) {
-      capnp::DynamicStruct::Reader personal;
-      s = personal_decoder.Decode(p.data, t.personal, &personal);
-      if (!s.ok()) return refuse(Rule("malformed-personal", "section of " + p.subject + ": " + s.message()));
-      bool named = false;
-      for (const SubjectRef& r : e.subjects) named = named || r.id == p.subject;
-      if (!named) {
-        return refuse(Rule("breach-subjects", "the section of " + p.subject + " names no subject of the event"));
-      }
-    }
+    OwnStreamRules how;
+    how.subjects_rule = "breach-subjects";
+    how.rules = [&](F::Reader f) { return CheckRules(f, ref, *state); };
+    Status s = CheckOwnStreamEvent(t, &decoder, &personal_decoder, e, today, how, &facts);
+    if (!s.ok()) return refuse(s);
     Fold(facts, state);
     state->stream = stream;
     ++state->version;

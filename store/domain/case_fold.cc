@@ -64,6 +64,7 @@ bool TakenAfterClosure(cs::Facts::Which which) {
     case F::CONSENT_WITHDRAWN:
     case F::PERSON_DETAILS_RECTIFIED:
     case F::COMPLAINT_RECEIVED:
+    case F::COMPLAINT_ESCALATED:
     case F::COMPLAINT_RESOLVED:
     case F::PERSONAL_DATA_DISCLOSED:
     case F::SAFEGUARDING_CONCERN_RAISED:
@@ -128,6 +129,9 @@ bool CaseState::needs_work() const {
   if (!closed) return true;
   for (const auto& c : safeguarding) {
     if (c.awaiting_acknowledgement()) return true;
+  }
+  for (const auto& c : complaint_list) {
+    if (c.awaiting_response() && ComplaintResponseWorkingDays(c.stage) > 0) return true;
   }
   return false;
 }
@@ -425,19 +429,14 @@ Status FoldFacts(const TypeEntry& type, cs::Facts::Reader facts,
         state->questionnaires.push_back({q.getLine(), DateOf(q.getSentOn()).value_or(Date{}), std::nullopt});
         break;
       }
-      case F::COMPLAINT_RECEIVED: {
-        uint16_t n = facts.getComplaintReceived().getComplaint();
+      case F::COMPLAINT_RECEIVED:
         ++state->complaints;
-        state->complaint_numbers.push_back(n);
-        state->open_complaints.push_back(n);
+        FoldComplaint(facts, &state->complaint_list);
         break;
-      }
-      case F::COMPLAINT_RESOLVED: {
-        uint16_t n = facts.getComplaintResolved().getComplaint();
-        auto& open = state->open_complaints;
-        open.erase(std::remove(open.begin(), open.end(), n), open.end());
+      case F::COMPLAINT_ESCALATED:
+      case F::COMPLAINT_RESOLVED:
+        FoldComplaint(facts, &state->complaint_list);
         break;
-      }
       case F::COMPLIMENT_RECEIVED:
         ++state->compliments;
         break;

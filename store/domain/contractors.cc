@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "domain/fold.h"
 #include "domain/tables.h"
 #include "hearth/domain.h"
 
@@ -111,6 +112,7 @@ Status CheckContractors(const Codec& codec, ContractorList* list, std::vector<Ne
   if (events->empty()) return Status::InvalidArgument("no events to record");
   const CodecTables& t = codec.tables();
   FactsDecoder decoder(&t);
+  PackedDecoder personal_decoder;
   const size_t checks = capnp::Schema::from<cs::ContractorCheck>().getEnumerants().size();
   for (size_t i = 0; i < events->size(); ++i) {
     NewEvent& e = (*events)[i];
@@ -122,85 +124,57 @@ Status CheckContractors(const Codec& codec, ContractorList* list, std::vector<Ne
       return refuse(Rule("contractor-stream", std::string(kContractorsStream) +
                                                   " takes only ContractorVetted and ContractorRemoved, not " + e.type));
     }
-    const TypeEntry* type = t.Find(e.type);
-    if (type == nullptr || e.schema_version != type->version) {
-      return refuse(Rule("unknown-schema-version", e.type + " is at schema version " +
-                                                       std::to_string(type ? type->version : 0)));
-    }
-    if (!e.personal.empty()) {
-      return refuse(Rule("malformed-personal", "a contractor is a business: no personal sections"));
-    }
-    F::Reader facts;
-    Status s = decoder.DecodeCurrent(*type, e.facts, &facts);
-    if (!s.ok()) return refuse(Rule("malformed-facts", s.message()));
-    try {
-      auto member = capnp::DynamicStruct::Reader(facts).get(type->field).as<capnp::DynamicStruct>();
-      auto fields = type->schema.getFields();
-      if (!member.has(fields[0])) {
-        return refuse(Rule("date-required", std::string("facts.") + fields[0].getProto().getName().cStr() +
-                                                " (the date of the event) is required"));
-      }
-      s = VisitDates(type->dates, member, [&](const DateField& df, std::string_view value) {
-        Date d;
-        if (value.empty() && &df != &type->dates.front()) return Status::OK();
-        if (!ParseDate(value, &d)) {
-          return Rule("invalid-date", "facts." + df.name + " \"" + std::string(value) + "\" is not a YYYY-MM-DD date");
-        }
-        if (df.past && d > today) {
-          return Rule("date-in-future",
-                      "facts." + df.name + " " + FormatDate(d) + " is after today (" + FormatDate(today) + ")");
-        }
-        return Status::OK();
-      });
-      if (!s.ok()) return refuse(s);
-      s = CheckCodes(*type, member);
-      if (!s.ok()) return refuse(Rule("code-field", s.message()));
+    F::Reader decoded;
+    OwnStreamRules how;
+    how.no_personal = "a contractor is a business: no personal sections";
+    how.rules = [&](F::Reader facts) -> Status {
       if (facts.which() == F::CONTRACTOR_VETTED) {
         auto v = facts.getContractorVetted();
         if (v.getContractorRef().size() == 0) {
-          return refuse(Rule("contractor-vetting", "facts.contractorRef (the contractor's code) is required"));
+          return Rule("contractor-vetting", "facts.contractorRef (the contractor's code) is required");
         }
         if (v.getChecks().size() == 0) {
-          return refuse(Rule("contractor-vetting", "facts.checks: record at least one check made (publicLiability, "
-                                                   "employersLiability, references, dbsChecked ...)"));
+          return Rule("contractor-vetting", "facts.checks: record at least one check made (publicLiability, "
+                                                   "employersLiability, references, dbsChecked ...)");
         }
         for (auto k : v.getChecks()) {
           auto raw = static_cast<uint16_t>(k);
           if (raw == 0 || raw >= checks) {
-            return refuse(Rule(raw == 0 ? "contractor-vetting" : "code-list",
+            return Rule(raw == 0 ? "contractor-vetting" : "code-list",
                                "facts.checks holds " + (raw == 0 ? std::string("unspecified") : std::to_string(raw)) +
-                                   ", which is not a check made"));
+                                   ", which is not a check made");
           }
         }
         if (v.getExpiresOn().size() == 0) {
-          return refuse(Rule("contractor-vetting", "facts.expiresOn (the last day the vetting holds) is required"));
+          return Rule("contractor-vetting", "facts.expiresOn (the last day the vetting holds) is required");
         }
         if (DayOf(v.getExpiresOn()) < DayOf(v.getVettedOn())) {
-          return refuse(Rule("contractor-vetting", "facts.expiresOn " + std::string(v.getExpiresOn().cStr()) +
-                                                       " is before vettedOn " + v.getVettedOn().cStr()));
+          return Rule("contractor-vetting", "facts.expiresOn " + std::string(v.getExpiresOn().cStr()) +
+                                                       " is before vettedOn " + v.getVettedOn().cStr());
         }
       } else {
         auto r = facts.getContractorRemoved();
         std::string ref = r.getContractorRef().cStr();
         if (!list->Listed(ref)) {
-          return refuse(Rule("contractor-not-listed", "contractor \"" + ref + "\" is not on the vetted list "
-                                                      "(never vetted, or already removed)"));
+          return Rule("contractor-not-listed", "contractor \"" + ref + "\" is not on the vetted list "
+                                                      "(never vetted, or already removed)");
         }
         const auto& periods = list->contractors.at(ref).periods;
         if (DayOf(r.getRemovedOn()) < periods.back().from) {
-          return refuse(Rule("contractor-not-listed", "removed on " + std::string(r.getRemovedOn().cStr()) +
+          return Rule("contractor-not-listed", "removed on " + std::string(r.getRemovedOn().cStr()) +
                                                           ", before it was vetted on " +
-                                                          FormatDate(periods.back().from)));
+                                                          FormatDate(periods.back().from));
         }
         if (r.getReasonCode().size() == 0) {
-          return refuse(Rule("contractor-removal-reason",
-                             "say why the contractor was removed (reasonCode: insuranceLapsed, poorWork ...)"));
+          return Rule("contractor-removal-reason",
+                             "say why the contractor was removed (reasonCode: insuranceLapsed, poorWork ...)");
         }
       }
-    } catch (const kj::Exception& ex) {
-      return refuse(Rule("malformed-facts", ex.getDescription().cStr()));
-    }
-    Fold(facts, list);
+      return Status::OK();
+    };
+    Status s = CheckOwnStreamEvent(t, &decoder, &personal_decoder, e, today, how, &decoded);
+    if (!s.ok()) return refuse(s);
+    Fold(decoded, list);
     ++list->version;
   }
   return Status::OK();

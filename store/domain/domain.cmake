@@ -16,6 +16,8 @@ target_sources(hearth PRIVATE
   domain/recorder.cc
   domain/allocations.cc
   domain/breaches.cc
+  domain/complaints.cc
+  domain/streams.cc
   domain/documents.cc
   domain/contractors.cc
 )

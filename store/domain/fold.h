@@ -1,6 +1,8 @@
 // Private to store/domain: folding one decoded event into a CaseState.
 #pragma once
 
+#include <functional>
+
 #include "domain/tables.h"
 
 namespace hearth::domain {
@@ -27,5 +29,36 @@ std::optional<Date> DateOf(capnp::Text::Reader text);
 // activity (the retention clock runs from the casework, not from the
 // exercise of rights after it).
 bool TakenAfterClosure(cs::Facts::Which which);
+
+// A district (or team) code: 1 to 16 letters, digits, '-' or '_'.
+bool IsDistrictCode(std::string_view s);
+
+// The checks every event of a stream of its own (breach/, complaint/,
+// register/contractors) takes before its stream's rules (store/domain/
+// streams.cc): its type at the current schema version
+// (unknown-schema-version), facts that decode (malformed-facts), the event's
+// date given (date-required), every date a date and a past date not after
+// `today` (invalid-date, date-in-future), codes (code-field); then `rules`
+// on the decoded facts (a capnp exception in them is malformed-facts); then
+// the personal sections: none when `no_personal` says why not, else each
+// decodes (malformed-personal) and names a subject of the event (rule
+// `subjects_rule`). Refusals are "rule <name>: ..." InvalidArgument without
+// the event's place, which the caller adds. `*facts` is the decoded facts.
+struct OwnStreamRules {
+  const char* no_personal = nullptr;            // set: the stream takes no personal sections, and why
+  const char* subjects_rule = "personal-subject";
+  std::function<Status(cs::Facts::Reader)> rules;
+};
+Status CheckOwnStreamEvent(const CodecTables& tables, FactsDecoder* decoder, PackedDecoder* personal,
+                           const NewEvent& event, Date today, const OwnStreamRules& how, cs::Facts::Reader* facts);
+
+// Complaints (store/domain/complaints.cc), the same on a case and on a
+// complaint's own stream:
+// the rules of ComplaintReceived, ComplaintEscalated and ComplaintResolved
+// against the complaints so far (complaint-number, complaint-escalation,
+// complaint-stage; "rule <name>: ..." InvalidArgument), OK for other events;
+Status CheckComplaintFacts(cs::Facts::Reader facts, const std::vector<Complaint>& complaints);
+// and their fold (other events are ignored).
+void FoldComplaint(cs::Facts::Reader facts, std::vector<Complaint>* complaints);
 
 }  // namespace hearth::domain

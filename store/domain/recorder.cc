@@ -21,14 +21,6 @@ Status Rule(const char* name, const std::string& why) {
   return Status::InvalidArgument(std::string("rule ") + name + ": " + why);
 }
 
-bool IsCode(std::string_view s) {
-  if (s.empty() || s.size() > 16) return false;
-  for (char c : s) {
-    if (!isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
-  }
-  return true;
-}
-
 bool Names(const NewEvent& e, const std::string& subject) {
   for (const auto& s : e.subjects) {
     if (s.id == subject) return true;
@@ -196,7 +188,7 @@ Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
                       "a new enquiry opens a new case; on this case record a followUp contact");
         }
         std::string_view district(c.getDistrict().cStr());
-        if (!IsCode(district)) {
+        if (!IsDistrictCode(district)) {
           return Rule("district-code", "an enquiry needs a district code of 1 to 16 letters, "
                                        "digits, '-' or '_' (got \"" +
                                            std::string(district) + "\")");
@@ -744,24 +736,15 @@ Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
       }
       break;
     }
-    case F::COMPLAINT_RECEIVED: {
-      uint16_t n = facts.getComplaintReceived().getComplaint();
-      if (n == 0 || std::find(state.complaint_numbers.begin(), state.complaint_numbers.end(), n) !=
-                        state.complaint_numbers.end()) {
-        return Rule("complaint-number", "complaint " + std::to_string(n) +
-                                            (n == 0 ? " is not a number (from 1)"
-                                                    : " was already received on this case"));
+    case F::COMPLAINT_RECEIVED:
+      if (facts.getComplaintReceived().getDistrict().size() > 0) {
+        return Rule("complaint-district", "facts.district is for a complaint with no case (complaint/K-<n>); "
+                                          "a complaint on a case takes the case's district");
       }
-      break;
-    }
-    case F::COMPLAINT_RESOLVED: {
-      uint16_t n = facts.getComplaintResolved().getComplaint();
-      if (std::find(state.open_complaints.begin(), state.open_complaints.end(), n) ==
-          state.open_complaints.end()) {
-        return Rule("complaint-number", "complaint " + std::to_string(n) + " is not open");
-      }
-      break;
-    }
+      return CheckComplaintFacts(facts, state.complaint_list);
+    case F::COMPLAINT_ESCALATED:
+    case F::COMPLAINT_RESOLVED:
+      return CheckComplaintFacts(facts, state.complaint_list);
     case F::SAFEGUARDING_CONCERN_RAISED: {
       auto r = facts.getSafeguardingConcernRaised();
       uint16_t n = r.getConcern();
@@ -839,7 +822,7 @@ Status CheckCaseRules(const TypeEntry& type, F::Reader facts, const NewEvent& e,
     }
     case F::CASE_TRANSFERRED: {
       auto t = facts.getCaseTransferred();
-      if (t.getToDistrict().size() > 0 && !IsCode(t.getToDistrict().cStr())) {
+      if (t.getToDistrict().size() > 0 && !IsDistrictCode(t.getToDistrict().cStr())) {
         return Rule("district-code", "toDistrict must be a district code");
       }
       break;

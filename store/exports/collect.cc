@@ -146,6 +146,14 @@ Status Capture(const RecordedEvent& event, Facts::Reader facts, CaseFacts* c) {
       }
       break;
     }
+    case Facts::COMPLAINT_ESCALATED: {
+      auto f = facts.getComplaintEscalated();
+      if (auto on = DateOf(f.getEscalatedOn())) {
+        c->complaints_escalated.push_back(
+            {{*on, district}, f.getComplaint(), std::string(EnumName(f.getToStage()))});
+      }
+      break;
+    }
     case Facts::COMPLAINT_RESOLVED: {
       auto f = facts.getComplaintResolved();
       if (auto on = DateOf(f.getResolvedOn())) {
@@ -298,6 +306,24 @@ Result<Collection> Collect(LogReader& store, const domain::Codec& codec, const C
           out.allocations[{a.getFinancialYear().cStr(), a.getDistrict().cStr(), std::string(EnumName(a.getFund()))}] =
               AllocationFact{a.getAmountPence(), event.position};
         }
+        continue;
+      }
+      if (event.stream.compare(0, 10, domain::kComplaintStreamPrefix) == 0) {
+        // A complaint with no case: its district is the one it names.
+        Facts::Reader facts;
+        const domain::TypeEntry* type = nullptr;
+        Status s = decoder.Decode(event, &facts, &type);
+        if (!s.ok()) return Status::Corruption("position " + std::to_string(event.position) + ": " + s.message());
+        CaseFacts& c = out.complaint_streams[event.stream];
+        try {
+          if (facts.which() == Facts::COMPLAINT_RECEIVED) {
+            c.state.district = facts.getComplaintReceived().getDistrict().cStr();
+          }
+          s = Capture(event, facts, &c);
+        } catch (const kj::Exception& e) {
+          s = Status::Corruption(type->name + " facts: " + e.getDescription().cStr());
+        }
+        if (!s.ok()) return Status::Corruption("position " + std::to_string(event.position) + ": " + s.message());
         continue;
       }
       if (!IsCaseStream(event.stream)) continue;

@@ -88,6 +88,7 @@ struct CaseFacts {
   std::vector<OutcomeFact> outcomes;         // OutcomeRecorded
   std::vector<ComplaintFact> complaints_received;
   std::vector<ComplaintFact> complaints_resolved;
+  std::vector<ComplaintFact> complaints_escalated;  // stage: the stage it was taken to
   std::vector<Dated> compliments;
   std::vector<SafeguardingFact> safeguarding;
   std::vector<ScoreFact> satisfaction;
@@ -131,6 +132,9 @@ struct Collection {
   // (financial year, district, fund) -> the last AllocationSet for it up to `position`
   std::map<std::tuple<std::string, std::string, std::string>, AllocationFact> allocations;
   std::map<std::string, CaseFacts> cases; // by case id
+  // Complaints with no case, by stream (complaint/K-<n>): only their
+  // complaint facts, dated in the district their ComplaintReceived names.
+  std::map<std::string, CaseFacts> complaint_streams;
   std::unordered_map<std::string, PersonCodes> people; // clients, by subject id
 };
 

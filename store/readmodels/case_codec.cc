@@ -17,11 +17,9 @@ using domain::CaseState;
 using domain::Date;
 using domain::ServiceLine;
 
-constexpr uint8_t kFormat = 5;  // 2: the lines' land charge dates; 3: onward referrals; 4: safeguarding concerns;
-                                // 5: questionnaires, the worker and the follow-up
-// The previous encoding, still read: it is encoding 5 without the fields
-// added at its end, which no event written before them could have set.
-constexpr uint8_t kFormatWithoutWorker = 4;
+constexpr uint8_t kFormat = 6;  // 2: the lines' land charge dates; 3: onward referrals; 4: safeguarding concerns;
+                                // 5: questionnaires, the worker and the follow-up; 6: each complaint's stage
+                                // and dates (kCasesProjectionVersion 6 rebuilds the older ones)
 
 class Writer {
  public:
@@ -216,10 +214,15 @@ std::string EncodeCaseState(const CaseState& s) {
   w.Var(s.outcomes.size());
   for (const auto& o : s.outcomes) w.Str(o);
   w.Var(s.complaints);
-  w.Var(s.complaint_numbers.size());
-  for (uint16_t n : s.complaint_numbers) w.Var(n);
-  w.Var(s.open_complaints.size());
-  for (uint16_t n : s.open_complaints) w.Var(n);
+  w.Var(s.complaint_list.size());
+  for (const auto& c : s.complaint_list) {
+    w.Var(c.number);
+    w.Str(c.stage);
+    w.Day(c.received_on);
+    w.Day(c.stage_on);
+    w.OptDay(c.responded_on);
+    w.Str(c.result);
+  }
   w.Var(s.compliments);
   w.Var(s.safeguarding_concerns);
   w.Var(s.notes);
@@ -269,7 +272,7 @@ std::string EncodeCaseState(const CaseState& s) {
 Status DecodeCaseState(std::string_view bytes, CaseState* out) {
   Reader r(bytes);
   uint8_t format = r.U8();
-  if (!r.ok() || (format != kFormat && format != kFormatWithoutWorker)) {
+  if (!r.ok() || format != kFormat) {
     return Status::Corruption("case state: encoding " + std::to_string(format) +
                               " is not the one this code reads (" + std::to_string(kFormat) +
                               "); rebuild the cases projection");
@@ -322,9 +325,16 @@ Status DecodeCaseState(std::string_view bytes, CaseState* out) {
   for (size_t i = 0; i < n && r.ok(); ++i) s.outcomes.push_back(r.Str());
   s.complaints = uint32_t(r.Var());
   n = r.Count();
-  for (size_t i = 0; i < n && r.ok(); ++i) s.complaint_numbers.push_back(uint16_t(r.Var()));
-  n = r.Count();
-  for (size_t i = 0; i < n && r.ok(); ++i) s.open_complaints.push_back(uint16_t(r.Var()));
+  for (size_t i = 0; i < n && r.ok(); ++i) {
+    domain::Complaint c;
+    c.number = uint16_t(r.Var());
+    c.stage = r.Str();
+    c.received_on = r.Day();
+    c.stage_on = r.Day();
+    c.responded_on = r.OptDay();
+    c.result = r.Str();
+    s.complaint_list.push_back(std::move(c));
+  }
   s.compliments = uint32_t(r.Var());
   s.safeguarding_concerns = uint32_t(r.Var());
   s.notes = uint32_t(r.Var());
@@ -359,23 +369,21 @@ Status DecodeCaseState(std::string_view bytes, CaseState* out) {
     c.outcome = r.Str();
     s.safeguarding.push_back(std::move(c));
   }
-  if (format >= 5) {
-    n = r.Count();
-    for (size_t i = 0; i < n && r.ok(); ++i) {
-      domain::Questionnaire q;
-      q.line = uint16_t(r.Var());
-      q.sent_on = r.Day();
-      q.returned_on = r.OptDay();
-      s.questionnaires.push_back(q);
-    }
-    s.worker = r.Str();
-    s.allocated_on = r.OptDay();
-    s.first_allocated_on = r.OptDay();
-    s.deallocated_on = r.OptDay();
-    s.follow_up_on = r.OptDay();
-    s.follow_up_set_on = r.OptDay();
-    s.follow_up_done_on = r.OptDay();
+  n = r.Count();
+  for (size_t i = 0; i < n && r.ok(); ++i) {
+    domain::Questionnaire q;
+    q.line = uint16_t(r.Var());
+    q.sent_on = r.Day();
+    q.returned_on = r.OptDay();
+    s.questionnaires.push_back(q);
   }
+  s.worker = r.Str();
+  s.allocated_on = r.OptDay();
+  s.first_allocated_on = r.OptDay();
+  s.deallocated_on = r.OptDay();
+  s.follow_up_on = r.OptDay();
+  s.follow_up_set_on = r.OptDay();
+  s.follow_up_done_on = r.OptDay();
   if (!r.done()) {
     return Status::Corruption("case state: " + std::string(r.ok() ? "trailing bytes" : "truncated") +
                               (s.case_id.empty() ? std::string() : " (" + s.case_id + ")"));

@@ -118,7 +118,20 @@ OJson CaseStateJson(const CaseState& s) {
   j["lines"] = std::move(lines);
   j["outcomes"] = s.outcomes;
   j["complaints"] = s.complaints;
-  j["openComplaints"] = s.open_complaints;
+  OJson complaint_list = OJson::array();
+  for (const auto& c : s.complaint_list) {
+    OJson x;
+    x["complaint"] = c.number;
+    x["stage"] = c.stage;
+    x["receivedOn"] = domain::FormatDate(c.received_on);
+    x["stageOn"] = domain::FormatDate(c.stage_on);
+    if (c.responded_on) {
+      x["respondedOn"] = domain::FormatDate(*c.responded_on);
+      x["result"] = c.result;
+    }
+    complaint_list.push_back(std::move(x));
+  }
+  j["complaintList"] = std::move(complaint_list);
   j["compliments"] = s.compliments;
   j["safeguardingConcerns"] = s.safeguarding_concerns;
   j["notes"] = s.notes;

@@ -465,7 +465,12 @@ const std::map<std::string, TypeText, std::less<>>& Types() {
         [](const Json& f) {
           std::string about = Words(Str(f, "categoryCode"));
           return "Complaint " + std::to_string(Num(f, "complaint")) + " received" +
-                 Paren(Code(f, "stage")) + With(" about ", about);
+                 Paren(Code(f, "stage")) + With(" about ", about) + With(", district ", Str(f, "district"));
+        }}},
+      {"ComplaintEscalated",
+       {"escalatedOn",
+        [](const Json& f) {
+          return "Complaint " + std::to_string(Num(f, "complaint")) + " escalated" + With(" to ", Code(f, "toStage"));
         }}},
       {"ComplaintResolved",
        {"resolvedOn",

@@ -98,6 +98,17 @@ class WorklistModel final : public ReadModel {
       if (!w.is_string()) return Status::InvalidArgument("worklist: worker must be a string");
       o.worker = w.get<std::string>();
     }
+    // Complaints with no case, when the principal may read complaint/
+    // streams (a complaints officer's scope, `complaint/*`); none
+    // otherwise. Read through the reader: its access log records the reads.
+    if (ScopeMatches(reader.scopes().read_streams, std::string(domain::kComplaintStreamPrefix) + "K-1")) {
+      auto complaints = domain::ReadComplaints(reader, *codec_);
+      if (complaints.ok()) {
+        o.complaints = std::move(*complaints);
+      } else if (complaints.status().code() != Status::Code::kPermissionDenied) {
+        return complaints.status();
+      }
+    }
     // The reader shows only the cases the principal may read where they are
     // now, and leaves restricted people out (UK GDPR Art. 18, docs/rights.md).
     auto wl = BuildWorklist(reader, *calendar_, o);

@@ -102,7 +102,7 @@ int StatusRank(const std::string& s) {
   if (s == "overdue") return 0;
   if (s == "stalled") return 1;
   if (s == "due-soon") return 2;
-  return 3;
+  return 3;  // "open": a complaint with its response not yet due soon
 }
 
 Status CheckOptions(const WorklistOptions& o) {
@@ -131,6 +131,14 @@ Status CheckOptions(const WorklistOptions& o) {
 
 class Evaluator {
  public:
+  Status Complaint(const domain::ComplaintState& k, std::vector<WorkItem>* out) const {
+    WorkItem w;
+    w.kind = WorkKind::kComplaint;
+    w.case_id = k.stream;
+    w.district = k.district;
+    return ComplaintItem(k.complaint, std::move(w), " (no case)", out);
+  }
+
   Evaluator(const domain::Calendar& cal, const WorklistOptions& o, Date as_of)
       : cal_(cal), o_(o), as_of_(as_of) {}
 
@@ -139,6 +147,11 @@ class Evaluator {
     // A referral awaiting acknowledgement is listed on a closed case too.
     Status sg = Safeguarding(c, out);
     if (!sg.ok()) return sg;
+    // So is a complaint awaiting the agency's response.
+    for (const domain::Complaint& k : c.complaint_list) {
+      Status s = ComplaintItem(k, Base(WorkKind::kComplaint, c), c.closed ? " (the case is closed)" : "", out);
+      if (!s.ok()) return s;
+    }
     if (c.closed && (!c.closed_on || *c.closed_on <= as_of_)) return Status::OK();
     FirstVisit(c, out);
     Review(c, out);
@@ -284,6 +297,33 @@ class Evaluator {
     w.detail = "support plan review " + std::string(due < as_of_ ? "was due " : "due ") + FormatDate(due) +
                (due < as_of_ ? " (" + Plural(w.elapsed, "day") + " ago)" : "");
     out->push_back(std::move(w));
+  }
+
+  // A complaint awaiting the agency's response at its stage on `as_of`
+  // (docs/readmodels.md, the `complaint` list): due
+  // ComplaintResponseWorkingDays after it reached the stage; none at the
+  // Ombudsman. The state holds each complaint's current stage: on a past day
+  // a complaint is listed at that stage if it had reached it by then.
+  Status ComplaintItem(const domain::Complaint& k, WorkItem w, const std::string& note,
+                       std::vector<WorkItem>* out) const {
+    int days = domain::ComplaintResponseWorkingDays(k.stage);
+    if (days == 0 || k.stage_on > as_of_ || By(k.responded_on, as_of_)) return Status::OK();
+    auto elapsed = cal_.WorkingDaysBetween(k.stage_on, as_of_);
+    if (!elapsed.ok()) return elapsed.status();
+    auto due = cal_.AddWorkingDays(k.stage_on, days);
+    if (!due.ok()) return due.status();
+    w.status = as_of_ > *due ? "overdue" : Days(as_of_, *due) <= o_.due_soon_days ? "due-soon" : "open";
+    w.stage = "response at " + Words(k.stage);
+    w.since = k.stage_on;
+    w.due = *due;
+    w.elapsed = *elapsed;
+    w.target = days;
+    bool escalated = k.stage_on != k.received_on;
+    w.detail = "complaint " + std::to_string(k.number) + (escalated ? " escalated to " : " received at ") +
+               Words(k.stage) + " on " + FormatDate(k.stage_on) + ": respond by " + FormatDate(*due) + " (" +
+               Plural(days, "working day") + ")" + note;
+    out->push_back(std::move(w));
+    return Status::OK();
   }
 
   // Each safeguarding referral made by `as_of` and not acknowledged by then.
@@ -458,7 +498,10 @@ OJson ItemJson(const WorkItem& w) {
   OJson j = OJson::object();
   j["kind"] = WorkKindName(w.kind);
   j["status"] = w.status;
-  if (!w.case_id.empty()) j[w.kind == WorkKind::kBreach ? "breach" : "case"] = w.case_id;
+  if (!w.case_id.empty()) {
+    bool own = w.case_id.compare(0, 5, "case/") != 0;  // a breach's or a complaint's own stream
+    j[w.kind == WorkKind::kBreach ? "breach" : own ? "complaint" : "case"] = w.case_id;
+  }
   j["district"] = w.district;
   if (w.line != 0) j["line"] = w.line;
   j["stage"] = w.stage;
@@ -468,7 +511,7 @@ OJson ItemJson(const WorkItem& w) {
   j["target"] = w.target;
   j["unit"] = w.kind == WorkKind::kBudget ? "percent"
               : (w.kind == WorkKind::kDfg || w.kind == WorkKind::kStalled || w.kind == WorkKind::kSafeguarding ||
-                 w.kind == WorkKind::kAllocation)
+                 w.kind == WorkKind::kAllocation || w.kind == WorkKind::kComplaint)
                   ? "workingDays"
                   : "days";
   if (w.kind == WorkKind::kDfg) {
@@ -509,6 +552,8 @@ const char* WorkKindName(WorkKind kind) {
       return "allocation";
     case WorkKind::kFollowUp:
       return "follow-up";
+    case WorkKind::kComplaint:
+      return "complaint";
   }
   return "unknown";
 }
@@ -567,6 +612,17 @@ Result<Worklist> BuildWorklist(LogReader& store, const domain::Calendar& calenda
   if (options.worker.empty()) {  // a worker's own list has its cases only
     Budgets(options, wl.as_of, &wl.items);
     Breaches(options, wl.as_of, &wl.items);
+    // Complaints with no case (complaint/K-<n>), in the district, of people
+    // whose processing is not restricted.
+    for (const domain::ComplaintState& k : options.complaints) {
+      if (!options.district.empty() && k.district != options.district) continue;
+      if (std::any_of(k.complainants.begin(), k.complainants.end(),
+                      [&](const std::string& p) { return restricted->count(p) != 0; })) {
+        continue;
+      }
+      s = eval.Complaint(k, &wl.items);
+      if (!s.ok()) return s;
+    }
   }
   std::stable_sort(wl.items.begin(), wl.items.end(), [](const WorkItem& a, const WorkItem& b) {
     if (a.kind != b.kind) return a.kind < b.kind;
@@ -590,7 +646,7 @@ std::string WorklistToJson(const Worklist& wl, bool pretty) {
   OJson counts = OJson::object();
   for (WorkKind k : {WorkKind::kFirstVisit, WorkKind::kDfg, WorkKind::kStalled, WorkKind::kReview,
                      WorkKind::kSafeguarding, WorkKind::kBudget, WorkKind::kBreach, WorkKind::kAllocation,
-                     WorkKind::kFollowUp}) {
+                     WorkKind::kFollowUp, WorkKind::kComplaint}) {
     OJson c = OJson::object();
     for (const WorkItem& w : wl.items) {
       if (w.kind != k) continue;
@@ -619,10 +675,11 @@ std::string WorklistToText(const Worklist& wl) {
                                   "Allocations projected to miss the spend target",
                                   "Breaches to notify to the ICO within 72 hours of discovery",
                                   "Open cases awaiting allocation to a worker",
-                                  "Information and advice to follow up"};
+                                  "Information and advice to follow up",
+                                  "Complaints awaiting the agency's response"};
   for (WorkKind k : {WorkKind::kFirstVisit, WorkKind::kDfg, WorkKind::kStalled, WorkKind::kReview,
                      WorkKind::kSafeguarding, WorkKind::kBudget, WorkKind::kBreach, WorkKind::kAllocation,
-                     WorkKind::kFollowUp}) {
+                     WorkKind::kFollowUp, WorkKind::kComplaint}) {
     size_t n = 0;
     for (const WorkItem& w : wl.items) n += w.kind == k;
     out += "\n" + std::string(kTitles[size_t(k)]) + ": " + std::to_string(n) + "\n";

@@ -288,22 +288,14 @@ Result<AppendResult> Session::Append(const std::string& stream, ExpectedVersion 
   // too, whatever encoded them (codes, not free text).
   auto codec = CaseCodec();
   if (!codec.ok()) return codec.status();
-  // Allocations take their own rules (docs/domain.md, "Allocations").
-  if (stream == domain::kAllocationsStream) {
-    return domain::RecordAllocations(*store_, **codec, expected, std::move(events),
+  // Allocations, the vetted contractors (a manager's stream: append_types
+  // ContractorVetted and ContractorRemoved), complaints with no case (a
+  // complaints officer's: ComplaintReceived, ComplaintEscalated,
+  // ComplaintResolved on complaint/*) and the breach register take their
+  // own rules (docs/domain.md).
+  if (domain::HasOwnRules(stream)) {
+    return domain::RecordOnOwnStream(*store_, **codec, stream, expected, std::move(events),
                                      domain::UkDate(domain::Now()));
-  }
-  // So does the list of vetted contractors (docs/domain.md, "The vetted
-  // contractors"): a manager's stream (append_types ContractorVetted and
-  // ContractorRemoved, read_streams on it), not the controller's.
-  if (stream == domain::kContractorsStream) {
-    return domain::RecordContractors(*store_, **codec, expected, std::move(events),
-                                     domain::UkDate(domain::Now()));
-  }
-  // So does the breach register (docs/domain.md, "The breach register").
-  if (stream.compare(0, 7, domain::kBreachStreamPrefix) == 0) {
-    return domain::RecordBreach(*store_, **codec, stream, expected, std::move(events),
-                                domain::UkDate(domain::Now()));
   }
   for (const NewEvent& e : events) {
     if ((*codec)->FindType(e.type) == nullptr) continue;

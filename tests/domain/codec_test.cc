@@ -69,10 +69,12 @@ TEST_F(CodecTest, EveryEventTypeIsListed) {
         // documents (issue 17.9)
         "DocumentAttached",
         // DFG order and money (docs/domain.md), and the vetted contractors
-        "UrgentWorksExemptionRecorded", "GrantVariationApproved", "ContractorVetted", "ContractorRemoved"}) {
+        "UrgentWorksExemptionRecorded", "GrantVariationApproved", "ContractorVetted", "ContractorRemoved",
+        // complaints taken to the next stage (issue 17.5)
+        "ComplaintEscalated"}) {
     EXPECT_TRUE(names.count(n)) << n;
   }
-  EXPECT_EQ(names.size(), 76u);
+  EXPECT_EQ(names.size(), 77u);
   EXPECT_EQ(names.count("ContactRecordedV1"), 0u);
   const EventTypeInfo* contact = codec_->FindType("ContactRecorded");
   ASSERT_NE(contact, nullptr);

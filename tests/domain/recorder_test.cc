@@ -140,7 +140,8 @@ TEST_F(RecorderTest, ClosedCaseTakesWhatPeopleHaveARightToWithoutReopening) {
   EXPECT_EQ(after->last_activity_on, before->last_activity_on) << "a right exercised after closure moved the retention clock";
   EXPECT_TRUE(after->consents.empty());
   EXPECT_EQ(after->complaints, 1u);
-  EXPECT_TRUE(after->open_complaints.empty());
+  ASSERT_EQ(after->complaint_list.size(), 1u);
+  EXPECT_FALSE(after->complaint_list[0].awaiting_response());
   EXPECT_EQ(after->satisfaction, 4);
   EXPECT_EQ(after->safeguarding_concerns, 1u);
   EXPECT_EQ(after->disclosures, 1u);
@@ -554,7 +555,8 @@ TEST_F(RecorderTest, ConsentsComplaintsSatisfactionAndRegistration) {
   EXPECT_EQ(state->age_band, "75-84");
   EXPECT_EQ(state->tenure, "ownerOccupier");
   EXPECT_EQ(state->complaints, 1u);
-  EXPECT_TRUE(state->open_complaints.empty());
+  ASSERT_EQ(state->complaint_list.size(), 1u);
+  EXPECT_FALSE(state->complaint_list[0].awaiting_response());
 }
 
 // The equality codes (docs/domain.md, "Equality codes") hold values of their

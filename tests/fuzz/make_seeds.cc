@@ -118,7 +118,13 @@ void CaseStateSeeds(const fs::path& dir) {
   line.approved_pence = 1'250'000;
   s.lines.push_back(line);
   s.outcomes = {"remainAtHome"};
-  s.complaint_numbers = {1};
+  hearth::domain::Complaint complaint;
+  complaint.number = 1;
+  complaint.stage = "stage1";
+  complaint.received_on = complaint.stage_on = Date(std::chrono::days(17'860));
+  complaint.responded_on = Date(std::chrono::days(17'870));
+  complaint.result = "upheld";
+  s.complaint_list = {complaint};
   s.closed = true;
   s.closed_on = Date(std::chrono::days(17'900));
   Write(dir / "dfg", hearth::readmodels::EncodeCaseState(s));

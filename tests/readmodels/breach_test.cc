@@ -18,6 +18,7 @@
 #include "hearth/readmodels.h"
 #include "hearth/rights.h"
 #include "hearth/session.h"
+#include "cli_run.h"
 #include "readmodels_test_util.h"
 
 namespace hearth::readmodels::testing {
@@ -339,23 +340,8 @@ TEST_F(BreachTest, WorklistShowsTheSeventyTwoHourClockUntilNotified) {
   EXPECT_TRUE(BreachItems("2019-04-02").empty());
 }
 
-struct CliRun {
-  int code = -1;
-  std::string out;  // stdout and stderr
-};
-
-CliRun Hearth(const std::string& args) {
-  CliRun r;
-  std::string cmd = std::string(HEARTH_CLI) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using hearth::testing::CliRun;
+using hearth::testing::Hearth;
 
 // `hearth breach record | assess | notify | list`, and the worklist's item.
 TEST_F(BreachTest, CommandLineRecordsAssessesNotifiesAndLists) {

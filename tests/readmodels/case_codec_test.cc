@@ -67,8 +67,18 @@ domain::CaseState Full() {
   s.lines.push_back(m);
   s.outcomes = {"remainAtHome", "reduceOrPreventFall"};
   s.complaints = 2;
-  s.complaint_numbers = {1, 2};
-  s.open_complaints = {2};
+  domain::Complaint k1;
+  k1.number = 1;
+  k1.stage = "stage2";
+  k1.received_on = D("2018-06-01");
+  k1.stage_on = D("2018-07-02");
+  k1.responded_on = D("2018-07-20");
+  k1.result = "partlyUpheld";
+  domain::Complaint k2;
+  k2.number = 2;
+  k2.stage = "informal";
+  k2.received_on = k2.stage_on = D("2018-09-03");
+  s.complaint_list = {k1, k2};
   s.compliments = 3;
   s.safeguarding_concerns = 1;
   s.notes = 17;
@@ -115,7 +125,12 @@ TEST(CaseCodec, EveryFieldSurvivesARoundTrip) {
   EXPECT_EQ(out.lines[0].land_charge_registered_on, in.lines[0].land_charge_registered_on);
   EXPECT_EQ(out.lines[0].land_charge_released_on, in.lines[0].land_charge_released_on);
   EXPECT_FALSE(out.lines[1].land_charge_registered_on.has_value());
-  EXPECT_EQ(out.open_complaints, in.open_complaints);
+  ASSERT_EQ(out.complaint_list.size(), 2u);
+  EXPECT_EQ(out.complaint_list[0].stage, "stage2");
+  EXPECT_EQ(out.complaint_list[0].stage_on, in.complaint_list[0].stage_on);
+  EXPECT_EQ(out.complaint_list[0].responded_on, in.complaint_list[0].responded_on);
+  EXPECT_EQ(out.complaint_list[0].result, "partlyUpheld");
+  EXPECT_FALSE(out.complaint_list[1].responded_on.has_value());
   EXPECT_EQ(out.closure_reason, "servicesCompleted");
   EXPECT_EQ(out.last_activity_on, in.last_activity_on);
   EXPECT_TRUE(out.self_referral);
@@ -143,36 +158,20 @@ TEST(CaseCodec, EveryFieldSurvivesARoundTrip) {
   EXPECT_EQ(out.follow_up_done_on, in.follow_up_done_on);
 }
 
-// Issue 17.7 added the worker and the follow-up at the end of the encoding
-// (5). A state stored in encoding 4 is read as it was: no worker and no
-// follow-up, which no event of that time could have set; so a store opened by
-// this code needs no rebuild of the cases projection.
-TEST(CaseCodec, AStateOfTheEncodingBeforeTheWorkerIsReadWithoutOne) {
-  domain::CaseState old = Full();
-  old.worker.clear();
-  old.allocated_on.reset();
-  old.first_allocated_on.reset();
-  old.deallocated_on.reset();
-  old.follow_up_on.reset();
-  old.follow_up_set_on.reset();
-  old.follow_up_done_on.reset();
-  old.questionnaires.clear();
-  std::string now = EncodeCaseState(old);
-  ASSERT_EQ(int(now[0]), 5);
-  // Encoding 4: the same fields without the eight added (no questionnaires,
-  // one empty string, six absent dates).
-  std::string four = now.substr(0, now.size() - 8);
-  four[0] = 4;
-  domain::CaseState out;
-  Status s = DecodeCaseState(four, &out);
-  ASSERT_TRUE(s.ok()) << s.ToString();
-  EXPECT_EQ(EncodeCaseState(out), now);
-  EXPECT_EQ(out.safeguarding.size(), 2u);
-  EXPECT_TRUE(out.worker.empty());
-  // Encoding 4 with the new fields after it is not encoding 4.
-  std::string longer = now;
-  longer[0] = 4;
-  EXPECT_TRUE(DecodeCaseState(longer, &out).IsCorruption());
+// Issue 17.5 changed the complaints' encoding (6), and
+// kCasesProjectionVersion 6 rebuilds the projection: a state of an older
+// encoding is refused with that advice, never misread.
+TEST(CaseCodec, AStateOfAnOlderEncodingIsRefusedNotMisread) {
+  std::string now = EncodeCaseState(Full());
+  ASSERT_EQ(int(now[0]), 6);
+  for (int older : {4, 5}) {
+    std::string bytes = now;
+    bytes[0] = char(older);
+    domain::CaseState out;
+    Status s = DecodeCaseState(bytes, &out);
+    EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+    EXPECT_NE(s.message().find("rebuild the cases projection"), std::string::npos) << s.ToString();
+  }
 }
 
 TEST(CaseCodec, EachFieldChangesTheBytes) {
@@ -194,7 +193,12 @@ TEST(CaseCodec, EachFieldChangesTheBytes) {
       [](domain::CaseState& s) { s.reopened = 0; },
       [](domain::CaseState& s) { s.satisfaction = 1; },
       [](domain::CaseState& s) { s.consents[1].named_person = "P-9"; },
-      [](domain::CaseState& s) { s.complaint_numbers.push_back(3); },
+      [](domain::CaseState& s) { s.complaint_list[0].stage = "ombudsman"; },
+      [](domain::CaseState& s) { s.complaint_list[0].received_on = D("2018-06-02"); },
+      [](domain::CaseState& s) { s.complaint_list[0].stage_on = D("2018-07-03"); },
+      [](domain::CaseState& s) { s.complaint_list[0].responded_on.reset(); },
+      [](domain::CaseState& s) { s.complaint_list[0].result = "upheld"; },
+      [](domain::CaseState& s) { s.complaint_list[1].number = 3; },
       [](domain::CaseState& s) { s.onward_referrals[0].outcome = "serviceProvided"; },
       [](domain::CaseState& s) { s.onward_referrals[1].signposted = false; },
       [](domain::CaseState& s) { s.onward_referrals[0].confirmed_on.reset(); },
@@ -225,7 +229,7 @@ TEST(CaseCodec, CaseStateLayoutIsTheOneTheEncoderKnows) {
   // kCasesProjectionVersion (or read the older encoding, as for the worker),
   // then update the sizes here.
   EXPECT_EQ(sizeof(domain::ServiceLine), 536u);
-  EXPECT_EQ(sizeof(domain::CaseState), 912u);
+  EXPECT_EQ(sizeof(domain::CaseState), 888u);
 }
 
 TEST(CaseCodec, DamagedBytesAreRefused) {

@@ -99,6 +99,43 @@ TEST_F(ValidationTest, AQuestionnaireIsSentOnlyOnCompletionOverTheProtocol) {
   EXPECT_EQ(Version(kCase), 5u);
 }
 
+// Issue 17.5 over TLS: a complaint with no case on a stream of its own,
+// escalated and answered under the complaints' rules; a refusal names the
+// rule and writes nothing; a case's complaint is escalated on the case.
+TEST_F(ValidationTest, AComplaintIsEscalatedStageByStageOverTheProtocol) {
+  const std::string k1 = "complaint/K-1";
+  auto received = DomainEvent(R"({"type":"ComplaintReceived","facts":{"receivedOn":"2018-05-02","complaint":1,)"
+                              R"("stage":"stage1","channel":"phone","categoryCode":"noCallBack"}})");
+  auto r = client_->Append(k1, ExpectedVersion::NoStream(), {received});
+  ASSERT_FALSE(r.ok());
+  ExpectRule(r.status(), "complaint-district");
+  EXPECT_EQ(Version(k1), 0u);
+  r = client_->Append(k1, ExpectedVersion::NoStream(),
+                      {DomainEvent(R"({"type":"ComplaintReceived","facts":{"receivedOn":"2018-05-02","complaint":1,)"
+                                   R"("stage":"stage1","district":"north"}})"),
+                       DomainEvent(R"({"type":"ComplaintResolved","facts":{"resolvedOn":"2018-05-10","complaint":1,)"
+                                   R"("stage":"stage1","result":"notUpheld"}})")});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  r = client_->Append(k1, ExpectedVersion::Exact(2),
+                      {DomainEvent(R"({"type":"ComplaintEscalated","facts":{"escalatedOn":"2018-05-20","complaint":1,)"
+                                   R"("toStage":"stage1"}})")});
+  ASSERT_FALSE(r.ok());
+  ExpectRule(r.status(), "complaint-escalation");
+  r = client_->Append(k1, ExpectedVersion::Exact(2),
+                      {DomainEvent(R"({"type":"ComplaintEscalated","facts":{"escalatedOn":"2018-05-20","complaint":1,)"
+                                   R"("toStage":"ombudsman"}})")});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Version(k1), 3u);
+  Open();
+  r = client_->Append(kCase, ExpectedVersion::Exact(1),
+                      {DomainEvent(R"({"type":"ComplaintReceived","facts":{"receivedOn":"2018-05-02","complaint":1,)"
+                                   R"("stage":"informal"}})"),
+                       DomainEvent(R"({"type":"ComplaintEscalated","facts":{"escalatedOn":"2018-05-09","complaint":1,)"
+                                   R"("toStage":"stage1"}})")});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Version(kCase), 3u);
+}
+
 TEST_F(ValidationTest, AnUnknownEventTypeOnACaseIsRefused) {
   // Not even the first event of a case.
   auto r = client_->Append(kCase, ExpectedVersion::Any(), {UnknownCaseEvent()});

@@ -1330,14 +1330,52 @@ Generated BuildCase(const CaseSpec& spec, uint64_t seed, Date year_start, Date y
       Date resolved = w.W(received + days{rng.Range(3, 40)});
       if (inside(resolved)) {
         uint32_t r = rng.Below(100);
+        // One in ten complainants is not satisfied with the answer and takes
+        // the complaint on: to stage 2 (from a stream of its own, so that the
+        // case's other events are those of earlier versions), and one in four
+        // of those on to the Ombudsman.
+        bool escalate = rng.Chance(0.1);
         w.Add(resolved, "ComplaintResolved", Facts([&](cs::Facts::Builder f) {
           auto c = f.initComplaintResolved();
           c.setResolvedOn(S(resolved));
           c.setComplaint(1);
-          c.setStage(rng.Chance(0.1) ? cs::ComplaintStage::STAGE2 : stage);
-          c.setResult(r < 30 ? cs::ComplaintResult::UPHELD : r < 60 ? cs::ComplaintResult::PARTLY_UPHELD
-                                                                    : cs::ComplaintResult::NOT_UPHELD);
+          c.setStage(stage);
+          c.setResult(escalate ? cs::ComplaintResult::NOT_UPHELD
+                      : r < 30 ? cs::ComplaintResult::UPHELD
+                      : r < 60 ? cs::ComplaintResult::PARTLY_UPHELD
+                               : cs::ComplaintResult::NOT_UPHELD);
         }), "manager");
+        Rng next(Mix(HashText(g.case_id, seed) ^ 0x6573'6361'6c61'7465ull));
+        Date at = resolved;
+        for (cs::ComplaintStage to : {cs::ComplaintStage::STAGE2, cs::ComplaintStage::OMBUDSMAN}) {
+          if (!escalate) break;
+          Date asked = w.W(at + days{next.Range(3, 25)});
+          if (!inside(asked)) break;
+          NewEvent& x = w.Add(asked, "ComplaintEscalated", Facts([&](cs::Facts::Builder f) {
+            auto c = f.initComplaintEscalated();
+            c.setEscalatedOn(S(asked));
+            c.setComplaint(1);
+            c.setToStage(to);
+          }), "manager", &next);
+          x.personal.push_back(Section(client.id, [&](cs::Personal::Builder b) {
+            b.setFreeText(to == cs::ComplaintStage::STAGE2 ? "The answer did not deal with the delay."
+                                                           : "I have asked the Ombudsman to look at this.");
+          }));
+          // Stage 2 is answered within about 20 working days (a few late); the
+          // Ombudsman's decision takes months.
+          Date answered = w.W(asked + days{to == cs::ComplaintStage::STAGE2 ? next.Range(10, 35) : next.Range(60, 150)});
+          if (!inside(answered)) break;
+          bool upheld = next.Chance(0.3);
+          w.Add(answered, "ComplaintResolved", Facts([&](cs::Facts::Builder f) {
+            auto c = f.initComplaintResolved();
+            c.setResolvedOn(S(answered));
+            c.setComplaint(1);
+            c.setStage(to);
+            c.setResult(upheld ? cs::ComplaintResult::PARTLY_UPHELD : cs::ComplaintResult::NOT_UPHELD);
+          }), "manager", &next);
+          at = answered;
+          escalate = !upheld && next.Chance(0.25);
+        }
       }
     }
   }
@@ -2254,6 +2292,111 @@ Status AddBreaches(Store& store, const domain::Codec& codec, int first_year, Cou
   return Status::OK();
 }
 
+// Complaints with no case (complaint/K-<n>; docs/domain.md "Complaints"):
+// a neighbour about a contractor's van, a member of the public turned away,
+// someone who waited for a call back. Two to four a district a year, from a
+// stream of their own: most answered at stage 1 within the 10 working days,
+// some late, one in five taken to stage 2; the last of the year may still
+// be awaiting its answer (the worklist lists it).
+Status AddComplaintsWithoutCase(Store& store, const domain::Codec& codec, uint64_t seed, int first_year,
+                                CountyReport* report) {
+  using namespace std::chrono;
+  Date year_start = sys_days{year{first_year} / April / 1};
+  Date year_end = sys_days{year{first_year + 1} / March / 31};
+  Date today = domain::UkDate(domain::Now());
+  Rng rng(Mix(seed ^ 0x6b2d'636f'6d70'6c61ull ^ uint64_t(first_year)));
+  static const char* kCategories[] = {"contractorConduct", "serviceAccess", "noCallBack", "eligibility"};
+  static const char* kWords[] = {"The contractor's van blocked my drive all week.",
+                                 "I was told the service could not help me without being told why.",
+                                 "Nobody called me back after I rang three times.",
+                                 "I do not understand why my mother is not eligible."};
+  uint64_t n = 0, id_counter = 0;
+  const auto volumes = CountyVolumes();
+  for (size_t d = 0; d < volumes.size(); ++d) {
+    const std::string& district = volumes[d].district;
+    uint32_t count = 2 + rng.Below(3);
+    for (uint32_t k = 0; k < count; ++k) {
+      Date received = year_start + days{rng.Range(0, 330)};
+      if (received > today) continue;
+      std::string stream = std::string(domain::kComplaintStreamPrefix) + "K-" + std::to_string(n + 1);
+      Person complainant = MakePerson(seed ^ 0x6b6bull, PersonId(district, 900 + k, "-K"), int(d), year_start, false);
+      uint32_t what = rng.Below(4);
+      std::vector<NewEvent> events;
+      auto event = [&](const char* type, Date on, std::string facts, const char* text) {
+        NewEvent e;
+        e.type = type;
+        e.schema_version = 1;
+        uint64_t hi = Mix(0x636f'6d70'6c61'696eull ^ uint64_t(first_year) ^ seed), lo = Mix(++id_counter);
+        for (int i = 0; i < 8; ++i) {
+          e.id.bytes[i] = static_cast<uint8_t>(hi >> (56 - 8 * i));
+          e.id.bytes[8 + i] = static_cast<uint8_t>(lo >> (56 - 8 * i));
+        }
+        e.id.bytes[6] = static_cast<uint8_t>((e.id.bytes[6] & 0x0f) | 0x80);
+        e.id.bytes[8] = static_cast<uint8_t>((e.id.bytes[8] & 0x3f) | 0x80);
+        e.occurred_at = domain::StartOfDay(on) + (9LL * 3600 + rng.Range(0, 8 * 3600 - 1)) * 1000000LL;
+        e.actor = Actor{"S-" + district + "-CO", "complaintsOfficer", "demo"};
+        e.facts = std::move(facts);
+        e.subjects.push_back(SubjectRef{complainant.id, SubjectRole::kOther});
+        if (text != nullptr) {
+          e.personal.push_back(Section(complainant.id, [&](cs::Personal::Builder b) {
+            b.setGivenName(complainant.given);
+            b.setFamilyName(complainant.family);
+            b.setFreeText(text);
+          }));
+        }
+        return e;
+      };
+      cs::ComplaintStage stage = rng.Chance(0.7) ? cs::ComplaintStage::STAGE1 : cs::ComplaintStage::INFORMAL;
+      events.push_back(event("ComplaintReceived", received, Facts([&](cs::Facts::Builder f) {
+        auto c = f.initComplaintReceived();
+        c.setReceivedOn(S(received));
+        c.setComplaint(1);
+        c.setStage(stage);
+        c.setChannel(rng.Chance(0.5) ? cs::Channel::EMAIL : cs::Channel::PHONE);
+        c.setCategoryCode(kCategories[what]);
+        c.setDistrict(district);
+      }), kWords[what]));
+      Date answered = received + days{rng.Chance(0.8) ? rng.Range(3, 14) : rng.Range(15, 30)};
+      if (answered <= today && answered <= year_end) {
+        bool escalate = rng.Chance(0.2);
+        events.push_back(event("ComplaintResolved", answered, Facts([&](cs::Facts::Builder f) {
+          auto c = f.initComplaintResolved();
+          c.setResolvedOn(S(answered));
+          c.setComplaint(1);
+          c.setStage(stage);
+          c.setResult(escalate ? cs::ComplaintResult::NOT_UPHELD
+                               : rng.Chance(0.4) ? cs::ComplaintResult::UPHELD : cs::ComplaintResult::NOT_UPHELD);
+        }), nullptr));
+        Date asked = answered + days{rng.Range(2, 20)};
+        if (escalate && asked <= today && asked <= year_end) {
+          events.push_back(event("ComplaintEscalated", asked, Facts([&](cs::Facts::Builder f) {
+            auto c = f.initComplaintEscalated();
+            c.setEscalatedOn(S(asked));
+            c.setComplaint(1);
+            c.setToStage(cs::ComplaintStage::STAGE2);
+          }), "I am not satisfied with the answer."));
+          Date second = asked + days{rng.Range(14, 40)};
+          if (second <= today && second <= year_end) {
+            events.push_back(event("ComplaintResolved", second, Facts([&](cs::Facts::Builder f) {
+              auto c = f.initComplaintResolved();
+              c.setResolvedOn(S(second));
+              c.setComplaint(1);
+              c.setStage(cs::ComplaintStage::STAGE2);
+              c.setResult(cs::ComplaintResult::PARTLY_UPHELD);
+            }), nullptr));
+          }
+        }
+      }
+      size_t written = events.size();
+      auto r = domain::RecordComplaint(store, codec, stream, ExpectedVersion::NoStream(), std::move(events), today);
+      if (!r.ok()) return r.status();
+      report->complaints_without_case += written;
+      ++n;
+    }
+  }
+  return Status::OK();
+}
+
 Result<CountyReport> GenerateCountyStore(const std::string& path, const KeySource& key,
                                          const CountyOptions& options) {
   // Refuse a bad year before a store is created for it.
@@ -2293,6 +2436,8 @@ Result<CountyReport> GenerateCountyStore(const std::string& path, const KeySourc
   s = AddAllocations(**store, **codec, options.first_year, &*report);
   if (!s.ok()) return s;
   s = AddBreaches(**store, **codec, options.first_year, &*report);
+  if (!s.ok()) return s;
+  s = AddComplaintsWithoutCase(**store, **codec, options.seed, options.first_year, &*report);
   if (!s.ok()) return s;
   return report;
 }

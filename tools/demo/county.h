@@ -69,6 +69,7 @@ struct CountyReport {
   uint64_t allocations = 0;  // AllocationSet events (GenerateCountyStore only)
   uint64_t breaches = 0;     // breach register events, breach/B-1 and B-2 (GenerateCountyStore only)
   uint64_t contractors = 0;  // events of the vetted contractors' list (register/contractors), written first
+  uint64_t complaints_without_case = 0;  // events of complaint/K-<n> streams, written last (GenerateCountyStore only)
 };
 
 // "2018/19" -> 2018. False when malformed (the second year must follow the first).

@@ -71,6 +71,7 @@ Status RunDemo(const DemoOptions& o) {
   j["events"] = report->events;
   j["allocations"] = report->allocations;
   j["breaches"] = report->breaches;
+  j["complaintsWithoutCase"] = report->complaints_without_case;
   j["contractors"] = report->contractors;
   j["appends"] = report->appends;
   j["people"] = report->people;

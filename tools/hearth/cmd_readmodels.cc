@@ -281,6 +281,10 @@ Status RunWorklist(const WorklistCliOptions& o) {
   auto breaches = domain::ReadBreaches(**store, *(*d)->codec);
   if (!breaches.ok()) return breaches.status();
   w.breaches = std::move(*breaches);
+  // Complaints with no case and their response deadlines.
+  auto complaints = domain::ReadComplaints(**store, *(*d)->codec);
+  if (!complaints.ok()) return complaints.status();
+  w.complaints = std::move(*complaints);
   auto calendar = domain::Calendar::EnglandAndWales();
   // Through the same scoped reader as the `worklist` model of `hearth
   // serve`: every district, and restricted people left out (docs/rights.md).

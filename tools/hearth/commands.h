@@ -86,6 +86,7 @@ Status LoadDefaultProcessing(const std::string& data, const KeySource& key);
 void AddExportCommands(CommandSet& set);  // export kpi | cases | identifiable (cmd_export.cc)
 void AddAllocationCommands(CommandSet& set);  // allocation set | list (cmd_allocation.cc)
 void AddBreachCommands(CommandSet& set);  // breach record | assess | notify | inform | list (cmd_breach.cc)
+void AddComplaintCommands(CommandSet& set);  // complaint record | escalate | resolve | list (cmd_complaint.cc)
 void AddDocumentCommands(CommandSet& set);  // attach, document list | get (cmd_document.cc)
 void AddContractorCommands(CommandSet& set);  // contractor vet | remove | list (cmd_contractor.cc)
 void AddRestoreCommands(CommandSet& set);  // restore --from BACKUP (cmd_restore.cc)

@@ -168,13 +168,10 @@ Status RunAppend(const AppendOptions& o) {
       domain::CaseRecorder recorder(store->get(), *codec, {});
       return recorder.Record(o.stream, expected, events);
     }
-    if (o.stream == domain::kContractorsStream) {
-      // The vetted contractors' rules (docs/domain.md), as on every front end.
-      return domain::RecordContractors(**store, **codec, expected, events, domain::UkDate(domain::Now()));
-    }
-    if (o.stream.compare(0, 7, domain::kBreachStreamPrefix) == 0) {
-      // The breach register's rules, as on every front end.
-      return domain::RecordBreach(**store, **codec, o.stream, expected, events, domain::UkDate(domain::Now()));
+    if (domain::HasOwnRules(o.stream)) {
+      // Allocations, contractors, complaints with no case, breaches: their
+      // own rules (docs/domain.md), as on every front end.
+      return domain::RecordOnOwnStream(**store, **codec, o.stream, expected, events, domain::UkDate(domain::Now()));
     }
     return (*store)->Append(o.stream, expected, events);
   }();

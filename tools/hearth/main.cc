@@ -65,6 +65,7 @@ int Main(int argc, char** argv) {
   AddExportCommands(set);
   AddAllocationCommands(set);
   AddBreachCommands(set);
+  AddComplaintCommands(set);
   AddDocumentCommands(set);
   AddContractorCommands(set);
   AddRestoreCommands(set);

@@ -309,6 +309,30 @@ struct Questionnaire {
   std::optional<Date> returned_on;
 };
 
+// A complaint (ComplaintReceived, ComplaintEscalated, ComplaintResolved; 003
+// 9.1 "number, stage, time taken to resolve"), on a case or on its own
+// complaint/K-<n> stream: the stage it stands at and whether the agency's
+// response at that stage is awaited. A response (ComplaintResolved) answers
+// the stage; an escalation takes the complaint to a higher stage and awaits
+// a response again (docs/domain.md, "Complaints").
+struct Complaint {
+  uint16_t number = 0;
+  std::string stage;                  // ComplaintStage enumerant name it stands at ("unspecified" when not recorded)
+  Date received_on{};
+  Date stage_on{};                    // the day it reached its stage (received there, or escalated to it)
+  std::optional<Date> responded_on;   // the response at its stage; none while one is awaited
+  std::string result;                 // ComplaintResult name of that response, "" when none
+  bool awaiting_response() const { return !responded_on; }
+};
+// The order of the stages: unspecified 0, informal 1, stage1 2, stage2 3,
+// ombudsman 4 (an escalation goes to a higher one); -1 for another name.
+int ComplaintStageRank(std::string_view stage);
+// Working days the agency has to respond at a stage (docs/domain.md,
+// "Complaints"): 10 for a complaint at entry (unspecified, informal, stage
+// 1), 20 at stage 2; 0 at the Ombudsman (its own timetable: no deadline of
+// the agency's).
+int ComplaintResponseWorkingDays(std::string_view stage);
+
 // The state of one case after folding its events in order: deterministic,
 // built from facts and envelopes only (never personal sections).
 struct CaseState {
@@ -341,8 +365,7 @@ struct CaseState {
   std::vector<ServiceLine> lines;
   std::vector<std::string> outcomes;  // distinct Outcome enumerants, in order first recorded
   uint32_t complaints = 0;
-  std::vector<uint16_t> complaint_numbers;  // every complaint number used, in order
-  std::vector<uint16_t> open_complaints;    // received and not yet resolved
+  std::vector<Complaint> complaint_list;    // every complaint, in the order received
   uint32_t compliments = 0;
   uint32_t safeguarding_concerns = 0;
   uint32_t notes = 0;
@@ -377,8 +400,11 @@ struct CaseState {
   const SafeguardingConcern* FindSafeguardingConcern(uint16_t number) const;
   // The questionnaire sent about that line (0: the case as a whole), or null.
   const Questionnaire* FindQuestionnaire(uint16_t line) const;
+  // The complaint with that number, or null.
+  const Complaint* FindComplaint(uint16_t number) const;
   // Open, or closed with work still due: a safeguarding referral that the
-  // agency has not acknowledged (such a case stays on the worklists).
+  // agency has not acknowledged, or a complaint awaiting the agency's
+  // response (such a case stays on the worklists).
   bool needs_work() const;
   ServiceLine* FindLine(uint16_t line);
 };
@@ -647,6 +673,64 @@ Result<BreachState> LoadBreach(LogReader& store, const Codec& codec, const std::
 Result<std::vector<BreachState>> ReadBreaches(LogReader& store, const Codec& codec);
 // The next free reference "B-<n>".
 Result<std::string> NextBreachRef(LogReader& store);
+
+// ---------------------------------------------------------------------------
+// Complaints with no case (docs/domain.md, "Complaints")
+
+// One stream per complaint that is about no case (a member of the public, a
+// neighbour, a complaint about the service as a whole): "complaint/K-<n>",
+// numbered from 1 without gaps, opened by ComplaintReceived (complaint 1,
+// with its district); then ComplaintEscalated and ComplaintResolved.
+inline constexpr const char* kComplaintStreamPrefix = "complaint/";
+
+// A complaint folded from its own stream (facts and envelopes only).
+struct ComplaintState {
+  std::string stream;                 // complaint/K-1
+  std::string ref;                    // K-1
+  uint64_t version = 0;               // stream version folded up to
+  std::string district;               // ComplaintReceived.district
+  std::string channel;                // Channel name
+  std::string category;               // ComplaintReceived.categoryCode
+  std::vector<std::string> complainants;  // the subjects named by the ComplaintReceived
+  Complaint complaint;
+  bool exists() const { return version != 0; }
+};
+
+// Checks `events` bound for complaint stream `stream` against the complaint
+// as it stands (`state`, not existing for a new one) and folds them into it.
+// Refusals are InvalidArgument "rule <name>: ..." with the event's place in
+// the batch: complaint-stream, complaint-ref, complaint-number,
+// complaint-district, complaint-escalation, complaint-stage, code-list,
+// date-required, invalid-date, date-in-future, code-field,
+// unknown-schema-version, malformed-facts, malformed-personal,
+// personal-subject.
+Status CheckComplaint(LogReader& store, const Codec& codec, const std::string& stream, ComplaintState* state,
+                      std::vector<NewEvent>* events, Date today);
+// Reads the complaint, checks the batch (CheckComplaint) and appends it at the
+// version it was read at (with Any, re-read and retried on Conflict up to 5
+// times); nothing of a refused batch is written. Every front end's appends to
+// complaint/ streams come here (the command line, hearth::Session).
+Result<AppendResult> RecordComplaint(Store& store, const Codec& codec, const std::string& stream,
+                                     ExpectedVersion expected, std::vector<NewEvent> events, Date today);
+// The complaint folded from its stream. NotFound for one never recorded.
+Result<ComplaintState> LoadComplaint(LogReader& store, const Codec& codec, const std::string& stream);
+// Every complaint with no case, K-1, K-2 ... in order.
+Result<std::vector<ComplaintState>> ReadComplaints(LogReader& store, const Codec& codec);
+// The next free reference "K-<n>".
+Result<std::string> NextComplaintRef(LogReader& store);
+
+// ---------------------------------------------------------------------------
+// Streams of their own, with their own rules: config/allocations,
+// register/contractors, complaint/K-<n>, breach/B-<n>.
+
+// Whether `stream` is one of them.
+bool HasOwnRules(const std::string& stream);
+// Records `events` on such a stream through its rules (RecordAllocations,
+// RecordContractors, RecordComplaint, RecordBreach): the one route every
+// front end takes (the command line's `hearth append`, hearth::Session).
+// InvalidArgument for a stream without rules of its own.
+Result<AppendResult> RecordOnOwnStream(Store& store, const Codec& codec, const std::string& stream,
+                                       ExpectedVersion expected, std::vector<NewEvent> events, Date today);
 
 // --- documents (003 8.3; docs/domain.md "Documents") ---
 // A document's body is kept beside its DocumentAttached event

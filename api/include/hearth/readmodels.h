@@ -86,7 +86,7 @@ std::vector<std::shared_ptr<Projection>> MakeProjections(const domain::Codec* co
 
 // The version of the `cases` projection: bumped whenever the fold or the
 // encoding changes meaning, so that stores rebuild it on open.
-inline constexpr uint32_t kCasesProjectionVersion = 5;  // 2: land charges; 3: onward referrals; 4: safeguarding; 5: referral_on is the first referral
+inline constexpr uint32_t kCasesProjectionVersion = 6;  // 2: land charges; 3: onward referrals; 4: safeguarding; 5: referral_on is the first referral; 6: complaints with their stages (and a closed case awaiting a complaint response needs work)
                                                        // (the questionnaires, worker and follow-up of case-state encoding 5 need no
                                                        // rebuild: no event before them could set them)
 
@@ -214,13 +214,18 @@ struct WorklistOptions {
   // in): the 72-hour notification clock (docs/readmodels.md, the `breach`
   // list). Empty: no breach items.
   std::vector<domain::BreachState> breaches;
+  // Complaints with no case (domain::ReadComplaints; `hearth worklist` and
+  // the served `worklist` model pass them in when the reader may read
+  // complaint/ streams): each awaiting a response is listed in its
+  // district's worklist (docs/readmodels.md, the `complaint` list).
+  std::vector<domain::ComplaintState> complaints;
   // Allocation (000 "Responsibility for files"): an open case with no
   // responsible worker is listed once it has waited more than this many
   // working days since the enquiry (or since its worker was taken off).
   int allocation_grace_working_days = 2;
   // A worker's own list: when set (a staff reference, domain::IsStaffRef),
   // only the cases whose current worker it is are considered, and no item
-  // without a case (budget, breach) is listed.
+  // without a case (budget, breach, complaint with no case) is listed.
   std::string worker;
 };
 
@@ -234,9 +239,11 @@ enum class WorkKind : uint8_t {
   kBreach,        // a breach whose ICO notification is due within 72 hours of discovery (no case)
   kAllocation,    // an open case with no responsible worker after the grace period
   kFollowUp,      // information and advice to follow up (ConsultationHeld.followUpOn) due or overdue
+  kComplaint,     // a complaint awaiting the agency's response at its stage (closed cases too, and
+                  // complaints with no case): "overdue", "due-soon" or "open"
 };
 // "first-visit", "dfg", "stalled", "review", "safeguarding", "budget", "breach",
-// "allocation", "follow-up"
+// "allocation", "follow-up", "complaint"
 const char* WorkKindName(WorkKind kind);
 
 struct DfgStage {
