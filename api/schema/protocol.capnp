@@ -41,6 +41,7 @@ struct ClientMessage {
     serverInfo @10 :Void;                # versions, caller's scopes, limits -> `serverInfo`
     ping @11 :Void;                      # keeps an idle connection open -> `pong`
     backup @12 :Void;                    # an online backup into the server's backup_dir -> `backupResult` (scope backup)
+    readDocument @13 :ReadDocumentRequest;  # one document body kept beside its event -> `document`
   }
 }
 
@@ -104,6 +105,15 @@ struct Credit {
   events @1 :UInt32;        # how many more events the client can take
 }
 
+# A document's body (docs/domain.md "Documents"), read by the position of the
+# event it is kept beside. Needs readPersonal and the event's stream
+# readable, as reading that event would.
+struct ReadDocumentRequest {
+  position @0 :UInt64;    # global position of the event (a DocumentAttached)
+  index @1 :UInt32;       # which of the event's documents (a DocumentAttached has one: 0)
+  purpose @2 :Text;       # why, for the access log (as for reads)
+}
+
 struct QueryRequest {
   model @0 :Text;         # read model name (timeline, worklist, sar, kpi, info ...)
   params @1 :Text;        # JSON object, as documented by the read model
@@ -128,6 +138,7 @@ struct ServerMessage {
     subscriptionEnded @11 :Error;            # push: the server ended a subscription, with why
     goodbye @12 :Error;                      # the server is closing the connection, with why
     backupResult @13 :BackupResult;          # answers backup
+    document @14 :DocumentResult;            # answers readDocument
   }
 }
 
@@ -224,4 +235,12 @@ struct ServerInfo {
 struct BackupResult {
   position @0 :UInt64;          # the backup holds the log up to this position, exactly (a commit)
   directory @1 :Text;           # its directory's name under the server's backup_dir: <UTC time>-p<position>
+}
+
+struct DocumentResult {
+  position @0 :UInt64;          # the event's global position, as asked
+  index @1 :UInt32;             # the document's index, as asked
+  subject @2 :Text;             # the data subject whose key seals it
+  bytes @3 :Data;               # the body, checked against the SHA-256 its event records
+  sha256 @4 :Text;              # SHA-256 of `bytes`, 64 lowercase hex digits, to check the transfer
 }

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hearth/event_json.h"
+#include "hearth/scoped_reader.h"
 
 // The host's side of one loaded plugin: its session and its subscriptions.
 struct hearth_host {
@@ -380,6 +381,40 @@ hearth_code HostQuery(hearth_host* host, hearth_str model, hearth_str params_jso
   });
 }
 
+hearth_code HostReadDocument(hearth_host* host, uint64_t position, uint32_t index,
+                             hearth_str purpose, hearth_buffer* out_body, hearth_buffer* out_json,
+                             hearth_buffer* error) {
+  Clear(out_body);
+  hearth_code code = Guard(out_json, error, [&]() -> Status {
+    if (Status s = CheckHost(host); !s.ok()) return s;
+    if (out_body == nullptr || out_json == nullptr) {
+      return Status::InvalidArgument("read_document needs a body and a JSON buffer");
+    }
+    // The reader every front end's document reads take: the scopes of
+    // reading the event, the body checked against its event's SHA-256, the
+    // access log written with the plugin's purpose.
+    ScopedReader reader(*host->session, Reach::kScoped, Str(purpose));
+    auto doc = reader.ReadDocument(position, index);
+    if (!doc.ok()) return doc.status();
+    Json j;
+    j["position"] = position;
+    j["index"] = index;
+    j["subject"] = doc->subject;
+    j["sizeBytes"] = doc->bytes.size();
+    j["sha256"] = domain::Sha256Hex(doc->bytes);
+    Fill(out_json, Dump(j));
+    Fill(out_body, doc->bytes);
+    if (out_body->data == nullptr || out_json->data == nullptr) {
+      HostBufferFree(out_body);
+      HostBufferFree(out_json);
+      return Status::Busy("out of memory");
+    }
+    return Status::OK();
+  });
+  if (code != HEARTH_OK) HostBufferFree(out_body);
+  return code;
+}
+
 const hearth_host_api kHostApi = {
     sizeof(hearth_host_api),
     HEARTH_PLUGIN_ABI_VERSION,
@@ -393,6 +428,7 @@ const hearth_host_api kHostApi = {
     HostSubscribe,
     HostUnsubscribe,
     HostQuery,
+    HostReadDocument,
 };
 
 // Ends every subscription the plugin holds, joining their threads.

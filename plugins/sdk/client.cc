@@ -21,6 +21,7 @@
 #include <mutex>
 #include <thread>
 
+#include "hearth/domain.h"
 #include "wire.h"
 
 namespace hearth::sdk {
@@ -742,6 +743,37 @@ class ClientImpl final : public Client {
     });
     if (!r.ok()) return r.status();
     return wire::ToString((*r)->Root<protocol::ServerMessage>().getQueryResult().getJson());
+  }
+
+  Result<Document> ReadDocument(uint64_t position, uint32_t index,
+                                const std::string& purpose) override {
+    auto r = core_->Call([&](protocol::ClientMessage::Builder root, uint64_t) {
+      auto d = root.initReadDocument();
+      d.setPosition(position);
+      d.setIndex(index);
+      d.setPurpose(purpose);
+    });
+    if (!r.ok()) return r.status();
+    auto msg = (*r)->Root<protocol::ServerMessage>();
+    if (msg.which() != protocol::ServerMessage::DOCUMENT) {
+      return Status::InvalidArgument("the server answered readDocument with union member " +
+                                     std::to_string(static_cast<uint16_t>(msg.which())));
+    }
+    auto d = msg.getDocument();
+    Document out;
+    out.position = d.getPosition();
+    out.index = d.getIndex();
+    out.subject = wire::ToString(d.getSubject());
+    out.bytes = wire::ToString(d.getBytes());
+    out.sha256 = wire::ToString(d.getSha256());
+    // The server checked the body against its event; this checks the transfer.
+    std::string actual = domain::Sha256Hex(out.bytes);
+    if (actual != out.sha256) {
+      return Status::Corruption("document " + std::to_string(index) + " of position " +
+                                std::to_string(position) + ": the server sent SHA-256 " +
+                                out.sha256 + ", the bytes received have " + actual);
+    }
+    return out;
   }
 
   Result<BackupResult> Backup() override {

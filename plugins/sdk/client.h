@@ -48,8 +48,9 @@ struct ClientOptions {
   int connect_timeout_ms = 10000;
   // Each request's answer. Default: 60 s.
   int request_timeout_ms = 60000;
-  // Largest message accepted from the server. Default: 16 MiB.
-  uint32_t max_message_bytes = 16u << 20;
+  // Largest message accepted from the server. Default: 17 MiB, so that the
+  // largest document body (16 MiB, ReadDocument) fits with its answer.
+  uint32_t max_message_bytes = 17u << 20;
 };
 
 // The server's limits (protocol Limits).
@@ -79,6 +80,16 @@ struct HelloInfo {
 struct BackupResult {
   uint64_t position = 0;
   std::string directory;
+};
+
+// The answer to Client::ReadDocument: one document's body, as the server
+// checked it against the SHA-256 its event records.
+struct Document {
+  uint64_t position = 0;  // the event it is kept beside
+  uint32_t index = 0;     // which of the event's documents
+  std::string subject;    // the data subject whose key seals it
+  std::string bytes;      // the body
+  std::string sha256;     // of `bytes` (checked again by the client), 64 lowercase hex digits
 };
 
 struct ServerInfo {
@@ -167,6 +178,15 @@ class Client {
   virtual Result<Page> ReadSubject(const std::string& subject, uint64_t from, uint32_t max_count,
                                    const std::string& purpose) = 0;
   virtual Result<std::string> Query(const std::string& model, const std::string& params_json) = 0;
+  // The body of document `index` (0 for a DocumentAttached) of the event at
+  // global position `position`, its SHA-256 checked again here (Corruption
+  // when the bytes received do not match the server's). Needs read_personal
+  // and the event's stream readable (PermissionDenied naming the scope);
+  // NotFound, Erased (its subject was erased), TooLarge (the body does not
+  // fit in the server's limits.max_message_bytes), or InvalidArgument from
+  // a server older than readDocument (an unknown request kind).
+  virtual Result<Document> ReadDocument(uint64_t position, uint32_t index,
+                                        const std::string& purpose) = 0;
   virtual Result<ServerInfo> Info() = 0;
   // An online backup into the server's backup_dir (docs/operations.md):
   // needs the scope backup (PermissionDenied otherwise; nothing is written).

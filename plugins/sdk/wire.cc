@@ -491,6 +491,13 @@ Status DecodeRequest(Frame& frame, Request* out) {
         out->params = ToString(q.getParams());
         return Status::OK();
       }
+      case protocol::ClientMessage::READ_DOCUMENT: {
+        auto r = msg.getReadDocument();
+        out->position = r.getPosition();
+        out->index = r.getIndex();
+        out->purpose = ToString(r.getPurpose());
+        return Status::OK();
+      }
       case protocol::ClientMessage::SERVER_INFO:
       case protocol::ClientMessage::PING:
       case protocol::ClientMessage::BACKUP:

@@ -131,6 +131,9 @@ struct Request {
   uint64_t subscription = 0;
   // query
   std::string model, params;
+  // readDocument (and `purpose`)
+  uint64_t position = 0;
+  uint32_t index = 0;
 };
 
 // Decodes a frame that passed Frame::Parse. InvalidArgument naming the field

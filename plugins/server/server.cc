@@ -53,8 +53,10 @@
 #include <set>
 #include <thread>
 
+#include "hearth/domain.h"
 #include "hearth/references.h"
 #include "hearth/escape.h"
+#include "hearth/scoped_reader.h"
 #include "wire.h"
 
 namespace hearth::server {
@@ -442,6 +444,7 @@ class ServerImpl final : public Server {
       case protocol::ClientMessage::READ_STREAM:
       case protocol::ClientMessage::READ_ALL:
       case protocol::ClientMessage::READ_SUBJECT:
+      case protocol::ClientMessage::READ_DOCUMENT:
         read_seconds_.Observe(seconds);
         ++(ok ? reads_ : read_failures_);
         break;
@@ -819,7 +822,7 @@ std::string ServerImpl::MetricsText() {
   out.WriteHistogram("hearth_append_duration_seconds",
                      "Time to execute an append (validation, group commit and sync), answered or not.",
                      append_seconds_.Read());
-  out.Counter("hearth_reads_total", "Reads (readStream, readAll, readSubject) answered with events.",
+  out.Counter("hearth_reads_total", "Reads (readStream, readAll, readSubject, readDocument) answered.",
               double(reads_.load()));
   out.Counter("hearth_read_failures_total", "Reads answered with an error.", double(read_failures_.load()));
   out.WriteHistogram("hearth_read_duration_seconds", "Time to execute a read, answered or not.",
@@ -1272,7 +1275,8 @@ void Connection::Execute(std::unique_ptr<wire::Request> request) {
   std::shared_ptr<wire::Request> shared(std::move(request));
   bool is_read = shared->kind == protocol::ClientMessage::READ_STREAM ||
                  shared->kind == protocol::ClientMessage::READ_ALL ||
-                 shared->kind == protocol::ClientMessage::READ_SUBJECT;
+                 shared->kind == protocol::ClientMessage::READ_SUBJECT ||
+                 shared->kind == protocol::ClientMessage::READ_DOCUMENT;
   asio::post(is_read ? server_->readers() : server_->workers(), [self, shared, session = session_] {
     const auto started = Clock::now();
     bool failed = false;
@@ -1457,6 +1461,35 @@ std::string Connection::RunStoreRequest(wire::Request& req, std::shared_ptr<Sess
       case protocol::ClientMessage::READ_SUBJECT:
         return answer_events(
             session->ReadSubjectPage(req.subject, std::max<uint64_t>(req.from, 1), limit, req.purpose));
+      case protocol::ClientMessage::READ_DOCUMENT: {
+        // Through the reader every front end's document reads take: the
+        // same scopes as reading the event (read_personal, its stream), the
+        // body checked against its event's SHA-256, and the access log
+        // written with the caller's purpose, only for a body that is sent.
+        ScopedReader reader(*session, Reach::kScoped, req.purpose);
+        // Room for the body beside the answer's other fields.
+        const size_t room = budget > 512 ? budget - 512 : 0;
+        auto doc = reader.ReadDocument(req.position, req.index, room);
+        if (!doc.ok()) {
+          if (doc.status().code() == Status::Code::kTooLarge) {
+            return fail(Status::TooLarge(doc.status().message() + " (limits.max_message_bytes is " +
+                                         std::to_string(limits.max_message_bytes) + ")"));
+          }
+          if (doc.status().code() == Status::Code::kCorruption ||
+              doc.status().code() == Status::Code::kIOError) {
+            Log("document read failed: " + doc.status().ToString());
+          }
+          return fail(doc.status());
+        }
+        auto d = out.initDocument();
+        d.setPosition(req.position);
+        d.setIndex(req.index);
+        d.setSubject(doc->subject);
+        d.setBytes(kj::arrayPtr(reinterpret_cast<const capnp::byte*>(doc->bytes.data()),
+                                doc->bytes.size()));
+        d.setSha256(domain::Sha256Hex(doc->bytes));
+        return wire::Serialize(message);
+      }
       case protocol::ClientMessage::BACKUP: {
         // A scope of its own: a backup holds everyone's records (encrypted).
         if (!session->scopes().backup) {

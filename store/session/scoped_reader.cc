@@ -2,11 +2,15 @@
 // (api/include/hearth/scoped_reader.h).
 #include "hearth/scoped_reader.h"
 
+#include <sodium.h>
+
 #include <utility>
 
 #include "hearth/domain.h"
+#include "hearth/event_json.h"
 #include "hearth/exports.h"
 #include "hearth/readmodels.h"
+#include "hearth/references.h"
 #include "hearth/store.h"
 
 namespace hearth {
@@ -47,23 +51,53 @@ Result<Store*> ScopedReader::ControllerStore() {
   return store_;
 }
 
-Result<DocumentBody> ScopedReader::ReadDocument(uint64_t position, uint32_t index) {
+Result<DocumentBody> ScopedReader::ReadDocument(uint64_t position, uint32_t index,
+                                                size_t max_bytes) {
+  // The purpose goes into the access record: a code, never free text.
+  if (Status s = CheckPurpose(purpose_); !s.ok()) return s;
   if (Status s = session_.CheckReadPersonal(); !s.ok()) return s;
-  auto events = store_->ReadAllFacts(position, 1);
+  // The event itself, personal sections included: its stream decides the
+  // scope (as a read of the event would), and a DocumentAttached's personal
+  // section holds the SHA-256 the body must match. Nothing of it is given.
+  if (position == 0) return Status::NotFound("no event at position 0 (positions start at 1)");
+  auto events = store_->ReadAll(position, 1);
   if (!events.ok()) return events.status();
   if (events->empty() || events->front().position != position) {
     return Status::NotFound("no event at position " + std::to_string(position));
   }
-  if (Status s = session_.CheckReadStream(events->front().stream); !s.ok()) return s;
+  const RecordedEvent& event = events->front();
+  if (Status s = session_.CheckReadStream(event.stream); !s.ok()) return s;
   auto body = store_->ReadDocument(position, index);
+  if (event.type == "DocumentAttached" && index == 0) {
+    // The event's hash is what the Merkle tree covers: a body that does not
+    // match it is never given, on any path.
+    auto codec = event_json::BuiltinCodec();
+    if (!codec.ok()) return codec.status();
+    auto doc = domain::DocumentOf(**codec, event);
+    if (!doc.ok()) {
+      return Status::Corruption("the DocumentAttached at position " + std::to_string(position) +
+                                " does not decode: " + doc.status().message());
+    }
+    auto checked = domain::CheckDocumentBody(*doc, std::move(body));
+    if (!checked.ok()) return checked.status();
+    body = DocumentBody{doc->subject, std::move(*checked)};
+  }
   if (!body.ok()) return body;
+  if (body->bytes.size() > max_bytes) {
+    const size_t size = body->bytes.size();
+    sodium_memzero(body->bytes.data(), size);
+    return Status::TooLarge("document " + std::to_string(index) + " of position " +
+                            std::to_string(position) + " is " + std::to_string(size) +
+                            " bytes, more than the " + std::to_string(max_bytes) +
+                            " an answer can carry");
+  }
   AccessRecord a;
   a.subject = body->subject;
   a.plugin = principal().plugin;
   a.user = principal().user;
   a.role = principal().role;
   a.action = "read";
-  a.purpose = "document";
+  a.purpose = purpose_.empty() ? "unstated" : purpose_;
   a.first_position = a.last_position = position;
   a.events = 1;
   if (Status s = store_->LogAccess({a}); !s.ok()) return s;

@@ -671,6 +671,127 @@ TEST_F(PluginHostTest, CaseAppendsAreValidatedByTheDomainRules) {
   EXPECT_EQ(store_->Info()->last_position, last);
 }
 
+// read_document (ABI version 2): a document's body through the plugin's
+// session, under the scopes of reading its event, in the access log with
+// the plugin's purpose, and refused as erased once its subject is.
+TEST_F(PluginHostTest, ReadDocumentGivesTheBodyUnderTheScopesOfItsEvent) {
+  domain::UpcasterRegistry upcasters;
+  domain::AddBuiltinUpcasters(&upcasters);
+  auto codec = domain::Codec::Create(&upcasters);
+  ASSERT_TRUE(codec.ok()) << codec.status().ToString();
+  auto event = [&](const std::string& text) {
+    NewEvent e;
+    Status s = (*codec)->FromJson(text, &e);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return e;
+  };
+  // Every byte value, NULs included: a body is bytes, not text.
+  std::string body(3000, '\0');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = char((i * 131 + 7) & 0xff);
+  NewEvent attached = event(
+      R"({"type":"DocumentAttached","facts":{"attachedOn":"2026-02-03","kind":"letter","sizeBytes":3000,)"
+      R"("mediaType":"pdf","subjectRef":"P-5"},"personal":[{"subject":"P-5","role":"client",)"
+      R"("details":{"documentSha256":")" + domain::Sha256Hex(body) + R"(","documentFileName":"scan.pdf"}}]})");
+  attached.documents.push_back(DocumentBody{"P-5", body});
+  Scopes writer = CaseWorkerScopes();
+  writer.append_types = {"ContactRecorded", "DocumentAttached"};
+  const std::string kCase = "case/D1/0005";
+  auto r = MakeSession(writer)->Append(
+      kCase, ExpectedVersion::NoStream(),
+      {event(R"({"type":"ContactRecorded","subjects":[{"id":"P-5","role":"client"}],)"
+             R"("facts":{"contactedOn":"2026-02-02","district":"D1","channel":"phone","purpose":"enquiry"}})"),
+       attached});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const uint64_t position = r->last_position;
+
+  Probe probe(HEARTH_PROBE_PLUGIN);
+  ASSERT_TRUE(probe.ok()) << dlerror();
+  auto read = [&](uint64_t at, uint32_t index, const std::string& purpose, std::string* got) {
+    hearth_buffer bytes{}, out{}, error{};
+    hearth_code code = probe.api()->read_document(probe.host(), at, index, S(purpose), &bytes, &out, &error);
+    EXPECT_TRUE(code == HEARTH_OK || (bytes.data == nullptr && out.data == nullptr))
+        << "a failed read left a buffer filled";
+    if (got != nullptr && bytes.data != nullptr) got->assign(bytes.data, bytes.size);
+    probe.api()->buffer_free(&bytes);
+    return Take(probe.api(), code, &out, &error);
+  };
+  auto access_records = [&] {
+    auto log = store_->AccessLog("P-5");
+    EXPECT_TRUE(log.ok()) << log.status().ToString();
+    return log.ok() ? *log : std::vector<AccessRecord>{};
+  };
+  Scopes personal = CaseWorkerScopes();
+  personal.read_personal = true;
+  {
+    auto session = MakeSession(personal);
+    auto plugin = LoadedPlugin::Load(HEARTH_PROBE_PLUGIN, *session, "{}");
+    ASSERT_TRUE(plugin.ok()) << plugin.status().ToString();
+    ASSERT_TRUE(HEARTH_ABI_HAS(probe.api(), hearth_host_api, read_document));
+    std::string got;
+    Call ok = read(position, 0, "grant-check", &got);
+    ASSERT_EQ(ok.code, HEARTH_OK) << ok.error;
+    EXPECT_TRUE(got == body) << "the body read differs from the one attached";
+    json meta = json::parse(ok.out);
+    EXPECT_EQ(meta["position"], position);
+    EXPECT_EQ(meta["index"], 0);
+    EXPECT_EQ(meta["subject"], "P-5");
+    EXPECT_EQ(meta["sizeBytes"], body.size());
+    EXPECT_EQ(meta["sha256"], domain::Sha256Hex(body));
+    auto log = access_records();
+    ASSERT_EQ(log.size(), 1u);
+    EXPECT_EQ(log[0].action, "read");
+    EXPECT_EQ(log[0].purpose, "grant-check");
+    EXPECT_EQ(log[0].plugin, "probe");
+    EXPECT_EQ(log[0].user, "staff-7");
+    EXPECT_EQ(log[0].first_position, position);
+
+    Call none = read(position - 1, 0, "grant-check", nullptr);  // the enquiry has none
+    EXPECT_EQ(none.code, HEARTH_NOT_FOUND) << none.error;
+    none = read(position, 1, "grant-check", nullptr);
+    EXPECT_EQ(none.code, HEARTH_NOT_FOUND) << none.error;
+    Call bad = read(position, 0, "not a code!", nullptr);
+    EXPECT_EQ(bad.code, HEARTH_INVALID_ARGUMENT) << bad.error;
+    EXPECT_NE(bad.error.find("purpose"), std::string::npos) << bad.error;
+    hearth_buffer error{};
+    EXPECT_EQ(probe.api()->read_document(probe.host(), position, 0, S("x"), nullptr, nullptr, &error),
+              HEARTH_INVALID_ARGUMENT);
+    probe.api()->buffer_free(&error);
+  }
+  {
+    // Without read_personal.
+    auto session = MakeSession(CaseWorkerScopes());
+    auto plugin = LoadedPlugin::Load(HEARTH_PROBE_PLUGIN, *session, "{}");
+    ASSERT_TRUE(plugin.ok()) << plugin.status().ToString();
+    Call denied = read(position, 0, "grant-check", nullptr);
+    EXPECT_EQ(denied.code, HEARTH_PERMISSION_DENIED) << denied.error;
+    EXPECT_NE(denied.error.find("read_personal"), std::string::npos) << denied.error;
+  }
+  {
+    // Without the case's district: the refusal reading the event gives.
+    Scopes elsewhere = personal;
+    elsewhere.read_districts = {"D2"};
+    auto session = MakeSession(elsewhere);
+    auto plugin = LoadedPlugin::Load(HEARTH_PROBE_PLUGIN, *session, "{}");
+    ASSERT_TRUE(plugin.ok()) << plugin.status().ToString();
+    Call event_read = ReadStream(probe, kCase);
+    ASSERT_EQ(event_read.code, HEARTH_PERMISSION_DENIED) << event_read.error;
+    Call denied = read(position, 0, "grant-check", nullptr);
+    EXPECT_EQ(denied.code, HEARTH_PERMISSION_DENIED) << denied.error;
+    EXPECT_EQ(denied.error, event_read.error);
+  }
+  EXPECT_EQ(access_records().size(), 1u) << "a refused read is in the access log";
+
+  ASSERT_TRUE(store_->EraseSubject("P-5", Actor{"S-1", "controller", "test"}, "art17").ok());
+  {
+    auto session = MakeSession(personal);
+    auto plugin = LoadedPlugin::Load(HEARTH_PROBE_PLUGIN, *session, "{}");
+    ASSERT_TRUE(plugin.ok()) << plugin.status().ToString();
+    Call gone = read(position, 0, "grant-check", nullptr);
+    EXPECT_EQ(gone.code, HEARTH_ERASED) << gone.error;
+    EXPECT_NE(gone.error.find("erased"), std::string::npos) << gone.error;
+  }
+}
+
 // Without a codec in LoadOptions the builtin one reads domain events, so
 // free text in facts is refused naming the field (before, it was stored as
 // JSON text); on a case stream a type the case fold does not know is refused

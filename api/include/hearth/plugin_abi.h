@@ -47,9 +47,10 @@
 extern "C" {
 #endif
 
-/* The version this header describes. Version 1: everything below. A later
- * version only adds members at the end of the tables (and constants). */
-#define HEARTH_PLUGIN_ABI_VERSION 1u
+/* The version this header describes. Version 1: everything below up to the
+ * host table's `query`; version 2 adds the host table's `read_document`. A
+ * later version only adds members at the end of the tables (and constants). */
+#define HEARTH_PLUGIN_ABI_VERSION 2u
 
 /* The one symbol a plugin exports (see hearth_plugin_entry below). */
 #define HEARTH_PLUGIN_ENTRY_SYMBOL "hearth_plugin_entry"
@@ -95,8 +96,10 @@ typedef struct hearth_str {
 /* Bytes handed from one side to the other. The receiver reads them and gives
  * the buffer back to the allocating side's `buffer_free`, which frees `data`
  * and sets the buffer to {NULL, 0}. Freeing an empty buffer does nothing.
- * Buffers that a call fills are UTF-8 text (JSON or a message), and are
- * followed by a NUL byte not counted in `size`, for the convenience of C. */
+ * Buffers that a call fills are UTF-8 text (JSON or a message), except the
+ * body read_document fills (raw bytes, which may hold NULs); every filled
+ * buffer is followed by a NUL byte not counted in `size`, for the
+ * convenience of C. */
 typedef struct hearth_buffer {
   char* data;
   size_t size;
@@ -223,6 +226,24 @@ typedef struct hearth_host_api {
    * model in this host), INVALID_ARGUMENT (bad parameters). */
   hearth_code (*query)(hearth_host* host, hearth_str model, hearth_str params_json,
                        hearth_buffer* out_json, hearth_buffer* error);
+
+  /* ---- version 2 */
+
+  /* The body of document `index` (a DocumentAttached carries one: index 0)
+   * of the event at global position `position` (docs/domain.md
+   * "Documents"): its bytes in `out_body` (binary, not text), and
+   * {"position", "index", "subject", "sizeBytes", "sha256"} in `out_json`
+   * (sha256: of the bytes given, 64 lowercase hex digits). A
+   * DocumentAttached's body is checked against the SHA-256 its event records
+   * before it is given. `purpose` is written to the access log with the read,
+   * as for read_stream. Needs readPersonal and the event's stream readable.
+   * Returns PERMISSION_DENIED (naming the scope), NOT_FOUND (no event at
+   * `position`, or no document `index` on it), ERASED (its subject was
+   * erased), INVALID_ARGUMENT (a purpose that is not a code), CORRUPTION
+   * (the body fails its check). On failure both buffers are left empty. */
+  hearth_code (*read_document)(hearth_host* host, uint64_t position, uint32_t index,
+                               hearth_str purpose, hearth_buffer* out_body,
+                               hearth_buffer* out_json, hearth_buffer* error);
 
   /* Members added by later ABI versions go here, at the end. */
 } hearth_host_api;

@@ -26,6 +26,7 @@
 // in use (a model may read ahead on a second thread, one call at a time).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -86,10 +87,19 @@ class ScopedReader final : public LogReader {
 
   // Document `index` of the event at `position` (Store::ReadDocument): for a
   // session with read_personal that may read the event's stream (the case's
-  // district as it is now). Each read is written to the access log (action
-  // "read", purpose "document"). The caller checks the body against its
-  // event's SHA-256 (domain::CheckDocumentBody).
-  Result<DocumentBody> ReadDocument(uint64_t position, uint32_t index);
+  // district as it is now). A DocumentAttached's body is checked against the
+  // SHA-256 its event records (domain::CheckDocumentBody) before it is
+  // returned. Each read is written to the access log (action "read", the
+  // reader's purpose: "document" for the `document` model, the caller's code
+  // for the protocol's readDocument and the plugin ABI's read_document).
+  // A body of more than `max_bytes` (what an answer can carry) is refused
+  // TooLarge and not logged: only a body that is given is on record.
+  // Returns: PermissionDenied (read_personal, or the stream, as a read of the
+  // event would name it), NotFound (no event at `position`, or no document
+  // `index` on it), Erased (its subject was erased), Corruption (the body
+  // fails authentication or its event's SHA-256), TooLarge.
+  Result<DocumentBody> ReadDocument(uint64_t position, uint32_t index,
+                                    size_t max_bytes = SIZE_MAX);
 
   // --- LogReader, with the policy above ---
   Result<std::vector<RecordedEvent>> ReadStream(const std::string& stream, uint64_t from,
