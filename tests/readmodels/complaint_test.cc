@@ -481,5 +481,23 @@ TEST_F(ComplaintTest, CommandLineRecordsEscalatesResolvesAndLists) {
   EXPECT_EQ(seen, 2) << wl.out;
 }
 
+// With the passphrase in $HEARTH_PASSPHRASE (wiped once read), a command
+// that reads the store before it records (the next K-<n>, the next B-<n>)
+// opens it once: it once opened it twice and failed with "no root key".
+TEST(ComplaintCliTest, RecordingWithAPassphraseOpensTheStoreOnce) {
+  hearth::testing::TempDir dir;
+  std::string with = "HEARTH_PASSPHRASE=a-test-passphrase-of-enough-length " + std::string(HEARTH_CLI);
+  std::string data = " --data " + dir.sub("store");
+  CliRun init = hearth::testing::RunCli(with, "init" + data);
+  ASSERT_EQ(init.code, 0) << init.out;
+  CliRun complaint = hearth::testing::RunCli(with, "complaint record" + data + " --district D1 --on 2019-03-04");
+  ASSERT_EQ(complaint.code, 0) << complaint.out;
+  EXPECT_EQ(nlohmann::json::parse(complaint.out)["stream"], kK1);
+  CliRun breach = hearth::testing::RunCli(
+      with, "breach record" + data + " --on 2019-03-04 --kind availability --cause other --categories contact");
+  ASSERT_EQ(breach.code, 0) << breach.out;
+  EXPECT_EQ(nlohmann::json::parse(breach.out)["breach"], "B-1");
+}
+
 }  // namespace
 }  // namespace hearth::readmodels::testing

@@ -54,8 +54,8 @@ std::string DateOr(const std::string& given, domain::Date today) {
 // Encodes one event (the JSON form, so unknown codes are refused naming the
 // field) with the free text, when given, in the recording staff member's
 // section, and records it on the breach's stream.
-Status Record(const BreachOptions& o, const std::string& ref, const std::string& type, OJson facts,
-              domain::Date today) {
+Status Record(CodecStore& opened, const BreachOptions& o, const std::string& ref, const std::string& type,
+              OJson facts, domain::Date today) {
   nlohmann::json e;
   e["type"] = type;
   e["facts"] = facts;
@@ -65,14 +65,11 @@ Status Record(const BreachOptions& o, const std::string& ref, const std::string&
     e["personal"] = nlohmann::json::array(
         {{{"subject", o.user}, {"role", "staff"}, {"details", {{"freeText", o.text}}}}});
   }
-  auto opened = OpenCodecStore(o.data, o.key);
-  if (!opened.ok()) return opened.status();
   NewEvent event;
-  Status s = (*opened)->codec->FromJson(e.dump(), &event);
+  Status s = opened.codec->FromJson(e.dump(), &event);
   if (!s.ok()) return s;
   std::string stream = std::string(domain::kBreachStreamPrefix) + ref;
-  auto r = domain::RecordBreach(*(*opened)->store, *(*opened)->codec, stream, ExpectedVersion::Any(), {event},
-                                today);
+  auto r = domain::RecordBreach(*opened.store, *opened.codec, stream, ExpectedVersion::Any(), {event}, today);
   if (!r.ok()) return r.status();
   OJson j;
   j["breach"] = ref;
@@ -88,7 +85,6 @@ Status RunRecord(const BreachOptions& o) {
   if (!opened.ok()) return opened.status();
   auto ref = domain::NextBreachRef(*(*opened)->store);
   if (!ref.ok()) return ref.status();
-  opened->reset();
   OJson f;
   f["discoveredOn"] = DateOr(o.on, today);
   f["breachRef"] = *ref;
@@ -105,7 +101,7 @@ Status RunRecord(const BreachOptions& o) {
   f["approxPeople"] = o.people;
   f["approxRecords"] = o.records;
   f["contained"] = o.contained;
-  return Record(o, *ref, "BreachRecorded", std::move(f), today);
+  return Record(**opened, o, *ref, "BreachRecorded", std::move(f), today);
 }
 
 Status RunAssess(const BreachOptions& o) {
@@ -114,7 +110,9 @@ Status RunAssess(const BreachOptions& o) {
   f["assessedOn"] = DateOr(o.on, today);
   f["risk"] = o.risk;
   f["assessorRef"] = o.user;
-  return Record(o, o.ref, "BreachAssessed", std::move(f), today);
+  auto opened = OpenCodecStore(o.data, o.key);
+  if (!opened.ok()) return opened.status();
+  return Record(**opened, o, o.ref, "BreachAssessed", std::move(f), today);
 }
 
 Status RunNotify(const BreachOptions& o) {
@@ -124,12 +122,16 @@ Status RunNotify(const BreachOptions& o) {
     if (!o.ico_ref.empty()) return Status::InvalidArgument("--not records a decision not to notify: no --ico-ref");
     f["decidedOn"] = DateOr(o.on, today);
     if (!o.reason.empty()) f["reasonCode"] = o.reason;
-    return Record(o, o.ref, "BreachNotNotified", std::move(f), today);
+    auto opened = OpenCodecStore(o.data, o.key);
+  if (!opened.ok()) return opened.status();
+  return Record(**opened, o, o.ref, "BreachNotNotified", std::move(f), today);
   }
   f["notifiedOn"] = DateOr(o.on, today);
   if (!o.ico_ref.empty()) f["icoReference"] = o.ico_ref;
   if (!o.reason.empty()) f["lateReasonCode"] = o.reason;
-  return Record(o, o.ref, "BreachNotifiedToIco", std::move(f), today);
+  auto opened = OpenCodecStore(o.data, o.key);
+  if (!opened.ok()) return opened.status();
+  return Record(**opened, o, o.ref, "BreachNotifiedToIco", std::move(f), today);
 }
 
 Status RunInform(const BreachOptions& o) {
@@ -140,7 +142,9 @@ Status RunInform(const BreachOptions& o) {
   if (!o.channel.empty()) f["channel"] = o.channel;
   f["peopleInformed"] = o.count;
   if (!o.reason.empty()) f["reasonCode"] = o.reason;
-  return Record(o, o.ref, "BreachPeopleInformed", std::move(f), today);
+  auto opened = OpenCodecStore(o.data, o.key);
+  if (!opened.ok()) return opened.status();
+  return Record(**opened, o, o.ref, "BreachPeopleInformed", std::move(f), today);
 }
 
 Status RunList(const BreachOptions& o) {

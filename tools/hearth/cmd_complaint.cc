@@ -50,8 +50,8 @@ std::string DateOr(const std::string& given, domain::Date today) {
 // Encodes one event (the JSON form, so that codes outside their lists are
 // refused naming the field) and records it: on the case through the case
 // recorder, or on the complaint's own stream.
-Status Record(const ComplaintOptions& o, const std::string& stream, const std::string& type, OJson facts,
-              domain::Date today) {
+Status Record(CodecStore& opened, const ComplaintOptions& o, const std::string& stream, const std::string& type,
+              OJson facts, domain::Date today) {
   nlohmann::json e;
   e["type"] = type;
   e["facts"] = facts;
@@ -65,18 +65,15 @@ Status Record(const ComplaintOptions& o, const std::string& stream, const std::s
   } else if (!o.text.empty()) {
     return Status::InvalidArgument("--text is the complainant's words: give --complainant too");
   }
-  auto opened = OpenCodecStore(o.data, o.key);
-  if (!opened.ok()) return opened.status();
   NewEvent event;
-  Status s = (*opened)->codec->FromJson(e.dump(), &event);
+  Status s = opened.codec->FromJson(e.dump(), &event);
   if (!s.ok()) return s;
   auto r = [&]() -> Result<AppendResult> {
     if (stream.compare(0, 5, "case/") == 0) {
-      domain::CaseRecorder recorder((*opened)->store.get(), (*opened)->codec.get(), {});
+      domain::CaseRecorder recorder(opened.store.get(), opened.codec.get(), {});
       return recorder.Record(stream, ExpectedVersion::Any(), {event});
     }
-    return domain::RecordComplaint(*(*opened)->store, *(*opened)->codec, stream, ExpectedVersion::Any(), {event},
-                                   today);
+    return domain::RecordComplaint(*opened.store, *opened.codec, stream, ExpectedVersion::Any(), {event}, today);
   }();
   if (!r.ok()) return r.status();
   OJson j;
@@ -105,6 +102,9 @@ Status Target(const ComplaintOptions& o, std::string* stream, uint16_t* number) 
 
 Status RunRecord(const ComplaintOptions& o) {
   domain::Date today = domain::UkDate(domain::Now());
+  // Opened once: the passphrase is wiped from the environment once read.
+  auto opened = OpenCodecStore(o.data, o.key);
+  if (!opened.ok()) return opened.status();
   std::string stream;
   uint16_t number = o.number;
   OJson f;
@@ -113,8 +113,6 @@ Status RunRecord(const ComplaintOptions& o) {
     if (!o.district.empty()) return Status::InvalidArgument("a complaint on a case takes the case's district");
     stream = o.case_id;
     if (number == 0) {
-      auto opened = OpenCodecStore(o.data, o.key);
-      if (!opened.ok()) return opened.status();
       domain::CaseRecorder recorder((*opened)->store.get(), (*opened)->codec.get(), {});
       auto state = recorder.Load(stream);
       if (!state.ok()) return state.status();
@@ -122,8 +120,6 @@ Status RunRecord(const ComplaintOptions& o) {
     }
   } else {
     if (o.number > 1) return Status::InvalidArgument("a complaint with no case is complaint 1 of its stream");
-    auto opened = OpenCodecStore(o.data, o.key);
-    if (!opened.ok()) return opened.status();
     auto ref = domain::NextComplaintRef(*(*opened)->store);
     if (!ref.ok()) return ref.status();
     stream = std::string(domain::kComplaintStreamPrefix) + *ref;
@@ -134,7 +130,7 @@ Status RunRecord(const ComplaintOptions& o) {
   f["stage"] = o.stage;
   if (!o.channel.empty()) f["channel"] = o.channel;
   if (!o.category.empty()) f["categoryCode"] = o.category;
-  return Record(o, stream, "ComplaintReceived", std::move(f), today);
+  return Record(**opened, o, stream, "ComplaintReceived", std::move(f), today);
 }
 
 Status RunEscalate(const ComplaintOptions& o) {
@@ -146,7 +142,9 @@ Status RunEscalate(const ComplaintOptions& o) {
   f["escalatedOn"] = DateOr(o.on, today);
   f["complaint"] = number;
   f["toStage"] = o.to;
-  return Record(o, stream, "ComplaintEscalated", std::move(f), today);
+  auto opened = OpenCodecStore(o.data, o.key);
+  if (!opened.ok()) return opened.status();
+  return Record(**opened, o, stream, "ComplaintEscalated", std::move(f), today);
 }
 
 Status RunResolve(const ComplaintOptions& o) {
@@ -159,7 +157,9 @@ Status RunResolve(const ComplaintOptions& o) {
   f["complaint"] = number;
   if (!o.stage.empty()) f["stage"] = o.stage;
   f["result"] = o.result;
-  return Record(o, stream, "ComplaintResolved", std::move(f), today);
+  auto opened = OpenCodecStore(o.data, o.key);
+  if (!opened.ok()) return opened.status();
+  return Record(**opened, o, stream, "ComplaintResolved", std::move(f), today);
 }
 
 Status RunList(const ComplaintOptions& o) {
