@@ -127,6 +127,9 @@ bool ScopedReader::WholeLogFacts() const {
 bool ScopedReader::FactsVisible(const std::string& stream) {
   if (IsReservedStream(stream)) return false;
   if (session_.scopes().read_log || IsPublishedConfig(stream)) return true;
+  // A return counts complaints with no case too (facts only), as the
+  // library's return from the whole store does.
+  if (reach_ == Reach::kReturn && stream.compare(0, 10, domain::kComplaintStreamPrefix) == 0) return true;
   if (!IsCaseStream(stream)) return false;
   if (reach_ == Reach::kReturn) return true;
   std::lock_guard<std::mutex> lock(mu_);

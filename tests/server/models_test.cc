@@ -69,6 +69,13 @@ class ModelsTest : public ServerFixture {
     options.threads = 1;
     auto report = demo::GenerateCounty(&recorder, domain::Calendar::EnglandAndWales(), options);
     ASSERT_TRUE(report.ok()) << report.status().ToString();
+    // A complaint with no case (complaint/K-1): the served return counts it
+    // as the library's does.
+    NewEvent complaint;
+    ASSERT_TRUE(codec_->FromJson(R"({"type":"ComplaintReceived","facts":{"receivedOn":"2018-06-01","complaint":1,)"
+                                 R"("stage":"stage1","district":"D1"}})", &complaint).ok());
+    ASSERT_TRUE(domain::RecordComplaint(*store_, *codec_, "complaint/K-1", ExpectedVersion::NoStream(), {complaint},
+                                        Day("2019-12-31")).ok());
     rights::RightsOptions rop;
     rop.today = [] { return Day("2019-12-31"); };
     rights_ = std::make_unique<rights::Rights>(store_.get(), codec_, rop);
