@@ -7,28 +7,14 @@
 #include <cstdio>
 #include <fstream>
 
+#include "cli_run.h"
 #include "readmodels_test_util.h"
 
 namespace hearth::readmodels::testing {
 namespace {
 
-struct CliRun {
-  int code = -1;
-  std::string out;  // stdout and stderr
-};
-
-CliRun Hearth(const std::string& args) {
-  CliRun r;
-  std::string cmd = std::string(HEARTH_CLI) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using hearth::testing::CliRun;
+using hearth::testing::Hearth;
 
 class CliTest : public ReadModelTest {
  protected:

@@ -12,6 +12,7 @@
 #include "hearth/domain.h"
 #include "hearth/readmodels.h"
 #include "hearth/session.h"
+#include "cli_run.h"
 #include "readmodels_test_util.h"
 
 namespace hearth::readmodels::testing {
@@ -126,23 +127,8 @@ TEST_F(ContractorTest, TheTimelineDescribesTheNewEvents) {
             "Contractor C-0809 removed from the vetted list (insurance lapsed)");
 }
 
-struct CliRun {
-  int code = -1;
-  std::string out;  // stdout and stderr
-};
-
-CliRun Hearth(const std::string& args) {
-  CliRun r;
-  std::string cmd = std::string(HEARTH_CLI) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using hearth::testing::CliRun;
+using hearth::testing::Hearth;
 
 // `hearth contractor vet | remove | list`, refusals by name with nothing
 // written, and `hearth append` to the list's stream taking the same rules.
