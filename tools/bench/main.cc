@@ -41,6 +41,12 @@ const Target kTargets[] = {
     {"server_rss_mib_1000_idle", false, 300, "hearth serve with 1,000 idle connections"},
     {"console_worklist_ms_p99", false, 300, "console: a district's worklist, server time"},
     {"console_timeline100_ms_p99", false, 300, "console: a 100-event timeline with proofs"},
+    {"scale_demo_large_eps", true, 150000, "scale: the bulk load (hearth demo)"},
+    {"scale_worklist_d1_large_s", false, 0.3, "scale: a district's worklist, large county"},
+    {"scale_export_kpi_year_large_s", false, 2, "scale: a year's KPI return, large county"},
+    {"scale_export_cases_q1_large_s", false, 5, "scale: a quarter's case extract, large county"},
+    {"scale_large_rss_mib_max", false, 300, "scale: the largest peak memory of a command, large county"},
+    {"scale_rss_growth_max", false, 1.5, "scale: peak memory growth, small to large county"},
 };
 
 void PrintHuman(const Json& figures) {
@@ -70,10 +76,11 @@ int main(int argc, char** argv) {
   bool json = false, keep = false, quiet = false;
   hearth::bench::SuiteOptions options;
   app.add_option("suite", suite,
-                 "append | crypto | merkle | projections | server | sar | exports | console | replication | all")
+                 "append | crypto | merkle | projections | server | sar | exports | console | replication | scale | all")
       ->required()
       ->check(CLI::IsMember(
-          {"append", "crypto", "merkle", "projections", "server", "sar", "exports", "console", "replication", "all"}));
+          {"append", "crypto", "merkle", "projections", "server", "sar", "exports", "console", "replication", "scale",
+                         "all"}));
   app.add_option("--events", options.events, "events per contender")
       ->check(CLI::Range(uint64_t(1), uint64_t(1) << 40));
   app.add_option("--concurrent-events", options.concurrent_events,
@@ -92,8 +99,18 @@ int main(int argc, char** argv) {
   app.add_flag("--no-sync", no_sync,
                "diagnostic: durability off for every contender (shows CPU cost without fsync); "
                "never for the targets");
-  app.add_option("--scale", options.scale, "projections: demo county scale of the large store")
+  app.add_option("--scale", options.scale, "projections, scale: demo county scale of the large store")
       ->check(CLI::Range(1, 1000));
+  app.add_option("--small-scale", options.small_scale, "scale: demo county scale of the small store (default 1)")
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--small-cases", options.small_cases,
+                 "scale: at most this many cases per district in the small county (default: all)");
+  app.add_option("--large-cases", options.large_cases,
+                 "scale: at most this many cases per district in the large county (default: all)");
+  app.add_option("--max-rss-growth", options.max_rss_growth,
+                 "scale: a command whose peak memory grows more than this many times from the small "
+                 "county to the large one fails the run (default 1.5)")
+      ->check(CLI::Range(1.0, 1000.0));
   app.add_option("--county", options.county_dir,
                  "sar, exports: generate the large demo county once into this directory and reuse it");
   app.add_option("--dir", dir, "parent of the run's store directories (default: the temp dir)");
@@ -102,6 +119,7 @@ int main(int argc, char** argv) {
   app.add_flag("--quiet", quiet, "no progress lines on stderr");
   CLI11_PARSE(app, argc, argv);
   options.progress = !quiet;
+  options.keep_stores = keep;
   options.sync = !no_sync;
 
   auto run_dir = hearth::bench::RunDir::Create(dir, keep);
@@ -130,13 +148,20 @@ int main(int argc, char** argv) {
             run("sar", hearth::bench::RunSarSuite) &&
             run("exports", hearth::bench::RunExportsSuite) &&
             run("console", hearth::bench::RunConsoleSuite) &&
-            run("replication", hearth::bench::RunReplicationSuite);
+            run("replication", hearth::bench::RunReplicationSuite) &&
+            run("scale", hearth::bench::RunScaleSuite);
   if (!ok) return 1;
   if (json) {
     std::cout << figures.dump() << std::endl;
   } else {
     std::printf("hearth-bench %s:\n", suite.c_str());
     PrintHuman(figures);
+  }
+  // The scale suite's memory rule: the run fails, after printing every figure.
+  if (figures.contains("scale_rss_over") && !figures["scale_rss_over"].empty()) {
+    std::cerr << "hearth-bench scale: peak memory grew more than " << options.max_rss_growth
+              << " times from the small county to the large one: " << figures["scale_rss_over"].dump() << "\n";
+    return 3;
   }
   return 0;
 }

@@ -32,6 +32,12 @@ struct SuiteOptions {
   uint32_t scale = 4;                // projections: demo county scale of the large store (--scale)
   std::string county_dir;            // sar, exports: keep the large county here and reuse it (--county)
   bool progress = true;              // progress lines on stderr
+  // scale: the two counties compared (the large one is `scale`).
+  uint32_t small_scale = 1;          // --small-scale
+  uint32_t small_cases = 0;          // --small-cases: cases per district of the small county (0: all)
+  uint32_t large_cases = 0;          // --large-cases: ... of the large one
+  double max_rss_growth = 1.5;       // --max-rss-growth: a command growing more fails the run
+  bool keep_stores = false;          // --keep
 };
 
 // A contender in an interleaved measurement: `run(r)` does slice r of its
@@ -72,6 +78,7 @@ Result<Json> RunSarSuite(const SuiteOptions& options, const RunDir& dir);     //
 Result<Json> RunExportsSuite(const SuiteOptions& options, const RunDir& dir);  // exports_suite.cc
 Result<Json> RunConsoleSuite(const SuiteOptions& options, const RunDir& dir);  // console_suite.cc
 Result<Json> RunReplicationSuite(const SuiteOptions& options, const RunDir& dir);  // replication_suite.cc
+Result<Json> RunScaleSuite(const SuiteOptions& options, const RunDir& dir);        // scale_suite.cc
 
 // The large demo county of the sar and exports suites: generated under the
 // run directory, or with --county DIR generated once into DIR (with its own
