@@ -165,19 +165,44 @@ struct Size {
 };
 
 Status Measure(const SuiteOptions& options, const RunDir& dir, const std::string& hearth, Size* size) {
-  std::string base = dir.Sub("scale-" + size->label);
-  fs::create_directories(base);
-  std::string data = base + "/store", err = base + "/stderr.txt";
-  std::vector<std::string> demo = {"demo", "--data=" + data, "--key-file=" + dir.key_file(),
-                                   "--seed=" + std::to_string(options.seed % 1000000),
-                                   "--scale=" + std::to_string(size->scale), "--quiet"};
-  if (size->cases) demo.push_back("--cases-per-district=" + std::to_string(size->cases));
-  Progress(options, "scale " + size->label + ": hearth demo --scale " + std::to_string(size->scale) +
-                        (size->cases ? " --cases-per-district " + std::to_string(size->cases) : ""));
-  auto d = RunHearth(hearth, demo, "", err);
-  if (!d.ok()) return d.status();
-  size->demo = *d;
-  auto info = RunHearth(hearth, {"info", "--data=" + data, "--key-file=" + dir.key_file(), "--json"}, "", err);
+  // With --county DIR the two counties are generated once and kept there,
+  // with the demo's figures beside them, and reused by later runs with the
+  // same seed and sizes: a 10-million-event county takes a while to build.
+  const std::string tag = "scale-seed" + std::to_string(options.seed % 1000000) + "-scale" +
+                          std::to_string(size->scale) + (size->cases ? "-cases" + std::to_string(size->cases) : "");
+  const bool kept = !options.county_dir.empty();
+  std::string base = kept ? (fs::path(options.county_dir) / tag).string() : dir.Sub(tag);
+  std::string data = base + "/store", err = base + "/stderr.txt", done = base + "/demo.json";
+  std::string key = kept ? (fs::path(options.county_dir) / "scale.key").string() : dir.key_file();
+  if (kept) fs::create_directories(options.county_dir);
+  if (kept && !fs::exists(key)) fs::copy_file(dir.key_file(), key);
+  if (kept && fs::exists(done)) {
+    Progress(options, "scale " + size->label + ": reusing " + data);
+    try {
+      std::ifstream f(done);
+      auto j = nlohmann::json::parse(f);
+      size->demo.seconds = j.at("seconds").get<double>();
+      size->demo.rss_mib = j.at("rssMib").get<double>();
+    } catch (const std::exception& e) {
+      return Status::Corruption(done + ": " + e.what());
+    }
+  } else {
+    fs::remove_all(base);
+    fs::create_directories(base);
+    std::vector<std::string> demo = {"demo", "--data=" + data, "--key-file=" + key,
+                                     "--seed=" + std::to_string(options.seed % 1000000),
+                                     "--scale=" + std::to_string(size->scale), "--quiet"};
+    if (size->cases) demo.push_back("--cases-per-district=" + std::to_string(size->cases));
+    Progress(options, "scale " + size->label + ": hearth demo --scale " + std::to_string(size->scale) +
+                          (size->cases ? " --cases-per-district " + std::to_string(size->cases) : ""));
+    auto d = RunHearth(hearth, demo, "", err);
+    if (!d.ok()) return d.status();
+    size->demo = *d;
+    if (kept) {
+      std::ofstream(done) << nlohmann::json{{"seconds", d->seconds}, {"rssMib", d->rss_mib}}.dump() << "\n";
+    }
+  }
+  auto info = RunHearth(hearth, {"info", "--data=" + data, "--key-file=" + key, "--json"}, "", err);
   if (!info.ok()) return info.status();
   try {
     auto j = nlohmann::json::parse(info->out);
@@ -186,7 +211,7 @@ Status Measure(const SuiteOptions& options, const RunDir& dir, const std::string
     return Status::Corruption(std::string("hearth info --json: ") + e.what());
   }
   std::map<std::string, std::string> values = {
-      {"data", data}, {"key", dir.key_file()}, {"last", std::to_string(size->events)}, {"pub", base + "/public.key"}};
+      {"data", data}, {"key", key}, {"last", std::to_string(size->events)}, {"pub", base + "/public.key"}};
   int n = 0;
   for (const Command& c : Commands()) {
     values["out"] = base + "/out-" + std::to_string(n++);
@@ -199,14 +224,14 @@ Status Measure(const SuiteOptions& options, const RunDir& dir, const std::string
     fs::remove_all(values["out"]);
   }
   // Disk after the commands (a checkpoint and a rebuild's writes included).
-  auto after = RunHearth(hearth, {"info", "--data=" + data, "--key-file=" + dir.key_file(), "--json"}, "", err);
+  auto after = RunHearth(hearth, {"info", "--data=" + data, "--key-file=" + key, "--json"}, "", err);
   if (!after.ok()) return after.status();
   try {
     size->disk_bytes = nlohmann::json::parse(after->out).at("diskBytes").get<uint64_t>();
   } catch (const std::exception& e) {
     return Status::Corruption(std::string("hearth info --json: ") + e.what());
   }
-  if (!options.keep_stores) fs::remove_all(data);
+  if (!kept && !options.keep_stores) fs::remove_all(data);
   return Status::OK();
 }
 
