@@ -932,6 +932,7 @@ struct ConsoleApp::Impl {
       Json p = Json::object();
       if (!param("district").empty()) p["district"] = param("district");
       if (!param("asOf").empty()) p["asOf"] = param("asOf");
+      if (!param("after").empty()) p["after"] = param("after");  // the next page (the model's `next`)
       return Query(*web, "worklist", p);
     }
     if (what == "timeline" && req.method == "GET") {

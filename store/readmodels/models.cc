@@ -15,6 +15,7 @@ using Json = nlohmann::json;
 namespace prm = hearth::readmodels::params;
 using prm::GetDate;
 using prm::GetInt;
+using prm::GetString;
 
 class TimelineModel final : public ReadModel {
  public:
@@ -62,7 +63,7 @@ class WorklistModel final : public ReadModel {
   Result<std::string> Query(ScopedReader& reader, const std::string& params_json) override {
     auto params = prm::Parse("worklist", params_json,
                               {"district", "asOf", "firstVisitDays", "stallWorkingDays", "dueSoonDays",
-                               "reviewDueDays", "allocationGraceWorkingDays", "worker"});
+                               "reviewDueDays", "allocationGraceWorkingDays", "worker", "limit", "after"});
     if (!params.ok()) return params.status();
     WorklistOptions o;
     if (params->contains("district")) {
@@ -92,6 +93,12 @@ class WorklistModel final : public ReadModel {
     if (s.ok()) {
       s = GetInt("worklist", *params, "allocationGraceWorkingDays", 0, 100, &o.allocation_grace_working_days);
     }
+    // One page, never the whole list at once: a district of a large county
+    // has tens of thousands of items (docs/protocol.md).
+    int limit = int(kWorklistPageDefault);
+    if (s.ok()) s = GetInt("worklist", *params, "limit", 1, int(kWorklistPageMax), &limit);
+    if (s.ok()) s = GetString("worklist", *params, "after", &o.after);
+    o.limit = size_t(limit);
     if (!s.ok()) return s;
     if (params->contains("worker")) {  // a worker's own list (checked by BuildWorklist)
       const Json& w = (*params)["worker"];

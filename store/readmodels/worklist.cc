@@ -5,6 +5,7 @@
 // projection answers for past days too (with the caveat in the docs: a value
 // later overwritten, such as a review date, is seen at its latest value).
 #include <algorithm>
+#include <tuple>
 
 #include "hearth/readmodels.h"
 #include "readmodels/common.h"
@@ -103,6 +104,72 @@ int StatusRank(const std::string& s) {
   if (s == "stalled") return 1;
   if (s == "due-soon") return 2;
   return 3;  // "open": a complaint with its response not yet due soon
+}
+
+// An item's place in the list's order: kind, status, due day (or the day
+// its clock started), case, line, and its ordinal among the items equal in
+// all of these (a case's two safeguarding referrals on one day). A page's
+// continuation is the place of its last item, written out.
+struct Place {
+  int kind = 0;
+  int rank = 0;
+  int64_t day = 0;  // days since 1970-01-01
+  std::string case_id;
+  int line = 0;
+  uint64_t ordinal = 0;
+  auto Tie() const { return std::tie(kind, rank, day, case_id, line, ordinal); }
+  bool operator<(const Place& o) const { return Tie() < o.Tie(); }
+  bool operator==(const Place& o) const { return Tie() == o.Tie(); }
+};
+
+Place PlaceOf(const WorkItem& w, uint64_t ordinal) {
+  Place p;
+  p.kind = int(w.kind);
+  p.rank = StatusRank(w.status);
+  p.day = w.due.value_or(w.since).time_since_epoch().count();
+  p.case_id = w.case_id;
+  p.line = w.line;
+  p.ordinal = ordinal;
+  return p;
+}
+
+// "kind.rank.day.line.ordinal.case" (the case last: it may hold dots).
+std::string FormatPlace(const Place& p) {
+  return std::to_string(p.kind) + "." + std::to_string(p.rank) + "." + std::to_string(p.day) + "." +
+         std::to_string(p.line) + "." + std::to_string(p.ordinal) + "." + p.case_id;
+}
+
+std::optional<Place> ParsePlace(const std::string& text) {
+  Place p;
+  size_t at = 0;
+  auto number = [&](int64_t lo, int64_t hi, int64_t* out) {
+    size_t dot = text.find('.', at);
+    if (dot == std::string::npos || dot == at || dot - at > 12) return false;
+    int64_t v = 0;
+    bool negative = text[at] == '-';
+    for (size_t i = at + (negative ? 1 : 0); i < dot; ++i) {
+      if (text[i] < '0' || text[i] > '9') return false;
+      v = v * 10 + (text[i] - '0');
+    }
+    if (negative) v = -v;
+    if (v < lo || v > hi) return false;
+    *out = v;
+    at = dot + 1;
+    return true;
+  };
+  int64_t kind, rank, day, line, ordinal;
+  if (!number(0, 255, &kind) || !number(0, 9, &rank) || !number(-1000000, 1000000, &day) ||
+      !number(0, 65535, &line) || !number(0, int64_t(1) << 40, &ordinal)) {
+    return std::nullopt;
+  }
+  p.kind = int(kind);
+  p.rank = int(rank);
+  p.day = day;
+  p.line = int(line);
+  p.ordinal = uint64_t(ordinal);
+  p.case_id = text.substr(at);
+  if (p.case_id.size() > 200) return std::nullopt;
+  return p;
 }
 
 Status CheckOptions(const WorklistOptions& o) {
@@ -562,6 +629,10 @@ Result<Worklist> BuildWorklist(LogReader& store, const domain::Calendar& calenda
                                const WorklistOptions& options) {
   Status s = CheckOptions(options);
   if (!s.ok()) return s;
+  if (!options.after.empty() && !ParsePlace(options.after)) {
+    return Status::InvalidArgument("worklist: after \"" + options.after +
+                                   "\" is not a continuation a worklist gave (its `next`)");
+  }
   Date today = domain::UkDate(domain::Now());
   Worklist wl;
   wl.as_of = options.as_of.value_or(today);
@@ -624,6 +695,7 @@ Result<Worklist> BuildWorklist(LogReader& store, const domain::Calendar& calenda
       if (!s.ok()) return s;
     }
   }
+  // The order of Place (below, without copying the case ids).
   std::stable_sort(wl.items.begin(), wl.items.end(), [](const WorkItem& a, const WorkItem& b) {
     if (a.kind != b.kind) return a.kind < b.kind;
     int ra = StatusRank(a.status), rb = StatusRank(b.status);
@@ -633,6 +705,29 @@ Result<Worklist> BuildWorklist(LogReader& store, const domain::Calendar& calenda
     if (a.case_id != b.case_id) return a.case_id < b.case_id;
     return a.line < b.line;
   });
+  wl.total_items = wl.items.size();
+  for (const WorkItem& w : wl.items) ++wl.counts[WorkKindName(w.kind)][w.status];
+  if (options.limit == 0 && options.after.empty()) return wl;
+  // The page: the items after `after`, at most `limit` of them.
+  std::optional<Place> after;
+  if (!options.after.empty()) after = ParsePlace(options.after);  // checked above
+  std::vector<WorkItem> page;
+  Place previous, last;  // of the item before (its ordinal 0), and of the page's last item
+  uint64_t ordinal = 0;
+  for (size_t i = 0; i < wl.items.size(); ++i) {
+    Place place = PlaceOf(wl.items[i], 0);  // before the item moves into the page
+    ordinal = (i > 0 && place == previous) ? ordinal + 1 : 0;
+    previous = place;
+    place.ordinal = ordinal;
+    if (after && !(*after < place)) continue;
+    if (options.limit != 0 && page.size() == options.limit) {
+      wl.next = FormatPlace(last);
+      break;
+    }
+    last = std::move(place);
+    page.push_back(std::move(wl.items[i]));
+  }
+  wl.items = std::move(page);
   return wl;
 }
 
@@ -648,16 +743,21 @@ std::string WorklistToJson(const Worklist& wl, bool pretty) {
                      WorkKind::kSafeguarding, WorkKind::kBudget, WorkKind::kBreach, WorkKind::kAllocation,
                      WorkKind::kFollowUp, WorkKind::kComplaint}) {
     OJson c = OJson::object();
-    for (const WorkItem& w : wl.items) {
-      if (w.kind != k) continue;
-      c[w.status] = c.value(w.status, 0) + 1;
+    auto it = wl.counts.find(WorkKindName(k));
+    if (it != wl.counts.end()) {  // in the items' order: overdue first
+      std::vector<std::pair<std::string, uint64_t>> by_rank(it->second.begin(), it->second.end());
+      std::stable_sort(by_rank.begin(), by_rank.end(),
+                       [](const auto& a, const auto& b) { return StatusRank(a.first) < StatusRank(b.first); });
+      for (const auto& [status, n] : by_rank) c[status] = n;
     }
     counts[WorkKindName(k)] = std::move(c);
   }
   j["counts"] = std::move(counts);
+  j["totalItems"] = wl.total_items;
   OJson items = OJson::array();
   for (const WorkItem& w : wl.items) items.push_back(ItemJson(w));
   j["items"] = std::move(items);
+  if (!wl.next.empty()) j["next"] = wl.next;
   return pretty ? j.dump(2) : j.dump();
 }
 
@@ -681,8 +781,13 @@ std::string WorklistToText(const Worklist& wl) {
                      WorkKind::kSafeguarding, WorkKind::kBudget, WorkKind::kBreach, WorkKind::kAllocation,
                      WorkKind::kFollowUp, WorkKind::kComplaint}) {
     size_t n = 0;
+    uint64_t total = 0;
     for (const WorkItem& w : wl.items) n += w.kind == k;
-    out += "\n" + std::string(kTitles[size_t(k)]) + ": " + std::to_string(n) + "\n";
+    if (auto it = wl.counts.find(WorkKindName(k)); it != wl.counts.end()) {
+      for (const auto& [status, count] : it->second) total += count;
+    }
+    out += "\n" + std::string(kTitles[size_t(k)]) + ": " + std::to_string(total) +
+           (n == total ? std::string() : " (" + std::to_string(n) + " on this page)") + "\n";
     for (const WorkItem& w : wl.items) {
       if (w.kind != k) continue;
       out += "  " + w.status + std::string(w.status.size() < 9 ? 9 - w.status.size() : 1, ' ') +
@@ -704,6 +809,7 @@ std::string WorklistToText(const Worklist& wl) {
       }
     }
   }
+  if (!wl.next.empty()) out += "\nMore items follow: the next page is --after " + wl.next + "\n";
   return out;
 }
 

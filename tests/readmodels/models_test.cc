@@ -83,6 +83,24 @@ TEST_F(ModelsTest, WorklistShowsOnlyTheDistrictsTheSessionMayRead) {
   ASSERT_TRUE(mine.ok());
   EXPECT_TRUE(nlohmann::json::parse(*mine)["items"].empty());
   EXPECT_TRUE(models_.Query(d1, "worklist", R"({"stallWorkingDays":0})").status().IsInvalidArgument());
+  // A page larger than the model's bound is refused, naming the bound; a
+  // continuation it did not give is refused too.
+  auto big = models_.Query(d1, "worklist", R"({"limit":1001})");
+  ASSERT_TRUE(big.status().IsInvalidArgument());
+  EXPECT_NE(big.status().message().find("limit must be an integer from 1 to 1000"), std::string::npos)
+      << big.status().ToString();
+  EXPECT_TRUE(models_.Query(d1, "worklist", R"({"after":"nowhere"})").status().IsInvalidArgument());
+  auto one = models_.Query(d1, "worklist", R"({"asOf":"2018-06-01","limit":1})");
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  auto first = nlohmann::json::parse(*one);
+  EXPECT_LE(first["items"].size(), 1u);
+  if (first["totalItems"].get<int>() > 1) {
+    ASSERT_TRUE(first.contains("next"));
+    auto second = models_.Query(d1, "worklist",
+                                R"({"asOf":"2018-06-01","limit":1,"after":")" + first["next"].get<std::string>() + R"("})");
+    ASSERT_TRUE(second.ok()) << second.status().ToString();
+    EXPECT_NE(nlohmann::json::parse(*second)["items"], first["items"]);
+  }
   EXPECT_TRUE(models_.Query(d1, "worklist", R"({"allocationGraceWorkingDays":101})").status().IsInvalidArgument());
   EXPECT_TRUE(models_.Query(d1, "worklist", R"({"worker":"Testina"})").status().IsInvalidArgument());
   auto nobody = models_.Query(d1, "worklist", R"({"asOf":"2018-06-01","worker":"S-D1-99"})");

@@ -437,6 +437,68 @@ TEST_F(WorklistTest, BadOptionsAreRefused) {
   EXPECT_TRUE(without.status().IsNotFound());
 }
 
+// A page at a time: following each page's `next` gives the whole list, in
+// its order, once; ties (two referrals of one case on one day) are split
+// between pages without losing or repeating either; counts are always the
+// whole list's; a continuation the worklist did not give is refused.
+TEST_F(WorklistTest, PagesFollowedByTheirContinuationGiveTheWholeListOnce) {
+  for (int i = 0; i < 7; ++i) {
+    DfgCase("case/D1/P" + std::to_string(i), "2018-11-" + std::to_string(10 + i), i % 2 ? "urgent" : "");
+  }
+  Record("case/D1/T", {Enquiry("2019-01-07", "P-T", "D1"),
+                       Ev("SafeguardingConcernRaised", R"("raisedOn":"2019-01-07","concern":1,"personType":"adult",
+                           "category":"financial","referredTo":"adultSocialCare","referredOn":"2019-01-07")"),
+                       Ev("SafeguardingConcernRaised", R"("raisedOn":"2019-01-07","concern":2,"personType":"adult",
+                           "category":"neglect","referredTo":"adultSocialCare","referredOn":"2019-01-07")")});
+  Worklist whole = Build("2019-02-06");
+  ASSERT_GE(whole.items.size(), 17u);
+  ASSERT_EQ(Items(whole, WorkKind::kSafeguarding, "case/D1/T").size(), 2u);
+  auto key = [](const WorkItem& w) { return std::to_string(int(w.kind)) + " " + w.case_id + " " + w.detail; };
+  for (size_t limit : {1u, 2u, 3u, 5u, 100u}) {
+    WorklistOptions o;
+    o.limit = limit;
+    std::vector<std::string> seen;
+    int pages = 0;
+    for (;;) {
+      Worklist page = Build("2019-02-06", o);
+      ++pages;
+      ASSERT_LE(page.items.size(), limit);
+      EXPECT_EQ(page.total_items, whole.items.size());
+      EXPECT_EQ(page.counts, whole.counts);
+      for (const auto& w : page.items) seen.push_back(key(w));
+      if (page.next.empty()) break;
+      EXPECT_EQ(page.items.size(), limit) << "only the last page is short";
+      o.after = page.next;
+      ASSERT_LT(pages, 100) << "the continuation does not move on";
+    }
+    std::vector<std::string> expected;
+    for (const auto& w : whole.items) expected.push_back(key(w));
+    EXPECT_EQ(seen, expected) << "limit " << limit;
+    EXPECT_EQ(size_t(pages), (whole.items.size() + limit - 1) / limit) << "limit " << limit;
+  }
+  WorklistOptions two;
+  two.limit = 2;
+  auto j = nlohmann::json::parse(WorklistToJson(Build("2019-02-06", two)));
+  EXPECT_EQ(j["items"].size(), 2u);
+  EXPECT_EQ(j["totalItems"], whole.items.size());
+  EXPECT_TRUE(j.contains("next"));
+  EXPECT_EQ(j["counts"]["safeguarding"]["overdue"], 2) << "counts are the whole list's";
+  for (const char* bad : {"x", "1.2.3", "1.2.3.4.five.case/D1/T", "99999.0.0.0.0.c", "1.0.17900.0.0."}) {
+    WorklistOptions o;
+    o.as_of = D("2019-02-06");
+    o.after = bad;
+    o.limit = 2;
+    auto r = BuildWorklist(*store_, calendar_, o);
+    if (std::string(bad) == "1.0.17900.0.0.") {  // well formed: a place before every DFG item of 2019
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+      continue;
+    }
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_TRUE(r.status().IsInvalidArgument());
+    EXPECT_NE(r.status().message().find("continuation"), std::string::npos) << r.status().ToString();
+  }
+}
+
 TEST_F(WorklistTest, JsonAndTextForms) {
   DfgCase("case/D1/X", "2018-11-15", "urgent");
   auto wl = Build("2019-02-06");

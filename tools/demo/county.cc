@@ -2156,6 +2156,9 @@ Status AddAllocations(Store& store, const domain::Codec& codec, int first_year, 
                    ? size_t(p.district[1] - '1')
                    : 0;
     int64_t pence = (int64_t(double(used) * kFactor[d]) + 50000) / 100000 * 100000;
+    // A county scaled for benchmarks (--scale 9 and up) spends more than any
+    // one allocation may hold (rule allocation-amount): the largest allowed.
+    pence = std::min(pence, domain::kMaxAllocationPence);
     NewEvent e;
     e.type = "AllocationSet";
     e.schema_version = 1;

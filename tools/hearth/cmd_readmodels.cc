@@ -239,6 +239,8 @@ struct WorklistCliOptions {
   bool no_budget = false;
   std::string worker;
   int allocation_grace_days = 2;
+  size_t limit = 0;
+  std::string after;
 };
 
 Status RunWorklist(const WorklistCliOptions& o) {
@@ -250,6 +252,8 @@ Status RunWorklist(const WorklistCliOptions& o) {
   w.review_due_days = o.review_days;
   w.worker = o.worker;
   w.allocation_grace_working_days = o.allocation_grace_days;
+  w.limit = o.limit;
+  w.after = o.after;
   Status s = ParseDateOption("--as-of", o.as_of, &w.as_of);
   if (!s.ok()) return s;
   auto d = MakeDomain();
@@ -377,6 +381,10 @@ void AddReadModelCommands(CommandSet& set) {
                     "list an open case with no worker after N working days")
         ->type_name("N")
         ->capture_default_str();
+    cmd->add_option("--limit", o->limit, "one page: at most N items (default: all); the counts are the whole list's")
+        ->type_name("N");
+    cmd->add_option("--after", o->after, "the page after this continuation (the `next` a page printed)")
+        ->type_name("NEXT");
   }
 }
 

@@ -32,6 +32,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -227,7 +228,17 @@ struct WorklistOptions {
   // only the cases whose current worker it is are considered, and no item
   // without a case (budget, breach, complaint with no case) is listed.
   std::string worker;
+  // A page: at most this many items (0: every item), starting after the
+  // item that `after` names (a Worklist::next of an earlier page; "" : from
+  // the first). Counts and total_items are always of the whole list.
+  size_t limit = 0;
+  std::string after;
 };
+
+// The most items the served `worklist` model returns in one answer, and the
+// page it returns when the request names none (docs/protocol.md).
+inline constexpr size_t kWorklistPageMax = 1000;
+inline constexpr size_t kWorklistPageDefault = 200;
 
 enum class WorkKind : uint8_t {
   kFirstVisit,  // first visit not made within first_visit_days of the enquiry
@@ -277,6 +288,13 @@ struct Worklist {
   uint64_t position = 0;             // the projection position it was built from
   uint64_t cases_considered = 0;
   std::vector<WorkItem> items;       // ordered by kind, then status, due date, case
+                                     // (one page when WorklistOptions::limit is set)
+  uint64_t total_items = 0;          // items in the whole list
+  // Per kind (WorkKindName), per status: items in the whole list.
+  std::map<std::string, std::map<std::string, uint64_t>> counts;
+  // When the page stops before the list's end: the continuation that gives
+  // the next page (WorklistOptions::after); "" on the last page.
+  std::string next;
 };
 
 // Evaluates the rules (docs/readmodels.md) on every case of the `cases`

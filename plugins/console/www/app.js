@@ -643,8 +643,10 @@ async function worklistPage(params) {
   field('As of (optional)', h('input', { id: 'wl-as-of', type: 'date', value: asOf })),
   h('button', { type: 'submit' }, 'Show worklist'));
   show(h('h2', {}, 'Worklist'), form);
+  const after = params.get('after') || '';
   const q = new URLSearchParams({ district });
   if (asOf) q.set('asOf', asOf);
+  if (after) q.set('after', after);
   const gen = generation;
   const wl = await api('GET', `/api/worklist?${q}`);
   if (gen !== generation) return;
@@ -655,9 +657,16 @@ async function worklistPage(params) {
     h('th', { scope: 'row' }, h('a', { href: `#/timeline?case=${encodeURIComponent(w.case)}` }, w.case)),
     h('td', {}, w.district), h('td', {}, w.stage), h('td', {}, w.since), h('td', {}, w.due || ''),
     h('td', {}, `${w.elapsed} / ${w.target} ${w.unit === 'workingDays' ? 'working days' : 'days'}`)));
+  const total = wl.totalItems ?? wl.items.length;
   main().append(h('p', { id: 'worklist-summary' },
-    `District ${wl.district || 'all'} on ${wl.asOf}: ${wl.items.length} items from ${wl.casesConsidered} cases.`),
+    `District ${wl.district || 'all'} on ${wl.asOf}: ${total} items from ${wl.casesConsidered} cases` +
+    (wl.items.length < total ? `, ${wl.items.length} on this page.` : '.')),
   table('Work due', ['Kind', 'Status', 'Case', 'District', 'Stage', 'Since', 'Due', 'Elapsed / target'], rows, 'worklist'));
+  if (wl.next) {
+    const more = new URLSearchParams(q);
+    more.set('after', wl.next);
+    main().append(h('p', {}, h('a', { id: 'worklist-next', href: `#/worklist?${more}` }, 'Next page')));
+  }
 }
 
 // --- partner: KPI return -----------------------------------------------------
