@@ -476,7 +476,19 @@ Status StoreImpl::ScanProjection(
   ProjectionSlot* slot = FindProjection(name);
   if (slot == nullptr) return Status::NotFound("no projection named " + name);
   std::string start = slot->prefix + std::string(prefix);
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), projections_cf_));
+  // A scan reads each block once, in order (the retention review reads every
+  // case): it does not fill the block cache, so it neither evicts the blocks
+  // the read models' point lookups keep hot nor grows the process to the
+  // cache's size (issue 22: memory that does not grow with the store). It
+  // stops at the prefix's end instead of reading the next block to find it.
+  std::string limit = start;
+  while (!limit.empty() && static_cast<unsigned char>(limit.back()) == 0xff) limit.pop_back();
+  if (!limit.empty()) limit.back() = static_cast<char>(static_cast<unsigned char>(limit.back()) + 1);
+  rocksdb::Slice upper(limit);
+  rocksdb::ReadOptions scan;
+  scan.fill_cache = false;
+  if (!limit.empty()) scan.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan, projections_cf_));
   for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
     std::string_view key = it->key().ToStringView().substr(slot->prefix.size());
     if (!fn(key, it->value().ToStringView())) break;
