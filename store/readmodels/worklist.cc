@@ -106,10 +106,18 @@ int StatusRank(const std::string& s) {
   return 3;  // "open": a complaint with its response not yet due soon
 }
 
-// An item's place in the list's order: kind, status, due day (or the day
-// its clock started), case, line, and its ordinal among the items equal in
-// all of these (a case's two safeguarding referrals on one day). A page's
-// continuation is the place of its last item, written out.
+// The list's order: kind, status, due day (or the day its clock started),
+// case, line. Items equal in all of these (a case's two safeguarding
+// referrals of one day) keep the order they were found in.
+using Order = std::tuple<int, int, int64_t, std::string_view, int>;
+Order OrderOf(const WorkItem& w) {
+  return {int(w.kind), StatusRank(w.status), int64_t(w.due.value_or(w.since).time_since_epoch().count()),
+          std::string_view(w.case_id), int(w.line)};
+}
+
+// An item's place: its order and its ordinal among the items equal to it in
+// that order. A page's continuation is the place of its last item, written
+// out; the next page starts after it.
 struct Place {
   int kind = 0;
   int rank = 0;
@@ -117,20 +125,12 @@ struct Place {
   std::string case_id;
   int line = 0;
   uint64_t ordinal = 0;
-  auto Tie() const { return std::tie(kind, rank, day, case_id, line, ordinal); }
-  bool operator<(const Place& o) const { return Tie() < o.Tie(); }
-  bool operator==(const Place& o) const { return Tie() == o.Tie(); }
+  auto Key() const { return std::tuple_cat(Order{kind, rank, day, case_id, line}, std::make_tuple(ordinal)); }
 };
 
 Place PlaceOf(const WorkItem& w, uint64_t ordinal) {
-  Place p;
-  p.kind = int(w.kind);
-  p.rank = StatusRank(w.status);
-  p.day = w.due.value_or(w.since).time_since_epoch().count();
-  p.case_id = w.case_id;
-  p.line = w.line;
-  p.ordinal = ordinal;
-  return p;
+  auto [kind, rank, day, case_id, line] = OrderOf(w);
+  return Place{kind, rank, day, std::string(case_id), line, ordinal};
 }
 
 // "kind.rank.day.line.ordinal.case" (the case last: it may hold dots).
@@ -695,36 +695,26 @@ Result<Worklist> BuildWorklist(LogReader& store, const domain::Calendar& calenda
       if (!s.ok()) return s;
     }
   }
-  // The order of Place (below, without copying the case ids).
-  std::stable_sort(wl.items.begin(), wl.items.end(), [](const WorkItem& a, const WorkItem& b) {
-    if (a.kind != b.kind) return a.kind < b.kind;
-    int ra = StatusRank(a.status), rb = StatusRank(b.status);
-    if (ra != rb) return ra < rb;
-    Date da = a.due.value_or(a.since), db = b.due.value_or(b.since);
-    if (da != db) return da < db;
-    if (a.case_id != b.case_id) return a.case_id < b.case_id;
-    return a.line < b.line;
-  });
+  std::stable_sort(wl.items.begin(), wl.items.end(),
+                   [](const WorkItem& a, const WorkItem& b) { return OrderOf(a) < OrderOf(b); });
   wl.total_items = wl.items.size();
   for (const WorkItem& w : wl.items) ++wl.counts[WorkKindName(w.kind)][w.status];
   if (options.limit == 0 && options.after.empty()) return wl;
   // The page: the items after `after`, at most `limit` of them.
   std::optional<Place> after;
   if (!options.after.empty()) after = ParsePlace(options.after);  // checked above
+  // Each item's ordinal among those equal to it in order, before any moves.
+  std::vector<uint64_t> ordinals(wl.items.size(), 0);
+  for (size_t i = 1; i < wl.items.size(); ++i) {
+    if (OrderOf(wl.items[i]) == OrderOf(wl.items[i - 1])) ordinals[i] = ordinals[i - 1] + 1;
+  }
   std::vector<WorkItem> page;
-  Place previous, last;  // of the item before (its ordinal 0), and of the page's last item
-  uint64_t ordinal = 0;
   for (size_t i = 0; i < wl.items.size(); ++i) {
-    Place place = PlaceOf(wl.items[i], 0);  // before the item moves into the page
-    ordinal = (i > 0 && place == previous) ? ordinal + 1 : 0;
-    previous = place;
-    place.ordinal = ordinal;
-    if (after && !(*after < place)) continue;
+    if (after && !(after->Key() < std::tuple_cat(OrderOf(wl.items[i]), std::make_tuple(ordinals[i])))) continue;
     if (options.limit != 0 && page.size() == options.limit) {
-      wl.next = FormatPlace(last);
+      wl.next = FormatPlace(PlaceOf(page.back(), ordinals[i - 1]));
       break;
     }
-    last = std::move(place);
     page.push_back(std::move(wl.items[i]));
   }
   wl.items = std::move(page);
