@@ -5,6 +5,7 @@
 // projection answers for past days too (with the caveat in the docs: a value
 // later overwritten, such as a review date, is seen at its latest value).
 #include <algorithm>
+#include <charconv>
 #include <tuple>
 
 #include "hearth/readmodels.h"
@@ -140,36 +141,22 @@ std::string FormatPlace(const Place& p) {
 }
 
 std::optional<Place> ParsePlace(const std::string& text) {
-  Place p;
   size_t at = 0;
+  // The next dot-terminated field, a whole decimal number within [lo, hi].
   auto number = [&](int64_t lo, int64_t hi, int64_t* out) {
     size_t dot = text.find('.', at);
-    if (dot == std::string::npos || dot == at || dot - at > 12) return false;
-    int64_t v = 0;
-    bool negative = text[at] == '-';
-    for (size_t i = at + (negative ? 1 : 0); i < dot; ++i) {
-      if (text[i] < '0' || text[i] > '9') return false;
-      v = v * 10 + (text[i] - '0');
-    }
-    if (negative) v = -v;
-    if (v < lo || v > hi) return false;
-    *out = v;
+    if (dot == std::string::npos) return false;
+    auto [end, ec] = std::from_chars(text.data() + at, text.data() + dot, *out);
+    if (ec != std::errc() || end != text.data() + dot || *out < lo || *out > hi) return false;
     at = dot + 1;
     return true;
   };
   int64_t kind, rank, day, line, ordinal;
   if (!number(0, 255, &kind) || !number(0, 9, &rank) || !number(-1000000, 1000000, &day) ||
-      !number(0, 65535, &line) || !number(0, int64_t(1) << 40, &ordinal)) {
+      !number(0, 65535, &line) || !number(0, int64_t(1) << 40, &ordinal) || text.size() - at > 200) {
     return std::nullopt;
   }
-  p.kind = int(kind);
-  p.rank = int(rank);
-  p.day = day;
-  p.line = int(line);
-  p.ordinal = uint64_t(ordinal);
-  p.case_id = text.substr(at);
-  if (p.case_id.size() > 200) return std::nullopt;
-  return p;
+  return Place{int(kind), int(rank), day, text.substr(at), int(line), uint64_t(ordinal)};
 }
 
 Status CheckOptions(const WorklistOptions& o) {
@@ -629,9 +616,13 @@ Result<Worklist> BuildWorklist(LogReader& store, const domain::Calendar& calenda
                                const WorklistOptions& options) {
   Status s = CheckOptions(options);
   if (!s.ok()) return s;
-  if (!options.after.empty() && !ParsePlace(options.after)) {
-    return Status::InvalidArgument("worklist: after \"" + options.after +
-                                   "\" is not a continuation a worklist gave (its `next`)");
+  std::optional<Place> after;  // where the page starts: after this place
+  if (!options.after.empty()) {
+    after = ParsePlace(options.after);
+    if (!after) {
+      return Status::InvalidArgument("worklist: after \"" + options.after +
+                                     "\" is not a continuation a worklist gave (its `next`)");
+    }
   }
   Date today = domain::UkDate(domain::Now());
   Worklist wl;
@@ -701,8 +692,6 @@ Result<Worklist> BuildWorklist(LogReader& store, const domain::Calendar& calenda
   for (const WorkItem& w : wl.items) ++wl.counts[WorkKindName(w.kind)][w.status];
   if (options.limit == 0 && options.after.empty()) return wl;
   // The page: the items after `after`, at most `limit` of them.
-  std::optional<Place> after;
-  if (!options.after.empty()) after = ParsePlace(options.after);  // checked above
   // Each item's ordinal among those equal to it in order, before any moves.
   std::vector<uint64_t> ordinals(wl.items.size(), 0);
   for (size_t i = 1; i < wl.items.size(); ++i) {

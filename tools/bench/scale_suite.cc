@@ -33,14 +33,6 @@ struct Run {
   std::string out;     // standard output, when kept
 };
 
-std::string HearthBinary() {
-  char self[4096];
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return {};
-  self[n] = '\0';
-  return (fs::path(self).parent_path() / "hearth").string();
-}
-
 std::string Tail(const std::string& path) {
   std::ifstream f(path);
   std::stringstream ss;
@@ -108,7 +100,6 @@ Result<Run> RunHearth(const std::string& hearth, const std::vector<std::string>&
 struct Command {
   const char* name;
   std::vector<std::string> args;
-  bool output_to_null = true;  // its standard output is the answer: thrown away
 };
 
 // Read-only first, then the commands that write to the store (a checkpoint,
@@ -152,6 +143,18 @@ std::string Fill(std::string arg, const std::map<std::string, std::string>& valu
     }
   }
   return arg;
+}
+
+// One number of `hearth info --json` for the store.
+Result<uint64_t> InfoNumber(const std::string& hearth, const std::string& data, const std::string& key,
+                            const std::string& err, const char* field) {
+  auto info = RunHearth(hearth, {"info", "--data=" + data, "--key-file=" + key, "--json"}, "", err);
+  if (!info.ok()) return info.status();
+  try {
+    return nlohmann::json::parse(info->out).at(field).get<uint64_t>();
+  } catch (const std::exception& e) {
+    return Status::Corruption(std::string("hearth info --json: ") + field + ": " + e.what());
+  }
 }
 
 struct Size {
@@ -202,14 +205,9 @@ Status Measure(const SuiteOptions& options, const RunDir& dir, const std::string
       std::ofstream(done) << nlohmann::json{{"seconds", d->seconds}, {"rssMib", d->rss_mib}}.dump() << "\n";
     }
   }
-  auto info = RunHearth(hearth, {"info", "--data=" + data, "--key-file=" + key, "--json"}, "", err);
-  if (!info.ok()) return info.status();
-  try {
-    auto j = nlohmann::json::parse(info->out);
-    size->events = j.at("lastPosition").get<uint64_t>();
-  } catch (const std::exception& e) {
-    return Status::Corruption(std::string("hearth info --json: ") + e.what());
-  }
+  auto events = InfoNumber(hearth, data, key, err, "lastPosition");
+  if (!events.ok()) return events.status();
+  size->events = *events;
   std::map<std::string, std::string> values = {
       {"data", data}, {"key", key}, {"last", std::to_string(size->events)}, {"pub", base + "/public.key"}};
   int n = 0;
@@ -218,19 +216,15 @@ Status Measure(const SuiteOptions& options, const RunDir& dir, const std::string
     std::vector<std::string> args;
     for (const auto& a : c.args) args.push_back(Fill(a, values));
     Progress(options, "scale " + size->label + ": " + c.name);
-    auto r = RunHearth(hearth, args, c.output_to_null ? "/dev/null" : "", err);
+    auto r = RunHearth(hearth, args, "/dev/null", err);  // the answer itself is thrown away
     if (!r.ok()) return r.status();
     size->runs.push_back(*r);
     fs::remove_all(values["out"]);
   }
   // Disk after the commands (a checkpoint and a rebuild's writes included).
-  auto after = RunHearth(hearth, {"info", "--data=" + data, "--key-file=" + key, "--json"}, "", err);
-  if (!after.ok()) return after.status();
-  try {
-    size->disk_bytes = nlohmann::json::parse(after->out).at("diskBytes").get<uint64_t>();
-  } catch (const std::exception& e) {
-    return Status::Corruption(std::string("hearth info --json: ") + e.what());
-  }
+  auto disk = InfoNumber(hearth, data, key, err, "diskBytes");
+  if (!disk.ok()) return disk.status();
+  size->disk_bytes = *disk;
   if (!kept && !options.keep_stores) fs::remove_all(data);
   return Status::OK();
 }
@@ -238,10 +232,9 @@ Status Measure(const SuiteOptions& options, const RunDir& dir, const std::string
 }  // namespace
 
 Result<Json> RunScaleSuite(const SuiteOptions& options, const RunDir& dir) {
-  std::string hearth = HearthBinary();
-  if (hearth.empty() || ::access(hearth.c_str(), X_OK) != 0) {
-    return Status::NotFound("bin/hearth beside hearth-bench is missing: build the hearth_cli target");
-  }
+  auto found = SiblingProgram("hearth", "hearth_cli");
+  if (!found.ok()) return found.status();
+  const std::string& hearth = *found;
   Size small, large;
   small.label = "small";
   small.scale = options.small_scale;

@@ -108,14 +108,9 @@ struct Child {
 };
 
 Result<uint16_t> SpawnServer(const RunDir& dir, Child* child) {
-  char self[4096];
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return Status::IOError("cannot find this program's directory");
-  self[n] = '\0';
-  std::string hearth = (std::filesystem::path(self).parent_path() / "hearth").string();
-  if (::access(hearth.c_str(), X_OK) != 0) {
-    return Status::NotFound(hearth + " is missing: build the hearth_cli target");
-  }
+  auto found = SiblingProgram("hearth", "hearth_cli");
+  if (!found.ok()) return found.status();
+  const std::string& hearth = *found;
   std::string config = dir.Sub("server.json");
   {
     std::ofstream f(config);

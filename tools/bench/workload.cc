@@ -254,6 +254,16 @@ double ThreadCpuSeconds() {
   return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
 }
 
+Result<std::string> SiblingProgram(const std::string& name, const std::string& target) {
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return Status::IOError("cannot find this program's directory");
+  self[n] = '\0';
+  std::string path = (std::filesystem::path(self).parent_path() / name).string();
+  if (::access(path.c_str(), X_OK) != 0) return Status::NotFound(path + " is missing: build the " + target + " target");
+  return path;
+}
+
 double Percentile(std::vector<double>& values, double p) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());

@@ -126,6 +126,10 @@ class RunDir {
   bool keep_ = false;
 };
 
+// The path of `name` in this program's directory (bin/hearth beside
+// bin/hearth-bench), or NotFound naming the target to build.
+Result<std::string> SiblingProgram(const std::string& name, const std::string& target);
+
 // p in [0, 100] of `values` (sorts them).
 double Percentile(std::vector<double>& values, double p);
 
