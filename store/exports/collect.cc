@@ -212,8 +212,7 @@ std::string SubjectOf(const RecordedEvent& event) {
 // A person's codes: a registration sets all of them (an older event without
 // the equality fields reads as not recorded); a rectification changes only
 // the codes it gives.
-void CapturePerson(const RecordedEvent& event, Facts::Reader facts,
-                   std::unordered_map<std::string, PersonCodes>* people) {
+void CapturePerson(const RecordedEvent& event, Facts::Reader facts, const PersonCodesOf& person) {
   if (facts.which() == Facts::PERSON_REGISTERED) {
     std::string subject = SubjectOf(event);
     bool client = std::any_of(event.subjects.begin(), event.subjects.end(), [&](const SubjectRef& s) {
@@ -221,7 +220,7 @@ void CapturePerson(const RecordedEvent& event, Facts::Reader facts,
     });
     if (subject.empty() || !client) return;
     auto p = facts.getPersonRegistered();
-    PersonCodes& c = (*people)[subject];
+    PersonCodes& c = *person(subject, true);
     c.age_band = p.getAgeBand().cStr();
     c.gender = uint16_t(p.getGender());
     c.disability = uint16_t(p.getDisability());
@@ -232,11 +231,10 @@ void CapturePerson(const RecordedEvent& event, Facts::Reader facts,
     c.mental_health = uint16_t(p.getMentalHealth());
     c.learning_disability = uint16_t(p.getLearningDisability());
   } else if (facts.which() == Facts::PERSON_DETAILS_RECTIFIED) {
-    std::string subject = SubjectOf(event);
-    auto it = people->find(subject);
-    if (it == people->end()) return;
+    PersonCodes* found = person(SubjectOf(event), false);
+    if (found == nullptr) return;
     auto r = facts.getPersonDetailsRectified();
-    PersonCodes& c = it->second;
+    PersonCodes& c = *found;
     if (r.getAgeBand().size() > 0) c.age_band = r.getAgeBand().cStr();
     auto set = [](uint16_t* field, auto value) {
       if (uint16_t(value) != 0) *field = uint16_t(value);
@@ -251,7 +249,82 @@ void CapturePerson(const RecordedEvent& event, Facts::Reader facts,
   }
 }
 
+Status AtPosition(const RecordedEvent& event, const Status& s) {
+  return Status::Corruption("position " + std::to_string(event.position) + ": " + s.message());
+}
+
+// Folds a decoded case event (FoldCaseEvent, and Collect, which also keeps
+// the client's name and address).
+Status FoldDecoded(const domain::TypeEntry& type, Facts::Reader facts, const RecordedEvent& event, CaseFacts* c,
+                   const PersonCodesOf& person) {
+  if (c->state.case_id.empty()) c->state.case_id = event.stream;
+  Status s;
+  try {
+    s = domain::FoldFacts(type, facts, event.subjects, event.personal, &c->state);
+    if (s.ok()) s = Capture(event, facts, c);
+    if (s.ok() && person) CapturePerson(event, facts, person);
+  } catch (const kj::Exception& e) {
+    s = Status::Corruption(type.name + " facts: " + e.getDescription().cStr());
+  }
+  if (!s.ok()) return AtPosition(event, s);
+  c->state.version = event.stream_version;
+  c->state.last_position = event.position;
+  return Status::OK();
+}
+
+Status DecodeAt(domain::FactsDecoder* decoder, const RecordedEvent& event, Facts::Reader* facts,
+                const domain::TypeEntry** type) {
+  Status s = decoder->Decode(event, facts, type);
+  if (!s.ok() && s.IsCorruption()) return AtPosition(event, s);
+  return s;
+}
+
 }  // namespace
+
+Status FoldCaseEvent(domain::FactsDecoder* decoder, const RecordedEvent& event, CaseFacts* c,
+                     const PersonCodesOf& person) {
+  Facts::Reader facts;
+  const domain::TypeEntry* type = nullptr;
+  Status s = DecodeAt(decoder, event, &facts, &type);
+  if (!s.ok()) return s;
+  return FoldDecoded(*type, facts, event, c, person);
+}
+
+Status FoldComplaintStreamEvent(domain::FactsDecoder* decoder, const RecordedEvent& event, CaseFacts* c) {
+  // A complaint with no case: its district is the one it names.
+  Facts::Reader facts;
+  const domain::TypeEntry* type = nullptr;
+  Status s = decoder->Decode(event, &facts, &type);
+  if (!s.ok()) return AtPosition(event, s);
+  try {
+    if (facts.which() == Facts::COMPLAINT_RECEIVED) {
+      c->state.district = facts.getComplaintReceived().getDistrict().cStr();
+    }
+    s = Capture(event, facts, c);
+  } catch (const kj::Exception& e) {
+    s = Status::Corruption(type->name + " facts: " + e.getDescription().cStr());
+  }
+  if (!s.ok()) return AtPosition(event, s);
+  return Status::OK();
+}
+
+Status FoldSettingsEvent(domain::FactsDecoder* decoder, const RecordedEvent& event, Timescales* timescales,
+                         AllocationMap* allocations) {
+  Facts::Reader facts;
+  const domain::TypeEntry* type = nullptr;
+  Status s = decoder->Decode(event, &facts, &type);
+  if (s.ok() && event.stream == kTimescalesStream && facts.which() == Facts::TIMESCALES_SET) {
+    s = ApplyTimescalesSet(facts.getTimescalesSet(), event.position, timescales);
+  }
+  if (s.ok() && event.stream == domain::kAllocationsStream && facts.which() == Facts::ALLOCATION_SET) {
+    auto a = facts.getAllocationSet();
+    // A later allocation for the same year, district and fund supersedes.
+    (*allocations)[{a.getFinancialYear().cStr(), a.getDistrict().cStr(), std::string(EnumName(a.getFund()))}] =
+        AllocationFact{a.getAmountPence(), event.position};
+  }
+  if (!s.ok()) return AtPosition(event, s);
+  return Status::OK();
+}
 
 Result<Collection> Collect(LogReader& store, const domain::Codec& codec, const CollectOptions& options) {
   auto info = store.Info();
@@ -265,6 +338,11 @@ Result<Collection> Collect(LogReader& store, const domain::Codec& codec, const C
   }
   const domain::CodecTables& tables = codec.tables();
   domain::FactsDecoder decoder(&tables);
+  PersonCodesOf people = [&out](const std::string& subject, bool create) -> PersonCodes* {
+    if (create) return &out.people[subject];
+    auto it = out.people.find(subject);
+    return it == out.people.end() ? nullptr : &it->second;
+  };
   domain::PackedDecoder personal_decoder;
   // Facts only unless names are wanted: the counts never need personal data.
   auto fetch = [&store, names = options.client_details, last = out.position](uint64_t from) {
@@ -285,70 +363,24 @@ Result<Collection> Collect(LogReader& store, const domain::Codec& codec, const C
     if (options.progress) options.progress(std::min(following - 1, out.position), out.position);
     for (const RecordedEvent& event : *batch) {
       if (event.position > out.position) break;
-      if (event.stream == kTimescalesStream) {
-        Facts::Reader facts;
-        const domain::TypeEntry* type = nullptr;
-        Status s = decoder.Decode(event, &facts, &type);
-        if (s.ok() && facts.which() == Facts::TIMESCALES_SET) {
-          s = ApplyTimescalesSet(facts.getTimescalesSet(), event.position, &out.timescales);
-        }
-        if (!s.ok()) return Status::Corruption("position " + std::to_string(event.position) + ": " + s.message());
+      if (event.stream == kTimescalesStream || event.stream == domain::kAllocationsStream) {
+        Status s = FoldSettingsEvent(&decoder, event, &out.timescales, &out.allocations);
+        if (!s.ok()) return s;
         continue;
       }
-      if (event.stream == domain::kAllocationsStream) {
-        Facts::Reader facts;
-        const domain::TypeEntry* type = nullptr;
-        Status s = decoder.Decode(event, &facts, &type);
-        if (!s.ok()) return Status::Corruption("position " + std::to_string(event.position) + ": " + s.message());
-        if (facts.which() == Facts::ALLOCATION_SET) {
-          auto a = facts.getAllocationSet();
-          // A later allocation for the same year, district and fund supersedes.
-          out.allocations[{a.getFinancialYear().cStr(), a.getDistrict().cStr(), std::string(EnumName(a.getFund()))}] =
-              AllocationFact{a.getAmountPence(), event.position};
-        }
-        continue;
-      }
-      if (event.stream.compare(0, 10, domain::kComplaintStreamPrefix) == 0) {
-        // A complaint with no case: its district is the one it names.
-        Facts::Reader facts;
-        const domain::TypeEntry* type = nullptr;
-        Status s = decoder.Decode(event, &facts, &type);
-        if (!s.ok()) return Status::Corruption("position " + std::to_string(event.position) + ": " + s.message());
-        CaseFacts& c = out.complaint_streams[event.stream];
-        try {
-          if (facts.which() == Facts::COMPLAINT_RECEIVED) {
-            c.state.district = facts.getComplaintReceived().getDistrict().cStr();
-          }
-          s = Capture(event, facts, &c);
-        } catch (const kj::Exception& e) {
-          s = Status::Corruption(type->name + " facts: " + e.getDescription().cStr());
-        }
-        if (!s.ok()) return Status::Corruption("position " + std::to_string(event.position) + ": " + s.message());
+      if (IsComplaintStream(event.stream)) {
+        Status s = FoldComplaintStreamEvent(&decoder, event, &out.complaint_streams[event.stream]);
+        if (!s.ok()) return s;
         continue;
       }
       if (!IsCaseStream(event.stream)) continue;
       Facts::Reader facts;
       const domain::TypeEntry* type = nullptr;
-      Status s = decoder.Decode(event, &facts, &type);
-      if (!s.ok()) {
-        return Status(s.IsCorruption() ? Status::Corruption("position " + std::to_string(event.position) +
-                                                            ": " + s.message())
-                                       : s);
-      }
+      Status s = DecodeAt(&decoder, event, &facts, &type);
+      if (!s.ok()) return s;
       CaseFacts& c = out.cases[event.stream];
-      if (c.state.case_id.empty()) c.state.case_id = event.stream;
-      try {
-        s = domain::FoldFacts(*type, facts, event.subjects, event.personal, &c.state);
-        if (s.ok()) s = Capture(event, facts, &c);
-        if (s.ok()) CapturePerson(event, facts, &out.people);
-      } catch (const kj::Exception& e) {
-        s = Status::Corruption(type->name + " facts: " + e.getDescription().cStr());
-      }
-      if (!s.ok()) {
-        return Status::Corruption("position " + std::to_string(event.position) + ": " + s.message());
-      }
-      c.state.version = event.stream_version;
-      c.state.last_position = event.position;
+      s = FoldDecoded(*type, facts, event, &c, people);
+      if (!s.ok()) return s;
       if (options.client_details && !c.state.client.empty() &&
           (facts.which() == Facts::PERSON_REGISTERED || facts.which() == Facts::CONTACT_RECORDED ||
            facts.which() == Facts::PERSON_DETAILS_RECTIFIED)) {

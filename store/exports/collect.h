@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <set>
 #include <optional>
 #include <tuple>
 #include <string>
@@ -126,11 +128,13 @@ struct AllocationFact {
   uint64_t position = 0;
 };
 
+// (financial year, district, fund) -> the last AllocationSet for it
+using AllocationMap = std::map<std::tuple<std::string, std::string, std::string>, AllocationFact>;
+
 struct Collection {
   uint64_t position = 0;                  // the log position the facts are as of
   Timescales timescales;                  // the targets in force at `position`
-  // (financial year, district, fund) -> the last AllocationSet for it up to `position`
-  std::map<std::tuple<std::string, std::string, std::string>, AllocationFact> allocations;
+  AllocationMap allocations;              // up to `position`
   std::map<std::string, CaseFacts> cases; // by case id
   // Complaints with no case, by stream (complaint/K-<n>): only their
   // complaint facts, dated in the district their ComplaintReceived names.
@@ -159,13 +163,113 @@ struct FundMoney {
   std::map<std::string, int64_t> spent_by_grant;
 };
 using MoneyByDistrict = std::map<std::string, std::map<std::string, FundMoney>>;
-// `up_to`: only the approvals and payments recorded at or before that log
-// position (the money as a return taken there saw it); `all` must reach it.
-MoneyByDistrict ComputeMoney(const Collection& all, const std::string& financial_year, Date year_first, Date as_of,
-                             uint64_t up_to = UINT64_MAX);
+// Counted case by case (`Add` each case once, then `Take`). `up_to`: only
+// the approvals and payments recorded at or before that log position (the
+// money as a return taken there saw it); the facts must reach it.
+class MoneyCounter {
+ public:
+  MoneyCounter(const AllocationMap& allocations, std::string financial_year, Date year_first, Date as_of,
+               uint64_t up_to = UINT64_MAX);
+  void Add(const std::string& id, const CaseFacts& c);
+  MoneyByDistrict Take() { return std::move(out_); }
+
+ private:
+  std::string financial_year_;
+  Date year_first_, as_of_;
+  uint64_t up_to_;
+  std::set<std::string> funds_;
+  MoneyByDistrict out_;
+};
 // The funds, in schema order (every GrantType enumerant but unspecified).
 std::vector<std::string> FundNames();
 
 Result<Collection> Collect(LogReader& store, const domain::Codec& codec, const CollectOptions& options);
+
+// ---------------------------------------------------------------------------
+// The same facts, wherever they are read from.
+//
+// A pass over every case for one return: the log read once (Collect), or the
+// `cases` projection, which keeps each case's dated facts beside its state
+// (readmodels::MakeCasesProjection, docs/readmodels.md) so that a return
+// reads one value a case instead of every event, and holds one case at a
+// time instead of all of them.
+
+using CaseVisitor = std::function<Status(const std::string& id, const CaseFacts& c)>;
+
+class FactSource {
+ public:
+  virtual ~FactSource() = default;
+  uint64_t position = 0;   // the log position the facts are as of
+  Timescales timescales;   // the targets in force at `position`
+  AllocationMap allocations;
+  // Every district a case is in, an enquiry names or a complaint with no case
+  // names, as of `position` (the return's areas).
+  std::set<std::string> districts;
+  bool from_projection = false;
+
+  // Each complaint stream with no case (complaint/K-<n>), then each case, in
+  // stream-id order; stops at the first non-OK status `fn` returns. `c`
+  // lives for the call only.
+  virtual Status ForEachComplaintStream(const CaseVisitor& fn) = 0;
+  virtual Status ForEachCase(const CaseVisitor& fn) = 0;
+  // A client's codes as of `position` (PersonCodes); nullptr when none were
+  // recorded. The pointer lives until the next call.
+  virtual Result<const PersonCodes*> CodesOf(const std::string& subject) = 0;
+  // After a pass: OK when every value read was as of `position`. Conflict when
+  // the projection moved on while the pass read it (a concurrent append):
+  // the caller takes the pass again from the log at `position`.
+  virtual Status Finish() { return Status::OK(); }
+};
+
+// Opens the facts for a pass as of `options.position` (0: the log's end).
+// The `cases` projection when the store runs it, it is current at that
+// position and no client details are asked for; otherwise one pass over the
+// log (Collect), held in memory.
+Result<std::unique_ptr<FactSource>> OpenFacts(LogReader& store, const domain::Codec& codec,
+                                              const CollectOptions& options);
+// The year's money from every case of `facts` (one pass; Finish() checked).
+Result<MoneyByDistrict> CountMoney(FactSource& facts, const std::string& financial_year, Date year_first,
+                                   Date as_of);
+// The log's pass, whatever the projection holds (the reference the projection
+// is tested against, and the fallback when Finish() says Conflict).
+Result<std::unique_ptr<FactSource>> OpenFactsFromLog(LogReader& store, const domain::Codec& codec,
+                                                     const CollectOptions& options);
+
+// --- what the `cases` projection keeps of them (exports/facts_codec.cc) ---
+
+// Its keys (docs/readmodels.md "Dated facts"), beside the states ('c') and
+// the district indexes ('d', 'o'):
+inline constexpr char kFactsTag = 'f';      // 'f' case-id   -> EncodeCaseFacts
+inline constexpr char kComplaintTag = 'k';  // 'k' stream-id -> EncodeCaseFacts (a complaint with no case)
+inline constexpr char kPersonTag = 'p';     // 'p' subject   -> EncodePersonCodes (clients only)
+inline constexpr char kDistrictTag = 'a';   // 'a' district  -> varint: the cases and complaint streams
+                                            //                  that count it in DistrictsOf
+
+// Folds one event of a case stream into `c` (its state, then its dated
+// facts) as Collect does, after decoding it with `decoder`; `person` is
+// called for a client's codes that the event sets or corrects (nullptr when
+// the caller keeps none): `create` false for a correction, which changes
+// only codes already recorded (nullptr returned: none are).
+using PersonCodesOf = std::function<PersonCodes*(const std::string& subject, bool create)>;
+Status FoldCaseEvent(domain::FactsDecoder* decoder, const RecordedEvent& event, CaseFacts* c,
+                     const PersonCodesOf& person);
+// Folds one event of the timescales or allocations stream (kTimescalesStream,
+// domain::kAllocationsStream) into the targets and allocations.
+Status FoldSettingsEvent(domain::FactsDecoder* decoder, const RecordedEvent& event, Timescales* timescales,
+                         AllocationMap* allocations);
+// Folds one event of a complaint's own stream (complaint/K-<n>).
+Status FoldComplaintStreamEvent(domain::FactsDecoder* decoder, const RecordedEvent& event, CaseFacts* c);
+inline bool IsComplaintStream(std::string_view stream) { return stream.starts_with(domain::kComplaintStreamPrefix); }
+
+// The binary form of a case's dated facts (every list of CaseFacts; not the
+// state, which the projection keeps under its own key, nor client details,
+// which are never kept). Deterministic. Corruption for bytes of another form.
+std::string EncodeCaseFacts(const CaseFacts& c);
+Status DecodeCaseFacts(std::string_view bytes, CaseFacts* c);
+std::string EncodePersonCodes(const PersonCodes& p);
+Status DecodePersonCodes(std::string_view bytes, PersonCodes* p);
+// The districts a case or complaint stream counts in the return's areas:
+// its state's district and its enquiries' (empty ones left out).
+std::set<std::string> DistrictsOf(const CaseFacts& c);
 
 }  // namespace hearth::exports

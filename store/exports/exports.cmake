@@ -2,6 +2,8 @@
 # so that their sources join the `hearth` library, beside the domain they read.
 target_sources(hearth PRIVATE
   exports/collect.cc
+  exports/fact_source.cc
+  exports/facts_codec.cc
   exports/disclosure.cc
   exports/kpi.cc
   exports/ledger.cc

@@ -159,7 +159,7 @@ Result<CaseExtract> BuildCaseExtract(LogReader& store, const domain::Codec& code
   CollectOptions co;
   co.position = options.position;
   co.progress = options.progress;
-  auto collected = Collect(store, codec, co);
+  auto collected = OpenFacts(store, codec, co);
   if (!collected.ok()) return collected.status();
   // Art. 18: while a person's processing is restricted their cases stay out
   // of every export, pseudonymous ones included. The restrictions in force
@@ -170,7 +170,7 @@ Result<CaseExtract> BuildCaseExtract(LogReader& store, const domain::Codec& code
   CaseExtract out;
   out.period = period;
   out.recipient = options.recipient;
-  out.position = collected->position;
+  out.position = (*collected)->position;
   out.k = options.k;
 
   struct Raw {
@@ -179,13 +179,13 @@ Result<CaseExtract> BuildCaseExtract(LogReader& store, const domain::Codec& code
     std::string age, tenure, service, element;
   };
   std::vector<Raw> raws;
-  for (const auto& [id, c] : collected->cases) {
+  auto row = [&](const std::string& id, const CaseFacts& c) {
     const domain::CaseState& st = c.state;
-    if (!st.enquiry_on || *st.enquiry_on < period.first || *st.enquiry_on > period.last) continue;
-    if (options.include && !options.include(st)) continue;
+    if (!st.enquiry_on || *st.enquiry_on < period.first || *st.enquiry_on > period.last) return Status::OK();
+    if (options.include && !options.include(st)) return Status::OK();
     if (restricted->count(st.client) != 0) {
       ++out.restricted_rows;
-      continue;
+      return Status::OK();
     }
     Raw r;
     r.row.reference = ref->Of(id);
@@ -202,7 +202,20 @@ Result<CaseExtract> BuildCaseExtract(LogReader& store, const domain::Codec& code
     r.row.cost_band = line ? CostBand(line->paid_pence > 0 ? line->paid_pence : line->approved_pence) : "0";
     r.dates = {st.enquiry_on, st.first_visit_on, line ? line->completed_on : std::nullopt, st.closed_on};
     raws.push_back(std::move(r));
+    return Status::OK();
+  };
+  s = (*collected)->ForEachCase(row);
+  if (s.ok()) s = (*collected)->Finish();
+  if (s.IsConflict() && (*collected)->from_projection) {
+    // The projection moved on during the pass: the log, at the same position.
+    co.position = (*collected)->position;
+    collected = OpenFactsFromLog(store, codec, co);
+    if (!collected.ok()) return collected.status();
+    raws.clear();
+    out.restricted_rows = 0;
+    s = (*collected)->ForEachCase(row);
   }
+  if (!s.ok()) return s;
   out.candidate_rows = raws.size();
 
   auto apply = [&](Raw& r, int level) {

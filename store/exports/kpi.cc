@@ -603,34 +603,19 @@ Status CheckOutputDir(const std::string& dir) {
   return Status::OK();
 }
 
-Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
-                                 const domain::Calendar& calendar, const Period& period,
-                                 const DisclosurePolicy& policy, const KpiOptions& options) {
-  if (!calendar.Covers(period.first) || !calendar.Covers(period.last)) {
-    return Status::InvalidArgument("period " + period.label + " lies outside the working-day calendar (" +
-                                   std::to_string(calendar.first_year()) + " to " +
-                                   std::to_string(calendar.last_year()) + ")");
-  }
-  CollectOptions co;
-  co.position = options.position;
-  co.progress = options.progress;
-  auto collected = Collect(store, codec, co);
-  if (!collected.ok()) return collected.status();
-  const Collection& all = *collected;
+namespace {
 
+// The return from one source of facts (BuildKpiReturn).
+Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Codec& codec,
+                            const domain::Calendar& calendar, const Period& period,
+                            const DisclosurePolicy& policy, const KpiOptions& options) {
   KpiReturn kpi;
   kpi.period = period;
   kpi.policy = policy;
   kpi.position = all.position;
   kpi.timescales = all.timescales;
   const Timescales& targets = kpi.timescales;
-  std::set<std::string> districts;
-  auto note = [&](const std::string& d) { if (!d.empty()) districts.insert(d); };
-  for (const auto& [id, c] : all.cases) {
-    note(c.state.district);
-    for (const auto& e : c.enquiries) note(e.district);
-  }
-  for (const auto& [id, c] : all.complaint_streams) note(c.state.district);
+  const std::set<std::string>& districts = all.districts;
   kpi.areas.assign(districts.begin(), districts.end());
   kpi.areas.push_back("county");
   const size_t county = kpi.areas.size() - 1;
@@ -788,22 +773,62 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
       if (from) resolve_days.Add(*a, county, (r.on - *from).count());
     }
   };
-  for (const auto& [id, c] : all.complaint_streams) {
+  Status passed = all.ForEachComplaintStream([&](const std::string& id, const CaseFacts& c) {
     tracer.current_case = &id;
     count_complaints(c);
+    return Status::OK();
+  });
+  if (!passed.ok()) return passed;
+
+  // Money: year to date at the period's last day, in the financial year the
+  // period lies in; counted in the same pass over the cases.
+  using namespace std::chrono;
+  year_month_day period_first{period.first};
+  const int money_year = int(period_first.year()) - (period_first.month() < April ? 1 : 0);
+  char label[16];
+  std::snprintf(label, sizeof label, "%04d/%02d", money_year, (money_year + 1) % 100);
+  const Date year_first = sys_days{year{money_year} / April / 1};
+  MoneyCounter money(all.allocations, label, year_first, period.last);
+  // The earlier returns of this financial year released to the recipient,
+  // each with its grants' parts as at its own position and period end.
+  std::vector<const ReleasedReturn*> earlier_released;
+  uint64_t furthest = all.position;
+  if (options.released != nullptr && policy.controlled) {
+    for (const ReleasedReturn& r : *options.released) {
+      if (r.period.label.substr(0, 7) != label) continue;
+      earlier_released.push_back(&r);
+      furthest = std::max(furthest, r.position);
+    }
+  }
+  // A return taken at an earlier position than one already released: that
+  // one's money needs the log up to its own position, in a pass of its own.
+  const bool wider = furthest > all.position;
+  std::vector<MoneyCounter> earlier_money;
+  if (!wider) {
+    for (const ReleasedReturn* r : earlier_released) {
+      earlier_money.emplace_back(all.allocations, label, year_first, r->period.last, r->position);
+    }
   }
 
   // (district, client): a person or household counts once per district.
   std::set<std::pair<std::string, std::string>> advised, households, handyperson_people;
-  for (const auto& [id, c] : all.cases) {
+  passed = all.ForEachCase([&](const std::string& id, const CaseFacts& c) -> Status {
     tracer.current_case = &id;
+    money.Add(id, c);
+    for (MoneyCounter& m : earlier_money) m.Add(id, c);
     const domain::CaseState& s = c.state;
     std::string tenure = s.tenure.empty() ? "unspecified" : s.tenure;
-    // The client's codes (none recorded: every breakdown's notRecorded).
+    // The client's codes (none recorded: every breakdown's notRecorded),
+    // read when a count first needs them.
     static const PersonCodes kNotRecorded;
-    const PersonCodes* codes = &kNotRecorded;
-    if (auto p = all.people.find(s.client); !s.client.empty() && p != all.people.end()) codes = &p->second;
+    std::optional<PersonCodes> codes;
+    Status codes_read;
     auto count_codes = [&](TableBuilder* b, const BreakdownFigures& figures, size_t at) {
+      if (!codes) {
+        auto found = all.CodesOf(s.client);
+        if (!found.ok()) codes_read = found.status();
+        codes = found.ok() && *found != nullptr ? **found : kNotRecorded;
+      }
       for (size_t i = 0; i < figures.size(); ++i) b->Count(figures[i][Breakdowns()[i].of(*codes)], at);
     };
     for (const auto& e : c.enquiries) {
@@ -979,7 +1004,10 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
       if (!a || !In(period, x.on)) continue;
       satisfaction.Count("satisfaction.questionnaires.sent", *a);
     }
-  }
+    return codes_read;
+  });
+  if (passed.ok()) passed = all.Finish();
+  if (!passed.ok()) return passed;
 
   for (TableBuilder* b : {&enquiries, &services, &dfg, &outcome_table, &visits, &complaints, &other,
                           &referrals, &satisfaction}) {
@@ -991,50 +1019,36 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
     if (!coordinated.ok()) return coordinated;
   }
 
-  // Money: year to date at the period's last day, in the financial year the
-  // period lies in.
   {
-    using namespace std::chrono;
-    year_month_day first{period.first};
-    int y = int(first.year()) - (first.month() < April ? 1 : 0);
-    char label[16];
-    std::snprintf(label, sizeof label, "%04d/%02d", y, (y + 1) % 100);
     kpi.money.financial_year = label;
     kpi.money.as_of = period.last;
-    const Date year_first = sys_days{year{y} / April / 1};
-    // The earlier returns of this financial year released to the recipient,
-    // each with its grants' parts as at its own position and period end.
-    std::vector<EarlierMoney> earlier;
-    if (options.released != nullptr && policy.controlled) {
-      uint64_t furthest = all.position;
-      for (const ReleasedReturn& r : *options.released) {
-        if (r.period.label.substr(0, 7) == label) furthest = std::max(furthest, r.position);
+    if (wider) {
+      CollectOptions wo;
+      wo.position = furthest;
+      auto w = OpenFactsFromLog(store, codec, wo);
+      if (!w.ok()) return w.status();
+      for (const ReleasedReturn* r : earlier_released) {
+        earlier_money.emplace_back((*w)->allocations, label, year_first, r->period.last, r->position);
       }
-      // A return taken at an earlier position than one already released:
-      // that one's money needs the log up to its own position.
-      std::optional<Collection> wider;
-      if (furthest > all.position) {
-        CollectOptions wo;
-        wo.position = furthest;
-        auto w = Collect(store, codec, wo);
-        if (!w.ok()) return w.status();
-        wider = std::move(*w);
-      }
-      const Collection& source = wider ? *wider : all;
-      for (const ReleasedReturn& r : *options.released) {
-        if (r.period.label.substr(0, 7) != label) continue;
-        EarlierMoney e;
-        e.figures = r.money_recorded ? &r.money : nullptr;
-        e.areas = r.areas;
-        e.money = ComputeMoney(source, label, year_first, r.period.last, r.position);
-        e.threshold = r.policy.threshold;
-        e.same_day = r.period.last == period.last;
-        e.same_position = r.position == all.position;
-        earlier.push_back(std::move(e));
-      }
+      Status s = (*w)->ForEachCase([&](const std::string& id, const CaseFacts& c) {
+        for (MoneyCounter& m : earlier_money) m.Add(id, c);
+        return Status::OK();
+      });
+      if (!s.ok()) return s;
     }
-    BuildMoneyTable(ComputeMoney(all, label, year_first, period.last), kpi.areas, county, policy, earlier,
-                    &kpi.money);
+    std::vector<EarlierMoney> earlier;
+    for (size_t i = 0; i < earlier_released.size(); ++i) {
+      const ReleasedReturn& r = *earlier_released[i];
+      EarlierMoney e;
+      e.figures = r.money_recorded ? &r.money : nullptr;
+      e.areas = r.areas;
+      e.money = earlier_money[i].Take();
+      e.threshold = r.policy.threshold;
+      e.same_day = r.period.last == period.last;
+      e.same_position = r.position == all.position;
+      earlier.push_back(std::move(e));
+    }
+    BuildMoneyTable(money.Take(), kpi.areas, county, policy, earlier, &kpi.money);
   }
 
   // Statistics: withheld for groups below the threshold and for areas whose
@@ -1145,6 +1159,31 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   add_share("satisfaction.responseRate.share", "satisfaction.questionnaires.returned",
             "satisfaction.questionnaires.sent");
   return kpi;
+}
+
+}  // namespace
+
+Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
+                                 const domain::Calendar& calendar, const Period& period,
+                                 const DisclosurePolicy& policy, const KpiOptions& options) {
+  if (!calendar.Covers(period.first) || !calendar.Covers(period.last)) {
+    return Status::InvalidArgument("period " + period.label + " lies outside the working-day calendar (" +
+                                   std::to_string(calendar.first_year()) + " to " +
+                                   std::to_string(calendar.last_year()) + ")");
+  }
+  CollectOptions co;
+  co.position = options.position;
+  co.progress = options.progress;
+  auto facts = OpenFacts(store, codec, co);
+  if (!facts.ok()) return facts.status();
+  auto kpi = BuildFrom(**facts, store, codec, calendar, period, policy, options);
+  if (kpi.ok() || !kpi.status().IsConflict() || !(*facts)->from_projection) return kpi;
+  // The projection moved on while the return read it: the log, at the
+  // position the return was begun at.
+  co.position = (*facts)->position;
+  facts = OpenFactsFromLog(store, codec, co);
+  if (!facts.ok()) return facts.status();
+  return BuildFrom(**facts, store, codec, calendar, period, policy, options);
 }
 
 Result<CellCases> ListCellCases(LogReader& store, const domain::Codec& codec, const domain::Calendar& calendar,

@@ -1,9 +1,14 @@
 // The `cases` projection: every case's CaseState, with indexes by district
 // (api/include/hearth/readmodels.h, docs/readmodels.md).
+#include <map>
+#include <set>
 #include <unordered_map>
 #include <utility>
 
+#include "domain/tables.h"
+#include "exports/collect.h"
 #include "hearth/readmodels.h"
+#include "readmodels/varint_codec.h"
 
 namespace hearth::readmodels {
 
@@ -33,10 +38,26 @@ std::string IndexKey(char tag, std::string_view district, std::string_view case_
   return k;
 }
 
+// The keys of the exports' facts (docs/readmodels.md "Dated facts").
+std::string TagKey(char tag, std::string_view id) {
+  std::string k;
+  k.reserve(1 + id.size());
+  k.push_back(tag);
+  k.append(id);
+  return k;
+}
+
+std::string CountValue(uint64_t n) {
+  std::string v;
+  Writer w(&v);
+  w.Var(n);
+  return v;
+}
+
 class CasesProjection final : public Projection {
  public:
   CasesProjection(const domain::Codec* codec, CasesProjectionOptions options)
-      : folder_(codec), options_(options) {}
+      : decoder_(&codec->tables()), options_(options) {}
 
   std::string name() const override { return kCasesProjection; }
   uint32_t version() const override { return kCasesProjectionVersion; }
@@ -48,47 +69,59 @@ class CasesProjection final : public Projection {
     // was not written, another store): what we remember is no longer true.
     if (event.position != next_position_) Forget();
     next_position_ = event.position + 1;
+    if (exports::IsComplaintStream(event.stream)) return ApplyComplaintStream(event, state);
     if (!IsCaseStream(event.stream)) return Status::OK();
 
     auto it = batch_.find(event.stream);
     if (it == batch_.end()) {
       Entry entry;
-      std::string bytes;
+      std::string bytes, facts;
       auto recent = recent_.find(event.stream);
       Status got;
       if (recent != recent_.end()) {
-        bytes = std::move(recent->second);
+        bytes = std::move(recent->second.first);
+        facts = std::move(recent->second.second);
         recent_.erase(recent);
       } else {
         got = state.Get(StateKey(event.stream), &bytes);
+        if (got.ok()) got = state.Get(TagKey(exports::kFactsTag, event.stream), &facts);
       }
       if (got.ok()) {
-        Status s = DecodeCaseState(bytes, &entry.state);
+        Status s = exports::DecodeCaseFacts(facts, &entry.c);
+        if (s.ok()) s = DecodeCaseState(bytes, &entry.c.state);
         if (!s.ok()) return s;
         entry.on_disk = true;
-        entry.district = entry.state.district;
-        entry.open = entry.state.needs_work();
+        entry.district = entry.c.state.district;
+        entry.open = entry.c.state.needs_work();
+        entry.districts = exports::DistrictsOf(entry.c);
       } else if (!got.IsNotFound()) {
         return got;
       }
       it = batch_.emplace(event.stream, std::move(entry)).first;
     }
     Entry& entry = it->second;
-    if (event.stream_version != entry.state.version + 1) {
+    if (event.stream_version != entry.c.state.version + 1) {
       return Status::Corruption("cases projection: " + event.stream + " version " +
                                 std::to_string(event.stream_version) + " follows version " +
-                                std::to_string(entry.state.version) + " at position " +
+                                std::to_string(entry.c.state.version) + " at position " +
                                 std::to_string(event.position));
     }
-    return folder_.Apply(event, &entry.state);
+    Status person_read;
+    Status s = exports::FoldCaseEvent(&decoder_, event, &entry.c,
+                                      [&](const std::string& subject, bool create) -> exports::PersonCodes* {
+                                        return PersonCodes(subject, create, state, &person_read);
+                                      });
+    return s.ok() ? person_read : s;
   }
 
   Status Flush(ProjectionState& state) override {
     if (recent_.size() + batch_.size() > options_.cache_cases) recent_.clear();
     for (auto& [id, e] : batch_) {
-      const CaseState& s = e.state;
+      const CaseState& s = e.c.state;
       std::string bytes = EncodeCaseState(s);
+      std::string facts = exports::EncodeCaseFacts(e.c);
       state.Put(StateKey(id), bytes);
+      state.Put(TagKey(exports::kFactsTag, id), facts);
       bool open = s.needs_work();
       if (!e.on_disk || e.district != s.district) {
         if (e.on_disk) state.Delete(IndexKey('d', e.district, id));
@@ -98,9 +131,29 @@ class CasesProjection final : public Projection {
         if (e.on_disk && e.open) state.Delete(IndexKey('o', e.district, id));
         if (open) state.Put(IndexKey('o', s.district, id), "");
       }
-      if (options_.cache_cases > 0) recent_[id] = std::move(bytes);
+      Status counted = CountDistricts(e.districts, exports::DistrictsOf(e.c), state);
+      if (!counted.ok()) return counted;
+      if (options_.cache_cases > 0) recent_[id] = {std::move(bytes), std::move(facts)};
     }
     batch_.clear();
+    for (auto& [id, e] : complaints_) {
+      state.Put(TagKey(exports::kComplaintTag, id), exports::EncodeCaseFacts(e.c));
+      Status counted = CountDistricts(e.districts, exports::DistrictsOf(e.c), state);
+      if (!counted.ok()) return counted;
+    }
+    complaints_.clear();
+    for (auto& [subject, codes] : people_) {
+      state.Put(TagKey(exports::kPersonTag, subject), exports::EncodePersonCodes(codes));
+    }
+    people_.clear();
+    for (auto& [district, n] : district_counts_) {
+      if (n == 0) {
+        state.Delete(TagKey(exports::kDistrictTag, district));
+      } else {
+        state.Put(TagKey(exports::kDistrictTag, district), CountValue(n));
+      }
+    }
+    district_counts_.clear();
     return Status::OK();
   }
 
@@ -109,24 +162,108 @@ class CasesProjection final : public Projection {
  private:
   // A case touched in the current batch, decoded.
   struct Entry {
-    CaseState state;
+    exports::CaseFacts c;  // its state and dated facts
     bool on_disk = false;  // a state is stored (as of the last batch written)
     std::string district;  // the district its index keys were written under
     bool open = false;     // whether its open-index key was written
+    std::set<std::string> districts;  // what it adds to the district counts, as written
   };
+
+  Status ApplyComplaintStream(const RecordedEvent& event, ProjectionState& state) {
+    auto it = complaints_.find(event.stream);
+    if (it == complaints_.end()) {
+      Entry entry;
+      std::string bytes;
+      Status got = state.Get(TagKey(exports::kComplaintTag, event.stream), &bytes);
+      if (got.ok()) {
+        Status s = exports::DecodeCaseFacts(bytes, &entry.c);
+        if (!s.ok()) return s;
+        entry.on_disk = true;
+        entry.districts = exports::DistrictsOf(entry.c);
+      } else if (!got.IsNotFound()) {
+        return got;
+      }
+      it = complaints_.emplace(event.stream, std::move(entry)).first;
+    }
+    return exports::FoldComplaintStreamEvent(&decoder_, event, &it->second.c);
+  }
+
+  // A client's codes for the fold: the batch's copy, else the stored one.
+  exports::PersonCodes* PersonCodes(const std::string& subject, bool create, ProjectionState& state,
+                                    Status* error) {
+    auto it = people_.find(subject);
+    if (it != people_.end()) return &it->second;
+    std::string bytes;
+    Status got = state.Get(TagKey(exports::kPersonTag, subject), &bytes);
+    exports::PersonCodes codes;
+    if (got.ok()) {
+      Status s = exports::DecodePersonCodes(bytes, &codes);
+      if (!s.ok()) {
+        *error = s;
+        return nullptr;
+      }
+    } else if (!got.IsNotFound()) {
+      *error = got;
+      return nullptr;
+    } else if (!create) {
+      return nullptr;
+    }
+    return &people_.emplace(subject, std::move(codes)).first->second;
+  }
+
+  // Moves one case's contribution to the district counts from `before` to `after`.
+  Status CountDistricts(const std::set<std::string>& before, const std::set<std::string>& after,
+                        ProjectionState& state) {
+    if (before == after) return Status::OK();
+    auto count = [&](const std::string& district) -> Result<uint64_t*> {
+      auto it = district_counts_.find(district);
+      if (it != district_counts_.end()) return &it->second;
+      std::string bytes;
+      uint64_t n = 0;
+      Status got = state.Get(TagKey(exports::kDistrictTag, district), &bytes);
+      if (got.ok()) {
+        Reader r(bytes);
+        n = r.Var();
+        if (!r.done()) return Status::Corruption("cases projection: a district count that does not decode");
+      } else if (!got.IsNotFound()) {
+        return got;
+      }
+      return &district_counts_.emplace(district, n).first->second;
+    };
+    for (const auto& d : before) {
+      if (after.count(d) != 0) continue;
+      auto n = count(d);
+      if (!n.ok()) return n.status();
+      if (**n == 0) return Status::Corruption("cases projection: district " + d + " counted below zero");
+      --**n;
+    }
+    for (const auto& d : after) {
+      if (before.count(d) != 0) continue;
+      auto n = count(d);
+      if (!n.ok()) return n.status();
+      ++**n;
+    }
+    return Status::OK();
+  }
 
   void Forget() {
     batch_.clear();
+    complaints_.clear();
+    people_.clear();
+    district_counts_.clear();
     recent_.clear();
     next_position_ = 0;
   }
 
-  domain::CaseFolder folder_;
+  domain::FactsDecoder decoder_;
   CasesProjectionOptions options_;
   std::unordered_map<std::string, Entry> batch_;
-  // Cases of earlier batches, as written (encoded: a few hundred bytes each,
-  // where a decoded state takes a few kilobytes).
-  std::unordered_map<std::string, std::string> recent_;
+  std::map<std::string, Entry> complaints_;  // complaint streams with no case, this batch
+  std::map<std::string, exports::PersonCodes> people_;  // clients' codes read or set this batch
+  std::map<std::string, uint64_t> district_counts_;     // counts read or changed this batch
+  // Cases of earlier batches, as written (encoded state and facts: under a
+  // kilobyte each, where a decoded case takes a few kilobytes).
+  std::unordered_map<std::string, std::pair<std::string, std::string>> recent_;
   uint64_t next_position_ = 0;
 };
 

@@ -11,6 +11,7 @@
 #include "progress.h"
 #include "hearth/domain.h"
 #include "hearth/exports.h"
+#include "hearth/readmodels.h"
 
 namespace hearth::cli {
 
@@ -70,9 +71,19 @@ Result<std::unique_ptr<Prepared>> Prepare(const ExportOptions& o) {
   auto codec = domain::Codec::Create(&p->upcasters);
   if (!codec.ok()) return codec.status();
   p->codec = std::move(*codec);
-  auto store = OpenStore(o.data, *key);
+  // The returns read the cases projection's dated facts when it has caught
+  // up with the log (exports::OpenFacts); a return at an earlier position,
+  // or from a store whose projection has stopped, reads the log instead.
+  auto store = OpenStore(o.data, *key, readmodels::MakeProjections(p->codec.get()));
   if (!store.ok()) return store.status();
   p->store = std::move(*store);
+  if (o.position == 0) {
+    Status caught = CatchUp(*p->store, readmodels::kCasesProjection);
+    if (!caught.ok()) {
+      std::cerr << "hearth: the cases projection is not current (" << caught.ToString()
+                << "); the return reads the log\n";
+    }
+  }
   return p;
 }
 

@@ -68,18 +68,6 @@ std::string Thousands(uint64_t n) {
   return s;
 }
 
-// Waits until the projection has caught up with the log, saying so on
-// stderr when it takes a while.
-Status CatchUp(Store& store, const std::string& name) {
-  auto start = std::chrono::steady_clock::now();
-  for (;;) {
-    Status s = store.WaitForProjection(name, 0, 2000);
-    if (s.code() != Status::Code::kBusy) return s;
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::cerr << "hearth: " << s.message() << " (" << int(secs) << " s)\n";
-  }
-}
-
 // ---------------------------------------------------------------- rebuild --
 
 struct RebuildOptions {

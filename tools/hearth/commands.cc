@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -100,10 +101,22 @@ Status CreateKeyFile(const std::string& path) {
   return Status::OK();
 }
 
-Result<std::unique_ptr<Store>> OpenStore(const std::string& data, const KeySource& key) {
+Result<std::unique_ptr<Store>> OpenStore(const std::string& data, const KeySource& key,
+                                         std::vector<std::shared_ptr<Projection>> projections) {
   Options options;
   options.key = key;
+  options.projections = std::move(projections);
   return Store::Open(options, data);
+}
+
+Status CatchUp(Store& store, const std::string& name) {
+  auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    Status s = store.WaitForProjection(name, 0, 2000);
+    if (s.code() != Status::Code::kBusy) return s;
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cerr << "hearth: " << s.message() << " (" << int(secs) << " s)\n";
+  }
 }
 
 std::string Hex(const uint8_t* bytes, size_t len) {

@@ -130,8 +130,14 @@ Result<KeySource> ResolveKey(const std::string& key_file, const char* env, const
 // Creates `path` with 32 random bytes, mode 0600, failing if it exists.
 Status CreateKeyFile(const std::string& path);
 
-// Opens an existing store.
-Result<std::unique_ptr<Store>> OpenStore(const std::string& data, const KeySource& key);
+// Opens an existing store; `projections` are run while it is open (none:
+// the read models' projections are neither folded nor readable).
+Result<std::unique_ptr<Store>> OpenStore(const std::string& data, const KeySource& key,
+                                         std::vector<std::shared_ptr<Projection>> projections = {});
+
+// Waits until the projection has caught up with the log, saying so on
+// stderr when it takes a while.
+Status CatchUp(Store& store, const std::string& name);
 
 // Lowercase hex.
 std::string Hex(const uint8_t* bytes, size_t len);

@@ -74,6 +74,13 @@ struct CasesProjectionOptions {
 //   'c' case-id                  -> EncodeCaseState(state)
 //   'o' district 0x00 case-id    -> ""   (open cases, by current district)
 //   'd' district 0x00 case-id    -> ""   (every case, by current district)
+// and the dated facts the monitoring exports count, so that a return reads
+// one value a case instead of the whole log (issue 14 item 3):
+//   'f' case-id                  -> the case's dated facts
+//   'k' stream-id                -> the same, of a complaint with no case
+//   'p' subject                  -> a client's target-group and equality codes
+//   'a' district                 -> how many cases and complaints count it
+// (complaint streams, "complaint/...", are folded for their facts only).
 // Events of other streams are passed over. An event of a case stream that
 // the domain cannot fold (an unknown type, a newer schema version, facts that
 // do not decode) stops the projection at that event (ProjectionStatus).
@@ -87,7 +94,7 @@ std::vector<std::shared_ptr<Projection>> MakeProjections(const domain::Codec* co
 
 // The version of the `cases` projection: bumped whenever the fold or the
 // encoding changes meaning, so that stores rebuild it on open.
-inline constexpr uint32_t kCasesProjectionVersion = 6;  // 2: land charges; 3: onward referrals; 4: safeguarding; 5: referral_on is the first referral; 6: complaints with their stages (and a closed case awaiting a complaint response needs work)
+inline constexpr uint32_t kCasesProjectionVersion = 7;  // 2: land charges; 3: onward referrals; 4: safeguarding; 5: referral_on is the first referral; 6: complaints with their stages (and a closed case awaiting a complaint response needs work); 7: the exports' dated facts
                                                        // (the questionnaires, worker and follow-up of case-state encoding 5 need no
                                                        // rebuild: no event before them could set them)
 

@@ -1,0 +1,229 @@
+// The exports' facts from the `cases` projection (issue 14 item 3): what the
+// projection keeps of every case, complaint and client equals the log's own
+// pass (Collect), so the returns, the case extract and the money built from
+// either are byte-identical; a return reads the projection only when it is
+// current, and a pass that the projection outran is taken again from the log.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "county.h"
+#include "exports/collect.h"
+#include "hearth/exports.h"
+#include "readmodels_test_util.h"
+
+namespace hearth::readmodels::testing {
+namespace {
+
+// The same store, seen without its projections: every return reads the log.
+class LogOnly final : public LogReader {
+ public:
+  explicit LogOnly(Store& s) : s_(s) {}
+  Result<std::vector<RecordedEvent>> ReadStream(const std::string& stream, uint64_t from, Direction d,
+                                                size_t n) override {
+    return s_.ReadStream(stream, from, d, n);
+  }
+  Result<std::vector<RecordedEvent>> ReadAll(uint64_t from, size_t n) override { return s_.ReadAll(from, n); }
+  Result<std::vector<RecordedEvent>> ReadAllFacts(uint64_t from, size_t n) override {
+    return s_.ReadAllFacts(from, n);
+  }
+  Result<std::vector<RecordedEvent>> ReadSubject(const std::string& subject, uint64_t from, size_t n) override {
+    return s_.ReadSubject(subject, from, n);
+  }
+  Result<uint64_t> StreamVersion(const std::string& stream) override { return s_.StreamVersion(stream); }
+  Result<StoreInfo> Info() override { return s_.Info(); }
+  Result<std::vector<ProjectionStatus>> Projections() override { return std::vector<ProjectionStatus>{}; }
+  Status GetProjectionValue(const std::string&, std::string_view, std::string*) override {
+    return Status::NotFound("no projections here");
+  }
+  Status ScanProjection(const std::string&, std::string_view,
+                        const std::function<bool(std::string_view, std::string_view)>&) override {
+    return Status::NotFound("no projections here");
+  }
+  Result<TreeHead> CurrentTree() override { return s_.CurrentTree(); }
+  Result<std::vector<SignedCheckpoint>> Checkpoints() override { return s_.Checkpoints(); }
+  Result<std::vector<Hash>> InclusionProof(uint64_t p, uint64_t t) override { return s_.InclusionProof(p, t); }
+  Result<Hash> LeafHash(uint64_t p) override { return s_.LeafHash(p); }
+  Result<std::set<std::string>> RestrictedSubjects() override { return s_.RestrictedSubjects(); }
+  Result<std::string> RecipientKey(const std::string& r) override { return s_.RecipientKey(r); }
+
+ private:
+  Store& s_;
+};
+
+// Every case and complaint stream of a source, as bytes (state and facts).
+struct Dump {
+  std::map<std::string, std::string> cases, complaints, codes;
+};
+
+Dump DumpSource(exports::FactSource& src) {
+  Dump d;
+  Status s = src.ForEachCase([&](const std::string& id, const exports::CaseFacts& c) {
+    d.cases[id] = EncodeCaseState(c.state) + "|" + exports::EncodeCaseFacts(c);
+    auto codes = src.CodesOf(c.state.client);
+    if (!codes.ok()) return codes.status();
+    if (*codes != nullptr) d.codes[c.state.client] = exports::EncodePersonCodes(**codes);
+    return Status::OK();
+  });
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  s = src.ForEachComplaintStream([&](const std::string& id, const exports::CaseFacts& c) {
+    d.complaints[id] = exports::EncodeCaseFacts(c);
+    return Status::OK();
+  });
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(src.Finish().ok());
+  return d;
+}
+
+class FactSourceTest : public ReadModelTest {
+ protected:
+  void GenerateCounty(uint32_t cases_per_district) {
+    demo::CountyOptions o;
+    o.seed = 11;
+    o.limit_cases = cases_per_district;
+    o.threads = 2;
+    auto report = demo::GenerateCounty(recorder_.get(), calendar_, o);
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+  }
+  std::string Kpi(LogReader& reader, const std::string& period, const std::string& policy) {
+    exports::KpiOptions ko;
+    auto kpi = exports::BuildKpiReturn(reader, *codec_, calendar_, *exports::ParsePeriod(period),
+                                       *exports::ParsePolicy(policy), ko);
+    EXPECT_TRUE(kpi.ok()) << kpi.status().ToString();
+    return kpi.ok() ? exports::KpiToJson(*kpi) + exports::KpiToCsv(*kpi) + exports::StatisticsToCsv(*kpi) : "";
+  }
+  domain::Calendar calendar_ = domain::Calendar::EnglandAndWales();
+};
+
+TEST_F(FactSourceTest, TheProjectionHoldsWhatTheLogsPassFinds) {
+  Open();
+  GenerateCounty(25);
+  CatchUp();
+  LogOnly log(*store_);
+  auto projected = exports::OpenFacts(*store_, *codec_, {});
+  ASSERT_TRUE(projected.ok()) << projected.status().ToString();
+  auto logged = exports::OpenFacts(log, *codec_, {});
+  ASSERT_TRUE(logged.ok()) << logged.status().ToString();
+  EXPECT_TRUE((*projected)->from_projection);
+  EXPECT_FALSE((*logged)->from_projection);
+  EXPECT_EQ((*projected)->position, (*logged)->position);
+  EXPECT_EQ((*projected)->districts, (*logged)->districts);
+  EXPECT_EQ((*projected)->districts.size(), 6u);
+  const exports::Timescales &tp = (*projected)->timescales, &tl = (*logged)->timescales;
+  EXPECT_EQ(std::tie(tp.first_visit_days, tp.dfg_urgent_days, tp.dfg_non_urgent_days, tp.dfg_decision_months,
+                     tp.effective_on, tp.position),
+            std::tie(tl.first_visit_days, tl.dfg_urgent_days, tl.dfg_non_urgent_days, tl.dfg_decision_months,
+                     tl.effective_on, tl.position));
+  ASSERT_EQ((*projected)->allocations.size(), (*logged)->allocations.size());
+  for (const auto& [key, a] : (*logged)->allocations) {
+    auto it = (*projected)->allocations.find(key);
+    ASSERT_NE(it, (*projected)->allocations.end());
+    EXPECT_EQ(it->second.pence, a.pence);
+    EXPECT_EQ(it->second.position, a.position);
+  }
+  Dump p = DumpSource(**projected), l = DumpSource(**logged);
+  EXPECT_EQ(p.cases.size(), 150u);
+  EXPECT_GT(p.codes.size(), 100u);
+  EXPECT_TRUE(p.cases == l.cases);
+  EXPECT_TRUE(p.complaints == l.complaints);
+  EXPECT_TRUE(p.codes == l.codes);
+}
+
+TEST_F(FactSourceTest, ReturnsExtractsAndMoneyAreTheSameFromTheProjectionAsFromTheLog) {
+  Open();
+  GenerateCounty(25);
+  CatchUp();
+  LogOnly log(*store_);
+  for (const char* period : {"2018/19", "2018/19-Q1", "2018/19-Q2", "2018/19-Q3", "2018/19-Q4", "2019/20-Q1"}) {
+    for (const char* policy : {"none", "nhs"}) {
+      std::string a = Kpi(*store_, period, policy), b = Kpi(log, period, policy);
+      EXPECT_FALSE(a.empty());
+      EXPECT_EQ(a, b) << period << " " << policy;
+    }
+    exports::ExtractOptions eo;
+    eo.recipient = "university";
+    auto x = exports::BuildCaseExtract(*store_, *codec_, *exports::ParsePeriod(period), eo);
+    auto y = exports::BuildCaseExtract(log, *codec_, *exports::ParsePeriod(period), eo);
+    ASSERT_TRUE(x.ok() && y.ok());
+    EXPECT_EQ(exports::ExtractToCsv(*x), exports::ExtractToCsv(*y)) << period;
+    EXPECT_EQ(x->candidate_rows, y->candidate_rows);
+  }
+  for (const char* day : {"2018-06-30", "2019-03-31", "2019-09-30"}) {
+    domain::Date on;
+    ASSERT_TRUE(domain::ParseDate(day, &on));
+    auto x = exports::ReadMoney(*store_, *codec_, on);
+    auto y = exports::ReadMoney(log, *codec_, on);
+    ASSERT_TRUE(x.ok() && y.ok());
+    ASSERT_EQ(x->positions.size(), y->positions.size()) << day;
+    for (size_t i = 0; i < x->positions.size(); ++i) {
+      const auto &m = x->positions[i], &n = y->positions[i];
+      EXPECT_EQ(m.district + m.fund, n.district + n.fund);
+      EXPECT_EQ(m.committed_pence, n.committed_pence) << day << " " << m.district << " " << m.fund;
+      EXPECT_EQ(m.spent_pence, n.spent_pence) << day << " " << m.district << " " << m.fund;
+      EXPECT_EQ(m.allocation_pence, n.allocation_pence);
+    }
+  }
+}
+
+TEST_F(FactSourceTest, AProjectionBehindTheLogIsNotReadAndOneThatMovesIsNoticed) {
+  Open();
+  GenerateCounty(4);
+  CatchUp();
+  auto source = exports::OpenFacts(*store_, *codec_, {});
+  ASSERT_TRUE(source.ok());
+  EXPECT_TRUE((*source)->from_projection);
+  EXPECT_TRUE((*source)->Finish().ok());
+  // An append after the source was opened: its pass may have read values
+  // past its position, and says so.
+  Record("case/D4/late-1", {Enquiry("2019-02-01", "P-LATE-1", "D4")});
+  CatchUp();
+  Status moved = (*source)->Finish();
+  EXPECT_TRUE(moved.IsConflict()) << moved.ToString();
+  // A return at an earlier position than the projection's reads the log.
+  auto info = store_->Info();
+  ASSERT_TRUE(info.ok());
+  exports::CollectOptions co;
+  co.position = info->last_position - 1;
+  auto earlier = exports::OpenFacts(*store_, *codec_, co);
+  ASSERT_TRUE(earlier.ok());
+  EXPECT_FALSE((*earlier)->from_projection);
+  EXPECT_EQ((*earlier)->position, info->last_position - 1);
+  // And so does one from a store that does not run the projection.
+  LogOnly log(*store_);
+  auto plain = exports::OpenFacts(log, *codec_, {});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE((*plain)->from_projection);
+}
+
+TEST_F(FactSourceTest, DistrictCountsFollowTransfers) {
+  CasesProjectionOptions o;
+  o.mode = ProjectionMode::kInline;
+  Open({MakeCasesProjection(codec_.get(), o)});
+  auto districts = [&] {
+    auto source = exports::OpenFacts(*store_, *codec_, {});
+    EXPECT_TRUE(source.ok() && (*source)->from_projection);
+    return source.ok() ? (*source)->districts : std::set<std::string>{};
+  };
+  Record("case/D1/T-1", {Enquiry("2018-05-01", "P-T1", "D1")});
+  EXPECT_EQ(districts(), (std::set<std::string>{"D1"}));
+  Record("case/D1/T-1",
+         {Ev("CaseTransferred", R"("transferredOn":"2018-05-02","fromTeam":"A","toTeam":"B","toDistrict":"D2")")});
+  // The enquiry still names D1; the case is now in D2.
+  EXPECT_EQ(districts(), (std::set<std::string>{"D1", "D2"}));
+  Record("case/D2/T-2", {Enquiry("2018-05-03", "P-T2", "D2")});
+  Record("case/D2/T-2",
+         {Ev("CaseTransferred", R"("transferredOn":"2018-05-04","fromTeam":"A","toTeam":"B","toDistrict":"D3")")});
+  EXPECT_EQ(districts(), (std::set<std::string>{"D1", "D2", "D3"}));
+  // Both sources agree on every case.
+  LogOnly log(*store_);
+  auto p = exports::OpenFacts(*store_, *codec_, {});
+  auto l = exports::OpenFacts(log, *codec_, {});
+  ASSERT_TRUE(p.ok() && l.ok());
+  EXPECT_EQ((*p)->districts, (*l)->districts);
+  Dump a = DumpSource(**p), b = DumpSource(**l);
+  EXPECT_TRUE(a.cases == b.cases);
+  EXPECT_EQ(a.cases.size(), 2u);
+}
+
+}  // namespace
+}  // namespace hearth::readmodels::testing
