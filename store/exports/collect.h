@@ -212,6 +212,14 @@ class FactSource {
   // lives for the call only.
   virtual Status ForEachComplaintStream(const CaseVisitor& fn) = 0;
   virtual Status ForEachCase(const CaseVisitor& fn) = 0;
+  // The cases with a grant approved or a payment dated in the financial year
+  // that begins on 1 April `first_year` (all that a MoneyCounter of that
+  // year can count), with their dated facts; their state may be left empty
+  // (the projection reads only the facts). Default: every case.
+  virtual Status ForEachCaseWithMoney(int first_year, const CaseVisitor& fn) {
+    (void)first_year;
+    return ForEachCase(fn);
+  }
   // A client's codes as of `position` (PersonCodes); nullptr when none were
   // recorded. The pointer lives until the next call.
   virtual Result<const PersonCodes*> CodesOf(const std::string& subject) = 0;
@@ -227,7 +235,9 @@ class FactSource {
 // log (Collect), held in memory.
 Result<std::unique_ptr<FactSource>> OpenFacts(LogReader& store, const domain::Codec& codec,
                                               const CollectOptions& options);
-// The year's money from every case of `facts` (one pass; Finish() checked).
+// The year's money from the cases of `facts` with money in the year that
+// begins on `year_first` (ForEachCaseWithMoney; Finish() checked). `as_of`
+// lies in that year.
 Result<MoneyByDistrict> CountMoney(FactSource& facts, const std::string& financial_year, Date year_first,
                                    Date as_of);
 // The log's pass, whatever the projection holds (the reference the projection
@@ -242,6 +252,9 @@ Result<std::unique_ptr<FactSource>> OpenFactsFromLog(LogReader& store, const dom
 inline constexpr char kFactsTag = 'f';      // 'f' case-id   -> EncodeCaseFacts
 inline constexpr char kComplaintTag = 'k';  // 'k' stream-id -> EncodeCaseFacts (a complaint with no case)
 inline constexpr char kPersonTag = 'p';     // 'p' subject   -> EncodePersonCodes (clients only)
+inline constexpr char kMoneyTag = 'g';      // 'g' year case-id -> "": a grant approved or a payment dated
+                                            //                  in the financial year from 1 April <year>
+                                            //                  (4 digits)
 inline constexpr char kDistrictTag = 'a';   // 'a' district  -> varint: the cases and complaint streams
                                             //                  that count it in DistrictsOf
 
@@ -271,5 +284,10 @@ Status DecodePersonCodes(std::string_view bytes, PersonCodes* p);
 // The districts a case or complaint stream counts in the return's areas:
 // its state's district and its enquiries' (empty ones left out).
 std::set<std::string> DistrictsOf(const CaseFacts& c);
+// The financial years (by their first calendar year) in which the case has a
+// grant approved or a payment.
+std::set<int> MoneyYearsOf(const CaseFacts& c);
+// The key of one of them: 'g', the year as 4 digits, the case id.
+std::string MoneyKey(int first_year, std::string_view case_id);
 
 }  // namespace hearth::exports

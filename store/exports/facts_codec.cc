@@ -2,6 +2,8 @@
 // (collect.h, docs/readmodels.md "Dated facts"): the case's dated facts,
 // a client's target-group and equality codes, and the fold that fills them,
 // shared with the log's pass (Collect) so that both read the same facts.
+#include <chrono>
+#include <cstdio>
 #include <set>
 
 #include "exports/collect.h"
@@ -221,6 +223,26 @@ std::set<std::string> DistrictsOf(const CaseFacts& c) {
     if (!e.district.empty()) out.insert(e.district);
   }
   return out;
+}
+
+std::set<int> MoneyYearsOf(const CaseFacts& c) {
+  std::set<int> out;
+  for (const auto* list : {&c.grants_approved, &c.payments}) {
+    for (const LineFact& f : *list) {
+      std::chrono::year_month_day ymd{f.on};
+      out.insert(int(ymd.year()) - (ymd.month() < std::chrono::April ? 1 : 0));
+    }
+  }
+  return out;
+}
+
+std::string MoneyKey(int first_year, std::string_view case_id) {
+  char year[8];
+  std::snprintf(year, sizeof year, "%04d", first_year);
+  std::string k(1, kMoneyTag);
+  k += year;
+  k.append(case_id);
+  return k;
 }
 
 }  // namespace hearth::exports

@@ -81,7 +81,8 @@ void MoneyCounter::Add(const std::string& id, const CaseFacts& c) {
 Result<MoneyByDistrict> CountMoney(FactSource& facts, const std::string& financial_year, Date year_first,
                                    Date as_of) {
   MoneyCounter counter(facts.allocations, financial_year, year_first, as_of);
-  Status s = facts.ForEachCase([&](const std::string& id, const CaseFacts& c) {
+  std::chrono::year_month_day first{year_first};
+  Status s = facts.ForEachCaseWithMoney(int(first.year()), [&](const std::string& id, const CaseFacts& c) {
     counter.Add(id, c);
     return Status::OK();
   });

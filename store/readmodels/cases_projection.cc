@@ -94,6 +94,7 @@ class CasesProjection final : public Projection {
         entry.district = entry.c.state.district;
         entry.open = entry.c.state.needs_work();
         entry.districts = exports::DistrictsOf(entry.c);
+        entry.money_years = exports::MoneyYearsOf(entry.c);
       } else if (!got.IsNotFound()) {
         return got;
       }
@@ -133,6 +134,10 @@ class CasesProjection final : public Projection {
       }
       Status counted = CountDistricts(e.districts, exports::DistrictsOf(e.c), state);
       if (!counted.ok()) return counted;
+      // Facts are only ever added: a year once indexed stays.
+      for (int year : exports::MoneyYearsOf(e.c)) {
+        if (e.money_years.count(year) == 0) state.Put(exports::MoneyKey(year, id), "");
+      }
       if (options_.cache_cases > 0) recent_[id] = {std::move(bytes), std::move(facts)};
     }
     batch_.clear();
@@ -167,6 +172,7 @@ class CasesProjection final : public Projection {
     std::string district;  // the district its index keys were written under
     bool open = false;     // whether its open-index key was written
     std::set<std::string> districts;  // what it adds to the district counts, as written
+    std::set<int> money_years;        // its money index keys, as written
   };
 
   Status ApplyComplaintStream(const RecordedEvent& event, ProjectionState& state) {

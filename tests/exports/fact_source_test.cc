@@ -10,6 +10,8 @@
 #include "county.h"
 #include "exports/collect.h"
 #include "hearth/exports.h"
+#include "hearth/scoped_reader.h"
+#include "hearth/session.h"
 #include "readmodels_test_util.h"
 
 namespace hearth::readmodels::testing {
@@ -193,6 +195,37 @@ TEST_F(FactSourceTest, AProjectionBehindTheLogIsNotReadAndOneThatMovesIsNoticed)
   auto plain = exports::OpenFacts(log, *codec_, {});
   ASSERT_TRUE(plain.ok());
   EXPECT_FALSE((*plain)->from_projection);
+}
+
+TEST_F(FactSourceTest, APrincipalsReaderGetsNoFactsFromTheProjectionAndItsReturnsReadTheLog) {
+  Open();
+  GenerateCounty(4);
+  CatchUp();
+  Scopes scopes;
+  scopes.read_streams = {"case/D1/*"};
+  scopes.read_models = {"kpi", "cases"};
+  Session session(store_.get(), Principal{"plugin-x", "", "monitoring"}, scopes);
+  for (Reach reach : {Reach::kScoped, Reach::kReturn, Reach::kRows}) {
+    ScopedReader reader(session, reach, "kpi");
+    for (char tag : {'f', 'k', 'p', 'a', 'g'}) {
+      Status s = reader.ScanProjection(kCasesProjection, std::string(1, tag), [](auto, auto) { return true; });
+      EXPECT_EQ(s.code(), Status::Code::kPermissionDenied) << tag;
+      std::string value;
+      s = reader.GetProjectionValue(kCasesProjection, std::string(1, tag) + "case/D1/x", &value);
+      EXPECT_EQ(s.code(), Status::Code::kPermissionDenied) << tag;
+    }
+    // A reader of one case at a time may not read the whole log either.
+    auto facts = exports::OpenFacts(reader, *codec_, {});
+    if (reach == Reach::kScoped) {
+      EXPECT_EQ(facts.status().code(), Status::Code::kPermissionDenied);
+      continue;
+    }
+    ASSERT_TRUE(facts.ok()) << facts.status().ToString();
+    EXPECT_FALSE((*facts)->from_projection);
+  }
+  // A return through the reader (every district's facts) is the store's.
+  ScopedReader reader(session, Reach::kReturn, "kpi");
+  EXPECT_EQ(Kpi(reader, "2018/19", "nhs"), Kpi(*store_, "2018/19", "nhs"));
 }
 
 TEST_F(FactSourceTest, DistrictCountsFollowTransfers) {
