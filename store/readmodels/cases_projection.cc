@@ -95,6 +95,7 @@ class CasesProjection final : public Projection {
         entry.open = entry.c.state.needs_work();
         entry.districts = exports::DistrictsOf(entry.c);
         entry.money_years = exports::MoneyYearsOf(entry.c);
+        entry.facts_written = std::move(facts);
       } else if (!got.IsNotFound()) {
         return got;
       }
@@ -122,7 +123,9 @@ class CasesProjection final : public Projection {
       std::string bytes = EncodeCaseState(s);
       std::string facts = exports::EncodeCaseFacts(e.c);
       state.Put(StateKey(id), bytes);
-      state.Put(TagKey(exports::kFactsTag, id), facts);
+      // Most events add no dated fact (notes, bookings, documents...): the
+      // facts are written again only when they changed.
+      if (!e.on_disk || facts != e.facts_written) state.Put(TagKey(exports::kFactsTag, id), facts);
       bool open = s.needs_work();
       if (!e.on_disk || e.district != s.district) {
         if (e.on_disk) state.Delete(IndexKey('d', e.district, id));
@@ -173,6 +176,7 @@ class CasesProjection final : public Projection {
     bool open = false;     // whether its open-index key was written
     std::set<std::string> districts;  // what it adds to the district counts, as written
     std::set<int> money_years;        // its money index keys, as written
+    std::string facts_written;        // its dated facts, as written
   };
 
   Status ApplyComplaintStream(const RecordedEvent& event, ProjectionState& state) {
