@@ -86,8 +86,14 @@ Status RunList(const AllocationOptions& o) {
   if (!o.as_of.empty() && !domain::ParseDate(o.as_of, &as_of)) {
     return Status::InvalidArgument("--as-of must be a date YYYY-MM-DD, not '" + o.as_of + "'");
   }
-  auto opened = OpenCodecStore(o.data, o.key);
+  auto opened = OpenCodecStore(o.data, o.key, true);
   if (!opened.ok()) return opened.status();
+  // The money of the cases projection's dated facts, once it has caught up;
+  // a stopped projection is reported and the money read from the log.
+  Status caught = CatchUp(*(*opened)->store, readmodels::kCasesProjection);
+  if (!caught.ok()) {
+    std::cerr << "hearth: the cases projection is not current (" << caught.ToString() << "); reading the log\n";
+  }
   auto money = exports::ReadMoney(*(*opened)->store, *(*opened)->codec, as_of);
   if (!money.ok()) return money.status();
   nlohmann::ordered_json j;

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "hearth/domain.h"
+#include "hearth/readmodels.h"
 
 namespace hearth::cli {
 
@@ -17,7 +18,10 @@ struct CodecStore {
 };
 
 // Opens the store at `data` with the key from `key` (or HEARTH_PASSPHRASE).
-inline Result<std::unique_ptr<CodecStore>> OpenCodecStore(const std::string& data, const KeyOptions& key) {
+// With `projections`, the store runs the read models' projections (the
+// year's money reads the cases projection's dated facts).
+inline Result<std::unique_ptr<CodecStore>> OpenCodecStore(const std::string& data, const KeyOptions& key,
+                                                          bool projections = false) {
   auto source = ResolveKey(key.key_file, kPassphraseEnv, "--key-file");
   if (!source.ok()) return source.status();
   auto out = std::make_unique<CodecStore>();
@@ -25,7 +29,9 @@ inline Result<std::unique_ptr<CodecStore>> OpenCodecStore(const std::string& dat
   auto codec = domain::Codec::Create(&out->upcasters);
   if (!codec.ok()) return codec.status();
   out->codec = std::move(*codec);
-  auto store = OpenStore(data, *source);
+  auto store = OpenStore(data, *source,
+                         projections ? readmodels::MakeProjections(out->codec.get())
+                                     : std::vector<std::shared_ptr<Projection>>{});
   if (!store.ok()) return store.status();
   out->store = std::move(*store);
   return out;
