@@ -260,3 +260,39 @@ TEST_F(FactSourceTest, DistrictCountsFollowTransfers) {
 
 }  // namespace
 }  // namespace hearth::readmodels::testing
+
+namespace hearth::readmodels::testing {
+namespace {
+
+domain::Date Day(const char* text) {
+  domain::Date d;
+  EXPECT_TRUE(domain::ParseDate(text, &d)) << text;
+  return d;
+}
+
+// The money index (docs/readmodels.md 1.1): a case is indexed under every
+// financial year it has a grant approved or a payment in, so that a year's
+// money finds a grant approved in one year and paid in the next.
+TEST(FactSourceMoneyIndex, ACaseIsIndexedUnderTheYearsOfItsApprovalsAndItsPayments) {
+  exports::CaseFacts c;
+  EXPECT_TRUE(exports::MoneyYearsOf(c).empty());
+  exports::LineFact approved;
+  approved.on = Day("2019-03-29");  // 2018/19
+  approved.line = 1;
+  c.grants_approved.push_back(approved);
+  exports::LineFact paid = approved;
+  paid.on = Day("2019-04-01");  // 2019/20
+  c.payments.push_back(paid);
+  paid.on = Day("2021-03-31");  // 2020/21
+  c.payments.push_back(paid);
+  EXPECT_EQ(exports::MoneyYearsOf(c), (std::set<int>{2018, 2019, 2020}));
+  EXPECT_EQ(exports::MoneyKey(2019, "case/D1/7"), "g2019case/D1/7");
+  // Other facts index nothing.
+  exports::CaseFacts other;
+  other.lines_opened.push_back(approved);
+  other.works_completed.push_back(approved);
+  EXPECT_TRUE(exports::MoneyYearsOf(other).empty());
+}
+
+}  // namespace
+}  // namespace hearth::readmodels::testing
