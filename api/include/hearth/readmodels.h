@@ -62,10 +62,10 @@ struct CasesProjectionOptions {
   // behind; a reader that must see its own write waits for the position
   // (Store::WaitForProjection). kInline is allowed (tests use both).
   ProjectionMode mode = ProjectionMode::kAsync;
-  // Case states kept in memory between batches (encoded, as written: a few
-  // hundred bytes each), so that a case seen again soon is not read from
-  // RocksDB again. Default: 65,536 (about 25 MiB at most). 0 keeps states
-  // only within one batch.
+  // Cases kept in memory between batches (state and dated facts encoded, as
+  // written: under a kilobyte a case), so that a case seen again soon is not
+  // read from RocksDB again. Default: 65,536 (some tens of MiB at most). 0
+  // keeps cases only within one batch.
   size_t cache_cases = 65536;
 };
 
