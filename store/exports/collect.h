@@ -235,6 +235,12 @@ class FactSource {
 // log (Collect), held in memory.
 Result<std::unique_ptr<FactSource>> OpenFacts(LogReader& store, const domain::Codec& codec,
                                               const CollectOptions& options);
+// Runs `pass` over the facts OpenFacts gives. `pass` checks Finish() before
+// it trusts what it read; when that says Conflict (the projection moved
+// during the pass), `pass` runs once more, over the log at the position the
+// first began at. `pass` must start from nothing each time it is called.
+Status PassOverFacts(LogReader& store, const domain::Codec& codec, CollectOptions options,
+                     const std::function<Status(FactSource& facts)>& pass);
 // The year's money from the cases of `facts` with money in the year that
 // begins on `year_first` (ForEachCaseWithMoney; Finish() checked). `as_of`
 // lies in that year.
@@ -249,6 +255,7 @@ Result<std::unique_ptr<FactSource>> OpenFactsFromLog(LogReader& store, const dom
 
 // Its keys (docs/readmodels.md "Dated facts"), beside the states ('c') and
 // the district indexes ('d', 'o'):
+inline constexpr char kStateTag = 'c';      // 'c' case-id   -> readmodels::EncodeCaseState (the state's own key)
 inline constexpr char kFactsTag = 'f';      // 'f' case-id   -> EncodeCaseFacts
 inline constexpr char kComplaintTag = 'k';  // 'k' stream-id -> EncodeCaseFacts (a complaint with no case)
 inline constexpr char kPersonTag = 'p';     // 'p' subject   -> EncodePersonCodes (clients only)

@@ -1,6 +1,9 @@
 // Where a return's facts come from (collect.h, FactSource): the `cases`
 // projection when it is current, else one pass over the log.
 #include <algorithm>
+#include <array>
+#include <optional>
+#include <unordered_map>
 
 #include "domain/tables.h"
 #include "exports/collect.h"
@@ -54,18 +57,72 @@ class ProjectionFacts final : public FactSource {
     });
   }
 
+  // The facts in key order, a batch at a time; the batch's states by a scan
+  // of the same ids, and its clients' codes (when first asked for) by one
+  // multi-key lookup (sorted keys: RocksDB reads a block once for the keys
+  // it holds, where a lookup a key re-reads the filter and index for every
+  // one).
   Status ForEachCase(const CaseVisitor& fn) override {
-    std::string state;
-    return Scan(kFactsTag, [&](const std::string& id, std::string_view value) {
-      CaseFacts c;
-      Status s = DecodeCaseFacts(value, &c);
+    // The batch's ids and facts, end to end in one buffer (no allocation a
+    // case); one CaseFacts, and a state a batch slot, reused throughout.
+    std::string arena;
+    std::vector<std::array<size_t, 3>> spans;  // id at, id size, facts size
+    std::vector<domain::CaseState> states(kBatch);
+    CaseFacts c;
+    auto flush = [&]() -> Status {
+      // The states of the batch's cases: the same ids in the same order,
+      // read by a scan from the first to the last (no lookup a case).
+      auto id_of = [&](const std::array<size_t, 3>& at) { return std::string_view(arena).substr(at[0], at[1]); };
+      size_t next = 0;
+      Status s;
+      Status scanned = store_.ScanProjectionFrom(
+          readmodels::kCasesProjection, std::string(1, kStateTag), std::string(1, kStateTag).append(id_of(spans[0])),
+          [&](std::string_view key, std::string_view value) {
+            std::string_view id = key.substr(1);
+            if (id < id_of(spans[next])) return true;  // a case with no dated facts
+            if (id > id_of(spans[next])) {
+              s = Status::Corruption("cases projection: " + std::string(id_of(spans[next])) +
+                                     " has dated facts and no state");
+              return false;
+            }
+            s = readmodels::DecodeCaseState(value, &states[next]);
+            if (!s.ok()) return false;
+            if (!states[next].client.empty()) {
+              pending_codes_.push_back(std::string(1, kPersonTag) + states[next].client);
+            }
+            return ++next < spans.size();
+          });
+      if (!scanned.ok()) return scanned;
       if (!s.ok()) return s;
-      s = store_.GetProjectionValue(readmodels::kCasesProjection, "c" + id, &state);
-      if (s.IsNotFound()) return Status::Corruption("cases projection: " + id + " has dated facts and no state");
-      if (!s.ok()) return s;
-      s = readmodels::DecodeCaseState(state, &c.state);
-      return s.ok() ? fn(id, c) : s;
+      if (next < spans.size()) {
+        return Status::Corruption("cases projection: " + std::string(id_of(spans[next])) +
+                                  " has dated facts and no state");
+      }
+      std::string id;
+      for (size_t i = 0; s.ok() && i < spans.size(); ++i) {
+        id.assign(id_of(spans[i]));
+        // The facts carry the district a complaint stream counts in; the
+        // state, set after them, has the case's own.
+        s = DecodeCaseFacts(std::string_view(arena).substr(spans[i][0] + spans[i][1], spans[i][2]), &c);
+        if (!s.ok()) break;
+        std::swap(c.state, states[i]);
+        s = fn(id, c);
+      }
+      arena.clear();
+      spans.clear();
+      pending_codes_.clear();
+      prefetched_.clear();
+      return s;
+    };
+    Status s = Scan(kFactsTag, [&](const std::string& id, std::string_view value) {
+      spans.push_back({arena.size(), id.size(), value.size()});
+      arena.append(id).append(value);
+      return spans.size() < kBatch ? Status::OK() : flush();
     });
+    if (s.ok() && !spans.empty()) s = flush();
+    pending_codes_.clear();
+    prefetched_.clear();
+    return s;
   }
 
   Status ForEachCaseWithMoney(int first_year, const CaseVisitor& fn) override {
@@ -78,21 +135,38 @@ class ProjectionFacts final : public FactSource {
       return true;
     });
     if (!s.ok()) return s;
-    std::string bytes;
-    for (const std::string& id : ids) {
-      s = store_.GetProjectionValue(readmodels::kCasesProjection, std::string(1, kFactsTag) + id, &bytes);
-      if (s.IsNotFound()) return Status::Corruption("cases projection: " + id + " is indexed and has no facts");
+    std::vector<std::string> keys;
+    std::vector<std::optional<std::string>> values;
+    for (size_t from = 0; from < ids.size(); from += kBatch) {
+      size_t to = std::min(ids.size(), from + kBatch);
+      keys.clear();
+      for (size_t i = from; i < to; ++i) keys.push_back(std::string(1, kFactsTag) + ids[i]);
+      s = store_.GetProjectionValues(readmodels::kCasesProjection, keys, &values);
       if (!s.ok()) return s;
-      CaseFacts c;
-      s = DecodeCaseFacts(bytes, &c);
-      if (s.ok()) s = fn(id, c);
-      if (!s.ok()) return s;
+      for (size_t i = from; i < to; ++i) {
+        const auto& bytes = values[i - from];
+        if (!bytes) return Status::Corruption("cases projection: " + ids[i] + " is indexed and has no facts");
+        CaseFacts c;
+        s = DecodeCaseFacts(*bytes, &c);
+        if (s.ok()) s = fn(ids[i], c);
+        if (!s.ok()) return s;
+      }
     }
     return Status::OK();
   }
 
   Result<const PersonCodes*> CodesOf(const std::string& subject) override {
     if (subject.empty()) return nullptr;
+    // The first call of a batch reads the codes of every client in it (a
+    // pass that asks for none, the case extract's, reads none).
+    if (!pending_codes_.empty()) {
+      Status s = Prefetch(std::move(pending_codes_));
+      pending_codes_.clear();
+      if (!s.ok()) return s;
+    }
+    if (auto it = prefetched_.find(subject); it != prefetched_.end()) {
+      return it->second ? &*it->second : nullptr;
+    }
     std::string bytes;
     Status s = store_.GetProjectionValue(readmodels::kCasesProjection, std::string(1, kPersonTag) + subject, &bytes);
     if (s.IsNotFound()) return nullptr;
@@ -171,8 +245,28 @@ class ProjectionFacts final : public FactSource {
     return s.ok() ? inner : s;
   }
 
+  // The codes of a batch's clients (`p` keys), absent ones as nullopt.
+  Status Prefetch(std::vector<std::string> keys) {
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    std::vector<std::optional<std::string>> values;
+    Status s = store_.GetProjectionValues(readmodels::kCasesProjection, keys, &values);
+    if (!s.ok()) return s;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      std::optional<PersonCodes>& codes = prefetched_[keys[i].substr(1)];
+      if (!values[i]) continue;
+      codes.emplace();
+      s = DecodePersonCodes(*values[i], &*codes);
+      if (!s.ok()) return s;
+    }
+    return Status::OK();
+  }
+
+  static constexpr size_t kBatch = 256;
   LogReader& store_;
   PersonCodes codes_;
+  std::vector<std::string> pending_codes_;  // the batch's clients' `p` keys, until codes are asked for
+  std::unordered_map<std::string, std::optional<PersonCodes>> prefetched_;
 };
 
 }  // namespace
@@ -204,6 +298,18 @@ Result<std::unique_ptr<FactSource>> OpenFacts(LogReader& store, const domain::Co
     }
   }
   return OpenFactsFromLog(store, codec, options);
+}
+
+Status PassOverFacts(LogReader& store, const domain::Codec& codec, CollectOptions options,
+                     const std::function<Status(FactSource& facts)>& pass) {
+  auto facts = OpenFacts(store, codec, options);
+  if (!facts.ok()) return facts.status();
+  Status s = pass(**facts);
+  if (!s.IsConflict() || !(*facts)->from_projection) return s;
+  options.position = (*facts)->position;
+  facts = OpenFactsFromLog(store, codec, options);
+  if (!facts.ok()) return facts.status();
+  return pass(**facts);
 }
 
 }  // namespace hearth::exports

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <fstream>
 #include <map>
+#include <unordered_map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -179,7 +180,13 @@ class TableBuilder {
     table_.partitions.push_back(std::move(p));
   }
   // Counts one into the figure for the district (the county is summed later).
-  void Count(const std::string& id, size_t area) { Count(Figure(id), area); }
+  void Count(std::string_view id, size_t area) { Count(id, {}, area); }
+  // The figure "<prefix><name>" (no string built a count once it exists).
+  void Count(std::string_view prefix, std::string_view name, size_t area) {
+    key_.assign(prefix);
+    key_.append(name);
+    Count(Figure(key_), area);
+  }
   void Count(size_t figure, size_t area) {
     ++table_.figures[figure].cells[area].value;
     const std::string& id = table_.figures[figure].id;
@@ -214,7 +221,8 @@ class TableBuilder {
   const std::vector<std::string>* areas_;
   Tracer* tracer_;
   hearth::exports::Table table_;
-  std::map<std::string, size_t> index_;
+  std::unordered_map<std::string, size_t> index_;
+  std::string key_;
 };
 
 // Sorted samples per area; the county gets every sample.
@@ -619,7 +627,7 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
   kpi.areas.assign(districts.begin(), districts.end());
   kpi.areas.push_back("county");
   const size_t county = kpi.areas.size() - 1;
-  std::map<std::string, size_t> area_of;
+  std::unordered_map<std::string, size_t> area_of;
   for (size_t i = 0; i < county; ++i) area_of[kpi.areas[i]] = i;
   auto area = [&](const std::string& d) -> std::optional<size_t> {
     auto it = area_of.find(d);
@@ -747,14 +755,14 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
   auto count_complaints = [&](const CaseFacts& c) {
     auto reached = [&](const ComplaintFact& f) {
       if (f.stage != "stage1" && f.stage != "stage2" && f.stage != "ombudsman") return;
-      if (auto a = area(f.district); a && In(period, f.on)) complaints.Count("complaints.reached." + f.stage, *a);
+      if (auto a = area(f.district); a && In(period, f.on)) complaints.Count("complaints.reached.", f.stage, *a);
     };
     for (const auto& r : c.complaints_received) {
       reached(r);
       auto a = area(r.district);
       if (!a || !In(period, r.on)) continue;
       complaints.Count("complaints.received.total", *a);
-      complaints.Count("complaints.received.stage." + r.stage, *a);
+      complaints.Count("complaints.received.stage.", r.stage, *a);
     }
     for (const auto& x : c.complaints_escalated) reached(x);
     for (const auto& r : c.complaints_resolved) {
@@ -811,7 +819,17 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
   }
 
   // (district, client): a person or household counts once per district.
-  std::set<std::pair<std::string, std::string>> advised, households, handyperson_people;
+  // Each key is district, NUL, person: one string, short enough to be held
+  // in place (no allocation of its own) for the demo's ids. (An unordered
+  // set was slower at a county's size: its inserts miss the cache.)
+  std::set<std::string> advised, households, handyperson_people;
+  std::string pair_key;
+  auto first_in = [&pair_key](std::set<std::string>& seen, const std::string& district,
+                              const std::string& person) {
+    pair_key.assign(district).push_back('\0');
+    pair_key.append(person);
+    return seen.insert(pair_key).second;
+  };
   passed = all.ForEachCase([&](const std::string& id, const CaseFacts& c) -> Status {
     tracer.current_case = &id;
     money.Add(id, c);
@@ -835,15 +853,15 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
       auto a = area(e.district);
       if (!a || !In(period, e.on)) continue;
       enquiries.Count("enquiries.total", *a);
-      enquiries.Count("enquiries.channel." + e.channel, *a);
-      enquiries.Count("enquiries.referrer." + e.referrer_type, *a);
+      enquiries.Count("enquiries.channel.", e.channel, *a);
+      enquiries.Count("enquiries.referrer.", e.referrer_type, *a);
       count_codes(&enquiries, enquiry_groups, *a);
     }
     // A person counts once per district, however many of their cases were advised.
     const std::string& person = s.client.empty() ? id : s.client;
     for (const auto& e : c.consultations) {
       auto a = area(e.district);
-      if (!a || !In(period, e.on) || !advised.insert({e.district, person}).second) continue;
+      if (!a || !In(period, e.on) || !first_in(advised, e.district, person)) continue;
       services.Count("services.adviceInformationGuidance", *a);
     }
     // Completions, not openings: a line withdrawn or refused has no
@@ -853,11 +871,11 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
       auto a = area(w.district);
       const domain::ServiceLine* l = s.FindLine(w.line);
       if (!a || !In(period, w.on) || l == nullptr) continue;
-      if (l->service == "minorAdaptation" && households.insert({w.district, person}).second) {
+      if (l->service == "minorAdaptation" && first_in(households, w.district, person)) {
         services.Count("services.minorAdaptationHouseholds", *a);
         count_codes(&services, household_groups, *a);
       }
-      if (l->service == "handyperson" && handyperson_people.insert({w.district, person}).second) {
+      if (l->service == "handyperson" && first_in(handyperson_people, w.district, person)) {
         services.Count("services.handypersonPeople", *a);
       }
       if (l->service == "repairs") services.Count("services.repairsCompleted", *a);
@@ -881,9 +899,9 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
       auto a = area(g.district);
       if (!a || !In(period, g.on) || g.service != "mandatoryDfg") continue;
       dfg.Count("dfg.approved.total", *a);
-      dfg.Count("dfg.approved.urgency." + urgency_of(g.line), *a);
-      dfg.Count("dfg.approved.tenure." + tenure, *a);
-      dfg.Count("dfg.approved.priority." + priority_of(g.line), *a);
+      dfg.Count("dfg.approved.urgency.", urgency_of(g.line), *a);
+      dfg.Count("dfg.approved.tenure.", tenure, *a);
+      dfg.Count("dfg.approved.priority.", priority_of(g.line), *a);
       count_codes(&dfg, dfg_groups, *a);
     }
     // The statutory decision: from the application's validOn (else its
@@ -906,9 +924,9 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
       if (!a || !In(period, w.on) || l == nullptr || l->service != "mandatoryDfg") continue;
       std::string urgency = urgency_of(w.line);
       dfg.Count("dfg.completed.total", *a);
-      dfg.Count("dfg.completed.urgency." + urgency, *a);
-      dfg.Count("dfg.completed.tenure." + tenure, *a);
-      dfg.Count("dfg.completed.priority." + priority_of(w.line), *a);
+      dfg.Count("dfg.completed.urgency.", urgency, *a);
+      dfg.Count("dfg.completed.tenure.", tenure, *a);
+      dfg.Count("dfg.completed.priority.", priority_of(w.line), *a);
       // Timescales: first contact -> assessment -> application -> approval -> completion.
       std::optional<Date> points[5] = {s.enquiry_on ? s.enquiry_on : std::optional<Date>(l->opened_on),
                                        s.assessed_on, l->application_on, l->approved_on, w.on};
@@ -937,7 +955,7 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
       if (!a || !In(period, o.on)) continue;
       for (const auto& name : o.outcomes) {
         if (name == "unspecified" || !outcome_seen.insert(name).second) continue;
-        outcome_table.Count("outcomes." + name, *a);
+        outcome_table.Count("outcomes.", name, *a);
       }
     }
     // The first-visit clock starts at the first referral when the case came
@@ -980,23 +998,23 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
     for (const auto& x : c.safeguarding) {
       if (auto a = area(x.district); a && In(period, x.on)) {
         other.Count("other.safeguardingAlerts", *a);
-        other.Count("other.safeguardingAlerts.category." + x.category, *a);
+        other.Count("other.safeguardingAlerts.category.", x.category, *a);
       }
     }
     for (const auto& x : c.onward_referrals) {
       auto a = area(x.district);
       if (!a || !In(period, x.on) || x.destination == "unspecified") continue;
       referrals.Count("referrals.onward.total", *a);
-      referrals.Count("referrals.onward.destination." + x.destination, *a);
+      referrals.Count("referrals.onward.destination.", x.destination, *a);
       referrals.Count(x.signposted ? "referrals.onward.signposted" : "referrals.onward.referred", *a);
     }
     for (const auto& x : c.satisfaction) {
       auto a = area(x.district);
       if (!a || !In(period, x.on) || x.score < 1 || x.score > 5) continue;
       satisfaction.Count("satisfaction.responses", *a);
-      satisfaction.Count("satisfaction.score." + std::to_string(x.score), *a);
-      satisfaction.Count("satisfaction.qualityOfLife." + x.quality_of_life, *a);
-      for (const auto& i : x.impacts) satisfaction.Count("satisfaction.impact." + i, *a);
+      satisfaction.Count("satisfaction.score.", std::to_string(x.score), *a);
+      satisfaction.Count("satisfaction.qualityOfLife.", x.quality_of_life, *a);
+      for (const auto& i : x.impacts) satisfaction.Count("satisfaction.impact.", i, *a);
       if (x.returns_questionnaire) satisfaction.Count("satisfaction.questionnaires.returned", *a);
     }
     for (const auto& x : c.questionnaires_sent) {
@@ -1174,16 +1192,15 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   CollectOptions co;
   co.position = options.position;
   co.progress = options.progress;
-  auto facts = OpenFacts(store, codec, co);
-  if (!facts.ok()) return facts.status();
-  auto kpi = BuildFrom(**facts, store, codec, calendar, period, policy, options);
-  if (kpi.ok() || !kpi.status().IsConflict() || !(*facts)->from_projection) return kpi;
-  // The projection moved on while the return read it: the log, at the
-  // position the return was begun at.
-  co.position = (*facts)->position;
-  facts = OpenFactsFromLog(store, codec, co);
-  if (!facts.ok()) return facts.status();
-  return BuildFrom(**facts, store, codec, calendar, period, policy, options);
+  std::optional<KpiReturn> kpi;
+  Status s = PassOverFacts(store, codec, co, [&](FactSource& facts) {
+    auto built = BuildFrom(facts, store, codec, calendar, period, policy, options);
+    if (!built.ok()) return built.status();
+    kpi = std::move(*built);
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  return std::move(*kpi);
 }
 
 Result<CellCases> ListCellCases(LogReader& store, const domain::Codec& codec, const domain::Calendar& calendar,

@@ -105,18 +105,15 @@ Result<MoneyReport> ReadMoney(LogReader& store, const domain::Codec& codec, doma
   r.as_of = as_of;
   CollectOptions co;
   co.position = position;
-  auto facts = OpenFacts(store, codec, co);
-  if (!facts.ok()) return facts.status();
-  auto money = CountMoney(**facts, r.financial_year, r.first, as_of);
-  if (!money.ok() && money.status().IsConflict() && (*facts)->from_projection) {
-    // The projection moved on during the pass: the log, at the same position.
-    co.position = (*facts)->position;
-    facts = OpenFactsFromLog(store, codec, co);
-    if (!facts.ok()) return facts.status();
-    money = CountMoney(**facts, r.financial_year, r.first, as_of);
-  }
-  if (!money.ok()) return money.status();
-  r.position = (*facts)->position;
+  std::optional<MoneyByDistrict> money;
+  Status passed = PassOverFacts(store, codec, co, [&](FactSource& facts) {
+    auto counted = CountMoney(facts, r.financial_year, r.first, as_of);
+    if (!counted.ok()) return counted.status();
+    money = std::move(*counted);
+    r.position = facts.position;
+    return Status::OK();
+  });
+  if (!passed.ok()) return passed;
   for (const auto& [district, funds] : *money) {
     for (const auto& [fund, m] : funds) {
       r.positions.push_back(MoneyPosition{district, fund, m.allocated, m.allocation, m.committed, m.spent,

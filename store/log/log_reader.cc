@@ -14,6 +14,26 @@ Result<std::vector<RecordedEvent>> LogReader::ReadAllFacts(uint64_t from, size_t
   return events;
 }
 
+Status LogReader::GetProjectionValues(const std::string& name, const std::vector<std::string>& keys,
+                                      std::vector<std::optional<std::string>>* values) {
+  values->assign(keys.size(), std::nullopt);
+  std::string value;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    Status s = GetProjectionValue(name, keys[i], &value);
+    if (s.IsNotFound()) continue;
+    if (!s.ok()) return s;
+    (*values)[i] = std::move(value);
+  }
+  return Status::OK();
+}
+
+Status LogReader::ScanProjectionFrom(const std::string& name, std::string_view prefix, std::string_view from,
+                                     const std::function<bool(std::string_view key, std::string_view value)>& fn) {
+  return ScanProjection(name, prefix, [&](std::string_view key, std::string_view value) {
+    return key < from || fn(key, value);
+  });
+}
+
 Result<Hash> Store::LeafHash(uint64_t position) {
   auto raw = RawRecord(position);
   if (!raw.ok()) return raw.status();

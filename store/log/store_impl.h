@@ -73,9 +73,13 @@ class StoreImpl final : public Store {
   Status WaitForProjection(const std::string& name, uint64_t position, int timeout_ms) override;
   Status GetProjectionValue(const std::string& name, std::string_view key,
                             std::string* value) override;
+  Status GetProjectionValues(const std::string& name, const std::vector<std::string>& keys,
+                             std::vector<std::optional<std::string>>* values) override;
   Status ScanProjection(
       const std::string& name, std::string_view prefix,
       const std::function<bool(std::string_view key, std::string_view value)>& fn) override;
+  Status ScanProjectionFrom(const std::string& name, std::string_view prefix, std::string_view from,
+                            const std::function<bool(std::string_view key, std::string_view value)>& fn) override;
   Status LogAccess(const std::vector<AccessRecord>& records) override;
   Result<std::vector<AccessRecord>> AccessLog(const std::string& subject) override;
   Result<uint64_t> Backup(const std::string& dir) override;

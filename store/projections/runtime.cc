@@ -470,11 +470,48 @@ Status StoreImpl::GetProjectionValue(const std::string& name, std::string_view k
   return FromRocks(s, "reading projection " + name);
 }
 
+Status StoreImpl::GetProjectionValues(const std::string& name, const std::vector<std::string>& keys,
+                                      std::vector<std::optional<std::string>>* values) {
+  ProjectionSlot* slot = FindProjection(name);
+  if (slot == nullptr) return Status::NotFound("no projection named " + name);
+  values->assign(keys.size(), std::nullopt);
+  if (keys.empty()) return Status::OK();
+  // One MultiGet: RocksDB looks each table's filter and index up once for
+  // the batch and reads a block once for the keys it holds.
+  std::vector<std::string> full(keys.size());
+  std::vector<rocksdb::Slice> slices(keys.size());
+  bool sorted = true;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    full[i] = slot->prefix + keys[i];
+    slices[i] = full[i];
+    if (i > 0 && keys[i] < keys[i - 1]) sorted = false;
+  }
+  std::vector<rocksdb::PinnableSlice> got(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db_->MultiGet(rocksdb::ReadOptions(), projections_cf_, slices.size(), slices.data(), got.data(),
+                statuses.data(), sorted);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (!statuses[i].ok()) return FromRocks(statuses[i], "reading projection " + name);
+    (*values)[i] = got[i].ToString();
+  }
+  return Status::OK();
+}
+
 Status StoreImpl::ScanProjection(
     const std::string& name, std::string_view prefix,
     const std::function<bool(std::string_view key, std::string_view value)>& fn) {
+  return ScanProjectionFrom(name, prefix, prefix, fn);
+}
+
+Status StoreImpl::ScanProjectionFrom(
+    const std::string& name, std::string_view prefix, std::string_view from,
+    const std::function<bool(std::string_view key, std::string_view value)>& fn) {
   ProjectionSlot* slot = FindProjection(name);
   if (slot == nullptr) return Status::NotFound("no projection named " + name);
+  if (!from.starts_with(prefix)) {
+    return Status::InvalidArgument("a scan of projection " + name + " starts at a key outside its prefix");
+  }
   std::string start = slot->prefix + std::string(prefix);
   // A scan reads each block once, in order (the retention review reads every
   // case): it does not fill the block cache, so it neither evicts the blocks
@@ -489,7 +526,7 @@ Status StoreImpl::ScanProjection(
   scan.fill_cache = false;
   if (!limit.empty()) scan.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan, projections_cf_));
-  for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+  for (it->Seek(slot->prefix + std::string(from)); it->Valid() && it->key().starts_with(start); it->Next()) {
     std::string_view key = it->key().ToStringView().substr(slot->prefix.size());
     if (!fn(key, it->value().ToStringView())) break;
   }

@@ -9,6 +9,7 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <set>
 
 #include "hearth/read_model.h"
@@ -39,6 +40,25 @@ class GreedyModel final : public ReadModel {
     });
     out["scan"] = s.ok() ? "ok" : std::string(Status::CodeName(s.code()));
     out["listed"] = listed;
+    // The same from a key, and by a multi-key read of every case's state.
+    Json from = Json::array();
+    s = reader.ScanProjectionFrom(kCasesProjection, "c", "ccase/D1/2", [&](std::string_view key, std::string_view) {
+      from.push_back(std::string(key.substr(1)));
+      return true;
+    });
+    out["scanFrom"] = s.ok() ? Json(from) : Json(std::string(Status::CodeName(s.code())));
+    std::vector<std::optional<std::string>> values;
+    s = reader.GetProjectionValues(kCasesProjection, {"ccase/D1/1", "ccase/D1/2", "ccase/D2/1"}, &values);
+    Json got = Json::array();
+    for (const auto& v : values) got.push_back(v.has_value());
+    out["multiGet"] = s.ok() ? got : Json(std::string(Status::CodeName(s.code())));
+    // Keys a reader is never given: a case's dated facts, a client's codes.
+    s = reader.GetProjectionValues(kCasesProjection, {"fcase/D1/1", "pP-1"}, &values);
+    out["multiGetFacts"] = std::string(Status::CodeName(s.code()));
+    s = reader.ScanProjectionFrom(kCasesProjection, "f", "fcase/D1/1", [](std::string_view, std::string_view) {
+      return true;
+    });
+    out["scanFacts"] = std::string(Status::CodeName(s.code()));
     // Every case stream there is, by name.
     Json streams = Json::object();
     for (const char* id : {"case/D1/1", "case/D1/2", "case/D2/1"}) {
@@ -188,6 +208,20 @@ TEST_F(ScopedReaderTest, AModelThatReadsEverythingSeesOnlyItsCallersDistricts) {
   EXPECT_EQ(got["controllerStore"], "PermissionDenied");
   EXPECT_EQ(got["otherRecipientKey"], "PermissionDenied");
   EXPECT_EQ(got["ownRecipientKey"], "ok");
+}
+
+// The multi-key read and the scan from a key are LogReader's defaults,
+// built on the reader's own checked reads: they give exactly what those do.
+TEST_F(ScopedReaderTest, MultiKeyReadsAndScansFromAKeyGetTheSameChecks) {
+  Json got = Ask("greedy", /*read_personal=*/false);
+  EXPECT_EQ(got["scanFrom"], Json::array({"case/D1/2"}));
+  EXPECT_EQ(got["multiGet"], Json::array({true, true, false}));  // D2 is not the caller's
+  EXPECT_EQ(got["multiGetFacts"], "PermissionDenied");
+  EXPECT_EQ(got["scanFacts"], "PermissionDenied");
+  Restrict("P-2");
+  got = Ask("greedy", false, /*controller=*/true, {"D1", "D2"});
+  EXPECT_EQ(got["scanFrom"], Json::array({"case/D2/1"}));
+  EXPECT_EQ(got["multiGet"], Json::array({true, false, true}));  // P-2's case: restricted
 }
 
 TEST_F(ScopedReaderTest, PersonalSectionsReadByAModelAreInTheAccessLogUnderItsName) {

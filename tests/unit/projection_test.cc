@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 
 #include "hearth/store.h"
 #include "test_util.h"
@@ -87,6 +88,54 @@ TEST_F(ProjectionTest, InlineProjectionIsNeverBehindAndSeesFactsOnly) {
   std::string v;
   ASSERT_TRUE(store->GetProjectionValue("counts", "count/NoteAdded", &v).ok());
   EXPECT_EQ(v, "6");
+}
+
+// A multi-key read gives what reading each key gives (any order, absent
+// keys, repeats), and a scan from a key gives the tail of the scan of its
+// prefix; neither reaches another projection's keys (the same keys here).
+TEST_F(ProjectionTest, MultiKeyReadsAndScansFromAKeyStayInTheirProjection) {
+  auto a = std::make_shared<CountingProjection>("a", ProjectionMode::kInline);
+  auto b = std::make_shared<CountingProjection>("b", ProjectionMode::kInline);
+  auto store = Open({a, b});
+  AppendSome(*store, 6, 3);
+  std::vector<std::string> keys = {"last/case/D1/4", "count/NoteAdded", "absent", "last/case/D1/0",
+                                   "count/NoteAdded", "count/ContactRecorded"};
+  std::vector<std::optional<std::string>> values;
+  ASSERT_TRUE(store->GetProjectionValues("a", keys, &values).ok());
+  ASSERT_EQ(values.size(), keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    std::string one;
+    Status s = store->GetProjectionValue("a", keys[i], &one);
+    if (s.IsNotFound()) {
+      EXPECT_FALSE(values[i].has_value()) << keys[i];
+    } else {
+      ASSERT_TRUE(s.ok()) << s.ToString();
+      ASSERT_TRUE(values[i].has_value()) << keys[i];
+      EXPECT_EQ(*values[i], one) << keys[i];
+    }
+  }
+  EXPECT_EQ(*values[1], "6");  // one NoteAdded in each of the six streams
+  ASSERT_TRUE(store->GetProjectionValues("a", {}, &values).ok());
+  EXPECT_TRUE(values.empty());
+  EXPECT_EQ(store->GetProjectionValues("nope", keys, &values).code(), Status::Code::kNotFound);
+
+  auto all = Dump(*store, "a");
+  for (const char* prefix : {"", "last/"}) {
+    for (const std::string& from : {std::string(prefix), std::string("last/case/D1/3"), std::string("last/case/D1/31")}) {
+      std::vector<std::string> want, got;
+      for (const auto& [k, v] : all) {
+        if (k.starts_with(prefix) && k >= from) want.push_back(k);
+      }
+      ASSERT_TRUE(store->ScanProjectionFrom("a", prefix, from, [&](std::string_view k, std::string_view) {
+        got.emplace_back(k);
+        return true;
+      }).ok());
+      EXPECT_EQ(got, want) << "prefix '" << prefix << "' from " << from;
+    }
+  }
+  EXPECT_EQ(store->ScanProjectionFrom("a", "last/", "count/", [](std::string_view, std::string_view) {
+    return true;
+  }).code(), Status::Code::kInvalidArgument);
 }
 
 TEST_F(ProjectionTest, RebuildGivesByteIdenticalState) {

@@ -12,6 +12,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -99,10 +100,23 @@ class LogReader {
   // Reads the projection's state. NotFound when absent.
   virtual Status GetProjectionValue(const std::string& name, std::string_view key,
                                     std::string* value) = 0;
+  // Reads several keys at once: (*values)[i] holds keys[i]'s value, or is
+  // empty (std::nullopt) when the key is absent. Keys given in ascending
+  // order are read fastest (a store batches the lookups that share a
+  // block). The default reads each through GetProjectionValue, so a reader
+  // that checks each key (hearth/scoped_reader.h) checks these too.
+  virtual Status GetProjectionValues(const std::string& name, const std::vector<std::string>& keys,
+                                     std::vector<std::optional<std::string>>* values);
   // Calls `fn` for every key with `prefix`, in key order, until it returns false.
   virtual Status ScanProjection(
       const std::string& name, std::string_view prefix,
       const std::function<bool(std::string_view key, std::string_view value)>& fn) = 0;
+
+  // The same from the first key with `prefix` at or after `from` (which
+  // starts with `prefix`). The default scans the prefix and skips the keys
+  // before `from`, so a reader that checks each key checks these too.
+  virtual Status ScanProjectionFrom(const std::string& name, std::string_view prefix, std::string_view from,
+                                    const std::function<bool(std::string_view key, std::string_view value)>& fn);
 
   // --- tamper evidence (docs/tamper-evidence.md) ---
   virtual Result<TreeHead> CurrentTree() = 0;
