@@ -294,6 +294,9 @@ std::set<std::string> DistrictsOf(const CaseFacts& c);
 // The financial years (by their first calendar year) in which the case has a
 // grant approved or a payment.
 std::set<int> MoneyYearsOf(const CaseFacts& c);
+// The key of a case's state, facts, complaint stream or client: the tag,
+// then the id (kStateTag, kFactsTag, kComplaintTag, kPersonTag, kDistrictTag).
+std::string TagKey(char tag, std::string_view id);
 // The key of one of them: 'g', the year as 4 digits, the case id.
 std::string MoneyKey(int first_year, std::string_view case_id);
 

@@ -76,7 +76,7 @@ class ProjectionFacts final : public FactSource {
       size_t next = 0;
       Status s;
       Status scanned = store_.ScanProjectionFrom(
-          readmodels::kCasesProjection, std::string(1, kStateTag), std::string(1, kStateTag).append(id_of(spans[0])),
+          readmodels::kCasesProjection, std::string(1, kStateTag), TagKey(kStateTag, id_of(spans[0])),
           [&](std::string_view key, std::string_view value) {
             std::string_view id = key.substr(1);
             if (id < id_of(spans[next])) return true;  // a case with no dated facts
@@ -88,7 +88,7 @@ class ProjectionFacts final : public FactSource {
             s = readmodels::DecodeCaseState(value, &states[next]);
             if (!s.ok()) return false;
             if (!states[next].client.empty()) {
-              pending_codes_.push_back(std::string(1, kPersonTag) + states[next].client);
+              pending_codes_.push_back(TagKey(kPersonTag, states[next].client));
             }
             return ++next < spans.size();
           });
@@ -140,7 +140,7 @@ class ProjectionFacts final : public FactSource {
     for (size_t from = 0; from < ids.size(); from += kBatch) {
       size_t to = std::min(ids.size(), from + kBatch);
       keys.clear();
-      for (size_t i = from; i < to; ++i) keys.push_back(std::string(1, kFactsTag) + ids[i]);
+      for (size_t i = from; i < to; ++i) keys.push_back(TagKey(kFactsTag, ids[i]));
       s = store_.GetProjectionValues(readmodels::kCasesProjection, keys, &values);
       if (!s.ok()) return s;
       for (size_t i = from; i < to; ++i) {
@@ -168,7 +168,7 @@ class ProjectionFacts final : public FactSource {
       return it->second ? &*it->second : nullptr;
     }
     std::string bytes;
-    Status s = store_.GetProjectionValue(readmodels::kCasesProjection, std::string(1, kPersonTag) + subject, &bytes);
+    Status s = store_.GetProjectionValue(readmodels::kCasesProjection, TagKey(kPersonTag, subject), &bytes);
     if (s.IsNotFound()) return nullptr;
     if (!s.ok()) return s;
     s = DecodePersonCodes(bytes, &codes_);

@@ -236,6 +236,14 @@ std::set<int> MoneyYearsOf(const CaseFacts& c) {
   return out;
 }
 
+std::string TagKey(char tag, std::string_view id) {
+  std::string k;
+  k.reserve(1 + id.size());
+  k.push_back(tag);
+  k.append(id);
+  return k;
+}
+
 std::string MoneyKey(int first_year, std::string_view case_id) {
   char year[8];
   std::snprintf(year, sizeof year, "%04d", first_year);

@@ -29,6 +29,9 @@ Status LogReader::GetProjectionValues(const std::string& name, const std::vector
 
 Status LogReader::ScanProjectionFrom(const std::string& name, std::string_view prefix, std::string_view from,
                                      const std::function<bool(std::string_view key, std::string_view value)>& fn) {
+  if (!from.starts_with(prefix)) {
+    return Status::InvalidArgument("a scan of projection " + name + " starts at a key outside its prefix");
+  }
   return ScanProjection(name, prefix, [&](std::string_view key, std::string_view value) {
     return key < from || fn(key, value);
   });

@@ -20,13 +20,7 @@ constexpr std::string_view kCasePrefix = "case/";
 
 bool IsCaseStream(const std::string& stream) { return stream.starts_with(kCasePrefix); }
 
-std::string StateKey(std::string_view case_id) {
-  std::string k;
-  k.reserve(1 + case_id.size());
-  k.push_back('c');
-  k.append(case_id);
-  return k;
-}
+std::string StateKey(std::string_view case_id) { return exports::TagKey(exports::kStateTag, case_id); }
 
 std::string IndexKey(char tag, std::string_view district, std::string_view case_id) {
   std::string k;
@@ -39,13 +33,7 @@ std::string IndexKey(char tag, std::string_view district, std::string_view case_
 }
 
 // The keys of the exports' facts (docs/readmodels.md "Dated facts").
-std::string TagKey(char tag, std::string_view id) {
-  std::string k;
-  k.reserve(1 + id.size());
-  k.push_back(tag);
-  k.append(id);
-  return k;
-}
+using exports::TagKey;
 
 std::string CountValue(uint64_t n) {
   std::string v;

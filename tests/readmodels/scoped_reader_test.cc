@@ -59,6 +59,10 @@ class GreedyModel final : public ReadModel {
       return true;
     });
     out["scanFacts"] = std::string(Status::CodeName(s.code()));
+    s = reader.ScanProjectionFrom(kCasesProjection, "c", "d", [](std::string_view, std::string_view) {
+      return true;
+    });
+    out["scanFromOutside"] = std::string(Status::CodeName(s.code()));
     // Every case stream there is, by name.
     Json streams = Json::object();
     for (const char* id : {"case/D1/1", "case/D1/2", "case/D2/1"}) {
@@ -218,6 +222,7 @@ TEST_F(ScopedReaderTest, MultiKeyReadsAndScansFromAKeyGetTheSameChecks) {
   EXPECT_EQ(got["multiGet"], Json::array({true, true, false}));  // D2 is not the caller's
   EXPECT_EQ(got["multiGetFacts"], "PermissionDenied");
   EXPECT_EQ(got["scanFacts"], "PermissionDenied");
+  EXPECT_EQ(got["scanFromOutside"], "InvalidArgument");  // as the store's own scan says
   Restrict("P-2");
   got = Ask("greedy", false, /*controller=*/true, {"D1", "D2"});
   EXPECT_EQ(got["scanFrom"], Json::array({"case/D2/1"}));
