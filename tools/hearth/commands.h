@@ -66,10 +66,11 @@ void AddProofCommands(CommandSet& set);  // checkpoint(s), prove, verify, verify
 void AddDemoCommands(CommandSet& set);   // demo (cmd_demo.cc, tools/demo)
 void AddReadModelCommands(CommandSet& set);  // rebuild, timeline, worklist
 
-// Folds every read model's projection of the store at `data` up to the log's
-// end (from its start: a bulk load wrote without them), with progress on a
-// terminal unless `quiet`; each projection's name and position. For `hearth
-// demo`, so that the first worklist after it does not catch up for minutes.
+// Brings every read model's projection of the store at `data` up to the
+// log's end, each from where the store has it (one that stopped on an error
+// is rebuilt), with progress on a terminal unless `quiet`; each projection's
+// name and position. For `hearth demo`, so that the first worklist after it
+// does not catch up for minutes.
 Result<std::vector<std::pair<std::string, uint64_t>>> BringProjectionsCurrent(const std::string& data,
                                                                              const KeySource& key, bool quiet);
 void AddServeCommands(CommandSet& set);  // serve, ca init, ca issue (cmd_serve.cc)
