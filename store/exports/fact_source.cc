@@ -2,7 +2,11 @@
 // projection when it is current, else one pass over the log.
 #include <algorithm>
 #include <array>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 
 #include "domain/tables.h"
@@ -57,72 +61,31 @@ class ProjectionFacts final : public FactSource {
     });
   }
 
-  // The facts in key order, a batch at a time; the batch's states by a scan
-  // of the same ids, and its clients' codes (when first asked for) by one
-  // multi-key lookup (sorted keys: RocksDB reads a block once for the keys
-  // it holds, where a lookup a key re-reads the filter and index for every
-  // one).
+  // The facts in key order, a batch at a time, read ahead on a second thread
+  // while this one visits the batch before (the reading and decoding take
+  // about as long as a return's counting). A batch: its facts by the scan
+  // of `f` keys, its states by a scan of the same ids' `c` keys (no lookup a
+  // case), and its clients' codes by one multi-key lookup of sorted `p` keys
+  // (RocksDB reads a block once for the keys it holds, where a lookup a key
+  // re-reads the filter and index for every one): by the reader when
+  // `prefetch_codes` says the pass wants them, else here when first asked
+  // for (the case extract asks for none and reads none).
   Status ForEachCase(const CaseVisitor& fn) override {
-    // The batch's ids and facts, end to end in one buffer (no allocation a
-    // case); one CaseFacts, and a state a batch slot, reused throughout.
-    std::string arena;
-    std::vector<std::array<size_t, 3>> spans;  // id at, id size, facts size
-    std::vector<domain::CaseState> states(kBatch);
-    CaseFacts c;
-    auto flush = [&]() -> Status {
-      // The states of the batch's cases: the same ids in the same order,
-      // read by a scan from the first to the last (no lookup a case).
-      auto id_of = [&](const std::array<size_t, 3>& at) { return std::string_view(arena).substr(at[0], at[1]); };
-      size_t next = 0;
-      Status s;
-      Status scanned = store_.ScanProjectionFrom(
-          readmodels::kCasesProjection, std::string(1, kStateTag), TagKey(kStateTag, id_of(spans[0])),
-          [&](std::string_view key, std::string_view value) {
-            std::string_view id = key.substr(1);
-            if (id < id_of(spans[next])) return true;  // a case with no dated facts
-            if (id > id_of(spans[next])) {
-              s = Status::Corruption("cases projection: " + std::string(id_of(spans[next])) +
-                                     " has dated facts and no state");
-              return false;
-            }
-            s = readmodels::DecodeCaseState(value, &states[next]);
-            if (!s.ok()) return false;
-            if (!states[next].client.empty()) {
-              pending_codes_.push_back(TagKey(kPersonTag, states[next].client));
-            }
-            return ++next < spans.size();
-          });
-      if (!scanned.ok()) return scanned;
-      if (!s.ok()) return s;
-      if (next < spans.size()) {
-        return Status::Corruption("cases projection: " + std::string(id_of(spans[next])) +
-                                  " has dated facts and no state");
+    Pipeline pipe;
+    std::thread reader([&] { pipe.Finish(ReadBatches(pipe)); });
+    Status s;
+    while (Batch* b = pipe.NextFull()) {
+      current_ = b;
+      for (size_t i = 0; s.ok() && i < b->size; ++i) s = fn(b->ids[i], b->cases[i]);
+      current_ = nullptr;
+      pipe.GiveBack(b);
+      if (!s.ok()) {
+        pipe.Stop();
+        break;
       }
-      std::string id;
-      for (size_t i = 0; s.ok() && i < spans.size(); ++i) {
-        id.assign(id_of(spans[i]));
-        // The facts carry the district a complaint stream counts in; the
-        // state, set after them, has the case's own.
-        s = DecodeCaseFacts(std::string_view(arena).substr(spans[i][0] + spans[i][1], spans[i][2]), &c);
-        if (!s.ok()) break;
-        std::swap(c.state, states[i]);
-        s = fn(id, c);
-      }
-      arena.clear();
-      spans.clear();
-      pending_codes_.clear();
-      prefetched_.clear();
-      return s;
-    };
-    Status s = Scan(kFactsTag, [&](const std::string& id, std::string_view value) {
-      spans.push_back({arena.size(), id.size(), value.size()});
-      arena.append(id).append(value);
-      return spans.size() < kBatch ? Status::OK() : flush();
-    });
-    if (s.ok() && !spans.empty()) s = flush();
-    pending_codes_.clear();
-    prefetched_.clear();
-    return s;
+    }
+    reader.join();
+    return s.ok() ? pipe.status : s;
   }
 
   Status ForEachCaseWithMoney(int first_year, const CaseVisitor& fn) override {
@@ -157,15 +120,16 @@ class ProjectionFacts final : public FactSource {
 
   Result<const PersonCodes*> CodesOf(const std::string& subject) override {
     if (subject.empty()) return nullptr;
-    // The first call of a batch reads the codes of every client in it (a
-    // pass that asks for none, the case extract's, reads none).
-    if (!pending_codes_.empty()) {
-      Status s = Prefetch(std::move(pending_codes_));
-      pending_codes_.clear();
-      if (!s.ok()) return s;
-    }
-    if (auto it = prefetched_.find(subject); it != prefetched_.end()) {
-      return it->second ? &*it->second : nullptr;
+    if (current_ != nullptr) {
+      // The first call of a batch not read with its codes reads the codes
+      // of every client in it.
+      if (!current_->pending_codes.empty()) {
+        Status s = Prefetch(&current_->pending_codes, &current_->codes);
+        if (!s.ok()) return s;
+      }
+      if (auto it = current_->codes.find(subject); it != current_->codes.end()) {
+        return it->second ? &*it->second : nullptr;
+      }
     }
     std::string bytes;
     Status s = store_.GetProjectionValue(readmodels::kCasesProjection, TagKey(kPersonTag, subject), &bytes);
@@ -245,28 +209,167 @@ class ProjectionFacts final : public FactSource {
     return s.ok() ? inner : s;
   }
 
-  // The codes of a batch's clients (`p` keys), absent ones as nullopt.
-  Status Prefetch(std::vector<std::string> keys) {
-    std::sort(keys.begin(), keys.end());
-    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-    std::vector<std::optional<std::string>> values;
-    Status s = store_.GetProjectionValues(readmodels::kCasesProjection, keys, &values);
-    if (!s.ok()) return s;
-    for (size_t i = 0; i < keys.size(); ++i) {
-      std::optional<PersonCodes>& codes = prefetched_[keys[i].substr(1)];
-      if (!values[i]) continue;
-      codes.emplace();
-      s = DecodePersonCodes(*values[i], &*codes);
-      if (!s.ok()) return s;
+  static constexpr size_t kBatch = 256;
+
+  // A batch of cases read ahead: ids[i] and cases[i] for i < size (the
+  // vectors and their strings reused from batch to batch).
+  struct Batch {
+    std::vector<std::string> ids;
+    std::vector<CaseFacts> cases;
+    size_t size = 0;
+    std::vector<std::string> pending_codes;  // the clients' `p` keys, until their codes are read
+    std::unordered_map<std::string, std::optional<PersonCodes>> codes;  // by subject; nullopt: none
+  };
+
+  // Two batches between the reader thread and the visiting one: the reader
+  // fills one while the other is visited.
+  class Pipeline {
+   public:
+    Pipeline() {
+      for (Batch& b : slots_) free_.push_back(&b);
     }
-    return Status::OK();
+    // The reader's side: an empty batch to fill (nullptr once stopped), and
+    // the filled one handed over.
+    Batch* NextFree() {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stopped_ || !free_.empty(); });
+      if (stopped_) return nullptr;
+      Batch* b = free_.front();
+      free_.pop_front();
+      return b;
+    }
+    void Hand(Batch* b) {
+      std::lock_guard<std::mutex> lock(mu_);
+      full_.push_back(b);
+      cv_.notify_all();
+    }
+    // The reader's end, with its status.
+    void Finish(Status s) {
+      std::lock_guard<std::mutex> lock(mu_);
+      status = std::move(s);
+      finished_ = true;
+      cv_.notify_all();
+    }
+    // The visitor's side: the next filled batch in order, nullptr at the end.
+    Batch* NextFull() {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return finished_ || !full_.empty(); });
+      if (full_.empty()) return nullptr;
+      Batch* b = full_.front();
+      full_.pop_front();
+      return b;
+    }
+    void GiveBack(Batch* b) {
+      std::lock_guard<std::mutex> lock(mu_);
+      free_.push_back(b);
+      cv_.notify_all();
+    }
+    // The visitor stopped early: the reader stops at its next batch.
+    void Stop() {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopped_ = true;
+      cv_.notify_all();
+    }
+    Status status;  // the reader's, read after it is joined
+
+   private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::array<Batch, 2> slots_;
+    std::deque<Batch*> free_, full_;
+    bool stopped_ = false;
+    bool finished_ = false;
+  };
+
+  // The reader thread: every case's facts, state and (when the pass wants
+  // them) client's codes, a batch at a time, handed to `pipe` in key order.
+  Status ReadBatches(Pipeline& pipe) {
+    // The batch's ids and facts end to end in one buffer (no allocation a case).
+    std::string arena;
+    std::vector<std::array<size_t, 3>> spans;  // id at, id size, facts size
+    auto id_of = [&](const std::array<size_t, 3>& at) { return std::string_view(arena).substr(at[0], at[1]); };
+    bool stopped = false;  // the visitor stopped: no more batches wanted
+    auto fill = [&]() -> Status {
+      Batch* b = pipe.NextFree();
+      if (b == nullptr) {
+        stopped = true;
+        return Status::Busy("the visitor stopped");
+      }
+      if (b->cases.size() < spans.size()) {
+        b->cases.resize(spans.size());
+        b->ids.resize(spans.size());
+      }
+      b->size = spans.size();
+      b->pending_codes.clear();
+      b->codes.clear();
+      Status s;
+      for (size_t i = 0; s.ok() && i < spans.size(); ++i) {
+        b->ids[i].assign(id_of(spans[i]));
+        // The facts carry the district a complaint stream counts in; the
+        // state, decoded after them, has the case's own.
+        s = DecodeCaseFacts(std::string_view(arena).substr(spans[i][0] + spans[i][1], spans[i][2]), &b->cases[i]);
+      }
+      if (!s.ok()) return s;
+      // The states: the same ids in the same order, by one scan.
+      size_t next = 0;
+      Status scanned = store_.ScanProjectionFrom(
+          readmodels::kCasesProjection, std::string(1, kStateTag), TagKey(kStateTag, b->ids[0]),
+          [&](std::string_view key, std::string_view value) {
+            std::string_view id = key.substr(1);
+            if (id < b->ids[next]) return true;  // a case with no dated facts
+            if (id > b->ids[next]) {
+              s = Status::Corruption("cases projection: " + b->ids[next] + " has dated facts and no state");
+              return false;
+            }
+            domain::CaseState& state = b->cases[next].state;
+            s = readmodels::DecodeCaseState(value, &state);
+            if (!s.ok()) return false;
+            if (!state.client.empty()) b->pending_codes.push_back(TagKey(kPersonTag, state.client));
+            return ++next < b->size;
+          });
+      if (!scanned.ok()) return scanned;
+      if (!s.ok()) return s;
+      if (next < b->size) {
+        return Status::Corruption("cases projection: " + b->ids[next] + " has dated facts and no state");
+      }
+      if (prefetch_codes) s = Prefetch(&b->pending_codes, &b->codes);
+      if (!s.ok()) return s;
+      pipe.Hand(b);
+      arena.clear();
+      spans.clear();
+      return Status::OK();
+    };
+    Status s = Scan(kFactsTag, [&](const std::string& id, std::string_view value) {
+      spans.push_back({arena.size(), id.size(), value.size()});
+      arena.append(id).append(value);
+      return spans.size() < kBatch ? Status::OK() : fill();
+    });
+    if (s.ok() && !spans.empty()) s = fill();
+    return stopped ? Status::OK() : s;
   }
 
-  static constexpr size_t kBatch = 256;
+  // The codes of a batch's clients (their `p` keys, emptied), absent ones as nullopt.
+  Status Prefetch(std::vector<std::string>* keys, std::unordered_map<std::string, std::optional<PersonCodes>>* out) {
+    std::sort(keys->begin(), keys->end());
+    keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
+    std::vector<std::optional<std::string>> values;
+    Status s = store_.GetProjectionValues(readmodels::kCasesProjection, *keys, &values);
+    if (s.ok()) {
+      for (size_t i = 0; i < keys->size(); ++i) {
+        std::optional<PersonCodes>& codes = (*out)[(*keys)[i].substr(1)];
+        if (!values[i]) continue;
+        codes.emplace();
+        s = DecodePersonCodes(*values[i], &*codes);
+        if (!s.ok()) break;
+      }
+    }
+    keys->clear();
+    return s;
+  }
+
   LogReader& store_;
   PersonCodes codes_;
-  std::vector<std::string> pending_codes_;  // the batch's clients' `p` keys, until codes are asked for
-  std::unordered_map<std::string, std::optional<PersonCodes>> prefetched_;
+  Batch* current_ = nullptr;  // the batch being visited
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 // current, and a pass that the projection outran is taken again from the log.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
 #include "county.h"
@@ -129,6 +130,50 @@ TEST_F(FactSourceTest, TheProjectionHoldsWhatTheLogsPassFinds) {
   EXPECT_TRUE(p.cases == l.cases);
   EXPECT_TRUE(p.complaints == l.complaints);
   EXPECT_TRUE(p.codes == l.codes);
+}
+
+// The projection's cases are read ahead a batch (256 cases) at a time on a
+// second thread: over several batches, with and without their clients' codes
+// read with them, every case is visited once, in order, as the log has it;
+// a visitor's error ends the pass with that error, and the source can be
+// passed over again.
+TEST_F(FactSourceTest, APassOverSeveralBatchesVisitsEveryCaseInOrderAndAVisitorsErrorEndsIt) {
+  Open();
+  GenerateCounty(100);
+  CatchUp();
+  LogOnly log(*store_);
+  auto logged = exports::OpenFacts(log, *codec_, {});
+  ASSERT_TRUE(logged.ok()) << logged.status().ToString();
+  Dump l = DumpSource(**logged);
+  ASSERT_GT(l.cases.size(), 2 * 256u);
+  for (bool prefetch : {false, true}) {
+    auto projected = exports::OpenFacts(*store_, *codec_, {});
+    ASSERT_TRUE(projected.ok()) << projected.status().ToString();
+    ASSERT_TRUE((*projected)->from_projection);
+    (*projected)->prefetch_codes = prefetch;
+    Dump p = DumpSource(**projected);
+    EXPECT_TRUE(p.cases == l.cases) << "prefetch " << prefetch;
+    EXPECT_TRUE(p.codes == l.codes) << "prefetch " << prefetch;
+
+    std::vector<std::string> order;
+    Status s = (*projected)->ForEachCase([&](const std::string& id, const exports::CaseFacts&) {
+      order.push_back(id);
+      return order.size() == 300 ? Status::Conflict("the visitor stops at 300") : Status::OK();
+    });
+    EXPECT_EQ(s.code(), Status::Code::kConflict) << s.ToString();
+    EXPECT_EQ(s.message(), "the visitor stops at 300");
+    ASSERT_EQ(order.size(), 300u);
+    EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
+    EXPECT_EQ(order.front(), l.cases.begin()->first);
+
+    size_t visited = 0;
+    s = (*projected)->ForEachCase([&](const std::string&, const exports::CaseFacts&) {
+      ++visited;
+      return Status::OK();
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(visited, l.cases.size());
+  }
 }
 
 TEST_F(FactSourceTest, ReturnsExtractsAndMoneyAreTheSameFromTheProjectionAsFromTheLog) {
