@@ -206,9 +206,6 @@ class FactSource {
   // names, as of `position` (the return's areas).
   std::set<std::string> districts;
   bool from_projection = false;
-  // A hint that the pass asks CodesOf for (nearly) every case's client: a
-  // source may then read them with the cases instead of when first asked.
-  bool prefetch_codes = false;
 
   // Each complaint stream with no case (complaint/K-<n>), then each case, in
   // stream-id order; stops at the first non-OK status `fn` returns. `c`

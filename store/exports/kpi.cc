@@ -1194,7 +1194,6 @@ Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
   co.progress = options.progress;
   std::optional<KpiReturn> kpi;
   Status s = PassOverFacts(store, codec, co, [&](FactSource& facts) {
-    facts.prefetch_codes = true;  // the equality breakdowns ask for every client's
     auto built = BuildFrom(facts, store, codec, calendar, period, policy, options);
     if (!built.ok()) return built.status();
     kpi = std::move(*built);
