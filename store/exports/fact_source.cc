@@ -73,18 +73,27 @@ class ProjectionFacts final : public FactSource {
   Status ForEachCase(const CaseVisitor& fn) override {
     Pipeline pipe;
     std::thread reader([&] { pipe.Finish(ReadBatches(pipe)); });
-    Status s;
-    while (Batch* b = pipe.NextFull()) {
-      current_ = b;
-      for (size_t i = 0; s.ok() && i < b->size; ++i) s = fn(b->ids[i], b->cases[i]);
-      current_ = nullptr;
-      pipe.GiveBack(b);
-      if (!s.ok()) {
+    // However this thread leaves (an early return, an exception from `fn`),
+    // the reader is stopped and joined before the pipe goes.
+    struct Joined {
+      Pipeline& pipe;
+      std::thread& reader;
+      ~Joined() {
         pipe.Stop();
-        break;
+        reader.join();
+      }
+    };
+    Status s;
+    {
+      Joined joined{pipe, reader};
+      while (Batch* b = pipe.NextFull()) {
+        current_ = b;
+        for (size_t i = 0; s.ok() && i < b->size; ++i) s = fn(b->ids[i], b->cases[i]);
+        current_ = nullptr;
+        pipe.GiveBack(b);
+        if (!s.ok()) break;
       }
     }
-    reader.join();
     return s.ok() ? pipe.status : s;
   }
 
@@ -263,7 +272,8 @@ class ProjectionFacts final : public FactSource {
       free_.push_back(b);
       cv_.notify_all();
     }
-    // The visitor stopped early: the reader stops at its next batch.
+    // The visitor is done (early, or at the end): a reader still reading
+    // stops at its next batch.
     void Stop() {
       std::lock_guard<std::mutex> lock(mu_);
       stopped_ = true;
