@@ -2,13 +2,10 @@
 // projection when it is current, else one pass over the log.
 #include <algorithm>
 #include <array>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
 #include <optional>
-#include <thread>
 #include <unordered_map>
 
+#include "base/read_ahead.h"
 #include "domain/tables.h"
 #include "exports/collect.h"
 #include "hearth/readmodels.h"
@@ -71,30 +68,22 @@ class ProjectionFacts final : public FactSource {
   // reads none, and the KPI return's reads balance the two threads (the
   // reader had 69 % of the samples when it read the codes too).
   Status ForEachCase(const CaseVisitor& fn) override {
-    Pipeline pipe;
-    std::thread reader([&] { pipe.Finish(ReadBatches(pipe)); });
-    // However this thread leaves (an early return, an exception from `fn`),
-    // the reader is stopped and joined before the pipe goes.
-    struct Joined {
-      Pipeline& pipe;
-      std::thread& reader;
-      ~Joined() {
-        pipe.Stop();
-        reader.join();
-      }
-    };
-    Status s;
-    {
-      Joined joined{pipe, reader};
-      while (Batch* b = pipe.NextFull()) {
-        current_ = b;
-        for (size_t i = 0; s.ok() && i < b->size; ++i) s = fn(b->ids[i], b->cases[i]);
-        current_ = nullptr;
-        pipe.GiveBack(b);
-        if (!s.ok()) break;
-      }
+    Status read;  // the reader's, read once it has handed over its last batch
+    base::ReadAhead<Batch> pipe(2);
+    pipe.Start([&](base::ReadAhead<Batch>& p) { read = ReadBatches(p); });
+    struct Visiting {  // CodesOf answers from the batch only while it is visited
+      Batch*& current;
+      ~Visiting() { current = nullptr; }
+    } visiting{current_};
+    while (Batch* b = pipe.NextFull()) {
+      current_ = b;
+      Status s;
+      for (size_t i = 0; s.ok() && i < b->size; ++i) s = fn(b->ids[i], b->cases[i]);
+      current_ = nullptr;
+      pipe.GiveBack(b);
+      if (!s.ok()) return s;  // the pipe stops and joins the reader
     }
-    return s.ok() ? pipe.status : s;
+    return read;
   }
 
   Status ForEachCaseWithMoney(int first_year, const CaseVisitor& fn) override {
@@ -229,70 +218,9 @@ class ProjectionFacts final : public FactSource {
     std::unordered_map<std::string, std::optional<PersonCodes>> codes;  // by subject; nullopt: none
   };
 
-  // Two batches between the reader thread and the visiting one: the reader
-  // fills one while the other is visited.
-  class Pipeline {
-   public:
-    Pipeline() {
-      for (Batch& b : slots_) free_.push_back(&b);
-    }
-    // The reader's side: an empty batch to fill (nullptr once stopped), and
-    // the filled one handed over.
-    Batch* NextFree() {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stopped_ || !free_.empty(); });
-      if (stopped_) return nullptr;
-      Batch* b = free_.front();
-      free_.pop_front();
-      return b;
-    }
-    void Hand(Batch* b) {
-      std::lock_guard<std::mutex> lock(mu_);
-      full_.push_back(b);
-      cv_.notify_all();
-    }
-    // The reader's end, with its status.
-    void Finish(Status s) {
-      std::lock_guard<std::mutex> lock(mu_);
-      status = std::move(s);
-      finished_ = true;
-      cv_.notify_all();
-    }
-    // The visitor's side: the next filled batch in order, nullptr at the end.
-    Batch* NextFull() {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return finished_ || !full_.empty(); });
-      if (full_.empty()) return nullptr;
-      Batch* b = full_.front();
-      full_.pop_front();
-      return b;
-    }
-    void GiveBack(Batch* b) {
-      std::lock_guard<std::mutex> lock(mu_);
-      free_.push_back(b);
-      cv_.notify_all();
-    }
-    // The visitor is done (early, or at the end): a reader still reading
-    // stops at its next batch.
-    void Stop() {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopped_ = true;
-      cv_.notify_all();
-    }
-    Status status;  // the reader's, read after it is joined
-
-   private:
-    std::mutex mu_;
-    std::condition_variable cv_;
-    std::array<Batch, 2> slots_;
-    std::deque<Batch*> free_, full_;
-    bool stopped_ = false;
-    bool finished_ = false;
-  };
-
   // The reader thread: every case's facts and state, a batch at a time,
   // handed to `pipe` in key order.
-  Status ReadBatches(Pipeline& pipe) {
+  Status ReadBatches(base::ReadAhead<Batch>& pipe) {
     // The batch's ids and facts end to end in one buffer (no allocation a case).
     std::string arena;
     std::vector<std::array<size_t, 3>> spans;  // id at, id size, facts size

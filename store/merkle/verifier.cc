@@ -5,15 +5,12 @@
 #include <sodium.h>
 
 #include <algorithm>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <thread>
 #include <bit>
 #include <cstdarg>
 #include <functional>
 #include <memory>
 
+#include "base/read_ahead.h"
 #include "log/keys.h"
 #include "log/record.h"
 #include "log/store_impl.h"
@@ -162,155 +159,83 @@ struct ScanChunk {
   }
 };
 
-// Iterates the `log` column family on its own thread, checks keys, density
-// and envelopes, and hands records over in chunks of about a megabyte. A
-// bounded queue keeps memory flat whatever the store's size.
-class LogScanner {
- public:
-  LogScanner(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* log_cf) : db_(db), log_cf_(log_cf) {}
-  ~LogScanner() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
+// How the scan of the log ended: read by the hashing thread after the last chunk.
+struct ScanEnd {
+  rocksdb::Status status;
+  uint64_t expected_position = 1;  // the position after the last one scanned
+};
+
+// Iterates the `log` column family on the read-ahead's thread, checks keys,
+// density and envelopes, and hands records over in chunks of about a
+// megabyte. The read-ahead's few chunks keep memory flat whatever the
+// store's size.
+void ScanLog(base::ReadAhead<ScanChunk>& pipe, rocksdb::DB* db, rocksdb::ColumnFamilyHandle* log_cf,
+             ScanEnd* end) {
+  constexpr size_t kChunkBytes = 1u << 20;
+  auto take = [&] {
+    ScanChunk* c = pipe.NextFree();
+    if (c != nullptr) {
+      c->Clear();
+      c->bytes.reserve(kChunkBytes + (64u << 10));
     }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-  LogScanner(const LogScanner&) = delete;
-  LogScanner& operator=(const LogScanner&) = delete;
-
-  void Start() { thread_ = std::thread([this] { Run(); }); }
-
-  // The next chunk in log order, or nullptr after the last. The chunk stays
-  // valid until Release().
-  const ScanChunk* Next() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return !full_.empty() || done_; });
-    if (full_.empty()) return nullptr;
-    current_ = std::move(full_.front());
-    full_.pop_front();
-    cv_.notify_all();
-    return current_.get();
-  }
-
-  void Release() {
-    std::lock_guard<std::mutex> lock(mu_);
-    current_->Clear();
-    free_.push_back(std::move(current_));
-    cv_.notify_all();
-  }
-
-  // REQUIRES: Next() returned nullptr.
-  const rocksdb::Status& status() const { return status_; }
-  uint64_t expected_position() const { return expected_position_; }
-
- private:
-  static constexpr size_t kChunkBytes = 1u << 20;
-  static constexpr size_t kChunks = 4;
-
-  std::unique_ptr<ScanChunk> TakeFree() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return !free_.empty() || stop_; });
-    if (stop_) return nullptr;
-    auto c = std::move(free_.back());
-    free_.pop_back();
     return c;
-  }
-
-  bool NoneFree() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return free_.empty();
-  }
-
-  static void HashLeaves(ScanChunk* c, Hasher& hasher) {
+  };
+  auto hash_leaves = [](ScanChunk* c, Hasher& hasher) {
     c->leaves.reserve(c->ends.size());
     size_t begin = 0;
-    for (size_t end : c->ends) {
-      c->leaves.push_back(hasher.Leaf(std::string_view(c->bytes.data() + begin, end - begin)));
-      begin = end;
+    for (size_t e : c->ends) {
+      c->leaves.push_back(hasher.Leaf(std::string_view(c->bytes.data() + begin, e - begin)));
+      begin = e;
+    }
+  };
+  rocksdb::ReadOptions scan;
+  scan.readahead_size = 8u << 20;
+  scan.fill_cache = false;
+  scan.verify_checksums = true;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(scan, log_cf));
+  ScanChunk* chunk = take();
+  log::EnvelopeView envelope;
+  Hasher hasher;
+  uint64_t expected = 1;
+  for (it->SeekToFirst(); chunk != nullptr && it->Valid(); it->Next()) {
+    rocksdb::Slice key = it->key();
+    std::string_view value = it->value().ToStringView();
+    size_t index = chunk->ends.size();
+    if (key.size() != 8) {
+      chunk->issues.push_back({ScanIssue::kBadKey, index, expected,
+                               "the log holds a key of " + Num(key.size()) +
+                                   " bytes, which is not a position (after position " +
+                                   Num(expected - 1) + ")"});
+      continue;
+    }
+    uint64_t position = log::GetBE64(key.data());
+    if (position != expected) {
+      chunk->issues.push_back(
+          {ScanIssue::kGap, index, expected,
+           position > expected
+               ? (position == expected + 1 ? "position " + Num(expected) + " is missing"
+                                           : "positions " + Num(expected) + ".." +
+                                                 Num(position - 1) + " are missing")
+               : "position " + Num(position) + " is out of order"});
+    }
+    Status es = log::DecodeEnvelope(value, position, &envelope);
+    if (!es.ok()) chunk->issues.push_back({ScanIssue::kBadRecord, index, position, es.message()});
+    chunk->bytes.append(value);
+    chunk->ends.push_back(chunk->bytes.size());
+    expected = position + 1;
+    if (chunk->bytes.size() >= kChunkBytes) {
+      // When the hashing thread is behind (no chunk is free), hash this
+      // chunk here rather than wait: the two threads share the hashing.
+      if (pipe.ConsumerBehind()) hash_leaves(chunk, hasher);
+      pipe.Hand(chunk);
+      chunk = take();
     }
   }
-
-  void Hand(std::unique_ptr<ScanChunk> c) {
-    std::lock_guard<std::mutex> lock(mu_);
-    full_.push_back(std::move(c));
-    cv_.notify_all();
-  }
-
-  void Run() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (size_t i = 0; i < kChunks; ++i) {
-        free_.push_back(std::make_unique<ScanChunk>());
-        free_.back()->bytes.reserve(kChunkBytes + (64u << 10));
-      }
-    }
-    rocksdb::ReadOptions scan;
-    scan.readahead_size = 8u << 20;
-    scan.fill_cache = false;
-    scan.verify_checksums = true;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan, log_cf_));
-    std::unique_ptr<ScanChunk> chunk = TakeFree();
-    log::EnvelopeView envelope;
-    Hasher hasher;
-    uint64_t expected = 1;
-    for (it->SeekToFirst(); chunk != nullptr && it->Valid(); it->Next()) {
-      rocksdb::Slice key = it->key();
-      std::string_view value = it->value().ToStringView();
-      size_t index = chunk->ends.size();
-      if (key.size() != 8) {
-        chunk->issues.push_back({ScanIssue::kBadKey, index, expected,
-                                 "the log holds a key of " + Num(key.size()) +
-                                     " bytes, which is not a position (after position " +
-                                     Num(expected - 1) + ")"});
-        continue;
-      }
-      uint64_t position = log::GetBE64(key.data());
-      if (position != expected) {
-        chunk->issues.push_back(
-            {ScanIssue::kGap, index, expected,
-             position > expected
-                 ? (position == expected + 1 ? "position " + Num(expected) + " is missing"
-                                             : "positions " + Num(expected) + ".." +
-                                                   Num(position - 1) + " are missing")
-                 : "position " + Num(position) + " is out of order"});
-      }
-      Status es = log::DecodeEnvelope(value, position, &envelope);
-      if (!es.ok()) chunk->issues.push_back({ScanIssue::kBadRecord, index, position, es.message()});
-      chunk->bytes.append(value);
-      chunk->ends.push_back(chunk->bytes.size());
-      expected = position + 1;
-      if (chunk->bytes.size() >= kChunkBytes) {
-        // When the hashing thread is behind (no chunk is free), hash this
-        // chunk here rather than wait: the two threads share the hashing.
-        if (NoneFree()) HashLeaves(chunk.get(), hasher);
-        Hand(std::move(chunk));
-        chunk = TakeFree();
-      }
-    }
-    rocksdb::Status st = chunk == nullptr ? rocksdb::Status::Aborted() : it->status();
-    it.reset();
-    if (chunk != nullptr && (!chunk->ends.empty() || !chunk->issues.empty())) Hand(std::move(chunk));
-    std::lock_guard<std::mutex> lock(mu_);
-    status_ = st;
-    expected_position_ = expected;
-    done_ = true;
-    cv_.notify_all();
-  }
-
-  rocksdb::DB* db_;
-  rocksdb::ColumnFamilyHandle* log_cf_;
-  std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::unique_ptr<ScanChunk>> full_;
-  std::vector<std::unique_ptr<ScanChunk>> free_;
-  std::unique_ptr<ScanChunk> current_;
-  bool stop_ = false;
-  bool done_ = false;
-  rocksdb::Status status_;
-  uint64_t expected_position_ = 1;
-};
+  if (chunk == nullptr) return;  // the hashing stopped: nobody reads the end
+  end->status = it->status();
+  end->expected_position = expected;
+  if (!chunk->ends.empty() || !chunk->issues.empty()) pipe.Hand(chunk);
+}
 
 // One SHA-256 context per thread for the proof checks, which auditors and
 // read models call by the thousand: creating a context costs more than the
@@ -675,7 +600,8 @@ Result<VerifyReport> VerifyFiles(const std::string& dir, const std::array<uint8_
   // reader thread iterates and parses, this thread hashes (on two cores each
   // does about half the work). Findings travel with the records, so they are
   // reported in log order exactly as a single pass would.
-  LogScanner scanner(db, log_cf);
+  ScanEnd scan_end;
+  base::ReadAhead<ScanChunk> scanner(4);
   uint64_t gaps = 0, bad_records = 0;
   uint64_t progress_total = 0;
   if (options.on_progress) {
@@ -685,8 +611,8 @@ Result<VerifyReport> VerifyFiles(const std::string& dir, const std::array<uint8_
       progress_total = h.frontier.size();
     }
   }
-  scanner.Start();
-  while (const ScanChunk* chunk = scanner.Next()) {
+  scanner.Start([&](base::ReadAhead<ScanChunk>& pipe) { ScanLog(pipe, db, log_cf, &scan_end); });
+  while (ScanChunk* chunk = scanner.NextFull()) {
     size_t issue = 0;
     auto report_issues = [&](size_t before) {
       for (; issue < chunk->issues.size() && chunk->issues[issue].before_record <= before; ++issue) {
@@ -707,13 +633,13 @@ Result<VerifyReport> VerifyFiles(const std::string& dir, const std::array<uint8_
     }
     report_issues(chunk->ends.size());
     if (options.on_progress) options.on_progress(frontier.size(), progress_total);
-    scanner.Release();
+    scanner.GiveBack(chunk);
   }
-  uint64_t expected_position = scanner.expected_position();
-  bool scan_complete = scanner.status().ok();
+  uint64_t expected_position = scan_end.expected_position;
+  bool scan_complete = scan_end.status.ok();
   if (!scan_complete) {
     out.Fail("reading the log failed after position " + Num(expected_position - 1) + ": " +
-                 scanner.status().ToString(),
+                 scan_end.status.ToString(),
              expected_position, nullptr, nullptr);
   }
   report.leaves = frontier.size();

@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 
+#include "base/read_ahead.h"
 #include "log/keys.h"
 #include "log/record.h"
 #include "log/store_impl.h"
@@ -127,10 +128,19 @@ StoreImpl::ProjectionSlot* StoreImpl::FindProjection(const std::string& name) {
 
 Result<std::vector<RecordedEvent>> StoreImpl::ReadFacts(uint64_t from, size_t max_count) {
   std::vector<RecordedEvent> out;
+  Status st = ReadFactsInto(from, max_count, &out);
+  if (!st.ok()) return st;
+  return out;
+}
+
+Status StoreImpl::ReadFactsInto(uint64_t from, size_t max_count, std::vector<RecordedEvent>* out) {
   uint64_t last = committed();
-  if (from > last || max_count == 0) return out;
+  if (from > last || max_count == 0) {
+    out->clear();
+    return Status::OK();
+  }
   uint64_t end = std::min<uint64_t>(last, from + max_count - 1);
-  out.reserve(size_t(end - from + 1));
+  out->resize(size_t(end - from + 1));
   rocksdb::ReadOptions ro;
   std::string upper = LogKey(end + 1);
   rocksdb::Slice upper_slice(upper);
@@ -143,7 +153,7 @@ Result<std::vector<RecordedEvent>> StoreImpl::ReadFacts(uint64_t from, size_t ma
     if (pos != expect) {
       return Status::Corruption("position " + std::to_string(expect) + " is missing from the log");
     }
-    RecordedEvent& e = out.emplace_back();
+    RecordedEvent& e = (*out)[size_t(pos - from)];
     Status st = DecodeRecord(it->value().ToStringView(), pos, encrypted_ ? &store_key_ : nullptr,
                              nullptr, &e);
     if (!st.ok()) return st;
@@ -153,7 +163,7 @@ Result<std::vector<RecordedEvent>> StoreImpl::ReadFacts(uint64_t from, size_t ma
   if (expect != end + 1) {
     return Status::Corruption("position " + std::to_string(expect) + " is missing from the log");
   }
-  return out;
+  return Status::OK();
 }
 
 Status StoreImpl::ResetProjection(ProjectionSlot* slot) {
@@ -182,7 +192,9 @@ Status StoreImpl::ResetProjection(ProjectionSlot* slot) {
 }
 
 // Folds positions (slot.position, to] in pages, each page's state and
-// checkpoint in one batch. Stops the projection on the first failure.
+// checkpoint in one batch. Stops the projection on the first failure. More
+// than a page is read ahead on a second thread: it reads and decodes (and
+// decrypts) the next page while this one folds and writes the one before.
 Status StoreImpl::FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, bool sync) {
   ProjectionStatus st;
   {
@@ -190,14 +202,22 @@ Status StoreImpl::FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, boo
     st = slot->status;
   }
   uint64_t next = std::max(from, st.position + 1);
-  while (next <= to && !st.stopped) {
-    auto page = ReadFacts(next, size_t(std::min<uint64_t>(kFoldPage, to - next + 1)));
-    if (!page.ok()) return page.status();
-    if (page->empty()) break;
+  if (next > to || st.stopped) return Status::OK();
+
+  struct Page {
+    std::vector<RecordedEvent> events;  // reused from page to page
+    Status status;                      // the reading's
+  };
+  auto read = [this, to](uint64_t first, Page* page) {
+    page->status = ReadFactsInto(first, size_t(std::min<uint64_t>(kFoldPage, to - first + 1)), &page->events);
+  };
+  // Folds one page and writes its state with the checkpoint; false when the
+  // projection stopped on it or the write failed (`*written` says which).
+  auto fold = [&](const std::vector<RecordedEvent>& page, Status* written) {
     OverlayState state(db_.get(), projections_cf_, slot->prefix);
     rocksdb::WriteBatch batch;
     uint64_t page_last = st.position;
-    for (const RecordedEvent& e : *page) {
+    for (const RecordedEvent& e : page) {
       Status applied = SafeApply(*slot->projection, &e, state);
       if (!applied.ok()) {
         // The page is dropped: the state stays at the checkpoint before it.
@@ -212,7 +232,7 @@ Status StoreImpl::FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, boo
       Status flushed = SafeApply(*slot->projection, nullptr, state);
       if (!flushed.ok()) {
         st.stopped = true;
-        st.failed_position = page->front().position;
+        st.failed_position = page.front().position;
         st.error = "flush: " + flushed.ToString();
       }
     }
@@ -226,16 +246,50 @@ Status StoreImpl::FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, boo
     PutProjectionCheckpoint(&batch, st);
     rocksdb::WriteOptions wo;
     wo.sync = sync;
-    Status ws = FromRocks(db_->Write(wo, &batch), "writing projection " + st.name);
-    if (!ws.ok()) return ws;
+    *written = FromRocks(db_->Write(wo, &batch), "writing projection " + st.name);
+    if (!written->ok()) return false;
     {
       std::lock_guard<std::mutex> lock(proj_mu_);
       slot->status = st;
     }
     proj_cv_.notify_all();
-    next = st.position + 1;
+    return !st.stopped;
+  };
+
+  Status written;
+  if (to - next < kFoldPage) {  // one page: no second thread
+    Page page;
+    read(next, &page);
+    if (!page.status.ok()) return page.status;
+    if (!page.events.empty()) fold(page.events, &written);
+    return written;
   }
-  return Status::OK();
+  base::ReadAhead<Page> pages(2);
+  pages.Start([&read, next, to](base::ReadAhead<Page>& pipe) {
+    for (uint64_t first = next; first <= to;) {
+      Page* page = pipe.NextFree();
+      if (page == nullptr) return;  // the folding stopped
+      read(first, page);
+      bool last = !page->status.ok() || page->events.empty();
+      first += page->events.size();
+      pipe.Hand(page);
+      if (last) return;
+    }
+  });
+  for (uint64_t expect = next; Page* page = pages.NextFull(); expect += kFoldPage) {
+    if (!page->status.ok()) return page->status;
+    if (page->events.empty()) break;
+    // The pages follow each other, whole but for the last.
+    if (page->events.front().position != expect) {
+      return Status::Corruption("projection " + st.name + ": a page read ahead starts at position " +
+                                std::to_string(page->events.front().position) + ", not " +
+                                std::to_string(expect));
+    }
+    bool going = fold(page->events, &written);
+    pages.GiveBack(page);
+    if (!going) break;
+  }
+  return written;
 }
 
 Status StoreImpl::StartProjections() {

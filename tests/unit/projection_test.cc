@@ -214,6 +214,57 @@ TEST_F(ProjectionTest, AFailingProjectionStopsAndIsReportedNotSkipped) {
   EXPECT_EQ(v, "2");
 }
 
+// Folds of more than a page (1,000 events) read the next page on a second
+// thread while the one before is folded: every event is folded once, in
+// order, and a failure in a later page stops the projection at the
+// checkpoint before that page.
+TEST_F(ProjectionTest, FoldsOfManyPagesSeeEveryEventOnceAndStopAtTheFailingPage) {
+  {
+    auto store = Open({});
+    AppendSome(*store, 35, 100);  // positions 1..3500
+    ASSERT_TRUE(store->Append("case/D1/poison", ExpectedVersion::Any(), {MakeEvent("Poison")}).ok());
+    AppendSome(*store, 5, 100);  // 3502..4001
+  }
+  auto inl = std::make_shared<CountingProjection>("inl", ProjectionMode::kInline);
+  auto asy = std::make_shared<CountingProjection>("asy", ProjectionMode::kAsync);
+  auto whole = std::make_shared<CountingProjection>("whole", ProjectionMode::kAsync);
+  inl->fail_on_type = "Poison";
+  asy->fail_on_type = "Poison";
+  auto store = Open({inl, asy, whole});  // the inline one folds all 4,001 at open
+  ASSERT_TRUE(store->WaitForProjection("whole", 0, 30000).ok());
+  EXPECT_TRUE(store->WaitForProjection("asy", 0, 30000).IsCorruption());
+  auto st = store->Projections();
+  ASSERT_TRUE(st.ok());
+  for (const auto& s : *st) {
+    if (s.name == "whole") {
+      EXPECT_FALSE(s.stopped);
+      EXPECT_EQ(s.position, 4001u);
+      continue;
+    }
+    EXPECT_TRUE(s.stopped) << s.name;
+    EXPECT_EQ(s.failed_position, 3501u) << s.name;
+    EXPECT_EQ(s.position, 3000u) << s.name << ": the failing page is dropped whole";
+    std::string v;
+    ASSERT_TRUE(store->GetProjectionValue(s.name, "count/ContactRecorded", &v).ok());
+    EXPECT_EQ(v, "1500") << s.name << ": 30 streams of 100 events, half of them contacts";
+  }
+  std::string v;
+  ASSERT_TRUE(store->GetProjectionValue("whole", "count/ContactRecorded", &v).ok());
+  EXPECT_EQ(v, "2000");
+  ASSERT_TRUE(store->GetProjectionValue("whole", "count/Poison", &v).ok());
+  EXPECT_EQ(v, "1");
+  ASSERT_TRUE(store->GetProjectionValue("whole", "last/case/D1/34", &v).ok());
+  EXPECT_EQ(v, "3500");
+  ASSERT_TRUE(store->GetProjectionValue("whole", "last/case/D1/4", &v).ok());
+  EXPECT_EQ(v, "4001");
+  auto before = Dump(*store, "whole");
+  ASSERT_TRUE(store->RebuildProjection("whole").ok());
+  EXPECT_EQ(Dump(*store, "whole"), before);
+  inl->fail_on_type.clear();
+  ASSERT_TRUE(store->RebuildProjection("inl").ok());
+  EXPECT_EQ(Dump(*store, "inl"), before) << "the same events folded by an inline projection";
+}
+
 TEST_F(ProjectionTest, AccessLogKeepsWhoReadWhatPerSubject) {
   auto store = Open({});
   AccessRecord r;
