@@ -223,6 +223,10 @@ class FactSource {
   // A client's codes as of `position` (PersonCodes); nullptr when none were
   // recorded. The pointer lives until the next call.
   virtual Result<const PersonCodes*> CodesOf(const std::string& subject) = 0;
+  // Optional, set by a pass before ForEachCase: the cases whose client's
+  // codes it may ask for. A source may read those codes ahead, in bulk; a
+  // case it leaves out still gets its codes from CodesOf, read then.
+  std::function<bool(const CaseFacts&)> codes_wanted;
   // After a pass: OK when every value read was as of `position`. Conflict when
   // the projection moved on while the pass read it (a concurrent append):
   // the caller takes the pass again from the log at `position`.

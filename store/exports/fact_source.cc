@@ -261,7 +261,9 @@ class ProjectionFacts final : public FactSource {
             domain::CaseState& state = b->cases[next].state;
             s = readmodels::DecodeCaseState(value, &state);
             if (!s.ok()) return false;
-            if (!state.client.empty()) b->pending_codes.push_back(TagKey(kPersonTag, state.client));
+            if (!state.client.empty() && (!codes_wanted || codes_wanted(b->cases[next]))) {
+              b->pending_codes.push_back(TagKey(kPersonTag, state.client));
+            }
             return ++next < b->size;
           });
       if (!scanned.ok()) return scanned;

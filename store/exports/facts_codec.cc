@@ -25,7 +25,7 @@ void PutDated(Writer& w, const Dated& d) {
 }
 void GetDated(Reader& r, Dated* d) {
   d->on = r.Day();
-  d->district = r.Str();
+  r.Str(&d->district);
 }
 
 void PutLine(Writer& w, const LineFact& f) {
@@ -39,7 +39,7 @@ void PutLine(Writer& w, const LineFact& f) {
 void GetLine(Reader& r, LineFact* f) {
   GetDated(r, f);
   f->line = uint16_t(r.Var());
-  f->service = r.Str();
+  r.Str(&f->service);
   uint64_t z = r.Var();
   f->pence = int64_t(z >> 1) ^ -int64_t(z & 1);
   f->position = r.Var();
@@ -53,7 +53,7 @@ void PutComplaint(Writer& w, const ComplaintFact& f) {
 void GetComplaint(Reader& r, ComplaintFact* f) {
   GetDated(r, f);
   f->number = uint16_t(r.Var());
-  f->stage = r.Str();
+  r.Str(&f->stage);
 }
 
 void PutStrings(Writer& w, const std::vector<std::string>& v) {
@@ -61,9 +61,8 @@ void PutStrings(Writer& w, const std::vector<std::string>& v) {
   for (const auto& s : v) w.Str(s);
 }
 void GetStrings(Reader& r, std::vector<std::string>* v) {
-  size_t n = r.Count();
-  v->clear();
-  for (size_t i = 0; i < n && r.ok(); ++i) v->push_back(r.Str());
+  v->resize(r.Count());
+  for (std::string& s : *v) r.Str(&s);
 }
 
 template <typename T, typename Put>
@@ -73,13 +72,10 @@ void PutList(Writer& w, const std::vector<T>& v, Put put) {
 }
 template <typename T, typename Get>
 void GetList(Reader& r, std::vector<T>* v, Get get) {
-  size_t n = r.Count();
-  v->clear();
-  v->reserve(n);
-  for (size_t i = 0; i < n && r.ok(); ++i) {
-    v->emplace_back();
-    get(r, &v->back());
-  }
+  // In place: the elements' strings keep their buffers from case to case
+  // (every getter sets every field).
+  v->resize(r.Count());
+  for (T& e : *v) get(r, &e);
 }
 
 void PutOptDated(Writer& w, const std::optional<Dated>& d) {
@@ -147,11 +143,11 @@ Status DecodeCaseFacts(std::string_view bytes, CaseFacts* c) {
     return Status::Corruption("cases projection: dated facts of form " + std::to_string(format) + ", not " +
                               std::to_string(kFactsFormat));
   }
-  c->state.district = r.Str();
+  r.Str(&c->state.district);
   GetList(r, &c->enquiries, [](Reader& r, EnquiryFact* e) {
     GetDated(r, e);
-    e->channel = r.Str();
-    e->referrer_type = r.Str();
+    r.Str(&e->channel);
+    r.Str(&e->referrer_type);
   });
   GetList(r, &c->consultations, GetDated);
   for (auto* list : {&c->lines_opened, &c->grants_approved, &c->works_completed, &c->payments, &c->variations}) {
@@ -162,7 +158,7 @@ Status DecodeCaseFacts(std::string_view bytes, CaseFacts* c) {
   c->first_visit_scheduled_on = r.OptDay();
   GetList(r, &c->onward_referrals, [](Reader& r, OnwardFact* f) {
     GetDated(r, f);
-    f->destination = r.Str();
+    r.Str(&f->destination);
     f->signposted = r.U8() != 0;
   });
   GetList(r, &c->outcomes, [](Reader& r, OutcomeFact* f) {
@@ -175,13 +171,13 @@ Status DecodeCaseFacts(std::string_view bytes, CaseFacts* c) {
   GetList(r, &c->compliments, GetDated);
   GetList(r, &c->safeguarding, [](Reader& r, SafeguardingFact* f) {
     GetDated(r, f);
-    f->category = r.Str();
+    r.Str(&f->category);
   });
   GetList(r, &c->satisfaction, [](Reader& r, ScoreFact* f) {
     GetDated(r, f);
     f->score = int(r.Var());
     f->returns_questionnaire = r.U8() != 0;
-    f->quality_of_life = r.Str();
+    r.Str(&f->quality_of_life);
     GetStrings(r, &f->impacts);
   });
   GetList(r, &c->questionnaires_sent, GetDated);

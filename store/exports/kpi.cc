@@ -830,6 +830,19 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
     pair_key.append(person);
     return seen.insert(pair_key).second;
   };
+  // The codes are counted for an enquiry, a completion or an approval in the
+  // period: the source reads ahead only those cases' clients' codes (a tenth
+  // of a county's cases for a year's return).
+  all.codes_wanted = [&period](const CaseFacts& c) {
+    auto any_in = [&period](const auto& facts) {
+      return std::any_of(facts.begin(), facts.end(), [&period](const auto& f) { return In(period, f.on); });
+    };
+    return any_in(c.enquiries) || any_in(c.works_completed) || any_in(c.grants_approved);
+  };
+  struct Unset {
+    FactSource& all;
+    ~Unset() { all.codes_wanted = nullptr; }
+  } unset{all};
   passed = all.ForEachCase([&](const std::string& id, const CaseFacts& c) -> Status {
     tracer.current_case = &id;
     money.Add(id, c);

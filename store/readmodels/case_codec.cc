@@ -49,15 +49,16 @@ void EncodeLine(Writer& w, const ServiceLine& l) {
   w.OptDay(l.land_charge_released_on);
 }
 
+// Into a line that may hold another's values: every field is set.
 void DecodeLine(Reader& r, ServiceLine* l) {
   l->line = uint16_t(r.Var());
-  l->element = r.Str();
-  l->service = r.Str();
+  r.Str(&l->element);
+  r.Str(&l->service);
   l->opened_on = r.Day();
   l->closed_on = r.OptDay();
-  l->result = r.Str();
+  r.Str(&l->result);
   l->ot_priority = int(r.Var());
-  l->urgency = r.Str();
+  r.Str(&l->urgency);
   l->means_tested_on = r.OptDay();
   l->application_on = r.OptDay();
   l->valid_on = r.OptDay();
@@ -71,9 +72,17 @@ void DecodeLine(Reader& r, ServiceLine* l) {
   l->completed_on = r.OptDay();
   l->paid_on = r.OptDay();
   l->paid_pence = uint32_t(r.Var());
-  l->delayed_stage = r.Str();
+  r.Str(&l->delayed_stage);
   l->land_charge_registered_on = r.OptDay();
   l->land_charge_released_on = r.OptDay();
+  // Not in this encoding (format 6): left as a new line has them.
+  l->grant_type.clear();
+  l->means_test_result.clear();
+  l->assessed_contribution_pence = 0;
+  l->client_contribution_pence = 0;
+  l->varied_pence = 0;
+  l->urgent_exemption_on.reset();
+  l->contractor_ref.clear();
 }
 
 }  // namespace
@@ -176,6 +185,8 @@ std::string EncodeCaseState(const CaseState& s) {
   return out;
 }
 
+// Into `out` in place: its strings and vectors keep their buffers, so a pass
+// that decodes state after state into one object allocates little.
 Status DecodeCaseState(std::string_view bytes, CaseState* out) {
   Reader r(bytes);
   uint8_t format = r.U8();
@@ -184,35 +195,31 @@ Status DecodeCaseState(std::string_view bytes, CaseState* out) {
                               " is not the one this code reads (" + std::to_string(kFormat) +
                               "); rebuild the cases projection");
   }
-  CaseState s;
-  s.case_id = r.Str();
+  CaseState& s = *out;
+  r.Str(&s.case_id);
   s.version = r.Var();
   s.last_position = r.Var();
-  s.client = r.Str();
-  size_t n = r.Count();
-  for (size_t i = 0; i < n && r.ok(); ++i) {
-    domain::CasePerson p;
-    p.subject = r.Str();
-    p.role = r.Str();
-    s.people.push_back(std::move(p));
+  r.Str(&s.client);
+  s.people.resize(r.Count());
+  for (domain::CasePerson& p : s.people) {
+    r.Str(&p.subject);
+    r.Str(&p.role);
   }
-  s.district = r.Str();
-  s.team = r.Str();
-  s.age_band = r.Str();
-  s.tenure = r.Str();
+  r.Str(&s.district);
+  r.Str(&s.team);
+  r.Str(&s.age_band);
+  r.Str(&s.tenure);
   s.enquiry_on = r.OptDay();
-  s.channel = r.Str();
-  s.referrer_type = r.Str();
+  r.Str(&s.channel);
+  r.Str(&s.referrer_type);
   s.referral_on = r.OptDay();
-  s.consent_basis = r.Str();
+  r.Str(&s.consent_basis);
   s.self_referral = r.U8() != 0;
-  n = r.Count();
-  for (size_t i = 0; i < n && r.ok(); ++i) {
-    domain::ActiveConsent c;
-    c.scope = r.Str();
-    c.named_person = r.Str();
+  s.consents.resize(r.Count());
+  for (domain::ActiveConsent& c : s.consents) {
+    r.Str(&c.scope);
+    r.Str(&c.named_person);
     c.given_on = r.Day();
-    s.consents.push_back(std::move(c));
   }
   s.first_visit_booked_for = r.OptDay();
   s.first_visit_confirmed_on = r.OptDay();
@@ -222,25 +229,19 @@ Status DecodeCaseState(std::string_view bytes, CaseState* out) {
   s.plan_agreed_on = r.OptDay();
   s.plan_review_on = r.OptDay();
   s.plan_changes = uint32_t(r.Var());
-  n = r.Count();
-  for (size_t i = 0; i < n && r.ok(); ++i) {
-    ServiceLine l;
-    DecodeLine(r, &l);
-    s.lines.push_back(std::move(l));
-  }
-  n = r.Count();
-  for (size_t i = 0; i < n && r.ok(); ++i) s.outcomes.push_back(r.Str());
+  s.lines.resize(r.Count());
+  for (ServiceLine& l : s.lines) DecodeLine(r, &l);
+  s.outcomes.resize(r.Count());
+  for (std::string& o : s.outcomes) r.Str(&o);
   s.complaints = uint32_t(r.Var());
-  n = r.Count();
-  for (size_t i = 0; i < n && r.ok(); ++i) {
-    domain::Complaint c;
+  s.complaint_list.resize(r.Count());
+  for (domain::Complaint& c : s.complaint_list) {
     c.number = uint16_t(r.Var());
-    c.stage = r.Str();
+    r.Str(&c.stage);
     c.received_on = r.Day();
     c.stage_on = r.Day();
     c.responded_on = r.OptDay();
-    c.result = r.Str();
-    s.complaint_list.push_back(std::move(c));
+    r.Str(&c.result);
   }
   s.compliments = uint32_t(r.Var());
   s.safeguarding_concerns = uint32_t(r.Var());
@@ -249,42 +250,36 @@ Status DecodeCaseState(std::string_view bytes, CaseState* out) {
   s.satisfaction = int(r.Var());
   s.closed = r.U8() != 0;
   s.closed_on = r.OptDay();
-  s.closure_reason = r.Str();
+  r.Str(&s.closure_reason);
   s.reopened = uint32_t(r.Var());
   s.last_activity_on = r.OptDay();
-  n = r.Count();
-  for (size_t i = 0; i < n && r.ok(); ++i) {
-    domain::OnwardReferral o;
+  s.onward_referrals.resize(r.Count());
+  for (domain::OnwardReferral& o : s.onward_referrals) {
     o.number = uint16_t(r.Var());
-    o.destination = r.Str();
+    r.Str(&o.destination);
     o.referred_on = r.Day();
     o.signposted = r.U8() != 0;
     o.confirmed_on = r.OptDay();
-    o.outcome = r.Str();
-    s.onward_referrals.push_back(std::move(o));
+    r.Str(&o.outcome);
   }
-  n = r.Count();
-  for (size_t i = 0; i < n && r.ok(); ++i) {
-    domain::SafeguardingConcern c;
+  s.safeguarding.resize(r.Count());
+  for (domain::SafeguardingConcern& c : s.safeguarding) {
     c.number = uint16_t(r.Var());
-    c.person_type = r.Str();
-    c.category = r.Str();
+    r.Str(&c.person_type);
+    r.Str(&c.category);
     c.raised_on = r.Day();
-    c.referred_to = r.Str();
+    r.Str(&c.referred_to);
     c.referred_on = r.OptDay();
     c.acknowledged_on = r.OptDay();
-    c.outcome = r.Str();
-    s.safeguarding.push_back(std::move(c));
+    r.Str(&c.outcome);
   }
-  n = r.Count();
-  for (size_t i = 0; i < n && r.ok(); ++i) {
-    domain::Questionnaire q;
+  s.questionnaires.resize(r.Count());
+  for (domain::Questionnaire& q : s.questionnaires) {
     q.line = uint16_t(r.Var());
     q.sent_on = r.Day();
     q.returned_on = r.OptDay();
-    s.questionnaires.push_back(q);
   }
-  s.worker = r.Str();
+  r.Str(&s.worker);
   s.allocated_on = r.OptDay();
   s.first_allocated_on = r.OptDay();
   s.deallocated_on = r.OptDay();
@@ -295,7 +290,6 @@ Status DecodeCaseState(std::string_view bytes, CaseState* out) {
     return Status::Corruption("case state: " + std::string(r.ok() ? "trailing bytes" : "truncated") +
                               (s.case_id.empty() ? std::string() : " (" + s.case_id + ")"));
   }
-  *out = std::move(s);
   return Status::OK();
 }
 

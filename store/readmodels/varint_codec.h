@@ -82,6 +82,17 @@ class Reader {
     in_.remove_prefix(size_t(n));
     return s;
   }
+  // The same into `out`, reusing its buffer.
+  void Str(std::string* out) {
+    uint64_t n = Var();
+    if (!ok_ || n > in_.size()) {
+      Fail();
+      out->clear();
+      return;
+    }
+    out->assign(in_.data(), size_t(n));
+    in_.remove_prefix(size_t(n));
+  }
   Date Day() { return FromZigzag(Var()); }
   std::optional<Date> OptDay() {
     uint64_t v = Var();
