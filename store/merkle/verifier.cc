@@ -189,7 +189,7 @@ void ScanLog(base::ReadAhead<ScanChunk>& pipe, rocksdb::DB* db, rocksdb::ColumnF
     }
   };
   rocksdb::ReadOptions scan;
-  scan.readahead_size = 8u << 20;
+  scan.readahead_size = 1u << 20;
   scan.fill_cache = false;
   scan.verify_checksums = true;
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(scan, log_cf));
