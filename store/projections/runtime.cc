@@ -146,6 +146,7 @@ Status StoreImpl::ReadFactsInto(uint64_t from, size_t max_count, std::vector<Rec
   rocksdb::Slice upper_slice(upper);
   ro.iterate_upper_bound = &upper_slice;
   ro.readahead_size = 2 << 20;
+  ro.fill_cache = false;  // read once, in order: keep the cache for the read models
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log_));
   uint64_t expect = from;
   for (it->Seek(LogKey(from)); it->Valid(); it->Next()) {
