@@ -210,8 +210,11 @@ class StoreImpl final : public Store {
   Status StoredProjections(std::vector<ProjectionStatus>* out);
   ProjectionSlot* FindProjection(const std::string& name);
   Result<std::vector<RecordedEvent>> ReadFacts(uint64_t from, size_t max_count);
-  // The same into `out`, whose events' strings and vectors are reused.
-  Status ReadFactsInto(uint64_t from, size_t max_count, std::vector<RecordedEvent>* out);
+  // The same into `out`, whose events' strings and vectors are reused. With
+  // `cursor`, its iterator is kept from call to call (a fold of many pages
+  // reads the log once, in order, without re-reading what it read ahead).
+  Status ReadFactsInto(uint64_t from, size_t max_count, std::vector<RecordedEvent>* out,
+                       std::unique_ptr<rocksdb::Iterator>* cursor = nullptr);
 
   Status ReadPositions(const std::vector<uint64_t>& positions, std::vector<RecordedEvent>* out);
   Status DecodeAt(uint64_t position, std::string_view bytes, RecordedEvent* out);

@@ -133,7 +133,8 @@ Result<std::vector<RecordedEvent>> StoreImpl::ReadFacts(uint64_t from, size_t ma
   return out;
 }
 
-Status StoreImpl::ReadFactsInto(uint64_t from, size_t max_count, std::vector<RecordedEvent>* out) {
+Status StoreImpl::ReadFactsInto(uint64_t from, size_t max_count, std::vector<RecordedEvent>* out,
+                                std::unique_ptr<rocksdb::Iterator>* cursor) {
   uint64_t last = committed();
   if (from > last || max_count == 0) {
     out->clear();
@@ -141,15 +142,26 @@ Status StoreImpl::ReadFactsInto(uint64_t from, size_t max_count, std::vector<Rec
   }
   uint64_t end = std::min<uint64_t>(last, from + max_count - 1);
   out->resize(size_t(end - from + 1));
+  // Read once, in order: the blocks are not kept in the cache the read
+  // models use. A call of its own stops at `end`; a cursor's iterator is
+  // left on the record after it, where the next page starts.
   rocksdb::ReadOptions ro;
   std::string upper = LogKey(end + 1);
   rocksdb::Slice upper_slice(upper);
-  ro.iterate_upper_bound = &upper_slice;
+  if (cursor == nullptr) ro.iterate_upper_bound = &upper_slice;
   ro.readahead_size = 2 << 20;
-  ro.fill_cache = false;  // read once, in order: keep the cache for the read models
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log_));
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> own;
+  std::unique_ptr<rocksdb::Iterator>& it = cursor != nullptr ? *cursor : own;
+  std::string first = LogKey(from);
+  if (it == nullptr) {
+    it.reset(db_->NewIterator(ro, log_));
+    it->Seek(first);
+  } else if (!it->Valid() || it->key() != rocksdb::Slice(first)) {
+    it->Seek(first);
+  }
   uint64_t expect = from;
-  for (it->Seek(LogKey(from)); it->Valid(); it->Next()) {
+  for (; expect <= end && it->Valid(); it->Next()) {
     uint64_t pos = GetBE64(it->key().data());
     if (pos != expect) {
       return Status::Corruption("position " + std::to_string(expect) + " is missing from the log");
@@ -209,8 +221,9 @@ Status StoreImpl::FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, boo
     std::vector<RecordedEvent> events;  // reused from page to page
     Status status;                      // the reading's
   };
-  auto read = [this, to](uint64_t first, Page* page) {
-    page->status = ReadFactsInto(first, size_t(std::min<uint64_t>(kFoldPage, to - first + 1)), &page->events);
+  auto read = [this, to](uint64_t first, Page* page, std::unique_ptr<rocksdb::Iterator>* cursor) {
+    page->status =
+        ReadFactsInto(first, size_t(std::min<uint64_t>(kFoldPage, to - first + 1)), &page->events, cursor);
   };
   // Folds one page and writes its state with the checkpoint; false when the
   // projection stopped on it or the write failed (`*written` says which).
@@ -260,17 +273,18 @@ Status StoreImpl::FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, boo
   Status written;
   if (to - next < kFoldPage) {  // one page: no second thread
     Page page;
-    read(next, &page);
+    read(next, &page, nullptr);
     if (!page.status.ok()) return page.status;
     if (!page.events.empty()) fold(page.events, &written);
     return written;
   }
   base::ReadAhead<Page> pages(2);
   pages.Start([&read, next, to](base::ReadAhead<Page>& pipe) {
+    std::unique_ptr<rocksdb::Iterator> cursor;  // one pass over the log, in order
     for (uint64_t first = next; first <= to;) {
       Page* page = pipe.NextFree();
       if (page == nullptr) return;  // the folding stopped
-      read(first, page);
+      read(first, page, &cursor);
       bool last = !page->status.ok() || page->events.empty();
       first += page->events.size();
       pipe.Hand(page);
