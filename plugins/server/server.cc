@@ -5,8 +5,9 @@
 // connection on its own strand. Store calls block, so they run elsewhere:
 // appends and queries on `workers` threads (a synced append waits for the
 // group commit, which needs appends running side by side; a query may take
-// long), reads and subscription batches on `readers` threads (few, kept
-// busy, so that a read costs few thread wake-ups). A connection executes
+// long), reads and subscription batches on `readers` threads (a read of
+// personal data waits for its synced access record: concurrent reads share
+// one sync as appends do). A connection executes
 // its requests one at a time, in order, reading at most `max_pipelined`
 // ahead.
 //

@@ -156,8 +156,11 @@ struct ServerConfig {
   // commit, so concurrent appends need concurrent workers to share one
   // sync). Default: 32.
   uint32_t workers = 32;
-  // Threads executing reads and subscription batches. Default: 2.
-  uint32_t readers = 2;
+  // Threads executing reads and subscription batches. A read of personal
+  // data waits for its synced access record (docs/operations.md), so, as
+  // for appends, concurrent reads need concurrent readers to share one
+  // sync. Default: 32.
+  uint32_t readers = 32;
   Limits limits;
   std::map<std::string, PluginConfig> plugins;  // by plugin name (certificate CN)
   ConsoleConfig console;
