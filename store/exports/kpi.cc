@@ -831,8 +831,8 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
     return seen.insert(pair_key).second;
   };
   // The codes are counted for an enquiry, a completion or an approval in the
-  // period: the source reads ahead only those cases' clients' codes (a tenth
-  // of a county's cases for a year's return).
+  // period: the source reads ahead only those cases' clients' codes (the
+  // cases of other years need none).
   all.codes_wanted = [&period](const CaseFacts& c) {
     auto any_in = [&period](const auto& facts) {
       return std::any_of(facts.begin(), facts.end(), [&period](const auto& f) { return In(period, f.on); });
