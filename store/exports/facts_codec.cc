@@ -60,10 +60,6 @@ void PutStrings(Writer& w, const std::vector<std::string>& v) {
   w.Var(v.size());
   for (const auto& s : v) w.Str(s);
 }
-void GetStrings(Reader& r, std::vector<std::string>* v) {
-  v->resize(r.Count());
-  for (std::string& s : *v) r.Str(&s);
-}
 
 template <typename T, typename Put>
 void PutList(Writer& w, const std::vector<T>& v, Put put) {
@@ -76,6 +72,9 @@ void GetList(Reader& r, std::vector<T>* v, Get get) {
   // (every getter sets every field).
   v->resize(r.Count());
   for (T& e : *v) get(r, &e);
+}
+void GetStrings(Reader& r, std::vector<std::string>* v) {
+  GetList(r, v, [](Reader& r, std::string* s) { r.Str(s); });
 }
 
 void PutOptDated(Writer& w, const std::optional<Dated>& d) {

@@ -73,13 +73,8 @@ class Reader {
     return Fail();
   }
   std::string Str() {
-    uint64_t n = Var();
-    if (!ok_ || n > in_.size()) {
-      Fail();
-      return std::string();
-    }
-    std::string s(in_.substr(0, size_t(n)));
-    in_.remove_prefix(size_t(n));
+    std::string s;
+    Str(&s);
     return s;
   }
   // The same into `out`, reusing its buffer.
