@@ -6,7 +6,9 @@
 
 #include <sodium.h>
 
+#include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "envelope.capnp.h"
 #include "log/keys.h"
@@ -39,15 +41,59 @@ void AppendField(std::string* s, std::string_view v) {
   s->append(v);
 }
 
-// Copies the bytes into word-aligned memory, as FlatArrayMessageReader needs.
-kj::Array<capnp::word> Aligned(std::string_view bytes) {
-  auto words = kj::heapArray<capnp::word>((bytes.size() + 7) / 8);
-  if (!bytes.empty()) {
-    std::memset(words.begin(), 0, words.size() * sizeof(capnp::word));
-    std::memcpy(words.begin(), bytes.data(), bytes.size());
+// The record's bytes as words, as FlatArrayMessageReader needs: in place
+// when they are word-aligned already, otherwise copied into this thread's
+// scratch buffer (reused, so a pass over millions of records allocates
+// once). A decode that runs inside another on the same thread (a section
+// opener that reads a record) gets a buffer of its own.
+class RecordWords {
+ public:
+  explicit RecordWords(std::string_view bytes) {
+    size_t n = (bytes.size() + 7) / 8;
+    if (bytes.size() % 8 == 0 && reinterpret_cast<uintptr_t>(bytes.data()) % alignof(capnp::word) == 0) {
+      words_ = kj::ArrayPtr<const capnp::word>(reinterpret_cast<const capnp::word*>(bytes.data()), n);
+      return;
+    }
+    Scratch& s = scratch_;
+    std::vector<uint64_t>* buffer = &own_;
+    if (!s.busy) {
+      s.busy = true;
+      leased_ = true;
+      buffer = &s.buffer;
+    }
+    buffer->resize(n);
+    if (n > 0) {
+      buffer->back() = 0;  // the padding of a last partial word reads as zeros
+      std::memcpy(buffer->data(), bytes.data(), bytes.size());
+    }
+    words_ = kj::ArrayPtr<const capnp::word>(reinterpret_cast<const capnp::word*>(buffer->data()), n);
   }
-  return words;
-}
+  ~RecordWords() {
+    if (!leased_) return;
+    // A record far larger than most (a document) does not pin its size.
+    if (scratch_.buffer.capacity() > kKeepWords) std::vector<uint64_t>().swap(scratch_.buffer);
+    scratch_.busy = false;
+  }
+  RecordWords(const RecordWords&) = delete;
+  RecordWords& operator=(const RecordWords&) = delete;
+
+  kj::ArrayPtr<const capnp::word> words() const { return words_; }
+  size_t size() const { return words_.size(); }
+
+ private:
+  static constexpr size_t kKeepWords = (1u << 20) / sizeof(uint64_t);
+  struct Scratch {
+    std::vector<uint64_t> buffer;  // words (capnp::word cannot be copied into a vector)
+    bool busy = false;
+  };
+  static thread_local Scratch scratch_;
+  kj::ArrayPtr<const capnp::word> words_;
+  std::vector<uint64_t> own_;
+  bool leased_ = false;
+};
+thread_local RecordWords::Scratch RecordWords::scratch_;
+
+void AssignText(std::string* out, capnp::Text::Reader t) { out->assign(t.cStr(), t.size()); }
 
 // The traversal limit follows the record's own size: a well-formed record
 // is read once, so a few times its words is ample, while a damaged one
@@ -73,7 +119,7 @@ Status ReadHead(schema::StoredRecord::Reader r, uint64_t position, Out* out) {
                              " (records moved or swapped)");
   }
   out->position = position;
-  out->stream = r.getStream();
+  AssignText(&out->stream, r.getStream());
   out->stream_version = r.getStreamVersion();
   if (!ToId(r.getEventId(), &out->id)) return Bad(position, "event id is not 16 bytes");
   return Status::OK();
@@ -81,19 +127,37 @@ Status ReadHead(schema::StoredRecord::Reader r, uint64_t position, Out* out) {
 
 }  // namespace
 
+namespace {
+
+void AppendSectionAad(std::string* aad, uint64_t position, std::string_view stream,
+                      std::string_view type, uint32_t schema_version, std::string_view section) {
+  aad->append("hearth.v1");
+  PutBE64(aad, position);
+  AppendField(aad, stream);
+  AppendField(aad, type);
+  PutBE32(aad, schema_version);
+  aad->append(section);
+}
+
+}  // namespace
+
 std::string SectionAad(uint64_t position, std::string_view stream, std::string_view type,
                        uint32_t schema_version, std::string_view section) {
-  std::string aad = "hearth.v1";
-  PutBE64(&aad, position);
-  AppendField(&aad, stream);
-  AppendField(&aad, type);
-  PutBE32(&aad, schema_version);
-  aad += section;
+  std::string aad;
+  AppendSectionAad(&aad, position, stream, type, schema_version, section);
   return aad;
 }
 
 std::string FactsAad(const EnvelopeFields& f) {
-  std::string aad = SectionAad(f.position, f.stream, f.type, f.schema_version, "F");
+  std::string aad;
+  FactsAad(f, &aad);
+  return aad;
+}
+
+void FactsAad(const EnvelopeFields& f, std::string* out) {
+  std::string& aad = *out;
+  aad.clear();
+  AppendSectionAad(&aad, f.position, f.stream, f.type, f.schema_version, "F");
   PutBE64(&aad, f.stream_version);
   aad.append(reinterpret_cast<const char*>(f.id->bytes.data()), 16);
   PutBE64(&aad, uint64_t(f.recorded_at));
@@ -111,7 +175,6 @@ std::string FactsAad(const EnvelopeFields& f) {
   PutBE32(&aad, uint32_t(f.personal_subjects.size()));
   for (std::string_view subject : f.personal_subjects) AppendField(&aad, subject);
   AppendField(&aad, f.digest);
-  return aad;
 }
 
 std::string PersonalSectionMac(const uint8_t* data_key, const PersonalSection& p) {
@@ -242,12 +305,12 @@ Result<std::string> EncodeRecord(const EncodeInput& in, const SectionSealer& sea
 
 Status DecodeEnvelope(std::string_view bytes, uint64_t position, EnvelopeView* out) {
   try {
-    auto words = Aligned(bytes);
-    capnp::FlatArrayMessageReader reader(words, RecordReaderOptions(words.size()));
+    RecordWords words(bytes);
+    capnp::FlatArrayMessageReader reader(words.words(), RecordReaderOptions(words.size()));
     auto r = reader.getRoot<schema::StoredRecord>();
     Status head = ReadHead(r, position, out);
     if (!head.ok()) return head;
-    out->digest = std::string(View(r.getDigest()));
+    out->digest.assign(View(r.getDigest()));
     return Status::OK();
   } catch (const kj::Exception& ex) {
     return Bad(position, "cannot be parsed: " + std::string(ex.getDescription().cStr()));
@@ -257,43 +320,53 @@ Status DecodeEnvelope(std::string_view bytes, uint64_t position, EnvelopeView* o
 Status DecodeRecord(std::string_view bytes, uint64_t position, const crypto::SecretKey* store_key,
                     const SectionOpener& open_personal, RecordedEvent* out) {
   try {
-    auto words = Aligned(bytes);
-    capnp::FlatArrayMessageReader reader(words, RecordReaderOptions(words.size()));
+    RecordWords words(bytes);
+    capnp::FlatArrayMessageReader reader(words.words(), RecordReaderOptions(words.size()));
     auto r = reader.getRoot<schema::StoredRecord>();
     Status head = ReadHead(r, position, out);
     if (!head.ok()) return head;
-    out->type = r.getType();
+    AssignText(&out->type, r.getType());
     out->schema_version = r.getSchemaVersion();
     out->recorded_at = r.getRecordedAt();
     out->occurred_at = r.getOccurredAt();
     auto actor = r.getActor();
-    out->actor = Actor{actor.getUser(), actor.getRole(), actor.getPlugin()};
+    AssignText(&out->actor.user, actor.getUser());
+    AssignText(&out->actor.role, actor.getRole());
+    AssignText(&out->actor.plugin, actor.getPlugin());
     if (!ToId(r.getCorrelationId(), &out->correlation_id) ||
         !ToId(r.getCausationId(), &out->causation_id)) {
       return Bad(position, "correlation or causation id is not 16 bytes");
     }
-    out->subjects.clear();
-    for (auto s : r.getSubjects()) {
-      out->subjects.push_back(SubjectRef{s.getId(), static_cast<SubjectRole>(s.getRole())});
+    auto subjects = r.getSubjects();
+    out->subjects.resize(subjects.size());
+    for (unsigned i = 0; i < subjects.size(); ++i) {
+      AssignText(&out->subjects[i].id, subjects[i].getId());
+      out->subjects[i].role = static_cast<SubjectRole>(subjects[i].getRole());
     }
     // Every field is read on every path, so a record that reads as genuine
     // here also reads for the verifier and the indexes (DecodeEnvelope).
-    std::string digest(View(r.getDigest()));
+    std::string_view digest = View(r.getDigest());
     if (store_key != nullptr) {
       auto personal = r.getPersonal();
+      // Reused by every record this thread decodes.
+      thread_local std::vector<std::string_view> personal_subjects;
+      thread_local std::string aad;
       EnvelopeFields f{position, out->stream, out->stream_version, &out->id, out->type,
                        out->schema_version, out->recorded_at, out->occurred_at, &out->actor,
                        &out->correlation_id, &out->causation_id, &out->subjects, {}, digest};
-      f.personal_subjects.reserve(personal.size());
+      f.personal_subjects.swap(personal_subjects);
+      f.personal_subjects.clear();
       for (auto p : personal) {
         auto subject = p.getSubject();
         f.personal_subjects.emplace_back(subject.cStr(), subject.size());
       }
-      if (!crypto::Open(*store_key, FactsAad(f), View(r.getFacts()), &out->facts)) {
+      FactsAad(f, &aad);
+      f.personal_subjects.swap(personal_subjects);
+      if (!crypto::Open(*store_key, aad, View(r.getFacts()), &out->facts)) {
         return Bad(position, "envelope or facts section fails authentication (altered or moved)");
       }
     } else {
-      out->facts = std::string(View(r.getFacts()));
+      out->facts.assign(View(r.getFacts()));
     }
     out->personal.clear();
     if (!open_personal) return Status::OK();  // facts only (projections)

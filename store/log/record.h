@@ -44,6 +44,8 @@ struct EnvelopeFields {
   std::string_view digest;
 };
 std::string FactsAad(const EnvelopeFields& f);
+// The same into *out (cleared first), so a pass over many records reuses one buffer.
+void FactsAad(const EnvelopeFields& f, std::string* out);
 
 // The keyed digest of an event as proposed, for telling a retry (same id,
 // same content) from a clash (same id, other content). Personal section i

@@ -208,6 +208,10 @@ Status StoreImpl::ResetProjection(ProjectionSlot* slot) {
 // checkpoint in one batch. Stops the projection on the first failure. More
 // than a page is read ahead on a second thread: it reads and decodes (and
 // decrypts) the next page while this one folds and writes the one before.
+// With `sync`, the pages are made durable together when the fold ends (one
+// WAL sync, not one a page): each page's batch is atomic and the WAL keeps
+// them in order, so a crash before the sync leaves the projection at the
+// checkpoint of an earlier page, consistent, and it folds on from there.
 Status StoreImpl::FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, bool sync) {
   ProjectionStatus st;
   {
@@ -227,6 +231,7 @@ Status StoreImpl::FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, boo
   };
   // Folds one page and writes its state with the checkpoint; false when the
   // projection stopped on it or the write failed (`*written` says which).
+  bool unsynced = false;  // a page was written since the last sync
   auto fold = [&](const std::vector<RecordedEvent>& page, Status* written) {
     OverlayState state(db_.get(), projections_cf_, slot->prefix);
     rocksdb::WriteBatch batch;
@@ -258,10 +263,9 @@ Status StoreImpl::FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, boo
     }
     state.Flush(&batch);
     PutProjectionCheckpoint(&batch, st);
-    rocksdb::WriteOptions wo;
-    wo.sync = sync;
-    *written = FromRocks(db_->Write(wo, &batch), "writing projection " + st.name);
+    *written = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "writing projection " + st.name);
     if (!written->ok()) return false;
+    unsynced = true;
     {
       std::lock_guard<std::mutex> lock(proj_mu_);
       slot->status = st;
@@ -271,12 +275,19 @@ Status StoreImpl::FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, boo
   };
 
   Status written;
+  auto synced = [&](Status result) {
+    if (sync && unsynced) {
+      Status s = FromRocks(db_->SyncWAL(), "syncing projection " + st.name);
+      if (result.ok()) result = s;
+    }
+    return result;
+  };
   if (to - next < kFoldPage) {  // one page: no second thread
     Page page;
     read(next, &page, nullptr);
     if (!page.status.ok()) return page.status;
     if (!page.events.empty()) fold(page.events, &written);
-    return written;
+    return synced(written);
   }
   base::ReadAhead<Page> pages(2);
   pages.Start([&read, next, to](base::ReadAhead<Page>& pipe) {
@@ -292,19 +303,20 @@ Status StoreImpl::FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, boo
     }
   });
   for (uint64_t expect = next; Page* page = pages.NextFull(); expect += kFoldPage) {
-    if (!page->status.ok()) return page->status;
+    if (!page->status.ok()) return synced(page->status);
     if (page->events.empty()) break;
     // The pages follow each other, whole but for the last.
     if (page->events.front().position != expect) {
-      return Status::Corruption("projection " + st.name + ": a page read ahead starts at position " +
-                                std::to_string(page->events.front().position) + ", not " +
-                                std::to_string(expect));
+      return synced(Status::Corruption("projection " + st.name +
+                                       ": a page read ahead starts at position " +
+                                       std::to_string(page->events.front().position) + ", not " +
+                                       std::to_string(expect)));
     }
     bool going = fold(page->events, &written);
     pages.GiveBack(page);
     if (!going) break;
   }
-  return written;
+  return synced(written);
 }
 
 Status StoreImpl::StartProjections() {

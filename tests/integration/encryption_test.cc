@@ -402,6 +402,83 @@ TEST_F(TamperTest, SealedSectionsMovedBetweenRecordsAreCorruption) {
   ExpectCorruptionAt(2, "personal sections relabelled");
 }
 
+// A record is decoded in place when its bytes are word-aligned, otherwise
+// through one buffer per thread that every decode reuses. It must read the
+// same at every alignment, into a used event as into a new one, and when a
+// section opener decodes another record in the middle of it.
+TEST_F(TamperTest, ARecordDecodesTheSameAtEveryAlignmentAndInsideAnotherDecode) {
+  auto raw = RawDb::Open(path_);
+  ASSERT_TRUE(raw);
+  crypto::KdfParams params;
+  ASSERT_TRUE(crypto::KdfParams::Decode(raw->Get("default", "kdf"), &params));
+  auto root = crypto::DeriveRootKey(KeySource::File(key_), params);
+  ASSERT_TRUE(root.ok()) << root.status().ToString();
+  std::string secret;
+  ASSERT_TRUE(crypto::Unwrap(*root, "store", raw->Get("keys", "s"), &secret));
+  crypto::SecretKey store_key =
+      crypto::SecretKey::FromBytes(reinterpret_cast<const uint8_t*>(secret.data()));
+  const std::string first = raw->Get("log", LogKeyOf(1));
+  const std::string second = raw->Get("log", LogKeyOf(2));
+  raw.reset();
+  ASSERT_FALSE(first.empty());
+  ASSERT_EQ(first.size() % 8, 0u);
+
+  // Opens nothing: answers with what it was given, so the sections' order,
+  // subjects, sealed bytes and associated data all show in the result.
+  log::SectionOpener echo = [](const std::string& subject, std::string_view aad,
+                               std::string_view sealed, std::string* out, bool* erased) {
+    *out = subject + "|" + std::string(aad) + "|" + std::string(sealed);
+    *erased = false;
+    return Status::OK();
+  };
+  auto decode = [&](std::string_view bytes, uint64_t position, const log::SectionOpener& opener,
+                    RecordedEvent* out) {
+    return log::DecodeRecord(bytes, position, &store_key, opener, out);
+  };
+  RecordedEvent reference;
+  ASSERT_TRUE(decode(first, 1, echo, &reference).ok());
+  ASSERT_EQ(reference.personal.size(), 2u);
+  EXPECT_EQ(reference.facts, original_[0].facts);
+  EXPECT_EQ(reference.type, original_[0].type);
+  EXPECT_EQ(reference.subjects, original_[0].subjects);
+
+  // Every offset from a word boundary, into one event used again and again
+  // (it last held the second record).
+  std::vector<uint64_t> storage(first.size() / 8 + 2);
+  char* base = reinterpret_cast<char*>(storage.data());
+  RecordedEvent used;
+  for (size_t offset = 0; offset < 8; ++offset) {
+    ASSERT_TRUE(decode(second, 2, echo, &used).ok());
+    std::memcpy(base + offset, first.data(), first.size());
+    ASSERT_TRUE(decode(std::string_view(base + offset, first.size()), 1, echo, &used).ok())
+        << "offset " << offset;
+    EXPECT_TRUE(SameEvent(reference, used)) << "offset " << offset;
+    log::EnvelopeView envelope;
+    ASSERT_TRUE(log::DecodeEnvelope(std::string_view(base + offset, first.size()), 1, &envelope).ok());
+    EXPECT_EQ(envelope.stream, reference.stream);
+    EXPECT_EQ(envelope.id, reference.id);
+  }
+
+  // The opener decodes the second record (unaligned too) before it answers.
+  std::string shifted = " " + second;
+  size_t inner_decodes = 0;
+  log::SectionOpener nested = [&](const std::string& subject, std::string_view aad,
+                                  std::string_view sealed, std::string* out, bool* erased) {
+    RecordedEvent inner;
+    Status s = decode(std::string_view(shifted).substr(1), 2, echo, &inner);
+    if (!s.ok()) return s;
+    ++inner_decodes;
+    EXPECT_EQ(inner.position, 2u);
+    return echo(subject, aad, sealed, out, erased);
+  };
+  std::memcpy(base + 1, first.data(), first.size());
+  RecordedEvent outer;
+  Status s = decode(std::string_view(base + 1, first.size()), 1, nested, &outer);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(inner_decodes, 2u);
+  EXPECT_TRUE(SameEvent(reference, outer));
+}
+
 TEST_F(TamperTest, TruncatedOrMissingRecordIsCorruption) {
   PushPastTheOpenCheck();
   std::string bytes = Raw(4);
