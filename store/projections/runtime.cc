@@ -23,6 +23,9 @@ namespace hearth::log {
 namespace {
 
 constexpr size_t kFoldPage = 1000;
+// Pages the asynchronous runner folds a turn, before it looks again at
+// which projection is lowest.
+constexpr size_t kAsyncFoldPages = 100;
 
 bool ValidProjectionName(const std::string& name) {
   if (name.empty() || name.size() > 64) return false;
@@ -212,6 +215,8 @@ Status StoreImpl::ResetProjection(ProjectionSlot* slot) {
 // WAL sync, not one a page): each page's batch is atomic and the WAL keeps
 // them in order, so a crash before the sync leaves the projection at the
 // checkpoint of an earlier page, consistent, and it folds on from there.
+// Without `sync` (the asynchronous runner) it also stops between pages when
+// the store closes.
 Status StoreImpl::FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, bool sync) {
   ProjectionStatus st;
   {
@@ -315,6 +320,7 @@ Status StoreImpl::FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, boo
     bool going = fold(page->events, &written);
     pages.GiveBack(page);
     if (!going) break;
+    if (!sync && proj_stop_) break;  // the asynchronous runner, told to stop
   }
   return synced(written);
 }
@@ -397,7 +403,10 @@ void StoreImpl::RunAsyncProjections() {
       if (slot->status.mode != ProjectionMode::kAsync) continue;
       // Async state is rebuildable: no sync of its own (the next commit
       // syncs the WAL); a crash resumes from the checkpoint in the same batch.
-      Status st = FoldFrom(slot.get(), 1, std::min<uint64_t>(end, lowest + 10 * kFoldPage), false);
+      // A hundred pages a turn: each turn starts a read-ahead and a log
+      // iterator again, and folds its first page with nothing read ahead.
+      // Closing the store stops a turn between pages.
+      Status st = FoldFrom(slot.get(), 1, std::min<uint64_t>(end, lowest + kAsyncFoldPages * kFoldPage), false);
       if (!st.ok()) {
         std::lock_guard<std::mutex> lock(proj_mu_);
         slot->status.stopped = true;

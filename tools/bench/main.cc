@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
                  "county to the large one fails the run (default 1.5)")
       ->check(CLI::Range(1.0, 1000.0));
   app.add_option("--county", options.county_dir,
-                 "sar, exports, scale: generate the demo counties once into this directory and reuse them");
+                 "projections, sar, exports, scale: generate the large demo county once into this directory and reuse it");
   app.add_option("--dir", dir, "parent of the run's store directories (default: the temp dir)");
   app.add_flag("--json", json, "print one JSON object with every figure");
   app.add_flag("--keep", keep, "keep the stores after the run");

@@ -93,10 +93,10 @@ class OtherVersion final : public Projection {
   std::shared_ptr<Projection> inner_;
 };
 
-Result<std::unique_ptr<Store>> OpenStore(const RunDir& dir, const std::string& path,
+Result<std::unique_ptr<Store>> OpenStore(const std::string& key_file, const std::string& path,
                                          std::vector<std::shared_ptr<Projection>> projections) {
   Options o;
-  o.key = KeySource::File(dir.key_file());
+  o.key = KeySource::File(key_file);
   o.projections = std::move(projections);
   return Store::Open(o, path);
 }
@@ -112,9 +112,9 @@ struct TimelineFigures {
 
 // Timelines (now, with proofs) of up to kTimelineSamples cases chosen by the
 // seed among every case of the store.
-Result<TimelineFigures> TimeTimelines(const RunDir& dir, const std::string& path, const Domain& d,
+Result<TimelineFigures> TimeTimelines(const std::string& key_file, const std::string& path, const Domain& d,
                                       uint64_t seed) {
-  auto store = OpenStore(dir, path, {readmodels::MakeCasesProjection(d.codec.get())});
+  auto store = OpenStore(key_file, path, {readmodels::MakeCasesProjection(d.codec.get())});
   if (!store.ok()) return store.status();
   Status s = (*store)->WaitForProjection(readmodels::kCasesProjection, 0, 3600 * 1000);
   if (!s.ok()) return s;
@@ -184,26 +184,36 @@ Result<Json> RunProjectionsSuite(const SuiteOptions& options, const RunDir& dir)
   const bool two_sizes = smoke || scale > 1;
 
   Json out = Json::object();
-  const std::string large_path = dir.Sub("projections-large");
-  Progress(options, "projections: generating the demo county at scale " + std::to_string(large_opts.scale) +
-                        (smoke ? " (cut to " + std::to_string(large_opts.limit_cases) + " cases per district)"
-                               : " (about " + std::to_string(kDemoEventsPerScale * large_opts.scale) + " events)"));
-  Stopwatch gen_clock;
-  auto large = demo::GenerateCountyStore(large_path, KeySource::File(dir.key_file()), large_opts);
-  if (!large.ok()) return large.status();
-  double gen_s = gen_clock.Seconds();
+  std::string large_path = dir.Sub("projections-large");
+  std::string large_key = dir.key_file();
   out["projections_scale"] = large_opts.scale;
-  out["projections_events"] = large->events;
-  out["projections_cases"] = large->cases;
-  out["demo_generate_s"] = Round(gen_s, 2);
-  out["demo_generate_eps"] = Rate(large->events, gen_s);
+  if (options.county_dir.empty()) {
+    Progress(options, "projections: generating the demo county at scale " + std::to_string(large_opts.scale) +
+                          (smoke ? " (cut to " + std::to_string(large_opts.limit_cases) + " cases per district)"
+                                 : " (about " + std::to_string(kDemoEventsPerScale * large_opts.scale) + " events)"));
+    Stopwatch gen_clock;
+    auto large = demo::GenerateCountyStore(large_path, KeySource::File(large_key), large_opts);
+    if (!large.ok()) return large.status();
+    double gen_s = gen_clock.Seconds();
+    out["projections_events"] = large->events;
+    out["projections_cases"] = large->cases;
+    out["demo_generate_s"] = Round(gen_s, 2);
+    out["demo_generate_eps"] = Rate(large->events, gen_s);
+  } else {
+    // A county kept between runs (--county): generated once, then reused,
+    // so that the figures at 10 M events do not wait for a bulk load.
+    auto county = LargeCounty(options, dir, "projections-large", large_opts);
+    if (!county.ok()) return county.status();
+    large_path = county->path;
+    large_key = county->key_file;
+  }
 
   // (a) replay from zero on open, then an explicit rebuild.
   {
-    auto other = OpenStore(dir, large_path, {std::make_shared<OtherVersion>(readmodels::MakeCasesProjection((*d)->codec.get()))});
+    auto other = OpenStore(large_key, large_path, {std::make_shared<OtherVersion>(readmodels::MakeCasesProjection((*d)->codec.get()))});
     if (!other.ok()) return other.status();
     other->reset();  // its checkpoint is reset: the next open starts from zero
-    auto store = OpenStore(dir, large_path, {readmodels::MakeCasesProjection((*d)->codec.get())});
+    auto store = OpenStore(large_key, large_path, {readmodels::MakeCasesProjection((*d)->codec.get())});
     if (!store.ok()) return store.status();
     Stopwatch clock;
     double cpu = ProcessCpuSeconds();
@@ -220,6 +230,7 @@ Result<Json> RunProjectionsSuite(const SuiteOptions& options, const RunDir& dir)
     auto info = (*store)->Info();
     if (!info.ok()) return info.status();
     uint64_t n = info->last_position;
+    out["projections_events"] = n;
     out["replay_eps"] = Rate(n, replay_s);
     out["replay_cpu_eps"] = Rate(n, replay_cpu);
     out["rebuild_eps"] = Rate(n, rebuild_s);
@@ -274,7 +285,7 @@ Result<Json> RunProjectionsSuite(const SuiteOptions& options, const RunDir& dir)
     const std::string small_path = dir.Sub("projections-small");
     auto small = demo::GenerateCountyStore(small_path, KeySource::File(dir.key_file()), small_opts);
     if (!small.ok()) return small.status();
-    auto f = TimeTimelines(dir, small_path, **d, options.seed);
+    auto f = TimeTimelines(dir.key_file(), small_path, **d, options.seed);
     if (!f.ok()) return f.status();
     small_tl = *f;
     out["timeline_small_store_events"] = f->store_events;
@@ -284,7 +295,7 @@ Result<Json> RunProjectionsSuite(const SuiteOptions& options, const RunDir& dir)
     out["timeline_small_us_per_event"] = Round(f->us_per_event, 1);
     out["timeline_small_cpu_us_per_event"] = Round(f->cpu_us_per_event, 1);
   }
-  auto f = TimeTimelines(dir, large_path, **d, options.seed);
+  auto f = TimeTimelines(large_key, large_path, **d, options.seed);
   if (!f.ok()) return f.status();
   out["timeline_store_events"] = f->store_events;
   out["timeline_events_per_case"] = Round(f->events_per_case, 1);
