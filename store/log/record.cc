@@ -7,6 +7,8 @@
 #include <sodium.h>
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <cstring>
 #include <vector>
 
@@ -95,6 +97,10 @@ thread_local RecordWords::Scratch RecordWords::scratch_;
 
 void AssignText(std::string* out, capnp::Text::Reader t) { out->assign(t.cStr(), t.size()); }
 
+// Words of an encoded record's first segment: a record with its sections
+// is about a kilobyte, so one segment holds nearly all of them.
+constexpr unsigned kFirstSegmentWords = 1024;
+
 // The traversal limit follows the record's own size: a well-formed record
 // is read once, so a few times its words is ample, while a damaged one
 // (a list of zero-sized elements claiming millions of entries, found by
@@ -137,6 +143,14 @@ void AppendSectionAad(std::string* aad, uint64_t position, std::string_view stre
   AppendField(aad, type);
   PutBE32(aad, schema_version);
   aad->append(section);
+}
+
+// SectionAad(..., "P" + subject) into *aad, reusing its buffer.
+void PersonalSectionAad(std::string* aad, uint64_t position, std::string_view stream,
+                        std::string_view type, uint32_t schema_version, std::string_view subject) {
+  aad->clear();
+  AppendSectionAad(aad, position, stream, type, schema_version, "P");
+  aad->append(subject);
 }
 
 }  // namespace
@@ -253,7 +267,28 @@ std::string EventDigest(const crypto::SecretKey& digest_key, const NewEvent& e,
 
 Result<std::string> EncodeRecord(const EncodeInput& in, const SectionSealer& seal) {
   const NewEvent& e = *in.event;
-  capnp::MallocMessageBuilder message(1024);
+  // The message's first segment is this thread's, reused: the builder
+  // zeroes what it used when it is destroyed, as a first segment must be
+  // zero. An encode inside another (none today) allocates its own.
+  thread_local struct FirstSegment {
+    std::unique_ptr<uint64_t[]> words{new uint64_t[kFirstSegmentWords]()};  // zeroed
+    bool busy = false;
+  } first;
+  struct Lease {  // declared before the builder: released after it has zeroed the segment
+    bool* busy = nullptr;
+    ~Lease() {
+      if (busy != nullptr) *busy = false;
+    }
+  } lease;
+  std::optional<capnp::MallocMessageBuilder> builder;
+  if (!first.busy) {
+    first.busy = true;
+    lease.busy = &first.busy;
+    builder.emplace(kj::arrayPtr(reinterpret_cast<capnp::word*>(first.words.get()), kFirstSegmentWords));
+  } else {
+    builder.emplace(kFirstSegmentWords);
+  }
+  capnp::MallocMessageBuilder& message = *builder;
   auto r = message.initRoot<schema::StoredRecord>();
   r.setPosition(in.position);
   r.setStream(capnp::Text::Reader(in.stream.data(), in.stream.size()));
@@ -275,13 +310,15 @@ Result<std::string> EncodeRecord(const EncodeInput& in, const SectionSealer& sea
     subjects[unsigned(i)].setRole(static_cast<schema::SubjectRole>(e.subjects[i].role));
   }
   std::string sealed;
+  std::string aad;  // reused for the facts and every section
   if (in.store_key != nullptr) {
     EnvelopeFields f{in.position, in.stream, in.stream_version, &e.id, e.type, e.schema_version,
                      in.recorded_at, e.occurred_at == 0 ? in.recorded_at : e.occurred_at,
                      &e.actor, &e.correlation_id, &e.causation_id, &e.subjects, {}, in.digest};
     f.personal_subjects.reserve(e.personal.size());
     for (const auto& p : e.personal) f.personal_subjects.push_back(p.subject);
-    crypto::Seal(*in.store_key, FactsAad(f), e.facts, &sealed);
+    FactsAad(f, &aad);
+    crypto::Seal(*in.store_key, aad, e.facts, &sealed);
     r.setFacts(AsData(sealed));
   } else {
     r.setFacts(AsData(e.facts));
@@ -290,17 +327,18 @@ Result<std::string> EncodeRecord(const EncodeInput& in, const SectionSealer& sea
   for (size_t i = 0; i < e.personal.size(); ++i) {
     const auto& p = e.personal[i];
     sealed.clear();
-    Status st = seal(p.subject,
-                     SectionAad(in.position, in.stream, e.type, e.schema_version, "P" + p.subject),
-                     p.data, &sealed);
+    PersonalSectionAad(&aad, in.position, in.stream, e.type, e.schema_version, p.subject);
+    Status st = seal(p.subject, aad, p.data, &sealed);
     if (!st.ok()) return st;
     personal[unsigned(i)].setSubject(p.subject);
     personal[unsigned(i)].setSealed(AsData(sealed));
   }
-  r.setDigest(AsData(std::string(in.digest)));
-  auto flat = capnp::messageToFlatArray(message);
-  auto bytes = flat.asBytes();
-  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+  r.setDigest(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(in.digest.data()), in.digest.size()));
+  // Written straight into the string that is returned: one copy of the record.
+  std::string out(capnp::computeSerializedSizeInWords(message) * sizeof(capnp::word), '\0');
+  kj::ArrayOutputStream stream(kj::arrayPtr(reinterpret_cast<kj::byte*>(out.data()), out.size()));
+  capnp::writeMessage(stream, message);
+  return out;
 }
 
 Status DecodeEnvelope(std::string_view bytes, uint64_t position, EnvelopeView* out) {
@@ -368,19 +406,27 @@ Status DecodeRecord(std::string_view bytes, uint64_t position, const crypto::Sec
     } else {
       out->facts.assign(View(r.getFacts()));
     }
-    out->personal.clear();
-    if (!open_personal) return Status::OK();  // facts only (projections)
-    for (auto p : r.getPersonal()) {
-      PersonalSection section;
-      section.subject = p.getSubject();
-      Status st = open_personal(
-          section.subject,
-          SectionAad(position, out->stream, out->type, out->schema_version, "P" + section.subject),
-          View(p.getSealed()), &section.data, &section.erased);
+    if (!open_personal) {  // facts only (projections)
+      out->personal.clear();
+      return Status::OK();
+    }
+    // Into the sections already there, reusing their buffers. The section's
+    // associated data is this call's own: an opener may decode another
+    // record before it reads it.
+    auto personal = r.getPersonal();
+    out->personal.resize(personal.size());
+    std::string aad;
+    for (unsigned i = 0; i < personal.size(); ++i) {
+      PersonalSection& section = out->personal[i];
+      AssignText(&section.subject, personal[i].getSubject());
+      section.identifiers.clear();
+      section.erased = false;
+      PersonalSectionAad(&aad, position, out->stream, out->type, out->schema_version, section.subject);
+      Status st = open_personal(section.subject, aad, View(personal[i].getSealed()), &section.data,
+                                &section.erased);
       if (!st.ok()) {
         return Bad(position, "personal section of subject " + section.subject + ": " + st.message());
       }
-      out->personal.push_back(std::move(section));
     }
     return Status::OK();
   } catch (const kj::Exception& ex) {
