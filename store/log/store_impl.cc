@@ -5,7 +5,9 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/slice_transform.h>
+#include <rocksdb/metadata.h>
 #include <rocksdb/table.h>
+#include <rocksdb/table_properties.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 #include <sodium.h>
@@ -1661,6 +1663,18 @@ Result<StoreInfo> StoreImpl::Info() {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(path_, ec)) {
     if (entry.is_regular_file(ec)) info.disk_bytes += entry.file_size(ec);
+  }
+  rocksdb::TablePropertiesCollection tables;
+  s = db_->GetPropertiesOfAllTables(log_, &tables);
+  if (!s.ok()) return FromRocks(s, "reading the log's table properties");
+  for (const auto& [file, props] : tables) {
+    info.table_records += props->num_entries;
+    info.table_record_bytes += props->raw_key_size + props->raw_value_size;
+  }
+  for (rocksdb::ColumnFamilyHandle* h : handles_) {
+    rocksdb::ColumnFamilyMetaData meta;
+    db_->GetColumnFamilyMetaData(h, &meta);
+    info.column_family_bytes.emplace_back(meta.name, meta.size);
   }
   {
     std::lock_guard<std::mutex> lock(commit_mu_);

@@ -320,10 +320,23 @@ TEST_F(CliTest, AppendReadInfoRoundTrip) {
   EXPECT_EQ(info["tree"]["root"].get<std::string>().size(), 64u);
   EXPECT_GT(info["diskBytes"], 0);
   EXPECT_EQ(info["formatVersion"], 1);
+  // Each command's writes are in table files once the next one has opened
+  // the store (its log is flushed on recovery): every record is counted,
+  // each with at least its 8-byte position key, and the log's family holds
+  // them within the store's disk bytes.
+  EXPECT_EQ(info["tableRecords"], kInit + 3);
+  EXPECT_GT(info["tableRecordBytes"].get<uint64_t>(), (kInit + 3) * 8u);
+  ASSERT_TRUE(info["columnFamilyBytes"].contains("log")) << info.dump();
+  uint64_t families = 0;
+  for (const auto& [name, bytes] : info["columnFamilyBytes"].items()) families += bytes.get<uint64_t>();
+  EXPECT_GE(info["columnFamilyBytes"]["log"].get<uint64_t>(), info["tableRecordBytes"].get<uint64_t>() / 2);
+  EXPECT_LE(families, info["diskBytes"].get<uint64_t>());
 
   Output text = Hearth({"info"});
   ASSERT_EQ(text.code, 0) << text.err;
   EXPECT_NE(text.out.find("events:          " + std::to_string(kInit + 3)), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("records:         " + std::to_string(kInit + 3) + " in table files"), std::string::npos)
+      << text.out;
 }
 
 TEST_F(CliTest, RetryWithTheSameIdsIsADuplicate) {

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <thread>
 #include <filesystem>
 #include <iostream>
@@ -22,6 +23,13 @@ namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 
 namespace {
+
+// `v` with `digits` decimals.
+std::string Fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
 
 // Reads are printed a page at a time so that a read of the whole log never
 // holds more than this many events in memory.
@@ -348,6 +356,11 @@ Status RunInfo(const InfoOptions& o) {
     j["subjects"] = info->subjects;
     j["erasedSubjects"] = info->erased_subjects;
     j["diskBytes"] = info->disk_bytes;
+    j["tableRecords"] = info->table_records;
+    j["tableRecordBytes"] = info->table_record_bytes;
+    Json families = Json::object();
+    for (const auto& [name, bytes] : info->column_family_bytes) families[name] = bytes;
+    j["columnFamilyBytes"] = families;
     j["tree"] = Json{{"size", info->tree.size}, {"root", root}};
     j["checkpoints"] = checkpoints->size();
     if (!checkpoints->empty()) j["lastCheckpointSize"] = checkpoints->back().size;
@@ -375,7 +388,27 @@ Status RunInfo(const InfoOptions& o) {
   out += "streams:         " + std::to_string(info->streams) + "\n";
   out += "subjects:        " + std::to_string(info->subjects) + " (" +
          std::to_string(info->erased_subjects) + " erased)\n";
-  out += "disk:            " + std::to_string(info->disk_bytes) + " bytes\n";
+  out += "disk:            " + std::to_string(info->disk_bytes) + " bytes";
+  if (info->last_position > 0) {
+    out += ", " + Fixed(double(info->disk_bytes) / double(info->last_position), 1) + " an event";
+  }
+  out += "\n";
+  // What a record is as stored, and what the store keeps beside it.
+  if (info->table_records > 0) {
+    double record = double(info->table_record_bytes) / double(info->table_records);
+    out += "records:         " + std::to_string(info->table_records) + " in table files, " +
+           Fixed(record, 1) + " bytes each as stored";
+    if (info->last_position > 0) {
+      out += "; disk per event " +
+             Fixed(double(info->disk_bytes) / double(info->last_position) / record, 2) + "x a record";
+    }
+    out += "\n";
+  }
+  out += "column families:";
+  for (const auto& [name, bytes] : info->column_family_bytes) {
+    out += " " + name + " " + std::to_string(bytes);
+  }
+  out += " (bytes in table files)\n";
   out += "tree:            size " + std::to_string(info->tree.size) + ", root " + root + "\n";
   out += "checkpoints:     " + std::to_string(checkpoints->size());
   if (!checkpoints->empty()) {

@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "hearth/event.h"
@@ -50,6 +51,15 @@ struct StoreInfo {
   uint64_t subjects = 0;       // data subjects with a data key (live or erased)
   uint64_t erased_subjects = 0;
   uint64_t disk_bytes = 0;     // live SST files plus WAL
+  // The log's records in its table files, from the tables' properties
+  // (records still only in the memtable are not counted): how many, and
+  // their bytes as stored, position keys included. disk_bytes per event
+  // over the bytes of a record is what the store keeps beside each record
+  // (indexes, tree, keys, projections; docs/format.md).
+  uint64_t table_records = 0;
+  uint64_t table_record_bytes = 0;
+  // Each column family's table files: name and bytes.
+  std::vector<std::pair<std::string, uint64_t>> column_family_bytes;
   TreeHead tree;
   // Every projection with a checkpoint in the store, whether or not this
   // process registered it: the position it has folded (its lag is
