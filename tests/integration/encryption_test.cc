@@ -42,6 +42,21 @@ bool Contains(const std::string& haystack, const std::string& needle) {
 
 const Actor kController{"u-9", "controller", "test"};
 
+// The store key as an attacker holding the files and the root key (a key
+// file) would unwrap it; false in *ok when any step fails.
+crypto::SecretKey StoreKeyOf(RawDb& raw, const std::string& key_file, bool* ok) {
+  *ok = false;
+  crypto::KdfParams params;
+  if (!crypto::KdfParams::Decode(raw.Get("default", "kdf"), &params)) return {};
+  auto root = crypto::DeriveRootKey(KeySource::File(key_file), params);
+  if (!root.ok()) return {};
+  std::string secret;
+  if (!crypto::Unwrap(*root, "store", raw.Get("keys", "s"), &secret)) return {};
+  *ok = secret.size() == crypto::kKeyBytes;
+  return *ok ? crypto::SecretKey::FromBytes(reinterpret_cast<const uint8_t*>(secret.data()))
+             : crypto::SecretKey{};
+}
+
 // --------------------------------------------------------------- keys ----
 
 class KeyTest : public StoreFixture {
@@ -409,14 +424,9 @@ TEST_F(TamperTest, SealedSectionsMovedBetweenRecordsAreCorruption) {
 TEST_F(TamperTest, ARecordDecodesTheSameAtEveryAlignmentAndInsideAnotherDecode) {
   auto raw = RawDb::Open(path_);
   ASSERT_TRUE(raw);
-  crypto::KdfParams params;
-  ASSERT_TRUE(crypto::KdfParams::Decode(raw->Get("default", "kdf"), &params));
-  auto root = crypto::DeriveRootKey(KeySource::File(key_), params);
-  ASSERT_TRUE(root.ok()) << root.status().ToString();
-  std::string secret;
-  ASSERT_TRUE(crypto::Unwrap(*root, "store", raw->Get("keys", "s"), &secret));
-  crypto::SecretKey store_key =
-      crypto::SecretKey::FromBytes(reinterpret_cast<const uint8_t*>(secret.data()));
+  bool unwrapped = false;
+  crypto::SecretKey store_key = StoreKeyOf(*raw, key_, &unwrapped);
+  ASSERT_TRUE(unwrapped);
   const std::string first = raw->Get("log", LogKeyOf(1));
   const std::string second = raw->Get("log", LogKeyOf(2));
   raw.reset();
@@ -656,14 +666,9 @@ TEST_F(ErasureTest, IdempotencyDigestConfirmsNoGuessAboutAnErasedPerson) {
   // The attacker's view: the files and the root key.
   auto raw = RawDb::Open(path_);
   ASSERT_TRUE(raw);
-  crypto::KdfParams params;
-  ASSERT_TRUE(crypto::KdfParams::Decode(raw->Get("default", "kdf"), &params));
-  auto root = crypto::DeriveRootKey(KeySource::File(key_), params);
-  ASSERT_TRUE(root.ok()) << root.status().ToString();
-  std::string secret;
-  ASSERT_TRUE(crypto::Unwrap(*root, "store", raw->Get("keys", "s"), &secret));
-  crypto::SecretKey store_key =
-      crypto::SecretKey::FromBytes(reinterpret_cast<const uint8_t*>(secret.data()));
+  bool unwrapped = false;
+  crypto::SecretKey store_key = StoreKeyOf(*raw, key_, &unwrapped);
+  ASSERT_TRUE(unwrapped);
   crypto::SecretKey digest_key = crypto::DeriveSubkey(store_key, 1, "hdigest_");
   auto stored_digest = [&](uint64_t position) {
     log::EnvelopeView env;
