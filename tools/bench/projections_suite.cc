@@ -195,7 +195,6 @@ Result<Json> RunProjectionsSuite(const SuiteOptions& options, const RunDir& dir)
     auto large = demo::GenerateCountyStore(large_path, KeySource::File(large_key), large_opts);
     if (!large.ok()) return large.status();
     double gen_s = gen_clock.Seconds();
-    out["projections_events"] = large->events;
     out["projections_cases"] = large->cases;
     out["demo_generate_s"] = Round(gen_s, 2);
     out["demo_generate_eps"] = Rate(large->events, gen_s);

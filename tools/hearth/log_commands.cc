@@ -388,20 +388,17 @@ Status RunInfo(const InfoOptions& o) {
   out += "streams:         " + std::to_string(info->streams) + "\n";
   out += "subjects:        " + std::to_string(info->subjects) + " (" +
          std::to_string(info->erased_subjects) + " erased)\n";
+  const double per_event =
+      info->last_position > 0 ? double(info->disk_bytes) / double(info->last_position) : 0;
   out += "disk:            " + std::to_string(info->disk_bytes) + " bytes";
-  if (info->last_position > 0) {
-    out += ", " + Fixed(double(info->disk_bytes) / double(info->last_position), 1) + " an event";
-  }
+  if (info->last_position > 0) out += ", " + Fixed(per_event, 1) + " an event";
   out += "\n";
   // What a record is as stored, and what the store keeps beside it.
   if (info->table_records > 0) {
     double record = double(info->table_record_bytes) / double(info->table_records);
     out += "records:         " + std::to_string(info->table_records) + " in table files, " +
            Fixed(record, 1) + " bytes each as stored";
-    if (info->last_position > 0) {
-      out += "; disk per event " +
-             Fixed(double(info->disk_bytes) / double(info->last_position) / record, 2) + "x a record";
-    }
+    if (info->last_position > 0) out += "; disk per event " + Fixed(per_event / record, 2) + "x a record";
     out += "\n";
   }
   out += "column families:";
