@@ -733,11 +733,45 @@ std::string WorklistToJson(const Worklist& wl, bool pretty) {
   }
   j["counts"] = std::move(counts);
   j["totalItems"] = wl.total_items;
-  OJson items = OJson::array();
-  for (const WorkItem& w : wl.items) items.push_back(ItemJson(w));
-  j["items"] = std::move(items);
+  // The items are written one at a time into the text, never held as one
+  // JSON tree: a county's whole worklist has about 100,000 items, and their
+  // tree took about a kilobyte and a half each on top of the items
+  // themselves (issue 22 item 3). The rest of the document is dumped with a
+  // marker where the array goes (a control character, escaped in JSON, that
+  // no value of the header holds), and the array is written in its place,
+  // as the document's own dump would have written it.
+  const std::string marker = "\\u0001items\\u0001";
+  j["items"] = "\x01items\x01";
   if (!wl.next.empty()) j["next"] = wl.next;
-  return pretty ? j.dump(2) : j.dump();
+  const std::string outer = pretty ? j.dump(2) : j.dump();
+  const size_t at = outer.find("\"" + marker + "\"");
+  std::string out;
+  out.reserve(outer.size() + wl.items.size() * (pretty ? 640 : 480));
+  out.append(outer, 0, at);
+  if (wl.items.empty()) {
+    out += "[]";
+  } else {
+    out += pretty ? "[\n    " : "[";
+    bool first = true;
+    for (const WorkItem& w : wl.items) {
+      if (!first) out += pretty ? ",\n    " : ",";
+      first = false;
+      const std::string item = pretty ? ItemJson(w).dump(2) : ItemJson(w).dump();
+      if (!pretty) {
+        out += item;
+        continue;
+      }
+      // An element of the document's array is indented two levels deeper
+      // (JSON strings hold no raw line breaks: every newline is layout).
+      for (char c : item) {
+        out.push_back(c);
+        if (c == '\n') out += "    ";
+      }
+    }
+    out += pretty ? "\n  ]" : "]";
+  }
+  out.append(outer, at + marker.size() + 2, std::string::npos);
+  return out;
 }
 
 std::string WorklistToText(const Worklist& wl) {

@@ -521,5 +521,31 @@ TEST_F(WorklistTest, JsonAndTextForms) {
   EXPECT_NE(text.find("56 of 55 working days"), std::string::npos) << text;
 }
 
+// The items are written into the text one at a time (a county's whole list
+// is never one JSON tree): the text is still exactly what one dump of the
+// parsed document gives, compact and indented, with and without items and
+// a continuation.
+TEST_F(WorklistTest, TheJsonIsOneDocumentWrittenItemByItem) {
+  DfgCase("case/D1/X", "2018-11-15", "urgent");
+  DfgCase("case/D1/Y", "2018-12-03", "");
+  WorklistOptions page;
+  page.limit = 2;
+  WorklistOptions later;  // on a day before every case: no items
+  for (const Worklist& wl : {Build("2019-02-06"), Build("2019-02-06", page), Build("2018-01-02", later)}) {
+    for (bool pretty : {false, true}) {
+      const std::string text = WorklistToJson(wl, pretty);
+      auto j = nlohmann::ordered_json::parse(text, nullptr, false);
+      ASSERT_FALSE(j.is_discarded()) << text;
+      EXPECT_EQ(pretty ? j.dump(2) : j.dump(), text);
+      ASSERT_TRUE(j["items"].is_array()) << text;
+      EXPECT_EQ(j["items"].size(), wl.items.size());
+      EXPECT_EQ(j.contains("next"), !wl.next.empty());
+      EXPECT_EQ(text.find("\\u0001"), std::string::npos) << "the marker is replaced";
+    }
+  }
+  EXPECT_FALSE(Build("2019-02-06", page).next.empty()) << "the page has a continuation to write";
+  EXPECT_TRUE(Build("2018-01-02", later).items.empty());
+}
+
 }  // namespace
 }  // namespace hearth::readmodels::testing
