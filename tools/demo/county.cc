@@ -446,12 +446,26 @@ struct CaseSpec {
   int district = 0;        // 0..5
   std::string code;        // "D1"
   uint32_t number = 0;     // 1.. within the district (copies consecutive)
-  uint32_t copies_base = 0;
   Kind kind = Kind::kOther;
   uint32_t repeat_of = 0;  // for a returning client: the earlier case's number
   // A DFG that is refused, or a minor adaptation withdrawn before its works:
   // a line opened that Schedule B does not count.
   bool uncounted = false;
+};
+
+// A case to generate, as the county's list holds it until its turn: 12
+// bytes, not a CaseSpec's 56 with its district's code (a county of 10
+// million events lists 590,000 cases; issue 22 item 3).
+struct CaseSlot {
+  uint32_t number = 0;
+  uint32_t repeat_of = 0;
+  uint8_t district = 0;
+  Kind kind = Kind::kOther;
+  bool uncounted = false;
+  // What the case turned out to hold, for the report's volumes (set by the
+  // writer that recorded it).
+  bool consulted = false;  // a ConsultationHeld
+  bool decided = false;    // the event Schedule B counts for its kind
 };
 
 std::string CaseId(const std::string& district, uint32_t n) {
@@ -1983,7 +1997,8 @@ Result<CountyReport> GenerateCounty(domain::CaseRecorder* recorder,
   // was advised already): mostly advice again, some a second minor adaptation
   // for the same household.
   std::vector<DistrictVolumes> volumes = CountyVolumes();
-  std::vector<CaseSpec> specs;
+  std::vector<CaseSlot> specs;
+  std::vector<uint32_t> district_cases(volumes.size(), 0);  // each district's last case number
   for (size_t d = 0; d < volumes.size(); ++d) {
     const DistrictVolumes& v = volumes[d];
     uint32_t k = options.scale;
@@ -2004,9 +2019,8 @@ Result<CountyReport> GenerateCounty(domain::CaseRecorder* recorder,
     std::vector<uint32_t> new_clients, minor_households;
     uint32_t n = 0;
     auto add = [&](Kind kind, bool uncounted, uint32_t repeat_of) {
-      CaseSpec s;
-      s.district = static_cast<int>(d);
-      s.code = v.district;
+      CaseSlot s;
+      s.district = static_cast<uint8_t>(d);
       s.number = ++n;
       s.kind = kind;
       s.uncounted = uncounted;
@@ -2031,15 +2045,11 @@ Result<CountyReport> GenerateCounty(domain::CaseRecorder* recorder,
     if (options.limit_cases != 0 && specs.size() - first > options.limit_cases) {
       specs.resize(first + options.limit_cases);
     }
+    district_cases[d] = n;
   }
+  specs.shrink_to_fit();
 
-  // What each case turned out to hold, for the report's volumes.
-  struct Held {
-    bool consulted = false;  // a ConsultationHeld
-    bool decided = false;    // the event Schedule B counts for its kind
-  };
-  std::vector<Held> held(specs.size());
-  auto deciding = [](const CaseSpec& spec) -> const char* {
+  auto deciding = [](const CaseSlot& spec) -> const char* {
     if (spec.uncounted) return nullptr;
     if (spec.kind == Kind::kOther) return "ConsultationHeld";
     return spec.kind == Kind::kDfg || spec.kind == Kind::kDementia ? "GrantApproved" : "WorksCompleted";
@@ -2072,13 +2082,21 @@ Result<CountyReport> GenerateCounty(domain::CaseRecorder* recorder,
     for (;;) {
       size_t i = next.fetch_add(1);
       if (i >= specs.size() || failed.load()) break;
+      CaseSlot& slot = specs[i];
+      CaseSpec spec;
+      spec.district = slot.district;
+      spec.code = volumes[slot.district].district;
+      spec.number = slot.number;
+      spec.kind = slot.kind;
+      spec.repeat_of = slot.repeat_of;
+      spec.uncounted = slot.uncounted;
       // A case whose counted event (its advice, for an advice case) fell
       // after the year is drawn
       // again, starting earlier, so that the year's figures are exact.
-      const char* counts = deciding(specs[i]);
+      const char* counts = deciding(slot);
       Generated g;
       for (uint32_t attempt = 0;; ++attempt) {
-        g = BuildCase(specs[i], options.seed, year_start, year_end, calendar, attempt);
+        g = BuildCase(spec, options.seed, year_start, year_end, calendar, attempt);
         if (counts == nullptr || holds(g, counts)) break;
         if (attempt == 100) {
           std::lock_guard<std::mutex> lock(mu);
@@ -2088,8 +2106,10 @@ Result<CountyReport> GenerateCounty(domain::CaseRecorder* recorder,
           return;
         }
       }
-      held[i].consulted = holds(g, "ConsultationHeld");
-      held[i].decided = counts != nullptr && specs[i].kind != Kind::kOther;
+      // Each slot is written by the one writer that took it, and read
+      // after every writer has joined.
+      slot.consulted = holds(g, "ConsultationHeld");
+      slot.decided = counts != nullptr && slot.kind != Kind::kOther;
       mine.events += g.opening.size() + g.rest.size();
       mine.people += g.people;
       ++mine.cases;
@@ -2117,19 +2137,31 @@ Result<CountyReport> GenerateCounty(domain::CaseRecorder* recorder,
   worker();
   for (auto& t : pool) t.join();
   if (failed.load()) return first_error;
-  // The volumes, counted from what was generated as Schedule B counts them.
-  std::set<std::pair<int, uint32_t>> advised, households, handyperson_people;
+  // The volumes, counted from what was generated as Schedule B counts them:
+  // a client (district, number of the case that brought them) once each.
+  // One bit a case number and district for each count of people.
+  auto bits = [&] {
+    std::vector<std::vector<bool>> b(volumes.size());
+    for (size_t d = 0; d < volumes.size(); ++d) b[d].resize(size_t(district_cases[d]) + 1);
+    return b;
+  };
+  std::vector<std::vector<bool>> advised = bits(), households = bits(), handyperson_people = bits();
+  auto first_time = [](std::vector<std::vector<bool>>& seen, size_t district, uint32_t client) {
+    auto bit = seen[district][client];
+    if (bit) return false;
+    bit = true;
+    return true;
+  };
   for (const auto& v : volumes) report.volumes.push_back(DistrictVolumes{v.district});
-  for (size_t i = 0; i < specs.size(); ++i) {
-    const CaseSpec& spec = specs[i];
-    DistrictVolumes& v = report.volumes[static_cast<size_t>(spec.district)];
-    std::pair<int, uint32_t> client{spec.district, spec.repeat_of != 0 ? spec.repeat_of : spec.number};
-    if (held[i].consulted && advised.insert(client).second) ++v.advised;
-    if (!held[i].decided) continue;
+  for (const CaseSlot& spec : specs) {
+    DistrictVolumes& v = report.volumes[spec.district];
+    uint32_t client = spec.repeat_of != 0 ? spec.repeat_of : spec.number;
+    if (spec.consulted && first_time(advised, spec.district, client)) ++v.advised;
+    if (!spec.decided) continue;
     switch (spec.kind) {
       case Kind::kDfg: ++v.dfgs; break;
-      case Kind::kMinor: if (households.insert(client).second) ++v.minor_adaptations; break;
-      case Kind::kHandyperson: if (handyperson_people.insert(client).second) ++v.handyperson; break;
+      case Kind::kMinor: if (first_time(households, spec.district, client)) ++v.minor_adaptations; break;
+      case Kind::kHandyperson: if (first_time(handyperson_people, spec.district, client)) ++v.handyperson; break;
       case Kind::kRepairs: ++v.repairs; break;
       case Kind::kDementia: ++v.dementia_grants; break;
       case Kind::kOther: break;
