@@ -15,6 +15,10 @@
 #include <optional>
 #include <thread>
 
+#ifdef __GLIBC__
+#include <malloc.h>  // malloc_trim
+#endif
+
 #include "domain.capnp.h"
 #include "hearth/exports.h"
 #include "hearth/readmodels.h"
@@ -2480,6 +2484,14 @@ Result<CountyReport> GenerateCountyStore(const std::string& path, const KeySourc
   // case of the log in memory (issue 22 item 3), and the demo returns with
   // every projection current.
   store->reset();
+#ifdef __GLIBC__
+  // What the load freed (its memtables, caches and the writers' arenas)
+  // goes back to the system before the fold allocates its own: glibc keeps
+  // freed memory of other threads' arenas otherwise, and the fold's peak
+  // came on top of the load's (401 MiB at 12 million events, 324 of them
+  // the load's).
+  malloc_trim(0);
+#endif
   o.create_if_missing = false;
   o.projections = readmodels::MakeProjections(codec->get());
   // Declared after the codec the projections point into: closed before it.
