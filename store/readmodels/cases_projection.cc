@@ -32,6 +32,54 @@ std::string IndexKey(char tag, std::string_view district, std::string_view case_
   return k;
 }
 
+// The quiet index (docs/readmodels.md): 'q' district 0x00 day case-id, day
+// the big-endian days since 1970-01-01 plus 2^31, so keys sort by day.
+constexpr size_t kDayBytes = 4;
+
+void AppendDay(std::string* k, domain::Date day) {
+  uint32_t v = uint32_t(int64_t(day.time_since_epoch().count()) + (int64_t(1) << 31));
+  for (int i = 3; i >= 0; --i) k->push_back(char((v >> (8 * i)) & 0xff));
+}
+
+domain::Date DayOf(std::string_view four) {
+  uint32_t v = 0;
+  for (char c : four) v = (v << 8) | uint8_t(c);
+  return domain::Date(std::chrono::days(int64_t(v) - (int64_t(1) << 31)));
+}
+
+std::string QuietKey(std::string_view district, domain::Date day, std::string_view case_id) {
+  std::string k;
+  k.reserve(2 + district.size() + kDayBytes + case_id.size());
+  k.push_back('q');
+  k.append(district);
+  k.push_back('\0');
+  AppendDay(&k, day);
+  k.append(case_id);
+  return k;
+}
+
+// The first day from which a case not needing work (closed, every referral
+// acknowledged, every complaint answered) has none, whatever day a worklist
+// is asked for: the latest of its closure, its referrals' acknowledgements
+// and its complaints' responses. Before that day it may have had work (the
+// worklist's rules decide). nullopt: a case that needs work now (it is in
+// the open index), or one closed with no date and nothing else, which never
+// has any.
+std::optional<domain::Date> QuietFrom(const CaseState& s) {
+  if (s.needs_work()) return std::nullopt;
+  std::optional<domain::Date> q = s.closed_on;
+  auto later = [&q](const std::optional<domain::Date>& d) {
+    if (d && (!q || *d > *q)) q = d;
+  };
+  for (const auto& g : s.safeguarding) {
+    if (g.referred_on) later(g.acknowledged_on);
+  }
+  for (const auto& k : s.complaint_list) {
+    if (domain::ComplaintResponseWorkingDays(k.stage) > 0) later(k.responded_on);
+  }
+  return q;
+}
+
 // The keys of the exports' facts (docs/readmodels.md "Dated facts").
 using exports::TagKey;
 
@@ -81,6 +129,7 @@ class CasesProjection final : public Projection {
         entry.on_disk = true;
         entry.district = entry.c.state.district;
         entry.open = entry.c.state.needs_work();
+        entry.quiet = QuietFrom(entry.c.state);
         entry.districts = exports::DistrictsOf(entry.c);
         entry.money_years = exports::MoneyYearsOf(entry.c);
         entry.facts_written = std::move(facts);
@@ -123,6 +172,11 @@ class CasesProjection final : public Projection {
         if (e.on_disk && e.open) state.Delete(IndexKey('o', e.district, id));
         if (open) state.Put(IndexKey('o', s.district, id), "");
       }
+      std::optional<domain::Date> quiet = QuietFrom(s);
+      if (!e.on_disk || e.district != s.district || e.quiet != quiet) {
+        if (e.on_disk && e.quiet) state.Delete(QuietKey(e.district, *e.quiet, id));
+        if (quiet) state.Put(QuietKey(s.district, *quiet, id), "");
+      }
       Status counted = CountDistricts(e.districts, exports::DistrictsOf(e.c), state);
       if (!counted.ok()) return counted;
       // Facts are only ever added: a year once indexed stays.
@@ -162,6 +216,7 @@ class CasesProjection final : public Projection {
     bool on_disk = false;  // a state is stored (as of the last batch written)
     std::string district;  // the district its index keys were written under
     bool open = false;     // whether its open-index key was written
+    std::optional<domain::Date> quiet;  // the day of its quiet-index key, when one was written
     std::set<std::string> districts;  // what it adds to the district counts, as written
     std::set<int> money_years;        // its money index keys, as written
     std::string facts_written;        // its dated facts, as written
@@ -353,6 +408,55 @@ Status ScanCases(LogReader& store, const CaseScan& scan,
     if (!s.ok()) return s;
     if (!scan.district.empty() && state.district != scan.district) continue;
     if (scan.open_only && !state.needs_work()) continue;
+    if (!fn(state)) return Status::OK();
+  }
+  if (!scan.open_only || !scan.work_on) return Status::OK();
+  // The closed cases quiet only after the day: for each district, from the
+  // day after it to the district's end (one seek a district).
+  ids.clear();
+  std::string from = "q";
+  if (!scan.district.empty()) {
+    from += scan.district;
+    from.push_back('\0');
+    AppendDay(&from, *scan.work_on + std::chrono::days(1));
+  }
+  std::string district;  // of the range being read
+  while (!from.empty()) {
+    std::string next;  // where the next district's range starts, when there is one
+    s = store.ScanProjectionFrom(kCasesProjection, prefix.empty() ? "q" : "q" + prefix.substr(1), from,
+                                 [&](std::string_view key, std::string_view) {
+                                   size_t zero = key.find('\0', 1);
+                                   if (zero == std::string_view::npos || key.size() < zero + 1 + kDayBytes) {
+                                     inner = Status::Corruption("cases projection: a quiet-index key that "
+                                                                "does not parse");
+                                     return false;
+                                   }
+                                   std::string_view d = key.substr(1, zero - 1);
+                                   if (DayOf(key.substr(zero + 1, kDayBytes)) <= *scan.work_on) {
+                                     // A district's first key (only with every district): skip to its
+                                     // range after the day.
+                                     next = "q" + std::string(d);
+                                     next.push_back('\0');
+                                     AppendDay(&next, *scan.work_on + std::chrono::days(1));
+                                     return false;
+                                   }
+                                   ids.emplace_back(key.substr(zero + 1 + kDayBytes));
+                                   return true;
+                                 });
+    if (!s.ok()) return s;
+    if (!inner.ok()) return inner;
+    if (next.empty() || next <= from) break;
+    from = std::move(next);
+  }
+  for (const std::string& id : ids) {
+    Status got = store.GetProjectionValue(kCasesProjection, StateKey(id), &bytes);
+    if (got.IsNotFound()) continue;
+    if (!got.ok()) return got;
+    CaseState state;
+    s = DecodeCaseState(bytes, &state);
+    if (!s.ok()) return s;
+    if (!scan.district.empty() && state.district != scan.district) continue;
+    if (state.needs_work()) continue;  // reopened while we read: listed with the open ones, or after
     if (!fn(state)) break;
   }
   return Status::OK();

@@ -650,8 +650,10 @@ Result<Worklist> BuildWorklist(LogReader& store, const domain::Calendar& calenda
   CaseScan scan;
   scan.district = options.district;
   // Cases closed today or earlier cannot be on a worklist of today or later;
-  // a past day needs the cases closed since, too.
-  scan.open_only = wl.as_of >= today;
+  // a past day needs the cases closed since, too (the quiet index: those
+  // closed, acknowledged or answered after it), not every case.
+  scan.open_only = true;
+  if (wl.as_of < today) scan.work_on = wl.as_of;
   // UK GDPR Art. 18: a restricted person's cases are left out, from the one
   // view of the restrictions (a ScopedReader has left them out already).
   auto restricted = store.RestrictedSubjects();

@@ -215,19 +215,28 @@ Status ScopedReader::GetProjectionValue(const std::string& name, std::string_vie
 Status ScopedReader::ScanProjection(
     const std::string& name, std::string_view prefix,
     const std::function<bool(std::string_view key, std::string_view value)>& fn) {
+  return ScanProjectionFrom(name, prefix, prefix, fn);
+}
+
+Status ScopedReader::ScanProjectionFrom(
+    const std::string& name, std::string_view prefix, std::string_view from,
+    const std::function<bool(std::string_view key, std::string_view value)>& fn) {
+  if (!from.starts_with(prefix)) {
+    return Status::InvalidArgument("a scan of projection " + name + " starts at a key outside its prefix");
+  }
   if (name != readmodels::kCasesProjection) {
     if (Status s = session_.CheckReadLog(); !s.ok()) return s;
-    return store_->ScanProjection(name, prefix, fn);
+    return store_->ScanProjectionFrom(name, prefix, from, fn);
   }
   // Only states and the district indexes: the exports' dated facts, codes
   // and counts (f, k, p, a, g) are read by the store's own returns, never
   // through a principal's reader (whose returns read the log's facts, as
   // its reach allows).
-  if (prefix.empty() || (prefix[0] != 'c' && prefix[0] != 'o' && prefix[0] != 'd')) {
-    return Status::PermissionDenied("the cases projection is scanned by states (c) or an index (o, d)");
+  if (prefix.empty() || (prefix[0] != 'c' && prefix[0] != 'o' && prefix[0] != 'd' && prefix[0] != 'q')) {
+    return Status::PermissionDenied("the cases projection is scanned by states (c) or an index (o, d, q)");
   }
   Status inner;
-  Status s = store_->ScanProjection(name, prefix, [&](std::string_view key, std::string_view value) {
+  Status s = store_->ScanProjectionFrom(name, prefix, from, [&](std::string_view key, std::string_view value) {
     if (key[0] == 'c') {
       auto visible = CaseVisible(value);
       if (!visible.ok()) {
@@ -236,12 +245,15 @@ Status ScopedReader::ScanProjection(
       }
       return *visible ? fn(key, value) : true;
     }
-    // Index keys: tag, district, NUL, case id. The state behind each is
-    // checked again when it is read (restrictions among them).
+    // Index keys: tag, district, NUL, case id (the quiet index: a day of
+    // four bytes before it). The state behind each is checked again when it
+    // is read (restrictions among them).
     size_t zero = key.find('\0', 1);
     if (zero == std::string_view::npos) return fn(key, value);
     std::string district(key.substr(1, zero - 1));
-    std::string case_id(key.substr(zero + 1));
+    size_t id_at = zero + 1 + (key[0] == 'q' ? 4 : 0);
+    if (id_at > key.size()) return true;  // not an index key a case can be read by
+    std::string case_id(key.substr(id_at));
     if (reach_ != Reach::kReturn && !session_.CanReadCase(case_id, district)) return true;
     return fn(key, value);
   });

@@ -129,18 +129,18 @@ TEST_F(CasesProjectionTest, IndexesListOpenCasesAndEveryCaseByDistrict) {
   EXPECT_FALSE(open.empty());
   EXPECT_LT(open.size(), all.size());  // the demo closes most cases in the year
   std::set<std::string> open_scanned;
-  ASSERT_TRUE(ScanCases(*store_, CaseScan{"", true}, [&](const domain::CaseState& c) {
+  ASSERT_TRUE(ScanCases(*store_, CaseScan{"", true, std::nullopt}, [&](const domain::CaseState& c) {
                 open_scanned.insert(c.case_id);
                 return true;
               }).ok());
   EXPECT_EQ(open_scanned, open);
   for (const auto& [district, ids] : by_district) {
     std::set<std::string> scanned, scanned_open;
-    ASSERT_TRUE(ScanCases(*store_, CaseScan{district, false}, [&](const domain::CaseState& c) {
+    ASSERT_TRUE(ScanCases(*store_, CaseScan{district, false, std::nullopt}, [&](const domain::CaseState& c) {
                   scanned.insert(c.case_id);
                   return true;
                 }).ok());
-    ASSERT_TRUE(ScanCases(*store_, CaseScan{district, true}, [&](const domain::CaseState& c) {
+    ASSERT_TRUE(ScanCases(*store_, CaseScan{district, true, std::nullopt}, [&](const domain::CaseState& c) {
                   scanned_open.insert(c.case_id);
                   return true;
                 }).ok());

@@ -259,6 +259,51 @@ TEST_F(WorklistTest, AnAcknowledgedSafeguardingReferralLeavesTheWorklistOfAnOpen
   EXPECT_TRUE(Items(*wl, WorkKind::kSafeguarding, "case/D1/J").empty());
 }
 
+// A past day's worklist considers the cases that may have had work that
+// day (docs/readmodels.md, the quiet index): those open now, and those
+// closed after it or whose referral was acknowledged after it; not the cases
+// quiet since before it.
+TEST_F(WorklistTest, APastDayConsidersOnlyTheCasesThatMayHaveHadWorkThen) {
+  Record("case/D1/A", {Enquiry("2018-04-02", "P-A", "D1"),
+                       Ev("CaseClosed", R"("closedOn":"2018-06-01","reason":"adviceOnly")")});
+  Record("case/D1/B", {Enquiry("2018-04-02", "P-B", "D1"),
+                       Ev("CaseClosed", R"("closedOn":"2018-09-03","reason":"adviceOnly")")});
+  Record("case/D1/C", {Enquiry("2018-04-02", "P-C", "D1"),
+                       Ev("SafeguardingConcernRaised", R"("raisedOn":"2018-04-03","concern":1,"personType":"adult",
+                           "category":"financial","referredTo":"adultSocialCare","referredOn":"2018-04-03")"),
+                       Ev("CaseClosed", R"("closedOn":"2018-05-01","reason":"referredElsewhere")")});
+  Record("case/D1/C", {Ev("SafeguardingReferralAcknowledged", R"("acknowledgedOn":"2018-08-01","concern":1)")});
+  Record("case/D1/D", {Enquiry("2018-04-02", "P-D", "D1")});
+  Record("case/D2/E", {Enquiry("2018-04-02", "P-E", "D2"),
+                       Ev("CaseClosed", R"("closedOn":"2018-09-03","reason":"adviceOnly")")});
+  auto considered = [&](const char* day, const char* district) {
+    WorklistOptions o;
+    o.district = district;
+    return Build(day, o).cases_considered;
+  };
+  // 2018-07-02: B closed after, C acknowledged after, D open; A quiet since June.
+  EXPECT_EQ(considered("2018-07-02", "D1"), 3u);
+  auto c = Items(Build("2018-07-02"), WorkKind::kSafeguarding, "case/D1/C");
+  ASSERT_EQ(c.size(), 1u) << "closed, but its referral was not acknowledged until August";
+  EXPECT_EQ(c[0].status, "overdue");
+  EXPECT_FALSE(Items(Build("2018-07-02"), WorkKind::kFirstVisit, "case/D1/B").empty()) << "open that day";
+  EXPECT_EQ(considered("2018-07-02", ""), 4u) << "every district: E too";
+  // 2018-08-15: C is quiet since its acknowledgement.
+  EXPECT_EQ(considered("2018-08-15", "D1"), 2u);
+  EXPECT_TRUE(Items(Build("2018-08-15"), WorkKind::kSafeguarding, "case/D1/C").empty());
+  // On the day B closed it is quiet; the day before it is not.
+  EXPECT_EQ(considered("2018-09-02", "D1"), 2u);
+  EXPECT_EQ(considered("2018-09-03", "D1"), 1u);
+  EXPECT_EQ(considered("2018-09-03", ""), 1u);
+  // Reopened, A is an open case again, and considered on any day.
+  Record("case/D1/A", {Ev("CaseReopened", R"("reopenedOn":"2018-10-01","reasonCode":"newNeed")")});
+  EXPECT_EQ(considered("2018-07-02", "D1"), 4u);
+  // Closed again, it is quiet from its new closure.
+  Record("case/D1/A", {Ev("CaseClosed", R"("closedOn":"2018-10-05","reason":"adviceOnly")")});
+  EXPECT_EQ(considered("2018-10-04", "D1"), 2u);
+  EXPECT_EQ(considered("2018-10-05", "D1"), 1u);
+}
+
 TEST_F(WorklistTest, DistrictsClosuresAndRestrictions) {
   Record("case/D1/1", {Enquiry("2018-04-02", "P-1", "D1")});
   Record("case/D2/1", {Enquiry("2018-04-02", "P-2", "D2")});

@@ -94,7 +94,7 @@ std::vector<std::shared_ptr<Projection>> MakeProjections(const domain::Codec* co
 
 // The version of the `cases` projection: bumped whenever the fold or the
 // encoding changes meaning, so that stores rebuild it on open.
-inline constexpr uint32_t kCasesProjectionVersion = 7;  // 2: land charges; 3: onward referrals; 4: safeguarding; 5: referral_on is the first referral; 6: complaints with their stages (and a closed case awaiting a complaint response needs work); 7: the exports' dated facts
+inline constexpr uint32_t kCasesProjectionVersion = 8;  // 2: land charges; 3: onward referrals; 4: safeguarding; 5: referral_on is the first referral; 6: complaints with their stages (and a closed case awaiting a complaint response needs work); 7: the exports' dated facts; 8: the quiet index of closed cases (a past day's worklist)
                                                        // (the questionnaires, worker and follow-up of case-state encoding 5 need no
                                                        // rebuild: no event before them could set them)
 
@@ -112,10 +112,17 @@ Result<domain::CaseState> GetCase(LogReader& store, const std::string& case_id);
 struct CaseScan {
   std::string district;    // only cases currently in this district ("": all)
   bool open_only = false;  // only cases not closed, or closed with work due (CaseState::needs_work)
+  // With open_only: also the closed cases that may have had work on this
+  // day: closed after it, or with a safeguarding referral acknowledged or a
+  // complaint answered after it (the quiet index, docs/readmodels.md). A
+  // past day's worklist reads these, not every case of the district.
+  std::optional<domain::Date> work_on;
 };
 // Calls `fn` for each case of the scan, in key order (district, then case
-// id), until it returns false. Reads the projection as it stands (call
-// Store::WaitForProjection first to see the log's end).
+// id; with work_on, the closed cases follow the open ones, in district,
+// quiet day and case id order), until it returns false. Reads the
+// projection as it stands (call Store::WaitForProjection first to see the
+// log's end).
 Status ScanCases(LogReader& store, const CaseScan& scan,
                  const std::function<bool(const domain::CaseState&)>& fn);
 

@@ -117,6 +117,9 @@ class ScopedReader final : public LogReader {
   Status ScanProjection(
       const std::string& name, std::string_view prefix,
       const std::function<bool(std::string_view key, std::string_view value)>& fn) override;
+  Status ScanProjectionFrom(
+      const std::string& name, std::string_view prefix, std::string_view from,
+      const std::function<bool(std::string_view key, std::string_view value)>& fn) override;
   Result<TreeHead> CurrentTree() override;
   Result<std::vector<SignedCheckpoint>> Checkpoints() override;
   Result<std::vector<Hash>> InclusionProof(uint64_t position, uint64_t tree_size) override;
