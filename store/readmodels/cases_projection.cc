@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "domain/tables.h"
@@ -385,6 +386,8 @@ Status ScanCases(LogReader& store, const CaseScan& scan,
   // Index keys first, then the states: the scan's iterator is not held open
   // while the states are read.
   std::vector<std::string> ids;
+  const bool past = scan.open_only && scan.work_on.has_value();
+  std::unordered_set<std::string> given;  // a past day: the cases given from the open index
   Status s = store.ScanProjection(kCasesProjection, prefix, [&](std::string_view key, std::string_view) {
     size_t zero = key.find('\0', 1);
     if (zero == std::string_view::npos) {
@@ -408,9 +411,10 @@ Status ScanCases(LogReader& store, const CaseScan& scan,
     if (!s.ok()) return s;
     if (!scan.district.empty() && state.district != scan.district) continue;
     if (scan.open_only && !state.needs_work()) continue;
+    if (past) given.insert(id);
     if (!fn(state)) return Status::OK();
   }
-  if (!scan.open_only || !scan.work_on) return Status::OK();
+  if (!past) return Status::OK();
   // The closed cases quiet only after the day: for each district, from the
   // day after it to the district's end (one seek a district).
   ids.clear();
@@ -420,7 +424,6 @@ Status ScanCases(LogReader& store, const CaseScan& scan,
     from.push_back('\0');
     AppendDay(&from, *scan.work_on + std::chrono::days(1));
   }
-  std::string district;  // of the range being read
   while (!from.empty()) {
     std::string next;  // where the next district's range starts, when there is one
     s = store.ScanProjectionFrom(kCasesProjection, prefix.empty() ? "q" : "q" + prefix.substr(1), from,
@@ -456,7 +459,9 @@ Status ScanCases(LogReader& store, const CaseScan& scan,
     s = DecodeCaseState(bytes, &state);
     if (!s.ok()) return s;
     if (!scan.district.empty() && state.district != scan.district) continue;
-    if (state.needs_work()) continue;  // reopened while we read: listed with the open ones, or after
+    // A case read with the open ones and closed since (the projection folds
+    // while we read) is given once. One reopened since is given here.
+    if (given.count(id) != 0) continue;
     if (!fn(state)) break;
   }
   return Status::OK();
