@@ -400,16 +400,25 @@ Status ScanCases(LogReader& store, const CaseScan& scan,
   if (!s.ok()) return s;
   if (!inner.ok()) return inner;
   std::string bytes;
-  for (const std::string& id : ids) {
+  // A listed case's state, when it is still there and in the district: a
+  // case can move between indexes while we read (async folds), and the ones
+  // that left are skipped.
+  auto load = [&](const std::string& id, CaseState* state, bool* found) -> Status {
+    *found = false;
     Status got = store.GetProjectionValue(kCasesProjection, StateKey(id), &bytes);
-    // A case can move between indexes while we read (async folds): skip the
-    // ones that left.
-    if (got.IsNotFound()) continue;
+    if (got.IsNotFound()) return Status::OK();
     if (!got.ok()) return got;
+    Status decoded = DecodeCaseState(bytes, state);
+    if (!decoded.ok()) return decoded;
+    *found = scan.district.empty() || state->district == scan.district;
+    return Status::OK();
+  };
+  for (const std::string& id : ids) {
     CaseState state;
-    s = DecodeCaseState(bytes, &state);
+    bool found = false;
+    s = load(id, &state, &found);
     if (!s.ok()) return s;
-    if (!scan.district.empty() && state.district != scan.district) continue;
+    if (!found) continue;
     if (scan.open_only && !state.needs_work()) continue;
     if (past) given.insert(id);
     if (!fn(state)) return Status::OK();
@@ -452,13 +461,11 @@ Status ScanCases(LogReader& store, const CaseScan& scan,
     from = std::move(next);
   }
   for (const std::string& id : ids) {
-    Status got = store.GetProjectionValue(kCasesProjection, StateKey(id), &bytes);
-    if (got.IsNotFound()) continue;
-    if (!got.ok()) return got;
     CaseState state;
-    s = DecodeCaseState(bytes, &state);
+    bool found = false;
+    s = load(id, &state, &found);
     if (!s.ok()) return s;
-    if (!scan.district.empty() && state.district != scan.district) continue;
+    if (!found) continue;
     // A case read with the open ones and closed since (the projection folds
     // while we read) is given once. One reopened since is given here.
     if (given.count(id) != 0) continue;
