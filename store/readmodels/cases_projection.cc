@@ -427,34 +427,26 @@ Status ScanCases(LogReader& store, const CaseScan& scan,
   // The closed cases quiet only after the day: for each district, from the
   // day after it to the district's end (one seek a district).
   ids.clear();
-  std::string from = "q";
-  if (!scan.district.empty()) {
-    from += scan.district;
-    from.push_back('\0');
-    AppendDay(&from, *scan.work_on + std::chrono::days(1));
-  }
-  while (!from.empty()) {
+  const domain::Date after = *scan.work_on + std::chrono::days(1);
+  const std::string quiet_prefix = "q" + prefix.substr(1);  // 'q', then the district's part when there is one
+  std::string from = scan.district.empty() ? quiet_prefix : QuietKey(scan.district, after, "");
+  for (;;) {
     std::string next;  // where the next district's range starts, when there is one
-    s = store.ScanProjectionFrom(kCasesProjection, prefix.empty() ? "q" : "q" + prefix.substr(1), from,
-                                 [&](std::string_view key, std::string_view) {
-                                   size_t zero = key.find('\0', 1);
-                                   if (zero == std::string_view::npos || key.size() < zero + 1 + kDayBytes) {
-                                     inner = Status::Corruption("cases projection: a quiet-index key that "
-                                                                "does not parse");
-                                     return false;
-                                   }
-                                   std::string_view d = key.substr(1, zero - 1);
-                                   if (DayOf(key.substr(zero + 1, kDayBytes)) <= *scan.work_on) {
-                                     // A district's first key (only with every district): skip to its
-                                     // range after the day.
-                                     next = "q" + std::string(d);
-                                     next.push_back('\0');
-                                     AppendDay(&next, *scan.work_on + std::chrono::days(1));
-                                     return false;
-                                   }
-                                   ids.emplace_back(key.substr(zero + 1 + kDayBytes));
-                                   return true;
-                                 });
+    s = store.ScanProjectionFrom(kCasesProjection, quiet_prefix, from, [&](std::string_view key, std::string_view) {
+      size_t zero = key.find('\0', 1);
+      if (zero == std::string_view::npos || key.size() < zero + 1 + kDayBytes) {
+        inner = Status::Corruption("cases projection: a quiet-index key that does not parse");
+        return false;
+      }
+      if (DayOf(key.substr(zero + 1, kDayBytes)) <= *scan.work_on) {
+        // A district's first key (only with every district): skip to its
+        // range after the day.
+        next = QuietKey(key.substr(1, zero - 1), after, "");
+        return false;
+      }
+      ids.emplace_back(key.substr(zero + 1 + kDayBytes));
+      return true;
+    });
     if (!s.ok()) return s;
     if (!inner.ok()) return inner;
     if (next.empty() || next <= from) break;

@@ -446,30 +446,26 @@ int MaxOpenOffset(Kind kind) {
   return 0;
 }
 
-struct CaseSpec {
-  int district = 0;        // 0..5
-  std::string code;        // "D1"
-  uint32_t number = 0;     // 1.. within the district (copies consecutive)
-  Kind kind = Kind::kOther;
+// A case to generate, as the county's list holds it until its turn: 12
+// bytes (a county of 10 million events lists 590,000 cases; issue 22
+// item 3).
+struct CaseSlot {
+  uint32_t number = 0;     // 1.. within the district
   uint32_t repeat_of = 0;  // for a returning client: the earlier case's number
+  uint8_t district = 0;    // 0..5
+  Kind kind = Kind::kOther;
   // A DFG that is refused, or a minor adaptation withdrawn before its works:
   // a line opened that Schedule B does not count.
-  bool uncounted = false;
-};
-
-// A case to generate, as the county's list holds it until its turn: 12
-// bytes, not a CaseSpec's 56 with its district's code (a county of 10
-// million events lists 590,000 cases; issue 22 item 3).
-struct CaseSlot {
-  uint32_t number = 0;
-  uint32_t repeat_of = 0;
-  uint8_t district = 0;
-  Kind kind = Kind::kOther;
   bool uncounted = false;
   // What the case turned out to hold, for the report's volumes (set by the
   // writer that recorded it).
   bool consulted = false;  // a ConsultationHeld
   bool decided = false;    // the event Schedule B counts for its kind
+};
+
+// A case being built: its slot and its district's code ("D1").
+struct CaseSpec : CaseSlot {
+  std::string code;
 };
 
 std::string CaseId(const std::string& district, uint32_t n) {
@@ -2087,13 +2083,7 @@ Result<CountyReport> GenerateCounty(domain::CaseRecorder* recorder,
       size_t i = next.fetch_add(1);
       if (i >= specs.size() || failed.load()) break;
       CaseSlot& slot = specs[i];
-      CaseSpec spec;
-      spec.district = slot.district;
-      spec.code = volumes[slot.district].district;
-      spec.number = slot.number;
-      spec.kind = slot.kind;
-      spec.repeat_of = slot.repeat_of;
-      spec.uncounted = slot.uncounted;
+      const CaseSpec spec{slot, volumes[slot.district].district};
       // A case whose counted event (its advice, for an advice case) fell
       // after the year is drawn
       // again, starting earlier, so that the year's figures are exact.
