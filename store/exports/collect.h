@@ -103,6 +103,12 @@ struct CollectOptions {
   bool client_details = false;  // decode the client's name and address
   // Called after each batch read: the last position folded, of `position`.
   std::function<void(uint64_t done, uint64_t total)> progress;
+  // The `cases` projection's source: the most memory a pass may give to
+  // every client's codes at once (read by one scan when a visitor first asks
+  // for codes). A county with more clients than fit is read a batch's
+  // clients at a time instead, as every pass did before: slower, the same
+  // answer (docs/exports.md, "Reading the projection").
+  size_t codes_in_memory_bytes = 64ull << 20;
 };
 
 // A client's target-group and equality codes (PersonRegistered as a client,

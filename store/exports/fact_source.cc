@@ -48,7 +48,9 @@ class LogFacts final : public FactSource {
 // The `cases` projection, one case at a time.
 class ProjectionFacts final : public FactSource {
  public:
-  explicit ProjectionFacts(LogReader& store) : store_(store) { from_projection = true; }
+  ProjectionFacts(LogReader& store, size_t codes_budget) : store_(store), codes_budget_(codes_budget) {
+    from_projection = true;
+  }
 
   Status ForEachComplaintStream(const CaseVisitor& fn) override {
     return Scan(kComplaintTag, [&](const std::string& id, std::string_view value) {
@@ -118,6 +120,16 @@ class ProjectionFacts final : public FactSource {
 
   Result<const PersonCodes*> CodesOf(const std::string& subject) override {
     if (subject.empty()) return nullptr;
+    if (current_ != nullptr && table_.state == CodesTable::kNotRead) {
+      Status s = table_.Read(store_, codes_budget_);
+      if (!s.ok()) return s;
+    }
+    if (table_.state == CodesTable::kRead) {
+      const CodesTable::Entry* e = table_.Find(subject);
+      if (e == nullptr) return nullptr;
+      table_.Expand(*e, &codes_);
+      return &codes_;
+    }
     if (current_ != nullptr) {
       // The first call of a batch reads the codes of every client in it.
       if (!current_->pending_codes.empty()) {
@@ -304,7 +316,113 @@ class ProjectionFacts final : public FactSource {
     return s;
   }
 
+  // Every client's codes, read by one scan of the `p` keys the first time a
+  // pass asks for codes, when they fit the budget: a lookup a client, where
+  // the batch's multi-key lookups cost about 3 µs a key at 12 M events (a
+  // quarter of the KPI return's samples; docs/benchmarks.md). About 40
+  // bytes a client: 64 MiB holds 1.6 million.
+  struct CodesTable {
+    static_assert(sizeof(PersonCodes) == sizeof(std::string) + 8 * sizeof(uint16_t),
+                  "a code added to PersonCodes needs its place in the table's entries");
+    enum State { kNotRead, kRead, kTooLarge } state = kNotRead;
+    struct Entry {
+      uint32_t subject_at = 0;
+      uint16_t subject_size = 0;
+      uint16_t age_band = 0;  // index into age_bands
+      std::array<uint16_t, 8> codes{};
+    };
+    std::string subjects;                // every subject, end to end
+    std::vector<Entry> entries;
+    std::vector<std::string> age_bands;  // the few values met
+    std::vector<uint32_t> slots;         // open addressing: entry index + 1, 0 empty
+
+    static size_t Hash(std::string_view s) { return std::hash<std::string_view>()(s); }
+
+    Status Read(LogReader& store, size_t budget) {
+      Status inner;
+      size_t bytes = 0;
+      bool over = false;
+      Status s = store.ScanProjection(
+          readmodels::kCasesProjection, std::string(1, kPersonTag), [&](std::string_view key, std::string_view value) {
+            PersonCodes c;
+            inner = DecodePersonCodes(value, &c);
+            if (!inner.ok()) return false;
+            std::string_view subject = key.substr(1);
+            // The entry, its subject and two slots of four bytes.
+            bytes += sizeof(Entry) + subject.size() + 2 * sizeof(uint32_t);
+            if (bytes > budget || subjects.size() + subject.size() > UINT32_MAX || subject.size() > UINT16_MAX) {
+              over = true;
+              return false;
+            }
+            Entry e;
+            e.subject_at = uint32_t(subjects.size());
+            e.subject_size = uint16_t(subject.size());
+            subjects.append(subject);
+            auto band = std::find(age_bands.begin(), age_bands.end(), c.age_band);
+            if (band == age_bands.end()) {
+              if (age_bands.size() == UINT16_MAX) {
+                over = true;
+                return false;
+              }
+              band = age_bands.insert(age_bands.end(), c.age_band);
+            }
+            e.age_band = uint16_t(band - age_bands.begin());
+            e.codes = {c.gender,         c.disability,   c.ethnicity,     c.main_language,
+                       c.interpreter_needed, c.unpaid_carer, c.mental_health, c.learning_disability};
+            entries.push_back(e);
+            return true;
+          });
+      if (s.ok()) s = inner;
+      if (!s.ok() || over) {
+        Clear();
+        if (!s.ok()) return s;
+        state = kTooLarge;
+        return Status::OK();
+      }
+      size_t n = 16;
+      while (n < 2 * entries.size()) n *= 2;
+      slots.assign(n, 0);
+      for (size_t i = 0; i < entries.size(); ++i) {
+        size_t at = Hash(SubjectOf(entries[i])) & (n - 1);
+        while (slots[at] != 0) at = (at + 1) & (n - 1);
+        slots[at] = uint32_t(i + 1);
+      }
+      state = kRead;
+      return Status::OK();
+    }
+    std::string_view SubjectOf(const Entry& e) const {
+      return std::string_view(subjects).substr(e.subject_at, e.subject_size);
+    }
+    const Entry* Find(std::string_view subject) const {
+      const size_t mask = slots.size() - 1;
+      for (size_t at = Hash(subject) & mask; slots[at] != 0; at = (at + 1) & mask) {
+        const Entry& e = entries[slots[at] - 1];
+        if (SubjectOf(e) == subject) return &e;
+      }
+      return nullptr;
+    }
+    void Expand(const Entry& e, PersonCodes* out) const {
+      out->age_band = age_bands[e.age_band];
+      out->gender = e.codes[0];
+      out->disability = e.codes[1];
+      out->ethnicity = e.codes[2];
+      out->main_language = e.codes[3];
+      out->interpreter_needed = e.codes[4];
+      out->unpaid_carer = e.codes[5];
+      out->mental_health = e.codes[6];
+      out->learning_disability = e.codes[7];
+    }
+    void Clear() {
+      std::string().swap(subjects);
+      std::vector<Entry>().swap(entries);
+      std::vector<uint32_t>().swap(slots);
+      age_bands.clear();
+    }
+  };
+
   LogReader& store_;
+  const size_t codes_budget_;
+  CodesTable table_;
   PersonCodes codes_;
   Batch* current_ = nullptr;  // the batch being visited
 };
@@ -326,7 +444,7 @@ Result<std::unique_ptr<FactSource>> OpenFacts(LogReader& store, const domain::Co
     auto at = ProjectionFacts::CasesPosition(store);
     uint64_t wanted = options.position == 0 ? info->last_position : options.position;
     if (at.ok() && *at == wanted && *at == info->last_position) {
-      auto source = std::make_unique<ProjectionFacts>(store);
+      auto source = std::make_unique<ProjectionFacts>(store, options.codes_in_memory_bytes);
       source->position = *at;
       Status s = source->Open(codec);
       // A principal's reader (hearth/scoped_reader.h) gives states and

@@ -181,6 +181,43 @@ TEST_F(FactSourceTest, APassOverSeveralBatchesVisitsEveryCaseInOrderAndAVisitors
   EXPECT_EQ(visited, l.cases.size());
 }
 
+// A pass reads every client's codes by one scan the first time it is asked
+// for codes, when they fit CollectOptions::codes_in_memory_bytes; when they
+// do not, a batch's clients at a time. Both give every client's codes as the
+// log's pass has them, whichever cases ask and in whatever order; the
+// source keeps answering after a pass, from the table it read.
+TEST_F(FactSourceTest, ClientsCodesAreTheLogsWhetherTheyFitInMemoryOrNot) {
+  Open();
+  GenerateCounty(100);
+  CatchUp();
+  LogOnly log(*store_);
+  auto logged = exports::OpenFacts(log, *codec_, {});
+  ASSERT_TRUE(logged.ok()) << logged.status().ToString();
+  Dump l = DumpSource(**logged);
+  ASSERT_GT(l.codes.size(), 300u);
+  for (size_t budget : {size_t(64) << 20, size_t(1), size_t(4096)}) {
+    exports::CollectOptions co;
+    co.codes_in_memory_bytes = budget;
+    auto projected = exports::OpenFacts(*store_, *codec_, co);
+    ASSERT_TRUE(projected.ok()) << projected.status().ToString();
+    ASSERT_TRUE((*projected)->from_projection);
+    for (int pass = 0; pass < 2; ++pass) {
+      Dump p = DumpSource(**projected);
+      EXPECT_TRUE(p.cases == l.cases) << budget;
+      EXPECT_TRUE(p.codes == l.codes) << "budget " << budget << ", pass " << pass;
+    }
+    // Outside a pass too, and a subject with no codes has none.
+    for (const auto& [subject, codes] : l.codes) {
+      auto got = (*projected)->CodesOf(subject);
+      ASSERT_TRUE(got.ok() && *got != nullptr) << subject;
+      EXPECT_EQ(exports::EncodePersonCodes(**got), codes) << subject;
+    }
+    auto none = (*projected)->CodesOf("P-nobody");
+    ASSERT_TRUE(none.ok());
+    EXPECT_EQ(*none, nullptr);
+  }
+}
+
 // The passes decode case after case into the same objects (their strings
 // and lists keep their buffers): a case decoded into facts that held
 // another must come out as it does into new ones, lists shorter or longer.
