@@ -107,7 +107,7 @@ struct CollectOptions {
   // every client's codes at once (read by one scan when a visitor first asks
   // for codes). A county with more clients than fit is read a batch's
   // clients at a time instead, as every pass did before: slower, the same
-  // answer (docs/exports.md, "Reading the projection").
+  // answer (docs/exports.md, "Where the facts are read from").
   size_t codes_in_memory_bytes = 64ull << 20;
 };
 
