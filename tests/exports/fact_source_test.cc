@@ -88,6 +88,17 @@ class FactSourceTest : public ReadModelTest {
     auto report = demo::GenerateCounty(recorder_.get(), calendar_, o);
     ASSERT_TRUE(report.ok()) << report.status().ToString();
   }
+  // A county of `cases_per_district` cases a district, its projection
+  // caught up, and what the log's own pass finds in it.
+  Dump CountyAndTheLogsPass(uint32_t cases_per_district) {
+    Open();
+    GenerateCounty(cases_per_district);
+    CatchUp();
+    LogOnly log(*store_);
+    auto logged = exports::OpenFacts(log, *codec_, {});
+    EXPECT_TRUE(logged.ok()) << logged.status().ToString();
+    return logged.ok() ? DumpSource(**logged) : Dump{};
+  }
   std::string Kpi(LogReader& reader, const std::string& period, const std::string& policy) {
     exports::KpiOptions ko;
     auto kpi = exports::BuildKpiReturn(reader, *codec_, calendar_, *exports::ParsePeriod(period),
@@ -137,13 +148,7 @@ TEST_F(FactSourceTest, TheProjectionHoldsWhatTheLogsPassFinds) {
 // with its client's codes, as the log has them; a visitor's error ends the
 // pass with that error, and the source can be passed over again.
 TEST_F(FactSourceTest, APassOverSeveralBatchesVisitsEveryCaseInOrderAndAVisitorsErrorEndsIt) {
-  Open();
-  GenerateCounty(100);
-  CatchUp();
-  LogOnly log(*store_);
-  auto logged = exports::OpenFacts(log, *codec_, {});
-  ASSERT_TRUE(logged.ok()) << logged.status().ToString();
-  Dump l = DumpSource(**logged);
+  Dump l = CountyAndTheLogsPass(100);
   ASSERT_GT(l.cases.size(), 2 * 256u);
   auto projected = exports::OpenFacts(*store_, *codec_, {});
   ASSERT_TRUE(projected.ok()) << projected.status().ToString();
@@ -187,13 +192,7 @@ TEST_F(FactSourceTest, APassOverSeveralBatchesVisitsEveryCaseInOrderAndAVisitors
 // log's pass has them, whichever cases ask and in whatever order; the
 // source keeps answering after a pass, from the table it read.
 TEST_F(FactSourceTest, ClientsCodesAreTheLogsWhetherTheyFitInMemoryOrNot) {
-  Open();
-  GenerateCounty(100);
-  CatchUp();
-  LogOnly log(*store_);
-  auto logged = exports::OpenFacts(log, *codec_, {});
-  ASSERT_TRUE(logged.ok()) << logged.status().ToString();
-  Dump l = DumpSource(**logged);
+  Dump l = CountyAndTheLogsPass(100);
   ASSERT_GT(l.codes.size(), 300u);
   for (size_t budget : {size_t(64) << 20, size_t(1), size_t(4096)}) {
     exports::CollectOptions co;
