@@ -1,5 +1,6 @@
 // The `cases` projection: every case's CaseState, with indexes by district
 // (api/include/hearth/readmodels.h, docs/readmodels.md).
+#include <functional>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -400,30 +401,32 @@ Status ScanCases(LogReader& store, const CaseScan& scan,
   if (!s.ok()) return s;
   if (!inner.ok()) return inner;
   std::string bytes;
-  // A listed case's state, when it is still there and in the district: a
-  // case can move between indexes while we read (async folds), and the ones
-  // that left are skipped.
-  auto load = [&](const std::string& id, CaseState* state, bool* found) -> Status {
-    *found = false;
-    Status got = store.GetProjectionValue(kCasesProjection, StateKey(id), &bytes);
-    if (got.IsNotFound()) return Status::OK();
-    if (!got.ok()) return got;
-    Status decoded = DecodeCaseState(bytes, state);
-    if (!decoded.ok()) return decoded;
-    *found = scan.district.empty() || state->district == scan.district;
+  // Gives `take` each listed case's state that is still there and in the
+  // district: a case can move between indexes while we read (async folds),
+  // and the ones that left are skipped. False from `take` stops the scan.
+  bool stopped = false;
+  auto each_listed = [&](const std::function<bool(const std::string& id, const CaseState& state)>& take) -> Status {
+    for (const std::string& id : ids) {
+      Status got = store.GetProjectionValue(kCasesProjection, StateKey(id), &bytes);
+      if (got.IsNotFound()) continue;
+      if (!got.ok()) return got;
+      CaseState state;
+      Status decoded = DecodeCaseState(bytes, &state);
+      if (!decoded.ok()) return decoded;
+      if (!scan.district.empty() && state.district != scan.district) continue;
+      if (!take(id, state)) {
+        stopped = true;
+        break;
+      }
+    }
     return Status::OK();
   };
-  for (const std::string& id : ids) {
-    CaseState state;
-    bool found = false;
-    s = load(id, &state, &found);
-    if (!s.ok()) return s;
-    if (!found) continue;
-    if (scan.open_only && !state.needs_work()) continue;
+  s = each_listed([&](const std::string& id, const CaseState& state) {
+    if (scan.open_only && !state.needs_work()) return true;
     if (past) given.insert(id);
-    if (!fn(state)) return Status::OK();
-  }
-  if (!past) return Status::OK();
+    return fn(state);
+  });
+  if (!s.ok() || stopped || !past) return s;
   // The closed cases quiet only after the day: for each district, from the
   // day after it to the district's end (one seek a district).
   ids.clear();
@@ -452,18 +455,11 @@ Status ScanCases(LogReader& store, const CaseScan& scan,
     if (next.empty() || next <= from) break;
     from = std::move(next);
   }
-  for (const std::string& id : ids) {
-    CaseState state;
-    bool found = false;
-    s = load(id, &state, &found);
-    if (!s.ok()) return s;
-    if (!found) continue;
-    // A case read with the open ones and closed since (the projection folds
-    // while we read) is given once. One reopened since is given here.
-    if (given.count(id) != 0) continue;
-    if (!fn(state)) break;
-  }
-  return Status::OK();
+  // A case read with the open ones and closed since (the projection folds
+  // while we read) is given once. One reopened since is given here.
+  return each_listed([&](const std::string& id, const CaseState& state) {
+    return given.count(id) != 0 || fn(state);
+  });
 }
 
 }  // namespace hearth::readmodels
