@@ -2,6 +2,7 @@
 // projection when it is current, else one pass over the log.
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <optional>
 #include <unordered_map>
 
@@ -123,6 +124,7 @@ class ProjectionFacts final : public FactSource {
     if (current_ != nullptr && table_.state == CodesTable::kNotRead) {
       Status s = table_.Read(store_, codes_budget_);
       if (!s.ok()) return s;
+      codes_in_table_.store(table_.state == CodesTable::kRead, std::memory_order_relaxed);
     }
     if (table_.state == CodesTable::kRead) {
       const CodesTable::Entry* e = table_.Find(subject);
@@ -273,7 +275,9 @@ class ProjectionFacts final : public FactSource {
             domain::CaseState& state = b->cases[next].state;
             s = readmodels::DecodeCaseState(value, &state);
             if (!s.ok()) return false;
-            if (!state.client.empty() && (!codes_wanted || codes_wanted(b->cases[next]))) {
+            // Once every client's codes are in the table, no batch needs keys.
+            if (!state.client.empty() && !codes_in_table_.load(std::memory_order_relaxed) &&
+                (!codes_wanted || codes_wanted(b->cases[next]))) {
               b->pending_codes.push_back(TagKey(kPersonTag, state.client));
             }
             return ++next < b->size;
@@ -430,6 +434,9 @@ class ProjectionFacts final : public FactSource {
   LogReader& store_;
   const size_t codes_budget_;
   CodesTable table_;
+  // Set by the visiting thread once table_ is read; the reader then stops
+  // collecting the batches' `p` keys (either value gives the same codes).
+  std::atomic<bool> codes_in_table_{false};
   PersonCodes codes_;
   Batch* current_ = nullptr;  // the batch being visited
 };
