@@ -6,7 +6,6 @@
 
 #include "domain/fold.h"
 #include "domain/tables.h"
-#include "log/store_impl.h"
 
 namespace hearth::exports {
 

@@ -15,7 +15,6 @@
 #include "hearth/escape.h"
 #include "hearth/exports.h"
 #include "hearth/rights.h"
-#include "log/store_impl.h"
 
 namespace hearth::exports {
 

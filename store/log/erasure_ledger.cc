@@ -13,7 +13,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "log/keys.h"
+#include "log/format.h"
 #include "log/store_impl.h"
 
 namespace hearth::log {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "envelope.capnp.h"
-#include "log/keys.h"
+#include "log/format.h"
 
 namespace hearth::log {
 

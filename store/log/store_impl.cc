@@ -20,7 +20,7 @@
 #include <map>
 #include <thread>
 
-#include "log/keys.h"
+#include "log/format.h"
 #include "log/record.h"
 
 namespace hearth {
@@ -35,11 +35,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kCfNames[] = {"default", "log",    "streams", "subjects",    "eventids",
-                                    "keys",    "lookup", "merkle",  "projections", "access",
-                                    "documents"};
-// Added after stores were first written: made on open when missing.
-constexpr const char* kLaterCfs[] = {"documents"};
 constexpr size_t kMaxDocumentsPerEvent = 8;
 constexpr size_t kMaxIdBytes = 200;
 constexpr size_t kMaxSubjectIdBytes = 64;
@@ -83,32 +78,6 @@ std::string Normalise(const Identifier& identifier) {
 }
 
 }  // namespace
-
-// ---------------------------------------------------------------- Head ----
-
-std::string Head::Encode() const {
-  std::string s;
-  PutBE64(&s, next_position);
-  PutBE64(&s, streams);
-  PutBE64(&s, subjects);
-  PutBE64(&s, erased);
-  PutBE64(&s, uint64_t(clock));
-  PutBE64(&s, last_checkpoint);
-  s += frontier.Encode();
-  return s;
-}
-
-bool Head::Decode(std::string_view b, Head* out) {
-  if (b.size() < 48) return false;
-  out->next_position = GetBE64(b.data());
-  out->streams = GetBE64(b.data() + 8);
-  out->subjects = GetBE64(b.data() + 16);
-  out->erased = GetBE64(b.data() + 24);
-  out->clock = Timestamp(GetBE64(b.data() + 32));
-  out->last_checkpoint = GetBE64(b.data() + 40);
-  if (!merkle::Frontier::Decode(b.substr(48), &out->frontier)) return false;
-  return out->frontier.size() + 1 == out->next_position;
-}
 
 // ------------------------------------------------------------- Request ----
 
@@ -169,9 +138,7 @@ Status StoreImpl::FromRocks(const rocksdb::Status& s, const std::string& what) c
     return Status::Locked("store " + path_ +
                           " is locked: another process has it open (" + s.ToString() + ")");
   }
-  if (s.IsCorruption()) return Status::Corruption(msg);
-  if (s.IsNotFound()) return Status::NotFound(msg);
-  return Status::IOError(msg);
+  return FromRocksStatus(s, what);
 }
 
 Result<std::unique_ptr<Store>> StoreImpl::Open(const Options& options, const std::string& path) {
@@ -338,9 +305,9 @@ Status StoreImpl::OpenDb(bool create) {
     if (!ls.ok()) return FromRocks(ls, "reading " + path_);
     for (const char* name : kCfNames) {
       if (std::find(existing.begin(), existing.end(), name) == existing.end()) {
-        if (std::find_if(std::begin(kLaterCfs), std::end(kLaterCfs), [&](const char* later) {
-              return std::string_view(later) == name;
-            }) != std::end(kLaterCfs)) {
+        if (std::find_if(kLaterCfs.begin(), kLaterCfs.end(), [&](ColumnFamily later) {
+              return std::string_view(kCfNames[later]) == name;
+            }) != kLaterCfs.end()) {
           db_options.create_missing_column_families = true;  // a store from before it
           continue;
         }
@@ -353,17 +320,18 @@ Status StoreImpl::OpenDb(bool create) {
   rocksdb::Status s = rocksdb::DB::Open(db_options, path_, cfs, &handles_, &raw);
   if (!s.ok()) return FromRocks(s, "opening " + path_);
   db_.reset(raw);
-  meta_ = handles_[0];
-  log_ = handles_[1];
-  streams_ = handles_[2];
-  subjects_ = handles_[3];
-  eventids_ = handles_[4];
-  keys_ = handles_[5];
-  lookup_ = handles_[6];
-  merkle_ = handles_[7];
-  projections_cf_ = handles_[8];
-  access_ = handles_[9];
-  documents_ = handles_[10];
+  meta_ = handles_[kMetaCf];
+  log_ = handles_[kLogCf];
+  streams_ = handles_[kStreamsCf];
+  subjects_ = handles_[kSubjectsCf];
+  eventids_ = handles_[kEventIdsCf];
+  keys_ = handles_[kKeysCf];
+  lookup_ = handles_[kLookupCf];
+  merkle_ = handles_[kMerkleCf];
+  projections_cf_ = handles_[kProjectionsCf];
+  access_ = handles_[kAccessCf];
+  documents_ = handles_[kDocumentsCf];
+  tree_ = std::make_unique<TreeStore>(db_.get(), log_, merkle_);
 
   if (create) {
     Status st = InitNewStore();
@@ -383,6 +351,8 @@ Status StoreImpl::OpenDb(bool create) {
   }
   Status st = LoadKeys();
   if (!st.ok()) return st;
+  access_log_ = std::make_unique<log::AccessLog>(db_.get(), access_, encrypted_ ? &store_key_ : nullptr,
+                                                 options_.sync);
   if (Status m = LoadReplicaMarker(); !m.ok()) return m;  // store/replication/store_access.cc
   st = LoadHead();
   if (!st.ok()) return st;
@@ -565,10 +535,8 @@ Status StoreImpl::CheckTail() {
   // lowest frontier nodes; a whole block is a stored node.
   bool agrees = false;
   if (tail.size() == kBlock) {
-    std::string node;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), merkle_, MerkleKey(merkle::kStoredLevel, (size - 1) / kBlock), &node);
-    Hash root = tail.Root(leader_hasher_);
-    agrees = s.ok() && node == std::string_view(reinterpret_cast<const char*>(root.data()), root.size());
+    auto node = tree_->StoredNode(merkle::kStoredLevel, (size - 1) / kBlock);
+    agrees = node.ok() && *node == tail.Root(leader_hasher_);
   } else {
     std::string mine = tail.Encode().substr(8), head = head_.frontier.Encode();
     agrees = head.size() >= mine.size() && head.compare(head.size() - mine.size(), mine.size(), mine) == 0;
@@ -1048,10 +1016,7 @@ Status StoreImpl::ApplyAppend(Request* req, rocksdb::WriteBatch* batch) {
     batch->Put(eventids_, IdKey(e.id), id_value);
     group_ids_[IdKey(e.id)] = PendingId{position, stream, current + 1 + i, req->digests[i],
                                         uint32_t(i), uint32_t(events.size())};
-    head_.frontier.Append(leader_hasher_, leader_hasher_.Leaf(*record), [&](const merkle::Node& n) {
-      batch->Put(merkle_, MerkleKey(n.level, n.index),
-                 std::string(reinterpret_cast<const char*>(n.hash.data()), n.hash.size()));
-    });
+    tree_->Append(leader_hasher_, *record, &head_.frontier, batch);
     for (const auto& ref : e.subjects) {
       auto& runs = subject_runs[ref.id];
       if (!runs.empty() && runs.back().first + runs.back().second == i) {
@@ -1899,134 +1864,13 @@ Result<std::string> StoreImpl::RawRecord(uint64_t position) {
   return bytes;
 }
 
-Result<Hash> StoreImpl::SubtreeHash(uint8_t level, uint64_t index, ProofContext& ctx) {
-  if (level >= merkle::kStoredLevel) {
-    std::string v;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), merkle_, MerkleKey(level, index), &v);
-    if (!s.ok() || v.size() != 32) {
-      return Status::Corruption("Merkle node level " + std::to_string(level) + " index " +
-                                std::to_string(index) + " is missing or damaged");
-    }
-    Hash h;
-    std::copy(v.begin(), v.end(), reinterpret_cast<char*>(h.data()));
-    return h;
-  }
-  // Below the stored level: hash the leaves of the 256-leaf block that holds
-  // the subtree, once per proof (every sibling below the stored level of an
-  // inclusion proof lies in the leaf's own block).
-  constexpr uint64_t kBlock = uint64_t(1) << merkle::kStoredLevel;
-  uint64_t first = index << level, count = uint64_t(1) << level;
-  uint64_t block = first / kBlock;
-  if (ctx.block != block) {
-    ctx.block = ~uint64_t(0);
-    ctx.leaves.clear();
-    uint64_t begin = block * kBlock, end = std::min(begin + kBlock, committed());
-    rocksdb::ReadOptions ro;
-    std::string upper = LogKey(end + 1);
-    rocksdb::Slice upper_slice(upper);
-    ro.iterate_upper_bound = &upper_slice;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log_));
-    for (it->Seek(LogKey(begin + 1)); it->Valid(); it->Next()) {
-      ctx.leaves.push_back(ctx.hasher.Leaf(it->value().ToStringView()));
-    }
-    if (!it->status().ok()) return FromRocks(it->status(), "reading leaves for a proof");
-    if (ctx.leaves.size() != end - begin) {
-      return Status::Corruption("leaves " + std::to_string(begin + 1) + ".." +
-                                std::to_string(end) + " are not all in the log");
-    }
-    ctx.block = block;
-  }
-  uint64_t offset = first - block * kBlock;
-  if (offset + count > ctx.leaves.size()) {
-    return Status::Corruption("leaves " + std::to_string(first + 1) + ".." +
-                              std::to_string(first + count) + " are not all in the log");
-  }
-  std::vector<Hash> level_hashes(ctx.leaves.begin() + long(offset),
-                                 ctx.leaves.begin() + long(offset + count));
-  while (level_hashes.size() > 1) {
-    for (size_t i = 0; i < level_hashes.size() / 2; ++i) {
-      level_hashes[i] = ctx.hasher.Node(level_hashes[2 * i], level_hashes[2 * i + 1]);
-    }
-    level_hashes.resize(level_hashes.size() / 2);
-  }
-  return level_hashes[0];
-}
-
-// MTH(D[lo : lo + n]); lo is always a multiple of the largest power of two
-// below n in the RFC's recursion, so complete parts are stored subtrees.
-Result<Hash> StoreImpl::RangeHash(uint64_t lo, uint64_t n, ProofContext& ctx) {
-  if (std::has_single_bit(n) && lo % n == 0) {
-    return SubtreeHash(uint8_t(std::countr_zero(n)), lo / n, ctx);
-  }
-  uint64_t k = std::bit_floor(n - 1);
-  auto left = RangeHash(lo, k, ctx);
-  if (!left.ok()) return left;
-  auto right = RangeHash(lo + k, n - k, ctx);
-  if (!right.ok()) return right;
-  return ctx.hasher.Node(*left, *right);
-}
-
-// RFC 9162 2.1.3.1 PATH(m, D[lo : lo + n]).
-Status StoreImpl::PathProof(uint64_t m, uint64_t lo, uint64_t n, ProofContext& ctx,
-                            std::vector<Hash>* out) {
-  if (n <= 1) return Status::OK();
-  uint64_t k = std::bit_floor(n - 1);
-  Status st;
-  Result<Hash> sibling = Status::OK();
-  if (m < k) {
-    st = PathProof(m, lo, k, ctx, out);
-    sibling = RangeHash(lo + k, n - k, ctx);
-  } else {
-    st = PathProof(m - k, lo + k, n - k, ctx, out);
-    sibling = RangeHash(lo, k, ctx);
-  }
-  if (!st.ok()) return st;
-  if (!sibling.ok()) return sibling.status();
-  out->push_back(*sibling);
-  return Status::OK();
-}
-
-// RFC 9162 2.1.4.1 SUBPROOF(m, D[lo : lo + n], b).
-Status StoreImpl::SubProof(uint64_t m, uint64_t lo, uint64_t n, bool b, ProofContext& ctx,
-                           std::vector<Hash>* out) {
-  if (m == n) {
-    if (b) return Status::OK();
-    auto h = RangeHash(lo, n, ctx);
-    if (!h.ok()) return h.status();
-    out->push_back(*h);
-    return Status::OK();
-  }
-  uint64_t k = std::bit_floor(n - 1);
-  Status st;
-  Result<Hash> sibling = Status::OK();
-  if (m <= k) {
-    st = SubProof(m, lo, k, b, ctx, out);
-    sibling = RangeHash(lo + k, n - k, ctx);
-  } else {
-    st = SubProof(m - k, lo + k, n - k, false, ctx, out);
-    sibling = RangeHash(lo, k, ctx);
-  }
-  if (!st.ok()) return st;
-  if (!sibling.ok()) return sibling.status();
-  out->push_back(*sibling);
-  return Status::OK();
-}
-
 Result<std::vector<Hash>> StoreImpl::InclusionProof(uint64_t position, uint64_t tree_size) {
   uint64_t size = tree_size == 0 ? committed() : tree_size;
   if (size > committed()) {
     return Status::InvalidArgument("tree size " + std::to_string(size) + " is beyond the log (" +
                                    std::to_string(committed()) + " events)");
   }
-  if (position == 0 || position > size) {
-    return Status::InvalidArgument("position " + std::to_string(position) +
-                                   " is not in a tree of size " + std::to_string(size));
-  }
-  ProofContext ctx;
-  std::vector<Hash> proof;
-  Status st = PathProof(position - 1, 0, size, ctx, &proof);
-  if (!st.ok()) return st;
-  return proof;
+  return tree_->InclusionProof(position, size);
 }
 
 Result<std::vector<Hash>> StoreImpl::ConsistencyProof(uint64_t from, uint64_t to) {
@@ -2034,15 +1878,7 @@ Result<std::vector<Hash>> StoreImpl::ConsistencyProof(uint64_t from, uint64_t to
     return Status::InvalidArgument("tree size " + std::to_string(to) + " is beyond the log (" +
                                    std::to_string(committed()) + " events)");
   }
-  if (from > to) {
-    return Status::InvalidArgument("a consistency proof goes from a smaller tree to a larger one");
-  }
-  std::vector<Hash> proof;
-  if (from == 0 || from == to) return proof;
-  ProofContext ctx;
-  Status st = SubProof(from, 0, to, true, ctx, &proof);
-  if (!st.ok()) return st;
-  return proof;
+  return tree_->ConsistencyProof(from, to);
 }
 
 std::string StoreImpl::ExportRecipientKey(std::string_view recipient) const {

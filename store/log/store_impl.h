@@ -20,27 +20,16 @@
 #include "crypto/keyring.h"
 #include "crypto/secret.h"
 #include "log/erasure_ledger.h"
+#include "log/access_log.h"
+#include "log/format.h"
+#include "log/rocks_status.h"
+#include "log/tree_store.h"
 #include "hearth/store.h"
 #include "merkle/frontier.h"
 #include "merkle/hash.h"
-#include "replication/replica_types.h"
+#include "log/replica_types.h"
 
 namespace hearth::log {
-
-// Counters and the Merkle frontier, rewritten in every commit's batch under
-// the metadata key "head" (docs/format.md).
-struct Head {
-  uint64_t next_position = 1;
-  uint64_t streams = 0;
-  uint64_t subjects = 0;
-  uint64_t erased = 0;
-  Timestamp clock = 0;
-  uint64_t last_checkpoint = 0;  // tree size of the newest checkpoint
-  merkle::Frontier frontier;
-
-  std::string Encode() const;
-  static bool Decode(std::string_view bytes, Head* out);
-};
 
 class StoreImpl final : public Store {
  public:
@@ -218,18 +207,6 @@ class StoreImpl final : public Store {
 
   Status ReadPositions(const std::vector<uint64_t>& positions, std::vector<RecordedEvent>* out);
   Status DecodeAt(uint64_t position, std::string_view bytes, RecordedEvent* out);
-  // One proof's working state: a hasher and the leaf hashes of the last
-  // 256-leaf block read.
-  struct ProofContext {
-    merkle::Hasher hasher;
-    uint64_t block = ~uint64_t(0);
-    std::vector<Hash> leaves;
-  };
-  Result<Hash> SubtreeHash(uint8_t level, uint64_t index, ProofContext& ctx);
-  Result<Hash> RangeHash(uint64_t lo, uint64_t n, ProofContext& ctx);
-  Status PathProof(uint64_t m, uint64_t lo, uint64_t n, ProofContext& ctx, std::vector<Hash>* out);
-  Status SubProof(uint64_t m, uint64_t lo, uint64_t n, bool b, ProofContext& ctx,
-                  std::vector<Hash>* out);
   std::string LookupHash(const Identifier& identifier) const;
 
   Status FromRocks(const rocksdb::Status& s, const std::string& what) const;
@@ -249,6 +226,11 @@ class StoreImpl final : public Store {
   rocksdb::ColumnFamilyHandle* projections_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* access_ = nullptr;
   rocksdb::ColumnFamilyHandle* documents_ = nullptr;
+  // The parts that own a column family each: the tree's nodes and proofs,
+  // and the access log (made once the families are open; the access log
+  // once the keys are loaded).
+  std::unique_ptr<TreeStore> tree_;
+  std::unique_ptr<log::AccessLog> access_log_;
 
   // Keys. root_ wraps everything; store_key_ seals facts; digest_key_ and
   // lookup_key_ are derived from store_key_.
@@ -322,7 +304,6 @@ class StoreImpl final : public Store {
   std::mutex proj_run_mu_;                   // held while async folding or rebuilding
   std::thread proj_thread_;
   std::atomic<bool> proj_stop_{false};
-  std::atomic<uint64_t> access_seq_{0};  // orders access entries of the same microsecond
 };
 
 }  // namespace hearth::log

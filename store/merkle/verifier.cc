@@ -11,9 +11,8 @@
 #include <memory>
 
 #include "base/read_ahead.h"
-#include "log/keys.h"
+#include "log/format.h"
 #include "log/record.h"
-#include "log/store_impl.h"
 #include "merkle/frontier.h"
 #include "merkle/hash.h"
 #include "merkle/proof_json.h"
@@ -22,11 +21,9 @@ namespace hearth::merkle {
 
 namespace {
 
-constexpr const char* kCfNames[] = {"default", "log",  "streams", "subjects",
-                                    "eventids", "keys", "lookup",  "merkle"};
-constexpr size_t kLogCf = 1;
-constexpr size_t kMerkleCf = 7;
-constexpr size_t kCheckpointBytes = 8 + 32 + 8 + 64;
+// The column families read (log/format.h): the first eight, up to the
+// tree's nodes, so their handles' indexes are their ColumnFamily values.
+constexpr size_t kVerifiedCfs = size_t(log::kMerkleCf) + 1;
 // Discrepancies after the first are listed up to this many, then counted.
 constexpr size_t kMaxFailureLines = 50;
 
@@ -65,7 +62,8 @@ Status OpenReadOnly(const std::string& dir, ReadOnlyDb* out) {
   rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, dir, &existing);
   if (!s.ok()) return Status::NotFound("cannot open " + dir + " as a hearth store: " + s.ToString());
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const char* name : kCfNames) {
+  for (size_t i = 0; i < kVerifiedCfs; ++i) {
+    const char* name = log::kCfNames[i];
     if (std::find(existing.begin(), existing.end(), name) == existing.end()) {
       return Status::NotFound(dir + " is not a hearth store (column family " + name +
                               " is missing)");
@@ -77,15 +75,6 @@ Status OpenReadOnly(const std::string& dir, ReadOnlyDb* out) {
   if (!s.ok()) return Status::IOError("cannot open " + dir + " read-only: " + s.ToString());
   out->db.reset(raw);
   return Status::OK();
-}
-
-bool DecodeCheckpointValue(std::string_view b, SignedCheckpoint* cp) {
-  if (b.size() != kCheckpointBytes) return false;
-  cp->size = log::GetBE64(b.data());
-  std::copy(b.data() + 8, b.data() + 40, reinterpret_cast<char*>(cp->root.data()));
-  cp->time = Timestamp(log::GetBE64(b.data() + 40));
-  std::copy(b.data() + 48, b.data() + 112, reinterpret_cast<char*>(cp->signature.data()));
-  return true;
 }
 
 // Collects the lines of a VerifyReport and keeps the first discrepancy.
@@ -401,9 +390,9 @@ Result<VerifyReport> VerifyFiles(const std::string& dir, const std::array<uint8_
   Status st = OpenReadOnly(dir, &rdb);
   if (!st.ok()) return st;
   rocksdb::DB* db = rdb.db.get();
-  rocksdb::ColumnFamilyHandle* meta = rdb.handles[0];
-  rocksdb::ColumnFamilyHandle* log_cf = rdb.handles[kLogCf];
-  rocksdb::ColumnFamilyHandle* merkle_cf = rdb.handles[kMerkleCf];
+  rocksdb::ColumnFamilyHandle* meta = rdb.handles[log::kMetaCf];
+  rocksdb::ColumnFamilyHandle* log_cf = rdb.handles[log::kLogCf];
+  rocksdb::ColumnFamilyHandle* merkle_cf = rdb.handles[log::kMerkleCf];
 
   VerifyReport report;
   Reporter out(&report, options.on_line);
@@ -446,7 +435,7 @@ Result<VerifyReport> VerifyFiles(const std::string& dir, const std::array<uint8_
     for (; !has_current && cp_it->Valid() && cp_it->key().starts_with("cp"); cp_it->Next()) {
       rocksdb::Slice key = cp_it->key();
       CheckpointState c;
-      if (key.size() != 10 || !DecodeCheckpointValue(cp_it->value().ToStringView(), &c.cp) ||
+      if (key.size() != 10 || !log::DecodeCheckpoint(cp_it->value().ToStringView(), &c.cp) ||
           log::GetBE64(key.data() + 2) != c.cp.size) {
         out.Fail("a stored checkpoint (metadata key of " + Num(key.size()) + " bytes, value of " +
                      Num(cp_it->value().size()) + " bytes) is damaged",

@@ -14,7 +14,7 @@
 #include <optional>
 
 #include "base/read_ahead.h"
-#include "log/keys.h"
+#include "log/format.h"
 #include "log/record.h"
 #include "log/store_impl.h"
 
@@ -627,88 +627,10 @@ Status StoreImpl::ScanProjectionFrom(
 // Column family `access`: subject 0x00 time:u64 seq:u64 -> sealed(store_key,
 // "hearth.access.v1" || key, fields) where fields are length-prefixed.
 
-namespace {
-void PutField(std::string* s, std::string_view v) {
-  PutBE32(s, uint32_t(v.size()));
-  s->append(v);
-}
-bool GetField(std::string_view* in, std::string* out) {
-  if (in->size() < 4) return false;
-  uint32_t n = GetBE32(in->data());
-  if (in->size() < 4 + size_t(n)) return false;
-  out->assign(in->data() + 4, n);
-  in->remove_prefix(4 + size_t(n));
-  return true;
-}
-}  // namespace
-
-Status StoreImpl::LogAccess(const std::vector<AccessRecord>& records) {
-  rocksdb::WriteBatch batch;
-  auto now = std::chrono::duration_cast<std::chrono::microseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count();
-  for (const AccessRecord& r : records) {
-    if (r.subject.empty() || r.action.empty()) {
-      return Status::InvalidArgument("an access record needs a subject and an action");
-    }
-    std::string key = IndexKey(r.subject, uint64_t(r.time == 0 ? now : r.time));
-    PutBE64(&key, access_seq_.fetch_add(1));
-    std::string fields;
-    PutField(&fields, r.plugin);
-    PutField(&fields, r.user);
-    PutField(&fields, r.role);
-    PutField(&fields, r.action);
-    PutField(&fields, r.purpose);
-    PutField(&fields, r.recipient);
-    PutBE64(&fields, r.first_position);
-    PutBE64(&fields, r.last_position);
-    PutBE32(&fields, r.events);
-    std::string value;
-    if (encrypted_) {
-      crypto::Seal(store_key_, "hearth.access.v1" + key, fields, &value);
-    } else {
-      value = fields;
-    }
-    batch.Put(access_, key, value);
-  }
-  // Synced before the answer leaves: a disclosure must survive a power cut
-  // (unsynced only in a store opened with Options::sync false, like appends).
-  rocksdb::WriteOptions wo;
-  wo.sync = options_.sync;
-  return FromRocks(db_->Write(wo, &batch), "writing the access log");
-}
+Status StoreImpl::LogAccess(const std::vector<AccessRecord>& records) { return access_log_->Append(records); }
 
 Result<std::vector<AccessRecord>> StoreImpl::AccessLog(const std::string& subject) {
-  std::vector<AccessRecord> out;
-  std::string prefix = IndexPrefix(subject);
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), access_));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    std::string key = it->key().ToString();
-    if (key.size() != prefix.size() + 16) return Status::Corruption("access log key damaged");
-    std::string fields;
-    if (encrypted_) {
-      if (!crypto::Open(store_key_, "hearth.access.v1" + key, it->value().ToStringView(), &fields)) {
-        return Status::Corruption("an access log entry of " + subject + " fails authentication");
-      }
-    } else {
-      fields = it->value().ToString();
-    }
-    AccessRecord r;
-    r.subject = subject;
-    r.time = Timestamp(GetBE64(key.data() + prefix.size()));
-    std::string_view in(fields);
-    if (!GetField(&in, &r.plugin) || !GetField(&in, &r.user) || !GetField(&in, &r.role) ||
-        !GetField(&in, &r.action) || !GetField(&in, &r.purpose) || !GetField(&in, &r.recipient) ||
-        in.size() != 20) {
-      return Status::Corruption("an access log entry of " + subject + " is damaged");
-    }
-    r.first_position = GetBE64(in.data());
-    r.last_position = GetBE64(in.data() + 8);
-    r.events = GetBE32(in.data() + 16);
-    out.push_back(std::move(r));
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "reading the access log");
-  return out;
+  return access_log_->Read(subject);
 }
 
 }  // namespace hearth::log

@@ -9,7 +9,7 @@
 #include <map>
 #include <mutex>
 
-#include "log/keys.h"
+#include "log/format.h"
 #include "log/record.h"
 #include "log/store_impl.h"
 
@@ -279,10 +279,7 @@ Status StoreImpl::ImportRecords(const std::vector<ReplicatedRecord>& records,
       PutBE32(&id_value, r.index);
       PutBE32(&id_value, r.count);
       batch.Put(eventids_, IdKey(e.id), id_value);
-      head_.frontier.Append(leader_hasher_, leader_hasher_.Leaf(r.bytes), [&](const merkle::Node& n) {
-        batch.Put(merkle_, MerkleKey(n.level, n.index),
-                  std::string(reinterpret_cast<const char*>(n.hash.data()), n.hash.size()));
-      });
+      tree_->Append(leader_hasher_, r.bytes, &head_.frontier, &batch);
       for (const auto& ref : e.subjects) {
         auto& runs = run.subjects[ref.id];
         if (!runs.empty() && runs.back().first + runs.back().second == r.index) {

@@ -1,6 +1,6 @@
 #include "replication/wire.h"
 
-#include "log/keys.h"
+#include "log/format.h"
 
 namespace hearth::replication::wire {
 

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "hearth/store.h"
-#include "log/keys.h"
-#include "replication/replica_types.h"
+#include "log/format.h"
+#include "log/replica_types.h"
 
 namespace hearth::replication::wire {
 
@@ -27,7 +27,7 @@ bool DecodeIdentity(std::string_view b, log::ReplicaIdentity* id);
 std::string EncodeLog(const std::vector<log::ReplicatedRecord>& records);
 bool DecodeLog(std::string_view b, std::vector<log::ReplicatedRecord>* records);
 
-// A checkpoint travels in the store's own encoding (log/keys.h).
+// A checkpoint travels in the store's own encoding (log/format.h).
 using log::DecodeCheckpoint;
 using log::EncodeCheckpoint;
 

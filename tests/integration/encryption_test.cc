@@ -16,7 +16,7 @@
 #include "crypto/secret.h"
 #include "envelope.capnp.h"
 #include "integration_util.h"
-#include "log/keys.h"
+#include "log/format.h"
 #include "log/record.h"
 
 namespace hearth {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "hearth/store.h"
-#include "log/keys.h"
+#include "log/format.h"
 #include "merkle/hash.h"
 #include "merkle/verifier.h"
 #include "rfc9162_reference.h"

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "hearth/store.h"
-#include "log/keys.h"
+#include "log/format.h"
 #include "merkle/hash.h"
 #include "merkle/proof_json.h"
 #include "merkle/verifier.h"

@@ -6,7 +6,7 @@
 #include <random>
 
 #include "contenders.h"
-#include "log/keys.h"
+#include "log/format.h"
 #include "merkle/frontier.h"
 #include "merkle/hash.h"
 #include "merkle/verifier.h"

@@ -16,7 +16,7 @@
 #include "county.h"
 #include "hearth/domain.h"
 #include "hearth/rights.h"
-#include "log/keys.h"
+#include "log/format.h"
 #include "suites.h"
 
 namespace hearth::bench {

@@ -1,15 +1,61 @@
-// Key encodings of the column families (docs/format.md).
+// The store's on-disk format (docs/format.md): its column families, the key
+// encodings of each, the head record and the signed checkpoint's value. The
+// engine (log/store_impl.cc) writes it; the offline verifier
+// (audit/verifier.cc) and replication read it; nothing else needs the engine
+// to know it.
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "hearth/event.h"
 #include "hearth/log_reader.h"
+#include "merkle/frontier.h"
 
 namespace hearth::log {
+
+// The column families, in the order the store opens them (the index of each
+// is its place in the handles RocksDB returns).
+enum ColumnFamily : size_t {
+  kMetaCf = 0,  // RocksDB's "default": the metadata
+  kLogCf,
+  kStreamsCf,
+  kSubjectsCf,
+  kEventIdsCf,
+  kKeysCf,
+  kLookupCf,
+  kMerkleCf,
+  kProjectionsCf,
+  kAccessCf,
+  kDocumentsCf,
+  kColumnFamilies
+};
+inline constexpr std::array<const char*, kColumnFamilies> kCfNames = {
+    "default", "log", "streams", "subjects", "eventids", "keys", "lookup", "merkle", "projections", "access",
+    "documents"};
+// Added after stores were first written: made on open when missing.
+inline constexpr std::array<ColumnFamily, 1> kLaterCfs = {kDocumentsCf};
+
+// Counters and the Merkle frontier, rewritten in every commit's batch under
+// the metadata key "head": next_position(8 BE) streams(8 BE) subjects(8 BE)
+// erased(8 BE) clock(8 BE) last_checkpoint(8 BE) frontier (merkle/frontier.h).
+struct Head {
+  uint64_t next_position = 1;
+  uint64_t streams = 0;
+  uint64_t subjects = 0;
+  uint64_t erased = 0;
+  Timestamp clock = 0;
+  uint64_t last_checkpoint = 0;  // tree size of the newest checkpoint
+  merkle::Frontier frontier;
+
+  std::string Encode() const;
+  // False for bytes of another form, or a frontier that does not end at
+  // next_position - 1.
+  static bool Decode(std::string_view bytes, Head* out);
+};
 
 // The stream of erasure events (SubjectErased), written by the store itself.
 inline constexpr char kErasureStream[] = "$erasure";
@@ -128,8 +174,9 @@ inline std::string EncodeCheckpoint(const SignedCheckpoint& cp) {
   s.append(reinterpret_cast<const char*>(cp.signature.data()), 64);
   return s;
 }
+inline constexpr size_t kCheckpointBytes = 8 + 32 + 8 + 64;
 inline bool DecodeCheckpoint(std::string_view b, SignedCheckpoint* cp) {
-  if (b.size() != 8 + 32 + 8 + 64) return false;
+  if (b.size() != kCheckpointBytes) return false;
   cp->size = GetBE64(b.data());
   std::copy(b.data() + 8, b.data() + 40, reinterpret_cast<char*>(cp->root.data()));
   cp->time = Timestamp(GetBE64(b.data() + 40));
