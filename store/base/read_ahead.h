@@ -5,8 +5,8 @@
 // long the stream.
 //
 // Used by the passes over the whole log or a whole projection: the
-// verifier's scan (store/merkle/verifier.cc), the projections' folds
-// (store/projections/runtime.cc) and the exports' pass over the cases
+// verifier's scan (store/audit/verifier.cc), the projections' folds
+// (store/log/projections.cc) and the exports' pass over the cases
 // projection (store/exports/fact_source.cc). It depends on nothing of the
 // engine.
 #pragma once

@@ -6,7 +6,7 @@ file(READ ${HEARTH_BANK_HOLIDAYS} HEARTH_BANK_HOLIDAYS_TEXT)
 configure_file(${CMAKE_CURRENT_SOURCE_DIR}/domain/bank_holidays.cc.in
   ${CMAKE_CURRENT_BINARY_DIR}/domain/bank_holidays.cc @ONLY)
 
-target_sources(hearth PRIVATE
+hearth_layer(domain
   ${CMAKE_CURRENT_BINARY_DIR}/domain/bank_holidays.cc
   domain/dates.cc
   domain/tables.cc
@@ -21,4 +21,5 @@ target_sources(hearth PRIVATE
   domain/documents.cc
   domain/contractors.cc
 )
+target_link_libraries(hearth_layer_domain PRIVATE CapnProto::capnp-json)
 target_link_libraries(hearth PRIVATE CapnProto::capnp-json)

@@ -1,9 +1,8 @@
 # The monitoring exports (store/exports): included from store/CMakeLists.txt
 # so that their sources join the `hearth` library, beside the domain they read.
-target_sources(hearth PRIVATE
+hearth_layer(exports
   exports/collect.cc
   exports/fact_source.cc
-  exports/facts_codec.cc
   exports/disclosure.cc
   exports/kpi.cc
   exports/ledger.cc

@@ -10,7 +10,7 @@
 #include "domain/tables.h"
 #include "exports/collect.h"
 #include "hearth/readmodels.h"
-#include "readmodels/varint_codec.h"
+#include "base/varint_codec.h"
 
 namespace hearth::exports {
 
@@ -194,7 +194,7 @@ class ProjectionFacts final : public FactSource {
     Status inner;
     Status s = store_.ScanProjection(readmodels::kCasesProjection, std::string(1, kDistrictTag),
                                      [&](std::string_view key, std::string_view value) {
-                                       readmodels::Reader r(value);
+                                       base::Reader r(value);
                                        uint64_t n = r.Var();
                                        if (!r.done()) {
                                          inner = Status::Corruption("cases projection: a district count that "

@@ -353,7 +353,7 @@ Status StoreImpl::OpenDb(bool create) {
   if (!st.ok()) return st;
   access_log_ = std::make_unique<log::AccessLog>(db_.get(), access_, encrypted_ ? &store_key_ : nullptr,
                                                  options_.sync);
-  if (Status m = LoadReplicaMarker(); !m.ok()) return m;  // store/replication/store_access.cc
+  if (Status m = LoadReplicaMarker(); !m.ok()) return m;  // store/log/replication_access.cc
   st = LoadHead();
   if (!st.ok()) return st;
   st = ResumeKeyCompaction();

@@ -97,7 +97,7 @@ class StoreImpl final : public Store {
   uint64_t committed() const { return committed_.load(std::memory_order_acquire); }
   bool closing() const { return closing_.load(); }
 
-  // Replication (store/replication/store_access.cc, docs/operations.md).
+  // Replication (store/log/replication_access.cc, docs/operations.md).
   // Publisher side: committed records from `from`, whole appends only, until
   // about `max_bytes` (at least one append); wrapped keys and identity.
   Status ReadReplicated(uint64_t from, size_t max_bytes, std::vector<ReplicatedRecord>* out);
@@ -175,7 +175,7 @@ class StoreImpl final : public Store {
   Status WriteCheckpointLocked(rocksdb::WriteBatch* batch, const merkle::Frontier& frontier,
                                SignedCheckpoint* out);
 
-  // Projections (store/projections/runtime.cc).
+  // Projections (store/log/projections.cc).
   struct ProjectionSlot {
     std::shared_ptr<Projection> projection;
     std::string prefix;       // name 0x00

@@ -8,9 +8,12 @@
 #include <cstring>
 
 #include "hearth/readmodels.h"
-#include "readmodels/varint_codec.h"
+#include "base/varint_codec.h"
 
 namespace hearth::readmodels {
+
+using base::Reader;
+using base::Writer;
 
 namespace {
 

@@ -8,11 +8,14 @@
 #include <utility>
 
 #include "domain/tables.h"
-#include "exports/collect.h"
+#include "facts/facts.h"
 #include "hearth/readmodels.h"
-#include "readmodels/varint_codec.h"
+#include "base/varint_codec.h"
 
 namespace hearth::readmodels {
+
+using base::Reader;
+using base::Writer;
 
 namespace {
 

@@ -8,7 +8,7 @@
 
 #include "hearth/readmodels.h"
 #include "merkle/proof_json.h"
-#include "merkle/verifier.h"
+#include "audit/verifier.h"
 #include "readmodels/common.h"
 #include "readmodels/describe.h"
 #include "readmodels/proofs.h"

@@ -11,7 +11,7 @@
 #include "log/store_impl.h"
 #include "merkle/frontier.h"
 #include "merkle/hash.h"
-#include "merkle/verifier.h"
+#include "audit/verifier.h"
 #include "replication/nats_link.h"
 #include "replication/replication.h"
 #include "replication/wire.h"

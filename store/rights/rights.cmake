@@ -7,7 +7,7 @@ file(READ ${HEARTH_DEFAULT_PROCESSING} HEARTH_DEFAULT_PROCESSING_TEXT)
 configure_file(${CMAKE_CURRENT_SOURCE_DIR}/rights/default_processing.cc.in
   ${CMAKE_CURRENT_BINARY_DIR}/rights/default_processing.cc @ONLY)
 
-target_sources(hearth PRIVATE
+hearth_layer(rights
   ${CMAKE_CURRENT_BINARY_DIR}/rights/default_processing.cc
   rights/rights.cc
   rights/pack.cc

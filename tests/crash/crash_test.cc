@@ -32,7 +32,7 @@
 
 #include "crash_events.h"
 #include "log/erasure_ledger.h"
-#include "merkle/verifier.h"
+#include "audit/verifier.h"
 #include "hearth/store.h"
 #include "merkle/frontier.h"
 #include "merkle/hash.h"

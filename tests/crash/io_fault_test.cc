@@ -20,7 +20,7 @@
 #include "hearth/store.h"
 #include "io_fault_fs.h"
 #include "log/store_impl.h"
-#include "merkle/verifier.h"
+#include "audit/verifier.h"
 #include "test_util.h"
 
 namespace hearth {

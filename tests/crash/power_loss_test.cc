@@ -27,7 +27,7 @@
 #include "log/store_impl.h"
 #include "merkle/frontier.h"
 #include "merkle/hash.h"
-#include "merkle/verifier.h"
+#include "audit/verifier.h"
 #include "test_util.h"
 
 namespace hearth {

@@ -9,7 +9,7 @@
 
 #include "merkle/frontier.h"
 #include "merkle/hash.h"
-#include "merkle/verifier.h"
+#include "audit/verifier.h"
 #include "rfc9162_reference.h"
 
 namespace hearth {

@@ -11,7 +11,7 @@
 #include "hearth/store.h"
 #include "merkle/hash.h"
 #include "merkle/proof_json.h"
-#include "merkle/verifier.h"
+#include "audit/verifier.h"
 #include "rfc9162_reference.h"
 #include "test_util.h"
 

@@ -14,7 +14,7 @@
 #include "log/format.h"
 #include "merkle/hash.h"
 #include "merkle/proof_json.h"
-#include "merkle/verifier.h"
+#include "audit/verifier.h"
 #include "test_util.h"
 
 namespace hearth {

@@ -10,7 +10,7 @@
 
 #include "county.h"
 #include "merkle/hash.h"
-#include "merkle/verifier.h"
+#include "audit/verifier.h"
 #include "readmodels_test_util.h"
 
 namespace hearth::readmodels::testing {

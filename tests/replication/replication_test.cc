@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "merkle/proof_json.h"
-#include "merkle/verifier.h"
+#include "audit/verifier.h"
 #include "nats_cluster.h"
 #include "replication/nats_link.h"
 #include "replication/replication.h"

@@ -9,7 +9,7 @@
 #include "log/format.h"
 #include "merkle/frontier.h"
 #include "merkle/hash.h"
-#include "merkle/verifier.h"
+#include "audit/verifier.h"
 #include "suites.h"
 
 namespace hearth::bench {

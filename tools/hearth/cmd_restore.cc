@@ -18,7 +18,7 @@
 #include "commands.h"
 #include "progress.h"
 #include "log/erasure_ledger.h"
-#include "merkle/verifier.h"
+#include "audit/verifier.h"
 
 namespace hearth::cli {
 

@@ -10,7 +10,7 @@
 #include "json_text.h"
 #include "merkle/hash.h"
 #include "merkle/proof_json.h"
-#include "merkle/verifier.h"
+#include "audit/verifier.h"
 
 namespace hearth::cli {
 

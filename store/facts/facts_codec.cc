@@ -6,15 +6,15 @@
 #include <cstdio>
 #include <set>
 
-#include "exports/collect.h"
-#include "readmodels/varint_codec.h"
+#include "facts/facts.h"
+#include "base/varint_codec.h"
 
 namespace hearth::exports {
 
 namespace {
 
-using readmodels::Reader;
-using readmodels::Writer;
+using base::Reader;
+using base::Writer;
 
 // 1: the facts of issue 14 item 3 (kCasesProjectionVersion 7).
 constexpr uint8_t kFactsFormat = 1;

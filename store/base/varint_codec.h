@@ -11,7 +11,7 @@
 
 #include "hearth/domain.h"
 
-namespace hearth::readmodels {
+namespace hearth::base {
 
 using domain::Date;
 
@@ -115,4 +115,4 @@ class Reader {
   bool ok_ = true;
 };
 
-}  // namespace hearth::readmodels
+}  // namespace hearth::base

@@ -1,4 +1,4 @@
-#include "merkle/verifier.h"
+#include "audit/verifier.h"
 
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
