@@ -128,9 +128,10 @@ TEST_F(TreeStoreTest, RefusesPositionsOutsideTheTreeAndNamesMissingParts) {
 class AccessLogTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
+    ASSERT_GE(sodium_init(), 0);  // the store does this on open; here there is no store
     db_ = std::make_unique<BareDb>(dir_.path(), std::vector<std::string>{"access"});
-    key_ = crypto::SecretKey::Random();
-    log_ = std::make_unique<AccessLog>(db_->db(), db_->cf(0), GetParam() ? &key_ : nullptr, false);
+    key_ = std::make_unique<crypto::SecretKey>(crypto::SecretKey::Random());
+    log_ = std::make_unique<AccessLog>(db_->db(), db_->cf(0), GetParam() ? key_.get() : nullptr, false);
   }
   static AccessRecord Rec(const std::string& subject, Timestamp time, const std::string& action) {
     AccessRecord r;
@@ -155,7 +156,7 @@ class AccessLogTest : public ::testing::TestWithParam<bool> {
   }
   testing::TempDir dir_;
   std::unique_ptr<BareDb> db_;
-  crypto::SecretKey key_;
+  std::unique_ptr<crypto::SecretKey> key_;  // made after sodium_init
   std::unique_ptr<AccessLog> log_;
 };
 
