@@ -506,19 +506,11 @@ Status StoreImpl::RebuildProjection(const std::string& name) {
   // Pause the asynchronous runner; for an inline projection also hold the
   // commit pipeline, so no append folds into it while it is rebuilt.
   std::lock_guard<std::mutex> run(proj_run_mu_);
-  bool inline_mode = slot->status.mode == ProjectionMode::kInline;
-  if (inline_mode) {
-    std::unique_lock<std::mutex> lock(queue_mu_);
-    queue_cv_.wait(lock, [&] { return !leader_active_; });
-    leader_active_ = true;
-  }
+  std::optional<CommitQueue::Lead> lead;
+  if (slot->status.mode == ProjectionMode::kInline) lead.emplace(commits_);
   Status st = ResetProjection(slot);
   if (st.ok()) st = FoldFrom(slot, 1, committed(), true);
-  if (inline_mode) {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    leader_active_ = false;
-    queue_cv_.notify_all();
-  }
+  lead.reset();
   if (!st.ok()) return st;
   std::lock_guard<std::mutex> lock(proj_mu_);
   if (slot->status.stopped) {

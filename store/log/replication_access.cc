@@ -184,19 +184,13 @@ Status StoreImpl::ImportSubjectKey(const std::string& subject, const std::string
   rocksdb::WriteBatch batch;
   batch.Put(keys_, SubjectKeyKey(subject), wrapped);
   // Counted as the commit path counts it: a subject with a data key.
-  std::unique_lock<std::mutex> lock(queue_mu_);
-  queue_cv_.wait(lock, [&] { return !leader_active_; });
-  leader_active_ = true;
-  lock.unlock();
+  CommitQueue::Lead lead(commits_);
   head_.subjects++;
   batch.Put(meta_, "head", head_.Encode());
   rocksdb::WriteOptions wo;
   wo.sync = true;
   Status st = FromRocks(db_->Write(wo, &batch), "writing a replicated data key");
   if (!st.ok()) head_.subjects--;
-  lock.lock();
-  leader_active_ = false;
-  queue_cv_.notify_all();
   return st;
 }
 
@@ -204,10 +198,7 @@ Status StoreImpl::ImportRecords(const std::vector<ReplicatedRecord>& records,
                                 const std::vector<SignedCheckpoint>& checkpoints,
                                 const std::vector<std::pair<std::string, std::string>>& meta) {
   // Hold the commit pipeline: the import is this store's only writer.
-  std::unique_lock<std::mutex> lock(queue_mu_);
-  queue_cv_.wait(lock, [&] { return !leader_active_; });
-  leader_active_ = true;
-  lock.unlock();
+  CommitQueue::Lead lead(commits_);
   Head saved = head_;
   std::vector<std::string> erased_now;
   rocksdb::WriteBatch batch;
@@ -353,19 +344,14 @@ Status StoreImpl::ImportRecords(const std::vector<ReplicatedRecord>& records,
     }
     commit_cv_.notify_all();
   }
-  lock.lock();
-  leader_active_ = false;
-  queue_cv_.notify_all();
-  lock.unlock();
+  lead.Release();
   // The erased keys leave the files as after the primary's erasure.
   if (st.ok() && !erased_now.empty()) st = CompactKeyFiles("a replicated erasure");
   return st;
 }
 
 merkle::Frontier StoreImpl::CommittedFrontier() {
-  std::unique_lock<std::mutex> lock(queue_mu_);
-  queue_cv_.wait(lock, [&] { return !leader_active_; });
-  return head_.frontier;
+  return commits_.WhenIdle([&] { return head_.frontier; });
 }
 
 Result<std::string> StoreImpl::MetaValue(const std::string& key) {

@@ -81,7 +81,7 @@ std::string Normalise(const Identifier& identifier) {
 
 // ------------------------------------------------------------- Request ----
 
-struct StoreImpl::Request {
+struct StoreImpl::Request : CommitQueue::Entry {
   // An append...
   const std::string* stream = nullptr;
   ExpectedVersion expected;
@@ -98,9 +98,7 @@ struct StoreImpl::Request {
   // Outcome.
   bool checked = false;  // CheckAppend passed; ApplyAppend will run
   bool duplicate = false;
-  bool done = false;  // set under queue_mu_, once the commit is published
-  Status status;
-  AppendResult result;
+  AppendResult result;  // done and status: CommitQueue::Entry
 };
 
 // ---------------------------------------------------------------- Open ----
@@ -109,6 +107,13 @@ StoreImpl::StoreImpl(const Options& options, std::string path)
     : options_(options),
       path_(std::move(path)),
       key_cache_(kKeyCacheCapacity),
+      commits_([this](std::vector<CommitQueue::Entry*>& entries, std::vector<CommitQueue::Entry*>* requeue) {
+        std::vector<Request*> group, back;
+        group.reserve(entries.size());
+        for (CommitQueue::Entry* e : entries) group.push_back(static_cast<Request*>(e));
+        ProcessGroup(group, &back);
+        requeue->assign(back.begin(), back.end());
+      }),
       group_new_keys_(kGroupNewKeyCapacity) {}
 
 StoreImpl::~StoreImpl() {
@@ -658,47 +663,12 @@ Result<AppendResult> StoreImpl::Append(const std::string& stream, ExpectedVersio
   req.events = &events;
   // The digests are computed in the commit group, where the subjects' data
   // keys are at hand (DigestEvents).
-  st = Submit(&req);
+  st = commits_.Submit(&req);
   if (!st.ok()) return st;
   return req.result;
 }
 
-Status StoreImpl::Submit(Request* req) {
-  std::unique_lock<std::mutex> lock(queue_mu_);
-  queue_.push_back(req);
-  for (;;) {
-    while (!req->done && leader_active_) queue_cv_.wait(lock);
-    if (req->done) return req->status;
-    // Lead: take everything queued, commit it as one batch.
-    leader_active_ = true;
-    std::vector<Request*> group(queue_.begin(), queue_.end());
-    queue_.clear();
-    ++writer_stats_.groups;
-    writer_stats_.grouped_appends += group.size();
-    for (size_t b = 0; b < WriterStats::kGroupSizeBounds.size(); ++b) {
-      if (group.size() <= WriterStats::kGroupSizeBounds[b]) ++writer_stats_.group_sizes[b];
-    }
-    lock.unlock();
-    std::vector<Request*> requeue;
-    ProcessGroup(group, &requeue);
-    lock.lock();
-    // Only now, with the commit published (committed() covers the group's
-    // events), may a writer return: it must be able to read what it wrote.
-    for (Request* r : group) {
-      if (std::find(requeue.begin(), requeue.end(), r) == requeue.end()) r->done = true;
-    }
-    for (auto it = requeue.rbegin(); it != requeue.rend(); ++it) queue_.push_front(*it);
-    leader_active_ = false;
-    queue_cv_.notify_all();
-  }
-}
-
-WriterStats StoreImpl::Writer() {
-  std::lock_guard<std::mutex> lock(queue_mu_);
-  WriterStats s = writer_stats_;
-  s.queue_depth = queue_.size();
-  return s;
-}
+WriterStats StoreImpl::Writer() { return commits_.Stats(); }
 
 Result<uint64_t> StoreImpl::CurrentVersion(const std::string& stream) {
   auto it = stream_versions_.find(stream);
@@ -1260,7 +1230,7 @@ Result<AppendResult> StoreImpl::EraseSubject(const std::string& subject, const A
   req.subject = subject;
   req.actor = actor;
   req.reason = reason_code;
-  Status st = Submit(&req);
+  Status st = commits_.Submit(&req);
   if (!st.ok()) return st;
   if (after_key_commit_for_test) after_key_commit_for_test();
   // The ledger beside the store (docs/operations.md): what a restore re-applies.
@@ -1687,18 +1657,13 @@ Result<uint64_t> StoreImpl::Backup(const std::string& dir) {
     return Status::InvalidArgument("backup directory " + dir + " already exists; give a new one");
   }
   // Hold the commit pipeline so the copy ends exactly at a commit.
-  std::unique_lock<std::mutex> lock(queue_mu_);
-  queue_cv_.wait(lock, [&] { return !leader_active_; });
-  leader_active_ = true;
-  lock.unlock();
+  CommitQueue::Lead lead(commits_);
   uint64_t position = committed();
   rocksdb::Checkpoint* raw = nullptr;
   rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
   if (s.ok()) s = checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0);
-  lock.lock();
-  leader_active_ = false;
-  queue_cv_.notify_all();
+  lead.Release();
   if (!s.ok()) return FromRocks(s, "writing the backup to " + dir);
   return position;
 }
@@ -1715,10 +1680,7 @@ Status StoreImpl::RotateRootKey(const KeySource& new_key) {
   // One key compaction at a time (an erasure's, this one's).
   std::lock_guard<std::mutex> erase_lock(erase_mu_);
   // Hold the commit pipeline so no data key is created meanwhile.
-  std::unique_lock<std::mutex> lock(queue_mu_);
-  queue_cv_.wait(lock, [&] { return !leader_active_; });
-  leader_active_ = true;
-  lock.unlock();
+  CommitQueue::Lead lead(commits_);
   Status result;
   {
     rocksdb::WriteBatch batch;
@@ -1763,10 +1725,7 @@ Status StoreImpl::RotateRootKey(const KeySource& new_key) {
       kdf_ = *params;
     }
   }
-  lock.lock();
-  leader_active_ = false;
-  queue_cv_.notify_all();
-  lock.unlock();
+  lead.Release();
   if (!result.ok()) return result;
   // The keys wrapped under the old root key are still in the WAL and in SST
   // files: flush and compact them away (resumed on open after a crash).
@@ -1805,10 +1764,7 @@ Status StoreImpl::WriteCheckpointLocked(rocksdb::WriteBatch* batch, const merkle
 
 Result<SignedCheckpoint> StoreImpl::WriteCheckpoint() {
   if (!replica_of_.empty()) return ReplicaRefusal();
-  std::unique_lock<std::mutex> lock(queue_mu_);
-  queue_cv_.wait(lock, [&] { return !leader_active_; });
-  leader_active_ = true;
-  lock.unlock();
+  CommitQueue::Lead lead(commits_);
   SignedCheckpoint cp;
   Status st = poisoned_;
   // Checkpoints are kept: a tree size that already has one keeps it (its
@@ -1829,9 +1785,7 @@ Result<SignedCheckpoint> StoreImpl::WriteCheckpoint() {
     wo.sync = true;
     if (st.ok()) st = FromRocks(db_->Write(wo, &batch), "writing a checkpoint");
   }
-  lock.lock();
-  leader_active_ = false;
-  queue_cv_.notify_all();
+  lead.Release();
   if (!st.ok()) return st;
   return cp;
 }

@@ -21,6 +21,7 @@
 #include "crypto/secret.h"
 #include "log/erasure_ledger.h"
 #include "log/access_log.h"
+#include "log/commit_queue.h"
 #include "log/format.h"
 #include "log/rocks_status.h"
 #include "log/tree_store.h"
@@ -155,7 +156,6 @@ class StoreImpl final : public Store {
 
   Status ValidateAppend(const std::string& stream, ExpectedVersion expected,
                         const std::vector<NewEvent>& events, bool system) const;
-  Status Submit(Request* req);
   void ProcessGroup(std::vector<Request*>& group, std::vector<Request*>* requeue);
   // Returns false when the request does not fit into this group any more.
   bool CheckAppend(Request* req);
@@ -248,12 +248,9 @@ class StoreImpl final : public Store {
   crypto::KeyCache key_cache_;
   std::unordered_set<std::string> erased_;
 
-  // Group commit. Writers queue requests; one of them at a time leads.
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::deque<Request*> queue_;
-  bool leader_active_ = false;
-  WriterStats writer_stats_;  // under queue_mu_ (queue_depth is read from queue_)
+  // Group commit: writers queue requests; one of them at a time leads and
+  // calls ProcessGroup (log/commit_queue.h).
+  CommitQueue commits_;
 
   // Leader-only state (touched only by the thread that leads).
   Head head_;
