@@ -6,7 +6,7 @@
 //
 // Used by the passes over the whole log or a whole projection: the
 // verifier's scan (store/audit/verifier.cc), the projections' folds
-// (store/log/projections.cc) and the exports' pass over the cases
+// (store/log/projection_runner.cc) and the exports' pass over the cases
 // projection (store/exports/fact_source.cc). It depends on nothing of the
 // engine.
 #pragma once

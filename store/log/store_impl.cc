@@ -950,7 +950,7 @@ Status StoreImpl::ApplyAppend(Request* req, rocksdb::WriteBatch* batch) {
       return SealPersonal(subject, aad, plain, out, batch);
     });
     if (!record.ok()) return record.status();
-    if (has_inline_projections_) {
+    if (projections_->has_inline()) {
       RecordedEvent& re = group_events_.emplace_back();
       re.position = position;
       re.stream = stream;
@@ -1073,9 +1073,9 @@ void StoreImpl::ProcessGroup(std::vector<Request*>& group, std::vector<Request*>
     failure = Status::IOError(std::string("building the commit: ") + ex.what());
   }
   for (size_t j = i; failure.ok() && j < group.size(); ++j) requeue->push_back(group[j]);
-  std::vector<InlineOutcome> inline_outcomes;
+  std::vector<ProjectionRunner::InlineOutcome> inline_outcomes;
   if (failure.ok() && !group_events_.empty()) {
-    inline_outcomes = FoldInline(group_events_, &batch);
+    inline_outcomes = projections_->FoldInline(group_events_, &batch);
   }
   if (failure.ok() && !applied.empty()) {
     bool checkpoint_due = options_.checkpoint_interval > 0 &&
@@ -1115,7 +1115,7 @@ void StoreImpl::ProcessGroup(std::vector<Request*>& group, std::vector<Request*>
   group_lookups_.clear();
   group_events_.clear();
   if (failure.ok()) {
-    CommitInline(inline_outcomes);
+    projections_->CommitInline(inline_outcomes);
     TreeHead tree{head_.frontier.size(), head_.frontier.Root(leader_hasher_)};
     {
       std::lock_guard<std::mutex> lock(commit_mu_);
@@ -1512,6 +1512,105 @@ Result<std::vector<std::string>> StoreImpl::FindSubjects(const Identifier& ident
   return out;
 }
 
+Result<std::vector<RecordedEvent>> StoreImpl::ReadFacts(uint64_t from, size_t max_count) {
+  std::vector<RecordedEvent> out;
+  Status st = ReadFactsInto(from, max_count, &out);
+  if (!st.ok()) return st;
+  return out;
+}
+
+Status StoreImpl::ReadFactsInto(uint64_t from, size_t max_count, std::vector<RecordedEvent>* out,
+                                std::unique_ptr<rocksdb::Iterator>* cursor) {
+  uint64_t last = committed();
+  if (from > last || max_count == 0) {
+    out->clear();
+    return Status::OK();
+  }
+  uint64_t end = std::min<uint64_t>(last, from + max_count - 1);
+  out->resize(size_t(end - from + 1));
+  // Read once, in order: the blocks are not kept in the cache the read
+  // models use. A call of its own stops at `end`; a cursor's iterator is
+  // left on the record after it, where the next page starts.
+  rocksdb::ReadOptions ro;
+  std::string upper = LogKey(end + 1);
+  rocksdb::Slice upper_slice(upper);
+  if (cursor == nullptr) ro.iterate_upper_bound = &upper_slice;
+  ro.readahead_size = 2 << 20;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> own;
+  std::unique_ptr<rocksdb::Iterator>& it = cursor != nullptr ? *cursor : own;
+  std::string first = LogKey(from);
+  if (it == nullptr) {
+    it.reset(db_->NewIterator(ro, log_));
+    it->Seek(first);
+  } else if (!it->Valid() || it->key() != rocksdb::Slice(first)) {
+    it->Seek(first);
+  }
+  uint64_t expect = from;
+  for (; expect <= end && it->Valid(); it->Next()) {
+    uint64_t pos = GetBE64(it->key().data());
+    if (pos != expect) {
+      return Status::Corruption("position " + std::to_string(expect) + " is missing from the log");
+    }
+    RecordedEvent& e = (*out)[size_t(pos - from)];
+    Status st = DecodeRecord(it->value().ToStringView(), pos, encrypted_ ? &store_key_ : nullptr,
+                             nullptr, &e);
+    if (!st.ok()) return st;
+    ++expect;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the log");
+  if (expect != end + 1) {
+    return Status::Corruption("position " + std::to_string(expect) + " is missing from the log");
+  }
+  return Status::OK();
+}
+
+// ---------------------------------------------------------- Projections ----
+
+Status StoreImpl::StartProjections() {
+  projections_ = std::make_unique<ProjectionRunner>(db_.get(), projections_cf_, meta_, &runner_log_, &commits_);
+  return projections_->Start(options_.projections);
+}
+
+void StoreImpl::StopProjections() {
+  if (projections_) projections_->Stop([this] { commit_cv_.notify_all(); });
+}
+
+Result<std::vector<ProjectionStatus>> StoreImpl::Projections() { return projections_->Statuses(); }
+
+Status StoreImpl::RebuildProjection(const std::string& name) { return projections_->Rebuild(name); }
+
+Status StoreImpl::WaitForProjection(const std::string& name, uint64_t position, int timeout_ms) {
+  return projections_->WaitFor(name, position, timeout_ms);
+}
+
+Status StoreImpl::GetProjectionValue(const std::string& name, std::string_view key, std::string* value) {
+  return projections_->Get(name, key, value);
+}
+
+Status StoreImpl::GetProjectionValues(const std::string& name, const std::vector<std::string>& keys,
+                                      std::vector<std::optional<std::string>>* values) {
+  return projections_->GetMany(name, keys, values);
+}
+
+Status StoreImpl::ScanProjection(const std::string& name, std::string_view prefix,
+                                 const std::function<bool(std::string_view key, std::string_view value)>& fn) {
+  return projections_->Scan(name, prefix, prefix, fn);
+}
+
+Status StoreImpl::ScanProjectionFrom(const std::string& name, std::string_view prefix, std::string_view from,
+                                     const std::function<bool(std::string_view key, std::string_view value)>& fn) {
+  return projections_->Scan(name, prefix, from, fn);
+}
+
+// ----------------------------------------------------------- Access log ----
+
+Status StoreImpl::LogAccess(const std::vector<AccessRecord>& records) { return access_log_->Append(records); }
+
+Result<std::vector<AccessRecord>> StoreImpl::AccessLog(const std::string& subject) {
+  return access_log_->Read(subject);
+}
+
 // -------------------------------------------------------- Subscription ----
 
 uint64_t StoreImpl::WaitPast(uint64_t position, int timeout_ms) {
@@ -1619,7 +1718,7 @@ Result<StoreInfo> StoreImpl::Info() {
     std::lock_guard<std::mutex> lock(commit_mu_);
     info.tree = committed_tree_;
   }
-  Status st = StoredProjections(&info.projections);
+  Status st = projections_->Stored(&info.projections);
   if (!st.ok()) return st;
   return info;
 }

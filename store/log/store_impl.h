@@ -23,6 +23,7 @@
 #include "log/access_log.h"
 #include "log/commit_queue.h"
 #include "log/format.h"
+#include "log/projection_runner.h"
 #include "log/rocks_status.h"
 #include "log/tree_store.h"
 #include "hearth/store.h"
@@ -175,29 +176,24 @@ class StoreImpl final : public Store {
   Status WriteCheckpointLocked(rocksdb::WriteBatch* batch, const merkle::Frontier& frontier,
                                SignedCheckpoint* out);
 
-  // Projections (store/log/projections.cc).
-  struct ProjectionSlot {
-    std::shared_ptr<Projection> projection;
-    std::string prefix;       // name 0x00
-    ProjectionStatus status;  // guarded by proj_mu_
-  };
-  struct InlineOutcome {
-    ProjectionSlot* slot;
-    ProjectionStatus status;
+  // Projections (log/projection_runner.h): the runner reads the committed
+  // log through this adapter.
+  class RunnerLog final : public CommittedLog {
+   public:
+    explicit RunnerLog(StoreImpl* store) : store_(store) {}
+    uint64_t Committed() override { return store_->committed(); }
+    Status ReadFactsInto(uint64_t from, size_t max_count, std::vector<RecordedEvent>* out,
+                         std::unique_ptr<rocksdb::Iterator>* cursor) override {
+      return store_->ReadFactsInto(from, max_count, out, cursor);
+    }
+    void WaitPast(uint64_t position, int timeout_ms) override { store_->WaitPast(position, timeout_ms); }
+    bool Closing() override { return store_->closing(); }
+
+   private:
+    StoreImpl* store_;
   };
   Status StartProjections();
   void StopProjections();
-  void RunAsyncProjections();
-  std::vector<InlineOutcome> FoldInline(const std::vector<RecordedEvent>& events,
-                                        rocksdb::WriteBatch* batch);
-  void CommitInline(const std::vector<InlineOutcome>& outcomes);
-  Status FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, bool sync);
-  Status ResetProjection(ProjectionSlot* slot);
-  void PutProjectionCheckpoint(rocksdb::WriteBatch* batch, const ProjectionStatus& status);
-  // Every projection checkpoint in the metadata, registered ones as they
-  // stand in memory (Info).
-  Status StoredProjections(std::vector<ProjectionStatus>* out);
-  ProjectionSlot* FindProjection(const std::string& name);
   Result<std::vector<RecordedEvent>> ReadFacts(uint64_t from, size_t max_count);
   // The same into `out`, whose events' strings and vectors are reused. With
   // `cursor`, its iterator is kept from call to call (a fold of many pages
@@ -289,18 +285,13 @@ class StoreImpl final : public Store {
   std::mutex erase_mu_;  // one physical erasure (compaction) at a time
   std::unique_ptr<ErasureLedger> ledger_;  // guarded by erase_mu_ after open
 
-  // Projections. Slots are created on open and never removed.
-  std::vector<std::unique_ptr<ProjectionSlot>> projections_;
-  bool has_inline_projections_ = false;
+  // Projections: made on open (after the keys, before the first read).
+  RunnerLog runner_log_{this};
+  std::unique_ptr<ProjectionRunner> projections_;
   std::vector<RecordedEvent> group_events_;  // leader-only: this group's events, facts only
   // Leader-only: the group's write batch, cleared and reused so that its
   // buffer is not reallocated (and page-faulted in) for every group.
   rocksdb::WriteBatch group_batch_;
-  mutable std::mutex proj_mu_;               // guards every slot's status
-  std::condition_variable proj_cv_;          // a projection advanced or stopped
-  std::mutex proj_run_mu_;                   // held while async folding or rebuilding
-  std::thread proj_thread_;
-  std::atomic<bool> proj_stop_{false};
 };
 
 }  // namespace hearth::log

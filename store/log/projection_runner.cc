@@ -1,13 +1,13 @@
-// The projection runtime: inline folds in the append's batch, asynchronous
-// catch-up from checkpoints, rebuilds, and failure reporting. Part of
-// StoreImpl (store/log/store_impl.h); the public contract is
-// api/include/hearth/projection.h.
+// The projection runner (log/projection_runner.h): inline folds in the
+// append's batch, asynchronous catch-up from checkpoints, rebuilds, and
+// failure reporting; the public contract is api/include/hearth/projection.h.
 //
 // Storage (docs/format.md): column family `projections`, key
 // name 0x00 user-key -> value; checkpoint in the metadata under
 // "proj/" name -> version:u32 position:u64 stopped:u8 failed_position:u64 error.
 #include <rocksdb/write_batch.h>
 
+#include <memory>
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -15,8 +15,8 @@
 
 #include "base/read_ahead.h"
 #include "log/format.h"
-#include "log/record.h"
-#include "log/store_impl.h"
+#include "log/projection_runner.h"
+#include "log/rocks_status.h"
 
 namespace hearth::log {
 
@@ -118,78 +118,37 @@ void SafeDiscard(Projection& projection) {
 
 }  // namespace
 
-void StoreImpl::PutProjectionCheckpoint(rocksdb::WriteBatch* batch, const ProjectionStatus& st) {
+struct ProjectionRunner::Slot {
+  std::shared_ptr<Projection> projection;
+  std::string prefix;       // name 0x00
+  ProjectionStatus status;  // guarded by mu_
+};
+
+ProjectionRunner::ProjectionRunner(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* state,
+                                   rocksdb::ColumnFamilyHandle* meta, CommittedLog* log, CommitQueue* commits)
+    : db_(db), state_(state), meta_(meta), log_(log), commits_(commits) {}
+
+ProjectionRunner::~ProjectionRunner() { Stop(); }
+
+void ProjectionRunner::PutCheckpoint(rocksdb::WriteBatch* batch, const ProjectionStatus& st) {
   batch->Put(meta_, CheckpointKeyOf(st.name), EncodeStatus(st));
 }
 
-StoreImpl::ProjectionSlot* StoreImpl::FindProjection(const std::string& name) {
-  for (auto& slot : projections_) {
+ProjectionRunner::Slot* ProjectionRunner::Find(const std::string& name) {
+  for (auto& slot : slots_) {
     if (slot->status.name == name) return slot.get();
   }
   return nullptr;
 }
 
-Result<std::vector<RecordedEvent>> StoreImpl::ReadFacts(uint64_t from, size_t max_count) {
-  std::vector<RecordedEvent> out;
-  Status st = ReadFactsInto(from, max_count, &out);
-  if (!st.ok()) return st;
-  return out;
-}
-
-Status StoreImpl::ReadFactsInto(uint64_t from, size_t max_count, std::vector<RecordedEvent>* out,
-                                std::unique_ptr<rocksdb::Iterator>* cursor) {
-  uint64_t last = committed();
-  if (from > last || max_count == 0) {
-    out->clear();
-    return Status::OK();
-  }
-  uint64_t end = std::min<uint64_t>(last, from + max_count - 1);
-  out->resize(size_t(end - from + 1));
-  // Read once, in order: the blocks are not kept in the cache the read
-  // models use. A call of its own stops at `end`; a cursor's iterator is
-  // left on the record after it, where the next page starts.
-  rocksdb::ReadOptions ro;
-  std::string upper = LogKey(end + 1);
-  rocksdb::Slice upper_slice(upper);
-  if (cursor == nullptr) ro.iterate_upper_bound = &upper_slice;
-  ro.readahead_size = 2 << 20;
-  ro.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> own;
-  std::unique_ptr<rocksdb::Iterator>& it = cursor != nullptr ? *cursor : own;
-  std::string first = LogKey(from);
-  if (it == nullptr) {
-    it.reset(db_->NewIterator(ro, log_));
-    it->Seek(first);
-  } else if (!it->Valid() || it->key() != rocksdb::Slice(first)) {
-    it->Seek(first);
-  }
-  uint64_t expect = from;
-  for (; expect <= end && it->Valid(); it->Next()) {
-    uint64_t pos = GetBE64(it->key().data());
-    if (pos != expect) {
-      return Status::Corruption("position " + std::to_string(expect) + " is missing from the log");
-    }
-    RecordedEvent& e = (*out)[size_t(pos - from)];
-    Status st = DecodeRecord(it->value().ToStringView(), pos, encrypted_ ? &store_key_ : nullptr,
-                             nullptr, &e);
-    if (!st.ok()) return st;
-    ++expect;
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "reading the log");
-  if (expect != end + 1) {
-    return Status::Corruption("position " + std::to_string(expect) + " is missing from the log");
-  }
-  return Status::OK();
-}
-
-Status StoreImpl::ResetProjection(ProjectionSlot* slot) {
+Status ProjectionRunner::Reset(Slot* slot) {
   rocksdb::WriteBatch batch;
   std::string end = slot->status.name;
   end.push_back('\x01');
-  batch.DeleteRange(projections_cf_, slot->prefix, end);
+  batch.DeleteRange(state_, slot->prefix, end);
   ProjectionStatus fresh;
   {
-    std::lock_guard<std::mutex> lock(proj_mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     fresh = slot->status;
   }
   fresh.version = slot->projection->version();
@@ -197,12 +156,12 @@ Status StoreImpl::ResetProjection(ProjectionSlot* slot) {
   fresh.stopped = false;
   fresh.failed_position = 0;
   fresh.error.clear();
-  PutProjectionCheckpoint(&batch, fresh);
+  PutCheckpoint(&batch, fresh);
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  Status st = FromRocks(db_->Write(wo, &batch), "resetting projection " + fresh.name);
+  Status st = FromRocksStatus(db_->Write(wo, &batch), "resetting projection " + fresh.name);
   if (!st.ok()) return st;
-  std::lock_guard<std::mutex> lock(proj_mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   slot->status = fresh;
   return Status::OK();
 }
@@ -217,10 +176,10 @@ Status StoreImpl::ResetProjection(ProjectionSlot* slot) {
 // checkpoint of an earlier page, consistent, and it folds on from there.
 // Without `sync` (the asynchronous runner) it also stops between pages when
 // the store closes.
-Status StoreImpl::FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, bool sync) {
+Status ProjectionRunner::FoldFrom(Slot* slot, uint64_t from, uint64_t to, bool sync) {
   ProjectionStatus st;
   {
-    std::lock_guard<std::mutex> lock(proj_mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     st = slot->status;
   }
   uint64_t next = std::max(from, st.position + 1);
@@ -232,13 +191,13 @@ Status StoreImpl::FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, boo
   };
   auto read = [this, to](uint64_t first, Page* page, std::unique_ptr<rocksdb::Iterator>* cursor) {
     page->status =
-        ReadFactsInto(first, size_t(std::min<uint64_t>(kFoldPage, to - first + 1)), &page->events, cursor);
+        log_->ReadFactsInto(first, size_t(std::min<uint64_t>(kFoldPage, to - first + 1)), &page->events, cursor);
   };
   // Folds one page and writes its state with the checkpoint; false when the
   // projection stopped on it or the write failed (`*written` says which).
   bool unsynced = false;  // a page was written since the last sync
   auto fold = [&](const std::vector<RecordedEvent>& page, Status* written) {
-    OverlayState state(db_.get(), projections_cf_, slot->prefix);
+    OverlayState state(db_, state_, slot->prefix);
     rocksdb::WriteBatch batch;
     uint64_t page_last = st.position;
     for (const RecordedEvent& e : page) {
@@ -267,22 +226,22 @@ Status StoreImpl::FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, boo
       st.position = page_last;
     }
     state.Flush(&batch);
-    PutProjectionCheckpoint(&batch, st);
-    *written = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "writing projection " + st.name);
+    PutCheckpoint(&batch, st);
+    *written = FromRocksStatus(db_->Write(rocksdb::WriteOptions(), &batch), "writing projection " + st.name);
     if (!written->ok()) return false;
     unsynced = true;
     {
-      std::lock_guard<std::mutex> lock(proj_mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       slot->status = st;
     }
-    proj_cv_.notify_all();
+    cv_.notify_all();
     return !st.stopped;
   };
 
   Status written;
   auto synced = [&](Status result) {
     if (sync && unsynced) {
-      Status s = FromRocks(db_->SyncWAL(), "syncing projection " + st.name);
+      Status s = FromRocksStatus(db_->SyncWAL(), "syncing projection " + st.name);
       if (result.ok()) result = s;
     }
     return result;
@@ -320,23 +279,23 @@ Status StoreImpl::FoldFrom(ProjectionSlot* slot, uint64_t from, uint64_t to, boo
     bool going = fold(page->events, &written);
     pages.GiveBack(page);
     if (!going) break;
-    if (!sync && proj_stop_) break;  // the asynchronous runner, told to stop
+    if (!sync && stop_) break;  // the asynchronous runner, told to stop
   }
   return synced(written);
 }
 
-Status StoreImpl::StartProjections() {
-  for (const auto& projection : options_.projections) {
+Status ProjectionRunner::Start(const std::vector<std::shared_ptr<Projection>>& projections) {
+  for (const auto& projection : projections) {
     if (!projection) return Status::InvalidArgument("a projection in Options::projections is null");
     std::string name = projection->name();
     if (!ValidProjectionName(name)) {
       return Status::InvalidArgument("projection name '" + name +
                                      "' is not valid: 1 to 64 of a-z 0-9 _ -");
     }
-    if (FindProjection(name) != nullptr) {
+    if (Find(name) != nullptr) {
       return Status::InvalidArgument("two projections are named " + name);
     }
-    auto slot = std::make_unique<ProjectionSlot>();
+    auto slot = std::make_unique<Slot>();
     slot->projection = projection;
     slot->prefix = name;
     slot->prefix.push_back('\0');
@@ -353,53 +312,53 @@ Status StoreImpl::StartProjections() {
       slot->status.mode = projection->mode();
       known = slot->status.version == projection->version();
     } else if (!s.IsNotFound()) {
-      return FromRocks(s, "reading the checkpoint of projection " + name);
+      return FromRocksStatus(s, "reading the checkpoint of projection " + name);
     }
-    ProjectionSlot* raw = slot.get();
-    projections_.push_back(std::move(slot));
+    Slot* raw = slot.get();
+    slots_.push_back(std::move(slot));
     if (!known) {
-      Status st = ResetProjection(raw);
+      Status st = Reset(raw);
       if (!st.ok()) return st;
     }
     if (projection->mode() == ProjectionMode::kInline) {
-      has_inline_projections_ = true;
+      has_inline_ = true;
       // An inline projection is never behind the log once the store is open.
-      Status st = FoldFrom(raw, 1, committed(), true);
+      Status st = FoldFrom(raw, 1, log_->Committed(), true);
       if (!st.ok()) return st;
     }
   }
-  bool any_async = std::any_of(projections_.begin(), projections_.end(), [](const auto& slot) {
+  bool any_async = std::any_of(slots_.begin(), slots_.end(), [](const auto& slot) {
     return slot->status.mode == ProjectionMode::kAsync;
   });
-  if (any_async) proj_thread_ = std::thread([this] { RunAsyncProjections(); });
+  if (any_async) thread_ = std::thread([this] { RunAsync(); });
   return Status::OK();
 }
 
-void StoreImpl::StopProjections() {
-  proj_stop_ = true;
-  commit_cv_.notify_all();
-  if (proj_thread_.joinable()) proj_thread_.join();
+void ProjectionRunner::Stop(const std::function<void()>& wake) {
+  stop_ = true;
+  if (wake) wake();
+  if (thread_.joinable()) thread_.join();
 }
 
-void StoreImpl::RunAsyncProjections() {
-  while (!proj_stop_ && !closing()) {
+void ProjectionRunner::RunAsync() {
+  while (!stop_ && !log_->Closing()) {
     uint64_t lowest = ~uint64_t(0);
     {
-      std::lock_guard<std::mutex> lock(proj_mu_);
-      for (const auto& slot : projections_) {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& slot : slots_) {
         if (slot->status.mode == ProjectionMode::kAsync && !slot->status.stopped) {
           lowest = std::min(lowest, slot->status.position);
         }
       }
     }
-    uint64_t end = committed();
+    uint64_t end = log_->Committed();
     if (lowest == ~uint64_t(0) || lowest >= end) {
-      WaitPast(lowest == ~uint64_t(0) ? end : lowest, 100);
+      log_->WaitPast(lowest == ~uint64_t(0) ? end : lowest, 100);
       continue;
     }
-    std::lock_guard<std::mutex> run(proj_run_mu_);
-    for (auto& slot : projections_) {
-      if (proj_stop_) break;
+    std::lock_guard<std::mutex> run(run_mu_);
+    for (auto& slot : slots_) {
+      if (stop_) break;
       if (slot->status.mode != ProjectionMode::kAsync) continue;
       // Async state is rebuildable: no sync of its own (the next commit
       // syncs the WAL); a crash resumes from the checkpoint in the same batch.
@@ -408,27 +367,27 @@ void StoreImpl::RunAsyncProjections() {
       // Closing the store stops a turn between pages.
       Status st = FoldFrom(slot.get(), 1, std::min<uint64_t>(end, lowest + kAsyncFoldPages * kFoldPage), false);
       if (!st.ok()) {
-        std::lock_guard<std::mutex> lock(proj_mu_);
+        std::lock_guard<std::mutex> lock(mu_);
         slot->status.stopped = true;
         slot->status.error = st.ToString();
-        proj_cv_.notify_all();
+        cv_.notify_all();
       }
     }
   }
 }
 
-std::vector<StoreImpl::InlineOutcome> StoreImpl::FoldInline(const std::vector<RecordedEvent>& events,
-                                                            rocksdb::WriteBatch* batch) {
+std::vector<ProjectionRunner::InlineOutcome> ProjectionRunner::FoldInline(const std::vector<RecordedEvent>& events,
+                                                                          rocksdb::WriteBatch* batch) {
   std::vector<InlineOutcome> outcomes;
-  for (auto& slot : projections_) {
+  for (auto& slot : slots_) {
     if (slot->status.mode != ProjectionMode::kInline) continue;
     ProjectionStatus st;
     {
-      std::lock_guard<std::mutex> lock(proj_mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       st = slot->status;
     }
     if (st.stopped) continue;
-    OverlayState state(db_.get(), projections_cf_, slot->prefix);
+    OverlayState state(db_, state_, slot->prefix);
     bool failed = false;
     for (const RecordedEvent& e : events) {
       Status applied = SafeApply(*slot->projection, &e, state);
@@ -457,22 +416,22 @@ std::vector<StoreImpl::InlineOutcome> StoreImpl::FoldInline(const std::vector<Re
       state.Flush(batch);
       st.position = events.back().position;
     }
-    PutProjectionCheckpoint(batch, st);
+    PutCheckpoint(batch, st);
     outcomes.push_back(InlineOutcome{slot.get(), st});
   }
   return outcomes;
 }
 
-void StoreImpl::CommitInline(const std::vector<InlineOutcome>& outcomes) {
+void ProjectionRunner::CommitInline(const std::vector<InlineOutcome>& outcomes) {
   if (outcomes.empty()) return;
   {
-    std::lock_guard<std::mutex> lock(proj_mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     for (const auto& o : outcomes) o.slot->status = o.status;
   }
-  proj_cv_.notify_all();
+  cv_.notify_all();
 }
 
-Status StoreImpl::StoredProjections(std::vector<ProjectionStatus>* out) {
+Status ProjectionRunner::Stored(std::vector<ProjectionStatus>* out) {
   std::map<std::string, ProjectionStatus> found;
   const std::string prefix = CheckpointKeyOf("");
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
@@ -484,35 +443,35 @@ Status StoreImpl::StoredProjections(std::vector<ProjectionStatus>* out) {
     }
     found[st.name] = st;
   }
-  if (!it->status().ok()) return FromRocks(it->status(), "reading projection checkpoints");
+  if (!it->status().ok()) return FromRocksStatus(it->status(), "reading projection checkpoints");
   {
-    std::lock_guard<std::mutex> lock(proj_mu_);
-    for (const auto& slot : projections_) found[slot->status.name] = slot->status;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& slot : slots_) found[slot->status.name] = slot->status;
   }
   for (auto& [name, st] : found) out->push_back(std::move(st));
   return Status::OK();
 }
 
-Result<std::vector<ProjectionStatus>> StoreImpl::Projections() {
+std::vector<ProjectionStatus> ProjectionRunner::Statuses() {
   std::vector<ProjectionStatus> out;
-  std::lock_guard<std::mutex> lock(proj_mu_);
-  for (const auto& slot : projections_) out.push_back(slot->status);
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& slot : slots_) out.push_back(slot->status);
   return out;
 }
 
-Status StoreImpl::RebuildProjection(const std::string& name) {
-  ProjectionSlot* slot = FindProjection(name);
+Status ProjectionRunner::Rebuild(const std::string& name) {
+  Slot* slot = Find(name);
   if (slot == nullptr) return Status::NotFound("no projection named " + name);
   // Pause the asynchronous runner; for an inline projection also hold the
   // commit pipeline, so no append folds into it while it is rebuilt.
-  std::lock_guard<std::mutex> run(proj_run_mu_);
+  std::lock_guard<std::mutex> run(run_mu_);
   std::optional<CommitQueue::Lead> lead;
-  if (slot->status.mode == ProjectionMode::kInline) lead.emplace(commits_);
-  Status st = ResetProjection(slot);
-  if (st.ok()) st = FoldFrom(slot, 1, committed(), true);
+  if (slot->status.mode == ProjectionMode::kInline) lead.emplace(*commits_);
+  Status st = Reset(slot);
+  if (st.ok()) st = FoldFrom(slot, 1, log_->Committed(), true);
   lead.reset();
   if (!st.ok()) return st;
-  std::lock_guard<std::mutex> lock(proj_mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (slot->status.stopped) {
     return Status::Corruption("projection " + name + " stopped at position " +
                               std::to_string(slot->status.failed_position) + ": " +
@@ -521,12 +480,12 @@ Status StoreImpl::RebuildProjection(const std::string& name) {
   return Status::OK();
 }
 
-Status StoreImpl::WaitForProjection(const std::string& name, uint64_t position, int timeout_ms) {
-  ProjectionSlot* slot = FindProjection(name);
+Status ProjectionRunner::WaitFor(const std::string& name, uint64_t position, int timeout_ms) {
+  Slot* slot = Find(name);
   if (slot == nullptr) return Status::NotFound("no projection named " + name);
-  uint64_t target = position == 0 ? committed() : position;
-  std::unique_lock<std::mutex> lock(proj_mu_);
-  bool reached = proj_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+  uint64_t target = position == 0 ? log_->Committed() : position;
+  std::unique_lock<std::mutex> lock(mu_);
+  bool reached = cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
     return slot->status.stopped || slot->status.position >= target;
   });
   if (slot->status.stopped) {
@@ -542,19 +501,18 @@ Status StoreImpl::WaitForProjection(const std::string& name, uint64_t position, 
   return Status::OK();
 }
 
-Status StoreImpl::GetProjectionValue(const std::string& name, std::string_view key,
-                                     std::string* value) {
-  ProjectionSlot* slot = FindProjection(name);
+Status ProjectionRunner::Get(const std::string& name, std::string_view key, std::string* value) {
+  Slot* slot = Find(name);
   if (slot == nullptr) return Status::NotFound("no projection named " + name);
   rocksdb::Status s =
-      db_->Get(rocksdb::ReadOptions(), projections_cf_, slot->prefix + std::string(key), value);
+      db_->Get(rocksdb::ReadOptions(), state_, slot->prefix + std::string(key), value);
   if (s.IsNotFound()) return Status::NotFound("no such key in projection " + name);
-  return FromRocks(s, "reading projection " + name);
+  return FromRocksStatus(s, "reading projection " + name);
 }
 
-Status StoreImpl::GetProjectionValues(const std::string& name, const std::vector<std::string>& keys,
-                                      std::vector<std::optional<std::string>>* values) {
-  ProjectionSlot* slot = FindProjection(name);
+Status ProjectionRunner::GetMany(const std::string& name, const std::vector<std::string>& keys,
+                                 std::vector<std::optional<std::string>>* values) {
+  Slot* slot = Find(name);
   if (slot == nullptr) return Status::NotFound("no projection named " + name);
   values->assign(keys.size(), std::nullopt);
   if (keys.empty()) return Status::OK();
@@ -570,26 +528,19 @@ Status StoreImpl::GetProjectionValues(const std::string& name, const std::vector
   }
   std::vector<rocksdb::PinnableSlice> got(keys.size());
   std::vector<rocksdb::Status> statuses(keys.size());
-  db_->MultiGet(rocksdb::ReadOptions(), projections_cf_, slices.size(), slices.data(), got.data(),
+  db_->MultiGet(rocksdb::ReadOptions(), state_, slices.size(), slices.data(), got.data(),
                 statuses.data(), sorted);
   for (size_t i = 0; i < keys.size(); ++i) {
     if (statuses[i].IsNotFound()) continue;
-    if (!statuses[i].ok()) return FromRocks(statuses[i], "reading projection " + name);
+    if (!statuses[i].ok()) return FromRocksStatus(statuses[i], "reading projection " + name);
     (*values)[i] = got[i].ToString();
   }
   return Status::OK();
 }
 
-Status StoreImpl::ScanProjection(
-    const std::string& name, std::string_view prefix,
-    const std::function<bool(std::string_view key, std::string_view value)>& fn) {
-  return ScanProjectionFrom(name, prefix, prefix, fn);
-}
-
-Status StoreImpl::ScanProjectionFrom(
-    const std::string& name, std::string_view prefix, std::string_view from,
-    const std::function<bool(std::string_view key, std::string_view value)>& fn) {
-  ProjectionSlot* slot = FindProjection(name);
+Status ProjectionRunner::Scan(const std::string& name, std::string_view prefix, std::string_view from,
+                              const std::function<bool(std::string_view key, std::string_view value)>& fn) {
+  Slot* slot = Find(name);
   if (slot == nullptr) return Status::NotFound("no projection named " + name);
   if (!from.starts_with(prefix)) {
     return Status::InvalidArgument("a scan of projection " + name + " starts at a key outside its prefix");
@@ -607,22 +558,12 @@ Status StoreImpl::ScanProjectionFrom(
   rocksdb::ReadOptions scan;
   scan.fill_cache = false;
   if (!limit.empty()) scan.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan, projections_cf_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan, state_));
   for (it->Seek(slot->prefix + std::string(from)); it->Valid() && it->key().starts_with(start); it->Next()) {
     std::string_view key = it->key().ToStringView().substr(slot->prefix.size());
     if (!fn(key, it->value().ToStringView())) break;
   }
-  return FromRocks(it->status(), "scanning projection " + name);
-}
-
-// ------------------------------------------------------------ Access log ----
-// Column family `access`: subject 0x00 time:u64 seq:u64 -> sealed(store_key,
-// "hearth.access.v1" || key, fields) where fields are length-prefixed.
-
-Status StoreImpl::LogAccess(const std::vector<AccessRecord>& records) { return access_log_->Append(records); }
-
-Result<std::vector<AccessRecord>> StoreImpl::AccessLog(const std::string& subject) {
-  return access_log_->Read(subject);
+  return FromRocksStatus(it->status(), "scanning projection " + name);
 }
 
 }  // namespace hearth::log
