@@ -60,11 +60,6 @@ struct Collection {
   std::unordered_map<std::string, PersonCodes> people; // clients, by subject id
 };
 
-// Reads events 1..position of the log. InvalidArgument for a position beyond
-// the log's end; the codec's and the store's errors otherwise.
-// Replaces *out with a TimescalesSet's targets (timescales.cc); Corruption
-// for a recorded target out of its range.
-Status ApplyTimescalesSet(const domain::cs::TimescalesSet::Reader& f, uint64_t position, Timescales* out);
 
 // The money of one financial year up to `as_of` (money.cc, docs/exports.md
 // "Money"): per district and fund.
@@ -101,6 +96,8 @@ class MoneyCounter {
 // The funds, in schema order (every GrantType enumerant but unspecified).
 std::vector<std::string> FundNames();
 
+// Reads events 1..position of the log. InvalidArgument for a position beyond
+// the log's end; the codec's and the store's errors otherwise.
 Result<Collection> Collect(LogReader& store, const domain::Codec& codec, const CollectOptions& options);
 
 // ---------------------------------------------------------------------------

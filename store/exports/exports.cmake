@@ -8,6 +8,5 @@ hearth_layer(exports
   exports/ledger.cc
   exports/extract.cc
   exports/models.cc
-  exports/timescales.cc
   exports/money.cc
 )

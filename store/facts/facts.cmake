@@ -3,4 +3,5 @@
 hearth_layer(facts
   facts/fold.cc
   facts/facts_codec.cc
+  facts/timescales.cc
 )

@@ -17,6 +17,7 @@
 
 #include "domain/tables.h"
 #include "hearth/domain.h"
+#include "hearth/exports.h"
 #include "hearth/store.h"
 
 namespace hearth::exports {
@@ -156,5 +157,9 @@ std::set<int> MoneyYearsOf(const CaseFacts& c);
 std::string TagKey(char tag, std::string_view id);
 // The key of one of them: 'g', the year as 4 digits, the case id.
 std::string MoneyKey(int first_year, std::string_view case_id);
+
+// Replaces *out with a TimescalesSet's targets (facts/timescales.cc); Corruption
+// for a recorded target out of its range.
+Status ApplyTimescalesSet(const domain::cs::TimescalesSet::Reader& f, uint64_t position, Timescales* out);
 
 }  // namespace hearth::exports

@@ -1,9 +1,10 @@
 // The monitored timescales' targets as configuration in the store
-// (exports.h, docs/exports.md "Timescales").
+// (exports.h, docs/exports.md "Timescales"): in facts/, beside the facts
+// they are measured against, for the exports and the worklist alike.
 #include <nlohmann/json.hpp>
 
 #include "domain/tables.h"
-#include "exports/collect.h"
+#include "facts/facts.h"
 #include "hearth/exports.h"
 
 namespace hearth::exports {
