@@ -10,9 +10,9 @@
 #   audit       the offline verifier (reads the format, no key)
 #   replication publishing and following a store's records (a follower
 #               verifies what it takes with the auditor's checks)
-#   json        events as JSON
-#   session     scopes and the scoped reader
-#   domain      the case domain: codec, fold, recorder
+#   domain      the case domain: codec, fold, recorder, times in JSON, references
+#   json        events as JSON (the generic form and the domain codec's)
+#   session     scopes, sessions and the scoped reader
 #   facts       the dated facts the exports count and the cases projection keeps
 #   readmodels  the cases projection, timeline, worklists
 #   rights      subject access, restriction, retention, erasure
@@ -23,7 +23,7 @@
 # configure time (a layer that includes upwards does not configure), and run
 # by ctest as a script (`cmake -DROOT=<store dir> -P store/layers.cmake`),
 # also over tests/layers' fixture, which must fail.
-set(HEARTH_LAYERS base crypto merkle log audit replication json session domain facts
+set(HEARTH_LAYERS base crypto merkle log audit replication domain json session facts
     readmodels rights exports)
 
 # Sets `out_var` to the list of violations under `root` (empty: none).

@@ -9,7 +9,7 @@
 
 #include "domain/tables.h"
 #include "hearth/event_json.h"
-#include "json/time_value.h"
+#include "domain/time_value.h"
 
 namespace hearth::domain {
 

@@ -20,6 +20,8 @@ hearth_layer(domain
   domain/streams.cc
   domain/documents.cc
   domain/contractors.cc
+  domain/time_value.cc
+  domain/references.cc
 )
 target_link_libraries(hearth_layer_domain PRIVATE CapnProto::capnp-json)
 target_link_libraries(hearth PRIVATE CapnProto::capnp-json)

@@ -1,4 +1,4 @@
-// Private to the hearth library: the one reading of a JSON time field, shared
+// Private to the hearth library (defined in domain/time_value.cc): the one reading of a JSON time field, shared
 // by the generic Event JSON (store/json/event_json.cc) and the domain codec
 // (store/domain/codec.cc), so the two forms never disagree on a time.
 #pragma once
