@@ -23,6 +23,7 @@
 # configure time (a layer that includes upwards does not configure), and run
 # by ctest as a script (`cmake -DROOT=<store dir> -P store/layers.cmake`),
 # also over tests/layers' fixture, which must fail.
+# tests/layers/symbols.cmake checks the same order at the symbol level.
 set(HEARTH_LAYERS base crypto merkle log audit replication domain json session facts
     readmodels rights exports)
 
