@@ -107,12 +107,8 @@ StoreImpl::StoreImpl(const Options& options, std::string path)
     : options_(options),
       path_(std::move(path)),
       key_cache_(kKeyCacheCapacity),
-      commits_([this](std::vector<CommitQueue::Entry*>& entries, std::vector<CommitQueue::Entry*>* requeue) {
-        std::vector<Request*> group, back;
-        group.reserve(entries.size());
-        for (CommitQueue::Entry* e : entries) group.push_back(static_cast<Request*>(e));
-        ProcessGroup(group, &back);
-        requeue->assign(back.begin(), back.end());
+      commits_([this](std::vector<CommitQueue::Entry*>& group, std::vector<CommitQueue::Entry*>* requeue) {
+        ProcessGroup(group, requeue);
       }),
       group_new_keys_(kGroupNewKeyCapacity) {}
 
@@ -1024,16 +1020,16 @@ Status StoreImpl::ApplyAppend(Request* req, rocksdb::WriteBatch* batch) {
   return Status::OK();
 }
 
-void StoreImpl::ProcessGroup(std::vector<Request*>& group, std::vector<Request*>* requeue) {
+void StoreImpl::ProcessGroup(std::vector<CommitQueue::Entry*>& group, std::vector<CommitQueue::Entry*>* requeue) {
   if (!poisoned_.ok()) {
-    for (Request* r : group) r->status = poisoned_;
+    for (CommitQueue::Entry* r : group) r->status = poisoned_;
     return;
   }
   // A nearly full disk refuses appends before RocksDB meets ENOSPC in its
   // write-ahead log (which it cannot resume from without a reopen): nothing
   // is changed, reads go on, and appends go on once space is freed.
   if (Status space = CheckFreeSpace(); !space.ok()) {
-    for (Request* r : group) r->status = space;
+    for (CommitQueue::Entry* r : group) r->status = space;
     return;
   }
   bool no_space = false;
@@ -1057,7 +1053,7 @@ void StoreImpl::ProcessGroup(std::vector<Request*>& group, std::vector<Request*>
   size_t i = 0;
   try {
     for (; i < group.size(); ++i) {
-      Request* r = group[i];
+      Request* r = static_cast<Request*>(group[i]);  // the queue holds only this store's requests
       if (r->erase) {
         ApplyErase(r, &batch);
         if (r->status.ok() && !r->duplicate) applied.push_back(r);

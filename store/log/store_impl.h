@@ -157,7 +157,8 @@ class StoreImpl final : public Store {
 
   Status ValidateAppend(const std::string& stream, ExpectedVersion expected,
                         const std::vector<NewEvent>& events, bool system) const;
-  void ProcessGroup(std::vector<Request*>& group, std::vector<Request*>* requeue);
+  // The commit function of commits_: every entry of `group` is a Request.
+  void ProcessGroup(std::vector<CommitQueue::Entry*>& group, std::vector<CommitQueue::Entry*>* requeue);
   // Returns false when the request does not fit into this group any more.
   bool CheckAppend(Request* req);
   Status ApplyAppend(Request* req, rocksdb::WriteBatch* batch);
