@@ -220,8 +220,8 @@ Status ErasureLedger::Append(uint64_t position, const std::string& subject,
 // ------------------------------------------------------ the store's side --
 
 Status StoreImpl::OpenErasureLedger() {
-  if (!encrypted_) return Status::OK();  // an unencrypted store cannot erase
-  auto ledger = ErasureLedger::Open(DefaultErasureLedgerPath(path_), signing_pk_);
+  if (!keyring_->encrypted()) return Status::OK();  // an unencrypted store cannot erase
+  auto ledger = ErasureLedger::Open(DefaultErasureLedgerPath(path_), keyring_->signing_public_key());
   if (!ledger.ok()) return ledger.status();
   ledger_ = std::move(*ledger);
   return SyncErasureLedger();
@@ -231,18 +231,16 @@ Status StoreImpl::SyncErasureLedger() {
   if (!ledger_) return Status::OK();
   // Every erasure marker (keys family, "x" + subject: BE64 position first)
   // whose subject the ledger does not name yet, in log order.
+  auto erasures = keyring_->Erasures();
+  if (!erasures.ok()) return erasures.status();
   std::vector<std::pair<uint64_t, std::string>> missing;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), keys_));
-  for (it->Seek("x"); it->Valid() && it->key().starts_with("x"); it->Next()) {
-    std::string subject = it->key().ToString().substr(1);
-    if (ledger_->Contains(subject) || it->value().size() < 8) continue;
-    missing.emplace_back(GetBE64(it->value().data()), std::move(subject));
+  for (auto& erasure : *erasures) {
+    if (!ledger_->Contains(erasure.second)) missing.push_back(std::move(erasure));
   }
-  Status st = FromRocks(it->status(), "reading the erased subjects");
-  if (!st.ok()) return st;
+  Status st;
   std::sort(missing.begin(), missing.end());
   for (const auto& [position, subject] : missing) {
-    st = ledger_->Append(position, subject, signing_key_seed_);
+    st = ledger_->Append(position, subject, keyring_->signing_seed());
     if (!st.ok()) return st;
   }
   return Status::OK();

@@ -69,7 +69,7 @@ Status StoreImpl::ReadReplicated(uint64_t from, size_t max_bytes,
 
 Status StoreImpl::RecordSubjects(const ReplicatedRecord& record, std::vector<std::string>* subjects) {
   RecordedEvent e;
-  Status st = DecodeRecord(record.bytes, record.position, encrypted_ ? &store_key_ : nullptr,
+  Status st = DecodeRecord(record.bytes, record.position, keyring_->facts_key(),
                            nullptr, &e);
   if (!st.ok()) return st;
   subjects->clear();
@@ -79,27 +79,20 @@ Status StoreImpl::RecordSubjects(const ReplicatedRecord& record, std::vector<std
 }
 
 Result<std::string> StoreImpl::WrappedSubjectKey(const std::string& subject) {
-  std::string wrapped;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), keys_, SubjectKeyKey(subject), &wrapped);
-  if (s.IsNotFound()) return Status::NotFound("no data key for subject " + subject);
-  if (!s.ok()) return FromRocks(s, "reading the data key of subject " + subject);
-  return wrapped;
+  return keyring_->Wrapped(subject);
 }
 
 Result<ReplicaIdentity> StoreImpl::Identity() {
-  if (!encrypted_) return Status::NotSupported("an unencrypted store (benchmarks only) is not replicated");
+  if (!keyring_->encrypted()) return Status::NotSupported("an unencrypted store (benchmarks only) is not replicated");
   ReplicaIdentity id;
   id.format = kFormatVersion;
   rocksdb::ReadOptions ro;
   std::string format;
   rocksdb::Status s = db_->Get(ro, meta_, "format", &format);
   if (s.ok() && format.size() == 4) id.format = GetBE32(format.data());
-  if (s.ok()) s = db_->Get(ro, meta_, "kdf", &id.kdf);
-  if (s.ok()) s = db_->Get(ro, meta_, "root-fp", &id.root_fingerprint);
-  if (s.ok()) s = db_->Get(ro, meta_, "checkpoint-pk", &id.checkpoint_public_key);
-  if (s.ok()) s = db_->Get(ro, keys_, "s", &id.wrapped_store_key);
-  if (s.ok()) s = db_->Get(ro, keys_, "c", &id.wrapped_signing_key);
-  if (!s.ok()) return FromRocks(s, "reading the store's identity");
+  if (!s.ok()) return FromRocks(s, "reading the store's format");
+  Status st = keyring_->ReadIdentityKeys(&id);
+  if (!st.ok()) return st;
   return id;
 }
 
@@ -131,7 +124,7 @@ Status StoreImpl::ReplicaRefusal() const {
 }
 
 Status StoreImpl::ImportIdentity(const ReplicaIdentity& identity, const std::string& replica_of) {
-  if (!encrypted_) return Status::NotSupported("a replica must be an encrypted store");
+  if (!keyring_->encrypted()) return Status::NotSupported("a replica must be an encrypted store");
   if (committed() != 0) {
     return Status::InvalidArgument("store " + path_ + " already holds events; a replica starts empty");
   }
@@ -142,11 +135,7 @@ Status StoreImpl::ImportIdentity(const ReplicaIdentity& identity, const std::str
   std::string format;
   PutBE32(&format, identity.format);
   batch.Put(meta_, "format", format);
-  batch.Put(meta_, "kdf", identity.kdf);
-  batch.Put(meta_, "root-fp", identity.root_fingerprint);
-  batch.Put(meta_, "checkpoint-pk", identity.checkpoint_public_key);
-  batch.Put(keys_, "s", identity.wrapped_store_key);
-  batch.Put(keys_, "c", identity.wrapped_signing_key);
+  keyring_->PutIdentityKeys(identity, &batch);
   if (!replica_of.empty()) batch.Put(meta_, "replica-of", replica_of);
   rocksdb::WriteOptions wo;
   wo.sync = true;
@@ -166,30 +155,17 @@ Status StoreImpl::ImportIdentity(const ReplicaIdentity& identity, const std::str
 }
 
 Status StoreImpl::ImportSubjectKey(const std::string& subject, const std::string& wrapped) {
-  {
-    std::shared_lock<std::shared_mutex> lock(keys_mu_);
-    if (erased_.count(subject) != 0) return Status::OK();
-  }
-  std::string secret;
-  if (!crypto::Unwrap(root_, "subject:" + subject, wrapped, &secret) ||
-      secret.size() != crypto::kKeyBytes) {
-    return Status::Corruption("the replicated data key of subject " + subject +
-                              " does not open under this store's root key");
-  }
-  sodium_memzero(secret.data(), secret.size());
-  std::string existing;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), keys_, SubjectKeyKey(subject), &existing);
-  if (s.ok()) return Status::OK();
-  if (!s.IsNotFound()) return FromRocks(s, "reading the data key of subject " + subject);
   rocksdb::WriteBatch batch;
-  batch.Put(keys_, SubjectKeyKey(subject), wrapped);
+  bool added = false;
+  Status st = keyring_->ImportWrapped(subject, wrapped, &batch, &added);
+  if (!st.ok() || !added) return st;
   // Counted as the commit path counts it: a subject with a data key.
   CommitQueue::Lead lead(commits_);
   head_.subjects++;
   batch.Put(meta_, "head", head_.Encode());
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  Status st = FromRocks(db_->Write(wo, &batch), "writing a replicated data key");
+  st = FromRocks(db_->Write(wo, &batch), "writing a replicated data key");
   if (!st.ok()) head_.subjects--;
   return st;
 }
@@ -242,18 +218,18 @@ Status StoreImpl::ImportRecords(const std::vector<ReplicatedRecord>& records,
       // The facts seal authenticates the envelope and the position; personal
       // sections must open under the replicated data keys.
       Status ds = DecodeRecord(
-          r.bytes, r.position, &store_key_,
+          r.bytes, r.position, keyring_->facts_key(),
           [&](const std::string& subject, std::string_view aad, std::string_view sealed,
               std::string* out, bool* erased) {
             // A subject erased later in the stream has no key left in it
             // (the publisher erased its message): nothing to index then.
-            std::string wrapped;
-            if (db_->Get(rocksdb::ReadOptions(), keys_, SubjectKeyKey(subject), &wrapped)
-                    .IsNotFound()) {
+            auto stored = keyring_->HasStoredKey(subject);
+            if (!stored.ok()) return stored.status();
+            if (!*stored) {
               *erased = true;
               return Status::OK();
             }
-            return OpenPersonal(subject, aad, sealed, out, erased);
+            return keyring_->Open(subject, aad, sealed, out, erased);
           },
           &e);
       if (!ds.ok()) return Status::Corruption(where + ": " + ds.message());
@@ -284,19 +260,8 @@ Status StoreImpl::ImportRecords(const std::vector<ReplicatedRecord>& records,
       if (e.stream == kErasureStream && e.type == "SubjectErased" && e.subjects.size() == 1) {
         // As the primary's erasure did: the key and the lookups go, a marker stays.
         const std::string& subject = e.subjects[0].id;
-        batch.Delete(keys_, SubjectKeyKey(subject));
-        std::unique_ptr<rocksdb::Iterator> lit(db_->NewIterator(rocksdb::ReadOptions(), lookup_));
-        std::string reverse = LookupReverseKey(subject, "");
-        for (lit->Seek(reverse); lit->Valid() && lit->key().starts_with(reverse); lit->Next()) {
-          std::string hash = lit->key().ToString().substr(reverse.size());
-          batch.Delete(lookup_, LookupKey(hash, subject));
-          batch.Delete(lookup_, lit->key());
-        }
-        std::string value;
-        PutBE64(&value, r.position);
-        PutBE64(&value, uint64_t(e.recorded_at));
-        batch.Put(keys_, ErasedKey(subject), value);
-        batch.Put(meta_, kCompactPending, "erasure");
+        Status es = keyring_->Erase(subject, r.position, e.recorded_at, &batch);
+        if (!es.ok()) return es;
         head_.erased++;
         erased_now.push_back(subject);
       }
@@ -328,13 +293,7 @@ Status StoreImpl::ImportRecords(const std::vector<ReplicatedRecord>& records,
   if (!st.ok()) {
     head_ = saved;
   } else {
-    {
-      std::unique_lock<std::shared_mutex> klock(keys_mu_);
-      for (const auto& subject : erased_now) {
-        erased_.insert(subject);
-        key_cache_.Erase(subject);
-      }
-    }
+    for (const auto& subject : erased_now) keyring_->MarkErased(subject);
     stream_versions_.clear();
     TreeHead tree{head_.frontier.size(), head_.frontier.Root(leader_hasher_)};
     {
@@ -346,7 +305,7 @@ Status StoreImpl::ImportRecords(const std::vector<ReplicatedRecord>& records,
   }
   lead.Release();
   // The erased keys leave the files as after the primary's erasure.
-  if (st.ok() && !erased_now.empty()) st = CompactKeyFiles("a replicated erasure");
+  if (st.ok() && !erased_now.empty()) st = keyring_->CompactKeyFiles("a replicated erasure");
   return st;
 }
 

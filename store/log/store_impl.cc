@@ -40,9 +40,7 @@ constexpr size_t kMaxIdBytes = 200;
 constexpr size_t kMaxSubjectIdBytes = 64;
 constexpr size_t kMaxSubjectsPerEvent = 32;
 constexpr size_t kMaxTypeBytes = 128;
-constexpr size_t kKeyCacheCapacity = 65536;
 constexpr size_t kStreamVersionCacheCapacity = 65536;
-constexpr size_t kGroupNewKeyCapacity = 16384;
 
 Timestamp NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -58,23 +56,6 @@ bool ValidIdChar(char c) {
 bool ValidId(std::string_view id, size_t max) {
   if (id.empty() || id.size() > max) return false;
   return std::all_of(id.begin(), id.end(), ValidIdChar);
-}
-
-std::string Normalise(const Identifier& identifier) {
-  std::string out;
-  bool strip_all = identifier.kind == "nhs" || identifier.kind == "postcode" ||
-                   identifier.kind == "phone";
-  bool pending_space = false;
-  for (char c : identifier.value) {
-    if (std::isspace(static_cast<unsigned char>(c))) {
-      pending_space = !out.empty();
-      continue;
-    }
-    if (pending_space && !strip_all) out.push_back(' ');
-    pending_space = false;
-    out.push_back(char(std::tolower(static_cast<unsigned char>(c))));
-  }
-  return out;
 }
 
 }  // namespace
@@ -106,11 +87,9 @@ struct StoreImpl::Request : CommitQueue::Entry {
 StoreImpl::StoreImpl(const Options& options, std::string path)
     : options_(options),
       path_(std::move(path)),
-      key_cache_(kKeyCacheCapacity),
       commits_([this](std::vector<CommitQueue::Entry*>& group, std::vector<CommitQueue::Entry*>* requeue) {
         ProcessGroup(group, requeue);
-      }),
-      group_new_keys_(kGroupNewKeyCapacity) {}
+      }) {}
 
 StoreImpl::~StoreImpl() {
   closing_ = true;
@@ -326,13 +305,13 @@ Status StoreImpl::OpenDb(bool create) {
   streams_ = handles_[kStreamsCf];
   subjects_ = handles_[kSubjectsCf];
   eventids_ = handles_[kEventIdsCf];
-  keys_ = handles_[kKeysCf];
-  lookup_ = handles_[kLookupCf];
   merkle_ = handles_[kMerkleCf];
   projections_cf_ = handles_[kProjectionsCf];
   access_ = handles_[kAccessCf];
   documents_ = handles_[kDocumentsCf];
   tree_ = std::make_unique<TreeStore>(db_.get(), log_, merkle_);
+  keyring_ = std::make_unique<Keyring>(db_.get(), meta_, handles_[kKeysCf], handles_[kLookupCf],
+                                       &handles_, path_);
 
   if (create) {
     Status st = InitNewStore();
@@ -350,14 +329,14 @@ Status StoreImpl::OpenDb(bool create) {
                                 "; this hearth reads up to version " +
                                 std::to_string(kFormatVersion) + ": upgrade hearth");
   }
-  Status st = LoadKeys();
+  Status st = keyring_->Load(options_.key);
   if (!st.ok()) return st;
-  access_log_ = std::make_unique<log::AccessLog>(db_.get(), access_, encrypted_ ? &store_key_ : nullptr,
+  access_log_ = std::make_unique<log::AccessLog>(db_.get(), access_, keyring_->facts_key(),
                                                  options_.sync);
   if (Status m = LoadReplicaMarker(); !m.ok()) return m;  // store/log/replication_access.cc
   st = LoadHead();
   if (!st.ok()) return st;
-  st = ResumeKeyCompaction();
+  st = keyring_->ResumeKeyCompaction();
   if (!st.ok()) return st;
   st = OpenErasureLedger();
   if (!st.ok()) return st;
@@ -369,99 +348,13 @@ Status StoreImpl::InitNewStore() {
   std::string format;
   PutBE32(&format, kFormatVersion);
   batch.Put(meta_, "format", format);
-  batch.Put(meta_, "encrypted", options_.encrypt ? "1" : "0");
-  // The checkpoint signing key (Ed25519). Its seed is wrapped under the root
-  // key; in an unencrypted store (benchmarks only) it is kept as is.
-  crypto::SecretKey seed = crypto::SecretKey::Random();
-  std::array<uint8_t, 32> pk{};
-  std::array<uint8_t, 64> sk{};
-  crypto_sign_seed_keypair(pk.data(), sk.data(), seed.data());
-  sodium_memzero(sk.data(), sk.size());
-  batch.Put(meta_, "checkpoint-pk", std::string(reinterpret_cast<const char*>(pk.data()), pk.size()));
-  if (options_.encrypt) {
-    auto params = crypto::NewKdfParams(options_.key);
-    if (!params.ok()) return params.status();
-    auto root = crypto::DeriveRootKey(options_.key, *params);
-    if (!root.ok()) return root.status();
-    auto store_key = crypto::SecretKey::Random();
-    batch.Put(meta_, "kdf", params->Encode());
-    batch.Put(meta_, "root-fp", crypto::RootFingerprint(*root));
-    batch.Put(keys_, "s", crypto::Wrap(*root, "store", store_key.data(), crypto::kKeyBytes));
-    batch.Put(keys_, "c", crypto::Wrap(*root, "checkpoint", seed.data(), crypto::kKeyBytes));
-  } else {
-    batch.Put(keys_, "c", std::string(reinterpret_cast<const char*>(seed.data()), crypto::kKeyBytes));
-  }
+  Status st = Keyring::WriteNew(options_.encrypt, options_.key, meta_, handles_[kKeysCf], &batch);
+  if (!st.ok()) return st;
   Head head;
   batch.Put(meta_, "head", head.Encode());
   rocksdb::WriteOptions wo;
   wo.sync = true;
   return FromRocks(db_->Write(wo, &batch), "creating the store");
-}
-
-Status StoreImpl::LoadKeys() {
-  std::string enc;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, "encrypted", &enc);
-  if (!s.ok()) return FromRocks(s, "reading the store's encryption flag");
-  encrypted_ = enc == "1";
-  std::string wrapped_seed;
-  s = db_->Get(rocksdb::ReadOptions(), keys_, "c", &wrapped_seed);
-  if (!s.ok()) return FromRocks(s, "reading the checkpoint key");
-  std::string pk;
-  s = db_->Get(rocksdb::ReadOptions(), meta_, "checkpoint-pk", &pk);
-  if (!s.ok() || pk.size() != 32) return Status::Corruption("checkpoint public key is missing");
-  std::copy(pk.begin(), pk.end(), reinterpret_cast<char*>(signing_pk_.data()));
-
-  if (!encrypted_) {
-    if (wrapped_seed.size() != crypto::kKeyBytes) return Status::Corruption("checkpoint key damaged");
-    signing_key_seed_ = crypto::SecretKey::FromBytes(reinterpret_cast<const uint8_t*>(wrapped_seed.data()));
-    // Digest key for idempotency: fixed in an unencrypted store.
-    return Status::OK();
-  }
-  std::string kdf;
-  s = db_->Get(rocksdb::ReadOptions(), meta_, "kdf", &kdf);
-  if (!s.ok() || !crypto::KdfParams::Decode(kdf, &kdf_)) {
-    return Status::Corruption("key derivation parameters are missing or damaged");
-  }
-  auto root = crypto::DeriveRootKey(options_.key, kdf_);
-  if (!root.ok()) return root.status();
-  std::string wrapped, secret;
-  s = db_->Get(rocksdb::ReadOptions(), keys_, "s", &wrapped);
-  if (!s.ok()) return FromRocks(s, "reading the wrapped store key");
-  if (!crypto::Unwrap(*root, "store", wrapped, &secret) || secret.size() != crypto::kKeyBytes) {
-    // Is it the key from before the last rotation? Derive it with the
-    // parameters it had then (its own salt) and compare fingerprints.
-    std::string prev;
-    crypto::KdfParams prev_params;
-    if (db_->Get(rocksdb::ReadOptions(), meta_, "root-fp-prev", &prev).ok() &&
-        prev.size() > 8 + 32 && crypto::KdfParams::Decode(prev.substr(40), &prev_params)) {
-      auto old_root = crypto::DeriveRootKey(options_.key, prev_params);
-      if (old_root.ok() && prev.substr(8, 32) == crypto::RootFingerprint(*old_root)) {
-        return Status::WrongKey(
-            "wrong key: this is the root key the store had before a rotation; "
-            "open it with the new key");
-      }
-    }
-    return Status::WrongKey("wrong key: the passphrase or key file does not open store " + path_);
-  }
-  store_key_ = crypto::SecretKey::FromBytes(reinterpret_cast<const uint8_t*>(secret.data()));
-  sodium_memzero(secret.data(), secret.size());
-  if (!crypto::Unwrap(*root, "checkpoint", wrapped_seed, &secret) ||
-      secret.size() != crypto::kKeyBytes) {
-    return Status::Corruption("the wrapped checkpoint signing key fails authentication");
-  }
-  signing_key_seed_ = crypto::SecretKey::FromBytes(reinterpret_cast<const uint8_t*>(secret.data()));
-  sodium_memzero(secret.data(), secret.size());
-  root_ = std::move(*root);
-  digest_key_ = crypto::DeriveSubkey(store_key_, 1, "hdigest_");
-  lookup_key_ = crypto::DeriveSubkey(store_key_, 2, "hlookup_");
-
-  // The erased subjects: a small set, kept in memory so that no cached key
-  // of an erased subject is ever used again.
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), keys_));
-  for (it->Seek("x"); it->Valid() && it->key().starts_with("x"); it->Next()) {
-    erased_.insert(it->key().ToString().substr(1));
-  }
-  return FromRocks(it->status(), "reading the erased subjects");
 }
 
 Status StoreImpl::LoadHead() {
@@ -521,7 +414,7 @@ Status StoreImpl::CheckTail() {
                                 " is missing from the log (damaged files)");
     }
     RecordedEvent e;
-    Status st = DecodeRecord(it->value().ToStringView(), pos, encrypted_ ? &store_key_ : nullptr,
+    Status st = DecodeRecord(it->value().ToStringView(), pos, keyring_->facts_key(),
                              nullptr, &e);
     if (!st.ok()) return st;
     tail.Append(leader_hasher_, leader_hasher_.Leaf(it->value().ToStringView()), nullptr);
@@ -602,7 +495,7 @@ Status StoreImpl::ValidateAppend(const std::string& stream, ExpectedVersion expe
     }
     std::unordered_set<std::string> sectioned;
     for (const auto& p : e.personal) {
-      if (!encrypted_) {
+      if (!keyring_->encrypted()) {
         return Status::InvalidArgument("this store is unencrypted (benchmarks only) and refuses "
                                        "personal sections");
       }
@@ -630,7 +523,7 @@ Status StoreImpl::ValidateAppend(const std::string& stream, ExpectedVersion expe
     }
     for (size_t d = 0; d < e.documents.size(); ++d) {
       const DocumentBody& doc = e.documents[d];
-      if (!encrypted_) {
+      if (!keyring_->encrypted()) {
         return Status::InvalidArgument("this store is unencrypted (benchmarks only) and refuses "
                                        "documents");
       }
@@ -782,90 +675,34 @@ bool StoreImpl::CheckAppend(Request* req) {
   }
   // Personal data of erased subjects is refused; new data keys must fit.
   size_t new_subjects = 0;
-  {
-    std::shared_lock<std::shared_mutex> lock(keys_mu_);
-    for (const auto& e : events) {
-      for (const auto& p : e.personal) {
-        if (erased_.count(p.subject) != 0) {
-          req->status = Status::Erased("subject " + p.subject +
-                                       " was erased; personal data about them is refused");
-          return true;
-        }
-        ++new_subjects;  // an upper bound: most already have a key
+  for (const auto& e : events) {
+    for (const auto& p : e.personal) {
+      if (keyring_->IsErased(p.subject)) {
+        req->status = Status::Erased("subject " + p.subject +
+                                     " was erased; personal data about them is refused");
+        return true;
       }
-      for (const auto& d : e.documents) {
-        if (erased_.count(d.subject) != 0) {
-          req->status = Status::Erased("subject " + d.subject +
-                                       " was erased; documents about them are refused");
-          return true;
-        }
-        ++new_subjects;
+      ++new_subjects;  // an upper bound: most already have a key
+    }
+    for (const auto& d : e.documents) {
+      if (keyring_->IsErased(d.subject)) {
+        req->status = Status::Erased("subject " + d.subject +
+                                     " was erased; documents about them are refused");
+        return true;
       }
+      ++new_subjects;
     }
   }
-  if (group_new_keys_.size() + new_subjects > group_new_keys_.capacity()) {
-    if (group_new_keys_.size() == 0) {
+  if (!keyring_->GroupHasRoom(new_subjects)) {
+    if (keyring_->GroupIsEmpty()) {
       req->status = Status::TooLarge("batch concerns more than " +
-                                     std::to_string(group_new_keys_.capacity()) + " data subjects");
+                                     std::to_string(Keyring::kGroupNewKeyCapacity) + " data subjects");
       return true;
     }
     return false;  // next group
   }
   req->checked = true;
   return true;
-}
-
-Status StoreImpl::DataKeyOf(const std::string& subject, rocksdb::WriteBatch* batch, uint8_t* out) {
-  if (const uint8_t* k = group_new_keys_.Get(subject)) {
-    std::memcpy(out, k, crypto::kKeyBytes);
-    return Status::OK();
-  }
-  {
-    std::shared_lock<std::shared_mutex> lock(keys_mu_);
-    if (const uint8_t* k = key_cache_.Get(subject)) {
-      std::memcpy(out, k, crypto::kKeyBytes);
-      return Status::OK();
-    }
-  }
-  std::string wrapped;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), keys_, SubjectKeyKey(subject), &wrapped);
-  if (s.ok()) {
-    std::string secret;
-    if (!crypto::Unwrap(root_, "subject:" + subject, wrapped, &secret) ||
-        secret.size() != crypto::kKeyBytes) {
-      return Status::Corruption("the data key of subject " + subject + " fails authentication");
-    }
-    std::memcpy(out, secret.data(), crypto::kKeyBytes);
-    std::unique_lock<std::shared_mutex> lock(keys_mu_);
-    if (erased_.count(subject) == 0) {
-      key_cache_.Put(subject, reinterpret_cast<const uint8_t*>(secret.data()));
-    }
-    sodium_memzero(secret.data(), secret.size());
-    return Status::OK();
-  }
-  if (!s.IsNotFound()) return FromRocks(s, "reading the data key of subject " + subject);
-  if (batch == nullptr) return Status::NotFound("no data key for subject " + subject);
-  // A new data subject: a fresh data key, wrapped under the root key. It is
-  // drawn straight into `out` (the caller's buffer, wiped after use) and kept
-  // in the group's slab: a SecretKey of its own would be a guarded
-  // sodium_malloc, whose mmap, mprotect and munmap (each a TLB shootdown
-  // across the cores) cost more than the rest of the append of a new
-  // subject's event (profile of `hearth demo`, 2026-12-06).
-  randombytes_buf(out, crypto::kKeyBytes);
-  batch->Put(keys_, SubjectKeyKey(subject), crypto::Wrap(root_, "subject:" + subject, out, crypto::kKeyBytes));
-  group_new_keys_.Put(subject, out);
-  head_.subjects++;
-  return Status::OK();
-}
-
-Status StoreImpl::SealPersonal(const std::string& subject, std::string_view aad,
-                               std::string_view plain, std::string* out,
-                               rocksdb::WriteBatch* batch) {
-  uint8_t key[crypto::kKeyBytes];
-  Status s = DataKeyOf(subject, batch, key);
-  if (s.ok()) crypto::Seal(key, aad, plain, out);
-  sodium_memzero(key, sizeof key);
-  return s;
 }
 
 Status StoreImpl::DigestEvents(Request* req, bool create_keys, rocksdb::WriteBatch* batch) {
@@ -876,20 +713,15 @@ Status StoreImpl::DigestEvents(Request* req, bool create_keys, rocksdb::WriteBat
     std::vector<std::string> macs;
     macs.reserve(e.personal.size());
     for (const PersonalSection& p : e.personal) {
-      if (!encrypted_) {  // refused by ValidateAppend; never keyed here
+      if (!keyring_->encrypted()) {  // refused by ValidateAppend; never keyed here
         return Status::InvalidArgument("this store is unencrypted and refuses personal sections");
       }
       uint8_t key[crypto::kKeyBytes];
-      Status s = DataKeyOf(p.subject, create_keys ? batch : nullptr, key);
+      Status s = keyring_->DataKeyOf(p.subject, create_keys ? batch : nullptr, key);
       if (s.ok()) macs.push_back(PersonalSectionMac(key, p));
       sodium_memzero(key, sizeof key);
       if (s.IsNotFound()) {
-        bool erased = false;
-        {
-          std::shared_lock<std::shared_mutex> lock(keys_mu_);
-          erased = erased_.count(p.subject) != 0;
-        }
-        if (erased) {
+        if (keyring_->IsErased(p.subject)) {
           return Status::Erased("event id " + e.id.ToString() +
                                 " carries personal data of subject " + p.subject +
                                 ", who was erased: a retry cannot be matched");
@@ -902,12 +734,11 @@ Status StoreImpl::DigestEvents(Request* req, bool create_keys, rocksdb::WriteBat
     std::vector<std::string> doc_macs;
     for (const DocumentBody& d : e.documents) {
       uint8_t key[crypto::kKeyBytes];
-      Status s = DataKeyOf(d.subject, create_keys ? batch : nullptr, key);
+      Status s = keyring_->DataKeyOf(d.subject, create_keys ? batch : nullptr, key);
       if (s.ok()) doc_macs.push_back(DocumentMac(key, d));
       sodium_memzero(key, sizeof key);
       if (s.IsNotFound()) {
-        std::shared_lock<std::shared_mutex> lock(keys_mu_);
-        if (erased_.count(d.subject) != 0) {
+        if (keyring_->IsErased(d.subject)) {
           return Status::Erased("event id " + e.id.ToString() + " carries a document of subject " +
                                 d.subject + ", who was erased: a retry cannot be matched");
         }
@@ -916,7 +747,7 @@ Status StoreImpl::DigestEvents(Request* req, bool create_keys, rocksdb::WriteBat
       }
       if (!s.ok()) return s;
     }
-    digests.push_back(EventDigest(digest_key_, e, macs, doc_macs));
+    digests.push_back(EventDigest(keyring_->digest_key(), e, macs, doc_macs));
   }
   req->digests = std::move(digests);
   return Status::OK();
@@ -940,10 +771,10 @@ Status StoreImpl::ApplyAppend(Request* req, rocksdb::WriteBatch* batch) {
     const NewEvent& e = events[i];
     uint64_t position = first_position + i;
     EncodeInput in{position, stream, current + 1 + i, now, &e, req->digests[i],
-                   encrypted_ ? &store_key_ : nullptr};
+                   keyring_->facts_key()};
     auto record = EncodeRecord(in, [&](const std::string& subject, std::string_view aad,
                                        std::string_view plain, std::string* out) {
-      return SealPersonal(subject, aad, plain, out, batch);
+      return keyring_->Seal(subject, aad, plain, out, batch);
     });
     if (!record.ok()) return record.status();
     if (projections_->has_inline()) {
@@ -969,7 +800,7 @@ Status StoreImpl::ApplyAppend(Request* req, rocksdb::WriteBatch* batch) {
       std::string value;
       PutBE32(&value, uint32_t(doc.subject.size()));
       value += doc.subject;
-      Status ss = SealPersonal(doc.subject, DocumentAad(position, uint32_t(d), doc.subject),
+      Status ss = keyring_->Seal(doc.subject, DocumentAad(position, uint32_t(d), doc.subject),
                                doc.bytes, &value, batch);
       if (!ss.ok()) return ss;
       batch->Put(documents_, DocumentKey(position, uint32_t(d)), value);
@@ -991,14 +822,7 @@ Status StoreImpl::ApplyAppend(Request* req, rocksdb::WriteBatch* batch) {
         runs.emplace_back(uint32_t(i), 1u);
       }
     }
-    for (const auto& p : e.personal) {
-      for (const auto& id : p.identifiers) {
-        std::string hash = LookupHash(id);
-        batch->Put(lookup_, LookupKey(hash, p.subject), rocksdb::Slice());
-        batch->Put(lookup_, LookupReverseKey(p.subject, hash), rocksdb::Slice());
-        group_lookups_[p.subject].push_back(std::move(hash));
-      }
-    }
+    for (const auto& p : e.personal) keyring_->IndexIdentifiers(p.subject, p.identifiers, batch);
   }
   for (const auto& [subject, runs] : subject_runs) {
     std::string value;
@@ -1046,8 +870,7 @@ void StoreImpl::ProcessGroup(std::vector<CommitQueue::Entry*>& group, std::vecto
   // grew to about 70 MiB in a bulk load of 590,000 cases (issue 22 item 3).
   if (stream_versions_.size() >= kStreamVersionCacheCapacity) stream_versions_.clear();
   group_ids_.clear();
-  group_lookups_.clear();
-  group_new_keys_.Clear();
+  keyring_->BeginGroup();
   group_events_.clear();
   Status failure;
   size_t i = 0;
@@ -1055,7 +878,8 @@ void StoreImpl::ProcessGroup(std::vector<CommitQueue::Entry*>& group, std::vecto
     for (; i < group.size(); ++i) {
       Request* r = static_cast<Request*>(group[i]);  // the queue holds only this store's requests
       if (r->erase) {
-        ApplyErase(r, &batch);
+        failure = ApplyErase(r, &batch);
+        if (!failure.ok()) break;
         if (r->status.ok() && !r->duplicate) applied.push_back(r);
         continue;
       }
@@ -1084,6 +908,7 @@ void StoreImpl::ProcessGroup(std::vector<CommitQueue::Entry*>& group, std::vecto
     }
     SignedCheckpoint cp;
     if (checkpoint_due) failure = WriteCheckpointLocked(&batch, head_.frontier, &cp);
+    head_.subjects += keyring_->TakeNewKeyCount();
     batch.Put(meta_, "head", head_.Encode());
     rocksdb::WriteOptions wo;
     wo.sync = options_.sync;
@@ -1106,9 +931,8 @@ void StoreImpl::ProcessGroup(std::vector<CommitQueue::Entry*>& group, std::vecto
       }
     }
   }
-  group_new_keys_.Clear();
+  keyring_->BeginGroup();  // wipes the group's new keys
   group_ids_.clear();
-  group_lookups_.clear();
   group_events_.clear();
   if (failure.ok()) {
     projections_->CommitInline(inline_outcomes);
@@ -1136,25 +960,29 @@ Status StoreImpl::CheckFreeSpace() const {
 
 // ------------------------------------------------------------- Erasure ----
 
-void StoreImpl::ApplyErase(Request* req, rocksdb::WriteBatch* batch) {
+Status StoreImpl::ApplyErase(Request* req, rocksdb::WriteBatch* batch) {
   const std::string& subject = req->subject;
-  std::string marker;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), keys_, ErasedKey(subject), &marker);
-  if (s.ok() && marker.size() >= 8) {
-    uint64_t pos = GetBE64(marker.data());
+  auto erased_at = keyring_->ErasedAt(subject);
+  if (erased_at.ok()) {
     req->duplicate = true;
-    req->result = AppendResult{pos, pos, 0, 0, true};
-    return;
+    req->result = AppendResult{*erased_at, *erased_at, 0, 0, true};
+    return Status::OK();
   }
-  std::string wrapped;
-  s = db_->Get(rocksdb::ReadOptions(), keys_, SubjectKeyKey(subject), &wrapped);
-  bool has_key = s.ok() || group_new_keys_.Get(subject) != nullptr;
-  if (!has_key) {
+  if (!erased_at.status().IsNotFound()) {
+    req->status = erased_at.status();
+    return Status::OK();
+  }
+  auto has_key = keyring_->HasKey(subject);
+  if (!has_key.ok()) {
+    req->status = has_key.status();
+    return Status::OK();
+  }
+  if (!*has_key) {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), subjects_));
     it->Seek(IndexPrefix(subject));
     if (!it->Valid() || !it->key().starts_with(IndexPrefix(subject))) {
       req->status = Status::NotFound("no data subject " + subject + " in this store");
-      return;
+      return Status::OK();
     }
   }
   // The erasure event holds no personal data: the subject's opaque
@@ -1170,50 +998,23 @@ void StoreImpl::ApplyErase(Request* req, rocksdb::WriteBatch* batch) {
   req->stream = &kStream;
   req->events = &req->erasure_events;
   req->expected = ExpectedVersion::Any();
-  req->digests = {EventDigest(digest_key_, e, {})};
+  req->digests = {EventDigest(keyring_->digest_key(), e, {})};
   req->system = true;
   (void)CurrentVersion(kStream);
+  // From here on the batch holds part of the erasure: a failure fails the
+  // whole group (nothing of it is committed).
   Status st = ApplyAppend(req, batch);
-  if (!st.ok()) {
-    req->status = st;
-    return;
-  }
-  batch->Delete(keys_, SubjectKeyKey(subject));
-  // The keyed hashes of the subject's identifiers go too, so nobody can test
-  // an NHS number or a name against the store afterwards.
-  std::unique_ptr<rocksdb::Iterator> lit(db_->NewIterator(rocksdb::ReadOptions(), lookup_));
-  std::string reverse = LookupReverseKey(subject, "");
-  for (lit->Seek(reverse); lit->Valid() && lit->key().starts_with(reverse); lit->Next()) {
-    std::string hash = lit->key().ToString().substr(reverse.size());
-    batch->Delete(lookup_, LookupKey(hash, subject));
-    batch->Delete(lookup_, lit->key());
-  }
-  // ...and those of appends earlier in this group, which the iterator above
-  // cannot see: they are only in this batch.
-  auto pending = group_lookups_.find(subject);
-  if (pending != group_lookups_.end()) {
-    for (const auto& hash : pending->second) {
-      batch->Delete(lookup_, LookupKey(hash, subject));
-      batch->Delete(lookup_, LookupReverseKey(subject, hash));
-    }
-    group_lookups_.erase(pending);
-  }
-  std::string value;
-  PutBE64(&value, req->result.first_position);
-  PutBE64(&value, uint64_t(head_.clock));
-  batch->Put(keys_, ErasedKey(subject), value);
-  batch->Put(meta_, kCompactPending, "erasure");
+  if (st.ok()) st = keyring_->Erase(subject, req->result.first_position, head_.clock, batch);
+  if (!st.ok()) return st;
   head_.erased++;
-  group_new_keys_.Erase(subject);
-  std::unique_lock<std::shared_mutex> lock(keys_mu_);
-  erased_.insert(subject);
-  key_cache_.Erase(subject);
+  keyring_->MarkErased(subject);
+  return Status::OK();
 }
 
 Result<AppendResult> StoreImpl::EraseSubject(const std::string& subject, const Actor& actor,
                                              const std::string& reason_code) {
   if (!replica_of_.empty()) return ReplicaRefusal();
-  if (!encrypted_) return Status::NotSupported("erasure needs an encrypted store");
+  if (!keyring_->encrypted()) return Status::NotSupported("erasure needs an encrypted store");
   if (!ValidId(subject, kMaxSubjectIdBytes)) {
     return Status::InvalidArgument("subject id '" + subject.substr(0, 64) + "' is not valid");
   }
@@ -1231,7 +1032,7 @@ Result<AppendResult> StoreImpl::EraseSubject(const std::string& subject, const A
   if (after_key_commit_for_test) after_key_commit_for_test();
   // The ledger beside the store (docs/operations.md): what a restore re-applies.
   Status ledger = SyncErasureLedger();
-  st = CompactKeyFiles("erasure");
+  st = keyring_->CompactKeyFiles("erasure");
   if (!st.ok()) return st;
   if (!ledger.ok()) {
     return Status::IOError("subject " + subject + " is erased (position " +
@@ -1242,89 +1043,13 @@ Result<AppendResult> StoreImpl::EraseSubject(const std::string& subject, const A
   return req.result;
 }
 
-Status StoreImpl::CompactKeyFiles(const std::string& after) {
-  // Force the old key bytes out of RocksDB's files: flush every memtable (the
-  // WAL that held them becomes obsolete and is deleted), then compact the
-  // keys and lookup families whole down to the bottom level so no SST keeps
-  // an old value (they are small).
-  rocksdb::FlushOptions fo;
-  fo.wait = true;
-  rocksdb::Status s = db_->Flush(fo, handles_);
-  if (!s.ok()) return FromRocks(s, "flushing after " + after);
-  rocksdb::CompactRangeOptions co;
-  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  for (auto* cf : {keys_, lookup_}) {
-    s = db_->CompactRange(co, cf, nullptr, nullptr);
-    if (!s.ok()) return FromRocks(s, "compacting after " + after);
-  }
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  return FromRocks(db_->Delete(wo, meta_, kCompactPending), "clearing the compaction marker");
-}
-
-Status StoreImpl::ResumeKeyCompaction() {
-  std::string pending;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, kCompactPending, &pending);
-  if (s.IsNotFound()) return Status::OK();
-  if (!s.ok()) return FromRocks(s, "reading the compaction marker");
-  // An erasure or rotation was committed but the process stopped before its
-  // flush and compaction completed: finish them before anything else.
-  return CompactKeyFiles("the interrupted " + pending);
-}
-
 // --------------------------------------------------------------- Reads ----
 
-Status StoreImpl::OpenPersonal(const std::string& subject, std::string_view aad,
-                               std::string_view sealed, std::string* out, bool* erased) {
-  *erased = false;
-  {
-    std::shared_lock<std::shared_mutex> lock(keys_mu_);
-    if (erased_.count(subject) != 0) {
-      *erased = true;
-      return Status::OK();
-    }
-    if (const uint8_t* k = key_cache_.Get(subject)) {
-      if (!crypto::Open(k, aad, sealed, out)) return Status::Corruption("fails authentication");
-      return Status::OK();
-    }
-  }
-  std::string wrapped;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), keys_, SubjectKeyKey(subject), &wrapped);
-  if (s.IsNotFound()) {
-    std::shared_lock<std::shared_mutex> lock(keys_mu_);
-    if (erased_.count(subject) != 0) {
-      *erased = true;
-      return Status::OK();
-    }
-    return Status::Corruption("no data key for subject " + subject);
-  }
-  if (!s.ok()) return FromRocks(s, "reading a data key");
-  std::string secret;
-  if (!crypto::Unwrap(root_, "subject:" + subject, wrapped, &secret) ||
-      secret.size() != crypto::kKeyBytes) {
-    return Status::Corruption("the data key of subject " + subject + " fails authentication");
-  }
-  bool ok = crypto::Open(reinterpret_cast<const uint8_t*>(secret.data()), aad, sealed, out);
-  {
-    std::unique_lock<std::shared_mutex> lock(keys_mu_);
-    if (erased_.count(subject) == 0) {
-      key_cache_.Put(subject, reinterpret_cast<const uint8_t*>(secret.data()));
-    } else {
-      *erased = true;
-      out->clear();
-      ok = true;
-    }
-  }
-  sodium_memzero(secret.data(), secret.size());
-  if (!ok) return Status::Corruption("fails authentication");
-  return Status::OK();
-}
-
 Status StoreImpl::DecodeAt(uint64_t position, std::string_view bytes, RecordedEvent* out) {
-  return DecodeRecord(bytes, position, encrypted_ ? &store_key_ : nullptr,
+  return DecodeRecord(bytes, position, keyring_->facts_key(),
                       [this](const std::string& subject, std::string_view aad,
                              std::string_view sealed, std::string* plain, bool* erased) {
-                        return OpenPersonal(subject, aad, sealed, plain, erased);
+                        return keyring_->Open(subject, aad, sealed, plain, erased);
                       },
                       out);
 }
@@ -1482,30 +1207,12 @@ Result<std::vector<RecordedEvent>> StoreImpl::ReadSubject(const std::string& sub
   return out;
 }
 
-std::string StoreImpl::LookupHash(const Identifier& identifier) const {
-  std::string material = identifier.kind;
-  material.push_back('\0');
-  material += Normalise(identifier);
-  std::string h = crypto::KeyedHash(lookup_key_, material);
-  sodium_memzero(material.data(), material.size());
-  return h;
-}
-
 Result<std::vector<std::string>> StoreImpl::FindSubjects(const Identifier& identifier) {
-  if (!encrypted_) return Status::NotSupported("lookups need an encrypted store");
+  if (!keyring_->encrypted()) return Status::NotSupported("lookups need an encrypted store");
   if (identifier.kind.empty() || identifier.value.empty()) {
     return Status::InvalidArgument("an identifier needs a kind and a value");
   }
-  std::string prefix = LookupKey(LookupHash(identifier), "");
-  std::vector<std::string> out;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), lookup_));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    std::string subject = it->key().ToString().substr(prefix.size());
-    std::shared_lock<std::shared_mutex> lock(keys_mu_);
-    if (erased_.count(subject) == 0) out.push_back(subject);
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "reading the lookup index");
-  return out;
+  return keyring_->FindSubjects(identifier);
 }
 
 Result<std::vector<RecordedEvent>> StoreImpl::ReadFacts(uint64_t from, size_t max_count) {
@@ -1549,7 +1256,7 @@ Status StoreImpl::ReadFactsInto(uint64_t from, size_t max_count, std::vector<Rec
       return Status::Corruption("position " + std::to_string(expect) + " is missing from the log");
     }
     RecordedEvent& e = (*out)[size_t(pos - from)];
-    Status st = DecodeRecord(it->value().ToStringView(), pos, encrypted_ ? &store_key_ : nullptr,
+    Status st = DecodeRecord(it->value().ToStringView(), pos, keyring_->facts_key(),
                              nullptr, &e);
     if (!st.ok()) return st;
     ++expect;
@@ -1685,7 +1392,7 @@ Result<StoreInfo> StoreImpl::Info() {
   StoreInfo info;
   info.path = path_;
   info.format_version = kFormatVersion;
-  info.encrypted = encrypted_;
+  info.encrypted = keyring_->encrypted();
   std::string bytes;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, "head", &bytes);
   Head head;
@@ -1735,7 +1442,7 @@ Result<DocumentBody> StoreImpl::ReadDocument(uint64_t position, uint32_t index) 
   out.subject.assign(value.data() + 4, GetBE32(value.data()));
   std::string_view sealed = std::string_view(value).substr(4 + out.subject.size());
   bool erased = false;
-  Status st = OpenPersonal(out.subject, DocumentAad(position, index, out.subject), sealed,
+  Status st = keyring_->Open(out.subject, DocumentAad(position, index, out.subject), sealed,
                            &out.bytes, &erased);
   if (!st.ok()) return Status::Corruption(where + " (subject " + out.subject + "): " + st.message());
   if (erased) {
@@ -1767,65 +1474,20 @@ Result<uint64_t> StoreImpl::Backup(const std::string& dir) {
 
 Status StoreImpl::RotateRootKey(const KeySource& new_key) {
   if (!replica_of_.empty()) return ReplicaRefusal();
-  if (!encrypted_) return Status::NotSupported("an unencrypted store has no root key");
-  auto params = crypto::NewKdfParams(new_key);
-  if (!params.ok()) return params.status();
-  auto new_root = crypto::DeriveRootKey(new_key, *params);
+  if (!keyring_->encrypted()) return Status::NotSupported("an unencrypted store has no root key");
+  auto new_root = Keyring::DeriveNewRoot(new_key);
   if (!new_root.ok()) return new_root.status();
   // One key compaction at a time (an erasure's, this one's).
   std::lock_guard<std::mutex> erase_lock(erase_mu_);
   // Hold the commit pipeline so no data key is created meanwhile.
   CommitQueue::Lead lead(commits_);
-  Status result;
-  {
-    rocksdb::WriteBatch batch;
-    std::string secret;
-    auto rewrap = [&](const std::string& key, const std::string& label, const std::string& wrapped) {
-      if (!crypto::Unwrap(root_, label, wrapped, &secret) || secret.size() != crypto::kKeyBytes) {
-        return Status::Corruption("wrapped key " + label + " fails authentication");
-      }
-      batch.Put(keys_, key,
-                crypto::Wrap(*new_root, label, reinterpret_cast<const uint8_t*>(secret.data()),
-                             secret.size()));
-      sodium_memzero(secret.data(), secret.size());
-      return Status::OK();
-    };
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), keys_));
-    for (it->SeekToFirst(); it->Valid() && result.ok(); it->Next()) {
-      std::string key = it->key().ToString();
-      if (key == "s") {
-        result = rewrap(key, "store", it->value().ToString());
-      } else if (key == "c") {
-        result = rewrap(key, "checkpoint", it->value().ToString());
-      } else if (key[0] == 'k') {
-        result = rewrap(key, "subject:" + key.substr(1), it->value().ToString());
-      }
-    }
-    if (result.ok() && !it->status().ok()) result = FromRocks(it->status(), "reading the keys");
-    if (result.ok()) {
-      std::string prev;
-      PutBE64(&prev, uint64_t(NowMicros()));
-      prev += crypto::RootFingerprint(root_);
-      prev += kdf_.Encode();  // the old derivation, to recognise the old key later
-      batch.Put(meta_, "root-fp-prev", prev);
-      batch.Put(meta_, "root-fp", crypto::RootFingerprint(*new_root));
-      batch.Put(meta_, "kdf", params->Encode());
-      batch.Put(meta_, kCompactPending, "rotation");
-      rocksdb::WriteOptions wo;
-      wo.sync = true;
-      result = FromRocks(db_->Write(wo, &batch), "writing the rewrapped keys");
-    }
-    if (result.ok()) {
-      root_ = std::move(*new_root);
-      kdf_ = *params;
-    }
-  }
+  Status result = keyring_->Rotate(std::move(*new_root));
   lead.Release();
   if (!result.ok()) return result;
   // The keys wrapped under the old root key are still in the WAL and in SST
   // files: flush and compact them away (resumed on open after a crash).
   if (after_key_commit_for_test) after_key_commit_for_test();
-  return CompactKeyFiles("the root-key rotation");
+  return keyring_->CompactKeyFiles("the root-key rotation");
 }
 
 // ----------------------------------------------------- Tamper evidence ----
@@ -1844,13 +1506,7 @@ Status StoreImpl::WriteCheckpointLocked(rocksdb::WriteBatch* batch, const merkle
   PutBE64(&message, out->size);
   message.append(reinterpret_cast<const char*>(out->root.data()), 32);
   PutBE64(&message, uint64_t(out->time));
-  std::array<uint8_t, 32> pk{};
-  std::array<uint8_t, 64> sk{};
-  crypto_sign_seed_keypair(pk.data(), sk.data(), signing_key_seed_.data());
-  crypto_sign_detached(out->signature.data(), nullptr,
-                       reinterpret_cast<const unsigned char*>(message.data()), message.size(),
-                       sk.data());
-  sodium_memzero(sk.data(), sk.size());
+  keyring_->Sign(message, &out->signature);
   batch->Put(meta_, CheckpointKey(out->size), EncodeCheckpoint(*out));
   head_.last_checkpoint = out->size;
   last_checkpoint_time_ = std::max<Timestamp>(out->time, 1);
@@ -1899,7 +1555,7 @@ Result<std::vector<SignedCheckpoint>> StoreImpl::Checkpoints() {
   return out;
 }
 
-Result<std::array<uint8_t, 32>> StoreImpl::CheckpointPublicKey() { return signing_pk_; }
+Result<std::array<uint8_t, 32>> StoreImpl::CheckpointPublicKey() { return keyring_->signing_public_key(); }
 
 Result<std::string> StoreImpl::RawRecord(uint64_t position) {
   if (position == 0 || position > committed()) {
@@ -1931,8 +1587,7 @@ Result<std::vector<Hash>> StoreImpl::ConsistencyProof(uint64_t from, uint64_t to
 }
 
 std::string StoreImpl::ExportRecipientKey(std::string_view recipient) const {
-  crypto::SecretKey base = crypto::DeriveSubkey(store_key_, 3, "hexport_");
-  return crypto::KeyedHash(base, recipient);
+  return keyring_->RecipientKey(recipient);
 }
 
 }  // namespace log

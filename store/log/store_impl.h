@@ -17,12 +17,11 @@
 #include <unordered_set>
 #include <vector>
 
-#include "crypto/keyring.h"
-#include "crypto/secret.h"
 #include "log/erasure_ledger.h"
 #include "log/access_log.h"
 #include "log/commit_queue.h"
 #include "log/format.h"
+#include "log/keyring.h"
 #include "log/projection_runner.h"
 #include "log/rocks_status.h"
 #include "log/tree_store.h"
@@ -140,14 +139,8 @@ class StoreImpl final : public Store {
   Status OpenDb(bool create);
   rocksdb::Env* env_ = nullptr;  // OpenWithEnv's; nullptr: RocksDB's default
   Status InitNewStore();
-  Status LoadKeys();
   Status LoadHead();
   Status CheckTail();
-  // Flushes every memtable and compacts `keys` and `lookup` to the bottom
-  // level, then clears the "compact-pending" marker that the erasure or
-  // rotation wrote with its commit. Run again on open while the marker is set.
-  Status CompactKeyFiles(const std::string& after);
-  Status ResumeKeyCompaction();
   // The erasure ledger beside the store (erasure_ledger.cc): opened (made
   // when missing) on open; Sync appends every erasure it does not name yet,
   // so an erasure whose ledger write was cut short is written by the next
@@ -162,18 +155,13 @@ class StoreImpl final : public Store {
   // Returns false when the request does not fit into this group any more.
   bool CheckAppend(Request* req);
   Status ApplyAppend(Request* req, rocksdb::WriteBatch* batch);
-  void ApplyErase(Request* req, rocksdb::WriteBatch* batch);
+  // Refusals (NotFound, an earlier erasure) are the request's; a returned
+  // failure left the batch half-written and fails the group.
+  Status ApplyErase(Request* req, rocksdb::WriteBatch* batch);
   Result<uint64_t> CurrentVersion(const std::string& stream);
-  Status SealPersonal(const std::string& subject, std::string_view aad, std::string_view plain,
-                      std::string* out, rocksdb::WriteBatch* batch);
-  // The subject's data key into out[crypto::kKeyBytes]; with a batch, a new
-  // subject gets a fresh key written there, without one it is NotFound.
-  Status DataKeyOf(const std::string& subject, rocksdb::WriteBatch* batch, uint8_t* out);
   // req->digests: each event's EventDigest, personal sections through macs
   // under their subjects' data keys (created in `batch` when create_keys).
   Status DigestEvents(Request* req, bool create_keys, rocksdb::WriteBatch* batch);
-  Status OpenPersonal(const std::string& subject, std::string_view aad, std::string_view sealed,
-                      std::string* out, bool* erased);
   Status WriteCheckpointLocked(rocksdb::WriteBatch* batch, const merkle::Frontier& frontier,
                                SignedCheckpoint* out);
 
@@ -204,7 +192,6 @@ class StoreImpl final : public Store {
 
   Status ReadPositions(const std::vector<uint64_t>& positions, std::vector<RecordedEvent>* out);
   Status DecodeAt(uint64_t position, std::string_view bytes, RecordedEvent* out);
-  std::string LookupHash(const Identifier& identifier) const;
 
   Status FromRocks(const rocksdb::Status& s, const std::string& what) const;
 
@@ -217,33 +204,16 @@ class StoreImpl final : public Store {
   rocksdb::ColumnFamilyHandle* streams_ = nullptr;
   rocksdb::ColumnFamilyHandle* subjects_ = nullptr;
   rocksdb::ColumnFamilyHandle* eventids_ = nullptr;
-  rocksdb::ColumnFamilyHandle* keys_ = nullptr;
-  rocksdb::ColumnFamilyHandle* lookup_ = nullptr;
   rocksdb::ColumnFamilyHandle* merkle_ = nullptr;
   rocksdb::ColumnFamilyHandle* projections_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* access_ = nullptr;
   rocksdb::ColumnFamilyHandle* documents_ = nullptr;
-  // The parts that own a column family each: the tree's nodes and proofs,
-  // and the access log (made once the families are open; the access log
-  // once the keys are loaded).
+  // The parts that own column families: the tree's nodes and proofs, the
+  // keyring (keys and lookup) and the access log (made once the families are
+  // open; the access log once the keys are loaded).
   std::unique_ptr<TreeStore> tree_;
+  std::unique_ptr<Keyring> keyring_;
   std::unique_ptr<log::AccessLog> access_log_;
-
-  // Keys. root_ wraps everything; store_key_ seals facts; digest_key_ and
-  // lookup_key_ are derived from store_key_.
-  bool encrypted_ = true;
-  crypto::KdfParams kdf_;
-  crypto::SecretKey root_;
-  crypto::SecretKey store_key_;
-  crypto::SecretKey digest_key_;
-  crypto::SecretKey lookup_key_;
-  crypto::SecretKey signing_key_seed_;  // Ed25519 seed of the checkpoint key
-  std::array<uint8_t, 32> signing_pk_{};
-
-  // Data keys: a bounded cache, and the set of erased subjects.
-  mutable std::shared_mutex keys_mu_;
-  crypto::KeyCache key_cache_;
-  std::unordered_set<std::string> erased_;
 
   // Group commit: writers queue requests; one of them at a time leads and
   // calls ProcessGroup (log/commit_queue.h).
@@ -256,7 +226,6 @@ class StoreImpl final : public Store {
   Timestamp last_checkpoint_time_ = 0;
   merkle::Hasher leader_hasher_;
   std::unordered_map<std::string, uint64_t> stream_versions_;
-  crypto::KeyCache group_new_keys_;  // data keys created in the current group
   struct PendingId {
     uint64_t position;
     std::string stream;
@@ -266,9 +235,6 @@ class StoreImpl final : public Store {
     uint32_t count = 0;  // events in its batch; 0 when not recorded
   };
   std::unordered_map<std::string, PendingId> group_ids_;
-  // Identifier hashes this group's appends index, per subject: an erasure
-  // later in the same group deletes them too (they are in no file yet).
-  std::unordered_map<std::string, std::vector<std::string>> group_lookups_;
   Status poisoned_;  // set when a commit failed: the store must be reopened
   // IOError naming the free space when it is under kMinFreeBytes.
   Status CheckFreeSpace() const;
