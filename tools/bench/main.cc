@@ -47,6 +47,7 @@ const Target kTargets[] = {
     {"scale_export_cases_q1_large_s", false, 5, "scale: a quarter's case extract, large county"},
     {"scale_large_rss_mib_max", false, 300, "scale: the largest peak memory of a command, large county"},
     {"scale_rss_growth_max", false, 1.5, "scale: peak memory growth, small to large county"},
+    {"soak_rss_mib_max", false, 300, "soak: hearth serve's peak memory under mixed load"},
 };
 
 void PrintHuman(const Json& figures) {
@@ -76,11 +77,11 @@ int main(int argc, char** argv) {
   bool json = false, keep = false, quiet = false;
   hearth::bench::SuiteOptions options;
   app.add_option("suite", suite,
-                 "append | crypto | merkle | projections | server | sar | exports | console | replication | scale | all")
+                 "append | crypto | merkle | projections | server | sar | exports | console | replication | scale | soak | all")
       ->required()
       ->check(CLI::IsMember(
           {"append", "crypto", "merkle", "projections", "server", "sar", "exports", "console", "replication", "scale",
-                         "all"}));
+                         "soak", "all"}));
   app.add_option("--events", options.events, "events per contender")
       ->check(CLI::Range(uint64_t(1), uint64_t(1) << 40));
   app.add_option("--concurrent-events", options.concurrent_events,
@@ -99,20 +100,24 @@ int main(int argc, char** argv) {
   app.add_flag("--no-sync", no_sync,
                "diagnostic: durability off for every contender (shows CPU cost without fsync); "
                "never for the targets");
-  app.add_option("--scale", options.scale, "projections, scale: demo county scale of the large store")
+  app.add_option("--scale", options.scale, "projections, scale, soak: demo county scale of the large store")
       ->check(CLI::Range(1, 1000));
   app.add_option("--small-scale", options.small_scale, "scale: demo county scale of the small store (default 1)")
       ->check(CLI::Range(1, 1000));
   app.add_option("--small-cases", options.small_cases,
                  "scale: at most this many cases per district in the small county (default: all)");
   app.add_option("--large-cases", options.large_cases,
-                 "scale: at most this many cases per district in the large county (default: all)");
+                 "scale, soak: at most this many cases per district in the large county (default: all)");
+  app.add_option("--minutes", options.minutes, "soak: how long hearth serve runs under load (default 60)")
+      ->check(CLI::Range(0.05, 24.0 * 60));
+  app.add_option("--rate", options.rate, "soak: requests a second over all connections (default 100)")
+      ->check(CLI::Range(1, 100000));
   app.add_option("--max-rss-growth", options.max_rss_growth,
                  "scale: a command whose peak memory grows more than this many times from the small "
                  "county to the large one fails the run (default 1.5)")
       ->check(CLI::Range(1.0, 1000.0));
   app.add_option("--county", options.county_dir,
-                 "projections, sar, exports, scale: generate the large demo county once into this directory and reuse it");
+                 "projections, sar, exports, scale, soak: generate the large demo county once into this directory and reuse it");
   app.add_option("--dir", dir, "parent of the run's store directories (default: the temp dir)");
   app.add_flag("--json", json, "print one JSON object with every figure");
   app.add_flag("--keep", keep, "keep the stores after the run");
@@ -149,7 +154,9 @@ int main(int argc, char** argv) {
             run("exports", hearth::bench::RunExportsSuite) &&
             run("console", hearth::bench::RunConsoleSuite) &&
             run("replication", hearth::bench::RunReplicationSuite) &&
-            run("scale", hearth::bench::RunScaleSuite);
+            run("scale", hearth::bench::RunScaleSuite) &&
+            // An hour by default: only when asked for by name, never in `all`.
+            (suite != "soak" || run("soak", hearth::bench::RunSoakSuite));
   if (!ok) return 1;
   if (json) {
     std::cout << figures.dump() << std::endl;
@@ -161,6 +168,12 @@ int main(int argc, char** argv) {
   if (figures.contains("scale_rss_over") && !figures["scale_rss_over"].empty()) {
     std::cerr << "hearth-bench scale: peak memory grew more than " << options.max_rss_growth
               << " times from the small county to the large one: " << figures["scale_rss_over"].dump() << "\n";
+    return 3;
+  }
+  // The soak's rule: every request of the hour answered.
+  if (figures.contains("soak_errors") && figures["soak_errors"].get<uint64_t>() > 0) {
+    std::cerr << "hearth-bench soak: " << figures["soak_errors"] << " requests failed; the first: "
+              << figures["soak_first_error"].get<std::string>() << "\n";
     return 3;
   }
   return 0;

@@ -167,44 +167,63 @@ struct Size {
   std::vector<Run> runs;  // one per command, in Commands() order
 };
 
-Status Measure(const SuiteOptions& options, const RunDir& dir, const std::string& hearth, Size* size) {
-  // With --county DIR the two counties are generated once and kept there,
-  // with the demo's figures beside them, and reused by later runs with the
-  // same seed and sizes: a 10-million-event county takes a while to build.
+}  // namespace
+
+Result<DemoCounty> EnsureDemoCounty(const SuiteOptions& options, const RunDir& dir, const std::string& hearth,
+                                    uint32_t scale, uint32_t cases, const std::string& label) {
+  // With --county DIR the counties are generated once and kept there, with
+  // the demo's figures beside them, and reused by later runs with the same
+  // seed and sizes: a 10-million-event county takes a while to build.
   const std::string tag = "scale-seed" + std::to_string(options.seed % 1000000) + "-scale" +
-                          std::to_string(size->scale) + (size->cases ? "-cases" + std::to_string(size->cases) : "");
-  const bool kept = !options.county_dir.empty();
-  std::string base = kept ? (fs::path(options.county_dir) / tag).string() : dir.Sub(tag);
-  std::string data = base + "/store", err = base + "/stderr.txt", done = base + "/demo.json";
-  std::string key = kept ? (fs::path(options.county_dir) / "scale.key").string() : dir.key_file();
-  if (kept) fs::create_directories(options.county_dir);
-  if (kept && !fs::exists(key)) fs::copy_file(dir.key_file(), key);
-  if (kept && fs::exists(done)) {
-    Progress(options, "scale " + size->label + ": reusing " + data);
+                          std::to_string(scale) + (cases ? "-cases" + std::to_string(cases) : "");
+  DemoCounty county;
+  county.kept = !options.county_dir.empty();
+  county.base = county.kept ? (fs::path(options.county_dir) / tag).string() : dir.Sub(tag);
+  county.data = county.base + "/store";
+  county.key = county.kept ? (fs::path(options.county_dir) / "scale.key").string() : dir.key_file();
+  const std::string err = county.base + "/stderr.txt", done = county.base + "/demo.json";
+  if (county.kept) fs::create_directories(options.county_dir);
+  if (county.kept && !fs::exists(county.key)) fs::copy_file(dir.key_file(), county.key);
+  if (county.kept && fs::exists(done)) {
+    Progress(options, label + ": reusing " + county.data);
     try {
       std::ifstream f(done);
       auto j = nlohmann::json::parse(f);
-      size->demo.seconds = j.at("seconds").get<double>();
-      size->demo.rss_mib = j.at("rssMib").get<double>();
+      county.demo_seconds = j.at("seconds").get<double>();
+      county.demo_rss_mib = j.at("rssMib").get<double>();
     } catch (const std::exception& e) {
       return Status::Corruption(done + ": " + e.what());
     }
-  } else {
-    fs::remove_all(base);
-    fs::create_directories(base);
-    std::vector<std::string> demo = {"demo", "--data=" + data, "--key-file=" + key,
-                                     "--seed=" + std::to_string(options.seed % 1000000),
-                                     "--scale=" + std::to_string(size->scale), "--quiet"};
-    if (size->cases) demo.push_back("--cases-per-district=" + std::to_string(size->cases));
-    Progress(options, "scale " + size->label + ": hearth demo --scale " + std::to_string(size->scale) +
-                          (size->cases ? " --cases-per-district " + std::to_string(size->cases) : ""));
-    auto d = RunHearth(hearth, demo, "", err);
-    if (!d.ok()) return d.status();
-    size->demo = *d;
-    if (kept) {
-      std::ofstream(done) << nlohmann::json{{"seconds", d->seconds}, {"rssMib", d->rss_mib}}.dump() << "\n";
-    }
+    return county;
   }
+  fs::remove_all(county.base);
+  fs::create_directories(county.base);
+  std::vector<std::string> demo = {"demo", "--data=" + county.data, "--key-file=" + county.key,
+                                   "--seed=" + std::to_string(options.seed % 1000000),
+                                   "--scale=" + std::to_string(scale), "--quiet"};
+  if (cases) demo.push_back("--cases-per-district=" + std::to_string(cases));
+  Progress(options, label + ": hearth demo --scale " + std::to_string(scale) +
+                        (cases ? " --cases-per-district " + std::to_string(cases) : ""));
+  auto d = RunHearth(hearth, demo, "", err);
+  if (!d.ok()) return d.status();
+  county.demo_seconds = d->seconds;
+  county.demo_rss_mib = d->rss_mib;
+  if (county.kept) {
+    std::ofstream(done) << nlohmann::json{{"seconds", d->seconds}, {"rssMib", d->rss_mib}}.dump() << "\n";
+  }
+  return county;
+}
+
+namespace {
+
+Status Measure(const SuiteOptions& options, const RunDir& dir, const std::string& hearth, Size* size) {
+  auto county = EnsureDemoCounty(options, dir, hearth, size->scale, size->cases, "scale " + size->label);
+  if (!county.ok()) return county.status();
+  const bool kept = county->kept;
+  const std::string base = county->base, data = county->data, key = county->key;
+  const std::string err = base + "/stderr.txt";
+  size->demo.seconds = county->demo_seconds;
+  size->demo.rss_mib = county->demo_rss_mib;
   auto events = InfoNumber(hearth, data, key, err, "lastPosition");
   if (!events.ok()) return events.status();
   size->events = *events;

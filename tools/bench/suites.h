@@ -38,6 +38,9 @@ struct SuiteOptions {
   uint32_t large_cases = 0;          // --large-cases: ... of the large one
   double max_rss_growth = 1.5;       // --max-rss-growth: a command growing more fails the run
   bool keep_stores = false;          // --keep
+  // soak: how long `hearth serve` runs under mixed load, and how fast.
+  double minutes = 60;               // --minutes
+  uint32_t rate = 100;               // --rate: requests a second over all connections
 };
 
 // A contender in an interleaved measurement: `run(r)` does slice r of its
@@ -77,6 +80,7 @@ Result<Json> RunServerSuite(const SuiteOptions& options, const RunDir& dir);  //
 Result<Json> RunSarSuite(const SuiteOptions& options, const RunDir& dir);     // sar_suite.cc
 Result<Json> RunExportsSuite(const SuiteOptions& options, const RunDir& dir);  // exports_suite.cc
 Result<Json> RunConsoleSuite(const SuiteOptions& options, const RunDir& dir);  // console_suite.cc
+Result<Json> RunSoakSuite(const SuiteOptions& options, const RunDir& dir);  // server_suite.cc
 Result<Json> RunReplicationSuite(const SuiteOptions& options, const RunDir& dir);  // replication_suite.cc
 Result<Json> RunScaleSuite(const SuiteOptions& options, const RunDir& dir);        // scale_suite.cc
 
@@ -95,5 +99,16 @@ Result<CountyStore> LargeCounty(const SuiteOptions& options, const RunDir& dir, 
 double Rate(uint64_t events, double seconds);
 // Rounded to `digits` decimals, for readable JSON.
 double Round(double value, int digits);
+
+// A demo county made by `hearth demo` as a process (scale_suite.cc): with
+// --county D, D/scale-seed<S>-scale<K>[-cases<N>]/store with the key
+// D/scale.key, generated once and reused; without, in the run's directory.
+struct DemoCounty {
+  std::string base, data, key;
+  bool kept = false;
+  double demo_seconds = 0, demo_rss_mib = 0;  // the generation's (stored with a kept county)
+};
+Result<DemoCounty> EnsureDemoCounty(const SuiteOptions& options, const RunDir& dir, const std::string& hearth,
+                                    uint32_t scale, uint32_t cases, const std::string& label);
 
 }  // namespace hearth::bench
