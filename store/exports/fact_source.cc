@@ -4,6 +4,7 @@
 #include <array>
 #include <atomic>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 
 #include "base/read_ahead.h"
@@ -71,6 +72,14 @@ class ProjectionFacts final : public FactSource {
   // reads none, and the KPI return's reads balance the two threads (the
   // reader had 69 % of the samples when it read the codes too).
   Status ForEachCase(const CaseVisitor& fn) override {
+    // A pass that wants codes (codes_wanted set) gets the table read on a
+    // thread of its own while the first batches are read and visited: the
+    // visitor answers from the batches' lookups until the table is ready
+    // (the reader collects their keys until then), so neither waits for the
+    // table (0.6 s at 12 M events, the reader idle meanwhile, when the
+    // visitor read it on the first call).
+    TableThread table_thread{*this, {}};
+    if (codes_wanted && table_.state == CodesTable::kNotRead) table_thread.Start();
     Status read;  // the reader's, read once it has handed over its last batch
     base::ReadAhead<Batch> pipe(2);
     pipe.Start([&](base::ReadAhead<Batch>& p) { read = ReadBatches(p); });
@@ -84,8 +93,9 @@ class ProjectionFacts final : public FactSource {
       for (size_t i = 0; s.ok() && i < b->size; ++i) s = fn(b->ids[i], b->cases[i]);
       current_ = nullptr;
       pipe.GiveBack(b);
-      if (!s.ok()) return s;  // the pipe stops and joins the reader
+      if (!s.ok()) return s;  // the pipe stops and joins the reader; then the table's thread is joined
     }
+    if (Status t = table_thread.Join(); !t.ok()) return t;
     return read;
   }
 
@@ -121,12 +131,19 @@ class ProjectionFacts final : public FactSource {
 
   Result<const PersonCodes*> CodesOf(const std::string& subject) override {
     if (subject.empty()) return nullptr;
-    if (current_ != nullptr && table_.state == CodesTable::kNotRead) {
+    if (table_reading_) {
+      // Read on its own thread: used once it is ready, the batches' lookups till then.
+      if (table_ready_.load(std::memory_order_acquire)) {
+        table_reading_ = false;
+        if (!table_status_.ok()) return table_status_;
+        codes_in_table_.store(table_.state == CodesTable::kRead, std::memory_order_relaxed);
+      }
+    } else if (current_ != nullptr && table_.state == CodesTable::kNotRead) {
       Status s = table_.Read(store_, codes_budget_);
       if (!s.ok()) return s;
       codes_in_table_.store(table_.state == CodesTable::kRead, std::memory_order_relaxed);
     }
-    if (table_.state == CodesTable::kRead) {
+    if (!table_reading_ && table_.state == CodesTable::kRead) {
       const CodesTable::Entry* e = table_.Find(subject);
       if (e == nullptr) return nullptr;
       table_.Expand(*e, &codes_);
@@ -431,9 +448,44 @@ class ProjectionFacts final : public FactSource {
     }
   };
 
+  // The table's own thread for one ForEachCase: joined when the pass ends,
+  // however it ends.
+  struct TableThread {
+    ProjectionFacts& source;
+    std::thread thread;
+    void Start() {
+      source.table_reading_ = true;
+      source.table_ready_.store(false, std::memory_order_relaxed);
+      thread = std::thread([this] {
+        source.table_status_ = source.table_.Read(source.store_, source.codes_budget_);
+        source.table_ready_.store(true, std::memory_order_release);
+      });
+    }
+    // The table's status once read (OK when none was started).
+    Status Join() {
+      if (!thread.joinable()) return Status::OK();
+      thread.join();
+      bool unused = source.table_reading_;  // never asked for after it was ready
+      source.table_reading_ = false;
+      if (!source.table_status_.ok()) return source.table_status_;
+      if (unused) source.codes_in_table_.store(source.table_.state == CodesTable::kRead, std::memory_order_relaxed);
+      return Status::OK();
+    }
+    ~TableThread() {
+      if (thread.joinable()) thread.join();
+      source.table_reading_ = false;
+    }
+  };
+
   LogReader& store_;
   const size_t codes_budget_;
   CodesTable table_;
+  // While table_ is read on its thread (TableThread): the visitor's flag,
+  // the thread's "ready" (release: table_ and table_status_ are written
+  // before) and its status.
+  bool table_reading_ = false;
+  std::atomic<bool> table_ready_{false};
+  Status table_status_;
   // Set by the visiting thread once table_ is read; the reader then stops
   // collecting the batches' `p` keys (either value gives the same codes).
   std::atomic<bool> codes_in_table_{false};
