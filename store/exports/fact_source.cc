@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "base/read_ahead.h"
+#include "base/string_index.h"
 #include "domain/tables.h"
 #include "exports/collect.h"
 #include "hearth/readmodels.h"
@@ -340,25 +341,22 @@ class ProjectionFacts final : public FactSource {
   // Every client's codes, read by one scan of the `p` keys the first time a
   // pass asks for codes, when they fit the budget: a lookup a client, where
   // the batch's multi-key lookups cost about 3 µs a key at 12 M events (a
-  // quarter of the KPI return's samples; docs/benchmarks.md). About 40
-  // bytes a client, up to twice that while its vectors grow: 64 MiB holds
-  // 0.8 to 1.6 million.
+  // quarter of the KPI return's samples; docs/benchmarks.md). A client's
+  // id in a base::StringIndex (its bytes, 4 bytes of end and 11 to 23 of
+  // slots) and 18 bytes of codes: about 45 bytes a client for the demo's
+  // ids, up to twice that while the vectors grow, so 64 MiB holds 0.7 to
+  // 1.4 million.
   struct CodesTable {
     static_assert(sizeof(PersonCodes) == sizeof(std::string) + 8 * sizeof(uint16_t),
                   "a code added to PersonCodes needs its place in the table's entries");
     enum State { kNotRead, kRead, kTooLarge } state = kNotRead;
-    struct Entry {
-      uint32_t subject_at = 0;
-      uint16_t subject_size = 0;
+    struct Entry {  // the codes of the client numbered alike in `subjects`
       uint16_t age_band = 0;  // index into age_bands
       std::array<uint16_t, 8> codes{};
     };
-    std::string subjects;                // every subject, end to end
+    base::StringIndex subjects;
     std::vector<Entry> entries;
     std::vector<std::string> age_bands;  // the few values met
-    std::vector<uint32_t> slots;         // open addressing: entry index + 1, 0 empty
-
-    static size_t Hash(std::string_view s) { return std::hash<std::string_view>()(s); }
 
     Status Read(LogReader& store, size_t budget) {
       Status inner;
@@ -369,23 +367,26 @@ class ProjectionFacts final : public FactSource {
             inner = DecodePersonCodes(value, &c);
             if (!inner.ok()) return false;
             std::string_view subject = key.substr(1);
-            // What the table will hold once this client is in: the entries
-            // and the subjects as allocated (they double as they grow) and
-            // the slots built after the scan (at most four a client).
-            auto grown = [](size_t capacity, size_t needed) {
-              return needed <= capacity ? capacity : std::max(needed, 2 * capacity);
-            };
-            size_t held = grown(entries.capacity(), entries.size() + 1) * sizeof(Entry) +
-                          grown(subjects.capacity(), subjects.size() + subject.size()) +
-                          4 * sizeof(uint32_t) * (entries.size() + 1);
-            if (held > budget || subjects.size() + subject.size() > UINT32_MAX || subject.size() > UINT16_MAX) {
+            // What the table will hold once this client is in (the vectors
+            // as allocated: they double as they grow).
+            const size_t entries_capacity = entries.size() < entries.capacity()
+                                                ? entries.capacity()
+                                                : std::max<size_t>(entries.size() + 1, 2 * entries.capacity());
+            if (subjects.HeldBytesWith(1, subject.size()) + entries_capacity * sizeof(Entry) > budget) {
               over = true;
               return false;
             }
+            bool added = false;
+            uint32_t n = subjects.Insert(subject, &added);
+            if (n == base::StringIndex::kNone) {
+              over = true;
+              return false;
+            }
+            if (!added) {
+              inner = Status::Corruption("cases projection: client " + std::string(subject) + " twice");
+              return false;
+            }
             Entry e;
-            e.subject_at = uint32_t(subjects.size());
-            e.subject_size = uint16_t(subject.size());
-            subjects.append(subject);
             auto band = std::find(age_bands.begin(), age_bands.end(), c.age_band);
             if (band == age_bands.end()) {
               if (age_bands.size() == UINT16_MAX) {
@@ -407,27 +408,12 @@ class ProjectionFacts final : public FactSource {
         state = kTooLarge;
         return Status::OK();
       }
-      size_t n = 16;
-      while (n < 2 * entries.size()) n *= 2;
-      slots.assign(n, 0);
-      for (size_t i = 0; i < entries.size(); ++i) {
-        size_t at = Hash(SubjectOf(entries[i])) & (n - 1);
-        while (slots[at] != 0) at = (at + 1) & (n - 1);
-        slots[at] = uint32_t(i + 1);
-      }
       state = kRead;
       return Status::OK();
     }
-    std::string_view SubjectOf(const Entry& e) const {
-      return std::string_view(subjects).substr(e.subject_at, e.subject_size);
-    }
     const Entry* Find(std::string_view subject) const {
-      const size_t mask = slots.size() - 1;
-      for (size_t at = Hash(subject) & mask; slots[at] != 0; at = (at + 1) & mask) {
-        const Entry& e = entries[slots[at] - 1];
-        if (SubjectOf(e) == subject) return &e;
-      }
-      return nullptr;
+      uint32_t n = subjects.Find(subject);
+      return n == base::StringIndex::kNone ? nullptr : &entries[n];
     }
     void Expand(const Entry& e, PersonCodes* out) const {
       out->age_band = age_bands[e.age_band];
@@ -441,9 +427,8 @@ class ProjectionFacts final : public FactSource {
       out->learning_disability = e.codes[7];
     }
     void Clear() {
-      std::string().swap(subjects);
+      subjects.Clear();
       std::vector<Entry>().swap(entries);
-      std::vector<uint32_t>().swap(slots);
       age_bands.clear();
     }
   };

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "base/string_index.h"
 #include "domain/tables.h"
 #include "exports/collect.h"
 #include "hearth/escape.h"
@@ -268,58 +269,6 @@ class TableBuilder {
     std::vector<std::pair<std::string, size_t>> names;  // name after the prefix -> figure
   };
   std::vector<Family> families_;
-};
-
-// A set of strings kept end to end in one buffer, found by open addressing:
-// no allocation a member, one probe for most. (A std::set of the
-// district-person keys spent a tenth of the KPI return's samples at 12 M
-// events comparing keys down its tree.)
-class StringSet {
- public:
-  // True when `s` was not in the set (it is now).
-  bool Insert(std::string_view s) {
-    if ((size_ + 1) * 10 > slots_.size() * 7) Grow();
-    const uint64_t h = std::hash<std::string_view>()(s);
-    const size_t mask = slots_.size() - 1;
-    for (size_t at = h & mask;; at = (at + 1) & mask) {
-      Slot& slot = slots_[at];
-      if (slot.size == kEmpty) {
-        slot = Slot{bytes_.size(), uint32_t(s.size()), uint32_t(h >> 32)};
-        bytes_.append(s);
-        ++size_;
-        return true;
-      }
-      if (slot.hash == uint32_t(h >> 32) && slot.size == s.size() &&
-          std::memcmp(bytes_.data() + slot.at, s.data(), s.size()) == 0) {
-        return false;
-      }
-    }
-  }
-  size_t size() const { return size_; }
-
- private:
-  static constexpr uint32_t kEmpty = UINT32_MAX;
-  struct Slot {
-    uint64_t at = 0;
-    uint32_t size = kEmpty;
-    uint32_t hash = 0;
-  };
-  void Grow() {
-    std::vector<Slot> old;
-    old.swap(slots_);
-    slots_.assign(old.empty() ? 1024 : 2 * old.size(), Slot{});
-    const size_t mask = slots_.size() - 1;
-    for (const Slot& o : old) {
-      if (o.size == kEmpty) continue;
-      uint64_t h = std::hash<std::string_view>()(std::string_view(bytes_).substr(o.at, o.size));
-      size_t at = h & mask;
-      while (slots_[at].size != kEmpty) at = (at + 1) & mask;
-      slots_[at] = o;
-    }
-  }
-  std::vector<Slot> slots_;
-  std::string bytes_;
-  size_t size_ = 0;
 };
 
 // Sorted samples per area; the county gets every sample.
@@ -921,12 +870,12 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
   // Each key is district, NUL, person: one string, short enough to be held
   // in place (no allocation of its own) for the demo's ids. (An unordered
   // set was slower at a county's size: its inserts miss the cache.)
-  StringSet advised, households, handyperson_people;
+  base::StringIndex advised, households, handyperson_people;
   std::string pair_key;
-  auto first_in = [&pair_key](StringSet& seen, const std::string& district, const std::string& person) {
+  auto first_in = [&pair_key](base::StringIndex& seen, const std::string& district, const std::string& person) {
     pair_key.assign(district).push_back('\0');
     pair_key.append(person);
-    return seen.Insert(pair_key);
+    return seen.Add(pair_key);
   };
   std::vector<std::string_view> outcome_seen;  // one case's outcomes counted so far
   static const std::string kUnspecified = "unspecified";
