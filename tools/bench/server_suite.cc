@@ -435,6 +435,8 @@ Result<Json> RunSoakSuite(const SuiteOptions& options, const RunDir& dir) {
   Workload workload(10000, options.seed, 100, 100);
   std::array<std::atomic<uint64_t>, kSoakOps> done{};
   std::array<std::atomic<uint64_t>, kSoakOps> failed{};
+  // Each connection's latencies by kind (ms), merged at the end.
+  std::vector<std::array<std::vector<double>, kSoakOps>> latencies(kSoakConnections);
   std::mutex mu;
   std::string first_error;
   std::vector<std::pair<double, double>> rss;  // (seconds since start, MiB)
@@ -465,6 +467,7 @@ Result<Json> RunSoakSuite(const SuiteOptions& options, const RunDir& dir) {
       if (now > due + 1) due = now;  // fell behind (a slow request): no burst to catch up
       SoakOp op = DrawOp(rng);
       Status st;
+      Stopwatch one;
       switch (op) {
         case kStreamPage: {
           auto page = c.ReadStream(cases[rng() % cases.size()], 1, Direction::kForward, 20, "soak");
@@ -496,6 +499,7 @@ Result<Json> RunSoakSuite(const SuiteOptions& options, const RunDir& dir) {
           break;
         }
       }
+      latencies[i][op].push_back(one.Micros() / 1000.0);
       ++done[op];
       if (!st.ok()) {
         ++failed[op];
@@ -520,6 +524,11 @@ Result<Json> RunSoakSuite(const SuiteOptions& options, const RunDir& dir) {
     out[std::string("soak_") + kSoakOpNames[op]] = done[op].load();
     total += done[op];
     errors += failed[op];
+    std::vector<double> all;
+    for (const auto& mine : latencies) all.insert(all.end(), mine[op].begin(), mine[op].end());
+    if (all.empty()) continue;
+    out[std::string("soak_") + kSoakOpNames[op] + "_ms_p50"] = Round(Percentile(all, 50), 2);
+    out[std::string("soak_") + kSoakOpNames[op] + "_ms_p99"] = Round(Percentile(all, 99), 2);
   }
   out["soak_requests"] = total;
   out["soak_requests_per_s"] = Rate(total, elapsed);
