@@ -40,6 +40,8 @@ std::string IndexKey(char tag, std::string_view district, std::string_view case_
 // The quiet index (docs/readmodels.md): 'q' district 0x00 day case-id, day
 // the big-endian days since 1970-01-01 plus 2^31, so keys sort by day.
 constexpr size_t kDayBytes = 4;
+// States read by one multi-key read in ScanCases.
+constexpr size_t kStateBatch = 256;
 
 void AppendDay(std::string* k, domain::Date day) {
   uint32_t v = uint32_t(int64_t(day.time_since_epoch().count()) + (int64_t(1) << 31));
@@ -403,23 +405,33 @@ Status ScanCases(LogReader& store, const CaseScan& scan,
   });
   if (!s.ok()) return s;
   if (!inner.ok()) return inner;
-  std::string bytes;
   // Gives `take` each listed case's state that is still there and in the
   // district: a case can move between indexes while we read (async folds),
   // and the ones that left are skipped. False from `take` stops the scan.
+  // The states are read kStateBatch at a time by one multi-key read (the
+  // ids come in key order, so the lookups that share a block share its
+  // read), where a lookup a case re-read the index and filter for every one.
   bool stopped = false;
+  std::vector<std::string> keys;
+  std::vector<std::optional<std::string>> values;
+  CaseState state;
   auto each_listed = [&](const std::function<bool(const std::string& id, const CaseState& state)>& take) -> Status {
-    for (const std::string& id : ids) {
-      Status got = store.GetProjectionValue(kCasesProjection, StateKey(id), &bytes);
-      if (got.IsNotFound()) continue;
+    for (size_t from = 0; from < ids.size(); from += kStateBatch) {
+      const size_t to = std::min(ids.size(), from + kStateBatch);
+      keys.clear();
+      for (size_t i = from; i < to; ++i) keys.push_back(StateKey(ids[i]));
+      Status got = store.GetProjectionValues(kCasesProjection, keys, &values);
       if (!got.ok()) return got;
-      CaseState state;
-      Status decoded = DecodeCaseState(bytes, &state);
-      if (!decoded.ok()) return decoded;
-      if (!scan.district.empty() && state.district != scan.district) continue;
-      if (!take(id, state)) {
-        stopped = true;
-        break;
+      for (size_t i = from; i < to; ++i) {
+        const std::optional<std::string>& bytes = values[i - from];
+        if (!bytes) continue;
+        Status decoded = DecodeCaseState(*bytes, &state);
+        if (!decoded.ok()) return decoded;
+        if (!scan.district.empty() && state.district != scan.district) continue;
+        if (!take(ids[i], state)) {
+          stopped = true;
+          return Status::OK();
+        }
       }
     }
     return Status::OK();

@@ -212,6 +212,31 @@ Status ScopedReader::GetProjectionValue(const std::string& name, std::string_vie
   return Status::OK();
 }
 
+Status ScopedReader::GetProjectionValues(const std::string& name, const std::vector<std::string>& keys,
+                                         std::vector<std::optional<std::string>>* values) {
+  if (name != readmodels::kCasesProjection) {
+    if (Status s = session_.CheckReadLog(); !s.ok()) return s;
+    return store_->GetProjectionValues(name, keys, values);
+  }
+  for (const std::string& key : keys) {
+    if (key.empty() || key[0] != 'c') {
+      return Status::PermissionDenied("the cases projection gives a reader case states only");
+    }
+  }
+  Status got = store_->GetProjectionValues(name, keys, values);
+  if (!got.ok()) return got;
+  for (std::optional<std::string>& value : *values) {
+    if (!value) continue;
+    auto visible = CaseVisible(*value);
+    if (!visible.ok()) {
+      values->clear();
+      return visible.status();
+    }
+    if (!*visible) value.reset();  // as absent as a case that does not exist
+  }
+  return Status::OK();
+}
+
 Status ScopedReader::ScanProjection(
     const std::string& name, std::string_view prefix,
     const std::function<bool(std::string_view key, std::string_view value)>& fn) {

@@ -114,6 +114,11 @@ class ScopedReader final : public LogReader {
   Result<std::vector<ProjectionStatus>> Projections() override;
   Status GetProjectionValue(const std::string& name, std::string_view key,
                             std::string* value) override;
+  // The same checks as GetProjectionValue, key by key, with one multi-key
+  // read of the store: a case the principal may not see is absent, and any
+  // key of the cases projection that is not a case state is refused.
+  Status GetProjectionValues(const std::string& name, const std::vector<std::string>& keys,
+                             std::vector<std::optional<std::string>>* values) override;
   Status ScanProjection(
       const std::string& name, std::string_view prefix,
       const std::function<bool(std::string_view key, std::string_view value)>& fn) override;
