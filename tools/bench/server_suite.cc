@@ -168,6 +168,30 @@ Status MakePki(const RunDir& dir) {
   return server::IssueCertificate(ca, plugin, ca + "/bench.pem", ca + "/bench.key");
 }
 
+// The bench plugin's client (its certificate from MakePki) as `user`.
+sdk::ClientOptions BenchClient(const RunDir& dir, uint16_t port, const std::string& user) {
+  sdk::ClientOptions co;
+  co.port = port;
+  co.ca_file = dir.Sub("ca/ca.pem");
+  co.cert_file = dir.Sub("ca/bench.pem");
+  co.key_file = dir.Sub("ca/bench.key");
+  co.user = user;
+  co.role = "caseworker";
+  co.client_name = "hearth-bench";
+  return co;
+}
+
+// `n` connections, all or an error.
+Status ConnectAll(const sdk::ClientOptions& co, sdk::ClientContext* context, uint32_t n,
+                  std::vector<std::unique_ptr<sdk::Client>>* out) {
+  for (uint32_t i = 0; i < n; ++i) {
+    auto c = sdk::Client::Connect(co, context);
+    if (!c.ok()) return c.status();
+    out->push_back(std::move(c.value()));
+  }
+  return Status::OK();
+}
+
 std::string StreamOf(uint32_t s) { return "bench/B-" + std::to_string(s); }
 
 // Runs `per_connection(i, client)` on `clients.size()` threads; returns seconds.
@@ -202,22 +226,11 @@ Result<Json> RunServerSuite(const SuiteOptions& options, const RunDir& dir) {
   Progress(options, "server: hearth serve listening on 127.0.0.1:" + std::to_string(*port) +
                         " (pid " + std::to_string(child.pid) + ", log " + dir.Sub("server.log") + ")");
 
-  sdk::ClientOptions co;
-  co.port = *port;
-  co.ca_file = dir.Sub("ca/ca.pem");
-  co.cert_file = dir.Sub("ca/bench.pem");
-  co.key_file = dir.Sub("ca/bench.key");
-  co.user = "u-bench";
-  co.role = "caseworker";
-  co.client_name = "hearth-bench";
+  const sdk::ClientOptions co = BenchClient(dir, *port, "u-bench");
   sdk::ClientContext context(2);
 
   std::vector<std::unique_ptr<sdk::Client>> clients;
-  for (uint32_t i = 0; i < kConnections; ++i) {
-    auto c = sdk::Client::Connect(co, &context);
-    if (!c.ok()) return c.status();
-    clients.push_back(std::move(c.value()));
-  }
+  if (Status s = ConnectAll(co, &context, kConnections, &clients); !s.ok()) return s;
 
   // Seed: kStreams streams of kEventsPerStream 600-byte events (personal
   // section included), appended through the server in batches.
@@ -416,20 +429,10 @@ Result<Json> RunSoakSuite(const SuiteOptions& options, const RunDir& dir) {
                         " events), pid " + std::to_string(child.pid) + ", for " + Json(Round(options.minutes, 2)).dump() +
                         " minutes at " + std::to_string(options.rate) + " requests/s");
 
-  sdk::ClientOptions co;
-  co.port = *port;
-  co.ca_file = dir.Sub("ca/ca.pem");
-  co.cert_file = dir.Sub("ca/bench.pem");
-  co.key_file = dir.Sub("ca/bench.key");
-  co.user = "u-soak";
-  co.role = "caseworker";
-  co.client_name = "hearth-bench";
   sdk::ClientContext context(2);
   std::vector<std::unique_ptr<sdk::Client>> connections;
-  for (uint32_t i = 0; i < kSoakConnections; ++i) {
-    auto c = sdk::Client::Connect(co, &context);
-    if (!c.ok()) return c.status();
-    connections.push_back(std::move(c.value()));
+  if (Status s = ConnectAll(BenchClient(dir, *port, "u-soak"), &context, kSoakConnections, &connections); !s.ok()) {
+    return s;
   }
 
   Workload workload(10000, options.seed, 100, 100);
