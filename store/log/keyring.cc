@@ -321,6 +321,24 @@ bool Keyring::IsErased(const std::string& subject) const {
   return erased_.count(subject) != 0;
 }
 
+Status Keyring::RefuseErased(const std::vector<NewEvent>& events) const {
+  std::shared_lock<std::shared_mutex> lock(keys_mu_);
+  if (erased_.empty()) return Status::OK();
+  for (const auto& e : events) {
+    for (const auto& p : e.personal) {
+      if (erased_.count(p.subject) != 0) {
+        return Status::Erased("subject " + p.subject + " was erased; personal data about them is refused");
+      }
+    }
+    for (const auto& d : e.documents) {
+      if (erased_.count(d.subject) != 0) {
+        return Status::Erased("subject " + d.subject + " was erased; documents about them are refused");
+      }
+    }
+  }
+  return Status::OK();
+}
+
 Result<std::vector<std::pair<uint64_t, std::string>>> Keyring::Erasures() const {
   std::vector<std::pair<uint64_t, std::string>> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), keys_));

@@ -113,6 +113,9 @@ class Keyring {
   // In memory: the subject is erased; no key of theirs is used again.
   void MarkErased(const std::string& subject);
   bool IsErased(const std::string& subject) const;
+  // The appends' personal data and documents of erased subjects are refused:
+  // Erased naming the first such subject, checked under one lock.
+  Status RefuseErased(const std::vector<NewEvent>& events) const;
   // Every erasure marker: (position, subject), unordered.
   Result<std::vector<std::pair<uint64_t, std::string>>> Erasures() const;
   // Flushes every memtable and compacts `keys` and `lookup` to the bottom

@@ -674,25 +674,12 @@ bool StoreImpl::CheckAppend(Request* req) {
     return true;
   }
   // Personal data of erased subjects is refused; new data keys must fit.
-  size_t new_subjects = 0;
-  for (const auto& e : events) {
-    for (const auto& p : e.personal) {
-      if (keyring_->IsErased(p.subject)) {
-        req->status = Status::Erased("subject " + p.subject +
-                                     " was erased; personal data about them is refused");
-        return true;
-      }
-      ++new_subjects;  // an upper bound: most already have a key
-    }
-    for (const auto& d : e.documents) {
-      if (keyring_->IsErased(d.subject)) {
-        req->status = Status::Erased("subject " + d.subject +
-                                     " was erased; documents about them are refused");
-        return true;
-      }
-      ++new_subjects;
-    }
+  if (Status refused = keyring_->RefuseErased(events); !refused.ok()) {
+    req->status = refused;
+    return true;
   }
+  size_t new_subjects = 0;  // an upper bound: most already have a key
+  for (const auto& e : events) new_subjects += e.personal.size() + e.documents.size();
   if (!keyring_->GroupHasRoom(new_subjects)) {
     if (keyring_->GroupIsEmpty()) {
       req->status = Status::TooLarge("batch concerns more than " +
