@@ -1,5 +1,6 @@
 // The `cases` projection: every case's CaseState, with indexes by district
 // (api/include/hearth/readmodels.h, docs/readmodels.md).
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <set>
@@ -11,6 +12,7 @@
 #include "facts/facts.h"
 #include "hearth/readmodels.h"
 #include "base/varint_codec.h"
+#include "readmodels/work_index.h"
 
 namespace hearth::readmodels {
 
@@ -37,22 +39,11 @@ std::string IndexKey(char tag, std::string_view district, std::string_view case_
   return k;
 }
 
-// The quiet index (docs/readmodels.md): 'q' district 0x00 day case-id, day
-// the big-endian days since 1970-01-01 plus 2^31, so keys sort by day.
-constexpr size_t kDayBytes = 4;
+// The quiet index (docs/readmodels.md): 'q' district 0x00 day case-id, the
+// day as in every index (AppendIndexDay), so keys sort by day.
+constexpr size_t kDayBytes = kIndexDayBytes;
 // States read by one multi-key read in ScanCases.
 constexpr size_t kStateBatch = 256;
-
-void AppendDay(std::string* k, domain::Date day) {
-  uint32_t v = uint32_t(int64_t(day.time_since_epoch().count()) + (int64_t(1) << 31));
-  for (int i = 3; i >= 0; --i) k->push_back(char((v >> (8 * i)) & 0xff));
-}
-
-domain::Date DayOf(std::string_view four) {
-  uint32_t v = 0;
-  for (char c : four) v = (v << 8) | uint8_t(c);
-  return domain::Date(std::chrono::days(int64_t(v) - (int64_t(1) << 31)));
-}
 
 std::string QuietKey(std::string_view district, domain::Date day, std::string_view case_id) {
   std::string k;
@@ -60,7 +51,7 @@ std::string QuietKey(std::string_view district, domain::Date day, std::string_vi
   k.push_back('q');
   k.append(district);
   k.push_back('\0');
-  AppendDay(&k, day);
+  AppendIndexDay(&k, day);
   k.append(case_id);
   return k;
 }
@@ -140,6 +131,7 @@ class CasesProjection final : public Projection {
         entry.districts = exports::DistrictsOf(entry.c);
         entry.money_years = exports::MoneyYearsOf(entry.c);
         entry.facts_written = std::move(facts);
+        for (auto& kv : WorkIndexOf(entry.c.state)) entry.work_keys.push_back(std::move(kv.first));
       } else if (!got.IsNotFound()) {
         return got;
       }
@@ -157,7 +149,12 @@ class CasesProjection final : public Projection {
                                       [&](const std::string& subject, bool create) -> exports::PersonCodes* {
                                         return PersonCodes(subject, create, state, &person_read);
                                       });
-    return s.ok() ? person_read : s;
+    if (!s.ok()) return s;
+    // The work index's settled day is the latest of every state folded, not
+    // only of those written, so that it does not depend on where batches end.
+    auto settled = SettledDay(entry.c.state);
+    if (settled && (!settled_seen_ || *settled > *settled_seen_)) settled_seen_ = settled;
+    return person_read;
   }
 
   Status Flush(ProjectionState& state) override {
@@ -190,9 +187,17 @@ class CasesProjection final : public Projection {
       for (int year : exports::MoneyYearsOf(e.c)) {
         if (e.money_years.count(year) == 0) state.Put(exports::MoneyKey(year, id), "");
       }
+      // The work index: the case's entries now, and none of those before
+      // that it no longer has.
+      auto work = WorkIndexOf(s);
+      for (const std::string& k : e.work_keys) {
+        if (std::none_of(work.begin(), work.end(), [&](const auto& kv) { return kv.first == k; })) state.Delete(k);
+      }
+      for (const auto& [k, v] : work) state.Put(k, v);
       if (options_.cache_cases > 0) recent_[id] = {std::move(bytes), std::move(facts)};
     }
     batch_.clear();
+    if (Status settled = WriteSettled(state); !settled.ok()) return settled;
     for (auto& [id, e] : complaints_) {
       state.Put(TagKey(exports::kComplaintTag, id), exports::EncodeCaseFacts(e.c));
       Status counted = CountDistricts(e.districts, exports::DistrictsOf(e.c), state);
@@ -227,6 +232,7 @@ class CasesProjection final : public Projection {
     std::set<std::string> districts;  // what it adds to the district counts, as written
     std::set<int> money_years;        // its money index keys, as written
     std::string facts_written;        // its dated facts, as written
+    std::vector<std::string> work_keys;  // its work index keys, as written
   };
 
   Status ApplyComplaintStream(const RecordedEvent& event, ProjectionState& state) {
@@ -306,7 +312,41 @@ class CasesProjection final : public Projection {
     return Status::OK();
   }
 
+  // The work index's settled day and fingerprint ("U"): raised to the
+  // latest settled day folded. Entries kept under another calendar or other
+  // targets (a store folded by another build) would be wrong under this
+  // one's: the fingerprint becomes 0, which no worklist matches, until the
+  // projection is rebuilt.
+  Status WriteSettled(ProjectionState& state) {
+    if (!settled_seen_) return Status::OK();
+    if (!settled_loaded_) {
+      std::string bytes;
+      Status got = state.Get(std::string(kWorkSettledKey), &bytes);
+      if (got.ok()) {
+        domain::Date day{};
+        Status s = DecodeWorkSettled(bytes, &day, &fingerprint_stored_);
+        if (!s.ok()) return s;
+        settled_stored_ = day;
+      } else if (!got.IsNotFound()) {
+        return got;
+      }
+      settled_loaded_ = true;
+    }
+    static const uint64_t kFingerprint = WorkIndexFingerprint(WorkIndexCalendar(), WorklistOptions{});
+    const uint64_t fingerprint = !settled_stored_ || fingerprint_stored_ == kFingerprint ? kFingerprint : 0;
+    if (!settled_stored_ || *settled_seen_ > *settled_stored_ || fingerprint != fingerprint_stored_) {
+      if (!settled_stored_ || *settled_seen_ > *settled_stored_) settled_stored_ = settled_seen_;
+      fingerprint_stored_ = fingerprint;
+      state.Put(std::string(kWorkSettledKey), EncodeWorkSettled(*settled_stored_, fingerprint_stored_));
+    }
+    settled_seen_.reset();
+    return Status::OK();
+  }
+
   void Forget() {
+    settled_seen_.reset();
+    settled_stored_.reset();
+    settled_loaded_ = false;
     batch_.clear();
     complaints_.clear();
     people_.clear();
@@ -325,6 +365,10 @@ class CasesProjection final : public Projection {
   // kilobyte each, where a decoded case takes a few kilobytes).
   std::unordered_map<std::string, std::pair<std::string, std::string>> recent_;
   uint64_t next_position_ = 0;
+  std::optional<domain::Date> settled_seen_;    // the latest settled day folded since the last write
+  std::optional<domain::Date> settled_stored_;  // "U" as written (when settled_loaded_)
+  uint64_t fingerprint_stored_ = 0;
+  bool settled_loaded_ = false;
 };
 
 }  // namespace
@@ -372,6 +416,29 @@ Result<CaseState> GetCase(LogReader& store, const std::string& case_id) {
                           (cases->stopped ? ", stopped: " + cases->error : std::string()) + ")");
 }
 
+Status ReadCaseStates(LogReader& store, const std::vector<std::string>& ids, uint64_t* read,
+                      const std::function<bool(const std::string& id, const CaseState& state)>& fn) {
+  std::vector<std::string> keys;
+  std::vector<std::optional<std::string>> values;
+  CaseState state;
+  for (size_t from = 0; from < ids.size(); from += kStateBatch) {
+    const size_t to = std::min(ids.size(), from + kStateBatch);
+    keys.clear();
+    for (size_t i = from; i < to; ++i) keys.push_back(StateKey(ids[i]));
+    Status got = store.GetProjectionValues(kCasesProjection, keys, &values);
+    if (!got.ok()) return got;
+    for (size_t i = from; i < to; ++i) {
+      const std::optional<std::string>& bytes = values[i - from];
+      if (!bytes) continue;
+      if (read != nullptr) ++*read;
+      Status decoded = DecodeCaseState(*bytes, &state);
+      if (!decoded.ok()) return decoded;
+      if (!fn(ids[i], state)) return Status::OK();
+    }
+  }
+  return Status::OK();
+}
+
 Status ScanCases(LogReader& store, const CaseScan& scan,
                  const std::function<bool(const CaseState&)>& fn) {
   Status inner;
@@ -412,29 +479,15 @@ Status ScanCases(LogReader& store, const CaseScan& scan,
   // ids come in key order, so the lookups that share a block share its
   // read), where a lookup a case re-read the index and filter for every one.
   bool stopped = false;
-  std::vector<std::string> keys;
-  std::vector<std::optional<std::string>> values;
-  CaseState state;
   auto each_listed = [&](const std::function<bool(const std::string& id, const CaseState& state)>& take) -> Status {
-    for (size_t from = 0; from < ids.size(); from += kStateBatch) {
-      const size_t to = std::min(ids.size(), from + kStateBatch);
-      keys.clear();
-      for (size_t i = from; i < to; ++i) keys.push_back(StateKey(ids[i]));
-      Status got = store.GetProjectionValues(kCasesProjection, keys, &values);
-      if (!got.ok()) return got;
-      for (size_t i = from; i < to; ++i) {
-        const std::optional<std::string>& bytes = values[i - from];
-        if (!bytes) continue;
-        Status decoded = DecodeCaseState(*bytes, &state);
-        if (!decoded.ok()) return decoded;
-        if (!scan.district.empty() && state.district != scan.district) continue;
-        if (!take(ids[i], state)) {
-          stopped = true;
-          return Status::OK();
-        }
+    return ReadCaseStates(store, ids, nullptr, [&](const std::string& id, const CaseState& state) {
+      if (!scan.district.empty() && state.district != scan.district) return true;
+      if (!take(id, state)) {
+        stopped = true;
+        return false;
       }
-    }
-    return Status::OK();
+      return true;
+    });
   };
   s = each_listed([&](const std::string& id, const CaseState& state) {
     if (scan.open_only && !state.needs_work()) return true;
@@ -456,7 +509,7 @@ Status ScanCases(LogReader& store, const CaseScan& scan,
         inner = Status::Corruption("cases projection: a quiet-index key that does not parse");
         return false;
       }
-      if (DayOf(key.substr(zero + 1, kDayBytes)) <= *scan.work_on) {
+      if (IndexDayOf(key.substr(zero + 1, kDayBytes)) <= *scan.work_on) {
         // A district's first key (only with every district): skip to its
         // range after the day.
         next = QuietKey(key.substr(1, zero - 1), after, "");

@@ -4,13 +4,22 @@
 // milestone dated after `as_of` counts as not yet reached, so the same
 // projection answers for past days too (with the caveat in the docs: a value
 // later overwritten, such as a review date, is seen at its latest value).
+#include <sodium.h>
+
 #include <algorithm>
 #include <charconv>
+#include <functional>
+#include <set>
 #include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 
+#include "base/varint_codec.h"
+#include "facts/facts.h"
 #include "hearth/readmodels.h"
 #include "readmodels/common.h"
 #include "readmodels/describe.h"
+#include "readmodels/work_index.h"
 
 namespace hearth::readmodels {
 
@@ -220,6 +229,81 @@ class Evaluator {
       }
       Status s = Stalled(c, l, out);
       if (!s.ok()) return s;
+    }
+    return Status::OK();
+  }
+
+  // The case's work index entries (work_index.h): every item Case() lists
+  // on some day from as_of_ on, where as_of_ is the case's settled day, so
+  // that each By() below is "the date is set". Found in Case()'s order; the
+  // windows (due_soon_days, review_due_days) are applied when the index is
+  // read (EntryStatus), every other target here.
+  Status Entries(const CaseState& c, std::vector<WorkEntry>* out) const {
+    out->clear();
+    if (!c.enquiry_on) return Status::OK();  // never open
+    auto add = [out](WorkKind kind, uint16_t line, Date day, Date listed_from, Date overdue_from) {
+      int seq = 0;
+      for (const WorkEntry& x : *out) {
+        if (x.kind == kind && x.line == line && x.day == day) ++seq;
+      }
+      if (seq > UINT8_MAX) return Status::InvalidArgument("more than 256 items of one kind, line and day");
+      out->push_back(WorkEntry{kind, line, day, uint8_t(seq), listed_from, overdue_from});
+      return Status::OK();
+    };
+    // Listed from the start of their clocks (on or before the settled day),
+    // or by their windows only.
+    const Date always{};
+    for (const domain::SafeguardingConcern& g : c.safeguarding) {
+      if (!g.referred_on || g.acknowledged_on) continue;
+      auto due = cal_.AddWorkingDays(*g.referred_on, o_.safeguarding_ack_working_days);
+      auto over = cal_.AddWorkingDays(*g.referred_on, o_.safeguarding_ack_working_days + 1);
+      if (!due.ok()) return due.status();
+      if (!over.ok()) return over.status();
+      if (Status s = add(WorkKind::kSafeguarding, 0, *due, always, *over); !s.ok()) return s;
+    }
+    for (const domain::Complaint& k : c.complaint_list) {
+      int days = domain::ComplaintResponseWorkingDays(k.stage);
+      if (days == 0 || k.responded_on) continue;
+      auto due = cal_.AddWorkingDays(k.stage_on, days);
+      if (!due.ok()) return due.status();
+      if (Status s = add(WorkKind::kComplaint, 0, *due, always, *due + std::chrono::days(1)); !s.ok()) return s;
+    }
+    if (c.closed) return Status::OK();
+    if (!c.first_visit_on) {
+      Date start = c.referral_on ? *c.referral_on : *c.enquiry_on;
+      Date due = start + std::chrono::days(o_.first_visit_days);
+      if (Status s = add(WorkKind::kFirstVisit, 0, due, always, due + std::chrono::days(1)); !s.ok()) return s;
+    }
+    if (c.plan_review_on) {
+      Date due = *c.plan_review_on;
+      if (Status s = add(WorkKind::kReview, 0, due, always, due + std::chrono::days(1)); !s.ok()) return s;
+    }
+    if (auto since = AwaitingSince(c)) {
+      auto due = cal_.AddWorkingDays(*since, o_.allocation_grace_working_days);
+      auto listed = cal_.AddWorkingDays(*since, o_.allocation_grace_working_days + 1);
+      if (!due.ok()) return due.status();
+      if (!listed.ok()) return listed.status();
+      if (Status s = add(WorkKind::kAllocation, 0, *due, *listed, *listed); !s.ok()) return s;
+    }
+    if (c.follow_up_on && c.follow_up_set_on && !c.follow_up_done_on) {
+      Date due = *c.follow_up_on;
+      if (Status s = add(WorkKind::kFollowUp, 0, due, always, due + std::chrono::days(1)); !s.ok()) return s;
+    }
+    for (const ServiceLine& l : c.lines) {
+      if (!LineOpen(l, as_of_)) continue;
+      if (IsDfg(l)) {
+        int target = l.urgency == "urgent" ? o_.dfg_urgent_days : o_.dfg_non_urgent_days;
+        auto due = cal_.AddWorkingDays(*c.enquiry_on, target);
+        auto over = cal_.AddWorkingDays(*c.enquiry_on, target + 1);
+        if (!due.ok()) return due.status();
+        if (!over.ok()) return over.status();
+        if (Status s = add(WorkKind::kDfg, l.line, *due, always, *over); !s.ok()) return s;
+      }
+      auto last = LastActivity(c, l, as_of_);
+      if (!last) continue;
+      auto listed = cal_.AddWorkingDays(*last, o_.stall_working_days + 1);
+      if (!listed.ok()) return listed.status();
+      if (Status s = add(WorkKind::kStalled, l.line, *last, *listed, *listed); !s.ok()) return s;
     }
     return Status::OK();
   }
@@ -584,6 +668,224 @@ OJson ItemJson(const WorkItem& w) {
   return j;
 }
 
+// An item's status on `as_of` from its work index entry (work_index.h), as
+// the rules would give it; nullptr when they would not list it that day.
+// The windows are the worklist's own (`o`); every other target is fixed in
+// the entry's days.
+const char* EntryStatus(WorkKind kind, Date day, Date listed_from, Date overdue_from, Date as_of,
+                        const WorklistOptions& o) {
+  if (as_of < listed_from) return nullptr;
+  switch (kind) {
+    case WorkKind::kFirstVisit:
+    case WorkKind::kFollowUp:
+      if (as_of >= overdue_from) return "overdue";
+      return Days(as_of, day) <= o.due_soon_days ? "due-soon" : nullptr;
+    case WorkKind::kReview:
+      if (as_of >= overdue_from) return "overdue";
+      return Days(as_of, day) <= o.review_due_days ? "due-soon" : nullptr;
+    case WorkKind::kComplaint:
+      if (as_of >= overdue_from) return "overdue";
+      return Days(as_of, day) <= o.due_soon_days ? "due-soon" : "open";
+    case WorkKind::kDfg:
+      if (as_of >= overdue_from) return "overdue";
+      return Days(as_of, day) <= o.due_soon_days ? "due-soon" : "on-track";
+    case WorkKind::kSafeguarding:
+      return as_of >= overdue_from ? "overdue" : "due-soon";
+    case WorkKind::kAllocation:
+      return "overdue";
+    case WorkKind::kStalled:
+      return "stalled";
+    case WorkKind::kBudget:
+    case WorkKind::kBreach:
+      break;
+  }
+  return nullptr;
+}
+
+// The items no case's state gives (a worker's own list has none): budgets,
+// breaches, and complaints with no case in the district, of people whose
+// processing is not restricted.
+Status Unindexed(const WorklistOptions& options, Date as_of, const std::set<std::string>& restricted,
+                 const Evaluator& eval, std::vector<WorkItem>* out) {
+  if (!options.worker.empty()) return Status::OK();
+  Budgets(options, as_of, out);
+  Breaches(options, as_of, out);
+  for (const domain::ComplaintState& k : options.complaints) {
+    if (!options.district.empty() && k.district != options.district) continue;
+    if (std::any_of(k.complainants.begin(), k.complainants.end(),
+                    [&](const std::string& p) { return restricted.count(p) != 0; })) {
+      continue;
+    }
+    Status s = eval.Complaint(k, out);
+    if (!s.ok()) return s;
+  }
+  return Status::OK();
+}
+
+// One item of the list on its way to a page: its place, and where it comes
+// from (an entry of the work index, or `extra`, an item evaluated whole).
+struct Candidate {
+  Place place;
+  int extra = -1;
+};
+
+// The worklist from the work index (work_index.h), when the index can give
+// it: a day on or after every case's settled day, the calendar and targets
+// the entries were kept under, and no `include`. Counts come from the
+// entries alone; only the page's cases (and those the index could not hold)
+// are read and evaluated. False, with `wl` untouched: evaluate every case.
+Result<bool> FromWorkIndex(LogReader& store, const domain::Calendar& calendar, const WorklistOptions& options,
+                           const std::optional<Place>& after, const std::set<std::string>& restricted,
+                           Worklist* wl) {
+  if (options.full_scan || options.include) return false;
+  std::string bytes;
+  Status got = store.GetProjectionValue(kCasesProjection, std::string(kWorkSettledKey), &bytes);
+  if (got.IsNotFound()) return false;  // no case folded yet
+  if (!got.ok()) return got;
+  Date settled{};
+  uint64_t fingerprint = 0;
+  if (Status s = DecodeWorkSettled(bytes, &settled, &fingerprint); !s.ok()) return s;
+  if (fingerprint != WorkIndexFingerprint(calendar, options) || wl->as_of < settled) return false;
+
+  const Date as_of = wl->as_of;
+  std::vector<Candidate> candidates;
+  std::unordered_set<std::string> considered;
+  auto take = [&](Place place, int extra) {
+    if (after && !(after->Key() < place.Key())) return;
+    candidates.push_back(Candidate{std::move(place), extra});
+  };
+  const std::string district_part = options.district.empty() ? std::string() : options.district + '\0';
+  Status inner;
+  std::string client, worker;
+  Status s = store.ScanProjection(
+      kCasesProjection, std::string(1, kWorkTag) + district_part, [&](std::string_view key, std::string_view value) {
+        const size_t zero = key.find('\0', 1);
+        const size_t id_at = zero == std::string_view::npos ? key.size() : zero + 2 + kIndexDayBytes;
+        const size_t id_end = id_at >= key.size() ? std::string_view::npos : key.find('\0', id_at);
+        base::Reader r(value);
+        Date listed = r.Day(), over = r.Day();
+        r.Str(&client);
+        r.Str(&worker);
+        if (id_end == std::string_view::npos || key.size() != id_end + 4 || !r.done() ||
+            uint8_t(key[zero + 1]) > uint8_t(WorkKind::kComplaint)) {
+          inner = Status::Corruption("cases projection: a work index entry that does not parse");
+          return false;
+        }
+        if (!options.worker.empty() && worker != options.worker) return true;
+        if (restricted.count(client) != 0) return true;
+        const WorkKind kind = WorkKind(uint8_t(key[zero + 1]));
+        const Date day = IndexDayOf(key.substr(zero + 2, kIndexDayBytes));
+        const std::string_view case_id = key.substr(id_at, id_end - id_at);
+        considered.emplace(case_id);
+        const char* status = EntryStatus(kind, day, listed, over, as_of, options);
+        if (status == nullptr) return true;
+        ++wl->counts[WorkKindName(kind)][status];
+        ++wl->total_items;
+        const int line = (uint8_t(key[id_end + 1]) << 8) | uint8_t(key[id_end + 2]);
+        take(Place{int(kind), StatusRank(status), int64_t(day.time_since_epoch().count()), std::string(case_id),
+                   line, uint8_t(key[id_end + 3])},
+             -1);
+        return true;
+      });
+  if (!s.ok()) return s;
+  if (!inner.ok()) return inner;
+
+  // The cases the index could not hold, evaluated whole, and the items of no
+  // case: merged into the list by their places.
+  std::vector<std::string> whole;
+  s = store.ScanProjection(kCasesProjection, std::string(1, kWorkWholeTag) + district_part,
+                           [&](std::string_view key, std::string_view) {
+                             const size_t zero = key.find('\0', 1);
+                             if (zero == std::string_view::npos) {
+                               inner = Status::Corruption("cases projection: a work index key that does not parse");
+                               return false;
+                             }
+                             whole.emplace_back(key.substr(zero + 1));
+                             return true;
+                           });
+  if (!s.ok()) return s;
+  if (!inner.ok()) return inner;
+  Evaluator eval(calendar, options, as_of);
+  std::vector<WorkItem> extras;
+  auto wanted = [&](const CaseState& c) {
+    return (options.district.empty() || c.district == options.district) && restricted.count(c.client) == 0 &&
+           (options.worker.empty() || c.worker == options.worker);
+  };
+  s = ReadCaseStates(store, whole, &wl->states_read, [&](const std::string&, const CaseState& c) {
+    if (!wanted(c)) return true;
+    considered.insert(c.case_id);
+    inner = eval.Case(c, &extras);
+    if (!inner.ok()) inner = Status::InvalidArgument(c.case_id + ": " + inner.message());
+    return inner.ok();
+  });
+  if (!s.ok()) return s;
+  if (!inner.ok()) return inner;
+  s = Unindexed(options, as_of, restricted, eval, &extras);
+  if (!s.ok()) return s;
+  std::stable_sort(extras.begin(), extras.end(),
+                   [](const WorkItem& a, const WorkItem& b) { return OrderOf(a) < OrderOf(b); });
+  uint64_t ordinal = 0;
+  for (size_t i = 0; i < extras.size(); ++i) {
+    ordinal = i > 0 && OrderOf(extras[i]) == OrderOf(extras[i - 1]) ? ordinal + 1 : 0;
+    ++wl->counts[WorkKindName(extras[i].kind)][extras[i].status];
+    ++wl->total_items;
+    take(PlaceOf(extras[i], ordinal), int(i));
+  }
+
+  // The page: the first `limit` of the items after `after`.
+  auto earlier = [](const Candidate& a, const Candidate& b) { return a.place.Key() < b.place.Key(); };
+  const size_t keep = options.limit == 0 ? candidates.size() : std::min(candidates.size(), options.limit);
+  if (keep < candidates.size()) {
+    std::nth_element(candidates.begin(), candidates.begin() + ptrdiff_t(keep - 1), candidates.end(), earlier);
+    candidates.resize(keep);
+    std::sort(candidates.begin(), candidates.end(), earlier);
+    wl->next = FormatPlace(candidates.back().place);
+  } else {
+    std::sort(candidates.begin(), candidates.end(), earlier);
+  }
+  // Its cases' states, each evaluated once; an item is the one at its place
+  // among the case's items. One that is not there (the projection folded
+  // between the index and the state) is left out of the page.
+  std::vector<std::string> ids;
+  for (const Candidate& c : candidates) {
+    if (c.extra < 0) ids.push_back(c.place.case_id);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::unordered_map<std::string, std::vector<WorkItem>> evaluated;
+  s = ReadCaseStates(store, ids, &wl->states_read, [&](const std::string&, const CaseState& c) {
+    if (!wanted(c)) return true;
+    inner = eval.Case(c, &evaluated[c.case_id]);
+    if (!inner.ok()) inner = Status::InvalidArgument(c.case_id + ": " + inner.message());
+    return inner.ok();
+  });
+  if (!s.ok()) return s;
+  if (!inner.ok()) return inner;
+  std::vector<WorkItem> page;
+  page.reserve(candidates.size());
+  for (const Candidate& c : candidates) {
+    if (c.extra >= 0) {
+      page.push_back(std::move(extras[size_t(c.extra)]));
+      continue;
+    }
+    auto it = evaluated.find(c.place.case_id);
+    if (it == evaluated.end()) continue;
+    const Order order{c.place.kind, c.place.rank, c.place.day, c.place.case_id, c.place.line};
+    uint64_t n = 0;
+    for (const WorkItem& w : it->second) {
+      if (OrderOf(w) != order) continue;
+      if (n++ == c.place.ordinal) {
+        page.push_back(w);  // a copy: its equals after it are counted by their places too
+        break;
+      }
+    }
+  }
+  wl->items = std::move(page);
+  wl->cases_considered = considered.size();
+  wl->indexed = true;
+  return true;
+}
+
 }  // namespace
 
 const char* WorkKindName(WorkKind kind) {
@@ -646,6 +948,14 @@ Result<Worklist> BuildWorklist(LogReader& store, const domain::Calendar& calenda
   }
   if (!found) return Status::NotFound("worklist: the store was opened without the cases projection");
 
+  // UK GDPR Art. 18: a restricted person's cases are left out, from the one
+  // view of the restrictions (a ScopedReader has left them out already).
+  auto restricted = store.RestrictedSubjects();
+  if (!restricted.ok()) return restricted.status();
+  auto indexed = FromWorkIndex(store, calendar, options, after, *restricted, &wl);
+  if (!indexed.ok()) return indexed.status();
+  if (*indexed) return wl;
+
   Evaluator eval(calendar, options, wl.as_of);
   CaseScan scan;
   scan.district = options.district;
@@ -654,12 +964,9 @@ Result<Worklist> BuildWorklist(LogReader& store, const domain::Calendar& calenda
   // closed, acknowledged or answered after it), not every case.
   scan.open_only = true;
   if (wl.as_of < today) scan.work_on = wl.as_of;
-  // UK GDPR Art. 18: a restricted person's cases are left out, from the one
-  // view of the restrictions (a ScopedReader has left them out already).
-  auto restricted = store.RestrictedSubjects();
-  if (!restricted.ok()) return restricted.status();
   Status inner;
   s = ScanCases(store, scan, [&](const CaseState& c) {
+    ++wl.states_read;
     if (restricted->count(c.client) != 0) return true;
     if (options.include && !options.include(c)) return true;
     if (!options.worker.empty() && c.worker != options.worker) return true;  // a worker's own list
@@ -673,21 +980,8 @@ Result<Worklist> BuildWorklist(LogReader& store, const domain::Calendar& calenda
   });
   if (!s.ok()) return s;
   if (!inner.ok()) return inner;
-  if (options.worker.empty()) {  // a worker's own list has its cases only
-    Budgets(options, wl.as_of, &wl.items);
-    Breaches(options, wl.as_of, &wl.items);
-    // Complaints with no case (complaint/K-<n>), in the district, of people
-    // whose processing is not restricted.
-    for (const domain::ComplaintState& k : options.complaints) {
-      if (!options.district.empty() && k.district != options.district) continue;
-      if (std::any_of(k.complainants.begin(), k.complainants.end(),
-                      [&](const std::string& p) { return restricted->count(p) != 0; })) {
-        continue;
-      }
-      s = eval.Complaint(k, &wl.items);
-      if (!s.ok()) return s;
-    }
-  }
+  s = Unindexed(options, wl.as_of, *restricted, eval, &wl.items);
+  if (!s.ok()) return s;
   std::stable_sort(wl.items.begin(), wl.items.end(),
                    [](const WorkItem& a, const WorkItem& b) { return OrderOf(a) < OrderOf(b); });
   wl.total_items = wl.items.size();
@@ -826,6 +1120,127 @@ std::string WorklistToText(const Worklist& wl) {
   }
   if (!wl.next.empty()) out += "\nMore items follow: the next page is --after " + wl.next + "\n";
   return out;
+}
+
+// --- the work index (work_index.h) ---
+
+const domain::Calendar& WorkIndexCalendar() {
+  static const domain::Calendar calendar = domain::Calendar::EnglandAndWales();
+  return calendar;
+}
+
+uint64_t WorkIndexFingerprint(const domain::Calendar& calendar, const WorklistOptions& o) {
+  // The rules of the entries (Evaluator::Entries): a change to them is a
+  // new projection version, and this number with it.
+  constexpr int64_t kEntryRules = 1;
+  std::vector<int64_t> parts = {kEntryRules,
+                                calendar.first_year(),
+                                calendar.last_year(),
+                                o.first_visit_days,
+                                o.dfg_urgent_days,
+                                o.dfg_non_urgent_days,
+                                o.stall_working_days,
+                                o.safeguarding_ack_working_days,
+                                o.allocation_grace_working_days};
+  for (int year = calendar.first_year(); year <= calendar.last_year(); ++year) {
+    for (Date d : calendar.BankHolidays(year)) parts.push_back(d.time_since_epoch().count());
+  }
+  unsigned char hash[8];
+  crypto_generichash(hash, sizeof hash, reinterpret_cast<const unsigned char*>(parts.data()),
+                     parts.size() * sizeof(int64_t), nullptr, 0);
+  uint64_t v = 0;
+  for (unsigned char b : hash) v = (v << 8) | b;
+  return v | 1;  // never 0, which marks an index kept under more than one
+}
+
+std::optional<Date> SettledDay(const CaseState& c) {
+  std::optional<Date> settled;
+  auto at = [&settled](const std::optional<Date>& d) {
+    if (d && (!settled || *d > *settled)) settled = d;
+  };
+  for (const auto& d : {c.enquiry_on, c.referral_on, c.first_visit_confirmed_on, c.first_visit_on, c.assessed_on,
+                        c.rights_confirmed_on, c.plan_agreed_on, c.closed_on, c.last_activity_on, c.allocated_on,
+                        c.first_allocated_on, c.deallocated_on, c.follow_up_set_on, c.follow_up_done_on}) {
+    at(d);
+  }
+  // A booking is in the future when made; LastActivity counts it once
+  // reached, but only in a state with no activity date of its own.
+  if (!c.last_activity_on) at(c.first_visit_booked_for);
+  for (const ServiceLine& l : c.lines) {
+    at(l.opened_on);
+    for (const auto& d : {l.closed_on, l.means_tested_on, l.application_on, l.valid_on, l.approved_on, l.refused_on,
+                          l.specified_on, l.contractor_on, l.started_on, l.completed_on, l.paid_on}) {
+      at(d);
+    }
+  }
+  for (const domain::SafeguardingConcern& g : c.safeguarding) {
+    at(g.referred_on);
+    at(g.acknowledged_on);
+  }
+  for (const domain::Complaint& k : c.complaint_list) {
+    at(k.stage_on);
+    at(k.responded_on);
+  }
+  return settled;
+}
+
+Status WorkEntriesOf(const CaseState& c, std::vector<WorkEntry>* out) {
+  static const WorklistOptions kTargets;
+  out->clear();
+  auto settled = SettledDay(c);
+  if (!settled) return Status::OK();  // no enquiry: never listed
+  return Evaluator(WorkIndexCalendar(), kTargets, *settled).Entries(c, out);
+}
+
+std::vector<std::pair<std::string, std::string>> WorkIndexOf(const CaseState& c) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::vector<WorkEntry> entries;
+  if (!WorkEntriesOf(c, &entries).ok()) {
+    std::string k(1, kWorkWholeTag);
+    k += c.district;
+    k.push_back('\0');
+    k += c.case_id;
+    out.emplace_back(std::move(k), std::string());
+    return out;
+  }
+  for (const WorkEntry& e : entries) {
+    std::string k;
+    k.reserve(12 + c.district.size() + c.case_id.size());
+    k.push_back(kWorkTag);
+    k += c.district;
+    k.push_back('\0');
+    k.push_back(char(uint8_t(e.kind)));
+    AppendIndexDay(&k, e.day);
+    k += c.case_id;
+    k.push_back('\0');
+    k.push_back(char(e.line >> 8));
+    k.push_back(char(e.line & 0xff));
+    k.push_back(char(e.seq));
+    std::string v;
+    base::Writer w(&v);
+    w.Day(e.listed_from);
+    w.Day(e.overdue_from);
+    w.Str(c.client);
+    w.Str(c.worker);
+    out.emplace_back(std::move(k), std::move(v));
+  }
+  return out;
+}
+
+std::string EncodeWorkSettled(Date day, uint64_t fingerprint) {
+  std::string v;
+  base::Writer w(&v);
+  w.Day(day);
+  w.Var(fingerprint);
+  return v;
+}
+
+Status DecodeWorkSettled(std::string_view bytes, Date* day, uint64_t* fingerprint) {
+  base::Reader r(bytes);
+  *day = r.Day();
+  *fingerprint = r.Var();
+  if (!r.done()) return Status::Corruption("cases projection: the work index's settled day does not decode");
+  return Status::OK();
 }
 
 }  // namespace hearth::readmodels

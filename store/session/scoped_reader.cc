@@ -198,6 +198,11 @@ Status ScopedReader::GetProjectionValue(const std::string& name, std::string_vie
     if (Status s = session_.CheckReadLog(); !s.ok()) return s;
     return store_->GetProjectionValue(name, key, value);
   }
+  if (key == "U") {
+    // The work index's settled day and fingerprint (store/readmodels/
+    // work_index.h): no case's, nobody's.
+    return store_->GetProjectionValue(name, key, value);
+  }
   if (key.empty() || key[0] != 'c') {
     return Status::PermissionDenied("the cases projection gives a reader case states only");
   }
@@ -257,8 +262,9 @@ Status ScopedReader::ScanProjectionFrom(
   // and counts (f, k, p, a, g) are read by the store's own returns, never
   // through a principal's reader (whose returns read the log's facts, as
   // its reach allows).
-  if (prefix.empty() || (prefix[0] != 'c' && prefix[0] != 'o' && prefix[0] != 'd' && prefix[0] != 'q')) {
-    return Status::PermissionDenied("the cases projection is scanned by states (c) or an index (o, d, q)");
+  if (prefix.empty() || (prefix[0] != 'c' && prefix[0] != 'o' && prefix[0] != 'd' && prefix[0] != 'q' &&
+                          prefix[0] != 'u' && prefix[0] != 'x')) {
+    return Status::PermissionDenied("the cases projection is scanned by states (c) or an index (o, d, q, u, x)");
   }
   Status inner;
   Status s = store_->ScanProjectionFrom(name, prefix, from, [&](std::string_view key, std::string_view value) {
@@ -271,14 +277,18 @@ Status ScopedReader::ScanProjectionFrom(
       return *visible ? fn(key, value) : true;
     }
     // Index keys: tag, district, NUL, case id (the quiet index: a day of
-    // four bytes before it). The state behind each is checked again when it
-    // is read (restrictions among them).
+    // four bytes before it; the work index 'u': a kind and a day before it,
+    // and NUL, line and ordinal after; store/readmodels/work_index.h). The state behind each is checked again
+    // when it is read (restrictions among them; the work index's entries
+    // name their client, which the worklist checks).
     size_t zero = key.find('\0', 1);
     if (zero == std::string_view::npos) return fn(key, value);
     std::string district(key.substr(1, zero - 1));
-    size_t id_at = zero + 1 + (key[0] == 'q' ? 4 : 0);
+    size_t id_at = zero + 1 + (key[0] == 'q' ? 4 : key[0] == 'u' ? 5 : 0);
     if (id_at > key.size()) return true;  // not an index key a case can be read by
-    std::string case_id(key.substr(id_at));
+    std::string_view rest = key.substr(id_at);
+    if (key[0] == 'u') rest = rest.substr(0, rest.find('\0'));
+    std::string case_id(rest);
     if (reach_ != Reach::kReturn && !session_.CanReadCase(case_id, district)) return true;
     return fn(key, value);
   });

@@ -224,12 +224,14 @@ TEST_F(CasesProjectionTest, OtherStreamsArePassedOver) {
   Record("case/D4/1", {Enquiry("2018-05-01", "P-1", "D4")});
   CatchUp();
   auto dump = DumpProjection(*store_, kCasesProjection);
-  // The case's state, its two index keys, its dated facts and its
-  // district's count (the enquiry registers nobody: no client's codes).
+  // The case's state, its two index keys, its dated facts, its district's
+  // count (the enquiry registers nobody: no client's codes), its two work
+  // index entries (a first visit and an allocation to come) and the work
+  // index's settled day.
   std::set<char> tags;
   for (const auto& [k, v] : dump) tags.insert(k[0]);
-  EXPECT_EQ(tags, (std::set<char>{'c', 'd', 'o', 'f', 'a'}));
-  EXPECT_EQ(dump.size(), 5u);
+  EXPECT_EQ(tags, (std::set<char>{'c', 'd', 'o', 'f', 'a', 'u', 'U'}));
+  EXPECT_EQ(dump.size(), 8u);
   auto c = GetCase(*store_, "case/D4/1");
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->last_position, appended->last_position + 1);

@@ -173,6 +173,54 @@ TEST_F(ScopedReaderTest, TheQuietIndexShowsOnlyTheDistrictsAReaderMayRead) {
   EXPECT_EQ(stored, 2u);
 }
 
+// The work index (a worklist's entries by district, kind and due day) is
+// scoped like the other indexes: a reader of D1 is given D1's entries only,
+// so the worklist a D1 caseworker reads from it counts D1's items, and a
+// restricted client's entries are left out of the counts as of the page.
+TEST_F(ScopedReaderTest, TheWorkIndexShowsOnlyTheDistrictsAReaderMayRead) {
+  Scopes s;
+  s.read_districts = {"D1"};
+  s.read_models = {"*"};
+  Session session(store_.get(), Principal{"web", "S-1", "caseworker"}, s, [](const std::string&) {});
+  ScopedReader reader(session, Reach::kScoped, "worklist");
+  std::set<std::string> seen;
+  auto id_of = [](std::string_view key) {
+    std::string_view rest = key.substr(key.find('\0') + 1 + 5);
+    return std::string(rest.substr(0, rest.find('\0')));
+  };
+  ASSERT_TRUE(reader.ScanProjection(kCasesProjection, "u", [&](std::string_view key, std::string_view) {
+    seen.insert(id_of(key));
+    return true;
+  }).ok());
+  EXPECT_EQ(seen, (std::set<std::string>{"case/D1/1", "case/D1/2"}));
+  std::set<std::string> stored;
+  ASSERT_TRUE(store_->ScanProjection(kCasesProjection, "u", [&](std::string_view key, std::string_view) {
+    stored.insert(id_of(key));
+    return true;
+  }).ok());
+  EXPECT_EQ(stored, (std::set<std::string>{"case/D1/1", "case/D1/2", "case/D2/1"}));
+
+  WorklistOptions o;
+  o.as_of = D("2018-06-01");
+  auto cal = domain::Calendar::EnglandAndWales();
+  auto wl = BuildWorklist(reader, cal, o);
+  ASSERT_TRUE(wl.ok()) << wl.status().ToString();
+  EXPECT_TRUE(wl->indexed);
+  std::set<std::string> listed;
+  for (const WorkItem& w : wl->items) listed.insert(w.case_id);
+  EXPECT_EQ(listed, (std::set<std::string>{"case/D1/1", "case/D1/2"}));
+  EXPECT_EQ(wl->counts["first-visit"]["overdue"], 2u) << "D2's case is not counted for a reader of D1";
+  Restrict("P-2");
+  ScopedReader later(session, Reach::kScoped, "worklist");  // a reader takes the restrictions once
+  wl = BuildWorklist(later, cal, o);
+  ASSERT_TRUE(wl.ok()) << wl.status().ToString();
+  EXPECT_TRUE(wl->indexed);
+  listed.clear();
+  for (const WorkItem& w : wl->items) listed.insert(w.case_id);
+  EXPECT_EQ(listed, std::set<std::string>{"case/D1/1"});
+  EXPECT_EQ(wl->counts["first-visit"]["overdue"], 1u) << "a restricted client's case is not counted";
+}
+
 // docs/console.md: the console's accounts (config/accounts, with their
 // password hashes) are the store owner's alone. A session with every scope
 // cannot read the stream, append to it, or see its facts in the whole log,

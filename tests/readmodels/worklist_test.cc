@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "county.h"
 #include "hearth/rights.h"
 #include "readmodels_test_util.h"
 
@@ -21,12 +22,34 @@ class WorklistTest : public ReadModelTest {
     Open({MakeCasesProjection(codec_.get(), o)});
   }
 
+  // Every list is built twice: as asked (from the work index when it can
+  // answer) and with every open case evaluated (full_scan); both must give
+  // the same document, but for the count of cases considered.
   Worklist Build(const char* as_of, WorklistOptions o = {}) {
     o.as_of = D(as_of);
     auto wl = BuildWorklist(*store_, calendar_, o);
     EXPECT_TRUE(wl.ok()) << wl.status().ToString();
-    return wl.ok() ? *wl : Worklist{};
+    if (!wl.ok()) return Worklist{};
+    ExpectTheSameAsEveryCaseGives(*wl, o);
+    return *wl;
   }
+
+  void ExpectTheSameAsEveryCaseGives(const Worklist& wl, WorklistOptions o) {
+    o.full_scan = true;
+    auto full = BuildWorklist(*store_, calendar_, o);
+    ASSERT_TRUE(full.ok()) << full.status().ToString();
+    EXPECT_FALSE(full->indexed);
+    auto doc = [](const Worklist& w) {
+      auto j = nlohmann::json::parse(WorklistToJson(w));
+      j.erase("casesConsidered");
+      return j.dump(1);
+    };
+    EXPECT_EQ(doc(wl), doc(*full)) << "as of " << domain::FormatDate(wl.as_of) << (wl.indexed ? ", indexed" : "");
+    ++(wl.indexed ? indexed_ : scanned_);
+  }
+
+  int indexed_ = 0;  // lists Build gave from the work index
+  int scanned_ = 0;  // ... and from every case
 
   // The items of one kind for one case.
   static std::vector<WorkItem> Items(const Worklist& wl, WorkKind kind, const std::string& id) {
@@ -590,6 +613,88 @@ TEST_F(WorklistTest, TheJsonIsOneDocumentWrittenItemByItem) {
   }
   EXPECT_FALSE(Build("2019-02-06", page).next.empty()) << "the page has a continuation to write";
   EXPECT_TRUE(Build("2018-01-02", later).items.empty());
+}
+
+// The work index (docs/readmodels.md): on any day from the latest date any
+// case holds, a worklist is read from the index's entries and only the
+// page's cases are read and evaluated; it gives what evaluating every open
+// case gives (ExpectTheSameAsEveryCaseGives, in Build), over a demo county,
+// on days from the index's first to years later, for every district and for
+// one, with the windows changed (applied when the index is read), for a
+// worker's own list, and page by page. An earlier day, or other targets,
+// evaluate every case.
+TEST_F(WorklistTest, TheWorkIndexGivesWhatEveryCaseGivesPageByPage) {
+  demo::CountyOptions county;
+  county.seed = 11;
+  county.limit_cases = 150;
+  ASSERT_TRUE(demo::GenerateCounty(recorder_.get(), calendar_, county).ok());
+  std::string bytes;
+  ASSERT_TRUE(store_->GetProjectionValue(kCasesProjection, "U", &bytes).ok());
+  WorklistOptions probe;
+  probe.as_of = D("2019-03-31");
+  // The settled day: the first day the index answers.
+  Date settled{};
+  for (Date d = D("2019-01-01"); d <= D("2019-12-31"); d += std::chrono::days(1)) {
+    probe.as_of = d;
+    auto wl = BuildWorklist(*store_, calendar_, probe);
+    ASSERT_TRUE(wl.ok());
+    if (wl->indexed) {
+      settled = d;
+      break;
+    }
+  }
+  ASSERT_NE(settled, Date{}) << "the index never answered";
+  std::string worker;
+  ASSERT_TRUE(ScanCases(*store_, CaseScan{}, [&](const domain::CaseState& c) {
+    if (!c.closed && !c.worker.empty()) worker = c.worker;
+    return worker.empty();
+  }).ok());
+  ASSERT_FALSE(worker.empty());
+  uint64_t items_seen = 0;
+  for (int later : {0, 1, 6, 30, 91, 200, 400, 1500}) {
+    const std::string day = domain::FormatDate(settled + std::chrono::days(later));
+    for (const char* district : {"", "D1", "D4"}) {
+      WorklistOptions o;
+      o.district = district;
+      Worklist whole = Build(day.c_str(), o);
+      EXPECT_TRUE(whole.indexed) << day;
+      items_seen += whole.total_items;
+      WorklistOptions narrow = o;
+      narrow.due_soon_days = 0;
+      narrow.review_due_days = 40;
+      EXPECT_TRUE(Build(day.c_str(), narrow).indexed);
+      WorklistOptions mine = o;
+      mine.worker = worker;
+      EXPECT_TRUE(Build(day.c_str(), mine).indexed);
+      // Page by page: each page reads the states of its own cases only.
+      WorklistOptions paged = o;
+      paged.limit = 9;
+      std::vector<std::string> pages;
+      for (int n = 0;; ++n) {
+        ASSERT_LT(n, 1000);
+        Worklist page = Build(day.c_str(), paged);
+        EXPECT_TRUE(page.indexed);
+        EXPECT_LE(page.states_read, paged.limit);
+        EXPECT_EQ(page.total_items, whole.total_items);
+        EXPECT_EQ(page.counts, whole.counts);
+        for (const WorkItem& w : page.items) pages.push_back(w.case_id + " " + w.detail);
+        if (page.next.empty()) break;
+        paged.after = page.next;
+      }
+      std::vector<std::string> expected;
+      for (const WorkItem& w : whole.items) expected.push_back(w.case_id + " " + w.detail);
+      EXPECT_EQ(pages, expected) << day << " " << district;
+    }
+  }
+  EXPECT_GT(items_seen, 500u) << "a county with work to list";
+  // The day before the settled day, and other targets: every case.
+  probe.as_of = settled - std::chrono::days(1);
+  EXPECT_FALSE(BuildWorklist(*store_, calendar_, probe)->indexed);
+  EXPECT_FALSE(Build(domain::FormatDate(settled - std::chrono::days(1)).c_str()).indexed);
+  WorklistOptions slower;
+  slower.stall_working_days = 30;
+  EXPECT_FALSE(Build(domain::FormatDate(settled).c_str(), slower).indexed);
+  EXPECT_GT(indexed_, 100);
 }
 
 }  // namespace

@@ -94,7 +94,7 @@ std::vector<std::shared_ptr<Projection>> MakeProjections(const domain::Codec* co
 
 // The version of the `cases` projection: bumped whenever the fold or the
 // encoding changes meaning, so that stores rebuild it on open.
-inline constexpr uint32_t kCasesProjectionVersion = 8;  // 2: land charges; 3: onward referrals; 4: safeguarding; 5: referral_on is the first referral; 6: complaints with their stages (and a closed case awaiting a complaint response needs work); 7: the exports' dated facts; 8: the quiet index of closed cases (a past day's worklist)
+inline constexpr uint32_t kCasesProjectionVersion = 9;  // 2: land charges; 3: onward referrals; 4: safeguarding; 5: referral_on is the first referral; 6: complaints with their stages (and a closed case awaiting a complaint response needs work); 7: the exports' dated facts; 8: the quiet index of closed cases (a past day's worklist); 9: the work index (a page of the worklist reads its own cases)
                                                        // (the questionnaires, worker and follow-up of case-state encoding 5 need no
                                                        // rebuild: no event before them could set them)
 
@@ -247,6 +247,10 @@ struct WorklistOptions {
   // the first). Counts and total_items are always of the whole list.
   size_t limit = 0;
   std::string after;
+  // Evaluates every open case instead of reading the work index (the same
+  // answer, read the slow way: for checking the index, docs/readmodels.md
+  // "The work index").
+  bool full_scan = false;
 };
 
 // The most items the served `worklist` model returns in one answer, and the
@@ -309,6 +313,12 @@ struct Worklist {
   // When the page stops before the list's end: the continuation that gives
   // the next page (WorklistOptions::after); "" on the last page.
   std::string next;
+  // Whether the list was read from the work index (docs/readmodels.md "The
+  // work index"), and how many case states were read to write it: with the
+  // index, those of the page's items (and of any case the index could not
+  // hold), not every open case.
+  bool indexed = false;
+  uint64_t states_read = 0;
 };
 
 // Evaluates the rules (docs/readmodels.md) on every case of the `cases`
