@@ -748,12 +748,30 @@ Result<bool> FromWorkIndex(LogReader& store, const domain::Calendar& calendar, c
   if (fingerprint != WorkIndexFingerprint(calendar, options) || wl->as_of < settled) return false;
 
   const Date as_of = wl->as_of;
+  // The page's candidates: with a limit, the `limit` earliest after `after`
+  // (a max-heap: an item later than its top is passed over unbuilt, so a
+  // district's entries, which come in the list's order, cost a comparison
+  // each once the page is full).
+  auto earlier = [](const Candidate& a, const Candidate& b) { return a.place.Key() < b.place.Key(); };
   std::vector<Candidate> candidates;
-  std::unordered_set<std::string> considered;
-  auto take = [&](Place place, int extra) {
-    if (after && !(after->Key() < place.Key())) return;
-    candidates.push_back(Candidate{std::move(place), extra});
+  uint64_t after_count = 0;  // items after `after`
+  auto take = [&](const Order& order, uint64_t ordinal, int extra) {
+    const auto key = std::tuple_cat(order, std::make_tuple(ordinal));
+    if (after && !(after->Key() < key)) return;
+    ++after_count;
+    if (options.limit != 0 && candidates.size() == options.limit) {
+      if (!(key < candidates.front().place.Key())) return;
+      std::pop_heap(candidates.begin(), candidates.end(), earlier);
+      candidates.pop_back();
+    }
+    auto [kind, rank, day, case_id, line] = order;
+    candidates.push_back(Candidate{Place{kind, rank, day, std::string(case_id), line, ordinal}, extra});
+    if (options.limit != 0) std::push_heap(candidates.begin(), candidates.end(), earlier);
   };
+  // Counted by kind and status, named at the end.
+  static constexpr const char* kStatuses[] = {"overdue", "stalled", "due-soon", "open", "on-track"};
+  constexpr size_t kKinds = size_t(WorkKind::kComplaint) + 1;
+  uint64_t tally[kKinds][std::size(kStatuses)] = {};
   const std::string district_part = options.district.empty() ? std::string() : options.district + '\0';
   Status inner;
   std::string client, worker;
@@ -767,7 +785,7 @@ Result<bool> FromWorkIndex(LogReader& store, const domain::Calendar& calendar, c
         r.Str(&client);
         r.Str(&worker);
         if (id_end == std::string_view::npos || key.size() != id_end + 4 || !r.done() ||
-            uint8_t(key[zero + 1]) > uint8_t(WorkKind::kComplaint)) {
+            uint8_t(key[zero + 1]) >= kKinds) {
           inner = Status::Corruption("cases projection: a work index entry that does not parse");
           return false;
         }
@@ -775,20 +793,26 @@ Result<bool> FromWorkIndex(LogReader& store, const domain::Calendar& calendar, c
         if (restricted.count(client) != 0) return true;
         const WorkKind kind = WorkKind(uint8_t(key[zero + 1]));
         const Date day = IndexDayOf(key.substr(zero + 2, kIndexDayBytes));
-        const std::string_view case_id = key.substr(id_at, id_end - id_at);
-        considered.emplace(case_id);
         const char* status = EntryStatus(kind, day, listed, over, as_of, options);
         if (status == nullptr) return true;
-        ++wl->counts[WorkKindName(kind)][status];
-        ++wl->total_items;
+        size_t st = 0;
+        while (std::string_view(kStatuses[st]) != status) ++st;
+        ++tally[size_t(kind)][st];
         const int line = (uint8_t(key[id_end + 1]) << 8) | uint8_t(key[id_end + 2]);
-        take(Place{int(kind), StatusRank(status), int64_t(day.time_since_epoch().count()), std::string(case_id),
-                   line, uint8_t(key[id_end + 3])},
-             -1);
+        take(Order{int(kind), StatusRank(status), int64_t(day.time_since_epoch().count()),
+                   key.substr(id_at, id_end - id_at), line},
+             uint8_t(key[id_end + 3]), -1);
         return true;
       });
   if (!s.ok()) return s;
   if (!inner.ok()) return inner;
+  for (size_t k = 0; k < kKinds; ++k) {
+    for (size_t st = 0; st < std::size(kStatuses); ++st) {
+      if (tally[k][st] == 0) continue;
+      wl->counts[WorkKindName(WorkKind(k))][kStatuses[st]] += tally[k][st];
+      wl->total_items += tally[k][st];
+    }
+  }
 
   // The cases the index could not hold, evaluated whole, and the items of no
   // case: merged into the list by their places.
@@ -813,7 +837,7 @@ Result<bool> FromWorkIndex(LogReader& store, const domain::Calendar& calendar, c
   };
   s = ReadCaseStates(store, whole, &wl->states_read, [&](const std::string&, const CaseState& c) {
     if (!wanted(c)) return true;
-    considered.insert(c.case_id);
+    ++wl->cases_considered;
     inner = eval.Case(c, &extras);
     if (!inner.ok()) inner = Status::InvalidArgument(c.case_id + ": " + inner.message());
     return inner.ok();
@@ -829,20 +853,12 @@ Result<bool> FromWorkIndex(LogReader& store, const domain::Calendar& calendar, c
     ordinal = i > 0 && OrderOf(extras[i]) == OrderOf(extras[i - 1]) ? ordinal + 1 : 0;
     ++wl->counts[WorkKindName(extras[i].kind)][extras[i].status];
     ++wl->total_items;
-    take(PlaceOf(extras[i], ordinal), int(i));
+    take(OrderOf(extras[i]), ordinal, int(i));
   }
 
-  // The page: the first `limit` of the items after `after`.
-  auto earlier = [](const Candidate& a, const Candidate& b) { return a.place.Key() < b.place.Key(); };
-  const size_t keep = options.limit == 0 ? candidates.size() : std::min(candidates.size(), options.limit);
-  if (keep < candidates.size()) {
-    std::nth_element(candidates.begin(), candidates.begin() + ptrdiff_t(keep - 1), candidates.end(), earlier);
-    candidates.resize(keep);
-    std::sort(candidates.begin(), candidates.end(), earlier);
-    wl->next = FormatPlace(candidates.back().place);
-  } else {
-    std::sort(candidates.begin(), candidates.end(), earlier);
-  }
+  // The page, in order.
+  std::sort(candidates.begin(), candidates.end(), earlier);
+  if (after_count > candidates.size()) wl->next = FormatPlace(candidates.back().place);
   // Its cases' states, each evaluated once; an item is the one at its place
   // among the case's items. One that is not there (the projection folded
   // between the index and the state) is left out of the page.
@@ -855,6 +871,7 @@ Result<bool> FromWorkIndex(LogReader& store, const domain::Calendar& calendar, c
   std::unordered_map<std::string, std::vector<WorkItem>> evaluated;
   s = ReadCaseStates(store, ids, &wl->states_read, [&](const std::string&, const CaseState& c) {
     if (!wanted(c)) return true;
+    ++wl->cases_considered;
     inner = eval.Case(c, &evaluated[c.case_id]);
     if (!inner.ok()) inner = Status::InvalidArgument(c.case_id + ": " + inner.message());
     return inner.ok();
@@ -881,7 +898,6 @@ Result<bool> FromWorkIndex(LogReader& store, const domain::Calendar& calendar, c
     }
   }
   wl->items = std::move(page);
-  wl->cases_considered = considered.size();
   wl->indexed = true;
   return true;
 }

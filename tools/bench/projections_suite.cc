@@ -247,6 +247,30 @@ Result<Json> RunProjectionsSuite(const SuiteOptions& options, const RunDir& dir)
     out["worklist_ms"] = Round(clock.Seconds() * 1e3, 2);
     out["worklist_cases"] = wl->cases_considered;
     out["worklist_items"] = wl->items.size();
+    // (d') a page of one district's worklist on that day (the console's
+    // page): from the work index, then the same page with every open case
+    // of the district evaluated (full_scan); the median of five each.
+    wo.district = "D1";
+    wo.limit = readmodels::kWorklistPageDefault;
+    for (bool full : {false, true}) {
+      wo.full_scan = full;
+      std::vector<double> ms;
+      uint64_t states = 0;
+      for (int i = 0; i < 5; ++i) {
+        clock = Stopwatch();
+        auto page = readmodels::BuildWorklist(**store, calendar, wo);
+        if (!page.ok()) return page.status();
+        ms.push_back(clock.Seconds() * 1e3);
+        states = page->states_read;
+        if (!full && !page->indexed) return Status::Corruption("projections: the page was not read from the work index");
+      }
+      std::sort(ms.begin(), ms.end());
+      const std::string name = full ? "worklist_page_full_scan" : "worklist_page";
+      out[name + "_ms"] = Round(ms[2], 2);
+      out[name + "_states_read"] = states;
+    }
+    out["worklist_page_ratio"] =
+        Round(out["worklist_page_full_scan_ms"].get<double>() / std::max(out["worklist_page_ms"].get<double>(), 1e-3), 1);
 
     // (b) the fold alone, over up to 200,000 events held in memory.
     uint64_t fold_n = std::min<uint64_t>(n, 200000);
