@@ -251,6 +251,7 @@ struct WorklistCliOptions {
   bool no_budget = false;
   std::string worker;
   int allocation_grace_days = 2;
+  bool full_scan = false;
   size_t limit = 0;
   std::string after;
 };
@@ -264,6 +265,7 @@ Status RunWorklist(const WorklistCliOptions& o) {
   w.review_due_days = o.review_days;
   w.worker = o.worker;
   w.allocation_grace_working_days = o.allocation_grace_days;
+  w.full_scan = o.full_scan;
   w.limit = o.limit;
   w.after = o.after;
   Status s = ParseDateOption("--as-of", o.as_of, &w.as_of);
@@ -397,6 +399,8 @@ void AddReadModelCommands(CommandSet& set) {
         ->type_name("N");
     cmd->add_option("--after", o->after, "the page after this continuation (the `next` a page printed)")
         ->type_name("NEXT");
+    cmd->add_flag("--full-scan", o->full_scan,
+                  "evaluate every open case instead of reading the work index (the same list, slower)");
   }
 }
 
