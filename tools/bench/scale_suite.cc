@@ -114,6 +114,9 @@ std::vector<Command> Commands() {
       {"timeline", {"timeline", store, key, "--case", "case/D1/000001", "--json"}},
       {"worklist_d1", {"worklist", store, key, "--district", "D1", "--json"}},
       {"worklist_all", {"worklist", store, key, "--json"}},
+      // A page, as the console asks for one: from the work index, it reads
+      // the page's cases, whatever the county's size.
+      {"worklist_d1_page", {"worklist", store, key, "--district", "D1", "--limit", "200", "--json"}},
       {"sar", {"sar", store, key, "--subject", "P-D1-000001", "--out", "{out}"}},
       {"disclosures", {"disclosures", store, key, "--subject", "P-D1-000001"}},
       {"rights_list", {"rights", "list", store, key, "--all", "--json"}},
