@@ -696,7 +696,7 @@ TEST_F(WorklistTest, TheWorkIndexGivesWhatEveryCaseGivesPageByPage) {
   EXPECT_FALSE(Build(domain::FormatDate(settled).c_str(), slower).indexed);
   // Another calendar (the same years, no bank holidays): the entries' working
   // days are not its own, so the index does not answer for it.
-  auto plain = domain::Calendar::FromText("coverage 2018 2027\n");
+  auto plain = domain::Calendar::FromText("coverage 2015 2027\n");
   ASSERT_TRUE(plain.ok()) << plain.status().ToString();
   probe.as_of = settled + std::chrono::days(30);
   auto other = BuildWorklist(*store_, *plain, probe);
