@@ -668,38 +668,45 @@ OJson ItemJson(const WorkItem& w) {
   return j;
 }
 
+// The statuses an item of the work index can have, and the worklist's names
+// for them. In StatusRank's order: each one's rank is its value, "open" and
+// "on-track" sharing the last.
+enum EntryState : int { kNotListed = -1, kOverdue, kStalledState, kDueSoon, kOpen, kOnTrack };
+constexpr const char* kEntryStateNames[] = {"overdue", "stalled", "due-soon", "open", "on-track"};
+int RankOf(EntryState s) { return std::min(int(s), int(kOpen)); }
+
 // An item's status on `as_of` from its work index entry (work_index.h), as
-// the rules would give it; nullptr when they would not list it that day.
+// the rules would give it; kNotListed when they would not list it that day.
 // The windows are the worklist's own (`o`); every other target is fixed in
 // the entry's days.
-const char* EntryStatus(WorkKind kind, Date day, Date listed_from, Date overdue_from, Date as_of,
-                        const WorklistOptions& o) {
-  if (as_of < listed_from) return nullptr;
+EntryState EntryStatus(WorkKind kind, Date day, Date listed_from, Date overdue_from, Date as_of,
+                       const WorklistOptions& o) {
+  if (as_of < listed_from) return kNotListed;
   switch (kind) {
     case WorkKind::kFirstVisit:
     case WorkKind::kFollowUp:
-      if (as_of >= overdue_from) return "overdue";
-      return Days(as_of, day) <= o.due_soon_days ? "due-soon" : nullptr;
+      if (as_of >= overdue_from) return kOverdue;
+      return Days(as_of, day) <= o.due_soon_days ? kDueSoon : kNotListed;
     case WorkKind::kReview:
-      if (as_of >= overdue_from) return "overdue";
-      return Days(as_of, day) <= o.review_due_days ? "due-soon" : nullptr;
+      if (as_of >= overdue_from) return kOverdue;
+      return Days(as_of, day) <= o.review_due_days ? kDueSoon : kNotListed;
     case WorkKind::kComplaint:
-      if (as_of >= overdue_from) return "overdue";
-      return Days(as_of, day) <= o.due_soon_days ? "due-soon" : "open";
+      if (as_of >= overdue_from) return kOverdue;
+      return Days(as_of, day) <= o.due_soon_days ? kDueSoon : kOpen;
     case WorkKind::kDfg:
-      if (as_of >= overdue_from) return "overdue";
-      return Days(as_of, day) <= o.due_soon_days ? "due-soon" : "on-track";
+      if (as_of >= overdue_from) return kOverdue;
+      return Days(as_of, day) <= o.due_soon_days ? kDueSoon : kOnTrack;
     case WorkKind::kSafeguarding:
-      return as_of >= overdue_from ? "overdue" : "due-soon";
+      return as_of >= overdue_from ? kOverdue : kDueSoon;
     case WorkKind::kAllocation:
-      return "overdue";
+      return kOverdue;
     case WorkKind::kStalled:
-      return "stalled";
+      return kStalledState;
     case WorkKind::kBudget:
     case WorkKind::kBreach:
       break;
   }
-  return nullptr;
+  return kNotListed;
 }
 
 // The items no case's state gives (a worker's own list has none): budgets,
@@ -769,9 +776,8 @@ Result<bool> FromWorkIndex(LogReader& store, const domain::Calendar& calendar, c
     if (options.limit != 0) std::push_heap(candidates.begin(), candidates.end(), earlier);
   };
   // Counted by kind and status, named at the end.
-  static constexpr const char* kStatuses[] = {"overdue", "stalled", "due-soon", "open", "on-track"};
   constexpr size_t kKinds = size_t(WorkKind::kComplaint) + 1;
-  uint64_t tally[kKinds][std::size(kStatuses)] = {};
+  uint64_t tally[kKinds][std::size(kEntryStateNames)] = {};
   const std::string district_part = options.district.empty() ? std::string() : options.district + '\0';
   Status inner;
   std::string client, worker;
@@ -793,13 +799,11 @@ Result<bool> FromWorkIndex(LogReader& store, const domain::Calendar& calendar, c
         if (restricted.count(client) != 0) return true;
         const WorkKind kind = WorkKind(uint8_t(key[zero + 1]));
         const Date day = IndexDayOf(key.substr(zero + 2, kIndexDayBytes));
-        const char* status = EntryStatus(kind, day, listed, over, as_of, options);
-        if (status == nullptr) return true;
-        size_t st = 0;
-        while (std::string_view(kStatuses[st]) != status) ++st;
-        ++tally[size_t(kind)][st];
+        const EntryState status = EntryStatus(kind, day, listed, over, as_of, options);
+        if (status == kNotListed) return true;
+        ++tally[size_t(kind)][status];
         const int line = (uint8_t(key[id_end + 1]) << 8) | uint8_t(key[id_end + 2]);
-        take(Order{int(kind), StatusRank(status), int64_t(day.time_since_epoch().count()),
+        take(Order{int(kind), RankOf(status), int64_t(day.time_since_epoch().count()),
                    key.substr(id_at, id_end - id_at), line},
              uint8_t(key[id_end + 3]), -1);
         return true;
@@ -807,9 +811,9 @@ Result<bool> FromWorkIndex(LogReader& store, const domain::Calendar& calendar, c
   if (!s.ok()) return s;
   if (!inner.ok()) return inner;
   for (size_t k = 0; k < kKinds; ++k) {
-    for (size_t st = 0; st < std::size(kStatuses); ++st) {
+    for (size_t st = 0; st < std::size(kEntryStateNames); ++st) {
       if (tally[k][st] == 0) continue;
-      wl->counts[WorkKindName(WorkKind(k))][kStatuses[st]] += tally[k][st];
+      wl->counts[WorkKindName(WorkKind(k))][kEntryStateNames[st]] += tally[k][st];
       wl->total_items += tally[k][st];
     }
   }
