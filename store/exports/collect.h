@@ -84,13 +84,15 @@ class MoneyCounter {
   MoneyCounter(const AllocationMap& allocations, std::string financial_year, Date year_first, Date as_of,
                uint64_t up_to = UINT64_MAX);
   void Add(const std::string& id, const CaseFacts& c);
+  // Adds totals already counted (FactSource::MoneyTotalsAt's), which carry
+  // no figures by grant.
+  void AddTotals(const MoneyByDistrict& totals);
   MoneyByDistrict Take() { return std::move(out_); }
 
  private:
   std::string financial_year_;
   Date year_first_, as_of_;
   uint64_t up_to_;
-  std::set<std::string> funds_;
   MoneyByDistrict out_;
 };
 // The funds, in schema order (every GrantType enumerant but unspecified).
@@ -134,6 +136,15 @@ class FactSource {
   virtual Status ForEachCaseWithMoney(int first_year, const CaseVisitor& fn) {
     (void)first_year;
     return ForEachCase(fn);
+  }
+  // The year's money as of `as_of` from totals kept by day (the `cases`
+  // projection's money totals, docs/readmodels.md), without visiting a case:
+  // true with *out set to every district and fund with money committed or
+  // spent (committed, spent and their grants; no figures by grant), false
+  // when the source keeps none (then ForEachCaseWithMoney gives the cases).
+  virtual Result<bool> MoneyTotalsAt(int first_year, Date as_of, MoneyByDistrict* out) {
+    (void)first_year, (void)as_of, (void)out;
+    return false;
   }
   // A client's codes as of `position` (PersonCodes); nullptr when none were
   // recorded. The pointer lives until the next call.

@@ -130,6 +130,41 @@ class ProjectionFacts final : public FactSource {
     return Status::OK();
   }
 
+  Result<bool> MoneyTotalsAt(int first_year, Date as_of, MoneyByDistrict* out) override {
+    // Every district's, fund's and day's change in the year, summed up to
+    // as_of: at most districts x funds x 365 keys.
+    std::map<std::pair<std::string, std::string>, MoneyTotals> sums;
+    const std::string prefix = MoneyTotalsKey(first_year, "", "", Date{}).substr(0, 5);
+    Status inner;
+    Status s = store_.ScanProjection(readmodels::kCasesProjection, prefix, [&](std::string_view key, std::string_view value) {
+      int year = 0;
+      std::string_view district, fund;
+      Date day{};
+      inner = ParseMoneyTotalsKey(key, &year, &district, &fund, &day);
+      if (!inner.ok()) return false;
+      if (day > as_of) return true;
+      MoneyTotals t;
+      inner = DecodeMoneyTotals(value, &t);
+      if (!inner.ok()) return false;
+      sums[{std::string(district), std::string(fund)}].Add(t);
+      return true;
+    });
+    if (s.ok()) s = inner;
+    if (!s.ok()) return s;
+    out->clear();
+    for (const auto& [k, t] : sums) {
+      // A district and fund with nothing committed and nothing spent as of
+      // the day has no entry, as when its cases are counted one by one.
+      if (t.committed_grants == 0 && t.spent_grants == 0) continue;
+      FundMoney& m = (*out)[k.first][k.second];
+      m.committed = t.committed;
+      m.committed_grants = t.committed_grants;
+      m.spent = t.spent;
+      m.spent_grants = t.spent_grants;
+    }
+    return true;
+  }
+
   Result<const PersonCodes*> CodesOf(const std::string& subject) override {
     if (subject.empty()) return nullptr;
     if (table_reading_) {

@@ -29,52 +29,36 @@ MoneyCounter::MoneyCounter(const AllocationMap& allocations, std::string financi
     m.allocated = true;
     m.allocation = a.pence;
   }
-  for (auto& f : FundNames()) funds_.insert(std::move(f));
 }
 
 void MoneyCounter::Add(const std::string& id, const CaseFacts& c) {
-  const Date year_first = year_first_, as_of = as_of_;
-  const uint64_t up_to = up_to_;
-  const std::set<std::string>& funds = funds_;
   MoneyByDistrict& out = out_;
-  // Committed: per grant (line), the last approval up to as_of, when it was
-  // given in this financial year, plus the variations approved after it up
-  // to as_of, less everything paid on the line by as_of.
   auto grant_key = [&id](uint16_t line) { return id + "#" + std::to_string(line); };
-  std::set<uint16_t> lines;
-  for (const auto& g : c.grants_approved) lines.insert(g.line);
-  for (uint16_t line : lines) {
-    const LineFact* last = nullptr;
-    for (const auto& g : c.grants_approved) {
-      if (g.line == line && g.on <= as_of && g.position <= up_to) last = &g;
+  VisitCaseMoney(
+      c, MoneyListsOf(c), year_first_, as_of_, up_to_,
+      [&](const LineFact& approval, int64_t pence) {
+        FundMoney& m = out[approval.district][approval.service];
+        m.committed += pence;
+        ++m.committed_grants;
+        m.committed_by_grant[grant_key(approval.line)] += pence;
+      },
+      [&](const LineFact& payment, bool first) {
+        FundMoney& m = out[payment.district][payment.service];
+        m.spent += payment.pence;
+        m.spent_by_grant[grant_key(payment.line)] += payment.pence;
+        if (first) ++m.spent_grants;
+      });
+}
+
+void MoneyCounter::AddTotals(const MoneyByDistrict& totals) {
+  for (const auto& [district, funds] : totals) {
+    for (const auto& [fund, t] : funds) {
+      FundMoney& m = out_[district][fund];
+      m.committed += t.committed;
+      m.committed_grants += t.committed_grants;
+      m.spent += t.spent;
+      m.spent_grants += t.spent_grants;
     }
-    if (last == nullptr || last->on < year_first || funds.count(last->service) == 0) continue;
-    int64_t granted = last->pence;
-    for (const auto& v : c.variations) {
-      if (v.line == line && v.position > last->position && v.on <= as_of && v.position <= up_to) {
-        granted += v.pence;
-      }
-    }
-    int64_t paid = 0;
-    for (const auto& p : c.payments) {
-      if (p.line == line && p.on <= as_of && p.position <= up_to) paid += p.pence;
-    }
-    if (granted > paid) {
-      FundMoney& m = out[last->district][last->service];
-      m.committed += granted - paid;
-      ++m.committed_grants;
-      m.committed_by_grant[grant_key(line)] += granted - paid;
-    }
-  }
-  // Spent: payments in the year up to as_of, on the fund of the line's
-  // approval before them.
-  std::set<std::pair<std::string, uint16_t>> paid_lines;  // (district, line)
-  for (const auto& p : c.payments) {
-    if (p.on < year_first || p.on > as_of || p.position > up_to || funds.count(p.service) == 0) continue;
-    FundMoney& m = out[p.district][p.service];
-    m.spent += p.pence;
-    m.spent_by_grant[grant_key(p.line)] += p.pence;
-    if (paid_lines.insert({p.district + "\n" + p.service, p.line}).second) ++m.spent_grants;
   }
 }
 
@@ -82,10 +66,20 @@ Result<MoneyByDistrict> CountMoney(FactSource& facts, const std::string& financi
                                    Date as_of) {
   MoneyCounter counter(facts.allocations, financial_year, year_first, as_of);
   std::chrono::year_month_day first{year_first};
-  Status s = facts.ForEachCaseWithMoney(int(first.year()), [&](const std::string& id, const CaseFacts& c) {
-    counter.Add(id, c);
-    return Status::OK();
-  });
+  // The totals kept by day when the source has them (a number of keys that
+  // does not grow with the cases), else every case with money in the year.
+  MoneyByDistrict totals;
+  auto kept = facts.MoneyTotalsAt(int(first.year()), as_of, &totals);
+  if (!kept.ok()) return kept.status();
+  Status s;
+  if (*kept) {
+    counter.AddTotals(totals);
+  } else {
+    s = facts.ForEachCaseWithMoney(int(first.year()), [&](const std::string& id, const CaseFacts& c) {
+      counter.Add(id, c);
+      return Status::OK();
+    });
+  }
   if (s.ok()) s = facts.Finish();
   if (!s.ok()) return s;
   return counter.Take();

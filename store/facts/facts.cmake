@@ -3,5 +3,6 @@
 hearth_layer(facts
   facts/fold.cc
   facts/facts_codec.cc
+  facts/money.cc
   facts/timescales.cc
 )

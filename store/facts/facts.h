@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -157,6 +158,62 @@ std::set<int> MoneyYearsOf(const CaseFacts& c);
 std::string TagKey(char tag, std::string_view id);
 // The key of one of them: 'g', the year as 4 digits, the case id.
 std::string MoneyKey(int first_year, std::string_view case_id);
+
+// --- a case's money (facts/money.cc; docs/exports.md "Money") ---
+
+// How many of a case's money facts a computation sees: a prefix of each list
+// (the lists only grow, so the case as an earlier batch wrote it is a prefix).
+struct MoneyLists {
+  size_t grants = 0, payments = 0, variations = 0;
+  bool operator==(const MoneyLists&) const = default;
+};
+MoneyLists MoneyListsOf(const CaseFacts& c);
+// A fund: a GrantType enumerant other than unspecified.
+bool IsFund(std::string_view service);
+
+// One case's money in the financial year that begins on `year_first`, as of
+// `as_of`, counting only the records at or before log position `up_to`
+// (the rules of docs/exports.md, "Money"), from the first `n` of each list:
+// `committed(approval, pence)` for each grant (line) with money committed
+// (its last approval up to as_of, given in this year, plus the variations
+// approved after it, less everything paid on the line by as_of, when that is
+// above zero; the approval's district and fund count it), then
+// `spent(payment, first)` for each payment in the year up to as_of on a fund
+// (`first`: the first counted on its district, fund and line).
+void VisitCaseMoney(const CaseFacts& c, const MoneyLists& n, Date year_first, Date as_of, uint64_t up_to,
+                    const std::function<void(const LineFact& approval, int64_t pence)>& committed,
+                    const std::function<void(const LineFact& payment, bool first)>& spent);
+
+// The money totals the `cases` projection keeps (docs/readmodels.md, "The
+// money totals"): per financial year, district, fund and day, what every
+// case's money changed by on that day, so that a year's money as of a day
+// is the sum of its keys up to that day, whatever the store's size.
+struct MoneyTotals {
+  int64_t committed = 0, committed_grants = 0, spent = 0, spent_grants = 0;
+  bool zero() const { return committed == 0 && committed_grants == 0 && spent == 0 && spent_grants == 0; }
+  void Add(const MoneyTotals& o, int64_t sign = 1) {
+    committed += sign * o.committed;
+    committed_grants += sign * o.committed_grants;
+    spent += sign * o.spent;
+    spent_grants += sign * o.spent_grants;
+  }
+};
+inline constexpr char kMoneyTotalsTag = 'm';  // 'm' year district 0x00 fund 0x00 day -> EncodeMoneyTotals
+// 'm', the year as 4 digits (MoneyKey's), district, NUL, fund, NUL, the day
+// as 4 bytes big-endian (days since 1970 + 2^31): keys sort by day.
+std::string MoneyTotalsKey(int first_year, std::string_view district, std::string_view fund, Date day);
+// The key's parts; Corruption for another form.
+Status ParseMoneyTotalsKey(std::string_view key, int* first_year, std::string_view* district,
+                           std::string_view* fund, Date* day);
+// Four zigzag varints.
+std::string EncodeMoneyTotals(const MoneyTotals& t);
+Status DecodeMoneyTotals(std::string_view bytes, MoneyTotals* t);
+// Adds `sign` times the case's steps (the first `n` of its lists) to
+// `deltas`, by MoneyTotalsKey: for every financial year with an approval or
+// a payment, and every day of that year on which a money fact of the case
+// is dated, the change of each district's and fund's totals since the day
+// before (VisitCaseMoney on each such day; between them nothing changes).
+void AddMoneySteps(const CaseFacts& c, const MoneyLists& n, int64_t sign, std::map<std::string, MoneyTotals>* deltas);
 
 // Replaces *out with a TimescalesSet's targets (facts/timescales.cc); Corruption
 // for a recorded target out of its range.

@@ -130,6 +130,7 @@ class CasesProjection final : public Projection {
         entry.quiet = QuietFrom(entry.c.state);
         entry.districts = exports::DistrictsOf(entry.c);
         entry.money_years = exports::MoneyYearsOf(entry.c);
+        entry.money_written = exports::MoneyListsOf(entry.c);
         entry.facts_written = std::move(facts);
         for (auto& kv : WorkIndexOf(entry.c.state)) entry.work_keys.push_back(std::move(kv.first));
       } else if (!got.IsNotFound()) {
@@ -187,6 +188,12 @@ class CasesProjection final : public Projection {
       for (int year : exports::MoneyYearsOf(e.c)) {
         if (e.money_years.count(year) == 0) state.Put(exports::MoneyKey(year, id), "");
       }
+      // The money totals: the case's steps as written taken away, its steps
+      // now added (most events add no money fact: nothing to do).
+      if (const exports::MoneyLists money = exports::MoneyListsOf(e.c); !(money == e.money_written)) {
+        exports::AddMoneySteps(e.c, e.money_written, -1, &money_deltas_);
+        exports::AddMoneySteps(e.c, money, 1, &money_deltas_);
+      }
       // The work index: the case's entries now, and none of those before
       // that it no longer has.
       auto work = WorkIndexOf(s);
@@ -198,6 +205,7 @@ class CasesProjection final : public Projection {
     }
     batch_.clear();
     if (Status settled = WriteSettled(state); !settled.ok()) return settled;
+    if (Status money = WriteMoneyTotals(state); !money.ok()) return money;
     for (auto& [id, e] : complaints_) {
       state.Put(TagKey(exports::kComplaintTag, id), exports::EncodeCaseFacts(e.c));
       Status counted = CountDistricts(e.districts, exports::DistrictsOf(e.c), state);
@@ -233,6 +241,7 @@ class CasesProjection final : public Projection {
     std::set<int> money_years;        // its money index keys, as written
     std::string facts_written;        // its dated facts, as written
     std::vector<std::string> work_keys;  // its work index keys, as written
+    exports::MoneyLists money_written;   // how many of its money facts the totals count
   };
 
   Status ApplyComplaintStream(const RecordedEvent& event, ProjectionState& state) {
@@ -343,6 +352,31 @@ class CasesProjection final : public Projection {
     return Status::OK();
   }
 
+  // The batch's changes to the money totals, each key read and written once
+  // (a key whose totals come to zero is deleted: a rebuild never writes one).
+  Status WriteMoneyTotals(ProjectionState& state) {
+    for (const auto& [key, delta] : money_deltas_) {
+      if (delta.zero()) continue;
+      exports::MoneyTotals t;
+      std::string bytes;
+      Status got = state.Get(key, &bytes);
+      if (got.ok()) {
+        Status s = exports::DecodeMoneyTotals(bytes, &t);
+        if (!s.ok()) return s;
+      } else if (!got.IsNotFound()) {
+        return got;
+      }
+      t.Add(delta);
+      if (t.zero()) {
+        state.Delete(key);
+      } else {
+        state.Put(key, exports::EncodeMoneyTotals(t));
+      }
+    }
+    money_deltas_.clear();
+    return Status::OK();
+  }
+
   void Forget() {
     settled_seen_.reset();
     settled_stored_.reset();
@@ -351,6 +385,7 @@ class CasesProjection final : public Projection {
     complaints_.clear();
     people_.clear();
     district_counts_.clear();
+    money_deltas_.clear();
     recent_.clear();
     next_position_ = 0;
   }
@@ -361,6 +396,7 @@ class CasesProjection final : public Projection {
   std::map<std::string, Entry> complaints_;  // complaint streams with no case, this batch
   std::map<std::string, exports::PersonCodes> people_;  // clients' codes read or set this batch
   std::map<std::string, uint64_t> district_counts_;     // counts read or changed this batch
+  std::map<std::string, exports::MoneyTotals> money_deltas_;  // money totals' changes this batch, by key
   // Cases of earlier batches, as written (encoded state and facts: under a
   // kilobyte each, where a decoded case takes a few kilobytes).
   std::unordered_map<std::string, std::pair<std::string, std::string>> recent_;

@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <map>
+#include <set>
 
 #include "county.h"
 #include "exports/collect.h"
@@ -322,7 +325,7 @@ TEST_F(FactSourceTest, APrincipalsReaderGetsNoFactsFromTheProjectionAndItsReturn
   Session session(store_.get(), Principal{"plugin-x", "", "monitoring"}, scopes);
   for (Reach reach : {Reach::kScoped, Reach::kReturn, Reach::kRows}) {
     ScopedReader reader(session, reach, "kpi");
-    for (char tag : {'f', 'k', 'p', 'a', 'g'}) {
+    for (char tag : {'f', 'k', 'p', 'a', 'g', 'm'}) {
       Status s = reader.ScanProjection(kCasesProjection, std::string(1, tag), [](auto, auto) { return true; });
       EXPECT_EQ(s.code(), Status::Code::kPermissionDenied) << tag;
       std::string value;
@@ -341,6 +344,139 @@ TEST_F(FactSourceTest, APrincipalsReaderGetsNoFactsFromTheProjectionAndItsReturn
   // A return through the reader (every district's facts) is the store's.
   ScopedReader reader(session, Reach::kReturn, "kpi");
   EXPECT_EQ(Kpi(reader, "2018/19", "nhs"), Kpi(*store_, "2018/19", "nhs"));
+}
+
+// The money totals (docs/readmodels.md, "The money totals"): the year's
+// money as of any day, summed from the projection's totals by day, is what
+// counting every case with money gives, on every day of three financial
+// years; the cases' money facts were folded a few at a time (approvals,
+// variations up and down, payments across a year's end, a transfer between
+// an approval and a payment), so each batch takes away what a case counted
+// before; and the totals have at most a key per district, fund and day.
+TEST_F(FactSourceTest, TheMoneyTotalsGiveWhatCountingEveryCaseGivesOnEveryDay) {
+  Open();
+  GenerateCounty(30);
+  CatchUp();
+  auto step = [&](const std::string& id, std::vector<NewEvent> events) {
+    Record(id, std::move(events));
+    CatchUp();
+  };
+  auto grant = [&](const char* on, int line, const char* type, int64_t pence) {
+    return Ev("GrantApproved", std::string(R"("approvedOn":")") + on + R"(","line":)" + std::to_string(line) +
+                                   R"(,"grantType":")" + type + R"(","amountPence":)" + std::to_string(pence) +
+                                   R"(,"fundingSource":"mandatoryDfg")");
+  };
+  auto paid = [&](const char* on, int line, int64_t pence) {
+    return Ev("WorksPaid", std::string(R"("paidOn":")") + on + R"(","line":)" + std::to_string(line) +
+                               R"(,"amountPence":)" + std::to_string(pence) + R"(,"payee":"contractor","payeeRef":"C-1")");
+  };
+  auto varied = [&](const char* on, int line, int64_t pence) {
+    return Ev("GrantVariationApproved", std::string(R"("approvedOn":")") + on + R"(","line":)" +
+                                            std::to_string(line) + R"(,"amountPence":)" + std::to_string(pence) +
+                                            R"(,"reasonCode":"revisedQuote")");
+  };
+  auto opened = [&](const char* on, int line, const char* service) {
+    return Ev("ServiceElementOpened", std::string(R"("openedOn":")") + on + R"(","line":)" + std::to_string(line) +
+                                          R"(,"element":")" + service + R"(","service":")" + service + R"(")");
+  };
+  step("case/D3/M-1", {Enquiry("2018-02-01", "P-M-1", "D3"), opened("2018-02-01", 1, "mandatoryDfg")});
+  step("case/D3/M-1", {grant("2018-03-20", 1, "mandatoryDfg", 600000)});
+  step("case/D3/M-1", {paid("2018-03-28", 1, 100000)});
+  step("case/D3/M-1", {varied("2018-04-10", 1, 50000)});
+  step("case/D3/M-1", {paid("2018-05-02", 1, 200000)});
+  step("case/D3/M-1", {Ev("CaseTransferred",
+                          R"("transferredOn":"2018-06-01","fromTeam":"A","toTeam":"B","toDistrict":"D4")")});
+  step("case/D3/M-1", {paid("2019-04-02", 1, 300000)});
+  step("case/D5/M-2", {Enquiry("2018-08-01", "P-M-2", "D5"), opened("2018-08-01", 1, "mandatoryDfg"),
+                       opened("2018-08-01", 2, "mandatoryDfg")});
+  step("case/D5/M-2", {grant("2018-09-01", 1, "mandatoryDfg", 400000)});
+  step("case/D5/M-2", {varied("2019-01-15", 1, -100000), paid("2019-03-31", 1, 300000)});
+  step("case/D5/M-2", {grant("2019-03-30", 2, "mandatoryDfg", 250000)});
+  step("case/D5/M-2", {paid("2019-04-01", 2, 100000)});
+  step("case/D5/M-2", {paid("2019-06-01", 2, 150000)});
+
+  auto projection = exports::OpenFacts(*store_, *codec_, {});
+  ASSERT_TRUE(projection.ok()) << projection.status().ToString();
+  ASSERT_TRUE((*projection)->from_projection);
+  LogOnly log(*store_);
+  auto logged = exports::OpenFacts(log, *codec_, {});
+  ASSERT_TRUE(logged.ok()) << logged.status().ToString();
+  using namespace std::chrono;
+  size_t days = 0, with_money = 0;
+  for (domain::Date d = D("2017-04-01"); d <= D("2020-04-30"); d += std::chrono::days(1)) {
+    year_month_day ymd{d};
+    const int y = int(ymd.year()) - (ymd.month() < April ? 1 : 0);
+    char label[16];
+    std::snprintf(label, sizeof label, "%04d/%02d", y, (y + 1) % 100);
+    const domain::Date first = sys_days{year{y} / April / 1};
+    exports::MoneyByDistrict kept;
+    auto has = (*projection)->MoneyTotalsAt(y, d, &kept);
+    ASSERT_TRUE(has.ok() && *has) << domain::FormatDate(d);
+    auto a = exports::CountMoney(**projection, label, first, d);
+    auto b = exports::CountMoney(**logged, label, first, d);
+    ASSERT_TRUE(a.ok() && b.ok()) << domain::FormatDate(d);
+    ++days;
+    auto flat = [](const exports::MoneyByDistrict& m) {
+      std::map<std::string, std::vector<int64_t>> out;
+      for (const auto& [district, funds] : m) {
+        for (const auto& [fund, f] : funds) {
+          out[district + "/" + fund] = {f.allocated, f.allocation, f.committed, f.committed_grants, f.spent,
+                                        f.spent_grants};
+        }
+      }
+      return out;
+    };
+    auto fa = flat(*a), fb = flat(*b);
+    EXPECT_EQ(fa, fb) << domain::FormatDate(d);
+    if (fa != fb) break;
+    if (!fa.empty()) ++with_money;
+  }
+  EXPECT_EQ(days, 1126u);
+  EXPECT_GT(with_money, 600u);
+  // The hand-made cases' money, on days the rules decide: M-1's approval
+  // (600,000) in 2017/18 with 100,000 paid; in 2018/19 its approval is last
+  // year's (nothing committed), 200,000 spent in D3 before the transfer;
+  // M-2 in D5.
+  auto money_on = [&](const char* day) {
+    auto r = exports::ReadMoney(*store_, *codec_, D(day));
+    EXPECT_TRUE(r.ok());
+    std::map<std::string, std::pair<int64_t, int64_t>> out;
+    if (r.ok()) {
+      for (const auto& m : r->positions) out[m.district + "/" + m.fund] = {m.committed_pence, m.spent_pence};
+    }
+    return out;
+  };
+  auto y17 = money_on("2018-03-31");
+  auto y18 = money_on("2019-03-31");
+  auto y19 = money_on("2019-06-30");
+  LogOnly again(*store_);
+  for (const char* day : {"2018-03-31", "2019-03-31", "2019-06-30"}) {
+    auto r = exports::ReadMoney(again, *codec_, D(day));
+    ASSERT_TRUE(r.ok());
+    std::map<std::string, std::pair<int64_t, int64_t>> out;
+    for (const auto& m : r->positions) out[m.district + "/" + m.fund] = {m.committed_pence, m.spent_pence};
+    EXPECT_EQ(out, money_on(day)) << day;
+  }
+  EXPECT_FALSE(y17.empty());
+  EXPECT_FALSE(y18.empty());
+  EXPECT_FALSE(y19.empty());
+  // At most a key per year, district, fund and day.
+  size_t keys = 0;
+  std::set<std::string> years;
+  for (const auto& [k, v] : DumpProjection(*store_, kCasesProjection)) {
+    if (k.empty() || k[0] != exports::kMoneyTotalsTag) continue;
+    int year = 0;
+    std::string_view district, fund;
+    domain::Date day;
+    ASSERT_TRUE(exports::ParseMoneyTotalsKey(k, &year, &district, &fund, &day).ok());
+    exports::MoneyTotals t;
+    ASSERT_TRUE(exports::DecodeMoneyTotals(v, &t).ok());
+    EXPECT_FALSE(t.zero()) << "a key whose totals are zero is deleted";
+    years.insert(k.substr(1, 4));
+    ++keys;
+  }
+  EXPECT_GT(keys, 0u);
+  EXPECT_LE(keys, years.size() * 6 * exports::FundNames().size() * 366);
 }
 
 TEST_F(FactSourceTest, DistrictCountsFollowTransfers) {

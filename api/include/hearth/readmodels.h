@@ -94,7 +94,7 @@ std::vector<std::shared_ptr<Projection>> MakeProjections(const domain::Codec* co
 
 // The version of the `cases` projection: bumped whenever the fold or the
 // encoding changes meaning, so that stores rebuild it on open.
-inline constexpr uint32_t kCasesProjectionVersion = 9;  // 2: land charges; 3: onward referrals; 4: safeguarding; 5: referral_on is the first referral; 6: complaints with their stages (and a closed case awaiting a complaint response needs work); 7: the exports' dated facts; 8: the quiet index of closed cases (a past day's worklist); 9: the work index (a page of the worklist reads its own cases)
+inline constexpr uint32_t kCasesProjectionVersion = 10;  // 2: land charges; 3: onward referrals; 4: safeguarding; 5: referral_on is the first referral; 6: complaints with their stages (and a closed case awaiting a complaint response needs work); 7: the exports' dated facts; 8: the quiet index of closed cases (a past day's worklist); 9: the work index (a page of the worklist reads its own cases); 10: the money totals (a year's money as of a day reads the year's days, not its cases)
                                                        // (the questionnaires, worker and follow-up of case-state encoding 5 need no
                                                        // rebuild: no event before them could set them)
 
