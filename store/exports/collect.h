@@ -129,19 +129,11 @@ class FactSource {
   // lives for the call only.
   virtual Status ForEachComplaintStream(const CaseVisitor& fn) = 0;
   virtual Status ForEachCase(const CaseVisitor& fn) = 0;
-  // The cases with a grant approved or a payment dated in the financial year
-  // that begins on 1 April `first_year` (all that a MoneyCounter of that
-  // year can count), with their dated facts; their state may be left empty
-  // (the projection reads only the facts). Default: every case.
-  virtual Status ForEachCaseWithMoney(int first_year, const CaseVisitor& fn) {
-    (void)first_year;
-    return ForEachCase(fn);
-  }
   // The year's money as of `as_of` from totals kept by day (the `cases`
   // projection's money totals, docs/readmodels.md), without visiting a case:
   // true with *out set to every district and fund with money committed or
   // spent (committed, spent and their grants; no figures by grant), false
-  // when the source keeps none (then ForEachCaseWithMoney gives the cases).
+  // when the source keeps none (then the year's money visits every case).
   virtual Result<bool> MoneyTotalsAt(int first_year, Date as_of, MoneyByDistrict* out) {
     (void)first_year, (void)as_of, (void)out;
     return false;
@@ -171,9 +163,9 @@ Result<std::unique_ptr<FactSource>> OpenFacts(LogReader& store, const domain::Co
 // first began at. `pass` must start from nothing each time it is called.
 Status PassOverFacts(LogReader& store, const domain::Codec& codec, CollectOptions options,
                      const std::function<Status(FactSource& facts)>& pass);
-// The year's money from the cases of `facts` with money in the year that
-// begins on `year_first` (ForEachCaseWithMoney; Finish() checked). `as_of`
-// lies in that year.
+// The year's money (the year that begins on `year_first`) as of `as_of`,
+// which lies in that year: from the source's money totals when it keeps them
+// (MoneyTotalsAt), else from every case (ForEachCase); Finish() checked.
 Result<MoneyByDistrict> CountMoney(FactSource& facts, const std::string& financial_year, Date year_first,
                                    Date as_of);
 // The log's pass, whatever the projection holds (the reference the projection

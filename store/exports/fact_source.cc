@@ -100,36 +100,6 @@ class ProjectionFacts final : public FactSource {
     return read;
   }
 
-  Status ForEachCaseWithMoney(int first_year, const CaseVisitor& fn) override {
-    // The index first, then the facts: the scan's iterator is not held
-    // while the values are read.
-    std::vector<std::string> ids;
-    std::string prefix = MoneyKey(first_year, "");
-    Status s = store_.ScanProjection(readmodels::kCasesProjection, prefix, [&](std::string_view key, std::string_view) {
-      ids.emplace_back(key.substr(prefix.size()));
-      return true;
-    });
-    if (!s.ok()) return s;
-    std::vector<std::string> keys;
-    std::vector<std::optional<std::string>> values;
-    for (size_t from = 0; from < ids.size(); from += kBatch) {
-      size_t to = std::min(ids.size(), from + kBatch);
-      keys.clear();
-      for (size_t i = from; i < to; ++i) keys.push_back(TagKey(kFactsTag, ids[i]));
-      s = store_.GetProjectionValues(readmodels::kCasesProjection, keys, &values);
-      if (!s.ok()) return s;
-      for (size_t i = from; i < to; ++i) {
-        const auto& bytes = values[i - from];
-        if (!bytes) return Status::Corruption("cases projection: " + ids[i] + " is indexed and has no facts");
-        CaseFacts c;
-        s = DecodeCaseFacts(*bytes, &c);
-        if (s.ok()) s = fn(ids[i], c);
-        if (!s.ok()) return s;
-      }
-    }
-    return Status::OK();
-  }
-
   Result<bool> MoneyTotalsAt(int first_year, Date as_of, MoneyByDistrict* out) override {
     // Every district's, fund's and day's change in the year, summed up to
     // as_of: at most districts x funds x 365 keys.

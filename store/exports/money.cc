@@ -67,7 +67,7 @@ Result<MoneyByDistrict> CountMoney(FactSource& facts, const std::string& financi
   MoneyCounter counter(facts.allocations, financial_year, year_first, as_of);
   std::chrono::year_month_day first{year_first};
   // The totals kept by day when the source has them (a number of keys that
-  // does not grow with the cases), else every case with money in the year.
+  // does not grow with the cases), else every case.
   MoneyByDistrict totals;
   auto kept = facts.MoneyTotalsAt(int(first.year()), as_of, &totals);
   if (!kept.ok()) return kept.status();
@@ -75,7 +75,7 @@ Result<MoneyByDistrict> CountMoney(FactSource& facts, const std::string& financi
   if (*kept) {
     counter.AddTotals(totals);
   } else {
-    s = facts.ForEachCaseWithMoney(int(first.year()), [&](const std::string& id, const CaseFacts& c) {
+    s = facts.ForEachCase([&](const std::string& id, const CaseFacts& c) {
       counter.Add(id, c);
       return Status::OK();
     });

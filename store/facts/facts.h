@@ -122,9 +122,6 @@ inline constexpr char kStateTag = 'c';      // 'c' case-id   -> readmodels::Enco
 inline constexpr char kFactsTag = 'f';      // 'f' case-id   -> EncodeCaseFacts
 inline constexpr char kComplaintTag = 'k';  // 'k' stream-id -> EncodeCaseFacts (a complaint with no case)
 inline constexpr char kPersonTag = 'p';     // 'p' subject   -> EncodePersonCodes (clients only)
-inline constexpr char kMoneyTag = 'g';      // 'g' year case-id -> "": a grant approved or a payment dated
-                                            //                  in the financial year from 1 April <year>
-                                            //                  (4 digits)
 inline constexpr char kDistrictTag = 'a';   // 'a' district  -> varint: the cases and complaint streams
                                             //                  that count it in DistrictsOf
 
@@ -150,14 +147,9 @@ Status DecodePersonCodes(std::string_view bytes, PersonCodes* p);
 // The districts a case or complaint stream counts in the return's areas:
 // its state's district and its enquiries' (empty ones left out).
 std::set<std::string> DistrictsOf(const CaseFacts& c);
-// The financial years (by their first calendar year) in which the case has a
-// grant approved or a payment.
-std::set<int> MoneyYearsOf(const CaseFacts& c);
 // The key of a case's state, facts, complaint stream or client: the tag,
 // then the id (kStateTag, kFactsTag, kComplaintTag, kPersonTag, kDistrictTag).
 std::string TagKey(char tag, std::string_view id);
-// The key of one of them: 'g', the year as 4 digits, the case id.
-std::string MoneyKey(int first_year, std::string_view case_id);
 
 // --- a case's money (facts/money.cc; docs/exports.md "Money") ---
 
@@ -199,7 +191,7 @@ struct MoneyTotals {
   }
 };
 inline constexpr char kMoneyTotalsTag = 'm';  // 'm' year district 0x00 fund 0x00 day -> EncodeMoneyTotals
-// 'm', the year as 4 digits (MoneyKey's), district, NUL, fund, NUL, the day
+// 'm', the year as 4 digits, district, NUL, fund, NUL, the day
 // as 4 bytes big-endian (days since 1970 + 2^31): keys sort by day.
 std::string MoneyTotalsKey(int first_year, std::string_view district, std::string_view fund, Date day);
 // The key's parts; Corruption for another form.

@@ -220,31 +220,11 @@ std::set<std::string> DistrictsOf(const CaseFacts& c) {
   return out;
 }
 
-std::set<int> MoneyYearsOf(const CaseFacts& c) {
-  std::set<int> out;
-  for (const auto* list : {&c.grants_approved, &c.payments}) {
-    for (const LineFact& f : *list) {
-      std::chrono::year_month_day ymd{f.on};
-      out.insert(int(ymd.year()) - (ymd.month() < std::chrono::April ? 1 : 0));
-    }
-  }
-  return out;
-}
-
 std::string TagKey(char tag, std::string_view id) {
   std::string k;
   k.reserve(1 + id.size());
   k.push_back(tag);
   k.append(id);
-  return k;
-}
-
-std::string MoneyKey(int first_year, std::string_view case_id) {
-  char year[8];
-  std::snprintf(year, sizeof year, "%04d", first_year);
-  std::string k(1, kMoneyTag);
-  k += year;
-  k.append(case_id);
   return k;
 }
 

@@ -129,7 +129,6 @@ class CasesProjection final : public Projection {
         entry.open = entry.c.state.needs_work();
         entry.quiet = QuietFrom(entry.c.state);
         entry.districts = exports::DistrictsOf(entry.c);
-        entry.money_years = exports::MoneyYearsOf(entry.c);
         entry.money_written = exports::MoneyListsOf(entry.c);
         entry.facts_written = std::move(facts);
         for (auto& kv : WorkIndexOf(entry.c.state)) entry.work_keys.push_back(std::move(kv.first));
@@ -184,10 +183,6 @@ class CasesProjection final : public Projection {
       }
       Status counted = CountDistricts(e.districts, exports::DistrictsOf(e.c), state);
       if (!counted.ok()) return counted;
-      // Facts are only ever added: a year once indexed stays.
-      for (int year : exports::MoneyYearsOf(e.c)) {
-        if (e.money_years.count(year) == 0) state.Put(exports::MoneyKey(year, id), "");
-      }
       // The money totals: the case's steps as written taken away, its steps
       // now added (most events add no money fact: nothing to do).
       if (const exports::MoneyLists money = exports::MoneyListsOf(e.c); !(money == e.money_written)) {
@@ -238,7 +233,6 @@ class CasesProjection final : public Projection {
     bool open = false;     // whether its open-index key was written
     std::optional<domain::Date> quiet;  // the day of its quiet-index key, when one was written
     std::set<std::string> districts;  // what it adds to the district counts, as written
-    std::set<int> money_years;        // its money index keys, as written
     std::string facts_written;        // its dated facts, as written
     std::vector<std::string> work_keys;  // its work index keys, as written
     exports::MoneyLists money_written;   // how many of its money facts the totals count
