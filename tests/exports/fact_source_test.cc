@@ -394,6 +394,17 @@ TEST_F(FactSourceTest, TheMoneyTotalsGiveWhatCountingEveryCaseGivesOnEveryDay) {
   step("case/D5/M-2", {grant("2019-03-30", 2, "mandatoryDfg", 250000)});
   step("case/D5/M-2", {paid("2019-04-01", 2, 100000)});
   step("case/D5/M-2", {paid("2019-06-01", 2, 150000)});
+  // Two grants of one district and fund varied on the same day, up and down
+  // by the same amount, in two batches: the day's key comes to zero and goes.
+  step("case/D7/M-3", {Enquiry("2018-09-01", "P-M-3", "D7"), opened("2018-09-01", 1, "mandatoryDfg"),
+                       grant("2018-10-01", 1, "mandatoryDfg", 300000)});
+  step("case/D7/M-4", {Enquiry("2018-09-02", "P-M-4", "D7"), opened("2018-09-02", 1, "mandatoryDfg"),
+                       grant("2018-10-02", 1, "mandatoryDfg", 300000)});
+  step("case/D7/M-3", {varied("2018-11-15", 1, 40000)});
+  const std::string gone = exports::MoneyTotalsKey(2018, "D7", "mandatoryDfg", D("2018-11-15"));
+  EXPECT_EQ(DumpProjection(*store_, kCasesProjection).count(gone), 1u);
+  step("case/D7/M-4", {varied("2018-11-15", 1, -40000)});
+  EXPECT_EQ(DumpProjection(*store_, kCasesProjection).count(gone), 0u);
 
   auto projection = exports::OpenFacts(*store_, *codec_, {});
   ASSERT_TRUE(projection.ok()) << projection.status().ToString();
@@ -462,7 +473,7 @@ TEST_F(FactSourceTest, TheMoneyTotalsGiveWhatCountingEveryCaseGivesOnEveryDay) {
   EXPECT_FALSE(y19.empty());
   // At most a key per year, district, fund and day.
   size_t keys = 0;
-  std::set<std::string> years;
+  std::set<std::string> years, districts;
   for (const auto& [k, v] : DumpProjection(*store_, kCasesProjection)) {
     if (k.empty() || k[0] != exports::kMoneyTotalsTag) continue;
     int year = 0;
@@ -473,10 +484,12 @@ TEST_F(FactSourceTest, TheMoneyTotalsGiveWhatCountingEveryCaseGivesOnEveryDay) {
     ASSERT_TRUE(exports::DecodeMoneyTotals(v, &t).ok());
     EXPECT_FALSE(t.zero()) << "a key whose totals are zero is deleted";
     years.insert(k.substr(1, 4));
+    districts.insert(std::string(district));
     ++keys;
   }
   EXPECT_GT(keys, 0u);
-  EXPECT_LE(keys, years.size() * 6 * exports::FundNames().size() * 366);
+  EXPECT_EQ(districts.size(), 7u);
+  EXPECT_LE(keys, years.size() * districts.size() * exports::FundNames().size() * 366);
 }
 
 TEST_F(FactSourceTest, DistrictCountsFollowTransfers) {
