@@ -4,6 +4,8 @@
 // byte-identical.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,6 +16,20 @@
 namespace hearth::base {
 
 using domain::Date;
+
+// A day in an index key: four bytes, big-endian days since 1970-01-01 plus
+// 2^31, so keys sort by day (the `cases` projection's work, quiet and money
+// keys).
+inline constexpr size_t kIndexDayBytes = 4;
+inline void AppendIndexDay(std::string* k, Date day) {
+  uint32_t v = uint32_t(int64_t(day.time_since_epoch().count()) + (int64_t(1) << 31));
+  for (int i = 3; i >= 0; --i) k->push_back(char((v >> (8 * i)) & 0xff));
+}
+inline Date IndexDayOf(std::string_view four) {
+  uint32_t v = 0;
+  for (char c : four) v = (v << 8) | uint8_t(c);
+  return Date(std::chrono::days(int64_t(v) - (int64_t(1) << 31)));
+}
 
 class Writer {
  public:

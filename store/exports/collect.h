@@ -95,8 +95,6 @@ class MoneyCounter {
   uint64_t up_to_;
   MoneyByDistrict out_;
 };
-// The funds, in schema order (every GrantType enumerant but unspecified).
-std::vector<std::string> FundNames();
 
 // Reads events 1..position of the log. InvalidArgument for a position beyond
 // the log's end; the codec's and the store's errors otherwise.

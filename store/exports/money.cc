@@ -1,6 +1,4 @@
 // Spend against the annual allocation (docs/exports.md, "Money").
-#include <capnp/schema.h>
-
 #include <chrono>
 #include <set>
 
@@ -9,15 +7,6 @@
 #include "hearth/exports.h"
 
 namespace hearth::exports {
-
-std::vector<std::string> FundNames() {
-  std::vector<std::string> out;
-  for (auto e : capnp::Schema::from<domain::cs::GrantType>().getEnumerants()) {
-    std::string name = e.getProto().getName().cStr();
-    if (name != "unspecified") out.push_back(name);
-  }
-  return out;
-}
 
 MoneyCounter::MoneyCounter(const AllocationMap& allocations, std::string financial_year, Date year_first, Date as_of,
                            uint64_t up_to)

@@ -160,7 +160,8 @@ struct MoneyLists {
   bool operator==(const MoneyLists&) const = default;
 };
 MoneyLists MoneyListsOf(const CaseFacts& c);
-// A fund: a GrantType enumerant other than unspecified.
+// The funds, in schema order (every GrantType enumerant but unspecified).
+std::vector<std::string> FundNames();
 bool IsFund(std::string_view service);
 
 // One case's money in the financial year that begins on `year_first`, as of

@@ -20,11 +20,6 @@ int FinancialYearOf(Date on) {
   return int(ymd.year()) - (ymd.month() < std::chrono::April ? 1 : 0);
 }
 
-void AppendDay(std::string* k, Date day) {
-  uint32_t v = uint32_t(int64_t(day.time_since_epoch().count()) + (int64_t(1) << 31));
-  for (int i = 3; i >= 0; --i) k->push_back(char((v >> (8 * i)) & 0xff));
-}
-
 void PutSigned(base::Writer& w, int64_t n) { w.Var(uint64_t(n) << 1 ^ uint64_t(n >> 63)); }
 
 int64_t GetSigned(base::Reader& r) {
@@ -38,15 +33,17 @@ MoneyLists MoneyListsOf(const CaseFacts& c) {
   return MoneyLists{c.grants_approved.size(), c.payments.size(), c.variations.size()};
 }
 
+std::vector<std::string> FundNames() {
+  std::vector<std::string> out;
+  for (auto e : capnp::Schema::from<domain::cs::GrantType>().getEnumerants()) {
+    std::string name = e.getProto().getName().cStr();
+    if (name != "unspecified") out.push_back(std::move(name));
+  }
+  return out;
+}
+
 bool IsFund(std::string_view service) {
-  static const std::vector<std::string> funds = [] {
-    std::vector<std::string> out;
-    for (auto e : capnp::Schema::from<domain::cs::GrantType>().getEnumerants()) {
-      std::string name = e.getProto().getName().cStr();
-      if (name != "unspecified") out.push_back(std::move(name));
-    }
-    return out;
-  }();
+  static const std::vector<std::string> funds = FundNames();
   return std::find(funds.begin(), funds.end(), service) != funds.end();
 }
 
@@ -109,7 +106,7 @@ std::string MoneyTotalsKey(int first_year, std::string_view district, std::strin
   k.push_back('\0');
   k.append(fund);
   k.push_back('\0');
-  AppendDay(&k, day);
+  base::AppendIndexDay(&k, day);
   return k;
 }
 
@@ -132,9 +129,7 @@ Status ParseMoneyTotalsKey(std::string_view key, int* first_year, std::string_vi
   *district = rest.substr(0, nul);
   *fund = rest.substr(nul + 1, rest.size() - nul - 2);
   if (fund->find('\0') != std::string_view::npos) return bad();
-  uint32_t v = 0;
-  for (char ch : key.substr(key.size() - 4)) v = (v << 8) | uint8_t(ch);
-  *day = Date(std::chrono::days(int64_t(v) - (int64_t(1) << 31)));
+  *day = base::IndexDayOf(key.substr(key.size() - base::kIndexDayBytes));
   return Status::OK();
 }
 

@@ -31,22 +31,15 @@
 #include <string_view>
 #include <vector>
 
+#include "base/varint_codec.h"
 #include "hearth/readmodels.h"
 
 namespace hearth::readmodels {
 
-// A day in an index key: four bytes, big-endian days since 1970-01-01 plus
-// 2^31, so keys sort by day (the work and quiet indexes).
-inline constexpr size_t kIndexDayBytes = 4;
-inline void AppendIndexDay(std::string* k, domain::Date day) {
-  uint32_t v = uint32_t(int64_t(day.time_since_epoch().count()) + (int64_t(1) << 31));
-  for (int i = 3; i >= 0; --i) k->push_back(char((v >> (8 * i)) & 0xff));
-}
-inline domain::Date IndexDayOf(std::string_view four) {
-  uint32_t v = 0;
-  for (char c : four) v = (v << 8) | uint8_t(c);
-  return domain::Date(std::chrono::days(int64_t(v) - (int64_t(1) << 31)));
-}
+// A day in an index key (base/varint_codec.h): the work and quiet indexes.
+using base::AppendIndexDay;
+using base::IndexDayOf;
+using base::kIndexDayBytes;
 
 inline constexpr char kWorkTag = 'u';
 inline constexpr char kWorkWholeTag = 'x';
