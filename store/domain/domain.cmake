@@ -13,6 +13,7 @@ hearth_layer(domain
   domain/codec.cc
   domain/upcasters.cc
   domain/case_fold.cc
+  domain/case_codec.cc
   domain/recorder.cc
   domain/allocations.cc
   domain/breaches.cc

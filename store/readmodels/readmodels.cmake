@@ -1,7 +1,6 @@
 # The case read models (store/readmodels): included from store/CMakeLists.txt
 # so that their sources join the `hearth` library, beside the domain they read.
 hearth_layer(readmodels
-  readmodels/case_codec.cc
   readmodels/cases_projection.cc
   readmodels/common.cc
   readmodels/describe.cc

@@ -185,7 +185,7 @@ Result<std::vector<ProjectionStatus>> ScopedReader::Projections() { return store
 
 Result<bool> ScopedReader::CaseVisible(std::string_view state_bytes) {
   domain::CaseState state;
-  if (Status s = readmodels::DecodeCaseState(state_bytes, &state); !s.ok()) return s;
+  if (Status s = domain::DecodeCaseState(state_bytes, &state); !s.ok()) return s;
   if (reach_ != Reach::kReturn && !session_.CanReadCase(state.case_id, state.district)) return false;
   auto restricted = RestrictedSubjects();
   if (!restricted.ok()) return restricted.status();

@@ -1,5 +1,5 @@
 // libFuzzer target: the binary case state of the `cases` projection
-// (store/readmodels/case_codec.cc, docs/readmodels.md), read back from the
+// (store/domain/case_codec.cc, docs/readmodels.md), read back from the
 // store's files. Truncated or hostile bytes (huge counts, overlong varints)
 // must be refused with a Status without allocating without bound; a state
 // that decodes must encode to bytes that decode to the same encoding (one

@@ -409,6 +409,13 @@ struct CaseState {
   ServiceLine* FindLine(uint16_t line);
 };
 
+// The binary form of a CaseState, as the `cases` projection keeps it
+// (docs/readmodels.md has the grammar; store/domain/case_codec.cc).
+// Deterministic: equal states give equal bytes.
+std::string EncodeCaseState(const CaseState& state);
+// Corruption when the bytes are not a state of this encoding version.
+Status DecodeCaseState(std::string_view bytes, CaseState* state);
+
 // Folds events into CaseState. Holds a decoding buffer: one per thread.
 class CaseFolder {
  public:

@@ -98,11 +98,11 @@ inline constexpr uint32_t kCasesProjectionVersion = 10;  // 2: land charges; 3: 
                                                        // (the questionnaires, worker and follow-up of case-state encoding 5 need no
                                                        // rebuild: no event before them could set them)
 
-// The projection's binary form of a CaseState (docs/readmodels.md has the
-// grammar). Deterministic: equal states give equal bytes.
-std::string EncodeCaseState(const domain::CaseState& state);
-// Corruption when the bytes are not a state of this encoding version.
-Status DecodeCaseState(std::string_view bytes, domain::CaseState* state);
+// The projection's binary form of a CaseState (domain::EncodeCaseState: the
+// domain layer's, so that the session, below the read models, can read a
+// case's district from the projection).
+using domain::DecodeCaseState;
+using domain::EncodeCaseState;
 
 // One case from the projection. NotFound with a message that says whether the
 // case does not exist at all or the projection has not reached it yet.

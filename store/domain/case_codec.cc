@@ -7,10 +7,10 @@
 // microsecond each way.
 #include <cstring>
 
-#include "hearth/readmodels.h"
 #include "base/varint_codec.h"
+#include "hearth/domain.h"
 
-namespace hearth::readmodels {
+namespace hearth::domain {
 
 using base::Reader;
 using base::Writer;
@@ -296,4 +296,4 @@ Status DecodeCaseState(std::string_view bytes, CaseState* out) {
   return Status::OK();
 }
 
-}  // namespace hearth::readmodels
+}  // namespace hearth::domain
