@@ -14,6 +14,7 @@ hearth_layer(domain
   domain/upcasters.cc
   domain/case_fold.cc
   domain/case_codec.cc
+  domain/restrictions.cc
   domain/recorder.cc
   domain/allocations.cc
   domain/breaches.cc

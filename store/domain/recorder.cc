@@ -6,7 +6,6 @@
 #include <optional>
 
 #include "domain/fold.h"
-#include "hearth/rights.h"
 
 namespace hearth::domain {
 
@@ -965,7 +964,7 @@ Status CaseRecorder::Validate(const std::string& case_id, CaseState state,
   FactsDecoder decoder(&t);
   PackedDecoder personal_decoder;
   Date today = options_.today ? options_.today() : UkDate(Now());
-  std::optional<rights::ActiveRestrictions> restricted;  // read once, when needed
+  std::optional<ActiveRestrictions> restricted;  // read once, when needed
   std::optional<ContractorList> vetted;                  // read once, when needed
   ContractorsFn contractors = [&]() -> Result<const ContractorList*> {
     if (!vetted) {
@@ -1079,7 +1078,7 @@ Status CaseRecorder::Validate(const std::string& case_id, CaseState state,
     // controller scope), never from the role an event's actor names.
     if (!options_.controller) {
       if (!restricted) {
-        auto read = rights::ActiveRestrictions::Read(*store_, *codec_);
+        auto read = ActiveRestrictions::Read(*store_, *codec_);
         if (!read.ok()) return read.status();
         restricted = std::move(*read);
       }

@@ -311,7 +311,7 @@ Result<IdentifiableExport> BuildIdentifiableExport(Store& store, const domain::C
   co.client_details = true;
   auto collected = Collect(store, codec, co);
   if (!collected.ok()) return collected.status();
-  auto restricted = rights::ActiveRestrictions::Read(store, codec);
+  auto restricted = domain::ActiveRestrictions::Read(store, codec);
   if (!restricted.ok()) return restricted.status();
   IdentifiableExport out;
   out.period = period;

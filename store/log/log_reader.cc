@@ -2,7 +2,10 @@
 // of Store's derived reads.
 #include "hearth/log_reader.h"
 
+#include <atomic>
+
 #include "hearth/store.h"
+#include "log/restricted_subjects.h"
 #include "merkle/hash.h"
 
 namespace hearth {
@@ -42,6 +45,25 @@ Result<Hash> Store::LeafHash(uint64_t position) {
   if (!raw.ok()) return raw.status();
   merkle::Hasher hasher;
   return hasher.Leaf(*raw);
+}
+
+namespace {
+std::atomic<log::RestrictedSubjectsReader> restricted_subjects_reader{nullptr};
+}  // namespace
+
+void log::SetRestrictedSubjectsReader(RestrictedSubjectsReader reader) {
+  restricted_subjects_reader.store(reader, std::memory_order_release);
+}
+
+// The one view of the restrictions, for every reader of a store
+// (api/include/hearth/log_reader.h), from the reader the domain's layers
+// set (log/restricted_subjects.h).
+Result<std::set<std::string>> Store::RestrictedSubjects() {
+  log::RestrictedSubjectsReader reader = restricted_subjects_reader.load(std::memory_order_acquire);
+  if (reader == nullptr) {
+    return Status::NotSupported("no reader of the restriction stream is linked into this program");
+  }
+  return reader(*this);
 }
 
 Result<std::string> Store::RecipientKey(const std::string& recipient) {

@@ -667,69 +667,8 @@ Result<AppendResult> Rights::Record(const std::string& ref, std::vector<NewEvent
 }
 
 // ---------------------------------------------------------------------------
-// Restriction
-
-Result<ActiveRestrictions> ActiveRestrictions::Read(Store& store, const domain::Codec& codec) {
-  ActiveRestrictions out;
-  internal::EventReader reader(codec);
-  uint64_t from = 1;
-  for (;;) {
-    auto events = store.ReadStream(kRestrictionStream, from, Direction::kForward, 1024);
-    if (!events.ok()) {
-      if (events.status().IsNotFound()) break;
-      return events.status();
-    }
-    for (const auto& e : *events) {
-      std::string subject = e.subjects.empty() ? std::string() : e.subjects.front().id;
-      if (e.type == "RestrictionApplied") {
-        cs::Facts::Reader facts;
-        Status s = reader.Facts(e, &facts);
-        if (!s.ok()) return s;
-        try {
-          out.active_[subject] = DateOf(facts.getRestrictionApplied().getAppliedOn()).value_or(Date{});
-        } catch (const kj::Exception& x) {
-          return Status::Corruption("RestrictionApplied at position " + std::to_string(e.position) + ": " +
-                                    x.getDescription().cStr());
-        }
-      } else if (e.type == "RestrictionLifted") {
-        out.active_.erase(subject);
-      }
-    }
-    if (events->size() < 1024) break;
-    from = events->back().stream_version + 1;
-  }
-  return out;
-}
-
-std::optional<Date> ActiveRestrictions::Since(const std::string& subject) const {
-  auto it = active_.find(subject);
-  if (it == active_.end()) return std::nullopt;
-  return it->second;
-}
-
-std::set<std::string> ActiveRestrictions::Subjects() const {
-  std::set<std::string> out;
-  for (const auto& [subject, since] : active_) out.insert(subject);
-  return out;
-}
-
-}  // namespace hearth::rights
-
-namespace hearth {
-
-// The one view of the restrictions, for every reader of a store
-// (api/include/hearth/log_reader.h).
-Result<std::set<std::string>> Store::RestrictedSubjects() {
-  auto codec = event_json::BuiltinCodec();
-  if (!codec.ok()) return codec.status();
-  auto active = rights::ActiveRestrictions::Read(*this, **codec);
-  if (!active.ok()) return active.status();
-  return active->Subjects();
-}
-
-}  // namespace hearth
-
-namespace hearth::rights {
+// Restriction (the restrictions in force: domain::ActiveRestrictions,
+// store/domain/restrictions.cc)
 
 Result<std::vector<std::pair<std::string, Date>>> Rights::RestrictedSubjects() {
   auto active = ActiveRestrictions::Read(*store_, *codec_);

@@ -29,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -433,6 +434,37 @@ class CaseFolder {
   const Codec* codec_;
   struct Buffers;
   std::unique_ptr<Buffers> buffers_;
+};
+
+// ---------------------------------------------------------------------------
+// Restriction (UK GDPR Art. 18): the one view of the restrictions in force
+
+// The stream of RestrictionApplied and RestrictionLifted events (the rights
+// workflow appends them: hearth/rights.h).
+inline constexpr const char* kRestrictionStream = "rights/restrictions";
+
+// The restrictions in force, folded from kRestrictionStream in one read:
+// RestrictionApplied starts one for the person it names, RestrictionLifted
+// ends it. Every reader that leaves restricted people out takes its answer
+// from here: the CaseRecorder's `subject-restricted` rule, worklists (the
+// `hearth worklist` command and the `worklist` read model), the case extract
+// and the identifiable export (docs/rights.md).
+class ActiveRestrictions {
+ public:
+  // Reads the restriction stream once. Corruption for facts that do not
+  // decode; the store's errors.
+  static Result<ActiveRestrictions> Read(Store& store, const Codec& codec);
+
+  bool empty() const { return active_.empty(); }
+  bool Contains(const std::string& subject) const { return active_.count(subject) != 0; }
+  // The day the restriction of `subject` started; nullopt when none is in force.
+  std::optional<Date> Since(const std::string& subject) const;
+  // Every restricted person and the day it started, by subject.
+  const std::map<std::string, Date>& all() const { return active_; }
+  std::set<std::string> Subjects() const;
+
+ private:
+  std::map<std::string, Date> active_;
 };
 
 // ---------------------------------------------------------------------------

@@ -40,7 +40,7 @@ namespace hearth::rights {
 using domain::Date;
 
 inline constexpr const char* kProcessingStream = "config/processing";
-inline constexpr const char* kRestrictionStream = "rights/restrictions";
+using domain::kRestrictionStream;
 // The role the command line records as the actor of the controller's own
 // work (restriction, erasure decisions). A name only: the power to record
 // events about a restricted person comes from the controller scope
@@ -57,29 +57,10 @@ Status ValidRequestRef(const std::string& ref);
 // ---------------------------------------------------------------------------
 // Restriction (Art. 18): the one view of the restrictions in force
 
-// The restrictions in force, folded from kRestrictionStream in one read:
-// RestrictionApplied starts one for the person it names, RestrictionLifted
-// ends it. Every reader that leaves restricted people out takes its answer
-// from here: the CaseRecorder's `subject-restricted` rule, worklists (the
-// `hearth worklist` command and the `worklist` read model), the case extract
-// and the identifiable export (docs/rights.md).
-class ActiveRestrictions {
- public:
-  // Reads the restriction stream once. Corruption for facts that do not
-  // decode; the store's errors.
-  static Result<ActiveRestrictions> Read(Store& store, const domain::Codec& codec);
-
-  bool empty() const { return active_.empty(); }
-  bool Contains(const std::string& subject) const { return active_.count(subject) != 0; }
-  // The day the restriction of `subject` started; nullopt when none is in force.
-  std::optional<Date> Since(const std::string& subject) const;
-  // Every restricted person and the day it started, by subject.
-  const std::map<std::string, Date>& all() const { return active_; }
-  std::set<std::string> Subjects() const;
-
- private:
-  std::map<std::string, Date> active_;
-};
+// The restrictions in force (domain::ActiveRestrictions, hearth/domain.h):
+// folded from kRestrictionStream in one read; every reader that leaves
+// restricted people out takes its answer from there.
+using domain::ActiveRestrictions;
 
 // ---------------------------------------------------------------------------
 // Due dates (ICO: "Right of access", time limits)
