@@ -263,6 +263,25 @@ TEST_F(RequestPagesTest, NextRequestRefIsOnePastTheLastAcrossPowersOfTwo) {
   EXPECT_EQ(*next, "R-35");
 }
 
+// Doubling then halving, not a walk from R-1: a hole made by hand (R-5 never
+// recorded, R-6..R-8 given with `rights receive --ref`) is not visited, and
+// the answer, R-9, is free all the same. A walk would stop at R-5.
+TEST_F(RequestPagesTest, NextRequestRefDoesNotWalkFromTheFirst) {
+  for (int n = 1; n <= 4; ++n) Receive(n);
+  for (int n = 6; n <= 8; ++n) {
+    std::string person = "P-T" + std::to_string(n);
+    Record("case/T/" + std::to_string(n), {Enquiry("2019-03-01", person, "D1")});
+    auto r = rights_->Record("R-" + std::to_string(n),
+                             {Req("RightsRequestReceived", R"("receivedOn":"2019-12-02","kind":"access")", person)});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  auto next = rights_->NextRequestRef();
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(*next, "R-9");
+  // Every one is listed all the same: the index numbers what was received.
+  EXPECT_EQ(Walk(false, 100), Refs({8, 7, 6, 4, 3, 2, 1}));
+}
+
 TEST_F(RequestPagesTest, AStoreWithNoRequestsHasEmptyPages) {
   for (bool open_only : {true, false}) {
     RequestPageOptions o;
