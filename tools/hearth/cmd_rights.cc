@@ -218,7 +218,7 @@ Status RunList(const ListOptions& o) {
       j["closedOn"] = domain::FormatDate(*q.closed_on);
       line += "  on " + domain::FormatDate(*q.closed_on) + " (" + q.outcome + ")";
     }
-  Json stops = Json::array();
+    Json stops = Json::array();
     for (const auto& s : q.stops) {
       Json sj{{"pausedOn", domain::FormatDate(s.paused_on)}, {"reason", s.reason}};
       if (s.resumed_on) sj["resumedOn"] = domain::FormatDate(*s.resumed_on);
