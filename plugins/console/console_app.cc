@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <deque>
 #include <iostream>
 #include <mutex>
@@ -394,21 +395,64 @@ struct ConsoleApp::Impl {
     return j;
   }
 
-  HttpResponse Requests(WebSession& web, rights::Rights& r) {
-    auto requests = r.Requests();
-    if (!requests.ok()) return ErrorOf(requests.status());
+  // GET /api/requests (docs/console.md): every open request (up to
+  // rights::kMaxRequestsPage; `openNext` when there are more, continued with
+  // ?open=1&after=) and the closed ones among the newest `limit` requests
+  // (default kConsoleRequestsPage); `next` continues with ?after=, which
+  // answers the closed ones among the next `limit` (the open ones were all on
+  // the first answer). Each answer reads O(open + limit) requests, never all.
+  static constexpr size_t kConsoleRequestsPage = 50;
+
+  HttpResponse Requests(WebSession& web, rights::Rights& r, const std::string& after,
+                        const std::string& limit_text, bool open_only) {
+    (void)web;
+    size_t limit = kConsoleRequestsPage;
+    if (!limit_text.empty()) {
+      size_t n = 0;
+      auto [end, ec] = std::from_chars(limit_text.data(), limit_text.data() + limit_text.size(), n);
+      if (ec != std::errc() || end != limit_text.data() + limit_text.size()) {
+        return Error(400, "limit must be a number 1.." + std::to_string(rights::kMaxRequestsPage));
+      }
+      limit = n;
+    }
     domain::Date today = r.Today();
     Json list = Json::array();
-    for (const auto& q : *requests) list.push_back(RequestJson(q, today));
-    // Overdue first: open requests by days left, then the closed ones.
+    Json doc{{"today", domain::FormatDate(today)}};
+    uint64_t read = 0;
+    if (open_only || after.empty()) {
+      rights::RequestPageOptions open;
+      open.open_only = true;
+      open.limit = open_only ? limit : rights::kMaxRequestsPage;
+      open.after = open_only ? after : std::string();
+      auto page = r.RequestsPage(open);
+      if (!page.ok()) return ErrorOf(page.status());
+      for (const auto& q : page->requests) list.push_back(RequestJson(q, today));
+      if (!page->next.empty()) doc["openNext"] = page->next;
+      read += page->requests_read;
+    }
+    if (!open_only) {
+      rights::RequestPageOptions all;
+      all.open_only = false;
+      all.limit = limit;
+      all.after = after;
+      auto page = r.RequestsPage(all);
+      if (!page.ok()) return ErrorOf(page.status());
+      for (const auto& q : page->requests) {
+        if (q.closed()) list.push_back(RequestJson(q, today));
+      }
+      if (!page->next.empty()) doc["next"] = page->next;
+      read += page->requests_read;
+    }
+    // Overdue first: open requests by days left, then the closed ones, newest first.
     std::stable_sort(list.begin(), list.end(), [](const Json& a, const Json& b) {
       bool ao = a.contains("daysLeft"), bo = b.contains("daysLeft");
       if (ao != bo) return ao;
       if (ao) return a["daysLeft"].get<int>() < b["daysLeft"].get<int>();
       return false;
     });
-    (void)web;
-    return JsonResponse(200, Json{{"today", domain::FormatDate(today)}, {"requests", list}});
+    doc["requests"] = std::move(list);
+    doc["requestsRead"] = read;
+    return JsonResponse(200, doc);
   }
 
   Result<NewEvent> RightsEvent(const std::string& type, const Json& facts, const WebSession& web,
@@ -453,7 +497,7 @@ struct ConsoleApp::Impl {
   }
 
   HttpResponse Rights(WebSession& web, const HttpRequest& req, const std::vector<std::string>& parts,
-                      const Json& body) {
+                      const Json& body, const std::map<std::string, std::string>& query) {
     // The controller's workflows reach the store only with the controller
     // scope (ScopedReader::ControllerStore): the session decides, not the page.
     ScopedReader reader(*web.session, Reach::kScoped, "rights");
@@ -462,7 +506,13 @@ struct ConsoleApp::Impl {
     rights::Rights r(*store, ctx.codec, rights::RightsOptions{});
     domain::Date today = r.Today();
     if (parts.size() == 1) {
-      if (req.method == "GET") return Requests(web, r);
+      if (req.method == "GET") {
+        auto param = [&](const char* key) {
+          auto it = query.find(key);
+          return it == query.end() ? std::string() : it->second;
+        };
+        return Requests(web, r, param("after"), param("limit"), param("open") == "1");
+      }
       // Receipt of a new request.
       std::string subject = body.value("subject", std::string());
       std::string kind = body.value("kind", std::string());
@@ -948,7 +998,7 @@ struct ConsoleApp::Impl {
     if (what == "disclosures" && req.method == "GET") {
       return Query(*web, "disclosures", Json{{"subject", param("subject")}});
     }
-    if (what == "requests") return Rights(*web, req, parts, body);
+    if (what == "requests") return Rights(*web, req, parts, body, t.query);
     if (what == "subjects") return Subjects(*web, req, parts, body);
     if (what == "accounts") return Accounts(*web, req, parts, body);
     if (what == "retention" && req.method == "GET") return Retention(*web, param("asOf"));

@@ -80,8 +80,11 @@ bool IsLoopbackAddress(const std::string& address);
 // More families for the scrape (each writes whole families).
 using MetricsSource = std::function<void(Exposition* out)>;
 
-// Rights requests (docs/rights.md) read at each scrape from their streams:
-// hearth_rights_requests{state} for open, paused, fulfilled and refused, and
+// Rights requests (docs/rights.md) at each scrape: the open and paused ones
+// read from their streams a page at a time (O(open), never every request ever
+// made), fulfilled and refused counted by the `rights_requests` projection,
+// which the store must be opened with (readmodels::MakeProjections; without
+// it hearth_rights_metrics_up is 0): hearth_rights_requests{state}, and
 // for the requests not closed, hearth_rights_request_days_to_due (histogram)
 // and hearth_rights_request_min_days_to_due (gauge; absent when none is
 // open). `today` gives the date due dates are counted from (empty: today in

@@ -409,7 +409,7 @@ std::shared_ptr<Projection> MakeCasesProjection(const domain::Codec* codec,
 }
 
 std::vector<std::shared_ptr<Projection>> MakeProjections(const domain::Codec* codec) {
-  return {MakeCasesProjection(codec)};
+  return {MakeCasesProjection(codec), MakeRightsRequestsProjection()};
 }
 
 Result<CaseState> GetCase(LogReader& store, const std::string& case_id) {

@@ -5,6 +5,7 @@ hearth_layer(readmodels
   readmodels/common.cc
   readmodels/describe.cc
   readmodels/proofs.cc
+  readmodels/rights_requests_projection.cc
   readmodels/timeline.cc
   readmodels/worklist.cc
   readmodels/models.cc

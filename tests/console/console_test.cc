@@ -453,6 +453,51 @@ TEST_F(ConsoleTest, EveryConsoleActionReachesTheAccessLogWithTheAccount) {
   EXPECT_TRUE(by_her);
 }
 
+// The requests page is a page (docs/console.md): every open request and
+// the closed ones among the newest `limit`, then the older closed ones by
+// `next`, each answer reading its own requests; a limit past the bound is
+// refused naming it.
+TEST_F(ConsoleTest, TheRequestsPageListsTheOpenOnesAndPagesTheClosedOnes) {
+  auto b = LoginAs("ctl1", kControllerPassword);
+  std::vector<std::string> refs;
+  for (int i = 0; i < 3; ++i) refs.push_back(ReceiveAccessRequest(b, client_));
+  ASSERT_EQ(refs, (std::vector<std::string>{"R-1", "R-2", "R-3"}));
+  rights::Rights r(store_.get(), codec_, rights::RightsOptions{});
+  for (const std::string& ref : {refs[0], refs[1]}) {
+    NewEvent done;
+    ASSERT_TRUE(codec_->FromJson(R"({"type":"RightsRequestFulfilled","actor":{"user":"S-1","role":"controller",)"
+                                 R"("plugin":"test"},"facts":{"fulfilledOn":")" +
+                                     domain::FormatDate(r.Today()) + R"(","actionCode":"packSent"}})",
+                                 &done).ok());
+    ASSERT_TRUE(r.Record(ref, {done}).ok()) << ref;
+  }
+  auto refs_of = [](const Json& j) {
+    std::vector<std::string> out;
+    for (const auto& q : j["requests"]) out.push_back(q["request"]);
+    return out;
+  };
+  HttpResponse first = Get(b, "/api/requests?limit=1");
+  ASSERT_EQ(first.status, 200) << first.body;
+  Json j = Json::parse(first.body);
+  EXPECT_EQ(refs_of(j), (std::vector<std::string>{"R-3"})) << first.body;
+  EXPECT_EQ(j["next"], "R-3") << first.body;
+  EXPECT_EQ(j["requestsRead"], 2) << "the open one, and the newest one's page";
+  HttpResponse second = Get(b, "/api/requests?after=R-3&limit=1");
+  ASSERT_EQ(second.status, 200) << second.body;
+  j = Json::parse(second.body);
+  EXPECT_EQ(refs_of(j), (std::vector<std::string>{"R-2"})) << second.body;
+  EXPECT_EQ(j["next"], "R-2");
+  j = Json::parse(Get(b, "/api/requests?after=R-2&limit=1").body);
+  EXPECT_EQ(refs_of(j), (std::vector<std::string>{"R-1"}));
+  EXPECT_FALSE(j.contains("next"));
+  j = Json::parse(Get(b, "/api/requests").body);
+  EXPECT_EQ(refs_of(j), (std::vector<std::string>{"R-3", "R-2", "R-1"})) << "open first, then the newest closed";
+  HttpResponse big = Get(b, "/api/requests?limit=" + std::to_string(rights::kMaxRequestsPage + 1));
+  EXPECT_EQ(big.status, 400);
+  EXPECT_NE(big.body.find(std::to_string(rights::kMaxRequestsPage)), std::string::npos) << big.body;
+  EXPECT_EQ(Get(b, "/api/requests?limit=many").status, 400);
+}
+
 TEST_F(ConsoleTest, TheControllerTakesARequestFromReceiptToFulfilled) {
   auto b = LoginAs("ctl1", kControllerPassword);
   HttpResponse received = Post(b, "/api/requests",

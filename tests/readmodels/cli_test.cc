@@ -81,7 +81,7 @@ TEST_F(CliTest, WorklistAndRebuild) {
   EXPECT_NE(rebuild.out.find("cases: rebuilt from 4 events"), std::string::npos) << rebuild.out;
   CliRun unknown = Hearth("rebuild nope " + args_);
   EXPECT_EQ(unknown.code, 1);
-  EXPECT_NE(unknown.out.find("no projection named nope (known: cases)"), std::string::npos) << unknown.out;
+  EXPECT_NE(unknown.out.find("no projection named nope (known: cases, rights_requests)"), std::string::npos) << unknown.out;
 }
 
 // Issue 17.7: an allocation recorded with `hearth append` (the case's rules

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "hearth/rights.h"
 #include "readmodels_test_util.h"
 
 namespace hearth::readmodels::testing {
@@ -297,7 +298,10 @@ TEST_F(RightsCliTest, ErasureDecidedButNotExecutedIsListedAndCompleted) {
       << list.out;
   CliRun json = Hearth("rights list --json " + args_);
   ASSERT_EQ(json.code, 0) << json.out;
-  auto listed = nlohmann::json::parse(json.out, nullptr, false);
+  auto doc = nlohmann::json::parse(json.out, nullptr, false);
+  ASSERT_TRUE(doc.is_object() && doc.contains("requests")) << json.out;
+  EXPECT_FALSE(doc.contains("next")) << json.out;
+  auto listed = doc["requests"];
   ASSERT_TRUE(listed.is_array() && listed.size() == 1u) << json.out;
   EXPECT_EQ(listed[0]["erasurePending"], true);
   EXPECT_EQ(listed[0]["erasureDecidedOn"], "2019-12-03");
@@ -321,6 +325,54 @@ TEST_F(RightsCliTest, ErasureDecidedButNotExecutedIsListedAndCompleted) {
   EXPECT_EQ(again.code, 1);
   EXPECT_NE(again.out.find("rule rights-request-closed"), std::string::npos) << again.out;
   EXPECT_EQ(LastPosition(), before + 2);
+}
+
+// `rights list` pages: the open ones by default, every one newest first with
+// --all; --limit past the bound is refused naming it, before the store is
+// opened; --after continues from a page's `next`.
+TEST_F(RightsCliTest, RightsListPagesWithLimitAndAfter) {
+  ASSERT_EQ(Hearth("processing set --defaults " + args_).code, 0);
+  for (int i = 0; i < 3; ++i) {
+    CliRun got = Hearth("rights receive --subject P-1 --kind access --received 2019-12-02 " + args_);
+    ASSERT_EQ(got.code, 0) << got.out;
+  }
+  ASSERT_EQ(Hearth("rights record --request R-2 --json "
+                   "'{\"type\":\"RightsRequestFulfilled\",\"facts\":{\"fulfilledOn\":\"2019-12-05\","
+                   "\"actionCode\":\"packSent\"}}' " + args_).code, 0);
+  CliRun open = Hearth("rights list --json " + args_);
+  ASSERT_EQ(open.code, 0) << open.out;
+  auto o = nlohmann::json::parse(open.out, nullptr, false);
+  ASSERT_TRUE(o.is_object()) << open.out;
+  ASSERT_EQ(o["requests"].size(), 2u) << open.out;
+  EXPECT_EQ(o["requests"][0]["request"], "R-1");
+  EXPECT_EQ(o["requests"][1]["request"], "R-3");
+  EXPECT_EQ(o["requestsRead"], 2);
+
+  std::vector<std::string> seen;
+  std::string after;
+  for (int pages = 0; pages < 10; ++pages) {
+    CliRun page = Hearth("rights list --all --limit 1 --json " + (after.empty() ? "" : "--after " + after + " ") + args_);
+    ASSERT_EQ(page.code, 0) << page.out;
+    auto j = nlohmann::json::parse(page.out, nullptr, false);
+    ASSERT_TRUE(j.is_object() && j["requests"].size() == 1u) << page.out;
+    seen.push_back(j["requests"][0]["request"]);
+    if (!j.contains("next")) break;
+    after = j["next"];
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"R-3", "R-2", "R-1"}));
+  CliRun text = Hearth("rights list --all --limit 2 " + args_);
+  ASSERT_EQ(text.code, 0) << text.out;
+  EXPECT_NE(text.out.find("more: run again with --after R-2 --all"), std::string::npos) << text.out;
+
+  uint64_t before = LastPosition();
+  CliRun big = Hearth("rights list --all --limit " + std::to_string(rights::kMaxRequestsPage + 1) + " " + args_);
+  EXPECT_NE(big.code, 0);
+  EXPECT_NE(big.out.find("--limit must be 1.." + std::to_string(rights::kMaxRequestsPage)), std::string::npos)
+      << big.out;
+  CliRun unknown = Hearth("rights list --all --after R-99 " + args_);
+  EXPECT_NE(unknown.code, 0);
+  EXPECT_NE(unknown.out.find("no rights request R-99"), std::string::npos) << unknown.out;
+  EXPECT_EQ(LastPosition(), before);
 }
 
 }  // namespace

@@ -355,6 +355,20 @@ TEST_F(MetricsTest, RightsRequestsAreCountedByStateWithDaysToTheirDueDate) {
   EXPECT_EQ(s.Get("hearth_rights_request_days_to_due_count"), 1);
   EXPECT_EQ(s.Get("hearth_rights_request_days_to_due_bucket{le=\"14\"}"), 0);
   EXPECT_EQ(s.Get("hearth_rights_request_days_to_due_bucket{le=\"21\"}"), 1);
+
+  // A second request, received and answered: counted as fulfilled from the
+  // requests' index, not read; the open one is still the only one dated.
+  const std::string actor = R"("actor":{"user":"S-9","role":"controller","plugin":"test"})";
+  ASSERT_TRUE(rights.Record("R-2", {DomainEvent(R"({"type":"RightsRequestReceived","facts":{"receivedOn":"2020-01-02",)"
+                                                R"("kind":"access"},)" + actor +
+                                                R"(,"subjects":[{"id":"P-902","role":"client"}]})")}).ok());
+  ASSERT_TRUE(rights.Record("R-2", {DomainEvent(R"({"type":"RightsRequestFulfilled","facts":{"fulfilledOn":"2020-01-09",)"
+                                                R"("actionCode":"packSent"},)" + actor + "}")}).ok());
+  Scrape after = ScrapeNow();
+  EXPECT_EQ(after.Get("hearth_rights_metrics_up"), 1);
+  EXPECT_EQ(after.Get("hearth_rights_requests{state=\"open\"}"), 1);
+  EXPECT_EQ(after.Get("hearth_rights_requests{state=\"fulfilled\"}"), 1);
+  EXPECT_EQ(after.Get("hearth_rights_request_days_to_due_count"), 1);
 }
 
 TEST_F(MetricsTest, OnlyGetMetricsIsAnswered) {

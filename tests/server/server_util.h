@@ -20,6 +20,7 @@
 #include "client.h"
 #include "hearth/domain.h"
 #include "hearth/read_model.h"
+#include "hearth/readmodels.h"
 #include "hearth/store.h"
 #include "server.h"
 #include "test_util.h"
@@ -165,6 +166,8 @@ class ServerFixture : public ::testing::Test {
   void SetUp() override {
     pki_ = Pki::Get();
     Options o = TestOptions(MakeHexKeyFile(dir_.sub("root.key")));
+    // As `hearth serve` has it: the rights metrics read the requests' index.
+    o.projections = {readmodels::MakeRightsRequestsProjection()};
     auto store = Store::Open(o, dir_.sub("store"));
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store.value());

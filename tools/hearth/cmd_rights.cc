@@ -56,7 +56,12 @@ Result<std::unique_ptr<Env>> OpenEnv(const Common& c, bool projections) {
   if (!key.ok()) return key.status();
   Options options;
   options.key = *key;
-  if (projections) options.projections = readmodels::MakeProjections(env->codec.get());
+  // The rights_requests index always (inline: it costs nothing but on rights
+  // streams, and keeps `rights list` a page of reads); the cases projection
+  // when the command reads cases.
+  options.projections = projections ? readmodels::MakeProjections(env->codec.get())
+                                    : std::vector<std::shared_ptr<Projection>>{
+                                          readmodels::MakeRightsRequestsProjection()};
   auto store = Store::Open(options, c.data);
   if (!store.ok()) return store.status();
   env->store = std::move(*store);
@@ -157,20 +162,33 @@ struct ListOptions {
   Common c;
   bool all = false;
   bool json = false;
+  size_t limit = rights::kDefaultRequestsPage;
+  std::string after;
 };
 
 Status RunList(const ListOptions& o) {
+  // The bound and the continuation are checked before the store is opened.
+  if (o.limit == 0 || o.limit > rights::kMaxRequestsPage) {
+    return Status::InvalidArgument("--limit must be 1.." + std::to_string(rights::kMaxRequestsPage) + ", not " +
+                                   std::to_string(o.limit));
+  }
+  if (!o.after.empty()) {
+    if (Status s = rights::ValidRequestRef(o.after); !s.ok()) return Status::InvalidArgument("--after: " + s.message());
+  }
   auto env = OpenEnv(o.c, false);
   if (!env.ok()) return env.status();
   auto& r = *(*env)->rights;
-  auto requests = r.Requests();
-  if (!requests.ok()) return requests.status();
+  rights::RequestPageOptions po;
+  po.open_only = !o.all;
+  po.limit = o.limit;
+  po.after = o.after;
+  auto page = r.RequestsPage(po);
+  if (!page.ok()) return page.status();
   domain::Date today = r.Today();
   auto calendar = domain::Calendar::EnglandAndWales();
   Json out = Json::array();
   std::string text;
-  for (const auto& q : *requests) {
-    if (q.closed() && !o.all) continue;
+  for (const auto& q : page->requests) {
     Json j{{"request", q.ref}, {"subject", q.subject}, {"kind", q.kind}, {"status", q.status}};
     if (q.received_on) j["receivedOn"] = domain::FormatDate(*q.received_on);
     std::string status = q.status;
@@ -210,8 +228,15 @@ Status RunList(const ListOptions& o) {
     out.push_back(j);
     text += line + "\n";
   }
-  if (o.json) return Print(out.dump(2) + "\n");
-  if (text.empty()) text = "no open rights requests\n";
+  if (o.json) {
+    Json doc{{"requests", out}, {"requestsRead", page->requests_read}};
+    if (!page->next.empty()) doc["next"] = page->next;
+    return Print(doc.dump(2) + "\n");
+  }
+  if (text.empty() && o.after.empty()) text = o.all ? "no rights requests\n" : "no open rights requests\n";
+  if (!page->next.empty()) {
+    text += "more: run again with --after " + page->next + (o.all ? " --all" : "") + "\n";
+  }
   return Print(text);
 }
 
@@ -494,8 +519,14 @@ void AddRightsCommands(CommandSet& set) {
     auto o = std::make_shared<ListOptions>();
     CLI::App* cmd = set.Add(group, "list", "open requests with due dates and days left", [o] { return RunList(*o); });
     AddCommon(cmd, &o->c);
-    cmd->add_flag("--all", o->all, "closed requests too");
-    cmd->add_flag("--json", o->json, "JSON instead of text");
+    cmd->add_flag("--all", o->all, "every request, newest first (default: the open ones, oldest first)");
+    cmd->add_flag("--json", o->json, "JSON instead of text: {requests, next, requestsRead}");
+    cmd->add_option("--limit", o->limit,
+                    "requests on this page, 1.." + std::to_string(rights::kMaxRequestsPage) + " (default " +
+                        std::to_string(rights::kDefaultRequestsPage) + ")")
+        ->type_name("N");
+    cmd->add_option("--after", o->after, "continue after this request (the page before's next)")
+        ->type_name("REF");
   }
   for (bool lift : {false, true}) {
     auto o = std::make_shared<RestrictOptions>();

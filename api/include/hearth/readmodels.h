@@ -88,8 +88,25 @@ struct CasesProjectionOptions {
 std::shared_ptr<Projection> MakeCasesProjection(const domain::Codec* codec,
                                                 CasesProjectionOptions options = {});
 
+// ---------------------------------------------------------------------------
+// The `rights_requests` projection
+
+inline constexpr const char* kRightsRequestsProjection = "rights_requests";
+inline constexpr uint32_t kRightsRequestsProjectionVersion = 1;
+
+// An index of the rights requests (streams "rights/<ref>" but
+// "rights/restrictions"; docs/readmodels.md), inline: it numbers each request
+// in the order its RightsRequestReceived reached the log, and keeps which
+// are open (until the first RightsRequestFulfilled or RightsRequestRefused)
+// and how many were closed each way. rights::Rights::RequestsPage reads it,
+// so that the open requests cost O(open) reads and a page of all of them
+// O(page), however many requests the store holds. Needs no codec: it reads
+// only streams and event types.
+std::shared_ptr<Projection> MakeRightsRequestsProjection();
+
 // Every projection the read models need, with default options, for
-// Options::projections. REQUIRES: `codec` outlives them.
+// Options::projections: `cases` and `rights_requests`. REQUIRES: `codec`
+// outlives them.
 std::vector<std::shared_ptr<Projection>> MakeProjections(const domain::Codec* codec);
 
 // The version of the `cases` projection: bumped whenever the fold or the

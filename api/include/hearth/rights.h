@@ -3,7 +3,7 @@
 //   hearth::rights::RightsOptions ro;                 // today, calendar
 //   hearth::rights::Rights rights(store, codec, ro);
 //   rights.Record("R-1", {received});                 // validated, then appended
-//   auto open = rights.OpenRequests();                // with due dates
+//   auto open = rights.RequestsPage({});              // the open requests, a page
 //   auto pack = rights.BuildPack("P-000123", pack_options);   // subject access
 //
 // - rights requests (access, rectification, erasure, restriction,
@@ -170,6 +170,40 @@ struct RetentionItem {
   std::string explanation;     // how the date was reached
 };
 
+// Listing requests (docs/rights.md, "Listing requests"): a page is read
+// from the `rights_requests` projection (readmodels::MakeProjections), so it
+// costs O(page) reads whatever the number of requests ever made.
+inline constexpr size_t kMaxRequestsPage = 1000;     // the most one page may ask for
+inline constexpr size_t kDefaultRequestsPage = 100;
+
+struct RequestPageOptions {
+  // true: the requests not closed (open or paused), oldest received first.
+  // false: every request, newest received first.
+  bool open_only = true;
+  // 1..kMaxRequestsPage: more (or 0) is InvalidArgument naming the bound.
+  size_t limit = kDefaultRequestsPage;
+  // The `next` of the page before; empty for the first page.
+  std::string after;
+};
+
+struct RequestPage {
+  std::vector<RequestState> requests;
+  // Pass as RequestPageOptions::after for the next page; empty when this
+  // page ends the list.
+  std::string next;
+  // Request streams read for this page (at most `limit`): what a page costs,
+  // shown so that a test can tell a page from a scan of every request.
+  uint64_t requests_read = 0;
+};
+
+// Requests received and closed, from the projection's counters (three keys).
+struct RequestCounts {
+  uint64_t received = 0;
+  uint64_t fulfilled = 0;
+  uint64_t refused = 0;
+  uint64_t open() const { return received - fulfilled - refused; }  // open or paused
+};
+
 struct RightsOptions {
   // Today's date for the rules and due dates. Default: UkDate(Now()).
   std::function<Date()> today;
@@ -193,12 +227,23 @@ class Rights {
   // rights-clock-paused, rights-clock-not-paused, rights-extension,
   // rights-date-before-receipt, date-in-future, invalid-date, malformed-facts.
   Result<AppendResult> Record(const std::string& ref, std::vector<NewEvent> events);
-  // The next free reference "R-<n>".
+  // A free reference "R-<n>": one past the last of ... found by
+  // doubling then halving (O(log n) stream look-ups). The references it
+  // hands out are dense, so that is the next one.
   Result<std::string> NextRequestRef();
   // NotFound for an unknown request.
   Result<RequestState> LoadRequest(const std::string& ref);
-  // Every request (R-1, R-2 ...), oldest first.
+  // Every request (R-1, R-2 ... until the first missing), oldest first: reads
+  // every request ever made. Lists and front ends use RequestsPage.
   Result<std::vector<RequestState>> Requests();
+  // One page of requests (RequestPageOptions): O(limit) reads. Returns
+  // InvalidArgument for a limit outside 1..kMaxRequestsPage (naming the
+  // bound) or an `after` naming no request, NotSupported when the store was
+  // opened without the `rights_requests` projection, Corruption when the
+  // projection disagrees with itself, and the store's errors.
+  Result<RequestPage> RequestsPage(const RequestPageOptions& options);
+  // Counts of the requests received and closed; NotSupported as above.
+  Result<RequestCounts> CountRequests();
 
   // --- restriction (Art. 18) ---
   // Active restrictions (ActiveRestrictions::Read): subject -> the day it started.
@@ -255,6 +300,9 @@ class Rights {
 
  private:
   Status Validate(const std::string& ref, RequestState state, std::vector<NewEvent>* events);
+  // LoadRequest without checking the ref's spelling (refs from the index
+  // are stream names).
+  Result<RequestState> LoadRequestStream(const std::string& ref);
   // The writes after an erasure decision: EraseSubject, then
   // RightsRequestFulfilled {actionCode: erased}. Each is safe to repeat.
   Result<AppendResult> CompleteErasure(const std::string& ref, const std::string& subject,

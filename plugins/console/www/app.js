@@ -160,7 +160,7 @@ function route() {
   shownRoute = key;
   generation++;
   const run = {
-    '/requests': requestsPage,
+    '/requests': () => requestsPage(params),
     '/person': () => personPage(params),
     '/checkpoints': checkpointsPage,
     '/retention': () => retentionPage(params),
@@ -202,9 +202,18 @@ async function start() {
 
 const kinds = ['access', 'rectification', 'erasure', 'restriction', 'portability', 'objection'];
 
-async function requestsPage() {
+// The first page holds every open request and the closed ones among the
+// newest; `next` pages (?after=) the older closed ones, `openNext` more open
+// ones (?open=1&after=) when there are more than a page of them.
+async function requestsPage(params) {
+  const page = new URLSearchParams();
+  for (const key of ['after', 'open']) {
+    const value = params instanceof URLSearchParams ? params.get(key) : null;
+    if (value) page.set(key, value);
+  }
   const gen = generation;
-  const data = await api('GET', '/api/requests');
+  const qs = page.toString();
+  const data = await api('GET', `/api/requests${qs ? `?${qs}` : ''}`);
   if (gen !== generation) return;
   const rows = data.requests.map((q) => {
     const actions = [];
@@ -275,6 +284,10 @@ async function requestsPage() {
     statusLine('requests-status'),
     table('Requests', ['Request', 'Subject', 'Kind', 'Status', 'Received', 'Due / closed', 'Days left', 'Actions'],
       rows, 'requests'),
+    ...(data.openNext ? [h('p', {}, h('a', { id: 'requests-open-next',
+      href: `#/requests?${new URLSearchParams({ open: '1', after: data.openNext })}` }, 'More open requests'))] : []),
+    ...(data.next ? [h('p', {}, h('a', { id: 'requests-next',
+      href: `#/requests?${new URLSearchParams({ after: data.next })}` }, 'Older closed requests'))] : []),
     receive);
 }
 

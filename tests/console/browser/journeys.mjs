@@ -390,7 +390,7 @@ try {
       restrictions = '';  // no such stream: nothing was ever restricted
     }
     check(!restrictions.includes(subject), 'controller: a cancelled restriction wrote nothing');
-    const status = JSON.parse(restricted).find((q) => q.request === ref);
+    const status = JSON.parse(restricted).requests.find((q) => q.request === ref);  // the newest page: ref is on it
     check(status && status.status === 'fulfilled', `controller: the store has ${ref} fulfilled`);
     const log = JSON.parse(run('disclosures', ...store, '--subject', subject));
     check(JSON.stringify(log).includes('ctl1'), 'controller: the access log names the account');
