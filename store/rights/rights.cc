@@ -570,19 +570,6 @@ Result<RequestCounts> Rights::CountRequests() {
   return counts;
 }
 
-Result<std::vector<RequestState>> Rights::Requests() {
-  std::vector<RequestState> out;
-  for (uint64_t n = 1;; ++n) {
-    auto r = LoadRequest("R-" + std::to_string(n));
-    if (!r.ok()) {
-      if (r.status().IsNotFound()) break;
-      return r.status();
-    }
-    out.push_back(std::move(*r));
-  }
-  return out;
-}
-
 namespace {
 
 // The rules of one request event against the request so far (docs/rights.md).

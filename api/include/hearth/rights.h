@@ -233,9 +233,6 @@ class Rights {
   Result<std::string> NextRequestRef();
   // NotFound for an unknown request.
   Result<RequestState> LoadRequest(const std::string& ref);
-  // Every request (R-1, R-2 ... until the first missing), oldest first: reads
-  // every request ever made. Lists and front ends use RequestsPage.
-  Result<std::vector<RequestState>> Requests();
   // One page of requests (RequestPageOptions): O(limit) reads. Returns
   // InvalidArgument for a limit outside 1..kMaxRequestsPage (naming the
   // bound) or an `after` naming no request, NotSupported when the store was
