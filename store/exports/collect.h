@@ -38,11 +38,6 @@ struct CollectOptions {
   // clients at a time instead, as every pass did before: slower, the same
   // answer (docs/exports.md, "Where the facts are read from").
   size_t codes_in_memory_bytes = 64ull << 20;
-  // The `cases` projection's source: how many threads a pass in parts
-  // (FactSource::ForEachCaseInParts) shares its cases among (0: one a core,
-  // at most 4), and how many cases a part takes at a time.
-  size_t parts = 0;
-  size_t part_batch = 128;
 };
 
 // One AllocationSet (config/allocations).
@@ -93,9 +88,6 @@ class MoneyCounter {
   // no figures by grant.
   void AddTotals(const MoneyByDistrict& totals);
   MoneyByDistrict Take() { return std::move(out_); }
-  // Adds what `other` counted (over other cases, with the same year, day,
-  // position and allocations).
-  void Absorb(MoneyCounter&& other);
 
  private:
   std::string financial_year_;
@@ -119,18 +111,6 @@ Result<Collection> Collect(LogReader& store, const domain::Codec& codec, const C
 
 using CaseVisitor = std::function<Status(const std::string& id, const CaseFacts& c)>;
 
-// One thread's share of a pass in parts (FactSource::ForEachCaseInParts).
-class CasePart {
- public:
-  virtual ~CasePart() = default;
-  size_t index = 0;   // which part, 0 .. parts - 1
-  uint64_t order = 0; // the case being visited: its place in the whole pass's key order, from 1
-  // The client's codes, as FactSource::CodesOf answers them; the pointer
-  // lives until this part's next call.
-  virtual Result<const PersonCodes*> CodesOf(const std::string& subject) = 0;
-};
-using PartVisitor = std::function<Status(CasePart& part, const std::string& id, const CaseFacts& c)>;
-
 class FactSource {
  public:
   virtual ~FactSource() = default;
@@ -147,17 +127,6 @@ class FactSource {
   // lives for the call only.
   virtual Status ForEachComplaintStream(const CaseVisitor& fn) = 0;
   virtual Status ForEachCase(const CaseVisitor& fn) = 0;
-  // The cases ForEachCase visits, shared among the caller's thread and up
-  // to parts - 1 more: each case visited once, by one part, each part's in
-  // key order; part.order tells where a case stands in the whole pass, so
-  // that what the parts count can be merged in one pass's order. `fn` is
-  // called from several threads at once, never twice at once for one part.
-  // Stops at a non-OK status `fn` returns (the first in key order of those
-  // returned). A source that cannot share (and parts <= 1) visits every
-  // case as part 0, on the caller's thread. Parts(): how many this source
-  // would use.
-  virtual Status ForEachCaseInParts(size_t parts, const PartVisitor& fn);
-  virtual size_t Parts() const { return 1; }
   // The year's money as of `as_of` from totals kept by day (the `cases`
   // projection's money totals, docs/readmodels.md), without visiting a case:
   // true with *out set to every district and fund with money committed or
@@ -195,12 +164,6 @@ Status PassOverFacts(LogReader& store, const domain::Codec& codec, CollectOption
 // The year's money (the year that begins on `year_first`) as of `as_of`,
 // which lies in that year: from the source's money totals when it keeps them
 // (MoneyTotalsAt), else from every case (ForEachCase); Finish() checked.
-// BuildKpiReturn (hearth/exports.h), reading with `reading`'s options
-// (its position and progress are taken from `options`).
-Result<KpiReturn> BuildKpiReturnReading(LogReader& store, const domain::Codec& codec,
-                                        const domain::Calendar& calendar, const Period& period,
-                                        const DisclosurePolicy& policy, const KpiOptions& options,
-                                        CollectOptions reading);
 Result<MoneyByDistrict> CountMoney(FactSource& facts, const std::string& financial_year, Date year_first,
                                    Date as_of);
 // The log's pass, whatever the projection holds (the reference the projection

@@ -3,9 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <condition_variable>
-#include <exception>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_map>
@@ -54,12 +51,7 @@ class LogFacts final : public FactSource {
 // The `cases` projection, one case at a time.
 class ProjectionFacts final : public FactSource {
  public:
-  ProjectionFacts(LogReader& store, const CollectOptions& options)
-      : store_(store),
-        codes_budget_(options.codes_in_memory_bytes),
-        parts_(options.parts != 0 ? options.parts
-                                  : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4)),
-        part_batch_(std::max<size_t>(options.part_batch, 1)) {
+  ProjectionFacts(LogReader& store, size_t codes_budget) : store_(store), codes_budget_(codes_budget) {
     from_projection = true;
   }
 
@@ -106,42 +98,6 @@ class ProjectionFacts final : public FactSource {
     }
     if (Status t = table_thread.Join(); !t.ok()) return t;
     return read;
-  }
-
-  size_t Parts() const override { return parts_; }
-
-  // The cases in batches of part_batch_ dealt in turn: batch k to part
-  // k % parts. A part takes its batch's facts off the `f` keys when its
-  // turn comes (the scan is shared, one batch after another), then decodes
-  // and visits the batch on its own thread, while the others do theirs:
-  // each case decoded and counted on one core, where the read-ahead of
-  // ForEachCase hands every decoded case from the reader's core to the
-  // visitor's (a quarter of a KPI return's CPU at 12 M events,
-  // docs/benchmarks.md). Dealt in turn, not to whichever part is free, so
-  // that a part's cases are the same from run to run.
-  Status ForEachCaseInParts(size_t parts, const PartVisitor& fn) override {
-    if (parts <= 1) return FactSource::ForEachCaseInParts(parts, fn);
-    TableThread table_thread{*this, {}};
-    if (codes_wanted && table_.state == CodesTable::kNotRead) table_thread.Start();
-    Dealer dealer;
-    dealer.from = TagKey(kFactsTag, "");
-    std::vector<std::unique_ptr<Part>> all;
-    for (size_t i = 0; i < parts; ++i) all.push_back(std::make_unique<Part>(*this, i));
-    auto run = [&](Part& part) {
-      try {
-        RunPart(parts, part, dealer, fn);
-      } catch (...) {
-        dealer.Fail(UINT64_MAX, Status::OK(), std::current_exception());
-      }
-    };
-    std::vector<std::thread> threads;
-    for (size_t i = 1; i < parts; ++i) threads.emplace_back(run, std::ref(*all[i]));
-    run(*all[0]);
-    for (auto& t : threads) t.join();
-    Status table = table_thread.Join();
-    if (dealer.exception) std::rethrow_exception(dealer.exception);
-    if (!dealer.error.ok()) return dealer.error;
-    return table;
   }
 
   Result<bool> MoneyTotalsAt(int first_year, Date as_of, MoneyByDistrict* out) override {
@@ -299,175 +255,13 @@ class ProjectionFacts final : public FactSource {
     std::unordered_map<std::string, std::optional<PersonCodes>> codes;  // by subject; nullopt: none
   };
 
-  // A batch's cases from their ids and facts end to end in `arena` (spans:
-  // id at, id size, facts size): the facts decoded, then the states read by
-  // one scan of the same ids' `c` keys; the clients whose codes are wanted
-  // noted in pending_codes when `collect_codes`.
-  Status DecodeBatch(const std::string& arena, const std::vector<std::array<size_t, 3>>& spans, bool collect_codes,
-                     Batch* b) {
-    auto id_of = [&](const std::array<size_t, 3>& at) { return std::string_view(arena).substr(at[0], at[1]); };
-    if (b->cases.size() < spans.size()) {
-      b->cases.resize(spans.size());
-      b->ids.resize(spans.size());
-    }
-    b->size = spans.size();
-    b->pending_codes.clear();
-    b->codes.clear();
-    Status s;
-    for (size_t i = 0; s.ok() && i < spans.size(); ++i) {
-      b->ids[i].assign(id_of(spans[i]));
-      // The facts carry the district a complaint stream counts in; the
-      // state, decoded after them, has the case's own.
-      s = DecodeCaseFacts(std::string_view(arena).substr(spans[i][0] + spans[i][1], spans[i][2]), &b->cases[i]);
-    }
-    if (!s.ok()) return s;
-    // The states: the same ids in the same order, by one scan.
-    size_t next = 0;
-    Status scanned = store_.ScanProjectionFrom(
-        readmodels::kCasesProjection, std::string(1, kStateTag), TagKey(kStateTag, b->ids[0]),
-        [&](std::string_view key, std::string_view value) {
-          std::string_view id = key.substr(1);
-          if (id < b->ids[next]) return true;  // a case with no dated facts
-          if (id > b->ids[next]) {
-            s = Status::Corruption("cases projection: " + b->ids[next] + " has dated facts and no state");
-            return false;
-          }
-          domain::CaseState& state = b->cases[next].state;
-          s = readmodels::DecodeCaseState(value, &state);
-          if (!s.ok()) return false;
-          if (!state.client.empty() && collect_codes &&
-              (!codes_wanted || codes_wanted(b->cases[next]))) {
-            b->pending_codes.push_back(TagKey(kPersonTag, state.client));
-          }
-          return ++next < b->size;
-        });
-    if (!scanned.ok()) return scanned;
-    if (!s.ok()) return s;
-    if (next < b->size) {
-      return Status::Corruption("cases projection: " + b->ids[next] + " has dated facts and no state");
-    }
-    return Status::OK();
-  }
-
-  // The turns of a pass in parts: which batch is dealt next, and from
-  // which key; the first failure in key order.
-  struct Dealer {
-    std::mutex mu;
-    std::condition_variable turned;
-    uint64_t turn = 0;  // the batch dealt next
-    std::string from;   // its first key at or after this
-    bool end = false;   // no key left, or a part failed
-    uint64_t failed_at = UINT64_MAX;
-    Status error;
-    std::exception_ptr exception;
-    void Fail(uint64_t order, Status s, std::exception_ptr e = nullptr) {
-      std::lock_guard<std::mutex> lock(mu);
-      end = true;
-      if (e != nullptr) {
-        if (exception == nullptr) exception = e;
-      } else if (order < failed_at) {
-        failed_at = order;
-        error = std::move(s);
-      }
-      turned.notify_all();
-    }
-  };
-
-  // One part: its batch, and the codes it answers.
-  class Part final : public CasePart {
-   public:
-    Part(ProjectionFacts& source, size_t i) : source_(source) { index = i; }
-    Result<const PersonCodes*> CodesOf(const std::string& subject) override {
-      if (subject.empty()) return nullptr;
-      if (source_.TableReady()) {
-        const CodesTable::Entry* e = source_.table_.Find(subject);
-        if (e == nullptr) return nullptr;
-        source_.table_.Expand(*e, &codes_);
-        return &codes_;
-      }
-      if (!batch.pending_codes.empty()) {
-        Status s = source_.Prefetch(&batch.pending_codes, &batch.codes);
-        if (!s.ok()) return s;
-      }
-      if (auto it = batch.codes.find(subject); it != batch.codes.end()) {
-        return it->second ? &*it->second : nullptr;
-      }
-      std::string bytes;
-      Status s = source_.store_.GetProjectionValue(readmodels::kCasesProjection, TagKey(kPersonTag, subject), &bytes);
-      if (s.IsNotFound()) return nullptr;
-      if (!s.ok()) return s;
-      s = DecodePersonCodes(bytes, &codes_);
-      if (!s.ok()) return s;
-      return &codes_;
-    }
-    Batch batch;
-    std::string arena;
-    std::vector<std::array<size_t, 3>> spans;
-
-   private:
-    ProjectionFacts& source_;
-    PersonCodes codes_;
-  };
-
-  // Whether the codes table, read on its own thread, is ready and holds every client.
-  bool TableReady() const {
-    return table_ready_.load(std::memory_order_acquire) && table_.state == CodesTable::kRead;
-  }
-
-  void RunPart(size_t parts, Part& part, Dealer& dealer, const PartVisitor& fn) {
-    for (uint64_t k = part.index;; k += parts) {
-      part.arena.clear();
-      part.spans.clear();
-      {
-        std::unique_lock<std::mutex> lock(dealer.mu);
-        dealer.turned.wait(lock, [&] { return dealer.end || dealer.turn == k; });
-        if (dealer.end) return;
-        std::string last;
-        Status s = store_.ScanProjectionFrom(readmodels::kCasesProjection, std::string(1, kFactsTag), dealer.from,
-                                             [&](std::string_view key, std::string_view value) {
-                                               std::string_view id = key.substr(1);
-                                               part.spans.push_back({part.arena.size(), id.size(), value.size()});
-                                               part.arena.append(id).append(value);
-                                               if (part.spans.size() < part_batch_) return true;
-                                               last.assign(key);
-                                               return false;
-                                             });
-        if (!s.ok()) {
-          dealer.end = true;
-          if (k * part_batch_ < dealer.failed_at) {
-            dealer.failed_at = k * part_batch_;
-            dealer.error = s;
-          }
-          dealer.turned.notify_all();
-          return;
-        }
-        if (part.spans.size() < part_batch_) {
-          dealer.end = true;  // the last batch: the parts after stop at their turn
-        } else {
-          dealer.from = last + std::string(1, '\0');
-        }
-        dealer.turn = k + 1;
-        dealer.turned.notify_all();
-      }
-      if (part.spans.empty()) return;
-      Status s = DecodeBatch(part.arena, part.spans, !TableReady(), &part.batch);
-      for (size_t i = 0; s.ok() && i < part.batch.size; ++i) {
-        part.order = k * part_batch_ + i + 1;
-        s = fn(part, part.batch.ids[i], part.batch.cases[i]);
-      }
-      if (!s.ok()) {
-        dealer.Fail(part.order, s);
-        return;
-      }
-    }
-  }
-
   // The reader thread: every case's facts and state, a batch at a time,
   // handed to `pipe` in key order.
   Status ReadBatches(base::ReadAhead<Batch>& pipe) {
     // The batch's ids and facts end to end in one buffer (no allocation a case).
     std::string arena;
     std::vector<std::array<size_t, 3>> spans;  // id at, id size, facts size
+    auto id_of = [&](const std::array<size_t, 3>& at) { return std::string_view(arena).substr(at[0], at[1]); };
     bool stopped = false;  // the visitor stopped: no more batches wanted
     auto fill = [&]() -> Status {
       Batch* b = pipe.NextFree();
@@ -475,9 +269,47 @@ class ProjectionFacts final : public FactSource {
         stopped = true;
         return Status::Busy("the visitor stopped");
       }
-      // Once every client's codes are in the table, no batch needs keys.
-      Status s = DecodeBatch(arena, spans, !codes_in_table_.load(std::memory_order_relaxed), b);
+      if (b->cases.size() < spans.size()) {
+        b->cases.resize(spans.size());
+        b->ids.resize(spans.size());
+      }
+      b->size = spans.size();
+      b->pending_codes.clear();
+      b->codes.clear();
+      Status s;
+      for (size_t i = 0; s.ok() && i < spans.size(); ++i) {
+        b->ids[i].assign(id_of(spans[i]));
+        // The facts carry the district a complaint stream counts in; the
+        // state, decoded after them, has the case's own.
+        s = DecodeCaseFacts(std::string_view(arena).substr(spans[i][0] + spans[i][1], spans[i][2]), &b->cases[i]);
+      }
       if (!s.ok()) return s;
+      // The states: the same ids in the same order, by one scan.
+      size_t next = 0;
+      Status scanned = store_.ScanProjectionFrom(
+          readmodels::kCasesProjection, std::string(1, kStateTag), TagKey(kStateTag, b->ids[0]),
+          [&](std::string_view key, std::string_view value) {
+            std::string_view id = key.substr(1);
+            if (id < b->ids[next]) return true;  // a case with no dated facts
+            if (id > b->ids[next]) {
+              s = Status::Corruption("cases projection: " + b->ids[next] + " has dated facts and no state");
+              return false;
+            }
+            domain::CaseState& state = b->cases[next].state;
+            s = readmodels::DecodeCaseState(value, &state);
+            if (!s.ok()) return false;
+            // Once every client's codes are in the table, no batch needs keys.
+            if (!state.client.empty() && !codes_in_table_.load(std::memory_order_relaxed) &&
+                (!codes_wanted || codes_wanted(b->cases[next]))) {
+              b->pending_codes.push_back(TagKey(kPersonTag, state.client));
+            }
+            return ++next < b->size;
+          });
+      if (!scanned.ok()) return scanned;
+      if (!s.ok()) return s;
+      if (next < b->size) {
+        return Status::Corruption("cases projection: " + b->ids[next] + " has dated facts and no state");
+      }
       pipe.Hand(b);
       arena.clear();
       spans.clear();
@@ -637,7 +469,6 @@ class ProjectionFacts final : public FactSource {
 
   LogReader& store_;
   const size_t codes_budget_;
-  const size_t parts_, part_batch_;
   CodesTable table_;
   // While table_ is read on its thread (TableThread): the visitor's flag,
   // the thread's "ready" (release: table_ and table_status_ are written
@@ -654,21 +485,6 @@ class ProjectionFacts final : public FactSource {
 
 }  // namespace
 
-Status FactSource::ForEachCaseInParts(size_t, const PartVisitor& fn) {
-  class Whole final : public CasePart {
-   public:
-    explicit Whole(FactSource& source) : source_(source) {}
-    Result<const PersonCodes*> CodesOf(const std::string& subject) override { return source_.CodesOf(subject); }
-
-   private:
-    FactSource& source_;
-  } part(*this);
-  return ForEachCase([&](const std::string& id, const CaseFacts& c) {
-    ++part.order;
-    return fn(part, id, c);
-  });
-}
-
 Result<std::unique_ptr<FactSource>> OpenFactsFromLog(LogReader& store, const domain::Codec& codec,
                                                      const CollectOptions& options) {
   auto all = Collect(store, codec, options);
@@ -684,7 +500,7 @@ Result<std::unique_ptr<FactSource>> OpenFacts(LogReader& store, const domain::Co
     auto at = ProjectionFacts::CasesPosition(store);
     uint64_t wanted = options.position == 0 ? info->last_position : options.position;
     if (at.ok() && *at == wanted && *at == info->last_position) {
-      auto source = std::make_unique<ProjectionFacts>(store, options);
+      auto source = std::make_unique<ProjectionFacts>(store, options.codes_in_memory_bytes);
       source->position = *at;
       Status s = source->Open(codec);
       // A principal's reader (hearth/scoped_reader.h) gives states and

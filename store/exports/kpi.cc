@@ -151,7 +151,6 @@ const std::vector<Breakdown>& Breakdowns() {
 struct Tracer {
   CellTrace* trace = nullptr;  // null: nothing traced
   const std::string* current_case = nullptr;
-  uint64_t order = 0;  // the case's place in the pass (CasePart::order); 0 before the cases
 };
 
 // Whether two short strings (names, enumerants, districts) are the same:
@@ -168,10 +167,9 @@ inline bool SameBytes(std::string_view a, std::string_view b) {
 // Builds a table figure by figure; counts go to (figure, area).
 class TableBuilder {
  public:
-  TableBuilder() = default;
-  void Init(std::string id, std::string title, const std::vector<std::string>* areas, Tracer* tracer) {
-    areas_ = areas;
-    tracer_ = tracer;
+  TableBuilder(std::string id, std::string title, const std::vector<std::string>* areas,
+               Tracer* tracer = nullptr)
+      : areas_(areas), tracer_(tracer) {
     table_.id = std::move(id);
     table_.title = std::move(title);
   }
@@ -182,7 +180,6 @@ class TableBuilder {
     f.id = id;
     f.cells.resize(areas_->size());
     table_.figures.push_back(std::move(f));
-    made_at_.push_back(tracer_ != nullptr ? tracer_->order : 0);
     index_[id] = table_.figures.size() - 1;
     return table_.figures.size() - 1;
   }
@@ -239,60 +236,6 @@ class TableBuilder {
       if (cases.empty() || cases.back() != *tracer_->current_case) cases.push_back(*tracer_->current_case);
     }
   }
-  // Takes back a count (a person another part of the pass counted too).
-  void Uncount(size_t figure, size_t area) { --table_.figures[figure].cells[area].value; }
-  // Adds what the same table counted over the other parts of a pass
-  // (ForEachCaseInParts). Its figures are this one's made before the cases,
-  // then those the parts made while counting, in the order one pass would
-  // have made them: by the case that first made each (a table makes a
-  // figure the first time a case counts in it).
-  void Absorb(const std::vector<const TableBuilder*>& others) {
-    std::vector<const TableBuilder*> parts = {this};
-    parts.insert(parts.end(), others.begin(), others.end());
-    hearth::exports::Table merged;
-    merged.id = table_.id;
-    merged.title = table_.title;
-    merged.partitions = table_.partitions;
-    std::unordered_map<std::string, size_t> index;
-    auto add_figure = [&](const hearth::exports::Figure& f) {
-      if (index.count(f.id) != 0) return;
-      hearth::exports::Figure copy = f;
-      for (auto& c : copy.cells) c.value = 0;
-      index[f.id] = merged.figures.size();
-      merged.figures.push_back(std::move(copy));
-    };
-    size_t before = 0;  // made before the cases: the same in every part, and first
-    while (before < made_at_.size() && made_at_[before] == 0) add_figure(table_.figures[before++]);
-    struct Made {
-      uint64_t at;
-      size_t part, figure;
-    };
-    std::vector<Made> made;
-    for (size_t p = 0; p < parts.size(); ++p) {
-      for (size_t i = 0; i < parts[p]->made_at_.size(); ++i) {
-        if (index.count(parts[p]->table_.figures[i].id) == 0) made.push_back({parts[p]->made_at_[i], p, i});
-      }
-    }
-    std::sort(made.begin(), made.end(), [](const Made& a, const Made& b) {
-      return std::tie(a.at, a.part, a.figure) < std::tie(b.at, b.part, b.figure);
-    });
-    std::vector<uint64_t> made_at(before, 0);
-    for (const Made& m : made) {
-      size_t n = merged.figures.size();
-      add_figure(parts[m.part]->table_.figures[m.figure]);
-      if (merged.figures.size() > n) made_at.push_back(m.at);
-    }
-    for (const TableBuilder* b : parts) {
-      for (const auto& f : b->table_.figures) {
-        auto& cells = merged.figures[index.at(f.id)].cells;
-        for (size_t a = 0; a < cells.size(); ++a) cells[a].value += f.cells[a].value;
-      }
-    }
-    table_ = std::move(merged);
-    index_ = std::move(index);
-    made_at_ = std::move(made_at);
-    families_.clear();
-  }
   // What a reader knows of the figures "<prefix>..." across returns (the
   // defaults suit counts of dated events: exports.h, Figure).
   void Across(const std::string& prefix, OverQuarters over_quarters, bool grows) {
@@ -315,10 +258,9 @@ class TableBuilder {
   }
 
  private:
-  const std::vector<std::string>* areas_ = nullptr;
-  Tracer* tracer_ = nullptr;
+  const std::vector<std::string>* areas_;
+  Tracer* tracer_;
   hearth::exports::Table table_;
-  std::vector<uint64_t> made_at_;  // by figure: the order of the case that made it (0: before the cases)
   std::unordered_map<std::string, size_t> index_;
   std::string key_;
   struct Family {
@@ -331,17 +273,11 @@ class TableBuilder {
 
 // Sorted samples per area; the county gets every sample.
 struct Samples {
-  explicit Samples(size_t areas = 0) : per_area(areas) {}
+  explicit Samples(size_t areas) : per_area(areas) {}
   std::vector<std::vector<int64_t>> per_area;
   void Add(size_t area, size_t county, int64_t v) {
     per_area[area].push_back(v);
     per_area[county].push_back(v);
-  }
-  // Another part's samples (their order is of no account: each statistic sorts them).
-  void Absorb(const Samples& other) {
-    for (size_t a = 0; a < per_area.size(); ++a) {
-      per_area[a].insert(per_area[a].end(), other.per_area[a].begin(), other.per_area[a].end());
-    }
   }
 };
 
@@ -724,191 +660,6 @@ Status CheckOutputDir(const std::string& dir) {
 namespace {
 
 // The return from one source of facts (BuildKpiReturn).
-// The figures, samples, money and distinct people one part of a pass
-// counts (FactSource::ForEachCaseInParts); the parts' are added up in one
-// pass's order at its end (Absorb).
-using BreakdownFigures = std::vector<std::vector<size_t>>;
-struct Tally {
-  Tally(const std::vector<std::string>* areas, CellTrace* trace, const MoneyCounter& money_counter,
-        const std::vector<MoneyCounter>& earlier)
-      : money(money_counter), earlier_money(earlier) {
-    tracer.trace = trace;
-    const size_t n_areas = areas->size();
-    for (auto& x : stage_samples) x = Samples(n_areas);
-    end_to_end = resolve_days = decision_days = Samples(n_areas);
-    urgent_n.assign(n_areas, 0);
-    urgent_within.assign(n_areas, 0);
-    other_n.assign(n_areas, 0);
-    other_within.assign(n_areas, 0);
-    const auto channels = Enumerants<Channel>();
-    const auto referrers = Enumerants<ReferrerType>();
-    const auto tenures = Enumerants<Tenure>();
-    const auto urgencies = Enumerants<Urgency>();
-    const auto outcomes = Enumerants<Outcome>(true);
-    const auto stages = Enumerants<ComplaintStage>();
-    const auto safeguarding_categories = Enumerants<SafeguardingCategory>();
-    const std::vector<std::string> scores = {"1", "2", "3", "4", "5"};
-
-    enquiries.Init("enquiries", "Enquiries by channel and referrer type", areas, &tracer);
-    enquiries.Partition("enquiries.total", "enquiries.channel", channels);
-    enquiries.Partition("enquiries.total", "enquiries.referrer", referrers);
-    // Target groups and equality (003 7.2, 9.1): each breakdown of a figure by
-    // a person's code is a partition of it, so that disclosure control and the
-    // release ledger's joint audit cover its cells like any other breakdown.
-    // Per breakdown, its categories' figures in the table.
-    auto equality_partitions = [](TableBuilder* b, const std::string& total, const std::string& base) {
-      BreakdownFigures figures;
-      for (const Breakdown& d : Breakdowns()) {
-        b->Partition(total, base + "." + d.field, d.categories);
-        figures.emplace_back();
-        for (const auto& c : d.categories) figures.back().push_back(b->Figure(base + "." + d.field + "." + c));
-      }
-      return figures;
-    };
-    enquiry_groups = equality_partitions(&enquiries, "enquiries.total", "enquiries");
-    // Schedule B of the service specification, row by row (docs/exports.md,
-    // "Schedule B"); its "DFG of all value" row is dfg.approved.total.
-    services.Init("services", "Schedule B: people, households, repairs and grants", areas, &tracer);
-    for (const char* id : {"services.adviceInformationGuidance", "services.minorAdaptationHouseholds",
-                           "services.handypersonPeople", "services.repairsCompleted",
-                           "services.dementiaDwellingGrantsApproved"}) {
-      services.Figure(id);
-    }
-    household_groups =
-        equality_partitions(&services, "services.minorAdaptationHouseholds", "services.minorAdaptations");
-    const std::vector<std::string> priorities = {"1", "2", "3", "unspecified"};
-    dfg.Init("dfg", "Disabled facilities grants approved and completed", areas, &tracer);
-    for (const char* what : {"approved", "completed"}) {
-      std::string base = std::string("dfg.") + what;
-      dfg.Partition(base + ".total", base + ".urgency", urgencies);
-      dfg.Partition(base + ".total", base + ".tenure", tenures);
-      dfg.Partition(base + ".total", base + ".priority", priorities);
-    }
-    dfg_groups = equality_partitions(&dfg, "dfg.approved.total", "dfg.approved");
-    // The statutory decision on a valid application (approval or refusal).
-    dfg.Partition("dfg.decisions.total", "dfg.decisions", {"withinTarget", "later"});
-    outcome_table.Init("outcomes", "Cases with each outcome recorded", areas, &tracer);
-    for (const auto& o : outcomes) outcome_table.Figure("outcomes." + o);
-    visits.Init("firstVisits", "First visits against the target, and people still waiting", areas, &tracer);
-    visits.Partition("firstVisits.total", "firstVisits", {"withinTarget", "later"});
-    visits.Partition("firstVisits.waitingAtPeriodEnd", "firstVisits.waitingAtPeriodEnd",
-                     {"withinTarget", "overTarget"});
-    complaints.Init("complaints", "Complaints", areas, &tracer);
-    complaints.Partition("complaints.received.total", "complaints.received.stage", stages);
-    // 003 9.1 "number, stage": the complaints that reached each formal stage
-    // in the period, at entry or by escalation (a flow of dated events, like
-    // every count of the table: a complaint escalated twice in a period counts
-    // at both stages, so these are not a partition).
-    for (const char* reached : {"stage1", "stage2", "ombudsman"}) {
-      complaints.Figure(std::string("complaints.reached.") + reached);
-    }
-    complaints.Figure("complaints.resolved");
-    other.Init("other", "Compliments and safeguarding alerts", areas, &tracer);
-    other.Figure("other.compliments");
-    other.Partition("other.safeguardingAlerts", "other.safeguardingAlerts.category", safeguarding_categories);
-    // Appendix E "referrals to specified services": OnwardReferralMade by
-    // destination, and whether the person was referred or only signposted.
-    const auto destinations = Enumerants<domain::cs::OnwardDestination>(true);
-    referrals.Init("referrals", "Referrals and signposting to specified services", areas, &tracer);
-    referrals.Partition("referrals.onward.total", "referrals.onward.destination", destinations);
-    referrals.Partition("referrals.onward.total", "referrals.onward", {"referred", "signposted"});
-    satisfaction.Init("satisfaction", "Satisfaction and impact: responses, and questionnaires sent and returned",
-                      areas, &tracer);
-    satisfaction.Partition("satisfaction.responses", "satisfaction.score", scores);
-    // 003 7.6: the impact and quality-of-life answers, and the questionnaires
-    // sent and returned (their ratio is the response rate, a statistic).
-    satisfaction.Partition("satisfaction.responses", "satisfaction.qualityOfLife",
-                           Enumerants<domain::cs::QualityOfLifeChange>());
-    for (const auto& i : Enumerants<domain::cs::ImpactReported>(true)) satisfaction.Figure("satisfaction.impact." + i);
-    satisfaction.Figure("satisfaction.questionnaires.sent");
-    satisfaction.Figure("satisfaction.questionnaires.returned");
-    // Across returns (docs/exports.md, "Coordination across returns"): people
-    // and households count once in the year; people waiting are counted on the
-    // last day; breakdowns by what is read as of P, decisions and waiting (the
-    // district as of P) and first visits (a later-recorded earlier visit or
-    // referral moves them) can shrink at a later position.
-    for (const char* id : {"services.adviceInformationGuidance", "services.minorAdaptationHouseholds",
-                           "services.handypersonPeople"}) {
-      services.Across(id, OverQuarters::kDistinct, true);
-    }
-    for (const char* prefix : {"dfg.approved.urgency.", "dfg.approved.tenure.", "dfg.approved.priority.",
-                               "dfg.completed.urgency.", "dfg.completed.tenure.", "dfg.completed.priority.",
-                               "dfg.decisions."}) {
-      dfg.Across(prefix, OverQuarters::kSum, false);
-    }
-    // A person's codes are read as of P (a correction or a later registration
-    // moves them between categories), so no category only grows; households
-    // count once in the year in each category as in the total.
-    for (const Breakdown& d : Breakdowns()) {
-      enquiries.Across(std::string("enquiries.") + d.field + ".", OverQuarters::kSum, false);
-      dfg.Across(std::string("dfg.approved.") + d.field + ".", OverQuarters::kSum, false);
-    }
-    services.Across("services.minorAdaptations.", OverQuarters::kDistinct, false);
-    visits.Across("firstVisits.", OverQuarters::kSum, false);
-    visits.Across("firstVisits.waitingAtPeriodEnd", OverQuarters::kLastQuarter, false);
-  }
-  Tally(const Tally&) = delete;
-  Tally& operator=(const Tally&) = delete;
-
-  // Adds another part's counts. `area_of`: a district's area. A person or
-  // household that both parts counted in a district (their first case in
-  // one part, another case in the other) is taken off once.
-  template <typename AreaOf>
-  void Absorb(Tally& o, const AreaOf& area_of) {
-    auto uncount_repeated = [&](base::StringIndex& mine, const base::StringIndex& theirs, size_t figure,
-                                const std::vector<uint32_t>* cells, size_t stride) {
-      for (uint32_t n = 0; n < theirs.size(); ++n) {
-        std::string_view key = theirs.Get(n);
-        if (mine.Add(key)) continue;
-        auto a = area_of(std::string(key.substr(0, key.find('\0'))));
-        if (!a) continue;  // never: the part counted it in an area
-        o.services.Uncount(figure, *a);
-        for (size_t i = 0; cells != nullptr && i < stride; ++i) o.services.Uncount((*cells)[n * stride + i], *a);
-      }
-    };
-    uncount_repeated(advised, o.advised, o.services.Figure("services.adviceInformationGuidance"), nullptr, 0);
-    uncount_repeated(households, o.households, o.services.Figure("services.minorAdaptationHouseholds"),
-                     &o.household_cells, o.household_groups.size());
-    uncount_repeated(handyperson_people, o.handyperson_people, o.services.Figure("services.handypersonPeople"),
-                     nullptr, 0);
-    for (TableBuilder Tally::*b : kTables) (this->*b).Absorb({&(o.*b)});
-    for (size_t i = 0; i < 4; ++i) stage_samples[i].Absorb(o.stage_samples[i]);
-    end_to_end.Absorb(o.end_to_end);
-    resolve_days.Absorb(o.resolve_days);
-    decision_days.Absorb(o.decision_days);
-    for (size_t a = 0; a < urgent_n.size(); ++a) {
-      urgent_n[a] += o.urgent_n[a];
-      urgent_within[a] += o.urgent_within[a];
-      other_n[a] += o.other_n[a];
-      other_within[a] += o.other_within[a];
-    }
-    money.Absorb(std::move(o.money));
-    for (size_t i = 0; i < earlier_money.size(); ++i) earlier_money[i].Absorb(std::move(o.earlier_money[i]));
-  }
-
-  Tracer tracer;
-  TableBuilder enquiries, services, dfg, outcome_table, visits, complaints, other, referrals, satisfaction;
-  static constexpr TableBuilder Tally::*kTables[] = {
-      &Tally::enquiries, &Tally::services,   &Tally::dfg,   &Tally::outcome_table, &Tally::visits,
-      &Tally::complaints, &Tally::other,     &Tally::referrals, &Tally::satisfaction};
-  BreakdownFigures enquiry_groups, household_groups, dfg_groups;
-  Samples stage_samples[4];
-  Samples end_to_end, resolve_days, decision_days;
-  std::vector<int64_t> urgent_n, urgent_within, other_n, other_within;
-  MoneyCounter money;
-  std::vector<MoneyCounter> earlier_money;
-  // (district, client): a person or household counts once per district.
-  // Each key is district, NUL, person: one string, short enough to be held
-  // in place (no allocation of its own) for the demo's ids. (An unordered
-  // set was slower at a county's size: its inserts miss the cache.)
-  base::StringIndex advised, households, handyperson_people;
-  // By household numbered in `households`: the figures of household_groups
-  // its codes counted in (household_groups.size() a household).
-  std::vector<uint32_t> household_cells;
-  std::string pair_key;
-  std::vector<std::string_view> outcome_seen;  // one case's outcomes counted so far
-};
-
 Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Codec& codec,
                             const domain::Calendar& calendar, const Period& period,
                             const DisclosurePolicy& policy, const KpiOptions& options) {
@@ -931,52 +682,124 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
     return std::nullopt;
   };
 
-  // Money: year to date at the period's last day, in the financial year the
-  // period lies in; counted in the same pass over the cases.
-  using namespace std::chrono;
-  year_month_day period_first{period.first};
-  const int money_year = int(period_first.year()) - (period_first.month() < April ? 1 : 0);
-  char label[16];
-  std::snprintf(label, sizeof label, "%04d/%02d", money_year, (money_year + 1) % 100);
-  const Date year_first = sys_days{year{money_year} / April / 1};
-  // The earlier returns of this financial year released to the recipient,
-  // each with its grants' parts as at its own position and period end.
-  std::vector<const ReleasedReturn*> earlier_released;
-  uint64_t furthest = all.position;
-  if (options.released != nullptr && policy.controlled) {
-    for (const ReleasedReturn& r : *options.released) {
-      if (r.period.label.substr(0, 7) != label) continue;
-      earlier_released.push_back(&r);
-      furthest = std::max(furthest, r.position);
-    }
-  }
-  // A return taken at an earlier position than one already released: that
-  // one's money needs the log up to its own position, in a pass of its own.
-  const bool wider = furthest > all.position;
-  std::vector<MoneyCounter> earlier_money;
-  if (!wider) {
-    for (const ReleasedReturn* r : earlier_released) {
-      earlier_money.emplace_back(all.allocations, label, year_first, r->period.last, r->position);
-    }
-  }
-
-  const MoneyCounter money_counter(all.allocations, label, year_first, period.last);
-
-  // The pass is shared among the source's parts (one a core; one when a
-  // cell's cases are traced, which lists them in key order): each counts
-  // into its own tally, and the tallies are added up when it ends.
-  const size_t parts = options.trace != nullptr ? 1 : std::max<size_t>(all.Parts(), 1);
-  std::vector<std::unique_ptr<Tally>> tallies;
-  for (size_t i = 0; i < parts; ++i) {
-    tallies.push_back(std::make_unique<Tally>(&kpi.areas, options.trace, money_counter, earlier_money));
-  }
-  const size_t n_areas = kpi.areas.size();
+  Tracer tracer;
+  tracer.trace = options.trace;
+  const auto channels = Enumerants<Channel>();
+  const auto referrers = Enumerants<ReferrerType>();
+  const auto tenures = Enumerants<Tenure>();
+  const auto urgencies = Enumerants<Urgency>();
+  const auto outcomes = Enumerants<Outcome>(true);
+  const auto stages = Enumerants<ComplaintStage>();
+  const auto safeguarding_categories = Enumerants<SafeguardingCategory>();
   const std::vector<std::string> scores = {"1", "2", "3", "4", "5"};
+
+  TableBuilder enquiries("enquiries", "Enquiries by channel and referrer type", &kpi.areas, &tracer);
+  enquiries.Partition("enquiries.total", "enquiries.channel", channels);
+  enquiries.Partition("enquiries.total", "enquiries.referrer", referrers);
+  // Target groups and equality (003 7.2, 9.1): each breakdown of a figure by
+  // a person's code is a partition of it, so that disclosure control and the
+  // release ledger's joint audit cover its cells like any other breakdown.
+  // Per breakdown, its categories' figures in the table.
+  using BreakdownFigures = std::vector<std::vector<size_t>>;
+  auto equality_partitions = [](TableBuilder* b, const std::string& total, const std::string& base) {
+    BreakdownFigures figures;
+    for (const Breakdown& d : Breakdowns()) {
+      b->Partition(total, base + "." + d.field, d.categories);
+      figures.emplace_back();
+      for (const auto& c : d.categories) figures.back().push_back(b->Figure(base + "." + d.field + "." + c));
+    }
+    return figures;
+  };
+  const BreakdownFigures enquiry_groups = equality_partitions(&enquiries, "enquiries.total", "enquiries");
+  // Schedule B of the service specification, row by row (docs/exports.md,
+  // "Schedule B"); its "DFG of all value" row is dfg.approved.total.
+  TableBuilder services("services", "Schedule B: people, households, repairs and grants", &kpi.areas, &tracer);
+  for (const char* id : {"services.adviceInformationGuidance", "services.minorAdaptationHouseholds",
+                         "services.handypersonPeople", "services.repairsCompleted",
+                         "services.dementiaDwellingGrantsApproved"}) {
+    services.Figure(id);
+  }
+  const BreakdownFigures household_groups =
+      equality_partitions(&services, "services.minorAdaptationHouseholds", "services.minorAdaptations");
+  const std::vector<std::string> priorities = {"1", "2", "3", "unspecified"};
+  TableBuilder dfg("dfg", "Disabled facilities grants approved and completed", &kpi.areas, &tracer);
+  for (const char* what : {"approved", "completed"}) {
+    std::string base = std::string("dfg.") + what;
+    dfg.Partition(base + ".total", base + ".urgency", urgencies);
+    dfg.Partition(base + ".total", base + ".tenure", tenures);
+    dfg.Partition(base + ".total", base + ".priority", priorities);
+  }
+  const BreakdownFigures dfg_groups = equality_partitions(&dfg, "dfg.approved.total", "dfg.approved");
+  // The statutory decision on a valid application (approval or refusal).
+  dfg.Partition("dfg.decisions.total", "dfg.decisions", {"withinTarget", "later"});
+  TableBuilder outcome_table("outcomes", "Cases with each outcome recorded", &kpi.areas, &tracer);
+  for (const auto& o : outcomes) outcome_table.Figure("outcomes." + o);
+  TableBuilder visits("firstVisits", "First visits against the target, and people still waiting", &kpi.areas, &tracer);
+  visits.Partition("firstVisits.total", "firstVisits", {"withinTarget", "later"});
+  visits.Partition("firstVisits.waitingAtPeriodEnd", "firstVisits.waitingAtPeriodEnd",
+                   {"withinTarget", "overTarget"});
+  TableBuilder complaints("complaints", "Complaints", &kpi.areas, &tracer);
+  complaints.Partition("complaints.received.total", "complaints.received.stage", stages);
+  // 003 9.1 "number, stage": the complaints that reached each formal stage
+  // in the period, at entry or by escalation (a flow of dated events, like
+  // every count of the table: a complaint escalated twice in a period counts
+  // at both stages, so these are not a partition).
+  for (const char* reached : {"stage1", "stage2", "ombudsman"}) {
+    complaints.Figure(std::string("complaints.reached.") + reached);
+  }
+  complaints.Figure("complaints.resolved");
+  TableBuilder other("other", "Compliments and safeguarding alerts", &kpi.areas, &tracer);
+  other.Figure("other.compliments");
+  other.Partition("other.safeguardingAlerts", "other.safeguardingAlerts.category", safeguarding_categories);
+  // Appendix E "referrals to specified services": OnwardReferralMade by
+  // destination, and whether the person was referred or only signposted.
+  const auto destinations = Enumerants<domain::cs::OnwardDestination>(true);
+  TableBuilder referrals("referrals", "Referrals and signposting to specified services", &kpi.areas, &tracer);
+  referrals.Partition("referrals.onward.total", "referrals.onward.destination", destinations);
+  referrals.Partition("referrals.onward.total", "referrals.onward", {"referred", "signposted"});
+  TableBuilder satisfaction("satisfaction", "Satisfaction and impact: responses, and questionnaires sent and returned",
+                           &kpi.areas, &tracer);
+  satisfaction.Partition("satisfaction.responses", "satisfaction.score", scores);
+  // 003 7.6: the impact and quality-of-life answers, and the questionnaires
+  // sent and returned (their ratio is the response rate, a statistic).
+  satisfaction.Partition("satisfaction.responses", "satisfaction.qualityOfLife",
+                         Enumerants<domain::cs::QualityOfLifeChange>());
+  for (const auto& i : Enumerants<domain::cs::ImpactReported>(true)) satisfaction.Figure("satisfaction.impact." + i);
+  satisfaction.Figure("satisfaction.questionnaires.sent");
+  satisfaction.Figure("satisfaction.questionnaires.returned");
+  // Across returns (docs/exports.md, "Coordination across returns"): people
+  // and households count once in the year; people waiting are counted on the
+  // last day; breakdowns by what is read as of P, decisions and waiting (the
+  // district as of P) and first visits (a later-recorded earlier visit or
+  // referral moves them) can shrink at a later position.
+  for (const char* id : {"services.adviceInformationGuidance", "services.minorAdaptationHouseholds",
+                         "services.handypersonPeople"}) {
+    services.Across(id, OverQuarters::kDistinct, true);
+  }
+  for (const char* prefix : {"dfg.approved.urgency.", "dfg.approved.tenure.", "dfg.approved.priority.",
+                             "dfg.completed.urgency.", "dfg.completed.tenure.", "dfg.completed.priority.",
+                             "dfg.decisions."}) {
+    dfg.Across(prefix, OverQuarters::kSum, false);
+  }
+  // A person's codes are read as of P (a correction or a later registration
+  // moves them between categories), so no category only grows; households
+  // count once in the year in each category as in the total.
+  for (const Breakdown& d : Breakdowns()) {
+    enquiries.Across(std::string("enquiries.") + d.field + ".", OverQuarters::kSum, false);
+    dfg.Across(std::string("dfg.approved.") + d.field + ".", OverQuarters::kSum, false);
+  }
+  services.Across("services.minorAdaptations.", OverQuarters::kDistinct, false);
+  visits.Across("firstVisits.", OverQuarters::kSum, false);
+  visits.Across("firstVisits.waitingAtPeriodEnd", OverQuarters::kLastQuarter, false);
+
+  const size_t n_areas = kpi.areas.size();
+  Samples stage_samples[4] = {Samples(n_areas), Samples(n_areas), Samples(n_areas), Samples(n_areas)};
   const char* stage_names[4] = {"assessment", "application", "approval", "completion"};
+  Samples end_to_end(n_areas), resolve_days(n_areas), decision_days(n_areas);
+  std::vector<int64_t> urgent_n(n_areas), urgent_within(n_areas), other_n(n_areas), other_within(n_areas);
 
   // Complaints, on a case or with no case of their own (complaint/K-<n>).
-  auto count_complaints = [&](Tally& t, const CaseFacts& c) {
-    TableBuilder& complaints = t.complaints;
+  auto count_complaints = [&](const CaseFacts& c) {
     auto reached = [&](const ComplaintFact& f) {
       const std::string_view stage = f.stage;
       if (stage != "stage1" && stage != "stage2" && stage != "ombudsman") return;
@@ -1003,16 +826,58 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
           if (f.number == r.number && same_stage && f.on <= r.on && (!from || f.on > *from)) from = f.on;
         }
       }
-      if (from) t.resolve_days.Add(*a, county, (r.on - *from).count());
+      if (from) resolve_days.Add(*a, county, (r.on - *from).count());
     }
   };
   Status passed = all.ForEachComplaintStream([&](const std::string& id, const CaseFacts& c) {
-    tallies[0]->tracer.current_case = &id;
-    count_complaints(*tallies[0], c);
+    tracer.current_case = &id;
+    count_complaints(c);
     return Status::OK();
   });
   if (!passed.ok()) return passed;
 
+  // Money: year to date at the period's last day, in the financial year the
+  // period lies in; counted in the same pass over the cases.
+  using namespace std::chrono;
+  year_month_day period_first{period.first};
+  const int money_year = int(period_first.year()) - (period_first.month() < April ? 1 : 0);
+  char label[16];
+  std::snprintf(label, sizeof label, "%04d/%02d", money_year, (money_year + 1) % 100);
+  const Date year_first = sys_days{year{money_year} / April / 1};
+  MoneyCounter money(all.allocations, label, year_first, period.last);
+  // The earlier returns of this financial year released to the recipient,
+  // each with its grants' parts as at its own position and period end.
+  std::vector<const ReleasedReturn*> earlier_released;
+  uint64_t furthest = all.position;
+  if (options.released != nullptr && policy.controlled) {
+    for (const ReleasedReturn& r : *options.released) {
+      if (r.period.label.substr(0, 7) != label) continue;
+      earlier_released.push_back(&r);
+      furthest = std::max(furthest, r.position);
+    }
+  }
+  // A return taken at an earlier position than one already released: that
+  // one's money needs the log up to its own position, in a pass of its own.
+  const bool wider = furthest > all.position;
+  std::vector<MoneyCounter> earlier_money;
+  if (!wider) {
+    for (const ReleasedReturn* r : earlier_released) {
+      earlier_money.emplace_back(all.allocations, label, year_first, r->period.last, r->position);
+    }
+  }
+
+  // (district, client): a person or household counts once per district.
+  // Each key is district, NUL, person: one string, short enough to be held
+  // in place (no allocation of its own) for the demo's ids. (An unordered
+  // set was slower at a county's size: its inserts miss the cache.)
+  base::StringIndex advised, households, handyperson_people;
+  std::string pair_key;
+  auto first_in = [&pair_key](base::StringIndex& seen, const std::string& district, const std::string& person) {
+    pair_key.assign(district).push_back('\0');
+    pair_key.append(person);
+    return seen.Add(pair_key);
+  };
+  std::vector<std::string_view> outcome_seen;  // one case's outcomes counted so far
   static const std::string kUnspecified = "unspecified";
   static const std::string kPriorities[4] = {"unspecified", "1", "2", "3"};
   // The codes are counted for an enquiry, a completion or an approval in the
@@ -1028,27 +893,10 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
     FactSource& all;
     ~Unset() { all.codes_wanted = nullptr; }
   } unset{all};
-  passed = all.ForEachCaseInParts(parts, [&](CasePart& part, const std::string& id, const CaseFacts& c) -> Status {
-    Tally& t = *tallies[part.index];
-    t.tracer.current_case = &id;
-    t.tracer.order = part.order;
-    TableBuilder &enquiries = t.enquiries, &services = t.services, &dfg = t.dfg, &outcome_table = t.outcome_table,
-                 &visits = t.visits, &other = t.other, &referrals = t.referrals, &satisfaction = t.satisfaction;
-    const BreakdownFigures &enquiry_groups = t.enquiry_groups, &household_groups = t.household_groups,
-                           &dfg_groups = t.dfg_groups;
-    base::StringIndex &advised = t.advised, &households = t.households, &handyperson_people = t.handyperson_people;
-    Samples &end_to_end = t.end_to_end, &decision_days = t.decision_days;
-    auto& stage_samples = t.stage_samples;
-    std::vector<int64_t> &urgent_n = t.urgent_n, &urgent_within = t.urgent_within, &other_n = t.other_n,
-                         &other_within = t.other_within;
-    std::vector<std::string_view>& outcome_seen = t.outcome_seen;
-    auto first_in = [&t](base::StringIndex& seen, const std::string& district, const std::string& person) {
-      t.pair_key.assign(district).push_back('\0');
-      t.pair_key.append(person);
-      return seen.Add(t.pair_key);
-    };
-    t.money.Add(id, c);
-    for (MoneyCounter& m : t.earlier_money) m.Add(id, c);
+  passed = all.ForEachCase([&](const std::string& id, const CaseFacts& c) -> Status {
+    tracer.current_case = &id;
+    money.Add(id, c);
+    for (MoneyCounter& m : earlier_money) m.Add(id, c);
     const domain::CaseState& s = c.state;
     const std::string& tenure = s.tenure.empty() ? kUnspecified : s.tenure;
     // The client's codes (none recorded: every breakdown's notRecorded),
@@ -1058,7 +906,7 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
     Status codes_read;
     auto count_codes = [&](TableBuilder* b, const BreakdownFigures& figures, size_t at) {
       if (codes == nullptr) {
-        auto found = part.CodesOf(s.client);
+        auto found = all.CodesOf(s.client);
         if (!found.ok()) codes_read = found.status();
         codes = found.ok() && *found != nullptr ? *found : &kNotRecorded;
       }
@@ -1089,10 +937,6 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
       if (l->service == std::string_view("minorAdaptation") && first_in(households, w.district, person)) {
         services.Count("services.minorAdaptationHouseholds", *a);
         count_codes(&services, household_groups, *a);
-        // Which cells, should another part count the household too (Tally::Absorb).
-        for (size_t i = 0; i < household_groups.size(); ++i) {
-          t.household_cells.push_back(uint32_t(household_groups[i][Breakdowns()[i].of(*codes)]));
-        }
       }
       if (l->service == std::string_view("handyperson") && first_in(handyperson_people, w.district, person)) {
         services.Count("services.handypersonPeople", *a);
@@ -1213,7 +1057,7 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
         }
       }
     }
-    count_complaints(t, c);
+    count_complaints(c);
     for (const auto& x : c.compliments) {
       if (auto a = area(x.district); a && In(period, x.on)) other.Count("other.compliments", *a);
     }
@@ -1248,14 +1092,6 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
   });
   if (passed.ok()) passed = all.Finish();
   if (!passed.ok()) return passed;
-  Tally& t = *tallies[0];
-  for (size_t i = 1; i < parts; ++i) t.Absorb(*tallies[i], area);
-  tallies.resize(1);
-  TableBuilder &enquiries = t.enquiries, &services = t.services, &dfg = t.dfg, &outcome_table = t.outcome_table,
-               &visits = t.visits, &complaints = t.complaints, &other = t.other, &referrals = t.referrals,
-               &satisfaction = t.satisfaction;
-  MoneyCounter& money = t.money;
-  std::vector<MoneyCounter>& earlier_money_counted = t.earlier_money;
 
   for (TableBuilder* b : {&enquiries, &services, &dfg, &outcome_table, &visits, &complaints, &other,
                           &referrals, &satisfaction}) {
@@ -1276,10 +1112,10 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
       auto w = OpenFactsFromLog(store, codec, wo);
       if (!w.ok()) return w.status();
       for (const ReleasedReturn* r : earlier_released) {
-        earlier_money_counted.emplace_back((*w)->allocations, label, year_first, r->period.last, r->position);
+        earlier_money.emplace_back((*w)->allocations, label, year_first, r->period.last, r->position);
       }
       Status s = (*w)->ForEachCase([&](const std::string& id, const CaseFacts& c) {
-        for (MoneyCounter& m : earlier_money_counted) m.Add(id, c);
+        for (MoneyCounter& m : earlier_money) m.Add(id, c);
         return Status::OK();
       });
       if (!s.ok()) return s;
@@ -1290,7 +1126,7 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
       EarlierMoney e;
       e.figures = r.money_recorded ? &r.money : nullptr;
       e.areas = r.areas;
-      e.money = earlier_money_counted[i].Take();
+      e.money = earlier_money[i].Take();
       e.threshold = r.policy.threshold;
       e.same_day = r.period.last == period.last;
       e.same_position = r.position == all.position;
@@ -1299,10 +1135,6 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
     BuildMoneyTable(money.Take(), kpi.areas, county, policy, earlier, &kpi.money);
   }
 
-  const Samples(&stage_samples)[4] = t.stage_samples;
-  const Samples &end_to_end = t.end_to_end, &resolve_days = t.resolve_days, &decision_days = t.decision_days;
-  const std::vector<int64_t> &urgent_n = t.urgent_n, &urgent_within = t.urgent_within, &other_n = t.other_n,
-                             &other_within = t.other_within;
   // Statistics: withheld for groups below the threshold and for areas whose
   // group count is suppressed (its presence would bound that count).
   auto publishable = [&](const std::string& group, size_t a, int64_t n) {
@@ -1418,19 +1250,12 @@ Result<KpiReturn> BuildFrom(FactSource& all, LogReader& store, const domain::Cod
 Result<KpiReturn> BuildKpiReturn(LogReader& store, const domain::Codec& codec,
                                  const domain::Calendar& calendar, const Period& period,
                                  const DisclosurePolicy& policy, const KpiOptions& options) {
-  return BuildKpiReturnReading(store, codec, calendar, period, policy, options, {});
-}
-
-Result<KpiReturn> BuildKpiReturnReading(LogReader& store, const domain::Codec& codec,
-                                        const domain::Calendar& calendar, const Period& period,
-                                        const DisclosurePolicy& policy, const KpiOptions& options,
-                                        CollectOptions reading) {
   if (!calendar.Covers(period.first) || !calendar.Covers(period.last)) {
     return Status::InvalidArgument("period " + period.label + " lies outside the working-day calendar (" +
                                    std::to_string(calendar.first_year()) + " to " +
                                    std::to_string(calendar.last_year()) + ")");
   }
-  CollectOptions co = std::move(reading);
+  CollectOptions co;
   co.position = options.position;
   co.progress = options.progress;
   std::optional<KpiReturn> kpi;

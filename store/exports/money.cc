@@ -51,24 +51,6 @@ void MoneyCounter::AddTotals(const MoneyByDistrict& totals) {
   }
 }
 
-void MoneyCounter::Absorb(MoneyCounter&& other) {
-  for (auto& [district, funds] : other.out_) {
-    for (auto& [fund, t] : funds) {
-      FundMoney& m = out_[district][fund];
-      m.allocated = m.allocated || t.allocated;
-      m.allocation = t.allocated ? t.allocation : m.allocation;
-      m.committed += t.committed;
-      m.committed_grants += t.committed_grants;
-      m.spent += t.spent;
-      m.spent_grants += t.spent_grants;
-      // By "<case id>#<line>": each case was counted by one counter.
-      for (auto& [grant, pence] : t.committed_by_grant) m.committed_by_grant[grant] += pence;
-      for (auto& [grant, pence] : t.spent_by_grant) m.spent_by_grant[grant] += pence;
-    }
-  }
-  other.out_.clear();
-}
-
 Result<MoneyByDistrict> CountMoney(FactSource& facts, const std::string& financial_year, Date year_first,
                                    Date as_of) {
   MoneyCounter counter(facts.allocations, financial_year, year_first, as_of);

@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
-#include <mutex>
 #include <set>
 
 #include "county.h"
@@ -103,11 +102,10 @@ class FactSourceTest : public ReadModelTest {
     EXPECT_TRUE(logged.ok()) << logged.status().ToString();
     return logged.ok() ? DumpSource(**logged) : Dump{};
   }
-  std::string Kpi(LogReader& reader, const std::string& period, const std::string& policy,
-                  const exports::CollectOptions& reading = {}) {
+  std::string Kpi(LogReader& reader, const std::string& period, const std::string& policy) {
     exports::KpiOptions ko;
-    auto kpi = exports::BuildKpiReturnReading(reader, *codec_, calendar_, *exports::ParsePeriod(period),
-                                              *exports::ParsePolicy(policy), ko, reading);
+    auto kpi = exports::BuildKpiReturn(reader, *codec_, calendar_, *exports::ParsePeriod(period),
+                                       *exports::ParsePolicy(policy), ko);
     EXPECT_TRUE(kpi.ok()) << kpi.status().ToString();
     return kpi.ok() ? exports::KpiToJson(*kpi) + exports::KpiToCsv(*kpi) + exports::StatisticsToCsv(*kpi) : "";
   }
@@ -189,121 +187,6 @@ TEST_F(FactSourceTest, APassOverSeveralBatchesVisitsEveryCaseInOrderAndAVisitors
   });
   EXPECT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(visited, l.cases.size());
-}
-
-// A pass in parts deals the cases in batches, in turn, to the caller's
-// thread and parts - 1 more: every case once, each part's in key order,
-// with its place in the whole pass and its client's codes as the log has
-// them; a visitor's error ends the pass with the first such error in key
-// order. A source that reads the log visits every case as part 0.
-TEST_F(FactSourceTest, APassInPartsVisitsEveryCaseOnceAndTellsItsPlace) {
-  Dump l = CountyAndTheLogsPass(25);
-  ASSERT_EQ(l.cases.size(), 150u);
-  std::vector<std::string> ids;
-  for (const auto& [id, bytes] : l.cases) ids.push_back(id);
-  for (size_t parts : {2, 3}) {
-    for (size_t batch : {1, 7, 128}) {
-      exports::CollectOptions co;
-      co.parts = parts;
-      co.part_batch = batch;
-      auto projected = exports::OpenFacts(*store_, *codec_, co);
-      ASSERT_TRUE(projected.ok()) << projected.status().ToString();
-      ASSERT_TRUE((*projected)->from_projection);
-      EXPECT_EQ((*projected)->Parts(), parts);
-      std::mutex mu;
-      std::vector<std::vector<std::pair<uint64_t, std::string>>> seen(parts);
-      std::map<std::string, std::string> cases, codes;
-      (*projected)->codes_wanted = [](const exports::CaseFacts&) { return true; };
-      Status s = (*projected)->ForEachCaseInParts(parts, [&](exports::CasePart& part, const std::string& id,
-                                                             const exports::CaseFacts& c) {
-        auto got = part.CodesOf(c.state.client);
-        if (!got.ok()) return got.status();
-        std::lock_guard<std::mutex> lock(mu);
-        seen[part.index].emplace_back(part.order, id);
-        cases[id] = EncodeCaseState(c.state) + "|" + exports::EncodeCaseFacts(c);
-        if (*got != nullptr) codes[c.state.client] = exports::EncodePersonCodes(**got);
-        return Status::OK();
-      });
-      (*projected)->codes_wanted = nullptr;
-      ASSERT_TRUE(s.ok()) << s.ToString();
-      EXPECT_TRUE(cases == l.cases) << parts << " parts, batches of " << batch;
-      EXPECT_TRUE(codes == l.codes) << parts << " parts, batches of " << batch;
-      size_t visited = 0;
-      for (size_t p = 0; p < parts; ++p) {
-        for (size_t i = 0; i < seen[p].size(); ++i) {
-          const auto& [order, id] = seen[p][i];
-          ASSERT_GE(order, 1u);
-          ASSERT_LE(order, ids.size());
-          EXPECT_EQ(id, ids[order - 1]);                     // its place in the whole pass
-          EXPECT_EQ((order - 1) / batch % parts, p);         // dealt in turn
-          if (i > 0) {
-            EXPECT_LT(seen[p][i - 1].first, order);  // each part's in key order
-          }
-        }
-        visited += seen[p].size();
-        if (batch < ids.size() / parts) {
-          EXPECT_FALSE(seen[p].empty()) << p;
-        }
-      }
-      EXPECT_EQ(visited, ids.size());
-
-      // Errors at the 40th and 20th cases of the pass: the 20th's is returned.
-      s = (*projected)->ForEachCaseInParts(parts, [&](exports::CasePart& part, const std::string&,
-                                                      const exports::CaseFacts&) {
-        if (part.order == 40) return Status::Conflict("the 40th");
-        if (part.order == 20) return Status::Conflict("the 20th");
-        return Status::OK();
-      });
-      EXPECT_EQ(s.message(), "the 20th") << parts << " parts, batches of " << batch;
-    }
-  }
-  LogOnly log(*store_);
-  auto logged = exports::OpenFacts(log, *codec_, {});
-  ASSERT_TRUE(logged.ok());
-  std::vector<std::string> order;
-  Status s = (*logged)->ForEachCaseInParts(3, [&](exports::CasePart& part, const std::string& id,
-                                                   const exports::CaseFacts&) {
-    EXPECT_EQ(part.index, 0u);
-    EXPECT_EQ(part.order, order.size() + 1);
-    order.push_back(id);
-    return Status::OK();
-  });
-  ASSERT_TRUE(s.ok()) << s.ToString();
-  EXPECT_EQ(order, ids);
-}
-
-// A KPI return counted in parts, each into its own tally, is the one
-// pass's byte for byte: the same figures in the same order, a person or
-// household whose cases fell in two parts counted once in a district, the
-// same money and statistics. Batches of one case and of a few, so that a
-// client's cases fall in different parts (the demo's returning clients come
-// after a district's fiftieth case).
-TEST_F(FactSourceTest, AReturnCountedInPartsIsTheReturnOfOnePass) {
-  Open();
-  GenerateCounty(160);
-  CatchUp();
-  LogOnly log(*store_);
-  auto logged = exports::OpenFacts(log, *codec_, {});
-  ASSERT_TRUE(logged.ok());
-  std::map<std::string, size_t> cases_of;  // by client
-  ASSERT_TRUE((*logged)->ForEachCase([&](const std::string&, const exports::CaseFacts& c) {
-    ++cases_of[c.state.client];
-    return Status::OK();
-  }).ok());
-  ASSERT_GE(std::count_if(cases_of.begin(), cases_of.end(), [](const auto& x) { return x.second > 1; }), 3);
-  for (const char* period : {"2018/19", "2018/19-Q2", "2018/19-Q4"}) {
-    for (const char* policy : {"none", "nhs"}) {
-      const std::string one = Kpi(log, period, policy);
-      ASSERT_FALSE(one.empty());
-      for (auto [parts, batch] : {std::pair<size_t, size_t>{2, 1}, {3, 4}, {2, 128}}) {
-        exports::CollectOptions co;
-        co.parts = parts;
-        co.part_batch = batch;
-        EXPECT_EQ(Kpi(*store_, period, policy, co), one)
-            << period << " " << policy << ", " << parts << " parts, batches of " << batch;
-      }
-    }
-  }
 }
 
 // A pass reads every client's codes by one scan the first time it is asked
