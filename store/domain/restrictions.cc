@@ -26,11 +26,7 @@ Result<ActiveRestrictions> ActiveRestrictions::Read(Store& store, const Codec& c
       if (e.type == "RestrictionApplied") {
         cs::Facts::Reader facts;
         const TypeEntry* type = nullptr;
-        Status s = decoder.Decode(e, &facts, &type);
-        if (s.IsCorruption()) {
-          return Status::Corruption("facts of " + e.type + " at position " + std::to_string(e.position) + ": " +
-                                    s.message());
-        }
+        Status s = decoder.DecodeNamed(e, &facts, &type);
         if (!s.ok()) return s;
         try {
           out.active_[subject] = DateOf(facts.getRestrictionApplied().getAppliedOn()).value_or(Date{});

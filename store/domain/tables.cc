@@ -274,6 +274,13 @@ Status FactsDecoder::DecodeCurrent(const TypeEntry& type, std::string_view facts
   return Status::OK();
 }
 
+Status FactsDecoder::DecodeNamed(const RecordedEvent& event, cs::Facts::Reader* out, const TypeEntry** type) {
+  Status s = Decode(event, out, type);
+  if (!s.IsCorruption()) return s;
+  return Status::Corruption("facts of " + event.type + " at position " + std::to_string(event.position) + ": " +
+                            s.message());
+}
+
 Status FactsDecoder::Decode(const RecordedEvent& event, cs::Facts::Reader* out,
                             const TypeEntry** type) {
   const TypeEntry* t = tables_->Find(event.type);

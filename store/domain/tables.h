@@ -123,6 +123,9 @@ class FactsDecoder {
   // NotSupported (unknown type, newer version, no upcaster), Corruption
   // (facts do not decode, or hold another type than the envelope says).
   Status Decode(const RecordedEvent& event, cs::Facts::Reader* out, const TypeEntry** type);
+  // The same, a Corruption's message led by "facts of <type> at position
+  // <n>: " (for the readers that report which event they could not read).
+  Status DecodeNamed(const RecordedEvent& event, cs::Facts::Reader* out, const TypeEntry** type);
   // The same for bytes already at the current version of `type`.
   Status DecodeCurrent(const TypeEntry& type, std::string_view facts, cs::Facts::Reader* out);
 

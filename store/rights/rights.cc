@@ -63,12 +63,7 @@ EventReader::EventReader(const domain::Codec& codec)
 
 Status EventReader::Facts(const RecordedEvent& event, cs::Facts::Reader* out) {
   const domain::TypeEntry* type = nullptr;
-  Status s = facts_.Decode(event, out, &type);
-  if (s.IsCorruption()) {
-    return Status::Corruption("facts of " + event.type + " at position " + std::to_string(event.position) +
-                              ": " + s.message());
-  }
-  return s;
+  return facts_.DecodeNamed(event, out, &type);
 }
 
 Status EventReader::Personal(const PersonalSection& section, cs::Personal::Reader* out) {
