@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,6 +79,24 @@ class Reader {
     return v;
   }
   uint64_t Var() {
+    // Most values here are one to three bytes (counts, lengths, days): read
+    // those without a check of the end for every byte. (The KPI return
+    // decodes about 60 varints a case, 590,000 cases at 12 million events.)
+    if (in_.size() >= 3) {
+      const auto* p = reinterpret_cast<const uint8_t*>(in_.data());
+      if (p[0] < 0x80) {
+        in_.remove_prefix(1);
+        return p[0];
+      }
+      if (p[1] < 0x80) {
+        in_.remove_prefix(2);
+        return uint64_t(p[0] & 0x7f) | (uint64_t(p[1]) << 7);
+      }
+      if (p[2] < 0x80) {
+        in_.remove_prefix(3);
+        return uint64_t(p[0] & 0x7f) | (uint64_t(p[1] & 0x7f) << 7) | (uint64_t(p[2]) << 14);
+      }
+    }
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       if (in_.empty()) return Fail();
@@ -101,7 +120,14 @@ class Reader {
       out->clear();
       return;
     }
-    out->assign(in_.data(), size_t(n));
+    if (n <= out->capacity()) {
+      // Into the buffer it has (no check for the source overlapping it, as
+      // assign makes: it cannot).
+      out->resize(size_t(n));
+      std::memcpy(out->data(), in_.data(), size_t(n));
+    } else {
+      out->assign(in_.data(), size_t(n));
+    }
     in_.remove_prefix(size_t(n));
   }
   Date Day() { return FromZigzag(Var()); }
