@@ -992,6 +992,30 @@ TEST_F(CliTest, AppendRefusesAnEqualityCodeOutsideItsListNamingTheField) {
   EXPECT_EQ(lines[1]["facts"]["disability"], "preferNotToSay") << lines[1].dump();
 }
 
+// docs/operations.md, "Upgrading": an inline projection the store has no
+// checkpoint of at its version is folded from nothing by the open that
+// registers it; `hearth rebuild` reports that fold as its rebuild and does
+// not fold the log into it a second time. Once it has its checkpoint, the
+// next rebuild folds it again, as every other.
+TEST_F(CliTest, RebuildDoesNotFoldTwiceWhatItsOpenFoldedFromNothing) {
+  Init();  // `hearth init` registers no projection: none has a checkpoint
+  const std::string kCase = "case/D1/000001";
+  ASSERT_EQ(Hearth({"append", "--stream", kCase, "--expect", "no-stream"}, std::string(kEnquiry) + "\n").code, 0);
+  const std::string events = std::to_string(kInit + 1) + " events";
+  Output first = Hearth({"rebuild"});
+  ASSERT_EQ(first.code, 0) << first.err;
+  EXPECT_NE(first.out.find("rights_requests: folded from " + events + " as the store opened"), std::string::npos)
+      << first.out;
+  EXPECT_EQ(first.out.find("rights_requests: rebuilt"), std::string::npos) << first.out;
+  EXPECT_NE(first.err.find("rights_requests: new to this store"), std::string::npos) << first.err;
+  EXPECT_NE(first.out.find("cases: rebuilt from " + events), std::string::npos) << first.out;
+  Output second = Hearth({"rebuild", "rights_requests"});
+  ASSERT_EQ(second.code, 0) << second.err;
+  EXPECT_NE(second.out.find("rights_requests: rebuilt from " + events), std::string::npos) << second.out;
+  EXPECT_EQ(second.out.find("as the store opened"), std::string::npos) << second.out;
+  EXPECT_EQ(second.err.find("new to this store"), std::string::npos) << second.err;
+}
+
 // docs/cli.md (info): `hearth info` shows each projection's folded position
 // and its lag behind the log, without opening (or catching up) the
 // projections itself; a read-model command brings it current.
