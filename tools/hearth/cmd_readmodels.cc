@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "commands.h"
@@ -67,6 +68,19 @@ std::string Thousands(uint64_t n) {
   std::string s = std::to_string(n);
   for (int i = int(s.size()) - 3; i > 0; i -= 3) s.insert(size_t(i), ",");
   return s;
+}
+
+// "2.50" and "400,000 events/s": the seconds a fold of `events` took, and its rate.
+std::pair<std::string, std::string> TookAndRate(uint64_t events, double secs) {
+  char took[32];
+  std::snprintf(took, sizeof took, "%.2f", secs);
+  return {took, Thousands(secs > 0 ? uint64_t(double(events) / secs) : 0) + " events/s"};
+}
+
+std::string Joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out;
 }
 
 // ---------------------------------------------------------------- rebuild --
@@ -127,9 +141,9 @@ Status RunRebuild(const RebuildOptions& o) {
     if (o.name.empty() || p->name() == o.name) names.push_back(p->name());
   }
   if (names.empty()) {
-    std::string known;
-    for (const auto& p : (*d)->projections) known += (known.empty() ? "" : ", ") + p->name();
-    return Status::NotFound("no projection named " + o.name + " (known: " + known + ")");
+    std::vector<std::string> known;
+    for (const auto& p : (*d)->projections) known.push_back(p->name());
+    return Status::NotFound("no projection named " + o.name + " (known: " + Joined(known) + ")");
   }
   // An inline projection the store holds no checkpoint of at its version
   // (new to the store, or changed by this build) is folded from nothing,
@@ -153,10 +167,8 @@ Status RunRebuild(const RebuildOptions& o) {
       if (!current) folded_at_open.push_back(p->name());
     }
   }
-  std::string folded_names;
-  for (const auto& name : folded_at_open) folded_names += (folded_names.empty() ? "" : ", ") + name;
   if (!folded_at_open.empty() && !o.quiet) {
-    std::cerr << "hearth: " << folded_names << ": new to this store or of another version; the open folds the "
+    std::cerr << "hearth: " << Joined(folded_at_open) << ": new to this store or of another version; the open folds the "
               << "whole log into " << (folded_at_open.size() == 1 ? "it" : "them") << "\n";
   }
   auto opening = std::chrono::steady_clock::now();
@@ -176,14 +188,10 @@ Status RunRebuild(const RebuildOptions& o) {
         events = p.position;
       }
     }
-    folded_names.clear();
-    for (const auto& name : folded_at_open) folded_names += (folded_names.empty() ? "" : ", ") + name;
     if (!folded_at_open.empty()) {
-      uint64_t rate = secs > 0 ? uint64_t(double(events) / secs) : 0;
-      char took[32];
-      std::snprintf(took, sizeof took, "%.2f", secs);
-      Status s = Print(folded_names + ": folded from " + Thousands(events) + " events as the store opened, in " +
-                       took + " s with the open (" + Thousands(rate) + " events/s)\n");
+      auto [took, rate] = TookAndRate(events, secs);
+      Status s = Print(Joined(folded_at_open) + ": folded from " + Thousands(events) +
+                       " events as the store opened, in " + took + " s with the open (" + rate + ")\n");
       if (!s.ok()) return s;
     }
   }
@@ -193,11 +201,8 @@ Status RunRebuild(const RebuildOptions& o) {
     double secs = 0;
     Status s = RebuildOne(**store, name, o.quiet, &events, &secs);
     if (!s.ok()) return s;
-    uint64_t rate = secs > 0 ? uint64_t(double(events) / secs) : 0;
-    char took[32];
-    std::snprintf(took, sizeof took, "%.2f", secs);
-    s = Print(name + ": rebuilt from " + Thousands(events) + " events in " + took + " s (" +
-              Thousands(rate) + " events/s)\n");
+    auto [took, rate] = TookAndRate(events, secs);
+    s = Print(name + ": rebuilt from " + Thousands(events) + " events in " + took + " s (" + rate + ")\n");
     if (!s.ok()) return s;
   }
   return Status::OK();
