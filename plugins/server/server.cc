@@ -199,6 +199,84 @@ struct Sub {
   uint64_t unsent_bytes = 0;
 };
 
+// The access records owed by reads (Session::PageLimit::access_due),
+// written by one thread: everything queued while the last write synced
+// goes in the next write, one synced write for many reads, and no reader
+// thread waits for a sync. A read's answer is sent from `done` only once its
+// records are on disk; a failed write fails every read it held.
+class AccessCommitter {
+ public:
+  using Done = std::function<void(const Status&)>;
+
+  explicit AccessCommitter(Store* store) : store_(store), thread_([this] { Run(); }) {}
+  ~AccessCommitter() { Stop(); }
+  AccessCommitter(const AccessCommitter&) = delete;
+  AccessCommitter& operator=(const AccessCommitter&) = delete;
+
+  void Submit(std::vector<AccessRecord> records, Done done) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!stopping_) {
+        queue_.push_back(Item{std::move(records), std::move(done)});
+        if (idle_) cv_.notify_one();
+        return;
+      }
+    }
+    done(Status::Busy("the server is shutting down"));
+  }
+
+  // Writes what is queued, then ends the thread; later submissions are
+  // answered busy.
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+
+ private:
+  struct Item {
+    std::vector<AccessRecord> records;
+    Done done;
+  };
+
+  void Run() {
+    std::vector<Item> batch;
+    std::vector<AccessRecord> all;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        idle_ = true;
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        idle_ = false;
+        if (queue_.empty()) return;  // stopping, nothing left
+        batch.swap(queue_);
+      }
+      all.clear();
+      for (const Item& item : batch) all.insert(all.end(), item.records.begin(), item.records.end());
+      Status status = store_->LogAccess(all);
+      if (status.IsInvalidArgument() && batch.size() > 1) {
+        // One read's records refused: each read gets its own answer.
+        for (Item& item : batch) item.done(store_->LogAccess(item.records));
+      } else {
+        for (Item& item : batch) item.done(status);
+      }
+      batch.clear();
+    }
+  }
+
+  Store* store_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Item> queue_;
+  bool idle_ = false;
+  bool stopping_ = false;
+  std::thread thread_;  // last: started once the rest is built
+};
+
 struct Outgoing {
   std::string bytes;
   uint64_t sub_id = 0;     // a push of this subscription (0: none)
@@ -238,7 +316,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Touch();
 
   // Runs on a worker thread; returns the serialised answer.
-  std::string RunStoreRequest(wire::Request& request, std::shared_ptr<Session> session, bool* failed);
+  // Reads of events leave their access records in `access_due` (sent only
+  // once the committer has written them); everything else writes its own.
+  std::string RunStoreRequest(wire::Request& request, std::shared_ptr<Session> session, bool* failed,
+                              std::vector<AccessRecord>* access_due);
   std::string Hello(const wire::Request& hello);
   std::string ServerInfo(uint64_t request_id);
   void Subscribe(const wire::Request& request);
@@ -560,6 +641,7 @@ class ServerImpl final : public Server {
     tail.reset();
     workers_.join();
     readers_.join();
+    access_committer_.Stop();  // after the readers: they submit to it
     io_.stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
@@ -613,6 +695,7 @@ class ServerImpl final : public Server {
   const ServerConfig& config() const { return config_; }
   asio::thread_pool& workers() { return workers_; }
   asio::thread_pool& readers() { return readers_; }
+  AccessCommitter& access_committer() { return access_committer_; }
   bool stopping() const { return stopping_; }
 
   const PluginConfig* FindPlugin(const std::string& name) const {
@@ -807,6 +890,7 @@ class ServerImpl final : public Server {
   tcp::acceptor acceptor_;
   asio::thread_pool workers_;
   asio::thread_pool readers_;
+  AccessCommitter access_committer_{store_};
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;
 };
@@ -1281,12 +1365,29 @@ void Connection::Execute(std::unique_ptr<wire::Request> request) {
   asio::post(is_read ? server_->readers() : server_->workers(), [self, shared, session = session_] {
     const auto started = Clock::now();
     bool failed = false;
-    std::string response = self->RunStoreRequest(*shared, session, &failed);
-    self->server_->Observe(shared->kind, std::chrono::duration<double>(Clock::now() - started).count(),
-                           !failed);
-    asio::post(self->executor(), [self, response = std::move(response)]() mutable {
-      self->Finish(std::move(response));
-    });
+    std::vector<AccessRecord> due;
+    std::string response = self->RunStoreRequest(*shared, session, &failed, &due);
+    auto answer = [self, kind = shared->kind, started](std::string response, bool ok) {
+      self->server_->Observe(kind, std::chrono::duration<double>(Clock::now() - started).count(), ok);
+      asio::post(self->executor(), [self, response = std::move(response)]() mutable {
+        self->Finish(std::move(response));
+      });
+    };
+    if (due.empty() || failed) {
+      answer(std::move(response), !failed);
+      return;
+    }
+    // Personal data read: the answer waits for its access records' sync,
+    // not this thread.
+    self->server_->access_committer().Submit(
+        std::move(due), [self, answer, id = shared->id, response = std::move(response)](const Status& s) mutable {
+          if (s.ok()) {
+            answer(std::move(response), true);
+            return;
+          }
+          self->Log("read failed: " + s.ToString());
+          answer(self->ErrorMessage(id, s), false);
+        });
   });
 }
 
@@ -1398,7 +1499,7 @@ std::string Connection::ServerInfo(uint64_t request_id) {
 
 
 std::string Connection::RunStoreRequest(wire::Request& req, std::shared_ptr<Session> session,
-                                        bool* failed) {
+                                        bool* failed, std::vector<AccessRecord>* access_due) {
   const uint64_t request_id = req.id;
   auto fail = [&](const Status& status) {
     *failed = true;
@@ -1416,7 +1517,8 @@ std::string Connection::RunStoreRequest(wire::Request& req, std::shared_ptr<Sess
                                            : std::min<size_t>(req.max_count, limits.page_size);
     // The page is cut to the message while the store is read, not after.
     const Session::PageLimit limit{page, budget,
-                                   [](const RecordedEvent& e) { return wire::EncodedBytesBound(e); }};
+                                   [](const RecordedEvent& e) { return wire::EncodedBytesBound(e); },
+                                   access_due};
     auto answer_events = [&](Result<Session::Page> events) -> std::string {
       if (!events.ok()) {
         if (events.status().code() == Status::Code::kCorruption ||
@@ -1634,8 +1736,9 @@ void Connection::Pump(const std::shared_ptr<Sub>& sub) {
   uint64_t from = sub->next;
   bool buffer_empty = sub->unsent_bytes == 0;
   asio::post(server_->readers(), [self, sub, from, count, byte_room, buffer_empty] {
+    std::vector<AccessRecord> due;
     const Session::PageLimit limit{count, byte_room,
-                                   [](const RecordedEvent& e) { return wire::EncodedBytesBound(e); }};
+                                   [](const RecordedEvent& e) { return wire::EncodedBytesBound(e); }, &due};
     auto page = sub->session->ReadAllPage(from, limit, sub->purpose);
     Status status;
     std::string bytes;
@@ -1668,8 +1771,15 @@ void Connection::Pump(const std::shared_ptr<Sub>& sub) {
         last = events->back().position;
       }
     }
-    asio::post(self->executor(), [self, sub, status, bytes = std::move(bytes), sent, last,
-                                  wait_for_writes]() mutable {
+    // On the strand; `written` is the access log's answer for the batch's
+    // records (a failure ends the subscription, and nothing of it is sent).
+    auto deliver = [self, sub, status, bytes = std::move(bytes), sent, last,
+                    wait_for_writes](const Status& written) mutable {
+      if (!written.ok()) {
+        status = written;
+        bytes.clear();
+        sent = 0;
+      }
       sub->reading = false;
       if (self->closing_ || self->subs_.count(sub->id) == 0) return;  // unsubscribed meanwhile
       if (!status.ok()) {
@@ -1686,7 +1796,17 @@ void Connection::Pump(const std::shared_ptr<Sub>& sub) {
         self->Send(Outgoing{std::move(bytes), sub->id, sent});
       }
       if (!wait_for_writes) self->Pump(sub);
-    });
+    };
+    if (!status.ok() || due.empty()) {
+      asio::post(self->executor(), [deliver = std::move(deliver)]() mutable { deliver(Status::OK()); });
+      return;
+    }
+    // The batch leaves once its access records are synced (as a read's).
+    self->server_->access_committer().Submit(
+        std::move(due), [self, deliver = std::move(deliver)](const Status& written) mutable {
+          asio::post(self->executor(),
+                     [deliver = std::move(deliver), written]() mutable { deliver(written); });
+        });
   });
 }
 

@@ -156,11 +156,13 @@ struct ServerConfig {
   // commit, so concurrent appends need concurrent workers to share one
   // sync). Default: 32.
   uint32_t workers = 32;
-  // Threads executing reads and subscription batches. A read of personal
-  // data waits for its synced access record (docs/operations.md), so, as
-  // for appends, concurrent reads need concurrent readers to share one
-  // sync. Default: 32.
-  uint32_t readers = 32;
+  // Threads executing reads and subscription batches. A read's answer
+  // waits for its synced access record (docs/operations.md), but not on
+  // its reader: one thread writes the records of every read waiting, in
+  // one synced write, and the answers leave from there. So readers only
+  // wait for the disk's reads; a document read still waits for its own
+  // sync on its reader. Default: 4.
+  uint32_t readers = 4;
   Limits limits;
   std::map<std::string, PluginConfig> plugins;  // by plugin name (certificate CN)
   ConsoleConfig console;

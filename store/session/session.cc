@@ -311,6 +311,14 @@ Result<AppendResult> Session::Append(const std::string& stream, ExpectedVersion 
 
 Status Session::FilterAndLog(std::vector<RecordedEvent>& events, const std::string& action,
                              const std::string& purpose) {
+  std::vector<AccessRecord> records;
+  if (Status s = FilterAndCollect(events, action, purpose, &records); !s.ok()) return s;
+  if (records.empty()) return Status::OK();
+  return store_->LogAccess(records);
+}
+
+Status Session::FilterAndCollect(std::vector<RecordedEvent>& events, const std::string& action,
+                                 const std::string& purpose, std::vector<AccessRecord>* records) {
   // The purpose is copied into access records: a code, never free text.
   if (Status s = CheckPurpose(purpose); !s.ok()) return s;
   // Reserved streams' events keep their place in the log, not their content.
@@ -341,11 +349,14 @@ Status Session::FilterAndLog(std::vector<RecordedEvent>& events, const std::stri
       r.last_position = e.position;
     }
   }
-  if (by_subject.empty()) return Status::OK();
-  std::vector<AccessRecord> records;
-  records.reserve(by_subject.size());
-  for (auto& [subject, record] : by_subject) records.push_back(std::move(record));
-  return LogAccess(std::move(records));
+  records->reserve(records->size() + by_subject.size());
+  for (auto& [subject, record] : by_subject) {
+    record.plugin = principal_.plugin;
+    record.user = principal_.user;
+    record.role = principal_.role;
+    records->push_back(std::move(record));
+  }
+  return Status::OK();
 }
 
 Status Session::LogAccess(std::vector<AccessRecord> records) {
@@ -461,8 +472,13 @@ Result<Session::Page> Session::BuildPage(
     }
     if (batch->size() < want) break;  // the end
   }
-  // Logged after the cut: exactly what leaves.
-  if (Status s = FilterAndLog(page.events, "read", purpose); !s.ok()) return s;
+  // Logged after the cut: exactly what leaves. Or owed, when the caller
+  // writes the records itself before the page leaves (PageLimit::access_due).
+  if (limit.access_due != nullptr) {
+    if (Status s = FilterAndCollect(page.events, "read", purpose, limit.access_due); !s.ok()) return s;
+  } else if (Status s = FilterAndLog(page.events, "read", purpose); !s.ok()) {
+    return s;
+  }
   return page;
 }
 

@@ -134,6 +134,45 @@ TEST_F(AccessBudgetTest, PageCutToItsBudgetIsLoggedAsDelivered) {
   EXPECT_EQ(store_->AccessLog("P-3")->size(), 1u);
 }
 
+// A page read with PageLimit::access_due writes nothing: its records, as the
+// write would have had them (principal included, the cut page's events
+// only), are handed to the caller, who owes the access log them (the plugin
+// server writes many reads' records in one synced write).
+TEST_F(AccessBudgetTest, APageWithAccessDueHandsItsRecordsToTheCallerAndWritesNothing) {
+  const std::string note(1000, 'n');
+  MustAppend("case/north/C-4", ExpectedVersion::Any(),
+             {MakeEvent("Note", "P-6", note), MakeEvent("Note", "P-6", note),
+              MakeEvent("Note", "P-7", note)});
+  Session session(store_.get(), Principal{"portal", "u-1", "caseworker"}, scopes_);
+  std::vector<AccessRecord> due;
+  Session::PageLimit limit = Budget(2500);
+  limit.access_due = &due;
+  const int syncs = g_wal_syncs.load();
+  auto page = session.ReadStreamPage("case/north/C-4", 1, Direction::kForward, limit, "first-visit");
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->events.size(), 2u);
+  EXPECT_EQ(g_wal_syncs.load(), syncs) << "the page wrote its access record itself";
+  EXPECT_TRUE(store_->AccessLog("P-6")->empty());
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].subject, "P-6");
+  EXPECT_EQ(due[0].plugin, "portal");
+  EXPECT_EQ(due[0].user, "u-1");
+  EXPECT_EQ(due[0].role, "caseworker");
+  EXPECT_EQ(due[0].action, "read");
+  EXPECT_EQ(due[0].purpose, "first-visit");
+  EXPECT_EQ(due[0].first_position, page->events[0].position);
+  EXPECT_EQ(due[0].last_position, page->events[1].position);
+  EXPECT_EQ(due[0].events, 2u);
+  // The next page adds its own records to the same list.
+  page = session.ReadAllPage(page->events[1].position + 1, limit, "first-visit");
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(due.size(), 2u);
+  EXPECT_EQ(due[1].subject, "P-7");
+  ASSERT_TRUE(store_->LogAccess(due).ok());
+  EXPECT_EQ(store_->AccessLog("P-6")->size(), 1u);
+  EXPECT_EQ(store_->AccessLog("P-7")->size(), 1u);
+}
+
 TEST_F(AccessBudgetTest, AnswerThatDoesNotFitLeavesNoAccessRecord) {
   MustAppend("case/north/C-3", ExpectedVersion::Any(),
              {MakeEvent("Note", "P-5", std::string(5000, 'y'))});

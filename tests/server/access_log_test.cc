@@ -3,6 +3,11 @@
 // sent leaves no record (docs/plugins.md, "The access log").
 #include "server_util.h"
 
+#include <atomic>
+
+#include "io_fault_fs.h"
+#include "log/store_impl.h"
+
 namespace hearth::testing {
 namespace {
 
@@ -77,6 +82,76 @@ TEST_F(AccessLogTest, RefusedReadLeavesNoAccessRecord) {
   ASSERT_TRUE(client);
   ASSERT_TRUE(client->ReadStream(kNorth, 1, Direction::kForward, 0, "first-visit").ok());
   EXPECT_EQ(LogOf("P-73").size(), 1u);
+}
+
+// The server writes the access records of concurrent reads in one synced
+// write of its own (docs/operations.md, "Durability"): when that write
+// fails, no data of those reads leaves. The faults come from a file system
+// RocksDB writes through (tests/crash/io_fault_fs.h).
+class AccessLogFaultTest : public ServerFixture {
+ protected:
+  void SetUp() override {
+    pki_ = Pki::Get();
+    fs_ = std::make_shared<IoFaultFileSystem>();
+    env_ = rocksdb::NewCompositeEnv(fs_);
+    Options o = TestOptions(MakeHexKeyFile(dir_.sub("root.key")));
+    o.projections = {readmodels::MakeRightsRequestsProjection()};
+    auto store = log::StoreImpl::OpenWithEnv(o, dir_.sub("store"), env_.get());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store.value());
+    ASSERT_TRUE(models_.Add(MakeInfoModel()).ok());
+    auto r = store_->Append(kNorth, ExpectedVersion::Any(),
+                            {MakeEvent("NoteAdded", "P-74", "Dee Placeholder"),
+                             MakeEvent("NoteAdded", "P-74", "Dee Placeholder")});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    Start(Config());
+  }
+  void TearDown() override {
+    fs_->Clear();
+    ServerFixture::TearDown();
+  }
+  std::shared_ptr<IoFaultFileSystem> fs_;
+  std::unique_ptr<rocksdb::Env> env_;
+};
+
+TEST_F(AccessLogFaultTest, AReadWhoseAccessRecordCannotBeSyncedSendsNoData) {
+  auto client = Connect("portal", "u-0042", "caseworker");
+  ASSERT_TRUE(client);
+  fs_->Set(IoFaultFileSystem::Fault::kSyncError);
+  auto page = client->ReadStream(kNorth, 1, Direction::kForward, 0, "first-visit");
+  ASSERT_FALSE(page.ok()) << "personal data left with its access record unsynced";
+  EXPECT_EQ(page.status().code(), Status::Code::kIOError) << page.status().ToString();
+  auto subject = client->ReadSubject("P-74", 0, 0, "first-visit");
+  EXPECT_FALSE(subject.ok()) << "personal data left with its access record unsynced";
+  // The connection stays, and says why; the failure is in the server's log.
+  EXPECT_TRUE(client->Ping().ok());
+  EXPECT_TRUE(Eventually([&] { return LogContains("read failed"); })) << Log();
+}
+
+TEST_F(AccessLogFaultTest, ASubscriptionWhoseAccessRecordCannotBeSyncedEndsWithNoEvents) {
+  auto client = Connect("auditor", "u-0044", "auditor");  // read_log: may subscribe
+  ASSERT_TRUE(client);
+  fs_->Set(IoFaultFileSystem::Fault::kSyncError);
+  std::atomic<int> delivered{0};
+  std::atomic<bool> ended{false};
+  Status why;
+  std::mutex mu;
+  auto sub = client->Subscribe(
+      1, "first-visit",
+      [&](const RecordedEvent&) {
+        delivered.fetch_add(1);
+        return true;
+      },
+      [&](const Status& s) {
+        std::lock_guard<std::mutex> lock(mu);
+        why = s;
+        ended = true;
+      });
+  ASSERT_TRUE(sub.ok()) << sub.status().ToString();
+  ASSERT_TRUE(Eventually([&] { return ended.load(); })) << "the subscription went on";
+  EXPECT_EQ(delivered.load(), 0) << "events left with their access records unsynced";
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(why.code(), Status::Code::kIOError) << why.ToString();
 }
 
 }  // namespace

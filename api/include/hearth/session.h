@@ -160,6 +160,14 @@ class Session {
     size_t max_count = 0;
     size_t max_bytes = SIZE_MAX;
     std::function<size_t(const RecordedEvent&)> measure;  // null: the bytes of its fields
+    // Null: the page's access records are written, synced, before the page
+    // is returned. Set: they are appended here instead (plugin, user and
+    // role filled in), and the caller owes the access log them: it writes
+    // them (Store::LogAccess) and sends nothing of the page unless that
+    // write succeeds. The plugin server does this to write the records of
+    // many concurrent reads in one synced write without holding a thread
+    // for each (docs/operations.md, "Durability" and the access log).
+    std::vector<AccessRecord>* access_due = nullptr;
   };
   struct Page {
     std::vector<RecordedEvent> events;
@@ -198,6 +206,10 @@ class Session {
                      const char* doing) const;
   Result<std::vector<RecordedEvent>> Filter(Result<std::vector<RecordedEvent>> events,
                                             const std::string& purpose);
+  // FilterAndLog's filtering, with the access records it would write
+  // appended to `records` (principal's plugin, user and role set) instead.
+  Status FilterAndCollect(std::vector<RecordedEvent>& events, const std::string& action,
+                          const std::string& purpose, std::vector<AccessRecord>* records);
   // Reads a page through `fetch(count)` (the next events in order; empty at
   // the end), keeping those `keep` accepts.
   Result<Page> BuildPage(const PageLimit& limit, const std::string& purpose,
