@@ -42,13 +42,7 @@ Status CommitQueue::Submit(Entry* e) {
       if (r != e) published.push_back(r);
     }
     for (auto it = requeue.rbegin(); it != requeue.rend(); ++it) queue_.push_front(*it);
-    leader_active_ = false;
-    Entry* next = nullptr;
-    if (exclusive_waiting_ > 0) {
-      cv_.notify_all();
-    } else {
-      next = HandOffLocked();
-    }
+    Entry* next = GiveUpPlaceLocked();
     if (next == e) {
       // This writer's own request was sent back and is first in the queue:
       // it leads the next group itself.
@@ -74,6 +68,15 @@ void CommitQueue::WaitForPlace(std::unique_lock<std::mutex>& lock) {
   --exclusive_waiting_;
 }
 
+CommitQueue::Entry* CommitQueue::GiveUpPlaceLocked() {
+  leader_active_ = false;
+  if (exclusive_waiting_ > 0) {
+    cv_.notify_all();
+    return nullptr;
+  }
+  return HandOffLocked();
+}
+
 CommitQueue::Entry* CommitQueue::HandOffLocked() {
   if (leader_active_ || exclusive_waiting_ > 0 || queue_.empty()) return nullptr;
   leader_active_ = true;
@@ -91,12 +94,7 @@ void CommitQueue::Lead::Release() {
   Entry* next = nullptr;
   {
     std::lock_guard<std::mutex> lock(q_->mu_);
-    q_->leader_active_ = false;
-    if (q_->exclusive_waiting_ > 0) {
-      q_->cv_.notify_all();
-    } else {
-      next = q_->HandOffLocked();
-    }
+    next = q_->GiveUpPlaceLocked();
   }
   if (next != nullptr) next->wake.release();
   q_ = nullptr;

@@ -91,6 +91,9 @@ class CommitQueue {
   // writer, now marked as leading, to be woken after the lock is released;
   // else nullptr.
   Entry* HandOffLocked();
+  // The leader gives up its place: to exclusive work waiting for it (woken
+  // here), else as HandOffLocked.
+  Entry* GiveUpPlaceLocked();
 
   CommitFn commit_;
   std::mutex mu_;
