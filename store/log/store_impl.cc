@@ -1116,36 +1116,51 @@ Result<uint64_t> StoreImpl::StreamVersion(const std::string& stream) {
 
 Result<std::vector<RecordedEvent>> StoreImpl::ReadStream(const std::string& stream, uint64_t from,
                                                          Direction direction, size_t max_count) {
-  auto last = StreamVersion(stream);
-  if (!last.ok()) return last.status();
+  if (!ValidId(stream, kMaxIdBytes)) return Status::InvalidArgument("stream id '" + stream.substr(0, 64) + "' is not valid");
   std::vector<uint64_t> positions;
   std::string prefix = IndexPrefix(stream);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), streams_));
+  auto no_events = [&] {
+    if (!it->status().ok()) return FromRocks(it->status(), "reading the stream index");
+    return Status::NotFound("stream " + stream + " has no events");
+  };
   uint64_t committed_pos = committed();
   auto entry = [&](uint64_t* first_version, uint64_t* first_pos, uint32_t* count) {
+    if (it->value().size() != 12 || it->key().size() != prefix.size() + 8) return false;
     *first_version = GetBE64(it->key().data() + prefix.size());
     *first_pos = GetBE64(it->value().data());
     *count = GetBE32(it->value().data() + 8);
+    return true;
   };
+  auto damaged = [&] { return Status::Corruption("stream index entry of " + stream + " is damaged"); };
   if (direction == Direction::kForward) {
+    // One seek: the entry holding `from` (or the stream's first), without
+    // looking up the stream's last version first (a second iterator and
+    // seek on every read).
     uint64_t v = std::max<uint64_t>(from, 1);
     it->SeekForPrev(IndexKey(stream, v));
     if (!it->Valid() || !it->key().starts_with(prefix)) it->Seek(prefix);
+    if (!it->Valid() || !it->key().starts_with(prefix)) return no_events();
     for (; it->Valid() && it->key().starts_with(prefix) && positions.size() < max_count; it->Next()) {
       uint64_t fv, fp;
       uint32_t n;
-      entry(&fv, &fp, &n);
+      if (!entry(&fv, &fp, &n)) return damaged();
       for (uint64_t k = std::max(v, fv); k < fv + n && positions.size() < max_count; ++k) {
         if (fp + (k - fv) <= committed_pos) positions.push_back(fp + (k - fv));
       }
     }
   } else {
-    uint64_t v = from == 0 ? *last : std::min(from, *last);
-    it->SeekForPrev(IndexKey(stream, v));
+    // The stream's last entry gives its last version.
+    it->SeekForPrev(IndexKey(stream, ~uint64_t(0)));
+    if (!it->Valid() || !it->key().starts_with(prefix)) return no_events();
+    if (it->value().size() != 12 || it->key().size() != prefix.size() + 8) return damaged();
+    uint64_t last = GetBE64(it->key().data() + prefix.size()) + GetBE32(it->value().data() + 8) - 1;
+    uint64_t v = from == 0 ? last : std::min(from, last);
+    if (v < last) it->SeekForPrev(IndexKey(stream, v));
     for (; it->Valid() && it->key().starts_with(prefix) && positions.size() < max_count; it->Prev()) {
       uint64_t fv, fp;
       uint32_t n;
-      entry(&fv, &fp, &n);
+      if (!entry(&fv, &fp, &n)) return damaged();
       for (uint64_t k = std::min(v, fv + n - 1) + 1; k > fv && positions.size() < max_count; --k) {
         if (fp + (k - 1 - fv) <= committed_pos) positions.push_back(fp + (k - 1 - fv));
       }

@@ -46,6 +46,50 @@ TEST_F(StoreTest, AppendAndReadBack) {
   EXPECT_EQ((*read)[1].id, events[1].id);
 }
 
+// A stream written in three batches, between batches of two neighbouring
+// streams whose names extend it: every page, either way, holds exactly the
+// stream's own versions in order, from any starting version.
+TEST_F(StoreTest, PagesOfAStreamWrittenInSeveralBatchesEitherWay) {
+  auto append = [&](const std::string& stream, int n) {
+    std::vector<NewEvent> batch;
+    for (int i = 0; i < n; ++i) batch.push_back(MakeEvent("E", "P-" + stream, "{}"));
+    auto r = store_->Append(stream, ExpectedVersion::Any(), batch);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  };
+  append("case-10", 2);
+  append("case-1", 3);
+  append("case-0", 1);
+  append("case-1", 1);
+  append("case-10", 4);
+  append("case-1", 2);  // case-1: versions 1..6 in entries of 3, 1 and 2
+  auto versions = [&](uint64_t from, Direction d, size_t max) {
+    std::vector<uint64_t> out;
+    auto page = store_->ReadStream("case-1", from, d, max);
+    EXPECT_TRUE(page.ok()) << page.status().ToString();
+    if (!page.ok()) return out;
+    for (const auto& e : *page) {
+      EXPECT_EQ(e.stream, "case-1");
+      out.push_back(e.stream_version);
+    }
+    return out;
+  };
+  using V = std::vector<uint64_t>;
+  EXPECT_EQ(versions(1, Direction::kForward, 100), (V{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(versions(0, Direction::kForward, 2), (V{1, 2}));
+  EXPECT_EQ(versions(3, Direction::kForward, 2), (V{3, 4}));
+  EXPECT_EQ(versions(4, Direction::kForward, 1), (V{4}));
+  EXPECT_EQ(versions(5, Direction::kForward, 100), (V{5, 6}));
+  EXPECT_EQ(versions(7, Direction::kForward, 100), V{});
+  EXPECT_EQ(versions(0, Direction::kBackward, 100), (V{6, 5, 4, 3, 2, 1}));
+  EXPECT_EQ(versions(0, Direction::kBackward, 2), (V{6, 5}));
+  EXPECT_EQ(versions(4, Direction::kBackward, 2), (V{4, 3}));
+  EXPECT_EQ(versions(2, Direction::kBackward, 100), (V{2, 1}));
+  EXPECT_EQ(versions(99, Direction::kBackward, 3), (V{6, 5, 4}));
+  EXPECT_TRUE(store_->ReadStream("case-", 1, Direction::kForward, 10).status().IsNotFound());
+  EXPECT_TRUE(store_->ReadStream("case-", 0, Direction::kBackward, 10).status().IsNotFound());
+  EXPECT_TRUE(store_->ReadStream("bad id!", 1, Direction::kForward, 10).status().IsInvalidArgument());
+}
+
 TEST_F(StoreTest, WrongExpectedVersionIsAConflictAndWritesNothing) {
   ASSERT_TRUE(store_->Append("case-1", ExpectedVersion::NoStream(), {MakeEvent("A")}).ok());
   auto r = store_->Append("case-1", ExpectedVersion::Exact(5), {MakeEvent("B")});
