@@ -377,8 +377,9 @@ Result<ServerConfig> ServerConfig::FromJson(const std::string& text, const std::
   Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::InvalidArgument("server configuration is not valid JSON");
   if (!j.is_object()) return Status::InvalidArgument("server configuration must be a JSON object");
-  if (Status s = Unknown(j, {"listen", "tls", "threads", "workers", "readers", "limits", "plugins",
-                             "console", "metrics", "log_format", "backup_dir"},
+  if (Status s = Unknown(j, {"listen", "tls", "threads", "workers", "readers",
+                             "reads_on_network_threads", "limits", "plugins", "console", "metrics",
+                             "log_format", "backup_dir"},
                          "config");
       !s.ok()) {
     return s;
@@ -420,6 +421,11 @@ Result<ServerConfig> ServerConfig::FromJson(const std::string& text, const std::
   }
   if (j.contains("readers")) {
     if (Status s = GetUint<uint32_t>(j, "readers", "config", 1, &c.readers); !s.ok()) return s;
+  }
+  if (j.contains("reads_on_network_threads")) {
+    if (Status s = GetBool(j, "reads_on_network_threads", "config", &c.reads_on_network_threads); !s.ok()) {
+      return s;
+    }
   }
   if (j.contains("limits")) {
     if (Status s = ParseLimits(j.at("limits"), &c.limits); !s.ok()) return s;

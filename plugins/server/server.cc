@@ -57,6 +57,7 @@
 #include "hearth/domain.h"
 #include "hearth/references.h"
 #include "hearth/escape.h"
+#include "hearth/read_tier.h"
 #include "hearth/scoped_reader.h"
 #include "wire.h"
 
@@ -67,6 +68,9 @@ namespace asio = boost::asio;
 namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
+
+// The largest read (in events asked for) tried on a network thread.
+constexpr uint32_t kInlineReadMaxEvents = 16;
 using boost::system::error_code;
 
 constexpr uint32_t kMaxCredits = 1u << 30;
@@ -311,6 +315,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void MaybeRead();
   void Dispatch();
   void Execute(std::unique_ptr<wire::Request> request);
+  // Sends a store request's answer from the strand, once the access records
+  // of what it read (`due`) are written; from any thread.
+  void Answer(protocol::ClientMessage::Which kind, uint64_t request_id, Clock::time_point started,
+              std::string response, bool failed, std::vector<AccessRecord> due);
   void Finish(std::string response);
   void ArmIdle();
   void Touch();
@@ -707,6 +715,31 @@ class ServerImpl final : public Server {
     return it == limiters_.end() ? nullptr : it->second.get();
   }
 
+  // Reads on the network threads (ServerConfig::reads_on_network_threads):
+  // whether to try this one, and how the try went. Of each 256 tries, if
+  // more than half needed the disk, the next 4,096 small reads go straight
+  // to a reader. The counters are a heuristic: races between threads only
+  // move a window's edge.
+  bool TryReadInline() {
+    if (!config_.reads_on_network_threads) return false;
+    if (inline_pause_.load(std::memory_order_relaxed) > 0) {
+      inline_pause_.fetch_sub(1, std::memory_order_relaxed);
+      return false;
+    }
+    return true;
+  }
+  void NoteInlineRead(bool missed) {
+    (missed ? inline_missed_ : inline_answered_).fetch_add(1, std::memory_order_relaxed);
+    uint32_t tries = window_tries_.fetch_add(1, std::memory_order_relaxed) + 1;
+    uint32_t misses = missed ? window_misses_.fetch_add(1, std::memory_order_relaxed) + 1
+                             : window_misses_.load(std::memory_order_relaxed);
+    if (tries >= 256) {
+      if (misses * 2 > tries) inline_pause_.store(4096, std::memory_order_relaxed);
+      window_tries_.store(0, std::memory_order_relaxed);
+      window_misses_.store(0, std::memory_order_relaxed);
+    }
+  }
+
   void CountRefused() { ++refused_; }
   void CountBreach() { ++breaches_; }
   void CountRequest() { ++requests_; }
@@ -875,6 +908,9 @@ class ServerImpl final : public Server {
   std::atomic<int64_t> buffered_events_{0};
   std::atomic<uint64_t> max_buffered_events_{0}, max_buffered_bytes_{0}, max_queued_bytes_{0};
   std::atomic<uint64_t> handshakes_{0};
+  std::atomic<uint64_t> inline_answered_{0}, inline_missed_{0};
+  std::atomic<uint32_t> window_tries_{0}, window_misses_{0};
+  std::atomic<int64_t> inline_pause_{0};
 
   std::shared_ptr<spdlog::logger> json_log_;  // log_format json
   Histogram append_seconds_, read_seconds_, query_seconds_;
@@ -929,6 +965,12 @@ std::string ServerImpl::MetricsText() {
   out.Counter("hearth_limit_breaches_total", "Limit breaches (oversized, malformed, rate, timeouts).",
               double(breaches_.load()));
   out.Counter("hearth_requests_total", "Requests executed (every kind).", double(requests_.load()));
+  out.Counter("hearth_reads_on_network_threads_total",
+              "Small reads answered from memory on the network thread that received them.",
+              double(inline_answered_.load()));
+  out.Counter("hearth_reads_cache_missed_total",
+              "Small reads tried on a network thread that needed the disk and went to a reader.",
+              double(inline_missed_.load()));
 
   WriterStats w = store_->Writer();
   out.Gauge("hearth_writer_queue_depth", "Appends waiting for the group commit now.", double(w.queue_depth));
@@ -1355,40 +1397,69 @@ void Connection::Execute(std::unique_ptr<wire::Request> request) {
     default:
       break;
   }
-  // Store calls block: run them on a worker, answer on the strand.
+  // Store calls block: run them on a worker, answer on the strand. A small
+  // read is first tried here, on the network thread, taking only what is in
+  // memory (hearth/read_tier.h): most reads of a working set are, and they
+  // then skip the hop to a reader and back (docs/architecture.md). One that
+  // would wait for the disk stops without changing anything and goes to a
+  // reader like any other.
   auto self = shared_from_this();
   std::shared_ptr<wire::Request> shared(std::move(request));
   bool is_read = shared->kind == protocol::ClientMessage::READ_STREAM ||
                  shared->kind == protocol::ClientMessage::READ_ALL ||
                  shared->kind == protocol::ClientMessage::READ_SUBJECT ||
                  shared->kind == protocol::ClientMessage::READ_DOCUMENT;
-  asio::post(is_read ? server_->readers() : server_->workers(), [self, shared, session = session_] {
-    const auto started = Clock::now();
+  const auto started = Clock::now();
+  if (is_read && shared->kind != protocol::ClientMessage::READ_DOCUMENT &&
+      shared->max_count >= 1 && shared->max_count <= kInlineReadMaxEvents &&
+      server_->TryReadInline()) {
+    bool failed = false;
+    bool missed = false;
+    std::vector<AccessRecord> due;
+    std::string response;
+    {
+      CacheOnlyReads cache_only;
+      response = RunStoreRequest(*shared, session_, &failed, &due);
+      missed = cache_only.missed();
+    }
+    server_->NoteInlineRead(missed);
+    if (!missed) {
+      Answer(shared->kind, shared->id, started, std::move(response), failed, std::move(due));
+      return;
+    }
+  }
+  asio::post(is_read ? server_->readers() : server_->workers(), [self, shared, started, session = session_] {
     bool failed = false;
     std::vector<AccessRecord> due;
     std::string response = self->RunStoreRequest(*shared, session, &failed, &due);
-    auto answer = [self, kind = shared->kind, started](std::string response, bool ok) {
-      self->server_->Observe(kind, std::chrono::duration<double>(Clock::now() - started).count(), ok);
-      asio::post(self->executor(), [self, response = std::move(response)]() mutable {
-        self->Finish(std::move(response));
-      });
-    };
-    if (due.empty() || failed) {
-      answer(std::move(response), !failed);
-      return;
-    }
-    // Personal data read: the answer waits for its access records' sync,
-    // not this thread.
-    self->server_->access_committer().Submit(
-        std::move(due), [self, answer, id = shared->id, response = std::move(response)](const Status& s) mutable {
-          if (s.ok()) {
-            answer(std::move(response), true);
-            return;
-          }
-          self->Log("read failed: " + s.ToString());
-          answer(self->ErrorMessage(id, s), false);
-        });
+    self->Answer(shared->kind, shared->id, started, std::move(response), failed, std::move(due));
   });
+}
+
+void Connection::Answer(protocol::ClientMessage::Which kind, uint64_t request_id, Clock::time_point started,
+                        std::string response, bool failed, std::vector<AccessRecord> due) {
+  auto self = shared_from_this();
+  auto answer = [self, kind, started](std::string response, bool ok) {
+    self->server_->Observe(kind, std::chrono::duration<double>(Clock::now() - started).count(), ok);
+    asio::post(self->executor(), [self, response = std::move(response)]() mutable {
+      self->Finish(std::move(response));
+    });
+  };
+  if (due.empty() || failed) {
+    answer(std::move(response), !failed);
+    return;
+  }
+  // Personal data read: the answer waits for its access records' sync,
+  // not this thread.
+  server_->access_committer().Submit(
+      std::move(due), [self, answer, request_id, response = std::move(response)](const Status& s) mutable {
+        if (s.ok()) {
+          answer(std::move(response), true);
+          return;
+        }
+        self->Log("read failed: " + s.ToString());
+        answer(self->ErrorMessage(request_id, s), false);
+      });
 }
 
 void Connection::Finish(std::string response) {

@@ -163,6 +163,13 @@ struct ServerConfig {
   // wait for the disk's reads; a document read still waits for its own
   // sync on its reader. Default: 4.
   uint32_t readers = 4;
+  // A read of at most 16 events is first tried on the network thread that
+  // received it, taking only what is in memory (RocksDB's memtables and
+  // block cache; hearth/read_tier.h): most reads of a working set are, and
+  // they then skip the hop to a reader and back. A read that would wait for
+  // the disk goes to a reader. When most recent tries missed (a store much
+  // larger than its cache), tries pause for a while. Default: true.
+  bool reads_on_network_threads = true;
   Limits limits;
   std::map<std::string, PluginConfig> plugins;  // by plugin name (certificate CN)
   ConsoleConfig console;

@@ -189,7 +189,7 @@ void Keyring::BeginGroup() {
 Status Keyring::ReadDataKey(const std::string& subject, std::string* secret) const {
   std::string wrapped;
   std::shared_lock<std::shared_mutex> lock(keys_mu_);
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), keys_, SubjectKeyKey(subject), &wrapped);
+  rocksdb::Status s = db_->Get(LogReadOptions(), keys_, SubjectKeyKey(subject), &wrapped);
   if (s.IsNotFound()) return Status::NotFound("no data key for subject " + subject);
   if (!s.ok()) return FromRocks(s, "reading the data key of subject " + subject);
   if (!crypto::Unwrap(root_, SubjectLabel(subject), wrapped, secret) ||

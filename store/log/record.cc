@@ -424,6 +424,9 @@ Status DecodeRecord(std::string_view bytes, uint64_t position, const crypto::Sec
       PersonalSectionAad(&aad, position, out->stream, out->type, out->schema_version, section.subject);
       Status st = open_personal(section.subject, aad, View(personal[i].getSealed()), &section.data,
                                 &section.erased);
+      // A read that may not wait for the disk (hearth/read_tier.h) stops
+      // as Busy: the record is not damaged.
+      if (st.code() == Status::Code::kBusy) return st;
       if (!st.ok()) {
         return Bad(position, "personal section of subject " + section.subject + ": " + st.message());
       }

@@ -3,6 +3,7 @@
 // knows (which store is locked by another process).
 #pragma once
 
+#include <rocksdb/options.h>
 #include <rocksdb/status.h>
 
 #include <string>
@@ -11,8 +12,25 @@
 
 namespace hearth::log {
 
+// Inside a CacheOnlyReads scope (hearth/read_tier.h) on this thread.
+bool CacheOnlyReadsActive();
+// A read in that scope found what it needs only on disk.
+void NoteCacheOnlyMiss();
+
+// The options of the log's reads: in a CacheOnlyReads scope, only what the
+// memtables and the block cache hold (a miss is Status::Incomplete).
+inline rocksdb::ReadOptions LogReadOptions() {
+  rocksdb::ReadOptions ro;
+  if (CacheOnlyReadsActive()) ro.read_tier = rocksdb::kBlockCacheTier;
+  return ro;
+}
+
 inline Status FromRocksStatus(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::OK();
+  if (s.IsIncomplete() && CacheOnlyReadsActive()) {
+    NoteCacheOnlyMiss();
+    return Status::Busy(what + ": not in memory, and this read may not wait for the disk");
+  }
   std::string msg = what + ": " + s.ToString();
   if (s.IsCorruption()) return Status::Corruption(msg);
   if (s.IsNotFound()) return Status::NotFound(msg);

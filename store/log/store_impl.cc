@@ -1049,8 +1049,7 @@ Status StoreImpl::ReadPositions(const std::vector<uint64_t>& positions,
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
   std::vector<rocksdb::PinnableSlice> values(keys.size());
   std::vector<rocksdb::Status> statuses(keys.size());
-  db_->MultiGet(rocksdb::ReadOptions(), log_, slices.size(), slices.data(), values.data(),
-                statuses.data());
+  db_->MultiGet(LogReadOptions(), log_, slices.size(), slices.data(), values.data(), statuses.data());
   out->reserve(out->size() + positions.size());
   for (size_t i = 0; i < positions.size(); ++i) {
     if (statuses[i].IsNotFound()) {
@@ -1073,7 +1072,7 @@ Result<std::vector<RecordedEvent>> StoreImpl::ReadAll(uint64_t from, size_t max_
   if (from > last || max_count == 0) return out;
   uint64_t end = std::min<uint64_t>(last, from + max_count - 1);
   out.reserve(size_t(end - from + 1));
-  rocksdb::ReadOptions ro;
+  rocksdb::ReadOptions ro = LogReadOptions();
   std::string upper = LogKey(end + 1);
   rocksdb::Slice upper_slice(upper);
   ro.iterate_upper_bound = &upper_slice;
@@ -1119,7 +1118,7 @@ Result<std::vector<RecordedEvent>> StoreImpl::ReadStream(const std::string& stre
   if (!ValidId(stream, kMaxIdBytes)) return Status::InvalidArgument("stream id '" + stream.substr(0, 64) + "' is not valid");
   std::vector<uint64_t> positions;
   std::string prefix = IndexPrefix(stream);
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), streams_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(LogReadOptions(), streams_));
   auto no_events = [&] {
     if (!it->status().ok()) return FromRocks(it->status(), "reading the stream index");
     return Status::NotFound("stream " + stream + " has no events");
@@ -1179,7 +1178,7 @@ Result<std::vector<RecordedEvent>> StoreImpl::ReadSubject(const std::string& sub
     return Status::InvalidArgument("subject id '" + subject.substr(0, 64) + "' is not valid");
   }
   std::string prefix = IndexPrefix(subject);
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), subjects_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(LogReadOptions(), subjects_));
   it->Seek(prefix);
   if (!it->Valid() || !it->key().starts_with(prefix)) {
     if (!it->status().ok()) return FromRocks(it->status(), "reading the subject index");

@@ -302,6 +302,96 @@ TEST_F(MetricsTest, CountersAndHistogramsMoveByTheAppendsAndReadsDone) {
   EXPECT_EQ(after.Get("hearth_connections_open"), 1);
 }
 
+// Small reads are tried on the network thread, from memory only
+// (ServerConfig::reads_on_network_threads). With the store's blocks cached,
+// a read of one event is answered there; over a store whose block cache
+// holds nothing, the same read needs the disk, so it goes to a reader (a
+// cache miss) and is answered in full just the same. A read of a default
+// page is never tried there, and with the option off no read is.
+TEST_F(MetricsTest, SmallReadsAreAnsweredOnTheNetworkThreadOnlyFromMemory) {
+  {
+    auto client = Connect("portal", "u-0042", "caseworker");
+    ASSERT_TRUE(client);
+    for (int i = 0; i < 3; ++i) {
+      auto r = client->Append("case/north/C-00090" + std::to_string(i), ExpectedVersion::NoStream(),
+                              {Enquiry("P-90" + std::to_string(i), "north", "Synth" + std::to_string(i))});
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+    }
+  }
+  std::unique_ptr<sdk::Client> client;
+  // Reopens the store (its events now in SST files) and the server.
+  auto restart = [&](uint64_t cache_bytes, const std::string& extra) {
+    client.reset();
+    server_->Stop();
+    server_.reset();
+    store_.reset();
+    Options o = TestOptions(dir_.sub("root.key"));
+    o.create_if_missing = false;
+    o.block_cache_bytes = cache_bytes;
+    o.projections = {readmodels::MakeRightsRequestsProjection()};
+    auto store = Store::Open(o, dir_.sub("store"));
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store.value());
+    std::string json = WithMetrics(R"({"listen": "127.0.0.1:0"})");
+    json.insert(json.find('{') + 1, extra);
+    Start(Config(json));
+    client = Connect("portal", "u-0042", "caseworker");
+    ASSERT_TRUE(client);
+  };
+  auto read = [&](uint32_t max_count) {
+    auto page = client->ReadStream("case/north/C-000901", 1, Direction::kForward, max_count, "triage");
+    EXPECT_TRUE(page.ok()) << page.status().ToString();
+    if (!page.ok() || page->events.size() != 1 || page->events[0].personal.size() != 1) {
+      ADD_FAILURE() << "not the one event with its personal section";
+      return std::string();
+    }
+    return page->events[0].personal[0].data;
+  };
+  const std::string kOnThread = "hearth_reads_on_network_threads_total";
+  const std::string kMissed = "hearth_reads_cache_missed_total";
+
+  restart(64 << 20, "");
+  ASSERT_FALSE(HasFatalFailure());
+  std::string first = read(1);  // loads what it reads into the cache, wherever it ran
+  Scrape s1 = ScrapeNow();
+  std::string warm = read(1);
+  Scrape s2 = ScrapeNow();
+  EXPECT_EQ(s2.Get(kOnThread) - s1.Get(kOnThread), 1);
+  EXPECT_EQ(s2.Get(kMissed) - s1.Get(kMissed), 0);
+  EXPECT_NE(warm.find("Synth1"), std::string::npos) << warm;
+  EXPECT_EQ(first, warm);
+  read(0);  // a default page: a reader's
+  Scrape s3 = ScrapeNow();
+  EXPECT_EQ(s3.Get(kOnThread), s2.Get(kOnThread));
+  EXPECT_EQ(s3.Get(kMissed), s2.Get(kMissed));
+  EXPECT_EQ(s3.Get("hearth_reads_total"), 3);
+
+  restart(0, "");  // a block cache that keeps nothing: every try misses
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_EQ(read(1), warm);
+  EXPECT_EQ(read(1), warm);
+  Scrape cold = ScrapeNow();
+  EXPECT_EQ(cold.Get(kMissed), 2);
+  EXPECT_EQ(cold.Get(kOnThread), 0);
+  EXPECT_EQ(cold.Get("hearth_reads_total"), 2);
+  EXPECT_EQ(cold.Get("hearth_read_failures_total"), 0);
+
+  restart(64 << 20, "\n  \"reads_on_network_threads\": false,");
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_EQ(read(1), warm);
+  EXPECT_EQ(read(1), warm);
+  Scrape off = ScrapeNow();
+  EXPECT_EQ(off.Get(kOnThread), 0);
+  EXPECT_EQ(off.Get(kMissed), 0);
+  EXPECT_EQ(off.Get("hearth_reads_total"), 2);
+
+  // Every read, wherever it ran, left its access record.
+  client.reset();
+  auto disclosed = store_->AccessLog("P-901");
+  ASSERT_TRUE(disclosed.ok()) << disclosed.status().ToString();
+  EXPECT_EQ(disclosed->size(), 7u);
+}
+
 TEST_F(MetricsTest, SessionsAndConnectionsAreCountedOpenAndClosed) {
   auto a = Connect("portal", "u-0042", "caseworker");
   auto b = Connect("intake", "u-0043", "caseworker");

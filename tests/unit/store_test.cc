@@ -1,6 +1,7 @@
 // The event log: appends, reads, expected versions, idempotency, reopen.
 #include <gtest/gtest.h>
 
+#include "hearth/read_tier.h"
 #include "hearth/store.h"
 #include "test_util.h"
 
@@ -88,6 +89,51 @@ TEST_F(StoreTest, PagesOfAStreamWrittenInSeveralBatchesEitherWay) {
   EXPECT_TRUE(store_->ReadStream("case-", 1, Direction::kForward, 10).status().IsNotFound());
   EXPECT_TRUE(store_->ReadStream("case-", 0, Direction::kBackward, 10).status().IsNotFound());
   EXPECT_TRUE(store_->ReadStream("bad id!", 1, Direction::kForward, 10).status().IsInvalidArgument());
+}
+
+// A read that may not wait for the disk (hearth/read_tier.h): after a
+// reopen, nothing is in memory, so a stream read and a subject read in a
+// CacheOnlyReads scope stop as Busy and say they missed; read once outside
+// the scope (which loads the blocks and the data key), the same reads are
+// answered in the scope, with the same events and their personal data.
+TEST_F(StoreTest, ACacheOnlyReadStopsAtTheDiskAndIsAnsweredOnceCached) {
+  std::vector<NewEvent> events;
+  for (int i = 0; i < 20; ++i) events.push_back(MakeEvent("E", "P-1", "{\"name\":\"Synth " + std::to_string(i) + "\"}"));
+  ASSERT_TRUE(store_->Append("case-1", ExpectedVersion::NoStream(), events).ok());
+  Reopen();  // the memtables are flushed at close: the events are in SST files now
+
+  {
+    CacheOnlyReads cache_only;
+    auto cold = store_->ReadStream("case-1", 3, Direction::kForward, 2);
+    EXPECT_TRUE(cold.status().code() == Status::Code::kBusy) << cold.status().ToString();
+    EXPECT_TRUE(cache_only.missed());
+  }
+  {
+    CacheOnlyReads cache_only;
+    auto cold = store_->ReadSubject("P-1", 1, 2);
+    EXPECT_TRUE(cold.status().code() == Status::Code::kBusy) << cold.status().ToString();
+    EXPECT_TRUE(cache_only.missed());
+  }
+  auto warm = store_->ReadStream("case-1", 3, Direction::kForward, 2);
+  ASSERT_TRUE(warm.ok()) << warm.status().ToString();
+  ASSERT_TRUE(store_->ReadSubject("P-1", 1, 2).ok());
+  {
+    CacheOnlyReads cache_only;
+    auto again = store_->ReadStream("case-1", 3, Direction::kForward, 2);
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_FALSE(cache_only.missed());
+    ASSERT_EQ(again->size(), 2u);
+    EXPECT_EQ((*again)[0].id, (*warm)[0].id);
+    EXPECT_EQ((*again)[1].personal.at(0).data, "{\"name\":\"Synth 3\"}");
+    auto subject = store_->ReadSubject("P-1", 1, 2);
+    ASSERT_TRUE(subject.ok()) << subject.status().ToString();
+    EXPECT_FALSE(cache_only.missed());
+  }
+  // Outside a scope, reads wait for the disk as ever.
+  Reopen();
+  auto cold = store_->ReadStream("case-1", 20, Direction::kForward, 1);
+  ASSERT_TRUE(cold.ok()) << cold.status().ToString();
+  EXPECT_EQ(cold->at(0).personal.at(0).data, "{\"name\":\"Synth 19\"}");
 }
 
 TEST_F(StoreTest, WrongExpectedVersionIsAConflictAndWritesNothing) {
