@@ -505,7 +505,7 @@ Status ProjectionRunner::Get(const std::string& name, std::string_view key, std:
   Slot* slot = Find(name);
   if (slot == nullptr) return Status::NotFound("no projection named " + name);
   rocksdb::Status s =
-      db_->Get(rocksdb::ReadOptions(), state_, slot->prefix + std::string(key), value);
+      db_->Get(LogReadOptions(), state_, slot->prefix + std::string(key), value);
   if (s.IsNotFound()) return Status::NotFound("no such key in projection " + name);
   return FromRocksStatus(s, "reading projection " + name);
 }
@@ -528,8 +528,8 @@ Status ProjectionRunner::GetMany(const std::string& name, const std::vector<std:
   }
   std::vector<rocksdb::PinnableSlice> got(keys.size());
   std::vector<rocksdb::Status> statuses(keys.size());
-  db_->MultiGet(rocksdb::ReadOptions(), state_, slices.size(), slices.data(), got.data(),
-                statuses.data(), sorted);
+  db_->MultiGet(LogReadOptions(), state_, slices.size(), slices.data(), got.data(), statuses.data(),
+                sorted);
   for (size_t i = 0; i < keys.size(); ++i) {
     if (statuses[i].IsNotFound()) continue;
     if (!statuses[i].ok()) return FromRocksStatus(statuses[i], "reading projection " + name);

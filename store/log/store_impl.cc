@@ -1099,7 +1099,7 @@ Result<std::vector<RecordedEvent>> StoreImpl::ReadAll(uint64_t from, size_t max_
 
 Result<uint64_t> StoreImpl::StreamVersion(const std::string& stream) {
   if (!ValidId(stream, kMaxIdBytes)) return Status::InvalidArgument("stream id '" + stream.substr(0, 64) + "' is not valid");
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), streams_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(LogReadOptions(), streams_));
   std::string prefix = IndexPrefix(stream);
   it->SeekForPrev(IndexKey(stream, ~uint64_t(0)));
   if (!it->status().ok()) return FromRocks(it->status(), "reading the stream index");

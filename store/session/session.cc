@@ -127,8 +127,9 @@ Result<std::string> Session::CurrentDistrict(const std::string& stream) const {
   // missing or does not decode leaves every event to fold.)
   domain::CaseState state;
   std::string bytes;
-  if (store_->GetProjectionValue(readmodels::kCasesProjection, "c" + stream, &bytes).ok() &&
-      !domain::DecodeCaseState(bytes, &state).ok()) {
+  Status got = store_->GetProjectionValue(readmodels::kCasesProjection, "c" + stream, &bytes);
+  if (got.code() == Status::Code::kBusy) return got;  // a read that may not wait for the disk
+  if (got.ok() && !domain::DecodeCaseState(bytes, &state).ok()) {
     state = domain::CaseState{};
   }
   if (state.version < *version) {

@@ -107,6 +107,8 @@ TEST_F(StoreTest, ACacheOnlyReadStopsAtTheDiskAndIsAnsweredOnceCached) {
     auto cold = store_->ReadStream("case-1", 3, Direction::kForward, 2);
     EXPECT_TRUE(cold.status().code() == Status::Code::kBusy) << cold.status().ToString();
     EXPECT_TRUE(cache_only.missed());
+    auto version = store_->StreamVersion("case-1");
+    EXPECT_TRUE(version.status().code() == Status::Code::kBusy) << version.status().ToString();
   }
   {
     CacheOnlyReads cache_only;

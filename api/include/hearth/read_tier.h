@@ -5,8 +5,9 @@
 namespace hearth {
 
 // While an object of this class lives on a thread, that thread's reads of
-// the log (Store::ReadStream, ReadSubject, ReadAll, and the data keys they
-// open) take only what is in memory: RocksDB's memtables and block cache.
+// the log and its indexes (Store::ReadStream, ReadSubject, ReadAll,
+// StreamVersion, the data keys they open, and GetProjectionValue(s)) take
+// only what is in memory: RocksDB's memtables and block cache.
 // A read that would have to wait for the disk stops, answers Status::Busy,
 // and missed() turns true; nothing else is changed, so the caller can run
 // the same read again outside the scope. A server uses it to answer cached
