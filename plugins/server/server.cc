@@ -68,12 +68,11 @@ namespace asio = boost::asio;
 namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
-
-// The largest read (in events asked for) tried on a network thread.
-constexpr uint32_t kInlineReadMaxEvents = 16;
 using boost::system::error_code;
 
 constexpr uint32_t kMaxCredits = 1u << 30;
+// The largest read (in events asked for) tried on a network thread.
+constexpr uint32_t kInlineReadMaxEvents = 16;
 
 std::string Now() {
   auto now = std::chrono::system_clock::now();

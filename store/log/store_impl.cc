@@ -35,6 +35,21 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A stream index entry (format.h): stream 0x00 first_version(8) ->
+// first_position(8) count(4). False when `it`'s entry is not that shape.
+struct StreamEntry {
+  uint64_t first_version = 0;
+  uint64_t first_position = 0;
+  uint32_t count = 0;
+};
+bool DecodeStreamEntry(const rocksdb::Iterator& it, size_t prefix_size, StreamEntry* out) {
+  if (it.value().size() != 12 || it.key().size() != prefix_size + 8) return false;
+  out->first_version = GetBE64(it.key().data() + prefix_size);
+  out->first_position = GetBE64(it.value().data());
+  out->count = GetBE32(it.value().data() + 8);
+  return true;
+}
+
 constexpr size_t kMaxDocumentsPerEvent = 8;
 constexpr size_t kMaxIdBytes = 200;
 constexpr size_t kMaxSubjectIdBytes = 64;
@@ -1097,20 +1112,24 @@ Result<std::vector<RecordedEvent>> StoreImpl::ReadAll(uint64_t from, size_t max_
   return out;
 }
 
-Result<uint64_t> StoreImpl::StreamVersion(const std::string& stream) {
-  if (!ValidId(stream, kMaxIdBytes)) return Status::InvalidArgument("stream id '" + stream.substr(0, 64) + "' is not valid");
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(LogReadOptions(), streams_));
-  std::string prefix = IndexPrefix(stream);
+Result<uint64_t> StoreImpl::SeekStreamEnd(rocksdb::Iterator* it, const std::string& stream) const {
+  const std::string prefix = IndexPrefix(stream);
   it->SeekForPrev(IndexKey(stream, ~uint64_t(0)));
   if (!it->status().ok()) return FromRocks(it->status(), "reading the stream index");
   if (!it->Valid() || !it->key().starts_with(prefix)) {
     return Status::NotFound("stream " + stream + " has no events");
   }
-  if (it->value().size() != 12 || it->key().size() != prefix.size() + 8) {
+  StreamEntry e;
+  if (!DecodeStreamEntry(*it, prefix.size(), &e)) {
     return Status::Corruption("stream index entry of " + stream + " is damaged");
   }
-  uint64_t first = GetBE64(it->key().data() + prefix.size());
-  return first + GetBE32(it->value().data() + 8) - 1;
+  return e.first_version + e.count - 1;
+}
+
+Result<uint64_t> StoreImpl::StreamVersion(const std::string& stream) {
+  if (!ValidId(stream, kMaxIdBytes)) return Status::InvalidArgument("stream id '" + stream.substr(0, 64) + "' is not valid");
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(LogReadOptions(), streams_));
+  return SeekStreamEnd(it.get(), stream);
 }
 
 Result<std::vector<RecordedEvent>> StoreImpl::ReadStream(const std::string& stream, uint64_t from,
@@ -1119,19 +1138,9 @@ Result<std::vector<RecordedEvent>> StoreImpl::ReadStream(const std::string& stre
   std::vector<uint64_t> positions;
   std::string prefix = IndexPrefix(stream);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(LogReadOptions(), streams_));
-  auto no_events = [&] {
-    if (!it->status().ok()) return FromRocks(it->status(), "reading the stream index");
-    return Status::NotFound("stream " + stream + " has no events");
-  };
   uint64_t committed_pos = committed();
-  auto entry = [&](uint64_t* first_version, uint64_t* first_pos, uint32_t* count) {
-    if (it->value().size() != 12 || it->key().size() != prefix.size() + 8) return false;
-    *first_version = GetBE64(it->key().data() + prefix.size());
-    *first_pos = GetBE64(it->value().data());
-    *count = GetBE32(it->value().data() + 8);
-    return true;
-  };
   auto damaged = [&] { return Status::Corruption("stream index entry of " + stream + " is damaged"); };
+  StreamEntry e;
   if (direction == Direction::kForward) {
     // One seek: the entry holding `from` (or the stream's first), without
     // looking up the stream's last version first (a second iterator and
@@ -1139,28 +1148,26 @@ Result<std::vector<RecordedEvent>> StoreImpl::ReadStream(const std::string& stre
     uint64_t v = std::max<uint64_t>(from, 1);
     it->SeekForPrev(IndexKey(stream, v));
     if (!it->Valid() || !it->key().starts_with(prefix)) it->Seek(prefix);
-    if (!it->Valid() || !it->key().starts_with(prefix)) return no_events();
+    if (!it->Valid() || !it->key().starts_with(prefix)) {
+      if (!it->status().ok()) return FromRocks(it->status(), "reading the stream index");
+      return Status::NotFound("stream " + stream + " has no events");
+    }
     for (; it->Valid() && it->key().starts_with(prefix) && positions.size() < max_count; it->Next()) {
-      uint64_t fv, fp;
-      uint32_t n;
-      if (!entry(&fv, &fp, &n)) return damaged();
-      for (uint64_t k = std::max(v, fv); k < fv + n && positions.size() < max_count; ++k) {
+      if (!DecodeStreamEntry(*it, prefix.size(), &e)) return damaged();
+      const uint64_t fv = e.first_version, fp = e.first_position;
+      for (uint64_t k = std::max(v, fv); k < fv + e.count && positions.size() < max_count; ++k) {
         if (fp + (k - fv) <= committed_pos) positions.push_back(fp + (k - fv));
       }
     }
   } else {
-    // The stream's last entry gives its last version.
-    it->SeekForPrev(IndexKey(stream, ~uint64_t(0)));
-    if (!it->Valid() || !it->key().starts_with(prefix)) return no_events();
-    if (it->value().size() != 12 || it->key().size() != prefix.size() + 8) return damaged();
-    uint64_t last = GetBE64(it->key().data() + prefix.size()) + GetBE32(it->value().data() + 8) - 1;
-    uint64_t v = from == 0 ? last : std::min(from, last);
-    if (v < last) it->SeekForPrev(IndexKey(stream, v));
+    auto last = SeekStreamEnd(it.get(), stream);
+    if (!last.ok()) return last.status();
+    uint64_t v = from == 0 ? *last : std::min(from, *last);
+    if (v < *last) it->SeekForPrev(IndexKey(stream, v));
     for (; it->Valid() && it->key().starts_with(prefix) && positions.size() < max_count; it->Prev()) {
-      uint64_t fv, fp;
-      uint32_t n;
-      if (!entry(&fv, &fp, &n)) return damaged();
-      for (uint64_t k = std::min(v, fv + n - 1) + 1; k > fv && positions.size() < max_count; --k) {
+      if (!DecodeStreamEntry(*it, prefix.size(), &e)) return damaged();
+      const uint64_t fv = e.first_version, fp = e.first_position;
+      for (uint64_t k = std::min(v, fv + e.count - 1) + 1; k > fv && positions.size() < max_count; --k) {
         if (fp + (k - 1 - fv) <= committed_pos) positions.push_back(fp + (k - 1 - fv));
       }
     }

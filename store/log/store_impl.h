@@ -193,6 +193,10 @@ class StoreImpl final : public Store {
   Status ReadPositions(const std::vector<uint64_t>& positions, std::vector<RecordedEvent>* out);
   Status DecodeAt(uint64_t position, std::string_view bytes, RecordedEvent* out);
 
+  // Leaves `it` (over `streams`) on the stream's last index entry and
+  // returns the stream's last version; NotFound when it has no events.
+  Result<uint64_t> SeekStreamEnd(rocksdb::Iterator* it, const std::string& stream) const;
+
   Status FromRocks(const rocksdb::Status& s, const std::string& what) const;
 
   Options options_;  // its key is dropped once the store is open

@@ -18,6 +18,13 @@ namespace {
 
 bool IsCaseStream(const std::string& stream) { return stream.compare(0, 5, "case/") == 0; }
 
+// An access record names who read: the session's plugin, user and role.
+void SignAs(const Principal& principal, AccessRecord* record) {
+  record->plugin = principal.plugin;
+  record->user = principal.user;
+  record->role = principal.role;
+}
+
 // The district a case stream's name gives, `case/<district>/<reference>`, or
 // empty.
 std::string CaseDistrict(const std::string& stream) {
@@ -352,20 +359,14 @@ Status Session::FilterAndCollect(std::vector<RecordedEvent>& events, const std::
   }
   records->reserve(records->size() + by_subject.size());
   for (auto& [subject, record] : by_subject) {
-    record.plugin = principal_.plugin;
-    record.user = principal_.user;
-    record.role = principal_.role;
+    SignAs(principal_, &record);
     records->push_back(std::move(record));
   }
   return Status::OK();
 }
 
 Status Session::LogAccess(std::vector<AccessRecord> records) {
-  for (AccessRecord& r : records) {
-    r.plugin = principal_.plugin;
-    r.user = principal_.user;
-    r.role = principal_.role;
-  }
+  for (AccessRecord& r : records) SignAs(principal_, &r);
   return store_->LogAccess(records);
 }
 
