@@ -25,6 +25,22 @@ inline rocksdb::ReadOptions LogReadOptions() {
   return ro;
 }
 
+// True when RocksDB could not take the store's LOCK file: another process
+// (or another handle in this one) has the store open. RocksDB's POSIX file
+// system says "While lock file: <dir>/LOCK: Resource temporarily
+// unavailable", or "lock hold by current process ... <dir>/LOCK" for a
+// second handle in the same process. Matched on those phrases and the LOCK
+// file's name, never on "lock" alone: a path such as /srv/blocklists/store,
+// or any other I/O error that happens to contain the letters, is an I/O
+// error, not a lock.
+inline bool IsLockFileError(const rocksdb::Status& s) {
+  if (!s.IsIOError()) return false;
+  const std::string text = s.ToString();
+  const bool names_lock_file = text.find("/LOCK") != std::string::npos;
+  return names_lock_file && (text.find("While lock file") != std::string::npos ||
+                             text.find("lock hold by current process") != std::string::npos);
+}
+
 inline Status FromRocksStatus(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::OK();
   if (s.IsIncomplete() && CacheOnlyReadsActive()) {

@@ -127,9 +127,7 @@ StoreImpl::~StoreImpl() {
 
 Status StoreImpl::FromRocks(const rocksdb::Status& s, const std::string& what) const {
   if (s.ok()) return Status::OK();
-  std::string msg = what + ": " + s.ToString();
-  if (s.IsIOError() && (s.ToString().find("lock") != std::string::npos ||
-                        s.ToString().find("Resource temporarily unavailable") != std::string::npos)) {
+  if (IsLockFileError(s)) {
     return Status::Locked("store " + path_ +
                           " is locked: another process has it open (" + s.ToString() + ")");
   }

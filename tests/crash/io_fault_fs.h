@@ -4,7 +4,8 @@
 // Flush, Sync, Fsync, RangeSync and new file fails with it (ENOSPC as
 // RocksDB's IOStatus::NoSpace, an I/O error as IOStatus::IOError), in the
 // write-ahead log and every other file RocksDB writes; Clear() models space
-// freed or the device back. Reads always go through.
+// freed or the device back. Reads always go through. Like RocksDB's POSIX
+// errors ("While appending to file: <path>: ..."), each names the file.
 #pragma once
 
 #include <rocksdb/env.h>
@@ -33,104 +34,105 @@ class IoFaultFileSystem : public rocksdb::FileSystemWrapper {
   rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& o,
                                     std::unique_ptr<rocksdb::FSWritableFile>* r,
                                     rocksdb::IODebugContext* dbg) override {
-    if (rocksdb::IOStatus s = WriteFault(); !s.ok()) return s;
+    if (rocksdb::IOStatus s = WriteFault(f); !s.ok()) return s;
     std::unique_ptr<rocksdb::FSWritableFile> file;
     rocksdb::IOStatus s = target()->NewWritableFile(f, o, &file, dbg);
-    if (s.ok()) r->reset(new File(this, std::move(file)));
+    if (s.ok()) r->reset(new File(this, f, std::move(file)));
     return s;
   }
   rocksdb::IOStatus ReopenWritableFile(const std::string& f, const rocksdb::FileOptions& o,
                                        std::unique_ptr<rocksdb::FSWritableFile>* r,
                                        rocksdb::IODebugContext* dbg) override {
-    if (rocksdb::IOStatus s = WriteFault(); !s.ok()) return s;
+    if (rocksdb::IOStatus s = WriteFault(f); !s.ok()) return s;
     std::unique_ptr<rocksdb::FSWritableFile> file;
     rocksdb::IOStatus s = target()->ReopenWritableFile(f, o, &file, dbg);
-    if (s.ok()) r->reset(new File(this, std::move(file)));
+    if (s.ok()) r->reset(new File(this, f, std::move(file)));
     return s;
   }
   rocksdb::IOStatus ReuseWritableFile(const std::string& f, const std::string& old_f,
                                       const rocksdb::FileOptions& o,
                                       std::unique_ptr<rocksdb::FSWritableFile>* r,
                                       rocksdb::IODebugContext* dbg) override {
-    if (rocksdb::IOStatus s = WriteFault(); !s.ok()) return s;
+    if (rocksdb::IOStatus s = WriteFault(f); !s.ok()) return s;
     std::unique_ptr<rocksdb::FSWritableFile> file;
     rocksdb::IOStatus s = target()->ReuseWritableFile(f, old_f, o, &file, dbg);
-    if (s.ok()) r->reset(new File(this, std::move(file)));
+    if (s.ok()) r->reset(new File(this, f, std::move(file)));
     return s;
   }
 
  private:
   // The fault a write (append, new file) meets now.
-  rocksdb::IOStatus WriteFault() {
+  rocksdb::IOStatus WriteFault(const std::string& file) {
     switch (fault_.load()) {
       case Fault::kNoSpace:
         refused_++;
-        return rocksdb::IOStatus::NoSpace("injected: no space left on device");
+        return rocksdb::IOStatus::NoSpace("While appending to file", file + ": injected: no space left on device");
       case Fault::kIOError:
         refused_++;
-        return rocksdb::IOStatus::IOError("injected: input/output error");
+        return rocksdb::IOStatus::IOError("While appending to file", file + ": injected: input/output error");
       default:
         return rocksdb::IOStatus::OK();
     }
   }
   // The fault a sync meets now.
-  rocksdb::IOStatus SyncFault() {
+  rocksdb::IOStatus SyncFault(const std::string& file) {
     if (fault_.load() == Fault::kSyncError) {
       refused_++;
-      return rocksdb::IOStatus::IOError("injected: fsync failed");
+      return rocksdb::IOStatus::IOError("While fdatasync", file + ": injected: fsync failed");
     }
-    return WriteFault();
+    return WriteFault(file);
   }
 
   class File : public rocksdb::FSWritableFileOwnerWrapper {
    public:
-    File(IoFaultFileSystem* fs, std::unique_ptr<rocksdb::FSWritableFile> f)
-        : rocksdb::FSWritableFileOwnerWrapper(std::move(f)), fs_(fs) {}
+    File(IoFaultFileSystem* fs, std::string name, std::unique_ptr<rocksdb::FSWritableFile> f)
+        : rocksdb::FSWritableFileOwnerWrapper(std::move(f)), fs_(fs), name_(std::move(name)) {}
 
     rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
                              rocksdb::IODebugContext* dbg) override {
-      if (rocksdb::IOStatus s = fs_->WriteFault(); !s.ok()) return s;
+      if (rocksdb::IOStatus s = fs_->WriteFault(name_); !s.ok()) return s;
       return target()->Append(data, o, dbg);
     }
     rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
                              const rocksdb::DataVerificationInfo& info,
                              rocksdb::IODebugContext* dbg) override {
-      if (rocksdb::IOStatus s = fs_->WriteFault(); !s.ok()) return s;
+      if (rocksdb::IOStatus s = fs_->WriteFault(name_); !s.ok()) return s;
       return target()->Append(data, o, info, dbg);
     }
     rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset,
                                        const rocksdb::IOOptions& o,
                                        rocksdb::IODebugContext* dbg) override {
-      if (rocksdb::IOStatus s = fs_->WriteFault(); !s.ok()) return s;
+      if (rocksdb::IOStatus s = fs_->WriteFault(name_); !s.ok()) return s;
       return target()->PositionedAppend(data, offset, o, dbg);
     }
     rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset,
                                        const rocksdb::IOOptions& o,
                                        const rocksdb::DataVerificationInfo& info,
                                        rocksdb::IODebugContext* dbg) override {
-      if (rocksdb::IOStatus s = fs_->WriteFault(); !s.ok()) return s;
+      if (rocksdb::IOStatus s = fs_->WriteFault(name_); !s.ok()) return s;
       return target()->PositionedAppend(data, offset, o, info, dbg);
     }
     rocksdb::IOStatus Flush(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
-      if (rocksdb::IOStatus s = fs_->WriteFault(); !s.ok()) return s;
+      if (rocksdb::IOStatus s = fs_->WriteFault(name_); !s.ok()) return s;
       return target()->Flush(o, dbg);
     }
     rocksdb::IOStatus Sync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
-      if (rocksdb::IOStatus s = fs_->SyncFault(); !s.ok()) return s;
+      if (rocksdb::IOStatus s = fs_->SyncFault(name_); !s.ok()) return s;
       return target()->Sync(o, dbg);
     }
     rocksdb::IOStatus Fsync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
-      if (rocksdb::IOStatus s = fs_->SyncFault(); !s.ok()) return s;
+      if (rocksdb::IOStatus s = fs_->SyncFault(name_); !s.ok()) return s;
       return target()->Fsync(o, dbg);
     }
     rocksdb::IOStatus RangeSync(uint64_t offset, uint64_t nbytes, const rocksdb::IOOptions& o,
                                 rocksdb::IODebugContext* dbg) override {
-      if (rocksdb::IOStatus s = fs_->SyncFault(); !s.ok()) return s;
+      if (rocksdb::IOStatus s = fs_->SyncFault(name_); !s.ok()) return s;
       return target()->RangeSync(offset, nbytes, o, dbg);
     }
 
    private:
     IoFaultFileSystem* fs_;
+    std::string name_;
   };
 
   std::atomic<Fault> fault_{Fault::kNone};

@@ -180,6 +180,36 @@ TEST_F(IoFaultTest, AnIOErrorOnSyncStopsWritesAndLosesNothingAcknowledged) {
   ExpectNothingAcknowledgedLost(path_, key_, ledger_, /*refused_absent=*/false);
 }
 
+// An I/O error names the file it met, and so the store's path: a store under
+// a directory whose name contains "lock" (here "blocklists") still reports
+// an I/O error as an I/O error, not as "another process has it open". The
+// LOCK file held by a second handle is still Locked, on the same path.
+TEST(IoFaultPathTest, AnIOErrorUnderAPathContainingLockIsNotReportedAsLocked) {
+  TempDir dir;
+  std::string key = HexKeyFile(dir.sub("root.key"));
+  fs::create_directories(dir.sub("blocklists"));
+  std::string path = dir.sub("blocklists/store");
+  auto fault_fs = std::make_shared<IoFaultFileSystem>();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fault_fs);
+  auto opened = log::StoreImpl::OpenWithEnv(testing::TestOptions(key), path, env.get());
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  Ledger ledger;
+  ASSERT_TRUE(AppendOne(opened->get(), &ledger, "case-1").ok());
+
+  auto second = Store::Open(testing::TestOptions(key), path);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Status::Code::kLocked) << second.status().ToString();
+
+  fault_fs->Set(Fault::kIOError);
+  auto r = AppendOne(opened->get(), &ledger, "case-1");
+  fault_fs->Clear();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kIOError) << r.status().ToString();
+  EXPECT_EQ(r.status().message().find("another process"), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("blocklists"), std::string::npos)
+      << "the error should name the file it met: " << r.status().ToString();
+}
+
 // A real small file system: the store on a 256 MiB tmpfs (RocksDB preallocates ~70 MiB of write-ahead log) the test mounts,
 // filled by another file until less than the store's reserve
 // (StoreImpl::kMinFreeBytes) is free, then freed. Appends are refused with a
