@@ -166,24 +166,38 @@ Status ProjectionRunner::Reset(Slot* slot) {
   return Status::OK();
 }
 
-// Folds positions (slot.position, to] in pages, each page's state and
-// checkpoint in one batch. Stops the projection on the first failure. More
-// than a page is read ahead on a second thread: it reads and decodes (and
-// decrypts) the next page while this one folds and writes the one before.
-// With `sync`, the pages are made durable together when the fold ends (one
-// WAL sync, not one a page): each page's batch is atomic and the WAL keeps
-// them in order, so a crash before the sync leaves the projection at the
-// checkpoint of an earlier page, consistent, and it folds on from there.
-// Without `sync` (the asynchronous runner) it also stops between pages when
-// the store closes.
-Status ProjectionRunner::FoldFrom(Slot* slot, uint64_t from, uint64_t to, bool sync) {
-  ProjectionStatus st;
+// Folds positions (each slot's position, to] in pages, each page's states
+// and checkpoints in one batch. Several slots fold in one pass over the
+// log: each page is read (and decrypted) once and folded into every slot
+// that has not folded it yet, in the order given. A slot that fails stops
+// alone, where it failed; the others fold on. More than a page is read
+// ahead on a second thread: it reads and decodes (and decrypts) the next
+// page while this one folds and writes the one before. With `sync`, the
+// pages are made durable together when the fold ends (one WAL sync, not one
+// a page): each page's batch is atomic and the WAL keeps them in order, so a
+// crash before the sync leaves each projection at the checkpoint of an
+// earlier page, consistent, and it folds on from there. Without `sync` (the
+// asynchronous runner) it also stops between pages when the store closes.
+Status ProjectionRunner::FoldFrom(const std::vector<Slot*>& slots, uint64_t from, uint64_t to, bool sync) {
+  struct Folding {
+    Slot* slot;
+    ProjectionStatus st;
+    bool touched = false;  // folded into the page being written
+  };
+  std::vector<Folding> folding;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    st = slot->status;
+    for (Slot* slot : slots) {
+      if (!slot->status.stopped) folding.push_back(Folding{slot, slot->status});
+    }
   }
-  uint64_t next = std::max(from, st.position + 1);
-  if (next > to || st.stopped) return Status::OK();
+  uint64_t next = ~uint64_t(0);
+  std::string names;
+  for (const Folding& f : folding) {
+    next = std::min(next, std::max(from, f.st.position + 1));
+    names += (names.empty() ? "" : ", ") + f.st.name;
+  }
+  if (folding.empty() || next > to) return Status::OK();
 
   struct Page {
     std::vector<RecordedEvent> events;  // reused from page to page
@@ -193,55 +207,71 @@ Status ProjectionRunner::FoldFrom(Slot* slot, uint64_t from, uint64_t to, bool s
     page->status =
         log_->ReadFactsInto(first, size_t(std::min<uint64_t>(kFoldPage, to - first + 1)), &page->events, cursor);
   };
-  // Folds one page and writes its state with the checkpoint; false when the
-  // projection stopped on it or the write failed (`*written` says which).
+  // Folds one page into each slot still going and writes their states with
+  // their checkpoints; false when every slot has stopped or the write failed
+  // (`*written` says which).
   bool unsynced = false;  // a page was written since the last sync
   auto fold = [&](const std::vector<RecordedEvent>& page, Status* written) {
-    OverlayState state(db_, state_, slot->prefix);
     rocksdb::WriteBatch batch;
-    uint64_t page_last = st.position;
-    for (const RecordedEvent& e : page) {
-      Status applied = SafeApply(*slot->projection, &e, state);
-      if (!applied.ok()) {
-        // The page is dropped: the state stays at the checkpoint before it.
-        st.stopped = true;
-        st.failed_position = e.position;
-        st.error = "event " + e.type + " in " + e.stream + ": " + applied.ToString();
-        break;
+    bool any = false;
+    for (Folding& f : folding) {
+      f.touched = false;
+      if (f.st.stopped) continue;
+      // The page's events past this slot's checkpoint (the page is in order).
+      auto first = std::upper_bound(page.begin(), page.end(), f.st.position,
+                                    [](uint64_t p, const RecordedEvent& e) { return p < e.position; });
+      if (first == page.end()) continue;
+      OverlayState state(db_, state_, f.slot->prefix);
+      uint64_t page_last = f.st.position;
+      for (auto e = first; e != page.end(); ++e) {
+        Status applied = SafeApply(*f.slot->projection, &*e, state);
+        if (!applied.ok()) {
+          // The page is dropped: the state stays at the checkpoint before it.
+          f.st.stopped = true;
+          f.st.failed_position = e->position;
+          f.st.error = "event " + e->type + " in " + e->stream + ": " + applied.ToString();
+          break;
+        }
+        page_last = e->position;
       }
-      page_last = e.position;
-    }
-    if (!st.stopped) {
-      Status flushed = SafeApply(*slot->projection, nullptr, state);
-      if (!flushed.ok()) {
-        st.stopped = true;
-        st.failed_position = page.front().position;
-        st.error = "flush: " + flushed.ToString();
+      if (!f.st.stopped) {
+        Status flushed = SafeApply(*f.slot->projection, nullptr, state);
+        if (!flushed.ok()) {
+          f.st.stopped = true;
+          f.st.failed_position = first->position;
+          f.st.error = "flush: " + flushed.ToString();
+        }
       }
+      if (f.st.stopped) {
+        SafeDiscard(*f.slot->projection);
+        state.Clear();
+      } else {
+        f.st.position = page_last;
+      }
+      state.Flush(&batch);
+      PutCheckpoint(&batch, f.st);
+      f.touched = true;
+      any = true;
     }
-    if (st.stopped) {
-      SafeDiscard(*slot->projection);
-      state.Clear();
-    } else {
-      st.position = page_last;
+    if (any) {
+      *written = FromRocksStatus(db_->Write(rocksdb::WriteOptions(), &batch), "writing projections " + names);
+      if (!written->ok()) return false;
+      unsynced = true;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (const Folding& f : folding) {
+          if (f.touched) f.slot->status = f.st;
+        }
+      }
+      cv_.notify_all();
     }
-    state.Flush(&batch);
-    PutCheckpoint(&batch, st);
-    *written = FromRocksStatus(db_->Write(rocksdb::WriteOptions(), &batch), "writing projection " + st.name);
-    if (!written->ok()) return false;
-    unsynced = true;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      slot->status = st;
-    }
-    cv_.notify_all();
-    return !st.stopped;
+    return std::any_of(folding.begin(), folding.end(), [](const Folding& f) { return !f.st.stopped; });
   };
 
   Status written;
   auto synced = [&](Status result) {
     if (sync && unsynced) {
-      Status s = FromRocksStatus(db_->SyncWAL(), "syncing projection " + st.name);
+      Status s = FromRocksStatus(db_->SyncWAL(), "syncing projections " + names);
       if (result.ok()) result = s;
     }
     return result;
@@ -271,7 +301,7 @@ Status ProjectionRunner::FoldFrom(Slot* slot, uint64_t from, uint64_t to, bool s
     if (page->events.empty()) break;
     // The pages follow each other, whole but for the last.
     if (page->events.front().position != expect) {
-      return synced(Status::Corruption("projection " + st.name +
+      return synced(Status::Corruption("projections " + names +
                                        ": a page read ahead starts at position " +
                                        std::to_string(page->events.front().position) + ", not " +
                                        std::to_string(expect)));
@@ -285,6 +315,7 @@ Status ProjectionRunner::FoldFrom(Slot* slot, uint64_t from, uint64_t to, bool s
 }
 
 Status ProjectionRunner::Start(const std::vector<std::shared_ptr<Projection>>& projections) {
+  std::vector<Slot*> inline_slots;
   for (const auto& projection : projections) {
     if (!projection) return Status::InvalidArgument("a projection in Options::projections is null");
     std::string name = projection->name();
@@ -322,11 +353,12 @@ Status ProjectionRunner::Start(const std::vector<std::shared_ptr<Projection>>& p
     }
     if (projection->mode() == ProjectionMode::kInline) {
       has_inline_ = true;
-      // An inline projection is never behind the log once the store is open.
-      Status st = FoldFrom(raw, 1, log_->Committed(), true);
-      if (!st.ok()) return st;
+      inline_slots.push_back(raw);
     }
   }
+  // An inline projection is never behind the log once the store is open:
+  // those behind fold together, in one pass over the log.
+  if (Status st = FoldFrom(inline_slots, 1, log_->Committed(), true); !st.ok()) return st;
   bool any_async = std::any_of(slots_.begin(), slots_.end(), [](const auto& slot) {
     return slot->status.mode == ProjectionMode::kAsync;
   });
@@ -357,21 +389,28 @@ void ProjectionRunner::RunAsync() {
       continue;
     }
     std::lock_guard<std::mutex> run(run_mu_);
+    if (stop_) break;
+    std::vector<Slot*> async_slots;
     for (auto& slot : slots_) {
-      if (stop_) break;
-      if (slot->status.mode != ProjectionMode::kAsync) continue;
-      // Async state is rebuildable: no sync of its own (the next commit
-      // syncs the WAL); a crash resumes from the checkpoint in the same batch.
-      // A hundred pages a turn: each turn starts a read-ahead and a log
-      // iterator again, and folds its first page with nothing read ahead.
-      // Closing the store stops a turn between pages.
-      Status st = FoldFrom(slot.get(), 1, std::min<uint64_t>(end, lowest + kAsyncFoldPages * kFoldPage), false);
-      if (!st.ok()) {
-        std::lock_guard<std::mutex> lock(mu_);
+      if (slot->status.mode == ProjectionMode::kAsync) async_slots.push_back(slot.get());
+    }
+    // Async state is rebuildable: no sync of its own (the next commit syncs
+    // the WAL); a crash resumes from the checkpoint in the same batch. Every
+    // asynchronous projection folds in the same pass over the log, from the
+    // lowest; a hundred pages a turn: each turn starts a read-ahead and a
+    // log iterator again, and folds its first page with nothing read ahead.
+    // Closing the store stops a turn between pages.
+    Status st = FoldFrom(async_slots, 1, std::min<uint64_t>(end, lowest + kAsyncFoldPages * kFoldPage), false);
+    if (!st.ok()) {
+      // The log could not be read, or the state not written: every
+      // projection of the pass stops, saying why.
+      std::lock_guard<std::mutex> lock(mu_);
+      for (Slot* slot : async_slots) {
+        if (slot->status.stopped) continue;
         slot->status.stopped = true;
         slot->status.error = st.ToString();
-        cv_.notify_all();
       }
+      cv_.notify_all();
     }
   }
 }
@@ -459,24 +498,38 @@ std::vector<ProjectionStatus> ProjectionRunner::Statuses() {
   return out;
 }
 
-Status ProjectionRunner::Rebuild(const std::string& name) {
-  Slot* slot = Find(name);
-  if (slot == nullptr) return Status::NotFound("no projection named " + name);
+Status ProjectionRunner::Rebuild(const std::vector<std::string>& names) {
+  std::vector<Slot*> slots;
+  for (const std::string& name : names) {
+    Slot* slot = Find(name);
+    if (slot == nullptr) return Status::NotFound("no projection named " + name);
+    if (std::find(slots.begin(), slots.end(), slot) == slots.end()) slots.push_back(slot);
+  }
+  if (slots.empty()) return Status::InvalidArgument("no projection named to rebuild");
   // Pause the asynchronous runner; for an inline projection also hold the
   // commit pipeline, so no append folds into it while it is rebuilt.
   std::lock_guard<std::mutex> run(run_mu_);
   std::optional<CommitQueue::Lead> lead;
-  if (slot->status.mode == ProjectionMode::kInline) lead.emplace(*commits_);
-  Status st = Reset(slot);
-  if (st.ok()) st = FoldFrom(slot, 1, log_->Committed(), true);
+  if (std::any_of(slots.begin(), slots.end(),
+                  [](Slot* slot) { return slot->status.mode == ProjectionMode::kInline; })) {
+    lead.emplace(*commits_);
+  }
+  Status st;
+  for (Slot* slot : slots) {
+    if (st.ok()) st = Reset(slot);
+  }
+  if (st.ok()) st = FoldFrom(slots, 1, log_->Committed(), true);
   lead.reset();
   if (!st.ok()) return st;
+  std::string stopped;
   std::lock_guard<std::mutex> lock(mu_);
-  if (slot->status.stopped) {
-    return Status::Corruption("projection " + name + " stopped at position " +
-                              std::to_string(slot->status.failed_position) + ": " +
-                              slot->status.error);
+  for (Slot* slot : slots) {
+    if (!slot->status.stopped) continue;
+    stopped += std::string(stopped.empty() ? "" : "; ") + "projection " + slot->status.name +
+               " stopped at position " + std::to_string(slot->status.failed_position) + ": " +
+               slot->status.error;
   }
+  if (!stopped.empty()) return Status::Corruption(stopped);
   return Status::OK();
 }
 

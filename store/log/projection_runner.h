@@ -72,7 +72,10 @@ class ProjectionRunner {
   // Every checkpoint in the metadata, registered projections as they stand.
   Status Stored(std::vector<ProjectionStatus>* out);
   std::vector<ProjectionStatus> Statuses();
-  Status Rebuild(const std::string& name);
+  // Resets the named projections and folds the whole log into them, in one
+  // pass. NotFound, with nothing reset, when a name is unknown; Corruption
+  // naming each projection that stopped on an event (the others rebuilt).
+  Status Rebuild(const std::vector<std::string>& names);
   Status WaitFor(const std::string& name, uint64_t position, int timeout_ms);
   Status Get(const std::string& name, std::string_view key, std::string* value);
   Status GetMany(const std::string& name, const std::vector<std::string>& keys,
@@ -83,7 +86,7 @@ class ProjectionRunner {
  private:
   Slot* Find(const std::string& name);
   void RunAsync();
-  Status FoldFrom(Slot* slot, uint64_t from, uint64_t to, bool sync);
+  Status FoldFrom(const std::vector<Slot*>& slots, uint64_t from, uint64_t to, bool sync);
   Status Reset(Slot* slot);
   void PutCheckpoint(rocksdb::WriteBatch* batch, const ProjectionStatus& status);
 

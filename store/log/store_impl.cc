@@ -1287,7 +1287,10 @@ void StoreImpl::StopProjections() {
 
 Result<std::vector<ProjectionStatus>> StoreImpl::Projections() { return projections_->Statuses(); }
 
-Status StoreImpl::RebuildProjection(const std::string& name) { return projections_->Rebuild(name); }
+Status StoreImpl::RebuildProjection(const std::string& name) { return projections_->Rebuild({name}); }
+Status StoreImpl::RebuildProjections(const std::vector<std::string>& names) {
+  return projections_->Rebuild(names);
+}
 
 Status StoreImpl::WaitForProjection(const std::string& name, uint64_t position, int timeout_ms) {
   return projections_->WaitFor(name, position, timeout_ms);

@@ -60,6 +60,7 @@ class StoreImpl final : public Store {
   Status RotateRootKey(const KeySource& new_key) override;
   Result<std::vector<ProjectionStatus>> Projections() override;
   Status RebuildProjection(const std::string& name) override;
+  Status RebuildProjections(const std::vector<std::string>& names) override;
   Status WaitForProjection(const std::string& name, uint64_t position, int timeout_ms) override;
   Status GetProjectionValue(const std::string& name, std::string_view key,
                             std::string* value) override;

@@ -212,6 +212,9 @@ class Publisher final : public ReplicatedStore {
   Result<StoreInfo> Info() override { return inner_->Info(); }
   Result<std::vector<ProjectionStatus>> Projections() override { return inner_->Projections(); }
   Status RebuildProjection(const std::string& name) override { return inner_->RebuildProjection(name); }
+  Status RebuildProjections(const std::vector<std::string>& names) override {
+    return inner_->RebuildProjections(names);
+  }
   Status WaitForProjection(const std::string& name, uint64_t p, int t) override {
     return inner_->WaitForProjection(name, p, t);
   }

@@ -1014,6 +1014,11 @@ TEST_F(CliTest, RebuildDoesNotFoldTwiceWhatItsOpenFoldedFromNothing) {
   EXPECT_NE(second.out.find("rights_requests: rebuilt from " + events), std::string::npos) << second.out;
   EXPECT_EQ(second.out.find("as the store opened"), std::string::npos) << second.out;
   EXPECT_EQ(second.err.find("new to this store"), std::string::npos) << second.err;
+  // Both have their checkpoints now: a rebuild of all folds them together.
+  Output third = Hearth({"rebuild"});
+  ASSERT_EQ(third.code, 0) << third.err;
+  EXPECT_NE(third.out.find("cases, rights_requests: rebuilt from " + events), std::string::npos) << third.out;
+  EXPECT_NE(third.out.find("one pass over the log"), std::string::npos) << third.out;
 }
 
 // docs/cli.md (info): `hearth info` shows each projection's folded position

@@ -78,7 +78,7 @@ TEST_F(CliTest, WorklistAndRebuild) {
 
   CliRun rebuild = Hearth("rebuild " + args_);
   ASSERT_EQ(rebuild.code, 0) << rebuild.out;
-  EXPECT_NE(rebuild.out.find("cases: rebuilt from 4 events"), std::string::npos) << rebuild.out;
+  EXPECT_NE(rebuild.out.find("cases, rights_requests: rebuilt from 4 events"), std::string::npos) << rebuild.out;
   CliRun unknown = Hearth("rebuild nope " + args_);
   EXPECT_EQ(unknown.code, 1);
   EXPECT_NE(unknown.out.find("no projection named nope (known: cases, rights_requests)"), std::string::npos) << unknown.out;

@@ -154,6 +154,93 @@ TEST_F(ProjectionTest, RebuildGivesByteIdenticalState) {
   EXPECT_EQ(store->RebuildProjection("nope").code(), Status::Code::kNotFound);
 }
 
+// Several projections rebuilt in one pass over the log (`hearth rebuild`)
+// end as each rebuilt alone does, over more than two pages of the fold (so
+// the read-ahead runs). An unknown name resets nothing; one that stops on an
+// event stops alone, named in the error, and the others are rebuilt.
+TEST_F(ProjectionTest, RebuildingSeveralInOnePassGivesWhatEachAloneGives) {
+  auto inl = std::make_shared<CountingProjection>("inline-counts", ProjectionMode::kInline);
+  auto asy = std::make_shared<CountingProjection>("async-counts", ProjectionMode::kAsync);
+  auto fragile = std::make_shared<CountingProjection>("fragile", ProjectionMode::kInline);
+  auto store = Open({inl, asy, fragile});
+  AppendSome(*store, 50, 51);  // 2,550 events
+  ASSERT_TRUE(store->WaitForProjection("async-counts", 0, 10000).ok());
+  const uint64_t last = 2550;
+  auto before_inline = Dump(*store, "inline-counts");
+  auto before_async = Dump(*store, "async-counts");
+  auto position_of = [&](const std::string& name) -> ProjectionStatus {
+    auto statuses = store->Projections();
+    EXPECT_TRUE(statuses.ok());
+    for (const auto& p : *statuses) {
+      if (p.name == name) return p;
+    }
+    ADD_FAILURE() << "no status for " << name;
+    return {};
+  };
+
+  ASSERT_TRUE(store->RebuildProjections({"inline-counts", "async-counts"}).ok());
+  EXPECT_EQ(Dump(*store, "inline-counts"), before_inline);
+  EXPECT_EQ(Dump(*store, "async-counts"), before_async);
+  EXPECT_EQ(position_of("inline-counts").position, last);
+  EXPECT_EQ(position_of("async-counts").position, last);
+  // The same as one at a time.
+  ASSERT_TRUE(store->RebuildProjection("async-counts").ok());
+  EXPECT_EQ(Dump(*store, "async-counts"), before_async);
+
+  Status unknown = store->RebuildProjections({"inline-counts", "nope"});
+  EXPECT_EQ(unknown.code(), Status::Code::kNotFound) << unknown.ToString();
+  EXPECT_NE(unknown.message().find("nope"), std::string::npos) << unknown.ToString();
+  EXPECT_EQ(position_of("inline-counts").position, last) << "an unknown name reset a projection";
+  EXPECT_EQ(Dump(*store, "inline-counts"), before_inline);
+
+  // The first NoteAdded is position 2 (AppendSome alternates the types).
+  fragile->fail_on_type = "NoteAdded";
+  Status stopped = store->RebuildProjections({"fragile", "inline-counts", "async-counts"});
+  EXPECT_EQ(stopped.code(), Status::Code::kCorruption) << stopped.ToString();
+  EXPECT_NE(stopped.message().find("projection fragile stopped at position 2"), std::string::npos)
+      << stopped.ToString();
+  EXPECT_EQ(stopped.message().find("inline-counts"), std::string::npos) << stopped.ToString();
+  ProjectionStatus f = position_of("fragile");
+  EXPECT_TRUE(f.stopped);
+  EXPECT_EQ(f.failed_position, 2u);
+  EXPECT_EQ(f.position, 0u);
+  EXPECT_TRUE(Dump(*store, "fragile").empty()) << "the page it stopped on was written";
+  EXPECT_EQ(Dump(*store, "inline-counts"), before_inline);
+  EXPECT_EQ(Dump(*store, "async-counts"), before_async);
+  EXPECT_EQ(position_of("inline-counts").position, last);
+  EXPECT_EQ(position_of("async-counts").position, last);
+  EXPECT_FALSE(position_of("inline-counts").stopped);
+  fragile->fail_on_type.clear();
+  ASSERT_TRUE(store->RebuildProjections({"fragile"}).ok());
+  EXPECT_EQ(Dump(*store, "fragile"), before_inline);
+}
+
+// Projections at different positions fold in the same pass, each from its
+// own checkpoint: an open that brings a new inline projection level leaves
+// the current one as it was, and a new asynchronous projection catches up
+// beside one that is current, neither folding an event twice.
+TEST_F(ProjectionTest, ProjectionsAtDifferentPositionsFoldTogetherEachFromItsOwn) {
+  std::map<std::string, std::string> inline_before, async_before;
+  {
+    auto store = Open({std::make_shared<CountingProjection>("a", ProjectionMode::kInline),
+                       std::make_shared<CountingProjection>("c", ProjectionMode::kAsync)});
+    AppendSome(*store, 30, 50);  // 1,500 events: two pages
+    ASSERT_TRUE(store->WaitForProjection("c", 0, 10000).ok());
+    inline_before = Dump(*store, "a");
+    async_before = Dump(*store, "c");
+  }
+  auto store = Open({std::make_shared<CountingProjection>("a", ProjectionMode::kInline),
+                     std::make_shared<CountingProjection>("b", ProjectionMode::kInline),
+                     std::make_shared<CountingProjection>("c", ProjectionMode::kAsync),
+                     std::make_shared<CountingProjection>("d", ProjectionMode::kAsync)});
+  EXPECT_EQ(Dump(*store, "a"), inline_before);
+  EXPECT_EQ(Dump(*store, "b"), inline_before);
+  ASSERT_TRUE(store->WaitForProjection("d", 0, 10000).ok());
+  EXPECT_EQ(Dump(*store, "c"), async_before);
+  EXPECT_EQ(Dump(*store, "d"), async_before);
+  EXPECT_EQ(inline_before, async_before);
+}
+
 TEST_F(ProjectionTest, AsyncCatchesUpAfterReopenAndVersionBumpRebuilds) {
   {
     auto store = Open({});

@@ -92,20 +92,27 @@ struct RebuildOptions {
   bool quiet = false;
 };
 
-// Rebuilds one projection of the open store, its progress on a terminal:
-// the fold reports its position in the projection's status, which a second
-// thread reads for the progress line while this one folds. Sets the events
-// folded and the seconds it took.
-Status RebuildOne(Store& store, const std::string& name, bool quiet, uint64_t* events, double* seconds) {
+// Rebuilds projections of the open store in one pass over the log, the
+// progress on a terminal: the fold reports each projection's position in
+// its status, which a second thread reads for the progress line (the
+// lowest of them) while this one folds. Sets the events folded (the
+// lowest position reached) and the seconds it took.
+Status RebuildSome(Store& store, const std::vector<std::string>& names, bool quiet, uint64_t* events,
+                   double* seconds) {
   auto start = std::chrono::steady_clock::now();
-  ProgressLine progress("rebuild " + name, "events", quiet);
+  ProgressLine progress("rebuild " + Joined(names), "events", quiet);
+  auto lowest = [&](const std::vector<ProjectionStatus>& statuses) {
+    uint64_t low = ~uint64_t(0);
+    for (const auto& p : statuses) {
+      if (std::find(names.begin(), names.end(), p.name) != names.end()) low = std::min(low, p.position);
+    }
+    return low == ~uint64_t(0) ? 0 : low;
+  };
   auto show = [&] {
     auto info = store.Info();
     auto statuses = store.Projections();
     if (!info.ok() || !statuses.ok()) return;
-    for (const auto& p : *statuses) {
-      if (p.name == name) progress.Update(p.position, info->last_position);
-    }
+    progress.Update(lowest(*statuses), info->last_position);
   };
   std::atomic<bool> done{false};
   std::thread watcher;
@@ -117,7 +124,7 @@ Status RebuildOne(Store& store, const std::string& name, bool quiet, uint64_t* e
       }
     });
   }
-  Status s = store.RebuildProjection(name);
+  Status s = store.RebuildProjections(names);
   done = true;
   if (watcher.joinable()) watcher.join();
   if (progress.shown()) show();
@@ -126,10 +133,7 @@ Status RebuildOne(Store& store, const std::string& name, bool quiet, uint64_t* e
   if (!s.ok()) return s;
   auto statuses = store.Projections();
   if (!statuses.ok()) return statuses.status();
-  *events = 0;
-  for (const auto& p : *statuses) {
-    if (p.name == name) *events = p.position;
-  }
+  *events = lowest(*statuses);
   return Status::OK();
 }
 
@@ -195,17 +199,21 @@ Status RunRebuild(const RebuildOptions& o) {
       if (!s.ok()) return s;
     }
   }
+  // The rest are rebuilt together: one pass over the log folds them all.
+  std::vector<std::string> rebuild;
   for (const std::string& name : names) {
-    if (std::find(folded_at_open.begin(), folded_at_open.end(), name) != folded_at_open.end()) continue;
-    uint64_t events = 0;
-    double secs = 0;
-    Status s = RebuildOne(**store, name, o.quiet, &events, &secs);
-    if (!s.ok()) return s;
-    auto [took, rate] = TookAndRate(events, secs);
-    s = Print(name + ": rebuilt from " + Thousands(events) + " events in " + took + " s (" + rate + ")\n");
-    if (!s.ok()) return s;
+    if (std::find(folded_at_open.begin(), folded_at_open.end(), name) == folded_at_open.end()) {
+      rebuild.push_back(name);
+    }
   }
-  return Status::OK();
+  if (rebuild.empty()) return Status::OK();
+  uint64_t events = 0;
+  double secs = 0;
+  Status s = RebuildSome(**store, rebuild, o.quiet, &events, &secs);
+  if (!s.ok()) return s;
+  auto [took, rate] = TookAndRate(events, secs);
+  return Print(Joined(rebuild) + ": rebuilt from " + Thousands(events) + " events in " + took + " s (" + rate +
+               (rebuild.size() > 1 ? ", one pass over the log" : "") + ")\n");
 }
 
 }  // namespace
@@ -242,7 +250,7 @@ Result<std::vector<std::pair<std::string, uint64_t>>> BringProjectionsCurrent(co
     if (!s.ok()) {
       uint64_t events = 0;
       double secs = 0;
-      s = RebuildOne(**store, name, quiet, &events, &secs);
+      s = RebuildSome(**store, {name}, quiet, &events, &secs);
       if (!s.ok()) return s;
     }
     auto statuses = (*store)->Projections();

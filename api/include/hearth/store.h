@@ -104,6 +104,12 @@ class Store : public LogReader {
   // Deletes the projection's state and folds the whole log again; returns
   // when it has caught up with the log. NotFound for an unknown name.
   virtual Status RebuildProjection(const std::string& name) = 0;
+  // Rebuilds several projections as RebuildProjection does each, in one pass
+  // over the log: each event is read (and decrypted) once and folded into
+  // each of them. NotFound, with nothing reset, when a name is unknown;
+  // Corruption naming each one that stopped on an event (the others are
+  // rebuilt). The state is the same as rebuilding them one by one.
+  virtual Status RebuildProjections(const std::vector<std::string>& names) = 0;
   // Waits until the projection has folded `position` (0: the log's current
   // end). Busy after `timeout_ms`; the projection's error when it stopped.
   virtual Status WaitForProjection(const std::string& name, uint64_t position, int timeout_ms) = 0;
