@@ -205,6 +205,20 @@ TEST_F(HandshakeTest, ConfigurationErrorsNameTheKey) {
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
   EXPECT_EQ(ok->ca_file, "/etc/hearth/ca.pem");
   EXPECT_EQ(ok->cert_file, "/x/s.pem");
+  EXPECT_TRUE(ok->reads_on_network_threads) << "the documented default is on";
+  // reads_on_network_threads is a JSON boolean: a string or a number is
+  // refused, naming the key, not read as true.
+  for (const char* value : {R"("no")", "0", R"("false")", "null"}) {
+    auto wrong = server::ServerConfig::FromJson(std::string(R"({"tls": {"ca": "a", "cert": "b", "key": "c"},
+        "reads_on_network_threads": )") + value + R"(, "plugins": {}})", "");
+    ASSERT_FALSE(wrong.ok()) << value;
+    EXPECT_NE(wrong.status().message().find("reads_on_network_threads"), std::string::npos)
+        << value << ": " << wrong.status().ToString();
+  }
+  auto off = server::ServerConfig::FromJson(R"({"tls": {"ca": "a", "cert": "b", "key": "c"},
+      "reads_on_network_threads": false, "plugins": {}})", "");
+  ASSERT_TRUE(off.ok()) << off.status().ToString();
+  EXPECT_FALSE(off->reads_on_network_threads);
 }
 
 TEST(ScopeIntersection, PatternsIntersectExactly) {
