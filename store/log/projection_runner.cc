@@ -56,22 +56,15 @@ bool DecodeStatus(std::string_view b, ProjectionStatus* st) {
   return true;
 }
 
-// A page's writes to a projection's keys: a value, or nullopt for a delete.
-using Writes = std::map<std::string, std::optional<std::string>>;
-
-// A projection's view of its key space: reads see the batch's own writes,
-// then `lower` (the previous page's writes while their batch is still being
-// written), then the database.
+// A projection's view of its key space: reads see the batch's own writes.
 class OverlayState final : public ProjectionState {
  public:
-  OverlayState(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string prefix, const Writes* lower = nullptr)
-      : db_(db), cf_(cf), prefix_(std::move(prefix)), lower_(lower) {}
+  OverlayState(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string prefix)
+      : db_(db), cf_(cf), prefix_(std::move(prefix)) {}
 
   Status Get(std::string_view key, std::string* value) override {
-    for (const Writes* layer : {static_cast<const Writes*>(&writes_), lower_}) {
-      if (layer == nullptr) continue;
-      auto it = layer->find(std::string(key));
-      if (it == layer->end()) continue;
+    auto it = writes_.find(std::string(key));
+    if (it != writes_.end()) {
       if (!it->second) return Status::NotFound("no such key");
       *value = *it->second;
       return Status::OK();
@@ -87,8 +80,7 @@ class OverlayState final : public ProjectionState {
   void Delete(std::string_view key) override { writes_[std::string(key)] = std::nullopt; }
 
   void Clear() { writes_.clear(); }
-  // Puts the writes into `batch`; they stay readable here until taken.
-  void Flush(rocksdb::WriteBatch* batch) const {
+  void Flush(rocksdb::WriteBatch* batch) {
     for (const auto& [key, value] : writes_) {
       if (value) {
         batch->Put(cf_, prefix_ + key, *value);
@@ -96,77 +88,14 @@ class OverlayState final : public ProjectionState {
         batch->Delete(cf_, prefix_ + key);
       }
     }
+    writes_.clear();
   }
-  Writes Take() { return std::move(writes_); }
 
  private:
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* cf_;
   std::string prefix_;
-  const Writes* lower_;
-  Writes writes_;
-};
-
-// A page's batch written on a thread of its own while the next page folds:
-// one write at a time, in the order started. The destructor finishes a
-// write started and not waited for.
-class WriteBehind {
- public:
-  explicit WriteBehind(rocksdb::DB* db) : db_(db), thread_([this] { Run(); }) {}
-  ~WriteBehind() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      quit_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  WriteBehind(const WriteBehind&) = delete;
-  WriteBehind& operator=(const WriteBehind&) = delete;
-
-  // Starts writing `batch`; the write before must have been waited for.
-  void Start(rocksdb::WriteBatch batch) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      batch_ = std::move(batch);
-      queued_ = true;
-      in_flight_ = true;
-    }
-    cv_.notify_all();
-  }
-  // Waits for the write started last and gives its status.
-  rocksdb::Status Wait() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return !in_flight_; });
-    return status_;
-  }
-
- private:
-  void Run() {
-    std::unique_lock<std::mutex> lock(mu_);
-    for (;;) {
-      cv_.wait(lock, [&] { return quit_ || queued_; });
-      if (!queued_) return;
-      rocksdb::WriteBatch batch = std::move(batch_);
-      queued_ = false;
-      lock.unlock();
-      rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
-      lock.lock();
-      status_ = s;
-      in_flight_ = false;
-      cv_.notify_all();
-    }
-  }
-
-  rocksdb::DB* db_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  rocksdb::WriteBatch batch_;
-  bool queued_ = false;     // batch_ holds a write not yet begun
-  bool in_flight_ = false;  // started and not yet finished
-  bool quit_ = false;
-  rocksdb::Status status_;
-  std::thread thread_;  // last: starts once the rest is made
+  std::map<std::string, std::optional<std::string>> writes_;
 };
 
 Status SafeApply(Projection& projection, const RecordedEvent* event, ProjectionState& state) {
@@ -241,28 +170,25 @@ Status ProjectionRunner::Reset(Slot* slot) {
 // and checkpoints in one batch. Several slots fold in one pass over the
 // log: each page is read (and decrypted) once and folded into every slot
 // that has not folded it yet, in the order given. A slot that fails stops
-// alone, where it failed; the others fold on. Over more than a page, three
-// threads share the work: one reads and decodes (and decrypts) the next
-// page, this one folds a page, and one writes the page folded before (its
-// writes stay readable to this fold, beneath the page's own, until that
-// batch is in the database). With `sync`, the pages are made durable
-// together when the fold ends (one WAL sync, not one a page): each page's
-// batch is atomic and written in order, so a crash before the sync leaves
-// each projection at the checkpoint of an earlier page, consistent, and it
-// folds on from there. A projection's status moves on only once its page's
-// batch is written. Without `sync` (the asynchronous runner) it also stops
-// between pages when the store closes.
+// alone, where it failed; the others fold on. More than a page is read
+// ahead on a second thread: it reads and decodes (and decrypts) the next
+// page while this one folds and writes the one before. With `sync`, the
+// pages are made durable together when the fold ends (one WAL sync, not one
+// a page): each page's batch is atomic and the WAL keeps them in order, so a
+// crash before the sync leaves each projection at the checkpoint of an
+// earlier page, consistent, and it folds on from there. Without `sync` (the
+// asynchronous runner) it also stops between pages when the store closes.
 Status ProjectionRunner::FoldFrom(const std::vector<Slot*>& slots, uint64_t from, uint64_t to, bool sync) {
   struct Folding {
     Slot* slot;
     ProjectionStatus st;
-    Writes written_behind;  // this slot's writes in the batch being written
+    bool touched = false;  // folded into the page being written
   };
   std::vector<Folding> folding;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (Slot* slot : slots) {
-      if (!slot->status.stopped) folding.push_back(Folding{slot, slot->status, {}});
+      if (!slot->status.stopped) folding.push_back(Folding{slot, slot->status});
     }
   }
   uint64_t next = ~uint64_t(0);
@@ -281,26 +207,21 @@ Status ProjectionRunner::FoldFrom(const std::vector<Slot*>& slots, uint64_t from
     page->status =
         log_->ReadFactsInto(first, size_t(std::min<uint64_t>(kFoldPage, to - first + 1)), &page->events, cursor);
   };
-  // One folded page: its batch, each slot's writes in it, and the statuses
-  // that become current once it is written.
-  struct Folded {
+  // Folds one page into each slot still going and writes their states with
+  // their checkpoints; false when every slot has stopped or the write failed
+  // (`*written` says which).
+  bool unsynced = false;  // a page was written since the last sync
+  auto fold = [&](const std::vector<RecordedEvent>& page, Status* written) {
     rocksdb::WriteBatch batch;
-    std::vector<Writes> writes;  // by slot, as `folding`
-    std::vector<std::pair<Slot*, ProjectionStatus>> statuses;
-  };
-  // Folds one page into each slot still going, reading beneath each slot's
-  // own writes those of the batch still being written; false once every
-  // slot has stopped.
-  auto fold = [&](const std::vector<RecordedEvent>& page, Folded* out) {
-    out->writes.assign(folding.size(), Writes());
-    for (size_t i = 0; i < folding.size(); ++i) {
-      Folding& f = folding[i];
+    bool any = false;
+    for (Folding& f : folding) {
+      f.touched = false;
       if (f.st.stopped) continue;
       // The page's events past this slot's checkpoint (the page is in order).
       auto first = std::upper_bound(page.begin(), page.end(), f.st.position,
                                     [](uint64_t p, const RecordedEvent& e) { return p < e.position; });
       if (first == page.end()) continue;
-      OverlayState state(db_, state_, f.slot->prefix, &f.written_behind);
+      OverlayState state(db_, state_, f.slot->prefix);
       uint64_t page_last = f.st.position;
       for (auto e = first; e != page.end(); ++e) {
         Status applied = SafeApply(*f.slot->projection, &*e, state);
@@ -327,23 +248,27 @@ Status ProjectionRunner::FoldFrom(const std::vector<Slot*>& slots, uint64_t from
       } else {
         f.st.position = page_last;
       }
-      state.Flush(&out->batch);
-      PutCheckpoint(&out->batch, f.st);
-      out->writes[i] = state.Take();
-      out->statuses.emplace_back(f.slot, f.st);
+      state.Flush(&batch);
+      PutCheckpoint(&batch, f.st);
+      f.touched = true;
+      any = true;
+    }
+    if (any) {
+      *written = FromRocksStatus(db_->Write(rocksdb::WriteOptions(), &batch), "writing projections " + names);
+      if (!written->ok()) return false;
+      unsynced = true;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (const Folding& f : folding) {
+          if (f.touched) f.slot->status = f.st;
+        }
+      }
+      cv_.notify_all();
     }
     return std::any_of(folding.begin(), folding.end(), [](const Folding& f) { return !f.st.stopped; });
   };
-  bool unsynced = false;  // a page was written since the last sync
-  // A page's batch is in the database: its statuses become current.
-  auto publish = [&](const std::vector<std::pair<Slot*, ProjectionStatus>>& statuses) {
-    unsynced = true;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (const auto& [slot, st] : statuses) slot->status = st;
-    }
-    cv_.notify_all();
-  };
+
+  Status written;
   auto synced = [&](Status result) {
     if (sync && unsynced) {
       Status s = FromRocksStatus(db_->SyncWAL(), "syncing projections " + names);
@@ -351,32 +276,13 @@ Status ProjectionRunner::FoldFrom(const std::vector<Slot*>& slots, uint64_t from
     }
     return result;
   };
-  const std::string writing = "writing projections " + names;
-  if (to - next < kFoldPage) {  // one page: no second or third thread
+  if (to - next < kFoldPage) {  // one page: no second thread
     Page page;
     read(next, &page, nullptr);
     if (!page.status.ok()) return page.status;
-    if (page.events.empty()) return Status::OK();
-    Folded folded;
-    fold(page.events, &folded);
-    if (folded.statuses.empty()) return Status::OK();
-    Status written = FromRocksStatus(db_->Write(rocksdb::WriteOptions(), &folded.batch), writing);
-    if (written.ok()) publish(folded.statuses);
+    if (!page.events.empty()) fold(page.events, &written);
     return synced(written);
   }
-  // Declared before the read-ahead, so that it goes after it: a write in
-  // flight is finished before the pass returns.
-  WriteBehind writer(db_);
-  std::vector<std::pair<Slot*, ProjectionStatus>> behind;  // the batch being written's statuses
-  bool in_flight = false;
-  auto land = [&]() -> Status {
-    if (!in_flight) return Status::OK();
-    in_flight = false;
-    Status written = FromRocksStatus(writer.Wait(), writing);
-    if (written.ok()) publish(behind);
-    for (Folding& f : folding) f.written_behind.clear();
-    return written;
-  };
   base::ReadAhead<Page> pages(2);
   pages.Start([&read, next, to](base::ReadAhead<Page>& pipe) {
     std::unique_ptr<rocksdb::Iterator> cursor;  // one pass over the log, in order
@@ -390,38 +296,22 @@ Status ProjectionRunner::FoldFrom(const std::vector<Slot*>& slots, uint64_t from
       if (last) return;
     }
   });
-  Folded folded;
   for (uint64_t expect = next; Page* page = pages.NextFull(); expect += kFoldPage) {
-    if (!page->status.ok()) {
-      Status landed = land();
-      return synced(landed.ok() ? page->status : landed);
-    }
+    if (!page->status.ok()) return synced(page->status);
     if (page->events.empty()) break;
     // The pages follow each other, whole but for the last.
     if (page->events.front().position != expect) {
-      Status landed = land();
-      return synced(landed.ok() ? Status::Corruption("projections " + names +
-                                                     ": a page read ahead starts at position " +
-                                                     std::to_string(page->events.front().position) +
-                                                     ", not " + std::to_string(expect))
-                                : landed);
+      return synced(Status::Corruption("projections " + names +
+                                       ": a page read ahead starts at position " +
+                                       std::to_string(page->events.front().position) + ", not " +
+                                       std::to_string(expect)));
     }
-    folded = Folded();
-    bool going = fold(page->events, &folded);
+    bool going = fold(page->events, &written);
     pages.GiveBack(page);
-    // The page before is written before this one starts: in order, and
-    // what this page read beneath its own writes is then in the database.
-    if (Status landed = land(); !landed.ok()) return synced(landed);
-    if (!folded.statuses.empty()) {
-      for (size_t i = 0; i < folding.size(); ++i) folding[i].written_behind = std::move(folded.writes[i]);
-      behind = std::move(folded.statuses);
-      writer.Start(std::move(folded.batch));
-      in_flight = true;
-    }
     if (!going) break;
     if (!sync && stop_) break;  // the asynchronous runner, told to stop
   }
-  return synced(land());
+  return synced(written);
 }
 
 Status ProjectionRunner::Start(const std::vector<std::shared_ptr<Projection>>& projections) {
