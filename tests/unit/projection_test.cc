@@ -192,6 +192,7 @@ TEST_F(ProjectionTest, RebuildingSeveralInOnePassGivesWhatEachAloneGives) {
   EXPECT_NE(unknown.message().find("nope"), std::string::npos) << unknown.ToString();
   EXPECT_EQ(position_of("inline-counts").position, last) << "an unknown name reset a projection";
   EXPECT_EQ(Dump(*store, "inline-counts"), before_inline);
+  EXPECT_EQ(store->RebuildProjections({}).code(), Status::Code::kInvalidArgument);
 
   // The first NoteAdded is position 2 (AppendSome alternates the types).
   fragile->fail_on_type = "NoteAdded";
