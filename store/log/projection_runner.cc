@@ -116,6 +116,35 @@ void SafeDiscard(Projection& projection) {
   }
 }
 
+// Folds [first, last) into `projection` through `state`, then flushes it.
+// On success `st` moves to the last event; on a failure the projection's
+// caches are dropped, `st` says where and why it stopped, and the caller
+// drops the writes (the state stays at the checkpoint before them).
+bool FoldEvents(Projection& projection, std::vector<RecordedEvent>::const_iterator first,
+                std::vector<RecordedEvent>::const_iterator last, ProjectionState& state,
+                ProjectionStatus* st) {
+  for (auto e = first; e != last; ++e) {
+    Status applied = SafeApply(projection, &*e, state);
+    if (!applied.ok()) {
+      st->stopped = true;
+      st->failed_position = e->position;
+      st->error = "event " + e->type + " in " + e->stream + ": " + applied.ToString();
+      SafeDiscard(projection);
+      return false;
+    }
+  }
+  Status flushed = SafeApply(projection, nullptr, state);
+  if (!flushed.ok()) {
+    st->stopped = true;
+    st->failed_position = first->position;
+    st->error = "flush: " + flushed.ToString();
+    SafeDiscard(projection);
+    return false;
+  }
+  st->position = std::prev(last)->position;
+  return true;
+}
+
 }  // namespace
 
 struct ProjectionRunner::Slot {
@@ -222,32 +251,8 @@ Status ProjectionRunner::FoldFrom(const std::vector<Slot*>& slots, uint64_t from
                                     [](uint64_t p, const RecordedEvent& e) { return p < e.position; });
       if (first == page.end()) continue;
       OverlayState state(db_, state_, f.slot->prefix);
-      uint64_t page_last = f.st.position;
-      for (auto e = first; e != page.end(); ++e) {
-        Status applied = SafeApply(*f.slot->projection, &*e, state);
-        if (!applied.ok()) {
-          // The page is dropped: the state stays at the checkpoint before it.
-          f.st.stopped = true;
-          f.st.failed_position = e->position;
-          f.st.error = "event " + e->type + " in " + e->stream + ": " + applied.ToString();
-          break;
-        }
-        page_last = e->position;
-      }
-      if (!f.st.stopped) {
-        Status flushed = SafeApply(*f.slot->projection, nullptr, state);
-        if (!flushed.ok()) {
-          f.st.stopped = true;
-          f.st.failed_position = first->position;
-          f.st.error = "flush: " + flushed.ToString();
-        }
-      }
-      if (f.st.stopped) {
-        SafeDiscard(*f.slot->projection);
-        state.Clear();
-      } else {
-        f.st.position = page_last;
-      }
+      // A failure drops the page: the state stays at the checkpoint before it.
+      if (!FoldEvents(*f.slot->projection, first, page.end(), state, &f.st)) state.Clear();
       state.Flush(&batch);
       PutCheckpoint(&batch, f.st);
       f.touched = true;
@@ -427,34 +432,9 @@ std::vector<ProjectionRunner::InlineOutcome> ProjectionRunner::FoldInline(const 
     }
     if (st.stopped) continue;
     OverlayState state(db_, state_, slot->prefix);
-    bool failed = false;
-    for (const RecordedEvent& e : events) {
-      Status applied = SafeApply(*slot->projection, &e, state);
-      if (!applied.ok()) {
-        // The group's writes are dropped: the state stays at the last
-        // checkpoint, and the projection reports where it stopped.
-        st.stopped = true;
-        st.failed_position = e.position;
-        st.error = "event " + e.type + " in " + e.stream + ": " + applied.ToString();
-        failed = true;
-        break;
-      }
-    }
-    if (!failed) {
-      Status flushed = SafeApply(*slot->projection, nullptr, state);
-      if (!flushed.ok()) {
-        st.stopped = true;
-        st.failed_position = events.front().position;
-        st.error = "flush: " + flushed.ToString();
-        failed = true;
-      }
-    }
-    if (failed) {
-      SafeDiscard(*slot->projection);
-    } else {
-      state.Flush(batch);
-      st.position = events.back().position;
-    }
+    // A failure drops the group's writes: the state stays at the last
+    // checkpoint, and the projection reports where it stopped.
+    if (FoldEvents(*slot->projection, events.begin(), events.end(), state, &st)) state.Flush(batch);
     PutCheckpoint(batch, st);
     outcomes.push_back(InlineOutcome{slot.get(), st});
   }
