@@ -2,6 +2,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
+#include <rocksdb/table.h>
 #include <sodium.h>
 
 #include <algorithm>
@@ -47,8 +48,14 @@ struct ReadOnlyDb {
   }
 };
 
-Status OpenReadOnly(const std::string& dir, ReadOnlyDb* out) {
+// The read-only handle's block cache (the Merkle nodes' and checkpoints'
+// blocks; the log is scanned around it).
+constexpr size_t kVerifyBlockCacheBytes = 8u << 20;
+
+Status OpenReadOnly(const std::string& dir, const std::shared_ptr<rocksdb::Statistics>& statistics,
+                    ReadOnlyDb* out) {
   rocksdb::Options options;
+  options.statistics = statistics;
   options.info_log = std::make_shared<SilentLogger>();
   options.paranoid_checks = true;
   // Memory must not grow with the store. Table files are read, not mapped: a
@@ -58,6 +65,18 @@ Status OpenReadOnly(const std::string& dir, ReadOnlyDb* out) {
   // blocks are not all held either.
   options.allow_mmap_reads = false;
   options.max_open_files = 64;
+  // One shard for those 64: by default the table cache has 64 shards, so
+  // each held about one file and the Merkle nodes' table was reopened (its
+  // properties, index and filter read again) for nearly every stored node
+  // checked, a quarter of the CPU at 12 million events.
+  options.table_cache_numshardbits = 0;
+  // The block cache holds what the point reads of Merkle nodes and
+  // checkpoints bring in (the log's scan does not fill it): one bounded
+  // cache for every column family, where RocksDB's default is a cache per
+  // table factory.
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(kVerifyBlockCacheBytes);
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   std::vector<std::string> existing;
   rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, dir, &existing);
   if (!s.ok()) return Status::NotFound("cannot open " + dir + " as a hearth store: " + s.ToString());
@@ -387,7 +406,7 @@ namespace {
 Result<VerifyReport> VerifyFiles(const std::string& dir, const std::array<uint8_t, 32>& public_key,
                                  const VerifyOptions& options) {
   ReadOnlyDb rdb;
-  Status st = OpenReadOnly(dir, &rdb);
+  Status st = OpenReadOnly(dir, options.statistics, &rdb);
   if (!st.ok()) return st;
   rocksdb::DB* db = rdb.db.get();
   rocksdb::ColumnFamilyHandle* meta = rdb.handles[log::kMetaCf];
@@ -557,8 +576,10 @@ Result<VerifyReport> VerifyFiles(const std::string& dir, const std::array<uint8_
   };
 
   // Complete subtrees of 256 leaves and up, against the stored nodes.
+  // Read through the block cache: a 4 KiB block holds about eighty nodes,
+  // which a read of each without the cache fetched and checked again (8 %
+  // of the CPU at 12 million events).
   rocksdb::ReadOptions point_read;
-  point_read.fill_cache = false;
   std::string stored;
   const std::function<void(const Node&)> on_complete = [&](const Node& n) {
     ++nodes_checked;

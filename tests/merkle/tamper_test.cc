@@ -4,6 +4,7 @@
 // the Store API.
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
+#include <rocksdb/statistics.h>
 
 #include <filesystem>
 #include <memory>
@@ -514,6 +515,91 @@ TEST(VerifyStoreFilesTest, ALogOfManyReadChunksVerifiesAndFindingsKeepTheirPosit
   EXPECT_EQ(r->failure_position, 9001u);
   EXPECT_EQ(r->leaves, kMany - 1);
   EXPECT_TRUE(AnyLineWith(*r, "checkpoint of size 8000 ", "matches the tree recomputed")) << Describe(*r);
+}
+
+// The verification's cost does not grow with the number of table files: each
+// is opened once (the read-only handle's table cache holds 54, in one LRU
+// list; split into RocksDB's default 64 shards it held about one a shard, and
+// the Merkle nodes' file was reopened between most node checks), and a block
+// of stored Merkle nodes is read once for the eighty or so nodes it holds.
+// The log is rewritten into some 400 small files below the Store API.
+TEST(VerifyStoreFilesTest, EachTableFileIsOpenedOnceAndNodeBlocksComeFromTheCache) {
+  TempDir dir;
+  Options o;
+  o.create_if_missing = true;
+  o.encrypt = false;
+  o.sync = false;
+  o.checkpoint_interval = 4000;
+  o.checkpoint_period_ms = 0;
+  std::array<uint8_t, 32> pk{};
+  constexpr uint64_t kMany = 12000;
+  {
+    auto s = Store::Open(o, dir.sub("store"));
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    for (uint64_t n = 0; n < kMany; n += 200) {
+      std::vector<NewEvent> batch;
+      for (int i = 0; i < 200; ++i) {
+        NewEvent e = MakeEvent("NoteAdded");
+        e.facts = "{\"district\":\"D2\",\"note\":\"" + std::string(600, 'n') + "\"}";
+        batch.push_back(std::move(e));
+      }
+      ASSERT_TRUE((*s)->Append("case-" + std::to_string(n % 17), ExpectedVersion::Any(), batch).ok());
+    }
+    pk = *(*s)->CheckpointPublicKey();
+  }
+  {
+    rocksdb::Options options;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, dir.sub("store"), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const auto& n : names) {
+      rocksdb::ColumnFamilyOptions cf;
+      cf.target_file_size_base = 4u << 10;
+      cfs.emplace_back(n, cf);
+    }
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir.sub("store"), cfs, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    rocksdb::CompactRangeOptions compact;
+    compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    for (size_t i = 0; i < names.size(); ++i) {
+      ASSERT_TRUE(db->Flush(rocksdb::FlushOptions(), handles[i]).ok());
+      if (names[i] == "log") {
+        ASSERT_TRUE(db->CompactRange(compact, handles[i], nullptr, nullptr).ok());
+      }
+    }
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  }
+  std::vector<rocksdb::LiveFileMetaData> files;
+  {
+    rocksdb::Options options;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, dir.sub("store"), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    ASSERT_TRUE(rocksdb::DB::OpenForReadOnly(options, dir.sub("store"), cfs, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    db->GetLiveFilesMetaData(&files);
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  }
+  size_t log_files = 0;
+  for (const auto& f : files) log_files += f.column_family_name == "log";
+  ASSERT_GE(log_files, 300u) << "the log was not split into small files";
+
+  merkle::VerifyOptions vo;
+  vo.statistics = rocksdb::CreateDBStatistics();
+  auto r = merkle::VerifyStoreFiles(dir.sub("store"), pk, vo);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r->ok) << Describe(*r);
+  EXPECT_EQ(r->leaves, kMany);
+  EXPECT_LE(vo.statistics->getTickerCount(rocksdb::NO_FILE_OPENS), files.size())
+      << files.size() << " table files";
+  // 46 complete subtrees of 256 records, 23 of 512 ... 2 of 4096: 91 nodes in
+  // one or two blocks; the checkpoints' reads may add a few.
+  EXPECT_GE(vo.statistics->getTickerCount(rocksdb::BLOCK_CACHE_DATA_HIT), 80u);
 }
 
 // Erasure deletes a subject's key and nothing in the log: the leaves are the
