@@ -470,30 +470,35 @@ TEST(VerifyStoreFilesTest, AnEmptyStoreVerifies) {
 // A log of several megabytes goes through the verifier's reader in many
 // chunks (and, when the hashing falls behind, with leaves hashed by the
 // reader): the result is the same, and findings keep their positions.
-TEST(VerifyStoreFilesTest, ALogOfManyReadChunksVerifiesAndFindingsKeepTheirPositions) {
-  TempDir dir;
+// A store of kMany records of about 650 bytes, signed every 4,000 as it
+// goes: more than one chunk of the verifier's reading.
+constexpr uint64_t kMany = 12000;
+void BuildManyRecords(const std::string& dir, std::array<uint8_t, 32>* pk) {
   Options o;
   o.create_if_missing = true;
   o.encrypt = false;
   o.sync = false;
-  o.checkpoint_interval = 4000;  // the store signs checkpoints as it goes
+  o.checkpoint_interval = 4000;
   o.checkpoint_period_ms = 0;
-  std::array<uint8_t, 32> pk{};
-  constexpr uint64_t kMany = 12000;
-  {
-    auto s = Store::Open(o, dir.sub("store"));
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    for (uint64_t n = 0; n < kMany; n += 200) {
-      std::vector<NewEvent> batch;
-      for (int i = 0; i < 200; ++i) {
-        NewEvent e = MakeEvent("NoteAdded");
-        e.facts = "{\"district\":\"D2\",\"note\":\"" + std::string(600, 'n') + "\"}";
-        batch.push_back(std::move(e));
-      }
-      ASSERT_TRUE((*s)->Append("case-" + std::to_string(n % 17), ExpectedVersion::Any(), batch).ok());
+  auto s = Store::Open(o, dir);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  for (uint64_t n = 0; n < kMany; n += 200) {
+    std::vector<NewEvent> batch;
+    for (int i = 0; i < 200; ++i) {
+      NewEvent e = MakeEvent("NoteAdded");
+      e.facts = "{\"district\":\"D2\",\"note\":\"" + std::string(600, 'n') + "\"}";
+      batch.push_back(std::move(e));
     }
-    pk = *(*s)->CheckpointPublicKey();
+    ASSERT_TRUE((*s)->Append("case-" + std::to_string(n % 17), ExpectedVersion::Any(), batch).ok());
   }
+  *pk = *(*s)->CheckpointPublicKey();
+}
+
+TEST(VerifyStoreFilesTest, ALogOfManyReadChunksVerifiesAndFindingsKeepTheirPositions) {
+  TempDir dir;
+  std::array<uint8_t, 32> pk{};
+  BuildManyRecords(dir.sub("store"), &pk);
+  if (HasFatalFailure()) return;
   auto intact = merkle::VerifyStoreFiles(dir.sub("store"), pk);
   ASSERT_TRUE(intact.ok()) << intact.status().ToString();
   ASSERT_TRUE(intact->ok) << Describe(*intact);
@@ -525,28 +530,9 @@ TEST(VerifyStoreFilesTest, ALogOfManyReadChunksVerifiesAndFindingsKeepTheirPosit
 // The log is rewritten into some 400 small files below the Store API.
 TEST(VerifyStoreFilesTest, EachTableFileIsOpenedOnceAndNodeBlocksComeFromTheCache) {
   TempDir dir;
-  Options o;
-  o.create_if_missing = true;
-  o.encrypt = false;
-  o.sync = false;
-  o.checkpoint_interval = 4000;
-  o.checkpoint_period_ms = 0;
   std::array<uint8_t, 32> pk{};
-  constexpr uint64_t kMany = 12000;
-  {
-    auto s = Store::Open(o, dir.sub("store"));
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    for (uint64_t n = 0; n < kMany; n += 200) {
-      std::vector<NewEvent> batch;
-      for (int i = 0; i < 200; ++i) {
-        NewEvent e = MakeEvent("NoteAdded");
-        e.facts = "{\"district\":\"D2\",\"note\":\"" + std::string(600, 'n') + "\"}";
-        batch.push_back(std::move(e));
-      }
-      ASSERT_TRUE((*s)->Append("case-" + std::to_string(n % 17), ExpectedVersion::Any(), batch).ok());
-    }
-    pk = *(*s)->CheckpointPublicKey();
-  }
+  BuildManyRecords(dir.sub("store"), &pk);
+  if (HasFatalFailure()) return;
   {
     rocksdb::Options options;
     std::vector<std::string> names;
