@@ -71,9 +71,9 @@ Status OpenReadOnly(const std::string& dir, const std::shared_ptr<rocksdb::Stati
   // checked, a quarter of the CPU at 12 million events.
   options.table_cache_numshardbits = 0;
   // The block cache holds what the point reads of Merkle nodes and
-  // checkpoints bring in (the log's scan does not fill it): one bounded
-  // cache for every column family, where RocksDB's default is a cache per
-  // table factory.
+  // checkpoints bring in (the log's scan does not fill it): one cache for
+  // every column family, its bound stated here rather than left to the
+  // table factory's default.
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(kVerifyBlockCacheBytes);
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
