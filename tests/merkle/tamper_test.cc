@@ -32,7 +32,9 @@ const std::vector<uint64_t> kCheckpointSizes = {100, 256, 600, 700};
 // The store's RocksDB files opened for writing, below the Store API.
 class RawDb {
  public:
-  static std::unique_ptr<RawDb> Open(const std::string& dir) {
+  // Every column family opened with `cf`.
+  static std::unique_ptr<RawDb> Open(const std::string& dir,
+                                     const rocksdb::ColumnFamilyOptions& cf = rocksdb::ColumnFamilyOptions()) {
     auto raw = std::unique_ptr<RawDb>(new RawDb);
     rocksdb::Options options;
     std::vector<std::string> names;
@@ -40,7 +42,7 @@ class RawDb {
     EXPECT_TRUE(s.ok()) << s.ToString();
     if (!s.ok()) return nullptr;
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    for (const auto& n : names) cfs.emplace_back(n, cf);
     rocksdb::DB* db = nullptr;
     s = rocksdb::DB::Open(options, dir, cfs, &raw->handles_, &db);
     EXPECT_TRUE(s.ok()) << s.ToString();
@@ -67,8 +69,7 @@ class RawDb {
     EXPECT_TRUE(db_->Delete(rocksdb::WriteOptions(), Cf(cf), key).ok());
   }
 
- private:
-  RawDb() = default;
+  rocksdb::DB* db() { return db_.get(); }
   rocksdb::ColumnFamilyHandle* Cf(const std::string& name) {
     for (size_t i = 0; i < names_.size(); ++i) {
       if (names_[i] == name) return handles_[i];
@@ -76,6 +77,9 @@ class RawDb {
     ADD_FAILURE() << "no column family " << name;
     return handles_[0];
   }
+
+ private:
+  RawDb() = default;
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
@@ -467,9 +471,6 @@ TEST(VerifyStoreFilesTest, AnEmptyStoreVerifies) {
   EXPECT_TRUE(AnyLine(*r, "the log is empty"));
 }
 
-// A log of several megabytes goes through the verifier's reader in many
-// chunks (and, when the hashing falls behind, with leaves hashed by the
-// reader): the result is the same, and findings keep their positions.
 // A store of kMany records of about 650 bytes, signed every 4,000 as it
 // goes: more than one chunk of the verifier's reading.
 constexpr uint64_t kMany = 12000;
@@ -494,6 +495,9 @@ void BuildManyRecords(const std::string& dir, std::array<uint8_t, 32>* pk) {
   *pk = *(*s)->CheckpointPublicKey();
 }
 
+// A log of several megabytes goes through the verifier's reader in many
+// chunks (and, when the hashing falls behind, with leaves hashed by the
+// reader): the result is the same, and findings keep their positions.
 TEST(VerifyStoreFilesTest, ALogOfManyReadChunksVerifiesAndFindingsKeepTheirPositions) {
   TempDir dir;
   std::array<uint8_t, 32> pk{};
@@ -533,61 +537,34 @@ TEST(VerifyStoreFilesTest, EachTableFileIsOpenedOnceAndNodeBlocksComeFromTheCach
   std::array<uint8_t, 32> pk{};
   BuildManyRecords(dir.sub("store"), &pk);
   if (HasFatalFailure()) return;
-  {
-    rocksdb::Options options;
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, dir.sub("store"), &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const auto& n : names) {
-      rocksdb::ColumnFamilyOptions cf;
-      cf.target_file_size_base = 4u << 10;
-      cfs.emplace_back(n, cf);
-    }
-    rocksdb::DB* raw = nullptr;
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    ASSERT_TRUE(rocksdb::DB::Open(options, dir.sub("store"), cfs, &handles, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
-    rocksdb::CompactRangeOptions compact;
-    compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-    for (size_t i = 0; i < names.size(); ++i) {
-      ASSERT_TRUE(db->Flush(rocksdb::FlushOptions(), handles[i]).ok());
-      if (names[i] == "log") {
-        ASSERT_TRUE(db->CompactRange(compact, handles[i], nullptr, nullptr).ok());
-      }
-      if (names[i] == "merkle") {
-        // The stored nodes again, the same bytes, into eight overlapping
-        // level-0 files (as a store that has flushed many times holds
-        // them): a node's read opens up to eight files.
-        std::vector<std::pair<std::string, std::string>> nodes;
-        std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[i]));
-        for (it->SeekToFirst(); it->Valid(); it->Next()) {
-          nodes.emplace_back(it->key().ToString(), it->value().ToString());
-        }
-        ASSERT_TRUE(it->status().ok());
-        ASSERT_GE(nodes.size(), 80u);
-        for (size_t part = 0; part < 8; ++part) {
-          for (size_t n = part; n < nodes.size(); n += 8) {
-            ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[i], nodes[n].first, nodes[n].second).ok());
-          }
-          ASSERT_TRUE(db->Flush(rocksdb::FlushOptions(), handles[i]).ok());
-        }
-      }
-    }
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  }
   std::vector<rocksdb::LiveFileMetaData> files;
   {
-    rocksdb::Options options;
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, dir.sub("store"), &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    rocksdb::DB* raw = nullptr;
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    ASSERT_TRUE(rocksdb::DB::OpenForReadOnly(options, dir.sub("store"), cfs, &handles, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
+    rocksdb::ColumnFamilyOptions small;
+    small.target_file_size_base = 4u << 10;
+    small.disable_auto_compactions = true;  // the files stay as written here
+    auto raw = RawDb::Open(dir.sub("store"), small);
+    ASSERT_NE(raw, nullptr);
+    rocksdb::DB* db = raw->db();
+    rocksdb::ColumnFamilyHandle* log_cf = raw->Cf("log");
+    rocksdb::ColumnFamilyHandle* merkle_cf = raw->Cf("merkle");
+    rocksdb::CompactRangeOptions compact;
+    compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    ASSERT_TRUE(db->Flush(rocksdb::FlushOptions(), log_cf).ok());
+    ASSERT_TRUE(db->CompactRange(compact, log_cf, nullptr, nullptr).ok());
+    // The stored nodes again, the same bytes, into eight overlapping level-0
+    // files (as a store that has flushed many times holds them): a node's
+    // read opens up to eight files.
+    std::vector<std::pair<std::string, std::string>> nodes;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), merkle_cf));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) nodes.emplace_back(it->key().ToString(), it->value().ToString());
+    ASSERT_TRUE(it->status().ok());
+    it.reset();
+    ASSERT_GE(nodes.size(), 80u);
+    for (size_t part = 0; part < 8; ++part) {
+      for (size_t n = part; n < nodes.size(); n += 8) raw->Put("merkle", nodes[n].first, nodes[n].second);
+      ASSERT_TRUE(db->Flush(rocksdb::FlushOptions(), merkle_cf).ok());
+    }
     db->GetLiveFilesMetaData(&files);
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
   }
   size_t log_files = 0;
   for (const auto& f : files) log_files += f.column_family_name == "log";
