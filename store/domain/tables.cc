@@ -151,6 +151,15 @@ CodecTables::CodecTables()
     t.field = field;
     t.schema = field.getType().asStruct();
     t.discriminant = field.getProto().getDiscriminantValue();
+    auto first = t.schema.getFields();
+    if (field.getProto().isSlot() &&
+        (first.size() == 0 ||
+         first[0].getProto().getDiscriminantValue() == capnp::schema::Field::NO_DISCRIMINANT)) {
+      t.member_pointer = int32_t(field.getProto().getSlot().getOffset());
+      if (first.size() > 0 && first[0].getProto().isSlot() && first[0].getType().isText()) {
+        t.main_date_pointer = int32_t(first[0].getProto().getSlot().getOffset());
+      }
+    }
     std::vector<capnp::StructSchema::Field> path;
     CollectDates(t.schema, path, "", 0, &t.dates);
     CollectCodes(t.schema, path, "", 0, &t.codes);

@@ -38,6 +38,11 @@ struct TypeEntry {
   capnp::StructSchema::Field field;  // the current member of Facts
   capnp::StructSchema schema;        // its struct
   uint16_t discriminant = 0;
+  // Where MainDate finds the event's main date without reflection: the
+  // member's pointer index in Facts and, when the member's first field is
+  // Text (its date), that field's pointer index in the member; -1 when not.
+  int32_t member_pointer = -1;
+  int32_t main_date_pointer = -1;
   std::vector<DateField> dates;
   // Text and List(Text) fields that are codes or references (neither a date
   // nor $prose): `past` is unused.
@@ -80,11 +85,19 @@ std::string MemberNameOf(std::string_view type);
 // does not know (written by a newer schema).
 template <typename E>
 std::string_view EnumName(E value) {
-  auto enumerants = capnp::Schema::from<E>().getEnumerants();
+  // The names, read from the compiled-in schema once per enum (the folds
+  // name an enum for most events); they point into that static schema.
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> out;
+    for (auto e : capnp::Schema::from<E>().getEnumerants()) {
+      auto name = e.getProto().getName();
+      out.emplace_back(name.begin(), name.size());
+    }
+    return out;
+  }();
   auto v = static_cast<uint16_t>(value);
-  if (v >= enumerants.size()) return "unknown";
-  auto name = enumerants[v].getProto().getName();
-  return std::string_view(name.begin(), name.size());
+  if (v >= names.size()) return "unknown";
+  return names[v];
 }
 
 // The element a service belongs to (docs/domain.md).

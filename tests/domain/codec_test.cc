@@ -7,6 +7,8 @@
 #include <set>
 
 #include "domain.capnp.h"
+#include "domain/fold.h"
+#include "domain/tables.h"
 #include "domain_test_util.h"
 
 namespace hearth::domain::testing {
@@ -301,6 +303,49 @@ TEST_F(CodecTest, ErasedSectionsAreMarked) {
   EXPECT_EQ(j["personal"][0], Json::parse(R"({"subject":"P-1","role":"client","erased":true})"));
   EXPECT_EQ(j["facts"]["district"], "D3");
   EXPECT_EQ(j.dump().find("Testina"), std::string::npos);
+}
+
+// MainDate reads each event's main date (its struct's first field, when
+// Text) by the field's place, found once in the tables: for every event
+// type, with every top-level Text field of the struct filled and only the
+// first holding the main date, it must find exactly that field, as the
+// schema's reflection does.
+TEST_F(CodecTest, TheMainDateIsTheFirstFieldOfEveryEventType) {
+  const CodecTables& tables = codec_->tables();
+  size_t dated = 0;
+  for (const TypeEntry& type : tables.types) {
+    SCOPED_TRACE(type.name);
+    EXPECT_GE(type.member_pointer, 0) << "every event struct is a pointer of Facts";
+    capnp::MallocMessageBuilder message;
+    auto root = message.initRoot<capnp::DynamicStruct>(tables.facts);
+    auto member = root.init(type.field).as<capnp::DynamicStruct>();
+    auto fields = type.schema.getFields();
+    bool first_is_text = false;
+    for (uint32_t i = 0; i < fields.size(); ++i) {
+      auto f = fields[i];
+      if (!f.getProto().isSlot() || !f.getType().isText() ||
+          f.getProto().getDiscriminantValue() != capnp::schema::Field::NO_DISCRIMINANT) {
+        continue;
+      }
+      member.set(f, capnp::Text::Reader(i == 0 ? "2018-05-10" : "1999-12-31"));
+      if (i == 0) first_is_text = true;
+    }
+    auto facts = message.getRoot<cs::Facts>().asReader();
+    ASSERT_EQ(static_cast<uint16_t>(facts.which()), type.discriminant);
+    auto main = MainDate(type, facts);
+    if (first_is_text) {
+      ++dated;
+      ASSERT_TRUE(main.has_value());
+      EXPECT_EQ(FormatDate(*main), "2018-05-10");
+    } else {
+      EXPECT_FALSE(main.has_value());
+    }
+    // An event whose member is absent (a message of another shape) has none.
+    capnp::MallocMessageBuilder empty;
+    empty.initRoot<cs::Facts>();
+    EXPECT_FALSE(MainDate(type, empty.getRoot<cs::Facts>().asReader()).has_value());
+  }
+  EXPECT_GT(dated, tables.types.size() / 2) << "most event types start with their date";
 }
 
 }  // namespace
