@@ -576,7 +576,11 @@ TEST(VerifyStoreFilesTest, EachTableFileIsOpenedOnceAndNodeBlocksComeFromTheCach
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_TRUE(r->ok) << Describe(*r);
   EXPECT_EQ(r->leaves, kMany);
-  EXPECT_LE(vo.statistics->getTickerCount(rocksdb::NO_FILE_OPENS), files.size())
+  // Each file once, give or take a few: the log's read-ahead thread may run
+  // more than the cache's files ahead of the hashing on a loaded machine, and
+  // a node's file is then opened again (428 opens of 427 files seen once
+  // under the sanitizers in CI); reopened for most node checks, it was 603.
+  EXPECT_LE(vo.statistics->getTickerCount(rocksdb::NO_FILE_OPENS), files.size() + files.size() / 10)
       << files.size() << " table files";
   // 46 complete subtrees of 256 records, 23 of 512 ... 2 of 4096: 91 nodes,
   // each file's blocks read once (2 hits when each node's block was read
