@@ -91,23 +91,16 @@ std::optional<Date> DateOf(capnp::Text::Reader text) {
 }
 
 std::optional<Date> MainDate(const TypeEntry& type, cs::Facts::Reader facts) {
-  if (type.member_pointer >= 0) {
-    // The first field, read by its place in the member (the tables found
-    // it once): what the reflection below reads, without looking the
-    // schema up for every event. A pointer beyond a message's sections
-    // (written by an older schema) reads as empty, as it does there.
-    if (type.main_date_pointer < 0) return std::nullopt;
-    auto pointers = capnp::AnyStruct::Reader(facts).getPointerSection();
-    if (uint32_t(type.member_pointer) >= pointers.size()) return std::nullopt;
-    auto member = pointers[type.member_pointer].getAs<capnp::AnyStruct>().getPointerSection();
-    if (uint32_t(type.main_date_pointer) >= member.size()) return std::nullopt;
-    return DateOf(member[type.main_date_pointer].getAs<capnp::Text>());
-  }
-  capnp::DynamicStruct::Reader root = facts;
-  auto member = root.get(type.field).as<capnp::DynamicStruct>();
-  auto fields = type.schema.getFields();
-  if (fields.size() == 0 || !fields[0].getType().isText()) return std::nullopt;
-  return DateOf(member.get(fields[0]).as<capnp::Text>());
+  // The first field, read by its place in the member, which the tables
+  // found once for every event type (a codec test checks each type has
+  // one). A pointer beyond a message's sections (written by an older
+  // schema) reads as empty.
+  if (type.member_pointer < 0 || type.main_date_pointer < 0) return std::nullopt;
+  auto pointers = capnp::AnyStruct::Reader(facts).getPointerSection();
+  if (uint32_t(type.member_pointer) >= pointers.size()) return std::nullopt;
+  auto member = pointers[type.member_pointer].getAs<capnp::AnyStruct>().getPointerSection();
+  if (uint32_t(type.main_date_pointer) >= member.size()) return std::nullopt;
+  return DateOf(member[type.main_date_pointer].getAs<capnp::Text>());
 }
 
 const ServiceLine* CaseState::FindLine(uint16_t line) const {

@@ -38,9 +38,10 @@ struct TypeEntry {
   capnp::StructSchema::Field field;  // the current member of Facts
   capnp::StructSchema schema;        // its struct
   uint16_t discriminant = 0;
-  // Where MainDate finds the event's main date without reflection: the
-  // member's pointer index in Facts and, when the member's first field is
-  // Text (its date), that field's pointer index in the member; -1 when not.
+  // Where MainDate finds the event's main date: the member's pointer index
+  // in Facts (-1 for a member that is not a pointer or whose first field is
+  // in a union: no event type is) and, when the member's first field is
+  // Text (its date), that field's pointer index in the member (else -1).
   int32_t member_pointer = -1;
   int32_t main_date_pointer = -1;
   std::vector<DateField> dates;
